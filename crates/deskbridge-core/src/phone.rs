@@ -1,0 +1,298 @@
+//! Phone numbers as the contact center sees them.
+//!
+//! Every number that enters deskbridge goes through [`Phone::parse`] exactly once, at
+//! the edge. After that the rest of the code only sees one of three things: a number
+//! in E.164 form (the only form that is ever matched against contacts), a caller who
+//! withheld their number, or something we could not understand. The last kind is
+//! kept exactly as given so it can still be shown to an agent, but it never matches a
+//! contact: guessing would attach one customer's call to another customer.
+
+use std::fmt;
+use std::str::FromStr;
+
+use phonenumber::country::Id as CountryId;
+use serde::{Deserialize, Serialize};
+
+/// A default region (ISO 3166 alpha-2, e.g. `US`, `GB`, `DE`) used for numbers that
+/// are written without a country code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region(CountryId);
+
+impl Region {
+    pub const US: Region = Region(CountryId::US);
+
+    pub fn code(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+impl Default for Region {
+    fn default() -> Self {
+        Region::US
+    }
+}
+
+/// A region code that libphonenumber does not know.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown region {0:?}: use a two-letter ISO 3166 country code such as \"US\", \"GB\" or \"DE\"")]
+pub struct UnknownRegion(pub String);
+
+impl FromStr for Region {
+    type Err = UnknownRegion;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase();
+        CountryId::from_str(&upper)
+            .map(Region)
+            .map_err(|_| UnknownRegion(s.to_string()))
+    }
+}
+
+/// A phone number, normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phone {
+    /// A valid number in E.164 form, e.g. `+14155550100`.
+    E164(String),
+    /// The caller withheld their number (`anonymous`, `withheld`, `private`, ...).
+    Anonymous,
+    /// Not a number we can trust; kept as given, never matched.
+    Invalid(String),
+}
+
+/// Words PBXs and carriers use for a withheld or missing caller id.
+const WITHHELD: &[&str] = &[
+    "",
+    "anonymous",
+    "withheld",
+    "private",
+    "restricted",
+    "unknown",
+    "unavailable",
+    "unavailable caller",
+    "blocked",
+    "no caller id",
+    "clid withheld",
+];
+
+impl Phone {
+    /// Normalizes `raw` as written by a PBX, a carrier or a person.
+    ///
+    /// Accepts `+`, `00` and the region's own international prefix, trunk prefixes
+    /// (`0` in most of Europe, `1` in NANP), spaces, dashes, dots, parentheses, a
+    /// `(0)` written after the country code, and `sip:`/`tel:` URIs.
+    pub fn parse(raw: &str, region: Region) -> Phone {
+        let text = strip_uri(raw.trim());
+        if WITHHELD.contains(&text.to_ascii_lowercase().as_str()) {
+            return Phone::Anonymous;
+        }
+        if !text.chars().any(|c| c.is_ascii_digit()) {
+            return Phone::Invalid(raw.to_string());
+        }
+        let cleaned = clean(text);
+        match phonenumber::parse(Some(region.0), &cleaned) {
+            Ok(number) if phonenumber::is_valid(&number) => Phone::E164(
+                number
+                    .format()
+                    .mode(phonenumber::Mode::E164)
+                    .to_string(),
+            ),
+            _ => Phone::Invalid(raw.to_string()),
+        }
+    }
+
+    /// The E.164 form, when the number is one we can match on.
+    pub fn e164(&self) -> Option<&str> {
+        match self {
+            Phone::E164(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Phone::Anonymous)
+    }
+
+    /// How the number is stored and shown: E.164, `anonymous`, or the raw text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Phone::E164(s) | Phone::Invalid(s) => s,
+            Phone::Anonymous => "anonymous",
+        }
+    }
+
+    /// Reads back a value written by [`Phone::as_str`] (from the database).
+    pub fn from_stored(s: &str) -> Phone {
+        if s == "anonymous" {
+            Phone::Anonymous
+        } else if s.starts_with('+') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit()) {
+            Phone::E164(s.to_string())
+        } else {
+            Phone::Invalid(s.to_string())
+        }
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Phone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Phone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Phone::from_stored(&s))
+    }
+}
+
+/// `sip:+4930123@pbx.example;user=phone` and `tel:+1-415-555-0100` carry the number in
+/// their user part.
+fn strip_uri(text: &str) -> &str {
+    let scheme_len = ["sip:", "sips:", "tel:"].iter().find_map(|scheme| {
+        text.get(..scheme.len())
+            .filter(|head| head.eq_ignore_ascii_case(scheme))
+            .map(|_| scheme.len())
+    });
+    let Some(len) = scheme_len else {
+        return text;
+    };
+    let rest = &text[len..];
+    let end = rest.find(['@', ';']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Removes the written `(0)` trunk hint that follows a country code
+/// (`+49 (0) 30 ...`), and turns a leading `00` into `+`, which libphonenumber then
+/// reads as an international number in any region.
+fn clean(text: &str) -> String {
+    let mut out = text.replace("(0)", "");
+    let digits_start = out.trim_start();
+    if let Some(rest) = digits_start.strip_prefix("00") {
+        out = format!("+{rest}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn de() -> Region {
+        "DE".parse().unwrap()
+    }
+
+    #[test]
+    fn formats_from_the_field() {
+        let us = Region::US;
+        let cases = [
+            ("+1 (415) 555-0100", us, "+14155550100"),
+            ("415-555-0100", us, "+14155550100"),
+            ("(415) 555 0100", us, "+14155550100"),
+            ("1-888-407-4747", us, "+18884074747"),
+            ("001 415 555 0100", de(), "+14155550100"),
+            ("+44 20 7946 0958", us, "+442079460958"),
+            ("020 7946 0958", "GB".parse().unwrap(), "+442079460958"),
+            ("030 60000000", de(), "+493060000000"),
+            ("+49 (0) 30 60 00 00 00-0", de(), "+4930600000000"),
+            ("022 1234567", de(), "+49221234567"),
+            ("sip:+14155550100@pbx.example.com", us, "+14155550100"),
+            ("tel:+1-415-555-0100", us, "+14155550100"),
+        ];
+        for (raw, region, want) in cases {
+            assert_eq!(
+                Phone::parse(raw, region),
+                Phone::E164(want.to_string()),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn withheld_numbers() {
+        for raw in ["anonymous", "Anonymous", "withheld", "PRIVATE", "unknown", "", "  "] {
+            assert_eq!(Phone::parse(raw, Region::US), Phone::Anonymous, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_numbers_are_kept_as_given() {
+        for raw in ["12", "hello", "+999 1234", "555-01"] {
+            assert_eq!(
+                Phone::parse(raw, Region::US),
+                Phone::Invalid(raw.to_string())
+            );
+            assert_eq!(Phone::parse(raw, Region::US).e164(), None);
+        }
+    }
+
+    #[test]
+    fn region_codes() {
+        assert_eq!("gb".parse::<Region>().unwrap().code(), "GB");
+        assert!("XX".parse::<Region>().is_err());
+    }
+
+    #[test]
+    fn stored_form_round_trips() {
+        for p in [
+            Phone::E164("+14155550100".into()),
+            Phone::Anonymous,
+            Phone::Invalid("12x".into()),
+        ] {
+            assert_eq!(Phone::from_stored(p.as_str()), p);
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Valid US numbers: NXX-NXX-XXXX with a real-looking area code.
+        fn us_number() -> impl Strategy<Value = (u32, u32, u32)> {
+            (201u32..990, 200u32..999, 0u32..10000)
+                .prop_filter("valid in libphonenumber", |(a, e, s)| {
+                    matches!(
+                        Phone::parse(&format!("+1{a}{e}{s:04}"), Region::US),
+                        Phone::E164(_)
+                    )
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn every_written_form_normalizes_the_same((a, e, s) in us_number(), sep in prop::sample::select(vec![" ", "-", ".", ""])) {
+                let canonical = Phone::parse(&format!("+1{a}{e}{s:04}"), Region::US);
+                let forms = [
+                    format!("({a}){sep}{e}{sep}{s:04}"),
+                    format!("{a}{sep}{e}{sep}{s:04}"),
+                    format!("1{sep}{a}{sep}{e}{sep}{s:04}"),
+                    format!("+1{sep}{a}{sep}{e}{sep}{s:04}"),
+                    format!("001{sep}{a}{sep}{e}{sep}{s:04}"),
+                ];
+                for form in forms {
+                    let region = if form.starts_with("00") { "DE".parse().unwrap() } else { Region::US };
+                    prop_assert_eq!(Phone::parse(&form, region), canonical.clone(), "{}", form);
+                }
+            }
+
+            #[test]
+            fn normalizing_is_idempotent(raw in "[+0-9 ()-]{0,20}") {
+                let once = Phone::parse(&raw, Region::US);
+                if let Phone::E164(e) = &once {
+                    prop_assert_eq!(Phone::parse(e, Region::US), once.clone());
+                    prop_assert!(e.starts_with('+') && e[1..].bytes().all(|b| b.is_ascii_digit()));
+                }
+            }
+
+            #[test]
+            fn never_panics(raw in "\\PC{0,40}") {
+                let _ = Phone::parse(&raw, Region::US);
+            }
+        }
+    }
+}

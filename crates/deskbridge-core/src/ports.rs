@@ -1,0 +1,104 @@
+//! The ports: what deskbridge needs from the outside world, as traits. The built-in
+//! CRM and Zendesk implement [`Helpdesk`]; tests can swap in their own.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{Priority, TicketType};
+
+/// A contact as the decision functions need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactSummary {
+    pub id: String,
+    pub name: String,
+    pub phones: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewContact {
+    pub name: String,
+    /// E.164.
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewComment {
+    pub body: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub subject: String,
+    pub requester_id: Option<String>,
+    pub priority: Priority,
+    pub ticket_type: TicketType,
+    pub tags: Vec<String>,
+    /// An agent's email; the helpdesk maps it to its own agent id.
+    pub assignee: Option<String>,
+    /// The first comment, when it is known at creation (one request instead of two).
+    pub comment: Option<NewComment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketCreated {
+    pub id: String,
+    pub comment_id: Option<String>,
+}
+
+/// Makes a create safe to retry: the same key returns the record made the first
+/// time. Derived from (call, step), so a step re-run after a crash never makes a
+/// second record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(pub String);
+
+impl IdempotencyKey {
+    pub fn for_step(group: &str, call_id: &str, step: &str) -> IdempotencyKey {
+        IdempotencyKey(format!("{group}/{call_id}/{step}"))
+    }
+}
+
+/// How a helpdesk call failed, which tells the job runner whether to try again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HelpdeskError {
+    /// Worth retrying (timeouts, 5xx, a locked database).
+    #[error("temporary helpdesk error: {0}")]
+    Transient(String),
+    /// Retrying cannot help (validation, a missing record, bad credentials).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// The helpdesk behind a connector group.
+#[async_trait]
+pub trait Helpdesk: Send + Sync {
+    /// Contacts whose phones include `e164`, newest first.
+    async fn find_contacts_by_phone(
+        &self,
+        e164: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError>;
+
+    async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError>;
+
+    async fn create_contact(
+        &self,
+        contact: &NewContact,
+        key: &IdempotencyKey,
+    ) -> Result<ContactSummary, HelpdeskError>;
+
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        key: &IdempotencyKey,
+    ) -> Result<TicketCreated, HelpdeskError>;
+
+    /// Adds a comment; returns the comment's id.
+    async fn add_comment(
+        &self,
+        ticket_id: &str,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<String, HelpdeskError>;
+}
