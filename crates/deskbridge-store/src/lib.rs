@@ -1,0 +1,161 @@
+//! deskbridge's persistence.
+//!
+//! [`Store`] is the journal, the calls and the durable job queue; [`CrmStore`] holds
+//! the built-in CRM's records. Both live in the same database so that the embedded
+//! default needs nothing but a data directory. The SQLite implementation is in
+//! [`sqlite`]; a PostgreSQL one implements the same traits and passes the same
+//! contract tests.
+
+pub mod crm;
+pub mod sqlite;
+mod time;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskbridge_core::{ApplyError, CallEvent, Interaction, Policy, Step, StepOutcome};
+use serde::Serialize;
+
+pub use crm::CrmStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("event {index}: {source}")]
+    Apply {
+        /// Position of the offending event in the request.
+        index: usize,
+        source: ApplyError,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    pub accepted: usize,
+    pub duplicates: usize,
+    /// Calls that changed, for waking workers and live streams.
+    #[serde(skip)]
+    pub calls: Vec<String>,
+    /// Steps that became due.
+    #[serde(skip)]
+    pub steps: usize,
+}
+
+/// Whether all helpdesk work for a call is finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    Pending,
+    Done,
+    Failed,
+}
+
+/// A call as the calls API shows it.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub interaction: Interaction,
+    pub sync: SyncStatus,
+    pub sync_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub steps: Vec<StepRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub step: String,
+    pub status: String,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<serde_json::Value>,
+}
+
+/// A step handed to one worker, leased until `lease_until`.
+#[derive(Debug, Clone)]
+pub struct ClaimedStep {
+    pub job_id: i64,
+    pub group: String,
+    pub call_id: String,
+    pub step: Step,
+    /// 1 on the first run.
+    pub attempt: i64,
+    pub owner: String,
+    /// The call as it is now, outcomes of earlier steps included.
+    pub interaction: Interaction,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Appends events to the journal, skipping ids already seen, applies the new ones
+    /// to their calls and queues the steps that became due, all in one transaction:
+    /// when this returns `Ok` every event is durable. On `Err` nothing was stored.
+    async fn ingest(
+        &self,
+        group: &str,
+        events: &[CallEvent],
+        policy: &Policy,
+    ) -> Result<IngestReport, StoreError>;
+
+    async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
+
+    /// Calls of a group, newest first, optionally only those of one customer number.
+    async fn calls(
+        &self,
+        group: &str,
+        customer_phone: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError>;
+
+    /// Leases the next runnable step: queued and due, or running with an expired lease
+    /// (its worker died), and the first unfinished step of its call.
+    async fn claim_step(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError>;
+
+    /// Records the step's outcome on the job and the call. Returns false if the lease
+    /// was lost (another worker took the step over), in which case nothing changed.
+    async fn complete_step(
+        &self,
+        step: &ClaimedStep,
+        outcome: &StepOutcome,
+    ) -> Result<bool, StoreError>;
+
+    /// Puts the step back in the queue to run again after `delay`.
+    async fn retry_step(
+        &self,
+        step: &ClaimedStep,
+        error: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks the step failed for good; the call's sync becomes `failed`.
+    async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError>;
+
+    /// Gives a leased step back without counting an attempt (graceful shutdown).
+    async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError>;
+
+    /// When the next queued step becomes due, if any (for the workers' sleep).
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Database reachable and migrations applied.
+    async fn ready(&self) -> Result<(), StoreError>;
+}

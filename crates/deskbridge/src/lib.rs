@@ -1,0 +1,10 @@
+//! The deskbridge server: configuration, the HTTP API, and the workers that carry
+//! each call's steps to the helpdesk.
+
+pub mod adapters;
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod telemetry;
+pub mod token;
+pub mod worker;

@@ -1,1 +1,90 @@
-fn main() {}
+//! The `deskbridge` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "deskbridge", version, about = "Connects phone systems and chat platforms to a helpdesk.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (with no config: SQLite in ./deskbridge-data, built-in CRM,
+    /// 127.0.0.1:8080).
+    Serve {
+        /// A TOML config file.
+        #[arg(long, env = "DESKBRIDGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long, env = "DESKBRIDGE_LISTEN")]
+        listen: Option<String>,
+        /// Directory for the database and the ingest token.
+        #[arg(long, env = "DESKBRIDGE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Database URL (sqlite://... or postgres://...).
+        #[arg(long, env = "DESKBRIDGE_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+    /// Validate a config file and explain every error.
+    Check {
+        #[arg(long, env = "DESKBRIDGE_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+            database_url,
+        } => {
+            let overrides = deskbridge::config::Overrides {
+                listen,
+                data_dir,
+                database_url,
+            };
+            let config = match deskbridge::config::Config::load(config.as_deref(), overrides) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::from(2);
+                }
+            };
+            deskbridge::telemetry::init();
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(deskbridge::app::serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("deskbridge: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Check { config } => {
+            match deskbridge::config::Config::load(Some(&config), Default::default()) {
+                Ok(_) => {
+                    println!("{}: OK", config.display());
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The built-in CRM behind the helpdesk port.
+
+use async_trait::async_trait;
+use deskbridge_core::ports::*;
+use deskbridge_store::StoreError;
+use deskbridge_store::crm::{CommentFields, Contact, ContactFields, Page, TicketFields, parse_id};
+
+use crate::BuiltinCrm;
+
+fn store_error(e: StoreError) -> HelpdeskError {
+    match e {
+        StoreError::Database(_) => HelpdeskError::Transient(e.to_string()),
+        other => HelpdeskError::Permanent(other.to_string()),
+    }
+}
+
+fn summary(c: Contact) -> ContactSummary {
+    ContactSummary {
+        id: c.id.to_string(),
+        name: c.name,
+        phones: c.phones,
+        created_at: c.created_at,
+    }
+}
+
+#[async_trait]
+impl Helpdesk for BuiltinCrm {
+    async fn find_contacts_by_phone(
+        &self,
+        e164: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let page = Page {
+            after: None,
+            limit: crate::MAX_PAGE,
+        };
+        let mut found: Vec<_> = self
+            .store
+            .contacts(Some(e164), page)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(summary)
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(found)
+    }
+
+    async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
+        let Ok(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        Ok(self.store.contact(id).await.map_err(store_error)?.map(summary))
+    }
+
+    async fn create_contact(
+        &self,
+        contact: &NewContact,
+        key: &IdempotencyKey,
+    ) -> Result<ContactSummary, HelpdeskError> {
+        let fields = ContactFields {
+            name: contact.name.clone(),
+            phones: vec![contact.phone.clone()],
+            ..ContactFields::default()
+        };
+        let created = self
+            .store
+            .insert_contact(&fields, Some(&key.0))
+            .await
+            .map_err(store_error)?;
+        Ok(summary(created.record))
+    }
+
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        key: &IdempotencyKey,
+    ) -> Result<TicketCreated, HelpdeskError> {
+        let requester_id = match &ticket.requester_id {
+            Some(id) => Some(parse_id(id).map_err(HelpdeskError::Permanent)?),
+            None => None,
+        };
+        let fields = TicketFields {
+            subject: ticket.subject.clone(),
+            status: "new".into(),
+            priority: ticket.priority.as_str().into(),
+            ticket_type: ticket.ticket_type.as_str().into(),
+            requester_id,
+            assignee: ticket.assignee.clone(),
+            tags: ticket.tags.clone(),
+            custom_fields: Default::default(),
+        };
+        let comment = ticket.comment.as_ref().map(|c| CommentFields {
+            body: c.body.clone(),
+            public: c.public,
+        });
+        let created = self
+            .store
+            .insert_ticket(&fields, comment.as_ref(), Some(&key.0))
+            .await
+            .map_err(store_error)?;
+        let (ticket, comment) = created.record;
+        Ok(TicketCreated {
+            id: ticket.id.to_string(),
+            comment_id: comment.map(|c| c.id.to_string()),
+        })
+    }
+
+    async fn add_comment(
+        &self,
+        ticket_id: &str,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<String, HelpdeskError> {
+        let id = parse_id(ticket_id).map_err(HelpdeskError::Permanent)?;
+        let fields = CommentFields {
+            body: comment.body.clone(),
+            public: comment.public,
+        };
+        match self
+            .store
+            .insert_comment(id, &fields, Some(&key.0))
+            .await
+            .map_err(store_error)?
+        {
+            Some(created) => Ok(created.record.id.to_string()),
+            None => Err(HelpdeskError::Permanent(format!(
+                "ticket {ticket_id} no longer exists in the built-in CRM"
+            ))),
+        }
+    }
+}

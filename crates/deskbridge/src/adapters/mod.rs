@@ -1,0 +1,4 @@
+//! Adapters: one module per protocol, each turning what a phone system sends into
+//! [`deskbridge_core::CallEvent`]s.
+
+pub mod native;

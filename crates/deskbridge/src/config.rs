@@ -1,0 +1,203 @@
+//! Configuration: built-in defaults, then the TOML file, then `DESKBRIDGE__SECTION__KEY`
+//! environment variables, then command-line flags. Every error names the key to
+//! change.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use deskbridge_core::{Policy, Region};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub phone: PhoneConfig,
+    pub jobs: JobsConfig,
+    #[serde(skip)]
+    pub policy: Policy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Largest request body accepted, in bytes (413 above).
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://...`; default: `deskbridge.db` in the data dir.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhoneConfig {
+    pub default_region: String,
+}
+
+/// How steps are run and retried.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Steps run at the same time (of different calls).
+    pub workers: usize,
+    /// How long a worker holds a step before another instance may take it over.
+    pub lease_seconds: u64,
+    /// Attempts before a step that keeps failing is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt, with jitter.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            phone: PhoneConfig::default(),
+            jobs: JobsConfig::default(),
+            policy: Policy::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./deskbridge-data"),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        PhoneConfig {
+            default_region: "US".into(),
+        }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            workers: 4,
+            lease_seconds: 30,
+            max_attempts: 12,
+            retry_base_ms: 1000,
+            retry_max_ms: 10 * 60 * 1000,
+        }
+    }
+}
+
+/// Values given on the command line (or their `DESKBRIDGE_*` env equivalents).
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "configuration has {} error(s):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigErrors> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigErrors(vec![format!(
+                    "config file {} does not exist",
+                    file.display()
+                )]));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("DESKBRIDGE__").split("__"));
+        let mut config: Config = figment.extract().map_err(|e| {
+            ConfigErrors(
+                e.into_iter()
+                    .map(|e| match e.path.is_empty() {
+                        true => e.kind.to_string(),
+                        false => format!("{}: {}", e.path.join("."), e.kind),
+                    })
+                    .collect(),
+            )
+        })?;
+        if let Some(listen) = overrides.listen {
+            config.server.listen = listen;
+        }
+        if let Some(dir) = overrides.data_dir {
+            config.server.data_dir = dir;
+        }
+        if let Some(url) = overrides.database_url {
+            config.database.url = Some(url);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            errors.push(format!(
+                "server.listen: {:?} is not an address; write host:port, e.g. 127.0.0.1:8080",
+                self.server.listen
+            ));
+        }
+        if let Err(e) = self.phone.default_region.parse::<Region>() {
+            errors.push(format!("phone.default_region: {e}"));
+        }
+        if let Some(url) = &self.database.url
+            && !url.starts_with("sqlite:")
+        {
+            errors.push(format!(
+                "database.url: {url:?} is not supported yet; use sqlite://PATH (PostgreSQL support is planned)"
+            ));
+        }
+        if self.jobs.workers == 0 {
+            errors.push("jobs.workers: must be at least 1".into());
+        }
+        if self.jobs.max_attempts == 0 {
+            errors.push("jobs.max_attempts: must be at least 1".into());
+        }
+        if let Err(e) = self.policy.validate() {
+            errors.push(e.to_string());
+        }
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(ConfigErrors(errors)),
+        }
+    }
+
+    pub fn region(&self) -> Region {
+        self.phone.default_region.parse().unwrap_or_default()
+    }
+
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.url.as_deref()
+    }
+}

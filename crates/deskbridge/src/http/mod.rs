@@ -1,0 +1,111 @@
+//! The HTTP API. Errors are `{"error": "<code>", "message": "...", "field": "..."}`.
+
+mod auth;
+mod calls;
+mod crm;
+mod health;
+mod ingest;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::AppState;
+
+pub use auth::GroupAuth;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .merge(ingest::routes())
+        .merge(calls::routes())
+        .nest("/crm", crm::routes());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(health::routes())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// An error as the API reports it.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            field: Some(field.into()),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the server log has the details",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.code, "message": self.message });
+        if let Some(field) = self.field {
+            body["field"] = json!(field);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<deskbridge_store::StoreError> for ApiError {
+    fn from(e: deskbridge_store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<deskbridge_crm::CrmError> for ApiError {
+    fn from(e: deskbridge_crm::CrmError) -> Self {
+        match e {
+            deskbridge_crm::CrmError::Invalid(i) => ApiError::invalid(i.field, i.message),
+            deskbridge_crm::CrmError::NotFound(what) => ApiError::not_found(what),
+            deskbridge_crm::CrmError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// Reads a JSON body, answering 400 for text that is not JSON.
+pub fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}

@@ -1,0 +1,204 @@
+//! The workers: each claims the next runnable step, runs it through the helpdesk
+//! port, and records its outcome before claiming another.
+//!
+//! Failures are sorted by what retrying can do: a transient error (timeout, 5xx,
+//! locked database) puts the step back with exponential backoff and jitter; a
+//! permanent one, or running out of attempts, marks the step failed, which shows on
+//! the call as `sync: failed` with the reason. Other calls are never held up: only
+//! the later steps of the same call wait.
+
+mod locks;
+mod steps;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_core::ports::HelpdeskError;
+use deskbridge_store::ClaimedStep;
+use rand::Rng;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use locks::PhoneLocks;
+
+use crate::app::AppState;
+use crate::config::JobsConfig;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub lease: Duration,
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl From<&JobsConfig> for RetryPolicy {
+    fn from(c: &JobsConfig) -> Self {
+        RetryPolicy {
+            lease: Duration::from_secs(c.lease_seconds),
+            max_attempts: c.max_attempts,
+            base: Duration::from_millis(c.retry_base_ms),
+            max: Duration::from_millis(c.retry_max_ms),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `attempt + 1`: base × 2^(attempt-1), capped, with ±25%
+    /// jitter so a burst of failures does not retry in lockstep.
+    pub fn delay(&self, attempt: i64) -> Duration {
+        let exp = attempt.clamp(1, 20) as u32 - 1;
+        let raw = self.base.saturating_mul(1u32 << exp.min(16)).min(self.max);
+        let jitter = rand::rng().random_range(0.75..=1.25);
+        raw.mul_f64(jitter)
+    }
+}
+
+pub struct Workers {
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Waits for in-flight steps to finish; steps still running after `grace` are
+    /// abandoned, and their leases run out so another start takes them over.
+    pub async fn finish(mut self, grace: Duration) {
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("steps still running after {grace:?}; they resume after restart");
+        }
+    }
+}
+
+pub fn spawn(
+    state: Arc<AppState>,
+    count: usize,
+    retry: RetryPolicy,
+    stop: watch::Receiver<bool>,
+) -> Workers {
+    let locks = PhoneLocks::default();
+    let mut tasks = JoinSet::new();
+    for n in 0..count {
+        let owner = format!("{}-{}-{n}", hostname(), std::process::id());
+        tasks.spawn(work_loop(state.clone(), owner, retry, locks.clone(), stop.clone()));
+    }
+    Workers { tasks }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "deskbridge".into())
+}
+
+async fn work_loop(
+    state: Arc<AppState>,
+    owner: String,
+    retry: RetryPolicy,
+    locks: PhoneLocks,
+    mut stop: watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        let claimed = match state.store.claim_step(&owner, retry.lease).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot claim a step; retrying in 1 s");
+                sleep_or_stop(&mut stop, Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        match claimed {
+            Some(step) => run_one(&state, &locks, retry, step).await,
+            None => {
+                let idle = idle_time(&state).await;
+                tokio::select! {
+                    _ = state.work.notified() => {},
+                    _ = tokio::time::sleep(idle) => {},
+                    _ = stop.changed() => {},
+                }
+            }
+        }
+    }
+}
+
+/// How long an idle worker sleeps: until the next retry is due, at most 1 s (the
+/// poll that catches steps queued by another process).
+async fn idle_time(state: &AppState) -> Duration {
+    let poll = Duration::from_secs(1);
+    match state.store.next_due().await {
+        Ok(Some(at)) => (at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::from_millis(5))
+            .min(poll),
+        _ => poll,
+    }
+}
+
+async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {},
+        _ = stop.changed() => {},
+    }
+}
+
+async fn run_one(state: &AppState, locks: &PhoneLocks, retry: RetryPolicy, step: ClaimedStep) {
+    let span = tracing::info_span!("step", call_id = %step.call_id, step = step.step.as_str(), attempt = step.attempt);
+    let _enter = span.enter();
+    let result = steps::run(state, locks, &step).await;
+    let recorded = match result {
+        Ok(outcome) => {
+            fault_point(step.step.as_str());
+            tracing::info!(?outcome, "step done");
+            state.store.complete_step(&step, &outcome).await
+        }
+        Err(HelpdeskError::Transient(reason)) if step.attempt < i64::from(retry.max_attempts) => {
+            let delay = retry.delay(step.attempt);
+            tracing::warn!(%reason, ?delay, "step failed; will retry");
+            state.store.retry_step(&step, &reason, delay).await
+        }
+        Err(e) => {
+            let reason = match e {
+                HelpdeskError::Transient(r) => {
+                    format!("gave up after {} attempts: {r}", step.attempt)
+                }
+                HelpdeskError::Permanent(r) => r,
+            };
+            tracing::error!(%reason, "step failed for good");
+            state.store.fail_step(&step, &reason).await
+        }
+    };
+    match recorded {
+        Ok(true) => state.work.notify_one(),
+        Ok(false) => tracing::warn!("lease lost while running; another worker owns the step now"),
+        Err(e) => tracing::error!(error = %e, "cannot record the step's outcome; it will run again"),
+    }
+}
+
+/// Test hook for crash recovery: with `DESKBRIDGE_FAULT_ABORT_AFTER_STEP=<step>`, the
+/// process dies right after that step's helpdesk work and before its outcome is
+/// recorded, the worst moment for duplicates. Never set it in production.
+fn fault_point(step: &str) {
+    if std::env::var("DESKBRIDGE_FAULT_ABORT_AFTER_STEP").is_ok_and(|s| s == step) {
+        eprintln!("fault injection: aborting after {step}");
+        std::process::abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let r = RetryPolicy {
+            lease: Duration::from_secs(30),
+            max_attempts: 5,
+            base: Duration::from_millis(1000),
+            max: Duration::from_secs(10),
+        };
+        let ms = |a| r.delay(a).as_millis();
+        assert!((750..=1250).contains(&ms(1)));
+        assert!((1500..=2500).contains(&ms(2)));
+        assert!((3000..=5000).contains(&ms(3)));
+        assert!((7500..=12500).contains(&ms(10)));
+    }
+}
