@@ -15,11 +15,20 @@ pub fn call_comment(call: &Interaction) -> String {
         [one] => field("Agent", one.label()),
         many => field(
             "Agents",
-            many.iter().map(|a| a.label()).collect::<Vec<_>>().join(", then "),
+            many.iter()
+                .map(|a| a.label())
+                .collect::<Vec<_>>()
+                .join(", then "),
         ),
     }
-    let started = call.ringing_at.or(call.answered_at).unwrap_or(call.first_at);
-    field("Started", started.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    let started = call
+        .ringing_at
+        .or(call.answered_at)
+        .unwrap_or(call.first_at);
+    field(
+        "Started",
+        started.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
     if outcome == Some(Outcome::Answered)
         && let Some(secs) = call.talk_seconds()
     {

@@ -11,7 +11,10 @@ use crate::ports::ContactSummary;
 pub enum ContactQuery {
     /// The IVR named the contact (`zendesk_user`); verify it exists, then fall back
     /// to the phone number.
-    ById { id: String, then_phone: Option<String> },
+    ById {
+        id: String,
+        then_phone: Option<String>,
+    },
     /// Look up by this E.164 number.
     ByPhone(String),
     /// Nothing to look up: the number was withheld or is not a valid number.
@@ -19,7 +22,10 @@ pub enum ContactQuery {
 }
 
 pub fn contact_query(call: &Interaction, policy: &Policy) -> ContactQuery {
-    let phone = call.customer_phone().and_then(Phone::e164).map(str::to_string);
+    let phone = call
+        .customer_phone()
+        .and_then(Phone::e164)
+        .map(str::to_string);
     if let Some(id) = call
         .attributes
         .get(&policy.contact_attribute)
@@ -93,11 +99,17 @@ mod tests {
         assert_eq!(phone_match(&[]), PhoneMatch::Create);
         assert_eq!(
             phone_match(&[contact("a", 1)]),
-            PhoneMatch::Use { id: "a".into(), rule: "phone_match" }
+            PhoneMatch::Use {
+                id: "a".into(),
+                rule: "phone_match"
+            }
         );
         assert_eq!(
             phone_match(&[contact("a", 1), contact("b", 3), contact("c", 2)]),
-            PhoneMatch::Use { id: "b".into(), rule: "phone_ambiguous_newest" }
+            PhoneMatch::Use {
+                id: "b".into(),
+                rule: "phone_ambiguous_newest"
+            }
         );
     }
 }

@@ -181,9 +181,11 @@ pub struct Interaction {
 impl Interaction {
     /// Starts an interaction from the first event received for the call.
     pub fn start(group: &str, event: &CallEvent) -> Result<Interaction, ApplyError> {
-        let direction = event.direction.ok_or_else(|| ApplyError::MissingDirection {
-            call_id: event.call_id.clone(),
-        })?;
+        let direction = event
+            .direction
+            .ok_or_else(|| ApplyError::MissingDirection {
+                call_id: event.call_id.clone(),
+            })?;
         Ok(Interaction {
             call_id: event.call_id.clone(),
             group: group.to_string(),
@@ -225,7 +227,9 @@ impl Interaction {
         fill(&mut self.transcript, &e.transcript);
         earliest(&mut self.first_at, e.at);
         for (k, v) in &e.attributes {
-            self.attributes.entry(k.clone()).or_insert_with(|| v.clone());
+            self.attributes
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
         match e.kind {
             EventKind::Ringing => set_earliest(&mut self.ringing_at, e.at),
@@ -280,9 +284,7 @@ impl Interaction {
 
     /// The outcome, once the call has ended.
     pub fn outcome(&self) -> Option<Outcome> {
-        if self.ended_at.is_none() {
-            return None;
-        }
+        self.ended_at?;
         if self.voicemail {
             return Some(Outcome::Voicemail);
         }

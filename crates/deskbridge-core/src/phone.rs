@@ -34,7 +34,9 @@ impl Default for Region {
 
 /// A region code that libphonenumber does not know.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown region {0:?}: use a two-letter ISO 3166 country code such as \"US\", \"GB\" or \"DE\"")]
+#[error(
+    "unknown region {0:?}: use a two-letter ISO 3166 country code such as \"US\", \"GB\" or \"DE\""
+)]
 pub struct UnknownRegion(pub String);
 
 impl FromStr for Region {
@@ -90,12 +92,9 @@ impl Phone {
         }
         let cleaned = clean(text);
         match phonenumber::parse(Some(region.0), &cleaned) {
-            Ok(number) if phonenumber::is_valid(&number) => Phone::E164(
-                number
-                    .format()
-                    .mode(phonenumber::Mode::E164)
-                    .to_string(),
-            ),
+            Ok(number) if phonenumber::is_valid(&number) => {
+                Phone::E164(number.format().mode(phonenumber::Mode::E164).to_string())
+            }
             _ => Phone::Invalid(raw.to_string()),
         }
     }
@@ -215,7 +214,15 @@ mod tests {
 
     #[test]
     fn withheld_numbers() {
-        for raw in ["anonymous", "Anonymous", "withheld", "PRIVATE", "unknown", "", "  "] {
+        for raw in [
+            "anonymous",
+            "Anonymous",
+            "withheld",
+            "PRIVATE",
+            "unknown",
+            "",
+            "  ",
+        ] {
             assert_eq!(Phone::parse(raw, Region::US), Phone::Anonymous, "{raw:?}");
         }
     }
@@ -254,13 +261,15 @@ mod tests {
 
         /// Valid US numbers: NXX-NXX-XXXX with a real-looking area code.
         fn us_number() -> impl Strategy<Value = (u32, u32, u32)> {
-            (201u32..990, 200u32..999, 0u32..10000)
-                .prop_filter("valid in libphonenumber", |(a, e, s)| {
+            (201u32..990, 200u32..999, 0u32..10000).prop_filter(
+                "valid in libphonenumber",
+                |(a, e, s)| {
                     matches!(
                         Phone::parse(&format!("+1{a}{e}{s:04}"), Region::US),
                         Phone::E164(_)
                     )
-                })
+                },
+            )
         }
 
         proptest! {

@@ -142,13 +142,21 @@ impl Policy {
     }
 
     pub fn ticket_subject(&self, call: &Interaction) -> Result<String, TemplateError> {
-        render("ticket_subject", &self.ticket_subject, &CallContext::of(call))
+        render(
+            "ticket_subject",
+            &self.ticket_subject,
+            &CallContext::of(call),
+        )
     }
 }
 
 /// Renders one template. Undefined variables are errors, so a typo in a config
 /// template is caught by `deskbridge check` rather than producing empty subjects.
-pub fn render(key: &'static str, template: &str, ctx: &CallContext) -> Result<String, TemplateError> {
+pub fn render(
+    key: &'static str,
+    template: &str,
+    ctx: &CallContext,
+) -> Result<String, TemplateError> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     let err = |e: minijinja::Error| TemplateError {
@@ -191,7 +199,10 @@ mod tests {
         let call = sample_call();
         let p = Policy::default();
         assert_eq!(p.contact_name(&call).unwrap(), "Caller +14155550100");
-        assert_eq!(p.ticket_subject(&call).unwrap(), "Inbound call +14155550100");
+        assert_eq!(
+            p.ticket_subject(&call).unwrap(),
+            "Inbound call +14155550100"
+        );
         p.validate().unwrap();
     }
 

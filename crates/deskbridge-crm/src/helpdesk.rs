@@ -49,7 +49,12 @@ impl Helpdesk for BuiltinCrm {
         let Ok(id) = parse_id(id) else {
             return Ok(None);
         };
-        Ok(self.store.contact(id).await.map_err(store_error)?.map(summary))
+        Ok(self
+            .store
+            .contact(id)
+            .await
+            .map_err(store_error)?
+            .map(summary))
     }
 
     async fn create_contact(

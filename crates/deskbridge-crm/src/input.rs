@@ -41,7 +41,10 @@ fn only(obj: &Map<String, Value>, known: &[&str]) -> Result<(), Invalid> {
     match obj.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(invalid(
             k.as_str(),
-            format!("unknown or read-only field; writable fields are: {}", known.join(", ")),
+            format!(
+                "unknown or read-only field; writable fields are: {}",
+                known.join(", ")
+            ),
         )),
         None => Ok(()),
     }
@@ -75,7 +78,10 @@ fn one_of(
     match obj.get(field) {
         None | Some(Value::Null) => Ok(default.to_string()),
         Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(s.clone()),
-        Some(_) => Err(invalid(field, format!("must be one of: {}", allowed.join(", ")))),
+        Some(_) => Err(invalid(
+            field,
+            format!("must be one of: {}", allowed.join(", ")),
+        )),
     }
 }
 
@@ -111,7 +117,10 @@ fn strings(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, Invalid
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-                _ => Err(invalid(format!("{field}[{i}]"), "must be a non-empty string")),
+                _ => Err(invalid(
+                    format!("{field}[{i}]"),
+                    "must be a non-empty string",
+                )),
             })
             .collect(),
         Some(_) => Err(invalid(field, "must be an array of strings")),
@@ -124,7 +133,11 @@ async fn existing<T>(
     lookup: impl std::future::Future<Output = Result<Option<T>, deskbridge_store::StoreError>>,
 ) -> Result<(), crate::CrmError> {
     if id.is_some() && lookup.await?.is_none() {
-        return Err(invalid(field, format!("no record with id {}", id.unwrap_or_default())).into());
+        return Err(invalid(
+            field,
+            format!("no record with id {}", id.unwrap_or_default()),
+        )
+        .into());
     }
     Ok(())
 }
@@ -135,7 +148,13 @@ fn id_json(id: Option<i64>) -> Value {
 
 // ---- contacts ----
 
-const CONTACT: &[&str] = &["name", "email", "phones", "organization_id", "custom_fields"];
+const CONTACT: &[&str] = &[
+    "name",
+    "email",
+    "phones",
+    "organization_id",
+    "custom_fields",
+];
 
 pub async fn contact(
     crm: &BuiltinCrm,
@@ -297,7 +316,14 @@ pub fn comment_json(c: &Comment) -> Map<String, Value> {
 
 // ---- tasks ----
 
-const TASK: &[&str] = &["subject", "status", "due_at", "contact_id", "ticket_id", "assignee"];
+const TASK: &[&str] = &[
+    "subject",
+    "status",
+    "due_at",
+    "contact_id",
+    "ticket_id",
+    "assignee",
+];
 
 pub async fn task(
     crm: &BuiltinCrm,
@@ -308,14 +334,29 @@ pub async fn task(
         Some(s) => Some(
             DateTime::parse_from_rfc3339(&s)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| invalid("due_at", "must be an RFC 3339 time, e.g. 2026-11-22T15:00:00Z"))?,
+                .map_err(|_| {
+                    invalid(
+                        "due_at",
+                        "must be an RFC 3339 time, e.g. 2026-11-22T15:00:00Z",
+                    )
+                })?,
         ),
         None => None,
     };
     let contact_id = optional_id(obj, "contact_id")?;
-    existing("contact_id", contact_id, crm.store.contact(contact_id.unwrap_or_default())).await?;
+    existing(
+        "contact_id",
+        contact_id,
+        crm.store.contact(contact_id.unwrap_or_default()),
+    )
+    .await?;
     let ticket_id = optional_id(obj, "ticket_id")?;
-    existing("ticket_id", ticket_id, crm.store.ticket(ticket_id.unwrap_or_default())).await?;
+    existing(
+        "ticket_id",
+        ticket_id,
+        crm.store.ticket(ticket_id.unwrap_or_default()),
+    )
+    .await?;
     Ok(TaskFields {
         subject: required_text(obj, "subject")?,
         status: one_of(obj, "status", &["open", "done"], "open")?,

@@ -10,8 +10,8 @@ mod input;
 use std::sync::Arc;
 
 use deskbridge_core::Region;
-use deskbridge_store::crm::*;
 use deskbridge_store::StoreError;
+use deskbridge_store::crm::*;
 use serde_json::Value;
 
 pub use input::Invalid;

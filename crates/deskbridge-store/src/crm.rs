@@ -243,4 +243,3 @@ pub fn parse_id(s: &str) -> Result<i64, String> {
         .filter(|id| *id > 0)
         .ok_or_else(|| format!("{s:?} is not a record id (ids are positive integers)"))
 }
-

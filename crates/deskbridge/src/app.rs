@@ -78,9 +78,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
     println!("deskbridge listening on http://{addr}");
     if fresh {
-        println!("ingest token (also in {}): {token}", data_dir.join("ingest-token").display());
+        println!(
+            "ingest token (also in {}): {token}",
+            data_dir.join("ingest-token").display()
+        );
     } else {
-        println!("ingest token: in {}", data_dir.join("ingest-token").display());
+        println!(
+            "ingest token: in {}",
+            data_dir.join("ingest-token").display()
+        );
     }
     tracing::info!(%addr, data_dir = %data_dir.display(), "deskbridge started");
 

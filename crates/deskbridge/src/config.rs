@@ -10,7 +10,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
@@ -56,18 +56,6 @@ pub struct JobsConfig {
     /// First retry delay; doubles with each attempt, with jitter.
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            phone: PhoneConfig::default(),
-            jobs: JobsConfig::default(),
-            policy: Policy::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "deskbridge", version, about = "Connects phone systems and chat platforms to a helpdesk.")]
+#[command(
+    name = "deskbridge",
+    version,
+    about = "Connects phone systems and chat platforms to a helpdesk."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -93,7 +93,10 @@ fn the_zendesk_user_attribute_names_the_contact() {
     let call = server.wait_synced("c1");
     assert_eq!(call["contact_id"], json!(known_id));
     assert_eq!(call["decisions"]["contact_rule"], "attribute_contact");
-    assert_eq!(server.ticket(s(&call["ticket_id"]))["requester_id"], json!(known_id));
+    assert_eq!(
+        server.ticket(s(&call["ticket_id"]))["requester_id"],
+        json!(known_id)
+    );
     assert!(server.contacts_by_phone("+14155550100").is_empty());
 
     // An id that does not exist falls back to the phone number.
@@ -172,14 +175,23 @@ fn a_recording_sent_with_the_end_goes_into_the_call_comment() {
 fn duplicate_events_are_acknowledged_and_ignored() {
     let server = Server::start();
     let events = answered_call("c1", "+14155550100", "ann@acme.com");
-    assert_eq!(server.post_events(&events).1, json!({"accepted": 3, "duplicates": 0}));
-    assert_eq!(server.post_events(&events).1, json!({"accepted": 0, "duplicates": 3}));
+    assert_eq!(
+        server.post_events(&events).1,
+        json!({"accepted": 3, "duplicates": 0})
+    );
+    assert_eq!(
+        server.post_events(&events).1,
+        json!({"accepted": 0, "duplicates": 3})
+    );
     // A batch repeating an id inside itself.
     let (status, body) = server.post_events(&json!([
         {"id": "x1", "call_id": "c2", "type": "ringing", "direction": "inbound", "from": "+14155550111"},
         {"id": "x1", "call_id": "c2", "type": "ringing", "direction": "inbound", "from": "+14155550111"},
     ]));
-    assert_eq!((status, body), (202, json!({"accepted": 1, "duplicates": 1})));
+    assert_eq!(
+        (status, body),
+        (202, json!({"accepted": 1, "duplicates": 1}))
+    );
     let call = server.wait_synced("c1");
     assert_eq!(call["sync"], "done");
     assert_eq!(server.all("tickets").len(), 1);
@@ -218,7 +230,10 @@ fn an_anonymous_caller_gets_a_ticket_without_a_contact() {
     assert_eq!(call["from"], "anonymous");
     assert_eq!(call["contact_id"], Value::Null);
     assert_eq!(call["decisions"]["contact_rule"], "caller_anonymous");
-    assert_eq!(server.ticket(s(&call["ticket_id"]))["subject"], "Inbound call anonymous");
+    assert_eq!(
+        server.ticket(s(&call["ticket_id"]))["subject"],
+        "Inbound call anonymous"
+    );
     assert!(server.all("contacts").is_empty());
 }
 
@@ -239,12 +254,36 @@ fn bad_input_gets_a_clear_error_and_stores_nothing() {
     let good = json!({"id": "g1", "call_id": "g", "type": "ringing", "direction": "inbound",
                       "from": "+14155550100"});
     let cases: Vec<(Value, u16, &str)> = vec![
-        (json!([good.clone(), {"id": "b1", "call_id": "g", "type": "hungup"}]), 422, "[1].type"),
-        (json!({"id": "b2", "type": "ringing", "direction": "inbound"}), 422, "call_id"),
-        (json!({"id": "b3", "call_id": "new", "type": "ended"}), 422, "direction"),
-        (json!([good.clone(), {"id": "b4", "call_id": "other", "type": "ended"}]), 422, "[1].direction"),
-        (json!({"id": "b5", "call_id": "g", "type": "ended", "duration_s": -4}), 422, "duration_s"),
-        (json!({"id": "b6", "call_id": "g", "type": "ringing", "at": "10 o'clock"}), 422, "at"),
+        (
+            json!([good.clone(), {"id": "b1", "call_id": "g", "type": "hungup"}]),
+            422,
+            "[1].type",
+        ),
+        (
+            json!({"id": "b2", "type": "ringing", "direction": "inbound"}),
+            422,
+            "call_id",
+        ),
+        (
+            json!({"id": "b3", "call_id": "new", "type": "ended"}),
+            422,
+            "direction",
+        ),
+        (
+            json!([good.clone(), {"id": "b4", "call_id": "other", "type": "ended"}]),
+            422,
+            "[1].direction",
+        ),
+        (
+            json!({"id": "b5", "call_id": "g", "type": "ended", "duration_s": -4}),
+            422,
+            "duration_s",
+        ),
+        (
+            json!({"id": "b6", "call_id": "g", "type": "ringing", "at": "10 o'clock"}),
+            422,
+            "at",
+        ),
     ];
     for (body, want_status, want_field) in cases {
         let (status, resp) = server.post_events(&body);
@@ -268,15 +307,22 @@ fn bad_input_gets_a_clear_error_and_stores_nothing() {
     assert_eq!(server.get("/api/v1/calls/new").0, 404);
     assert_eq!(server.get("/api/v1/calls").1["calls"], json!([]));
     // And the good event is accepted on its own, so it was not kept as a duplicate.
-    assert_eq!(server.post_events(&good).1, json!({"accepted": 1, "duplicates": 0}));
+    assert_eq!(
+        server.post_events(&good).1,
+        json!({"accepted": 1, "duplicates": 0})
+    );
 }
 
 #[test]
 fn the_caller_log_lists_a_numbers_calls_newest_first() {
     let server = Server::start();
-    for (i, at) in ["2026-11-22T09:00:00Z", "2026-11-22T11:00:00Z", "2026-11-22T10:00:00Z"]
-        .iter()
-        .enumerate()
+    for (i, at) in [
+        "2026-11-22T09:00:00Z",
+        "2026-11-22T11:00:00Z",
+        "2026-11-22T10:00:00Z",
+    ]
+    .iter()
+    .enumerate()
     {
         server.post_events(&json!({"id": format!("e{i}"), "call_id": format!("c{i}"),
             "type": "ringing", "direction": "inbound", "from": "+14155550100", "at": at}));
@@ -285,12 +331,22 @@ fn the_caller_log_lists_a_numbers_calls_newest_first() {
         "direction": "inbound", "from": "+14155550999", "at": "2026-11-22T12:00:00Z"}));
     let (status, body) = server.get("/api/v1/calls?phone=(415)%20555-0100");
     assert_eq!(status, 200);
-    let ids: Vec<&str> = body["calls"].as_array().unwrap().iter().map(|c| s(&c["call_id"])).collect();
+    let ids: Vec<&str> = body["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| s(&c["call_id"]))
+        .collect();
     assert_eq!(ids, ["c1", "c2", "c0"]);
     assert_eq!(body["calls"][0]["sync"], "pending");
     assert_eq!(body["calls"][0]["state"], "ringing");
     let (_, body) = server.get("/api/v1/calls?limit=2");
-    let ids: Vec<&str> = body["calls"].as_array().unwrap().iter().map(|c| s(&c["call_id"])).collect();
+    let ids: Vec<&str> = body["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| s(&c["call_id"]))
+        .collect();
     assert_eq!(ids, ["other", "c1"]);
     assert_eq!(server.get("/api/v1/calls?limit=0").1["field"], "limit");
 }
@@ -300,7 +356,12 @@ fn concurrent_calls_from_one_new_number_make_one_contact() {
     let server = Server::start();
     // Twenty calls from the same unknown number, sent at once from several threads
     // in different formats.
-    let formats = ["+14155550177", "(415) 555-0177", "415.555.0177", "1 415 555 0177"];
+    let formats = [
+        "+14155550177",
+        "(415) 555-0177",
+        "415.555.0177",
+        "1 415 555 0177",
+    ];
     std::thread::scope(|scope| {
         for i in 0..20 {
             let server = &server;
@@ -331,7 +392,10 @@ fn a_restart_in_the_middle_of_a_calls_work_finishes_it_without_duplicates() {
     // The first server dies right after creating the ticket, before recording it:
     // the worst moment, since the ticket exists but the call does not know it.
     let mut opts = Options::default();
-    opts.env.push(("DESKBRIDGE_FAULT_ABORT_AFTER_STEP".into(), "open_ticket".into()));
+    opts.env.push((
+        "DESKBRIDGE_FAULT_ABORT_AFTER_STEP".into(),
+        "open_ticket".into(),
+    ));
     let mut first = Server::start_in(&data, opts);
     let (status, _) = first.post_events(&json!([
         {"id": "r1", "call_id": "r", "type": "ringing", "direction": "inbound",
@@ -340,7 +404,10 @@ fn a_restart_in_the_middle_of_a_calls_work_finishes_it_without_duplicates() {
          "at": "2026-11-22T10:00:05Z"},
     ]));
     assert_eq!(status, 202);
-    assert!(first.wait_exit(Duration::from_secs(20)), "the fault did not fire");
+    assert!(
+        first.wait_exit(Duration::from_secs(20)),
+        "the fault did not fire"
+    );
 
     // Restart; the call ends while the old lease may still be held.
     let second = Server::start_in(&data, Options::default());
@@ -361,7 +428,10 @@ fn a_restart_in_the_middle_of_a_calls_work_finishes_it_without_duplicates() {
         .find(|s| s["step"] == "open_ticket")
         .unwrap()
         .clone();
-    assert_eq!(open_ticket["attempts"], 2, "the ticket step ran again after the crash");
+    assert_eq!(
+        open_ticket["attempts"], 2,
+        "the ticket step ran again after the crash"
+    );
     let tickets = second.all("tickets");
     assert_eq!(tickets.len(), 1, "{tickets:?}");
     assert_eq!(call["ticket_id"], tickets[0]["id"]);
@@ -393,6 +463,11 @@ fn health_and_readiness() {
     let client = server.client();
     let health = client.get(server.url("/healthz")).send().unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    let ready: Value = client.get(server.url("/readyz")).send().unwrap().json().unwrap();
+    let ready: Value = client
+        .get(server.url("/readyz"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(ready["status"], "ready");
 }

@@ -108,7 +108,10 @@ fn an_answered_call_in_order() {
     );
     assert_eq!(call.state(), CallState::Answered);
     assert_eq!(call.outcome(), None);
-    assert_eq!(call.apply(&ended("3", 65, EndReason::Completed), &p), vec![Step::LogCall]);
+    assert_eq!(
+        call.apply(&ended("3", 65, EndReason::Completed), &p),
+        vec![Step::LogCall]
+    );
     assert_eq!(call.state(), CallState::Ended);
     assert_eq!(call.outcome(), Some(Outcome::Answered));
     assert_eq!(call.talk_seconds(), Some(60));
@@ -117,15 +120,24 @@ fn an_answered_call_in_order() {
         vec![Step::AddRecording]
     );
     // The same recording again adds nothing.
-    assert_eq!(call.apply(&recording("5", 95, "https://rec/1.mp3"), &p), vec![]);
+    assert_eq!(
+        call.apply(&recording("5", 95, "https://rec/1.mp3"), &p),
+        vec![]
+    );
 }
 
 #[test]
 fn a_missed_call_gets_a_ticket_by_default_and_nothing_with_log_only() {
-    let events = [ev("1", EventKind::Ringing, 0), ended("2", 20, EndReason::NoAnswer)];
+    let events = [
+        ev("1", EventKind::Ringing, 0),
+        ended("2", 20, EndReason::NoAnswer),
+    ];
     let (call, steps) = play(&events, &Policy::default());
     assert_eq!(call.outcome(), Some(Outcome::Missed));
-    assert_eq!(steps, vec![Step::IdentifyCaller, Step::OpenTicket, Step::LogCall]);
+    assert_eq!(
+        steps,
+        vec![Step::IdentifyCaller, Step::OpenTicket, Step::LogCall]
+    );
 
     let log_only = Policy {
         missed: MissedPolicy::LogOnly,
@@ -154,7 +166,11 @@ fn outcomes_from_reasons() {
         }
         events.push(ended("3", 30, reason));
         let (call, _) = play(&events, &Policy::default());
-        assert_eq!(call.outcome(), Some(want), "{reason:?} answered={was_answered}");
+        assert_eq!(
+            call.outcome(),
+            Some(want),
+            "{reason:?} answered={was_answered}"
+        );
     }
 }
 
@@ -166,7 +182,9 @@ fn ended_without_direction_cannot_start_a_call() {
     };
     assert_eq!(
         Interaction::start("default", &e),
-        Err(ApplyError::MissingDirection { call_id: "c1".into() })
+        Err(ApplyError::MissingDirection {
+            call_id: "c1".into()
+        })
     );
 }
 
@@ -235,7 +253,10 @@ fn every_order_of_a_voicemail_gives_a_voicemail() {
 
 #[test]
 fn every_order_of_a_missed_call_gives_a_missed_call() {
-    let events = [ev("1", EventKind::Ringing, 0), ended("2", 20, EndReason::NoAnswer)];
+    let events = [
+        ev("1", EventKind::Ringing, 0),
+        ended("2", 20, EndReason::NoAnswer),
+    ];
     for order in all_orders(&events) {
         let (call, steps) = play(&order, &Policy::default());
         assert_eq!(call.outcome(), Some(Outcome::Missed));
@@ -271,7 +292,10 @@ fn outbound_customer_is_the_callee() {
         ..ev("1", EventKind::Ringing, 0)
     };
     let (call, _) = play(&[e], &Policy::default());
-    assert_eq!(call.customer_phone(), Some(&Phone::E164("+442079460958".into())));
+    assert_eq!(
+        call.customer_phone(),
+        Some(&Phone::E164("+442079460958".into()))
+    );
 }
 
 #[test]

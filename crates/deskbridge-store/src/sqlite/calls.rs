@@ -114,11 +114,12 @@ pub async fn call(
     group: &str,
     call_id: &str,
 ) -> Result<Option<CallRecord>, StoreError> {
-    let row = sqlx::query("SELECT body, updated_at FROM calls WHERE group_name = ? AND call_id = ?")
-        .bind(group)
-        .bind(call_id)
-        .fetch_optional(pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT body, updated_at FROM calls WHERE group_name = ? AND call_id = ?")
+            .bind(group)
+            .bind(call_id)
+            .fetch_optional(pool)
+            .await?;
     match row {
         Some(row) => Ok(Some(record(pool, group, &row).await?)),
         None => Ok(None),

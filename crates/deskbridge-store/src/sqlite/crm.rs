@@ -6,9 +6,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::SqliteStore;
+use crate::StoreError;
 use crate::crm::*;
 use crate::time::{from_text, to_text};
-use crate::StoreError;
 
 fn json_map(row: &SqliteRow, col: &str) -> Result<Fields, StoreError> {
     Ok(serde_json::from_str(row.try_get::<&str, _>(col)?)?)
@@ -19,7 +19,9 @@ fn time(row: &SqliteRow, col: &str) -> Result<chrono::DateTime<Utc>, StoreError>
 }
 
 fn opt_time(row: &SqliteRow, col: &str) -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
-    row.try_get::<Option<&str>, _>(col)?.map(from_text).transpose()
+    row.try_get::<Option<&str>, _>(col)?
+        .map(from_text)
+        .transpose()
 }
 
 fn limit(page: Page) -> i64 {
@@ -106,7 +108,10 @@ async fn by_key(
         "tickets" => "SELECT id FROM tickets WHERE idempotency_key = ?",
         _ => "SELECT id FROM comments WHERE idempotency_key = ?",
     };
-    Ok(sqlx::query_scalar(sql).bind(key).fetch_optional(&mut **tx).await?)
+    Ok(sqlx::query_scalar(sql)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?)
 }
 
 #[async_trait]
@@ -307,14 +312,18 @@ impl CrmStore for SqliteStore {
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let comment = sqlx::query("SELECT * FROM comments WHERE ticket_id = ? ORDER BY id LIMIT 1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| comment_row(&r))
-                .transpose()?;
+            let comment =
+                sqlx::query("SELECT * FROM comments WHERE ticket_id = ? ORDER BY id LIMIT 1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| comment_row(&r))
+                    .transpose()?;
             return Ok(Created {
-                record: (ticket_row(&row)?, comment.filter(|_| first_comment.is_some())),
+                record: (
+                    ticket_row(&row)?,
+                    comment.filter(|_| first_comment.is_some()),
+                ),
                 new: false,
             });
         }
@@ -401,25 +410,24 @@ impl CrmStore for SqliteStore {
     }
 
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError> {
-        let rows = match requester {
-            Some(r) => {
-                sqlx::query(
+        let rows =
+            match requester {
+                Some(r) => sqlx::query(
                     "SELECT * FROM tickets WHERE requester_id = ? AND id > ? ORDER BY id LIMIT ?",
                 )
                 .bind(r)
                 .bind(after(page))
                 .bind(limit(page))
                 .fetch_all(&self.reader)
-                .await?
-            }
-            None => {
-                sqlx::query("SELECT * FROM tickets WHERE id > ? ORDER BY id LIMIT ?")
-                    .bind(after(page))
-                    .bind(limit(page))
-                    .fetch_all(&self.reader)
-                    .await?
-            }
-        };
+                .await?,
+                None => {
+                    sqlx::query("SELECT * FROM tickets WHERE id > ? ORDER BY id LIMIT ?")
+                        .bind(after(page))
+                        .bind(limit(page))
+                        .fetch_all(&self.reader)
+                        .await?
+                }
+            };
         rows.iter().map(ticket_row).collect()
     }
 

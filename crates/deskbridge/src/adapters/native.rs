@@ -108,7 +108,9 @@ fn event(
         other => {
             return Err(err(
                 "type",
-                format!("{other:?} is not an event type; use ringing, answered, ended, recording or voicemail"),
+                format!(
+                    "{other:?} is not an event type; use ringing, answered, ended, recording or voicemail"
+                ),
             ));
         }
     };
@@ -135,7 +137,12 @@ fn event(
         None => now,
         Some(s) => DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| err("at", format!("{s:?} is not an RFC 3339 time such as 2026-11-22T10:00:00Z")))?,
+            .map_err(|_| {
+                err(
+                    "at",
+                    format!("{s:?} is not an RFC 3339 time such as 2026-11-22T10:00:00Z"),
+                )
+            })?,
     };
     let reason = match text(obj, "reason")?.as_deref() {
         None => None,
@@ -148,7 +155,9 @@ fn event(
         Some(other) => {
             return Err(err(
                 "reason",
-                format!("{other:?} is not a reason; use completed, no_answer, busy, abandoned, failed or rejected"),
+                format!(
+                    "{other:?} is not a reason; use completed, no_answer, busy, abandoned, failed or rejected"
+                ),
             ));
         }
     };
@@ -224,7 +233,10 @@ fn agent(obj: &Map<String, Value>) -> Result<Option<AgentRef>, FieldError> {
             };
             Ok(Some(agent).filter(|a| !a.is_empty()))
         }
-        Some(_) => Err(err("agent", "must be an object with email, name and/or extension")),
+        Some(_) => Err(err(
+            "agent",
+            "must be an object with email, name and/or extension",
+        )),
     }
 }
 
@@ -280,23 +292,52 @@ mod tests {
             (json!({"id": "e", "type": "ringing"}), "call_id"),
             (json!({"id": "e", "call_id": "c"}), "type"),
             (json!({"id": "e", "call_id": "c", "type": "hangup"}), "type"),
-            (json!({"id": "e", "call_id": "c", "type": "ringing", "direction": "in"}), "direction"),
-            (json!({"id": "e", "call_id": "c", "type": "ringing", "at": "yesterday"}), "at"),
-            (json!({"id": "e", "call_id": "c", "type": "ended", "reason": "bye"}), "reason"),
-            (json!({"id": "e", "call_id": "c", "type": "ended", "duration_s": "long"}), "duration_s"),
-            (json!({"id": "e", "call_id": "c", "type": "ringing", "agent": {"email": 5.5}}), "agent.email"),
-            (json!({"id": "e", "call_id": "c", "type": "ringing", "attributes": {"a": [1]}}), "attributes.a"),
-            (json!({"id": "e", "call_id": "c", "type": "ringing", "colour": "red"}), "colour"),
-            (json!({"id": "e", "call_id": "c", "type": "ringing", "group": "sales"}), "group"),
-            (json!({"id": "e", "call_id": "c", "type": "recording", "recording_url": "ftp://x"}), "recording_url"),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ringing", "direction": "in"}),
+                "direction",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ringing", "at": "yesterday"}),
+                "at",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ended", "reason": "bye"}),
+                "reason",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ended", "duration_s": "long"}),
+                "duration_s",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ringing", "agent": {"email": 5.5}}),
+                "agent.email",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ringing", "attributes": {"a": [1]}}),
+                "attributes.a",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ringing", "colour": "red"}),
+                "colour",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "ringing", "group": "sales"}),
+                "group",
+            ),
+            (
+                json!({"id": "e", "call_id": "c", "type": "recording", "recording_url": "ftp://x"}),
+                "recording_url",
+            ),
             (json!("hello"), ""),
         ];
         for (body, field) in cases {
             let e = parse1(body.clone()).unwrap_err();
             assert_eq!(e.field, field, "{body}");
         }
-        let e = parse1(json!([{"id": "a", "call_id": "c", "type": "ringing"}, {"id": "b", "call_id": "c"}]))
-            .unwrap_err();
+        let e = parse1(
+            json!([{"id": "a", "call_id": "c", "type": "ringing"}, {"id": "b", "call_id": "c"}]),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "[1].type");
     }
 }

@@ -22,7 +22,11 @@ impl FromRequestParts<Arc<AppState>> for GroupAuth {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let unauthorized = |message: &str| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_string())
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                message.to_string(),
+            )
         };
         let header = parts
             .headers
@@ -31,9 +35,14 @@ impl FromRequestParts<Arc<AppState>> for GroupAuth {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
-            .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <group token>"))?;
+            .ok_or_else(|| {
+                unauthorized("the Authorization header must be: Bearer <group token>")
+            })?;
         group_for_token(state, token)
             .cloned()
             .map(GroupAuth)

@@ -28,7 +28,9 @@ async fn one(
         .store
         .call(&group.name, &call_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no call {call_id:?} in group {:?}", group.name)))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no call {call_id:?} in group {:?}", group.name))
+        })?;
     Ok(Json(call_json(&record, true)))
 }
 
@@ -55,7 +57,10 @@ async fn list(
         .phone
         .as_deref()
         .map(|raw| Phone::parse(raw, group.region).as_str().to_string());
-    let calls = state.store.calls(&group.name, phone.as_deref(), limit).await?;
+    let calls = state
+        .store
+        .calls(&group.name, phone.as_deref(), limit)
+        .await?;
     let calls: Vec<Value> = calls.iter().map(|c| call_json(c, false)).collect();
     Ok(Json(json!({ "calls": calls })))
 }

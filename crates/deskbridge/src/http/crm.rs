@@ -149,7 +149,11 @@ async fn delete_contact(
 
 async fn list_organizations(State(s): Api, _: GroupAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
-    Ok(page_json(s.crm.store().organizations(page).await?, page, |o| o.id))
+    Ok(page_json(
+        s.crm.store().organizations(page).await?,
+        page,
+        |o| o.id,
+    ))
 }
 
 async fn create_organization(State(s): Api, _: GroupAuth, body: Bytes) -> Created {
@@ -178,7 +182,10 @@ async fn delete_organization(
     _: GroupAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    deleted(s.crm.store().delete_organization(id(&i)?).await?, "organization")
+    deleted(
+        s.crm.store().delete_organization(id(&i)?).await?,
+        "organization",
+    )
 }
 
 // ---- tickets ----
@@ -236,7 +243,12 @@ async fn list_comments(
     ))
 }
 
-async fn create_comment(State(s): Api, _: GroupAuth, Path(t): Path<String>, body: Bytes) -> Created {
+async fn create_comment(
+    State(s): Api,
+    _: GroupAuth,
+    Path(t): Path<String>,
+    body: Bytes,
+) -> Created {
     created(s.crm.create_comment(id(&t)?, &parse_json(&body)?).await?)
 }
 
@@ -262,7 +274,10 @@ async fn delete_comment(
     _: GroupAuth,
     Path((t, c)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    deleted(s.crm.store().delete_comment(id(&t)?, id(&c)?).await?, "comment")
+    deleted(
+        s.crm.store().delete_comment(id(&t)?, id(&c)?).await?,
+        "comment",
+    )
 }
 
 // ---- tasks ----

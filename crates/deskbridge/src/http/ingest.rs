@@ -27,7 +27,11 @@ async fn ingest(
     let is_array = value.is_array();
     let events = native::parse(&value, group.region, &group.name, chrono::Utc::now())
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let report = match state.store.ingest(&group.name, &events, &group.policy).await {
+    let report = match state
+        .store
+        .ingest(&group.name, &events, &group.policy)
+        .await
+    {
         Ok(report) => report,
         Err(StoreError::Apply { index, source }) => {
             let field = match source {

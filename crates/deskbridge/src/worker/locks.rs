@@ -36,7 +36,10 @@ impl Drop for PhoneGuard {
     fn drop(&mut self) {
         let mut map = self.locks.inner.lock().unwrap_or_else(|p| p.into_inner());
         // Only the map and this guard's mutex hold the slot: nobody waits, forget it.
-        if map.get(&self.key).is_some_and(|slot| Arc::strong_count(slot) <= 2) {
+        if map
+            .get(&self.key)
+            .is_some_and(|slot| Arc::strong_count(slot) <= 2)
+        {
             map.remove(&self.key);
         }
     }

@@ -79,7 +79,13 @@ pub fn spawn(
     let mut tasks = JoinSet::new();
     for n in 0..count {
         let owner = format!("{}-{}-{n}", hostname(), std::process::id());
-        tasks.spawn(work_loop(state.clone(), owner, retry, locks.clone(), stop.clone()));
+        tasks.spawn(work_loop(
+            state.clone(),
+            owner,
+            retry,
+            locks.clone(),
+            stop.clone(),
+        ));
     }
     Workers { tasks }
 }
@@ -169,7 +175,9 @@ async fn run_one(state: &AppState, locks: &PhoneLocks, retry: RetryPolicy, step:
     match recorded {
         Ok(true) => state.work.notify_one(),
         Ok(false) => tracing::warn!("lease lost while running; another worker owns the step now"),
-        Err(e) => tracing::error!(error = %e, "cannot record the step's outcome; it will run again"),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record the step's outcome; it will run again")
+        }
     }
 }
 

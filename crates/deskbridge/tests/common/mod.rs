@@ -142,10 +142,7 @@ impl Server {
     }
 
     pub fn contacts_by_phone(&self, phone: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!(
-            "/api/v1/crm/contacts?phone={}",
-            urlencode(phone)
-        ));
+        let (status, body) = self.get(&format!("/api/v1/crm/contacts?phone={}", urlencode(phone)));
         assert_eq!(status, 200, "{body}");
         body["items"].as_array().cloned().unwrap_or_default()
     }
