@@ -7,10 +7,11 @@
 //! ended, who answered) and derives its state and outcome from them. Applying the same
 //! events in any order gives the same facts.
 //!
-//! Applying an event also tells the caller which helpdesk steps became due
-//! ([`Step`]). Each step is handed out at most once per interaction; the step itself
-//! reads the interaction when it runs, so a step queued before a late fact arrived
-//! still sees that fact.
+//! The helpdesk work is derived, not planned: [`Interaction::next_step`] looks at the
+//! facts and at what earlier steps recorded ([`Interaction::record`]) and names the
+//! one step to run next, if any. A call has at most one step queued at a time, so its
+//! steps run in order, and a step always sees every fact that arrived before it ran,
+//! whatever the order of the events.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
-use crate::policy::{MissedPolicy, Policy};
+use crate::policy::{AgentFallback, AmbiguousCaller, Policy, TicketAssignment, UnansweredPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +79,9 @@ pub enum Step {
     IdentifyCaller,
     /// Choose or create the ticket the call belongs to.
     OpenTicket,
+    /// Wait for the agent's decision (agent mode, or a number shared by several
+    /// contacts); runs at the deadline and applies the group's fallback.
+    AwaitAgent,
     /// Write the call comment (details, outcome, recording) once the call ended.
     LogCall,
     /// A recording that arrived after the call comment was written.
@@ -89,6 +93,7 @@ impl Step {
         match self {
             Step::IdentifyCaller => "identify_caller",
             Step::OpenTicket => "open_ticket",
+            Step::AwaitAgent => "await_agent",
             Step::LogCall => "log_call",
             Step::AddRecording => "add_recording",
         }
@@ -98,6 +103,7 @@ impl Step {
         [
             Step::IdentifyCaller,
             Step::OpenTicket,
+            Step::AwaitAgent,
             Step::LogCall,
             Step::AddRecording,
         ]
@@ -114,16 +120,26 @@ pub struct StepOutcome {
     pub contact_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_rule: Option<String>,
+    /// Contacts sharing the caller's number, newest first, when the agent decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_candidates: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_id: Option<String>,
+    /// The rules the ticket choice went through, in order; the last one decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ticket_rules: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticket_rule: Option<String>,
-    /// The recording link the call comment carried, so a late `recording` event for
-    /// the same link adds nothing.
+    pub assignee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_rule: Option<String>,
+    /// The recording link a comment carried, so the same link is not added twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logged_recording: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment_id: Option<String>,
+    /// The agent did not decide before the deadline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agent_timed_out: bool,
     /// Why the step did nothing, when it did nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -136,15 +152,29 @@ pub enum ApplyError {
     MissingDirection { call_id: String },
 }
 
-/// Which steps have been handed out for this interaction.
+/// Which steps have finished.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Planned {
+pub struct Done {
     pub identify: bool,
     pub ticket: bool,
     pub log: bool,
-    /// Recording links for which an `AddRecording` step was handed out.
-    #[serde(default)]
-    pub recordings: Vec<String>,
+}
+
+/// The step to run next and the earliest time to run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextStep {
+    pub step: Step,
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// Why a call waits for its agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentWait {
+    /// `ticket_assignment=agent`: the agent picks the ticket.
+    AgentMode,
+    /// Several contacts share the number and the group lets the agent pick.
+    AmbiguousCaller,
 }
 
 /// Everything known about one call.
@@ -170,12 +200,23 @@ pub struct Interaction {
     pub transcript: Option<String>,
     pub contact_id: Option<String>,
     pub contact_rule: Option<String>,
+    #[serde(default)]
+    pub contact_candidates: Vec<String>,
     pub ticket_id: Option<String>,
-    pub ticket_rule: Option<String>,
-    pub logged_recording: Option<String>,
+    #[serde(default)]
+    pub ticket_rules: Vec<String>,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub assignee_rule: Option<String>,
+    #[serde(default)]
+    pub logged_recordings: Vec<String>,
     /// The call comment, once written.
     pub comment_id: Option<String>,
-    pub planned: Planned,
+    #[serde(default)]
+    pub agent_timed_out: bool,
+    #[serde(default)]
+    pub done: Done,
 }
 
 impl Interaction {
@@ -206,21 +247,20 @@ impl Interaction {
             transcript: None,
             contact_id: None,
             contact_rule: None,
+            contact_candidates: Vec::new(),
             ticket_id: None,
-            ticket_rule: None,
-            logged_recording: None,
+            ticket_rules: Vec::new(),
+            assignee: None,
+            assignee_rule: None,
+            logged_recordings: Vec::new(),
             comment_id: None,
-            planned: Planned::default(),
+            agent_timed_out: false,
+            done: Done::default(),
         })
     }
 
-    /// Adds the facts an event carries, then hands out the steps that became due.
-    pub fn apply(&mut self, event: &CallEvent, policy: &Policy) -> Vec<Step> {
-        self.absorb(event);
-        self.due_steps(policy)
-    }
-
-    fn absorb(&mut self, e: &CallEvent) {
+    /// Adds the facts an event carries.
+    pub fn apply(&mut self, e: &CallEvent) {
         fill(&mut self.from, &e.from);
         fill(&mut self.to, &e.to);
         fill(&mut self.queue, &e.queue);
@@ -320,49 +360,122 @@ impl Interaction {
         self.agents.last()
     }
 
-    fn due_steps(&mut self, policy: &Policy) -> Vec<Step> {
-        let mut due = Vec::new();
-        let outcome = self.outcome();
-        let wants_ticket = match outcome {
-            None => self.answered_at.is_some(),
-            Some(Outcome::Answered) => true,
-            Some(_) => policy.missed == MissedPolicy::NewTicket,
-        };
-        if wants_ticket {
-            if !self.planned.identify {
-                self.planned.identify = true;
-                due.push(Step::IdentifyCaller);
-            }
-            if !self.planned.ticket {
-                self.planned.ticket = true;
-                due.push(Step::OpenTicket);
-            }
+    /// How the group treats this call if nobody answered it; `None` when answered
+    /// or not over yet.
+    pub fn unanswered_policy(&self, policy: &Policy) -> Option<UnansweredPolicy> {
+        match self.outcome()? {
+            Outcome::Answered => None,
+            Outcome::Voicemail => Some(policy.voicemail),
+            _ => Some(policy.missed_call),
         }
-        if outcome.is_some() && !self.planned.log {
-            self.planned.log = true;
-            // The call comment carries the recording known by now; only later links
-            // need a step of their own.
-            self.planned.recordings.extend(self.recording_url.clone());
-            due.push(Step::LogCall);
-        } else if self.planned.log
-            && let Some(url) = &self.recording_url
-            && !self.planned.recordings.contains(url)
+    }
+
+    /// Agent mode for this call: the `ticket_assignment` attribute, else the group's.
+    pub fn ticket_assignment(&self, policy: &Policy) -> TicketAssignment {
+        match policy.attribute(self, &policy.attributes.ticket_assignment) {
+            Some(v) if v.eq_ignore_ascii_case("agent") => TicketAssignment::Agent,
+            Some(v) if v.eq_ignore_ascii_case("auto") => TicketAssignment::Auto,
+            _ => policy.ticket_assignment,
+        }
+    }
+
+    /// Why the call is waiting for its agent, if it is.
+    pub fn agent_wait(&self, policy: &Policy) -> Option<AgentWait> {
+        if self.agent_timed_out || self.done.ticket {
+            return None;
+        }
+        if self.ticket_assignment(policy) == TicketAssignment::Agent {
+            return Some(AgentWait::AgentMode);
+        }
+        if self.contact_id.is_none()
+            && !self.contact_candidates.is_empty()
+            && policy.ambiguous_caller == AmbiguousCaller::Agent
         {
-            self.planned.recordings.push(url.clone());
-            due.push(Step::AddRecording);
+            return Some(AgentWait::AmbiguousCaller);
         }
-        due
+        None
+    }
+
+    /// When the agent's time to decide runs out.
+    pub fn agent_deadline(&self, policy: &Policy) -> DateTime<Utc> {
+        let secs = i64::try_from(policy.agent_timeout_seconds).unwrap_or(i64::MAX / 2000);
+        self.first_at + chrono::Duration::seconds(secs)
+    }
+
+    /// The one step to run next, if the call needs one now.
+    pub fn next_step(&self, policy: &Policy) -> Option<NextStep> {
+        let now = |step| {
+            Some(NextStep {
+                step,
+                not_before: None,
+            })
+        };
+        // Nothing happens in the helpdesk while a call only rings.
+        if self.answered_at.is_none() && self.ended_at.is_none() {
+            return None;
+        }
+        let log_only = self.unanswered_policy(policy) == Some(UnansweredPolicy::LogOnly);
+        if !self.done.identify && !log_only {
+            return now(Step::IdentifyCaller);
+        }
+        if self.agent_wait(policy).is_some() {
+            return Some(NextStep {
+                step: Step::AwaitAgent,
+                not_before: Some(self.agent_deadline(policy)),
+            });
+        }
+        if !self.done.ticket && !log_only {
+            return now(Step::OpenTicket);
+        }
+        let comments = policy.create.comment && self.ticket_id.is_some();
+        if self.ended_at.is_some() && !self.done.log && comments {
+            return now(Step::LogCall);
+        }
+        if self.done.log
+            && comments
+            && let Some(url) = &self.recording_url
+            && !self.logged_recordings.contains(url)
+        {
+            return now(Step::AddRecording);
+        }
+        None
     }
 
     /// Records what a finished step learned.
-    pub fn record(&mut self, outcome: &StepOutcome) {
+    pub fn record(&mut self, step: Step, outcome: &StepOutcome, policy: &Policy) {
         fill(&mut self.contact_id, &outcome.contact_id);
         fill(&mut self.contact_rule, &outcome.contact_rule);
+        if !outcome.contact_candidates.is_empty() {
+            self.contact_candidates = outcome.contact_candidates.clone();
+        }
         fill(&mut self.ticket_id, &outcome.ticket_id);
-        fill(&mut self.ticket_rule, &outcome.ticket_rule);
+        self.ticket_rules
+            .extend(outcome.ticket_rules.iter().cloned());
+        fill(&mut self.assignee, &outcome.assignee);
+        fill(&mut self.assignee_rule, &outcome.assignee_rule);
         fill(&mut self.comment_id, &outcome.comment_id);
-        if outcome.logged_recording.is_some() {
-            self.logged_recording = outcome.logged_recording.clone();
+        if let Some(url) = &outcome.logged_recording
+            && !self.logged_recordings.contains(url)
+        {
+            self.logged_recordings.push(url.clone());
+        }
+        match step {
+            Step::IdentifyCaller => self.done.identify = true,
+            Step::OpenTicket => self.done.ticket = true,
+            Step::AwaitAgent => {
+                if outcome.agent_timed_out {
+                    self.agent_timed_out = true;
+                    if policy.agent_fallback == AgentFallback::LogOnly {
+                        self.done.ticket = true;
+                    }
+                }
+            }
+            Step::LogCall => self.done.log = true,
+            Step::AddRecording => {}
+        }
+        // The call comment went in with the ticket.
+        if self.comment_id.is_some() {
+            self.done.log = true;
         }
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Priority, TicketType};
+use crate::policy::{Priority, TicketStatus, TicketType};
 
 /// A contact as the decision functions need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,17 @@ pub struct NewContact {
     pub name: String,
     /// E.164.
     pub phone: String,
+    pub organization_id: Option<String>,
+}
+
+/// A ticket as the decision functions need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketSummary {
+    pub id: String,
+    /// `new|open|pending|solved|closed`.
+    pub status: String,
+    pub requester_id: Option<String>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +46,11 @@ pub struct NewTicket {
     pub requester_id: Option<String>,
     pub priority: Priority,
     pub ticket_type: TicketType,
+    pub status: TicketStatus,
     pub tags: Vec<String>,
+    pub ticket_form: Option<String>,
+    /// Ticket field id → value.
+    pub custom_fields: Vec<(String, String)>,
     /// An agent's email; the helpdesk maps it to its own agent id.
     pub assignee: Option<String>,
     /// The first comment, when it is known at creation (one request instead of two).
@@ -81,6 +96,18 @@ pub trait Helpdesk: Send + Sync {
     ) -> Result<Vec<ContactSummary>, HelpdeskError>;
 
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError>;
+
+    /// Creates an organization; returns its id.
+    async fn create_organization(
+        &self,
+        name: &str,
+        key: &IdempotencyKey,
+    ) -> Result<String, HelpdeskError>;
+
+    async fn get_ticket(&self, id: &str) -> Result<Option<TicketSummary>, HelpdeskError>;
+
+    /// The contact's tickets that are not closed, most recently updated first.
+    async fn caller_tickets(&self, contact_id: &str) -> Result<Vec<TicketSummary>, HelpdeskError>;
 
     async fn create_contact(
         &self,

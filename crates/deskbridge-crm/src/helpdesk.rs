@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use deskbridge_core::ports::*;
 use deskbridge_store::StoreError;
-use deskbridge_store::crm::{CommentFields, Contact, ContactFields, Page, TicketFields, parse_id};
+use deskbridge_store::crm::{
+    CommentFields, Contact, ContactFields, OrganizationFields, Page, Ticket, TicketFields, parse_id,
+};
 
 use crate::BuiltinCrm;
 
@@ -21,6 +23,20 @@ fn summary(c: Contact) -> ContactSummary {
         phones: c.phones,
         created_at: c.created_at,
     }
+}
+
+fn ticket_summary(t: Ticket) -> TicketSummary {
+    TicketSummary {
+        id: t.id.to_string(),
+        status: t.status,
+        requester_id: t.requester_id.map(|r| r.to_string()),
+        updated_at: t.updated_at,
+    }
+}
+
+/// An id sent by a caller that is no id of ours: treated as "no such record".
+fn our_id(id: &str) -> Option<i64> {
+    parse_id(id).ok()
 }
 
 #[async_trait]
@@ -46,7 +62,7 @@ impl Helpdesk for BuiltinCrm {
     }
 
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
-        let Ok(id) = parse_id(id) else {
+        let Some(id) = our_id(id) else {
             return Ok(None);
         };
         Ok(self
@@ -57,14 +73,62 @@ impl Helpdesk for BuiltinCrm {
             .map(summary))
     }
 
+    async fn create_organization(
+        &self,
+        name: &str,
+        key: &IdempotencyKey,
+    ) -> Result<String, HelpdeskError> {
+        let fields = OrganizationFields {
+            name: name.to_string(),
+            custom_fields: Default::default(),
+        };
+        let org = self
+            .store
+            .insert_organization(&fields, Some(&key.0))
+            .await
+            .map_err(store_error)?;
+        Ok(org.record.id.to_string())
+    }
+
+    async fn get_ticket(&self, id: &str) -> Result<Option<TicketSummary>, HelpdeskError> {
+        let Some(id) = our_id(id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .ticket(id)
+            .await
+            .map_err(store_error)?
+            .map(ticket_summary))
+    }
+
+    async fn caller_tickets(&self, contact_id: &str) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        let Some(id) = our_id(contact_id) else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .store
+            .open_tickets_of(id, 100)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(ticket_summary)
+            .collect())
+    }
+
     async fn create_contact(
         &self,
         contact: &NewContact,
         key: &IdempotencyKey,
     ) -> Result<ContactSummary, HelpdeskError> {
+        let organization_id = match &contact.organization_id {
+            Some(id) => Some(parse_id(id).map_err(HelpdeskError::Permanent)?),
+            None => None,
+        };
         let fields = ContactFields {
             name: contact.name.clone(),
             phones: vec![contact.phone.clone()],
+            organization_id,
             ..ContactFields::default()
         };
         let created = self
@@ -86,13 +150,23 @@ impl Helpdesk for BuiltinCrm {
         };
         let fields = TicketFields {
             subject: ticket.subject.clone(),
-            status: "new".into(),
+            status: ticket.status.as_str().into(),
             priority: ticket.priority.as_str().into(),
             ticket_type: ticket.ticket_type.as_str().into(),
             requester_id,
             assignee: ticket.assignee.clone(),
             tags: ticket.tags.clone(),
-            custom_fields: Default::default(),
+            custom_fields: ticket
+                .custom_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .chain(ticket.ticket_form.iter().map(|f| {
+                    (
+                        "ticket_form".to_string(),
+                        serde_json::Value::String(f.clone()),
+                    )
+                }))
+                .collect(),
         };
         let comment = ticket.comment.as_ref().map(|c| CommentFields {
             body: c.body.clone(),

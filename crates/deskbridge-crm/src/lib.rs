@@ -82,7 +82,7 @@ impl BuiltinCrm {
 
     pub async fn create_organization(&self, body: &Value) -> Result<Organization, CrmError> {
         let fields = input::organization(input::object(body)?)?;
-        Ok(self.store.insert_organization(&fields).await?)
+        Ok(self.store.insert_organization(&fields, None).await?.record)
     }
 
     pub async fn update_organization(

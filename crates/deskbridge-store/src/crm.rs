@@ -160,7 +160,8 @@ pub trait CrmStore: Send + Sync + 'static {
     async fn insert_organization(
         &self,
         fields: &OrganizationFields,
-    ) -> Result<Organization, StoreError>;
+        key: Option<&str>,
+    ) -> Result<Created<Organization>, StoreError>;
     async fn organization(&self, id: i64) -> Result<Option<Organization>, StoreError>;
     async fn update_organization(
         &self,
@@ -183,6 +184,9 @@ pub trait CrmStore: Send + Sync + 'static {
         fields: &TicketFields,
     ) -> Result<Option<Ticket>, StoreError>;
     async fn delete_ticket(&self, id: i64) -> Result<bool, StoreError>;
+    /// The contact's tickets that are not closed, most recently updated first (at
+    /// most `limit`).
+    async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError>;
     /// Tickets in id order; with `requester`, only that contact's.
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError>;
 

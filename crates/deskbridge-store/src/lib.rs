@@ -15,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::{ApplyError, CallEvent, Interaction, Policy, Step, StepOutcome};
+
 use serde::Serialize;
 
 pub use crm::CrmStore;
@@ -42,6 +43,19 @@ impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())
     }
+}
+
+/// An event and the connector group it belongs to.
+#[derive(Debug, Clone)]
+pub struct GroupEvent {
+    pub group: String,
+    pub event: CallEvent,
+}
+
+/// The policy of each connector group, for deciding steps inside the store's
+/// transactions.
+pub trait PolicyBook: Send + Sync {
+    fn policy(&self, group: &str) -> Option<&Policy>;
 }
 
 /// What one ingest did.
@@ -104,21 +118,21 @@ pub struct ClaimedStep {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Appends events to the journal, skipping ids already seen, applies the new ones
-    /// to their calls and queues the steps that became due, all in one transaction:
+    /// to their calls and queues each call's next step, all in one transaction:
     /// when this returns `Ok` every event is durable. On `Err` nothing was stored.
     async fn ingest(
         &self,
-        group: &str,
-        events: &[CallEvent],
-        policy: &Policy,
+        events: &[GroupEvent],
+        policies: &dyn PolicyBook,
     ) -> Result<IngestReport, StoreError>;
 
     async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
 
-    /// Calls of a group, newest first, optionally only those of one customer number.
+    /// Calls of the groups, newest first, optionally only those of one customer
+    /// number.
     async fn calls(
         &self,
-        group: &str,
+        groups: &[String],
         customer_phone: Option<&str>,
         limit: u32,
     ) -> Result<Vec<CallRecord>, StoreError>;
@@ -131,12 +145,14 @@ pub trait Store: Send + Sync + 'static {
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError>;
 
-    /// Records the step's outcome on the job and the call. Returns false if the lease
-    /// was lost (another worker took the step over), in which case nothing changed.
+    /// Records the step's outcome on the job and the call, and queues the call's next
+    /// step. Returns false if the lease was lost (another worker took the step over),
+    /// in which case nothing changed.
     async fn complete_step(
         &self,
         step: &ClaimedStep,
         outcome: &StepOutcome,
+        policy: &Policy,
     ) -> Result<bool, StoreError>;
 
     /// Puts the step back in the queue to run again after `delay`.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_core::{Policy, Region};
 use deskbridge_crm::BuiltinCrm;
@@ -16,29 +17,83 @@ use tokio::sync::{Notify, watch};
 use crate::config::Config;
 use crate::worker::{self, RetryPolicy};
 
-/// A connector group: who may send events for it and how its calls are handled.
-#[derive(Debug, Clone)]
+/// A connector group: who may send events for it, its numbers, its helpdesk and
+/// how its calls are handled.
 pub struct Group {
     pub name: String,
     pub tokens: Vec<String>,
+    /// The group's own numbers, E.164.
+    pub numbers: Vec<String>,
     pub policy: Policy,
     pub region: Region,
+    pub helpdesk: Arc<dyn Helpdesk>,
+    /// The group's backend is the built-in CRM (its `/api/v1/crm/` is available).
+    pub builtin: bool,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are secrets: never printed.
+        f.debug_struct("Group")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Shared by every request handler and worker.
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub crm: BuiltinCrm,
-    pub helpdesk: Arc<dyn Helpdesk>,
-    pub groups: Vec<Group>,
+    pub groups: Vec<Arc<Group>>,
+    pub directory: Vec<DirectoryAgent>,
     /// Rung when steps were queued, so idle workers look at once.
     pub work: Arc<Notify>,
     pub max_body_bytes: usize,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl deskbridge_store::PolicyBook for AppState {
+    fn policy(&self, group: &str) -> Option<&Policy> {
+        self.group(group).map(|g| &g.policy)
+    }
 }
 
 impl AppState {
-    pub fn group(&self, name: &str) -> Option<&Group> {
+    pub fn group(&self, name: &str) -> Option<&Arc<Group>> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// Builds the groups, backends and directory from the config.
+    fn groups(config: &Config, crm: &BuiltinCrm, default_token: Option<String>) -> Vec<Arc<Group>> {
+        let region = config.region();
+        let builtin: Arc<dyn Helpdesk> = Arc::new(crm.clone());
+        if config.groups.is_empty() {
+            return vec![Arc::new(Group {
+                name: "default".into(),
+                tokens: default_token.into_iter().collect(),
+                numbers: Vec::new(),
+                policy: Policy::default(),
+                region,
+                helpdesk: builtin,
+                builtin: true,
+            })];
+        }
+        config
+            .groups
+            .iter()
+            .map(|g| {
+                Arc::new(Group {
+                    name: g.name.clone(),
+                    tokens: g.tokens.clone(),
+                    numbers: g.numbers_e164(region),
+                    policy: g.policy(),
+                    region: g.region(region),
+                    // Only the built-in backend exists yet; `check` refuses others.
+                    helpdesk: builtin.clone(),
+                    builtin: true,
+                })
+            })
+            .collect()
     }
 }
 
@@ -54,22 +109,32 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .context("opening the database")?;
     let store = Arc::new(store);
 
-    let (token, fresh) = crate::token::load_or_create(data_dir)?;
-    let region = config.region();
-    let crm = BuiltinCrm::new(store.clone(), region);
-    let groups = vec![Group {
-        name: "default".into(),
-        tokens: vec![token.clone()],
-        policy: config.policy.clone(),
-        region,
-    }];
+    // With no groups configured, the "default" group's token lives in the data dir.
+    let generated = match config.groups.is_empty() {
+        true => Some(crate::token::load_or_create(data_dir)?),
+        false => None,
+    };
+    let crm = BuiltinCrm::new(store.clone(), config.region());
+    let groups = AppState::groups(&config, &crm, generated.as_ref().map(|(t, _)| t.clone()));
     let state = Arc::new(AppState {
         store: store.clone(),
-        helpdesk: Arc::new(crm.clone()),
         crm,
         groups,
+        directory: config
+            .agents
+            .iter()
+            .map(|a| DirectoryAgent {
+                email: a.email.clone(),
+                name: a.name.clone(),
+                extension: a.extension.clone(),
+            })
+            .collect(),
         work: Arc::new(Notify::new()),
         max_body_bytes: config.server.max_body_bytes,
+        metrics: match config.metrics.enabled {
+            true => Some(crate::telemetry::metrics_recorder()?),
+            false => None,
+        },
     });
 
     let listener = TcpListener::bind(&config.server.listen)
@@ -77,16 +142,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
     println!("deskbridge listening on http://{addr}");
-    if fresh {
-        println!(
-            "ingest token (also in {}): {token}",
-            data_dir.join("ingest-token").display()
-        );
-    } else {
-        println!(
-            "ingest token: in {}",
-            data_dir.join("ingest-token").display()
-        );
+    let token_file = data_dir.join("ingest-token");
+    match &generated {
+        Some((token, true)) => {
+            println!("ingest token (also in {}): {token}", token_file.display())
+        }
+        Some((_, false)) => println!("ingest token: in {}", token_file.display()),
+        None => {
+            let names: Vec<&str> = state.groups.iter().map(|g| g.name.as_str()).collect();
+            println!("connector groups: {}", names.join(", "));
+        }
     }
     tracing::info!(%addr, data_dir = %data_dir.display(), "deskbridge started");
 

@@ -54,15 +54,69 @@ fn recording(id: &str, at: i64, url: &str) -> CallEvent {
     }
 }
 
-/// Plays events in order; returns the interaction and every step handed out.
-fn play(events: &[CallEvent], policy: &Policy) -> (Interaction, Vec<Step>) {
+/// What a fast fake helpdesk answers for each step.
+fn fake_outcome(call: &Interaction, step: Step) -> StepOutcome {
+    match step {
+        Step::IdentifyCaller => StepOutcome {
+            contact_id: Some("7".into()),
+            contact_rule: Some("phone_match".into()),
+            ..StepOutcome::default()
+        },
+        Step::OpenTicket => StepOutcome {
+            ticket_id: Some("10".into()),
+            ticket_rules: vec!["new_ticket".into()],
+            // Like the real step: an ended call's comment goes in with the ticket.
+            comment_id: call.outcome().map(|_| "c1".to_string()),
+            logged_recording: call.outcome().and(call.recording_url.clone()),
+            ..StepOutcome::default()
+        },
+        Step::AwaitAgent => StepOutcome {
+            agent_timed_out: true,
+            ..StepOutcome::default()
+        },
+        Step::LogCall => StepOutcome {
+            comment_id: Some("c2".into()),
+            logged_recording: call.recording_url.clone(),
+            ..StepOutcome::default()
+        },
+        Step::AddRecording => StepOutcome {
+            logged_recording: call.recording_url.clone(),
+            ..StepOutcome::default()
+        },
+    }
+}
+
+/// Runs every step the call needs now, as workers would; returns them.
+fn drain(call: &mut Interaction, policy: &Policy) -> Vec<Step> {
+    let mut ran = Vec::new();
+    while let Some(next) = call.next_step(policy) {
+        let outcome = fake_outcome(call, next.step);
+        call.record(next.step, &outcome, policy);
+        ran.push(next.step);
+        assert!(ran.len() < 20, "steps never settle: {ran:?}");
+    }
+    ran
+}
+
+/// Plays events in order; with `eager` workers run steps after every event, else
+/// only at the end (slow workers). Returns the call and every step run.
+fn play_with(events: &[CallEvent], policy: &Policy, eager: bool) -> (Interaction, Vec<Step>) {
     let mut call: Option<Interaction> = None;
     let mut steps = Vec::new();
     for e in events {
         let c = call.get_or_insert_with(|| Interaction::start("default", e).unwrap());
-        steps.extend(c.apply(e, policy));
+        c.apply(e);
+        if eager {
+            steps.extend(drain(c, policy));
+        }
     }
-    (call.unwrap(), steps)
+    let mut call = call.unwrap();
+    steps.extend(drain(&mut call, policy));
+    (call, steps)
+}
+
+fn play(events: &[CallEvent], policy: &Policy) -> (Interaction, Vec<Step>) {
+    play_with(events, policy, true)
 }
 
 fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
@@ -100,51 +154,125 @@ fn count(steps: &[Step], step: Step) -> usize {
 fn an_answered_call_in_order() {
     let p = Policy::default();
     let mut call = Interaction::start("default", &ev("1", EventKind::Ringing, 0)).unwrap();
-    assert_eq!(call.apply(&ev("1", EventKind::Ringing, 0), &p), vec![]);
+    call.apply(&ev("1", EventKind::Ringing, 0));
     assert_eq!(call.state(), CallState::Ringing);
-    assert_eq!(
-        call.apply(&answered("2", 5, ann()), &p),
-        vec![Step::IdentifyCaller, Step::OpenTicket]
-    );
+    assert_eq!(call.next_step(&p), None);
+    call.apply(&answered("2", 5, ann()));
     assert_eq!(call.state(), CallState::Answered);
     assert_eq!(call.outcome(), None);
     assert_eq!(
-        call.apply(&ended("3", 65, EndReason::Completed), &p),
-        vec![Step::LogCall]
+        drain(&mut call, &p),
+        vec![Step::IdentifyCaller, Step::OpenTicket]
     );
+    call.apply(&ended("3", 65, EndReason::Completed));
     assert_eq!(call.state(), CallState::Ended);
     assert_eq!(call.outcome(), Some(Outcome::Answered));
     assert_eq!(call.talk_seconds(), Some(60));
-    assert_eq!(
-        call.apply(&recording("4", 90, "https://rec/1.mp3"), &p),
-        vec![Step::AddRecording]
-    );
+    assert_eq!(drain(&mut call, &p), vec![Step::LogCall]);
+    call.apply(&recording("4", 90, "https://rec/1.mp3"));
+    assert_eq!(drain(&mut call, &p), vec![Step::AddRecording]);
     // The same recording again adds nothing.
-    assert_eq!(
-        call.apply(&recording("5", 95, "https://rec/1.mp3"), &p),
-        vec![]
-    );
+    call.apply(&recording("5", 95, "https://rec/1.mp3"));
+    assert_eq!(call.next_step(&p), None);
 }
 
 #[test]
-fn a_missed_call_gets_a_ticket_by_default_and_nothing_with_log_only() {
-    let events = [
+fn unanswered_calls_follow_their_policy() {
+    let missed = [
         ev("1", EventKind::Ringing, 0),
         ended("2", 20, EndReason::NoAnswer),
     ];
-    let (call, steps) = play(&events, &Policy::default());
+    let (call, steps) = play(&missed, &Policy::default());
     assert_eq!(call.outcome(), Some(Outcome::Missed));
-    assert_eq!(
-        steps,
-        vec![Step::IdentifyCaller, Step::OpenTicket, Step::LogCall]
-    );
+    // The comment goes in with the ticket: no separate log step.
+    assert_eq!(steps, vec![Step::IdentifyCaller, Step::OpenTicket]);
+    assert!(call.done.log);
 
     let log_only = Policy {
-        missed: MissedPolicy::LogOnly,
+        missed_call: UnansweredPolicy::LogOnly,
         ..Policy::default()
     };
-    let (_, steps) = play(&events, &log_only);
-    assert_eq!(steps, vec![Step::LogCall]);
+    let (_, steps) = play(&missed, &log_only);
+    assert_eq!(steps, vec![]);
+
+    // The voicemail policy is separate from the missed-call policy.
+    let voicemail = [
+        ev("1", EventKind::Ringing, 0),
+        ev("2", EventKind::Voicemail, 20),
+        ended("3", 50, EndReason::NoAnswer),
+    ];
+    let (call, steps) = play(&voicemail, &log_only);
+    assert_eq!(call.outcome(), Some(Outcome::Voicemail));
+    assert_eq!(steps, vec![Step::IdentifyCaller, Step::OpenTicket]);
+}
+
+#[test]
+fn agent_mode_waits_until_the_deadline_then_falls_back() {
+    let mut attrs = BTreeMap::new();
+    attrs.insert("ticket_assignment".to_string(), "agent".to_string());
+    let first = CallEvent {
+        attributes: attrs,
+        ..ev("1", EventKind::Ringing, 0)
+    };
+    let p = Policy {
+        agent_timeout_seconds: 120,
+        ..Policy::default()
+    };
+    let mut call = Interaction::start("default", &first).unwrap();
+    call.apply(&first);
+    call.apply(&answered("2", 5, ann()));
+    call.record(
+        Step::IdentifyCaller,
+        &fake_outcome(&call, Step::IdentifyCaller),
+        &p,
+    );
+    assert_eq!(call.agent_wait(&p), Some(AgentWait::AgentMode));
+    assert_eq!(
+        call.next_step(&p),
+        Some(NextStep {
+            step: Step::AwaitAgent,
+            not_before: Some(t(120))
+        })
+    );
+    call.record(
+        Step::AwaitAgent,
+        &StepOutcome {
+            agent_timed_out: true,
+            ..StepOutcome::default()
+        },
+        &p,
+    );
+    assert_eq!(call.next_step(&p).map(|n| n.step), Some(Step::OpenTicket));
+
+    // With a log-only fallback no ticket is made.
+    let p = Policy {
+        agent_fallback: AgentFallback::LogOnly,
+        ..p
+    };
+    let (call, steps) = play(
+        &[
+            first.clone(),
+            answered("2", 5, ann()),
+            ended("3", 30, EndReason::Completed),
+        ],
+        &p,
+    );
+    assert_eq!(steps, vec![Step::IdentifyCaller, Step::AwaitAgent]);
+    assert_eq!(call.ticket_id, None);
+
+    // The group can be in agent mode and a call can switch back with the attribute.
+    let group_agent = Policy {
+        ticket_assignment: TicketAssignment::Agent,
+        ..Policy::default()
+    };
+    let mut auto = BTreeMap::new();
+    auto.insert("ticket_assignment".to_string(), "auto".to_string());
+    let e = CallEvent {
+        attributes: auto,
+        ..answered("1", 0, ann())
+    };
+    let (_, steps) = play(&[e], &group_agent);
+    assert_eq!(steps, vec![Step::IdentifyCaller, Step::OpenTicket]);
 }
 
 #[test]
@@ -205,29 +333,37 @@ fn every_order_of_an_answered_call_gives_the_same_call() {
     let orders = all_orders(&events);
     assert_eq!(orders.len(), 24 + 4 * 120);
     for order in orders {
-        let (call, steps) = play(&order, &Policy::default());
-        let ids: Vec<_> = order.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(call.state(), CallState::Ended, "{ids:?}");
-        assert_eq!(call.outcome(), Some(Outcome::Answered), "{ids:?}");
-        assert_eq!(call.answered_at, reference.answered_at, "{ids:?}");
-        assert_eq!(call.ended_at, reference.ended_at, "{ids:?}");
-        assert_eq!(call.ringing_at, reference.ringing_at, "{ids:?}");
-        assert_eq!(call.agents, vec![ann()], "{ids:?}");
-        assert_eq!(call.talk_seconds(), Some(61), "{ids:?}");
-        assert_eq!(call.recording_url.as_deref(), Some("https://rec/1.mp3"));
-        assert_eq!(count(&steps, Step::IdentifyCaller), 1, "{ids:?}");
-        assert_eq!(count(&steps, Step::OpenTicket), 1, "{ids:?}");
-        assert_eq!(count(&steps, Step::LogCall), 1, "{ids:?}");
-        assert!(count(&steps, Step::AddRecording) <= 1, "{ids:?}");
-        // The ticket is always opened before the call is logged.
-        let open = steps.iter().position(|s| *s == Step::OpenTicket).unwrap();
-        let log = steps.iter().position(|s| *s == Step::LogCall).unwrap();
-        assert!(open < log, "{ids:?}");
-        // A recording known when the log step is handed out needs no step of its own.
-        let rec_pos = ids.iter().position(|i| *i == "4").unwrap();
-        let end_pos = ids.iter().position(|i| *i == "3").unwrap();
-        if rec_pos < end_pos {
-            assert_eq!(count(&steps, Step::AddRecording), 0, "{ids:?}");
+        for eager in [true, false] {
+            let (call, steps) = play_with(&order, &Policy::default(), eager);
+            let ids: Vec<_> = order.iter().map(|e| e.id.as_str()).collect();
+            let ctx = format!("{ids:?} eager={eager} steps={steps:?}");
+            assert_eq!(call.state(), CallState::Ended, "{ctx}");
+            assert_eq!(call.outcome(), Some(Outcome::Answered), "{ctx}");
+            assert_eq!(call.answered_at, reference.answered_at, "{ctx}");
+            assert_eq!(call.ended_at, reference.ended_at, "{ctx}");
+            assert_eq!(call.ringing_at, reference.ringing_at, "{ctx}");
+            assert_eq!(call.agents, vec![ann()], "{ctx}");
+            assert_eq!(call.talk_seconds(), Some(61), "{ctx}");
+            assert_eq!(call.recording_url.as_deref(), Some("https://rec/1.mp3"));
+            assert_eq!(count(&steps, Step::IdentifyCaller), 1, "{ctx}");
+            assert_eq!(count(&steps, Step::OpenTicket), 1, "{ctx}");
+            // The call comment is written once: with the ticket if the call had
+            // ended by then, else by its own step after the ticket.
+            let with_ticket = call.comment_id.as_deref() == Some("c1");
+            assert_eq!(
+                count(&steps, Step::LogCall),
+                usize::from(!with_ticket),
+                "{ctx}"
+            );
+            if !with_ticket {
+                let open = steps.iter().position(|s| *s == Step::OpenTicket).unwrap();
+                let log = steps.iter().position(|s| *s == Step::LogCall).unwrap();
+                assert!(open < log, "{ctx}");
+            }
+            // The recording is linked exactly once, whenever it arrived.
+            assert_eq!(call.logged_recordings, ["https://rec/1.mp3"], "{ctx}");
+            assert!(count(&steps, Step::AddRecording) <= 1, "{ctx}");
+            assert_eq!(call.next_step(&Policy::default()), None, "{ctx}");
         }
     }
 }
@@ -247,7 +383,8 @@ fn every_order_of_a_voicemail_gives_a_voicemail() {
         assert_eq!(call.outcome(), Some(Outcome::Voicemail));
         assert_eq!(call.recording_url.as_deref(), Some("https://rec/vm.mp3"));
         assert_eq!(count(&steps, Step::OpenTicket), 1);
-        assert_eq!(count(&steps, Step::LogCall), 1);
+        assert!(call.done.log);
+        assert_eq!(call.logged_recordings, ["https://rec/vm.mp3"]);
     }
 }
 
@@ -260,7 +397,7 @@ fn every_order_of_a_missed_call_gives_a_missed_call() {
     for order in all_orders(&events) {
         let (call, steps) = play(&order, &Policy::default());
         assert_eq!(call.outcome(), Some(Outcome::Missed));
-        assert_eq!(steps.len(), 3);
+        assert_eq!(steps, [Step::IdentifyCaller, Step::OpenTicket]);
     }
 }
 
@@ -300,17 +437,28 @@ fn outbound_customer_is_the_callee() {
 
 #[test]
 fn recorded_outcomes_fill_the_call() {
-    let (mut call, _) = play(&[ev("1", EventKind::Ringing, 0)], &Policy::default());
-    call.record(&StepOutcome {
-        contact_id: Some("7".into()),
-        contact_rule: Some("phone_match".into()),
-        ..StepOutcome::default()
-    });
-    call.record(&StepOutcome {
-        ticket_id: Some("9".into()),
-        ..StepOutcome::default()
-    });
+    let p = Policy::default();
+    let (mut call, _) = play(&[ev("1", EventKind::Ringing, 0)], &p);
+    call.record(
+        Step::IdentifyCaller,
+        &fake_outcome(&call, Step::IdentifyCaller),
+        &p,
+    );
+    call.record(
+        Step::OpenTicket,
+        &StepOutcome {
+            ticket_id: Some("9".into()),
+            ticket_rules: vec!["ivr_ticket_rejected_closed".into(), "new_ticket".into()],
+            ..StepOutcome::default()
+        },
+        &p,
+    );
     assert_eq!(call.contact_id.as_deref(), Some("7"));
     assert_eq!(call.contact_rule.as_deref(), Some("phone_match"));
     assert_eq!(call.ticket_id.as_deref(), Some("9"));
+    assert_eq!(
+        call.ticket_rules,
+        ["ivr_ticket_rejected_closed", "new_ticket"]
+    );
+    assert!(call.done.identify && call.done.ticket && !call.done.log);
 }

@@ -23,7 +23,8 @@ CREATE TABLE calls (
 CREATE INDEX calls_by_phone ON calls (group_name, customer_phone, first_at DESC);
 CREATE INDEX calls_by_time ON calls (group_name, first_at DESC);
 
--- Durable steps. A call's steps run in id order, one at a time.
+-- Durable steps. A call has at most one step queued or running at a time; the next
+-- is derived from the call when that one finishes.
 CREATE TABLE jobs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     group_name  TEXT NOT NULL,
@@ -41,3 +42,5 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_ready ON jobs (status, run_after);
 CREATE INDEX jobs_by_call ON jobs (group_name, call_id, id);
+CREATE UNIQUE INDEX jobs_one_active_per_call ON jobs (group_name, call_id)
+    WHERE status IN ('queued', 'running');

@@ -1,8 +1,9 @@
 CREATE TABLE organizations (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    name          TEXT NOT NULL,
-    custom_fields TEXT NOT NULL DEFAULT '{}',
-    created_at    TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    custom_fields   TEXT NOT NULL DEFAULT '{}',
+    idempotency_key TEXT UNIQUE,
+    created_at      TEXT NOT NULL,
     updated_at    TEXT NOT NULL
 );
 

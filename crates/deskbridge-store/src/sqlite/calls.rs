@@ -3,27 +3,26 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use deskbridge_core::{CallEvent, Interaction, Policy};
-use sqlx::{Row, SqlitePool, sqlite::SqliteRow};
+use deskbridge_core::Interaction;
+use sqlx::{Row, Sqlite, SqlitePool, Transaction, sqlite::SqliteRow};
 
-use crate::time::{from_text, now_ms, to_text};
-use crate::{CallRecord, IngestReport, StepRecord, StoreError, SyncStatus};
+use crate::time::{from_text, to_text};
+use crate::{CallRecord, GroupEvent, IngestReport, PolicyBook, StepRecord, StoreError, SyncStatus};
 
 pub async fn ingest(
     pool: &SqlitePool,
-    group: &str,
-    events: &[CallEvent],
-    policy: &Policy,
+    events: &[GroupEvent],
+    policies: &dyn PolicyBook,
 ) -> Result<IngestReport, StoreError> {
     let mut tx = pool.begin().await?;
     let now = Utc::now();
     let now_text = to_text(now);
     let mut report = IngestReport::default();
     // Calls touched by this batch, loaded once and written once.
-    let mut touched: HashMap<String, (Interaction, bool)> = HashMap::new();
-    let mut due: Vec<(String, deskbridge_core::Step)> = Vec::new();
+    let mut touched: HashMap<(String, String), (Interaction, bool)> = HashMap::new();
 
-    for (index, event) in events.iter().enumerate() {
+    for (index, GroupEvent { group, event }) in events.iter().enumerate() {
+        let key = (group.clone(), event.call_id.clone());
         let inserted = sqlx::query(
             "INSERT INTO events (group_name, id, call_id, received_at, body) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (group_name, id) DO NOTHING",
@@ -42,7 +41,7 @@ pub async fn ingest(
         }
         report.accepted += 1;
 
-        if !touched.contains_key(&event.call_id) {
+        if !touched.contains_key(&key) {
             let stored: Option<String> =
                 sqlx::query_scalar("SELECT body FROM calls WHERE group_name = ? AND call_id = ?")
                     .bind(group)
@@ -57,17 +56,13 @@ pub async fn ingest(
                     true,
                 ),
             };
-            touched.insert(event.call_id.clone(), (call, is_new));
+            touched.insert(key.clone(), (call, is_new));
         }
-        let (call, _) = touched
-            .get_mut(&event.call_id)
-            .expect("inserted just above");
-        for step in call.apply(event, policy) {
-            due.push((event.call_id.clone(), step));
-        }
+        let (call, _) = touched.get_mut(&key).expect("inserted just above");
+        call.apply(event);
     }
 
-    for (call_id, (call, is_new)) in &touched {
+    for ((group, call_id), (call, is_new)) in &touched {
         let body = serde_json::to_string(call)?;
         let phone = call.customer_phone().map(|p| p.as_str().to_string());
         let query = if *is_new {
@@ -88,23 +83,16 @@ pub async fn ingest(
             .execute(&mut *tx)
             .await?;
     }
-    let due_ms = now_ms();
-    for (call_id, step) in &due {
-        sqlx::query(
-            "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at)
-             VALUES (?, ?, ?, 'queued', ?, ?)",
-        )
-        .bind(group)
-        .bind(call_id)
-        .bind(step.as_str())
-        .bind(due_ms)
-        .bind(&now_text)
-        .execute(&mut *tx)
-        .await?;
+    for ((group, _), (call, _)) in &touched {
+        let policy = policies
+            .policy(group)
+            .ok_or_else(|| StoreError::Invalid(format!("no policy for group {group:?}")))?;
+        if super::jobs::queue_next(&mut tx, call, policy).await? {
+            report.steps += 1;
+        }
     }
     tx.commit().await?;
-    report.steps = due.len();
-    report.calls = touched.into_keys().collect();
+    report.calls = touched.into_keys().map(|(_, call_id)| call_id).collect();
     report.calls.sort();
     Ok(report)
 }
@@ -114,55 +102,54 @@ pub async fn call(
     group: &str,
     call_id: &str,
 ) -> Result<Option<CallRecord>, StoreError> {
+    let mut tx = pool.begin().await?;
     let row =
         sqlx::query("SELECT body, updated_at FROM calls WHERE group_name = ? AND call_id = ?")
             .bind(group)
             .bind(call_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
     match row {
-        Some(row) => Ok(Some(record(pool, group, &row).await?)),
+        Some(row) => Ok(Some(record(&mut tx, group, &row).await?)),
         None => Ok(None),
     }
 }
 
 pub async fn calls(
     pool: &SqlitePool,
-    group: &str,
+    groups: &[String],
     customer_phone: Option<&str>,
     limit: u32,
 ) -> Result<Vec<CallRecord>, StoreError> {
-    let rows = match customer_phone {
-        Some(phone) => {
-            sqlx::query(
-                "SELECT body, updated_at FROM calls WHERE group_name = ? AND customer_phone = ?
-                 ORDER BY first_at DESC, call_id DESC LIMIT ?",
-            )
-            .bind(group)
-            .bind(phone)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        }
-        None => {
-            sqlx::query(
-                "SELECT body, updated_at FROM calls WHERE group_name = ?
-                 ORDER BY first_at DESC, call_id DESC LIMIT ?",
-            )
-            .bind(group)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        }
-    };
+    // Groups travel as one JSON array parameter, read with json_each.
+    let groups_json = serde_json::to_string(groups)?;
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query(
+        "SELECT group_name, body, updated_at FROM calls
+         WHERE group_name IN (SELECT value FROM json_each(?1))
+           AND (?2 IS NULL OR customer_phone = ?2)
+         ORDER BY first_at DESC, call_id DESC LIMIT ?3",
+    )
+    .bind(groups_json)
+    .bind(customer_phone)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        out.push(record(pool, group, row).await?);
+        let group: String = row.try_get("group_name")?;
+        out.push(record(&mut tx, &group, row).await?);
     }
     Ok(out)
 }
 
-async fn record(pool: &SqlitePool, group: &str, row: &SqliteRow) -> Result<CallRecord, StoreError> {
+/// Reads inside one transaction so the call and its steps are one snapshot: a step
+/// finishing between two reads cannot show `done` beside a stale call.
+async fn record(
+    tx: &mut Transaction<'_, Sqlite>,
+    group: &str,
+    row: &SqliteRow,
+) -> Result<CallRecord, StoreError> {
     let interaction: Interaction = serde_json::from_str(row.try_get::<&str, _>("body")?)?;
     let updated_at = from_text(row.try_get::<&str, _>("updated_at")?)?;
     let jobs = sqlx::query(
@@ -171,7 +158,7 @@ async fn record(pool: &SqlitePool, group: &str, row: &SqliteRow) -> Result<CallR
     )
     .bind(group)
     .bind(&interaction.call_id)
-    .fetch_all(pool)
+    .fetch_all(&mut **tx)
     .await?;
     let mut steps = Vec::with_capacity(jobs.len());
     for job in jobs {

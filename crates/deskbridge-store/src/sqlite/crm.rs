@@ -106,6 +106,7 @@ async fn by_key(
     let sql = match table {
         "contacts" => "SELECT id FROM contacts WHERE idempotency_key = ?",
         "tickets" => "SELECT id FROM tickets WHERE idempotency_key = ?",
+        "organizations" => "SELECT id FROM organizations WHERE idempotency_key = ?",
         _ => "SELECT id FROM comments WHERE idempotency_key = ?",
     };
     Ok(sqlx::query_scalar(sql)
@@ -235,19 +236,34 @@ impl CrmStore for SqliteStore {
     async fn insert_organization(
         &self,
         f: &OrganizationFields,
-    ) -> Result<Organization, StoreError> {
+        key: Option<&str>,
+    ) -> Result<Created<Organization>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(id) = by_key(&mut tx, "organizations", key).await? {
+            let row = sqlx::query("SELECT * FROM organizations WHERE id = ?")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(Created {
+                record: organization_row(&row)?,
+                new: false,
+            });
+        }
         let now = to_text(Utc::now());
         let row = sqlx::query(
-            "INSERT INTO organizations (name, custom_fields, created_at, updated_at)
-             VALUES (?, ?, ?, ?) RETURNING *",
+            "INSERT INTO organizations (name, custom_fields, idempotency_key, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(&f.name)
         .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(key)
         .bind(&now)
         .bind(&now)
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *tx)
         .await?;
-        organization_row(&row)
+        let record = organization_row(&row)?;
+        tx.commit().await?;
+        Ok(Created { record, new: true })
     }
 
     async fn organization(&self, id: i64) -> Result<Option<Organization>, StoreError> {
@@ -407,6 +423,20 @@ impl CrmStore for SqliteStore {
             .await?
             .rows_affected();
         Ok(n > 0)
+    }
+
+    async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM tickets WHERE requester_id = ? AND status <> 'closed'
+             ORDER BY updated_at DESC, id DESC LIMIT ?",
+        )
+        .bind(requester)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(ticket_row)
+        .collect()
     }
 
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError> {

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deskbridge_core::{Interaction, Step, StepOutcome};
-use sqlx::{Row, SqlitePool};
+use deskbridge_core::{Interaction, Policy, Step, StepOutcome};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use crate::time::{from_ms, now_ms, to_text};
 use crate::{ClaimedStep, StoreError};
@@ -26,12 +26,8 @@ pub async fn claim(
         "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
          WHERE id = (
              SELECT j.id FROM jobs j
-             WHERE ((j.status = 'queued' AND j.run_after <= ?3)
-                    OR (j.status = 'running' AND j.lease_until < ?3))
-               AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.group_name = j.group_name AND e.call_id = j.call_id
-                     AND e.id < j.id AND e.status <> 'done')
+             WHERE (j.status = 'queued' AND j.run_after <= ?3)
+                OR (j.status = 'running' AND j.lease_until < ?3)
              ORDER BY j.run_after, j.id
              LIMIT 1)
          RETURNING id, group_name, call_id, step, attempts",
@@ -68,10 +64,49 @@ pub async fn claim(
     }))
 }
 
+/// Queues the call's next step, unless one is already queued or running or a step
+/// of the call failed for good (its sync stays `failed`). Returns whether it queued.
+pub(super) async fn queue_next(
+    tx: &mut Transaction<'_, Sqlite>,
+    call: &Interaction,
+    policy: &Policy,
+) -> Result<bool, StoreError> {
+    let Some(next) = call.next_step(policy) else {
+        return Ok(false);
+    };
+    let busy: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM jobs WHERE group_name = ? AND call_id = ?
+           AND status IN ('queued', 'running', 'failed') LIMIT 1",
+    )
+    .bind(&call.group)
+    .bind(&call.call_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if busy.is_some() {
+        return Ok(false);
+    }
+    let run_after = next
+        .not_before
+        .map_or_else(now_ms, |t| t.timestamp_millis());
+    sqlx::query(
+        "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at)
+         VALUES (?, ?, ?, 'queued', ?, ?)",
+    )
+    .bind(&call.group)
+    .bind(&call.call_id)
+    .bind(next.step.as_str())
+    .bind(run_after)
+    .bind(to_text(Utc::now()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
 pub async fn complete(
     pool: &SqlitePool,
     step: &ClaimedStep,
     outcome: &StepOutcome,
+    policy: &Policy,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let now = to_text(Utc::now());
@@ -98,7 +133,7 @@ pub async fn complete(
             .fetch_one(&mut *tx)
             .await?;
     let mut call: Interaction = serde_json::from_str(&body)?;
-    call.record(outcome);
+    call.record(step.step, outcome, policy);
     sqlx::query("UPDATE calls SET body = ?, updated_at = ? WHERE group_name = ? AND call_id = ?")
         .bind(serde_json::to_string(&call)?)
         .bind(&now)
@@ -106,6 +141,7 @@ pub async fn complete(
         .bind(&step.call_id)
         .execute(&mut *tx)
         .await?;
+    queue_next(&mut tx, &call, policy).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deskbridge_core::{CallEvent, Policy, StepOutcome};
+use deskbridge_core::{Policy, StepOutcome};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::{CallRecord, ClaimedStep, IngestReport, Store, StoreError};
+use crate::{CallRecord, ClaimedStep, GroupEvent, IngestReport, PolicyBook, Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -78,11 +78,10 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn ingest(
         &self,
-        group: &str,
-        events: &[CallEvent],
-        policy: &Policy,
+        events: &[GroupEvent],
+        policies: &dyn PolicyBook,
     ) -> Result<IngestReport, StoreError> {
-        calls::ingest(&self.writer, group, events, policy).await
+        calls::ingest(&self.writer, events, policies).await
     }
 
     async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
@@ -91,11 +90,11 @@ impl Store for SqliteStore {
 
     async fn calls(
         &self,
-        group: &str,
+        groups: &[String],
         customer_phone: Option<&str>,
         limit: u32,
     ) -> Result<Vec<CallRecord>, StoreError> {
-        calls::calls(&self.reader, group, customer_phone, limit).await
+        calls::calls(&self.reader, groups, customer_phone, limit).await
     }
 
     async fn claim_step(
@@ -110,8 +109,9 @@ impl Store for SqliteStore {
         &self,
         step: &ClaimedStep,
         outcome: &StepOutcome,
+        policy: &Policy,
     ) -> Result<bool, StoreError> {
-        jobs::complete(&self.writer, step, outcome).await
+        jobs::complete(&self.writer, step, outcome, policy).await
     }
 
     async fn retry_step(

@@ -11,8 +11,24 @@ use subtle::ConstantTimeEq;
 use super::ApiError;
 use crate::app::{AppState, Group};
 
-/// The group whose token authenticated the request.
-pub struct GroupAuth(pub Group);
+/// The groups whose token authenticated the request (a token may serve several).
+pub struct GroupAuth(pub Vec<Arc<Group>>);
+
+impl GroupAuth {
+    /// The first group of the token: where a request that names no group goes.
+    pub fn primary(&self) -> &Arc<Group> {
+        &self.0[0]
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|g| g.name.clone()).collect()
+    }
+
+    /// The group `name`, if this token may act for it.
+    pub fn get(&self, name: &str) -> Option<&Arc<Group>> {
+        self.0.iter().find(|g| g.name == name)
+    }
+}
 
 impl FromRequestParts<Arc<AppState>> for GroupAuth {
     type Rejection = ApiError;
@@ -43,22 +59,27 @@ impl FromRequestParts<Arc<AppState>> for GroupAuth {
             .ok_or_else(|| {
                 unauthorized("the Authorization header must be: Bearer <group token>")
             })?;
-        group_for_token(state, token)
-            .cloned()
-            .map(GroupAuth)
-            .ok_or_else(|| unauthorized("the token is not valid for any connector group"))
+        let groups = groups_for_token(state, token);
+        match groups.is_empty() {
+            true => Err(unauthorized(
+                "the token is not valid for any connector group",
+            )),
+            false => Ok(GroupAuth(groups)),
+        }
     }
 }
 
-/// Finds the group of a token. Every token is compared, in constant time, so the
-/// response time does not reveal how much of a token was right.
-pub fn group_for_token<'a>(state: &'a AppState, token: &str) -> Option<&'a Group> {
-    let mut found = None;
+/// The groups of a token, in config order. Every token is compared, in constant
+/// time, so the response time does not reveal how much of a token was right.
+pub fn groups_for_token(state: &AppState, token: &str) -> Vec<Arc<Group>> {
+    let mut found = Vec::new();
     for group in &state.groups {
+        let mut matched = false;
         for candidate in &group.tokens {
-            if bool::from(candidate.as_bytes().ct_eq(token.as_bytes())) {
-                found = Some(group);
-            }
+            matched |= bool::from(candidate.as_bytes().ct_eq(token.as_bytes()));
+        }
+        if matched {
+            found.push(group.clone());
         }
     }
     found

@@ -53,6 +53,26 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
 }
 
+/// The CRM API answers only tokens of groups whose backend is the built-in CRM.
+pub struct CrmAuth;
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = GroupAuth::from_request_parts(parts, state).await?;
+        match auth.0.iter().any(|g| g.builtin) {
+            true => Ok(CrmAuth),
+            false => Err(ApiError::not_found(
+                "this group's backend is not the built-in CRM; its records are in the helpdesk",
+            )),
+        }
+    }
+}
+
 type Api = State<Arc<AppState>>;
 type Out = Result<Json<Value>, ApiError>;
 type Created = Result<(StatusCode, Json<Value>), ApiError>;
@@ -109,7 +129,7 @@ fn deleted(found: bool, what: &str) -> Result<StatusCode, ApiError> {
 
 // ---- contacts ----
 
-async fn list_contacts(State(s): Api, _: GroupAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_contacts(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     let contacts = match q.phone.as_deref() {
         // Any format: normalized the way calls are. A text that is no valid number
@@ -123,15 +143,15 @@ async fn list_contacts(State(s): Api, _: GroupAuth, Query(q): Query<ListQuery>) 
     Ok(page_json(contacts, page, |c| c.id))
 }
 
-async fn create_contact(State(s): Api, _: GroupAuth, body: Bytes) -> Created {
+async fn create_contact(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
     created(s.crm.create_contact(&parse_json(&body)?).await?)
 }
 
-async fn get_contact(State(s): Api, _: GroupAuth, Path(i): Path<String>) -> Out {
+async fn get_contact(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(s.crm.get_contact(id(&i)?).await?)))
 }
 
-async fn patch_contact(State(s): Api, _: GroupAuth, Path(i): Path<String>, body: Bytes) -> Out {
+async fn patch_contact(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         s.crm.update_contact(id(&i)?, &parse_json(&body)?).await?
     )))
@@ -139,7 +159,7 @@ async fn patch_contact(State(s): Api, _: GroupAuth, Path(i): Path<String>, body:
 
 async fn delete_contact(
     State(s): Api,
-    _: GroupAuth,
+    _: CrmAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     deleted(s.crm.store().delete_contact(id(&i)?).await?, "contact")
@@ -147,7 +167,7 @@ async fn delete_contact(
 
 // ---- organizations ----
 
-async fn list_organizations(State(s): Api, _: GroupAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_organizations(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     Ok(page_json(
         s.crm.store().organizations(page).await?,
@@ -156,20 +176,15 @@ async fn list_organizations(State(s): Api, _: GroupAuth, Query(q): Query<ListQue
     ))
 }
 
-async fn create_organization(State(s): Api, _: GroupAuth, body: Bytes) -> Created {
+async fn create_organization(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
     created(s.crm.create_organization(&parse_json(&body)?).await?)
 }
 
-async fn get_organization(State(s): Api, _: GroupAuth, Path(i): Path<String>) -> Out {
+async fn get_organization(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(s.crm.get_organization(id(&i)?).await?)))
 }
 
-async fn patch_organization(
-    State(s): Api,
-    _: GroupAuth,
-    Path(i): Path<String>,
-    body: Bytes,
-) -> Out {
+async fn patch_organization(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         s.crm
             .update_organization(id(&i)?, &parse_json(&body)?)
@@ -179,7 +194,7 @@ async fn patch_organization(
 
 async fn delete_organization(
     State(s): Api,
-    _: GroupAuth,
+    _: CrmAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     deleted(
@@ -190,7 +205,7 @@ async fn delete_organization(
 
 // ---- tickets ----
 
-async fn list_tickets(State(s): Api, _: GroupAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_tickets(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     let requester = q
         .contact_id
@@ -204,15 +219,15 @@ async fn list_tickets(State(s): Api, _: GroupAuth, Query(q): Query<ListQuery>) -
     ))
 }
 
-async fn create_ticket(State(s): Api, _: GroupAuth, body: Bytes) -> Created {
+async fn create_ticket(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
     created(s.crm.create_ticket(&parse_json(&body)?).await?)
 }
 
-async fn get_ticket(State(s): Api, _: GroupAuth, Path(i): Path<String>) -> Out {
+async fn get_ticket(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(s.crm.get_ticket(id(&i)?).await?)))
 }
 
-async fn patch_ticket(State(s): Api, _: GroupAuth, Path(i): Path<String>, body: Bytes) -> Out {
+async fn patch_ticket(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         s.crm.update_ticket(id(&i)?, &parse_json(&body)?).await?
     )))
@@ -220,7 +235,7 @@ async fn patch_ticket(State(s): Api, _: GroupAuth, Path(i): Path<String>, body: 
 
 async fn delete_ticket(
     State(s): Api,
-    _: GroupAuth,
+    _: CrmAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     deleted(s.crm.store().delete_ticket(id(&i)?).await?, "ticket")
@@ -230,7 +245,7 @@ async fn delete_ticket(
 
 async fn list_comments(
     State(s): Api,
-    _: GroupAuth,
+    _: CrmAuth,
     Path(t): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Out {
@@ -243,22 +258,17 @@ async fn list_comments(
     ))
 }
 
-async fn create_comment(
-    State(s): Api,
-    _: GroupAuth,
-    Path(t): Path<String>,
-    body: Bytes,
-) -> Created {
+async fn create_comment(State(s): Api, _: CrmAuth, Path(t): Path<String>, body: Bytes) -> Created {
     created(s.crm.create_comment(id(&t)?, &parse_json(&body)?).await?)
 }
 
-async fn get_comment(State(s): Api, _: GroupAuth, Path((t, c)): Path<(String, String)>) -> Out {
+async fn get_comment(State(s): Api, _: CrmAuth, Path((t, c)): Path<(String, String)>) -> Out {
     Ok(Json(json!(s.crm.get_comment(id(&t)?, id(&c)?).await?)))
 }
 
 async fn patch_comment(
     State(s): Api,
-    _: GroupAuth,
+    _: CrmAuth,
     Path((t, c)): Path<(String, String)>,
     body: Bytes,
 ) -> Out {
@@ -271,7 +281,7 @@ async fn patch_comment(
 
 async fn delete_comment(
     State(s): Api,
-    _: GroupAuth,
+    _: CrmAuth,
     Path((t, c)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     deleted(
@@ -282,20 +292,20 @@ async fn delete_comment(
 
 // ---- tasks ----
 
-async fn list_tasks(State(s): Api, _: GroupAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_tasks(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     Ok(page_json(s.crm.store().tasks(page).await?, page, |t| t.id))
 }
 
-async fn create_task(State(s): Api, _: GroupAuth, body: Bytes) -> Created {
+async fn create_task(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
     created(s.crm.create_task(&parse_json(&body)?).await?)
 }
 
-async fn get_task(State(s): Api, _: GroupAuth, Path(i): Path<String>) -> Out {
+async fn get_task(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(s.crm.get_task(id(&i)?).await?)))
 }
 
-async fn patch_task(State(s): Api, _: GroupAuth, Path(i): Path<String>, body: Bytes) -> Out {
+async fn patch_task(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         s.crm.update_task(id(&i)?, &parse_json(&body)?).await?
     )))
@@ -303,7 +313,7 @@ async fn patch_task(State(s): Api, _: GroupAuth, Path(i): Path<String>, body: By
 
 async fn delete_task(
     State(s): Api,
-    _: GroupAuth,
+    _: CrmAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     deleted(s.crm.store().delete_task(id(&i)?).await?, "task")

@@ -17,6 +17,17 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+}
+
+/// Prometheus metrics, when `metrics.enabled` (the default).
+async fn metrics(State(state): State<Arc<AppState>>) -> Result<String, super::ApiError> {
+    match &state.metrics {
+        Some(handle) => Ok(handle.render()),
+        None => Err(super::ApiError::not_found(
+            "metrics are off; set [metrics] enabled = true",
+        )),
+    }
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {

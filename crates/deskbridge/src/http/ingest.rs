@@ -1,5 +1,10 @@
 //! `POST /api/v1/events`: 202 only after the events are committed.
+//!
+//! Each event goes to a group of the token that sent it: the one its `group` field
+//! names (if the token may send for it), else the group that already has the call,
+//! else the group owning the number it dialed, else the token's first group.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -7,12 +12,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use deskbridge_core::ApplyError;
-use deskbridge_store::{IngestReport, StoreError};
+use deskbridge_core::{ApplyError, Phone};
+use deskbridge_store::{GroupEvent, IngestReport, StoreError};
+use serde_json::Value;
 
 use super::{ApiError, GroupAuth, parse_json};
-use crate::adapters::native;
-use crate::app::AppState;
+use crate::adapters::native::{self, FieldError};
+use crate::app::{AppState, Group};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/events", post(ingest))
@@ -20,34 +26,96 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 async fn ingest(
     State(state): State<Arc<AppState>>,
-    GroupAuth(group): GroupAuth,
+    auth: GroupAuth,
     body: Bytes,
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
     let value = parse_json(&body)?;
     let is_array = value.is_array();
-    let events = native::parse(&value, group.region, &group.name, chrono::Utc::now())
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let report = match state
-        .store
-        .ingest(&group.name, &events, &group.policy)
-        .await
-    {
+    let at = |index: usize, field: &str| match is_array {
+        true => native::prefixed(index, field),
+        false => field.to_string(),
+    };
+    let invalid = |index: usize, e: FieldError| ApiError::invalid(at(index, &e.field), e.message);
+    let items = native::items(&value).map_err(|e| invalid(0, e))?;
+    let now = chrono::Utc::now();
+    let mut events = Vec::with_capacity(items.len());
+    // Calls routed earlier in this batch, for their later events.
+    let mut routed: HashMap<String, Arc<Group>> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let group = route(&state, &auth, &routed, item)
+            .await
+            .map_err(|e| invalid(index, e))?;
+        if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
+            routed
+                .entry(call_id.to_string())
+                .or_insert_with(|| group.clone());
+        }
+        let event = native::event(item, group.region, now).map_err(|e| invalid(index, e))?;
+        events.push(GroupEvent {
+            group: group.name.clone(),
+            event,
+        });
+    }
+    let report = match state.store.ingest(&events, state.as_ref()).await {
         Ok(report) => report,
         Err(StoreError::Apply { index, source }) => {
             let field = match source {
                 ApplyError::MissingDirection { .. } => "direction",
             };
-            let field = match is_array {
-                true => native::prefixed(index, field),
-                false => field.to_string(),
-            };
-            return Err(ApiError::invalid(field, source.to_string()));
+            return Err(ApiError::invalid(at(index, field), source.to_string()));
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
+    for e in &events {
+        metrics::counter!("deskbridge_events_total", "group" => e.group.clone()).increment(1);
+    }
+    if report.duplicates > 0 {
+        metrics::counter!("deskbridge_events_duplicate_total").increment(report.duplicates as u64);
+    }
     if report.steps > 0 {
         state.work.notify_waiters();
     }
-    tracing::debug!(group = %group.name, accepted = report.accepted, duplicates = report.duplicates, "events committed");
     Ok((StatusCode::ACCEPTED, Json(report)))
+}
+
+async fn route(
+    state: &AppState,
+    auth: &GroupAuth,
+    routed: &HashMap<String, Arc<Group>>,
+    item: &Value,
+) -> Result<Arc<Group>, FieldError> {
+    let (named, dialed) = native::addressing(item)?;
+    if let Some(name) = named {
+        return auth.get(&name).cloned().ok_or_else(|| FieldError {
+            field: "group".into(),
+            message: format!(
+                "this token may not send events for group {name:?}; it sends for: {}",
+                auth.names().join(", ")
+            ),
+        });
+    }
+    if auth.0.len() == 1 {
+        return Ok(auth.primary().clone());
+    }
+    if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
+        if let Some(group) = routed.get(call_id) {
+            return Ok(group.clone());
+        }
+        for group in &auth.0 {
+            if let Ok(Some(_)) = state.store.call(&group.name, call_id).await {
+                return Ok(group.clone());
+            }
+        }
+    }
+    for group in &auth.0 {
+        let ours = |raw: &String| {
+            Phone::parse(raw, group.region)
+                .e164()
+                .is_some_and(|e| group.numbers.iter().any(|n| n == e))
+        };
+        if dialed.iter().any(ours) {
+            return Ok(group.clone());
+        }
+    }
+    Ok(auth.primary().clone())
 }

@@ -18,6 +18,7 @@ use deskbridge_store::ClaimedStep;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 pub use locks::PhoneLocks;
 
@@ -147,19 +148,47 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) {
 }
 
 async fn run_one(state: &AppState, locks: &PhoneLocks, retry: RetryPolicy, step: ClaimedStep) {
-    let span = tracing::info_span!("step", call_id = %step.call_id, step = step.step.as_str(), attempt = step.attempt);
-    let _enter = span.enter();
-    let result = steps::run(state, locks, &step).await;
-    let recorded = match result {
+    let span = tracing::info_span!("step", group = %step.group, call_id = %step.call_id, step = step.step.as_str(), attempt = step.attempt);
+    run_and_record(state, locks, retry, step)
+        .instrument(span)
+        .await
+}
+
+async fn run_and_record(
+    state: &AppState,
+    locks: &PhoneLocks,
+    retry: RetryPolicy,
+    step: ClaimedStep,
+) {
+    let Some(group) = state.group(&step.group).cloned() else {
+        let reason = format!("connector group {:?} is no longer configured", step.group);
+        tracing::error!(%reason, "step failed for good");
+        if let Err(e) = state.store.fail_step(&step, &reason).await {
+            tracing::error!(error = %e, "cannot record the failure");
+        }
+        return;
+    };
+    let started = std::time::Instant::now();
+    let result = steps::run(state, &group, locks, &step).await;
+    let name = step.step.as_str();
+    metrics::histogram!("deskbridge_step_seconds", "step" => name)
+        .record(started.elapsed().as_secs_f64());
+    let (recorded, result_label) = match result {
         Ok(outcome) => {
-            fault_point(step.step.as_str());
+            fault_point(name);
             tracing::info!(?outcome, "step done");
-            state.store.complete_step(&step, &outcome).await
+            (
+                state
+                    .store
+                    .complete_step(&step, &outcome, &group.policy)
+                    .await,
+                "done",
+            )
         }
         Err(HelpdeskError::Transient(reason)) if step.attempt < i64::from(retry.max_attempts) => {
             let delay = retry.delay(step.attempt);
             tracing::warn!(%reason, ?delay, "step failed; will retry");
-            state.store.retry_step(&step, &reason, delay).await
+            (state.store.retry_step(&step, &reason, delay).await, "retry")
         }
         Err(e) => {
             let reason = match e {
@@ -169,9 +198,11 @@ async fn run_one(state: &AppState, locks: &PhoneLocks, retry: RetryPolicy, step:
                 HelpdeskError::Permanent(r) => r,
             };
             tracing::error!(%reason, "step failed for good");
-            state.store.fail_step(&step, &reason).await
+            (state.store.fail_step(&step, &reason).await, "failed")
         }
     };
+    metrics::counter!("deskbridge_steps_total", "group" => group.name.clone(), "step" => name, "result" => result_label)
+        .increment(1);
     match recorded {
         Ok(true) => state.work.notify_one(),
         Ok(false) => tracing::warn!("lease lost while running; another worker owns the step now"),

@@ -1,55 +1,58 @@
-//! What each step does. A step reads the call as it is when the step runs (so it
-//! sees facts that arrived after it was queued), asks the decision functions what
-//! to do, and does it through the helpdesk port with an idempotency key derived from
-//! the call and the step.
+//! What each step does. A step reads the call as it is when the step runs, asks
+//! the decision functions what to do, and does it through the group's helpdesk with
+//! an idempotency key derived from the call and the step.
 
+use chrono::Utc;
 use deskbridge_core::comment::{call_comment, recording_comment};
-use deskbridge_core::decide::{ContactQuery, PhoneMatch, contact_query, phone_match};
+use deskbridge_core::decide::{
+    ContactQuery, PhoneMatch, TicketChoice, TicketFacts, choose_assignee, choose_ticket,
+    contact_query, phone_match, ticket_lookups,
+};
 use deskbridge_core::ports::{HelpdeskError, IdempotencyKey, NewComment, NewContact, NewTicket};
 use deskbridge_core::{Interaction, Step, StepOutcome};
 use deskbridge_store::ClaimedStep;
 
 use super::PhoneLocks;
-use crate::app::AppState;
+use crate::app::{AppState, Group};
 
 pub async fn run(
     state: &AppState,
+    group: &Group,
     locks: &PhoneLocks,
     step: &ClaimedStep,
 ) -> Result<StepOutcome, HelpdeskError> {
-    let group = state.group(&step.group).ok_or_else(|| {
-        HelpdeskError::Permanent(format!(
-            "connector group {:?} is no longer configured",
-            step.group
-        ))
-    })?;
     let call = &step.interaction;
     let key = |suffix: &str| IdempotencyKey::for_step(&step.group, &step.call_id, suffix);
     match step.step {
-        Step::IdentifyCaller => identify(state, locks, group, call, &key("identify_caller")).await,
+        Step::IdentifyCaller => identify(group, locks, call, &key).await,
+        Step::AwaitAgent => Ok(agent_timeout(call)),
         Step::OpenTicket => open_ticket(state, group, call, &key("open_ticket")).await,
-        Step::LogCall => log_call(state, call, &key("log_call")).await,
+        Step::LogCall => log_call(group, call, &key("log_call")).await,
         Step::AddRecording => {
-            add_recording(state, call, &key(&format!("add_recording/{}", step.job_id))).await
+            add_recording(group, call, &key(&format!("add_recording/{}", step.job_id))).await
         }
     }
 }
 
+fn template_error(e: deskbridge_core::policy::TemplateError) -> HelpdeskError {
+    HelpdeskError::Permanent(format!("template {e}"))
+}
+
 async fn identify(
-    state: &AppState,
+    group: &Group,
     locks: &PhoneLocks,
-    group: &crate::app::Group,
     call: &Interaction,
-    key: &IdempotencyKey,
+    key: &(dyn Fn(&str) -> IdempotencyKey + Sync),
 ) -> Result<StepOutcome, HelpdeskError> {
-    let helpdesk = &state.helpdesk;
-    let phone = match contact_query(call, &group.policy) {
+    let helpdesk = &group.helpdesk;
+    let policy = &group.policy;
+    let (phone, source, prefix) = match contact_query(call, policy, group.region) {
         ContactQuery::ById { id, then_phone } => {
             if let Some(contact) = helpdesk.get_contact(&id).await? {
-                return Ok(contact_found(contact.id, "attribute_contact"));
+                return Ok(contact_found(contact.id, "attribute_contact".into()));
             }
             match then_phone {
-                Some(p) => p,
+                Some(p) => (p, "phone", "attribute_contact_not_found_"),
                 None => {
                     return Ok(StepOutcome {
                         contact_rule: Some("attribute_contact_not_found".into()),
@@ -59,7 +62,7 @@ async fn identify(
                 }
             }
         }
-        ContactQuery::ByPhone(p) => p,
+        ContactQuery::ByPhone { phone, rule } => (phone, rule, ""),
         ContactQuery::Nothing { reason } => {
             return Ok(StepOutcome {
                 contact_rule: Some(reason.into()),
@@ -68,88 +71,150 @@ async fn identify(
             });
         }
     };
+    let rule = |r: &str| match source {
+        "customer_number" => format!("{prefix}customer_number_{r}"),
+        _ => format!("{prefix}{r}"),
+    };
     // Look up and create under the number's lock: a concurrent call from the same
     // new number waits here and then finds this contact.
     let _guard = locks.lock(&phone).await;
     let found = helpdesk.find_contacts_by_phone(&phone).await?;
-    match phone_match(&found) {
-        PhoneMatch::Use { id, rule } => Ok(contact_found(id, rule)),
-        PhoneMatch::Create => {
-            let name = group
-                .policy
-                .contact_name(call)
-                .map_err(|e| HelpdeskError::Permanent(e.to_string()))?;
-            let contact = helpdesk
-                .create_contact(&NewContact { name, phone }, key)
+    match phone_match(&found, policy.ambiguous_caller) {
+        PhoneMatch::Use { id, rule: r } => Ok(contact_found(id, rule(r))),
+        PhoneMatch::AskAgent { candidates } => Ok(StepOutcome {
+            contact_rule: Some(rule("phone_ambiguous_agent_decides")),
+            contact_candidates: candidates,
+            ..StepOutcome::default()
+        }),
+        PhoneMatch::Create { .. } if !policy.create.contact => Ok(StepOutcome {
+            contact_rule: Some(rule("contact_creation_off")),
+            ..StepOutcome::default()
+        }),
+        PhoneMatch::Create { rule: r } => {
+            let organization_id = match policy.organization_name(call).map_err(template_error)? {
+                Some(name) if policy.create.organization => Some(
+                    helpdesk
+                        .create_organization(&name, &key("identify_caller/organization"))
+                        .await?,
+                ),
+                _ => None,
+            };
+            let name = policy.contact_name(call).map_err(template_error)?;
+            let contact = NewContact {
+                name,
+                phone,
+                organization_id,
+            };
+            let created = helpdesk
+                .create_contact(&contact, &key("identify_caller"))
                 .await?;
-            Ok(contact_found(contact.id, "new_contact"))
+            Ok(contact_found(created.id, rule(r)))
         }
     }
 }
 
-fn contact_found(id: String, rule: &str) -> StepOutcome {
+fn contact_found(id: String, rule: String) -> StepOutcome {
     StepOutcome {
         contact_id: Some(id),
-        contact_rule: Some(rule.into()),
+        contact_rule: Some(rule),
+        ..StepOutcome::default()
+    }
+}
+
+/// The agent's deadline passed without a decision: the group's fallback runs (the
+/// call's next step follows from `agent_timed_out`). A number shared by several
+/// contacts then goes to the newest of them.
+fn agent_timeout(call: &Interaction) -> StepOutcome {
+    let newest = call
+        .contact_id
+        .is_none()
+        .then(|| call.contact_candidates.first().cloned())
+        .flatten();
+    StepOutcome {
+        contact_rule: newest
+            .as_ref()
+            .map(|_| "phone_ambiguous_timeout_newest".into()),
+        contact_id: newest,
+        agent_timed_out: true,
         ..StepOutcome::default()
     }
 }
 
 async fn open_ticket(
     state: &AppState,
-    group: &crate::app::Group,
+    group: &Group,
     call: &Interaction,
     key: &IdempotencyKey,
 ) -> Result<StepOutcome, HelpdeskError> {
+    let helpdesk = &group.helpdesk;
+    let policy = &group.policy;
     if call.ticket_id.is_some() {
         return Ok(StepOutcome {
             skipped: Some("the call already has a ticket".into()),
             ..StepOutcome::default()
         });
     }
-    let policy = &group.policy;
-    let subject = policy
-        .ticket_subject(call)
-        .map_err(|e| HelpdeskError::Permanent(e.to_string()))?;
-    // A call that has ended by now is written into the ticket in the same request.
-    let comment = call.outcome().map(|_| NewComment {
-        body: call_comment(call),
-        public: false,
-    });
-    let ticket = NewTicket {
-        subject,
-        requester_id: call.contact_id.clone(),
-        priority: policy.ticket_priority,
-        ticket_type: policy.ticket_type,
-        tags: policy.ticket_tags.clone(),
-        assignee: call.last_agent().and_then(|a| a.email.clone()),
-        comment,
-    };
-    let created = state.helpdesk.create_ticket(&ticket, key).await?;
-    let logged = created.comment_id.is_some();
-    Ok(StepOutcome {
-        ticket_id: Some(created.id),
-        ticket_rule: Some("new_ticket".into()),
-        comment_id: created.comment_id,
-        logged_recording: call.recording_url.clone().filter(|_| logged),
+    // Fetch only what a rule of this call would use.
+    let lookups = ticket_lookups(call, policy);
+    let mut facts = TicketFacts::default();
+    if let Some(id) = &lookups.ivr_ticket {
+        facts.ivr_ticket = helpdesk.get_ticket(id).await?;
+    }
+    if lookups.caller_tickets
+        && let Some(contact) = &call.contact_id
+    {
+        facts.caller_tickets = helpdesk.caller_tickets(contact).await?;
+    }
+    let (choice, rules) = choose_ticket(call, policy, &facts, Utc::now());
+    let (assignee, assignee_rule) = choose_assignee(call, policy, &state.directory);
+    let decided = |ticket_id: Option<String>| StepOutcome {
+        ticket_id,
+        ticket_rules: rules.clone(),
         ..StepOutcome::default()
-    })
+    };
+    match choice {
+        TicketChoice::NoTicket => Ok(decided(None)),
+        TicketChoice::Existing(id) => Ok(decided(Some(id))),
+        TicketChoice::New => {
+            // A call that has ended by now is written into the ticket in the same
+            // request.
+            let comment = (call.outcome().is_some() && policy.create.comment).then(|| NewComment {
+                body: call_comment(call),
+                public: false,
+            });
+            let ticket = NewTicket {
+                subject: policy.ticket_subject(call).map_err(template_error)?,
+                requester_id: call.contact_id.clone(),
+                priority: policy.ticket_priority,
+                ticket_type: policy.ticket_type,
+                status: policy.ticket_status,
+                tags: policy.ticket_tags.clone(),
+                ticket_form: policy.ticket_form.clone(),
+                custom_fields: policy.custom_field_values(call).map_err(template_error)?,
+                assignee: assignee.clone(),
+                comment,
+            };
+            let created = helpdesk.create_ticket(&ticket, key).await?;
+            let logged = created.comment_id.is_some();
+            Ok(StepOutcome {
+                assignee,
+                assignee_rule: Some(assignee_rule.into()),
+                comment_id: created.comment_id,
+                logged_recording: call.recording_url.clone().filter(|_| logged),
+                ..decided(Some(created.id))
+            })
+        }
+    }
 }
 
 async fn log_call(
-    state: &AppState,
+    group: &Group,
     call: &Interaction,
     key: &IdempotencyKey,
 ) -> Result<StepOutcome, HelpdeskError> {
-    if call.comment_id.is_some() {
-        return Ok(StepOutcome {
-            skipped: Some("the call comment was written with the ticket".into()),
-            ..StepOutcome::default()
-        });
-    }
     let Some(ticket_id) = &call.ticket_id else {
         return Ok(StepOutcome {
-            skipped: Some("no ticket for this call (policy)".into()),
+            skipped: Some("no ticket for this call".into()),
             ..StepOutcome::default()
         });
     };
@@ -157,7 +222,7 @@ async fn log_call(
         body: call_comment(call),
         public: false,
     };
-    let id = state.helpdesk.add_comment(ticket_id, &comment, key).await?;
+    let id = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
     Ok(StepOutcome {
         comment_id: Some(id),
         logged_recording: call.recording_url.clone(),
@@ -166,32 +231,22 @@ async fn log_call(
 }
 
 async fn add_recording(
-    state: &AppState,
+    group: &Group,
     call: &Interaction,
     key: &IdempotencyKey,
 ) -> Result<StepOutcome, HelpdeskError> {
-    let skip = |why: &str| {
-        Ok(StepOutcome {
-            skipped: Some(why.into()),
+    let (Some(url), Some(ticket_id)) = (&call.recording_url, &call.ticket_id) else {
+        return Ok(StepOutcome {
+            skipped: Some("no recording or no ticket".into()),
             ..StepOutcome::default()
-        })
-    };
-    let Some(url) = &call.recording_url else {
-        return skip("no recording");
-    };
-    if call.logged_recording.as_ref() == Some(url) {
-        return skip("the call comment already links this recording");
-    }
-    let Some(ticket_id) = &call.ticket_id else {
-        return skip("no ticket for this call (policy)");
+        });
     };
     let comment = NewComment {
         body: recording_comment(call, url),
         public: false,
     };
-    let id = state.helpdesk.add_comment(ticket_id, &comment, key).await?;
+    group.helpdesk.add_comment(ticket_id, &comment, key).await?;
     Ok(StepOutcome {
-        comment_id: Some(id),
         logged_recording: Some(url.clone()),
         ..StepOutcome::default()
     })

@@ -20,7 +20,10 @@ pub struct Server {
 
 pub struct Options {
     pub env: Vec<(String, String)>,
+    /// A config file's text (written next to the data dir).
     pub config: Option<String>,
+    /// The token the harness sends; default: the generated one in the data dir.
+    pub token: Option<String>,
 }
 
 impl Default for Options {
@@ -32,6 +35,7 @@ impl Default for Options {
                 ("DESKBRIDGE__JOBS__LEASE_SECONDS".into(), "2".into()),
             ],
             config: None,
+            token: None,
         }
     }
 }
@@ -80,10 +84,13 @@ impl Server {
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let token = std::fs::read_to_string(data_dir.join("ingest-token"))
-            .expect("token file")
-            .trim()
-            .to_string();
+        let token = match &opts.token {
+            Some(t) => t.clone(),
+            None => std::fs::read_to_string(data_dir.join("ingest-token"))
+                .expect("token file")
+                .trim()
+                .to_string(),
+        };
         Server {
             base,
             token,
@@ -193,6 +200,28 @@ impl Server {
         self.child.wait().expect("wait")
     }
 
+    /// Starts a server with a config file in a fresh temp dir, sending with `token`.
+    pub fn with_config(config: &str, token: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let opts = Options {
+            config: Some(config.to_string()),
+            token: Some(token.to_string()),
+            ..Options::default()
+        };
+        let mut s = Server::start_in(&data, opts);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// The same server, sending with another token.
+    pub fn as_token(&self, token: &str) -> Client<'_> {
+        Client {
+            server: self,
+            token: token.to_string(),
+        }
+    }
+
     /// Keeps the data dir alive after this server is gone.
     pub fn take_dir(&mut self) -> Option<tempfile::TempDir> {
         self._dir.take()
@@ -227,4 +256,38 @@ pub fn answered_call(call_id: &str, from: &str, agent_email: &str) -> Value {
         {"id": format!("{call_id}-3"), "call_id": call_id, "type": "ended", "reason": "completed",
          "at": "2026-11-22T10:01:05Z", "queue": "support"},
     ])
+}
+
+/// Requests with another token against a running server.
+pub struct Client<'a> {
+    server: &'a Server,
+    token: String,
+}
+
+impl Client<'_> {
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut req = self
+            .server
+            .client()
+            .request(method.parse().expect("method"), self.server.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub fn post_events(&self, body: &Value) -> (u16, Value) {
+        self.send("POST", "/api/v1/events", Some(body))
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, None)
+    }
 }

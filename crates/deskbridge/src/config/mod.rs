@@ -1,14 +1,20 @@
-//! Configuration: built-in defaults, then the TOML file, then `DESKBRIDGE__SECTION__KEY`
-//! environment variables, then command-line flags. Every error names the key to
-//! change.
+//! Configuration: built-in defaults, then the TOML file (with `${NAME}` read from the
+//! environment), then `DESKBRIDGE__SECTION__KEY` environment variables, then
+//! command-line flags. [`Config::load`] reports every error it finds, each with the
+//! key path to change.
+
+mod env;
+mod group;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use deskbridge_core::{Policy, Region};
+use deskbridge_core::Region;
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
+
+pub use group::{AgentConfig, BackendConfig, BackendKind, GroupConfig};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -17,8 +23,13 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub phone: PhoneConfig,
     pub jobs: JobsConfig,
-    #[serde(skip)]
-    pub policy: Policy,
+    pub metrics: MetricsConfig,
+    /// Named helpdesk backends; none defined = the built-in CRM.
+    pub backends: std::collections::BTreeMap<String, BackendConfig>,
+    /// The agents directory.
+    pub agents: Vec<AgentConfig>,
+    /// Connector groups; none defined = one group "default" with a generated token.
+    pub groups: Vec<GroupConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,7 +44,7 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` or `postgres://...`; default: `deskbridge.db` in the data dir.
+    /// `sqlite://PATH`; default: `deskbridge.db` in the data dir.
     pub url: Option<String>,
 }
 
@@ -43,13 +54,20 @@ pub struct PhoneConfig {
     pub default_region: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve Prometheus metrics at `/metrics` (open, like `/healthz`).
+    pub enabled: bool,
+}
+
 /// How steps are run and retried.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// Steps run at the same time (of different calls).
     pub workers: usize,
-    /// How long a worker holds a step before another instance may take it over.
+    /// How long a worker holds a step before another may take it over.
     pub lease_seconds: u64,
     /// Attempts before a step that keeps failing is marked failed.
     pub max_attempts: u32,
@@ -73,6 +91,12 @@ impl Default for PhoneConfig {
         PhoneConfig {
             default_region: "US".into(),
         }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { enabled: true }
     }
 }
 
@@ -116,13 +140,14 @@ impl Config {
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigErrors> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
-            if !file.exists() {
-                return Err(ConfigErrors(vec![format!(
-                    "config file {} does not exist",
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                ConfigErrors(vec![format!(
+                    "cannot read config file {}: {e}",
                     file.display()
-                )]));
-            }
-            figment = figment.merge(Toml::file(file));
+                )])
+            })?;
+            let table = env::parse_with_env(&text)?;
+            figment = figment.merge(Serialized::defaults(table));
         }
         figment = figment.merge(Env::prefixed("DESKBRIDGE__").split("__"));
         let mut config: Config = figment.extract().map_err(|e| {
@@ -144,11 +169,15 @@ impl Config {
         if let Some(url) = overrides.database_url {
             config.database.url = Some(url);
         }
-        config.validate()?;
-        Ok(config)
+        let errors = config.errors();
+        match errors.is_empty() {
+            true => Ok(config),
+            false => Err(ConfigErrors(errors)),
+        }
     }
 
-    fn validate(&self) -> Result<(), ConfigErrors> {
+    /// Every semantic error, each starting with its key path.
+    fn errors(&self) -> Vec<String> {
         let mut errors = Vec::new();
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             errors.push(format!(
@@ -172,13 +201,10 @@ impl Config {
         if self.jobs.max_attempts == 0 {
             errors.push("jobs.max_attempts: must be at least 1".into());
         }
-        if let Err(e) = self.policy.validate() {
-            errors.push(e.to_string());
-        }
-        match errors.is_empty() {
-            true => Ok(()),
-            false => Err(ConfigErrors(errors)),
-        }
+        group::check_backends(&self.backends, &mut errors);
+        group::check_agents(&self.agents, &mut errors);
+        group::check_groups(self, &mut errors);
+        errors
     }
 
     pub fn region(&self) -> Region {
@@ -189,3 +215,6 @@ impl Config {
         self.database.url.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+use std::io::Write;
+
+use super::*;
+
+fn load_text(text: &str) -> Result<Config, ConfigErrors> {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    Config::load(Some(file.path()), Overrides::default())
+}
+
+#[test]
+fn the_example_config_is_valid_and_covers_every_key() {
+    // The example reads its token from the environment.
+    unsafe { std::env::set_var("SUPPORT_INGEST_TOKEN", "example-token-0123456789") };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deskbridge.example.toml");
+    let config = Config::load(Some(&path), Overrides::default())
+        .unwrap_or_else(|e| panic!("the example config is invalid:\n{e}"));
+    assert_eq!(config.groups[0].tokens, ["example-token-0123456789"]);
+    assert_eq!(config.groups[0].policy().custom_fields.len(), 2);
+    // Every key a group can have appears in the example.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let group = serde_json::to_value(GroupConfig::default()).unwrap();
+    for key in group.as_object().unwrap().keys() {
+        assert!(
+            text.contains(&format!("\n{key} ="))
+                || text.contains(&format!("# {key} ="))
+                || text.contains(&format!("[groups.{key}]")),
+            "the example config does not show groups.{key}"
+        );
+    }
+}
+
+#[test]
+fn every_error_is_reported_with_its_key() {
+    let errors = load_text(
+        r#"
+[phone]
+default_region = "Narnia"
+
+[[agents]]
+email = "not-an-email"
+
+[[groups]]
+name = "support"
+tokens = ["short"]
+backend = "nowhere"
+numbers = ["12"]
+create = ["contact", "tickets"]
+ticket_subject = "{{ callr }}"
+default_assignee = "lead"
+
+[groups.custom_fields]
+"360" = "{{ attributes.x }"
+
+[[groups]]
+name = "support"
+"#,
+    )
+    .unwrap_err()
+    .0;
+    let keys: Vec<&str> = errors
+        .iter()
+        .map(|e| e.split(':').next().unwrap())
+        .collect();
+    for want in [
+        "phone.default_region",
+        "agents[0].email",
+        "groups[0].tokens[0]",
+        "groups[0].backend",
+        "groups[0].numbers[0]",
+        "groups[0].create",
+        "groups[0].ticket_subject",
+        "groups[0].custom_fields.360",
+        "groups[0].default_assignee",
+        "groups[1].name",
+        "groups[1].tokens",
+    ] {
+        assert!(keys.contains(&want), "no error for {want}: {errors:#?}");
+    }
+}
+
+#[test]
+fn type_errors_name_the_key() {
+    let e = load_text(
+        "[[groups]]\nname = \"a\"\ntokens = [\"0123456789abcdefgh\"]\nticket_priority = \"asap\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.0[0].starts_with("groups.0.ticket_priority") || e.0[0].contains("ticket_priority"),
+        "{e}"
+    );
+    let e = load_text("[server]\nlisten = 8080\nport = 1\n").unwrap_err();
+    assert!(e.to_string().contains("server"), "{e}");
+}
+
+#[test]
+fn unset_environment_variables_are_errors() {
+    let e = load_text("[[groups]]\nname = \"a\"\ntokens = [\"${DESKBRIDGE_TEST_NOT_SET_Z}\"]\n")
+        .unwrap_err();
+    assert!(
+        e.0[0].starts_with("groups[0].tokens[0]: environment variable DESKBRIDGE_TEST_NOT_SET_Z"),
+        "{e}"
+    );
+}
+
+#[test]
+fn group_keys_become_the_policy() {
+    let config = load_text(
+        r#"
+[[groups]]
+name = "sales"
+tokens = ["0123456789abcdefgh"]
+reuse_recent_minutes = 30
+missed_call = "log_only"
+create = ["comment"]
+ticket_assignment = "agent"
+[groups.attributes]
+ticket = "case_number"
+"#,
+    )
+    .unwrap();
+    let p = config.groups[0].policy();
+    assert_eq!(p.reuse_recent_minutes, 30);
+    assert_eq!(
+        p.missed_call,
+        deskbridge_core::policy::UnansweredPolicy::LogOnly
+    );
+    assert!(!p.create.ticket && !p.create.contact && p.create.comment);
+    assert_eq!(
+        p.ticket_assignment,
+        deskbridge_core::policy::TicketAssignment::Agent
+    );
+    assert_eq!(p.attributes.ticket, "case_number");
+    // Unnamed attributes keep their defaults.
+    assert_eq!(p.attributes.contact, "zendesk_user");
+}
