@@ -80,8 +80,14 @@ fn main() -> ExitCode {
         }
         Command::Check { config } => {
             match deskbridge::config::Config::load(Some(&config), Default::default()) {
-                Ok(_) => {
+                Ok(c) => {
                     println!("{}: OK", config.display());
+                    let groups: Vec<&str> = c.groups.iter().map(|g| g.name.as_str()).collect();
+                    match groups.is_empty() {
+                        true => println!("  groups: default (token generated on first start)"),
+                        false => println!("  groups: {}", groups.join(", ")),
+                    }
+                    println!("  agents in the directory: {}", c.agents.len());
                     ExitCode::SUCCESS
                 }
                 Err(errors) => {

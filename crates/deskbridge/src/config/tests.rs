@@ -134,3 +134,30 @@ ticket = "case_number"
     // Unnamed attributes keep their defaults.
     assert_eq!(p.attributes.contact, "zendesk_user");
 }
+
+#[test]
+fn the_readme_examples_are_valid() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .filter(|b| b.contains("[[groups]]"))
+        .collect();
+    assert!(blocks.len() >= 6, "the README lost its rule examples");
+    for block in blocks {
+        // Give every ${NAME} a value, as an admin would in the environment.
+        for name in block
+            .split("${")
+            .skip(1)
+            .filter_map(|s| s.split('}').next())
+        {
+            unsafe { std::env::set_var(name, "a-long-enough-token-value") };
+        }
+        if let Err(e) = load_text(block) {
+            panic!("README example is invalid:\n{block}\n{e}");
+        }
+    }
+}
