@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
-use crate::policy::{AgentFallback, AmbiguousCaller, Policy, TicketAssignment, UnansweredPolicy};
+use crate::policy::{
+    AgentFallback, AmbiguousCaller, Policy, TicketAssignment, TicketTiming, UnansweredPolicy,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -402,6 +404,17 @@ impl Interaction {
         self.first_at + chrono::Duration::seconds(secs)
     }
 
+    /// An answered call that ended without its recording waits this long for it
+    /// (when the group waits for recordings), so one write carries it.
+    fn recording_deadline(&self, policy: &Policy) -> Option<DateTime<Utc>> {
+        let ended = self.ended_at?;
+        let waits = policy.wait_for_recording_seconds > 0
+            && self.recording_url.is_none()
+            && self.outcome() == Some(Outcome::Answered);
+        let secs = i64::try_from(policy.wait_for_recording_seconds).unwrap_or(i64::MAX / 2000);
+        waits.then(|| ended + chrono::Duration::seconds(secs))
+    }
+
     /// The one step to run next, if the call needs one now.
     pub fn next_step(&self, policy: &Policy) -> Option<NextStep> {
         let now = |step| {
@@ -424,12 +437,21 @@ impl Interaction {
                 not_before: Some(self.agent_deadline(policy)),
             });
         }
-        if !self.done.ticket && !log_only {
-            return now(Step::OpenTicket);
+        let ended = self.ended_at.is_some();
+        let early = policy.create_ticket_at == TicketTiming::Answer
+            || self.ticket_assignment(policy) == TicketAssignment::Agent;
+        if !self.done.ticket && !log_only && (ended || early) {
+            return Some(NextStep {
+                step: Step::OpenTicket,
+                not_before: self.recording_deadline(policy),
+            });
         }
         let comments = policy.create.comment && self.ticket_id.is_some();
-        if self.ended_at.is_some() && !self.done.log && comments {
-            return now(Step::LogCall);
+        if ended && !self.done.log && comments {
+            return Some(NextStep {
+                step: Step::LogCall,
+                not_before: self.recording_deadline(policy),
+            });
         }
         if self.done.log
             && comments

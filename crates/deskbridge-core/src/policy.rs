@@ -39,6 +39,18 @@ pub enum AmbiguousCaller {
     NewContact,
 }
 
+/// When a call's ticket is chosen or created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketTiming {
+    /// When the call is answered: the ticket exists while the agent talks; the
+    /// call comment follows when the call ends (two writes).
+    Answer,
+    /// When the call ends: one write carries ticket, comment and recording.
+    #[default]
+    End,
+}
+
 /// Who chooses the ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,6 +230,11 @@ pub struct Policy {
     pub reuse_recent_minutes: u32,
     /// Attach to the caller's open ticket instead of creating one.
     pub attach_open_ticket: bool,
+    pub create_ticket_at: TicketTiming,
+    /// After an answered call ends, wait this long for its recording so that the
+    /// call comment carries the link (0: do not wait; a late recording then adds a
+    /// comment of its own).
+    pub wait_for_recording_seconds: u64,
     pub ticket_subject: String,
     pub ticket_priority: Priority,
     pub ticket_type: TicketType,
@@ -249,6 +266,8 @@ impl Default for Policy {
             use_ivr_ticket: true,
             reuse_recent_minutes: 0,
             attach_open_ticket: false,
+            create_ticket_at: TicketTiming::End,
+            wait_for_recording_seconds: 0,
             ticket_subject: "{{ direction | capitalize }} call {{ caller }}".into(),
             ticket_priority: Priority::Normal,
             ticket_type: TicketType::Question,

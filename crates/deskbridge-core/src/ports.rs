@@ -67,12 +67,37 @@ pub struct TicketCreated {
 /// time. Derived from (call, step), so a step re-run after a crash never makes a
 /// second record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(pub String);
+pub struct IdempotencyKey {
+    pub key: String,
+    /// False when the step ran before (it may have written before it crashed): a
+    /// helpdesk without idempotent updates checks before writing again.
+    pub first_try: bool,
+}
 
 impl IdempotencyKey {
     pub fn for_step(group: &str, call_id: &str, step: &str) -> IdempotencyKey {
-        IdempotencyKey(format!("{group}/{call_id}/{step}"))
+        IdempotencyKey {
+            key: format!("{group}/{call_id}/{step}"),
+            first_try: true,
+        }
     }
+
+    pub fn retried(mut self, retried: bool) -> IdempotencyKey {
+        self.first_try = !retried;
+        self
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A comment written. `ticket_id` differs from the ticket asked for when that one
+/// was closed and the comment went into a follow-up ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentAdded {
+    pub id: String,
+    pub ticket_id: String,
 }
 
 /// How a helpdesk call failed, which tells the job runner whether to try again.
@@ -121,11 +146,11 @@ pub trait Helpdesk: Send + Sync {
         key: &IdempotencyKey,
     ) -> Result<TicketCreated, HelpdeskError>;
 
-    /// Adds a comment; returns the comment's id.
+    /// Adds a comment; a closed ticket gets a follow-up ticket carrying it.
     async fn add_comment(
         &self,
         ticket_id: &str,
         comment: &NewComment,
         key: &IdempotencyKey,
-    ) -> Result<String, HelpdeskError>;
+    ) -> Result<CommentAdded, HelpdeskError>;
 }

@@ -84,7 +84,7 @@ impl Helpdesk for BuiltinCrm {
         };
         let org = self
             .store
-            .insert_organization(&fields, Some(&key.0))
+            .insert_organization(&fields, Some(&key.key))
             .await
             .map_err(store_error)?;
         Ok(org.record.id.to_string())
@@ -133,7 +133,7 @@ impl Helpdesk for BuiltinCrm {
         };
         let created = self
             .store
-            .insert_contact(&fields, Some(&key.0))
+            .insert_contact(&fields, Some(&key.key))
             .await
             .map_err(store_error)?;
         Ok(summary(created.record))
@@ -174,7 +174,7 @@ impl Helpdesk for BuiltinCrm {
         });
         let created = self
             .store
-            .insert_ticket(&fields, comment.as_ref(), Some(&key.0))
+            .insert_ticket(&fields, comment.as_ref(), Some(&key.key))
             .await
             .map_err(store_error)?;
         let (ticket, comment) = created.record;
@@ -189,7 +189,7 @@ impl Helpdesk for BuiltinCrm {
         ticket_id: &str,
         comment: &NewComment,
         key: &IdempotencyKey,
-    ) -> Result<String, HelpdeskError> {
+    ) -> Result<CommentAdded, HelpdeskError> {
         let id = parse_id(ticket_id).map_err(HelpdeskError::Permanent)?;
         let fields = CommentFields {
             body: comment.body.clone(),
@@ -197,11 +197,14 @@ impl Helpdesk for BuiltinCrm {
         };
         match self
             .store
-            .insert_comment(id, &fields, Some(&key.0))
+            .insert_comment(id, &fields, Some(&key.key))
             .await
             .map_err(store_error)?
         {
-            Some(created) => Ok(created.record.id.to_string()),
+            Some(created) => Ok(CommentAdded {
+                id: created.record.id.to_string(),
+                ticket_id: ticket_id.to_string(),
+            }),
             None => Err(HelpdeskError::Permanent(format!(
                 "ticket {ticket_id} no longer exists in the built-in CRM"
             ))),

@@ -31,7 +31,8 @@ fn ev(id: &str, call: &str, kind: EventKind, secs: i64) -> GroupEvent {
             direction: Some(Direction::Inbound),
             from: Some(Phone::E164("+14155550100".into())),
             to: None,
-            at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs),
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+                + chrono::Duration::seconds(secs),
             agent: None,
             queue: None,
             attributes: Default::default(),
@@ -52,7 +53,9 @@ fn answered_call(call: &str) -> Vec<GroupEvent> {
 
 async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("db.sqlite")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+        .await
+        .unwrap();
     (store, dir)
 }
 
@@ -61,7 +64,10 @@ const LEASE: Duration = Duration::from_secs(30);
 async fn ingest_dedupes_and_queues_one_step_per_call(store: &dyn Store) {
     let events = answered_call("c1");
     let report = store.ingest(&events, &policy()).await.unwrap();
-    assert_eq!((report.accepted, report.duplicates, report.steps), (2, 0, 1));
+    assert_eq!(
+        (report.accepted, report.duplicates, report.steps),
+        (2, 0, 1)
+    );
     let again = store.ingest(&events, &policy()).await.unwrap();
     assert_eq!((again.accepted, again.duplicates, again.steps), (0, 2, 0));
     let call = store.call("g", "c1").await.unwrap().unwrap();
@@ -97,7 +103,12 @@ async fn steps_run_in_order_and_complete_queues_the_next(store: &dyn Store) {
         contact_id: Some("7".into()),
         ..StepOutcome::default()
     };
-    assert!(store.complete_step(&first, &outcome, &Policy::default()).await.unwrap());
+    assert!(
+        store
+            .complete_step(&first, &outcome, &Policy::default())
+            .await
+            .unwrap()
+    );
     let second = store.claim_step("w2", LEASE).await.unwrap().unwrap();
     assert_eq!(second.step, Step::OpenTicket);
     assert_eq!(second.interaction.contact_id.as_deref(), Some("7"));
@@ -115,16 +126,36 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: 
     assert_eq!(taken.job_id, stale.job_id);
     assert_eq!(taken.attempt, 2);
     let outcome = StepOutcome::default();
-    assert!(!store.complete_step(&stale, &outcome, &Policy::default()).await.unwrap());
-    assert!(!store.retry_step(&stale, "late", Duration::ZERO).await.unwrap());
-    assert!(store.complete_step(&taken, &outcome, &Policy::default()).await.unwrap());
+    assert!(
+        !store
+            .complete_step(&stale, &outcome, &Policy::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .retry_step(&stale, "late", Duration::ZERO)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete_step(&taken, &outcome, &Policy::default())
+            .await
+            .unwrap()
+    );
 }
 
 async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
     store.ingest(&answered_call("c1"), &policy()).await.unwrap();
     store.ingest(&answered_call("c2"), &policy()).await.unwrap();
     let a = store.claim_step("w", LEASE).await.unwrap().unwrap();
-    assert!(store.retry_step(&a, "timeout", Duration::from_secs(60)).await.unwrap());
+    assert!(
+        store
+            .retry_step(&a, "timeout", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
     // The retried step waits; the other call's step is next.
     let b = store.claim_step("w", LEASE).await.unwrap().unwrap();
     assert_ne!(b.call_id, a.call_id);
@@ -133,7 +164,12 @@ async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
     assert_eq!(failed.sync, SyncStatus::Failed);
     assert!(failed.sync_error.unwrap().contains("contact 9 is gone"));
     // New events for a failed call queue nothing more.
-    let more = vec![ev(&format!("{}-3", b.call_id), &b.call_id, EventKind::Ended, 60)];
+    let more = vec![ev(
+        &format!("{}-3", b.call_id),
+        &b.call_id,
+        EventKind::Ended,
+        60,
+    )];
     assert_eq!(store.ingest(&more, &policy()).await.unwrap().steps, 0);
     assert!(store.claim_step("w", LEASE).await.unwrap().is_none());
     assert!(store.next_due().await.unwrap().is_some());
@@ -152,7 +188,15 @@ async fn release_gives_the_step_back_without_an_attempt(store: &dyn Store) {
 async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) {
     for (i, secs) in [0, 120, 60].iter().enumerate() {
         store
-            .ingest(&[ev(&format!("e{i}"), &format!("c{i}"), EventKind::Ringing, *secs)], &policy())
+            .ingest(
+                &[ev(
+                    &format!("e{i}"),
+                    &format!("c{i}"),
+                    EventKind::Ringing,
+                    *secs,
+                )],
+                &policy(),
+            )
             .await
             .unwrap();
     }
@@ -160,12 +204,27 @@ async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) 
     other.group = "other".into();
     store.ingest(&[other], &policy()).await.unwrap();
     let ids = |calls: Vec<deskbridge_store::CallRecord>| {
-        calls.into_iter().map(|c| c.interaction.call_id).collect::<Vec<_>>()
+        calls
+            .into_iter()
+            .map(|c| c.interaction.call_id)
+            .collect::<Vec<_>>()
     };
     let g = vec!["g".to_string()];
-    assert_eq!(ids(store.calls(&g, None, 10).await.unwrap()), ["c1", "c2", "c0"]);
-    assert_eq!(ids(store.calls(&g, Some("+14155550100"), 2).await.unwrap()), ["c1", "c2"]);
-    assert!(store.calls(&g, Some("+14155550199"), 10).await.unwrap().is_empty());
+    assert_eq!(
+        ids(store.calls(&g, None, 10).await.unwrap()),
+        ["c1", "c2", "c0"]
+    );
+    assert_eq!(
+        ids(store.calls(&g, Some("+14155550100"), 2).await.unwrap()),
+        ["c1", "c2"]
+    );
+    assert!(
+        store
+            .calls(&g, Some("+14155550199"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let both = vec!["g".to_string(), "other".to_string()];
     assert_eq!(ids(store.calls(&both, None, 10).await.unwrap())[0], "o");
     store.ready().await.unwrap();

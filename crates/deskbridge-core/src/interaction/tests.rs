@@ -160,15 +160,15 @@ fn an_answered_call_in_order() {
     call.apply(&answered("2", 5, ann()));
     assert_eq!(call.state(), CallState::Answered);
     assert_eq!(call.outcome(), None);
-    assert_eq!(
-        drain(&mut call, &p),
-        vec![Step::IdentifyCaller, Step::OpenTicket]
-    );
+    // The caller is identified at once; the ticket waits for the end of the call,
+    // so one write carries ticket and comment.
+    assert_eq!(drain(&mut call, &p), vec![Step::IdentifyCaller]);
     call.apply(&ended("3", 65, EndReason::Completed));
     assert_eq!(call.state(), CallState::Ended);
     assert_eq!(call.outcome(), Some(Outcome::Answered));
     assert_eq!(call.talk_seconds(), Some(60));
-    assert_eq!(drain(&mut call, &p), vec![Step::LogCall]);
+    assert_eq!(drain(&mut call, &p), vec![Step::OpenTicket]);
+    assert!(call.done.log, "the comment went in with the ticket");
     call.apply(&recording("4", 90, "https://rec/1.mp3"));
     assert_eq!(drain(&mut call, &p), vec![Step::AddRecording]);
     // The same recording again adds nothing.
@@ -272,7 +272,62 @@ fn agent_mode_waits_until_the_deadline_then_falls_back() {
         ..answered("1", 0, ann())
     };
     let (_, steps) = play(&[e], &group_agent);
-    assert_eq!(steps, vec![Step::IdentifyCaller, Step::OpenTicket]);
+    assert_eq!(steps, vec![Step::IdentifyCaller]);
+}
+
+#[test]
+fn tickets_at_answer_get_the_comment_at_the_end() {
+    let p = Policy {
+        create_ticket_at: crate::policy::TicketTiming::Answer,
+        ..Policy::default()
+    };
+    let mut call = Interaction::start("default", &answered("1", 0, ann())).unwrap();
+    call.apply(&answered("1", 0, ann()));
+    assert_eq!(
+        drain(&mut call, &p),
+        vec![Step::IdentifyCaller, Step::OpenTicket]
+    );
+    call.apply(&ended("2", 60, EndReason::Completed));
+    assert_eq!(drain(&mut call, &p), vec![Step::LogCall]);
+}
+
+#[test]
+fn the_comment_waits_for_the_recording_when_told_to() {
+    let p = Policy {
+        wait_for_recording_seconds: 30,
+        ..Policy::default()
+    };
+    let mut call = Interaction::start("default", &answered("1", 0, ann())).unwrap();
+    call.apply(&answered("1", 0, ann()));
+    drain(&mut call, &p);
+    call.apply(&ended("2", 60, EndReason::Completed));
+    assert_eq!(
+        call.next_step(&p),
+        Some(NextStep {
+            step: Step::OpenTicket,
+            not_before: Some(t(90))
+        })
+    );
+    // The recording arrives: no more waiting, and it goes into the one write.
+    call.apply(&recording("3", 70, "https://rec/1.mp3"));
+    assert_eq!(
+        call.next_step(&p),
+        Some(NextStep {
+            step: Step::OpenTicket,
+            not_before: None
+        })
+    );
+    assert_eq!(drain(&mut call, &p), vec![Step::OpenTicket]);
+    assert_eq!(call.logged_recordings, ["https://rec/1.mp3"]);
+    // Missed calls have no recording to wait for.
+    let (missed, _) = play(
+        &[
+            ev("1", EventKind::Ringing, 0),
+            ended("2", 20, EndReason::NoAnswer),
+        ],
+        &p,
+    );
+    assert!(missed.ticket_id.is_some());
 }
 
 #[test]

@@ -65,7 +65,9 @@ pub async fn claim(
 }
 
 /// Queues the call's next step, unless one is already queued or running or a step
-/// of the call failed for good (its sync stays `failed`). Returns whether it queued.
+/// of the call failed for good (its sync stays `failed`). A queued step waiting for
+/// something that has now arrived (a recording) is moved forward. Returns whether
+/// a step became runnable.
 pub(super) async fn queue_next(
     tx: &mut Transaction<'_, Sqlite>,
     call: &Interaction,
@@ -74,20 +76,30 @@ pub(super) async fn queue_next(
     let Some(next) = call.next_step(policy) else {
         return Ok(false);
     };
-    let busy: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM jobs WHERE group_name = ? AND call_id = ?
+    let run_after = next
+        .not_before
+        .map_or_else(now_ms, |t| t.timestamp_millis());
+    let busy = sqlx::query(
+        "SELECT id, step, status, run_after FROM jobs WHERE group_name = ? AND call_id = ?
            AND status IN ('queued', 'running', 'failed') LIMIT 1",
     )
     .bind(&call.group)
     .bind(&call.call_id)
     .fetch_optional(&mut **tx)
     .await?;
-    if busy.is_some() {
+    if let Some(row) = busy {
+        let (status, step): (String, String) = (row.try_get("status")?, row.try_get("step")?);
+        let queued_after: i64 = row.try_get("run_after")?;
+        if status == "queued" && step == next.step.as_str() && queued_after > run_after {
+            sqlx::query("UPDATE jobs SET run_after = ? WHERE id = ?")
+                .bind(run_after)
+                .bind(row.try_get::<i64, _>("id")?)
+                .execute(&mut **tx)
+                .await?;
+            return Ok(true);
+        }
         return Ok(false);
     }
-    let run_after = next
-        .not_before
-        .map_or_else(now_ms, |t| t.timestamp_millis());
     sqlx::query(
         "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at)
          VALUES (?, ?, ?, 'queued', ?, ?)",

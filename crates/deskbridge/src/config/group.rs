@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use deskbridge_core::policy::{
     AgentFallback, AmbiguousCaller, AttributeNames, CreateSet, Priority, TicketAssignment,
-    TicketStatus, TicketType, UnansweredPolicy,
+    TicketStatus, TicketTiming, TicketType, UnansweredPolicy,
 };
 use deskbridge_core::{Phone, Policy, Region};
 use serde::{Deserialize, Serialize};
@@ -74,6 +74,8 @@ pub struct GroupConfig {
     pub use_ivr_ticket: Option<bool>,
     pub reuse_recent_minutes: Option<u32>,
     pub attach_open_ticket: Option<bool>,
+    pub create_ticket_at: Option<TicketTiming>,
+    pub wait_for_recording_seconds: Option<u64>,
     pub ticket_subject: Option<String>,
     pub ticket_priority: Option<Priority>,
     pub ticket_type: Option<TicketType>,
@@ -113,6 +115,10 @@ impl GroupConfig {
             use_ivr_ticket: self.use_ivr_ticket.unwrap_or(d.use_ivr_ticket),
             reuse_recent_minutes: self.reuse_recent_minutes.unwrap_or(d.reuse_recent_minutes),
             attach_open_ticket: self.attach_open_ticket.unwrap_or(d.attach_open_ticket),
+            create_ticket_at: self.create_ticket_at.unwrap_or(d.create_ticket_at),
+            wait_for_recording_seconds: self
+                .wait_for_recording_seconds
+                .unwrap_or(d.wait_for_recording_seconds),
             ticket_subject: self.ticket_subject.clone().unwrap_or(d.ticket_subject),
             ticket_priority: self.ticket_priority.unwrap_or(d.ticket_priority),
             ticket_type: self.ticket_type.unwrap_or(d.ticket_type),

@@ -8,7 +8,9 @@ use deskbridge_core::decide::{
     ContactQuery, PhoneMatch, TicketChoice, TicketFacts, choose_assignee, choose_ticket,
     contact_query, phone_match, ticket_lookups,
 };
-use deskbridge_core::ports::{HelpdeskError, IdempotencyKey, NewComment, NewContact, NewTicket};
+use deskbridge_core::ports::{
+    CommentAdded, HelpdeskError, IdempotencyKey, NewComment, NewContact, NewTicket,
+};
 use deskbridge_core::{Interaction, Step, StepOutcome};
 use deskbridge_store::ClaimedStep;
 
@@ -22,7 +24,10 @@ pub async fn run(
     step: &ClaimedStep,
 ) -> Result<StepOutcome, HelpdeskError> {
     let call = &step.interaction;
-    let key = |suffix: &str| IdempotencyKey::for_step(&step.group, &step.call_id, suffix);
+    let retried = step.attempt > 1;
+    let key = |suffix: &str| {
+        IdempotencyKey::for_step(&step.group, &step.call_id, suffix).retried(retried)
+    };
     match step.step {
         Step::IdentifyCaller => identify(group, locks, call, &key).await,
         Step::AwaitAgent => Ok(agent_timeout(call)),
@@ -222,11 +227,11 @@ async fn log_call(
         body: call_comment(call),
         public: false,
     };
-    let id = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
+    let added = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
     Ok(StepOutcome {
-        comment_id: Some(id),
+        comment_id: Some(added.id.clone()),
         logged_recording: call.recording_url.clone(),
-        ..StepOutcome::default()
+        ..moved_to_followup(ticket_id, &added)
     })
 }
 
@@ -245,9 +250,22 @@ async fn add_recording(
         body: recording_comment(call, url),
         public: false,
     };
-    group.helpdesk.add_comment(ticket_id, &comment, key).await?;
+    let added = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
     Ok(StepOutcome {
         logged_recording: Some(url.clone()),
-        ..StepOutcome::default()
+        ..moved_to_followup(ticket_id, &added)
     })
+}
+
+/// When the ticket was closed and the comment went into a follow-up, the call
+/// moves to the follow-up.
+fn moved_to_followup(asked: &str, added: &CommentAdded) -> StepOutcome {
+    match added.ticket_id == asked {
+        true => StepOutcome::default(),
+        false => StepOutcome {
+            ticket_id: Some(added.ticket_id.clone()),
+            ticket_rules: vec!["followup_of_closed_ticket".into()],
+            ..StepOutcome::default()
+        },
+    }
 }

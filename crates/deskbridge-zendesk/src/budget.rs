@@ -1,0 +1,160 @@
+//! The account's request budget, shared by everything that talks to one Zendesk
+//! account from this process.
+//!
+//! A token bucket refills at `requests_per_minute / 60` per second and holds at
+//! most ten seconds' worth, so bursts stay short. Two lanes share it: a bulk request
+//! waits while any interactive request waits, and never takes the last fifth of the
+//! bucket, which stays for screen pops and lookups. A 429's `Retry-After` pauses
+//! the whole budget: no lane sends until it has passed.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Screen pops and lookups: an agent or a caller is waiting.
+    Interactive,
+    /// Creates, comments, backfill.
+    Bulk,
+}
+
+#[derive(Debug)]
+struct State {
+    tokens: f64,
+    refilled: Instant,
+    paused_until: Option<Instant>,
+    interactive_waiting: usize,
+}
+
+#[derive(Debug)]
+pub struct Budget {
+    per_second: f64,
+    capacity: f64,
+    reserve: f64,
+    state: Mutex<State>,
+}
+
+impl Budget {
+    pub fn new(requests_per_minute: u32) -> Budget {
+        let per_second = f64::from(requests_per_minute.max(1)) / 60.0;
+        let capacity = (per_second * 10.0).max(1.0);
+        Budget {
+            per_second,
+            capacity,
+            reserve: (capacity / 5.0).floor(),
+            state: Mutex::new(State {
+                tokens: capacity,
+                refilled: Instant::now(),
+                paused_until: None,
+                interactive_waiting: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until the budget allows one request in `lane`, and takes it.
+    pub async fn acquire(&self, lane: Lane) {
+        if lane == Lane::Interactive {
+            self.lock().interactive_waiting += 1;
+        }
+        loop {
+            let wait = {
+                let mut s = self.lock();
+                let now = Instant::now();
+                let elapsed = now.duration_since(s.refilled).as_secs_f64();
+                s.tokens = (s.tokens + elapsed * self.per_second).min(self.capacity);
+                s.refilled = now;
+                match s.paused_until {
+                    Some(until) if until > now => until - now,
+                    _ => {
+                        s.paused_until = None;
+                        let floor = match lane {
+                            Lane::Interactive => 0.0,
+                            Lane::Bulk if s.interactive_waiting > 0 => self.capacity,
+                            Lane::Bulk => self.reserve,
+                        };
+                        if s.tokens >= floor + 1.0 {
+                            s.tokens -= 1.0;
+                            if lane == Lane::Interactive {
+                                s.interactive_waiting -= 1;
+                            }
+                            return;
+                        }
+                        let missing = floor + 1.0 - s.tokens;
+                        Duration::from_secs_f64((missing / self.per_second).clamp(0.005, 1.0))
+                    }
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Stops every lane until `retry_after` has passed (a 429 was received).
+    pub fn pause(&self, retry_after: Duration) {
+        let until = Instant::now() + retry_after;
+        let mut s = self.lock();
+        if s.paused_until.is_none_or(|t| t < until) {
+            s.paused_until = Some(until);
+        }
+        // What was spent before the 429 is gone.
+        s.tokens = 0.0;
+    }
+
+    /// When the current pause ends, if the budget is paused.
+    pub fn paused_until(&self) -> Option<Instant> {
+        self.lock().paused_until.filter(|t| *t > Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn spends_at_most_the_rate_after_a_burst() {
+        let b = Budget::new(60); // 1 per second, bucket of 10
+        let start = Instant::now();
+        for _ in 0..15 {
+            b.acquire(Lane::Interactive).await;
+        }
+        let took = Instant::now() - start;
+        assert!(
+            took >= Duration::from_secs(5) && took < Duration::from_secs(6),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_stops_every_lane() {
+        let b = Budget::new(6000);
+        b.pause(Duration::from_secs(3));
+        let start = Instant::now();
+        b.acquire(Lane::Interactive).await;
+        assert!(Instant::now() - start >= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bulk_leaves_a_reserve_for_interactive() {
+        let b = Budget::new(600); // 10/s, bucket 100, reserve 20
+        for _ in 0..80 {
+            b.acquire(Lane::Bulk).await;
+        }
+        let start = Instant::now();
+        b.acquire(Lane::Interactive).await;
+        assert_eq!(
+            Instant::now(),
+            start,
+            "interactive takes the reserve at once"
+        );
+        b.acquire(Lane::Bulk).await;
+        assert!(
+            Instant::now() > start,
+            "bulk waits instead of eating the reserve"
+        );
+    }
+}

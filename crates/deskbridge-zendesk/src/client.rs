@@ -1,0 +1,476 @@
+//! The client: one method per Support API operation deskbridge uses.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use rand::Rng;
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::budget::{Budget, Lane};
+use crate::error::ZendeskError;
+use crate::types::*;
+
+/// How to sign in: an API token for an agent's email, or an OAuth access token.
+#[derive(Clone)]
+pub enum Auth {
+    ApiToken { email: String, token: String },
+    OAuth { token: String },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are never printed.
+        match self {
+            Auth::ApiToken { email, .. } => write!(f, "ApiToken({email}, ***)"),
+            Auth::OAuth { .. } => write!(f, "OAuth(***)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `https://acme.zendesk.com`, or the emulator's `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    pub auth: Auth,
+    /// Per request; a timeout counts as a transient failure.
+    pub timeout: Duration,
+    /// Tries for a request answered with 5xx or not answered at all.
+    pub max_tries: u32,
+    /// Tries for a request answered with 429 (each waits its Retry-After).
+    pub max_rate_limited_tries: u32,
+    /// First backoff after a 5xx or a timeout; doubles, with jitter.
+    pub retry_base: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: &str, auth: Auth) -> ClientConfig {
+        ClientConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            auth,
+            timeout: Duration::from_secs(15),
+            max_tries: 3,
+            max_rate_limited_tries: 8,
+            retry_base: Duration::from_millis(200),
+        }
+    }
+
+    /// `acme` → `https://acme.zendesk.com`.
+    pub fn subdomain_url(subdomain: &str) -> String {
+        format!("https://{subdomain}.zendesk.com")
+    }
+}
+
+pub struct ZendeskClient {
+    http: reqwest::Client,
+    config: ClientConfig,
+    authorization: HeaderValue,
+    budget: Arc<Budget>,
+    sent: AtomicU64,
+}
+
+impl ZendeskClient {
+    /// A client spending from `budget` (share one budget per Zendesk account).
+    pub fn new(config: ClientConfig, budget: Arc<Budget>) -> Result<ZendeskClient, ZendeskError> {
+        let raw = match &config.auth {
+            Auth::ApiToken { email, token } => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{email}/token:{token}"))
+            ),
+            Auth::OAuth { token } => format!("Bearer {token}"),
+        };
+        let mut authorization = HeaderValue::from_str(&raw).map_err(|_| {
+            ZendeskError::Decode("the credentials contain invalid characters".into())
+        })?;
+        authorization.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(concat!("deskbridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ZendeskError::Network(e.to_string()))?;
+        Ok(ZendeskClient {
+            http,
+            config,
+            authorization,
+            budget,
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+
+    /// Requests sent so far (every try counts).
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.config.retry_base.saturating_mul(1 << attempt.min(10));
+        base.mul_f64(rand::rng().random_range(0.5..=1.5))
+    }
+
+    /// Sends one request through the budget, retrying what is worth retrying.
+    async fn send(
+        &self,
+        lane: Lane,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<u8>, ZendeskError> {
+        let url = format!("{}{path}", self.config.base_url);
+        let (mut failures, mut limited) = (0u32, 0u32);
+        loop {
+            self.budget.acquire(lane).await;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header(AUTHORIZATION, self.authorization.clone())
+                .query(query);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            if let Some(key) = idempotency_key {
+                req = req.header("Idempotency-Key", key);
+            }
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    failures += 1;
+                    if failures >= self.config.max_tries {
+                        return Err(ZendeskError::Network(e.to_string()));
+                    }
+                    tracing::debug!(error = %e, path, "Zendesk request failed; retrying");
+                    tokio::time::sleep(self.backoff(failures)).await;
+                    continue;
+                }
+            };
+            let status = resp.status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = retry_after(resp.headers().get(RETRY_AFTER));
+                self.budget.pause(wait);
+                limited += 1;
+                tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
+                if limited >= self.config.max_rate_limited_tries {
+                    return Err(ZendeskError::RateLimited(wait));
+                }
+                continue;
+            }
+            if status.is_server_error() {
+                failures += 1;
+                if failures >= self.config.max_tries {
+                    return Err(ZendeskError::Server(status.as_u16()));
+                }
+                tokio::time::sleep(self.backoff(failures)).await;
+                continue;
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| ZendeskError::Network(e.to_string()))?;
+            return match status.as_u16() {
+                200..=299 => Ok(bytes.to_vec()),
+                401 | 403 => Err(ZendeskError::Unauthorized(status.as_u16())),
+                404 => Err(ZendeskError::NotFound),
+                code => Err(refusal(code, &bytes)),
+            };
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        lane: Lane,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ZendeskError> {
+        decode(
+            &self
+                .send(lane, Method::GET, path, query, None, None)
+                .await?,
+        )
+    }
+
+    async fn get_optional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, ZendeskError> {
+        match self.get(Lane::Interactive, path, &[]).await {
+            Ok(v) => Ok(Some(v)),
+            Err(ZendeskError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The signed-in user (checks the credentials).
+    pub async fn me(&self) -> Result<User, ZendeskError> {
+        let env: UserEnvelope = self
+            .get(Lane::Interactive, "/api/v2/users/me.json", &[])
+            .await?;
+        Ok(env.user)
+    }
+
+    pub async fn show_user(&self, id: u64) -> Result<Option<User>, ZendeskError> {
+        let env: Option<UserEnvelope> = self
+            .get_optional(&format!("/api/v2/users/{id}.json"))
+            .await?;
+        Ok(env.map(|e| e.user))
+    }
+
+    /// End users whose phone is `e164`, by the documented search
+    /// `role:end-user phone:{digits}`. New users appear here only after the search
+    /// index catches up (minutes), so callers must remember what they created.
+    pub async fn search_users_by_phone(&self, e164: &str) -> Result<Vec<User>, ZendeskError> {
+        let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
+        let query = format!("role:end-user phone:{digits}");
+        let page: SearchResults<User> = self
+            .get(
+                Lane::Interactive,
+                "/api/v2/search.json",
+                &[("query", &query)],
+            )
+            .await?;
+        Ok(page.results)
+    }
+
+    /// The user with this external id (an exact lookup, not the lagging search).
+    pub async fn find_user_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<User>, ZendeskError> {
+        let page: UsersPage = self
+            .get(
+                Lane::Interactive,
+                "/api/v2/users/search.json",
+                &[("external_id", external_id)],
+            )
+            .await?;
+        Ok(page.users.into_iter().next())
+    }
+
+    /// The agent (or admin) with this email.
+    pub async fn find_agent_by_email(&self, email: &str) -> Result<Option<User>, ZendeskError> {
+        let page: UsersPage = self
+            .get(
+                Lane::Interactive,
+                "/api/v2/users/search.json",
+                &[("query", email)],
+            )
+            .await?;
+        Ok(page.users.into_iter().find(|u| {
+            u.is_agent()
+                && u.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        }))
+    }
+
+    /// Creates the user, or returns the one with the same `external_id` or email:
+    /// with an external id derived from the phone, a retried create finds the
+    /// first user instead of making a second.
+    pub async fn create_or_update_user(&self, user: &NewUser) -> Result<User, ZendeskError> {
+        let body = json!({ "user": user });
+        let bytes = self
+            .send(
+                Lane::Bulk,
+                Method::POST,
+                "/api/v2/users/create_or_update.json",
+                &[],
+                Some(&body),
+                None,
+            )
+            .await?;
+        Ok(decode::<UserEnvelope>(&bytes)?.user)
+    }
+
+    pub async fn create_organization(&self, name: &str) -> Result<Organization, ZendeskError> {
+        let body = json!({ "organization": { "name": name } });
+        let bytes = self
+            .send(
+                Lane::Bulk,
+                Method::POST,
+                "/api/v2/organizations.json",
+                &[],
+                Some(&body),
+                None,
+            )
+            .await?;
+        Ok(decode::<OrganizationEnvelope>(&bytes)?.organization)
+    }
+
+    pub async fn show_ticket(&self, id: u64) -> Result<Option<Ticket>, ZendeskError> {
+        let env: Option<TicketEnvelope> = self
+            .get_optional(&format!("/api/v2/tickets/{id}.json"))
+            .await?;
+        Ok(env.map(|e| e.ticket))
+    }
+
+    /// The user's requested tickets, most recently updated first (one page of 100).
+    pub async fn requested_tickets(&self, user_id: u64) -> Result<Vec<Ticket>, ZendeskError> {
+        let page: TicketsPage = self
+            .get(
+                Lane::Interactive,
+                &format!("/api/v2/users/{user_id}/tickets/requested.json"),
+                &[
+                    ("sort_by", "updated_at"),
+                    ("sort_order", "desc"),
+                    ("per_page", "100"),
+                ],
+            )
+            .await?;
+        Ok(page.tickets)
+    }
+
+    /// Creates a ticket with its first comment in one request. The idempotency key
+    /// makes a retry (after a timeout, or a crash) return the first ticket.
+    pub async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        idempotency_key: &str,
+    ) -> Result<TicketWithAudit, ZendeskError> {
+        let body = json!({ "ticket": ticket });
+        let bytes = self
+            .send(
+                Lane::Bulk,
+                Method::POST,
+                "/api/v2/tickets.json",
+                &[],
+                Some(&body),
+                Some(idempotency_key),
+            )
+            .await?;
+        decode(&bytes)
+    }
+
+    /// Adds a comment to a ticket. A closed ticket answers [`ZendeskError::TicketClosed`].
+    pub async fn add_comment(
+        &self,
+        ticket_id: u64,
+        comment: &NewComment,
+    ) -> Result<TicketWithAudit, ZendeskError> {
+        let body = json!({ "ticket": { "comment": comment } });
+        let bytes = self
+            .send(
+                Lane::Bulk,
+                Method::PUT,
+                &format!("/api/v2/tickets/{ticket_id}.json"),
+                &[],
+                Some(&body),
+                None,
+            )
+            .await?;
+        decode(&bytes)
+    }
+
+    /// The ticket's comments, oldest first (one page of 100).
+    pub async fn ticket_comments(
+        &self,
+        ticket_id: u64,
+    ) -> Result<Vec<CommentRecord>, ZendeskError> {
+        let page: CommentsPage = self
+            .get(
+                Lane::Bulk,
+                &format!("/api/v2/tickets/{ticket_id}/comments.json"),
+                &[("per_page", "100")],
+            )
+            .await?;
+        Ok(page.comments)
+    }
+
+    pub async fn show_ticket_field(&self, id: u64) -> Result<Option<TicketField>, ZendeskError> {
+        let env: Option<TicketFieldEnvelope> = self
+            .get_optional(&format!("/api/v2/ticket_fields/{id}.json"))
+            .await?;
+        Ok(env.map(|e| e.ticket_field))
+    }
+
+    pub async fn show_ticket_form(&self, id: u64) -> Result<Option<TicketForm>, ZendeskError> {
+        let env: Option<TicketFormEnvelope> = self
+            .get_optional(&format!("/api/v2/ticket_forms/{id}.json"))
+            .await?;
+        Ok(env.map(|e| e.ticket_form))
+    }
+
+    /// Talk Partner Edition: opens the ticket in the agent's browser. `Ok(false)`
+    /// when Zendesk says an id is invalid (404).
+    pub async fn display_ticket(
+        &self,
+        agent_id: u64,
+        ticket_id: u64,
+    ) -> Result<bool, ZendeskError> {
+        self.display(&format!(
+            "/api/v2/channels/voice/agents/{agent_id}/tickets/{ticket_id}/display.json"
+        ))
+        .await
+    }
+
+    /// Talk Partner Edition: opens the user's profile in the agent's browser.
+    pub async fn display_user(&self, agent_id: u64, user_id: u64) -> Result<bool, ZendeskError> {
+        self.display(&format!(
+            "/api/v2/channels/voice/agents/{agent_id}/users/{user_id}/display.json"
+        ))
+        .await
+    }
+
+    async fn display(&self, path: &str) -> Result<bool, ZendeskError> {
+        match self
+            .send(Lane::Interactive, Method::POST, path, &[], None, None)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ZendeskError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn retry_after(header: Option<&HeaderValue>) -> Duration {
+    header
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.max(0.5)))
+        .unwrap_or(Duration::from_secs(10))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ZendeskError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_string();
+        ZendeskError::Decode(format!("{e}: {head}"))
+    })
+}
+
+/// A 4xx other than 401/403/404: a closed ticket, or a validation error.
+fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
+    let text = String::from_utf8_lossy(bytes).to_string();
+    let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) else {
+        // Some 400s are text/plain.
+        return ZendeskError::Invalid {
+            status,
+            error: "BadRequest".into(),
+            details: text,
+        };
+    };
+    if text.contains("ClosedPreventsUpdate") {
+        return ZendeskError::TicketClosed;
+    }
+    ZendeskError::Invalid {
+        status,
+        error: body
+            .error
+            .as_str()
+            .map_or_else(|| body.error.to_string(), str::to_string),
+        details: body
+            .details
+            .map(|d| d.to_string())
+            .or(body.description)
+            .unwrap_or_default(),
+    }
+}

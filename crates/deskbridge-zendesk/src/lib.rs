@@ -1,0 +1,20 @@
+//! A client for the Zendesk Support API, shaped by what a contact-center connector
+//! needs: find and create end users by phone, organizations, tickets with their
+//! first comment, comments on existing tickets, the requester's recent tickets,
+//! agents by email, and Talk Partner Edition screen pops.
+//!
+//! Every request passes through a [`Budget`]: the account's requests-per-minute
+//! allowance, shared by every task using the client, with an interactive lane
+//! (lookups, pops) served before the bulk lane (creates, comments). A 429 pauses
+//! the whole budget for its `Retry-After`, so no request is sent while the account
+//! is limited. 5xx answers and timeouts are retried with jittered backoff a few
+//! times before the error reaches the caller, who decides whether to retry later.
+
+mod budget;
+mod client;
+mod error;
+pub mod types;
+
+pub use budget::{Budget, Lane};
+pub use client::{Auth, ClientConfig, ZendeskClient};
+pub use error::ZendeskError;

@@ -1,0 +1,258 @@
+//! Request and response bodies, as the Support API defines them. Only the fields
+//! deskbridge reads are typed; unknown fields are ignored, so new Zendesk fields do
+//! not break parsing. Tests parse the recorded real responses with these types.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct User {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Several users share this number: never pick one of them silently.
+    #[serde(default)]
+    pub shared_phone_number: Option<bool>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<u64>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    pub fn is_agent(&self) -> bool {
+        matches!(self.role.as_deref(), Some("agent") | Some("admin"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserEnvelope {
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub next_page: Option<String>,
+}
+
+/// `GET /api/v2/search.json` with user results.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchResults<T> {
+    pub results: Vec<T>,
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub next_page: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct NewUser {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Organization {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrganizationEnvelope {
+    pub organization: Organization,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct CustomFieldValue {
+    pub id: u64,
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Ticket {
+    pub id: u64,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default, rename = "type")]
+    pub ticket_type: Option<String>,
+    #[serde(default)]
+    pub requester_id: Option<u64>,
+    #[serde(default)]
+    pub assignee_id: Option<u64>,
+    #[serde(default)]
+    pub organization_id: Option<u64>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomFieldValue>,
+    #[serde(default)]
+    pub ticket_form_id: Option<u64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketEnvelope {
+    pub ticket: Ticket,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketsPage {
+    pub tickets: Vec<Ticket>,
+    #[serde(default)]
+    pub next_page: Option<String>,
+}
+
+/// A create or update answers with the ticket and the audit of the change; the
+/// audit's `Comment` event carries the new comment's id.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketWithAudit {
+    pub ticket: Ticket,
+    #[serde(default)]
+    pub audit: Option<Audit>,
+}
+
+impl TicketWithAudit {
+    /// The id of the comment this change added, if it added one.
+    pub fn comment_id(&self) -> Option<u64> {
+        self.audit
+            .as_ref()?
+            .events
+            .iter()
+            .find(|e| e.event_type == "Comment")
+            .map(|e| e.id)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Audit {
+    pub id: u64,
+    #[serde(default)]
+    pub events: Vec<AuditEvent>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditEvent {
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub public: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewComment {
+    pub body: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct NewTicket {
+    pub subject: String,
+    pub comment: Option<NewComment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "type")]
+    pub ticket_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<CustomFieldValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_form_id: Option<u64>,
+    /// Makes this a follow-up of a closed ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via_followup_source_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentRecord {
+    pub id: u64,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub public: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentsPage {
+    pub comments: Vec<CommentRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TicketField {
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub field_type: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub required: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketFieldEnvelope {
+    pub ticket_field: TicketField,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TicketForm {
+    pub id: u64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub ticket_field_ids: Vec<u64>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketFormEnvelope {
+    pub ticket_form: TicketForm,
+}
+
+/// Zendesk's error body: `{"error": "RecordInvalid", "description": ..., "details": {...}}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorBody {
+    pub error: serde_json::Value,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub details: Option<serde_json::Value>,
+}
