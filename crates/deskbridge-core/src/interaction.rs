@@ -372,6 +372,21 @@ impl Interaction {
         }
     }
 
+    /// The ticket rules to show: those recorded, or for an unanswered call the group
+    /// logs only, the rule that kept it out of the helpdesk.
+    pub fn ticket_rules_shown(&self, policy: &Policy) -> Vec<String> {
+        if !self.ticket_rules.is_empty() {
+            return self.ticket_rules.clone();
+        }
+        match (self.unanswered_policy(policy), self.outcome()) {
+            (Some(UnansweredPolicy::LogOnly), Some(Outcome::Voicemail)) => {
+                vec!["voicemail_log_only".into()]
+            }
+            (Some(UnansweredPolicy::LogOnly), _) => vec!["missed_call_log_only".into()],
+            _ => Vec::new(),
+        }
+    }
+
     /// Agent mode for this call: the `ticket_assignment` attribute, else the group's.
     pub fn ticket_assignment(&self, policy: &Policy) -> TicketAssignment {
         match policy.attribute(self, &policy.attributes.ticket_assignment) {
@@ -465,6 +480,16 @@ impl Interaction {
 
     /// Records what a finished step learned.
     pub fn record(&mut self, step: Step, outcome: &StepOutcome, policy: &Policy) {
+        if step == Step::AwaitAgent && outcome.contact_id.is_some() {
+            // The deadline's fallback replaces "the agent decides".
+            self.contact_id.clone_from(&outcome.contact_id);
+            self.contact_rule.clone_from(&outcome.contact_rule);
+        }
+        if step == Step::LogCall && outcome.assignee.is_some() {
+            // Reassigned to the last agent of a transferred call.
+            self.assignee.clone_from(&outcome.assignee);
+            self.assignee_rule.clone_from(&outcome.assignee_rule);
+        }
         fill(&mut self.contact_id, &outcome.contact_id);
         fill(&mut self.contact_rule, &outcome.contact_rule);
         if !outcome.contact_candidates.is_empty() {

@@ -38,6 +38,9 @@ pub struct TicketSummary {
 pub struct NewComment {
     pub body: String,
     pub public: bool,
+    /// Assign the ticket to this agent (email) in the same update: the call was
+    /// transferred after the ticket was made.
+    pub reassign: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

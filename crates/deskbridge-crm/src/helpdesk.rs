@@ -39,6 +39,29 @@ fn our_id(id: &str) -> Option<i64> {
     parse_id(id).ok()
 }
 
+impl BuiltinCrm {
+    async fn reassign(&self, ticket_id: i64, assignee: &str) -> Result<(), HelpdeskError> {
+        let Some(ticket) = self.store.ticket(ticket_id).await.map_err(store_error)? else {
+            return Ok(());
+        };
+        let fields = TicketFields {
+            subject: ticket.subject,
+            status: ticket.status,
+            priority: ticket.priority,
+            ticket_type: ticket.ticket_type,
+            requester_id: ticket.requester_id,
+            assignee: Some(assignee.to_string()),
+            tags: ticket.tags,
+            custom_fields: ticket.custom_fields,
+        };
+        self.store
+            .update_ticket(ticket_id, &fields)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Helpdesk for BuiltinCrm {
     async fn find_contacts_by_phone(
@@ -201,10 +224,15 @@ impl Helpdesk for BuiltinCrm {
             .await
             .map_err(store_error)?
         {
-            Some(created) => Ok(CommentAdded {
-                id: created.record.id.to_string(),
-                ticket_id: ticket_id.to_string(),
-            }),
+            Some(created) => {
+                if let Some(assignee) = &comment.reassign {
+                    self.reassign(id, assignee).await?;
+                }
+                Ok(CommentAdded {
+                    id: created.record.id.to_string(),
+                    ticket_id: ticket_id.to_string(),
+                })
+            }
             None => Err(HelpdeskError::Permanent(format!(
                 "ticket {ticket_id} no longer exists in the built-in CRM"
             ))),

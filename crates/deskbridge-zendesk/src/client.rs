@@ -305,6 +305,21 @@ impl ZendeskClient {
         Ok(decode::<OrganizationEnvelope>(&bytes)?.organization)
     }
 
+    /// The organization with exactly this name (names are unique in Zendesk).
+    pub async fn find_organization_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<Organization>, ZendeskError> {
+        let page: OrganizationsPage = self
+            .get(
+                Lane::Interactive,
+                "/api/v2/organizations/search.json",
+                &[("name", name)],
+            )
+            .await?;
+        Ok(page.organizations.into_iter().find(|o| o.name == name))
+    }
+
     pub async fn show_ticket(&self, id: u64) -> Result<Option<Ticket>, ZendeskError> {
         let env: Option<TicketEnvelope> = self
             .get_optional(&format!("/api/v2/tickets/{id}.json"))
@@ -349,13 +364,19 @@ impl ZendeskClient {
         decode(&bytes)
     }
 
-    /// Adds a comment to a ticket. A closed ticket answers [`ZendeskError::TicketClosed`].
+    /// Adds a comment to a ticket, reassigning it in the same update when
+    /// `assignee_id` is given. A closed ticket answers [`ZendeskError::TicketClosed`].
     pub async fn add_comment(
         &self,
         ticket_id: u64,
         comment: &NewComment,
+        assignee_id: Option<u64>,
     ) -> Result<TicketWithAudit, ZendeskError> {
-        let body = json!({ "ticket": { "comment": comment } });
+        let mut ticket = json!({ "comment": comment });
+        if let Some(id) = assignee_id {
+            ticket["assignee_id"] = json!(id);
+        }
+        let body = json!({ "ticket": ticket });
         let bytes = self
             .send(
                 Lane::Bulk,

@@ -85,6 +85,11 @@ pub struct OrganizationEnvelope {
     pub organization: Organization,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrganizationsPage {
+    pub organizations: Vec<Organization>,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct CustomFieldValue {
     pub id: u64,

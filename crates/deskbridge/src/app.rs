@@ -1,6 +1,7 @@
 //! Wiring: open the store, build the state, start the workers and the HTTP server,
 //! and shut both down cleanly.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use deskbridge_store::{SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use crate::backends::Backend;
 use crate::config::Config;
 use crate::worker::{self, RetryPolicy};
 
@@ -63,10 +65,14 @@ impl AppState {
         self.groups.iter().find(|g| g.name == name)
     }
 
-    /// Builds the groups, backends and directory from the config.
-    fn groups(config: &Config, crm: &BuiltinCrm, default_token: Option<String>) -> Vec<Arc<Group>> {
+    /// Builds the groups from the config, each with its backend.
+    fn groups(
+        config: &Config,
+        backends: &HashMap<String, Backend>,
+        default_token: Option<String>,
+    ) -> Vec<Arc<Group>> {
         let region = config.region();
-        let builtin: Arc<dyn Helpdesk> = Arc::new(crm.clone());
+        let builtin = &backends["builtin"];
         if config.groups.is_empty() {
             return vec![Arc::new(Group {
                 name: "default".into(),
@@ -74,7 +80,7 @@ impl AppState {
                 numbers: Vec::new(),
                 policy: Policy::default(),
                 region,
-                helpdesk: builtin,
+                helpdesk: builtin.helpdesk.clone(),
                 builtin: true,
             })];
         }
@@ -82,15 +88,20 @@ impl AppState {
             .groups
             .iter()
             .map(|g| {
+                // `check` made sure every named backend exists.
+                let backend = g
+                    .backend
+                    .as_ref()
+                    .and_then(|b| backends.get(b))
+                    .unwrap_or(builtin);
                 Arc::new(Group {
                     name: g.name.clone(),
                     tokens: g.tokens.clone(),
                     numbers: g.numbers_e164(region),
                     policy: g.policy(),
                     region: g.region(region),
-                    // Only the built-in backend exists yet; `check` refuses others.
-                    helpdesk: builtin.clone(),
-                    builtin: true,
+                    helpdesk: backend.helpdesk.clone(),
+                    builtin: backend.builtin,
                 })
             })
             .collect()
@@ -115,7 +126,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         false => None,
     };
     let crm = BuiltinCrm::new(store.clone(), config.region());
-    let groups = AppState::groups(&config, &crm, generated.as_ref().map(|(t, _)| t.clone()));
+    let backends = crate::backends::build(&config, &crm)?;
+    let groups = AppState::groups(
+        &config,
+        &backends,
+        generated.as_ref().map(|(t, _)| t.clone()),
+    );
     let state = Arc::new(AppState {
         store: store.clone(),
         crm,

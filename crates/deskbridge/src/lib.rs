@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod backends;
 pub mod config;
 pub mod http;
 pub mod telemetry;

@@ -19,20 +19,53 @@ pub enum BackendKind {
     Zendesk,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendConfig {
     pub kind: BackendKind,
+    /// `https://acme.zendesk.com` (or the emulator's address).
     #[serde(default)]
     pub base_url: Option<String>,
+    /// `acme` for `https://acme.zendesk.com`.
     #[serde(default)]
     pub subdomain: Option<String>,
+    /// The agent whose API token signs requests.
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
     pub api_token: Option<String>,
+    /// Instead of email + api_token.
     #[serde(default)]
-    pub requests_per_minute: Option<u32>,
+    pub oauth_token: Option<String>,
+    /// The plan's limit: Team 200, Growth/Professional 400, Enterprise 700,
+    /// Enterprise Plus or High Volume 2500.
+    #[serde(default = "default_rpm")]
+    pub requests_per_minute: u32,
+    /// Also match users whose number Zendesk marks as shared.
+    #[serde(default)]
+    pub match_shared_numbers: bool,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_rpm() -> u32 {
+    200
+}
+
+fn default_timeout() -> u64 {
+    15
+}
+
+impl std::fmt::Debug for BackendConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are never printed.
+        f.debug_struct("BackendConfig")
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("subdomain", &self.subdomain)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One agent of the directory.
@@ -158,9 +191,57 @@ impl GroupConfig {
 
 pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut Vec<String>) {
     for (name, b) in backends {
-        if b.kind == BackendKind::Zendesk {
+        if b.kind != BackendKind::Zendesk {
+            continue;
+        }
+        let key = |k: &str| format!("backends.{name}.{k}");
+        match (&b.base_url, &b.subdomain) {
+            (None, None) => errors.push(format!(
+                "{}: a Zendesk backend needs base_url = \"https://acme.zendesk.com\" or subdomain = \"acme\"",
+                key("base_url")
+            )),
+            (Some(_), Some(_)) => errors.push(format!(
+                "{}: give base_url or subdomain, not both",
+                key("subdomain")
+            )),
+            (Some(url), None) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                errors.push(format!("{}: {url:?} must start with https://", key("base_url")))
+            }
+            (None, Some(sub))
+                if sub.is_empty() || !sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+            {
+                errors.push(format!(
+                    "{}: {sub:?} is not a subdomain (just \"acme\" for acme.zendesk.com)",
+                    key("subdomain")
+                ))
+            }
+            _ => {}
+        }
+        match (&b.email, &b.api_token, &b.oauth_token) {
+            (_, _, Some(t)) if t.trim().is_empty() => {
+                errors.push(format!("{}: is empty", key("oauth_token")))
+            }
+            (_, _, Some(_)) => {}
+            (Some(e), Some(t), None) => {
+                if !looks_like_email(e) {
+                    errors.push(format!("{}: {e:?} is not an email address", key("email")));
+                }
+                if t.trim().is_empty() {
+                    errors.push(format!(
+                        "{}: is empty; create one in Admin Center > Apps and integrations > Zendesk API",
+                        key("api_token")
+                    ));
+                }
+            }
+            _ => errors.push(format!(
+                "{}: a Zendesk backend signs in with email + api_token (api_token = \"${{ZENDESK_API_TOKEN}}\") or oauth_token",
+                key("api_token")
+            )),
+        }
+        if b.requests_per_minute == 0 {
             errors.push(format!(
-                "backends.{name}.kind: the Zendesk backend is not available in this version yet; use \"builtin\""
+                "{}: must be at least 1",
+                key("requests_per_minute")
             ));
         }
     }
@@ -181,6 +262,13 @@ pub fn check_agents(agents: &[AgentConfig], errors: &mut Vec<String>) {
             ));
         } else if !emails.insert(a.email.to_ascii_lowercase()) {
             errors.push(format!("agents[{i}].email: {} is listed twice", a.email));
+        }
+        if let Some(id) = &a.zendesk_id
+            && id.parse::<u64>().is_err()
+        {
+            errors.push(format!(
+                "agents[{i}].zendesk_id: {id:?} is not a Zendesk user id (digits only)"
+            ));
         }
         if let Some(x) = &a.extension
             && !extensions.insert(x.clone())
@@ -238,6 +326,29 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 "{}: no backend {b:?}; define [backends.{b}] or leave it out for the built-in CRM",
                 key("backend")
             ));
+        }
+        let on_zendesk = g
+            .backend
+            .as_ref()
+            .and_then(|b| config.backends.get(b))
+            .is_some_and(|b| b.kind == BackendKind::Zendesk);
+        if on_zendesk {
+            for id in g.custom_fields.keys() {
+                if id.parse::<u64>().is_err() {
+                    errors.push(format!(
+                        "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
+                        key(&format!("custom_fields.{id}"))
+                    ));
+                }
+            }
+            if let Some(form) = &g.ticket_form
+                && form.parse::<u64>().is_err()
+            {
+                errors.push(format!(
+                    "{}: {form:?} is not a Zendesk ticket form id (digits)",
+                    key("ticket_form")
+                ));
+            }
         }
         if let Some(r) = &g.default_region
             && let Err(e) = r.parse::<Region>()

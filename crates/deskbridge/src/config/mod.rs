@@ -155,7 +155,7 @@ impl Config {
                 e.into_iter()
                     .map(|e| match e.path.is_empty() {
                         true => e.kind.to_string(),
-                        false => format!("{}: {}", e.path.join("."), e.kind),
+                        false => format!("{}: {}", key_path(&e.path), e.kind),
                     })
                     .collect(),
             )
@@ -214,6 +214,22 @@ impl Config {
     pub fn database_url(&self) -> Option<&str> {
         self.database.url.as_deref()
     }
+}
+
+/// `["groups", "0", "name"]` → `groups[0].name`, as the other errors write keys.
+fn key_path(parts: &[String]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        if p.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{p}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(p);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -86,6 +86,7 @@ async fn list(
 fn call_json(record: &CallRecord, group: &Group, with_steps: bool) -> Value {
     let call = &record.interaction;
     let policy = &group.policy;
+    let ticket_rules = call.ticket_rules_shown(policy);
     let agent_wait = call
         .agent_wait(policy)
         .map(|reason| json!({ "reason": reason, "deadline": call.agent_deadline(policy) }));
@@ -124,8 +125,8 @@ fn call_json(record: &CallRecord, group: &Group, with_steps: bool) -> Value {
         "decisions": {
             "contact_rule": call.contact_rule,
             "contact_candidates": call.contact_candidates,
-            "ticket_rule": call.ticket_rules.first(),
-            "ticket_rules": call.ticket_rules,
+            "ticket_rule": ticket_rules.first(),
+            "ticket_rules": ticket_rules,
             "assignee_rule": call.assignee_rule,
         },
         "updated_at": record.updated_at,

@@ -32,7 +32,7 @@ pub async fn run(
         Step::IdentifyCaller => identify(group, locks, call, &key).await,
         Step::AwaitAgent => Ok(agent_timeout(call)),
         Step::OpenTicket => open_ticket(state, group, call, &key("open_ticket")).await,
-        Step::LogCall => log_call(group, call, &key("log_call")).await,
+        Step::LogCall => log_call(state, group, call, &key("log_call")).await,
         Step::AddRecording => {
             add_recording(group, call, &key(&format!("add_recording/{}", step.job_id))).await
         }
@@ -186,6 +186,7 @@ async fn open_ticket(
             let comment = (call.outcome().is_some() && policy.create.comment).then(|| NewComment {
                 body: call_comment(call),
                 public: false,
+                reassign: None,
             });
             let ticket = NewTicket {
                 subject: policy.ticket_subject(call).map_err(template_error)?,
@@ -213,6 +214,7 @@ async fn open_ticket(
 }
 
 async fn log_call(
+    state: &AppState,
     group: &Group,
     call: &Interaction,
     key: &IdempotencyKey,
@@ -223,12 +225,19 @@ async fn log_call(
             ..StepOutcome::default()
         });
     };
+    // A transfer after the ticket was made: the ticket follows the last agent.
+    let (assignee, rule) = choose_assignee(call, &group.policy, &state.directory);
+    let reassign =
+        assignee.filter(|a| call.assignee.is_some() && Some(a) != call.assignee.as_ref());
     let comment = NewComment {
         body: call_comment(call),
         public: false,
+        reassign: reassign.clone(),
     };
     let added = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
     Ok(StepOutcome {
+        assignee_rule: reassign.as_ref().map(|_| rule.to_string()),
+        assignee: reassign,
         comment_id: Some(added.id.clone()),
         logged_recording: call.recording_url.clone(),
         ..moved_to_followup(ticket_id, &added)
@@ -249,6 +258,7 @@ async fn add_recording(
     let comment = NewComment {
         body: recording_comment(call, url),
         public: false,
+        reassign: None,
     };
     let added = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
     Ok(StepOutcome {

@@ -1,0 +1,445 @@
+//! Zendesk behind the helpdesk port, spending as few requests per call as it can.
+//!
+//! What deskbridge created or looked up is remembered, so a repeat caller costs no
+//! lookup and a user created seconds ago is never searched for (Zendesk's search
+//! index lags by minutes). Users are created with `create_or_update` and an
+//! external id derived from the phone, so a retried create, from this process or
+//! another, returns the same user. Tickets are created with an `Idempotency-Key`.
+//! Comments have no such key: a comment step that ran before (and may have
+//! written before a crash) first looks for its comment on the ticket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use deskbridge_core::ports::*;
+use deskbridge_zendesk::types::{self as zd, CustomFieldValue};
+use deskbridge_zendesk::{ZendeskClient, ZendeskError};
+
+/// How long looked-up facts are trusted. Contacts change rarely; tickets change
+/// whenever an agent works on them.
+const CONTACT_TTL: Duration = Duration::from_secs(3600);
+const TICKET_TTL: Duration = Duration::from_secs(120);
+
+pub struct ZendeskHelpdesk {
+    client: Arc<ZendeskClient>,
+    /// Agents from the directory that carry their Zendesk id.
+    known_agents: HashMap<String, u64>,
+    match_shared_numbers: bool,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    by_phone: HashMap<String, (Instant, Vec<ContactSummary>)>,
+    contacts: HashMap<String, (Instant, ContactSummary)>,
+    tickets: HashMap<String, (Instant, TicketSummary)>,
+    /// Requester → their not-closed tickets, when fetched or all known.
+    requested: HashMap<String, (Instant, Vec<String>)>,
+    agents: HashMap<String, Option<u64>>,
+}
+
+fn fresh<T: Clone>(entry: Option<&(Instant, T)>, ttl: Duration) -> Option<T> {
+    entry
+        .filter(|(at, _)| at.elapsed() < ttl)
+        .map(|(_, v)| v.clone())
+}
+
+fn helpdesk_error(e: ZendeskError) -> HelpdeskError {
+    match e.is_transient() {
+        true => HelpdeskError::Transient(e.to_string()),
+        false => HelpdeskError::Permanent(e.to_string()),
+    }
+}
+
+fn zid(id: &str, what: &str) -> Result<u64, HelpdeskError> {
+    id.parse()
+        .map_err(|_| HelpdeskError::Permanent(format!("{what} {id:?} is not a Zendesk id")))
+}
+
+/// The external id deskbridge gives the users it creates: one per number.
+pub fn phone_external_id(e164: &str) -> String {
+    format!("deskbridge:phone:{e164}")
+}
+
+fn contact(u: &zd::User) -> ContactSummary {
+    ContactSummary {
+        id: u.id.to_string(),
+        name: u.name.clone(),
+        phones: u.phone.iter().cloned().collect(),
+        created_at: u.created_at,
+    }
+}
+
+fn ticket(t: &zd::Ticket) -> TicketSummary {
+    TicketSummary {
+        id: t.id.to_string(),
+        status: t.status.clone(),
+        requester_id: t.requester_id.map(|r| r.to_string()),
+        updated_at: t.updated_at,
+    }
+}
+
+impl ZendeskHelpdesk {
+    pub fn new(
+        client: Arc<ZendeskClient>,
+        known_agents: HashMap<String, u64>,
+        match_shared_numbers: bool,
+    ) -> ZendeskHelpdesk {
+        ZendeskHelpdesk {
+            client,
+            known_agents: known_agents
+                .into_iter()
+                .map(|(email, id)| (email.to_ascii_lowercase(), id))
+                .collect(),
+            match_shared_numbers,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remember_ticket(&self, t: &zd::Ticket) {
+        let summary = ticket(t);
+        let mut cache = self.cache();
+        if let Some(requester) = &summary.requester_id
+            && let Some((_, ids)) = cache.requested.get_mut(requester)
+        {
+            ids.retain(|id| *id != summary.id);
+            if summary.status != "closed" {
+                ids.insert(0, summary.id.clone());
+            }
+        }
+        cache
+            .tickets
+            .insert(summary.id.clone(), (Instant::now(), summary));
+    }
+
+    /// The agent's Zendesk id: from the directory, else looked up by email once.
+    async fn agent_id(&self, email: &str) -> Result<Option<u64>, HelpdeskError> {
+        let email = email.to_ascii_lowercase();
+        if let Some(id) = self.known_agents.get(&email) {
+            return Ok(Some(*id));
+        }
+        if let Some(id) = self.cache().agents.get(&email) {
+            return Ok(*id);
+        }
+        let found = self
+            .client
+            .find_agent_by_email(&email)
+            .await
+            .map_err(helpdesk_error)?
+            .map(|u| u.id);
+        if found.is_none() {
+            tracing::warn!(%email, "no Zendesk agent with this email; the ticket stays unassigned");
+        }
+        self.cache().agents.insert(email, found);
+        Ok(found)
+    }
+
+    fn new_ticket(
+        &self,
+        t: &NewTicket,
+        assignee_id: Option<u64>,
+    ) -> Result<zd::NewTicket, HelpdeskError> {
+        let custom_fields = t
+            .custom_fields
+            .iter()
+            .map(|(id, value)| {
+                Ok(CustomFieldValue {
+                    id: zid(id, "custom field")?,
+                    value: serde_json::Value::String(value.clone()),
+                })
+            })
+            .collect::<Result<Vec<_>, HelpdeskError>>()?;
+        Ok(zd::NewTicket {
+            subject: t.subject.clone(),
+            comment: t.comment.as_ref().map(|c| zd::NewComment {
+                body: c.body.clone(),
+                public: c.public,
+            }),
+            requester_id: t
+                .requester_id
+                .as_deref()
+                .map(|r| zid(r, "requester"))
+                .transpose()?,
+            assignee_id,
+            priority: Some(t.priority.as_str().into()),
+            ticket_type: Some(t.ticket_type.as_str().into()),
+            status: Some(t.status.as_str().into()),
+            tags: t.tags.clone(),
+            custom_fields,
+            ticket_form_id: t
+                .ticket_form
+                .as_deref()
+                .map(|f| zid(f, "ticket form"))
+                .transpose()?,
+            via_followup_source_id: None,
+        })
+    }
+
+    /// A closed ticket cannot take a comment: a follow-up ticket carries it.
+    async fn follow_up(
+        &self,
+        closed_id: u64,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<CommentAdded, HelpdeskError> {
+        let closed = self
+            .client
+            .show_ticket(closed_id)
+            .await
+            .map_err(helpdesk_error)?
+            .ok_or_else(|| {
+                HelpdeskError::Permanent(format!("ticket {closed_id} no longer exists"))
+            })?;
+        let followup = zd::NewTicket {
+            subject: closed.subject.clone().unwrap_or_else(|| "Follow-up".into()),
+            comment: Some(zd::NewComment {
+                body: comment.body.clone(),
+                public: comment.public,
+            }),
+            requester_id: closed.requester_id,
+            assignee_id: closed.assignee_id,
+            via_followup_source_id: Some(closed_id),
+            ..zd::NewTicket::default()
+        };
+        let created = self
+            .client
+            .create_ticket(&followup, &format!("{}/followup", key.as_str()))
+            .await
+            .map_err(helpdesk_error)?;
+        self.remember_ticket(&created.ticket);
+        Ok(CommentAdded {
+            id: created.comment_id().unwrap_or_default().to_string(),
+            ticket_id: created.ticket.id.to_string(),
+        })
+    }
+}
+
+#[async_trait]
+impl Helpdesk for ZendeskHelpdesk {
+    async fn find_contacts_by_phone(
+        &self,
+        e164: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        if let Some(hit) = fresh(self.cache().by_phone.get(e164), CONTACT_TTL) {
+            return Ok(hit);
+        }
+        let users = self
+            .client
+            .search_users_by_phone(e164)
+            .await
+            .map_err(helpdesk_error)?;
+        let found: Vec<ContactSummary> = users
+            .iter()
+            .filter(|u| self.match_shared_numbers || u.shared_phone_number != Some(true))
+            .filter(|u| !u.is_agent())
+            .map(contact)
+            .collect();
+        // Only a hit is remembered: "nobody" may change with the lagging index.
+        if !found.is_empty() {
+            self.cache()
+                .by_phone
+                .insert(e164.to_string(), (Instant::now(), found.clone()));
+        }
+        Ok(found)
+    }
+
+    async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
+        let Ok(uid) = id.parse::<u64>() else {
+            return Ok(None);
+        };
+        if let Some(hit) = fresh(self.cache().contacts.get(id), CONTACT_TTL) {
+            return Ok(Some(hit));
+        }
+        let user = self.client.show_user(uid).await.map_err(helpdesk_error)?;
+        let summary = user.as_ref().map(contact);
+        if let Some(s) = &summary {
+            self.cache()
+                .contacts
+                .insert(id.to_string(), (Instant::now(), s.clone()));
+        }
+        Ok(summary)
+    }
+
+    async fn create_organization(
+        &self,
+        name: &str,
+        _key: &IdempotencyKey,
+    ) -> Result<String, HelpdeskError> {
+        // Zendesk organization names are unique: a retry finds the first.
+        match self.client.create_organization(name).await {
+            Ok(org) => Ok(org.id.to_string()),
+            Err(ZendeskError::Invalid { details, .. }) if details.contains("name") => {
+                let org = self
+                    .client
+                    .find_organization_by_name(name)
+                    .await
+                    .map_err(helpdesk_error)?
+                    .ok_or_else(|| {
+                        HelpdeskError::Permanent(format!("organization {name:?}: {details}"))
+                    })?;
+                Ok(org.id.to_string())
+            }
+            Err(e) => Err(helpdesk_error(e)),
+        }
+    }
+
+    async fn create_contact(
+        &self,
+        new: &NewContact,
+        _key: &IdempotencyKey,
+    ) -> Result<ContactSummary, HelpdeskError> {
+        let user = zd::NewUser {
+            name: new.name.clone(),
+            phone: Some(new.phone.clone()),
+            external_id: Some(phone_external_id(&new.phone)),
+            organization_id: new
+                .organization_id
+                .as_deref()
+                .map(|o| zid(o, "organization"))
+                .transpose()?,
+            role: Some("end-user".into()),
+            ..zd::NewUser::default()
+        };
+        let created = self
+            .client
+            .create_or_update_user(&user)
+            .await
+            .map_err(helpdesk_error)?;
+        let summary = contact(&created);
+        let mut cache = self.cache();
+        let now = Instant::now();
+        cache
+            .by_phone
+            .insert(new.phone.clone(), (now, vec![summary.clone()]));
+        cache
+            .contacts
+            .insert(summary.id.clone(), (now, summary.clone()));
+        // A new user has no tickets yet: no need to ask.
+        cache
+            .requested
+            .entry(summary.id.clone())
+            .or_insert((now, Vec::new()));
+        Ok(summary)
+    }
+
+    async fn get_ticket(&self, id: &str) -> Result<Option<TicketSummary>, HelpdeskError> {
+        let Ok(tid) = id.parse::<u64>() else {
+            return Ok(None);
+        };
+        if let Some(hit) = fresh(self.cache().tickets.get(id), TICKET_TTL) {
+            return Ok(Some(hit));
+        }
+        let found = self.client.show_ticket(tid).await.map_err(helpdesk_error)?;
+        if let Some(t) = &found {
+            self.remember_ticket(t);
+        }
+        Ok(found.as_ref().map(ticket))
+    }
+
+    async fn caller_tickets(&self, contact_id: &str) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        let Ok(uid) = contact_id.parse::<u64>() else {
+            return Ok(Vec::new());
+        };
+        {
+            let cache = self.cache();
+            if let Some(ids) = fresh(cache.requested.get(contact_id), TICKET_TTL) {
+                let known: Option<Vec<TicketSummary>> = ids
+                    .iter()
+                    .map(|id| fresh(cache.tickets.get(id), TICKET_TTL))
+                    .collect();
+                if let Some(tickets) = known {
+                    return Ok(tickets);
+                }
+            }
+        }
+        let tickets = self
+            .client
+            .requested_tickets(uid)
+            .await
+            .map_err(helpdesk_error)?;
+        let open: Vec<&zd::Ticket> = tickets.iter().filter(|t| t.status != "closed").collect();
+        let now = Instant::now();
+        let mut cache = self.cache();
+        for t in &open {
+            cache.tickets.insert(t.id.to_string(), (now, ticket(t)));
+        }
+        cache.requested.insert(
+            contact_id.to_string(),
+            (now, open.iter().map(|t| t.id.to_string()).collect()),
+        );
+        Ok(open.into_iter().map(ticket).collect())
+    }
+
+    async fn create_ticket(
+        &self,
+        t: &NewTicket,
+        key: &IdempotencyKey,
+    ) -> Result<TicketCreated, HelpdeskError> {
+        let assignee_id = match &t.assignee {
+            Some(email) => self.agent_id(email).await?,
+            None => None,
+        };
+        let body = self.new_ticket(t, assignee_id)?;
+        let created = self
+            .client
+            .create_ticket(&body, key.as_str())
+            .await
+            .map_err(helpdesk_error)?;
+        self.remember_ticket(&created.ticket);
+        Ok(TicketCreated {
+            id: created.ticket.id.to_string(),
+            comment_id: created.comment_id().map(|c| c.to_string()),
+        })
+    }
+
+    async fn add_comment(
+        &self,
+        ticket_id: &str,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<CommentAdded, HelpdeskError> {
+        let tid = zid(ticket_id, "ticket")?;
+        if !key.first_try {
+            // This step ran before and may have written before it stopped.
+            let existing = self
+                .client
+                .ticket_comments(tid)
+                .await
+                .map_err(helpdesk_error)?;
+            if let Some(c) = existing
+                .iter()
+                .find(|c| c.body.as_deref() == Some(comment.body.as_str()))
+            {
+                return Ok(CommentAdded {
+                    id: c.id.to_string(),
+                    ticket_id: ticket_id.to_string(),
+                });
+            }
+        }
+        let body = zd::NewComment {
+            body: comment.body.clone(),
+            public: comment.public,
+        };
+        let assignee_id = match &comment.reassign {
+            Some(email) => self.agent_id(email).await?,
+            None => None,
+        };
+        match self.client.add_comment(tid, &body, assignee_id).await {
+            Ok(updated) => {
+                self.remember_ticket(&updated.ticket);
+                Ok(CommentAdded {
+                    id: updated.comment_id().unwrap_or_default().to_string(),
+                    ticket_id: ticket_id.to_string(),
+                })
+            }
+            Err(ZendeskError::TicketClosed) => self.follow_up(tid, comment, key).await,
+            Err(e) => Err(helpdesk_error(e)),
+        }
+    }
+}
