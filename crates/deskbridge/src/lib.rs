@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod app;
 pub mod backends;
+pub mod check;
 pub mod config;
 pub mod http;
 pub mod telemetry;

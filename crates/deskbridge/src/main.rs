@@ -38,6 +38,10 @@ enum Command {
     Check {
         #[arg(long, env = "DESKBRIDGE_CONFIG")]
         config: PathBuf,
+        /// Also check the config against the helpdesk account (credentials, ticket
+        /// fields and forms, agents).
+        #[arg(long)]
+        online: bool,
     },
 }
 
@@ -78,8 +82,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { config } => {
+        Command::Check { config, online } => {
             match deskbridge::config::Config::load(Some(&config), Default::default()) {
+                Ok(c) if online => check_online(&config, &c),
                 Ok(c) => {
                     println!("{}: OK", config.display());
                     let groups: Vec<&str> = c.groups.iter().map(|g| g.name.as_str()).collect();
@@ -97,4 +102,28 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn check_online(path: &std::path::Path, config: &deskbridge::config::Config) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let findings = runtime.block_on(deskbridge::check::online(config));
+    for f in &findings {
+        eprintln!("  - {f}");
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == deskbridge::check::Severity::Error)
+        .count();
+    if errors > 0 {
+        eprintln!("{}: {errors} error(s) against the helpdesk account", path.display());
+        return ExitCode::from(2);
+    }
+    println!("{}: OK (checked against the helpdesk account)", path.display());
+    ExitCode::SUCCESS
 }

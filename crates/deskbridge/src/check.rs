@@ -1,0 +1,198 @@
+//! `deskbridge check --online`: the configuration checked against the helpdesk
+//! account itself, before the first call. Each finding names the key to change.
+
+use std::fmt;
+
+use deskbridge_zendesk::ZendeskClient;
+
+use crate::backends;
+use crate::config::{BackendKind, Config};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Severity {
+    /// Calls would fail: tickets refused, agents never assigned.
+    Error,
+    /// Works, but probably not as meant.
+    Warning,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub severity: Severity,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{level}: {}: {}", self.key, self.message)
+    }
+}
+
+/// Ticket fields Zendesk fills itself; a form listing them needs nothing from us.
+const SYSTEM_FIELDS: &[&str] = &[
+    "subject",
+    "description",
+    "status",
+    "tickettype",
+    "priority",
+    "group",
+    "assignee",
+    "brand",
+    "custom_status",
+];
+
+/// Checks every Zendesk backend of the config against its account.
+pub async fn online(config: &Config) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (name, backend) in &config.backends {
+        if backend.kind != BackendKind::Zendesk {
+            continue;
+        }
+        let key = format!("backends.{name}");
+        let client = match backends::zendesk_client(backend) {
+            Ok(c) => c,
+            Err(e) => {
+                findings.push(error(&key, e.to_string()));
+                continue;
+            }
+        };
+        match client.me().await {
+            Ok(me) if me.is_agent() => {}
+            Ok(me) => findings.push(error(
+                &format!("{key}.email"),
+                format!(
+                    "signs in as {} (role {}), not an agent or admin: use an agent's API token",
+                    me.name,
+                    me.role.as_deref().unwrap_or("end-user")
+                ),
+            )),
+            Err(e) => {
+                findings.push(error(&format!("{key}.api_token"), format!("cannot sign in: {e}")));
+                continue;
+            }
+        }
+        for (i, group) in config.groups.iter().enumerate() {
+            if group.backend.as_deref() == Some(name.as_str()) {
+                check_group(&client, i, group, &mut findings).await;
+            }
+        }
+        check_agents(&client, config, &mut findings).await;
+    }
+    findings
+}
+
+fn error(key: &str, message: String) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        key: key.to_string(),
+        message,
+    }
+}
+
+fn warning(key: &str, message: String) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        key: key.to_string(),
+        message,
+    }
+}
+
+async fn check_group(
+    client: &ZendeskClient,
+    i: usize,
+    group: &crate::config::GroupConfig,
+    findings: &mut Vec<Finding>,
+) {
+    for id in group.custom_fields.keys() {
+        let key = format!("groups[{i}].custom_fields.{id}");
+        let Ok(field_id) = id.parse::<u64>() else {
+            continue; // reported by the offline check
+        };
+        match client.show_ticket_field(field_id).await {
+            Ok(None) => findings.push(error(
+                &key,
+                format!("no ticket field {id} in this account; Zendesk would refuse every ticket"),
+            )),
+            Ok(Some(f)) if f.active == Some(false) => findings.push(error(
+                &key,
+                format!("ticket field {id} is inactive; activate it or remove it"),
+            )),
+            Ok(Some(f)) => match f.field_type.as_str() {
+                "text" | "textarea" | "regexp" | "tagger" | "lookup" => {}
+                other => findings.push(warning(
+                    &key,
+                    format!(
+                        "ticket field {id} is a {other} field: the template must render a valid {other} value (templates render text)"
+                    ),
+                )),
+            },
+            Err(e) => findings.push(error(&key, format!("cannot read ticket field {id}: {e}"))),
+        }
+    }
+    let Some(form) = group.ticket_form.as_deref() else {
+        return;
+    };
+    let key = format!("groups[{i}].ticket_form");
+    let Ok(form_id) = form.parse::<u64>() else {
+        return;
+    };
+    let form = match client.show_ticket_form(form_id).await {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            findings.push(error(&key, format!("no ticket form {form_id} in this account")));
+            return;
+        }
+        Err(e) => {
+            findings.push(error(&key, format!("cannot read ticket form {form_id}: {e}")));
+            return;
+        }
+    };
+    for field_id in form.ticket_field_ids {
+        if group.custom_fields.contains_key(&field_id.to_string()) {
+            continue;
+        }
+        match client.show_ticket_field(field_id).await {
+            Ok(Some(f))
+                if f.required == Some(true)
+                    && f.active != Some(false)
+                    && !SYSTEM_FIELDS.contains(&f.field_type.as_str()) =>
+            {
+                findings.push(error(
+                    &key,
+                    format!(
+                        "form {form_id} requires field {field_id} ({}), which the config does not fill: add it under [groups.custom_fields]",
+                        f.title.as_deref().unwrap_or("untitled")
+                    ),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => findings.push(error(&key, format!("cannot read ticket field {field_id}: {e}"))),
+        }
+    }
+}
+
+async fn check_agents(client: &ZendeskClient, config: &Config, findings: &mut Vec<Finding>) {
+    for (i, agent) in config.agents.iter().enumerate() {
+        let found = match agent.zendesk_id.as_deref().and_then(|z| z.parse::<u64>().ok()) {
+            Some(id) => client.show_user(id).await,
+            None => client.find_agent_by_email(&agent.email).await,
+        };
+        match found {
+            Ok(Some(u)) if u.is_agent() => {}
+            Ok(Some(_)) => findings.push(error(
+                &format!("agents[{i}]"),
+                format!("{} is not an agent in Zendesk; tickets cannot be assigned to them", agent.email),
+            )),
+            Ok(None) => findings.push(error(
+                &format!("agents[{i}]"),
+                format!("no Zendesk agent {}; fix the email or zendesk_id", agent.email),
+            )),
+            Err(e) => findings.push(error(&format!("agents[{i}]"), format!("cannot look up {}: {e}", agent.email))),
+        }
+    }
+}
