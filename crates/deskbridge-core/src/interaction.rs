@@ -495,7 +495,13 @@ impl Interaction {
         if !outcome.contact_candidates.is_empty() {
             self.contact_candidates = outcome.contact_candidates.clone();
         }
-        fill(&mut self.ticket_id, &outcome.ticket_id);
+        match step {
+            // A comment step moves the call to a follow-up when its ticket was closed.
+            Step::LogCall | Step::AddRecording if outcome.ticket_id.is_some() => {
+                self.ticket_id.clone_from(&outcome.ticket_id);
+            }
+            _ => fill(&mut self.ticket_id, &outcome.ticket_id),
+        }
         self.ticket_rules
             .extend(outcome.ticket_rules.iter().cloned());
         fill(&mut self.assignee, &outcome.assignee);

@@ -166,6 +166,10 @@ pub trait Store: Send + Sync + 'static {
     /// Marks the step failed for good; the call's sync becomes `failed`.
     async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError>;
 
+    /// Extends the lease of a step still running (a step waiting out a helpdesk's
+    /// Retry-After must not be taken over). False if the lease was already lost.
+    async fn extend_lease(&self, step: &ClaimedStep, lease: Duration) -> Result<bool, StoreError>;
+
     /// Gives a leased step back without counting an attempt (graceful shutdown).
     async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError>;
 

@@ -93,7 +93,9 @@ async fn a_rejected_batch_stores_nothing(store: &dyn Store) {
 }
 
 async fn steps_run_in_order_and_complete_queues_the_next(store: &dyn Store) {
-    store.ingest(&answered_call("c1"), &policy()).await.unwrap();
+    let mut events = answered_call("c1");
+    events.push(ev("c1-3", "c1", EventKind::Ended, 60));
+    store.ingest(&events, &policy()).await.unwrap();
     let first = store.claim_step("w1", LEASE).await.unwrap().unwrap();
     assert_eq!(first.step, Step::IdentifyCaller);
     assert_eq!(first.attempt, 1);

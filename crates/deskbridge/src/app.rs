@@ -110,6 +110,42 @@ impl AppState {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    shutdown_signal().await;
+    running.stop().await
+}
+
+/// A started server: its address, and the handle that stops it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    stop: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: worker::Workers,
+    store: Arc<SqliteStore>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets the steps in flight finish, and closes the
+    /// database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        tracing::info!("shutting down: no new requests; finishing the steps in flight");
+        let _ = self.stop.send(true);
+        self.state.work.notify_waiters();
+        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
+            Ok(result) => result??,
+            Err(_) => tracing::warn!("requests still open after 10 s; closing them"),
+        }
+        self.workers.finish(Duration::from_secs(15)).await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Opens the database, builds the groups and backends, and starts the workers and
+/// the HTTP server.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
     let data_dir = &config.server.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
@@ -181,19 +217,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = http_stop.wait_for(|stop| *stop).await;
     });
     let server = tokio::spawn(async move { server.await });
-
-    shutdown_signal().await;
-    tracing::info!("shutting down: no new requests; finishing the steps in flight");
-    let _ = stop_tx.send(true);
-    state.work.notify_waiters();
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(result) => result??,
-        Err(_) => tracing::warn!("requests still open after 10 s; closing them"),
-    }
-    workers.finish(Duration::from_secs(15)).await;
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
+    Ok(Running {
+        addr,
+        state,
+        stop: stop_tx,
+        server,
+        workers,
+        store,
+    })
 }
 
 async fn shutdown_signal() {

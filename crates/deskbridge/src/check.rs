@@ -72,7 +72,10 @@ pub async fn online(config: &Config) -> Vec<Finding> {
                 ),
             )),
             Err(e) => {
-                findings.push(error(&format!("{key}.api_token"), format!("cannot sign in: {e}")));
+                findings.push(error(
+                    &format!("{key}.api_token"),
+                    format!("cannot sign in: {e}"),
+                ));
                 continue;
             }
         }
@@ -144,11 +147,17 @@ async fn check_group(
     let form = match client.show_ticket_form(form_id).await {
         Ok(Some(f)) => f,
         Ok(None) => {
-            findings.push(error(&key, format!("no ticket form {form_id} in this account")));
+            findings.push(error(
+                &key,
+                format!("no ticket form {form_id} in this account"),
+            ));
             return;
         }
         Err(e) => {
-            findings.push(error(&key, format!("cannot read ticket form {form_id}: {e}")));
+            findings.push(error(
+                &key,
+                format!("cannot read ticket form {form_id}: {e}"),
+            ));
             return;
         }
     };
@@ -178,7 +187,11 @@ async fn check_group(
 
 async fn check_agents(client: &ZendeskClient, config: &Config, findings: &mut Vec<Finding>) {
     for (i, agent) in config.agents.iter().enumerate() {
-        let found = match agent.zendesk_id.as_deref().and_then(|z| z.parse::<u64>().ok()) {
+        let found = match agent
+            .zendesk_id
+            .as_deref()
+            .and_then(|z| z.parse::<u64>().ok())
+        {
             Some(id) => client.show_user(id).await,
             None => client.find_agent_by_email(&agent.email).await,
         };
@@ -186,13 +199,22 @@ async fn check_agents(client: &ZendeskClient, config: &Config, findings: &mut Ve
             Ok(Some(u)) if u.is_agent() => {}
             Ok(Some(_)) => findings.push(error(
                 &format!("agents[{i}]"),
-                format!("{} is not an agent in Zendesk; tickets cannot be assigned to them", agent.email),
+                format!(
+                    "{} is not an agent in Zendesk; tickets cannot be assigned to them",
+                    agent.email
+                ),
             )),
             Ok(None) => findings.push(error(
                 &format!("agents[{i}]"),
-                format!("no Zendesk agent {}; fix the email or zendesk_id", agent.email),
+                format!(
+                    "no Zendesk agent {}; fix the email or zendesk_id",
+                    agent.email
+                ),
             )),
-            Err(e) => findings.push(error(&format!("agents[{i}]"), format!("cannot look up {}: {e}", agent.email))),
+            Err(e) => findings.push(error(
+                &format!("agents[{i}]"),
+                format!("cannot look up {}: {e}", agent.email),
+            )),
         }
     }
 }

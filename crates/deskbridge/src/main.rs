@@ -121,9 +121,15 @@ fn check_online(path: &std::path::Path, config: &deskbridge::config::Config) -> 
         .filter(|f| f.severity == deskbridge::check::Severity::Error)
         .count();
     if errors > 0 {
-        eprintln!("{}: {errors} error(s) against the helpdesk account", path.display());
+        eprintln!(
+            "{}: {errors} error(s) against the helpdesk account",
+            path.display()
+        );
         return ExitCode::from(2);
     }
-    println!("{}: OK (checked against the helpdesk account)", path.display());
+    println!(
+        "{}: OK (checked against the helpdesk account)",
+        path.display()
+    );
     ExitCode::SUCCESS
 }

@@ -550,9 +550,12 @@ fn a_transfer_reported_live_assigns_the_ticket_to_the_last_agent() {
     assert_eq!(call["sync"], "done", "{call}");
     let ticket_id = s(&call["ticket_id"]);
     assert_eq!(server.all("tickets").len(), 1);
+    // The ticket made at the answer opens with what was known then; the call's
+    // log follows at the end, with both agents.
     let comments = bodies(&server, ticket_id);
-    assert_eq!(comments.len(), 1);
-    assert!(comments[0].contains("Agents: Ann Example <ann@acme.com>, then Bob Builder"));
+    assert_eq!(comments.len(), 2);
+    assert!(comments[0].starts_with("Inbound call in progress"), "{}", comments[0]);
+    assert!(comments[1].contains("Agents: Ann Example <ann@acme.com>, then Bob Builder"));
     assert_eq!(call["agent"]["email"], "bob@acme.com");
     assert_eq!(
         server.ticket(ticket_id)["assignee"],

@@ -491,6 +491,33 @@ fn outbound_customer_is_the_callee() {
 }
 
 #[test]
+fn a_comment_on_a_closed_ticket_moves_the_call_to_its_follow_up() {
+    let p = Policy::default();
+    let (mut call, _) = play(
+        &[
+            answered("1", 0, ann()),
+            ended("2", 60, EndReason::Completed),
+        ],
+        &p,
+    );
+    assert_eq!(call.ticket_id.as_deref(), Some("10"));
+    call.record(
+        Step::AddRecording,
+        &StepOutcome {
+            ticket_id: Some("11".into()),
+            ticket_rules: vec!["followup_of_closed_ticket".into()],
+            ..StepOutcome::default()
+        },
+        &p,
+    );
+    assert_eq!(call.ticket_id.as_deref(), Some("11"));
+    assert_eq!(
+        call.ticket_rules,
+        ["new_ticket", "followup_of_closed_ticket"]
+    );
+}
+
+#[test]
 fn recorded_outcomes_fill_the_call() {
     let p = Policy::default();
     let (mut call, _) = play(&[ev("1", EventKind::Ringing, 0)], &p);

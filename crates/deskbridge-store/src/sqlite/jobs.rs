@@ -198,6 +198,25 @@ pub async fn fail(pool: &SqlitePool, step: &ClaimedStep, error: &str) -> Result<
     Ok(updated > 0)
 }
 
+pub async fn extend(
+    pool: &SqlitePool,
+    step: &ClaimedStep,
+    lease: Duration,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE jobs SET lease_until = ?
+         WHERE id = ? AND status = 'running' AND lease_owner = ? AND attempts = ?",
+    )
+    .bind(now_ms() + lease.as_millis() as i64)
+    .bind(step.job_id)
+    .bind(&step.owner)
+    .bind(step.attempt)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(updated > 0)
+}
+
 pub async fn release(pool: &SqlitePool, step: &ClaimedStep) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,

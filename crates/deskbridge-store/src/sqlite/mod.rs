@@ -127,6 +127,10 @@ impl Store for SqliteStore {
         jobs::fail(&self.writer, step, error).await
     }
 
+    async fn extend_lease(&self, step: &ClaimedStep, lease: Duration) -> Result<bool, StoreError> {
+        jobs::extend(&self.writer, step, lease).await
+    }
+
     async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError> {
         jobs::release(&self.writer, step).await
     }

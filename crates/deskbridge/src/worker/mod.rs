@@ -169,7 +169,13 @@ async fn run_and_record(
         return;
     };
     let started = std::time::Instant::now();
-    let result = steps::run(state, &group, locks, &step).await;
+    let result = with_lease(
+        state,
+        &step,
+        retry.lease,
+        steps::run(state, &group, locks, &step),
+    )
+    .await;
     let name = step.step.as_str();
     metrics::histogram!("deskbridge_step_seconds", "step" => name)
         .record(started.elapsed().as_secs_f64());
@@ -208,6 +214,32 @@ async fn run_and_record(
         Ok(false) => tracing::warn!("lease lost while running; another worker owns the step now"),
         Err(e) => {
             tracing::error!(error = %e, "cannot record the step's outcome; it will run again")
+        }
+    }
+}
+
+/// Runs a step while keeping its lease: a step can wait long (a helpdesk's
+/// Retry-After, a slow answer), and another worker must not take it over meanwhile.
+/// If the lease is lost anyway, the step's result will not be recorded.
+async fn with_lease<T>(
+    state: &AppState,
+    step: &ClaimedStep,
+    lease: Duration,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(200)));
+    tick.tick().await; // the first tick is immediate
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tick.tick() => {
+                match state.store.extend_lease(step, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!("lost the step's lease while running it"),
+                    Err(e) => tracing::warn!(error = %e, "cannot extend the step's lease"),
+                }
+            }
         }
     }
 }

@@ -181,15 +181,21 @@ async fn open_ticket(
         TicketChoice::NoTicket => Ok(decided(None)),
         TicketChoice::Existing(id) => Ok(decided(Some(id))),
         TicketChoice::New => {
-            // A call that has ended by now is written into the ticket in the same
-            // request.
-            let comment = (call.outcome().is_some() && policy.create.comment).then(|| NewComment {
-                body: call_comment(call),
+            // A ticket needs a first comment (Zendesk refuses one without). A call
+            // that has ended by now is logged by it, in the same request; a call
+            // still going gets a note of what is known so far, and its log later.
+            let ended = call.outcome().is_some();
+            let subject = policy.ticket_subject(call).map_err(template_error)?;
+            let comment = NewComment {
+                body: match policy.create.comment {
+                    true => call_comment(call),
+                    false => subject.clone(),
+                },
                 public: false,
                 reassign: None,
-            });
+            };
             let ticket = NewTicket {
-                subject: policy.ticket_subject(call).map_err(template_error)?,
+                subject,
                 requester_id: call.contact_id.clone(),
                 priority: policy.ticket_priority,
                 ticket_type: policy.ticket_type,
@@ -198,14 +204,14 @@ async fn open_ticket(
                 ticket_form: policy.ticket_form.clone(),
                 custom_fields: policy.custom_field_values(call).map_err(template_error)?,
                 assignee: assignee.clone(),
-                comment,
+                comment: Some(comment),
             };
             let created = helpdesk.create_ticket(&ticket, key).await?;
-            let logged = created.comment_id.is_some();
+            let logged = ended && policy.create.comment && created.comment_id.is_some();
             Ok(StepOutcome {
                 assignee,
                 assignee_rule: Some(assignee_rule.into()),
-                comment_id: created.comment_id,
+                comment_id: created.comment_id.filter(|_| logged),
                 logged_recording: call.recording_url.clone().filter(|_| logged),
                 ..decided(Some(created.id))
             })

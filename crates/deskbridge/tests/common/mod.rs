@@ -59,7 +59,10 @@ impl Server {
             .arg(data_dir)
             .env_remove("DESKBRIDGE_CONFIG")
             .env_remove("DESKBRIDGE_DATABASE_URL")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(config) = &opts.config {

@@ -1,0 +1,173 @@
+//! The account-wide requests-per-minute budget.
+//!
+//! Zendesk counts requests per account over a minute and answers 429 with
+//! `Retry-After` once the budget is spent. A well-behaved client waits the
+//! announced time; one that keeps sending while the announced window is open is
+//! what deskbridge's invariant 5 ("a 429 pauses every worker") forbids, so those
+//! requests are told apart and counted.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// What the limiter decided about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// No limit configured: no rate-limit headers either.
+    Unlimited,
+    /// Served; `remaining` requests are left in the current window.
+    Allowed { limit: u32, remaining: u32 },
+    /// Refused with 429. `during_retry_after` is true when an earlier 429's
+    /// `Retry-After` had not yet elapsed.
+    Limited {
+        limit: u32,
+        retry_after_secs: u64,
+        during_retry_after: bool,
+    },
+}
+
+/// A sliding 60-second window of the instants at which requests were admitted.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    limit: Option<u32>,
+    admitted: VecDeque<Instant>,
+    /// End of the last announced `Retry-After` window.
+    blocked_until: Option<Instant>,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(limit: Option<u32>) -> RateLimiter {
+        RateLimiter {
+            limit,
+            admitted: VecDeque::new(),
+            blocked_until: None,
+        }
+    }
+
+    /// A new budget starts from a clean window: the old announcements were made
+    /// under another limit.
+    pub(crate) fn set_limit(&mut self, limit: Option<u32>) {
+        self.limit = limit;
+        self.clear();
+    }
+
+    pub(crate) fn limit(&self) -> Option<u32> {
+        self.limit
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.admitted.clear();
+        self.blocked_until = None;
+    }
+
+    pub(crate) fn admit(&mut self, now: Instant) -> Admission {
+        let Some(limit) = self.limit else {
+            return Admission::Unlimited;
+        };
+        while self
+            .admitted
+            .front()
+            .is_some_and(|&at| now.saturating_duration_since(at) >= WINDOW)
+        {
+            self.admitted.pop_front();
+        }
+        if let Some(until) = self.blocked_until {
+            if now < until {
+                return Admission::Limited {
+                    limit,
+                    retry_after_secs: whole_seconds(until - now),
+                    during_retry_after: true,
+                };
+            }
+            self.blocked_until = None;
+        }
+        let used = u32::try_from(self.admitted.len()).unwrap_or(u32::MAX);
+        if used < limit {
+            self.admitted.push_back(now);
+            return Admission::Allowed {
+                limit,
+                remaining: limit - used - 1,
+            };
+        }
+        // The oldest admitted request leaves the window first and frees a slot.
+        let frees_in = self.admitted.front().map_or(WINDOW, |&oldest| {
+            (oldest + WINDOW).saturating_duration_since(now)
+        });
+        let retry_after_secs = whole_seconds(frees_in);
+        self.blocked_until = Some(now + Duration::from_secs(retry_after_secs));
+        Admission::Limited {
+            limit,
+            retry_after_secs,
+            during_retry_after: false,
+        }
+    }
+}
+
+/// `Retry-After` is whole seconds, rounded up so that a client waiting exactly that
+/// long finds a free slot, and never 0 (which clients read as "retry at once").
+fn whole_seconds(duration: Duration) -> u64 {
+    let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_then_429_then_window_then_free_slot() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(Some(2));
+        assert_eq!(
+            limiter.admit(start),
+            Admission::Allowed {
+                limit: 2,
+                remaining: 1
+            }
+        );
+        assert_eq!(
+            limiter.admit(start + Duration::from_millis(500)),
+            Admission::Allowed {
+                limit: 2,
+                remaining: 0
+            }
+        );
+        let at = start + Duration::from_secs(10);
+        assert_eq!(
+            limiter.admit(at),
+            Admission::Limited {
+                limit: 2,
+                retry_after_secs: 50,
+                during_retry_after: false
+            }
+        );
+        assert_eq!(
+            limiter.admit(at + Duration::from_secs(1)),
+            Admission::Limited {
+                limit: 2,
+                retry_after_secs: 49,
+                during_retry_after: true
+            }
+        );
+        assert_eq!(
+            limiter.admit(at + Duration::from_secs(50)),
+            Admission::Allowed {
+                limit: 2,
+                remaining: 0
+            }
+        );
+    }
+
+    #[test]
+    fn unlimited_admits_everything() {
+        let mut limiter = RateLimiter::new(None);
+        assert_eq!(limiter.admit(Instant::now()), Admission::Unlimited);
+    }
+
+    #[test]
+    fn retry_after_is_at_least_one_second() {
+        assert_eq!(whole_seconds(Duration::ZERO), 1);
+        assert_eq!(whole_seconds(Duration::from_millis(1001)), 2);
+    }
+}

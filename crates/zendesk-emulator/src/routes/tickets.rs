@@ -1,0 +1,212 @@
+//! `/api/v2/tickets...`: tickets, their comments and audits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{Base, Origin, created, list, parse_id, reply};
+use crate::Shared;
+use crate::body::{self, Obj};
+use crate::error::ApiError;
+use crate::idempotency::Lookup;
+use crate::render;
+use crate::state::{CommentInput, InlineRequester, NewTicket, Store, TicketChanges};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const IDEMPOTENCY_LOOKUP: &str = "x-idempotency-lookup";
+
+fn comment_input(comment: Option<Obj<'_>>) -> Result<Option<CommentInput>, ApiError> {
+    let Some(comment) = comment else {
+        return Ok(None);
+    };
+    Ok(Some(CommentInput {
+        body: comment.string("body")?,
+        html_body: comment.string("html_body")?,
+        public: comment.bool("public")?,
+        author_id: comment.id("author_id")?,
+    }))
+}
+
+/// `custom_fields`, or its older alias `fields`.
+fn custom_fields(ticket: &Obj<'_>) -> Result<Option<Vec<(u64, Value)>>, ApiError> {
+    if ticket.has("custom_fields") {
+        ticket.custom_fields("custom_fields")
+    } else {
+        ticket.custom_fields("fields")
+    }
+}
+
+fn new_ticket(body: &Value) -> Result<NewTicket, ApiError> {
+    let ticket = Obj::root(body, "ticket")?;
+    let requester = match ticket.object("requester")? {
+        Some(requester) => Some(InlineRequester {
+            name: requester.string("name")?,
+            email: requester.string("email")?,
+        }),
+        None => None,
+    };
+    Ok(NewTicket {
+        subject: ticket.string("subject")?,
+        comment: comment_input(ticket.object("comment")?)?,
+        requester_id: ticket.id("requester_id")?,
+        requester,
+        assignee_id: ticket.id("assignee_id")?,
+        group_id: ticket.id("group_id")?,
+        priority: ticket.string("priority")?,
+        ticket_type: ticket.string("type")?,
+        status: ticket.string("status")?,
+        tags: ticket.strings("tags")?,
+        custom_fields: custom_fields(&ticket)?,
+        ticket_form_id: ticket.id("ticket_form_id")?,
+        brand_id: ticket.id("brand_id")?,
+        external_id: ticket.string("external_id")?,
+        via_followup_source_id: ticket.id("via_followup_source_id")?,
+    })
+}
+
+fn ticket_changes(body: &Value) -> Result<TicketChanges, ApiError> {
+    let ticket = Obj::root(body, "ticket")?;
+    Ok(TicketChanges {
+        comment: comment_input(ticket.object("comment")?)?,
+        status: ticket.string("status")?,
+        assignee_id: ticket.nullable_id("assignee_id")?,
+        group_id: ticket.nullable_id("group_id")?,
+        priority: ticket.string("priority")?,
+        ticket_type: ticket.string("type")?,
+        subject: ticket.string("subject")?,
+        tags: ticket.strings("tags")?,
+        custom_fields: custom_fields(&ticket)?,
+        external_id: ticket.string("external_id")?,
+    })
+}
+
+fn ticket_and_audit(
+    store: &Store,
+    base: &str,
+    ticket_id: u64,
+    audit_id: u64,
+) -> Result<Value, ApiError> {
+    let ticket = store.ticket(ticket_id).ok_or(ApiError::NotFound)?;
+    let audit = store.audits.get(&audit_id).ok_or(ApiError::NotFound)?;
+    Ok(json!({
+        "ticket": render::ticket(ticket, store, base),
+        "audit": render::audit(audit, store),
+    }))
+}
+
+fn with_lookup(mut response: Response, lookup: &'static str) -> Response {
+    response
+        .headers_mut()
+        .insert(IDEMPOTENCY_LOOKUP, HeaderValue::from_static(lookup));
+    response
+}
+
+pub(crate) async fn show(
+    State(shared): State<Arc<Shared>>,
+    Base(base): Base,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let store = shared.store();
+    let ticket = store.ticket(id).ok_or(ApiError::NotFound)?;
+    Ok(reply(
+        StatusCode::OK,
+        json!({"ticket": render::ticket(ticket, &store, &base)}),
+    ))
+}
+
+/// `POST /tickets`, honouring `Idempotency-Key`: the lookup, the creation and the
+/// remembering happen under one lock, so two concurrent retries with one key make
+/// one ticket.
+pub(crate) async fn create(
+    State(shared): State<Arc<Shared>>,
+    Base(base): Base,
+    Origin(origin): Origin,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let body = body::parse(&bytes)?;
+    let key = headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|key| key.to_str().ok())
+        .filter(|key| !key.is_empty())
+        .map(str::to_owned);
+    let now = Instant::now();
+    let mut store = shared.store();
+    if let Some(key) = &key {
+        match store.idempotency.lookup(key, &body, now) {
+            Lookup::Hit { status, response } => {
+                return Ok(with_lookup(reply(status, response), "hit"));
+            }
+            Lookup::Conflict => return Err(ApiError::IdempotencyConflict),
+            Lookup::Miss => {}
+        }
+    }
+    let outcome = new_ticket(&body)
+        .and_then(|input| store.create_ticket(input, origin))
+        .and_then(|(ticket_id, audit_id)| {
+            ticket_and_audit(&store, &base, ticket_id, audit_id).map(|json| (ticket_id, json))
+        });
+    let response = match outcome {
+        Ok((ticket_id, json)) => {
+            if let Some(key) = &key {
+                store.idempotency.remember(
+                    key.clone(),
+                    body,
+                    StatusCode::CREATED,
+                    json.clone(),
+                    now,
+                );
+            }
+            created(&format!("{base}/api/v2/tickets/{ticket_id}.json"), json)
+        }
+        Err(error) => error.into_response(),
+    };
+    Ok(if key.is_some() {
+        with_lookup(response, "miss")
+    } else {
+        response
+    })
+}
+
+/// `PUT /tickets/{id}`: 200 with the ticket and the audit of the change.
+pub(crate) async fn update(
+    State(shared): State<Arc<Shared>>,
+    Base(base): Base,
+    Origin(origin): Origin,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let changes = ticket_changes(&body::parse(&bytes)?)?;
+    let mut store = shared.store();
+    let audit_id = store.update_ticket(id, changes, origin)?;
+    Ok(reply(
+        StatusCode::OK,
+        ticket_and_audit(&store, &base, id, audit_id)?,
+    ))
+}
+
+/// `GET /tickets/{id}/comments`, oldest first unless `sort_order=desc`.
+pub(crate) async fn comments(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let store = shared.store();
+    if store.ticket(id).is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let mut comments: Vec<Value> = store.comments_of(id).map(render::comment).collect();
+    if params.get("sort_order").map(String::as_str) == Some("desc") {
+        comments.reverse();
+    }
+    Ok(reply(StatusCode::OK, list("comments", comments)))
+}

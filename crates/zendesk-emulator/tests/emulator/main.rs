@@ -1,0 +1,11 @@
+//! Drives the emulator over HTTP, as deskbridge's Zendesk client will.
+
+mod common;
+
+mod admin;
+mod auth;
+mod limits;
+mod shapes;
+mod tickets;
+mod users;
+mod voice;
