@@ -1,1 +1,369 @@
-fn main() {}
+//! `deskbridge-bench`: plays the standard trace through deskbridge into the Zendesk
+//! emulator and prints what it cost: Zendesk requests per call by endpoint, time to
+//! drain, and 429s, first with a cold cache, then again (new calls, same callers)
+//! with the cache warm.
+//!
+//! Time is compressed by `--time-scale` (ringing, talk and recording delays are
+//! divided by it) so the run takes seconds, not hours.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use deskbridge_bench::trace::{self, Call, Kind, Trace};
+use serde_json::{Value, json};
+use zendesk_emulator::{Emulator, EmulatorConfig, RunningEmulator, SeedTicket, SeedUser, Stats};
+
+#[derive(Parser)]
+#[command(about = "Standard trace → deskbridge → Zendesk emulator: requests per call")]
+struct Args {
+    #[arg(long, default_value_t = 1000)]
+    calls: usize,
+    #[arg(long, default_value_t = 400)]
+    numbers: usize,
+    /// The account's limit (the emulator enforces it; deskbridge is told the same).
+    #[arg(long, default_value_t = 2500)]
+    rpm: u32,
+    /// Real seconds of the trace per second of the run.
+    #[arg(long, default_value_t = 100.0)]
+    time_scale: f64,
+    /// Seconds between call starts in the trace.
+    #[arg(long, default_value_t = 0.6)]
+    call_every_s: f64,
+    /// Share of the callers who already exist in Zendesk, each with an open ticket
+    /// (the tickets the IVR numbers point at).
+    #[arg(long, default_value_t = 0.3)]
+    known_share: f64,
+    #[arg(long)]
+    json: bool,
+}
+
+const TOKEN: &str = "bench-ingest-token-0123456789";
+const AGENTS: usize = 5;
+
+struct Run {
+    label: &'static str,
+    calls: usize,
+    drained: Duration,
+    endpoints: BTreeMap<String, u64>,
+    rate_limited: u64,
+    during_retry_after: u64,
+    failed_calls: usize,
+}
+
+impl Run {
+    fn total(&self) -> u64 {
+        self.endpoints.values().sum()
+    }
+
+    fn per_call(&self, n: u64) -> f64 {
+        n as f64 / self.calls as f64
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "run": self.label,
+            "calls": self.calls,
+            "requests": self.total(),
+            "requests_per_call": self.per_call(self.total()),
+            "by_endpoint_per_call": self.endpoints.iter().map(|(k, v)| (k.clone(), self.per_call(*v))).collect::<BTreeMap<_, _>>(),
+            "drain_seconds": self.drained.as_secs_f64(),
+            "rate_limited_429": self.rate_limited,
+            "requests_during_retry_after": self.during_retry_after,
+            "calls_failed": self.failed_calls,
+        })
+    }
+
+    fn print(&self) {
+        println!(
+            "{} cache: {} calls, {} Zendesk requests = {:.2} per call; drained in {:.1} s; 429s: {}; calls failed: {}",
+            self.label,
+            self.calls,
+            self.total(),
+            self.per_call(self.total()),
+            self.drained.as_secs_f64(),
+            self.rate_limited,
+            self.failed_calls
+        );
+        for (endpoint, n) in &self.endpoints {
+            println!(
+                "    {:<52} {:>6}  {:.3}/call",
+                endpoint,
+                n,
+                self.per_call(*n)
+            );
+        }
+    }
+}
+
+fn delta(before: &Stats, after: &Stats) -> BTreeMap<String, u64> {
+    after
+        .endpoints
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.endpoints.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let trace = trace::generate(args.calls, args.numbers, AGENTS);
+
+    let mut emu_cfg = EmulatorConfig::new("admin@acme.com", "bench-token");
+    emu_cfg.requests_per_minute = Some(args.rpm);
+    emu_cfg.search_lag = Duration::from_secs(120);
+    let emu = Emulator::new(emu_cfg).start("127.0.0.1:0").await?;
+    let (agents, ivr_tickets) = seed(&emu, &trace, args.known_share);
+
+    let dir = tempfile::tempdir()?;
+    let config_path = dir.path().join("bench.toml");
+    std::fs::write(&config_path, config(&emu, &agents, &args))?;
+    let overrides = deskbridge::config::Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().join("data")),
+        database_url: None,
+    };
+    let config = deskbridge::config::Config::load(Some(&config_path), overrides)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let running = deskbridge::app::start(config).await?;
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::new();
+
+    let mut runs = Vec::new();
+    for label in ["cold", "warm"] {
+        let before = emu.stats();
+        let started = Instant::now();
+        play(&http, &base, &trace, &ivr_tickets, label, &args).await?;
+        let failed = drain(&http, &base, &trace, label).await?;
+        let after = emu.stats();
+        runs.push(Run {
+            label,
+            calls: trace.calls.len(),
+            drained: started.elapsed(),
+            endpoints: delta(&before, &after),
+            rate_limited: after.rate_limited - before.rate_limited,
+            during_retry_after: after.requests_during_retry_after
+                - before.requests_during_retry_after,
+            failed_calls: failed,
+        });
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runs.iter().map(Run::json).collect::<Vec<_>>())?
+        );
+    } else {
+        println!(
+            "standard trace: {} calls over {} numbers (seed {}), rpm {}, time scale {}x",
+            args.calls,
+            args.numbers,
+            trace::SEED,
+            args.rpm,
+            args.time_scale
+        );
+        for r in &runs {
+            r.print();
+        }
+    }
+    running.stop().await?;
+    Ok(())
+}
+
+/// Agents, and callers who already exist in Zendesk with an open ticket each.
+fn seed(
+    emu: &RunningEmulator,
+    trace: &Trace,
+    known_share: f64,
+) -> (Vec<u64>, BTreeMap<usize, u64>) {
+    let agents = (0..AGENTS)
+        .map(|i| emu.seed_agent(&format!("agent{i}@acme.com"), &format!("Agent {i}")))
+        .collect();
+    let known = (trace.numbers.len() as f64 * known_share).round() as usize;
+    let mut tickets = BTreeMap::new();
+    for (n, number) in trace.numbers.iter().enumerate().take(known) {
+        let user = emu.seed_user(SeedUser::end_user(format!("Customer {n}"), number.clone()));
+        tickets.insert(
+            n,
+            emu.seed_ticket(SeedTicket::new(user, format!("Order question {n}"))),
+        );
+    }
+    (agents, tickets)
+}
+
+fn config(emu: &RunningEmulator, agents: &[u64], args: &Args) -> String {
+    let directory: String = agents
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            format!("[[agents]]\nemail = \"agent{i}@acme.com\"\nzendesk_id = \"{id}\"\n\n")
+        })
+        .collect();
+    let wait = (60.0 / args.time_scale).ceil() as u64 + 1;
+    format!(
+        r#"
+[jobs]
+workers = 8
+
+[backends.zendesk]
+kind = "zendesk"
+base_url = "{base}"
+email = "admin@acme.com"
+api_token = "bench-token"
+requests_per_minute = {rpm}
+
+{directory}
+[[groups]]
+name = "support"
+backend = "zendesk"
+tokens = ["{TOKEN}"]
+wait_for_recording_seconds = {wait}
+agent_timeout_seconds = 2
+"#,
+        base = emu.base_url,
+        rpm = args.rpm,
+    )
+}
+
+fn events(call: &Call, label: &str, ivr: Option<u64>) -> Vec<(f64, Value)> {
+    let id = format!("{label}-{}", call.index);
+    let ev = |n: u32, body: Value| {
+        let mut body = body;
+        body["id"] = json!(format!("{id}-{n}"));
+        body["call_id"] = json!(id);
+        body
+    };
+    let mut attributes = json!({});
+    if call.ivr_ticket {
+        attributes["zendesk_ticket"] = json!(ivr.map_or("0".to_string(), |t| t.to_string()));
+    }
+    if call.agent_mode {
+        attributes["ticket_assignment"] = json!("agent");
+    }
+    let agent = json!({"email": format!("agent{}@acme.com", call.agent)});
+    let ring = f64::from(call.ring_s);
+    let mut out = vec![(
+        0.0,
+        ev(
+            1,
+            json!({"type": "ringing", "direction": "inbound", "from": call.written,
+                     "to": "+14155550199", "attributes": attributes, "queue": "support"}),
+        ),
+    )];
+    match call.kind {
+        Kind::Answered => {
+            let end = ring + f64::from(call.talk_s);
+            out.push((ring, ev(2, json!({"type": "answered", "agent": agent}))));
+            out.push((end, ev(3, json!({"type": "ended", "reason": "completed"}))));
+            out.push((
+                end + f64::from(call.recording_after_s),
+                ev(4, json!({"type": "recording", "recording_url": format!("https://pbx.example.com/rec/{id}.mp3")})),
+            ));
+        }
+        Kind::Missed => out.push((ring, ev(3, json!({"type": "ended", "reason": "no_answer"})))),
+        Kind::Voicemail => {
+            out.push((ring + 30.0, ev(2, json!({"type": "voicemail", "recording_url": format!("https://pbx.example.com/vm/{id}.mp3")}))));
+            out.push((
+                ring + 31.0,
+                ev(3, json!({"type": "ended", "reason": "no_answer"})),
+            ));
+        }
+    }
+    out
+}
+
+async fn play(
+    http: &reqwest::Client,
+    base: &str,
+    trace: &Trace,
+    ivr_tickets: &BTreeMap<usize, u64>,
+    label: &str,
+    args: &Args,
+) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for call in &trace.calls {
+        let offset = call.index as f64 * args.call_every_s;
+        let scaled: Vec<(Duration, Value)> =
+            events(call, label, ivr_tickets.get(&call.number).copied())
+                .into_iter()
+                .map(|(at, body)| {
+                    (
+                        Duration::from_secs_f64((offset + at) / args.time_scale),
+                        body,
+                    )
+                })
+                .collect();
+        let http = http.clone();
+        let url = format!("{base}/api/v1/events");
+        tasks.spawn(async move {
+            for (at, body) in scaled {
+                tokio::time::sleep_until((start + at).into()).await;
+                let resp = http
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .json(&body)
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    resp.status().as_u16() == 202,
+                    "ingest answered {}",
+                    resp.status()
+                );
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("a call's task panicked")??;
+    }
+    Ok(())
+}
+
+/// Waits until no call of the run is pending; returns how many failed.
+async fn drain(
+    http: &reqwest::Client,
+    base: &str,
+    trace: &Trace,
+    label: &str,
+) -> anyhow::Result<usize> {
+    let mut pending: Vec<String> = trace
+        .calls
+        .iter()
+        .map(|c| format!("{label}-{}", c.index))
+        .collect();
+    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(900);
+    while !pending.is_empty() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{} calls still pending after 15 minutes",
+            pending.len()
+        );
+        let mut still = Vec::new();
+        for id in pending {
+            let call: Value = http
+                .get(format!("{base}/api/v1/calls/{id}"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await?
+                .json()
+                .await?;
+            match call["sync"].as_str() {
+                Some("done") => {}
+                Some("failed") => {
+                    eprintln!("call {id} failed: {}", call["sync_error"]);
+                    failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                _ => still.push(id),
+            }
+        }
+        pending = still;
+        if !pending.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(failed.load(std::sync::atomic::Ordering::Relaxed))
+}

@@ -1,8 +1,10 @@
 //! The account's request budget, shared by everything that talks to one Zendesk
 //! account from this process.
 //!
-//! A token bucket refills at `requests_per_minute / 60` per second and holds at
-//! most ten seconds' worth, so bursts stay short. Two lanes share it: a bulk request
+//! A token bucket holds a tenth of the minute's allowance and refills at the rest
+//! spread over the minute, so that no 60-second window (however it is placed) sees
+//! more than `requests_per_minute` requests: a burst plus the steady rate stay
+//! within the plan. Two lanes share it: a bulk request
 //! waits while any interactive request waits, and never takes the last fifth of the
 //! bucket, which stays for screen pops and lookups. A 429's `Retry-After` pauses
 //! the whole budget: no lane sends until it has passed.
@@ -38,8 +40,9 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(requests_per_minute: u32) -> Budget {
-        let per_second = f64::from(requests_per_minute.max(1)) / 60.0;
-        let capacity = (per_second * 10.0).max(1.0);
+        let rpm = f64::from(requests_per_minute.max(1));
+        let capacity = (rpm / 10.0).floor().max(1.0);
+        let per_second = ((rpm - capacity) / 60.0).max(1.0 / 60.0);
         Budget {
             per_second,
             capacity,
@@ -116,17 +119,28 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn spends_at_most_the_rate_after_a_burst() {
-        let b = Budget::new(60); // 1 per second, bucket of 10
+    async fn no_minute_sees_more_than_the_plan() {
+        let b = Budget::new(120); // bucket of 12, then 108 a minute
         let start = Instant::now();
-        for _ in 0..15 {
+        let mut sent = Vec::new();
+        for _ in 0..300 {
             b.acquire(Lane::Interactive).await;
+            sent.push(Instant::now() - start);
         }
-        let took = Instant::now() - start;
-        assert!(
-            took >= Duration::from_secs(5) && took < Duration::from_secs(6),
-            "{took:?}"
-        );
+        // Any 60-second window holds at most 120 requests.
+        for (i, t) in sent.iter().enumerate() {
+            let in_window = sent[i..]
+                .iter()
+                .take_while(|u| **u < *t + Duration::from_secs(60))
+                .count();
+            assert!(
+                in_window <= 120,
+                "{in_window} requests in the minute from {t:?}"
+            );
+        }
+        // And the plan is used: 300 requests take about (300 - 12) / 108 minutes.
+        let took = *sent.last().unwrap();
+        assert!(took < Duration::from_secs(165), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -140,7 +154,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bulk_leaves_a_reserve_for_interactive() {
-        let b = Budget::new(600); // 10/s, bucket 100, reserve 20
+        let b = Budget::new(1000); // bucket 100, reserve 20
         for _ in 0..80 {
             b.acquire(Lane::Bulk).await;
         }

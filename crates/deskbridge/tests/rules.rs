@@ -554,7 +554,11 @@ fn a_transfer_reported_live_assigns_the_ticket_to_the_last_agent() {
     // log follows at the end, with both agents.
     let comments = bodies(&server, ticket_id);
     assert_eq!(comments.len(), 2);
-    assert!(comments[0].starts_with("Inbound call in progress"), "{}", comments[0]);
+    assert!(
+        comments[0].starts_with("Inbound call in progress"),
+        "{}",
+        comments[0]
+    );
     assert!(comments[1].contains("Agents: Ann Example <ann@acme.com>, then Bob Builder"));
     assert_eq!(call["agent"]["email"], "bob@acme.com");
     assert_eq!(
