@@ -7,6 +7,9 @@
 //! contract tests.
 
 pub mod crm;
+pub(crate) mod instances;
+mod locks;
+pub mod postgres;
 pub mod sqlite;
 mod time;
 
@@ -19,6 +22,8 @@ use deskbridge_core::{ApplyError, CallEvent, Interaction, Policy, Step, StepOutc
 use serde::Serialize;
 
 pub use crm::CrmStore;
+pub use locks::PhoneGuard;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,14 +63,36 @@ pub trait PolicyBook: Send + Sync {
     fn policy(&self, group: &str) -> Option<&Policy>;
 }
 
+/// Something changed that other parts, or other instances, wait for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A call's facts or its helpdesk work changed.
+    Call { group: String, call_id: String },
+    /// A step became runnable.
+    Work,
+}
+
+/// An instance sharing the database.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceRecord {
+    pub id: String,
+    pub hostname: String,
+    pub pid: i64,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+    /// Steps this instance holds a live lease on.
+    pub running_steps: i64,
+}
+
 /// What one ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IngestReport {
     pub accepted: usize,
     pub duplicates: usize,
-    /// Calls that changed, for waking workers and live streams.
+    /// Calls that changed (group, call id), for live streams.
     #[serde(skip)]
-    pub calls: Vec<String>,
+    pub calls: Vec<(String, String)>,
     /// Steps that became due.
     #[serde(skip)]
     pub steps: usize,
@@ -178,4 +205,58 @@ pub trait Store: Send + Sync + 'static {
 
     /// Database reachable and migrations applied.
     async fn ready(&self) -> Result<(), StoreError>;
+
+    /// Whether other instances may share this database (and so its locks, budgets
+    /// and change stream).
+    fn is_shared(&self) -> bool;
+
+    async fn close(&self);
+
+    /// Changes committed by this instance, and (with a shared database) by the
+    /// others.
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
+
+    /// Serializes contact lookup and creation for one phone number, across every
+    /// instance sharing the database, until the guard is dropped.
+    async fn lock_phone(&self, e164: &str) -> Result<PhoneGuard, StoreError>;
+
+    /// Records that this instance is alive (call every few seconds).
+    async fn heartbeat(&self, instance: &InstanceRecord) -> Result<(), StoreError>;
+
+    /// Instances seen within `alive_within`, with the steps each holds.
+    async fn instances(&self, alive_within: Duration) -> Result<Vec<InstanceRecord>, StoreError>;
+
+    /// Takes one request from a shared upstream budget (a token bucket of
+    /// `capacity` refilled at `per_second`, keeping `floor` tokens untouched).
+    /// `Ok(None)` when taken, else how long to wait. `None` from a store that does
+    /// not share budgets (one instance): the caller keeps its own.
+    async fn take_budget(
+        &self,
+        account: &str,
+        capacity: f64,
+        per_second: f64,
+        floor: f64,
+    ) -> Result<Option<Option<Duration>>, StoreError>;
+
+    /// Pauses a shared budget until `until_ms` (unix ms), after a 429.
+    async fn pause_budget(&self, account: &str, until_ms: i64) -> Result<(), StoreError>;
+}
+
+/// `failed` if a step failed for good; `done` once the call ended and every step
+/// finished; `pending` otherwise.
+pub(crate) fn sync_of(call: &Interaction, steps: &[StepRecord]) -> (SyncStatus, Option<String>) {
+    if let Some(failed) = steps.iter().find(|s| s.status == "failed") {
+        let error = format!(
+            "{}: {}",
+            failed.step,
+            failed.last_error.as_deref().unwrap_or("failed")
+        );
+        return (SyncStatus::Failed, Some(error));
+    }
+    let open = steps.iter().any(|s| s.status != "done");
+    if open || call.ended_at.is_none() {
+        (SyncStatus::Pending, None)
+    } else {
+        (SyncStatus::Done, None)
+    }
 }

@@ -1,13 +1,28 @@
-//! The store contract: what every `Store` implementation must do, run against each
-//! of them (SQLite here; PostgreSQL joins with its implementation).
+//! The store contract: what every `Store` and `CrmStore` implementation must do,
+//! run against each of them: SQLite in a temporary directory and PostgreSQL
+//! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`) in a
+//! fresh schema per test. PostgreSQL-only tests at the end run two stores on one
+//! schema, as two deskbridge instances sharing a database.
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{TimeZone, Utc};
 use deskbridge_core::{
     CallEvent, Direction, EndReason, EventKind, Phone, Policy, Step, StepOutcome,
 };
-use deskbridge_store::{GroupEvent, PolicyBook, SqliteStore, Store, StoreError, SyncStatus};
+use deskbridge_store::crm::{
+    CommentFields, ContactFields, CrmStore, Fields, OrganizationFields, Page, TaskFields,
+    TicketFields,
+};
+use deskbridge_store::{
+    Change, GroupEvent, PgStore, PolicyBook, SqliteStore, Store, StoreError, SyncStatus,
+};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokio::sync::{Barrier, broadcast};
 
 struct OnePolicy(Policy);
 
@@ -57,6 +72,164 @@ async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
         .await
         .unwrap();
     (store, dir)
+}
+
+async fn postgres() -> (PgStore, PgSchema) {
+    let schema = PgSchema::create().await;
+    let store = PgStore::open(&schema.url()).await.unwrap();
+    (store, schema)
+}
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Test schemas are named `deskbridge_test_<hex>`; each carries its creation time
+/// (unix seconds) as its comment, so that schemas a killed run left behind are
+/// dropped by a later run.
+const SCHEMA_PREFIX: &str = "deskbridge_test_";
+const STALE_AFTER_SECS: u64 = 3600;
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string())
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // RandomState is seeded randomly per process; the rest tells apart schemas of
+    // one process.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{:016x}", h.finish())
+}
+
+async fn admin_connection(url: &str) -> PgConnection {
+    PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {url} (set DATABASE_URL): {e}"))
+}
+
+/// A fresh schema, dropped (with everything in it) when this is dropped.
+struct PgSchema {
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    async fn create() -> PgSchema {
+        let base = database_url();
+        let name = format!("{SCHEMA_PREFIX}{}", random_hex());
+        let mut conn = admin_connection(&base).await;
+        sweep_stale_schemas(&mut conn).await;
+        // One simple query, one implicit transaction: no schema without its time.
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE SCHEMA {name}; COMMENT ON SCHEMA {name} IS '{}'",
+            unix_secs()
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let _ = conn.close().await;
+        PgSchema { base, name }
+    }
+
+    /// The database URL with this schema as the search path.
+    fn url(&self) -> String {
+        let separator = if self.base.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}",
+            self.base, self.name
+        )
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // Drop may run inside the test's runtime, which cannot be blocked on: a
+        // thread with its own runtime drops the schema.
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for dropping the test schema");
+            runtime.block_on(async move {
+                let mut conn = PgConnection::connect(&base).await?;
+                // Sessions still holding locks in the schema (a transaction whose
+                // rollback waits in a task of the test's runtime, which this drop
+                // blocks) belong to the finished test: end them.
+                sqlx::query(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+                     JOIN pg_class c ON c.oid = l.relation
+                     JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()",
+                )
+                .bind(&name)
+                .execute(&mut conn)
+                .await?;
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {name} CASCADE"
+                )))
+                .execute(&mut conn)
+                .await?;
+                conn.close().await
+            })
+        });
+        match cleanup.join() {
+            Ok(Ok(())) => {}
+            // A later run's sweep drops it.
+            Ok(Err(e)) => eprintln!("test schema {} not dropped: {e}", self.name),
+            Err(_) => eprintln!("test schema {} not dropped: cleanup panicked", self.name),
+        }
+    }
+}
+
+/// Drops test schemas older than an hour, or without a creation time (left by a
+/// run that was killed before its guards ran). Once per test process.
+async fn sweep_stale_schemas(conn: &mut PgConnection) {
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    // A schema still in use is left for a later sweep rather than waited for.
+    let _ = sqlx::raw_sql("SET lock_timeout = '2s'")
+        .execute(&mut *conn)
+        .await;
+    let schemas: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT nspname::text, obj_description(oid, 'pg_namespace') FROM pg_namespace
+         WHERE starts_with(nspname, $1)",
+    )
+    .bind(SCHEMA_PREFIX)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    let now = unix_secs();
+    for (name, created) in schemas {
+        let created = created.and_then(|c| c.trim().parse::<u64>().ok());
+        if created.is_some_and(|c| now.saturating_sub(c) < STALE_AFTER_SECS) {
+            continue;
+        }
+        // Another process may be sweeping the same schema: errors are harmless.
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            name.replace('"', "\"\"")
+        )))
+        .execute(&mut *conn)
+        .await;
+    }
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -232,21 +405,842 @@ async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) 
     store.ready().await.unwrap();
 }
 
+// ---- the built-in CRM ----
+
+const P1: &str = "+14155550101";
+const P2: &str = "+14155550102";
+const P3: &str = "+14155550103";
+
+fn fields(pairs: &[(&str, serde_json::Value)]) -> Fields {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn contact(name: &str, phones: &[&str]) -> ContactFields {
+    ContactFields {
+        name: name.into(),
+        email: Some(format!("{}@example.com", name.to_lowercase())),
+        phones: phones.iter().map(|p| p.to_string()).collect(),
+        organization_id: None,
+        custom_fields: fields(&[("tier", "gold".into())]),
+    }
+}
+
+fn ticket(subject: &str, status: &str, requester: Option<i64>) -> TicketFields {
+    TicketFields {
+        subject: subject.into(),
+        status: status.into(),
+        priority: "normal".into(),
+        ticket_type: "question".into(),
+        requester_id: requester,
+        assignee: Some("agent@example.com".into()),
+        tags: vec!["phone".into(), "inbound".into()],
+        custom_fields: fields(&[("queue", "support".into())]),
+    }
+}
+
+fn comment(body: &str) -> CommentFields {
+    CommentFields {
+        body: body.into(),
+        public: false,
+    }
+}
+
+fn page(after: Option<i64>, limit: u32) -> Page {
+    Page { after, limit }
+}
+
+/// Lets the clock move past the millisecond stored timestamps are cut to.
+async fn next_millisecond() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
+/// Runs `n` copies of `op` at once (released together by a barrier), each with its
+/// own handle on the store, as concurrent requests would.
+async fn race<S, T, F, Fut>(store: &S, n: usize, op: F) -> Vec<T>
+where
+    S: Clone,
+    F: Fn(S) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let barrier = barrier.clone();
+            let run = op(store.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                run.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+async fn contacts_keep_their_phones<S: CrmStore>(store: &S) {
+    let ada = store
+        .insert_contact(&contact("Ada", &[P1, P2]), None)
+        .await
+        .unwrap();
+    assert!(ada.new);
+    let ada = ada.record;
+    assert_eq!(ada.name, "Ada");
+    assert_eq!(ada.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(ada.phones, [P1, P2]);
+    assert_eq!(ada.custom_fields, fields(&[("tier", "gold".into())]));
+    assert_eq!(ada.created_at, ada.updated_at);
+    assert_eq!(store.contact(ada.id).await.unwrap().as_ref(), Some(&ada));
+    let bob = store
+        .insert_contact(&contact("Bob", &[P1]), None)
+        .await
+        .unwrap()
+        .record;
+    assert!(bob.id > ada.id);
+
+    let by_phone = |phone| async move {
+        store
+            .contacts(Some(phone), page(None, 10))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by_phone(P1).await,
+        [ada.id, bob.id],
+        "a number may be shared"
+    );
+    assert_eq!(by_phone(P2).await, [ada.id]);
+    assert!(by_phone(P3).await.is_empty());
+    let found = store.contacts(Some(P2), page(None, 10)).await.unwrap();
+    assert_eq!(
+        found,
+        std::slice::from_ref(&ada),
+        "a lookup returns the whole contact"
+    );
+
+    // An update replaces the phones, in the order given.
+    next_millisecond().await;
+    let mut changed = contact("Ada Lovelace", &[P3, P1]);
+    changed.email = None;
+    changed.custom_fields = Fields::new();
+    let updated = store
+        .update_contact(ada.id, &changed)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.id, ada.id);
+    assert_eq!(updated.name, "Ada Lovelace");
+    assert_eq!(updated.email, None);
+    assert_eq!(updated.phones, [P3, P1]);
+    assert!(updated.custom_fields.is_empty());
+    assert_eq!(updated.created_at, ada.created_at);
+    assert!(updated.updated_at > ada.updated_at);
+    assert_eq!(
+        store.contact(ada.id).await.unwrap().as_ref(),
+        Some(&updated)
+    );
+    assert!(by_phone(P2).await.is_empty(), "the old number is gone");
+    assert_eq!(by_phone(P3).await, [ada.id]);
+    assert_eq!(by_phone(P1).await, [ada.id, bob.id]);
+    assert!(
+        store
+            .update_contact(999_999, &changed)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Deleting removes the contact's numbers with it.
+    assert!(store.delete_contact(ada.id).await.unwrap());
+    assert!(store.contact(ada.id).await.unwrap().is_none());
+    assert!(by_phone(P3).await.is_empty());
+    assert_eq!(by_phone(P1).await, [bob.id]);
+    assert!(!store.delete_contact(ada.id).await.unwrap());
+    assert!(
+        store
+            .update_contact(ada.id, &changed)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn idempotency_keys_return_the_first_record<S: CrmStore>(store: &S) {
+    // Contacts.
+    let first = store
+        .insert_contact(&contact("Ada", &[P1]), Some("contact-1"))
+        .await
+        .unwrap();
+    assert!(first.new);
+    let again = store
+        .insert_contact(&contact("Someone else", &[P2]), Some("contact-1"))
+        .await
+        .unwrap();
+    assert!(!again.new);
+    assert_eq!(again.record, first.record);
+    let other = store
+        .insert_contact(&contact("Ada", &[P1]), Some("contact-2"))
+        .await
+        .unwrap();
+    assert!(other.new);
+    assert_ne!(other.record.id, first.record.id);
+    // Without a key every create makes a record.
+    let a = store
+        .insert_contact(&contact("X", &[]), None)
+        .await
+        .unwrap();
+    let b = store
+        .insert_contact(&contact("X", &[]), None)
+        .await
+        .unwrap();
+    assert!(a.new && b.new);
+    assert_ne!(a.record.id, b.record.id);
+    assert_eq!(
+        store.contacts(None, page(None, 100)).await.unwrap().len(),
+        4
+    );
+
+    // Organizations.
+    let acme = OrganizationFields {
+        name: "Acme".into(),
+        custom_fields: fields(&[("plan", "pro".into())]),
+    };
+    let first = store
+        .insert_organization(&acme, Some("org-1"))
+        .await
+        .unwrap();
+    assert!(first.new);
+    assert_eq!(first.record.name, "Acme");
+    let renamed = OrganizationFields {
+        name: "Other".into(),
+        ..acme.clone()
+    };
+    let again = store
+        .insert_organization(&renamed, Some("org-1"))
+        .await
+        .unwrap();
+    assert!(!again.new);
+    assert_eq!(again.record, first.record);
+    assert!(store.insert_organization(&acme, None).await.unwrap().new);
+    assert_eq!(store.organizations(page(None, 100)).await.unwrap().len(), 2);
+
+    // Tickets, with their first comment.
+    let requester = Some(first_contact(store).await);
+    let first = store
+        .insert_ticket(
+            &ticket("Call from Ada", "open", requester),
+            Some(&comment("Ringing")),
+            Some("ticket-1"),
+        )
+        .await
+        .unwrap();
+    assert!(first.new);
+    let (t, c) = &first.record;
+    let c = c.as_ref().expect("the first comment");
+    assert_eq!(t.subject, "Call from Ada");
+    assert_eq!(t.tags, ["phone", "inbound"]);
+    assert_eq!(t.requester_id, requester);
+    assert_eq!(
+        (c.ticket_id, c.body.as_str(), c.public),
+        (t.id, "Ringing", false)
+    );
+    let again = store
+        .insert_ticket(
+            &ticket("Another subject", "new", None),
+            Some(&comment("Another comment")),
+            Some("ticket-1"),
+        )
+        .await
+        .unwrap();
+    assert!(!again.new);
+    assert_eq!(again.record, first.record);
+    // Asked without a first comment, the replay shows none.
+    let bare = store
+        .insert_ticket(&ticket("Bare", "open", None), None, Some("ticket-1"))
+        .await
+        .unwrap();
+    assert!(!bare.new);
+    assert_eq!(bare.record, (t.clone(), None));
+    assert_eq!(store.tickets(None, page(None, 100)).await.unwrap().len(), 1);
+    assert_eq!(
+        store.comments(t.id, page(None, 100)).await.unwrap().len(),
+        1
+    );
+
+    // Comments.
+    let first = store
+        .insert_comment(t.id, &comment("Answered"), Some("comment-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.new);
+    assert_eq!(first.record.body, "Answered");
+    let again = store
+        .insert_comment(t.id, &comment("Different"), Some("comment-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!again.new);
+    assert_eq!(again.record, first.record);
+    let bodies: Vec<_> = store
+        .comments(t.id, page(None, 100))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(bodies, ["Ringing", "Answered"]);
+}
+
+async fn first_contact<S: CrmStore>(store: &S) -> i64 {
+    store.contacts(None, page(None, 1)).await.unwrap()[0].id
+}
+
+async fn idempotency_keys_hold_under_concurrency<S: CrmStore + Clone>(store: &S) {
+    const N: usize = 8;
+    let contacts = race(store, N, |s: S| async move {
+        s.insert_contact(&contact("Ada", &[P1, P2]), Some("race-contact"))
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(contacts.iter().filter(|c| c.new).count(), 1);
+    assert!(contacts.iter().all(|c| c.record == contacts[0].record));
+    assert_eq!(contacts[0].record.phones, [P1, P2]);
+    assert_eq!(
+        store.contacts(None, page(None, 100)).await.unwrap().len(),
+        1
+    );
+
+    let orgs = race(store, N, |s: S| async move {
+        let acme = OrganizationFields {
+            name: "Acme".into(),
+            custom_fields: Fields::new(),
+        };
+        s.insert_organization(&acme, Some("race-org"))
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(orgs.iter().filter(|o| o.new).count(), 1);
+    assert!(orgs.iter().all(|o| o.record == orgs[0].record));
+    assert_eq!(store.organizations(page(None, 100)).await.unwrap().len(), 1);
+
+    let requester = Some(contacts[0].record.id);
+    let tickets = race(store, N, move |s: S| async move {
+        s.insert_ticket(
+            &ticket("Call", "open", requester),
+            Some(&comment("Ringing")),
+            Some("race-ticket"),
+        )
+        .await
+        .unwrap()
+    })
+    .await;
+    assert_eq!(tickets.iter().filter(|t| t.new).count(), 1);
+    assert!(tickets.iter().all(|t| t.record == tickets[0].record));
+    let ticket_id = tickets[0].record.0.id;
+    assert!(tickets[0].record.1.is_some());
+    assert_eq!(store.tickets(None, page(None, 100)).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .comments(ticket_id, page(None, 100))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "one first comment"
+    );
+
+    let comments = race(store, N, move |s: S| async move {
+        s.insert_comment(ticket_id, &comment("Answered"), Some("race-comment"))
+            .await
+            .unwrap()
+            .expect("the ticket exists")
+    })
+    .await;
+    assert_eq!(comments.iter().filter(|c| c.new).count(), 1);
+    assert!(comments.iter().all(|c| c.record == comments[0].record));
+    assert_eq!(
+        store
+            .comments(ticket_id, page(None, 100))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn comments_need_their_ticket_and_touch_it<S: CrmStore>(store: &S) {
+    assert!(
+        store
+            .insert_comment(999_999, &comment("Nobody reads this"), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .insert_comment(999_999, &comment("Nor this"), Some("orphan"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (t, _) = store
+        .insert_ticket(&ticket("Call", "open", None), None, None)
+        .await
+        .unwrap()
+        .record;
+    next_millisecond().await;
+    let c = store
+        .insert_comment(t.id, &comment("Answered"), Some("orphan"))
+        .await
+        .unwrap()
+        .expect("the ticket exists")
+        .record;
+    assert_eq!(c.ticket_id, t.id);
+    let touched = store.ticket(t.id).await.unwrap().unwrap();
+    assert!(touched.updated_at > t.updated_at);
+    assert_eq!(touched.updated_at, c.created_at);
+    assert_eq!(touched.created_at, t.created_at);
+
+    // Comments are addressed through their ticket.
+    assert_eq!(store.comment(t.id, c.id).await.unwrap().as_ref(), Some(&c));
+    assert!(store.comment(t.id + 1, c.id).await.unwrap().is_none());
+    let edited = CommentFields {
+        body: "Edited".into(),
+        public: true,
+    };
+    assert!(
+        store
+            .update_comment(t.id + 1, c.id, &edited)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let updated = store
+        .update_comment(t.id, c.id, &edited)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((updated.body.as_str(), updated.public), ("Edited", true));
+    assert_eq!(updated.created_at, c.created_at);
+    assert!(!store.delete_comment(t.id + 1, c.id).await.unwrap());
+    assert!(store.delete_comment(t.id, c.id).await.unwrap());
+    assert!(store.comment(t.id, c.id).await.unwrap().is_none());
+
+    // A deleted ticket takes its comments with it and takes no more.
+    store
+        .insert_comment(t.id, &comment("Another"), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.delete_ticket(t.id).await.unwrap());
+    assert!(!store.delete_ticket(t.id).await.unwrap());
+    assert!(
+        store
+            .comments(t.id, page(None, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .insert_comment(t.id, &comment("Too late"), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn open_tickets_are_newest_first_without_closed_ones<S: CrmStore>(store: &S) {
+    let ada = store
+        .insert_contact(&contact("Ada", &[P1]), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let bob = store
+        .insert_contact(&contact("Bob", &[P2]), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let mut made = Vec::new();
+    for (subject, status, requester) in [
+        ("one", "open", ada),
+        ("two", "pending", ada),
+        ("three", "closed", ada),
+        ("four", "new", ada),
+        ("bob's", "open", bob),
+    ] {
+        let (t, _) = store
+            .insert_ticket(&ticket(subject, status, Some(requester)), None, None)
+            .await
+            .unwrap()
+            .record;
+        made.push(t.id);
+        next_millisecond().await;
+    }
+    let open = |limit| async move {
+        store
+            .open_tickets_of(ada, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.subject)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(open(10).await, ["four", "two", "one"]);
+    assert_eq!(open(2).await, ["four", "two"]);
+    // A comment makes its ticket the most recent.
+    store
+        .insert_comment(made[0], &comment("Called again"), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(open(10).await, ["one", "four", "two"]);
+    // So does an update; closing one removes it.
+    next_millisecond().await;
+    store
+        .update_ticket(made[1], &ticket("two", "solved", Some(ada)))
+        .await
+        .unwrap()
+        .unwrap();
+    next_millisecond().await;
+    let closed = store
+        .update_ticket(made[3], &ticket("four", "closed", Some(ada)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.status, "closed");
+    assert_eq!(open(10).await, ["two", "one"]);
+    assert!(store.open_tickets_of(999_999, 10).await.unwrap().is_empty());
+    // A deleted requester leaves the tickets without one.
+    assert!(store.delete_contact(bob).await.unwrap());
+    let orphan = store.ticket(made[4]).await.unwrap().unwrap();
+    assert_eq!(orphan.requester_id, None);
+    assert!(
+        store
+            .update_ticket(999_999, &ticket("x", "open", None))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Every id of a list, read `limit` at a time.
+async fn all_pages<F, Fut>(limit: u32, list: F) -> Vec<Vec<i64>>
+where
+    F: Fn(Page) -> Fut,
+    Fut: Future<Output = Vec<i64>>,
+{
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let ids = list(page(after, limit)).await;
+        assert!(ids.len() <= limit as usize);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order: {ids:?}");
+        match ids.last() {
+            Some(last) => after = Some(*last),
+            None => return pages,
+        }
+        pages.push(ids);
+    }
+}
+
+fn chunks(ids: &[i64], n: usize) -> Vec<Vec<i64>> {
+    ids.chunks(n).map(<[i64]>::to_vec).collect()
+}
+
+async fn lists_page_by_id<S: CrmStore>(store: &S) {
+    let mut contacts = Vec::new();
+    let mut callers = Vec::new();
+    for i in 0..5 {
+        let phones: &[&str] = if i % 2 == 0 { &[P1] } else { &[P2] };
+        let c = store
+            .insert_contact(&contact(&format!("C{i}"), phones), None)
+            .await
+            .unwrap()
+            .record;
+        if i % 2 == 0 {
+            callers.push(c.id);
+        }
+        contacts.push(c.id);
+    }
+    let pages = all_pages(2, |p| async move {
+        let cs = store.contacts(None, p).await.unwrap();
+        cs.into_iter().map(|c| c.id).collect()
+    })
+    .await;
+    assert_eq!(pages, chunks(&contacts, 2));
+    let pages = all_pages(2, |p| async move {
+        let cs = store.contacts(Some(P1), p).await.unwrap();
+        assert!(cs.iter().all(|c| c.phones == [P1]));
+        cs.into_iter().map(|c| c.id).collect()
+    })
+    .await;
+    assert_eq!(pages, chunks(&callers, 2));
+    assert!(
+        store
+            .contacts(None, page(Some(contacts[4]), 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .contacts(None, page(None, 0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut orgs = Vec::new();
+    for i in 0..5 {
+        let org = OrganizationFields {
+            name: format!("O{i}"),
+            custom_fields: Fields::new(),
+        };
+        orgs.push(
+            store
+                .insert_organization(&org, None)
+                .await
+                .unwrap()
+                .record
+                .id,
+        );
+    }
+    let pages = all_pages(3, |p| async move {
+        let os = store.organizations(p).await.unwrap();
+        os.into_iter().map(|o| o.id).collect()
+    })
+    .await;
+    assert_eq!(pages, chunks(&orgs, 3));
+
+    let mut tickets = Vec::new();
+    let mut adas = Vec::new();
+    for i in 0..5 {
+        let requester = (i % 2 == 0).then_some(contacts[0]);
+        let (t, _) = store
+            .insert_ticket(&ticket(&format!("T{i}"), "open", requester), None, None)
+            .await
+            .unwrap()
+            .record;
+        if requester.is_some() {
+            adas.push(t.id);
+        }
+        tickets.push(t.id);
+    }
+    let pages = all_pages(2, |p| async move {
+        let ts = store.tickets(None, p).await.unwrap();
+        ts.into_iter().map(|t| t.id).collect()
+    })
+    .await;
+    assert_eq!(pages, chunks(&tickets, 2));
+    let requester = contacts[0];
+    let pages = all_pages(2, |p| async move {
+        let ts = store.tickets(Some(requester), p).await.unwrap();
+        assert!(ts.iter().all(|t| t.requester_id == Some(requester)));
+        ts.into_iter().map(|t| t.id).collect()
+    })
+    .await;
+    assert_eq!(pages, chunks(&adas, 2));
+
+    let mut comments = Vec::new();
+    for i in 0..5 {
+        let c = store
+            .insert_comment(tickets[0], &comment(&format!("c{i}")), None)
+            .await
+            .unwrap()
+            .unwrap();
+        comments.push(c.record.id);
+    }
+    store
+        .insert_comment(tickets[1], &comment("elsewhere"), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let ticket_id = tickets[0];
+    let pages = all_pages(2, |p| async move {
+        let cs = store.comments(ticket_id, p).await.unwrap();
+        cs.into_iter().map(|c| c.id).collect()
+    })
+    .await;
+    assert_eq!(pages, chunks(&comments, 2));
+
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let task = TaskFields {
+            subject: format!("task {i}"),
+            status: "open".into(),
+            ..TaskFields::default()
+        };
+        tasks.push(store.insert_task(&task).await.unwrap().id);
+    }
+    let pages = all_pages(4, |p| async move {
+        let ts = store.tasks(p).await.unwrap();
+        ts.into_iter().map(|t| t.id).collect()
+    })
+    .await;
+    assert_eq!(pages, chunks(&tasks, 4));
+}
+
+async fn tasks_and_organizations_round_trip<S: CrmStore>(store: &S) {
+    let acme = store
+        .insert_organization(
+            &OrganizationFields {
+                name: "Acme".into(),
+                custom_fields: fields(&[("plan", "pro".into())]),
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .record;
+    assert_eq!(
+        store.organization(acme.id).await.unwrap().as_ref(),
+        Some(&acme)
+    );
+    next_millisecond().await;
+    let renamed = store
+        .update_organization(
+            acme.id,
+            &OrganizationFields {
+                name: "Acme Inc".into(),
+                custom_fields: Fields::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.name, "Acme Inc");
+    assert!(renamed.custom_fields.is_empty());
+    assert!(renamed.updated_at > acme.updated_at);
+    assert_eq!(renamed.created_at, acme.created_at);
+    let mut member = contact("Ada", &[P1]);
+    member.organization_id = Some(acme.id);
+    let ada = store.insert_contact(&member, None).await.unwrap().record;
+    assert_eq!(ada.organization_id, Some(acme.id));
+
+    let (t, _) = store
+        .insert_ticket(&ticket("Call", "open", Some(ada.id)), None, None)
+        .await
+        .unwrap()
+        .record;
+    let due =
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap() + chrono::Duration::milliseconds(250);
+    let task = store
+        .insert_task(&TaskFields {
+            subject: "Call back".into(),
+            status: "open".into(),
+            due_at: Some(due),
+            contact_id: Some(ada.id),
+            ticket_id: Some(t.id),
+            assignee: Some("agent@example.com".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(task.due_at, Some(due));
+    assert_eq!(
+        (task.contact_id, task.ticket_id),
+        (Some(ada.id), Some(t.id))
+    );
+    assert_eq!(store.task(task.id).await.unwrap().as_ref(), Some(&task));
+    next_millisecond().await;
+    let done = store
+        .update_task(
+            task.id,
+            &TaskFields {
+                subject: "Called back".into(),
+                status: "done".into(),
+                due_at: None,
+                contact_id: Some(ada.id),
+                ticket_id: Some(t.id),
+                assignee: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.status.as_str(), done.due_at), ("done", None));
+    assert!(done.updated_at > task.updated_at);
+    assert!(
+        store
+            .update_task(999_999, &TaskFields::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Deleting what a record points to leaves the record, unlinked.
+    assert!(store.delete_ticket(t.id).await.unwrap());
+    assert_eq!(store.task(task.id).await.unwrap().unwrap().ticket_id, None);
+    assert!(store.delete_organization(acme.id).await.unwrap());
+    assert!(!store.delete_organization(acme.id).await.unwrap());
+    assert!(store.organization(acme.id).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .contact(ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .organization_id,
+        None
+    );
+    assert!(store.delete_contact(ada.id).await.unwrap());
+    assert_eq!(store.task(task.id).await.unwrap().unwrap().contact_id, None);
+    assert!(store.delete_task(task.id).await.unwrap());
+    assert!(!store.delete_task(task.id).await.unwrap());
+    assert!(store.task(task.id).await.unwrap().is_none());
+}
+
+/// Closes a store at the end of a test, before its database is removed.
+trait Close {
+    async fn close(self);
+}
+
+impl Close for SqliteStore {
+    async fn close(self) {}
+}
+
+impl Close for PgStore {
+    async fn close(self) {
+        // Waits for every connection to come back (pending rollbacks included).
+        PgStore::close(&self).await;
+    }
+}
+
 macro_rules! contract {
-    ($backend:ident: $($test:ident),* $(,)?) => {
+    ($($backend:ident),+ : $tests:tt) => {
+        $( contract!(@backend $backend $tests); )+
+    };
+    (@backend $backend:ident [$($test:ident),* $(,)?]) => {
         mod $backend {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    let (store, _guard) = super::$backend().await;
+                    let (store, guard) = super::$backend().await;
                     super::$test(&store).await;
+                    // The store's connections go before its database does.
+                    super::Close::close(store).await;
+                    drop(guard);
                 }
             )*
         }
     };
 }
 
-contract!(sqlite:
+contract!(sqlite, postgres: [
     ingest_dedupes_and_queues_one_step_per_call,
     a_rejected_batch_stores_nothing,
     steps_run_in_order_and_complete_queues_the_next,
@@ -254,4 +1248,199 @@ contract!(sqlite:
     retries_wait_and_failures_stop_only_their_call,
     release_gives_the_step_back_without_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
-);
+    contacts_keep_their_phones,
+    idempotency_keys_return_the_first_record,
+    idempotency_keys_hold_under_concurrency,
+    comments_need_their_ticket_and_touch_it,
+    open_tickets_are_newest_first_without_closed_ones,
+    lists_page_by_id,
+    tasks_and_organizations_round_trip,
+]);
+
+// ---- several instances on one PostgreSQL database ----
+
+/// Two stores on one schema, each with its own pool and listener, as two
+/// deskbridge instances; opened together, so they also migrate together.
+async fn two_instances() -> (PgStore, PgStore, PgSchema) {
+    let schema = PgSchema::create().await;
+    let url = schema.url();
+    let (a, b) = tokio::join!(PgStore::open(&url), PgStore::open(&url));
+    (a.unwrap(), b.unwrap(), schema)
+}
+
+/// Waits for the next change that `wanted` accepts, skipping others (the
+/// notification channel is shared by every schema of the database).
+async fn wait_for(
+    changes: &mut broadcast::Receiver<Change>,
+    within: Duration,
+    wanted: impl Fn(&Change) -> bool,
+) -> Option<Change> {
+    tokio::time::timeout(within, async {
+        loop {
+            match changes.recv().await {
+                Ok(change) if wanted(&change) => return Some(change),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_never_claim_the_same_step() {
+    let (a, b, schema) = two_instances().await;
+    const CALLS: usize = 20;
+    let events: Vec<GroupEvent> = (0..CALLS)
+        .flat_map(|i| answered_call(&format!("c{i}")))
+        .collect();
+    let report = a.ingest(&events, &policy()).await.unwrap();
+    assert_eq!(report.steps, CALLS);
+
+    let mut claimers = Vec::new();
+    for (name, store) in [("a", &a), ("b", &b)] {
+        for w in 0..4 {
+            let store = store.clone();
+            let owner = format!("{name}/w{w}");
+            claimers.push(tokio::spawn(async move {
+                let mut claimed = Vec::new();
+                while let Some(step) = store.claim_step(&owner, LEASE).await.unwrap() {
+                    claimed.push(step);
+                }
+                claimed
+            }));
+        }
+    }
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap());
+    }
+    // Nothing left over for a late worker either.
+    assert!(a.claim_step("late", LEASE).await.unwrap().is_none());
+    assert!(b.claim_step("late", LEASE).await.unwrap().is_none());
+    let jobs: HashSet<i64> = claimed.iter().map(|s| s.job_id).collect();
+    let calls: HashSet<&str> = claimed.iter().map(|s| s.call_id.as_str()).collect();
+    assert_eq!(claimed.len(), CALLS, "every step claimed once");
+    assert_eq!(jobs.len(), CALLS, "no step claimed twice");
+    assert_eq!(calls.len(), CALLS);
+    assert!(claimed.iter().all(|s| s.attempt == 1));
+    // Both instances see every lease.
+    for step in &claimed {
+        let call = b.call("g", &step.call_id).await.unwrap().unwrap();
+        assert_eq!(call.steps[0].status, "running");
+    }
+    a.close().await;
+    b.close().await;
+    drop(schema);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_one_instance_reaches_the_other() {
+    let (a, b, schema) = two_instances().await;
+    let mut changes = b.changes();
+    // Anything arriving means b listens: its listener announces work once it does.
+    assert!(
+        wait_for(&mut changes, Duration::from_secs(5), |_| true)
+            .await
+            .is_some(),
+        "b's listener never started"
+    );
+    let call_id = format!("call-of-{}", schema.name);
+    let started = std::time::Instant::now();
+    a.ingest(&answered_call(&call_id), &policy()).await.unwrap();
+    let arrived = wait_for(
+        &mut changes,
+        Duration::from_secs(2),
+        |c| matches!(c, Change::Call { group, call_id: id } if group == "g" && *id == call_id),
+    )
+    .await;
+    assert!(arrived.is_some(), "b did not hear of a's call within 2 s");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // And the other way round, for work.
+    let mut changes = a.changes();
+    let claimed = b.claim_step("b/w0", LEASE).await.unwrap().unwrap();
+    b.complete_step(&claimed, &StepOutcome::default(), &Policy::default())
+        .await
+        .unwrap();
+    let arrived = wait_for(
+        &mut changes,
+        Duration::from_secs(2),
+        |c| matches!(c, Change::Call { call_id: id, .. } if *id == call_id),
+    )
+    .await;
+    assert!(arrived.is_some(), "a did not hear of b's completed step");
+    a.close().await;
+    b.close().await;
+    drop(schema);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_lock_holds_across_instances() {
+    let (a, b, schema) = two_instances().await;
+    let held = a.lock_phone(P1).await.unwrap();
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            let guard = b.lock_phone(P1).await.unwrap();
+            (guard, std::time::Instant::now())
+        })
+    };
+    // Another number is not held up.
+    let other = tokio::time::timeout(Duration::from_secs(2), b.lock_phone(P2))
+        .await
+        .expect("another number's lock is free")
+        .unwrap();
+    drop(other);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiter.is_finished(), "b took a number a holds");
+    let released = std::time::Instant::now();
+    drop(held);
+    let (guard, taken) = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("b gets the number once a lets go")
+        .unwrap();
+    assert!(taken >= released);
+    // And now a waits for b.
+    let a_waits = {
+        let a = a.clone();
+        tokio::spawn(async move { a.lock_phone(P1).await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!a_waits.is_finished(), "a took a number b holds");
+    drop(guard);
+    let again = tokio::time::timeout(Duration::from_secs(5), a_waits)
+        .await
+        .expect("a gets the number back")
+        .unwrap();
+    drop(again);
+    a.close().await;
+    b.close().await;
+    drop(schema);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_idempotency_keys() {
+    let (a, b, schema) = two_instances().await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .insert_contact(&contact("Ada", &[P1]), Some("shared-key"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut made = Vec::new();
+    for task in tasks {
+        made.push(task.await.unwrap());
+    }
+    assert_eq!(made.iter().filter(|c| c.new).count(), 1);
+    assert!(made.iter().all(|c| c.record == made[0].record));
+    assert_eq!(a.contacts(None, page(None, 10)).await.unwrap().len(), 1);
+    a.close().await;
+    b.close().await;
+    drop(schema);
+}

@@ -30,12 +30,33 @@ struct State {
     interactive_waiting: usize,
 }
 
-#[derive(Debug)]
+/// A budget kept outside this process (in a database several instances share), so
+/// that N instances never send N times the plan's rate.
+#[async_trait::async_trait]
+pub trait SharedBudget: Send + Sync {
+    /// Takes one request: `None` when taken, else how long to wait before asking
+    /// again. `capacity`, `per_second` and `floor` describe the bucket.
+    async fn take(&self, capacity: f64, per_second: f64, floor: f64) -> Option<Duration>;
+    /// Pauses every instance until `retry_after` has passed.
+    async fn pause(&self, retry_after: Duration);
+}
+
 pub struct Budget {
     per_second: f64,
     capacity: f64,
     reserve: f64,
     state: Mutex<State>,
+    shared: Option<Box<dyn SharedBudget>>,
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("per_second", &self.per_second)
+            .field("capacity", &self.capacity)
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 impl Budget {
@@ -53,6 +74,15 @@ impl Budget {
                 paused_until: None,
                 interactive_waiting: 0,
             }),
+            shared: None,
+        }
+    }
+
+    /// The same budget, kept in `shared` instead of this process.
+    pub fn shared(requests_per_minute: u32, shared: Box<dyn SharedBudget>) -> Budget {
+        Budget {
+            shared: Some(shared),
+            ..Budget::new(requests_per_minute)
         }
     }
 
@@ -62,6 +92,16 @@ impl Budget {
 
     /// Waits until the budget allows one request in `lane`, and takes it.
     pub async fn acquire(&self, lane: Lane) {
+        if let Some(shared) = &self.shared {
+            let floor = match lane {
+                Lane::Interactive => 0.0,
+                Lane::Bulk => self.reserve,
+            };
+            while let Some(wait) = shared.take(self.capacity, self.per_second, floor).await {
+                tokio::time::sleep(wait).await;
+            }
+            return;
+        }
         if lane == Lane::Interactive {
             self.lock().interactive_waiting += 1;
         }
@@ -97,7 +137,16 @@ impl Budget {
         }
     }
 
-    /// Stops every lane until `retry_after` has passed (a 429 was received).
+    /// Stops every lane, in every instance sharing the budget, until `retry_after`
+    /// has passed (a 429 was received).
+    pub async fn pause_all(&self, retry_after: Duration) {
+        self.pause(retry_after);
+        if let Some(shared) = &self.shared {
+            shared.pause(retry_after).await;
+        }
+    }
+
+    /// Stops every lane of this process until `retry_after` has passed.
     pub fn pause(&self, retry_after: Duration) {
         let until = Instant::now() + retry_after;
         let mut s = self.lock();

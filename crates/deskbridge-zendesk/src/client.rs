@@ -156,7 +156,7 @@ impl ZendeskClient {
             let status = resp.status();
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = retry_after(resp.headers().get(RETRY_AFTER));
-                self.budget.pause(wait);
+                self.budget.pause_all(wait).await;
                 limited += 1;
                 tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
                 if limited >= self.config.max_rate_limited_tries {

@@ -15,6 +15,6 @@ mod client;
 mod error;
 pub mod types;
 
-pub use budget::{Budget, Lane};
+pub use budget::{Budget, Lane, SharedBudget};
 pub use client::{Auth, ClientConfig, ZendeskClient};
 pub use error::ZendeskError;

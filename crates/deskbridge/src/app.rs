@@ -11,9 +11,9 @@ use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_core::{Policy, Region};
 use deskbridge_crm::BuiltinCrm;
-use deskbridge_store::{SqliteStore, Store};
+use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::backends::Backend;
 use crate::config::Config;
@@ -48,8 +48,8 @@ pub struct AppState {
     pub crm: BuiltinCrm,
     pub groups: Vec<Arc<Group>>,
     pub directory: Vec<DirectoryAgent>,
-    /// Rung when steps were queued, so idle workers look at once.
-    pub work: Arc<Notify>,
+    /// This instance, as other instances see it.
+    pub instance: InstanceRecord,
     pub max_body_bytes: usize,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -122,7 +122,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: worker::Workers,
-    store: Arc<SqliteStore>,
+    heartbeat: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -131,13 +131,13 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         tracing::info!("shutting down: no new requests; finishing the steps in flight");
         let _ = self.stop.send(true);
-        self.state.work.notify_waiters();
+        self.heartbeat.abort();
         match tokio::time::timeout(Duration::from_secs(10), self.server).await {
             Ok(result) => result??,
             Err(_) => tracing::warn!("requests still open after 10 s; closing them"),
         }
         self.workers.finish(Duration::from_secs(15)).await;
-        self.store.close().await;
+        self.state.store.close().await;
         tracing::info!("stopped");
         Ok(())
     }
@@ -149,20 +149,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let data_dir = &config.server.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-    let store = match config.database_url() {
-        Some(url) => SqliteStore::open_url(url).await,
-        None => SqliteStore::open(&data_dir.join("deskbridge.db")).await,
-    }
-    .context("opening the database")?;
-    let store = Arc::new(store);
+    let (store, crm_store) = open_store(&config).await?;
 
     // With no groups configured, the "default" group's token lives in the data dir.
     let generated = match config.groups.is_empty() {
         true => Some(crate::token::load_or_create(data_dir)?),
         false => None,
     };
-    let crm = BuiltinCrm::new(store.clone(), config.region());
-    let backends = crate::backends::build(&config, &crm)?;
+    let crm = BuiltinCrm::new(crm_store, config.region());
+    let backends = crate::backends::build(&config, &crm, &store)?;
     let groups = AppState::groups(
         &config,
         &backends,
@@ -181,7 +176,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 extension: a.extension.clone(),
             })
             .collect(),
-        work: Arc::new(Notify::new()),
+        instance: InstanceRecord {
+            id: instance_id(),
+            hostname: hostname(),
+            pid: i64::from(std::process::id()),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: chrono::Utc::now(),
+            heartbeat_at: chrono::Utc::now(),
+            running_steps: 0,
+        },
         max_body_bytes: config.server.max_body_bytes,
         metrics: match config.metrics.enabled {
             true => Some(crate::telemetry::metrics_recorder()?),
@@ -205,7 +208,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             println!("connector groups: {}", names.join(", "));
         }
     }
-    tracing::info!(%addr, data_dir = %data_dir.display(), "deskbridge started");
+    tracing::info!(%addr, instance = %state.instance.id, data_dir = %data_dir.display(), "deskbridge started");
+    store.heartbeat(&state.instance).await?;
+    let heartbeat = tokio::spawn(heartbeat(state.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let retry = RetryPolicy::from(&config.jobs);
@@ -223,8 +228,65 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stop: stop_tx,
         server,
         workers,
-        store,
+        heartbeat,
     })
+}
+
+/// SQLite in the data dir (or at a `sqlite://` URL), or PostgreSQL for a
+/// `postgres://` URL. The same object serves the calls and the built-in CRM.
+async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn CrmStore>)> {
+    match config.database_url() {
+        Some(url) if url.starts_with("postgres") => {
+            let pg = Arc::new(
+                PgStore::open(url)
+                    .await
+                    .context("opening the PostgreSQL database")?,
+            );
+            Ok((pg.clone(), pg))
+        }
+        url => {
+            let sqlite = match url {
+                Some(url) => SqliteStore::open_url(url).await,
+                None => SqliteStore::open(&config.server.data_dir.join("deskbridge.db")).await,
+            }
+            .context("opening the SQLite database")?;
+            let sqlite = Arc::new(sqlite);
+            Ok((sqlite.clone(), sqlite))
+        }
+    }
+}
+
+/// How often an instance says it is alive; others count it dead after three misses.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+async fn heartbeat(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store.heartbeat(&state.instance).await {
+            tracing::warn!(error = %e, "cannot record this instance's heartbeat");
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "deskbridge".into())
+}
+
+/// Unique per process start: host, process id and a random suffix (a restarted
+/// process with a reused pid is another instance).
+fn instance_id() -> String {
+    use rand::RngCore;
+    let mut suffix = [0u8; 3];
+    rand::rng().fill_bytes(&mut suffix);
+    format!(
+        "{}-{}-{}",
+        hostname(),
+        std::process::id(),
+        hex::encode(suffix)
+    )
 }
 
 async fn shutdown_signal() {

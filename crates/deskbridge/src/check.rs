@@ -54,7 +54,7 @@ pub async fn online(config: &Config) -> Vec<Finding> {
             continue;
         }
         let key = format!("backends.{name}");
-        let client = match backends::zendesk_client(backend) {
+        let client = match backends::zendesk_client(backend, None) {
             Ok(c) => c,
             Err(e) => {
                 findings.push(error(&key, e.to_string()));

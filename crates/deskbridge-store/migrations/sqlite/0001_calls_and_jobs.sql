@@ -44,3 +44,13 @@ CREATE INDEX jobs_ready ON jobs (status, run_after);
 CREATE INDEX jobs_by_call ON jobs (group_name, call_id, id);
 CREATE UNIQUE INDEX jobs_one_active_per_call ON jobs (group_name, call_id)
     WHERE status IN ('queued', 'running');
+
+-- Instances sharing this database (with SQLite: this process only).
+CREATE TABLE instances (
+    id           TEXT PRIMARY KEY,
+    hostname     TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    version      TEXT NOT NULL,
+    started_at   TEXT NOT NULL,
+    heartbeat_ms INTEGER NOT NULL
+);

@@ -7,7 +7,7 @@ use deskbridge_core::Interaction;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction, sqlite::SqliteRow};
 
 use crate::time::{from_text, to_text};
-use crate::{CallRecord, GroupEvent, IngestReport, PolicyBook, StepRecord, StoreError, SyncStatus};
+use crate::{CallRecord, GroupEvent, IngestReport, PolicyBook, StepRecord, StoreError, sync_of};
 
 pub async fn ingest(
     pool: &SqlitePool,
@@ -92,7 +92,7 @@ pub async fn ingest(
         }
     }
     tx.commit().await?;
-    report.calls = touched.into_keys().map(|(_, call_id)| call_id).collect();
+    report.calls = touched.into_keys().collect();
     report.calls.sort();
     Ok(report)
 }
@@ -179,23 +179,4 @@ async fn record(
         updated_at,
         steps,
     })
-}
-
-/// `failed` if a step failed for good; `done` once the call ended and every step
-/// finished; `pending` otherwise.
-pub(crate) fn sync_of(call: &Interaction, steps: &[StepRecord]) -> (SyncStatus, Option<String>) {
-    if let Some(failed) = steps.iter().find(|s| s.status == "failed") {
-        let error = format!(
-            "{}: {}",
-            failed.step,
-            failed.last_error.as_deref().unwrap_or("failed")
-        );
-        return (SyncStatus::Failed, Some(error));
-    }
-    let open = steps.iter().any(|s| s.status != "done");
-    if open || call.ended_at.is_none() {
-        (SyncStatus::Pending, None)
-    } else {
-        (SyncStatus::Done, None)
-    }
 }

@@ -21,7 +21,13 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::{CallRecord, ClaimedStep, GroupEvent, IngestReport, PolicyBook, Store, StoreError};
+use tokio::sync::broadcast;
+
+use crate::locks::LocalLocks;
+use crate::{
+    CallRecord, Change, ClaimedStep, GroupEvent, IngestReport, InstanceRecord, PhoneGuard,
+    PolicyBook, Store, StoreError,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -29,6 +35,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    changes: broadcast::Sender<Change>,
+    phones: LocalLocks,
 }
 
 impl SqliteStore {
@@ -65,7 +73,12 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            changes: broadcast::channel(1024).0,
+            phones: LocalLocks::default(),
+        })
     }
 
     pub async fn close(&self) {
@@ -81,7 +94,17 @@ impl Store for SqliteStore {
         events: &[GroupEvent],
         policies: &dyn PolicyBook,
     ) -> Result<IngestReport, StoreError> {
-        calls::ingest(&self.writer, events, policies).await
+        let report = calls::ingest(&self.writer, events, policies).await?;
+        for (group, call_id) in &report.calls {
+            let _ = self.changes.send(Change::Call {
+                group: group.clone(),
+                call_id: call_id.clone(),
+            });
+        }
+        if report.steps > 0 {
+            let _ = self.changes.send(Change::Work);
+        }
+        Ok(report)
     }
 
     async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
@@ -111,7 +134,15 @@ impl Store for SqliteStore {
         outcome: &StepOutcome,
         policy: &Policy,
     ) -> Result<bool, StoreError> {
-        jobs::complete(&self.writer, step, outcome, policy).await
+        let done = jobs::complete(&self.writer, step, outcome, policy).await?;
+        if done {
+            let _ = self.changes.send(Change::Call {
+                group: step.group.clone(),
+                call_id: step.call_id.clone(),
+            });
+            let _ = self.changes.send(Change::Work);
+        }
+        Ok(done)
     }
 
     async fn retry_step(
@@ -124,7 +155,14 @@ impl Store for SqliteStore {
     }
 
     async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError> {
-        jobs::fail(&self.writer, step, error).await
+        let failed = jobs::fail(&self.writer, step, error).await?;
+        if failed {
+            let _ = self.changes.send(Change::Call {
+                group: step.group.clone(),
+                call_id: step.call_id.clone(),
+            });
+        }
+        Ok(failed)
     }
 
     async fn extend_lease(&self, step: &ClaimedStep, lease: Duration) -> Result<bool, StoreError> {
@@ -150,6 +188,45 @@ impl Store for SqliteStore {
                 "{applied} of {known} migrations applied"
             )));
         }
+        Ok(())
+    }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    async fn lock_phone(&self, e164: &str) -> Result<PhoneGuard, StoreError> {
+        Ok(self.phones.lock(e164).await)
+    }
+
+    async fn heartbeat(&self, instance: &InstanceRecord) -> Result<(), StoreError> {
+        crate::instances::sqlite_heartbeat(&self.writer, instance).await
+    }
+
+    async fn instances(&self, alive_within: Duration) -> Result<Vec<InstanceRecord>, StoreError> {
+        crate::instances::sqlite_list(&self.reader, alive_within).await
+    }
+
+    async fn take_budget(
+        &self,
+        _account: &str,
+        _capacity: f64,
+        _per_second: f64,
+        _floor: f64,
+    ) -> Result<Option<Option<Duration>>, StoreError> {
+        // One process: its own budget is the whole budget.
+        Ok(None)
+    }
+
+    async fn pause_budget(&self, _account: &str, _until_ms: i64) -> Result<(), StoreError> {
         Ok(())
     }
 }

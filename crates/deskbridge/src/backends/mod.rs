@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_crm::BuiltinCrm;
-use deskbridge_zendesk::{Auth, Budget, ClientConfig, ZendeskClient};
+use deskbridge_store::Store;
+use deskbridge_zendesk::{Auth, Budget, ClientConfig, SharedBudget, ZendeskClient};
 
 use crate::config::{BackendConfig, BackendKind, Config};
 
@@ -22,8 +23,13 @@ pub struct Backend {
 }
 
 /// Builds every configured backend, plus `builtin`. Each Zendesk backend gets one
-/// request budget, shared by all groups that use it.
-pub fn build(config: &Config, crm: &BuiltinCrm) -> anyhow::Result<HashMap<String, Backend>> {
+/// request budget, shared by all groups that use it, and, when instances share the
+/// database, by every instance.
+pub fn build(
+    config: &Config,
+    crm: &BuiltinCrm,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<HashMap<String, Backend>> {
     let builtin = Backend {
         helpdesk: Arc::new(crm.clone()),
         builtin: true,
@@ -34,7 +40,11 @@ pub fn build(config: &Config, crm: &BuiltinCrm) -> anyhow::Result<HashMap<String
         let backend = match b.kind {
             BackendKind::Builtin => builtin.clone(),
             BackendKind::Zendesk => {
-                let client = Arc::new(zendesk_client(b)?);
+                let shared = store.is_shared().then(|| StoreBudget {
+                    store: store.clone(),
+                    account: account(b),
+                });
+                let client = Arc::new(zendesk_client(b, shared)?);
                 let agents = config
                     .agents
                     .iter()
@@ -56,7 +66,50 @@ pub fn build(config: &Config, crm: &BuiltinCrm) -> anyhow::Result<HashMap<String
     Ok(out)
 }
 
-pub fn zendesk_client(b: &BackendConfig) -> anyhow::Result<ZendeskClient> {
+/// The budget's key: one per Zendesk account.
+fn account(b: &BackendConfig) -> String {
+    b.base_url
+        .clone()
+        .or_else(|| b.subdomain.as_deref().map(ClientConfig::subdomain_url))
+        .unwrap_or_default()
+}
+
+/// A Zendesk account's budget kept in the shared database.
+pub struct StoreBudget {
+    store: Arc<dyn Store>,
+    account: String,
+}
+
+#[async_trait::async_trait]
+impl SharedBudget for StoreBudget {
+    async fn take(&self, capacity: f64, per_second: f64, floor: f64) -> Option<Duration> {
+        match self
+            .store
+            .take_budget(&self.account, capacity, per_second, floor)
+            .await
+        {
+            Ok(Some(wait)) => wait,
+            // Not shared after all: nothing to wait for here.
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach the shared request budget; waiting 1 s");
+                Some(Duration::from_secs(1))
+            }
+        }
+    }
+
+    async fn pause(&self, retry_after: Duration) {
+        let until = chrono::Utc::now().timestamp_millis() + retry_after.as_millis() as i64;
+        if let Err(e) = self.store.pause_budget(&self.account, until).await {
+            tracing::warn!(error = %e, "cannot share the Retry-After pause with other instances");
+        }
+    }
+}
+
+pub fn zendesk_client(
+    b: &BackendConfig,
+    shared: Option<StoreBudget>,
+) -> anyhow::Result<ZendeskClient> {
     let base_url = match (&b.base_url, &b.subdomain) {
         (Some(url), _) => url.clone(),
         (None, Some(sub)) => ClientConfig::subdomain_url(sub),
@@ -74,6 +127,9 @@ pub fn zendesk_client(b: &BackendConfig) -> anyhow::Result<ZendeskClient> {
     };
     let mut cfg = ClientConfig::new(&base_url, auth);
     cfg.timeout = Duration::from_secs(b.timeout_seconds);
-    let budget = Arc::new(Budget::new(b.requests_per_minute));
+    let budget = Arc::new(match shared {
+        Some(s) => Budget::shared(b.requests_per_minute, Box::new(s)),
+        None => Budget::new(b.requests_per_minute),
+    });
     Ok(ZendeskClient::new(cfg, budget)?)
 }

@@ -44,7 +44,8 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH`; default: `deskbridge.db` in the data dir.
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB` (several instances share a
+    /// PostgreSQL database); default: `deskbridge.db` in the data dir.
     pub url: Option<String>,
 }
 
@@ -189,10 +190,12 @@ impl Config {
             errors.push(format!("phone.default_region: {e}"));
         }
         if let Some(url) = &self.database.url
-            && !url.starts_with("sqlite:")
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
         {
             errors.push(format!(
-                "database.url: {url:?} is not supported yet; use sqlite://PATH (PostgreSQL support is planned)"
+                "database.url: {url:?} is neither sqlite://PATH nor postgres://USER@HOST/DB"
             ));
         }
         if self.jobs.workers == 0 {

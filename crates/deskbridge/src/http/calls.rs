@@ -83,7 +83,7 @@ async fn list(
     Ok(Json(json!({ "calls": calls })))
 }
 
-fn call_json(record: &CallRecord, group: &Group, with_steps: bool) -> Value {
+pub(super) fn call_json(record: &CallRecord, group: &Group, with_steps: bool) -> Value {
     let call = &record.interaction;
     let policy = &group.policy;
     let ticket_rules = call.ticket_rules_shown(policy);

@@ -72,9 +72,6 @@ async fn ingest(
     if report.duplicates > 0 {
         metrics::counter!("deskbridge_events_duplicate_total").increment(report.duplicates as u64);
     }
-    if report.steps > 0 {
-        state.work.notify_waiters();
-    }
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 

@@ -5,6 +5,7 @@ mod calls;
 mod crm;
 mod health;
 mod ingest;
+mod live;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .merge(ingest::routes())
         .merge(calls::routes())
+        .merge(live::routes())
         .nest("/crm", crm::routes());
     Router::new()
         .nest("/api/v1", api)

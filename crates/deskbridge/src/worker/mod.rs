@@ -7,7 +7,6 @@
 //! the call as `sync: failed` with the reason. Other calls are never held up: only
 //! the later steps of the same call wait.
 
-mod locks;
 mod steps;
 
 use std::sync::Arc;
@@ -19,8 +18,6 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
-
-pub use locks::PhoneLocks;
 
 use crate::app::AppState;
 use crate::config::JobsConfig;
@@ -76,34 +73,23 @@ pub fn spawn(
     retry: RetryPolicy,
     stop: watch::Receiver<bool>,
 ) -> Workers {
-    let locks = PhoneLocks::default();
     let mut tasks = JoinSet::new();
     for n in 0..count {
-        let owner = format!("{}-{}-{n}", hostname(), std::process::id());
-        tasks.spawn(work_loop(
-            state.clone(),
-            owner,
-            retry,
-            locks.clone(),
-            stop.clone(),
-        ));
+        // `{instance}/w{n}`: the instances API counts an instance's steps by it.
+        let owner = format!("{}/w{n}", state.instance.id);
+        tasks.spawn(work_loop(state.clone(), owner, retry, stop.clone()));
     }
     Workers { tasks }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "deskbridge".into())
 }
 
 async fn work_loop(
     state: Arc<AppState>,
     owner: String,
     retry: RetryPolicy,
-    locks: PhoneLocks,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Woken when a step becomes runnable, here or in another instance.
+    let mut changes = state.store.changes();
     while !*stop.borrow() {
         let claimed = match state.store.claim_step(&owner, retry.lease).await {
             Ok(c) => c,
@@ -114,11 +100,21 @@ async fn work_loop(
             }
         };
         match claimed {
-            Some(step) => run_one(&state, &locks, retry, step).await,
+            Some(step) => run_one(&state, retry, step).await,
             None => {
                 let idle = idle_time(&state).await;
+                let woken = async {
+                    loop {
+                        match changes.recv().await {
+                            Ok(deskbridge_store::Change::Work) => return,
+                            Ok(_) => continue,
+                            // Missed some: look for work anyway.
+                            Err(_) => return,
+                        }
+                    }
+                };
                 tokio::select! {
-                    _ = state.work.notified() => {},
+                    _ = woken => {},
                     _ = tokio::time::sleep(idle) => {},
                     _ = stop.changed() => {},
                 }
@@ -147,19 +143,12 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) {
     }
 }
 
-async fn run_one(state: &AppState, locks: &PhoneLocks, retry: RetryPolicy, step: ClaimedStep) {
+async fn run_one(state: &AppState, retry: RetryPolicy, step: ClaimedStep) {
     let span = tracing::info_span!("step", group = %step.group, call_id = %step.call_id, step = step.step.as_str(), attempt = step.attempt);
-    run_and_record(state, locks, retry, step)
-        .instrument(span)
-        .await
+    run_and_record(state, retry, step).instrument(span).await
 }
 
-async fn run_and_record(
-    state: &AppState,
-    locks: &PhoneLocks,
-    retry: RetryPolicy,
-    step: ClaimedStep,
-) {
+async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep) {
     let Some(group) = state.group(&step.group).cloned() else {
         let reason = format!("connector group {:?} is no longer configured", step.group);
         tracing::error!(%reason, "step failed for good");
@@ -168,14 +157,9 @@ async fn run_and_record(
         }
         return;
     };
+    fault_delay().await;
     let started = std::time::Instant::now();
-    let result = with_lease(
-        state,
-        &step,
-        retry.lease,
-        steps::run(state, &group, locks, &step),
-    )
-    .await;
+    let result = with_lease(state, &step, retry.lease, steps::run(state, &group, &step)).await;
     let name = step.step.as_str();
     metrics::histogram!("deskbridge_step_seconds", "step" => name)
         .record(started.elapsed().as_secs_f64());
@@ -210,7 +194,7 @@ async fn run_and_record(
     metrics::counter!("deskbridge_steps_total", "group" => group.name.clone(), "step" => name, "result" => result_label)
         .increment(1);
     match recorded {
-        Ok(true) => state.work.notify_one(),
+        Ok(true) => {}
         Ok(false) => tracing::warn!("lease lost while running; another worker owns the step now"),
         Err(e) => {
             tracing::error!(error = %e, "cannot record the step's outcome; it will run again")
@@ -241,6 +225,22 @@ async fn with_lease<T>(
                 }
             }
         }
+    }
+}
+
+/// Test hook for failover: with `DESKBRIDGE_FAULT_STEP_DELAY_MS=<ms>`, every step
+/// starts that much later, so a test can kill an instance while it holds leases.
+/// Never set it in production.
+async fn fault_delay() {
+    static DELAY: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
+    let delay = DELAY.get_or_init(|| {
+        std::env::var("DESKBRIDGE_FAULT_STEP_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis)
+    });
+    if let Some(d) = delay {
+        tokio::time::sleep(*d).await;
     }
 }
 

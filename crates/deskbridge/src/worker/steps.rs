@@ -14,13 +14,11 @@ use deskbridge_core::ports::{
 use deskbridge_core::{Interaction, Step, StepOutcome};
 use deskbridge_store::ClaimedStep;
 
-use super::PhoneLocks;
 use crate::app::{AppState, Group};
 
 pub async fn run(
     state: &AppState,
     group: &Group,
-    locks: &PhoneLocks,
     step: &ClaimedStep,
 ) -> Result<StepOutcome, HelpdeskError> {
     let call = &step.interaction;
@@ -29,7 +27,7 @@ pub async fn run(
         IdempotencyKey::for_step(&step.group, &step.call_id, suffix).retried(retried)
     };
     match step.step {
-        Step::IdentifyCaller => identify(group, locks, call, &key).await,
+        Step::IdentifyCaller => identify(state, group, call, &key).await,
         Step::AwaitAgent => Ok(agent_timeout(call)),
         Step::OpenTicket => open_ticket(state, group, call, &key("open_ticket")).await,
         Step::LogCall => log_call(state, group, call, &key("log_call")).await,
@@ -44,8 +42,8 @@ fn template_error(e: deskbridge_core::policy::TemplateError) -> HelpdeskError {
 }
 
 async fn identify(
+    state: &AppState,
     group: &Group,
-    locks: &PhoneLocks,
     call: &Interaction,
     key: &(dyn Fn(&str) -> IdempotencyKey + Sync),
 ) -> Result<StepOutcome, HelpdeskError> {
@@ -80,9 +78,14 @@ async fn identify(
         "customer_number" => format!("{prefix}customer_number_{r}"),
         _ => format!("{prefix}{r}"),
     };
-    // Look up and create under the number's lock: a concurrent call from the same
-    // new number waits here and then finds this contact.
-    let _guard = locks.lock(&phone).await;
+    // Look up and create under the number's lock, held across instances: a
+    // concurrent call from the same new number waits here and then finds this
+    // contact.
+    let _guard = state
+        .store
+        .lock_phone(&phone)
+        .await
+        .map_err(|e| HelpdeskError::Transient(e.to_string()))?;
     let found = helpdesk.find_contacts_by_phone(&phone).await?;
     match phone_match(&found, policy.ambiguous_caller) {
         PhoneMatch::Use { id, rule: r } => Ok(contact_found(id, rule(r))),

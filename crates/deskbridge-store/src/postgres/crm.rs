@@ -1,0 +1,711 @@
+//! The built-in CRM's tables on PostgreSQL: a port of the SQLite store's CRM.
+//!
+//! Several instances may create records at once, so an idempotency key is claimed
+//! by the insert itself (`ON CONFLICT (idempotency_key) DO NOTHING`): the unique
+//! index makes a second insert with the same key wait for the first transaction
+//! and then do nothing, after which the first record is read back. A contact and
+//! its phones are read in one statement, hence from one snapshot.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
+
+use super::PgStore;
+use crate::StoreError;
+use crate::crm::*;
+use crate::time::{from_text, to_text};
+
+fn json_map(row: &PgRow, col: &str) -> Result<Fields, StoreError> {
+    Ok(serde_json::from_str(row.try_get::<&str, _>(col)?)?)
+}
+
+fn time(row: &PgRow, col: &str) -> Result<chrono::DateTime<Utc>, StoreError> {
+    from_text(row.try_get::<&str, _>(col)?)
+}
+
+fn opt_time(row: &PgRow, col: &str) -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
+    row.try_get::<Option<&str>, _>(col)?
+        .map(from_text)
+        .transpose()
+}
+
+fn limit(page: Page) -> i64 {
+    i64::from(page.limit)
+}
+
+fn after(page: Page) -> i64 {
+    page.after.unwrap_or(0)
+}
+
+// ---- contacts ----
+
+/// A contact row with its phones (in position order) as the `phones` column.
+macro_rules! select_contacts {
+    () => {
+        "SELECT c.*, ARRAY(SELECT p.phone FROM contact_phones p
+                           WHERE p.contact_id = c.id ORDER BY p.position) AS phones
+         FROM contacts c"
+    };
+}
+
+fn contact_row(row: &PgRow) -> Result<Contact, StoreError> {
+    Ok(Contact {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phones: row.try_get("phones")?,
+        organization_id: row.try_get("organization_id")?,
+        custom_fields: json_map(row, "custom_fields")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+async fn write_phones(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    phones: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for (position, phone) in phones.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO contact_phones (contact_id, position, phone) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(phone)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn contact_in(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<Option<Contact>, StoreError> {
+    sqlx::query(concat!(select_contacts!(), " WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| contact_row(&r))
+        .transpose()
+}
+
+/// An insert with `key` did nothing, so a committed row holds the key; reading it
+/// back failed all the same (it was deleted in between).
+fn vanished(what: &str, key: &str) -> StoreError {
+    StoreError::Corrupt(format!(
+        "{what} with idempotency key {key:?} conflicted on insert but cannot be read"
+    ))
+}
+
+#[async_trait]
+impl CrmStore for PgStore {
+    async fn insert_contact(
+        &self,
+        f: &ContactFields,
+        key: Option<&str>,
+    ) -> Result<Created<Contact>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = to_text(Utc::now());
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO contacts (name, email, organization_id, custom_fields, idempotency_key,
+                                   created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(&f.name)
+        .bind(&f.email)
+        .bind(f.organization_id)
+        .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(key)
+        .bind(&now)
+        .bind(&now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            // The key was used (a NULL key never conflicts).
+            let key = key.unwrap_or_default();
+            let record = sqlx::query(concat!(select_contacts!(), " WHERE c.idempotency_key = $1"))
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| contact_row(&r))
+                .transpose()?
+                .ok_or_else(|| vanished("contact", key))?;
+            tx.rollback().await?;
+            return Ok(Created { record, new: false });
+        };
+        write_phones(&mut tx, id, &f.phones).await?;
+        let record = contact_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("new contact not found".into()))?;
+        tx.commit().await?;
+        Ok(Created { record, new: true })
+    }
+
+    async fn contact(&self, id: i64) -> Result<Option<Contact>, StoreError> {
+        sqlx::query(concat!(select_contacts!(), " WHERE c.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| contact_row(&r))
+            .transpose()
+    }
+
+    async fn update_contact(
+        &self,
+        id: i64,
+        f: &ContactFields,
+    ) -> Result<Option<Contact>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The row lock taken here serializes concurrent updates of the contact's
+        // phones.
+        let updated = sqlx::query(
+            "UPDATE contacts SET name = $1, email = $2, organization_id = $3, custom_fields = $4,
+                    updated_at = $5 WHERE id = $6",
+        )
+        .bind(&f.name)
+        .bind(&f.email)
+        .bind(f.organization_id)
+        .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(to_text(Utc::now()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        write_phones(&mut tx, id, &f.phones).await?;
+        let record = contact_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn delete_contact(&self, id: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM contacts WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn contacts(&self, phone: Option<&str>, page: Page) -> Result<Vec<Contact>, StoreError> {
+        let rows = match phone {
+            Some(phone) => {
+                sqlx::query(concat!(
+                    select_contacts!(),
+                    " WHERE c.id IN (SELECT contact_id FROM contact_phones WHERE phone = $1)
+                        AND c.id > $2 ORDER BY c.id LIMIT $3"
+                ))
+                .bind(phone)
+                .bind(after(page))
+                .bind(limit(page))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(concat!(
+                    select_contacts!(),
+                    " WHERE c.id > $1 ORDER BY c.id LIMIT $2"
+                ))
+                .bind(after(page))
+                .bind(limit(page))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(contact_row).collect()
+    }
+
+    // ---- organizations ----
+
+    async fn insert_organization(
+        &self,
+        f: &OrganizationFields,
+        key: Option<&str>,
+    ) -> Result<Created<Organization>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = to_text(Utc::now());
+        let row = sqlx::query(
+            "INSERT INTO organizations (name, custom_fields, idempotency_key, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+        )
+        .bind(&f.name)
+        .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(key)
+        .bind(&now)
+        .bind(&now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let key = key.unwrap_or_default();
+            let row = sqlx::query("SELECT * FROM organizations WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| vanished("organization", key))?;
+            tx.rollback().await?;
+            return Ok(Created {
+                record: organization_row(&row)?,
+                new: false,
+            });
+        };
+        let record = organization_row(&row)?;
+        tx.commit().await?;
+        Ok(Created { record, new: true })
+    }
+
+    async fn organization(&self, id: i64) -> Result<Option<Organization>, StoreError> {
+        sqlx::query("SELECT * FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| organization_row(&r))
+            .transpose()
+    }
+
+    async fn update_organization(
+        &self,
+        id: i64,
+        f: &OrganizationFields,
+    ) -> Result<Option<Organization>, StoreError> {
+        sqlx::query(
+            "UPDATE organizations SET name = $1, custom_fields = $2, updated_at = $3 WHERE id = $4
+             RETURNING *",
+        )
+        .bind(&f.name)
+        .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(to_text(Utc::now()))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| organization_row(&r))
+        .transpose()
+    }
+
+    async fn delete_organization(&self, id: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM organizations WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn organizations(&self, page: Page) -> Result<Vec<Organization>, StoreError> {
+        sqlx::query("SELECT * FROM organizations WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after(page))
+            .bind(limit(page))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(organization_row)
+            .collect()
+    }
+
+    // ---- tickets ----
+
+    async fn insert_ticket(
+        &self,
+        f: &TicketFields,
+        first_comment: Option<&CommentFields>,
+        key: Option<&str>,
+    ) -> Result<Created<(Ticket, Option<Comment>)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = to_text(Utc::now());
+        let row = sqlx::query(
+            "INSERT INTO tickets (subject, status, priority, type, requester_id, assignee, tags,
+                                  custom_fields, idempotency_key, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+        )
+        .bind(&f.subject)
+        .bind(&f.status)
+        .bind(&f.priority)
+        .bind(&f.ticket_type)
+        .bind(f.requester_id)
+        .bind(&f.assignee)
+        .bind(serde_json::to_string(&f.tags)?)
+        .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(key)
+        .bind(&now)
+        .bind(&now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let key = key.unwrap_or_default();
+            let row = sqlx::query("SELECT * FROM tickets WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| vanished("ticket", key))?;
+            let ticket = ticket_row(&row)?;
+            let comment = match first_comment {
+                Some(_) => {
+                    sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 ORDER BY id LIMIT 1")
+                        .bind(ticket.id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|r| comment_row(&r))
+                        .transpose()?
+                }
+                None => None,
+            };
+            tx.rollback().await?;
+            return Ok(Created {
+                record: (ticket, comment),
+                new: false,
+            });
+        };
+        let ticket = ticket_row(&row)?;
+        let comment = match first_comment {
+            Some(c) => Some(comment_row(
+                &sqlx::query(
+                    "INSERT INTO comments (ticket_id, body, public, created_at)
+                     VALUES ($1, $2, $3, $4) RETURNING *",
+                )
+                .bind(ticket.id)
+                .bind(&c.body)
+                .bind(c.public)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await?,
+            )?),
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(Created {
+            record: (ticket, comment),
+            new: true,
+        })
+    }
+
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
+        sqlx::query("SELECT * FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| ticket_row(&r))
+            .transpose()
+    }
+
+    async fn update_ticket(&self, id: i64, f: &TicketFields) -> Result<Option<Ticket>, StoreError> {
+        sqlx::query(
+            "UPDATE tickets SET subject = $1, status = $2, priority = $3, type = $4,
+                    requester_id = $5, assignee = $6, tags = $7, custom_fields = $8,
+                    updated_at = $9
+             WHERE id = $10 RETURNING *",
+        )
+        .bind(&f.subject)
+        .bind(&f.status)
+        .bind(&f.priority)
+        .bind(&f.ticket_type)
+        .bind(f.requester_id)
+        .bind(&f.assignee)
+        .bind(serde_json::to_string(&f.tags)?)
+        .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(to_text(Utc::now()))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| ticket_row(&r))
+        .transpose()
+    }
+
+    async fn delete_ticket(&self, id: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM tickets WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM tickets WHERE requester_id = $1 AND status <> 'closed'
+             ORDER BY updated_at DESC, id DESC LIMIT $2",
+        )
+        .bind(requester)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(ticket_row)
+        .collect()
+    }
+
+    async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError> {
+        let rows = match requester {
+            Some(r) => {
+                sqlx::query(
+                    "SELECT * FROM tickets WHERE requester_id = $1 AND id > $2
+                     ORDER BY id LIMIT $3",
+                )
+                .bind(r)
+                .bind(after(page))
+                .bind(limit(page))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM tickets WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after(page))
+                    .bind(limit(page))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(ticket_row).collect()
+    }
+
+    // ---- comments ----
+
+    async fn insert_comment(
+        &self,
+        ticket_id: i64,
+        f: &CommentFields,
+        key: Option<&str>,
+    ) -> Result<Option<Created<Comment>>, StoreError> {
+        // A key already used returns its comment without touching the ticket (as
+        // the SQLite store does); checked first so that a replay writes nothing.
+        if let Some(key) = key
+            && let Some(row) = sqlx::query("SELECT * FROM comments WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?
+        {
+            return Ok(Some(Created {
+                record: comment_row(&row)?,
+                new: false,
+            }));
+        }
+        let mut tx = self.pool.begin().await?;
+        let now = to_text(Utc::now());
+        // Locks the ticket row until commit, so that it cannot be deleted under the
+        // new comment and concurrent comments on it touch it in turn.
+        let touched = sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(&now)
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if touched == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "INSERT INTO comments (ticket_id, body, public, idempotency_key, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+        )
+        .bind(ticket_id)
+        .bind(&f.body)
+        .bind(f.public)
+        .bind(key)
+        .bind(&now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            // Another transaction used the key meanwhile: its comment, and this
+            // transaction's touch of the ticket is rolled back.
+            let key = key.unwrap_or_default();
+            let row = sqlx::query("SELECT * FROM comments WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| vanished("comment", key))?;
+            tx.rollback().await?;
+            return Ok(Some(Created {
+                record: comment_row(&row)?,
+                new: false,
+            }));
+        };
+        let record = comment_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(Created { record, new: true }))
+    }
+
+    async fn comment(&self, ticket_id: i64, id: i64) -> Result<Option<Comment>, StoreError> {
+        sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 AND id = $2")
+            .bind(ticket_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| comment_row(&r))
+            .transpose()
+    }
+
+    async fn update_comment(
+        &self,
+        ticket_id: i64,
+        id: i64,
+        f: &CommentFields,
+    ) -> Result<Option<Comment>, StoreError> {
+        sqlx::query(
+            "UPDATE comments SET body = $1, public = $2 WHERE ticket_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(&f.body)
+        .bind(f.public)
+        .bind(ticket_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| comment_row(&r))
+        .transpose()
+    }
+
+    async fn delete_comment(&self, ticket_id: i64, id: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM comments WHERE ticket_id = $1 AND id = $2")
+            .bind(ticket_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn comments(&self, ticket_id: i64, page: Page) -> Result<Vec<Comment>, StoreError> {
+        sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(ticket_id)
+            .bind(after(page))
+            .bind(limit(page))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(comment_row)
+            .collect()
+    }
+
+    // ---- tasks ----
+
+    async fn insert_task(&self, f: &TaskFields) -> Result<Task, StoreError> {
+        let now = to_text(Utc::now());
+        let row = sqlx::query(
+            "INSERT INTO tasks (subject, status, due_at, contact_id, ticket_id, assignee,
+                                created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        )
+        .bind(&f.subject)
+        .bind(&f.status)
+        .bind(f.due_at.map(to_text))
+        .bind(f.contact_id)
+        .bind(f.ticket_id)
+        .bind(&f.assignee)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await?;
+        task_row(&row)
+    }
+
+    async fn task(&self, id: i64) -> Result<Option<Task>, StoreError> {
+        sqlx::query("SELECT * FROM tasks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| task_row(&r))
+            .transpose()
+    }
+
+    async fn update_task(&self, id: i64, f: &TaskFields) -> Result<Option<Task>, StoreError> {
+        sqlx::query(
+            "UPDATE tasks SET subject = $1, status = $2, due_at = $3, contact_id = $4,
+                    ticket_id = $5, assignee = $6, updated_at = $7 WHERE id = $8 RETURNING *",
+        )
+        .bind(&f.subject)
+        .bind(&f.status)
+        .bind(f.due_at.map(to_text))
+        .bind(f.contact_id)
+        .bind(f.ticket_id)
+        .bind(&f.assignee)
+        .bind(to_text(Utc::now()))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| task_row(&r))
+        .transpose()
+    }
+
+    async fn delete_task(&self, id: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM tasks WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn tasks(&self, page: Page) -> Result<Vec<Task>, StoreError> {
+        sqlx::query("SELECT * FROM tasks WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after(page))
+            .bind(limit(page))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(task_row)
+            .collect()
+    }
+}
+
+fn organization_row(row: &PgRow) -> Result<Organization, StoreError> {
+    Ok(Organization {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        custom_fields: json_map(row, "custom_fields")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+fn ticket_row(row: &PgRow) -> Result<Ticket, StoreError> {
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        subject: row.try_get("subject")?,
+        status: row.try_get("status")?,
+        priority: row.try_get("priority")?,
+        ticket_type: row.try_get("type")?,
+        requester_id: row.try_get("requester_id")?,
+        assignee: row.try_get("assignee")?,
+        tags: serde_json::from_str(row.try_get::<&str, _>("tags")?)?,
+        custom_fields: json_map(row, "custom_fields")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+fn comment_row(row: &PgRow) -> Result<Comment, StoreError> {
+    Ok(Comment {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        body: row.try_get("body")?,
+        public: row.try_get("public")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+fn task_row(row: &PgRow) -> Result<Task, StoreError> {
+    Ok(Task {
+        id: row.try_get("id")?,
+        subject: row.try_get("subject")?,
+        status: row.try_get("status")?,
+        due_at: opt_time(row, "due_at")?,
+        contact_id: row.try_get("contact_id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        assignee: row.try_get("assignee")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}

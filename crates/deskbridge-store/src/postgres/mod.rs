@@ -1,0 +1,338 @@
+//! The PostgreSQL store: several instances of deskbridge share one database.
+//!
+//! Work on one call is serialized across instances by a transaction-scoped
+//! advisory lock on the call (taken in sorted order when a batch touches several
+//! calls, so two batches cannot deadlock); steps are claimed with `FOR UPDATE SKIP
+//! LOCKED`; changes are announced with `NOTIFY`, which every instance's listener
+//! turns into its local [`Change`] stream, with polling as the fallback.
+
+mod calls;
+mod crm;
+mod jobs;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskbridge_core::{Policy, StepOutcome};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::broadcast;
+
+use crate::time::now_ms;
+use crate::{
+    CallRecord, Change, ClaimedStep, GroupEvent, IngestReport, InstanceRecord, PhoneGuard,
+    PolicyBook, Store, StoreError,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The channel notifications travel on: one per schema, so deployments sharing a
+/// database under different schemas do not hear each other.
+fn channel_for(schema: &str) -> String {
+    format!("deskbridge_{schema}")
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    changes: broadcast::Sender<Change>,
+}
+
+impl PgStore {
+    /// Connects, applies migrations (sqlx holds an advisory lock while it does, so
+    /// instances starting together migrate once) and starts listening for the
+    /// other instances' changes. A schema chosen in the URL
+    /// (`?options=-c%20search_path%3Dname`) must exist.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&pool)
+            .await?;
+        let channel = channel_for(&schema);
+        let (changes, _) = broadcast::channel(4096);
+        tokio::spawn(listen(pool.clone(), channel.clone(), changes.clone()));
+        Ok(PgStore { pool, changes })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Forwards NOTIFY payloads to the local change stream; reconnects on errors.
+async fn listen(pool: PgPool, channel: String, changes: broadcast::Sender<Change>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, "cannot LISTEN; retrying in 1 s (workers still poll)");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(&channel).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying in 1 s");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Something may have happened while not listening.
+        let _ = changes.send(Change::Work);
+        loop {
+            match listener.recv().await {
+                Ok(n) => {
+                    if let Some(change) = decode(n.payload()) {
+                        let _ = changes.send(change);
+                    }
+                }
+                Err(e) => {
+                    if pool.is_closed() {
+                        return;
+                    }
+                    tracing::warn!(error = %e, "notification stream broke; listening again");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// `work`, or `call\t{group}\t{call_id}`.
+fn encode(change: &Change) -> String {
+    match change {
+        Change::Work => "work".into(),
+        Change::Call { group, call_id } => format!("call\t{group}\t{call_id}"),
+    }
+}
+
+fn decode(payload: &str) -> Option<Change> {
+    let mut parts = payload.splitn(3, '\t');
+    match (parts.next()?, parts.next(), parts.next()) {
+        ("work", None, None) => Some(Change::Work),
+        ("call", Some(group), Some(call_id)) => Some(Change::Call {
+            group: group.into(),
+            call_id: call_id.into(),
+        }),
+        _ => None,
+    }
+}
+
+/// Announces a change to every instance when the transaction commits.
+pub(super) async fn notify(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    change: &Change,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify('deskbridge_' || current_schema(), $1)")
+        .bind(encode(change))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Serializes work on one key across instances until the transaction ends.
+pub(super) async fn lock_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    key: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ingest(
+        &self,
+        events: &[GroupEvent],
+        policies: &dyn PolicyBook,
+    ) -> Result<IngestReport, StoreError> {
+        calls::ingest(&self.pool, events, policies).await
+    }
+
+    async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
+        calls::call(&self.pool, group, call_id).await
+    }
+
+    async fn calls(
+        &self,
+        groups: &[String],
+        customer_phone: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        calls::calls(&self.pool, groups, customer_phone, limit).await
+    }
+
+    async fn claim_step(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        jobs::claim(&self.pool, owner, lease).await
+    }
+
+    async fn complete_step(
+        &self,
+        step: &ClaimedStep,
+        outcome: &StepOutcome,
+        policy: &Policy,
+    ) -> Result<bool, StoreError> {
+        jobs::complete(&self.pool, step, outcome, policy).await
+    }
+
+    async fn retry_step(
+        &self,
+        step: &ClaimedStep,
+        error: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError> {
+        jobs::retry(&self.pool, step, error, delay).await
+    }
+
+    async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError> {
+        jobs::fail(&self.pool, step, error).await
+    }
+
+    async fn extend_lease(&self, step: &ClaimedStep, lease: Duration) -> Result<bool, StoreError> {
+        jobs::extend(&self.pool, step, lease).await
+    }
+
+    async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError> {
+        jobs::release(&self.pool, step).await
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        jobs::next_due(&self.pool).await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        let applied: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        let known = MIGRATOR.iter().count() as i64;
+        if applied < known {
+            return Err(StoreError::Invalid(format!(
+                "{applied} of {known} migrations applied"
+            )));
+        }
+        Ok(())
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn close(&self) {
+        PgStore::close(self).await
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    async fn lock_phone(&self, e164: &str) -> Result<PhoneGuard, StoreError> {
+        // Held by an open transaction; dropping the guard rolls it back, which
+        // releases the lock.
+        let mut tx = self.pool.begin().await?;
+        lock_key(&mut tx, &format!("phone:{e164}")).await?;
+        Ok(PhoneGuard::new(tx))
+    }
+
+    async fn heartbeat(&self, instance: &InstanceRecord) -> Result<(), StoreError> {
+        crate::instances::pg_heartbeat(&self.pool, instance).await
+    }
+
+    async fn instances(&self, alive_within: Duration) -> Result<Vec<InstanceRecord>, StoreError> {
+        crate::instances::pg_list(&self.pool, alive_within).await
+    }
+
+    async fn take_budget(
+        &self,
+        account: &str,
+        capacity: f64,
+        per_second: f64,
+        floor: f64,
+    ) -> Result<Option<Option<Duration>>, StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO upstream_budgets (account, tokens, refilled_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (account) DO NOTHING",
+        )
+        .bind(account)
+        .bind(capacity)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let taken: Option<f64> = sqlx::query_scalar(
+            "UPDATE upstream_budgets
+             SET tokens = LEAST($2, tokens + ($3 - refilled_ms) / 1000.0 * $4) - 1,
+                 refilled_ms = $3
+             WHERE account = $1 AND paused_until_ms <= $3
+               AND LEAST($2, tokens + ($3 - refilled_ms) / 1000.0 * $4) >= $5 + 1
+             RETURNING tokens",
+        )
+        .bind(account)
+        .bind(capacity)
+        .bind(now)
+        .bind(per_second)
+        .bind(floor)
+        .fetch_optional(&self.pool)
+        .await?;
+        if taken.is_some() {
+            return Ok(Some(None));
+        }
+        let (tokens, refilled, paused): (f64, i64, i64) = sqlx::query_as(
+            "SELECT tokens, refilled_ms, paused_until_ms FROM upstream_budgets WHERE account = $1",
+        )
+        .bind(account)
+        .fetch_one(&self.pool)
+        .await?;
+        if paused > now {
+            return Ok(Some(Some(Duration::from_millis((paused - now) as u64))));
+        }
+        let current = (tokens + (now - refilled) as f64 / 1000.0 * per_second).min(capacity);
+        let missing = (floor + 1.0 - current).max(0.0);
+        let wait = (missing / per_second.max(1e-6)).clamp(0.005, 1.0);
+        Ok(Some(Some(Duration::from_secs_f64(wait))))
+    }
+
+    async fn pause_budget(&self, account: &str, until_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE upstream_budgets SET paused_until_ms = GREATEST(paused_until_ms, $2), tokens = 0
+             WHERE account = $1",
+        )
+        .bind(account)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_round_trip() {
+        for c in [
+            Change::Work,
+            Change::Call {
+                group: "support".into(),
+                call_id: "a\tb".into(),
+            },
+        ] {
+            assert_eq!(decode(&encode(&c)), Some(c));
+        }
+        assert_eq!(decode("nonsense"), None);
+    }
+}
