@@ -10,6 +10,7 @@ pub mod crm;
 pub(crate) mod instances;
 mod locks;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 mod time;
 

@@ -1340,13 +1340,25 @@ async fn instances_never_claim_the_same_step() {
 async fn a_change_on_one_instance_reaches_the_other() {
     let (a, b, schema) = two_instances().await;
     let mut changes = b.changes();
-    // Anything arriving means b listens: its listener announces work once it does.
-    assert!(
-        wait_for(&mut changes, Duration::from_secs(5), |_| true)
+    // b's listener connects in the background: probe until it hears a's changes.
+    let mut listening = false;
+    for i in 0..20 {
+        let probe = format!("probe-{i}-{}", schema.name);
+        a.ingest(&[ev(&probe, &probe, EventKind::Ringing, 0)], &policy())
             .await
-            .is_some(),
-        "b's listener never started"
-    );
+            .unwrap();
+        let heard = wait_for(
+            &mut changes,
+            Duration::from_millis(500),
+            |c| matches!(c, Change::Call { call_id, .. } if *call_id == probe),
+        )
+        .await;
+        if heard.is_some() {
+            listening = true;
+            break;
+        }
+    }
+    assert!(listening, "b's listener never heard a");
     let call_id = format!("call-of-{}", schema.name);
     let started = std::time::Instant::now();
     a.ingest(&answered_call(&call_id), &policy()).await.unwrap();

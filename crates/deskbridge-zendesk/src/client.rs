@@ -257,6 +257,11 @@ impl ZendeskClient {
 
     /// The agent (or admin) with this email.
     pub async fn find_agent_by_email(&self, email: &str) -> Result<Option<User>, ZendeskError> {
+        Ok(self.find_user_by_email(email).await?.filter(User::is_agent))
+    }
+
+    /// The user, of any role, with exactly this email.
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, ZendeskError> {
         let page: UsersPage = self
             .get(
                 Lane::Interactive,
@@ -265,10 +270,9 @@ impl ZendeskClient {
             )
             .await?;
         Ok(page.users.into_iter().find(|u| {
-            u.is_agent()
-                && u.email
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            u.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
         }))
     }
 

@@ -266,6 +266,14 @@ async fn heartbeat(state: Arc<AppState>) {
         if let Err(e) = state.store.heartbeat(&state.instance).await {
             tracing::warn!(error = %e, "cannot record this instance's heartbeat");
         }
+        // Which instances are alive and what each holds, for /metrics.
+        if let Ok(alive) = state.store.instances(HEARTBEAT * 3).await {
+            metrics::gauge!("deskbridge_instances_alive").set(alive.len() as f64);
+            for i in alive {
+                metrics::gauge!("deskbridge_instance_running_steps", "instance" => i.id)
+                    .set(i.running_steps as f64);
+            }
+        }
     }
 }
 

@@ -193,7 +193,7 @@ async fn check_agents(client: &ZendeskClient, config: &Config, findings: &mut Ve
             .and_then(|z| z.parse::<u64>().ok())
         {
             Some(id) => client.show_user(id).await,
-            None => client.find_agent_by_email(&agent.email).await,
+            None => client.find_user_by_email(&agent.email).await,
         };
         match found {
             Ok(Some(u)) if u.is_agent() => {}

@@ -466,3 +466,87 @@ fn under_a_hard_rate_limit_and_failures_every_call_lands_once() {
         );
     }
 }
+
+#[test]
+fn check_online_reports_what_the_account_would_refuse() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    zd.emu
+        .seed_user(SeedUser::end_user("Not An Agent", "+14155550100").email("eve@acme.com"));
+    zd.emu
+        .seed_ticket_field(SeedTicketField::new(360000001, "text", "UTM source"));
+    zd.emu
+        .seed_ticket_field(SeedTicketField::new(360000003, "text", "Order number").required());
+    zd.emu
+        .seed_ticket_form(zendesk_emulator::SeedTicketForm::new(
+            4242,
+            "Phone",
+            vec![360000001, 360000003],
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let check = |path: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_deskbridge"))
+            .args(["check", "--online", "--config"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+
+    let good = write(
+        "good.toml",
+        config(
+            &zd,
+            ann,
+            "ticket_form = \"4242\"\n[groups.custom_fields]\n\"360000001\" = \"{{ attributes.utm_source }}\"\n\"360000003\" = \"{{ attributes.order }}\"\n",
+        ),
+    );
+    let out = check(&good);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("OK (checked against the helpdesk account)")
+    );
+
+    let bad = write(
+        "bad.toml",
+        config(
+            &zd,
+            ann,
+            "ticket_form = \"4242\"\n[groups.custom_fields]\n\"360000001\" = \"x\"\n\"360000999\" = \"y\"\n",
+        ) + "\n[[agents]]\nemail = \"eve@acme.com\"\n\n[[agents]]\nemail = \"nobody@acme.com\"\n",
+    );
+    let out = check(&bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for expected in [
+        "groups[0].custom_fields.360000999: no ticket field 360000999",
+        "groups[0].ticket_form: form 4242 requires field 360000003 (Order number)",
+        "agents[1]: eve@acme.com is not an agent",
+        "agents[2]: no Zendesk agent nobody@acme.com",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+
+    let wrong_token = write(
+        "token.toml",
+        config(&zd, ann, "").replace("api_token = \"emulator-token\"", "api_token = \"wrong\""),
+    );
+    let out = check(&wrong_token);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("backends.zendesk.api_token: cannot sign in"),
+        "{stderr}"
+    );
+}

@@ -8,10 +8,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use super::{lock_key, notify};
+use crate::rows;
 use crate::time::{from_text, to_text};
-use crate::{
-    CallRecord, Change, GroupEvent, IngestReport, PolicyBook, StepRecord, StoreError, sync_of,
-};
+use crate::{CallRecord, Change, GroupEvent, IngestReport, PolicyBook, StoreError, sync_of};
 
 pub(super) fn call_key(group: &str, call_id: &str) -> String {
     format!("call:{group}/{call_id}")
@@ -194,17 +193,7 @@ async fn record(tx: &mut Transaction<'_, Postgres>, row: &PgRow) -> Result<CallR
     .bind(&interaction.call_id)
     .fetch_all(&mut **tx)
     .await?;
-    let mut steps = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let outcome: Option<String> = job.try_get("outcome")?;
-        steps.push(StepRecord {
-            step: job.try_get("step")?,
-            status: job.try_get("status")?,
-            attempts: job.try_get("attempts")?,
-            last_error: job.try_get("last_error")?,
-            outcome: outcome.map(|o| serde_json::from_str(&o)).transpose()?,
-        });
-    }
+    let steps = jobs.iter().map(rows::step).collect::<Result<Vec<_>, _>>()?;
     let (sync, sync_error) = sync_of(&interaction, &steps);
     Ok(CallRecord {
         interaction,

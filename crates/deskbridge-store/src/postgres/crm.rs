@@ -14,21 +14,8 @@ use sqlx::{Postgres, Row, Transaction};
 use super::PgStore;
 use crate::StoreError;
 use crate::crm::*;
-use crate::time::{from_text, to_text};
-
-fn json_map(row: &PgRow, col: &str) -> Result<Fields, StoreError> {
-    Ok(serde_json::from_str(row.try_get::<&str, _>(col)?)?)
-}
-
-fn time(row: &PgRow, col: &str) -> Result<chrono::DateTime<Utc>, StoreError> {
-    from_text(row.try_get::<&str, _>(col)?)
-}
-
-fn opt_time(row: &PgRow, col: &str) -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
-    row.try_get::<Option<&str>, _>(col)?
-        .map(from_text)
-        .transpose()
-}
+use crate::rows;
+use crate::time::to_text;
 
 fn limit(page: Page) -> i64 {
     i64::from(page.limit)
@@ -40,6 +27,11 @@ fn after(page: Page) -> i64 {
 
 // ---- contacts ----
 
+/// A contact whose phones came as the `phones` array column.
+fn pg_contact(row: &PgRow) -> Result<Contact, StoreError> {
+    rows::contact(row, row.try_get("phones")?)
+}
+
 /// A contact row with its phones (in position order) as the `phones` column.
 macro_rules! select_contacts {
     () => {
@@ -47,19 +39,6 @@ macro_rules! select_contacts {
                            WHERE p.contact_id = c.id ORDER BY p.position) AS phones
          FROM contacts c"
     };
-}
-
-fn contact_row(row: &PgRow) -> Result<Contact, StoreError> {
-    Ok(Contact {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        phones: row.try_get("phones")?,
-        organization_id: row.try_get("organization_id")?,
-        custom_fields: json_map(row, "custom_fields")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
 }
 
 async fn write_phones(
@@ -93,7 +72,7 @@ async fn contact_in(
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?
-        .map(|r| contact_row(&r))
+        .map(|r| pg_contact(&r))
         .transpose()
 }
 
@@ -136,7 +115,7 @@ impl CrmStore for PgStore {
                 .bind(key)
                 .fetch_optional(&mut *tx)
                 .await?
-                .map(|r| contact_row(&r))
+                .map(|r| pg_contact(&r))
                 .transpose()?
                 .ok_or_else(|| vanished("contact", key))?;
             tx.rollback().await?;
@@ -155,7 +134,7 @@ impl CrmStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| contact_row(&r))
+            .map(|r| pg_contact(&r))
             .transpose()
     }
 
@@ -224,7 +203,7 @@ impl CrmStore for PgStore {
                 .await?
             }
         };
-        rows.iter().map(contact_row).collect()
+        rows.iter().map(pg_contact).collect()
     }
 
     // ---- organizations ----
@@ -257,11 +236,11 @@ impl CrmStore for PgStore {
                 .ok_or_else(|| vanished("organization", key))?;
             tx.rollback().await?;
             return Ok(Created {
-                record: organization_row(&row)?,
+                record: rows::organization(&row)?,
                 new: false,
             });
         };
-        let record = organization_row(&row)?;
+        let record = rows::organization(&row)?;
         tx.commit().await?;
         Ok(Created { record, new: true })
     }
@@ -271,7 +250,7 @@ impl CrmStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| organization_row(&r))
+            .map(|r| rows::organization(&r))
             .transpose()
     }
 
@@ -290,7 +269,7 @@ impl CrmStore for PgStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
-        .map(|r| organization_row(&r))
+        .map(|r| rows::organization(&r))
         .transpose()
     }
 
@@ -310,7 +289,7 @@ impl CrmStore for PgStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(organization_row)
+            .map(rows::organization)
             .collect()
     }
 
@@ -350,14 +329,14 @@ impl CrmStore for PgStore {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| vanished("ticket", key))?;
-            let ticket = ticket_row(&row)?;
+            let ticket = rows::ticket(&row)?;
             let comment = match first_comment {
                 Some(_) => {
                     sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 ORDER BY id LIMIT 1")
                         .bind(ticket.id)
                         .fetch_optional(&mut *tx)
                         .await?
-                        .map(|r| comment_row(&r))
+                        .map(|r| rows::comment(&r))
                         .transpose()?
                 }
                 None => None,
@@ -368,9 +347,9 @@ impl CrmStore for PgStore {
                 new: false,
             });
         };
-        let ticket = ticket_row(&row)?;
+        let ticket = rows::ticket(&row)?;
         let comment = match first_comment {
-            Some(c) => Some(comment_row(
+            Some(c) => Some(rows::comment(
                 &sqlx::query(
                     "INSERT INTO comments (ticket_id, body, public, created_at)
                      VALUES ($1, $2, $3, $4) RETURNING *",
@@ -396,7 +375,7 @@ impl CrmStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| ticket_row(&r))
+            .map(|r| rows::ticket(&r))
             .transpose()
     }
 
@@ -419,7 +398,7 @@ impl CrmStore for PgStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
-        .map(|r| ticket_row(&r))
+        .map(|r| rows::ticket(&r))
         .transpose()
     }
 
@@ -442,7 +421,7 @@ impl CrmStore for PgStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(ticket_row)
+        .map(rows::ticket)
         .collect()
     }
 
@@ -467,7 +446,7 @@ impl CrmStore for PgStore {
                     .await?
             }
         };
-        rows.iter().map(ticket_row).collect()
+        rows.iter().map(rows::ticket).collect()
     }
 
     // ---- comments ----
@@ -487,7 +466,7 @@ impl CrmStore for PgStore {
                 .await?
         {
             return Ok(Some(Created {
-                record: comment_row(&row)?,
+                record: rows::comment(&row)?,
                 new: false,
             }));
         }
@@ -528,11 +507,11 @@ impl CrmStore for PgStore {
                 .ok_or_else(|| vanished("comment", key))?;
             tx.rollback().await?;
             return Ok(Some(Created {
-                record: comment_row(&row)?,
+                record: rows::comment(&row)?,
                 new: false,
             }));
         };
-        let record = comment_row(&row)?;
+        let record = rows::comment(&row)?;
         tx.commit().await?;
         Ok(Some(Created { record, new: true }))
     }
@@ -543,7 +522,7 @@ impl CrmStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| comment_row(&r))
+            .map(|r| rows::comment(&r))
             .transpose()
     }
 
@@ -563,7 +542,7 @@ impl CrmStore for PgStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
-        .map(|r| comment_row(&r))
+        .map(|r| rows::comment(&r))
         .transpose()
     }
 
@@ -585,7 +564,7 @@ impl CrmStore for PgStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(comment_row)
+            .map(rows::comment)
             .collect()
     }
 
@@ -608,7 +587,7 @@ impl CrmStore for PgStore {
         .bind(&now)
         .fetch_one(&self.pool)
         .await?;
-        task_row(&row)
+        rows::task(&row)
     }
 
     async fn task(&self, id: i64) -> Result<Option<Task>, StoreError> {
@@ -616,7 +595,7 @@ impl CrmStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| task_row(&r))
+            .map(|r| rows::task(&r))
             .transpose()
     }
 
@@ -635,7 +614,7 @@ impl CrmStore for PgStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
-        .map(|r| task_row(&r))
+        .map(|r| rows::task(&r))
         .transpose()
     }
 
@@ -655,57 +634,7 @@ impl CrmStore for PgStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(task_row)
+            .map(rows::task)
             .collect()
     }
-}
-
-fn organization_row(row: &PgRow) -> Result<Organization, StoreError> {
-    Ok(Organization {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        custom_fields: json_map(row, "custom_fields")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
-fn ticket_row(row: &PgRow) -> Result<Ticket, StoreError> {
-    Ok(Ticket {
-        id: row.try_get("id")?,
-        subject: row.try_get("subject")?,
-        status: row.try_get("status")?,
-        priority: row.try_get("priority")?,
-        ticket_type: row.try_get("type")?,
-        requester_id: row.try_get("requester_id")?,
-        assignee: row.try_get("assignee")?,
-        tags: serde_json::from_str(row.try_get::<&str, _>("tags")?)?,
-        custom_fields: json_map(row, "custom_fields")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
-fn comment_row(row: &PgRow) -> Result<Comment, StoreError> {
-    Ok(Comment {
-        id: row.try_get("id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        body: row.try_get("body")?,
-        public: row.try_get("public")?,
-        created_at: time(row, "created_at")?,
-    })
-}
-
-fn task_row(row: &PgRow) -> Result<Task, StoreError> {
-    Ok(Task {
-        id: row.try_get("id")?,
-        subject: row.try_get("subject")?,
-        status: row.try_get("status")?,
-        due_at: opt_time(row, "due_at")?,
-        contact_id: row.try_get("contact_id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        assignee: row.try_get("assignee")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
 }

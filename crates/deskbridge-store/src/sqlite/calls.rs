@@ -6,8 +6,9 @@ use chrono::Utc;
 use deskbridge_core::Interaction;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction, sqlite::SqliteRow};
 
+use crate::rows;
 use crate::time::{from_text, to_text};
-use crate::{CallRecord, GroupEvent, IngestReport, PolicyBook, StepRecord, StoreError, sync_of};
+use crate::{CallRecord, GroupEvent, IngestReport, PolicyBook, StoreError, sync_of};
 
 pub async fn ingest(
     pool: &SqlitePool,
@@ -160,17 +161,7 @@ async fn record(
     .bind(&interaction.call_id)
     .fetch_all(&mut **tx)
     .await?;
-    let mut steps = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let outcome: Option<String> = job.try_get("outcome")?;
-        steps.push(StepRecord {
-            step: job.try_get("step")?,
-            status: job.try_get("status")?,
-            attempts: job.try_get("attempts")?,
-            last_error: job.try_get("last_error")?,
-            outcome: outcome.map(|o| serde_json::from_str(&o)).transpose()?,
-        });
-    }
+    let steps = jobs.iter().map(rows::step).collect::<Result<Vec<_>, _>>()?;
     let (sync, sync_error) = sync_of(&interaction, &steps);
     Ok(CallRecord {
         interaction,

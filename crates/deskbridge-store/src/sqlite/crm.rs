@@ -2,27 +2,13 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::SqliteStore;
 use crate::StoreError;
 use crate::crm::*;
-use crate::time::{from_text, to_text};
-
-fn json_map(row: &SqliteRow, col: &str) -> Result<Fields, StoreError> {
-    Ok(serde_json::from_str(row.try_get::<&str, _>(col)?)?)
-}
-
-fn time(row: &SqliteRow, col: &str) -> Result<chrono::DateTime<Utc>, StoreError> {
-    from_text(row.try_get::<&str, _>(col)?)
-}
-
-fn opt_time(row: &SqliteRow, col: &str) -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
-    row.try_get::<Option<&str>, _>(col)?
-        .map(from_text)
-        .transpose()
-}
+use crate::rows;
+use crate::time::to_text;
 
 fn limit(page: Page) -> i64 {
     i64::from(page.limit)
@@ -33,19 +19,6 @@ fn after(page: Page) -> i64 {
 }
 
 // ---- contacts ----
-
-fn contact_row(row: &SqliteRow, phones: Vec<String>) -> Result<Contact, StoreError> {
-    Ok(Contact {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        phones,
-        organization_id: row.try_get("organization_id")?,
-        custom_fields: json_map(row, "custom_fields")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
 
 async fn phones_of<'e, E>(exec: E, id: i64) -> Result<Vec<String>, StoreError>
 where
@@ -94,7 +67,7 @@ async fn contact_in(
         return Ok(None);
     };
     let phones = phones_of(&mut **tx, id).await?;
-    Ok(Some(contact_row(&row, phones)?))
+    Ok(Some(rows::contact(&row, phones)?))
 }
 
 async fn by_key(
@@ -161,7 +134,7 @@ impl CrmStore for SqliteStore {
             return Ok(None);
         };
         let phones = phones_of(&self.reader, id).await?;
-        Ok(Some(contact_row(&row, phones)?))
+        Ok(Some(rows::contact(&row, phones)?))
     }
 
     async fn update_contact(
@@ -226,7 +199,7 @@ impl CrmStore for SqliteStore {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = row.try_get("id")?;
-            out.push(contact_row(row, phones_of(&self.reader, id).await?)?);
+            out.push(rows::contact(row, phones_of(&self.reader, id).await?)?);
         }
         Ok(out)
     }
@@ -245,7 +218,7 @@ impl CrmStore for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await?;
             return Ok(Created {
-                record: organization_row(&row)?,
+                record: rows::organization(&row)?,
                 new: false,
             });
         }
@@ -261,7 +234,7 @@ impl CrmStore for SqliteStore {
         .bind(&now)
         .fetch_one(&mut *tx)
         .await?;
-        let record = organization_row(&row)?;
+        let record = rows::organization(&row)?;
         tx.commit().await?;
         Ok(Created { record, new: true })
     }
@@ -271,7 +244,7 @@ impl CrmStore for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?
-            .map(|r| organization_row(&r))
+            .map(|r| rows::organization(&r))
             .transpose()
     }
 
@@ -290,7 +263,7 @@ impl CrmStore for SqliteStore {
         .bind(id)
         .fetch_optional(&self.writer)
         .await?
-        .map(|r| organization_row(&r))
+        .map(|r| rows::organization(&r))
         .transpose()
     }
 
@@ -310,7 +283,7 @@ impl CrmStore for SqliteStore {
             .fetch_all(&self.reader)
             .await?
             .iter()
-            .map(organization_row)
+            .map(rows::organization)
             .collect()
     }
 
@@ -333,11 +306,11 @@ impl CrmStore for SqliteStore {
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?
-                    .map(|r| comment_row(&r))
+                    .map(|r| rows::comment(&r))
                     .transpose()?;
             return Ok(Created {
                 record: (
-                    ticket_row(&row)?,
+                    rows::ticket(&row)?,
                     comment.filter(|_| first_comment.is_some()),
                 ),
                 new: false,
@@ -362,9 +335,9 @@ impl CrmStore for SqliteStore {
         .bind(&now)
         .fetch_one(&mut *tx)
         .await?;
-        let ticket = ticket_row(&row)?;
+        let ticket = rows::ticket(&row)?;
         let comment = match first_comment {
-            Some(c) => Some(comment_row(
+            Some(c) => Some(rows::comment(
                 &sqlx::query(
                     "INSERT INTO comments (ticket_id, body, public, created_at)
                      VALUES (?, ?, ?, ?) RETURNING *",
@@ -390,7 +363,7 @@ impl CrmStore for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?
-            .map(|r| ticket_row(&r))
+            .map(|r| rows::ticket(&r))
             .transpose()
     }
 
@@ -412,7 +385,7 @@ impl CrmStore for SqliteStore {
         .bind(id)
         .fetch_optional(&self.writer)
         .await?
-        .map(|r| ticket_row(&r))
+        .map(|r| rows::ticket(&r))
         .transpose()
     }
 
@@ -435,7 +408,7 @@ impl CrmStore for SqliteStore {
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(ticket_row)
+        .map(rows::ticket)
         .collect()
     }
 
@@ -458,7 +431,7 @@ impl CrmStore for SqliteStore {
                         .await?
                 }
             };
-        rows.iter().map(ticket_row).collect()
+        rows.iter().map(rows::ticket).collect()
     }
 
     // ---- comments ----
@@ -476,7 +449,7 @@ impl CrmStore for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await?;
             return Ok(Some(Created {
-                record: comment_row(&row)?,
+                record: rows::comment(&row)?,
                 new: false,
             }));
         }
@@ -501,7 +474,7 @@ impl CrmStore for SqliteStore {
         .bind(&now)
         .fetch_one(&mut *tx)
         .await?;
-        let record = comment_row(&row)?;
+        let record = rows::comment(&row)?;
         tx.commit().await?;
         Ok(Some(Created { record, new: true }))
     }
@@ -512,7 +485,7 @@ impl CrmStore for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?
-            .map(|r| comment_row(&r))
+            .map(|r| rows::comment(&r))
             .transpose()
     }
 
@@ -531,7 +504,7 @@ impl CrmStore for SqliteStore {
         .bind(id)
         .fetch_optional(&self.writer)
         .await?
-        .map(|r| comment_row(&r))
+        .map(|r| rows::comment(&r))
         .transpose()
     }
 
@@ -553,7 +526,7 @@ impl CrmStore for SqliteStore {
             .fetch_all(&self.reader)
             .await?
             .iter()
-            .map(comment_row)
+            .map(rows::comment)
             .collect()
     }
 
@@ -576,7 +549,7 @@ impl CrmStore for SqliteStore {
         .bind(&now)
         .fetch_one(&self.writer)
         .await?;
-        task_row(&row)
+        rows::task(&row)
     }
 
     async fn task(&self, id: i64) -> Result<Option<Task>, StoreError> {
@@ -584,7 +557,7 @@ impl CrmStore for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?
-            .map(|r| task_row(&r))
+            .map(|r| rows::task(&r))
             .transpose()
     }
 
@@ -603,7 +576,7 @@ impl CrmStore for SqliteStore {
         .bind(id)
         .fetch_optional(&self.writer)
         .await?
-        .map(|r| task_row(&r))
+        .map(|r| rows::task(&r))
         .transpose()
     }
 
@@ -623,57 +596,7 @@ impl CrmStore for SqliteStore {
             .fetch_all(&self.reader)
             .await?
             .iter()
-            .map(task_row)
+            .map(rows::task)
             .collect()
     }
-}
-
-fn organization_row(row: &SqliteRow) -> Result<Organization, StoreError> {
-    Ok(Organization {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        custom_fields: json_map(row, "custom_fields")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
-fn ticket_row(row: &SqliteRow) -> Result<Ticket, StoreError> {
-    Ok(Ticket {
-        id: row.try_get("id")?,
-        subject: row.try_get("subject")?,
-        status: row.try_get("status")?,
-        priority: row.try_get("priority")?,
-        ticket_type: row.try_get("type")?,
-        requester_id: row.try_get("requester_id")?,
-        assignee: row.try_get("assignee")?,
-        tags: serde_json::from_str(row.try_get::<&str, _>("tags")?)?,
-        custom_fields: json_map(row, "custom_fields")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
-fn comment_row(row: &SqliteRow) -> Result<Comment, StoreError> {
-    Ok(Comment {
-        id: row.try_get("id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        body: row.try_get("body")?,
-        public: row.try_get("public")?,
-        created_at: time(row, "created_at")?,
-    })
-}
-
-fn task_row(row: &SqliteRow) -> Result<Task, StoreError> {
-    Ok(Task {
-        id: row.try_get("id")?,
-        subject: row.try_get("subject")?,
-        status: row.try_get("status")?,
-        due_at: opt_time(row, "due_at")?,
-        contact_id: row.try_get("contact_id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        assignee: row.try_get("assignee")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
 }
