@@ -125,17 +125,32 @@ pub async fn calls(
     // Groups travel as one JSON array parameter, read with json_each.
     let groups_json = serde_json::to_string(groups)?;
     let mut tx = pool.begin().await?;
-    let rows = sqlx::query(
-        "SELECT group_name, body, updated_at FROM calls
-         WHERE group_name IN (SELECT value FROM json_each(?1))
-           AND (?2 IS NULL OR customer_phone = ?2)
-         ORDER BY first_at DESC, call_id DESC LIMIT ?3",
-    )
-    .bind(groups_json)
-    .bind(customer_phone)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
+    // Two statements rather than `?2 IS NULL OR ...`, so each uses its index.
+    let rows = match customer_phone {
+        Some(phone) => {
+            sqlx::query(
+                "SELECT group_name, body, updated_at FROM calls
+                 WHERE group_name IN (SELECT value FROM json_each(?1)) AND customer_phone = ?2
+                 ORDER BY first_at DESC, call_id DESC LIMIT ?3",
+            )
+            .bind(groups_json)
+            .bind(phone)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "SELECT group_name, body, updated_at FROM calls
+                 WHERE group_name IN (SELECT value FROM json_each(?1))
+                 ORDER BY first_at DESC, call_id DESC LIMIT ?2",
+            )
+            .bind(groups_json)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+    };
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let group: String = row.try_get("group_name")?;
