@@ -38,6 +38,15 @@ struct Args {
     known_share: f64,
     #[arg(long)]
     json: bool,
+    /// Instead of the trace: measure durable ingest, sending this many events (in
+    /// batches of `--batch`, from `--clients` concurrent clients) to deskbridge on
+    /// SQLite with the built-in CRM, and report events acknowledged per second.
+    #[arg(long)]
+    ingest: Option<usize>,
+    #[arg(long, default_value_t = 50)]
+    batch: usize,
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
 }
 
 const TOKEN: &str = "bench-ingest-token-0123456789";
@@ -110,6 +119,9 @@ fn delta(before: &Stats, after: &Stats) -> BTreeMap<String, u64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(events) = args.ingest {
+        return ingest_bench(events, args.batch, args.clients).await;
+    }
     let trace = trace::generate(args.calls, args.numbers, AGENTS);
 
     let mut emu_cfg = EmulatorConfig::new("admin@acme.com", "bench-token");
@@ -168,6 +180,74 @@ async fn main() -> anyhow::Result<()> {
             r.print();
         }
     }
+    running.stop().await?;
+    Ok(())
+}
+
+/// Durable ingest: how many events a second are acknowledged (each 202 comes
+/// after the commit, `synchronous = FULL`).
+async fn ingest_bench(events: usize, batch: usize, clients: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let overrides = deskbridge::config::Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().join("data")),
+        database_url: None,
+    };
+    let config =
+        deskbridge::config::Config::load(None, overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let running = deskbridge::app::start(config).await?;
+    let token = std::fs::read_to_string(dir.path().join("data/ingest-token"))?;
+    let url = format!("http://{}/api/v1/events", running.addr);
+    let http = reqwest::Client::new();
+    // Each call: ringing, answered, ended (so ingest also queues real steps).
+    let bodies: Vec<Value> = (0..events.div_ceil(batch))
+        .map(|b| {
+            let evs: Vec<Value> = (0..batch)
+                .map(|i| {
+                    let n = b * batch + i;
+                    let call = n / 3;
+                    let kind = ["ringing", "answered", "ended"][n % 3];
+                    json!({"id": format!("e{n}"), "call_id": format!("c{call}"), "type": kind,
+                           "direction": "inbound", "from": trace::e164(call % 400)})
+                })
+                .collect();
+            Value::Array(evs)
+        })
+        .collect();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in bodies
+        .chunks(bodies.len().div_ceil(clients))
+        .map(|c| c.to_vec())
+    {
+        let (http, url, token) = (http.clone(), url.clone(), token.trim().to_string());
+        tasks.spawn(async move {
+            for body in chunk {
+                let resp = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    resp.status().as_u16() == 202,
+                    "ingest answered {}",
+                    resp.status()
+                );
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let took = started.elapsed();
+    println!(
+        "durable ingest (SQLite, synchronous=FULL): {events} events in batches of {batch} from {clients} clients in {:.2} s = {:.0} events/s ({:.0} requests/s)",
+        took.as_secs_f64(),
+        events as f64 / took.as_secs_f64(),
+        bodies.len() as f64 / took.as_secs_f64()
+    );
     running.stop().await?;
     Ok(())
 }
