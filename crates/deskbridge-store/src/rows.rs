@@ -133,3 +133,92 @@ pub(crate) fn step(row: &impl DbRow) -> Result<StepRecord, StoreError> {
             .transpose()?,
     })
 }
+
+/// The job a call already has queued, running or failed.
+pub(crate) struct ActiveJob {
+    pub id: i64,
+    pub step: String,
+    pub status: String,
+    pub run_after: i64,
+}
+
+pub(crate) fn active_job(row: &impl DbRow) -> Result<ActiveJob, StoreError> {
+    Ok(ActiveJob {
+        id: row.int("id")?,
+        step: row.text("step")?,
+        status: row.text("status")?,
+        run_after: row.int("run_after")?,
+    })
+}
+
+/// What queuing a call's next step means, given the job it already has.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Enqueue {
+    Insert,
+    /// The same step waits for something that has now arrived (a recording).
+    MoveForward {
+        id: i64,
+    },
+    /// A step is queued or running (its completion queues the next), or one
+    /// failed for good (the call stays `failed`).
+    Nothing,
+}
+
+/// One rule for both stores: at most one active job per call.
+pub(crate) fn enqueue(
+    step: deskbridge_core::Step,
+    run_after: i64,
+    active: Option<ActiveJob>,
+) -> Enqueue {
+    match active {
+        None => Enqueue::Insert,
+        Some(job)
+            if job.status == "queued" && job.step == step.as_str() && job.run_after > run_after =>
+        {
+            Enqueue::MoveForward { id: job.id }
+        }
+        Some(_) => Enqueue::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use deskbridge_core::Step;
+
+    use super::*;
+
+    fn job(status: &str, step: Step, run_after: i64) -> Option<ActiveJob> {
+        Some(ActiveJob {
+            id: 7,
+            step: step.as_str().into(),
+            status: status.into(),
+            run_after,
+        })
+    }
+
+    #[test]
+    fn one_active_job_per_call() {
+        assert_eq!(enqueue(Step::OpenTicket, 100, None), Enqueue::Insert);
+        // The ticket step waited for a recording that has now come.
+        assert_eq!(
+            enqueue(Step::OpenTicket, 100, job("queued", Step::OpenTicket, 500)),
+            Enqueue::MoveForward { id: 7 }
+        );
+        assert_eq!(
+            enqueue(Step::OpenTicket, 600, job("queued", Step::OpenTicket, 500)),
+            Enqueue::Nothing
+        );
+        assert_eq!(
+            enqueue(Step::LogCall, 100, job("queued", Step::OpenTicket, 500)),
+            Enqueue::Nothing
+        );
+        assert_eq!(
+            enqueue(Step::OpenTicket, 100, job("running", Step::OpenTicket, 500)),
+            Enqueue::Nothing
+        );
+        assert_eq!(
+            enqueue(Step::OpenTicket, 100, job("failed", Step::OpenTicket, 500)),
+            Enqueue::Nothing
+        );
+    }
+}

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use deskbridge_core::{Interaction, Policy, Step, StepOutcome};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use crate::rows;
 use crate::time::{from_ms, now_ms, to_text};
 use crate::{ClaimedStep, StoreError};
 
@@ -87,18 +88,21 @@ pub(super) async fn queue_next(
     .bind(&call.call_id)
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some(row) = busy {
-        let (status, step): (String, String) = (row.try_get("status")?, row.try_get("step")?);
-        let queued_after: i64 = row.try_get("run_after")?;
-        if status == "queued" && step == next.step.as_str() && queued_after > run_after {
+    match rows::enqueue(
+        next.step,
+        run_after,
+        busy.as_ref().map(rows::active_job).transpose()?,
+    ) {
+        rows::Enqueue::Nothing => return Ok(false),
+        rows::Enqueue::MoveForward { id } => {
             sqlx::query("UPDATE jobs SET run_after = ? WHERE id = ?")
                 .bind(run_after)
-                .bind(row.try_get::<i64, _>("id")?)
+                .bind(id)
                 .execute(&mut **tx)
                 .await?;
             return Ok(true);
         }
-        return Ok(false);
+        rows::Enqueue::Insert => {}
     }
     sqlx::query(
         "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at)
