@@ -8,6 +8,7 @@ use crate::interaction::Interaction;
 use crate::phone::{Phone, Region};
 use crate::policy::{AmbiguousCaller, Policy, UnansweredPolicy};
 use crate::ports::{ContactSummary, TicketSummary};
+use crate::rule::{AssigneeRule, CallerMatch, ContactRule, NumberSource, TicketRule};
 
 // ---- the caller ----
 
@@ -18,39 +19,36 @@ pub enum ContactQuery {
     /// to the number.
     ById {
         id: String,
-        then_phone: Option<String>,
+        then_phone: Option<(String, NumberSource)>,
     },
-    /// Look up by this E.164 number; `rule` says where the number came from.
-    ByPhone { phone: String, rule: &'static str },
+    /// Look up by this E.164 number; `source` says where the number came from.
+    ByPhone { phone: String, source: NumberSource },
     /// Nothing to look up: the number was withheld or is not a valid number.
-    Nothing { reason: &'static str },
+    Nothing { reason: ContactRule },
 }
 
 pub fn contact_query(call: &Interaction, policy: &Policy, region: Region) -> ContactQuery {
     let names = &policy.attributes;
     // `customer_number` replaces the caller id (a callback number the IVR collected,
     // or the real customer behind a forwarding service).
-    let (phone, source) = match policy.attribute(call, &names.customer_number) {
-        Some(raw) => (Some(Phone::parse(raw, region)), "customer_number"),
-        None => (call.customer_phone().cloned(), "phone"),
+    let (phone, source) = match call.attribute(&names.customer_number) {
+        Some(raw) => (Some(Phone::parse(raw, region)), NumberSource::CustomerNumber),
+        None => (call.customer_phone().cloned(), NumberSource::CallerId),
     };
     let e164 = phone.as_ref().and_then(Phone::e164).map(str::to_string);
-    if let Some(id) = policy.attribute(call, &names.contact).filter(|v| *v != "0") {
+    if let Some(id) = call.attribute(&names.contact).filter(|v| *v != "0") {
         return ContactQuery::ById {
             id: id.to_string(),
-            then_phone: e164,
+            then_phone: e164.map(|p| (p, source)),
         };
     }
     match (e164, phone) {
-        (Some(phone), _) => ContactQuery::ByPhone {
-            phone,
-            rule: source,
-        },
+        (Some(phone), _) => ContactQuery::ByPhone { phone, source },
         (None, Some(Phone::Anonymous)) | (None, None) => ContactQuery::Nothing {
-            reason: "caller_anonymous",
+            reason: ContactRule::CallerAnonymous,
         },
         (None, Some(_)) => ContactQuery::Nothing {
-            reason: "caller_number_invalid",
+            reason: ContactRule::CallerNumberInvalid,
         },
     }
 }
@@ -58,10 +56,10 @@ pub fn contact_query(call: &Interaction, policy: &Policy, region: Region) -> Con
 /// What the phone lookup means for the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneMatch {
-    /// Use this contact; `rule` says why.
-    Use { id: String, rule: &'static str },
+    /// Use this contact; `found` says why.
+    Use { id: String, found: CallerMatch },
     /// Create a contact.
-    Create { rule: &'static str },
+    Create { found: CallerMatch },
     /// Several contacts share the number and the agent picks (newest first).
     AskAgent { candidates: Vec<String> },
 }
@@ -71,11 +69,11 @@ pub enum PhoneMatch {
 pub fn phone_match(matches: &[ContactSummary], rule: AmbiguousCaller) -> PhoneMatch {
     match matches {
         [] => PhoneMatch::Create {
-            rule: "new_contact",
+            found: CallerMatch::NewContact,
         },
         [one] => PhoneMatch::Use {
             id: one.id.clone(),
-            rule: "phone_match",
+            found: CallerMatch::PhoneMatch,
         },
         many => {
             let mut sorted: Vec<&ContactSummary> = many.iter().collect();
@@ -83,10 +81,10 @@ pub fn phone_match(matches: &[ContactSummary], rule: AmbiguousCaller) -> PhoneMa
             match rule {
                 AmbiguousCaller::Newest => PhoneMatch::Use {
                     id: sorted[0].id.clone(),
-                    rule: "phone_ambiguous_newest",
+                    found: CallerMatch::PhoneAmbiguousNewest,
                 },
                 AmbiguousCaller::NewContact => PhoneMatch::Create {
-                    rule: "phone_ambiguous_new_contact",
+                    found: CallerMatch::PhoneAmbiguousNewContact,
                 },
                 AmbiguousCaller::Agent => PhoneMatch::AskAgent {
                     candidates: sorted.iter().map(|c| c.id.clone()).collect(),
@@ -127,10 +125,14 @@ fn truthy(v: &str) -> Option<bool> {
 
 fn ticket_rules(call: &Interaction, policy: &Policy) -> TicketRules {
     let names = &policy.attributes;
-    let attr = |name: &str| policy.attribute(call, name);
+    let attr = |name: &str| call.attribute(name);
+    // The IVR's ticket number `0` asks for a new ticket (the meaning Zendesk's
+    // Amazon Connect app gives it), whatever the reuse window or the open ticket
+    // would pick.
     let force_new = attr(&names.force_new_ticket)
         .and_then(truthy)
-        .unwrap_or(false);
+        .unwrap_or(false)
+        || attr(&names.ticket) == Some("0");
     let ivr_ticket = attr(&names.ticket)
         .filter(|v| *v != "0" && policy.use_ivr_ticket)
         .map(str::to_string);
@@ -145,7 +147,7 @@ fn ticket_rules(call: &Interaction, policy: &Policy) -> TicketRules {
         ivr_ticket,
         reuse_minutes,
         attach_open,
-        unanswered: call.unanswered_policy(policy),
+        unanswered: UnansweredPolicy::for_outcome(call.outcome(), policy.missed_call, policy.voicemail),
     }
 }
 
@@ -190,44 +192,44 @@ pub fn choose_ticket(
     policy: &Policy,
     facts: &TicketFacts,
     now: DateTime<Utc>,
-) -> (TicketChoice, Vec<String>) {
+) -> (TicketChoice, Vec<TicketRule>) {
     let r = ticket_rules(call, policy);
-    let unanswered_kind = match call.outcome() {
-        Some(crate::interaction::Outcome::Voicemail) => "voicemail",
-        _ => "missed_call",
-    };
-    let new_or_none = |rule: &str| match policy.create.ticket {
-        true => (TicketChoice::New, rule.to_string()),
-        false => (TicketChoice::NoTicket, "ticket_creation_off".to_string()),
+    let voicemail = call.outcome() == Some(crate::interaction::Outcome::Voicemail);
+    let new_or_none = |rule: TicketRule| match policy.create.ticket {
+        true => (TicketChoice::New, rule),
+        false => (TicketChoice::NoTicket, TicketRule::TicketCreationOff),
     };
     if r.unanswered == Some(UnansweredPolicy::LogOnly) {
-        let rule = format!("{unanswered_kind}_log_only");
+        let rule = match voicemail {
+            true => TicketRule::VoicemailLogOnly,
+            false => TicketRule::MissedCallLogOnly,
+        };
         return (TicketChoice::NoTicket, vec![rule]);
     }
     if r.force_new {
-        let (choice, rule) = new_or_none("new_ticket_forced");
+        let (choice, rule) = new_or_none(TicketRule::NewTicketForced);
         return (choice, vec![rule]);
     }
     let recent_only = r.unanswered == Some(UnansweredPolicy::RecentTicket);
 
-    let mut trail: Vec<String> = Vec::new();
+    let mut trail: Vec<TicketRule> = Vec::new();
     if r.ivr_ticket.is_some() && !recent_only {
         let rejected = match &facts.ivr_ticket {
-            None => "ivr_ticket_rejected_not_found",
-            Some(t) if t.status == "closed" => "ivr_ticket_rejected_closed",
+            None => TicketRule::IvrTicketRejectedNotFound,
+            Some(t) if t.status == "closed" => TicketRule::IvrTicketRejectedClosed,
             Some(t) if t.requester_id.is_none() || t.requester_id != call.contact_id => {
-                "ivr_ticket_rejected_not_requester"
+                TicketRule::IvrTicketRejectedNotRequester
             }
             Some(t) => {
                 return (
                     TicketChoice::Existing(t.id.clone()),
-                    vec!["ivr_ticket".into()],
+                    vec![TicketRule::IvrTicket],
                 );
             }
         };
-        trail.push(rejected.into());
+        trail.push(rejected);
     }
-    let mut decide = |choice: TicketChoice, rule: String| {
+    let mut decide = |choice: TicketChoice, rule: TicketRule| {
         trail.push(rule);
         (choice, std::mem::take(&mut trail))
     };
@@ -243,23 +245,24 @@ pub fn choose_ticket(
     {
         return decide(
             TicketChoice::Existing(newest.id.clone()),
-            "reuse_window".into(),
+            TicketRule::ReuseWindow,
         );
     }
     if recent_only {
-        return decide(
-            TicketChoice::NoTicket,
-            format!("{unanswered_kind}_no_recent_ticket"),
-        );
+        let rule = match voicemail {
+            true => TicketRule::VoicemailNoRecentTicket,
+            false => TicketRule::MissedCallNoRecentTicket,
+        };
+        return decide(TicketChoice::NoTicket, rule);
     }
     if r.attach_open
         && let Some(t) = open
             .iter()
             .find(|t| matches!(t.status.as_str(), "new" | "open" | "pending"))
     {
-        return decide(TicketChoice::Existing(t.id.clone()), "open_ticket".into());
+        return decide(TicketChoice::Existing(t.id.clone()), TicketRule::OpenTicket);
     }
-    let (choice, rule) = new_or_none("new_ticket");
+    let (choice, rule) = new_or_none(TicketRule::NewTicket);
     decide(choice, rule)
 }
 
@@ -280,17 +283,15 @@ pub fn choose_assignee(
     call: &Interaction,
     policy: &Policy,
     directory: &[DirectoryAgent],
-) -> (Option<String>, &'static str) {
+) -> (Option<String>, AssigneeRule) {
     if !policy.assign {
-        return (None, "assignment_off");
+        return (None, AssigneeRule::AssignmentOff);
     }
-    let fallback =
-        |rule_default: &'static str, rule_none: &'static str| match &policy.default_assignee {
-            Some(a) => (Some(a.clone()), rule_default),
-            None => (None, rule_none),
-        };
     let Some(agent) = call.last_agent() else {
-        return fallback("default_assignee_no_agent", "no_agent");
+        return match &policy.default_assignee {
+            Some(a) => (Some(a.clone()), AssigneeRule::DefaultAssigneeNoAgent),
+            None => (None, AssigneeRule::NoAgent),
+        };
     };
     let eq = |a: &Option<String>, b: &Option<String>| match (a, b) {
         (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
@@ -298,21 +299,21 @@ pub fn choose_assignee(
     };
     let by = |f: &dyn Fn(&DirectoryAgent) -> bool| directory.iter().find(|d| f(d));
     if let Some(d) = by(&|d| eq(&Some(d.email.clone()), &agent.email)) {
-        return (Some(d.email.clone()), "agent_email");
+        return (Some(d.email.clone()), AssigneeRule::AgentEmail);
     }
     if let Some(d) = by(&|d| eq(&d.name, &agent.name)) {
-        return (Some(d.email.clone()), "agent_name");
+        return (Some(d.email.clone()), AssigneeRule::AgentName);
     }
     if let Some(d) = by(&|d| eq(&d.extension, &agent.extension)) {
-        return (Some(d.email.clone()), "agent_extension");
+        return (Some(d.email.clone()), AssigneeRule::AgentExtension);
     }
     match (&policy.default_assignee, &agent.email) {
-        (Some(a), _) => (Some(a.clone()), "default_assignee"),
+        (Some(a), _) => (Some(a.clone()), AssigneeRule::DefaultAssignee),
         // No directory entry and no default: the helpdesk may still know the email.
         (None, Some(email)) if directory.is_empty() => {
-            (Some(email.clone()), "agent_email_unlisted")
+            (Some(email.clone()), AssigneeRule::AgentEmailUnlisted)
         }
-        _ => (None, "agent_not_in_directory"),
+        _ => (None, AssigneeRule::AgentNotInDirectory),
     }
 }
 

@@ -111,3 +111,31 @@ pub struct CallEvent {
     pub recording_url: Option<String>,
     pub transcript: Option<String>,
 }
+
+impl CallEvent {
+    /// An event with only its identity, kind and time; the rest is filled in by
+    /// whoever builds it (an adapter, a test).
+    pub fn new(
+        id: impl Into<String>,
+        call_id: impl Into<String>,
+        kind: EventKind,
+        at: DateTime<Utc>,
+    ) -> CallEvent {
+        CallEvent {
+            id: id.into(),
+            call_id: call_id.into(),
+            kind,
+            direction: None,
+            from: None,
+            to: None,
+            at,
+            agent: None,
+            queue: None,
+            attributes: BTreeMap::new(),
+            reason: None,
+            duration_s: None,
+            recording_url: None,
+            transcript: None,
+        }
+    }
+}

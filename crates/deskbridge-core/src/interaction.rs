@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
 use crate::policy::{
-    AgentFallback, AmbiguousCaller, Policy, TicketAssignment, TicketTiming, UnansweredPolicy,
+    AgentFallback, AmbiguousCaller, CallPlan, TicketAssignment, TicketTiming, UnansweredPolicy,
 };
+use crate::rule::{AssigneeRule, ContactRule, TicketRule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,7 +122,7 @@ pub struct StepOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_rule: Option<String>,
+    pub contact_rule: Option<ContactRule>,
     /// Contacts sharing the caller's number, newest first, when the agent decides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contact_candidates: Vec<String>,
@@ -129,16 +130,21 @@ pub struct StepOutcome {
     pub ticket_id: Option<String>,
     /// The rules the ticket choice went through, in order; the last one decided.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ticket_rules: Vec<String>,
+    pub ticket_rules: Vec<TicketRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignee_rule: Option<String>,
+    pub assignee_rule: Option<AssigneeRule>,
     /// The recording link a comment carried, so the same link is not added twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logged_recording: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment_id: Option<String>,
+    /// The call comment was written (with the ticket's create, or on its own).
+    /// A create that carried the comment and succeeded is the proof, even when the
+    /// helpdesk's answer does not name the comment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub call_logged: bool,
     /// The agent did not decide before the deadline.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub agent_timed_out: bool,
@@ -201,16 +207,16 @@ pub struct Interaction {
     pub recording_url: Option<String>,
     pub transcript: Option<String>,
     pub contact_id: Option<String>,
-    pub contact_rule: Option<String>,
+    pub contact_rule: Option<ContactRule>,
     #[serde(default)]
     pub contact_candidates: Vec<String>,
     pub ticket_id: Option<String>,
     #[serde(default)]
-    pub ticket_rules: Vec<String>,
+    pub ticket_rules: Vec<TicketRule>,
     #[serde(default)]
     pub assignee: Option<String>,
     #[serde(default)]
-    pub assignee_rule: Option<String>,
+    pub assignee_rule: Option<AssigneeRule>,
     #[serde(default)]
     pub logged_recordings: Vec<String>,
     /// The call comment, once written.
@@ -219,11 +225,19 @@ pub struct Interaction {
     pub agent_timed_out: bool,
     #[serde(default)]
     pub done: Done,
+    /// The group's rules for this call's steps, as they were when it started.
+    #[serde(default)]
+    pub plan: CallPlan,
 }
 
 impl Interaction {
-    /// Starts an interaction from the first event received for the call.
-    pub fn start(group: &str, event: &CallEvent) -> Result<Interaction, ApplyError> {
+    /// Starts an interaction from the first event received for the call, under its
+    /// group's plan.
+    pub fn start(
+        group: &str,
+        plan: &CallPlan,
+        event: &CallEvent,
+    ) -> Result<Interaction, ApplyError> {
         let direction = event
             .direction
             .ok_or_else(|| ApplyError::MissingDirection {
@@ -258,6 +272,7 @@ impl Interaction {
             comment_id: None,
             agent_timed_out: false,
             done: Done::default(),
+            plan: plan.clone(),
         })
     }
 
@@ -340,6 +355,14 @@ impl Interaction {
         })
     }
 
+    /// A non-empty attribute of the call (trimmed).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
     /// The customer's number: the caller on inbound calls, the callee on outbound.
     pub fn customer_phone(&self) -> Option<&Phone> {
         match self.direction {
@@ -364,49 +387,45 @@ impl Interaction {
 
     /// How the group treats this call if nobody answered it; `None` when answered
     /// or not over yet.
-    pub fn unanswered_policy(&self, policy: &Policy) -> Option<UnansweredPolicy> {
-        match self.outcome()? {
-            Outcome::Answered => None,
-            Outcome::Voicemail => Some(policy.voicemail),
-            _ => Some(policy.missed_call),
-        }
+    pub fn unanswered_policy(&self) -> Option<UnansweredPolicy> {
+        UnansweredPolicy::for_outcome(self.outcome(), self.plan.missed_call, self.plan.voicemail)
     }
 
-    /// The ticket rules to show: those recorded, or for an unanswered call the group
+    /// The ticket rules to show: those recorded, or for an unanswered call its plan
     /// logs only, the rule that kept it out of the helpdesk.
-    pub fn ticket_rules_shown(&self, policy: &Policy) -> Vec<String> {
+    pub fn ticket_rules_shown(&self) -> Vec<TicketRule> {
         if !self.ticket_rules.is_empty() {
             return self.ticket_rules.clone();
         }
-        match (self.unanswered_policy(policy), self.outcome()) {
+        match (self.unanswered_policy(), self.outcome()) {
             (Some(UnansweredPolicy::LogOnly), Some(Outcome::Voicemail)) => {
-                vec!["voicemail_log_only".into()]
+                vec![TicketRule::VoicemailLogOnly]
             }
-            (Some(UnansweredPolicy::LogOnly), _) => vec!["missed_call_log_only".into()],
+            (Some(UnansweredPolicy::LogOnly), _) => vec![TicketRule::MissedCallLogOnly],
             _ => Vec::new(),
         }
     }
 
     /// Agent mode for this call: the `ticket_assignment` attribute, else the group's.
-    pub fn ticket_assignment(&self, policy: &Policy) -> TicketAssignment {
-        match policy.attribute(self, &policy.attributes.ticket_assignment) {
+    pub fn ticket_assignment(&self) -> TicketAssignment {
+        match self.attribute(&self.plan.ticket_assignment_attribute) {
             Some(v) if v.eq_ignore_ascii_case("agent") => TicketAssignment::Agent,
             Some(v) if v.eq_ignore_ascii_case("auto") => TicketAssignment::Auto,
-            _ => policy.ticket_assignment,
+            _ => self.plan.ticket_assignment,
         }
     }
 
     /// Why the call is waiting for its agent, if it is.
-    pub fn agent_wait(&self, policy: &Policy) -> Option<AgentWait> {
+    pub fn agent_wait(&self) -> Option<AgentWait> {
         if self.agent_timed_out || self.done.ticket {
             return None;
         }
-        if self.ticket_assignment(policy) == TicketAssignment::Agent {
+        if self.ticket_assignment() == TicketAssignment::Agent {
             return Some(AgentWait::AgentMode);
         }
         if self.contact_id.is_none()
             && !self.contact_candidates.is_empty()
-            && policy.ambiguous_caller == AmbiguousCaller::Agent
+            && self.plan.ambiguous_caller == AmbiguousCaller::Agent
         {
             return Some(AgentWait::AmbiguousCaller);
         }
@@ -414,24 +433,24 @@ impl Interaction {
     }
 
     /// When the agent's time to decide runs out.
-    pub fn agent_deadline(&self, policy: &Policy) -> DateTime<Utc> {
-        let secs = i64::try_from(policy.agent_timeout_seconds).unwrap_or(i64::MAX / 2000);
+    pub fn agent_deadline(&self) -> DateTime<Utc> {
+        let secs = i64::try_from(self.plan.agent_timeout_seconds).unwrap_or(i64::MAX / 2000);
         self.first_at + chrono::Duration::seconds(secs)
     }
 
     /// An answered call that ended without its recording waits this long for it
     /// (when the group waits for recordings), so one write carries it.
-    fn recording_deadline(&self, policy: &Policy) -> Option<DateTime<Utc>> {
+    fn recording_deadline(&self) -> Option<DateTime<Utc>> {
         let ended = self.ended_at?;
-        let waits = policy.wait_for_recording_seconds > 0
+        let waits = self.plan.wait_for_recording_seconds > 0
             && self.recording_url.is_none()
             && self.outcome() == Some(Outcome::Answered);
-        let secs = i64::try_from(policy.wait_for_recording_seconds).unwrap_or(i64::MAX / 2000);
+        let secs = i64::try_from(self.plan.wait_for_recording_seconds).unwrap_or(i64::MAX / 2000);
         waits.then(|| ended + chrono::Duration::seconds(secs))
     }
 
     /// The one step to run next, if the call needs one now.
-    pub fn next_step(&self, policy: &Policy) -> Option<NextStep> {
+    pub fn next_step(&self) -> Option<NextStep> {
         let now = |step| {
             Some(NextStep {
                 step,
@@ -442,30 +461,30 @@ impl Interaction {
         if self.answered_at.is_none() && self.ended_at.is_none() {
             return None;
         }
-        let log_only = self.unanswered_policy(policy) == Some(UnansweredPolicy::LogOnly);
+        let log_only = self.unanswered_policy() == Some(UnansweredPolicy::LogOnly);
         if !self.done.identify && !log_only {
             return now(Step::IdentifyCaller);
         }
-        if self.agent_wait(policy).is_some() {
+        if self.agent_wait().is_some() {
             return Some(NextStep {
                 step: Step::AwaitAgent,
-                not_before: Some(self.agent_deadline(policy)),
+                not_before: Some(self.agent_deadline()),
             });
         }
         let ended = self.ended_at.is_some();
-        let early = policy.create_ticket_at == TicketTiming::Answer
-            || self.ticket_assignment(policy) == TicketAssignment::Agent;
+        let early = self.plan.create_ticket_at == TicketTiming::Answer
+            || self.ticket_assignment() == TicketAssignment::Agent;
         if !self.done.ticket && !log_only && (ended || early) {
             return Some(NextStep {
                 step: Step::OpenTicket,
-                not_before: self.recording_deadline(policy),
+                not_before: self.recording_deadline(),
             });
         }
-        let comments = policy.create.comment && self.ticket_id.is_some();
+        let comments = self.plan.log_calls && self.ticket_id.is_some();
         if ended && !self.done.log && comments {
             return Some(NextStep {
                 step: Step::LogCall,
-                not_before: self.recording_deadline(policy),
+                not_before: self.recording_deadline(),
             });
         }
         if self.done.log
@@ -479,7 +498,7 @@ impl Interaction {
     }
 
     /// Records what a finished step learned.
-    pub fn record(&mut self, step: Step, outcome: &StepOutcome, policy: &Policy) {
+    pub fn record(&mut self, step: Step, outcome: &StepOutcome) {
         if step == Step::AwaitAgent && outcome.contact_id.is_some() {
             // The deadline's fallback replaces "the agent decides".
             self.contact_id.clone_from(&outcome.contact_id);
@@ -518,7 +537,7 @@ impl Interaction {
             Step::AwaitAgent => {
                 if outcome.agent_timed_out {
                     self.agent_timed_out = true;
-                    if policy.agent_fallback == AgentFallback::LogOnly {
+                    if self.plan.agent_fallback == AgentFallback::LogOnly {
                         self.done.ticket = true;
                     }
                 }
@@ -527,7 +546,7 @@ impl Interaction {
             Step::AddRecording => {}
         }
         // The call comment went in with the ticket.
-        if self.comment_id.is_some() {
+        if outcome.call_logged || self.comment_id.is_some() {
             self.done.log = true;
         }
     }

@@ -1,10 +1,13 @@
 //! deskbridge's core: the domain types and the decisions, with no I/O.
 //!
 //! Adapters turn what a phone system sends into [`event::CallEvent`]s; the
-//! [`interaction::Interaction`] state machine turns events into facts and due
-//! [`interaction::Step`]s; the decision functions in [`decide`] and the [`policy`]
-//! say what each step does; the [`ports`] are the traits through which the binary
-//! does the I/O.
+//! [`interaction::Interaction`] state machine turns events into facts and names
+//! the call's next [`interaction::Step`]; [`queue`] says how that step joins the
+//! call's job queue and whether the call is synced; [`steps`] runs a step as a
+//! state machine that asks for what it needs (through the [`ports`]) and says
+//! what it learned, deciding with the functions in [`decide`] under the group's
+//! [`policy`], and recording the [`rule`] behind each choice. The binary does the
+//! I/O.
 
 pub mod comment;
 pub mod decide;
@@ -13,8 +16,13 @@ pub mod interaction;
 pub mod phone;
 pub mod policy;
 pub mod ports;
+pub mod queue;
+pub mod rule;
+pub mod steps;
 
 pub use event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 pub use interaction::{ApplyError, CallState, Interaction, Outcome, Step, StepOutcome};
 pub use phone::{Phone, Region};
-pub use policy::Policy;
+pub use policy::{CallPlan, Policy, Templates};
+pub use queue::{JobStatus, SyncStatus};
+pub use rule::{AssigneeRule, ContactRule, TicketRule};

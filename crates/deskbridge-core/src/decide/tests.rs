@@ -12,6 +12,16 @@ fn t0() -> DateTime<Utc> {
 
 /// A call from +14155550100 with the given attributes; `ended` with `reason`.
 fn call(attrs: &[(&str, &str)], end: Option<EndReason>, voicemail: bool) -> Interaction {
+    call_under(&Policy::default(), attrs, end, voicemail)
+}
+
+/// [`call`], started under the policy's plan.
+fn call_under(
+    policy: &Policy,
+    attrs: &[(&str, &str)],
+    end: Option<EndReason>,
+    voicemail: bool,
+) -> Interaction {
     let base = CallEvent {
         id: "1".into(),
         call_id: "c".into(),
@@ -31,7 +41,7 @@ fn call(attrs: &[(&str, &str)], end: Option<EndReason>, voicemail: bool) -> Inte
         recording_url: None,
         transcript: None,
     };
-    let mut c = Interaction::start("g", &base).unwrap();
+    let mut c = Interaction::start("g", &crate::policy::CallPlan::of(policy), &base).unwrap();
     c.apply(&base);
     if end != Some(EndReason::NoAnswer) {
         c.apply(&CallEvent {
@@ -88,14 +98,14 @@ fn contact_queries() {
             vec![],
             ContactQuery::ByPhone {
                 phone: "+14155550100".into(),
-                rule: "phone",
+                source: NumberSource::CallerId,
             },
         ),
         (
             vec![("zendesk_user", "42")],
             ContactQuery::ById {
                 id: "42".into(),
-                then_phone: Some("+14155550100".into()),
+                then_phone: Some(("+14155550100".into(), NumberSource::CallerId)),
             },
         ),
         // 0 means "none" in the Connect app's attributes.
@@ -103,20 +113,20 @@ fn contact_queries() {
             vec![("zendesk_user", "0")],
             ContactQuery::ByPhone {
                 phone: "+14155550100".into(),
-                rule: "phone",
+                source: NumberSource::CallerId,
             },
         ),
         (
             vec![("customer_number", "(212) 555-0142")],
             ContactQuery::ByPhone {
                 phone: "+12125550142".into(),
-                rule: "customer_number",
+                source: NumberSource::CustomerNumber,
             },
         ),
         (
             vec![("customer_number", "212"), ("zendesk_user", "")],
             ContactQuery::Nothing {
-                reason: "caller_number_invalid",
+                reason: ContactRule::CallerNumberInvalid,
             },
         ),
         (
@@ -126,7 +136,7 @@ fn contact_queries() {
             ],
             ContactQuery::ById {
                 id: "42".into(),
-                then_phone: Some("+12125550142".into()),
+                then_phone: Some(("+12125550142".into(), NumberSource::CustomerNumber)),
             },
         ),
     ];
@@ -142,7 +152,7 @@ fn contact_queries() {
     assert_eq!(
         contact_query(&anonymous, &p, us),
         ContactQuery::Nothing {
-            reason: "caller_anonymous"
+            reason: ContactRule::CallerAnonymous
         }
     );
     // Renamed attributes are read under their new names.
@@ -167,7 +177,7 @@ fn phone_matches_follow_the_ambiguity_rule() {
             &[][..],
             AmbiguousCaller::Newest,
             PhoneMatch::Create {
-                rule: "new_contact",
+                found: CallerMatch::NewContact,
             },
         ),
         (
@@ -175,7 +185,7 @@ fn phone_matches_follow_the_ambiguity_rule() {
             AmbiguousCaller::Agent,
             PhoneMatch::Use {
                 id: "a".into(),
-                rule: "phone_match",
+                found: CallerMatch::PhoneMatch,
             },
         ),
         (
@@ -183,14 +193,14 @@ fn phone_matches_follow_the_ambiguity_rule() {
             AmbiguousCaller::Newest,
             PhoneMatch::Use {
                 id: "b".into(),
-                rule: "phone_ambiguous_newest",
+                found: CallerMatch::PhoneAmbiguousNewest,
             },
         ),
         (
             &many[..],
             AmbiguousCaller::NewContact,
             PhoneMatch::Create {
-                rule: "phone_ambiguous_new_contact",
+                found: CallerMatch::PhoneAmbiguousNewContact,
             },
         ),
         (
@@ -288,7 +298,22 @@ fn ticket_choice_rules_overrides_and_precedence() {
         Case {
             attrs: vec![("zendesk_ticket", "0")],
             ivr: Some(ticket("0", "open", "7", 1)),
+            rules: &["new_ticket_forced"],
             ..case("ivr ticket 0 means new")
+        },
+        Case {
+            policy: reuse(60),
+            attrs: vec![("zendesk_ticket", "0")],
+            tickets: vec![ticket("3", "open", "7", 5)],
+            rules: &["new_ticket_forced"],
+            ..case("ivr ticket 0 means new, even within the reuse window")
+        },
+        Case {
+            policy: attach(),
+            attrs: vec![("zendesk_ticket", "0")],
+            tickets: vec![ticket("4", "open", "7", 900)],
+            rules: &["new_ticket_forced"],
+            ..case("ivr ticket 0 means new, even with an open ticket to attach to")
         },
         Case {
             policy: Policy {
@@ -571,7 +596,8 @@ fn ticket_choice_rules_overrides_and_precedence() {
         };
         let (choice, rules) = choose_ticket(&call, &c.policy, &facts, t0());
         assert_eq!(choice, c.want, "{}", c.name);
-        assert_eq!(rules, c.rules, "{}", c.name);
+        let names: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names, c.rules, "{}", c.name);
     }
 }
 
@@ -703,8 +729,9 @@ fn assignees() {
     for (a, policy, directory, want, rule) in cases {
         let mut c = call(&[], Some(EndReason::Completed), false);
         c.agents = vec![a.clone()];
+        let (assignee, why) = choose_assignee(&c, policy, directory);
         assert_eq!(
-            choose_assignee(&c, policy, directory),
+            (assignee, why.as_str()),
             (want.map(Into::into), rule),
             "{a:?}"
         );
@@ -724,13 +751,16 @@ fn assignees() {
         assign: false,
         ..lead.clone()
     };
-    assert_eq!(choose_assignee(&c, &off, &dir), (None, "assignment_off"));
+    assert_eq!(
+        choose_assignee(&c, &off, &dir),
+        (None, AssigneeRule::AssignmentOff)
+    );
     // Missed calls have no agent: the default assignee takes them.
     let mut missed = call(&[], Some(EndReason::NoAnswer), false);
     missed.agents.clear();
     assert_eq!(
         choose_assignee(&missed, &lead, &dir),
-        (Some("lead@acme.com".into()), "default_assignee_no_agent")
+        (Some("lead@acme.com".into()), AssigneeRule::DefaultAssigneeNoAgent)
     );
 }
 
@@ -766,7 +796,7 @@ fn agent_mode_switch_per_group_and_per_call() {
     ];
     for (policy, attrs, want) in cases {
         assert_eq!(
-            call(&attrs, None, false).ticket_assignment(&policy),
+            call_under(&policy, &attrs, None, false).ticket_assignment(),
             want,
             "{attrs:?}"
         );

@@ -1,6 +1,7 @@
 use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
+use crate::policy::Policy;
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + Duration::seconds(secs)
@@ -59,12 +60,12 @@ fn fake_outcome(call: &Interaction, step: Step) -> StepOutcome {
     match step {
         Step::IdentifyCaller => StepOutcome {
             contact_id: Some("7".into()),
-            contact_rule: Some("phone_match".into()),
+            contact_rule: Some("phone_match".parse().unwrap()),
             ..StepOutcome::default()
         },
         Step::OpenTicket => StepOutcome {
             ticket_id: Some("10".into()),
-            ticket_rules: vec!["new_ticket".into()],
+            ticket_rules: vec![TicketRule::NewTicket],
             // Like the real step: an ended call's comment goes in with the ticket.
             comment_id: call.outcome().map(|_| "c1".to_string()),
             logged_recording: call.outcome().and(call.recording_url.clone()),
@@ -87,11 +88,11 @@ fn fake_outcome(call: &Interaction, step: Step) -> StepOutcome {
 }
 
 /// Runs every step the call needs now, as workers would; returns them.
-fn drain(call: &mut Interaction, policy: &Policy) -> Vec<Step> {
+fn drain(call: &mut Interaction) -> Vec<Step> {
     let mut ran = Vec::new();
-    while let Some(next) = call.next_step(policy) {
+    while let Some(next) = call.next_step() {
         let outcome = fake_outcome(call, next.step);
-        call.record(next.step, &outcome, policy);
+        call.record(next.step, &outcome);
         ran.push(next.step);
         assert!(ran.len() < 20, "steps never settle: {ran:?}");
     }
@@ -104,14 +105,14 @@ fn play_with(events: &[CallEvent], policy: &Policy, eager: bool) -> (Interaction
     let mut call: Option<Interaction> = None;
     let mut steps = Vec::new();
     for e in events {
-        let c = call.get_or_insert_with(|| Interaction::start("default", e).unwrap());
+        let c = call.get_or_insert_with(|| Interaction::start("default", &CallPlan::of(policy), e).unwrap());
         c.apply(e);
         if eager {
-            steps.extend(drain(c, policy));
+            steps.extend(drain(c));
         }
     }
     let mut call = call.unwrap();
-    steps.extend(drain(&mut call, policy));
+    steps.extend(drain(&mut call));
     (call, steps)
 }
 
@@ -153,27 +154,27 @@ fn count(steps: &[Step], step: Step) -> usize {
 #[test]
 fn an_answered_call_in_order() {
     let p = Policy::default();
-    let mut call = Interaction::start("default", &ev("1", EventKind::Ringing, 0)).unwrap();
+    let mut call = Interaction::start("default", &CallPlan::of(&p), &ev("1", EventKind::Ringing, 0)).unwrap();
     call.apply(&ev("1", EventKind::Ringing, 0));
     assert_eq!(call.state(), CallState::Ringing);
-    assert_eq!(call.next_step(&p), None);
+    assert_eq!(call.next_step(), None);
     call.apply(&answered("2", 5, ann()));
     assert_eq!(call.state(), CallState::Answered);
     assert_eq!(call.outcome(), None);
     // The caller is identified at once; the ticket waits for the end of the call,
     // so one write carries ticket and comment.
-    assert_eq!(drain(&mut call, &p), vec![Step::IdentifyCaller]);
+    assert_eq!(drain(&mut call), vec![Step::IdentifyCaller]);
     call.apply(&ended("3", 65, EndReason::Completed));
     assert_eq!(call.state(), CallState::Ended);
     assert_eq!(call.outcome(), Some(Outcome::Answered));
     assert_eq!(call.talk_seconds(), Some(60));
-    assert_eq!(drain(&mut call, &p), vec![Step::OpenTicket]);
+    assert_eq!(drain(&mut call), vec![Step::OpenTicket]);
     assert!(call.done.log, "the comment went in with the ticket");
     call.apply(&recording("4", 90, "https://rec/1.mp3"));
-    assert_eq!(drain(&mut call, &p), vec![Step::AddRecording]);
+    assert_eq!(drain(&mut call), vec![Step::AddRecording]);
     // The same recording again adds nothing.
     call.apply(&recording("5", 95, "https://rec/1.mp3"));
-    assert_eq!(call.next_step(&p), None);
+    assert_eq!(call.next_step(), None);
 }
 
 #[test]
@@ -218,17 +219,16 @@ fn agent_mode_waits_until_the_deadline_then_falls_back() {
         agent_timeout_seconds: 120,
         ..Policy::default()
     };
-    let mut call = Interaction::start("default", &first).unwrap();
+    let mut call = Interaction::start("default", &CallPlan::of(&p), &first).unwrap();
     call.apply(&first);
     call.apply(&answered("2", 5, ann()));
     call.record(
         Step::IdentifyCaller,
         &fake_outcome(&call, Step::IdentifyCaller),
-        &p,
     );
-    assert_eq!(call.agent_wait(&p), Some(AgentWait::AgentMode));
+    assert_eq!(call.agent_wait(), Some(AgentWait::AgentMode));
     assert_eq!(
-        call.next_step(&p),
+        call.next_step(),
         Some(NextStep {
             step: Step::AwaitAgent,
             not_before: Some(t(120))
@@ -240,9 +240,8 @@ fn agent_mode_waits_until_the_deadline_then_falls_back() {
             agent_timed_out: true,
             ..StepOutcome::default()
         },
-        &p,
     );
-    assert_eq!(call.next_step(&p).map(|n| n.step), Some(Step::OpenTicket));
+    assert_eq!(call.next_step().map(|n| n.step), Some(Step::OpenTicket));
 
     // With a log-only fallback no ticket is made.
     let p = Policy {
@@ -281,14 +280,14 @@ fn tickets_at_answer_get_the_comment_at_the_end() {
         create_ticket_at: crate::policy::TicketTiming::Answer,
         ..Policy::default()
     };
-    let mut call = Interaction::start("default", &answered("1", 0, ann())).unwrap();
+    let mut call = Interaction::start("default", &CallPlan::of(&p), &answered("1", 0, ann())).unwrap();
     call.apply(&answered("1", 0, ann()));
     assert_eq!(
-        drain(&mut call, &p),
+        drain(&mut call),
         vec![Step::IdentifyCaller, Step::OpenTicket]
     );
     call.apply(&ended("2", 60, EndReason::Completed));
-    assert_eq!(drain(&mut call, &p), vec![Step::LogCall]);
+    assert_eq!(drain(&mut call), vec![Step::LogCall]);
 }
 
 #[test]
@@ -297,12 +296,12 @@ fn the_comment_waits_for_the_recording_when_told_to() {
         wait_for_recording_seconds: 30,
         ..Policy::default()
     };
-    let mut call = Interaction::start("default", &answered("1", 0, ann())).unwrap();
+    let mut call = Interaction::start("default", &CallPlan::of(&p), &answered("1", 0, ann())).unwrap();
     call.apply(&answered("1", 0, ann()));
-    drain(&mut call, &p);
+    drain(&mut call);
     call.apply(&ended("2", 60, EndReason::Completed));
     assert_eq!(
-        call.next_step(&p),
+        call.next_step(),
         Some(NextStep {
             step: Step::OpenTicket,
             not_before: Some(t(90))
@@ -311,13 +310,13 @@ fn the_comment_waits_for_the_recording_when_told_to() {
     // The recording arrives: no more waiting, and it goes into the one write.
     call.apply(&recording("3", 70, "https://rec/1.mp3"));
     assert_eq!(
-        call.next_step(&p),
+        call.next_step(),
         Some(NextStep {
             step: Step::OpenTicket,
             not_before: None
         })
     );
-    assert_eq!(drain(&mut call, &p), vec![Step::OpenTicket]);
+    assert_eq!(drain(&mut call), vec![Step::OpenTicket]);
     assert_eq!(call.logged_recordings, ["https://rec/1.mp3"]);
     // Missed calls have no recording to wait for.
     let (missed, _) = play(
@@ -364,7 +363,7 @@ fn ended_without_direction_cannot_start_a_call() {
         ..ended("1", 0, EndReason::Completed)
     };
     assert_eq!(
-        Interaction::start("default", &e),
+        Interaction::start("default", &CallPlan::default(), &e),
         Err(ApplyError::MissingDirection {
             call_id: "c1".into()
         })
@@ -418,7 +417,7 @@ fn every_order_of_an_answered_call_gives_the_same_call() {
             // The recording is linked exactly once, whenever it arrived.
             assert_eq!(call.logged_recordings, ["https://rec/1.mp3"], "{ctx}");
             assert!(count(&steps, Step::AddRecording) <= 1, "{ctx}");
-            assert_eq!(call.next_step(&Policy::default()), None, "{ctx}");
+            assert_eq!(call.next_step(), None, "{ctx}");
         }
     }
 }
@@ -505,15 +504,14 @@ fn a_comment_on_a_closed_ticket_moves_the_call_to_its_follow_up() {
         Step::AddRecording,
         &StepOutcome {
             ticket_id: Some("11".into()),
-            ticket_rules: vec!["followup_of_closed_ticket".into()],
+            ticket_rules: vec![TicketRule::FollowupOfClosedTicket],
             ..StepOutcome::default()
         },
-        &p,
     );
     assert_eq!(call.ticket_id.as_deref(), Some("11"));
     assert_eq!(
         call.ticket_rules,
-        ["new_ticket", "followup_of_closed_ticket"]
+        [TicketRule::NewTicket, TicketRule::FollowupOfClosedTicket]
     );
 }
 
@@ -524,23 +522,24 @@ fn recorded_outcomes_fill_the_call() {
     call.record(
         Step::IdentifyCaller,
         &fake_outcome(&call, Step::IdentifyCaller),
-        &p,
     );
     call.record(
         Step::OpenTicket,
         &StepOutcome {
             ticket_id: Some("9".into()),
-            ticket_rules: vec!["ivr_ticket_rejected_closed".into(), "new_ticket".into()],
+            ticket_rules: vec![TicketRule::IvrTicketRejectedClosed, TicketRule::NewTicket],
             ..StepOutcome::default()
         },
-        &p,
     );
     assert_eq!(call.contact_id.as_deref(), Some("7"));
-    assert_eq!(call.contact_rule.as_deref(), Some("phone_match"));
+    assert_eq!(
+        call.contact_rule.map(|r| r.to_string()).as_deref(),
+        Some("phone_match")
+    );
     assert_eq!(call.ticket_id.as_deref(), Some("9"));
     assert_eq!(
         call.ticket_rules,
-        ["ivr_ticket_rejected_closed", "new_ticket"]
+        [TicketRule::IvrTicketRejectedClosed, TicketRule::NewTicket]
     );
     assert!(call.done.identify && call.done.ticket && !call.done.log);
 }

@@ -1,0 +1,58 @@
+//! The part of a group's policy that decides which steps a call needs and when.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AgentFallback, AmbiguousCaller, Policy, TicketAssignment, TicketTiming, UnansweredPolicy,
+};
+
+/// Which steps a call needs and when, copied from its group's [`Policy`] when the
+/// call starts and stored with it.
+///
+/// Two reasons to keep it on the call rather than look the group up each time:
+/// the store queues a call's next step inside its own transactions and must not
+/// call back into the application for the group's policy; and a call is carried
+/// through, and shown by the API, under the rules it started with, even when the
+/// configuration changes (or another instance runs another version of it) while
+/// the call is in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CallPlan {
+    pub missed_call: UnansweredPolicy,
+    pub voicemail: UnansweredPolicy,
+    /// The group's default; the call's attribute (named below) overrides it.
+    pub ticket_assignment: TicketAssignment,
+    pub ticket_assignment_attribute: String,
+    pub ambiguous_caller: AmbiguousCaller,
+    pub agent_timeout_seconds: u64,
+    pub agent_fallback: AgentFallback,
+    pub create_ticket_at: TicketTiming,
+    pub wait_for_recording_seconds: u64,
+    /// The group writes call comments (`create` has "comment").
+    pub log_calls: bool,
+}
+
+impl CallPlan {
+    pub fn of(policy: &Policy) -> CallPlan {
+        CallPlan {
+            missed_call: policy.missed_call,
+            voicemail: policy.voicemail,
+            ticket_assignment: policy.ticket_assignment,
+            ticket_assignment_attribute: policy.attributes.ticket_assignment.clone(),
+            ambiguous_caller: policy.ambiguous_caller,
+            agent_timeout_seconds: policy.agent_timeout_seconds,
+            agent_fallback: policy.agent_fallback,
+            create_ticket_at: policy.create_ticket_at,
+            wait_for_recording_seconds: policy.wait_for_recording_seconds,
+            log_calls: policy.create.comment,
+        }
+    }
+}
+
+/// The plan of the default policy: what a call stored before calls carried their
+/// plan is carried through with.
+impl Default for CallPlan {
+    fn default() -> Self {
+        CallPlan::of(&Policy::default())
+    }
+}

@@ -1,0 +1,72 @@
+//! `LogCall` and `AddRecording`: comments on the call's ticket.
+
+use super::ticket::reassignment;
+use super::{Cx, Progress, Request, StepError, done, need, skipped};
+use crate::comment::{call_comment, recording_comment};
+use crate::interaction::StepOutcome;
+use crate::ports::{CommentAdded, NewComment};
+use crate::rule::TicketRule;
+
+/// The call comment, once the call has ended. A transfer after the ticket was
+/// made reassigns the ticket to the last agent in the same update.
+pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
+    let Some(ticket_id) = &cx.call.ticket_id else {
+        return skipped("no ticket for this call");
+    };
+    let reassign = reassignment(cx);
+    let Some(added) = &cx.answers.comment else {
+        return need(Request::AddComment {
+            ticket_id: ticket_id.clone(),
+            comment: NewComment {
+                body: call_comment(cx.call),
+                public: false,
+                reassign: reassign.as_ref().map(|(agent, _)| agent.clone()),
+            },
+            key: (cx.key)("log_call"),
+        });
+    };
+    let (assignee, assignee_rule) = reassign.unzip();
+    done(StepOutcome {
+        assignee,
+        assignee_rule,
+        comment_id: Some(added.id.clone()),
+        call_logged: true,
+        logged_recording: cx.call.recording_url.clone(),
+        ..moved_to_followup(ticket_id, added)
+    })
+}
+
+/// A recording that arrived after the call comment was written.
+pub(super) fn add_recording(cx: &Cx, job_id: i64) -> Result<Progress, StepError> {
+    let (Some(url), Some(ticket_id)) = (&cx.call.recording_url, &cx.call.ticket_id) else {
+        return skipped("no recording or no ticket");
+    };
+    let Some(added) = &cx.answers.comment else {
+        return need(Request::AddComment {
+            ticket_id: ticket_id.clone(),
+            comment: NewComment {
+                body: recording_comment(cx.call, url),
+                public: false,
+                reassign: None,
+            },
+            key: (cx.key)(&format!("add_recording/{job_id}")),
+        });
+    };
+    done(StepOutcome {
+        logged_recording: Some(url.clone()),
+        ..moved_to_followup(ticket_id, added)
+    })
+}
+
+/// When the ticket was closed and the comment went into a follow-up, the call
+/// moves to the follow-up.
+fn moved_to_followup(asked: &str, added: &CommentAdded) -> StepOutcome {
+    match added.ticket_id == asked {
+        true => StepOutcome::default(),
+        false => StepOutcome {
+            ticket_id: Some(added.ticket_id.clone()),
+            ticket_rules: vec![TicketRule::FollowupOfClosedTicket],
+            ..StepOutcome::default()
+        },
+    }
+}

@@ -1,0 +1,115 @@
+//! `OpenTicket`: the ticket the call goes to, existing or new.
+
+use super::{Cx, Progress, Request, StepError, done, need, skipped};
+use crate::comment::call_comment;
+use crate::decide::{TicketChoice, TicketFacts, choose_assignee, choose_ticket, ticket_lookups};
+use crate::interaction::{Interaction, StepOutcome};
+use crate::policy::{Policy, Templates};
+use crate::ports::{NewComment, NewTicket};
+use crate::rule::AssigneeRule;
+
+pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
+    let (call, policy, a) = (cx.call, cx.rules.policy, cx.answers);
+    if call.ticket_id.is_some() {
+        return skipped("the call already has a ticket");
+    }
+    // Fetch only what a rule of this call would use.
+    let lookups = ticket_lookups(call, policy);
+    if let Some(id) = lookups.ivr_ticket
+        && a.ivr_ticket.is_none()
+    {
+        return need(Request::GetTicket(id));
+    }
+    if lookups.caller_tickets
+        && let Some(contact) = &call.contact_id
+        && a.caller_tickets.is_none()
+    {
+        return need(Request::CallerTickets(contact.clone()));
+    }
+    let facts = TicketFacts {
+        ivr_ticket: a.ivr_ticket.clone().flatten(),
+        caller_tickets: a.caller_tickets.clone().unwrap_or_default(),
+    };
+    let (choice, rules) = choose_ticket(call, policy, &facts, cx.now);
+    let decided = |ticket_id: Option<String>| StepOutcome {
+        ticket_id,
+        ticket_rules: rules.clone(),
+        ..StepOutcome::default()
+    };
+    match choice {
+        TicketChoice::NoTicket => done(decided(None)),
+        TicketChoice::Existing(id) => done(decided(Some(id))),
+        TicketChoice::New => {
+            let (assignee, assignee_rule) = choose_assignee(call, policy, cx.rules.directory);
+            let Some(created) = &a.created_ticket else {
+                let ticket = new_ticket(call, policy, cx.rules.templates, assignee)?;
+                return need(Request::CreateTicket {
+                    ticket: Box::new(ticket),
+                    key: (cx.key)("open_ticket"),
+                });
+            };
+            // The create carried the call comment when the call had ended; its
+            // success proves the comment exists, whether or not the helpdesk's
+            // answer names it, so the comment is never written a second time.
+            let logged = logs_call(call, policy);
+            done(StepOutcome {
+                assignee,
+                assignee_rule: Some(assignee_rule),
+                comment_id: created.comment_id.clone().filter(|_| logged),
+                call_logged: logged,
+                logged_recording: call.recording_url.clone().filter(|_| logged),
+                ..decided(Some(created.id.clone()))
+            })
+        }
+    }
+}
+
+/// Whether a ticket created now carries the call comment: the call has ended and
+/// the group writes call comments.
+fn logs_call(call: &Interaction, policy: &Policy) -> bool {
+    call.outcome().is_some() && policy.create.comment
+}
+
+/// A new ticket for the call, as the group's policy describes it.
+///
+/// A ticket needs a first comment (Zendesk refuses one without). A call that has
+/// ended by now is logged by it, in the same request; a call still going (tickets
+/// created at the answer, agent mode) gets a note of what is known so far, and its
+/// log later. A group that writes no call comments opens tickets with the subject.
+pub fn new_ticket(
+    call: &Interaction,
+    policy: &Policy,
+    templates: &Templates,
+    assignee: Option<String>,
+) -> Result<NewTicket, StepError> {
+    let subject = templates.ticket_subject(call)?;
+    let body = match policy.create.comment {
+        true => call_comment(call),
+        false => subject.clone(),
+    };
+    Ok(NewTicket {
+        requester_id: call.contact_id.clone(),
+        priority: policy.ticket_priority,
+        ticket_type: policy.ticket_type,
+        status: policy.ticket_status,
+        tags: policy.ticket_tags.clone(),
+        ticket_form: policy.ticket_form.clone(),
+        custom_fields: templates.custom_field_values(call)?,
+        assignee,
+        comment: Some(NewComment {
+            body,
+            public: false,
+            reassign: None,
+        }),
+        subject,
+    })
+}
+
+/// The assignee of a transferred call's ticket: the last agent, when that is not
+/// who the ticket already has.
+pub(super) fn reassignment(cx: &Cx) -> Option<(String, AssigneeRule)> {
+    let (assignee, rule) = choose_assignee(cx.call, cx.rules.policy, cx.rules.directory);
+    assignee
+        .filter(|a| cx.call.assignee.is_some() && Some(a) != cx.call.assignee.as_ref())
+        .map(|a| (a, rule))
+}
