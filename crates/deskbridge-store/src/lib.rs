@@ -243,6 +243,17 @@ pub trait Store: Send + Sync + 'static {
     async fn pause_budget(&self, account: &str, until_ms: i64) -> Result<(), StoreError>;
 }
 
+/// The plan a new call of the group starts under.
+pub(crate) fn plan_of(
+    policies: &dyn PolicyBook,
+    group: &str,
+) -> Result<deskbridge_core::CallPlan, StoreError> {
+    policies
+        .policy(group)
+        .map(deskbridge_core::CallPlan::of)
+        .ok_or_else(|| StoreError::Invalid(format!("no policy for group {group:?}")))
+}
+
 /// `failed` if a step failed for good; `done` once the call ended and every step
 /// finished; `pending` otherwise.
 pub(crate) fn sync_of(call: &Interaction, steps: &[StepRecord]) -> (SyncStatus, Option<String>) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::ports::Helpdesk;
-use deskbridge_core::{Policy, Region};
+use deskbridge_core::{Policy, Region, Templates};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -27,6 +27,8 @@ pub struct Group {
     /// The group's own numbers, E.164.
     pub numbers: Vec<String>,
     pub policy: Policy,
+    /// The policy's templates, compiled once.
+    pub templates: Templates,
     pub region: Region,
     pub helpdesk: Arc<dyn Helpdesk>,
     /// The group's backend is the built-in CRM (its `/api/v1/crm/` is available).
@@ -70,39 +72,50 @@ impl AppState {
         config: &Config,
         backends: &HashMap<String, Backend>,
         default_token: Option<String>,
-    ) -> Vec<Arc<Group>> {
+    ) -> anyhow::Result<Vec<Arc<Group>>> {
         let region = config.region();
         let builtin = &backends["builtin"];
+        let compile = |policy: &Policy, prefix: &str| {
+            Templates::compile(policy, prefix).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                anyhow::anyhow!("templates do not compile:\n{}", lines.join("\n"))
+            })
+        };
         if config.groups.is_empty() {
-            return vec![Arc::new(Group {
+            let policy = Policy::default();
+            return Ok(vec![Arc::new(Group {
                 name: "default".into(),
                 tokens: default_token.into_iter().collect(),
                 numbers: Vec::new(),
-                policy: Policy::default(),
+                templates: compile(&policy, "")?,
+                policy,
                 region,
                 helpdesk: builtin.helpdesk.clone(),
                 builtin: true,
-            })];
+            })]);
         }
         config
             .groups
             .iter()
-            .map(|g| {
+            .enumerate()
+            .map(|(i, g)| {
                 // `check` made sure every named backend exists.
                 let backend = g
                     .backend
                     .as_ref()
                     .and_then(|b| backends.get(b))
                     .unwrap_or(builtin);
-                Arc::new(Group {
+                let policy = g.policy();
+                Ok(Arc::new(Group {
                     name: g.name.clone(),
                     tokens: g.tokens.clone(),
                     numbers: g.numbers_e164(region),
-                    policy: g.policy(),
+                    templates: compile(&policy, &format!("groups[{i}]"))?,
+                    policy,
                     region: g.region(region),
                     helpdesk: backend.helpdesk.clone(),
                     builtin: backend.builtin,
-                })
+                }))
             })
             .collect()
     }
@@ -162,7 +175,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &config,
         &backends,
         generated.as_ref().map(|(t, _)| t.clone()),
-    );
+    )?;
     let state = Arc::new(AppState {
         store: store.clone(),
         crm,

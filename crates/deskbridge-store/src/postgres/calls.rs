@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 use super::{lock_key, notify};
 use crate::rows;
 use crate::time::{from_text, to_text};
-use crate::{CallRecord, Change, GroupEvent, IngestReport, PolicyBook, StoreError, sync_of};
+use crate::{plan_of, CallRecord, Change, GroupEvent, IngestReport, PolicyBook, StoreError, sync_of};
 
 pub(super) fn call_key(group: &str, call_id: &str) -> String {
     format!("call:{group}/{call_id}")
@@ -62,7 +62,7 @@ pub async fn ingest(
             let entry = match stored {
                 Some(body) => (serde_json::from_str(&body)?, false),
                 None => (
-                    Interaction::start(group, event)
+                    Interaction::start(group, &plan_of(policies, group)?, event)
                         .map_err(|source| StoreError::Apply { index, source })?,
                     true,
                 ),
@@ -89,10 +89,7 @@ pub async fn ingest(
             .bind(call_id)
             .execute(&mut *tx)
             .await?;
-        let policy = policies
-            .policy(group)
-            .ok_or_else(|| StoreError::Invalid(format!("no policy for group {group:?}")))?;
-        if super::jobs::queue_next(&mut tx, call, policy).await? {
+        if super::jobs::queue_next(&mut tx, call).await? {
             report.steps += 1;
         }
         notify(

@@ -65,9 +65,8 @@ pub async fn claim(
 pub(super) async fn queue_next(
     tx: &mut Transaction<'_, Postgres>,
     call: &Interaction,
-    policy: &Policy,
 ) -> Result<bool, StoreError> {
-    let Some(next) = call.next_step(policy) else {
+    let Some(next) = call.next_step() else {
         return Ok(false);
     };
     let run_after = next
@@ -143,7 +142,7 @@ pub async fn complete(
             .fetch_one(&mut *tx)
             .await?;
     let mut call: Interaction = serde_json::from_str(&body)?;
-    call.record(step.step, outcome, policy);
+    call.record(step.step, outcome);
     sqlx::query(
         "UPDATE calls SET body = $1, updated_at = $2 WHERE group_name = $3 AND call_id = $4",
     )
@@ -153,7 +152,7 @@ pub async fn complete(
     .bind(&step.call_id)
     .execute(&mut *tx)
     .await?;
-    if queue_next(&mut tx, &call, policy).await? {
+    if queue_next(&mut tx, &call).await? {
         notify(&mut tx, &Change::Work).await?;
     }
     notify(

@@ -8,7 +8,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction, sqlite::SqliteRow};
 
 use crate::rows;
 use crate::time::{from_text, to_text};
-use crate::{CallRecord, GroupEvent, IngestReport, PolicyBook, StoreError, sync_of};
+use crate::{plan_of, CallRecord, GroupEvent, IngestReport, PolicyBook, StoreError, sync_of};
 
 pub async fn ingest(
     pool: &SqlitePool,
@@ -52,7 +52,7 @@ pub async fn ingest(
             let (call, is_new) = match stored {
                 Some(body) => (serde_json::from_str(&body)?, false),
                 None => (
-                    Interaction::start(group, event)
+                    Interaction::start(group, &plan_of(policies, group)?, event)
                         .map_err(|source| StoreError::Apply { index, source })?,
                     true,
                 ),
@@ -84,11 +84,8 @@ pub async fn ingest(
             .execute(&mut *tx)
             .await?;
     }
-    for ((group, _), (call, _)) in &touched {
-        let policy = policies
-            .policy(group)
-            .ok_or_else(|| StoreError::Invalid(format!("no policy for group {group:?}")))?;
-        if super::jobs::queue_next(&mut tx, call, policy).await? {
+    for (call, _) in touched.values() {
+        if super::jobs::queue_next(&mut tx, call).await? {
             report.steps += 1;
         }
     }

@@ -72,9 +72,8 @@ pub async fn claim(
 pub(super) async fn queue_next(
     tx: &mut Transaction<'_, Sqlite>,
     call: &Interaction,
-    policy: &Policy,
 ) -> Result<bool, StoreError> {
-    let Some(next) = call.next_step(policy) else {
+    let Some(next) = call.next_step() else {
         return Ok(false);
     };
     let run_after = next
@@ -149,7 +148,7 @@ pub async fn complete(
             .fetch_one(&mut *tx)
             .await?;
     let mut call: Interaction = serde_json::from_str(&body)?;
-    call.record(step.step, outcome, policy);
+    call.record(step.step, outcome);
     sqlx::query("UPDATE calls SET body = ?, updated_at = ? WHERE group_name = ? AND call_id = ?")
         .bind(serde_json::to_string(&call)?)
         .bind(&now)
@@ -157,7 +156,7 @@ pub async fn complete(
         .bind(&step.call_id)
         .execute(&mut *tx)
         .await?;
-    queue_next(&mut tx, &call, policy).await?;
+    queue_next(&mut tx, &call).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -83,13 +83,12 @@ async fn list(
     Ok(Json(json!({ "calls": calls })))
 }
 
-pub(super) fn call_json(record: &CallRecord, group: &Group, with_steps: bool) -> Value {
+pub(super) fn call_json(record: &CallRecord, _group: &Group, with_steps: bool) -> Value {
     let call = &record.interaction;
-    let policy = &group.policy;
-    let ticket_rules = call.ticket_rules_shown(policy);
+    let ticket_rules = call.ticket_rules_shown();
     let agent_wait = call
-        .agent_wait(policy)
-        .map(|reason| json!({ "reason": reason, "deadline": call.agent_deadline(policy) }));
+        .agent_wait()
+        .map(|reason| json!({ "reason": reason, "deadline": call.agent_deadline() }));
     let mut v = json!({
         "call_id": call.call_id,
         "group": call.group,
@@ -115,7 +114,7 @@ pub(super) fn call_json(record: &CallRecord, group: &Group, with_steps: bool) ->
         "sync_error": record.sync_error,
         "assignee": call.assignee,
         "agent_decision": {
-            "mode": call.ticket_assignment(policy),
+            "mode": call.ticket_assignment(),
             "waiting": agent_wait,
             "timed_out": call.agent_timed_out,
         },

@@ -159,7 +159,14 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
     };
     fault_delay().await;
     let started = std::time::Instant::now();
-    let result = with_lease(state, &step, retry.lease, steps::run(state, &group, &step)).await;
+    let result = with_lease(state, &step, retry.lease, steps::run(
+            state,
+            &group,
+            step.step,
+            &step.interaction,
+            step.job_id,
+            step.attempt,
+        )).await;
     let name = step.step.as_str();
     metrics::histogram!("deskbridge_step_seconds", "step" => name)
         .record(started.elapsed().as_secs_f64());

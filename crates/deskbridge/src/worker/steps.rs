@@ -1,290 +1,265 @@
-//! What each step does. A step reads the call as it is when the step runs, asks
-//! the decision functions what to do, and does it through the group's helpdesk with
-//! an idempotency key derived from the call and the step.
+//! Runs one step of a call: the core's [`StepRun`] says what it needs, this module
+//! fetches it (a helpdesk request through the group's port, the lock on a phone
+//! number through the store) and hands the answer back, until the step is done.
+//! Nothing here decides; a decision made here would be a bug in the design.
 
 use chrono::Utc;
-use deskbridge_core::comment::{call_comment, recording_comment};
-use deskbridge_core::decide::{
-    ContactQuery, PhoneMatch, TicketChoice, TicketFacts, choose_assignee, choose_ticket,
-    contact_query, phone_match, ticket_lookups,
-};
-use deskbridge_core::ports::{
-    CommentAdded, HelpdeskError, IdempotencyKey, NewComment, NewContact, NewTicket,
-};
+use deskbridge_core::ports::{Helpdesk, HelpdeskError};
+use deskbridge_core::steps::{Progress, Reply, Request, Rules, StepRun};
 use deskbridge_core::{Interaction, Step, StepOutcome};
-use deskbridge_store::ClaimedStep;
+use deskbridge_store::{PhoneGuard, Store};
 
 use crate::app::{AppState, Group};
 
+/// Where a step's I/O goes.
+pub struct Ports<'a> {
+    pub helpdesk: &'a dyn Helpdesk,
+    pub store: &'a dyn Store,
+}
+
+/// Runs the step to its end and returns what it learned.
 pub async fn run(
     state: &AppState,
     group: &Group,
-    step: &ClaimedStep,
-) -> Result<StepOutcome, HelpdeskError> {
-    let call = &step.interaction;
-    let retried = step.attempt > 1;
-    let key = |suffix: &str| {
-        IdempotencyKey::for_step(&step.group, &step.call_id, suffix).retried(retried)
-    };
-    match step.step {
-        Step::IdentifyCaller => identify(state, group, call, &key).await,
-        Step::AwaitAgent => Ok(agent_timeout(call)),
-        Step::OpenTicket => open_ticket(state, group, call, &key("open_ticket")).await,
-        Step::LogCall => log_call(state, group, call, &key("log_call")).await,
-        Step::AddRecording => {
-            add_recording(group, call, &key(&format!("add_recording/{}", step.job_id))).await
-        }
-    }
-}
-
-fn template_error(e: deskbridge_core::policy::TemplateError) -> HelpdeskError {
-    HelpdeskError::Permanent(format!("template {e}"))
-}
-
-async fn identify(
-    state: &AppState,
-    group: &Group,
+    step: Step,
     call: &Interaction,
-    key: &(dyn Fn(&str) -> IdempotencyKey + Sync),
+    job_id: i64,
+    attempt: i64,
 ) -> Result<StepOutcome, HelpdeskError> {
-    let helpdesk = &group.helpdesk;
-    let policy = &group.policy;
-    let (phone, source, prefix) = match contact_query(call, policy, group.region) {
-        ContactQuery::ById { id, then_phone } => {
-            if let Some(contact) = helpdesk.get_contact(&id).await? {
-                return Ok(contact_found(contact.id, "attribute_contact".into()));
-            }
-            match then_phone {
-                Some(p) => (p, "phone", "attribute_contact_not_found_"),
-                None => {
-                    return Ok(StepOutcome {
-                        contact_rule: Some("attribute_contact_not_found".into()),
-                        skipped: Some(format!("no contact {id} and no number to look up")),
-                        ..StepOutcome::default()
-                    });
-                }
+    let rules = Rules {
+        policy: &group.policy,
+        templates: &group.templates,
+        directory: &state.directory,
+        region: group.region,
+    };
+    let ports = Ports {
+        helpdesk: group.helpdesk.as_ref(),
+        store: state.store.as_ref(),
+    };
+    drive(
+        StepRun::new(step, call, rules, Utc::now(), job_id, attempt),
+        &ports,
+    )
+    .await
+}
+
+/// The I/O loop of one step.
+pub async fn drive(mut run: StepRun<'_>, ports: &Ports<'_>) -> Result<StepOutcome, HelpdeskError> {
+    // Held from the moment the step asks for it until the step ends.
+    let mut phone_lock: Option<PhoneGuard> = None;
+    loop {
+        match run
+            .poll()
+            .map_err(|e| HelpdeskError::Permanent(e.to_string()))?
+        {
+            Progress::Done(outcome) => return Ok(outcome),
+            Progress::Need(request) => {
+                let reply = fetch(ports, request, &mut phone_lock).await?;
+                run.reply(reply);
             }
         }
-        ContactQuery::ByPhone { phone, rule } => (phone, rule, ""),
-        ContactQuery::Nothing { reason } => {
-            return Ok(StepOutcome {
-                contact_rule: Some(reason.into()),
-                skipped: Some("no number to look up".into()),
-                ..StepOutcome::default()
-            });
+    }
+}
+
+/// Carries out one request.
+async fn fetch(
+    ports: &Ports<'_>,
+    request: Request,
+    phone_lock: &mut Option<PhoneGuard>,
+) -> Result<Reply, HelpdeskError> {
+    let helpdesk = ports.helpdesk;
+    Ok(match request {
+        Request::LockPhone(phone) => {
+            let guard = ports
+                .store
+                .lock_phone(&phone)
+                .await
+                .map_err(|e| HelpdeskError::Transient(e.to_string()))?;
+            *phone_lock = Some(guard);
+            Reply::Locked
         }
-    };
-    let rule = |r: &str| match source {
-        "customer_number" => format!("{prefix}customer_number_{r}"),
-        _ => format!("{prefix}{r}"),
-    };
-    // Look up and create under the number's lock, held across instances: a
-    // concurrent call from the same new number waits here and then finds this
-    // contact.
-    let _guard = state
-        .store
-        .lock_phone(&phone)
-        .await
-        .map_err(|e| HelpdeskError::Transient(e.to_string()))?;
-    let found = helpdesk.find_contacts_by_phone(&phone).await?;
-    match phone_match(&found, policy.ambiguous_caller) {
-        PhoneMatch::Use { id, rule: r } => Ok(contact_found(id, rule(r))),
-        PhoneMatch::AskAgent { candidates } => Ok(StepOutcome {
-            contact_rule: Some(rule("phone_ambiguous_agent_decides")),
-            contact_candidates: candidates,
-            ..StepOutcome::default()
-        }),
-        PhoneMatch::Create { .. } if !policy.create.contact => Ok(StepOutcome {
-            contact_rule: Some(rule("contact_creation_off")),
-            ..StepOutcome::default()
-        }),
-        PhoneMatch::Create { rule: r } => {
-            let organization_id = match policy.organization_name(call).map_err(template_error)? {
-                Some(name) if policy.create.organization => Some(
-                    helpdesk
-                        .create_organization(&name, &key("identify_caller/organization"))
-                        .await?,
-                ),
-                _ => None,
-            };
-            let name = policy.contact_name(call).map_err(template_error)?;
-            let contact = NewContact {
-                name,
-                phone,
-                organization_id,
-            };
-            let created = helpdesk
-                .create_contact(&contact, &key("identify_caller"))
-                .await?;
-            Ok(contact_found(created.id, rule(r)))
+        Request::GetContact(id) => Reply::Contact(helpdesk.get_contact(&id).await?),
+        Request::FindContactsByPhone(phone) => {
+            Reply::ContactsByPhone(helpdesk.find_contacts_by_phone(&phone).await?)
         }
-    }
-}
-
-fn contact_found(id: String, rule: String) -> StepOutcome {
-    StepOutcome {
-        contact_id: Some(id),
-        contact_rule: Some(rule),
-        ..StepOutcome::default()
-    }
-}
-
-/// The agent's deadline passed without a decision: the group's fallback runs (the
-/// call's next step follows from `agent_timed_out`). A number shared by several
-/// contacts then goes to the newest of them.
-fn agent_timeout(call: &Interaction) -> StepOutcome {
-    let newest = call
-        .contact_id
-        .is_none()
-        .then(|| call.contact_candidates.first().cloned())
-        .flatten();
-    StepOutcome {
-        contact_rule: newest
-            .as_ref()
-            .map(|_| "phone_ambiguous_timeout_newest".into()),
-        contact_id: newest,
-        agent_timed_out: true,
-        ..StepOutcome::default()
-    }
-}
-
-async fn open_ticket(
-    state: &AppState,
-    group: &Group,
-    call: &Interaction,
-    key: &IdempotencyKey,
-) -> Result<StepOutcome, HelpdeskError> {
-    let helpdesk = &group.helpdesk;
-    let policy = &group.policy;
-    if call.ticket_id.is_some() {
-        return Ok(StepOutcome {
-            skipped: Some("the call already has a ticket".into()),
-            ..StepOutcome::default()
-        });
-    }
-    // Fetch only what a rule of this call would use.
-    let lookups = ticket_lookups(call, policy);
-    let mut facts = TicketFacts::default();
-    if let Some(id) = &lookups.ivr_ticket {
-        facts.ivr_ticket = helpdesk.get_ticket(id).await?;
-    }
-    if lookups.caller_tickets
-        && let Some(contact) = &call.contact_id
-    {
-        facts.caller_tickets = helpdesk.caller_tickets(contact).await?;
-    }
-    let (choice, rules) = choose_ticket(call, policy, &facts, Utc::now());
-    let (assignee, assignee_rule) = choose_assignee(call, policy, &state.directory);
-    let decided = |ticket_id: Option<String>| StepOutcome {
-        ticket_id,
-        ticket_rules: rules.clone(),
-        ..StepOutcome::default()
-    };
-    match choice {
-        TicketChoice::NoTicket => Ok(decided(None)),
-        TicketChoice::Existing(id) => Ok(decided(Some(id))),
-        TicketChoice::New => {
-            // A ticket needs a first comment (Zendesk refuses one without). A call
-            // that has ended by now is logged by it, in the same request; a call
-            // still going gets a note of what is known so far, and its log later.
-            let ended = call.outcome().is_some();
-            let subject = policy.ticket_subject(call).map_err(template_error)?;
-            let comment = NewComment {
-                body: match policy.create.comment {
-                    true => call_comment(call),
-                    false => subject.clone(),
-                },
-                public: false,
-                reassign: None,
-            };
-            let ticket = NewTicket {
-                subject,
-                requester_id: call.contact_id.clone(),
-                priority: policy.ticket_priority,
-                ticket_type: policy.ticket_type,
-                status: policy.ticket_status,
-                tags: policy.ticket_tags.clone(),
-                ticket_form: policy.ticket_form.clone(),
-                custom_fields: policy.custom_field_values(call).map_err(template_error)?,
-                assignee: assignee.clone(),
-                comment: Some(comment),
-            };
-            let created = helpdesk.create_ticket(&ticket, key).await?;
-            let logged = ended && policy.create.comment && created.comment_id.is_some();
-            Ok(StepOutcome {
-                assignee,
-                assignee_rule: Some(assignee_rule.into()),
-                comment_id: created.comment_id.filter(|_| logged),
-                logged_recording: call.recording_url.clone().filter(|_| logged),
-                ..decided(Some(created.id))
-            })
+        Request::CreateOrganization { name, key } => {
+            Reply::OrganizationCreated(helpdesk.create_organization(&name, &key).await?)
         }
-    }
-}
-
-async fn log_call(
-    state: &AppState,
-    group: &Group,
-    call: &Interaction,
-    key: &IdempotencyKey,
-) -> Result<StepOutcome, HelpdeskError> {
-    let Some(ticket_id) = &call.ticket_id else {
-        return Ok(StepOutcome {
-            skipped: Some("no ticket for this call".into()),
-            ..StepOutcome::default()
-        });
-    };
-    // A transfer after the ticket was made: the ticket follows the last agent.
-    let (assignee, rule) = choose_assignee(call, &group.policy, &state.directory);
-    let reassign =
-        assignee.filter(|a| call.assignee.is_some() && Some(a) != call.assignee.as_ref());
-    let comment = NewComment {
-        body: call_comment(call),
-        public: false,
-        reassign: reassign.clone(),
-    };
-    let added = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
-    Ok(StepOutcome {
-        assignee_rule: reassign.as_ref().map(|_| rule.to_string()),
-        assignee: reassign,
-        comment_id: Some(added.id.clone()),
-        logged_recording: call.recording_url.clone(),
-        ..moved_to_followup(ticket_id, &added)
+        Request::CreateContact { contact, key } => {
+            Reply::ContactCreated(helpdesk.create_contact(&contact, &key).await?)
+        }
+        Request::GetTicket(id) => Reply::Ticket(helpdesk.get_ticket(&id).await?),
+        Request::CallerTickets(contact) => {
+            Reply::CallerTickets(helpdesk.caller_tickets(&contact).await?)
+        }
+        Request::CreateTicket { ticket, key } => {
+            Reply::TicketCreated(helpdesk.create_ticket(&ticket, &key).await?)
+        }
+        Request::AddComment {
+            ticket_id,
+            comment,
+            key,
+        } => Reply::CommentAdded(helpdesk.add_comment(&ticket_id, &comment, &key).await?),
     })
 }
 
-async fn add_recording(
-    group: &Group,
-    call: &Interaction,
-    key: &IdempotencyKey,
-) -> Result<StepOutcome, HelpdeskError> {
-    let (Some(url), Some(ticket_id)) = (&call.recording_url, &call.ticket_id) else {
-        return Ok(StepOutcome {
-            skipped: Some("no recording or no ticket".into()),
-            ..StepOutcome::default()
-        });
-    };
-    let comment = NewComment {
-        body: recording_comment(call, url),
-        public: false,
-        reassign: None,
-    };
-    let added = group.helpdesk.add_comment(ticket_id, &comment, key).await?;
-    Ok(StepOutcome {
-        logged_recording: Some(url.clone()),
-        ..moved_to_followup(ticket_id, &added)
-    })
-}
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use deskbridge_core::ports::fake::FakeHelpdesk;
+    use deskbridge_core::{CallEvent, Direction, EndReason, EventKind, Phone, Policy, Region};
+    use deskbridge_core::{CallPlan, Templates};
+    use deskbridge_store::SqliteStore;
 
-/// When the ticket was closed and the comment went into a follow-up, the call
-/// moves to the follow-up.
-fn moved_to_followup(asked: &str, added: &CommentAdded) -> StepOutcome {
-    match added.ticket_id == asked {
-        true => StepOutcome::default(),
-        false => StepOutcome {
-            ticket_id: Some(added.ticket_id.clone()),
-            ticket_rules: vec!["followup_of_closed_ticket".into()],
-            ..StepOutcome::default()
-        },
+    use super::*;
+
+    fn ended_call() -> Interaction {
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let mut ring = CallEvent::new("1", "c1", EventKind::Ringing, at);
+        ring.direction = Some(Direction::Inbound);
+        ring.from = Some(Phone::E164("+14155550100".into()));
+        let mut call = Interaction::start("support", &CallPlan::default(), &ring).unwrap();
+        call.apply(&ring);
+        call.apply(&CallEvent::new("2", "c1", EventKind::Answered, at));
+        let mut end = CallEvent::new("3", "c1", EventKind::Ended, at + chrono::Duration::seconds(42));
+        end.reason = Some(EndReason::Completed);
+        call.apply(&end);
+        call
+    }
+
+    struct Bench {
+        helpdesk: FakeHelpdesk,
+        store: SqliteStore,
+        policy: Policy,
+        templates: Templates,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Bench {
+        async fn new() -> Bench {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+            let policy = Policy::default();
+            Bench {
+                helpdesk: FakeHelpdesk::new(),
+                store,
+                templates: Templates::compile(&policy, "").unwrap(),
+                policy,
+                _dir: dir,
+            }
+        }
+
+        /// Runs the step and records its outcome on the call, as the worker does.
+        async fn run(
+            &self,
+            step: Step,
+            call: &mut Interaction,
+            attempt: i64,
+        ) -> Result<StepOutcome, HelpdeskError> {
+            let rules = Rules {
+                policy: &self.policy,
+                templates: &self.templates,
+                directory: &[],
+                region: Region::US,
+            };
+            let ports = Ports {
+                helpdesk: &self.helpdesk,
+                store: &self.store,
+            };
+            let run = StepRun::new(step, call, rules, Utc::now(), 1, attempt);
+            let outcome = drive(run, &ports).await?;
+            call.record(step, &outcome);
+            Ok(outcome)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_callers_steps_go_through_the_ports_in_order() {
+        let bench = Bench::new().await;
+        let mut call = ended_call();
+        bench.run(Step::IdentifyCaller, &mut call, 1).await.unwrap();
+        assert_eq!(call.next_step().map(|n| n.step), Some(Step::OpenTicket));
+        bench.run(Step::OpenTicket, &mut call, 1).await.unwrap();
+        assert_eq!(call.next_step(), None, "the comment went in with the ticket");
+
+        let state = bench.helpdesk.state();
+        assert_eq!(
+            state.requests,
+            [
+                "find_contacts_by_phone +14155550100",
+                "create_contact +14155550100",
+                "create_ticket Inbound call +14155550100",
+            ]
+        );
+        let contact = &state.contacts[0];
+        assert_eq!(contact.name, "Caller +14155550100");
+        let [ticket] = state.tickets.as_slice() else {
+            panic!("{:?}", state.tickets)
+        };
+        assert_eq!(ticket.requester_id.as_ref(), Some(&contact.id));
+        assert_eq!(call.ticket_id.as_ref(), Some(&ticket.id));
+        let [comment] = ticket.comments.as_slice() else {
+            panic!("{:?}", ticket.comments)
+        };
+        assert!(comment.contains("+14155550100"), "{comment}");
+        assert!(comment.contains("42"), "talk time in the comment: {comment}");
+    }
+
+    #[tokio::test]
+    async fn a_step_run_again_after_a_crash_makes_no_second_record() {
+        let bench = Bench::new().await;
+        let mut call = ended_call();
+        bench.run(Step::IdentifyCaller, &mut call, 1).await.unwrap();
+        // The first run created the ticket, then the process died before the
+        // outcome was recorded: the step runs again as attempt 2.
+        let mut crashed = call.clone();
+        bench.run(Step::OpenTicket, &mut crashed, 1).await.unwrap();
+        bench.run(Step::OpenTicket, &mut call, 2).await.unwrap();
+        let state = bench.helpdesk.state();
+        assert_eq!(state.tickets.len(), 1, "{:?}", state.tickets);
+        assert_eq!(state.tickets[0].comments.len(), 1);
+        assert_eq!(call.ticket_id, crashed.ticket_id);
+    }
+
+    #[tokio::test]
+    async fn helpdesk_errors_reach_the_worker_as_they_are() {
+        let bench = Bench::new().await;
+        let mut call = ended_call();
+        bench
+            .helpdesk
+            .fail_next(HelpdeskError::Transient("503 from upstream".into()));
+        let err = bench
+            .run(Step::IdentifyCaller, &mut call, 1)
+            .await
+            .unwrap_err();
+        assert_eq!(err, HelpdeskError::Transient("503 from upstream".into()));
+        assert!(!call.done.identify, "nothing recorded for a failed run");
+        // The retry finds nothing half-done and finishes.
+        bench.run(Step::IdentifyCaller, &mut call, 2).await.unwrap();
+        assert_eq!(bench.helpdesk.state().contacts.len(), 1);
+        assert!(call.contact_id.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_comment_for_a_closed_ticket_lands_on_its_follow_up() {
+        let bench = Bench::new().await;
+        let mut call = ended_call();
+        bench.run(Step::IdentifyCaller, &mut call, 1).await.unwrap();
+        bench.run(Step::OpenTicket, &mut call, 1).await.unwrap();
+        let first = call.ticket_id.clone().unwrap();
+        bench.helpdesk.state().tickets[0].status = "closed".into();
+        call.apply(&{
+            let mut rec = CallEvent::new("4", "c1", EventKind::Recording, Utc::now());
+            rec.recording_url = Some("https://rec.example/1.mp3".into());
+            rec
+        });
+        assert_eq!(call.next_step().map(|n| n.step), Some(Step::AddRecording));
+        bench.run(Step::AddRecording, &mut call, 1).await.unwrap();
+        let followup = call.ticket_id.clone().unwrap();
+        assert_ne!(followup, first);
+        let state = bench.helpdesk.state();
+        let ticket = state.tickets.iter().find(|t| t.id == followup).unwrap();
+        assert!(ticket.comments[0].contains("https://rec.example/1.mp3"));
+        assert_eq!(call.next_step(), None);
     }
 }

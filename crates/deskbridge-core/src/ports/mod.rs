@@ -157,3 +157,6 @@ pub trait Helpdesk: Send + Sync {
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError>;
 }
+
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;

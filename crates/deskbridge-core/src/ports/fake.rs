@@ -1,0 +1,243 @@
+//! An in-memory helpdesk for tests of the code that drives the [`Helpdesk`] port
+//! (the worker's step loop): it keeps contacts, tickets and comments, honours
+//! idempotency keys as the built-in CRM does, moves comments on closed tickets to
+//! follow-ups, logs every request, and fails on request.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{
+    CommentAdded, ContactSummary, Helpdesk, HelpdeskError, IdempotencyKey, NewComment, NewContact,
+    NewTicket, TicketCreated, TicketSummary,
+};
+
+/// A ticket as the fake keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeTicket {
+    pub id: String,
+    pub subject: String,
+    pub status: String,
+    pub requester_id: Option<String>,
+    pub assignee: Option<String>,
+    pub comments: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeState {
+    pub contacts: Vec<ContactSummary>,
+    pub tickets: Vec<FakeTicket>,
+    /// Every request, in order, as `operation argument`.
+    pub requests: Vec<String>,
+    /// Errors the next requests answer with, first one first.
+    pub failures: Vec<HelpdeskError>,
+    /// Idempotency key → the id of the record made with it.
+    keys: HashMap<String, String>,
+    next_id: u64,
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct FakeHelpdesk {
+    state: Mutex<FakeState>,
+    now: Option<DateTime<Utc>>,
+}
+
+impl FakeHelpdesk {
+    pub fn new() -> FakeHelpdesk {
+        FakeHelpdesk::default()
+    }
+
+    /// What the fake holds and was asked.
+    pub fn state(&self) -> MutexGuard<'_, FakeState> {
+        // A test that panicked while holding the lock has failed already.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers the next request with this error.
+    pub fn fail_next(&self, error: HelpdeskError) {
+        self.state().failures.push(error);
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
+    }
+
+    /// Logs the request, then fails it if a failure is due.
+    fn request(&self, what: String) -> Result<MutexGuard<'_, FakeState>, HelpdeskError> {
+        let mut state = self.state();
+        state.requests.push(what);
+        if !state.failures.is_empty() {
+            return Err(state.failures.remove(0));
+        }
+        Ok(state)
+    }
+}
+
+impl FakeState {
+    fn id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+
+    /// The record made earlier with this key, or a new one made by `make`.
+    fn once(&mut self, key: &IdempotencyKey, make: impl FnOnce(&mut Self) -> String) -> String {
+        if let Some(id) = self.keys.get(key.as_str()) {
+            return id.clone();
+        }
+        let id = make(self);
+        self.keys.insert(key.as_str().to_string(), id.clone());
+        id
+    }
+
+    fn ticket(&mut self, id: &str) -> Option<&mut FakeTicket> {
+        self.tickets.iter_mut().find(|t| t.id == id)
+    }
+}
+
+#[async_trait]
+impl Helpdesk for FakeHelpdesk {
+    async fn find_contacts_by_phone(
+        &self,
+        e164: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let state = self.request(format!("find_contacts_by_phone {e164}"))?;
+        let mut found: Vec<ContactSummary> = state
+            .contacts
+            .iter()
+            .filter(|c| c.phones.iter().any(|p| p == e164))
+            .cloned()
+            .collect();
+        found.reverse();
+        Ok(found)
+    }
+
+    async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
+        let state = self.request(format!("get_contact {id}"))?;
+        Ok(state.contacts.iter().find(|c| c.id == id).cloned())
+    }
+
+    async fn create_organization(
+        &self,
+        name: &str,
+        key: &IdempotencyKey,
+    ) -> Result<String, HelpdeskError> {
+        let mut state = self.request(format!("create_organization {name}"))?;
+        Ok(state.once(key, |s| s.id()))
+    }
+
+    async fn get_ticket(&self, id: &str) -> Result<Option<TicketSummary>, HelpdeskError> {
+        let now = self.now();
+        let mut state = self.request(format!("get_ticket {id}"))?;
+        Ok(state.ticket(id).map(|t| TicketSummary {
+            id: t.id.clone(),
+            status: t.status.clone(),
+            requester_id: t.requester_id.clone(),
+            updated_at: now,
+        }))
+    }
+
+    async fn caller_tickets(&self, contact_id: &str) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        let now = self.now();
+        let state = self.request(format!("caller_tickets {contact_id}"))?;
+        Ok(state
+            .tickets
+            .iter()
+            .rev()
+            .filter(|t| t.requester_id.as_deref() == Some(contact_id) && t.status != "closed")
+            .map(|t| TicketSummary {
+                id: t.id.clone(),
+                status: t.status.clone(),
+                requester_id: t.requester_id.clone(),
+                updated_at: now,
+            })
+            .collect())
+    }
+
+    async fn create_contact(
+        &self,
+        contact: &NewContact,
+        key: &IdempotencyKey,
+    ) -> Result<ContactSummary, HelpdeskError> {
+        let now = self.now();
+        let mut state = self.request(format!("create_contact {}", contact.phone))?;
+        let id = state.once(key, |s| {
+            let id = s.id();
+            s.contacts.push(ContactSummary {
+                id: id.clone(),
+                name: contact.name.clone(),
+                phones: vec![contact.phone.clone()],
+                created_at: now,
+            });
+            id
+        });
+        let found = state.contacts.iter().find(|c| c.id == id).cloned();
+        found.ok_or_else(|| HelpdeskError::Permanent(format!("contact {id} was deleted")))
+    }
+
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        key: &IdempotencyKey,
+    ) -> Result<TicketCreated, HelpdeskError> {
+        let mut state = self.request(format!("create_ticket {}", ticket.subject))?;
+        let id = state.once(key, |s| {
+            let id = s.id();
+            s.tickets.push(FakeTicket {
+                id: id.clone(),
+                subject: ticket.subject.clone(),
+                status: ticket.status.as_str().to_string(),
+                requester_id: ticket.requester_id.clone(),
+                assignee: ticket.assignee.clone(),
+                comments: ticket.comment.iter().map(|c| c.body.clone()).collect(),
+            });
+            id
+        });
+        Ok(TicketCreated {
+            id,
+            comment_id: None,
+        })
+    }
+
+    async fn add_comment(
+        &self,
+        ticket_id: &str,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<CommentAdded, HelpdeskError> {
+        let mut state = self.request(format!("add_comment {ticket_id}"))?;
+        let Some(ticket) = state.ticket(ticket_id).cloned() else {
+            return Err(HelpdeskError::Permanent(format!(
+                "ticket {ticket_id} does not exist"
+            )));
+        };
+        let target = state.once(key, |s| {
+            let target = match ticket.status == "closed" {
+                false => ticket.id.clone(),
+                true => {
+                    let id = s.id();
+                    s.tickets.push(FakeTicket {
+                        id: id.clone(),
+                        comments: Vec::new(),
+                        status: "open".into(),
+                        ..ticket.clone()
+                    });
+                    id
+                }
+            };
+            if let Some(t) = s.ticket(&target) {
+                t.comments.push(comment.body.clone());
+                if let Some(agent) = &comment.reassign {
+                    t.assignee = Some(agent.clone());
+                }
+            }
+            target
+        });
+        Ok(CommentAdded {
+            id: format!("{target}/{}", key.as_str()),
+            ticket_id: target,
+        })
+    }
+}
