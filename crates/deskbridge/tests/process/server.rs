@@ -1,5 +1,7 @@
-//! Test harness: starts the real `deskbridge` binary on port 0 with a temp data
-//! dir and drives it over HTTP.
+//! The process harness: starts the real `deskbridge` binary on port 0 with a temp
+//! data dir and drives it over HTTP. Only for tests that need a process of their
+//! own (crash, signal, exit codes, several instances, config from env vars); the
+//! others use the in-process `TestApp` of the `it` binary.
 
 #![allow(dead_code)]
 

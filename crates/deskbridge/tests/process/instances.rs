@@ -2,13 +2,11 @@
 //! duplicates, one contact per new number across instances, and live call updates
 //! from whichever instance handled the call.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::server::*;
 use serde_json::Value;
 
 const TOKEN: &str = "instances-test-token-0123456789";
