@@ -34,7 +34,7 @@ fn a_restart_in_the_middle_of_a_calls_work_finishes_it_without_duplicates() {
     ]));
     assert_eq!(status, 202);
     assert!(
-        first.wait_exit(Duration::from_secs(20)),
+        first.wait_exit(Duration::from_secs(60)),
         "the fault did not fire"
     );
 

@@ -13,6 +13,18 @@
 //! Each app gets its whole config from the test (TOML text plus fast retry and lease
 //! settings), never from environment variables: the tests of this binary run in
 //! parallel threads that share one environment.
+//!
+//! A test reads like this:
+//!
+//! ```ignore
+//! let app = TestApp::start(); // or TestApp::with_config(toml, token), TestApp::builder()
+//! let (status, _) = app.post_events(&answered_call("c1", "+14155550100", "ann@acme.com"));
+//! assert_eq!(status, 202);
+//! let call = app.wait_synced("c1"); // the call as GET /api/v1/calls/c1 shows it
+//! assert_eq!(app.comments(call["ticket_id"].as_str().unwrap()).len(), 1);
+//! ```
+//!
+//! `TEST_LOG=debug` shows the apps' logs.
 
 #![allow(dead_code)]
 
