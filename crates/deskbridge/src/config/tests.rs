@@ -148,13 +148,15 @@ fn the_readme_examples_are_valid() {
         .collect();
     assert!(blocks.len() >= 6, "the README lost its rule examples");
     for block in blocks {
-        // Give every ${NAME} a value, as an admin would in the environment.
+        // Give every ${NAME} a value, as an admin would in the environment. The
+        // same value as the example config's test gives SUPPORT_INGEST_TOKEN: the
+        // tests run in parallel and share the environment.
         for name in block
             .split("${")
             .skip(1)
             .filter_map(|s| s.split('}').next())
         {
-            unsafe { std::env::set_var(name, "a-long-enough-token-value") };
+            unsafe { std::env::set_var(name, "example-token-0123456789") };
         }
         if let Err(e) = load_text(block) {
             panic!("README example is invalid:\n{block}\n{e}");
