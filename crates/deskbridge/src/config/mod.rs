@@ -177,6 +177,44 @@ impl Config {
         }
     }
 
+    /// Builds a config from TOML text and explicit overrides, checked like
+    /// [`Config::load`] but without a file and without the `DESKBRIDGE__*`
+    /// environment variables.
+    ///
+    /// For embedding the server, and for the in-process integration tests: tests
+    /// run in parallel threads of one process and share its environment, so each
+    /// test's config must come only from what the test passes in. (`${NAME}` in a
+    /// value is still read from the environment, as in a file.)
+    pub fn from_toml(text: &str, overrides: Overrides) -> Result<Config, ConfigErrors> {
+        let table = env::parse_with_env(text)?;
+        let figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Serialized::defaults(table));
+        let mut config: Config = figment.extract().map_err(|e| {
+            ConfigErrors(
+                e.into_iter()
+                    .map(|e| match e.path.is_empty() {
+                        true => e.kind.to_string(),
+                        false => format!("{}: {}", key_path(&e.path), e.kind),
+                    })
+                    .collect(),
+            )
+        })?;
+        if let Some(listen) = overrides.listen {
+            config.server.listen = listen;
+        }
+        if let Some(dir) = overrides.data_dir {
+            config.server.data_dir = dir;
+        }
+        if let Some(url) = overrides.database_url {
+            config.database.url = Some(url);
+        }
+        let errors = config.errors();
+        match errors.is_empty() {
+            true => Ok(config),
+            false => Err(ConfigErrors(errors)),
+        }
+    }
+
     /// Every semantic error, each starting with its key path.
     fn errors(&self) -> Vec<String> {
         let mut errors = Vec::new();

@@ -148,16 +148,61 @@ fn the_readme_examples_are_valid() {
         .collect();
     assert!(blocks.len() >= 6, "the README lost its rule examples");
     for block in blocks {
-        // Give every ${NAME} a value, as an admin would in the environment.
+        // Give every ${NAME} a value, as an admin would in the environment. The
+        // same value as the example config's test gives SUPPORT_INGEST_TOKEN: the
+        // tests run in parallel and share the environment.
         for name in block
             .split("${")
             .skip(1)
             .filter_map(|s| s.split('}').next())
         {
-            unsafe { std::env::set_var(name, "a-long-enough-token-value") };
+            unsafe { std::env::set_var(name, "example-token-0123456789") };
         }
         if let Err(e) = load_text(block) {
             panic!("README example is invalid:\n{block}\n{e}");
         }
     }
+}
+
+#[test]
+fn from_toml_checks_like_load_and_takes_explicit_overrides() {
+    let text = "[jobs]\nretry_base_ms = 20\n\n[[groups]]\nname = \"support\"\ntokens = [\"support-token-0123456789\"]\n";
+    let overrides = || Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some("/tmp/deskbridge-from-toml".into()),
+        database_url: None,
+    };
+    let config = Config::from_toml(text, overrides()).unwrap();
+    assert_eq!(config.server.listen, "127.0.0.1:0");
+    assert_eq!(
+        config.server.data_dir,
+        Path::new("/tmp/deskbridge-from-toml")
+    );
+    assert_eq!(config.jobs.retry_base_ms, 20);
+    assert_eq!(config.groups[0].name, "support");
+    assert_eq!(config.database_url(), None);
+
+    let errors = Config::from_toml(
+        "[jobs]\nworkers = 0\n[phone]\ndefault_region = \"XX\"\n",
+        overrides(),
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        errors.iter().any(|e| e.starts_with("jobs.workers:")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("phone.default_region:")),
+        "{errors:?}"
+    );
+    let errors = Config::from_toml("[jobs]\nworkers = \"four\"\n", overrides())
+        .unwrap_err()
+        .0;
+    assert!(
+        errors.iter().any(|e| e.starts_with("jobs.workers:")),
+        "{errors:?}"
+    );
 }

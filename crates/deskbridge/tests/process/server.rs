@@ -1,5 +1,7 @@
-//! Test harness: starts the real `deskbridge` binary on port 0 with a temp data
-//! dir and drives it over HTTP.
+//! The process harness: starts the real `deskbridge` binary on port 0 with a temp
+//! data dir and drives it over HTTP. Only for tests that need a process of their
+//! own (crash, signal, exit codes, several instances, config from env vars); the
+//! others use the in-process `TestApp` of the `it` binary.
 
 #![allow(dead_code)]
 
@@ -136,8 +138,9 @@ impl Server {
     }
 
     /// Polls a call until its helpdesk work is finished (`sync` done or failed).
+    /// The deadline is only a safety net (a loaded machine may need a while).
     pub fn wait_synced(&self, call_id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let (status, call) = self.get(&format!("/api/v1/calls/{call_id}"));
             if status == 200 && call["sync"] != "pending" {

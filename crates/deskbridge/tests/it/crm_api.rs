@@ -1,14 +1,12 @@
 //! The built-in CRM API under `/api/v1/crm/` and the credentials and limits that
-//! guard every `/api/v1/` endpoint, driven over HTTP against the real binary.
+//! guard every `/api/v1/` endpoint, driven over HTTP against the app running in this process.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Utc};
-use common::*;
 use serde_json::{Value, json};
 
 /// Creates a record and returns it, failing the test unless the answer is 201.
-fn create(server: &Server, path: &str, body: Value) -> Value {
+fn create(server: &TestApp, path: &str, body: Value) -> Value {
     let (status, record) = server.send("POST", path, Some(&body));
     assert_eq!(status, 201, "POST {path} {body} -> {record}");
     record
@@ -52,7 +50,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 
 /// A request with full control over the credentials and the raw body.
 fn raw(
-    server: &Server,
+    server: &TestApp,
     method: &str,
     path: &str,
     auth: Option<&str>,
@@ -82,7 +80,7 @@ fn raw(
 
 #[test]
 fn contacts_store_e164_and_are_found_by_any_phone_format() {
-    let server = Server::start();
+    let server = TestApp::start();
 
     let created = create(
         &server,
@@ -217,7 +215,7 @@ fn contacts_store_e164_and_are_found_by_any_phone_format() {
 
 #[test]
 fn contact_validation_names_the_field() {
-    let server = Server::start();
+    let server = TestApp::start();
 
     let (status, err) = server.send(
         "POST",
@@ -293,7 +291,7 @@ fn contact_validation_names_the_field() {
 
 #[test]
 fn organizations_and_contacts_that_belong_to_them() {
-    let server = Server::start();
+    let server = TestApp::start();
 
     let org = create(
         &server,
@@ -384,7 +382,7 @@ fn organizations_and_contacts_that_belong_to_them() {
 
 #[test]
 fn tickets_defaults_requester_filter_validation_and_patch() {
-    let server = Server::start();
+    let server = TestApp::start();
     let ann = id_of(&create(
         &server,
         "/api/v1/crm/contacts",
@@ -553,7 +551,7 @@ fn tickets_defaults_requester_filter_validation_and_patch() {
 
 #[test]
 fn comments_crud_and_they_touch_the_ticket() {
-    let server = Server::start();
+    let server = TestApp::start();
     let ticket = create(&server, "/api/v1/crm/tickets", json!({"subject": "Call"}));
     let tid = id_of(&ticket);
     let base = format!("/api/v1/crm/tickets/{tid}/comments");
@@ -664,7 +662,7 @@ fn comments_crud_and_they_touch_the_ticket() {
 
 #[test]
 fn tasks_with_due_dates_and_links() {
-    let server = Server::start();
+    let server = TestApp::start();
     let contact = id_of(&create(
         &server,
         "/api/v1/crm/contacts",
@@ -780,7 +778,7 @@ fn tasks_with_due_dates_and_links() {
 
 #[test]
 fn paging_walks_every_record_once_in_id_order() {
-    let server = Server::start();
+    let server = TestApp::start();
     let mut created = Vec::new();
     for i in 0..7 {
         let c = create(
@@ -844,7 +842,7 @@ fn paging_walks_every_record_once_in_id_order() {
 
 #[test]
 fn every_api_endpoint_needs_a_valid_token() {
-    let server = Server::start();
+    let server = TestApp::start();
     let endpoints: [(&str, &str, Option<Value>); 7] = [
         ("GET", "/api/v1/crm/contacts", None),
         (
@@ -921,7 +919,7 @@ fn every_api_endpoint_needs_a_valid_token() {
 
 #[test]
 fn oversized_and_malformed_bodies_are_rejected() {
-    let server = Server::start();
+    let server = TestApp::start();
     let auth = format!("Bearer {}", server.token);
 
     // 2 MiB of valid JSON: over the 1 MiB limit.
@@ -974,7 +972,7 @@ fn oversized_and_malformed_bodies_are_rejected() {
 /// instead, as plain text or with an empty body.
 #[test]
 fn framework_errors_use_the_json_error_shape() {
-    let server = Server::start();
+    let server = TestApp::start();
     let auth = format!("Bearer {}", server.token);
     let big = json!({"name": "Big", "custom_fields": {"blob": "x".repeat(2 * 1024 * 1024)}});
     let cases = [

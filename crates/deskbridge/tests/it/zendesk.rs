@@ -1,13 +1,11 @@
-//! The Zendesk backend end to end: real deskbridge over HTTP, talking to the
-//! Zendesk emulator. Besides the records, these tests count the requests each call
+//! The Zendesk backend end to end: deskbridge over HTTP, talking to the Zendesk
+//! emulator (both in this process). Besides the records, these tests count the requests each call
 //! costs, since the account's rate limit is what a contact center runs out of.
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use zendesk_emulator::{
     Emulator, EmulatorConfig, RunningEmulator, SeedTicket, SeedTicketField, SeedUser, Stats,
@@ -68,7 +66,7 @@ tokens = ["{TOKEN}"]
     )
 }
 
-fn call(server: &Server, id: &str, from: &str, attrs: Value) -> Value {
+fn call(server: &TestApp, id: &str, from: &str, attrs: Value) -> Value {
     let mut events = answered_call(id, from, "ann@acme.com");
     events[0]["attributes"] = attrs;
     let (status, body) = server.post_events(&events);
@@ -92,7 +90,7 @@ fn endpoints(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 fn a_new_caller_then_a_repeat_caller_cost_three_requests_then_one() {
     let zd = Zd::start(|_| {});
     let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = Server::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
 
     let before = zd.emu.stats();
     let first = call(&server, "c1", "(415) 555-0100", json!({}));
@@ -166,7 +164,7 @@ fn an_existing_zendesk_user_is_found_by_phone_and_shared_numbers_are_skipped() {
         .seed_user(SeedUser::end_user("Front desk A", "+14155550124").shared_phone_number());
     zd.emu
         .seed_user(SeedUser::end_user("Front desk B", "+14155550124").shared_phone_number());
-    let server = Server::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
     let known = call(&server, "k1", "415.555.0123", json!({}));
     assert_eq!(id(&known["contact_id"]), grace);
     assert_eq!(known["decisions"]["contact_rule"], "phone_match");
@@ -185,7 +183,7 @@ fn an_existing_zendesk_user_is_found_by_phone_and_shared_numbers_are_skipped() {
 fn the_reuse_window_comments_on_the_callers_recent_ticket_with_one_request() {
     let zd = Zd::start(|_| {});
     let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = Server::with_config(&config(&zd, ann, "reuse_recent_minutes = 30"), TOKEN);
+    let server = TestApp::with_config(&config(&zd, ann, "reuse_recent_minutes = 30"), TOKEN);
     let first = call(&server, "r1", "+14155550100", json!({}));
     let before = zd.emu.stats();
     let second = call(&server, "r2", "+14155550100", json!({}));
@@ -220,7 +218,7 @@ fn an_ivr_ticket_number_is_verified_and_used() {
         .emu
         .seed_ticket(SeedTicket::new(grace, "Printer on fire"));
     let not_hers = zd.emu.seed_ticket(SeedTicket::new(other, "Other"));
-    let server = Server::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
 
     let used = call(
         &server,
@@ -275,7 +273,7 @@ fn custom_fields_and_assignment_by_email() {
         .seed_ticket_field(SeedTicketField::new(360000002, "text", "Dialed number"));
     let cfg = config(&zd, ann, "[groups.custom_fields]\n\"360000001\" = \"{{ attributes.utm_source }}\"\n\"360000002\" = \"{{ dialed }}\"\n")
         .replace(&format!("zendesk_id = \"{ann}\"\n"), "");
-    let server = Server::with_config(&cfg, TOKEN);
+    let server = TestApp::with_config(&cfg, TOKEN);
     let first = call(
         &server,
         "f1",
@@ -309,7 +307,7 @@ fn custom_fields_and_assignment_by_email() {
 fn missed_calls_and_voicemails() {
     let zd = Zd::start(|_| {});
     let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = Server::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
     server.post_events(&json!([
         {"id": "m1", "call_id": "m", "type": "ringing", "direction": "inbound", "from": "+14155550100"},
         {"id": "m2", "call_id": "m", "type": "ended", "reason": "no_answer"},
@@ -345,7 +343,7 @@ fn a_closed_ticket_gets_a_follow_up() {
     let grace = zd
         .emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
-    let server = Server::with_config(
+    let server = TestApp::with_config(
         &config(
             &zd,
             ann,
@@ -358,15 +356,7 @@ fn a_closed_ticket_gets_a_follow_up() {
         {"id": "a1", "call_id": "a", "type": "ringing", "direction": "inbound", "from": "+14155550123"},
         {"id": "a2", "call_id": "a", "type": "answered", "agent": {"email": "ann@acme.com"}},
     ]));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let ticket = loop {
-        let (_, c) = server.get("/api/v1/calls/a");
-        if c["ticket_id"].is_string() {
-            break id(&c["ticket_id"]);
-        }
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let ticket = id(&server.wait_call("a", |c| c["ticket_id"].is_string())["ticket_id"]);
     let closed = reqwest::blocking::Client::new()
         .put(format!("{}/api/v2/tickets/{ticket}.json", zd.emu.base_url))
         .basic_auth("admin@acme.com/token", Some("emulator-token"))
@@ -409,24 +399,22 @@ fn under_a_hard_rate_limit_and_failures_every_call_lands_once() {
         cfg.seed = 7;
     });
     let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = Server::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
     let numbers = ["+14155550100", "+14155550101", "+14155550102"];
     let calls = 6;
     for i in 0..calls {
         let events = answered_call(&format!("h{i}"), numbers[i % numbers.len()], "ann@acme.com");
         assert_eq!(server.post_events(&events).0, 202);
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(150);
     for i in 0..calls {
-        loop {
-            let (_, c) = server.get(&format!("/api/v1/calls/h{i}"));
-            if c["sync"] == "done" {
-                break;
-            }
-            assert_ne!(c["sync"], "failed", "{c}");
-            assert!(std::time::Instant::now() < deadline, "still pending: {c}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let c = server.wait_call_for(
+            &server.token,
+            &format!("h{i}"),
+            Duration::from_secs(150),
+            |c| c["sync"] != "pending",
+        );
+        assert_ne!(c["sync"], "failed", "{c}");
+        assert_eq!(c["sync"], "done", "{c}");
     }
     let stats = zd.emu.stats();
     assert!(stats.rate_limited > 0, "the limit was never hit: {stats:?}");
@@ -465,88 +453,4 @@ fn under_a_hard_rate_limit_and_failures_every_call_lands_once() {
             t.id
         );
     }
-}
-
-#[test]
-fn check_online_reports_what_the_account_would_refuse() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    zd.emu
-        .seed_user(SeedUser::end_user("Not An Agent", "+14155550100").email("eve@acme.com"));
-    zd.emu
-        .seed_ticket_field(SeedTicketField::new(360000001, "text", "UTM source"));
-    zd.emu
-        .seed_ticket_field(SeedTicketField::new(360000003, "text", "Order number").required());
-    zd.emu
-        .seed_ticket_form(zendesk_emulator::SeedTicketForm::new(
-            4242,
-            "Phone",
-            vec![360000001, 360000003],
-        ));
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: String| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    let check = |path: &std::path::Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_deskbridge"))
-            .args(["check", "--online", "--config"])
-            .arg(path)
-            .output()
-            .unwrap()
-    };
-
-    let good = write(
-        "good.toml",
-        config(
-            &zd,
-            ann,
-            "ticket_form = \"4242\"\n[groups.custom_fields]\n\"360000001\" = \"{{ attributes.utm_source }}\"\n\"360000003\" = \"{{ attributes.order }}\"\n",
-        ),
-    );
-    let out = check(&good);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("OK (checked against the helpdesk account)")
-    );
-
-    let bad = write(
-        "bad.toml",
-        config(
-            &zd,
-            ann,
-            "ticket_form = \"4242\"\n[groups.custom_fields]\n\"360000001\" = \"x\"\n\"360000999\" = \"y\"\n",
-        ) + "\n[[agents]]\nemail = \"eve@acme.com\"\n\n[[agents]]\nemail = \"nobody@acme.com\"\n",
-    );
-    let out = check(&bad);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    for expected in [
-        "groups[0].custom_fields.360000999: no ticket field 360000999",
-        "groups[0].ticket_form: form 4242 requires field 360000003 (Order number)",
-        "agents[1]: eve@acme.com is not an agent",
-        "agents[2]: no Zendesk agent nobody@acme.com",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
-
-    let wrong_token = write(
-        "token.toml",
-        config(&zd, ann, "").replace("api_token = \"emulator-token\"", "api_token = \"wrong\""),
-    );
-    let out = check(&wrong_token);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains("backends.zendesk.api_token: cannot sign in"),
-        "{stderr}"
-    );
 }

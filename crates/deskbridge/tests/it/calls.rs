@@ -1,10 +1,6 @@
 //! The call-to-ticket pipeline on the embedded default, through HTTP.
 
-mod common;
-
-use std::time::Duration;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn s(v: &Value) -> &str {
@@ -13,7 +9,7 @@ fn s(v: &Value) -> &str {
 
 #[test]
 fn a_new_caller_gets_a_contact_a_ticket_and_the_call_comment() {
-    let server = Server::start();
+    let server = TestApp::start();
     let (status, body) = server.post_events(&answered_call("c1", "(415) 555-0100", "ann@acme.com"));
     assert_eq!(status, 202, "{body}");
     assert_eq!(body, json!({"accepted": 3, "duplicates": 0}));
@@ -60,7 +56,7 @@ fn a_new_caller_gets_a_contact_a_ticket_and_the_call_comment() {
 
 #[test]
 fn a_repeat_caller_in_another_format_reuses_the_contact() {
-    let server = Server::start();
+    let server = TestApp::start();
     server.post_events(&answered_call("c1", "+1 415 555 0100", "ann@acme.com"));
     let first = server.wait_synced("c1");
     server.post_events(&answered_call("c2", "415.555.0100", "ann@acme.com"));
@@ -80,7 +76,7 @@ fn a_repeat_caller_in_another_format_reuses_the_contact() {
 
 #[test]
 fn the_zendesk_user_attribute_names_the_contact() {
-    let server = Server::start();
+    let server = TestApp::start();
     let (_, known) = server.send(
         "POST",
         "/api/v1/crm/contacts",
@@ -111,7 +107,7 @@ fn the_zendesk_user_attribute_names_the_contact() {
 
 #[test]
 fn a_missed_call_gets_a_ticket_with_the_missed_call_comment() {
-    let server = Server::start();
+    let server = TestApp::start();
     server.post_events(&json!([
         {"id": "m1", "call_id": "m", "type": "ringing", "direction": "inbound",
          "from": "+442079460958", "to": "+14155550199", "at": "2026-11-22T10:00:00Z"},
@@ -133,7 +129,7 @@ fn a_missed_call_gets_a_ticket_with_the_missed_call_comment() {
 
 #[test]
 fn a_late_recording_adds_its_link_to_the_ticket() {
-    let server = Server::start();
+    let server = TestApp::start();
     server.post_events(&answered_call("c1", "+14155550100", "ann@acme.com"));
     let call = server.wait_synced("c1");
     let ticket_id = s(&call["ticket_id"]).to_string();
@@ -161,7 +157,7 @@ fn a_late_recording_adds_its_link_to_the_ticket() {
 
 #[test]
 fn a_recording_sent_with_the_end_goes_into_the_call_comment() {
-    let server = Server::start();
+    let server = TestApp::start();
     let mut events = answered_call("c1", "+14155550100", "ann@acme.com");
     events[2]["recording_url"] = json!("https://pbx.example.com/rec/c1.mp3");
     server.post_events(&events);
@@ -173,7 +169,7 @@ fn a_recording_sent_with_the_end_goes_into_the_call_comment() {
 
 #[test]
 fn duplicate_events_are_acknowledged_and_ignored() {
-    let server = Server::start();
+    let server = TestApp::start();
     let events = answered_call("c1", "+14155550100", "ann@acme.com");
     assert_eq!(
         server.post_events(&events).1,
@@ -201,7 +197,7 @@ fn duplicate_events_are_acknowledged_and_ignored() {
 
 #[test]
 fn out_of_order_events_make_the_same_call() {
-    let server = Server::start();
+    let server = TestApp::start();
     let events = answered_call("c1", "+14155550100", "ann@acme.com");
     let arr = events.as_array().unwrap();
     // ended first (it carries the direction here, as the first event must), then
@@ -224,7 +220,7 @@ fn out_of_order_events_make_the_same_call() {
 
 #[test]
 fn an_anonymous_caller_gets_a_ticket_without_a_contact() {
-    let server = Server::start();
+    let server = TestApp::start();
     server.post_events(&answered_call("c1", "anonymous", "ann@acme.com"));
     let call = server.wait_synced("c1");
     assert_eq!(call["from"], "anonymous");
@@ -239,7 +235,7 @@ fn an_anonymous_caller_gets_a_ticket_without_a_contact() {
 
 #[test]
 fn an_invalid_number_is_kept_but_never_matched() {
-    let server = Server::start();
+    let server = TestApp::start();
     server.post_events(&answered_call("c1", "12345", "ann@acme.com"));
     let call = server.wait_synced("c1");
     assert_eq!(call["from"], "12345");
@@ -250,7 +246,7 @@ fn an_invalid_number_is_kept_but_never_matched() {
 
 #[test]
 fn bad_input_gets_a_clear_error_and_stores_nothing() {
-    let server = Server::start();
+    let server = TestApp::start();
     let good = json!({"id": "g1", "call_id": "g", "type": "ringing", "direction": "inbound",
                       "from": "+14155550100"});
     let cases: Vec<(Value, u16, &str)> = vec![
@@ -315,7 +311,7 @@ fn bad_input_gets_a_clear_error_and_stores_nothing() {
 
 #[test]
 fn the_caller_log_lists_a_numbers_calls_newest_first() {
-    let server = Server::start();
+    let server = TestApp::start();
     for (i, at) in [
         "2026-11-22T09:00:00Z",
         "2026-11-22T11:00:00Z",
@@ -353,7 +349,7 @@ fn the_caller_log_lists_a_numbers_calls_newest_first() {
 
 #[test]
 fn concurrent_calls_from_one_new_number_make_one_contact() {
-    let server = Server::start();
+    let server = TestApp::start();
     // Twenty calls from the same unknown number, sent at once from several threads
     // in different formats.
     let formats = [
@@ -386,85 +382,8 @@ fn concurrent_calls_from_one_new_number_make_one_contact() {
 }
 
 #[test]
-fn a_restart_in_the_middle_of_a_calls_work_finishes_it_without_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    // The first server dies right after creating the ticket, before recording it:
-    // the worst moment, since the ticket exists but the call does not know it.
-    let mut opts = Options::default();
-    opts.env.push((
-        "DESKBRIDGE_FAULT_ABORT_AFTER_STEP".into(),
-        "open_ticket".into(),
-    ));
-    let mut first = Server::start_in(&data, opts);
-    let (status, _) = first.post_events(&json!([
-        {"id": "r1", "call_id": "r", "type": "ringing", "direction": "inbound",
-         "from": "+14155550100", "at": "2026-11-22T10:00:00Z"},
-        {"id": "r2", "call_id": "r", "type": "answered", "agent": {"email": "ann@acme.com"},
-         "at": "2026-11-22T10:00:05Z"},
-        {"id": "r3", "call_id": "r", "type": "ended", "reason": "completed",
-         "at": "2026-11-22T10:02:05Z"},
-    ]));
-    assert_eq!(status, 202);
-    assert!(
-        first.wait_exit(Duration::from_secs(20)),
-        "the fault did not fire"
-    );
-
-    // Restart: the step's lease runs out and the new process takes it over.
-    let second = Server::start_in(&data, Options::default());
-    // The events acknowledged before the crash are still known: resending is a duplicate.
-    let (_, body) = second.post_events(&json!({"id": "r1", "call_id": "r", "type": "ringing",
-        "direction": "inbound", "from": "+14155550100"}));
-    assert_eq!(body, json!({"accepted": 0, "duplicates": 1}));
-
-    let call = second.wait_synced("r");
-    assert_eq!(call["sync"], "done", "{call}");
-    let open_ticket = call["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["step"] == "open_ticket")
-        .unwrap()
-        .clone();
-    assert_eq!(
-        open_ticket["attempts"], 2,
-        "the ticket step ran again after the crash"
-    );
-    let tickets = second.all("tickets");
-    assert_eq!(tickets.len(), 1, "{tickets:?}");
-    assert_eq!(call["ticket_id"], tickets[0]["id"]);
-    assert_eq!(second.all("contacts").len(), 1);
-    let comments = second.comments(s(&call["ticket_id"]));
-    assert_eq!(comments.len(), 1, "{comments:?}");
-    assert!(s(&comments[0]["body"]).contains("Talk time: 2m 0s"));
-
-    // The call goes on after the restart: a late recording is added once.
-    second.post_events(&json!({"id": "r4", "call_id": "r", "type": "recording",
-        "recording_url": "https://pbx.example.com/r.mp3"}));
-    let call = second.wait_synced("r");
-    assert_eq!(second.comments(s(&call["ticket_id"])).len(), 2);
-}
-
-#[test]
-fn sigterm_stops_cleanly_and_work_resumes_on_the_next_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut first = Server::start_in(&data, Options::default());
-    let token = first.token.clone();
-    first.post_events(&answered_call("t1", "+14155550100", "ann@acme.com"));
-    let status = first.terminate();
-    assert!(status.success(), "exit status {status:?}");
-    let second = Server::start_in(&data, Options::default());
-    assert_eq!(second.token, token, "the token is made once");
-    let call = second.wait_synced("t1");
-    assert_eq!(call["sync"], "done");
-    assert_eq!(second.all("tickets").len(), 1);
-}
-
-#[test]
 fn health_and_readiness() {
-    let server = Server::start();
+    let server = TestApp::start();
     let client = server.client();
     let health = client.get(server.url("/healthz")).send().unwrap();
     assert_eq!(health.status().as_u16(), 200);

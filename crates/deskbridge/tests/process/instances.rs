@@ -2,13 +2,11 @@
 //! duplicates, one contact per new number across instances, and live call updates
 //! from whichever instance handled the call.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::server::*;
 use serde_json::Value;
 
 const TOKEN: &str = "instances-test-token-0123456789";
@@ -208,6 +206,9 @@ fn a_stream_on_one_instance_sees_calls_handled_by_another() {
     let a = instance(&dir, 0, &schema, &[]);
     let b = instance(&dir, 1, &schema, &[]);
     let url = a.url("/api/v1/calls/stream");
+    // The stream subscribes to changes before it answers: once its headers are
+    // here, no change of the call can be missed.
+    let (subscribed, is_subscribed) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let resp = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(20))
@@ -218,6 +219,7 @@ fn a_stream_on_one_instance_sees_calls_handled_by_another() {
             .send()
             .unwrap();
         assert_eq!(resp.status().as_u16(), 200);
+        let _ = subscribed.send(());
         // Read events until the call has ended with its ticket.
         let mut seen: BTreeMap<String, Value> = BTreeMap::new();
         let mut buf = String::new();
@@ -247,7 +249,11 @@ fn a_stream_on_one_instance_sees_calls_handled_by_another() {
         }
         panic!("the stream never showed the call done: {seen:?}");
     });
-    std::thread::sleep(Duration::from_millis(500));
+    if is_subscribed.recv_timeout(Duration::from_secs(20)).is_err() {
+        // The reader failed before subscribing; its panic says why.
+        let _ = reader.join();
+        panic!("the stream did not answer");
+    }
     let (status, _) = b.post_events(&answered_call("live1", "+14155550111", "ann@acme.com"));
     assert_eq!(status, 202);
     let (seen, last) = reader.join().unwrap();

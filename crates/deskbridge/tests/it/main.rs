@@ -1,0 +1,11 @@
+//! The integration tests that run deskbridge inside the test process, one
+//! [`common::TestApp`] per test, all in one binary (one link, one process, tests in
+//! parallel threads). Tests that need a process of their own (crashes, signals,
+//! exit codes, several instances) are in the `process` binary.
+
+mod common;
+
+mod calls;
+mod crm_api;
+mod rules;
+mod zendesk;
