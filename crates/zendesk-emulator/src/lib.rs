@@ -72,6 +72,10 @@ pub struct EmulatorConfig {
     /// Requests per minute for the whole account (sliding 60 s window); `None`
     /// means unlimited and no `X-Rate-Limit` headers.
     pub requests_per_minute: Option<u32>,
+    /// The length of the rate-limit window. Zendesk's is a minute (its "Rate
+    /// limits" guide); tests shorten it so that waiting out a 429 takes seconds,
+    /// and then `requests_per_minute` is the budget of each shorter window.
+    pub rate_limit_window: Duration,
     /// How long a user or ticket created through the API stays invisible to search.
     pub search_lag: Duration,
     /// Probability (0.0–1.0) that an API request fails with 500 before it changes
@@ -90,6 +94,7 @@ impl EmulatorConfig {
             email: email.into(),
             token: token.into(),
             requests_per_minute: None,
+            rate_limit_window: Duration::from_secs(60),
             search_lag: Duration::ZERO,
             fail_rate: 0.0,
             latency: Duration::ZERO,
@@ -169,7 +174,7 @@ impl Emulator {
             seed: config.seed,
             store: Mutex::new(Store::new(&config.email, config.search_lag)),
             control: Mutex::new(Control {
-                limiter: RateLimiter::new(config.requests_per_minute),
+                limiter: RateLimiter::new(config.requests_per_minute).with_window(config.rate_limit_window),
                 faults: Faults::new(config.fail_rate, config.latency, config.seed),
             }),
             stats: Mutex::new(Stats::default()),

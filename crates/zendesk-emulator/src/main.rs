@@ -54,6 +54,7 @@ async fn main() -> std::io::Result<()> {
         email: args.email,
         token: args.token,
         requests_per_minute: args.rpm,
+        rate_limit_window: Duration::from_secs(60),
         search_lag: Duration::from_millis(args.search_lag_ms),
         fail_rate: args.fail_rate,
         latency: Duration::from_millis(args.latency_ms),

@@ -9,7 +9,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-const WINDOW: Duration = Duration::from_secs(60);
+/// Zendesk counts requests over a minute.
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// What the limiter decided about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +28,12 @@ pub(crate) enum Admission {
     },
 }
 
-/// A sliding 60-second window of the instants at which requests were admitted.
+/// A sliding window (a minute, unless a test shortens it) of the instants at which
+/// requests were admitted.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     limit: Option<u32>,
+    window: Duration,
     admitted: VecDeque<Instant>,
     /// End of the last announced `Retry-After` window.
     blocked_until: Option<Instant>,
@@ -40,9 +43,15 @@ impl RateLimiter {
     pub(crate) fn new(limit: Option<u32>) -> RateLimiter {
         RateLimiter {
             limit,
+            window: MINUTE,
             admitted: VecDeque::new(),
             blocked_until: None,
         }
+    }
+
+    pub(crate) fn with_window(mut self, window: Duration) -> RateLimiter {
+        self.window = window.max(Duration::from_secs(1));
+        self
     }
 
     /// A new budget starts from a clean window: the old announcements were made
@@ -68,7 +77,7 @@ impl RateLimiter {
         while self
             .admitted
             .front()
-            .is_some_and(|&at| now.saturating_duration_since(at) >= WINDOW)
+            .is_some_and(|&at| now.saturating_duration_since(at) >= self.window)
         {
             self.admitted.pop_front();
         }
@@ -91,8 +100,8 @@ impl RateLimiter {
             };
         }
         // The oldest admitted request leaves the window first and frees a slot.
-        let frees_in = self.admitted.front().map_or(WINDOW, |&oldest| {
-            (oldest + WINDOW).saturating_duration_since(now)
+        let frees_in = self.admitted.front().map_or(self.window, |&oldest| {
+            (oldest + self.window).saturating_duration_since(now)
         });
         let retry_after_secs = whole_seconds(frees_in);
         self.blocked_until = Some(now + Duration::from_secs(retry_after_secs));
@@ -157,6 +166,25 @@ mod tests {
                 remaining: 0
             }
         );
+    }
+
+    #[test]
+    fn a_shorter_window_frees_its_slots_sooner() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(Some(1)).with_window(Duration::from_secs(5));
+        assert!(matches!(limiter.admit(start), Admission::Allowed { .. }));
+        assert_eq!(
+            limiter.admit(start + Duration::from_secs(2)),
+            Admission::Limited {
+                limit: 1,
+                retry_after_secs: 3,
+                during_retry_after: false
+            }
+        );
+        assert!(matches!(
+            limiter.admit(start + Duration::from_secs(5)),
+            Admission::Allowed { .. }
+        ));
     }
 
     #[test]

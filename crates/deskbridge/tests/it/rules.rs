@@ -233,14 +233,14 @@ fn an_ivr_ticket_number_is_used_only_when_it_is_the_callers_open_ticket() {
     assert!(server.comments(&closed).is_empty());
     assert_eq!(server.ticket(&closed)["status"], "closed");
 
-    // "0" means a new ticket.
+    // "0" means a new ticket: the call asked for one.
     let call = inbound(
         &server,
         "c5",
         "+14155550101",
         json!({"zendesk_ticket": "0"}),
     );
-    assert_eq!(ticket_rules(&call), &json!(["new_ticket"]));
+    assert_eq!(ticket_rules(&call), &json!(["new_ticket_forced"]));
     assert_ne!(call["ticket_id"], json!(own));
     assert_eq!(server.all("tickets").len(), 3 + 4);
     assert_eq!(server.comments(&own).len(), 1);
@@ -268,6 +268,27 @@ fn the_ivr_ticket_attribute_can_be_renamed() {
     assert_ne!(call["ticket_id"], json!(own));
     assert_eq!(server.comments(&own).len(), 1);
     assert_eq!(server.all("tickets").len(), 2);
+}
+
+#[test]
+fn ivr_ticket_zero_opens_a_new_ticket_inside_the_reuse_window_and_beside_an_open_ticket() {
+    // Zendesk's Amazon Connect app sets `zendesk_ticket` to "0" to ask for a new
+    // ticket; neither the reuse window nor attaching to the open ticket may win.
+    let server = start("reuse_recent_minutes = 30\nattach_open_ticket = true");
+    let first = inbound(&server, "z1", "+14155550120", json!({}));
+    let open = s(&first["ticket_id"]).to_string();
+    let second = inbound(
+        &server,
+        "z2",
+        "+14155550120",
+        json!({"zendesk_ticket": "0"}),
+    );
+    assert_eq!(ticket_rules(&second), &json!(["new_ticket_forced"]));
+    assert_ne!(second["ticket_id"], json!(open));
+    assert_eq!(second["contact_id"], first["contact_id"]);
+    assert_eq!(server.all("tickets").len(), 2);
+    assert_eq!(server.comments(&open).len(), 1, "the open ticket is untouched");
+    assert_eq!(server.comments(s(&second["ticket_id"])).len(), 1);
 }
 
 // ---- 2. the reuse window ----

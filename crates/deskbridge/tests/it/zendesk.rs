@@ -391,10 +391,12 @@ fn a_closed_ticket_gets_a_follow_up() {
 
 #[test]
 fn under_a_hard_rate_limit_and_failures_every_call_lands_once() {
-    // The account allows 12 requests a minute and fails one request in ten; the
-    // backend is told 6000, so it meets the limit only through 429s.
+    // The account allows 8 requests a window and fails one request in ten; the
+    // backend is told 6000, so it meets the limit only through 429s. The window
+    // is 10 s instead of Zendesk's minute, so the test waits seconds, not minutes.
     let zd = Zd::start(|cfg| {
-        cfg.requests_per_minute = Some(12);
+        cfg.requests_per_minute = Some(8);
+        cfg.rate_limit_window = Duration::from_secs(10);
         cfg.fail_rate = 0.1;
         cfg.seed = 7;
     });
