@@ -1,13 +1,19 @@
 //! deskbridge's persistence.
 //!
-//! [`Store`] is the journal, the calls and the durable job queue; [`CrmStore`] holds
-//! the built-in CRM's records. Both live in the same database so that the embedded
-//! default needs nothing but a data directory. The SQLite implementation is in
-//! [`sqlite`]; a PostgreSQL one implements the same traits and passes the same
-//! contract tests.
+//! [`Store`] is the journal and the calls ([`Journal`]), the durable job queue
+//! ([`JobQueue`]), what instances sharing the database coordinate through
+//! ([`Coordination`]) and shared upstream budgets ([`SharedBudget`]); [`CrmStore`]
+//! holds the built-in CRM's records. All live in the same database so that the
+//! embedded default needs nothing but a data directory.
+//!
+//! Two databases implement these traits, [`sqlite`] (the embedded default, one
+//! instance) and [`postgres`] (several instances), with one body of SQL: the
+//! queries are written once in `src/sql/` and compiled once per driver, and what
+//! really differs between the two is a short list of named hooks in each driver's
+//! `dialect.rs` (see the `sql` module's documentation). One contract suite
+//! (`tests/contract.rs`) runs on both.
 
 pub mod crm;
-pub(crate) mod instances;
 mod locks;
 pub mod postgres;
 mod rows;
@@ -143,8 +149,10 @@ pub struct ClaimedStep {
     pub interaction: Interaction,
 }
 
+/// The journal and the calls: what an ingest appends and applies, and what the
+/// calls API reads back.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Journal: Send + Sync {
     /// Appends events to the journal, skipping ids already seen, applies the new ones
     /// to their calls and queues each call's next step, all in one transaction:
     /// when this returns `Ok` every event is durable. On `Err` nothing was stored.
@@ -164,7 +172,11 @@ pub trait Store: Send + Sync + 'static {
         customer_phone: Option<&str>,
         limit: u32,
     ) -> Result<Vec<CallRecord>, StoreError>;
+}
 
+/// The durable job queue: each call's steps, one at a time, leased to workers.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
     /// Leases the next runnable step: queued and due, or running with an expired lease
     /// (its worker died), and the first unfinished step of its call.
     async fn claim_step(
@@ -203,18 +215,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// When the next queued step becomes due, if any (for the workers' sleep).
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
 
-    /// Database reachable and migrations applied.
-    async fn ready(&self) -> Result<(), StoreError>;
-
+/// What the instances sharing a database coordinate through: the change stream,
+/// per-phone locks and heartbeats. With SQLite there is one instance, and each of
+/// these is local to the process.
+#[async_trait]
+pub trait Coordination: Send + Sync {
     /// Whether other instances may share this database (and so its locks, budgets
     /// and change stream).
     fn is_shared(&self) -> bool;
 
-    async fn close(&self);
-
     /// Changes committed by this instance, and (with a shared database) by the
-    /// others.
+    /// others. A change is announced only once its transaction has committed.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
 
     /// Serializes contact lookup and creation for one phone number, across every
@@ -226,7 +239,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Instances seen within `alive_within`, with the steps each holds.
     async fn instances(&self, alive_within: Duration) -> Result<Vec<InstanceRecord>, StoreError>;
+}
 
+/// Upstream request budgets shared by the instances of one database (a Zendesk
+/// account's requests per minute). A store that is not shared keeps none, and each
+/// caller keeps its own.
+#[async_trait]
+pub trait SharedBudget: Send + Sync {
     /// Takes one request from a shared upstream budget (a token bucket of
     /// `capacity` refilled at `per_second`, keeping `floor` tokens untouched).
     /// `Ok(None)` when taken, else how long to wait. `None` from a store that does
@@ -241,6 +260,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Pauses a shared budget until `until_ms` (unix ms), after a 429.
     async fn pause_budget(&self, account: &str, until_ms: i64) -> Result<(), StoreError>;
+}
+
+/// Everything the binary needs from its database: the roles above, and the
+/// database's own life (ready, close). The binary holds an `Arc<dyn Store>`; a
+/// part that needs one role only can take that role's trait.
+#[async_trait]
+pub trait Store: Journal + JobQueue + Coordination + SharedBudget + 'static {
+    /// Database reachable and migrations applied.
+    async fn ready(&self) -> Result<(), StoreError>;
+
+    async fn close(&self);
 }
 
 /// `failed` if a step failed for good; `done` once the call ended and every step

@@ -8,8 +8,8 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use crate::crm::{Comment, Contact, Fields, Organization, Task, Ticket};
-use crate::time::from_text;
-use crate::{StepRecord, StoreError};
+use crate::time::{from_ms, from_text};
+use crate::{InstanceRecord, StepRecord, StoreError};
 
 /// The column reads the record mappers need.
 pub(crate) trait DbRow {
@@ -131,6 +131,19 @@ pub(crate) fn step(row: &impl DbRow) -> Result<StepRecord, StoreError> {
             .opt_text("outcome")?
             .map(|o| serde_json::from_str(&o))
             .transpose()?,
+    })
+}
+
+/// An instance with the count of steps it holds (`running_steps`).
+pub(crate) fn instance(row: &impl DbRow) -> Result<InstanceRecord, StoreError> {
+    Ok(InstanceRecord {
+        id: row.text("id")?,
+        hostname: row.text("hostname")?,
+        pid: row.int("pid")?,
+        version: row.text("version")?,
+        started_at: row.time("started_at")?,
+        heartbeat_at: from_ms(row.int("heartbeat_ms")?).unwrap_or_default(),
+        running_steps: row.int("running_steps")?,
     })
 }
 

@@ -19,7 +19,8 @@ use deskbridge_store::crm::{
     TicketFields,
 };
 use deskbridge_store::{
-    Change, GroupEvent, PgStore, PolicyBook, SqliteStore, Store, StoreError, SyncStatus,
+    Change, Coordination, GroupEvent, JobQueue, Journal, PgStore, PolicyBook, SqliteStore, Store,
+    StoreError, SyncStatus,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
