@@ -7,6 +7,10 @@
 //! writer. `synchronous = FULL` makes a commit survive power loss, which is what
 //! acknowledging an event promises.
 //!
+//! The database holds customers' names and numbers, so its file is readable by its
+//! owner only (0600); SQLite gives the `-wal` and `-shm` files the database file's
+//! permissions.
+//!
 //! The queries are the shared ones of `src/sql/`, compiled here for SQLite; what is
 //! SQLite's own is in `dialect.rs`.
 
@@ -17,7 +21,10 @@ mod dialect;
 #[path = "../sql/mod.rs"]
 mod sql;
 
-use std::path::Path;
+use std::fs::{OpenOptions, Permissions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -37,6 +44,9 @@ type SqlStore = SqliteStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Owner read and write only.
+const PRIVATE_FILE: u32 = 0o600;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -46,8 +56,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies migrations.
+    /// Opens (creating if needed) the database file and applies migrations. A new
+    /// file is created readable by its owner only, before SQLite opens it.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_private(path)?;
         Self::connect(SqliteConnectOptions::new().filename(path)).await
     }
 
@@ -67,6 +79,9 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
+        // A file made by SQLite itself (from a URL) or by an older version is made
+        // private now, with the WAL and shared-memory files opened beside it.
+        restrict(options.get_filename());
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -111,5 +126,103 @@ impl SharedBudget for SqliteStore {
 
     async fn pause_budget(&self, _account: &str, _until_ms: i64) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Creates the database file, empty and owner-only, unless it exists. SQLite
+/// creates a missing file with the process's default permissions (usually
+/// world-readable), and the `-wal` and `-shm` files with the database file's.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_FILE)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Invalid(format!(
+            "creating the database file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Makes the database file and its `-wal` and `-shm` files owner-only, those that
+/// exist (an in-memory database has none). A file this process may not change
+/// (another user's) is left as it is, with a warning: the database still opens.
+fn restrict(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let path = PathBuf::from(name);
+        match std::fs::set_permissions(&path, Permissions::from_mode(PRIVATE_FILE)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                file = %path.display(), error = %e,
+                "cannot make the database file readable by its owner only"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::{Coordination, InstanceRecord};
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Writes something, so that the WAL holds data.
+    async fn write(store: &SqliteStore) {
+        let now = chrono::Utc::now();
+        store
+            .heartbeat(&InstanceRecord {
+                id: "i".into(),
+                hostname: "h".into(),
+                pid: 1,
+                version: "v".into(),
+                started_at: now,
+                heartbeat_at: now,
+                running_steps: 0,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("deskbridge.db");
+        let store = SqliteStore::open(&db).await.unwrap();
+        write(&store).await;
+        let wal = dir.path().join("deskbridge.db-wal");
+        assert!(wal.exists(), "WAL mode keeps a -wal file while open");
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&wal), 0o600);
+        assert_eq!(mode(&dir.path().join("deskbridge.db-shm")), 0o600);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_existing_readable_database_is_made_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("deskbridge.db");
+        let url = format!("sqlite://{}", db.display());
+        // As an older version left it.
+        let old = SqliteStore::open_url(&url).await.unwrap();
+        old.close().await;
+        std::fs::set_permissions(&db, Permissions::from_mode(0o644)).unwrap();
+
+        let store = SqliteStore::open_url(&url).await.unwrap();
+        write(&store).await;
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&dir.path().join("deskbridge.db-wal")), 0o600);
+        store.close().await;
     }
 }
