@@ -147,7 +147,7 @@ impl Running {
 /// the HTTP server.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let data_dir = &config.server.data_dir;
-    std::fs::create_dir_all(data_dir)
+    create_data_dir(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let (store, crm_store) = open_store(&config).await?;
 
@@ -232,6 +232,27 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
 }
 
+/// Creates the data directory (and any missing parent) readable by its owner only:
+/// it holds the database, with customers' names and numbers, and the ingest token.
+/// An existing directory keeps its permissions (the operator may have chosen it),
+/// with a warning if other users can enter it.
+fn create_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            dir = %dir.display(),
+            mode = format!("{mode:o}"),
+            "the data directory is open to other users: `chmod 700` it"
+        );
+    }
+    Ok(())
+}
+
 /// SQLite in the data dir (or at a `sqlite://` URL), or PostgreSQL for a
 /// `postgres://` URL. The same object serves the calls and the built-in CRM.
 async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn CrmStore>)> {
@@ -310,5 +331,23 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term.recv() => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::create_data_dir;
+
+    #[test]
+    fn the_data_dir_is_made_owner_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("new").join("deskbridge-data");
+        create_data_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // Again, on the existing directory.
+        create_data_dir(&dir).unwrap();
     }
 }
