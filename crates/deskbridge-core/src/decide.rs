@@ -32,7 +32,10 @@ pub fn contact_query(call: &Interaction, policy: &Policy, region: Region) -> Con
     // `customer_number` replaces the caller id (a callback number the IVR collected,
     // or the real customer behind a forwarding service).
     let (phone, source) = match call.attribute(&names.customer_number) {
-        Some(raw) => (Some(Phone::parse(raw, region)), NumberSource::CustomerNumber),
+        Some(raw) => (
+            Some(Phone::parse(raw, region)),
+            NumberSource::CustomerNumber,
+        ),
         None => (call.customer_phone().cloned(), NumberSource::CallerId),
     };
     let e164 = phone.as_ref().and_then(Phone::e164).map(str::to_string);
@@ -147,7 +150,11 @@ fn ticket_rules(call: &Interaction, policy: &Policy) -> TicketRules {
         ivr_ticket,
         reuse_minutes,
         attach_open,
-        unanswered: UnansweredPolicy::for_outcome(call.outcome(), policy.missed_call, policy.voicemail),
+        unanswered: UnansweredPolicy::for_outcome(
+            call.outcome(),
+            policy.missed_call,
+            policy.voicemail,
+        ),
     }
 }
 

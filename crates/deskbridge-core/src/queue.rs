@@ -58,7 +58,9 @@ pub struct ActiveJob {
 pub enum Enqueue {
     Insert,
     /// The same step waits for something that has now arrived (a recording).
-    MoveForward { id: i64 },
+    MoveForward {
+        id: i64,
+    },
     /// A step is queued or running (its completion queues the next), or one
     /// failed for good (the call stays `failed`).
     Nothing,
@@ -132,29 +134,50 @@ mod tests {
         assert_eq!(enqueue(Step::OpenTicket, 100, None), Enqueue::Insert);
         // The ticket step waited for a recording that has now come.
         assert_eq!(
-            enqueue(Step::OpenTicket, 100, Some(&job(Queued, Step::OpenTicket, 500))),
+            enqueue(
+                Step::OpenTicket,
+                100,
+                Some(&job(Queued, Step::OpenTicket, 500))
+            ),
             Enqueue::MoveForward { id: 7 }
         );
         assert_eq!(
-            enqueue(Step::OpenTicket, 600, Some(&job(Queued, Step::OpenTicket, 500))),
+            enqueue(
+                Step::OpenTicket,
+                600,
+                Some(&job(Queued, Step::OpenTicket, 500))
+            ),
             Enqueue::Nothing
         );
         assert_eq!(
-            enqueue(Step::LogCall, 100, Some(&job(Queued, Step::OpenTicket, 500))),
+            enqueue(
+                Step::LogCall,
+                100,
+                Some(&job(Queued, Step::OpenTicket, 500))
+            ),
             Enqueue::Nothing
         );
         assert_eq!(
-            enqueue(Step::OpenTicket, 100, Some(&job(Running, Step::OpenTicket, 500))),
+            enqueue(
+                Step::OpenTicket,
+                100,
+                Some(&job(Running, Step::OpenTicket, 500))
+            ),
             Enqueue::Nothing
         );
         assert_eq!(
-            enqueue(Step::OpenTicket, 100, Some(&job(Failed, Step::OpenTicket, 500))),
+            enqueue(
+                Step::OpenTicket,
+                100,
+                Some(&job(Failed, Step::OpenTicket, 500))
+            ),
             Enqueue::Nothing
         );
     }
 
     fn call(ended: bool) -> Interaction {
-        let mut event = CallEvent::new("e1", "c1", EventKind::Ringing, chrono::DateTime::UNIX_EPOCH);
+        let mut event =
+            CallEvent::new("e1", "c1", EventKind::Ringing, chrono::DateTime::UNIX_EPOCH);
         event.direction = Some(Direction::Inbound);
         let mut call = Interaction::start("g", &Default::default(), &event).unwrap();
         call.apply(&event);
@@ -179,7 +202,11 @@ mod tests {
         assert_eq!(sync_of(&call(false), &[]).0, SyncStatus::Pending);
         assert_eq!(sync_of(&call(true), &[]).0, SyncStatus::Done);
         assert_eq!(
-            sync_of(&call(true), &[state(JobStatus::Done), state(JobStatus::Queued)]).0,
+            sync_of(
+                &call(true),
+                &[state(JobStatus::Done), state(JobStatus::Queued)]
+            )
+            .0,
             SyncStatus::Pending
         );
         assert_eq!(
@@ -193,7 +220,10 @@ mod tests {
         };
         assert_eq!(
             sync_of(&call(true), &[state(JobStatus::Done), failed]),
-            (SyncStatus::Failed, Some("log_call: ticket 9 is gone".into()))
+            (
+                SyncStatus::Failed,
+                Some("log_call: ticket 9 is gone".into())
+            )
         );
     }
 }

@@ -321,7 +321,10 @@ mod tests {
             serde_json::to_string(&TicketRule::IvrTicketRejectedNotRequester).unwrap(),
             "\"ivr_ticket_rejected_not_requester\""
         );
-        for rule in [TicketRule::MissedCallNoRecentTicket, TicketRule::ReuseWindow] {
+        for rule in [
+            TicketRule::MissedCallNoRecentTicket,
+            TicketRule::ReuseWindow,
+        ] {
             assert_eq!(
                 serde_json::to_string(&rule).unwrap(),
                 format!("\"{}\"", rule.as_str())

@@ -1,13 +1,19 @@
 //! deskbridge's persistence.
 //!
-//! [`Store`] is the journal, the calls and the durable job queue; [`CrmStore`] holds
-//! the built-in CRM's records. Both live in the same database so that the embedded
-//! default needs nothing but a data directory. The SQLite implementation is in
-//! [`sqlite`]; a PostgreSQL one implements the same traits and passes the same
-//! contract tests.
+//! [`Store`] is the journal and the calls ([`Journal`]), the durable job queue
+//! ([`JobQueue`]), what instances sharing the database coordinate through
+//! ([`Coordination`]) and shared upstream budgets ([`SharedBudget`]); [`CrmStore`]
+//! holds the built-in CRM's records. All live in the same database so that the
+//! embedded default needs nothing but a data directory.
+//!
+//! Two databases implement these traits, [`sqlite`] (the embedded default, one
+//! instance) and [`postgres`] (several instances), with one body of SQL: the
+//! queries are written once in `src/sql/` and compiled once per driver, and what
+//! really differs between the two is a short list of named hooks in each driver's
+//! `dialect.rs` (see the `sql` module's documentation). One contract suite
+//! (`tests/contract.rs`) runs on both.
 
 pub mod crm;
-pub(crate) mod instances;
 mod locks;
 pub mod postgres;
 mod rows;
@@ -18,11 +24,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deskbridge_core::{ApplyError, CallEvent, Interaction, Policy, Step, StepOutcome};
+use deskbridge_core::{ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Step, StepOutcome};
 
 use serde::Serialize;
 
 pub use crm::CrmStore;
+pub use deskbridge_core::SyncStatus;
 pub use locks::PhoneGuard;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -51,17 +58,15 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
-/// An event and the connector group it belongs to.
+/// An event, the connector group it belongs to, and the plan a call of that
+/// group starts under. The plan travels with the event so that the store decides
+/// (through the core) which step a call needs without asking the application for
+/// the group's policy.
 #[derive(Debug, Clone)]
 pub struct GroupEvent {
     pub group: String,
+    pub plan: CallPlan,
     pub event: CallEvent,
-}
-
-/// The policy of each connector group, for deciding steps inside the store's
-/// transactions.
-pub trait PolicyBook: Send + Sync {
-    fn policy(&self, group: &str) -> Option<&Policy>;
 }
 
 /// Something changed that other parts, or other instances, wait for.
@@ -99,15 +104,6 @@ pub struct IngestReport {
     pub steps: usize,
 }
 
-/// Whether all helpdesk work for a call is finished.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncStatus {
-    Pending,
-    Done,
-    Failed,
-}
-
 /// A call as the calls API shows it.
 #[derive(Debug, Clone)]
 pub struct CallRecord {
@@ -120,8 +116,8 @@ pub struct CallRecord {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepRecord {
-    pub step: String,
-    pub status: String,
+    pub step: Step,
+    pub status: JobStatus,
     pub attempts: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -143,16 +139,14 @@ pub struct ClaimedStep {
     pub interaction: Interaction,
 }
 
+/// The journal and the calls: what an ingest appends and applies, and what the
+/// calls API reads back.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Journal: Send + Sync {
     /// Appends events to the journal, skipping ids already seen, applies the new ones
     /// to their calls and queues each call's next step, all in one transaction:
     /// when this returns `Ok` every event is durable. On `Err` nothing was stored.
-    async fn ingest(
-        &self,
-        events: &[GroupEvent],
-        policies: &dyn PolicyBook,
-    ) -> Result<IngestReport, StoreError>;
+    async fn ingest(&self, events: &[GroupEvent]) -> Result<IngestReport, StoreError>;
 
     async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
 
@@ -164,7 +158,11 @@ pub trait Store: Send + Sync + 'static {
         customer_phone: Option<&str>,
         limit: u32,
     ) -> Result<Vec<CallRecord>, StoreError>;
+}
 
+/// The durable job queue: each call's steps, one at a time, leased to workers.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
     /// Leases the next runnable step: queued and due, or running with an expired lease
     /// (its worker died), and the first unfinished step of its call.
     async fn claim_step(
@@ -180,7 +178,6 @@ pub trait Store: Send + Sync + 'static {
         &self,
         step: &ClaimedStep,
         outcome: &StepOutcome,
-        policy: &Policy,
     ) -> Result<bool, StoreError>;
 
     /// Puts the step back in the queue to run again after `delay`.
@@ -203,18 +200,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// When the next queued step becomes due, if any (for the workers' sleep).
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
 
-    /// Database reachable and migrations applied.
-    async fn ready(&self) -> Result<(), StoreError>;
-
+/// What the instances sharing a database coordinate through: the change stream,
+/// per-phone locks and heartbeats. With SQLite there is one instance, and each of
+/// these is local to the process.
+#[async_trait]
+pub trait Coordination: Send + Sync {
     /// Whether other instances may share this database (and so its locks, budgets
     /// and change stream).
     fn is_shared(&self) -> bool;
 
-    async fn close(&self);
-
     /// Changes committed by this instance, and (with a shared database) by the
-    /// others.
+    /// others. A change is announced only once its transaction has committed.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
 
     /// Serializes contact lookup and creation for one phone number, across every
@@ -226,7 +224,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Instances seen within `alive_within`, with the steps each holds.
     async fn instances(&self, alive_within: Duration) -> Result<Vec<InstanceRecord>, StoreError>;
+}
 
+/// Upstream request budgets shared by the instances of one database (a Zendesk
+/// account's requests per minute). A store that is not shared keeps none, and each
+/// caller keeps its own.
+#[async_trait]
+pub trait SharedBudget: Send + Sync {
     /// Takes one request from a shared upstream budget (a token bucket of
     /// `capacity` refilled at `per_second`, keeping `floor` tokens untouched).
     /// `Ok(None)` when taken, else how long to wait. `None` from a store that does
@@ -243,32 +247,13 @@ pub trait Store: Send + Sync + 'static {
     async fn pause_budget(&self, account: &str, until_ms: i64) -> Result<(), StoreError>;
 }
 
-/// The plan a new call of the group starts under.
-pub(crate) fn plan_of(
-    policies: &dyn PolicyBook,
-    group: &str,
-) -> Result<deskbridge_core::CallPlan, StoreError> {
-    policies
-        .policy(group)
-        .map(deskbridge_core::CallPlan::of)
-        .ok_or_else(|| StoreError::Invalid(format!("no policy for group {group:?}")))
-}
+/// Everything the binary needs from its database: the roles above, and the
+/// database's own life (ready, close). The binary holds an `Arc<dyn Store>`; a
+/// part that needs one role only can take that role's trait.
+#[async_trait]
+pub trait Store: Journal + JobQueue + Coordination + SharedBudget + 'static {
+    /// Database reachable and migrations applied.
+    async fn ready(&self) -> Result<(), StoreError>;
 
-/// `failed` if a step failed for good; `done` once the call ended and every step
-/// finished; `pending` otherwise.
-pub(crate) fn sync_of(call: &Interaction, steps: &[StepRecord]) -> (SyncStatus, Option<String>) {
-    if let Some(failed) = steps.iter().find(|s| s.status == "failed") {
-        let error = format!(
-            "{}: {}",
-            failed.step,
-            failed.last_error.as_deref().unwrap_or("failed")
-        );
-        return (SyncStatus::Failed, Some(error));
-    }
-    let open = steps.iter().any(|s| s.status != "done");
-    if open || call.ended_at.is_none() {
-        (SyncStatus::Pending, None)
-    } else {
-        (SyncStatus::Done, None)
-    }
+    async fn close(&self);
 }

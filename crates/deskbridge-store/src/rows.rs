@@ -3,13 +3,15 @@
 //! from a SQLite row and a PostgreSQL row.
 
 use chrono::{DateTime, Utc};
+use deskbridge_core::queue::ActiveJob;
+use deskbridge_core::{JobStatus, Step};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use crate::crm::{Comment, Contact, Fields, Organization, Task, Ticket};
-use crate::time::from_text;
-use crate::{StepRecord, StoreError};
+use crate::time::{from_ms, from_text};
+use crate::{InstanceRecord, StepRecord, StoreError};
 
 /// The column reads the record mappers need.
 pub(crate) trait DbRow {
@@ -123,8 +125,8 @@ pub(crate) fn task(row: &impl DbRow) -> Result<Task, StoreError> {
 /// A job row as the calls API shows it.
 pub(crate) fn step(row: &impl DbRow) -> Result<StepRecord, StoreError> {
     Ok(StepRecord {
-        step: row.text("step")?,
-        status: row.text("status")?,
+        step: step_of(row)?,
+        status: status_of(row)?,
         attempts: row.int("attempts")?,
         last_error: row.opt_text("last_error")?,
         outcome: row
@@ -134,91 +136,36 @@ pub(crate) fn step(row: &impl DbRow) -> Result<StepRecord, StoreError> {
     })
 }
 
-/// The job a call already has queued, running or failed.
-pub(crate) struct ActiveJob {
-    pub id: i64,
-    pub step: String,
-    pub status: String,
-    pub run_after: i64,
+/// An instance with the count of steps it holds (`running_steps`).
+pub(crate) fn instance(row: &impl DbRow) -> Result<InstanceRecord, StoreError> {
+    Ok(InstanceRecord {
+        id: row.text("id")?,
+        hostname: row.text("hostname")?,
+        pid: row.int("pid")?,
+        version: row.text("version")?,
+        started_at: row.time("started_at")?,
+        heartbeat_at: from_ms(row.int("heartbeat_ms")?).unwrap_or_default(),
+        running_steps: row.int("running_steps")?,
+    })
 }
 
+/// The job a call already has queued, running or failed.
 pub(crate) fn active_job(row: &impl DbRow) -> Result<ActiveJob, StoreError> {
     Ok(ActiveJob {
         id: row.int("id")?,
-        step: row.text("step")?,
-        status: row.text("status")?,
+        step: step_of(row)?,
+        status: status_of(row)?,
         run_after: row.int("run_after")?,
     })
 }
 
-/// What queuing a call's next step means, given the job it already has.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Enqueue {
-    Insert,
-    /// The same step waits for something that has now arrived (a recording).
-    MoveForward {
-        id: i64,
-    },
-    /// A step is queued or running (its completion queues the next), or one
-    /// failed for good (the call stays `failed`).
-    Nothing,
+fn step_of(row: &impl DbRow) -> Result<Step, StoreError> {
+    let name = row.text("step")?;
+    Step::parse(&name).ok_or_else(|| StoreError::Corrupt(format!("unknown step {name:?}")))
 }
 
-/// One rule for both stores: at most one active job per call.
-pub(crate) fn enqueue(
-    step: deskbridge_core::Step,
-    run_after: i64,
-    active: Option<ActiveJob>,
-) -> Enqueue {
-    match active {
-        None => Enqueue::Insert,
-        Some(job)
-            if job.status == "queued" && job.step == step.as_str() && job.run_after > run_after =>
-        {
-            Enqueue::MoveForward { id: job.id }
-        }
-        Some(_) => Enqueue::Nothing,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use deskbridge_core::Step;
-
-    use super::*;
-
-    fn job(status: &str, step: Step, run_after: i64) -> Option<ActiveJob> {
-        Some(ActiveJob {
-            id: 7,
-            step: step.as_str().into(),
-            status: status.into(),
-            run_after,
-        })
-    }
-
-    #[test]
-    fn one_active_job_per_call() {
-        assert_eq!(enqueue(Step::OpenTicket, 100, None), Enqueue::Insert);
-        // The ticket step waited for a recording that has now come.
-        assert_eq!(
-            enqueue(Step::OpenTicket, 100, job("queued", Step::OpenTicket, 500)),
-            Enqueue::MoveForward { id: 7 }
-        );
-        assert_eq!(
-            enqueue(Step::OpenTicket, 600, job("queued", Step::OpenTicket, 500)),
-            Enqueue::Nothing
-        );
-        assert_eq!(
-            enqueue(Step::LogCall, 100, job("queued", Step::OpenTicket, 500)),
-            Enqueue::Nothing
-        );
-        assert_eq!(
-            enqueue(Step::OpenTicket, 100, job("running", Step::OpenTicket, 500)),
-            Enqueue::Nothing
-        );
-        assert_eq!(
-            enqueue(Step::OpenTicket, 100, job("failed", Step::OpenTicket, 500)),
-            Enqueue::Nothing
-        );
-    }
+fn status_of(row: &impl DbRow) -> Result<JobStatus, StoreError> {
+    let name = row.text("status")?;
+    JobStatus::parse(&name)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown job status {name:?}")))
 }

@@ -12,33 +12,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{TimeZone, Utc};
 use deskbridge_core::{
-    CallEvent, Direction, EndReason, EventKind, Phone, Policy, Step, StepOutcome,
+    CallEvent, CallPlan, Direction, EndReason, EventKind, JobStatus, Phone, Step, StepOutcome,
 };
 use deskbridge_store::crm::{
     CommentFields, ContactFields, CrmStore, Fields, OrganizationFields, Page, TaskFields,
     TicketFields,
 };
 use deskbridge_store::{
-    Change, GroupEvent, PgStore, PolicyBook, SqliteStore, Store, StoreError, SyncStatus,
+    Change, Coordination, GroupEvent, JobQueue, Journal, PgStore, SqliteStore, Store, StoreError,
+    SyncStatus,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
 
-struct OnePolicy(Policy);
-
-impl PolicyBook for OnePolicy {
-    fn policy(&self, _group: &str) -> Option<&Policy> {
-        Some(&self.0)
-    }
-}
-
-fn policy() -> OnePolicy {
-    OnePolicy(Policy::default())
-}
-
 fn ev(id: &str, call: &str, kind: EventKind, secs: i64) -> GroupEvent {
     GroupEvent {
         group: "g".into(),
+        plan: CallPlan::default(),
         event: CallEvent {
             id: id.into(),
             call_id: call.into(),
@@ -236,17 +226,17 @@ const LEASE: Duration = Duration::from_secs(30);
 
 async fn ingest_dedupes_and_queues_one_step_per_call(store: &dyn Store) {
     let events = answered_call("c1");
-    let report = store.ingest(&events, &policy()).await.unwrap();
+    let report = store.ingest(&events).await.unwrap();
     assert_eq!(
         (report.accepted, report.duplicates, report.steps),
         (2, 0, 1)
     );
-    let again = store.ingest(&events, &policy()).await.unwrap();
+    let again = store.ingest(&events).await.unwrap();
     assert_eq!((again.accepted, again.duplicates, again.steps), (0, 2, 0));
     let call = store.call("g", "c1").await.unwrap().unwrap();
     assert_eq!(call.sync, SyncStatus::Pending);
     assert_eq!(call.steps.len(), 1);
-    assert_eq!(call.steps[0].step, "identify_caller");
+    assert_eq!(call.steps[0].step, Step::IdentifyCaller);
     // Another group's call with the same id is another call.
     assert!(store.call("other", "c1").await.unwrap().is_none());
 }
@@ -256,19 +246,19 @@ async fn a_rejected_batch_stores_nothing(store: &dyn Store) {
     let mut orphan = ev("x", "c2", EventKind::Ended, 9);
     orphan.event.direction = None;
     events.push(orphan);
-    match store.ingest(&events, &policy()).await {
+    match store.ingest(&events).await {
         Err(StoreError::Apply { index: 2, .. }) => {}
         other => panic!("expected an apply error at index 2, got {other:?}"),
     }
     assert!(store.call("g", "c1").await.unwrap().is_none());
-    let report = store.ingest(&answered_call("c1"), &policy()).await.unwrap();
+    let report = store.ingest(&answered_call("c1")).await.unwrap();
     assert_eq!(report.accepted, 2, "the rejected events were not kept");
 }
 
 async fn steps_run_in_order_and_complete_queues_the_next(store: &dyn Store) {
     let mut events = answered_call("c1");
     events.push(ev("c1-3", "c1", EventKind::Ended, 60));
-    store.ingest(&events, &policy()).await.unwrap();
+    store.ingest(&events).await.unwrap();
     let first = store.claim_step("w1", LEASE).await.unwrap().unwrap();
     assert_eq!(first.step, Step::IdentifyCaller);
     assert_eq!(first.attempt, 1);
@@ -278,19 +268,14 @@ async fn steps_run_in_order_and_complete_queues_the_next(store: &dyn Store) {
         contact_id: Some("7".into()),
         ..StepOutcome::default()
     };
-    assert!(
-        store
-            .complete_step(&first, &outcome, &Policy::default())
-            .await
-            .unwrap()
-    );
+    assert!(store.complete_step(&first, &outcome).await.unwrap());
     let second = store.claim_step("w2", LEASE).await.unwrap().unwrap();
     assert_eq!(second.step, Step::OpenTicket);
     assert_eq!(second.interaction.contact_id.as_deref(), Some("7"));
 }
 
 async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: &dyn Store) {
-    store.ingest(&answered_call("c1"), &policy()).await.unwrap();
+    store.ingest(&answered_call("c1")).await.unwrap();
     let stale = store
         .claim_step("dead", Duration::from_millis(50))
         .await
@@ -301,29 +286,19 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: 
     assert_eq!(taken.job_id, stale.job_id);
     assert_eq!(taken.attempt, 2);
     let outcome = StepOutcome::default();
-    assert!(
-        !store
-            .complete_step(&stale, &outcome, &Policy::default())
-            .await
-            .unwrap()
-    );
+    assert!(!store.complete_step(&stale, &outcome).await.unwrap());
     assert!(
         !store
             .retry_step(&stale, "late", Duration::ZERO)
             .await
             .unwrap()
     );
-    assert!(
-        store
-            .complete_step(&taken, &outcome, &Policy::default())
-            .await
-            .unwrap()
-    );
+    assert!(store.complete_step(&taken, &outcome).await.unwrap());
 }
 
 async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
-    store.ingest(&answered_call("c1"), &policy()).await.unwrap();
-    store.ingest(&answered_call("c2"), &policy()).await.unwrap();
+    store.ingest(&answered_call("c1")).await.unwrap();
+    store.ingest(&answered_call("c2")).await.unwrap();
     let a = store.claim_step("w", LEASE).await.unwrap().unwrap();
     assert!(
         store
@@ -345,7 +320,7 @@ async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
         EventKind::Ended,
         60,
     )];
-    assert_eq!(store.ingest(&more, &policy()).await.unwrap().steps, 0);
+    assert_eq!(store.ingest(&more).await.unwrap().steps, 0);
     assert!(store.claim_step("w", LEASE).await.unwrap().is_none());
     assert!(store.next_due().await.unwrap().is_some());
     let pending = store.call("g", &a.call_id).await.unwrap().unwrap();
@@ -353,7 +328,7 @@ async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
 }
 
 async fn release_gives_the_step_back_without_an_attempt(store: &dyn Store) {
-    store.ingest(&answered_call("c1"), &policy()).await.unwrap();
+    store.ingest(&answered_call("c1")).await.unwrap();
     let a = store.claim_step("w", LEASE).await.unwrap().unwrap();
     store.release_step(&a).await.unwrap();
     let again = store.claim_step("w", LEASE).await.unwrap().unwrap();
@@ -363,21 +338,18 @@ async fn release_gives_the_step_back_without_an_attempt(store: &dyn Store) {
 async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) {
     for (i, secs) in [0, 120, 60].iter().enumerate() {
         store
-            .ingest(
-                &[ev(
-                    &format!("e{i}"),
-                    &format!("c{i}"),
-                    EventKind::Ringing,
-                    *secs,
-                )],
-                &policy(),
-            )
+            .ingest(&[ev(
+                &format!("e{i}"),
+                &format!("c{i}"),
+                EventKind::Ringing,
+                *secs,
+            )])
             .await
             .unwrap();
     }
     let mut other = ev("o", "o", EventKind::Ringing, 500);
     other.group = "other".into();
-    store.ingest(&[other], &policy()).await.unwrap();
+    store.ingest(&[other]).await.unwrap();
     let ids = |calls: Vec<deskbridge_store::CallRecord>| {
         calls
             .into_iter()
@@ -1296,7 +1268,7 @@ async fn instances_never_claim_the_same_step() {
     let events: Vec<GroupEvent> = (0..CALLS)
         .flat_map(|i| answered_call(&format!("c{i}")))
         .collect();
-    let report = a.ingest(&events, &policy()).await.unwrap();
+    let report = a.ingest(&events).await.unwrap();
     assert_eq!(report.steps, CALLS);
 
     let mut claimers = Vec::new();
@@ -1329,7 +1301,7 @@ async fn instances_never_claim_the_same_step() {
     // Both instances see every lease.
     for step in &claimed {
         let call = b.call("g", &step.call_id).await.unwrap().unwrap();
-        assert_eq!(call.steps[0].status, "running");
+        assert_eq!(call.steps[0].status, JobStatus::Running);
     }
     a.close().await;
     b.close().await;
@@ -1344,7 +1316,7 @@ async fn a_change_on_one_instance_reaches_the_other() {
     let mut listening = false;
     for i in 0..20 {
         let probe = format!("probe-{i}-{}", schema.name);
-        a.ingest(&[ev(&probe, &probe, EventKind::Ringing, 0)], &policy())
+        a.ingest(&[ev(&probe, &probe, EventKind::Ringing, 0)])
             .await
             .unwrap();
         let heard = wait_for(
@@ -1361,7 +1333,7 @@ async fn a_change_on_one_instance_reaches_the_other() {
     assert!(listening, "b's listener never heard a");
     let call_id = format!("call-of-{}", schema.name);
     let started = std::time::Instant::now();
-    a.ingest(&answered_call(&call_id), &policy()).await.unwrap();
+    a.ingest(&answered_call(&call_id)).await.unwrap();
     let arrived = wait_for(
         &mut changes,
         Duration::from_secs(2),
@@ -1373,7 +1345,7 @@ async fn a_change_on_one_instance_reaches_the_other() {
     // And the other way round, for work.
     let mut changes = a.changes();
     let claimed = b.claim_step("b/w0", LEASE).await.unwrap().unwrap();
-    b.complete_step(&claimed, &StepOutcome::default(), &Policy::default())
+    b.complete_step(&claimed, &StepOutcome::default())
         .await
         .unwrap();
     let arrived = wait_for(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::ports::Helpdesk;
-use deskbridge_core::{Policy, Region, Templates};
+use deskbridge_core::{CallPlan, Policy, Region, Templates};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -29,6 +29,8 @@ pub struct Group {
     pub policy: Policy,
     /// The policy's templates, compiled once.
     pub templates: Templates,
+    /// The part of the policy a new call of the group starts under.
+    pub plan: CallPlan,
     pub region: Region,
     pub helpdesk: Arc<dyn Helpdesk>,
     /// The group's backend is the built-in CRM (its `/api/v1/crm/` is available).
@@ -54,12 +56,6 @@ pub struct AppState {
     pub instance: InstanceRecord,
     pub max_body_bytes: usize,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-}
-
-impl deskbridge_store::PolicyBook for AppState {
-    fn policy(&self, group: &str) -> Option<&Policy> {
-        self.group(group).map(|g| &g.policy)
-    }
 }
 
 impl AppState {
@@ -88,6 +84,7 @@ impl AppState {
                 tokens: default_token.into_iter().collect(),
                 numbers: Vec::new(),
                 templates: compile(&policy, "")?,
+                plan: CallPlan::of(&policy),
                 policy,
                 region,
                 helpdesk: builtin.helpdesk.clone(),
@@ -111,6 +108,7 @@ impl AppState {
                     tokens: g.tokens.clone(),
                     numbers: g.numbers_e164(region),
                     templates: compile(&policy, &format!("groups[{i}]"))?,
+                    plan: CallPlan::of(&policy),
                     policy,
                     region: g.region(region),
                     helpdesk: backend.helpdesk.clone(),
@@ -160,7 +158,7 @@ impl Running {
 /// the HTTP server.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let data_dir = &config.server.data_dir;
-    std::fs::create_dir_all(data_dir)
+    create_data_dir(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let (store, crm_store) = open_store(&config).await?;
 
@@ -245,6 +243,27 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
 }
 
+/// Creates the data directory (and any missing parent) readable by its owner only:
+/// it holds the database, with customers' names and numbers, and the ingest token.
+/// An existing directory keeps its permissions (the operator may have chosen it),
+/// with a warning if other users can enter it.
+fn create_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            dir = %dir.display(),
+            mode = format!("{mode:o}"),
+            "the data directory is open to other users: `chmod 700` it"
+        );
+    }
+    Ok(())
+}
+
 /// SQLite in the data dir (or at a `sqlite://` URL), or PostgreSQL for a
 /// `postgres://` URL. The same object serves the calls and the built-in CRM.
 async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn CrmStore>)> {
@@ -323,5 +342,23 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term.recv() => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::create_data_dir;
+
+    #[test]
+    fn the_data_dir_is_made_owner_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("new").join("deskbridge-data");
+        create_data_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // Again, on the existing directory.
+        create_data_dir(&dir).unwrap();
     }
 }

@@ -174,7 +174,8 @@ impl Emulator {
             seed: config.seed,
             store: Mutex::new(Store::new(&config.email, config.search_lag)),
             control: Mutex::new(Control {
-                limiter: RateLimiter::new(config.requests_per_minute).with_window(config.rate_limit_window),
+                limiter: RateLimiter::new(config.requests_per_minute)
+                    .with_window(config.rate_limit_window),
                 faults: Faults::new(config.fail_rate, config.latency, config.seed),
             }),
             stats: Mutex::new(Stats::default()),

@@ -760,7 +760,10 @@ fn assignees() {
     missed.agents.clear();
     assert_eq!(
         choose_assignee(&missed, &lead, &dir),
-        (Some("lead@acme.com".into()), AssigneeRule::DefaultAssigneeNoAgent)
+        (
+            Some("lead@acme.com".into()),
+            AssigneeRule::DefaultAssigneeNoAgent
+        )
     );
 }
 

@@ -105,7 +105,9 @@ fn play_with(events: &[CallEvent], policy: &Policy, eager: bool) -> (Interaction
     let mut call: Option<Interaction> = None;
     let mut steps = Vec::new();
     for e in events {
-        let c = call.get_or_insert_with(|| Interaction::start("default", &CallPlan::of(policy), e).unwrap());
+        let c = call.get_or_insert_with(|| {
+            Interaction::start("default", &CallPlan::of(policy), e).unwrap()
+        });
         c.apply(e);
         if eager {
             steps.extend(drain(c));
@@ -154,7 +156,12 @@ fn count(steps: &[Step], step: Step) -> usize {
 #[test]
 fn an_answered_call_in_order() {
     let p = Policy::default();
-    let mut call = Interaction::start("default", &CallPlan::of(&p), &ev("1", EventKind::Ringing, 0)).unwrap();
+    let mut call = Interaction::start(
+        "default",
+        &CallPlan::of(&p),
+        &ev("1", EventKind::Ringing, 0),
+    )
+    .unwrap();
     call.apply(&ev("1", EventKind::Ringing, 0));
     assert_eq!(call.state(), CallState::Ringing);
     assert_eq!(call.next_step(), None);
@@ -280,7 +287,8 @@ fn tickets_at_answer_get_the_comment_at_the_end() {
         create_ticket_at: crate::policy::TicketTiming::Answer,
         ..Policy::default()
     };
-    let mut call = Interaction::start("default", &CallPlan::of(&p), &answered("1", 0, ann())).unwrap();
+    let mut call =
+        Interaction::start("default", &CallPlan::of(&p), &answered("1", 0, ann())).unwrap();
     call.apply(&answered("1", 0, ann()));
     assert_eq!(
         drain(&mut call),
@@ -296,7 +304,8 @@ fn the_comment_waits_for_the_recording_when_told_to() {
         wait_for_recording_seconds: 30,
         ..Policy::default()
     };
-    let mut call = Interaction::start("default", &CallPlan::of(&p), &answered("1", 0, ann())).unwrap();
+    let mut call =
+        Interaction::start("default", &CallPlan::of(&p), &answered("1", 0, ann())).unwrap();
     call.apply(&answered("1", 0, ann()));
     drain(&mut call);
     call.apply(&ended("2", 60, EndReason::Completed));

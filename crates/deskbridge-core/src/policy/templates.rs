@@ -157,7 +157,11 @@ impl Templates {
             key: key.to_string(),
             message: e.to_string(),
         };
-        self.env.get_template(key).map_err(err)?.render(ctx).map_err(err)
+        self.env
+            .get_template(key)
+            .map_err(err)?
+            .render(ctx)
+            .map_err(err)
     }
 
     /// The name of a contact created for an unknown caller: the IVR's

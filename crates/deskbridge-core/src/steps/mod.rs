@@ -27,8 +27,8 @@ use crate::interaction::{Interaction, Step, StepOutcome};
 use crate::phone::Region;
 use crate::policy::{Policy, TemplateError, Templates};
 use crate::ports::{
-    CommentAdded, ContactSummary, IdempotencyKey, NewComment, NewContact, NewTicket,
-    TicketCreated, TicketSummary,
+    CommentAdded, ContactSummary, IdempotencyKey, NewComment, NewContact, NewTicket, TicketCreated,
+    TicketSummary,
 };
 
 /// What a step needs from the outside world next.

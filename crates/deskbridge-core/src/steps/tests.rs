@@ -31,7 +31,12 @@ fn ended_call(policy: &Policy, attrs: &[(&str, &str)]) -> Interaction {
         ..AgentRef::default()
     });
     call.apply(&answer);
-    let mut end = CallEvent::new("3", "c1", EventKind::Ended, t0() + chrono::Duration::seconds(60));
+    let mut end = CallEvent::new(
+        "3",
+        "c1",
+        EventKind::Ended,
+        t0() + chrono::Duration::seconds(60),
+    );
     end.reason = Some(EndReason::Completed);
     call.apply(&end);
     call
@@ -88,7 +93,10 @@ fn a_new_caller_is_looked_up_under_the_numbers_lock_then_created() {
         other => panic!("unexpected {other:?}"),
     });
     assert_eq!(asked[0], Request::LockPhone("+14155550100".into()));
-    assert_eq!(asked[1], Request::FindContactsByPhone("+14155550100".into()));
+    assert_eq!(
+        asked[1],
+        Request::FindContactsByPhone("+14155550100".into())
+    );
     let Request::CreateContact { contact, key } = &asked[2] else {
         panic!("{asked:?}")
     };
@@ -108,7 +116,10 @@ fn an_ivr_contact_that_does_not_exist_falls_back_to_the_collected_number() {
     let policy = Policy::default();
     let call = ended_call(
         &policy,
-        &[("zendesk_user", "99"), ("customer_number", "(212) 555-0142")],
+        &[
+            ("zendesk_user", "99"),
+            ("customer_number", "(212) 555-0142"),
+        ],
     );
     let (asked, outcome) = drive(Step::IdentifyCaller, &call, &policy, 1, |r| match r {
         Request::GetContact(_) => Reply::Contact(None),
@@ -117,7 +128,10 @@ fn an_ivr_contact_that_does_not_exist_falls_back_to_the_collected_number() {
         other => panic!("unexpected {other:?}"),
     });
     assert_eq!(asked[0], Request::GetContact("99".into()));
-    assert_eq!(asked[2], Request::FindContactsByPhone("+12125550142".into()));
+    assert_eq!(
+        asked[2],
+        Request::FindContactsByPhone("+12125550142".into())
+    );
     assert_eq!(outcome.contact_id.as_deref(), Some("5"));
     assert_eq!(
         outcome.contact_rule.map(|r| r.to_string()).as_deref(),
@@ -177,11 +191,17 @@ fn an_ended_calls_ticket_carries_the_comment_and_no_second_comment_follows() {
     assert_eq!(ticket.requester_id.as_deref(), Some("7"));
     assert_eq!(ticket.assignee.as_deref(), Some("ann@acme.com"));
     let body = &ticket.comment.as_ref().unwrap().body;
-    assert!(body.contains("+14155550100") && body.contains("answered"), "{body}");
+    assert!(
+        body.contains("+14155550100") && body.contains("answered"),
+        "{body}"
+    );
     assert_eq!(key.as_str(), "support/c1/open_ticket");
     assert_eq!(outcome.ticket_id.as_deref(), Some("70"));
     assert_eq!(outcome.ticket_rules, [TicketRule::NewTicket]);
-    assert_eq!(outcome.assignee_rule, Some(AssigneeRule::AgentEmailUnlisted));
+    assert_eq!(
+        outcome.assignee_rule,
+        Some(AssigneeRule::AgentEmailUnlisted)
+    );
     assert!(outcome.call_logged);
     call.record(Step::OpenTicket, &outcome);
     assert!(call.done.log);
@@ -245,7 +265,14 @@ fn a_comment_on_a_closed_ticket_moves_the_call_to_the_follow_up() {
             ticket_id: "41".into(),
         })
     });
-    let [Request::AddComment { ticket_id, comment, key }] = asked.as_slice() else {
+    let [
+        Request::AddComment {
+            ticket_id,
+            comment,
+            key,
+        },
+    ] = asked.as_slice()
+    else {
         panic!("{asked:?}")
     };
     assert_eq!(ticket_id, "40");

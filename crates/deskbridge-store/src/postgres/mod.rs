@@ -5,24 +5,31 @@
 //! calls, so two batches cannot deadlock); steps are claimed with `FOR UPDATE SKIP
 //! LOCKED`; changes are announced with `NOTIFY`, which every instance's listener
 //! turns into its local [`Change`] stream, with polling as the fallback.
+//!
+//! The queries are the shared ones of `src/sql/`, compiled here for PostgreSQL;
+//! what is PostgreSQL's own is in `dialect.rs` (the hooks), and here: the
+//! listener and the shared request budget.
 
-mod calls;
-mod crm;
-mod jobs;
+#[macro_use]
+mod dialect;
+// The shared SQL, compiled once per driver by design (see its documentation).
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use deskbridge_core::{Policy, StepOutcome};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use crate::time::now_ms;
-use crate::{
-    CallRecord, Change, ClaimedStep, GroupEvent, IngestReport, InstanceRecord, PhoneGuard,
-    PolicyBook, Store, StoreError,
-};
+use crate::{Change, SharedBudget, StoreError};
+
+/// The driver the shared SQL is compiled for here.
+pub(crate) type Db = sqlx::Postgres;
+/// The store the shared SQL implements the traits for here.
+type SqlStore = PgStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -61,6 +68,15 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Instances write concurrently: one pool for writes and reads.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
     }
 }
 
@@ -124,137 +140,8 @@ fn decode(payload: &str) -> Option<Change> {
     }
 }
 
-/// Announces a change to every instance when the transaction commits.
-pub(super) async fn notify(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    change: &Change,
-) -> Result<(), StoreError> {
-    sqlx::query("SELECT pg_notify('deskbridge_' || current_schema(), $1)")
-        .bind(encode(change))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Serializes work on one key across instances until the transaction ends.
-pub(super) async fn lock_key(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    key: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 #[async_trait]
-impl Store for PgStore {
-    async fn ingest(
-        &self,
-        events: &[GroupEvent],
-        policies: &dyn PolicyBook,
-    ) -> Result<IngestReport, StoreError> {
-        calls::ingest(&self.pool, events, policies).await
-    }
-
-    async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
-        calls::call(&self.pool, group, call_id).await
-    }
-
-    async fn calls(
-        &self,
-        groups: &[String],
-        customer_phone: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<CallRecord>, StoreError> {
-        calls::calls(&self.pool, groups, customer_phone, limit).await
-    }
-
-    async fn claim_step(
-        &self,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<Option<ClaimedStep>, StoreError> {
-        jobs::claim(&self.pool, owner, lease).await
-    }
-
-    async fn complete_step(
-        &self,
-        step: &ClaimedStep,
-        outcome: &StepOutcome,
-        policy: &Policy,
-    ) -> Result<bool, StoreError> {
-        jobs::complete(&self.pool, step, outcome, policy).await
-    }
-
-    async fn retry_step(
-        &self,
-        step: &ClaimedStep,
-        error: &str,
-        delay: Duration,
-    ) -> Result<bool, StoreError> {
-        jobs::retry(&self.pool, step, error, delay).await
-    }
-
-    async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError> {
-        jobs::fail(&self.pool, step, error).await
-    }
-
-    async fn extend_lease(&self, step: &ClaimedStep, lease: Duration) -> Result<bool, StoreError> {
-        jobs::extend(&self.pool, step, lease).await
-    }
-
-    async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError> {
-        jobs::release(&self.pool, step).await
-    }
-
-    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        jobs::next_due(&self.pool).await
-    }
-
-    async fn ready(&self) -> Result<(), StoreError> {
-        let applied: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
-                .await?;
-        let known = MIGRATOR.iter().count() as i64;
-        if applied < known {
-            return Err(StoreError::Invalid(format!(
-                "{applied} of {known} migrations applied"
-            )));
-        }
-        Ok(())
-    }
-
-    fn is_shared(&self) -> bool {
-        true
-    }
-
-    async fn close(&self) {
-        PgStore::close(self).await
-    }
-
-    fn changes(&self) -> broadcast::Receiver<Change> {
-        self.changes.subscribe()
-    }
-
-    async fn lock_phone(&self, e164: &str) -> Result<PhoneGuard, StoreError> {
-        // Held by an open transaction; dropping the guard rolls it back, which
-        // releases the lock.
-        let mut tx = self.pool.begin().await?;
-        lock_key(&mut tx, &format!("phone:{e164}")).await?;
-        Ok(PhoneGuard::new(tx))
-    }
-
-    async fn heartbeat(&self, instance: &InstanceRecord) -> Result<(), StoreError> {
-        crate::instances::pg_heartbeat(&self.pool, instance).await
-    }
-
-    async fn instances(&self, alive_within: Duration) -> Result<Vec<InstanceRecord>, StoreError> {
-        crate::instances::pg_list(&self.pool, alive_within).await
-    }
-
+impl SharedBudget for PgStore {
     async fn take_budget(
         &self,
         account: &str,

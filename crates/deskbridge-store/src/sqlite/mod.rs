@@ -1,35 +1,51 @@
-//! The SQLite store: the embedded default.
+//! The SQLite store: the embedded default, one instance.
 //!
 //! SQLite allows one writer at a time, so writes go through a pool of exactly one
 //! connection: transactions queue in the pool instead of failing with "database is
-//! locked". Reads use a separate pool and, in WAL mode, never wait for the writer.
-//! `synchronous = FULL` makes a commit survive power loss, which is what
+//! locked", and they are serialized, which is what PostgreSQL's per-call locks
+//! achieve there. Reads use a separate pool and, in WAL mode, never wait for the
+//! writer. `synchronous = FULL` makes a commit survive power loss, which is what
 //! acknowledging an event promises.
+//!
+//! The database holds customers' names and numbers, so its file is readable by its
+//! owner only (0600); SQLite gives the `-wal` and `-shm` files the database file's
+//! permissions.
+//!
+//! The queries are the shared ones of `src/sql/`, compiled here for SQLite; what is
+//! SQLite's own is in `dialect.rs`.
 
-mod calls;
-mod crm;
-mod jobs;
+#[macro_use]
+mod dialect;
+// The shared SQL, compiled once per driver by design (see its documentation).
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
 
-use std::path::Path;
+use std::fs::{OpenOptions, Permissions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use deskbridge_core::{Policy, StepOutcome};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-
 use tokio::sync::broadcast;
 
 use crate::locks::LocalLocks;
-use crate::{
-    CallRecord, Change, ClaimedStep, GroupEvent, IngestReport, InstanceRecord, PhoneGuard,
-    PolicyBook, Store, StoreError,
-};
+use crate::{Change, SharedBudget, StoreError};
+
+/// The driver the shared SQL is compiled for here.
+pub(crate) type Db = sqlx::Sqlite;
+/// The store the shared SQL implements the traits for here.
+type SqlStore = SqliteStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Owner read and write only.
+const PRIVATE_FILE: u32 = 0o600;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -40,34 +56,32 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies migrations.
+    /// Opens (creating if needed) the database file and applies migrations. A new
+    /// file is created readable by its owner only, before SQLite opens it.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        Self::connect(options).await
+        create_private(path)?;
+        Self::connect(SqliteConnectOptions::new().filename(path)).await
     }
 
     /// Opens a `sqlite://` URL (as in `database.url`).
     pub async fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::connect(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        Self::connect(options).await
-    }
-
-    async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
+        // A file made by SQLite itself (from a URL) or by an older version is made
+        // private now, with the WAL and shared-memory files opened beside it.
+        restrict(options.get_filename());
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -85,136 +99,20 @@ impl SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+
+    /// The pool of the one writer connection.
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// Read-only connections; in WAL mode they never wait for the writer.
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ingest(
-        &self,
-        events: &[GroupEvent],
-        policies: &dyn PolicyBook,
-    ) -> Result<IngestReport, StoreError> {
-        let report = calls::ingest(&self.writer, events, policies).await?;
-        for (group, call_id) in &report.calls {
-            let _ = self.changes.send(Change::Call {
-                group: group.clone(),
-                call_id: call_id.clone(),
-            });
-        }
-        if report.steps > 0 {
-            let _ = self.changes.send(Change::Work);
-        }
-        Ok(report)
-    }
-
-    async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
-        calls::call(&self.reader, group, call_id).await
-    }
-
-    async fn calls(
-        &self,
-        groups: &[String],
-        customer_phone: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<CallRecord>, StoreError> {
-        calls::calls(&self.reader, groups, customer_phone, limit).await
-    }
-
-    async fn claim_step(
-        &self,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<Option<ClaimedStep>, StoreError> {
-        jobs::claim(&self.writer, owner, lease).await
-    }
-
-    async fn complete_step(
-        &self,
-        step: &ClaimedStep,
-        outcome: &StepOutcome,
-        policy: &Policy,
-    ) -> Result<bool, StoreError> {
-        let done = jobs::complete(&self.writer, step, outcome, policy).await?;
-        if done {
-            let _ = self.changes.send(Change::Call {
-                group: step.group.clone(),
-                call_id: step.call_id.clone(),
-            });
-            let _ = self.changes.send(Change::Work);
-        }
-        Ok(done)
-    }
-
-    async fn retry_step(
-        &self,
-        step: &ClaimedStep,
-        error: &str,
-        delay: Duration,
-    ) -> Result<bool, StoreError> {
-        jobs::retry(&self.writer, step, error, delay).await
-    }
-
-    async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError> {
-        let failed = jobs::fail(&self.writer, step, error).await?;
-        if failed {
-            let _ = self.changes.send(Change::Call {
-                group: step.group.clone(),
-                call_id: step.call_id.clone(),
-            });
-        }
-        Ok(failed)
-    }
-
-    async fn extend_lease(&self, step: &ClaimedStep, lease: Duration) -> Result<bool, StoreError> {
-        jobs::extend(&self.writer, step, lease).await
-    }
-
-    async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError> {
-        jobs::release(&self.writer, step).await
-    }
-
-    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        jobs::next_due(&self.reader).await
-    }
-
-    async fn ready(&self) -> Result<(), StoreError> {
-        let applied: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success = 1")
-                .fetch_one(&self.reader)
-                .await?;
-        let known = MIGRATOR.iter().count() as i64;
-        if applied < known {
-            return Err(StoreError::Invalid(format!(
-                "{applied} of {known} migrations applied"
-            )));
-        }
-        Ok(())
-    }
-
-    fn is_shared(&self) -> bool {
-        false
-    }
-
-    async fn close(&self) {
-        SqliteStore::close(self).await
-    }
-
-    fn changes(&self) -> broadcast::Receiver<Change> {
-        self.changes.subscribe()
-    }
-
-    async fn lock_phone(&self, e164: &str) -> Result<PhoneGuard, StoreError> {
-        Ok(self.phones.lock(e164).await)
-    }
-
-    async fn heartbeat(&self, instance: &InstanceRecord) -> Result<(), StoreError> {
-        crate::instances::sqlite_heartbeat(&self.writer, instance).await
-    }
-
-    async fn instances(&self, alive_within: Duration) -> Result<Vec<InstanceRecord>, StoreError> {
-        crate::instances::sqlite_list(&self.reader, alive_within).await
-    }
-
+impl SharedBudget for SqliteStore {
     async fn take_budget(
         &self,
         _account: &str,
@@ -228,5 +126,103 @@ impl Store for SqliteStore {
 
     async fn pause_budget(&self, _account: &str, _until_ms: i64) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Creates the database file, empty and owner-only, unless it exists. SQLite
+/// creates a missing file with the process's default permissions (usually
+/// world-readable), and the `-wal` and `-shm` files with the database file's.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_FILE)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Invalid(format!(
+            "creating the database file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Makes the database file and its `-wal` and `-shm` files owner-only, those that
+/// exist (an in-memory database has none). A file this process may not change
+/// (another user's) is left as it is, with a warning: the database still opens.
+fn restrict(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let path = PathBuf::from(name);
+        match std::fs::set_permissions(&path, Permissions::from_mode(PRIVATE_FILE)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                file = %path.display(), error = %e,
+                "cannot make the database file readable by its owner only"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::{Coordination, InstanceRecord};
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Writes something, so that the WAL holds data.
+    async fn write(store: &SqliteStore) {
+        let now = chrono::Utc::now();
+        store
+            .heartbeat(&InstanceRecord {
+                id: "i".into(),
+                hostname: "h".into(),
+                pid: 1,
+                version: "v".into(),
+                started_at: now,
+                heartbeat_at: now,
+                running_steps: 0,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("deskbridge.db");
+        let store = SqliteStore::open(&db).await.unwrap();
+        write(&store).await;
+        let wal = dir.path().join("deskbridge.db-wal");
+        assert!(wal.exists(), "WAL mode keeps a -wal file while open");
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&wal), 0o600);
+        assert_eq!(mode(&dir.path().join("deskbridge.db-shm")), 0o600);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_existing_readable_database_is_made_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("deskbridge.db");
+        let url = format!("sqlite://{}", db.display());
+        // As an older version left it.
+        let old = SqliteStore::open_url(&url).await.unwrap();
+        old.close().await;
+        std::fs::set_permissions(&db, Permissions::from_mode(0o644)).unwrap();
+
+        let store = SqliteStore::open_url(&url).await.unwrap();
+        write(&store).await;
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&dir.path().join("deskbridge.db-wal")), 0o600);
+        store.close().await;
     }
 }

@@ -53,10 +53,11 @@ async fn ingest(
         let event = native::event(item, group.region, now).map_err(|e| invalid(index, e))?;
         events.push(GroupEvent {
             group: group.name.clone(),
+            plan: group.plan.clone(),
             event,
         });
     }
-    let report = match state.store.ingest(&events, state.as_ref()).await {
+    let report = match state.store.ingest(&events).await {
         Ok(report) => report,
         Err(StoreError::Apply { index, source }) => {
             let field = match source {

@@ -159,14 +159,20 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
     };
     fault_delay().await;
     let started = std::time::Instant::now();
-    let result = with_lease(state, &step, retry.lease, steps::run(
+    let result = with_lease(
+        state,
+        &step,
+        retry.lease,
+        steps::run(
             state,
             &group,
             step.step,
             &step.interaction,
             step.job_id,
             step.attempt,
-        )).await;
+        ),
+    )
+    .await;
     let name = step.step.as_str();
     metrics::histogram!("deskbridge_step_seconds", "step" => name)
         .record(started.elapsed().as_secs_f64());
@@ -174,13 +180,7 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
         Ok(outcome) => {
             fault_point(name);
             tracing::info!(?outcome, "step done");
-            (
-                state
-                    .store
-                    .complete_step(&step, &outcome, &group.policy)
-                    .await,
-                "done",
-            )
+            (state.store.complete_step(&step, &outcome).await, "done")
         }
         Err(HelpdeskError::Transient(reason)) if step.attempt < i64::from(retry.max_attempts) => {
             let delay = retry.delay(step.attempt);

@@ -121,7 +121,12 @@ mod tests {
         let mut call = Interaction::start("support", &CallPlan::default(), &ring).unwrap();
         call.apply(&ring);
         call.apply(&CallEvent::new("2", "c1", EventKind::Answered, at));
-        let mut end = CallEvent::new("3", "c1", EventKind::Ended, at + chrono::Duration::seconds(42));
+        let mut end = CallEvent::new(
+            "3",
+            "c1",
+            EventKind::Ended,
+            at + chrono::Duration::seconds(42),
+        );
         end.reason = Some(EndReason::Completed);
         call.apply(&end);
         call
@@ -180,7 +185,11 @@ mod tests {
         bench.run(Step::IdentifyCaller, &mut call, 1).await.unwrap();
         assert_eq!(call.next_step().map(|n| n.step), Some(Step::OpenTicket));
         bench.run(Step::OpenTicket, &mut call, 1).await.unwrap();
-        assert_eq!(call.next_step(), None, "the comment went in with the ticket");
+        assert_eq!(
+            call.next_step(),
+            None,
+            "the comment went in with the ticket"
+        );
 
         let state = bench.helpdesk.state();
         assert_eq!(
@@ -202,7 +211,10 @@ mod tests {
             panic!("{:?}", ticket.comments)
         };
         assert!(comment.contains("+14155550100"), "{comment}");
-        assert!(comment.contains("42"), "talk time in the comment: {comment}");
+        assert!(
+            comment.contains("42"),
+            "talk time in the comment: {comment}"
+        );
     }
 
     #[tokio::test]

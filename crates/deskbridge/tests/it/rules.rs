@@ -287,7 +287,11 @@ fn ivr_ticket_zero_opens_a_new_ticket_inside_the_reuse_window_and_beside_an_open
     assert_ne!(second["ticket_id"], json!(open));
     assert_eq!(second["contact_id"], first["contact_id"]);
     assert_eq!(server.all("tickets").len(), 2);
-    assert_eq!(server.comments(&open).len(), 1, "the open ticket is untouched");
+    assert_eq!(
+        server.comments(&open).len(),
+        1,
+        "the open ticket is untouched"
+    );
     assert_eq!(server.comments(s(&second["ticket_id"])).len(), 1);
 }
 

@@ -1,21 +1,38 @@
-//! The built-in CRM's tables on PostgreSQL: a port of the SQLite store's CRM.
+//! The built-in CRM's tables.
 //!
-//! Several instances may create records at once, so an idempotency key is claimed
-//! by the insert itself (`ON CONFLICT (idempotency_key) DO NOTHING`): the unique
-//! index makes a second insert with the same key wait for the first transaction
-//! and then do nothing, after which the first record is read back. A contact and
-//! its phones are read in one statement, hence from one snapshot.
+//! An idempotency key is claimed by the insert itself (`ON CONFLICT
+//! (idempotency_key) DO NOTHING`), after which a conflicting insert reads back the
+//! first record: with PostgreSQL the unique index makes a second insert with the
+//! same key wait for the first transaction and then do nothing; with SQLite the
+//! single writer runs them one after the other. A contact and its phones are read
+//! in one statement (`contact_phones!()`), hence from one snapshot.
 
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
 
-use super::PgStore;
+use super::{Conn, Db, SqlStore};
 use crate::StoreError;
 use crate::crm::*;
-use crate::rows;
+use crate::rows::{self, DbRow};
 use crate::time::to_text;
+
+type Row = <Db as sqlx::Database>::Row;
+
+/// Contact rows with their phones, in position order, as the JSON array column
+/// `phones`.
+macro_rules! select_contacts {
+    () => {
+        concat!(
+            "SELECT c.*, ",
+            contact_phones!(),
+            " AS phones FROM contacts c"
+        )
+    };
+}
+
+fn contact(row: &impl DbRow) -> Result<Contact, StoreError> {
+    rows::contact(row, row.json("phones")?)
+}
 
 fn limit(page: Page) -> i64 {
     i64::from(page.limit)
@@ -25,30 +42,32 @@ fn after(page: Page) -> i64 {
     page.after.unwrap_or(0)
 }
 
-// ---- contacts ----
-
-/// A contact whose phones came as the `phones` array column.
-fn pg_contact(row: &PgRow) -> Result<Contact, StoreError> {
-    rows::contact(row, row.try_get("phones")?)
+/// The row holding `key`, read after an insert with that key did nothing. Only a
+/// key can conflict (a NULL key never does), and the row holding it has committed;
+/// if it cannot be read all the same, it was deleted in between.
+async fn holder_of(
+    conn: &mut Conn,
+    sql: &'static str,
+    key: Option<&str>,
+    what: &str,
+) -> Result<Row, StoreError> {
+    let key =
+        key.ok_or_else(|| StoreError::Corrupt(format!("a {what} without a key conflicted")))?;
+    sqlx::query(sql)
+        .bind(key)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "{what} with idempotency key {key:?} conflicted on insert but cannot be read"
+            ))
+        })
 }
 
-/// A contact row with its phones (in position order) as the `phones` column.
-macro_rules! select_contacts {
-    () => {
-        "SELECT c.*, ARRAY(SELECT p.phone FROM contact_phones p
-                           WHERE p.contact_id = c.id ORDER BY p.position) AS phones
-         FROM contacts c"
-    };
-}
-
-async fn write_phones(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-    phones: &[String],
-) -> Result<(), StoreError> {
+async fn write_phones(conn: &mut Conn, id: i64, phones: &[String]) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1")
         .bind(id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     for (position, phone) in phones.iter().enumerate() {
         sqlx::query(
@@ -58,40 +77,60 @@ async fn write_phones(
         .bind(id)
         .bind(position as i64)
         .bind(phone)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
-async fn contact_in(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-) -> Result<Option<Contact>, StoreError> {
+async fn contact_in(conn: &mut Conn, id: i64) -> Result<Option<Contact>, StoreError> {
     sqlx::query(concat!(select_contacts!(), " WHERE c.id = $1"))
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?
-        .map(|r| pg_contact(&r))
+        .map(|r| contact(&r))
         .transpose()
 }
 
-/// An insert with `key` did nothing, so a committed row holds the key; reading it
-/// back failed all the same (it was deleted in between).
-fn vanished(what: &str, key: &str) -> StoreError {
-    StoreError::Corrupt(format!(
-        "{what} with idempotency key {key:?} conflicted on insert but cannot be read"
-    ))
+impl SqlStore {
+    /// Runs a `DELETE ... WHERE id = $1`: whether a row went.
+    async fn delete_row(&self, sql: &'static str, id: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query(sql)
+            .bind(id)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// The page of a `... WHERE id > $1 ORDER BY id LIMIT $2`.
+    async fn page_of<T: Send>(
+        &self,
+        sql: &'static str,
+        page: Page,
+        record: fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        sqlx::query(sql)
+            .bind(after(page))
+            .bind(limit(page))
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+    }
 }
 
 #[async_trait]
-impl CrmStore for PgStore {
+impl CrmStore for SqlStore {
+    // ---- contacts ----
+
     async fn insert_contact(
         &self,
         f: &ContactFields,
         key: Option<&str>,
     ) -> Result<Created<Contact>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = to_text(Utc::now());
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO contacts (name, email, organization_id, custom_fields, idempotency_key,
@@ -109,15 +148,8 @@ impl CrmStore for PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            // The key was used (a NULL key never conflicts).
-            let key = key.unwrap_or_default();
-            let record = sqlx::query(concat!(select_contacts!(), " WHERE c.idempotency_key = $1"))
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| pg_contact(&r))
-                .transpose()?
-                .ok_or_else(|| vanished("contact", key))?;
+            let sql = concat!(select_contacts!(), " WHERE c.idempotency_key = $1");
+            let record = contact(&holder_of(&mut tx, sql, key, "contact").await?)?;
             tx.rollback().await?;
             return Ok(Created { record, new: false });
         };
@@ -132,9 +164,9 @@ impl CrmStore for PgStore {
     async fn contact(&self, id: i64) -> Result<Option<Contact>, StoreError> {
         sqlx::query(concat!(select_contacts!(), " WHERE c.id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
-            .map(|r| pg_contact(&r))
+            .map(|r| contact(&r))
             .transpose()
     }
 
@@ -143,9 +175,9 @@ impl CrmStore for PgStore {
         id: i64,
         f: &ContactFields,
     ) -> Result<Option<Contact>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // The row lock taken here serializes concurrent updates of the contact's
-        // phones.
+        let mut tx = self.writer().begin().await?;
+        // With PostgreSQL, the row lock taken here serializes concurrent updates of
+        // the contact's phones.
         let updated = sqlx::query(
             "UPDATE contacts SET name = $1, email = $2, organization_id = $3, custom_fields = $4,
                     updated_at = $5 WHERE id = $6",
@@ -170,12 +202,8 @@ impl CrmStore for PgStore {
     }
 
     async fn delete_contact(&self, id: i64) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM contacts WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n > 0)
+        self.delete_row("DELETE FROM contacts WHERE id = $1", id)
+            .await
     }
 
     async fn contacts(&self, phone: Option<&str>, page: Page) -> Result<Vec<Contact>, StoreError> {
@@ -189,7 +217,7 @@ impl CrmStore for PgStore {
                 .bind(phone)
                 .bind(after(page))
                 .bind(limit(page))
-                .fetch_all(&self.pool)
+                .fetch_all(self.reader())
                 .await?
             }
             None => {
@@ -199,11 +227,11 @@ impl CrmStore for PgStore {
                 ))
                 .bind(after(page))
                 .bind(limit(page))
-                .fetch_all(&self.pool)
+                .fetch_all(self.reader())
                 .await?
             }
         };
-        rows.iter().map(pg_contact).collect()
+        rows.iter().map(contact).collect()
     }
 
     // ---- organizations ----
@@ -213,7 +241,7 @@ impl CrmStore for PgStore {
         f: &OrganizationFields,
         key: Option<&str>,
     ) -> Result<Created<Organization>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = to_text(Utc::now());
         let row = sqlx::query(
             "INSERT INTO organizations (name, custom_fields, idempotency_key, created_at, updated_at)
@@ -228,12 +256,8 @@ impl CrmStore for PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let key = key.unwrap_or_default();
-            let row = sqlx::query("SELECT * FROM organizations WHERE idempotency_key = $1")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| vanished("organization", key))?;
+            let sql = "SELECT * FROM organizations WHERE idempotency_key = $1";
+            let row = holder_of(&mut tx, sql, key, "organization").await?;
             tx.rollback().await?;
             return Ok(Created {
                 record: rows::organization(&row)?,
@@ -248,7 +272,7 @@ impl CrmStore for PgStore {
     async fn organization(&self, id: i64) -> Result<Option<Organization>, StoreError> {
         sqlx::query("SELECT * FROM organizations WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
             .map(|r| rows::organization(&r))
             .transpose()
@@ -267,30 +291,20 @@ impl CrmStore for PgStore {
         .bind(serde_json::to_string(&f.custom_fields)?)
         .bind(to_text(Utc::now()))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?
         .map(|r| rows::organization(&r))
         .transpose()
     }
 
     async fn delete_organization(&self, id: i64) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM organizations WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n > 0)
+        self.delete_row("DELETE FROM organizations WHERE id = $1", id)
+            .await
     }
 
     async fn organizations(&self, page: Page) -> Result<Vec<Organization>, StoreError> {
-        sqlx::query("SELECT * FROM organizations WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after(page))
-            .bind(limit(page))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(rows::organization)
-            .collect()
+        let sql = "SELECT * FROM organizations WHERE id > $1 ORDER BY id LIMIT $2";
+        self.page_of(sql, page, rows::organization).await
     }
 
     // ---- tickets ----
@@ -301,7 +315,7 @@ impl CrmStore for PgStore {
         first_comment: Option<&CommentFields>,
         key: Option<&str>,
     ) -> Result<Created<(Ticket, Option<Comment>)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = to_text(Utc::now());
         let row = sqlx::query(
             "INSERT INTO tickets (subject, status, priority, type, requester_id, assignee, tags,
@@ -323,13 +337,10 @@ impl CrmStore for PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let key = key.unwrap_or_default();
-            let row = sqlx::query("SELECT * FROM tickets WHERE idempotency_key = $1")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| vanished("ticket", key))?;
+            let sql = "SELECT * FROM tickets WHERE idempotency_key = $1";
+            let row = holder_of(&mut tx, sql, key, "ticket").await?;
             let ticket = rows::ticket(&row)?;
+            // The first comment, if this create asked for one.
             let comment = match first_comment {
                 Some(_) => {
                     sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 ORDER BY id LIMIT 1")
@@ -373,7 +384,7 @@ impl CrmStore for PgStore {
     async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
         sqlx::query("SELECT * FROM tickets WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
             .map(|r| rows::ticket(&r))
             .transpose()
@@ -396,19 +407,15 @@ impl CrmStore for PgStore {
         .bind(serde_json::to_string(&f.custom_fields)?)
         .bind(to_text(Utc::now()))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?
         .map(|r| rows::ticket(&r))
         .transpose()
     }
 
     async fn delete_ticket(&self, id: i64) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM tickets WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n > 0)
+        self.delete_row("DELETE FROM tickets WHERE id = $1", id)
+            .await
     }
 
     async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError> {
@@ -418,7 +425,7 @@ impl CrmStore for PgStore {
         )
         .bind(requester)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?
         .iter()
         .map(rows::ticket)
@@ -426,27 +433,21 @@ impl CrmStore for PgStore {
     }
 
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError> {
-        let rows = match requester {
-            Some(r) => {
-                sqlx::query(
-                    "SELECT * FROM tickets WHERE requester_id = $1 AND id > $2
-                     ORDER BY id LIMIT $3",
-                )
-                .bind(r)
-                .bind(after(page))
-                .bind(limit(page))
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query("SELECT * FROM tickets WHERE id > $1 ORDER BY id LIMIT $2")
-                    .bind(after(page))
-                    .bind(limit(page))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
+        let Some(requester) = requester else {
+            let sql = "SELECT * FROM tickets WHERE id > $1 ORDER BY id LIMIT $2";
+            return self.page_of(sql, page, rows::ticket).await;
         };
-        rows.iter().map(rows::ticket).collect()
+        sqlx::query(
+            "SELECT * FROM tickets WHERE requester_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(requester)
+        .bind(after(page))
+        .bind(limit(page))
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(rows::ticket)
+        .collect()
     }
 
     // ---- comments ----
@@ -457,12 +458,12 @@ impl CrmStore for PgStore {
         f: &CommentFields,
         key: Option<&str>,
     ) -> Result<Option<Created<Comment>>, StoreError> {
-        // A key already used returns its comment without touching the ticket (as
-        // the SQLite store does); checked first so that a replay writes nothing.
+        // A key already used returns its comment without touching the ticket;
+        // checked first so that a replay writes nothing.
         if let Some(key) = key
             && let Some(row) = sqlx::query("SELECT * FROM comments WHERE idempotency_key = $1")
                 .bind(key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?
         {
             return Ok(Some(Created {
@@ -470,10 +471,11 @@ impl CrmStore for PgStore {
                 new: false,
             }));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = to_text(Utc::now());
-        // Locks the ticket row until commit, so that it cannot be deleted under the
-        // new comment and concurrent comments on it touch it in turn.
+        // With PostgreSQL, locks the ticket row until commit, so that it cannot be
+        // deleted under the new comment and concurrent comments on it touch it in
+        // turn.
         let touched = sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
             .bind(&now)
             .bind(ticket_id)
@@ -497,14 +499,10 @@ impl CrmStore for PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            // Another transaction used the key meanwhile: its comment, and this
-            // transaction's touch of the ticket is rolled back.
-            let key = key.unwrap_or_default();
-            let row = sqlx::query("SELECT * FROM comments WHERE idempotency_key = $1")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| vanished("comment", key))?;
+            // Another transaction used the key since the check: its comment, and
+            // this transaction's touch of the ticket is rolled back.
+            let sql = "SELECT * FROM comments WHERE idempotency_key = $1";
+            let row = holder_of(&mut tx, sql, key, "comment").await?;
             tx.rollback().await?;
             return Ok(Some(Created {
                 record: rows::comment(&row)?,
@@ -520,7 +518,7 @@ impl CrmStore for PgStore {
         sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 AND id = $2")
             .bind(ticket_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
             .map(|r| rows::comment(&r))
             .transpose()
@@ -540,7 +538,7 @@ impl CrmStore for PgStore {
         .bind(f.public)
         .bind(ticket_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?
         .map(|r| rows::comment(&r))
         .transpose()
@@ -550,7 +548,7 @@ impl CrmStore for PgStore {
         let n = sqlx::query("DELETE FROM comments WHERE ticket_id = $1 AND id = $2")
             .bind(ticket_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?
             .rows_affected();
         Ok(n > 0)
@@ -561,7 +559,7 @@ impl CrmStore for PgStore {
             .bind(ticket_id)
             .bind(after(page))
             .bind(limit(page))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?
             .iter()
             .map(rows::comment)
@@ -585,7 +583,7 @@ impl CrmStore for PgStore {
         .bind(&f.assignee)
         .bind(&now)
         .bind(&now)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await?;
         rows::task(&row)
     }
@@ -593,7 +591,7 @@ impl CrmStore for PgStore {
     async fn task(&self, id: i64) -> Result<Option<Task>, StoreError> {
         sqlx::query("SELECT * FROM tasks WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
             .map(|r| rows::task(&r))
             .transpose()
@@ -612,29 +610,18 @@ impl CrmStore for PgStore {
         .bind(&f.assignee)
         .bind(to_text(Utc::now()))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await?
         .map(|r| rows::task(&r))
         .transpose()
     }
 
     async fn delete_task(&self, id: i64) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM tasks WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n > 0)
+        self.delete_row("DELETE FROM tasks WHERE id = $1", id).await
     }
 
     async fn tasks(&self, page: Page) -> Result<Vec<Task>, StoreError> {
-        sqlx::query("SELECT * FROM tasks WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after(page))
-            .bind(limit(page))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(rows::task)
-            .collect()
+        let sql = "SELECT * FROM tasks WHERE id > $1 ORDER BY id LIMIT $2";
+        self.page_of(sql, page, rows::task).await
     }
 }

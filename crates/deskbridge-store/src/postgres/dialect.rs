@@ -1,0 +1,88 @@
+//! What the shared SQL (`src/sql/`) needs that is PostgreSQL's own. Every item
+//! here has a namesake in `sqlite/dialect.rs`; `src/sql/mod.rs` lists them.
+
+use sqlx::Transaction;
+
+use super::{Db, PgStore, encode};
+use crate::{Change, PhoneGuard, StoreError};
+
+/// The claim's lock on the row it picks: workers of every instance claim at once,
+/// and each skips the rows another is taking.
+macro_rules! skip_locked {
+    () => {
+        "
+                 FOR UPDATE SKIP LOCKED"
+    };
+}
+
+/// `= ANY` of the text values of a JSON array parameter (the array is built once,
+/// and `= ANY` can use an index).
+macro_rules! in_json_array {
+    ($param:literal) => {
+        concat!(
+            "= ANY (ARRAY(SELECT json_array_elements_text(",
+            $param,
+            "::json)))"
+        )
+    };
+}
+
+/// The phones of contact `c`, in position order, as a JSON array (`[]` for none).
+macro_rules! contact_phones {
+    () => {
+        "(SELECT COALESCE(json_agg(p.phone ORDER BY p.position), '[]')::text
+          FROM contact_phones p WHERE p.contact_id = c.id)"
+    };
+}
+
+/// Other instances may use the database.
+pub(super) const SHARED: bool = true;
+
+/// How a call and its steps are read as one snapshot.
+pub(super) const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// Serializes work on one key across instances until the transaction ends.
+async fn lock_key(tx: &mut Transaction<'_, Db>, key: &str) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Serializes work on a call across instances until the transaction ends. A
+/// transaction locking several calls locks them in sorted order, so that two
+/// cannot deadlock.
+pub(super) async fn lock_call(
+    tx: &mut Transaction<'_, Db>,
+    group: &str,
+    call_id: &str,
+) -> Result<(), StoreError> {
+    lock_key(tx, &format!("call:{group}/{call_id}")).await
+}
+
+/// Announces the changes to every instance (this one included, through its
+/// listener) and commits: PostgreSQL delivers a `NOTIFY` only when its transaction
+/// commits, and not at all if it rolls back.
+pub(super) async fn commit(
+    _store: &PgStore,
+    mut tx: Transaction<'_, Db>,
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    for change in changes {
+        sqlx::query("SELECT pg_notify('deskbridge_' || current_schema(), $1)")
+            .bind(encode(change))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An advisory lock held by an open transaction, so every instance sees it;
+/// dropping the guard rolls the transaction back, which releases the lock.
+pub(super) async fn lock_phone(store: &PgStore, e164: &str) -> Result<PhoneGuard, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    lock_key(&mut tx, &format!("phone:{e164}")).await?;
+    Ok(PhoneGuard::new(tx))
+}

@@ -1,0 +1,264 @@
+//! The durable job queue.
+//!
+//! A step is runnable when it is queued and due, or running with an expired lease
+//! (its worker died); a call has at most one of either (a unique index), so the
+//! runnable step is the first unfinished step of its call. Claiming sets a lease;
+//! finishing checks the lease is still ours (owner and attempt), so a worker that
+//! lost its lease cannot overwrite the outcome of the worker that took the step
+//! over.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskbridge_core::queue::{Enqueue, enqueue};
+use deskbridge_core::{Interaction, Step, StepOutcome};
+
+use super::journal::load_call;
+use super::{Conn, SqlStore, dialect};
+use crate::rows::{self, DbRow};
+use crate::time::{from_ms, now_ms, to_text};
+use crate::{Change, ClaimedStep, JobQueue, StoreError};
+
+#[async_trait]
+impl JobQueue for SqlStore {
+    async fn claim_step(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2,
+                             attempts = attempts + 1
+             WHERE id = (
+                 SELECT id FROM jobs
+                 WHERE (status = 'queued' AND run_after <= $3)
+                    OR (status = 'running' AND lease_until < $3)
+                 ORDER BY run_after, id
+                 LIMIT 1",
+            skip_locked!(),
+            ")
+             RETURNING id, group_name, call_id, step, attempts"
+        ))
+        .bind(owner)
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let job_id = row.int("id")?;
+        let group = row.text("group_name")?;
+        let call_id = row.text("call_id")?;
+        let step_name = row.text("step")?;
+        let interaction = load_call(&mut tx, &group, &call_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("job {job_id} has no call")))?;
+        tx.commit().await?;
+        let step = Step::parse(&step_name)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown step {step_name:?}")))?;
+        Ok(Some(ClaimedStep {
+            job_id,
+            group,
+            call_id,
+            step,
+            attempt: row.int("attempts")?,
+            owner: owner.to_string(),
+            interaction,
+        }))
+    }
+
+    async fn complete_step(
+        &self,
+        step: &ClaimedStep,
+        outcome: &StepOutcome,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        dialect::lock_call(&mut tx, &step.group, &step.call_id).await?;
+        let now = to_text(Utc::now());
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'done', outcome = $1, last_error = NULL, lease_owner = NULL,
+                    lease_until = NULL, finished_at = $2
+             WHERE id = $3 AND status = 'running' AND lease_owner = $4 AND attempts = $5",
+        )
+        .bind(serde_json::to_string(outcome)?)
+        .bind(&now)
+        .bind(step.job_id)
+        .bind(&step.owner)
+        .bind(step.attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let mut call = load_call(&mut tx, &step.group, &step.call_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("job {} has no call", step.job_id)))?;
+        call.record(step.step, outcome);
+        sqlx::query(
+            "UPDATE calls SET body = $1, updated_at = $2 WHERE group_name = $3 AND call_id = $4",
+        )
+        .bind(serde_json::to_string(&call)?)
+        .bind(&now)
+        .bind(&step.group)
+        .bind(&step.call_id)
+        .execute(&mut *tx)
+        .await?;
+        let mut changes = vec![Change::Call {
+            group: step.group.clone(),
+            call_id: step.call_id.clone(),
+        }];
+        if queue_next(&mut tx, &call).await? {
+            changes.push(Change::Work);
+        }
+        dialect::commit(self, tx, &changes).await?;
+        Ok(true)
+    }
+
+    async fn retry_step(
+        &self,
+        step: &ClaimedStep,
+        error: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'queued', run_after = $1, last_error = $2, lease_owner = NULL,
+                    lease_until = NULL
+             WHERE id = $3 AND status = 'running' AND lease_owner = $4 AND attempts = $5",
+        )
+        .bind(now_ms() + delay.as_millis() as i64)
+        .bind(error)
+        .bind(step.job_id)
+        .bind(&step.owner)
+        .bind(step.attempt)
+        .execute(self.writer())
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
+    async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'failed', last_error = $1, lease_owner = NULL,
+                    lease_until = NULL, finished_at = $2
+             WHERE id = $3 AND status = 'running' AND lease_owner = $4 AND attempts = $5",
+        )
+        .bind(error)
+        .bind(to_text(Utc::now()))
+        .bind(step.job_id)
+        .bind(&step.owner)
+        .bind(step.attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // The call's sync is now `failed`.
+        let changes = [Change::Call {
+            group: step.group.clone(),
+            call_id: step.call_id.clone(),
+        }];
+        dialect::commit(self, tx, &changes).await?;
+        Ok(true)
+    }
+
+    async fn extend_lease(&self, step: &ClaimedStep, lease: Duration) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE jobs SET lease_until = $1
+             WHERE id = $2 AND status = 'running' AND lease_owner = $3 AND attempts = $4",
+        )
+        .bind(now_ms() + lease.as_millis() as i64)
+        .bind(step.job_id)
+        .bind(&step.owner)
+        .bind(step.attempt)
+        .execute(self.writer())
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
+    async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,
+                    lease_until = NULL
+             WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3",
+        )
+        .bind(step.job_id)
+        .bind(&step.owner)
+        .bind(step.attempt)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let ms: Option<i64> = sqlx::query_scalar(
+            "SELECT min(t) FROM (
+                 SELECT min(run_after) AS t FROM jobs WHERE status = 'queued'
+                 UNION ALL
+                 SELECT min(lease_until) AS t FROM jobs WHERE status = 'running') AS due",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        Ok(ms.and_then(from_ms))
+    }
+}
+
+/// Queues the call's next step, unless one is already queued or running or a step
+/// of the call failed for good (its sync stays `failed`). A queued step waiting for
+/// something that has now arrived (a recording) is moved forward. Returns whether a
+/// step became runnable. The caller holds the call's lock (`dialect::lock_call`).
+///
+/// The core decides what to queue ([`Interaction::next_step`], then the rule
+/// [`enqueue`]); this carries it out.
+pub(super) async fn queue_next(conn: &mut Conn, call: &Interaction) -> Result<bool, StoreError> {
+    let Some(next) = call.next_step() else {
+        return Ok(false);
+    };
+    let run_after = next
+        .not_before
+        .map_or_else(now_ms, |t| t.timestamp_millis());
+    let active = sqlx::query(
+        "SELECT id, step, status, run_after FROM jobs WHERE group_name = $1 AND call_id = $2
+           AND status IN ('queued', 'running', 'failed') LIMIT 1",
+    )
+    .bind(&call.group)
+    .bind(&call.call_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let active = active.as_ref().map(rows::active_job).transpose()?;
+    match enqueue(next.step, run_after, active.as_ref()) {
+        Enqueue::Nothing => Ok(false),
+        Enqueue::MoveForward { id } => {
+            sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2")
+                .bind(run_after)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(true)
+        }
+        Enqueue::Insert => {
+            sqlx::query(
+                "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at)
+                 VALUES ($1, $2, $3, 'queued', $4, $5)",
+            )
+            .bind(&call.group)
+            .bind(&call.call_id)
+            .bind(next.step.as_str())
+            .bind(run_after)
+            .bind(to_text(Utc::now()))
+            .execute(&mut *conn)
+            .await?;
+            Ok(true)
+        }
+    }
+}
