@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use deskbridge_core::Policy;
 use deskbridge_core::decide::DirectoryAgent;
-use deskbridge_core::ports::Helpdesk;
-use deskbridge_core::{Policy, Region};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -19,93 +18,50 @@ use crate::backends::Backend;
 use crate::config::Config;
 use crate::worker::{self, RetryPolicy};
 
-/// A connector group: who may send events for it, its numbers, its helpdesk and
-/// how its calls are handled.
-pub struct Group {
-    pub name: String,
-    pub tokens: Vec<String>,
-    /// The group's own numbers, E.164.
-    pub numbers: Vec<String>,
-    pub policy: Policy,
-    pub region: Region,
-    pub helpdesk: Arc<dyn Helpdesk>,
-    /// The group's backend is the built-in CRM (its `/api/v1/crm/` is available).
-    pub builtin: bool,
-}
+/// The state types moved to [`crate::state`]; re-exported here for code that still
+/// imports them from `app`.
+pub use crate::state::{AppState, Group};
 
-impl std::fmt::Debug for Group {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Tokens are secrets: never printed.
-        f.debug_struct("Group")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
+/// Builds the groups from the config, each with its backend.
+fn build_groups(
+    config: &Config,
+    backends: &HashMap<String, Backend>,
+    default_token: Option<String>,
+) -> Vec<Arc<Group>> {
+    let region = config.region();
+    let builtin = &backends["builtin"];
+    if config.groups.is_empty() {
+        return vec![Arc::new(Group {
+            name: "default".into(),
+            tokens: default_token.into_iter().collect(),
+            numbers: Vec::new(),
+            policy: Policy::default(),
+            region,
+            helpdesk: builtin.helpdesk.clone(),
+            builtin: true,
+        })];
     }
-}
-
-/// Shared by every request handler and worker.
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub crm: BuiltinCrm,
-    pub groups: Vec<Arc<Group>>,
-    pub directory: Vec<DirectoryAgent>,
-    /// This instance, as other instances see it.
-    pub instance: InstanceRecord,
-    pub max_body_bytes: usize,
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-}
-
-impl deskbridge_store::PolicyBook for AppState {
-    fn policy(&self, group: &str) -> Option<&Policy> {
-        self.group(group).map(|g| &g.policy)
-    }
-}
-
-impl AppState {
-    pub fn group(&self, name: &str) -> Option<&Arc<Group>> {
-        self.groups.iter().find(|g| g.name == name)
-    }
-
-    /// Builds the groups from the config, each with its backend.
-    fn groups(
-        config: &Config,
-        backends: &HashMap<String, Backend>,
-        default_token: Option<String>,
-    ) -> Vec<Arc<Group>> {
-        let region = config.region();
-        let builtin = &backends["builtin"];
-        if config.groups.is_empty() {
-            return vec![Arc::new(Group {
-                name: "default".into(),
-                tokens: default_token.into_iter().collect(),
-                numbers: Vec::new(),
-                policy: Policy::default(),
-                region,
-                helpdesk: builtin.helpdesk.clone(),
-                builtin: true,
-            })];
-        }
-        config
-            .groups
-            .iter()
-            .map(|g| {
-                // `check` made sure every named backend exists.
-                let backend = g
-                    .backend
-                    .as_ref()
-                    .and_then(|b| backends.get(b))
-                    .unwrap_or(builtin);
-                Arc::new(Group {
-                    name: g.name.clone(),
-                    tokens: g.tokens.clone(),
-                    numbers: g.numbers_e164(region),
-                    policy: g.policy(),
-                    region: g.region(region),
-                    helpdesk: backend.helpdesk.clone(),
-                    builtin: backend.builtin,
-                })
+    config
+        .groups
+        .iter()
+        .map(|g| {
+            // `check` made sure every named backend exists.
+            let backend = g
+                .backend
+                .as_ref()
+                .and_then(|b| backends.get(b))
+                .unwrap_or(builtin);
+            Arc::new(Group {
+                name: g.name.clone(),
+                tokens: g.tokens.clone(),
+                numbers: g.numbers_e164(region),
+                policy: g.policy(),
+                region: g.region(region),
+                helpdesk: backend.helpdesk.clone(),
+                builtin: backend.builtin,
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -158,7 +114,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let crm = BuiltinCrm::new(crm_store, config.region());
     let backends = crate::backends::build(&config, &crm, &store)?;
-    let groups = AppState::groups(
+    let groups = build_groups(
         &config,
         &backends,
         generated.as_ref().map(|(t, _)| t.clone()),

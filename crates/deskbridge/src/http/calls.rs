@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, GroupAuth};
-use crate::app::{AppState, Group};
+use crate::state::{AppState, Group};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use super::calls::call_json;
 use super::{ApiError, GroupAuth};
-use crate::app::{AppState, HEARTBEAT};
+use crate::app::HEARTBEAT;
+use crate::state::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()

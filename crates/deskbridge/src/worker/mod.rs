@@ -19,8 +19,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::app::AppState;
 use crate::config::JobsConfig;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
