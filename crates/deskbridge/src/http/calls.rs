@@ -136,3 +136,104 @@ pub(super) fn call_json(record: &CallRecord, group: &Group, with_steps: bool) ->
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use deskbridge_core::Interaction;
+    use deskbridge_store::{StepRecord, SyncStatus};
+
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().expect("a time")
+    }
+
+    /// A call with every field of the view set: two agents (one with every field), attributes, the agent
+    /// deciding, a failed step.
+    fn full() -> CallRecord {
+        let interaction: Interaction = serde_json::from_value(json!({
+            "call_id": "c-full", "group": "support", "direction": "inbound",
+            "from": "+14155550100", "to": "+14155550199",
+            "first_at": "2026-11-22T10:00:00Z", "ringing_at": "2026-11-22T10:00:00Z",
+            "answered_at": "2026-11-22T10:00:05Z", "ended_at": "2026-11-22T10:01:06Z",
+            "agents": [{"email": "ann@acme.com", "name": "Ann", "extension": "101"}, {"extension": "102"}],
+            "queue": "support", "attributes": {"ticket_assignment": "agent", "utm_source": "ads"},
+            "end_reason": "completed", "duration_s": 61, "voicemail": false,
+            "recording_url": "https://rec.example/1.mp3", "transcript": null,
+            "contact_id": "17", "contact_rule": "phone_match",
+            "contact_candidates": ["17", "18"], "ticket_id": "42",
+            "ticket_rules": ["ivr_ticket_rejected", "new_ticket"],
+            "assignee": "ann@acme.com", "assignee_rule": "agent_email",
+            "logged_recordings": [], "comment_id": null, "agent_timed_out": false,
+            "done": {"identify": true, "ticket": false, "log": false}
+        }))
+        .expect("a stored interaction");
+        CallRecord {
+            interaction,
+            sync: SyncStatus::Failed,
+            sync_error: Some("log_call: Zendesk refused the request".into()),
+            updated_at: at("2026-11-22T10:01:07Z"),
+            steps: vec![
+                StepRecord {
+                    step: "identify_caller".into(),
+                    status: "done".into(),
+                    attempts: 1,
+                    last_error: None,
+                    outcome: Some(json!({"contact_id": "17"})),
+                },
+                StepRecord {
+                    step: "log_call".into(),
+                    status: "failed".into(),
+                    attempts: 3,
+                    last_error: Some("Zendesk refused the request".into()),
+                    outcome: None,
+                },
+            ],
+        }
+    }
+
+    /// A call just ringing: most fields empty.
+    fn ringing() -> CallRecord {
+        let interaction: Interaction = serde_json::from_value(json!({
+            "call_id": "c-ring", "group": "support", "direction": "outbound",
+            "from": null, "to": "anonymous",
+            "first_at": "2026-11-22T10:00:00Z", "ringing_at": "2026-11-22T10:00:00Z",
+            "answered_at": null, "ended_at": null, "agents": [], "queue": null,
+            "attributes": {}, "end_reason": null, "duration_s": null, "voicemail": false,
+            "recording_url": null, "transcript": null, "contact_id": null,
+            "contact_rule": null, "ticket_id": null, "comment_id": null
+        }))
+        .expect("a stored interaction");
+        CallRecord {
+            interaction,
+            sync: SyncStatus::Pending,
+            sync_error: None,
+            updated_at: at("2026-11-22T10:00:01Z"),
+            steps: Vec::new(),
+        }
+    }
+
+    /// The bytes `GET /api/v1/calls/{id}` (with steps) and the caller log (without)
+    /// answered before the view was typed: clients of the v1 API read these names
+    /// and types, and the key order stays too.
+    const FULL: &str = r#"{"agent":{"extension":"102"},"agent_decision":{"mode":"agent","timed_out":false,"waiting":{"deadline":"2026-11-22T10:05:00Z","reason":"agent_mode"}},"agents":[{"email":"ann@acme.com","extension":"101","name":"Ann"},{"extension":"102"}],"answered_at":"2026-11-22T10:00:05Z","assignee":"ann@acme.com","attributes":{"ticket_assignment":"agent","utm_source":"ads"},"call_id":"c-full","contact_id":"17","decisions":{"assignee_rule":"agent_email","contact_candidates":["17","18"],"contact_rule":"phone_match","ticket_rule":"ivr_ticket_rejected","ticket_rules":["ivr_ticket_rejected","new_ticket"]},"direction":"inbound","duration_s":61,"ended_at":"2026-11-22T10:01:06Z","from":"+14155550100","group":"support","outcome":"answered","queue":"support","reason":"completed","recording_url":"https://rec.example/1.mp3","ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ended","steps":[{"attempts":1,"outcome":{"contact_id":"17"},"status":"done","step":"identify_caller"},{"attempts":3,"last_error":"Zendesk refused the request","status":"failed","step":"log_call"}],"sync":"failed","sync_error":"log_call: Zendesk refused the request","ticket_id":"42","to":"+14155550199","updated_at":"2026-11-22T10:01:07Z"}"#;
+    const FULL_IN_LOG: &str = r#"{"agent":{"extension":"102"},"agent_decision":{"mode":"agent","timed_out":false,"waiting":{"deadline":"2026-11-22T10:05:00Z","reason":"agent_mode"}},"agents":[{"email":"ann@acme.com","extension":"101","name":"Ann"},{"extension":"102"}],"answered_at":"2026-11-22T10:00:05Z","assignee":"ann@acme.com","attributes":{"ticket_assignment":"agent","utm_source":"ads"},"call_id":"c-full","contact_id":"17","decisions":{"assignee_rule":"agent_email","contact_candidates":["17","18"],"contact_rule":"phone_match","ticket_rule":"ivr_ticket_rejected","ticket_rules":["ivr_ticket_rejected","new_ticket"]},"direction":"inbound","duration_s":61,"ended_at":"2026-11-22T10:01:06Z","from":"+14155550100","group":"support","outcome":"answered","queue":"support","reason":"completed","recording_url":"https://rec.example/1.mp3","ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ended","sync":"failed","sync_error":"log_call: Zendesk refused the request","ticket_id":"42","to":"+14155550199","updated_at":"2026-11-22T10:01:07Z"}"#;
+    const RINGING: &str = r#"{"agent":null,"agent_decision":{"mode":"auto","timed_out":false,"waiting":null},"agents":[],"answered_at":null,"assignee":null,"attributes":{},"call_id":"c-ring","contact_id":null,"decisions":{"assignee_rule":null,"contact_candidates":[],"contact_rule":null,"ticket_rule":null,"ticket_rules":[]},"direction":"outbound","duration_s":null,"ended_at":null,"from":null,"group":"support","outcome":null,"queue":null,"reason":null,"recording_url":null,"ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ringing","steps":[],"sync":"pending","sync_error":null,"ticket_id":null,"to":"anonymous","updated_at":"2026-11-22T10:00:01Z"}"#;
+    const RINGING_IN_LOG: &str = r#"{"agent":null,"agent_decision":{"mode":"auto","timed_out":false,"waiting":null},"agents":[],"answered_at":null,"assignee":null,"attributes":{},"call_id":"c-ring","contact_id":null,"decisions":{"assignee_rule":null,"contact_candidates":[],"contact_rule":null,"ticket_rule":null,"ticket_rules":[]},"direction":"outbound","duration_s":null,"ended_at":null,"from":null,"group":"support","outcome":null,"queue":null,"reason":null,"recording_url":null,"ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ringing","sync":"pending","sync_error":null,"ticket_id":null,"to":"anonymous","updated_at":"2026-11-22T10:00:01Z"}"#;
+
+    #[test]
+    fn the_call_json_is_byte_for_byte_what_v1_clients_read() {
+        let g = crate::state::tests::group("support", "token-0123456789abcdef");
+        let cases = [
+            (full(), true, FULL),
+            (full(), false, FULL_IN_LOG),
+            (ringing(), true, RINGING),
+            (ringing(), false, RINGING_IN_LOG),
+        ];
+        for (record, steps, want) in cases {
+            let got = call_json(&record, &g, steps).to_string();
+            assert_eq!(got, want);
+        }
+    }
+}
