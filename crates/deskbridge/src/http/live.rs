@@ -14,7 +14,7 @@ use deskbridge_store::Change;
 use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
 
-use super::calls::call_json;
+use super::calls::CallView;
 use super::{ApiError, GroupAuth};
 use crate::app::HEARTBEAT;
 use crate::state::AppState;
@@ -63,8 +63,13 @@ async fn stream_calls(
                 let event = Event::default()
                     .event("call")
                     .id(format!("{}/{}", group, call_id))
-                    .data(call_json(&record, g, false).to_string());
-                return Some((Ok(event), (state, changes, groups)));
+                    .json_data(CallView::new(&record, &g.policy, false));
+                match event {
+                    Ok(event) => return Some((Ok(event), (state, changes, groups))),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot write a changed call to the stream")
+                    }
+                }
             }
         },
     );
