@@ -46,10 +46,16 @@ fn fresh<T: Clone>(entry: Option<&(Instant, T)>, ttl: Duration) -> Option<T> {
         .map(|(_, v)| v.clone())
 }
 
+/// The client's sorting of a failure, for the worker: it retries transient ones
+/// (not before Zendesk's `Retry-After`) and records permanent ones.
 fn helpdesk_error(e: ZendeskError) -> HelpdeskError {
-    match e.is_transient() {
-        true => HelpdeskError::Transient(e.to_string()),
-        false => HelpdeskError::Permanent(e.to_string()),
+    match (e.is_transient(), e.retry_after()) {
+        (true, Some(after)) => HelpdeskError::RetryAfter {
+            reason: e.to_string(),
+            after,
+        },
+        (true, None) => HelpdeskError::Transient(e.to_string()),
+        (false, _) => HelpdeskError::Permanent(e.to_string()),
     }
 }
 
