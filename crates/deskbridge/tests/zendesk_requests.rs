@@ -143,3 +143,38 @@ async fn a_failing_zendesk_gets_one_request_per_step_attempt() {
     assert_eq!(stats.total_requests, 3, "{stats:?}");
     app.running.stop().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_answered_at_once_by_a_new_agent_look_the_agent_up_once() {
+    // Each request takes a while, so the calls reach their tickets together.
+    let zd = emulator(|cfg| cfg.latency = Duration::from_millis(100)).await;
+    let ann = zd.seed_agent("ann@acme.com", "Ann Example");
+    // Ann is in the directory without her Zendesk id: looked up by email.
+    let app = App::start(&config(
+        &zd,
+        "[jobs]\nworkers = 6\n\n[[agents]]\nemail = \"ann@acme.com\"\nname = \"Ann Example\"\n",
+    ))
+    .await;
+    let calls = 6;
+    for i in 0..calls {
+        app.post_events(&answered_call(&format!("a{i}"), &format!("+1415555020{i}")))
+            .await;
+    }
+    for i in 0..calls {
+        let call = app.settled(&format!("a{i}")).await;
+        assert_eq!(call["sync"], "done", "{call}");
+        let ticket_id: u64 = call["ticket_id"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no ticket: {call}"));
+        let state = zd.state();
+        let ticket = state.tickets.iter().find(|t| t.id == ticket_id).unwrap();
+        assert_eq!(ticket.assignee_id, Some(ann), "{call}");
+    }
+    assert_eq!(
+        zd.stats().endpoints.get("GET /api/v2/users/search"),
+        Some(&1),
+        "one agent lookup for {calls} calls"
+    );
+    app.running.stop().await.expect("stop");
+}
