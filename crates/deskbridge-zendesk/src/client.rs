@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
-use rand::Rng;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -39,12 +38,6 @@ pub struct ClientConfig {
     pub auth: Auth,
     /// Per request; a timeout counts as a transient failure.
     pub timeout: Duration,
-    /// Tries for a request answered with 5xx or not answered at all.
-    pub max_tries: u32,
-    /// Tries for a request answered with 429 (each waits its Retry-After).
-    pub max_rate_limited_tries: u32,
-    /// First backoff after a 5xx or a timeout; doubles, with jitter.
-    pub retry_base: Duration,
 }
 
 impl ClientConfig {
@@ -53,9 +46,6 @@ impl ClientConfig {
             base_url: base_url.trim_end_matches('/').to_string(),
             auth,
             timeout: Duration::from_secs(15),
-            max_tries: 3,
-            max_rate_limited_tries: 8,
-            retry_base: Duration::from_millis(200),
         }
     }
 
@@ -105,17 +95,16 @@ impl ZendeskClient {
         &self.budget
     }
 
-    /// Requests sent so far (every try counts).
+    /// Requests sent so far.
     pub fn requests_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.config.retry_base.saturating_mul(1 << attempt.min(10));
-        base.mul_f64(rand::rng().random_range(0.5..=1.5))
-    }
-
-    /// Sends one request through the budget, retrying what is worth retrying.
+    /// Sends one request through the budget, once, and sorts the failure: see
+    /// [`ZendeskError`]. Retrying here as well as in the caller would multiply the
+    /// tries (and the requests an outage costs); the caller's retry is durable, so
+    /// it is the one. A 429 pauses the shared budget for its `Retry-After`: that is
+    /// not a retry but a pause of every request to the account.
     async fn send(
         &self,
         lane: Lane,
@@ -126,62 +115,45 @@ impl ZendeskClient {
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ZendeskError> {
         let url = format!("{}{path}", self.config.base_url);
-        let (mut failures, mut limited) = (0u32, 0u32);
-        loop {
-            self.budget.acquire(lane).await;
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .header(AUTHORIZATION, self.authorization.clone())
-                .query(query);
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            if let Some(key) = idempotency_key {
-                req = req.header("Idempotency-Key", key);
-            }
-            self.sent.fetch_add(1, Ordering::Relaxed);
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    failures += 1;
-                    if failures >= self.config.max_tries {
-                        return Err(ZendeskError::Network(e.to_string()));
-                    }
-                    tracing::debug!(error = %e, path, "Zendesk request failed; retrying");
-                    tokio::time::sleep(self.backoff(failures)).await;
-                    continue;
-                }
-            };
-            let status = resp.status();
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let wait = retry_after(resp.headers().get(RETRY_AFTER));
-                self.budget.pause_all(wait).await;
-                limited += 1;
-                tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
-                if limited >= self.config.max_rate_limited_tries {
-                    return Err(ZendeskError::RateLimited(wait));
-                }
-                continue;
-            }
-            if status.is_server_error() {
-                failures += 1;
-                if failures >= self.config.max_tries {
-                    return Err(ZendeskError::Server(status.as_u16()));
-                }
-                tokio::time::sleep(self.backoff(failures)).await;
-                continue;
-            }
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ZendeskError::Network(e.to_string()))?;
-            return match status.as_u16() {
-                200..=299 => Ok(bytes.to_vec()),
-                401 | 403 => Err(ZendeskError::Unauthorized(status.as_u16())),
-                404 => Err(ZendeskError::NotFound),
-                code => Err(refusal(code, &bytes)),
-            };
+        self.budget.acquire(lane).await;
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .query(query);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(key) = idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ZendeskError::Network(e.to_string()))?;
+        let status = resp.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after(resp.headers().get(RETRY_AFTER)).unwrap_or(DEFAULT_RETRY_AFTER);
+            tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
+            self.budget.pause_all(wait).await;
+            return Err(ZendeskError::RateLimited(wait));
+        }
+        if status.is_server_error() {
+            return Err(ZendeskError::Server {
+                status: status.as_u16(),
+                retry_after: retry_after(resp.headers().get(RETRY_AFTER)),
+            });
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ZendeskError::Network(e.to_string()))?;
+        match status.as_u16() {
+            200..=299 => Ok(bytes.to_vec()),
+            401 | 403 => Err(ZendeskError::Unauthorized(status.as_u16())),
+            404 => Err(ZendeskError::NotFound),
+            code => Err(refusal(code, &bytes)),
         }
     }
 
@@ -456,13 +428,16 @@ impl ZendeskClient {
     }
 }
 
-fn retry_after(header: Option<&HeaderValue>) -> Duration {
+/// The pause after a 429 that does not say how long.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// A `Retry-After` in seconds (what Zendesk sends), at least half a second.
+fn retry_after(header: Option<&HeaderValue>) -> Option<Duration> {
     header
         .and_then(|h| h.to_str().ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(|s| Duration::from_secs_f64(s.max(0.5)))
-        .unwrap_or(Duration::from_secs(10))
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ZendeskError> {

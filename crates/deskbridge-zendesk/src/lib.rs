@@ -7,8 +7,9 @@
 //! allowance, shared by every task using the client, with an interactive lane
 //! (lookups, pops) served before the bulk lane (creates, comments). A 429 pauses
 //! the whole budget for its `Retry-After`, so no request is sent while the account
-//! is limited. 5xx answers and timeouts are retried with jittered backoff a few
-//! times before the error reaches the caller, who decides whether to retry later.
+//! is limited. Each request is sent once: a failure reaches the caller sorted
+//! ([`ZendeskError::is_transient`], with Zendesk's `Retry-After` when it gave one),
+//! and the caller decides whether and when to try again.
 
 mod budget;
 mod client;

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use deskbridge_core::decide::DirectoryAgent;
-use deskbridge_core::ports::Helpdesk;
-use deskbridge_core::{CallPlan, Policy, Region, Templates};
+use deskbridge_core::{CallPlan, Policy, Templates};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -19,104 +18,63 @@ use crate::backends::Backend;
 use crate::config::Config;
 use crate::worker::{self, RetryPolicy};
 
-/// A connector group: who may send events for it, its numbers, its helpdesk and
-/// how its calls are handled.
-pub struct Group {
-    pub name: String,
-    pub tokens: Vec<String>,
-    /// The group's own numbers, E.164.
-    pub numbers: Vec<String>,
-    pub policy: Policy,
-    /// The policy's templates, compiled once.
-    pub templates: Templates,
-    /// The part of the policy a new call of the group starts under.
-    pub plan: CallPlan,
-    pub region: Region,
-    pub helpdesk: Arc<dyn Helpdesk>,
-    /// The group's backend is the built-in CRM (its `/api/v1/crm/` is available).
-    pub builtin: bool,
-}
+use crate::state::{AppState, Group};
 
-impl std::fmt::Debug for Group {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Tokens are secrets: never printed.
-        f.debug_struct("Group")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
+/// Builds the groups from the config, each with its backend, its templates
+/// compiled and the plan its calls start under.
+fn build_groups(
+    config: &Config,
+    backends: &HashMap<String, Backend>,
+    default_token: Option<String>,
+) -> anyhow::Result<Vec<Arc<Group>>> {
+    let region = config.region();
+    let builtin = &backends["builtin"];
+    // `check` compiled them already; a failure here is a config that was not checked.
+    let compile = |policy: &Policy, prefix: &str| {
+        Templates::compile(policy, prefix).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("templates do not compile:\n{}", lines.join("\n"))
+        })
+    };
+    if config.groups.is_empty() {
+        let policy = Policy::default();
+        return Ok(vec![Arc::new(Group {
+            name: "default".into(),
+            tokens: default_token.into_iter().collect(),
+            numbers: Vec::new(),
+            templates: compile(&policy, "")?,
+            plan: CallPlan::of(&policy),
+            policy,
+            region,
+            helpdesk: builtin.helpdesk.clone(),
+            builtin: true,
+        })]);
     }
-}
-
-/// Shared by every request handler and worker.
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub crm: BuiltinCrm,
-    pub groups: Vec<Arc<Group>>,
-    pub directory: Vec<DirectoryAgent>,
-    /// This instance, as other instances see it.
-    pub instance: InstanceRecord,
-    pub max_body_bytes: usize,
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-}
-
-impl AppState {
-    pub fn group(&self, name: &str) -> Option<&Arc<Group>> {
-        self.groups.iter().find(|g| g.name == name)
-    }
-
-    /// Builds the groups from the config, each with its backend.
-    fn groups(
-        config: &Config,
-        backends: &HashMap<String, Backend>,
-        default_token: Option<String>,
-    ) -> anyhow::Result<Vec<Arc<Group>>> {
-        let region = config.region();
-        let builtin = &backends["builtin"];
-        let compile = |policy: &Policy, prefix: &str| {
-            Templates::compile(policy, prefix).map_err(|errors| {
-                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                anyhow::anyhow!("templates do not compile:\n{}", lines.join("\n"))
-            })
-        };
-        if config.groups.is_empty() {
-            let policy = Policy::default();
-            return Ok(vec![Arc::new(Group {
-                name: "default".into(),
-                tokens: default_token.into_iter().collect(),
-                numbers: Vec::new(),
-                templates: compile(&policy, "")?,
+    config
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            // `check` made sure every named backend exists.
+            let backend = g
+                .backend
+                .as_ref()
+                .and_then(|b| backends.get(b))
+                .unwrap_or(builtin);
+            let policy = g.policy();
+            Ok(Arc::new(Group {
+                name: g.name.clone(),
+                tokens: g.tokens.clone(),
+                numbers: g.numbers_e164(region),
+                templates: compile(&policy, &format!("groups[{i}]"))?,
                 plan: CallPlan::of(&policy),
                 policy,
-                region,
-                helpdesk: builtin.helpdesk.clone(),
-                builtin: true,
-            })]);
-        }
-        config
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                // `check` made sure every named backend exists.
-                let backend = g
-                    .backend
-                    .as_ref()
-                    .and_then(|b| backends.get(b))
-                    .unwrap_or(builtin);
-                let policy = g.policy();
-                Ok(Arc::new(Group {
-                    name: g.name.clone(),
-                    tokens: g.tokens.clone(),
-                    numbers: g.numbers_e164(region),
-                    templates: compile(&policy, &format!("groups[{i}]"))?,
-                    plan: CallPlan::of(&policy),
-                    policy,
-                    region: g.region(region),
-                    helpdesk: backend.helpdesk.clone(),
-                    builtin: backend.builtin,
-                }))
-            })
-            .collect()
-    }
+                region: g.region(region),
+                helpdesk: backend.helpdesk.clone(),
+                builtin: backend.builtin,
+            }))
+        })
+        .collect()
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -169,7 +127,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let crm = BuiltinCrm::new(crm_store, config.region());
     let backends = crate::backends::build(&config, &crm, &store)?;
-    let groups = AppState::groups(
+    let groups = build_groups(
         &config,
         &backends,
         generated.as_ref().map(|(t, _)| t.clone()),

@@ -1,6 +1,8 @@
 //! The ports: what deskbridge needs from the outside world, as traits. The built-in
 //! CRM and Zendesk implement [`Helpdesk`]; tests can swap in their own.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -103,15 +105,36 @@ pub struct CommentAdded {
     pub ticket_id: String,
 }
 
-/// How a helpdesk call failed, which tells the job runner whether to try again.
+/// How a helpdesk call failed, which tells the job runner whether to try again,
+/// and when. The job runner's retry of the step is the only retry: helpdesk
+/// adapters try each request once and sort the failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HelpdeskError {
     /// Worth retrying (timeouts, 5xx, a locked database).
     #[error("temporary helpdesk error: {0}")]
     Transient(String),
+    /// Worth retrying, but not before `after`: the helpdesk said when (a 429, or a
+    /// 503 with `Retry-After`).
+    #[error("temporary helpdesk error (retry after {after:?}): {reason}")]
+    RetryAfter { reason: String, after: Duration },
     /// Retrying cannot help (validation, a missing record, bad credentials).
     #[error("{0}")]
     Permanent(String),
+}
+
+impl HelpdeskError {
+    /// Trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, HelpdeskError::Permanent(_))
+    }
+
+    /// The earliest time to try again that the helpdesk named, if it named one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HelpdeskError::RetryAfter { after, .. } => Some(*after),
+            _ => None,
+        }
+    }
 }
 
 /// The helpdesk behind a connector group.

@@ -28,6 +28,8 @@ pub struct ZendeskHelpdesk {
     known_agents: HashMap<String, u64>,
     match_shared_numbers: bool,
     cache: Mutex<Cache>,
+    /// Agent email (lowercase) → its lookup.
+    agents: Mutex<HashMap<String, AgentLookup>>,
 }
 
 #[derive(Default)]
@@ -37,8 +39,13 @@ struct Cache {
     tickets: HashMap<String, (Instant, TicketSummary)>,
     /// Requester → their not-closed tickets, when fetched or all known.
     requested: HashMap<String, (Instant, Vec<String>)>,
-    agents: HashMap<String, Option<u64>>,
 }
+
+/// An agent's Zendesk id (`None`: no agent has that email), looked up once: the
+/// first step to ask sends the request, steps asking meanwhile wait for its answer
+/// instead of sending their own. A failed lookup leaves the cell empty, so the next
+/// step to ask tries again.
+type AgentLookup = Arc<tokio::sync::OnceCell<Option<u64>>>;
 
 fn fresh<T: Clone>(entry: Option<&(Instant, T)>, ttl: Duration) -> Option<T> {
     entry
@@ -46,10 +53,16 @@ fn fresh<T: Clone>(entry: Option<&(Instant, T)>, ttl: Duration) -> Option<T> {
         .map(|(_, v)| v.clone())
 }
 
+/// The client's sorting of a failure, for the worker: it retries transient ones
+/// (not before Zendesk's `Retry-After`) and records permanent ones.
 fn helpdesk_error(e: ZendeskError) -> HelpdeskError {
-    match e.is_transient() {
-        true => HelpdeskError::Transient(e.to_string()),
-        false => HelpdeskError::Permanent(e.to_string()),
+    match (e.is_transient(), e.retry_after()) {
+        (true, Some(after)) => HelpdeskError::RetryAfter {
+            reason: e.to_string(),
+            after,
+        },
+        (true, None) => HelpdeskError::Transient(e.to_string()),
+        (false, _) => HelpdeskError::Permanent(e.to_string()),
     }
 }
 
@@ -95,6 +108,7 @@ impl ZendeskHelpdesk {
                 .collect(),
             match_shared_numbers,
             cache: Mutex::new(Cache::default()),
+            agents: Mutex::new(HashMap::new()),
         }
     }
 
@@ -118,26 +132,36 @@ impl ZendeskHelpdesk {
             .insert(summary.id.clone(), (Instant::now(), summary));
     }
 
-    /// The agent's Zendesk id: from the directory, else looked up by email once.
+    /// The agent's Zendesk id: from the directory, else looked up by email, once
+    /// per agent however many calls ask at the same time (the first calls after a
+    /// start all ask for the agents on shift).
     async fn agent_id(&self, email: &str) -> Result<Option<u64>, HelpdeskError> {
         let email = email.to_ascii_lowercase();
         if let Some(id) = self.known_agents.get(&email) {
             return Ok(Some(*id));
         }
-        if let Some(id) = self.cache().agents.get(&email) {
-            return Ok(*id);
-        }
-        let found = self
-            .client
-            .find_agent_by_email(&email)
-            .await
-            .map_err(helpdesk_error)?
-            .map(|u| u.id);
-        if found.is_none() {
-            tracing::warn!(%email, "no Zendesk agent with this email; the ticket stays unassigned");
-        }
-        self.cache().agents.insert(email, found);
-        Ok(found)
+        let lookup = self
+            .agents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(email.clone())
+            .or_default()
+            .clone();
+        let id = lookup
+            .get_or_try_init(|| async {
+                let found = self
+                    .client
+                    .find_agent_by_email(&email)
+                    .await
+                    .map_err(helpdesk_error)?
+                    .map(|u| u.id);
+                if found.is_none() {
+                    tracing::warn!(%email, "no Zendesk agent with this email; the ticket stays unassigned");
+                }
+                Ok::<_, HelpdeskError>(found)
+            })
+            .await?;
+        Ok(*id)
     }
 
     fn new_ticket(
@@ -441,5 +465,59 @@ impl Helpdesk for ZendeskHelpdesk {
             Err(ZendeskError::TicketClosed) => self.follow_up(tid, comment, key).await,
             Err(e) => Err(helpdesk_error(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use deskbridge_zendesk::{Auth, Budget, ClientConfig};
+    use zendesk_emulator::{Emulator, EmulatorConfig};
+
+    use super::*;
+
+    const LOOKUP: &str = "GET /api/v2/users/search";
+
+    #[tokio::test]
+    async fn an_agent_is_looked_up_once_however_many_ask_at_once() {
+        let mut cfg = EmulatorConfig::new("admin@acme.com", "emulator-token");
+        // Slow enough that every ask arrives while the first lookup is out.
+        cfg.latency = Duration::from_millis(100);
+        let zd = Emulator::new(cfg).start("127.0.0.1:0").await.unwrap();
+        let ann = zd.seed_agent("ann@acme.com", "Ann Example");
+        let auth = Auth::ApiToken {
+            email: "admin@acme.com".into(),
+            token: "emulator-token".into(),
+        };
+        let client = ZendeskClient::new(
+            ClientConfig::new(&zd.base_url, auth),
+            Arc::new(Budget::new(6000)),
+        )
+        .unwrap();
+        let helpdesk = ZendeskHelpdesk::new(Arc::new(client), HashMap::new(), false);
+
+        // A failed lookup is not remembered: the next ask tries again.
+        zd.set_faults(1.0, Duration::ZERO);
+        assert!(matches!(
+            helpdesk.agent_id("ann@acme.com").await,
+            Err(HelpdeskError::Transient(_))
+        ));
+        zd.set_faults(0.0, Duration::from_millis(100));
+        let before = zd.stats().endpoints.get(LOOKUP).copied().unwrap_or(0);
+
+        let asks = (0..8).map(|i| {
+            let email = match i % 2 {
+                0 => "ann@acme.com",
+                _ => "Ann@Acme.com",
+            };
+            helpdesk.agent_id(email)
+        });
+        for id in futures_util::future::join_all(asks).await {
+            assert_eq!(id, Ok(Some(ann)));
+        }
+        let lookups = zd.stats().endpoints.get(LOOKUP).copied().unwrap_or(0) - before;
+        assert_eq!(lookups, 1, "lookups for 8 concurrent asks");
+        // And later asks cost nothing.
+        assert_eq!(helpdesk.agent_id("ann@acme.com").await, Ok(Some(ann)));
+        assert_eq!(zd.stats().endpoints.get(LOOKUP).copied(), Some(before + 1));
     }
 }

@@ -373,6 +373,23 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 key("create")
             ));
         }
+        // "organization" without a name would quietly create none: say so here.
+        let creates_organizations = g
+            .create
+            .as_deref()
+            .and_then(|words| CreateSet::parse(words).ok())
+            .is_some_and(|c| c.organization);
+        if creates_organizations
+            && g.organization_name
+                .as_deref()
+                .is_none_or(|n| n.trim().is_empty())
+        {
+            errors.push(format!(
+                "{}: create lists \"organization\" but organization_name is not set, so no organization would be created; set it to a name or a template over call data (e.g. organization_name = \"{{{{ attributes.company }}}}\"), or take \"organization\" out of {}",
+                key("organization_name"),
+                key("create"),
+            ));
+        }
         if let Some(a) = &g.default_assignee
             && !looks_like_email(a)
         {

@@ -206,3 +206,32 @@ fn from_toml_checks_like_load_and_takes_explicit_overrides() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn organization_in_create_needs_an_organization_name() {
+    let group = |keys: &str| {
+        format!("[[groups]]\nname = \"support\"\ntokens = [\"support-token-0123456789\"]\n{keys}\n")
+    };
+    for keys in [
+        "create = [\"contact\", \"organization\", \"ticket\"]",
+        "create = [\"contact\", \"organization\", \"ticket\"]\norganization_name = \"  \"",
+    ] {
+        let errors = load_text(&group(keys)).unwrap_err().0;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("groups[0].organization_name: create lists \"organization\""),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[0].contains("organization_name = \"{{ attributes.company }}\""));
+        assert!(errors[0].contains("out of groups[0].create"));
+    }
+    // A name, or a template that renders empty for some calls, is fine.
+    for keys in [
+        "create = [\"contact\", \"organization\"]\norganization_name = \"Walk-in customers\"",
+        "create = [\"contact\", \"organization\"]\norganization_name = \"{{ attributes.company }}\"",
+        "create = [\"contact\", \"ticket\"]",
+    ] {
+        load_text(&group(keys)).unwrap_or_else(|e| panic!("{keys}: {e}"));
+    }
+}

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 
 use super::ApiError;
-use crate::app::{AppState, Group};
+use crate::state::{AppState, Group};
 
 /// The groups whose token authenticated the request (a token may serve several).
 pub struct GroupAuth(pub Vec<Arc<Group>>);

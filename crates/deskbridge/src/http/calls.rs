@@ -1,17 +1,27 @@
 //! The calls API: one call with every decision explained, and the caller log.
+//!
+//! Both answer [`CallView`]s, the call as the public v1 API shows it. The view is
+//! its own type, not the stored [`Interaction`], so the stored form can change
+//! without changing what clients read.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use deskbridge_core::Phone;
-use deskbridge_store::CallRecord;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use deskbridge_core::interaction::AgentWait;
+use deskbridge_core::policy::TicketAssignment;
+use deskbridge_core::{
+    AgentRef, AssigneeRule, ContactRule, Direction, EndReason, Interaction, JobStatus, Phone, Step,
+    TicketRule,
+};
+use deskbridge_store::{CallRecord, StepRecord, SyncStatus};
+use serde::{Deserialize, Serialize};
 
 use super::{ApiError, GroupAuth};
-use crate::app::{AppState, Group};
+use crate::state::{AppState, Group};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -23,10 +33,10 @@ async fn one(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,
     Path(call_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallView>, ApiError> {
     for group in &auth.0 {
         if let Some(record) = state.store.call(&group.name, &call_id).await? {
-            return Ok(Json(call_json(&record, group, true)));
+            return Ok(Json(CallView::new(&record, true)));
         }
     }
     Err(ApiError::not_found(format!(
@@ -42,11 +52,17 @@ struct ListQuery {
     group: Option<String>,
 }
 
+/// The caller log: `{"calls": [...]}`, newest first.
+#[derive(Debug, Serialize)]
+pub struct CallLog {
+    pub calls: Vec<CallView>,
+}
+
 async fn list(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallLog>, ApiError> {
     let limit = match q.limit.as_deref() {
         None => 50,
         Some(l) => l
@@ -73,65 +89,279 @@ async fn list(
         .map(|raw| Phone::parse(raw, groups[0].region).as_str().to_string());
     let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
     let calls = state.store.calls(&names, phone.as_deref(), limit).await?;
-    let calls: Vec<Value> = calls
-        .iter()
-        .filter_map(|c| {
-            let group = groups.iter().find(|g| g.name == c.interaction.group)?;
-            Some(call_json(c, group, false))
-        })
-        .collect();
-    Ok(Json(json!({ "calls": calls })))
+    // The store read only the token's groups.
+    let calls = calls.iter().map(|c| CallView::new(c, false)).collect();
+    Ok(Json(CallLog { calls }))
 }
 
-pub(super) fn call_json(record: &CallRecord, _group: &Group, with_steps: bool) -> Value {
-    let call = &record.interaction;
-    let ticket_rules = call.ticket_rules_shown();
-    let agent_wait = call
-        .agent_wait()
-        .map(|reason| json!({ "reason": reason, "deadline": call.agent_deadline() }));
-    let mut v = json!({
-        "call_id": call.call_id,
-        "group": call.group,
-        "direction": call.direction,
-        "from": call.from,
-        "to": call.to,
-        "state": call.state().as_str(),
-        "outcome": call.outcome().map(|o| o.as_str()),
-        "contact_id": call.contact_id,
-        "ticket_id": call.ticket_id,
-        "agent": call.last_agent(),
-        "agents": call.agents,
-        "queue": call.queue,
-        "attributes": call.attributes,
-        "started_at": call.first_at,
-        "ringing_at": call.ringing_at,
-        "answered_at": call.answered_at,
-        "ended_at": call.ended_at,
-        "duration_s": call.talk_seconds(),
-        "reason": call.end_reason,
-        "recording_url": call.recording_url,
-        "sync": record.sync,
-        "sync_error": record.sync_error,
-        "assignee": call.assignee,
-        "agent_decision": {
-            "mode": call.ticket_assignment(),
-            "waiting": agent_wait,
-            "timed_out": call.agent_timed_out,
-        },
-        // Why the call went where it went. `ticket_rule` is the first rule that
-        // applied (a rejected IVR ticket shows here); `ticket_rules` lists them all,
-        // the last one decided.
-        "decisions": {
-            "contact_rule": call.contact_rule,
-            "contact_candidates": call.contact_candidates,
-            "ticket_rule": ticket_rules.first(),
-            "ticket_rules": ticket_rules,
-            "assignee_rule": call.assignee_rule,
-        },
-        "updated_at": record.updated_at,
-    });
-    if with_steps {
-        v["steps"] = json!(record.steps);
+// The views' fields are declared in alphabetical order: the API wrote them in that
+// order before it was typed (serde_json's maps sort their keys), and clients that
+// compare bodies as text keep working.
+
+/// A call as `GET /api/v1/calls/{id}`, the caller log and the call stream show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallView {
+    /// The agent who had the call last (its ticket's assignee).
+    pub agent: Option<AgentView>,
+    pub agent_decision: AgentDecision,
+    /// Every agent who answered, in order (transfers, queues).
+    pub agents: Vec<AgentView>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub assignee: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub call_id: String,
+    pub contact_id: Option<String>,
+    pub decisions: Decisions,
+    pub direction: Direction,
+    /// Talk time, answer to hang-up.
+    pub duration_s: Option<u64>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// E.164, `anonymous`, or the number as given when it is not one.
+    pub from: Option<Phone>,
+    pub group: String,
+    /// `answered|missed|voicemail|...`, once ended.
+    pub outcome: Option<&'static str>,
+    pub queue: Option<String>,
+    /// Why the call ended, as the phone system said.
+    pub reason: Option<EndReason>,
+    pub recording_url: Option<String>,
+    pub ringing_at: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    /// `ringing|answered|ended`.
+    pub state: &'static str,
+    /// The call's steps; only on the one-call endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<StepView>>,
+    /// Whether all helpdesk work for the call is finished.
+    pub sync: SyncStatus,
+    pub sync_error: Option<String>,
+    pub ticket_id: Option<String>,
+    pub to: Option<Phone>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An agent as the call names them; fields the phone system did not send are left
+/// out.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Agent mode: who picks the ticket, and whether the call waits for the agent now.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentDecision {
+    pub mode: TicketAssignment,
+    pub timed_out: bool,
+    pub waiting: Option<AgentWaiting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentWaiting {
+    /// When the fallback decides if the agent has not.
+    pub deadline: DateTime<Utc>,
+    pub reason: AgentWait,
+}
+
+/// Why the call went where it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decisions {
+    pub assignee_rule: Option<AssigneeRule>,
+    /// Contacts sharing the caller's number, when the rule had to choose.
+    pub contact_candidates: Vec<String>,
+    pub contact_rule: Option<ContactRule>,
+    /// The first ticket rule that applied (a rejected IVR ticket shows here).
+    pub ticket_rule: Option<TicketRule>,
+    /// Every ticket rule that applied; the last one decided.
+    pub ticket_rules: Vec<TicketRule>,
+}
+
+/// One step of the call's helpdesk work.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// What the step recorded on the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<serde_json::Value>,
+    pub status: JobStatus,
+    pub step: Step,
+}
+
+impl From<&AgentRef> for AgentView {
+    fn from(a: &AgentRef) -> AgentView {
+        AgentView {
+            email: a.email.clone(),
+            extension: a.extension.clone(),
+            name: a.name.clone(),
+        }
     }
-    v
+}
+
+impl From<&StepRecord> for StepView {
+    fn from(s: &StepRecord) -> StepView {
+        StepView {
+            attempts: s.attempts,
+            last_error: s.last_error.clone(),
+            outcome: s.outcome.clone(),
+            status: s.status,
+            step: s.step,
+        }
+    }
+}
+
+impl CallView {
+    /// The call as it was decided, under the plan it started with (which explains
+    /// the agent decision and the ticket rules); `with_steps` for the one-call
+    /// endpoint.
+    pub fn new(record: &CallRecord, with_steps: bool) -> CallView {
+        let call: &Interaction = &record.interaction;
+        let ticket_rules = call.ticket_rules_shown();
+        CallView {
+            agent: call.last_agent().map(AgentView::from),
+            agent_decision: AgentDecision {
+                mode: call.ticket_assignment(),
+                timed_out: call.agent_timed_out,
+                waiting: call.agent_wait().map(|reason| AgentWaiting {
+                    deadline: call.agent_deadline(),
+                    reason,
+                }),
+            },
+            agents: call.agents.iter().map(AgentView::from).collect(),
+            answered_at: call.answered_at,
+            assignee: call.assignee.clone(),
+            attributes: call.attributes.clone(),
+            call_id: call.call_id.clone(),
+            contact_id: call.contact_id.clone(),
+            decisions: Decisions {
+                assignee_rule: call.assignee_rule,
+                contact_candidates: call.contact_candidates.clone(),
+                contact_rule: call.contact_rule,
+                ticket_rule: ticket_rules.first().cloned(),
+                ticket_rules,
+            },
+            direction: call.direction,
+            duration_s: call.talk_seconds(),
+            ended_at: call.ended_at,
+            from: call.from.clone(),
+            group: call.group.clone(),
+            outcome: call.outcome().map(|o| o.as_str()),
+            queue: call.queue.clone(),
+            reason: call.end_reason,
+            recording_url: call.recording_url.clone(),
+            ringing_at: call.ringing_at,
+            started_at: call.first_at,
+            state: call.state().as_str(),
+            steps: with_steps.then(|| record.steps.iter().map(StepView::from).collect()),
+            sync: record.sync,
+            sync_error: record.sync_error.clone(),
+            ticket_id: call.ticket_id.clone(),
+            to: call.to.clone(),
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().expect("a time")
+    }
+
+    /// A call with every field of the view set: two agents (one with every field), attributes, the agent
+    /// deciding, a failed step.
+    fn full() -> CallRecord {
+        let interaction: Interaction = serde_json::from_value(json!({
+            "call_id": "c-full", "group": "support", "direction": "inbound",
+            "from": "+14155550100", "to": "+14155550199",
+            "first_at": "2026-11-22T10:00:00Z", "ringing_at": "2026-11-22T10:00:00Z",
+            "answered_at": "2026-11-22T10:00:05Z", "ended_at": "2026-11-22T10:01:06Z",
+            "agents": [{"email": "ann@acme.com", "name": "Ann", "extension": "101"}, {"extension": "102"}],
+            "queue": "support", "attributes": {"ticket_assignment": "agent", "utm_source": "ads"},
+            "end_reason": "completed", "duration_s": 61, "voicemail": false,
+            "recording_url": "https://rec.example/1.mp3", "transcript": null,
+            "contact_id": "17", "contact_rule": "phone_match",
+            "contact_candidates": ["17", "18"], "ticket_id": "42",
+            "ticket_rules": ["ivr_ticket_rejected_not_found", "new_ticket"],
+            "assignee": "ann@acme.com", "assignee_rule": "agent_email",
+            "logged_recordings": [], "comment_id": null, "agent_timed_out": false,
+            "done": {"identify": true, "ticket": false, "log": false}
+        }))
+        .expect("a stored interaction");
+        CallRecord {
+            interaction,
+            sync: SyncStatus::Failed,
+            sync_error: Some("log_call: Zendesk refused the request".into()),
+            updated_at: at("2026-11-22T10:01:07Z"),
+            steps: vec![
+                StepRecord {
+                    step: Step::IdentifyCaller,
+                    status: JobStatus::Done,
+                    attempts: 1,
+                    last_error: None,
+                    outcome: Some(json!({"contact_id": "17"})),
+                },
+                StepRecord {
+                    step: Step::LogCall,
+                    status: JobStatus::Failed,
+                    attempts: 3,
+                    last_error: Some("Zendesk refused the request".into()),
+                    outcome: None,
+                },
+            ],
+        }
+    }
+
+    /// A call just ringing: most fields empty.
+    fn ringing() -> CallRecord {
+        let interaction: Interaction = serde_json::from_value(json!({
+            "call_id": "c-ring", "group": "support", "direction": "outbound",
+            "from": null, "to": "anonymous",
+            "first_at": "2026-11-22T10:00:00Z", "ringing_at": "2026-11-22T10:00:00Z",
+            "answered_at": null, "ended_at": null, "agents": [], "queue": null,
+            "attributes": {}, "end_reason": null, "duration_s": null, "voicemail": false,
+            "recording_url": null, "transcript": null, "contact_id": null,
+            "contact_rule": null, "ticket_id": null, "comment_id": null
+        }))
+        .expect("a stored interaction");
+        CallRecord {
+            interaction,
+            sync: SyncStatus::Pending,
+            sync_error: None,
+            updated_at: at("2026-11-22T10:00:01Z"),
+            steps: Vec::new(),
+        }
+    }
+
+    /// The bytes `GET /api/v1/calls/{id}` (with steps) and the caller log (without)
+    /// answered before the view was typed: clients of the v1 API read these names
+    /// and types, and the key order stays too.
+    const FULL: &str = r#"{"agent":{"extension":"102"},"agent_decision":{"mode":"agent","timed_out":false,"waiting":{"deadline":"2026-11-22T10:05:00Z","reason":"agent_mode"}},"agents":[{"email":"ann@acme.com","extension":"101","name":"Ann"},{"extension":"102"}],"answered_at":"2026-11-22T10:00:05Z","assignee":"ann@acme.com","attributes":{"ticket_assignment":"agent","utm_source":"ads"},"call_id":"c-full","contact_id":"17","decisions":{"assignee_rule":"agent_email","contact_candidates":["17","18"],"contact_rule":"phone_match","ticket_rule":"ivr_ticket_rejected_not_found","ticket_rules":["ivr_ticket_rejected_not_found","new_ticket"]},"direction":"inbound","duration_s":61,"ended_at":"2026-11-22T10:01:06Z","from":"+14155550100","group":"support","outcome":"answered","queue":"support","reason":"completed","recording_url":"https://rec.example/1.mp3","ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ended","steps":[{"attempts":1,"outcome":{"contact_id":"17"},"status":"done","step":"identify_caller"},{"attempts":3,"last_error":"Zendesk refused the request","status":"failed","step":"log_call"}],"sync":"failed","sync_error":"log_call: Zendesk refused the request","ticket_id":"42","to":"+14155550199","updated_at":"2026-11-22T10:01:07Z"}"#;
+    const FULL_IN_LOG: &str = r#"{"agent":{"extension":"102"},"agent_decision":{"mode":"agent","timed_out":false,"waiting":{"deadline":"2026-11-22T10:05:00Z","reason":"agent_mode"}},"agents":[{"email":"ann@acme.com","extension":"101","name":"Ann"},{"extension":"102"}],"answered_at":"2026-11-22T10:00:05Z","assignee":"ann@acme.com","attributes":{"ticket_assignment":"agent","utm_source":"ads"},"call_id":"c-full","contact_id":"17","decisions":{"assignee_rule":"agent_email","contact_candidates":["17","18"],"contact_rule":"phone_match","ticket_rule":"ivr_ticket_rejected_not_found","ticket_rules":["ivr_ticket_rejected_not_found","new_ticket"]},"direction":"inbound","duration_s":61,"ended_at":"2026-11-22T10:01:06Z","from":"+14155550100","group":"support","outcome":"answered","queue":"support","reason":"completed","recording_url":"https://rec.example/1.mp3","ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ended","sync":"failed","sync_error":"log_call: Zendesk refused the request","ticket_id":"42","to":"+14155550199","updated_at":"2026-11-22T10:01:07Z"}"#;
+    const RINGING: &str = r#"{"agent":null,"agent_decision":{"mode":"auto","timed_out":false,"waiting":null},"agents":[],"answered_at":null,"assignee":null,"attributes":{},"call_id":"c-ring","contact_id":null,"decisions":{"assignee_rule":null,"contact_candidates":[],"contact_rule":null,"ticket_rule":null,"ticket_rules":[]},"direction":"outbound","duration_s":null,"ended_at":null,"from":null,"group":"support","outcome":null,"queue":null,"reason":null,"recording_url":null,"ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ringing","steps":[],"sync":"pending","sync_error":null,"ticket_id":null,"to":"anonymous","updated_at":"2026-11-22T10:00:01Z"}"#;
+    const RINGING_IN_LOG: &str = r#"{"agent":null,"agent_decision":{"mode":"auto","timed_out":false,"waiting":null},"agents":[],"answered_at":null,"assignee":null,"attributes":{},"call_id":"c-ring","contact_id":null,"decisions":{"assignee_rule":null,"contact_candidates":[],"contact_rule":null,"ticket_rule":null,"ticket_rules":[]},"direction":"outbound","duration_s":null,"ended_at":null,"from":null,"group":"support","outcome":null,"queue":null,"reason":null,"recording_url":null,"ringing_at":"2026-11-22T10:00:00Z","started_at":"2026-11-22T10:00:00Z","state":"ringing","sync":"pending","sync_error":null,"ticket_id":null,"to":"anonymous","updated_at":"2026-11-22T10:00:01Z"}"#;
+
+    #[test]
+    fn the_call_json_is_byte_for_byte_what_v1_clients_read() {
+        let cases = [
+            (full(), true, FULL),
+            (full(), false, FULL_IN_LOG),
+            (ringing(), true, RINGING),
+            (ringing(), false, RINGING_IN_LOG),
+        ];
+        for (record, steps, want) in cases {
+            let got = serde_json::to_string(&CallView::new(&record, steps)).expect("JSON");
+            assert_eq!(got, want);
+        }
+    }
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::{ApiError, GroupAuth, parse_json};
 use crate::adapters::native::{self, FieldError};
-use crate::app::{AppState, Group};
+use crate::state::{AppState, Group};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/events", post(ingest))

@@ -14,9 +14,10 @@ use deskbridge_store::Change;
 use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
 
-use super::calls::call_json;
+use super::calls::CallView;
 use super::{ApiError, GroupAuth};
-use crate::app::{AppState, HEARTBEAT};
+use crate::app::HEARTBEAT;
+use crate::state::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -48,9 +49,10 @@ async fn stream_calls(
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 };
-                let Some(g) = groups.iter().find(|g| g.name == group) else {
+                // Only the token's groups' calls.
+                if !groups.iter().any(|g| g.name == group) {
                     continue;
-                };
+                }
                 let record = match state.store.call(&group, &call_id).await {
                     Ok(Some(r)) => r,
                     Ok(None) => continue,
@@ -62,8 +64,13 @@ async fn stream_calls(
                 let event = Event::default()
                     .event("call")
                     .id(format!("{}/{}", group, call_id))
-                    .data(call_json(&record, g, false).to_string());
-                return Some((Ok(event), (state, changes, groups)));
+                    .json_data(CallView::new(&record, false));
+                match event {
+                    Ok(event) => return Some((Ok(event), (state, changes, groups))),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot write a changed call to the stream")
+                    }
+                }
             }
         },
     );

@@ -2,10 +2,17 @@
 //! port, and records its outcome before claiming another.
 //!
 //! Failures are sorted by what retrying can do: a transient error (timeout, 5xx,
-//! locked database) puts the step back with exponential backoff and jitter; a
-//! permanent one, or running out of attempts, marks the step failed, which shows on
-//! the call as `sync: failed` with the reason. Other calls are never held up: only
-//! the later steps of the same call wait.
+//! 429, locked database) puts the step back with exponential backoff and jitter, and
+//! never sooner than the helpdesk's `Retry-After`; a permanent one, or running out
+//! of attempts, marks the step failed, which shows on the call as `sync: failed`
+//! with the reason. Other calls are never held up: only the later steps of the same
+//! call wait.
+//!
+//! This is deskbridge's one retry policy. The helpdesk clients send each request
+//! once and only sort its failure; retrying there too would multiply the tries (3
+//! client tries × 12 step attempts), hide failures from the call's `steps`, and
+//! hold a worker and its lease while sleeping. A step's retry is durable (it
+//! survives a restart) and re-reads the call, so it is the one to keep.
 
 mod steps;
 
@@ -19,8 +26,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::app::AppState;
 use crate::config::JobsConfig;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -49,6 +56,14 @@ impl RetryPolicy {
         let raw = self.base.saturating_mul(1u32 << exp.min(16)).min(self.max);
         let jitter = rand::rng().random_range(0.75..=1.25);
         raw.mul_f64(jitter)
+    }
+
+    /// Delay before retrying a step that failed with `error`: the backoff, but not
+    /// sooner than the helpdesk asked (its `Retry-After` may exceed `max`: trying
+    /// before it has passed only earns another refusal).
+    pub fn retry_delay(&self, attempt: i64, error: &HelpdeskError) -> Duration {
+        self.delay(attempt)
+            .max(error.retry_after().unwrap_or_default())
     }
 }
 
@@ -182,17 +197,16 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
             tracing::info!(?outcome, "step done");
             (state.store.complete_step(&step, &outcome).await, "done")
         }
-        Err(HelpdeskError::Transient(reason)) if step.attempt < i64::from(retry.max_attempts) => {
-            let delay = retry.delay(step.attempt);
+        Err(e) if e.is_transient() && step.attempt < i64::from(retry.max_attempts) => {
+            let delay = retry.retry_delay(step.attempt, &e);
+            let reason = reason(e);
             tracing::warn!(%reason, ?delay, "step failed; will retry");
             (state.store.retry_step(&step, &reason, delay).await, "retry")
         }
         Err(e) => {
-            let reason = match e {
-                HelpdeskError::Transient(r) => {
-                    format!("gave up after {} attempts: {r}", step.attempt)
-                }
-                HelpdeskError::Permanent(r) => r,
+            let reason = match e.is_transient() {
+                true => format!("gave up after {} attempts: {}", step.attempt, reason(e)),
+                false => reason(e),
             };
             tracing::error!(%reason, "step failed for good");
             (state.store.fail_step(&step, &reason).await, "failed")
@@ -206,6 +220,14 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
         Err(e) => {
             tracing::error!(error = %e, "cannot record the step's outcome; it will run again")
         }
+    }
+}
+
+/// What the call's `steps` and `sync_error` show of a failure.
+fn reason(e: HelpdeskError) -> String {
+    match e {
+        HelpdeskError::Transient(r) | HelpdeskError::Permanent(r) => r,
+        HelpdeskError::RetryAfter { reason, .. } => reason,
     }
 }
 
@@ -278,5 +300,29 @@ mod tests {
         assert!((1500..=2500).contains(&ms(2)));
         assert!((3000..=5000).contains(&ms(3)));
         assert!((7500..=12500).contains(&ms(10)));
+    }
+
+    #[test]
+    fn a_retry_waits_at_least_as_long_as_the_helpdesk_asked() {
+        let r = RetryPolicy {
+            lease: Duration::from_secs(30),
+            max_attempts: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+        };
+        let limited = HelpdeskError::RetryAfter {
+            reason: "Zendesk rate limit".into(),
+            after: Duration::from_secs(30),
+        };
+        // Longer than the backoff, and than its cap: Retry-After wins.
+        assert_eq!(r.retry_delay(1, &limited), Duration::from_secs(30));
+        // Shorter than the backoff: the backoff wins.
+        let soon = HelpdeskError::RetryAfter {
+            reason: "Zendesk server error 503".into(),
+            after: Duration::from_millis(1),
+        };
+        assert!(r.retry_delay(3, &soon) >= Duration::from_millis(300));
+        let plain = HelpdeskError::Transient("timeout".into());
+        assert!(r.retry_delay(1, &plain) <= Duration::from_millis(125));
     }
 }

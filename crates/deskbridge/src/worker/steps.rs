@@ -9,7 +9,7 @@ use deskbridge_core::steps::{Progress, Reply, Request, Rules, StepRun};
 use deskbridge_core::{Interaction, Step, StepOutcome};
 use deskbridge_store::{PhoneGuard, Store};
 
-use crate::app::{AppState, Group};
+use crate::state::{AppState, Group};
 
 /// Where a step's I/O goes.
 pub struct Ports<'a> {

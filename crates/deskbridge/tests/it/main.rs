@@ -9,3 +9,4 @@ mod calls;
 mod crm_api;
 mod rules;
 mod zendesk;
+mod zendesk_requests;

@@ -6,5 +6,6 @@
 mod server;
 
 mod calls;
+mod check_cli;
 mod cli;
 mod instances;

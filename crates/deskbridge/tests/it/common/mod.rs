@@ -33,8 +33,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deskbridge::app::{AppState, Running};
+use deskbridge::app::Running;
 use deskbridge::config::{Config, Overrides};
+use deskbridge::state::AppState;
 use deskbridge_store::Change;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};

@@ -1,0 +1,150 @@
+//! The client sends each request once and sorts its failure: transient (5xx, 429,
+//! no answer; with Zendesk's `Retry-After` when it gave one) or permanent. Retrying
+//! is the caller's job; a 429 also pauses the shared budget.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deskbridge_zendesk::{Auth, Budget, ClientConfig, ZendeskClient, ZendeskError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A server answering every request with `reply` (`None`: never answers), and
+/// the times the requests arrived.
+async fn server(reply: Option<&'static str>) -> (String, Arc<Mutex<Vec<Instant>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let log = arrivals.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                log.lock().unwrap().push(Instant::now());
+                match reply {
+                    Some(reply) => {
+                        let _ = sock.write_all(reply.as_bytes()).await;
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(30)).await,
+                }
+            });
+        }
+    });
+    (base, arrivals)
+}
+
+fn response(status: &str, headers: &str, body: &str) -> &'static str {
+    Box::leak(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    )
+}
+
+fn client(base: &str) -> ZendeskClient {
+    let mut cfg = ClientConfig::new(
+        base,
+        Auth::ApiToken {
+            email: "admin@acme.com".into(),
+            token: "t".into(),
+        },
+    );
+    cfg.timeout = Duration::from_millis(300);
+    ZendeskClient::new(cfg, Arc::new(Budget::new(6000))).unwrap()
+}
+
+/// Sends one lookup and returns its error and the number of requests that arrived.
+async fn failure(reply: Option<&'static str>) -> (ZendeskError, usize) {
+    let (base, arrivals) = server(reply).await;
+    let client = client(&base);
+    let err = client.show_ticket(1).await.unwrap_err();
+    // Give a retry, if there were one, time to arrive.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let sent = arrivals.lock().unwrap().len();
+    assert_eq!(client.requests_sent() as usize, sent);
+    (err, sent)
+}
+
+#[tokio::test]
+async fn a_server_error_is_sent_once_and_is_transient_with_its_retry_after() {
+    let (err, sent) = failure(Some(response(
+        "503 Service Unavailable",
+        "retry-after: 3\r\n",
+        "{}",
+    )))
+    .await;
+    assert_eq!(sent, 1);
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+    assert!(
+        matches!(err, ZendeskError::Server { status: 503, .. }),
+        "{err:?}"
+    );
+
+    let (err, sent) = failure(Some(response("500 Internal Server Error", "", "{}"))).await;
+    assert_eq!(sent, 1);
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(err.retry_after(), None);
+}
+
+#[tokio::test]
+async fn no_answer_is_sent_once_and_is_transient() {
+    let (err, sent) = failure(None).await;
+    assert_eq!(sent, 1);
+    assert!(matches!(err, ZendeskError::Network(_)), "{err:?}");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn a_refusal_is_permanent_and_names_what_zendesk_refused() {
+    let (err, sent) = failure(Some(response(
+        "422 Unprocessable Entity",
+        "",
+        r#"{"error": "RecordInvalid", "description": "Record validation errors", "details": {"subject": [{"description": "Subject: is too long"}]}}"#,
+    )))
+    .await;
+    assert_eq!(sent, 1);
+    assert!(!err.is_transient(), "{err}");
+    assert!(err.to_string().contains("Subject: is too long"), "{err}");
+
+    let (err, _) = failure(Some(response("401 Unauthorized", "", "{}"))).await;
+    assert!(!err.is_transient());
+    assert!(err.to_string().contains("api_token"), "{err}");
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_sent_once_and_pauses_every_request_for_its_retry_after() {
+    let (base, arrivals) = server(Some(response(
+        "429 Too Many Requests",
+        "retry-after: 1\r\n",
+        "{}",
+    )))
+    .await;
+    let client = client(&base);
+    let err = client.show_ticket(1).await.unwrap_err();
+    assert!(matches!(err, ZendeskError::RateLimited(_)), "{err:?}");
+    assert!(err.is_transient());
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(arrivals.lock().unwrap().len(), 1);
+    // The next request, for anything, waits out the pause.
+    let _ = client.show_user(2).await;
+    let times = arrivals.lock().unwrap().clone();
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[1] - times[0] >= Duration::from_millis(950),
+        "sent {:?} after the 429",
+        times[1] - times[0]
+    );
+}
