@@ -151,30 +151,7 @@ impl Config {
             figment = figment.merge(Serialized::defaults(table));
         }
         figment = figment.merge(Env::prefixed("DESKBRIDGE__").split("__"));
-        let mut config: Config = figment.extract().map_err(|e| {
-            ConfigErrors(
-                e.into_iter()
-                    .map(|e| match e.path.is_empty() {
-                        true => e.kind.to_string(),
-                        false => format!("{}: {}", key_path(&e.path), e.kind),
-                    })
-                    .collect(),
-            )
-        })?;
-        if let Some(listen) = overrides.listen {
-            config.server.listen = listen;
-        }
-        if let Some(dir) = overrides.data_dir {
-            config.server.data_dir = dir;
-        }
-        if let Some(url) = overrides.database_url {
-            config.database.url = Some(url);
-        }
-        let errors = config.errors();
-        match errors.is_empty() {
-            true => Ok(config),
-            false => Err(ConfigErrors(errors)),
-        }
+        Config::extract(figment, overrides)
     }
 
     /// Builds a config from TOML text and explicit overrides, checked like
@@ -189,6 +166,12 @@ impl Config {
         let table = env::parse_with_env(text)?;
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Serialized::defaults(table));
+        Config::extract(figment, overrides)
+    }
+
+    /// The config the layers make, with the command line's overrides on top,
+    /// checked: every error with its key path.
+    fn extract(figment: Figment, overrides: Overrides) -> Result<Config, ConfigErrors> {
         let mut config: Config = figment.extract().map_err(|e| {
             ConfigErrors(
                 e.into_iter()
