@@ -151,8 +151,14 @@ impl ZendeskClient {
             .map_err(|e| ZendeskError::Network(e.to_string()))?;
         match status.as_u16() {
             200..=299 => Ok(bytes.to_vec()),
-            401 | 403 => Err(ZendeskError::Unauthorized(status.as_u16())),
+            401 => Err(ZendeskError::Unauthorized(401)),
+            403 => Err(ZendeskError::Forbidden {
+                path: path.to_string(),
+            }),
             404 => Err(ZendeskError::NotFound),
+            409 => Err(ZendeskError::Conflict {
+                error: error_code(&bytes).unwrap_or_else(|| "Conflict".into()),
+            }),
             code => Err(refusal(code, &bytes)),
         }
     }
@@ -196,12 +202,26 @@ impl ZendeskClient {
         Ok(env.map(|e| e.user))
     }
 
-    /// End users whose phone is `e164`, by the documented search
-    /// `role:end-user phone:{digits}`. New users appear here only after the search
-    /// index catches up (minutes), so callers must remember what they created.
-    pub async fn search_users_by_phone(&self, e164: &str) -> Result<Vec<User>, ZendeskError> {
-        let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
-        let query = format!("role:end-user phone:{digits}");
+    /// End users whose phone ends with `national_digits` (the number without its
+    /// country code), however it was typed: `role:end-user phone:*{digits}`.
+    ///
+    /// `phone:{digits}` alone matches only numbers stored compactly
+    /// (`+14155550100`); one typed as `+1 (415) 555-0100` or `415-555-0100` is
+    /// found only with a leading `*`, and a `+` must not be sent (Talk Partner
+    /// Edition guide, "Retrieving the Zendesk user id of a caller"; ZendeskApi_v2
+    /// PR #189). The wildcard can also find other numbers with the same ending,
+    /// so the caller keeps only users whose number normalizes to the one it wants.
+    /// New users appear here only after the search index catches up (minutes),
+    /// so callers must remember what they created.
+    pub async fn search_users_by_phone(
+        &self,
+        national_digits: &str,
+    ) -> Result<Vec<User>, ZendeskError> {
+        let digits: String = national_digits
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let query = format!("role:end-user phone:*{digits}");
         let page: SearchResults<User> = self
             .get(
                 Lane::Interactive,
@@ -447,7 +467,34 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ZendeskError> {
     })
 }
 
-/// A 4xx other than 401/403/404: a closed ticket, or a validation error.
+/// The `error` code of a JSON error body, e.g. `DatabaseConflict`.
+fn error_code(bytes: &[u8]) -> Option<String> {
+    let body: ErrorBody = serde_json::from_slice(bytes).ok()?;
+    body.error.as_str().map(str::to_string)
+}
+
+/// Whether a 422 says the ticket is closed. Zendesk answers
+/// `{"error":"RecordInvalid","description":"Record validation errors",
+/// "details":{"status":[{"description":"Status: closed prevents ticket update"}]}}`
+/// with no per-field error code (ZendeskApi_v2 issue #59 shows the body, there
+/// without the colon), so the description is what identifies it.
+fn closed_prevents_update(body: &ErrorBody) -> bool {
+    let Some(status) = body.details.as_ref().and_then(|d| d.get("status")) else {
+        return false;
+    };
+    status.as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            e.get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| {
+                    d.to_ascii_lowercase()
+                        .contains("closed prevents ticket update")
+                })
+        })
+    })
+}
+
+/// A 4xx other than 401/403/404/409: a closed ticket, or a validation error.
 fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
     let text = String::from_utf8_lossy(bytes).to_string();
     let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) else {
@@ -458,7 +505,7 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
             details: text,
         };
     };
-    if text.contains("ClosedPreventsUpdate") {
+    if closed_prevents_update(&body) {
         return ZendeskError::TicketClosed;
     }
     ZendeskError::Invalid {

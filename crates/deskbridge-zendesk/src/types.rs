@@ -18,6 +18,10 @@ pub struct User {
     pub shared_phone_number: Option<bool>,
     #[serde(default)]
     pub role: Option<String>,
+    /// An agent's custom role (Enterprise), whose permissions the API does not
+    /// show an agent; `None` for the built-in roles.
+    #[serde(default)]
+    pub custom_role_id: Option<u64>,
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default)]

@@ -204,7 +204,7 @@ async fn every_request_matches_the_official_description() {
         ZendeskClient::new(ClientConfig::new(&base, auth), Arc::new(Budget::new(6000))).unwrap();
     client.me().await.unwrap();
     client.show_user(1).await.unwrap();
-    client.search_users_by_phone("+14155550100").await.unwrap();
+    client.search_users_by_phone("4155550100").await.unwrap();
     client.find_user_by_external_id("x").await.unwrap();
     client.find_agent_by_email("a@b.c").await.unwrap();
     client

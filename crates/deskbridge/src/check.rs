@@ -62,7 +62,26 @@ pub async fn online(config: &Config) -> Vec<Finding> {
             }
         };
         match client.me().await {
-            Ok(me) if me.is_agent() => {}
+            // Creating users (`create_or_update`) is "Allowed For: Admins and agents
+            // in custom roles with permission to manage end users" (Support API
+            // reference, Create Or Update User); a plain agent gets a 403 at the
+            // first unknown caller.
+            Ok(me) if me.role.as_deref() == Some("admin") => {}
+            Ok(me) if me.is_agent() && me.custom_role_id.is_some() => findings.push(warning(
+                &format!("{key}.email"),
+                format!(
+                    "signs in as {} (agent in custom role {}): make sure the role may manage end users, or new callers cannot be created (use an admin's API token to be sure)",
+                    me.name,
+                    me.custom_role_id.unwrap_or_default()
+                ),
+            )),
+            Ok(me) if me.is_agent() => findings.push(error(
+                &format!("{key}.email"),
+                format!(
+                    "signs in as {} (role agent): Zendesk lets only admins (or agents in a custom role that may manage end users) create users, so every new caller would fail; use an admin's API token",
+                    me.name
+                ),
+            )),
             Ok(me) => findings.push(error(
                 &format!("{key}.email"),
                 format!(

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use deskbridge_core::phone::{Phone, Region};
 use deskbridge_core::ports::*;
 use deskbridge_zendesk::types::{self as zd, CustomFieldValue};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
@@ -83,6 +84,37 @@ fn contact(u: &zd::User) -> ContactSummary {
         phones: u.phone.iter().cloned().collect(),
         created_at: u.created_at,
     }
+}
+
+/// Whether the user's number, read as libphonenumber reads it (a number typed
+/// without a country code in the caller's own country, which is the region a
+/// person typing it most likely meant), is `e164`.
+///
+/// Only the primary `phone` is in the search result; a user the wildcard found
+/// through another phone identity has no primary number or a different one. One
+/// without a primary number is kept (the search matched one of their
+/// identities, ending in the caller's national number); one whose primary
+/// number is another is dropped, since the same ending in another country is the
+/// likelier reason.
+fn has_number(u: &zd::User, e164: &str, region: Region) -> bool {
+    match u.phone.as_deref() {
+        None | Some("") => true,
+        Some(typed) => Phone::parse(typed, region).e164() == Some(e164),
+    }
+}
+
+/// The contact, its phones normalized to E.164 so the core matches them.
+fn contact_with(u: &zd::User, e164: &str, region: Region) -> ContactSummary {
+    let mut summary = contact(u);
+    summary.phones = u
+        .phone
+        .iter()
+        .filter_map(|p| Phone::parse(p, region).e164().map(str::to_string))
+        .collect();
+    if summary.phones.is_empty() {
+        summary.phones.push(e164.to_string());
+    }
+    summary
 }
 
 fn ticket(t: &zd::Ticket) -> TicketSummary {
@@ -253,16 +285,23 @@ impl Helpdesk for ZendeskHelpdesk {
         if let Some(hit) = fresh(self.cache().by_phone.get(e164), CONTACT_TTL) {
             return Ok(hit);
         }
+        // Search the national number with a leading wildcard (numbers typed by
+        // hand are found only so), then keep the users whose number is really the
+        // caller's: `phone:*4155550100` also finds `+44 4155550100`.
+        let Some((region, national)) = Phone::national(e164) else {
+            return Ok(Vec::new());
+        };
         let users = self
             .client
-            .search_users_by_phone(e164)
+            .search_users_by_phone(&national)
             .await
             .map_err(helpdesk_error)?;
         let found: Vec<ContactSummary> = users
             .iter()
             .filter(|u| self.match_shared_numbers || u.shared_phone_number != Some(true))
             .filter(|u| !u.is_agent())
-            .map(contact)
+            .filter(|u| has_number(u, e164, region))
+            .map(|u| contact_with(u, e164, region))
             .collect();
         // Only a hit is remembered: "nobody" may change with the lagging index.
         if !found.is_empty() {

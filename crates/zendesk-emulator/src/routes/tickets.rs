@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::idempotency::Lookup;
 use crate::render;
 use crate::state::{CommentInput, InlineRequester, NewTicket, Store, TicketChanges};
+use crate::updates::UpdateFault;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const IDEMPOTENCY_LOOKUP: &str = "x-idempotency-lookup";
@@ -185,8 +186,24 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let changes = ticket_changes(&body::parse(&bytes)?)?;
+    // The per-ticket limit and queued faults (see `crate::updates` for sources).
+    let fault = {
+        let mut control = shared.control();
+        if let Err(retry_after_secs) = control.updates.admit(id, Instant::now()) {
+            drop(control);
+            shared.stats().rate_limited += 1;
+            return Err(ApiError::RateLimited { retry_after_secs });
+        }
+        control.updates.take_fault(id)
+    };
+    if fault == Some(UpdateFault::Conflict) {
+        return Err(ApiError::DatabaseConflict);
+    }
     let mut store = shared.store();
     let audit_id = store.update_ticket(id, changes, origin)?;
+    if fault == Some(UpdateFault::AppliedThenBadGateway) {
+        return Err(ApiError::BadGateway);
+    }
     Ok(reply(
         StatusCode::OK,
         ticket_and_audit(&store, &base, id, audit_id)?,

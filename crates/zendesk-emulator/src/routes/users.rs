@@ -85,6 +85,12 @@ pub(crate) async fn create_or_update(
 ) -> Result<Response, ApiError> {
     let input = user_input(&body::parse(&bytes)?)?;
     let mut store = shared.store();
+    // "Allowed For: Admins and agents in custom roles with permission to manage
+    // end users" (Support API reference, Create Or Update User): a plain agent's
+    // token is refused.
+    if store.user(store.admin_id).map(|u| u.role) != Some(crate::model::Role::Admin) {
+        return Err(ApiError::Forbidden);
+    }
     let (id, was_created) = store.create_or_update_user(input)?;
     let user = store.user(id).ok_or(ApiError::NotFound)?;
     let body = json!({"user": render::user(user, &base)});
