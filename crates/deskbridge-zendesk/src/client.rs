@@ -115,6 +115,7 @@ impl ZendeskClient {
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ZendeskError> {
         let url = format!("{}{path}", self.config.base_url);
+        let ticket_update = method == Method::PUT && path.starts_with("/api/v2/tickets/");
         self.budget.acquire(lane).await;
         let mut req = self
             .http
@@ -135,8 +136,28 @@ impl ZendeskClient {
         let status = resp.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after(resp.headers().get(RETRY_AFTER)).unwrap_or(DEFAULT_RETRY_AFTER);
-            tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
-            self.budget.pause_all(wait).await;
+            // Zendesk's limits are not one bucket ("Rate limits": the plan's
+            // requests per minute, shown in `X-Rate-Limit-Remaining`, and endpoint
+            // limits such as 30 updates per 10 minutes per ticket). A 429 while
+            // the account still has requests left, or on a ticket update that
+            // does not say the account is out, is that endpoint's (that ticket's)
+            // limit: only this request waits, through the caller's retry.
+            let remaining = resp
+                .headers()
+                .get("x-rate-limit-remaining")
+                .and_then(|h| h.to_str().ok())
+                .and_then(|s| s.trim().parse::<u64>().ok());
+            let account_out = remaining.map_or(!ticket_update, |left| left == 0);
+            if account_out {
+                tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
+                self.budget.pause_all(wait).await;
+            } else {
+                tracing::warn!(
+                    ?wait,
+                    path,
+                    "Zendesk endpoint limit: holding back this write"
+                );
+            }
             return Err(ZendeskError::RateLimited(wait));
         }
         if status.is_server_error() {
@@ -361,16 +382,21 @@ impl ZendeskClient {
     }
 
     /// Adds a comment to a ticket, reassigning it in the same update when
-    /// `assignee_id` is given. A closed ticket answers [`ZendeskError::TicketClosed`].
+    /// `assignee_id` is given and setting `status` when given. A closed ticket
+    /// answers [`ZendeskError::TicketClosed`].
     pub async fn add_comment(
         &self,
         ticket_id: u64,
         comment: &NewComment,
         assignee_id: Option<u64>,
+        status: Option<&str>,
     ) -> Result<TicketWithAudit, ZendeskError> {
         let mut ticket = json!({ "comment": comment });
         if let Some(id) = assignee_id {
             ticket["assignee_id"] = json!(id);
+        }
+        if let Some(status) = status {
+            ticket["status"] = json!(status);
         }
         let body = json!({ "ticket": ticket });
         let bytes = self
@@ -386,7 +412,29 @@ impl ZendeskClient {
         decode(&bytes)
     }
 
-    /// The ticket's comments, oldest first (one page of 100).
+    /// Sets a ticket's status (a solved ticket reopened after a call).
+    pub async fn set_status(
+        &self,
+        ticket_id: u64,
+        status: &str,
+    ) -> Result<TicketWithAudit, ZendeskError> {
+        let body = json!({ "ticket": { "status": status } });
+        let bytes = self
+            .send(
+                Lane::Bulk,
+                Method::PUT,
+                &format!("/api/v2/tickets/{ticket_id}.json"),
+                &[],
+                Some(&body),
+                None,
+            )
+            .await?;
+        decode(&bytes)
+    }
+
+    /// The ticket's newest comments, newest first (one page of 100):
+    /// `sort_order=desc` (List Comments, Support API reference), so a comment just
+    /// written is on the first page however long the ticket is.
     pub async fn ticket_comments(
         &self,
         ticket_id: u64,
@@ -395,7 +443,7 @@ impl ZendeskClient {
             .get(
                 Lane::Bulk,
                 &format!("/api/v2/tickets/{ticket_id}/comments.json"),
-                &[("per_page", "100")],
+                &[("per_page", "100"), ("sort_order", "desc")],
             )
             .await?;
         Ok(page.comments)

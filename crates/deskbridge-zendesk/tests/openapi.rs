@@ -248,7 +248,10 @@ async fn every_request_matches_the_official_description() {
         )
         .await
         .unwrap();
-    client.add_comment(2, &comment, Some(1)).await.unwrap();
+    client
+        .add_comment(2, &comment, Some(1), Some("open"))
+        .await
+        .unwrap();
     client.ticket_comments(2).await.unwrap();
     client.show_ticket_field(6).await.unwrap();
     client.show_ticket_form(7).await.unwrap();

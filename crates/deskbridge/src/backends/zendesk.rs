@@ -72,6 +72,12 @@ fn zid(id: &str, what: &str) -> Result<u64, HelpdeskError> {
         .map_err(|_| HelpdeskError::Permanent(format!("{what} {id:?} is not a Zendesk id")))
 }
 
+/// The line that ends every comment deskbridge adds to an existing ticket: the
+/// step's key (group, call, step), so a retried step recognises its own comment.
+fn comment_reference(key: &IdempotencyKey) -> String {
+    format!("deskbridge ref: {}", key.as_str())
+}
+
 /// The external id deskbridge gives the users it creates: one per number.
 pub fn phone_external_id(e164: &str) -> String {
     format!("deskbridge:phone:{e164}")
@@ -468,6 +474,12 @@ impl Helpdesk for ZendeskHelpdesk {
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError> {
         let tid = zid(ticket_id, "ticket")?;
+        // Comments take no idempotency key, and an update can be applied while
+        // its answer is lost (a timeout, a 502). So each comment ends with its
+        // step's key, and a step that ran before first looks for it among the
+        // ticket's newest comments: two calls can write identical text (same
+        // number, same minute), so the text alone cannot tell them apart.
+        let reference = comment_reference(key);
         if !key.first_try {
             // This step ran before and may have written before it stopped.
             let existing = self
@@ -477,7 +489,7 @@ impl Helpdesk for ZendeskHelpdesk {
                 .map_err(helpdesk_error)?;
             if let Some(c) = existing
                 .iter()
-                .find(|c| c.body.as_deref() == Some(comment.body.as_str()))
+                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(&reference)))
             {
                 return Ok(CommentAdded {
                     id: c.id.to_string(),
@@ -486,15 +498,35 @@ impl Helpdesk for ZendeskHelpdesk {
             }
         }
         let body = zd::NewComment {
-            body: comment.body.clone(),
+            body: format!("{}\n\n{reference}", comment.body),
             public: comment.public,
         };
         let assignee_id = match &comment.reassign {
             Some(email) => self.agent_id(email).await?,
             None => None,
         };
-        match self.client.add_comment(tid, &body, assignee_id).await {
-            Ok(updated) => {
+        // Reopen a solved ticket in the same update when its status is known;
+        // otherwise the answer shows it, and a second update reopens it.
+        let known_solved = comment.reopen_solved
+            && self
+                .cache()
+                .tickets
+                .get(ticket_id)
+                .is_some_and(|(_, t)| t.status == "solved");
+        let status = known_solved.then_some("open");
+        match self
+            .client
+            .add_comment(tid, &body, assignee_id, status)
+            .await
+        {
+            Ok(mut updated) => {
+                if comment.reopen_solved && updated.ticket.status == "solved" {
+                    updated = self
+                        .client
+                        .set_status(tid, "open")
+                        .await
+                        .map_err(helpdesk_error)?;
+                }
                 self.remember_ticket(&updated.ticket);
                 Ok(CommentAdded {
                     id: updated.comment_id().unwrap_or_default().to_string(),
