@@ -360,6 +360,22 @@ impl ZendeskClient {
         Ok(page.tickets)
     }
 
+    /// Tickets with this external id (List Tickets, `external_id`; not unique in
+    /// Zendesk, so possibly several).
+    pub async fn tickets_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<Ticket>, ZendeskError> {
+        let page: TicketsPage = self
+            .get(
+                Lane::Bulk,
+                "/api/v2/tickets.json",
+                &[("external_id", external_id)],
+            )
+            .await?;
+        Ok(page.tickets)
+    }
+
     /// Creates a ticket with its first comment in one request. The idempotency key
     /// makes a retry (after a timeout, or a crash) return the first ticket.
     pub async fn create_ticket(
@@ -555,6 +571,9 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
     };
     if closed_prevents_update(&body) {
         return ZendeskError::TicketClosed;
+    }
+    if body.error.as_str() == Some("IdempotentRequestError") {
+        return ZendeskError::IdempotencyKeyReused;
     }
     ZendeskError::Invalid {
         status,

@@ -22,6 +22,11 @@ pub enum ZendeskError {
     /// (seen in ZendeskApi_v2 issue #59).
     #[error("Zendesk ticket is closed")]
     TicketClosed,
+    /// 400 `IdempotentRequestError`: the key was used before with another body
+    /// ("Idempotency", Support API introduction). The first request made its
+    /// record; the caller finds it another way.
+    #[error("Zendesk refused a reused Idempotency-Key with a different body")]
+    IdempotencyKeyReused,
     /// 401: the credentials are wrong.
     #[error("Zendesk refused the credentials ({0}): check the backend's email and api_token")]
     Unauthorized(u16),

@@ -206,6 +206,9 @@ pub struct NewTicket {
     /// Makes this a follow-up of a closed ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via_followup_source_id: Option<u64>,
+    /// Lets the creator find the ticket again (`GET /tickets?external_id=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

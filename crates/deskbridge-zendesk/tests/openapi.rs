@@ -243,6 +243,7 @@ async fn every_request_matches_the_official_description() {
                 }],
                 ticket_form_id: Some(7),
                 via_followup_source_id: Some(9),
+                external_id: Some("deskbridge:support/c1/open_ticket".into()),
             },
             "key-1",
         )
@@ -253,6 +254,10 @@ async fn every_request_matches_the_official_description() {
         .await
         .unwrap();
     client.ticket_comments(2).await.unwrap();
+    client
+        .tickets_by_external_id("deskbridge:support/c1/open_ticket")
+        .await
+        .unwrap();
     client.show_ticket_field(6).await.unwrap();
     client.show_ticket_form(7).await.unwrap();
     client.display_ticket(1, 2).await.unwrap();

@@ -287,6 +287,12 @@ impl RunningEmulator {
         self.shared.control().updates.queue(ticket, fault, count);
     }
 
+    /// Makes the next `count` ticket creates succeed (a key is remembered) and
+    /// then answer 502, so the client does not learn the ticket.
+    pub fn lose_ticket_create_answers(&self, count: usize) {
+        self.shared.control().updates.creates_lost += count;
+    }
+
     /// Changes the per-ticket update limit (`None`: unlimited); Zendesk's is
     /// [`TICKET_UPDATES_PER_WINDOW`] per [`TICKET_UPDATE_WINDOW`].
     pub fn set_ticket_update_limit(&self, limit: Option<(u32, Duration)>) {

@@ -33,6 +33,9 @@ pub(crate) struct TicketUpdates {
     faults: VecDeque<(Option<u64>, UpdateFault)>,
     limit: Option<(u32, Duration)>,
     recent: HashMap<u64, VecDeque<Instant>>,
+    /// Ticket creates to apply (and remember under their idempotency key) and
+    /// then answer 502, as a create whose answer was lost.
+    pub(crate) creates_lost: usize,
 }
 
 impl Default for TicketUpdates {
@@ -41,6 +44,7 @@ impl Default for TicketUpdates {
             faults: VecDeque::new(),
             limit: Some((TICKET_UPDATES_PER_WINDOW, TICKET_UPDATE_WINDOW)),
             recent: HashMap::new(),
+            creates_lost: 0,
         }
     }
 }
@@ -60,6 +64,7 @@ impl TicketUpdates {
     pub(crate) fn clear(&mut self) {
         self.faults.clear();
         self.recent.clear();
+        self.creates_lost = 0;
     }
 
     /// The fault for this update of `ticket`, if one is queued for it.

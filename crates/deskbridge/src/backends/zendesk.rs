@@ -78,6 +78,11 @@ fn comment_reference(key: &IdempotencyKey) -> String {
     format!("deskbridge ref: {}", key.as_str())
 }
 
+/// The external id of a ticket deskbridge creates: its step's key.
+pub fn ticket_external_id(key: &str) -> String {
+    format!("deskbridge:{key}")
+}
+
 /// The external id deskbridge gives the users it creates: one per number.
 pub fn phone_external_id(e164: &str) -> String {
     format!("deskbridge:phone:{e164}")
@@ -240,7 +245,67 @@ impl ZendeskHelpdesk {
                 .map(|f| zid(f, "ticket form"))
                 .transpose()?,
             via_followup_source_id: None,
+            external_id: None,
         })
+    }
+
+    /// Creates the ticket once per key, even when Zendesk no longer takes the key
+    /// as proof. Zendesk keeps an `Idempotency-Key` for a limited time and refuses
+    /// the same key with another body (`IdempotentRequestError`, "Idempotency" in
+    /// the Support API introduction); a step re-run after a crash rebuilds its body
+    /// from the call as it is now (a recording may have arrived since). So the
+    /// ticket carries the key as its `external_id`, and a retried create first
+    /// looks for it (List Tickets by `external_id`): a crash between the create
+    /// and its record makes one ticket whatever the body or the delay.
+    async fn create_once(
+        &self,
+        mut body: zd::NewTicket,
+        key: &str,
+        first_try: bool,
+    ) -> Result<TicketCreated, HelpdeskError> {
+        let external_id = ticket_external_id(key);
+        body.external_id = Some(external_id.clone());
+        if !first_try && let Some(found) = self.ticket_made_by(&external_id).await? {
+            return Ok(found);
+        }
+        match self.client.create_ticket(&body, key).await {
+            Ok(created) => {
+                self.remember_ticket(&created.ticket);
+                Ok(TicketCreated {
+                    id: created.ticket.id.to_string(),
+                    comment_id: created.comment_id().map(|c| c.to_string()),
+                })
+            }
+            Err(ZendeskError::IdempotencyKeyReused) => {
+                self.ticket_made_by(&external_id).await?.ok_or_else(|| {
+                    HelpdeskError::Transient(format!(
+                        "Zendesk holds key {key} for another request and no ticket carries it yet"
+                    ))
+                })
+            }
+            Err(e) => Err(helpdesk_error(e)),
+        }
+    }
+
+    /// The ticket an earlier try of this key made, if any (the oldest, should
+    /// two exist).
+    async fn ticket_made_by(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<TicketCreated>, HelpdeskError> {
+        let found = self
+            .client
+            .tickets_by_external_id(external_id)
+            .await
+            .map_err(helpdesk_error)?;
+        let Some(first) = found.iter().min_by_key(|t| t.id) else {
+            return Ok(None);
+        };
+        self.remember_ticket(first);
+        Ok(Some(TicketCreated {
+            id: first.id.to_string(),
+            comment_id: None,
+        }))
     }
 
     /// A closed ticket cannot take a comment: a follow-up ticket carries it.
@@ -270,14 +335,15 @@ impl ZendeskHelpdesk {
             ..zd::NewTicket::default()
         };
         let created = self
-            .client
-            .create_ticket(&followup, &format!("{}/followup", key.as_str()))
-            .await
-            .map_err(helpdesk_error)?;
-        self.remember_ticket(&created.ticket);
+            .create_once(
+                followup,
+                &format!("{}/followup", key.as_str()),
+                key.first_try,
+            )
+            .await?;
         Ok(CommentAdded {
-            id: created.comment_id().unwrap_or_default().to_string(),
-            ticket_id: created.ticket.id.to_string(),
+            id: created.comment_id.unwrap_or_default(),
+            ticket_id: created.id,
         })
     }
 }
@@ -455,16 +521,7 @@ impl Helpdesk for ZendeskHelpdesk {
             None => None,
         };
         let body = self.new_ticket(t, assignee_id)?;
-        let created = self
-            .client
-            .create_ticket(&body, key.as_str())
-            .await
-            .map_err(helpdesk_error)?;
-        self.remember_ticket(&created.ticket);
-        Ok(TicketCreated {
-            id: created.ticket.id.to_string(),
-            comment_id: created.comment_id().map(|c| c.to_string()),
-        })
+        self.create_once(body, key.as_str(), key.first_try).await
     }
 
     async fn add_comment(
@@ -590,5 +647,75 @@ mod tests {
         // And later asks cost nothing.
         assert_eq!(helpdesk.agent_id("ann@acme.com").await, Ok(Some(ann)));
         assert_eq!(zd.stats().endpoints.get(LOOKUP).copied(), Some(before + 1));
+    }
+
+    fn new_ticket_for(requester: u64, body: &str) -> NewTicket {
+        NewTicket {
+            subject: "Inbound call +14155550100".into(),
+            requester_id: Some(requester.to_string()),
+            priority: deskbridge_core::policy::Priority::Normal,
+            ticket_type: deskbridge_core::policy::TicketType::Question,
+            status: deskbridge_core::policy::TicketStatus::New,
+            tags: Vec::new(),
+            ticket_form: None,
+            custom_fields: Vec::new(),
+            assignee: None,
+            comment: Some(NewComment {
+                body: body.into(),
+                public: false,
+                reassign: None,
+                reopen_solved: false,
+            }),
+        }
+    }
+
+    /// Issue 9, point 5: the create's answer was lost, and the retry rebuilds
+    /// its body from a call that changed meanwhile (a recording arrived). Zendesk
+    /// refuses the key with the other body; the first ticket is found by its
+    /// external id, whether the retry knows it is one or not.
+    #[tokio::test]
+    async fn a_create_retried_with_another_body_returns_the_first_ticket() {
+        let zd = Emulator::new(EmulatorConfig::new("admin@acme.com", "emulator-token"))
+            .start("127.0.0.1:0")
+            .await
+            .unwrap();
+        let caller = zd.seed_user(zendesk_emulator::SeedUser::end_user(
+            "Caller",
+            "+14155550100",
+        ));
+        let auth = Auth::ApiToken {
+            email: "admin@acme.com".into(),
+            token: "emulator-token".into(),
+        };
+        let client = ZendeskClient::new(
+            ClientConfig::new(&zd.base_url, auth),
+            Arc::new(Budget::new(6000)),
+        )
+        .unwrap();
+        let helpdesk = ZendeskHelpdesk::new(Arc::new(client), HashMap::new(), false);
+        let key = IdempotencyKey::for_step("support", "c1", "open_ticket");
+
+        zd.lose_ticket_create_answers(1);
+        let lost = helpdesk
+            .create_ticket(&new_ticket_for(caller, "Call, no recording yet"), &key)
+            .await;
+        assert!(matches!(lost, Err(HelpdeskError::Transient(_))), "{lost:?}");
+        let later = new_ticket_for(caller, "Call\nRecording: https://pbx/r.mp3");
+        // As a first try (the key alone): Zendesk refuses it, the ticket is found.
+        let again = helpdesk.create_ticket(&later, &key).await.unwrap();
+        // As a retry: looked up before sending.
+        let retried = helpdesk
+            .create_ticket(&later, &key.clone().retried(true))
+            .await
+            .unwrap();
+        assert_eq!(again.id, retried.id);
+        let state = zd.state();
+        let ours: Vec<_> = state
+            .tickets
+            .iter()
+            .filter(|t| t.requester_id == caller)
+            .collect();
+        assert_eq!(ours.len(), 1, "one ticket");
+        assert_eq!(ours[0].id.to_string(), again.id);
     }
 }

@@ -209,3 +209,27 @@ fn a_call_on_a_solved_ticket_reopens_it_unless_configured_not_to() {
         assert_eq!(comments_on(&zd, solved).len(), 2);
     }
 }
+
+/// Point 5: the ticket create is applied but its answer is lost (what a crash
+/// between the create and its record looks like to the next try): the retried
+/// step makes no second ticket, and the call is `done` with one comment.
+#[test]
+fn a_create_whose_answer_was_lost_makes_one_ticket() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let grace = zd
+        .emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550220"));
+    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    zd.emu.lose_ticket_create_answers(1);
+    let c = call(&server, "lost", "+14155550220", json!({}));
+    let state = zd.emu.state();
+    let ours: Vec<_> = state
+        .tickets
+        .iter()
+        .filter(|t| t.requester_id == grace)
+        .collect();
+    assert_eq!(ours.len(), 1, "one ticket");
+    assert_eq!(ours[0].id, id(&c["ticket_id"]));
+    assert_eq!(comments_on(&zd, ours[0].id).len(), 1);
+}

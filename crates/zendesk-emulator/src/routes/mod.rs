@@ -60,7 +60,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
             "/api/v2/organizations/{id}",
             get(catalog::show_organization),
         )
-        .route("/api/v2/tickets", post(tickets::create))
+        .route("/api/v2/tickets", get(tickets::index).post(tickets::create))
         .route(
             "/api/v2/tickets/{id}",
             get(tickets::show).put(tickets::update),

@@ -527,3 +527,29 @@ async fn the_per_ticket_update_limit_holds_back_only_that_ticket() {
         200
     );
 }
+
+/// List Tickets by `external_id` (Support API reference: not unique), and a
+/// create whose answer is lost is still made and remembered under its key.
+#[tokio::test]
+async fn a_lost_create_answer_still_makes_the_ticket_found_by_external_id() {
+    let harness = Harness::new().await;
+    harness.emulator.lose_ticket_create_answers(1);
+    let body = json!({"ticket": {"subject": "Call", "external_id": "deskbridge:k1",
+        "comment": {"body": "first"}}});
+    let lost = harness
+        .post_with_key("/api/v2/tickets.json", "k1", &body)
+        .await;
+    assert_eq!(lost.status, 502);
+    let listed = harness
+        .get("/api/v2/tickets.json?external_id=deskbridge:k1")
+        .await;
+    assert_eq!(listed.status, 200);
+    let tickets = listed.json()["tickets"].as_array().unwrap().clone();
+    assert_eq!(tickets.len(), 1);
+    let hit = harness
+        .post_with_key("/api/v2/tickets.json", "k1", &body)
+        .await;
+    assert_eq!(hit.status, 201);
+    assert_eq!(hit.header("x-idempotency-lookup"), Some("hit"));
+    assert_eq!(id(&hit.json()["ticket"]), id(&tickets[0]));
+}
