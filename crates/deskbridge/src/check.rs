@@ -237,3 +237,39 @@ async fn check_agents(client: &ZendeskClient, config: &Config, findings: &mut Ve
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use zendesk_emulator::{Emulator, EmulatorConfig, Role};
+
+    use super::*;
+    use crate::config::Overrides;
+
+    fn config(base_url: &str) -> Config {
+        let text = format!(
+            "[backends.main]\nkind = \"zendesk\"\nbase_url = \"{base_url}\"\nemail = \"admin@acme.com\"\napi_token = \"emulator-token\"\n\n[[groups]]\nname = \"support\"\nbackend = \"main\"\ntokens = [\"support-token-0123456789\"]\n"
+        );
+        Config::from_toml(&text, Overrides::default()).expect("a valid config")
+    }
+
+    /// Issue 9, point 7: creating users needs an admin (Support API reference,
+    /// Create Or Update User, "Allowed For"); a plain agent's token is found here,
+    /// not at the first unknown caller.
+    #[tokio::test]
+    async fn a_plain_agent_token_is_reported_and_an_admin_passes() {
+        let zd = Emulator::new(EmulatorConfig::new("admin@acme.com", "emulator-token"))
+            .start("127.0.0.1:0")
+            .await
+            .unwrap();
+        let config = config(&zd.base_url);
+        let findings = online(&config).await;
+        assert!(findings.is_empty(), "{findings:?}");
+
+        zd.set_api_role(Role::Agent);
+        let findings = online(&config).await;
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Error);
+        assert_eq!(findings[0].key, "backends.main.email");
+        assert!(findings[0].message.contains("admin"), "{}", findings[0]);
+    }
+}
