@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
@@ -61,6 +61,39 @@ pub struct ZendeskClient {
     authorization: HeaderValue,
     budget: Arc<Budget>,
     sent: AtomicU64,
+    ticket_updates: TicketPacer,
+}
+
+/// Zendesk's "Update Ticket" endpoint limit: 30 updates per 10 minutes per user
+/// per ticket ("Rate limits", endpoint rate limits). Kept here, per process, so
+/// a busy ticket's next write waits without being sent (and without a 429 that
+/// would cost a request), while every other request goes on.
+pub const TICKET_UPDATES_PER_WINDOW: usize = 30;
+pub const TICKET_UPDATE_WINDOW: Duration = Duration::from_secs(600);
+
+#[derive(Default)]
+struct TicketPacer {
+    sent: std::sync::Mutex<std::collections::HashMap<u64, std::collections::VecDeque<Instant>>>,
+}
+
+impl TicketPacer {
+    /// Counts an update of `ticket` now, or says how long until one is allowed.
+    fn admit(&self, ticket: u64) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget tickets with nothing in the window, so the map stays small.
+        sent.retain(|_, times| {
+            times.retain(|at| now.duration_since(*at) < TICKET_UPDATE_WINDOW);
+            !times.is_empty()
+        });
+        let times = sent.entry(ticket).or_default();
+        if times.len() >= TICKET_UPDATES_PER_WINDOW {
+            let oldest = times.front().copied().unwrap_or(now);
+            return Err(TICKET_UPDATE_WINDOW.saturating_sub(now.duration_since(oldest)));
+        }
+        times.push_back(now);
+        Ok(())
+    }
 }
 
 impl ZendeskClient {
@@ -88,6 +121,7 @@ impl ZendeskClient {
             authorization,
             budget,
             sent: AtomicU64::new(0),
+            ticket_updates: TicketPacer::default(),
         })
     }
 
@@ -414,6 +448,9 @@ impl ZendeskClient {
         if let Some(status) = status {
             ticket["status"] = json!(status);
         }
+        self.ticket_updates
+            .admit(ticket_id)
+            .map_err(ZendeskError::RateLimited)?;
         let body = json!({ "ticket": ticket });
         let bytes = self
             .send(
@@ -434,6 +471,9 @@ impl ZendeskClient {
         ticket_id: u64,
         status: &str,
     ) -> Result<TicketWithAudit, ZendeskError> {
+        self.ticket_updates
+            .admit(ticket_id)
+            .map_err(ZendeskError::RateLimited)?;
         let body = json!({ "ticket": { "status": status } });
         let bytes = self
             .send(
@@ -586,5 +626,21 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
             .map(|d| d.to_string())
             .or(body.description)
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thirty_first_update_of_a_ticket_waits_and_others_do_not() {
+        let pacer = TicketPacer::default();
+        for _ in 0..TICKET_UPDATES_PER_WINDOW {
+            assert_eq!(pacer.admit(1), Ok(()));
+        }
+        let wait = pacer.admit(1).unwrap_err();
+        assert!(wait > Duration::from_secs(590), "{wait:?}");
+        assert_eq!(pacer.admit(2), Ok(()));
     }
 }
