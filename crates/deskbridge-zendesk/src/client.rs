@@ -287,6 +287,19 @@ impl ZendeskClient {
         Ok(page.results)
     }
 
+    /// The user's identities: emails and phone numbers besides the primary ones
+    /// the user record shows (List Identities).
+    pub async fn user_identities(&self, user_id: u64) -> Result<Vec<Identity>, ZendeskError> {
+        let page: IdentitiesPage = self
+            .get(
+                Lane::Interactive,
+                &format!("/api/v2/users/{user_id}/identities.json"),
+                &[],
+            )
+            .await?;
+        Ok(page.identities)
+    }
+
     /// The user with this external id (an exact lookup, not the lagging search).
     pub async fn find_user_by_external_id(
         &self,

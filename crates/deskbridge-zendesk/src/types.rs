@@ -39,6 +39,19 @@ impl User {
     }
 }
 
+/// One of a user's identities (`GET /users/{id}/identities`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Identity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdentitiesPage {
+    pub identities: Vec<Identity>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserEnvelope {
     pub user: User,

@@ -105,8 +105,7 @@ fn contact(u: &zd::User) -> ContactSummary {
 /// through another phone identity has no primary number or a different one. One
 /// without a primary number is kept (the search matched one of their
 /// identities, ending in the caller's national number); one whose primary
-/// number is another is dropped, since the same ending in another country is the
-/// likelier reason.
+/// number is another has their identities checked.
 fn has_number(u: &zd::User, e164: &str, region: Region) -> bool {
     match u.phone.as_deref() {
         None | Some("") => true,
@@ -368,13 +367,32 @@ impl Helpdesk for ZendeskHelpdesk {
             .search_users_by_phone(&national)
             .await
             .map_err(helpdesk_error)?;
-        let found: Vec<ContactSummary> = users
+        let mut found = Vec::new();
+        for u in users
             .iter()
             .filter(|u| self.match_shared_numbers || u.shared_phone_number != Some(true))
             .filter(|u| !u.is_agent())
-            .filter(|u| has_number(u, e164, region))
-            .map(|u| contact_with(u, e164, region))
-            .collect();
+        {
+            if has_number(u, e164, region) {
+                found.push(contact_with(u, e164, region));
+                continue;
+            }
+            // The primary number is another: the search may have matched one of
+            // the user's other phone identities. Rare, so asked only then.
+            let identities = self
+                .client
+                .user_identities(u.id)
+                .await
+                .map_err(helpdesk_error)?;
+            let theirs = identities.iter().any(|i| {
+                i.kind == "phone_number" && Phone::parse(&i.value, region).e164() == Some(e164)
+            });
+            if theirs {
+                let mut summary = contact_with(u, e164, region);
+                summary.phones.push(e164.to_string());
+                found.push(summary);
+            }
+        }
         // Only a hit is remembered: "nobody" may change with the lagging index.
         if !found.is_empty() {
             self.cache()

@@ -233,3 +233,30 @@ fn a_create_whose_answer_was_lost_makes_one_ticket() {
     assert_eq!(ours[0].id, id(&c["ticket_id"]));
     assert_eq!(comments_on(&zd, ours[0].id).len(), 1);
 }
+
+/// Point 1: a customer whose primary number is another, with the caller's
+/// number as a second phone identity, is found through that identity.
+#[test]
+fn a_customer_found_through_another_phone_identity_gets_no_duplicate() {
+    // The identity is added through the API: no index lag, so search finds it.
+    let zd = Zd::start(|cfg| cfg.search_lag = Duration::ZERO);
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let grace = zd
+        .emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550230"));
+    let added = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/api/v2/users/{grace}/identities.json",
+            zd.emu.base_url
+        ))
+        .basic_auth("admin@acme.com/token", Some("emulator-token"))
+        .json(&json!({"identity": {"type": "phone_number", "value": "+1 415 555 0231"}}))
+        .send()
+        .unwrap();
+    assert!(added.status().is_success(), "{}", added.text().unwrap());
+    let users_before = zd.emu.state().users.len();
+    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let c = call(&server, "second", "(415) 555-0231", json!({}));
+    assert_eq!(id(&c["contact_id"]), grace, "{c}");
+    assert_eq!(zd.emu.state().users.len(), users_before);
+}

@@ -193,6 +193,25 @@ pub(crate) async fn requested_tickets(
     Ok(reply(StatusCode::OK, list("tickets", tickets)))
 }
 
+/// `GET /users/{id}/identities` (List Identities): a user's emails and phone
+/// numbers, the primary one first.
+pub(crate) async fn identities(
+    State(shared): State<Arc<Shared>>,
+    Base(base): Base,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user_id = parse_id(&id)?;
+    let store = shared.store();
+    let user = store.user(user_id).ok_or(ApiError::NotFound)?;
+    let mut identities: Vec<_> = user.identities.iter().collect();
+    identities.sort_by_key(|identity| (!identity.primary, identity.id));
+    let identities = identities
+        .into_iter()
+        .map(|identity| render::identity(identity, &base))
+        .collect();
+    Ok(reply(StatusCode::OK, list("identities", identities)))
+}
+
 /// `POST /users/{id}/identities`.
 pub(crate) async fn create_identity(
     State(shared): State<Arc<Shared>>,
