@@ -176,9 +176,12 @@ impl ZendeskClient {
             // the account still has requests left, or on a ticket update that
             // does not say the account is out, is that endpoint's (that ticket's)
             // limit: only this request waits, through the caller's retry.
-            let remaining = resp
-                .headers()
-                .get("x-rate-limit-remaining")
+            // Both carry the account's requests left this minute ("Best practices
+            // for avoiding rate limiting": Ticketing API responses send
+            // `ratelimit-remaining` beside `x-rate-limit-remaining`).
+            let remaining = ["x-rate-limit-remaining", "ratelimit-remaining"]
+                .iter()
+                .find_map(|name| resp.headers().get(*name))
                 .and_then(|h| h.to_str().ok())
                 .and_then(|s| s.trim().parse::<u64>().ok());
             let account_out = remaining.map_or(!ticket_update, |left| left == 0);

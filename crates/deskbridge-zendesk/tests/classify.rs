@@ -184,3 +184,27 @@ async fn a_403_says_the_role_lacks_the_permission() {
     assert!(text.contains("admin role"), "{text}");
     assert!(!text.contains("api_token"), "{text}");
 }
+
+/// Zendesk's limits are not one bucket ("Rate limits": endpoint limits such as 30
+/// updates per ticket per 10 minutes). A 429 while the account still has
+/// requests left (`x-rate-limit-remaining`) holds back only that request; a 429
+/// with none left pauses every request of the account.
+#[tokio::test]
+async fn an_endpoint_429_pauses_nothing_else_and_an_account_429_pauses_all() {
+    for (remaining, pauses) in [("500", false), ("0", true)] {
+        let reply = response(
+            "429 Too Many Requests",
+            &format!("retry-after: 30\r\nx-rate-limit-remaining: {remaining}\r\n"),
+            "Rate limit exceeded",
+        );
+        let (base, _) = server(Some(reply)).await;
+        let client = client(&base);
+        let err = client.show_ticket(1).await.unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            client.budget().paused_until().is_some(),
+            pauses,
+            "remaining {remaining}"
+        );
+    }
+}
