@@ -36,6 +36,11 @@ struct Args {
     /// (the tickets the IVR numbers point at).
     #[arg(long, default_value_t = 0.3)]
     known_share: f64,
+    /// Store the known callers' numbers as people type them ("(415) 200-0037",
+    /// "415-200-0074", "+1 415 200 0111", "1 415 200 0148" in turn) instead of
+    /// E.164: Zendesk's `phone:` search finds these only with a wildcard.
+    #[arg(long)]
+    typed_numbers: bool,
     #[arg(long)]
     json: bool,
     /// Instead of the trace: measure durable ingest, sending this many events (in
@@ -128,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
     emu_cfg.requests_per_minute = Some(args.rpm);
     emu_cfg.search_lag = Duration::from_secs(120);
     let emu = Emulator::new(emu_cfg).start("127.0.0.1:0").await?;
-    let (agents, ivr_tickets) = seed(&emu, &trace, args.known_share);
+    let (agents, ivr_tickets) = seed(&emu, &trace, args.known_share, args.typed_numbers);
 
     let dir = tempfile::tempdir()?;
     let config_path = dir.path().join("bench.toml");
@@ -257,6 +262,7 @@ fn seed(
     emu: &RunningEmulator,
     trace: &Trace,
     known_share: f64,
+    typed: bool,
 ) -> (Vec<u64>, BTreeMap<usize, u64>) {
     let agents = (0..AGENTS)
         .map(|i| emu.seed_agent(&format!("agent{i}@acme.com"), &format!("Agent {i}")))
@@ -264,13 +270,33 @@ fn seed(
     let known = (trace.numbers.len() as f64 * known_share).round() as usize;
     let mut tickets = BTreeMap::new();
     for (n, number) in trace.numbers.iter().enumerate().take(known) {
-        let user = emu.seed_user(SeedUser::end_user(format!("Customer {n}"), number.clone()));
+        let stored = if typed {
+            typed_form(n, number)
+        } else {
+            number.clone()
+        };
+        let user = emu.seed_user(SeedUser::end_user(format!("Customer {n}"), stored));
         tickets.insert(
             n,
             emu.seed_ticket(SeedTicket::new(user, format!("Order question {n}"))),
         );
     }
     (agents, tickets)
+}
+
+/// A NANP number (`+1NXXNXXXXXX`) as a person might have typed it.
+fn typed_form(n: usize, e164: &str) -> String {
+    let d = e164.trim_start_matches("+1");
+    if d.len() != 10 {
+        return e164.to_string();
+    }
+    let (area, exchange, line) = (&d[..3], &d[3..6], &d[6..]);
+    match n % 4 {
+        0 => format!("({area}) {exchange}-{line}"),
+        1 => format!("{area}-{exchange}-{line}"),
+        2 => format!("+1 {area} {exchange} {line}"),
+        _ => format!("1 {area} {exchange} {line}"),
+    }
 }
 
 fn config(emu: &RunningEmulator, agents: &[u64], args: &Args) -> String {

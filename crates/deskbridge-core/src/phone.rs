@@ -119,6 +119,18 @@ impl Phone {
         }
     }
 
+    /// The country of an E.164 number and its national significant number
+    /// (`+14155550100` → `US`, `4155550100`): what a helpdesk search must ask for
+    /// when numbers were typed without the country code. `None` for anything
+    /// libphonenumber cannot place.
+    pub fn national(e164: &str) -> Option<(Region, String)> {
+        let number = phonenumber::parse(None, e164).ok()?;
+        let region = number.country().id()?;
+        let national = number.national();
+        let zeros = "0".repeat(national.zeros() as usize);
+        Some((Region(region), format!("{zeros}{}", national.value())))
+    }
+
     /// Reads back a value written by [`Phone::as_str`] (from the database).
     pub fn from_stored(s: &str) -> Phone {
         if s == "anonymous" {
@@ -184,6 +196,18 @@ mod tests {
 
     fn de() -> Region {
         "DE".parse().unwrap()
+    }
+
+    #[test]
+    fn the_national_number_of_an_e164() {
+        let (region, national) = Phone::national("+14155550100").unwrap();
+        assert_eq!((region, national.as_str()), (Region::US, "4155550100"));
+        let (region, national) = Phone::national("+442079460958").unwrap();
+        assert_eq!(
+            (region.code(), national.as_str()),
+            ("GB".into(), "2079460958")
+        );
+        assert_eq!(Phone::national("anonymous"), None);
     }
 
     #[test]

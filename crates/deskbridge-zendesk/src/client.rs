@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
@@ -61,6 +61,39 @@ pub struct ZendeskClient {
     authorization: HeaderValue,
     budget: Arc<Budget>,
     sent: AtomicU64,
+    ticket_updates: TicketPacer,
+}
+
+/// Zendesk's "Update Ticket" endpoint limit: 30 updates per 10 minutes per user
+/// per ticket ("Rate limits", endpoint rate limits). Kept here, per process, so
+/// a busy ticket's next write waits without being sent (and without a 429 that
+/// would cost a request), while every other request goes on.
+pub const TICKET_UPDATES_PER_WINDOW: usize = 30;
+pub const TICKET_UPDATE_WINDOW: Duration = Duration::from_secs(600);
+
+#[derive(Default)]
+struct TicketPacer {
+    sent: std::sync::Mutex<std::collections::HashMap<u64, std::collections::VecDeque<Instant>>>,
+}
+
+impl TicketPacer {
+    /// Counts an update of `ticket` now, or says how long until one is allowed.
+    fn admit(&self, ticket: u64) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget tickets with nothing in the window, so the map stays small.
+        sent.retain(|_, times| {
+            times.retain(|at| now.duration_since(*at) < TICKET_UPDATE_WINDOW);
+            !times.is_empty()
+        });
+        let times = sent.entry(ticket).or_default();
+        if times.len() >= TICKET_UPDATES_PER_WINDOW {
+            let oldest = times.front().copied().unwrap_or(now);
+            return Err(TICKET_UPDATE_WINDOW.saturating_sub(now.duration_since(oldest)));
+        }
+        times.push_back(now);
+        Ok(())
+    }
 }
 
 impl ZendeskClient {
@@ -88,6 +121,7 @@ impl ZendeskClient {
             authorization,
             budget,
             sent: AtomicU64::new(0),
+            ticket_updates: TicketPacer::default(),
         })
     }
 
@@ -115,6 +149,7 @@ impl ZendeskClient {
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ZendeskError> {
         let url = format!("{}{path}", self.config.base_url);
+        let ticket_update = method == Method::PUT && path.starts_with("/api/v2/tickets/");
         self.budget.acquire(lane).await;
         let mut req = self
             .http
@@ -135,8 +170,31 @@ impl ZendeskClient {
         let status = resp.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after(resp.headers().get(RETRY_AFTER)).unwrap_or(DEFAULT_RETRY_AFTER);
-            tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
-            self.budget.pause_all(wait).await;
+            // Zendesk's limits are not one bucket ("Rate limits": the plan's
+            // requests per minute, shown in `X-Rate-Limit-Remaining`, and endpoint
+            // limits such as 30 updates per 10 minutes per ticket). A 429 while
+            // the account still has requests left, or on a ticket update that
+            // does not say the account is out, is that endpoint's (that ticket's)
+            // limit: only this request waits, through the caller's retry.
+            // Both carry the account's requests left this minute ("Best practices
+            // for avoiding rate limiting": Ticketing API responses send
+            // `ratelimit-remaining` beside `x-rate-limit-remaining`).
+            let remaining = ["x-rate-limit-remaining", "ratelimit-remaining"]
+                .iter()
+                .find_map(|name| resp.headers().get(*name))
+                .and_then(|h| h.to_str().ok())
+                .and_then(|s| s.trim().parse::<u64>().ok());
+            let account_out = remaining.map_or(!ticket_update, |left| left == 0);
+            if account_out {
+                tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
+                self.budget.pause_all(wait).await;
+            } else {
+                tracing::warn!(
+                    ?wait,
+                    path,
+                    "Zendesk endpoint limit: holding back this write"
+                );
+            }
             return Err(ZendeskError::RateLimited(wait));
         }
         if status.is_server_error() {
@@ -151,8 +209,14 @@ impl ZendeskClient {
             .map_err(|e| ZendeskError::Network(e.to_string()))?;
         match status.as_u16() {
             200..=299 => Ok(bytes.to_vec()),
-            401 | 403 => Err(ZendeskError::Unauthorized(status.as_u16())),
+            401 => Err(ZendeskError::Unauthorized(401)),
+            403 => Err(ZendeskError::Forbidden {
+                path: path.to_string(),
+            }),
             404 => Err(ZendeskError::NotFound),
+            409 => Err(ZendeskError::Conflict {
+                error: error_code(&bytes).unwrap_or_else(|| "Conflict".into()),
+            }),
             code => Err(refusal(code, &bytes)),
         }
     }
@@ -196,12 +260,26 @@ impl ZendeskClient {
         Ok(env.map(|e| e.user))
     }
 
-    /// End users whose phone is `e164`, by the documented search
-    /// `role:end-user phone:{digits}`. New users appear here only after the search
-    /// index catches up (minutes), so callers must remember what they created.
-    pub async fn search_users_by_phone(&self, e164: &str) -> Result<Vec<User>, ZendeskError> {
-        let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
-        let query = format!("role:end-user phone:{digits}");
+    /// End users whose phone ends with `national_digits` (the number without its
+    /// country code), however it was typed: `role:end-user phone:*{digits}`.
+    ///
+    /// `phone:{digits}` alone matches only numbers stored compactly
+    /// (`+14155550100`); one typed as `+1 (415) 555-0100` or `415-555-0100` is
+    /// found only with a leading `*`, and a `+` must not be sent (Talk Partner
+    /// Edition guide, "Retrieving the Zendesk user id of a caller"; ZendeskApi_v2
+    /// PR #189). The wildcard can also find other numbers with the same ending,
+    /// so the caller keeps only users whose number normalizes to the one it wants.
+    /// New users appear here only after the search index catches up (minutes),
+    /// so callers must remember what they created.
+    pub async fn search_users_by_phone(
+        &self,
+        national_digits: &str,
+    ) -> Result<Vec<User>, ZendeskError> {
+        let digits: String = national_digits
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let query = format!("role:end-user phone:*{digits}");
         let page: SearchResults<User> = self
             .get(
                 Lane::Interactive,
@@ -210,6 +288,19 @@ impl ZendeskClient {
             )
             .await?;
         Ok(page.results)
+    }
+
+    /// The user's identities: emails and phone numbers besides the primary ones
+    /// the user record shows (List Identities).
+    pub async fn user_identities(&self, user_id: u64) -> Result<Vec<Identity>, ZendeskError> {
+        let page: IdentitiesPage = self
+            .get(
+                Lane::Interactive,
+                &format!("/api/v2/users/{user_id}/identities.json"),
+                &[],
+            )
+            .await?;
+        Ok(page.identities)
     }
 
     /// The user with this external id (an exact lookup, not the lagging search).
@@ -319,6 +410,22 @@ impl ZendeskClient {
         Ok(page.tickets)
     }
 
+    /// Tickets with this external id (List Tickets, `external_id`; not unique in
+    /// Zendesk, so possibly several).
+    pub async fn tickets_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Vec<Ticket>, ZendeskError> {
+        let page: TicketsPage = self
+            .get(
+                Lane::Bulk,
+                "/api/v2/tickets.json",
+                &[("external_id", external_id)],
+            )
+            .await?;
+        Ok(page.tickets)
+    }
+
     /// Creates a ticket with its first comment in one request. The idempotency key
     /// makes a retry (after a timeout, or a crash) return the first ticket.
     pub async fn create_ticket(
@@ -341,17 +448,25 @@ impl ZendeskClient {
     }
 
     /// Adds a comment to a ticket, reassigning it in the same update when
-    /// `assignee_id` is given. A closed ticket answers [`ZendeskError::TicketClosed`].
+    /// `assignee_id` is given and setting `status` when given. A closed ticket
+    /// answers [`ZendeskError::TicketClosed`].
     pub async fn add_comment(
         &self,
         ticket_id: u64,
         comment: &NewComment,
         assignee_id: Option<u64>,
+        status: Option<&str>,
     ) -> Result<TicketWithAudit, ZendeskError> {
         let mut ticket = json!({ "comment": comment });
         if let Some(id) = assignee_id {
             ticket["assignee_id"] = json!(id);
         }
+        if let Some(status) = status {
+            ticket["status"] = json!(status);
+        }
+        self.ticket_updates
+            .admit(ticket_id)
+            .map_err(ZendeskError::RateLimited)?;
         let body = json!({ "ticket": ticket });
         let bytes = self
             .send(
@@ -366,7 +481,32 @@ impl ZendeskClient {
         decode(&bytes)
     }
 
-    /// The ticket's comments, oldest first (one page of 100).
+    /// Sets a ticket's status (a solved ticket reopened after a call).
+    pub async fn set_status(
+        &self,
+        ticket_id: u64,
+        status: &str,
+    ) -> Result<TicketWithAudit, ZendeskError> {
+        self.ticket_updates
+            .admit(ticket_id)
+            .map_err(ZendeskError::RateLimited)?;
+        let body = json!({ "ticket": { "status": status } });
+        let bytes = self
+            .send(
+                Lane::Bulk,
+                Method::PUT,
+                &format!("/api/v2/tickets/{ticket_id}.json"),
+                &[],
+                Some(&body),
+                None,
+            )
+            .await?;
+        decode(&bytes)
+    }
+
+    /// The ticket's newest comments, newest first (one page of 100):
+    /// `sort_order=desc` (List Comments, Support API reference), so a comment just
+    /// written is on the first page however long the ticket is.
     pub async fn ticket_comments(
         &self,
         ticket_id: u64,
@@ -375,7 +515,7 @@ impl ZendeskClient {
             .get(
                 Lane::Bulk,
                 &format!("/api/v2/tickets/{ticket_id}/comments.json"),
-                &[("per_page", "100")],
+                &[("per_page", "100"), ("sort_order", "desc")],
             )
             .await?;
         Ok(page.comments)
@@ -447,7 +587,34 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ZendeskError> {
     })
 }
 
-/// A 4xx other than 401/403/404: a closed ticket, or a validation error.
+/// The `error` code of a JSON error body, e.g. `DatabaseConflict`.
+fn error_code(bytes: &[u8]) -> Option<String> {
+    let body: ErrorBody = serde_json::from_slice(bytes).ok()?;
+    body.error.as_str().map(str::to_string)
+}
+
+/// Whether a 422 says the ticket is closed. Zendesk answers
+/// `{"error":"RecordInvalid","description":"Record validation errors",
+/// "details":{"status":[{"description":"Status: closed prevents ticket update"}]}}`
+/// with no per-field error code (ZendeskApi_v2 issue #59 shows the body, there
+/// without the colon), so the description is what identifies it.
+fn closed_prevents_update(body: &ErrorBody) -> bool {
+    let Some(status) = body.details.as_ref().and_then(|d| d.get("status")) else {
+        return false;
+    };
+    status.as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            e.get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| {
+                    d.to_ascii_lowercase()
+                        .contains("closed prevents ticket update")
+                })
+        })
+    })
+}
+
+/// A 4xx other than 401/403/404/409: a closed ticket, or a validation error.
 fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
     let text = String::from_utf8_lossy(bytes).to_string();
     let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) else {
@@ -458,8 +625,11 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
             details: text,
         };
     };
-    if text.contains("ClosedPreventsUpdate") {
+    if closed_prevents_update(&body) {
         return ZendeskError::TicketClosed;
+    }
+    if body.error.as_str() == Some("IdempotentRequestError") {
+        return ZendeskError::IdempotencyKeyReused;
     }
     ZendeskError::Invalid {
         status,
@@ -472,5 +642,21 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
             .map(|d| d.to_string())
             .or(body.description)
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thirty_first_update_of_a_ticket_waits_and_others_do_not() {
+        let pacer = TicketPacer::default();
+        for _ in 0..TICKET_UPDATES_PER_WINDOW {
+            assert_eq!(pacer.admit(1), Ok(()));
+        }
+        let wait = pacer.admit(1).unwrap_err();
+        assert!(wait > Duration::from_secs(590), "{wait:?}");
+        assert_eq!(pacer.admit(2), Ok(()));
     }
 }

@@ -17,10 +17,32 @@ pub enum ZendeskError {
         details: String,
     },
     /// The ticket is closed and cannot be updated; a follow-up ticket is needed.
+    /// Zendesk says so with a plain 422 `RecordInvalid` whose `details.status`
+    /// reads "Status: closed prevents ticket update" and carries no error code
+    /// (seen in ZendeskApi_v2 issue #59).
     #[error("Zendesk ticket is closed")]
     TicketClosed,
+    /// 400 `IdempotentRequestError`: the key was used before with another body
+    /// ("Idempotency", Support API introduction). The first request made its
+    /// record; the caller finds it another way.
+    #[error("Zendesk refused a reused Idempotency-Key with a different body")]
+    IdempotencyKeyReused,
+    /// 401: the credentials are wrong.
     #[error("Zendesk refused the credentials ({0}): check the backend's email and api_token")]
     Unauthorized(u16),
+    /// 403: the credentials are right but the user may not do this. Zendesk's
+    /// "Allowed For" lists who may: `create_or_update` needs an admin, or an agent
+    /// in a custom role that may manage end users (Support API reference).
+    #[error(
+        "Zendesk forbade {path} (403): the backend's user lacks the permission; \
+         give it the admin role (or a custom role that may manage end users and edit tickets)"
+    )]
+    Forbidden { path: String },
+    /// 409 `DatabaseConflict` ("Database collision"): two writes to one record
+    /// met. Zendesk's own clients retry it (zenpy issue #58, zendesk_api_client_rb
+    /// issue #305, tap-zendesk PR #107), so it is transient.
+    #[error("Zendesk write conflict (409 {error}): try again")]
+    Conflict { error: String },
     /// 429: the account's limit is reached. The client has already paused the
     /// shared budget for the `Retry-After`, so no request of this account is sent
     /// before it has passed.
@@ -44,7 +66,10 @@ impl ZendeskError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ZendeskError::RateLimited(_) | ZendeskError::Server { .. } | ZendeskError::Network(_)
+            ZendeskError::RateLimited(_)
+                | ZendeskError::Server { .. }
+                | ZendeskError::Network(_)
+                | ZendeskError::Conflict { .. }
         )
     }
 

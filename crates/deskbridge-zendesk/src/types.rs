@@ -18,6 +18,10 @@ pub struct User {
     pub shared_phone_number: Option<bool>,
     #[serde(default)]
     pub role: Option<String>,
+    /// An agent's custom role (Enterprise), whose permissions the API does not
+    /// show an agent; `None` for the built-in roles.
+    #[serde(default)]
+    pub custom_role_id: Option<u64>,
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default)]
@@ -33,6 +37,19 @@ impl User {
     pub fn is_agent(&self) -> bool {
         matches!(self.role.as_deref(), Some("agent") | Some("admin"))
     }
+}
+
+/// One of a user's identities (`GET /users/{id}/identities`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Identity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdentitiesPage {
+    pub identities: Vec<Identity>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +219,9 @@ pub struct NewTicket {
     /// Makes this a follow-up of a closed ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via_followup_source_id: Option<u64>,
+    /// Lets the creator find the ticket again (`GET /tickets?external_id=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

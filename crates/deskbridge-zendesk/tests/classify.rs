@@ -148,3 +148,63 @@ async fn a_rate_limit_is_sent_once_and_pauses_every_request_for_its_retry_after(
         times[1] - times[0]
     );
 }
+
+/// ZendeskApi_v2 issue #59: the closed-ticket refusal is a plain 422
+/// `RecordInvalid` with no error code in its details.
+#[tokio::test]
+async fn the_real_closed_ticket_refusal_is_recognised() {
+    let body = r#"{"error":"RecordInvalid","description":"Record validation errors","details":{"status":[{"description":"Status: closed prevents ticket update"}]}}"#;
+    let (err, sent) = failure(Some(response("422 Unprocessable Entity", "", body))).await;
+    assert!(matches!(err, ZendeskError::TicketClosed), "{err:?}");
+    assert_eq!(sent, 1);
+    // Another 422 on status is still a refusal to fix.
+    let other = r#"{"error":"RecordInvalid","description":"Record validation errors","details":{"status":[{"description":"Status: is invalid","error":"InvalidValue"}]}}"#;
+    let (err, _) = failure(Some(response("422 Unprocessable Entity", "", other))).await;
+    assert!(matches!(err, ZendeskError::Invalid { .. }), "{err:?}");
+}
+
+/// zendesk_api_client_php issue #314, zenpy issue #58: a 409 `DatabaseConflict`
+/// is worth retrying.
+#[tokio::test]
+async fn a_database_conflict_is_transient() {
+    let body = r#"{"error":"DatabaseConflict","description":"Database collision"}"#;
+    let (err, sent) = failure(Some(response("409 Conflict", "", body))).await;
+    assert!(err.is_transient(), "{err:?}");
+    assert!(err.to_string().contains("DatabaseConflict"), "{err}");
+    assert_eq!(sent, 1);
+}
+
+/// A 403 is not a credentials problem: it names the permission, not the token.
+#[tokio::test]
+async fn a_403_says_the_role_lacks_the_permission() {
+    let body = r#"{"error":"Forbidden","description":"You do not have access to this page."}"#;
+    let (err, _) = failure(Some(response("403 Forbidden", "", body))).await;
+    assert!(!err.is_transient());
+    let text = err.to_string();
+    assert!(text.contains("admin role"), "{text}");
+    assert!(!text.contains("api_token"), "{text}");
+}
+
+/// Zendesk's limits are not one bucket ("Rate limits": endpoint limits such as 30
+/// updates per ticket per 10 minutes). A 429 while the account still has
+/// requests left (`x-rate-limit-remaining`) holds back only that request; a 429
+/// with none left pauses every request of the account.
+#[tokio::test]
+async fn an_endpoint_429_pauses_nothing_else_and_an_account_429_pauses_all() {
+    for (remaining, pauses) in [("500", false), ("0", true)] {
+        let reply = response(
+            "429 Too Many Requests",
+            &format!("retry-after: 30\r\nx-rate-limit-remaining: {remaining}\r\n"),
+            "Rate limit exceeded",
+        );
+        let (base, _) = server(Some(reply)).await;
+        let client = client(&base);
+        let err = client.show_ticket(1).await.unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            client.budget().paused_until().is_some(),
+            pauses,
+            "remaining {remaining}"
+        );
+    }
+}

@@ -94,6 +94,7 @@ fn universal_reply() -> Value {
         "ticket": ticket, "tickets": [ticket],
         "audit": {"id": 3, "events": [{"id": 4, "type": "Comment", "body": "x"}]},
         "comments": [{"id": 4, "body": "x"}],
+        "identities": [{"id": 8, "type": "phone_number", "value": "+14155550100"}],
         "organization": {"id": 5, "name": "O"}, "organizations": [{"id": 5, "name": "O"}],
         "ticket_field": {"id": 6, "type": "text"},
         "ticket_form": {"id": 7, "ticket_field_ids": [6]},
@@ -204,7 +205,7 @@ async fn every_request_matches_the_official_description() {
         ZendeskClient::new(ClientConfig::new(&base, auth), Arc::new(Budget::new(6000))).unwrap();
     client.me().await.unwrap();
     client.show_user(1).await.unwrap();
-    client.search_users_by_phone("+14155550100").await.unwrap();
+    client.search_users_by_phone("4155550100").await.unwrap();
     client.find_user_by_external_id("x").await.unwrap();
     client.find_agent_by_email("a@b.c").await.unwrap();
     client
@@ -243,13 +244,22 @@ async fn every_request_matches_the_official_description() {
                 }],
                 ticket_form_id: Some(7),
                 via_followup_source_id: Some(9),
+                external_id: Some("deskbridge:support/c1/open_ticket".into()),
             },
             "key-1",
         )
         .await
         .unwrap();
-    client.add_comment(2, &comment, Some(1)).await.unwrap();
+    client
+        .add_comment(2, &comment, Some(1), Some("open"))
+        .await
+        .unwrap();
     client.ticket_comments(2).await.unwrap();
+    client.user_identities(1).await.unwrap();
+    client
+        .tickets_by_external_id("deskbridge:support/c1/open_ticket")
+        .await
+        .unwrap();
     client.show_ticket_field(6).await.unwrap();
     client.show_ticket_form(7).await.unwrap();
     client.display_ticket(1, 2).await.unwrap();
@@ -257,7 +267,7 @@ async fn every_request_matches_the_official_description() {
 
     let spec = spec();
     let sent = sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), 17, "every call above sends one request");
+    assert_eq!(sent.len(), 19, "every call above sends one request");
     let mut problems = Vec::new();
     for s in &sent {
         let Some(op) = operation(&spec, &s.method, &s.path) else {

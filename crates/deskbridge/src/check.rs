@@ -62,7 +62,26 @@ pub async fn online(config: &Config) -> Vec<Finding> {
             }
         };
         match client.me().await {
-            Ok(me) if me.is_agent() => {}
+            // Creating users (`create_or_update`) is "Allowed For: Admins and agents
+            // in custom roles with permission to manage end users" (Support API
+            // reference, Create Or Update User); a plain agent gets a 403 at the
+            // first unknown caller.
+            Ok(me) if me.role.as_deref() == Some("admin") => {}
+            Ok(me) if me.is_agent() && me.custom_role_id.is_some() => findings.push(warning(
+                &format!("{key}.email"),
+                format!(
+                    "signs in as {} (agent in custom role {}): make sure the role may manage end users, or new callers cannot be created (use an admin's API token to be sure)",
+                    me.name,
+                    me.custom_role_id.unwrap_or_default()
+                ),
+            )),
+            Ok(me) if me.is_agent() => findings.push(error(
+                &format!("{key}.email"),
+                format!(
+                    "signs in as {} (role agent): Zendesk lets only admins (or agents in a custom role that may manage end users) create users, so every new caller would fail; use an admin's API token",
+                    me.name
+                ),
+            )),
             Ok(me) => findings.push(error(
                 &format!("{key}.email"),
                 format!(
@@ -216,5 +235,41 @@ async fn check_agents(client: &ZendeskClient, config: &Config, findings: &mut Ve
                 format!("cannot look up {}: {e}", agent.email),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zendesk_emulator::{Emulator, EmulatorConfig, Role};
+
+    use super::*;
+    use crate::config::Overrides;
+
+    fn config(base_url: &str) -> Config {
+        let text = format!(
+            "[backends.main]\nkind = \"zendesk\"\nbase_url = \"{base_url}\"\nemail = \"admin@acme.com\"\napi_token = \"emulator-token\"\n\n[[groups]]\nname = \"support\"\nbackend = \"main\"\ntokens = [\"support-token-0123456789\"]\n"
+        );
+        Config::from_toml(&text, Overrides::default()).expect("a valid config")
+    }
+
+    /// Issue 9, point 7: creating users needs an admin (Support API reference,
+    /// Create Or Update User, "Allowed For"); a plain agent's token is found here,
+    /// not at the first unknown caller.
+    #[tokio::test]
+    async fn a_plain_agent_token_is_reported_and_an_admin_passes() {
+        let zd = Emulator::new(EmulatorConfig::new("admin@acme.com", "emulator-token"))
+            .start("127.0.0.1:0")
+            .await
+            .unwrap();
+        let config = config(&zd.base_url);
+        let findings = online(&config).await;
+        assert!(findings.is_empty(), "{findings:?}");
+
+        zd.set_api_role(Role::Agent);
+        let findings = online(&config).await;
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Error);
+        assert_eq!(findings[0].key, "backends.main.email");
+        assert!(findings[0].message.contains("admin"), "{}", findings[0]);
     }
 }

@@ -9,11 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// One entry of a 422's `details.<field>` list.
+/// One entry of a 422's `details.<field>` list. Most carry an error code
+/// (`InvalidValue`, `BlankValue`); some, such as the closed-ticket refusal, carry
+/// only the description (ZendeskApi_v2 issue #59 shows that body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub description: String,
-    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Why a request was not served. Each variant renders exactly as Zendesk answers.
@@ -43,6 +46,17 @@ pub enum ApiError {
     /// 500 injected by the fault knob.
     #[error("injected internal error")]
     Injected,
+    /// 403: the signed-in user's role may not do this. Zendesk's body for a role
+    /// without the permission (Support API reference, "Allowed For").
+    #[error("forbidden")]
+    Forbidden,
+    /// 409 `DatabaseConflict`, the body Zendesk sends when two writes to a
+    /// ticket collide (zendesk_api_client_php issue #314).
+    #[error("database conflict")]
+    DatabaseConflict,
+    /// 502 from Zendesk's edge: the request may or may not have been applied.
+    #[error("bad gateway")]
+    BadGateway,
 }
 
 impl ApiError {
@@ -68,7 +82,7 @@ impl Invalid {
             .or_default()
             .push(FieldError {
                 description: description.into(),
-                error: error.to_owned(),
+                error: Some(error.to_owned()),
             });
     }
 
@@ -136,6 +150,18 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"error": "InternalError"}),
             ),
+            ApiError::Forbidden => json_error(
+                StatusCode::FORBIDDEN,
+                json!({
+                    "error": "Forbidden",
+                    "description": "You do not have access to this page. Please contact the account owner of this help desk for further help.",
+                }),
+            ),
+            ApiError::DatabaseConflict => json_error(
+                StatusCode::CONFLICT,
+                json!({"error": "DatabaseConflict", "description": "Database collision"}),
+            ),
+            ApiError::BadGateway => plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
         }
     }
 }

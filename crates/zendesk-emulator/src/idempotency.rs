@@ -1,5 +1,11 @@
 //! `Idempotency-Key` on ticket creation.
 //!
+//! Source: "Idempotency" in Zendesk's Support API introduction
+//! (developer.zendesk.com/api-reference/ticketing/introduction/#idempotency, linked
+//! from zendesk_api_client_rb issue #510): the key is kept for a limited time, a
+//! repeat answers `x-idempotency-lookup: hit`, another body with the same key is
+//! refused with `IdempotentRequestError`.
+//!
 //! Zendesk remembers a key for two hours: the same key with the same parameters
 //! returns the first response (`x-idempotency-lookup: hit`) without creating
 //! anything, and the same key with other parameters is refused. deskbridge relies

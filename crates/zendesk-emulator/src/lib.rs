@@ -38,6 +38,7 @@ mod search;
 mod seed;
 mod state;
 mod stats;
+mod updates;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -54,6 +55,7 @@ pub use model::{
 pub use seed::{SeedAgent, SeedTicket, SeedTicketField, SeedTicketForm, SeedUser};
 pub use state::StateSnapshot;
 pub use stats::{Pop, PopKind, Stats};
+pub use updates::{TICKET_UPDATE_WINDOW, TICKET_UPDATES_PER_WINDOW, UpdateFault};
 
 use auth::Credentials;
 use faults::Faults;
@@ -124,6 +126,7 @@ pub(crate) struct Shared {
 pub(crate) struct Control {
     pub(crate) limiter: RateLimiter,
     pub(crate) faults: Faults,
+    pub(crate) updates: updates::TicketUpdates,
 }
 
 /// Takes a lock even if a panicking thread poisoned it: the emulator's records stay
@@ -157,6 +160,7 @@ impl Shared {
             let mut control = self.control();
             control.limiter.clear();
             control.faults.reseed(self.seed);
+            control.updates.clear();
         }
         *self.stats() = Stats::default();
     }
@@ -177,6 +181,7 @@ impl Emulator {
                 limiter: RateLimiter::new(config.requests_per_minute)
                     .with_window(config.rate_limit_window),
                 faults: Faults::new(config.fail_rate, config.latency, config.seed),
+                updates: updates::TicketUpdates::default(),
             }),
             stats: Mutex::new(Stats::default()),
         };
@@ -274,6 +279,32 @@ impl RunningEmulator {
     /// Changes the account's requests-per-minute budget (`None`: unlimited).
     pub fn set_rate_limit(&self, requests_per_minute: Option<u32>) {
         self.shared.control().limiter.set_limit(requests_per_minute);
+    }
+
+    /// Makes the next `count` updates of `ticket` (of any ticket with `None`) fail
+    /// as `fault` says.
+    pub fn fail_ticket_updates(&self, ticket: Option<u64>, fault: UpdateFault, count: usize) {
+        self.shared.control().updates.queue(ticket, fault, count);
+    }
+
+    /// Makes the next `count` ticket creates succeed (a key is remembered) and
+    /// then answer 502, so the client does not learn the ticket.
+    pub fn lose_ticket_create_answers(&self, count: usize) {
+        self.shared.control().updates.creates_lost += count;
+    }
+
+    /// Changes the per-ticket update limit (`None`: unlimited); Zendesk's is
+    /// [`TICKET_UPDATES_PER_WINDOW`] per [`TICKET_UPDATE_WINDOW`].
+    pub fn set_ticket_update_limit(&self, limit: Option<(u32, Duration)>) {
+        self.shared.control().updates.set_limit(limit);
+    }
+
+    /// The role the API user signs in with (default admin). With `Role::Agent`,
+    /// user creation is refused with 403, as Zendesk refuses it to plain agents.
+    pub fn set_api_role(&self, role: Role) {
+        let mut store = self.shared.store();
+        let admin = store.admin_id;
+        store.set_role(admin, role);
     }
 
     /// Changes the search index lag for records created from now on.

@@ -35,6 +35,12 @@ pub(crate) fn normalize_identity(text: &str) -> Option<String> {
 /// `*` matches the end of the stored digits, formatting ignored, which is how
 /// clients find numbers typed in by hand; a trailing `*` matches the start.
 pub(crate) fn search_matches(pattern: &str, stored: &str) -> bool {
+    // "The '+' sign preceding a country code should not be included" (Talk
+    // Partner Edition guide, "Retrieving the Zendesk user id of a caller"): a
+    // query with it finds nobody.
+    if pattern.contains('+') {
+        return false;
+    }
     let wanted = digits(pattern);
     if wanted.is_empty() {
         return false;
@@ -72,6 +78,25 @@ mod tests {
         assert!(search_matches("14155551212", "+14155551212"));
         assert!(!search_matches("14155551212", "+1 (415) 555-1212"));
         assert!(!search_matches("4155551212", "+14155551212"));
+        assert!(
+            !search_matches("+14155551212", "+14155551212"),
+            "+ finds nothing"
+        );
+    }
+
+    /// The guide's own example: `phone:*5135557611` finds each of these.
+    #[test]
+    fn the_guides_wildcard_example() {
+        for stored in [
+            "+1 513.555.7611",
+            "(513) 555-7611",
+            "513 555 7611",
+            "513-555-7611",
+            "513.555.7611",
+        ] {
+            assert!(search_matches("*5135557611", stored), "{stored}");
+            assert!(!search_matches("15135557611", stored), "{stored}");
+        }
     }
 
     #[test]

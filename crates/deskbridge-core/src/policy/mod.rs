@@ -254,6 +254,9 @@ pub struct Policy {
     pub reuse_recent_minutes: u32,
     /// Attach to the caller's open ticket instead of creating one.
     pub attach_open_ticket: bool,
+    /// A call logged on a solved ticket sets it open again (else it stays solved,
+    /// in no agent's view).
+    pub reopen_solved: bool,
     pub create_ticket_at: TicketTiming,
     /// After an answered call ends, wait this long for its recording so that the
     /// call comment carries the link (0: do not wait; a late recording then adds a
@@ -290,6 +293,7 @@ impl Default for Policy {
             use_ivr_ticket: true,
             reuse_recent_minutes: 0,
             attach_open_ticket: false,
+            reopen_solved: true,
             create_ticket_at: TicketTiming::End,
             wait_for_recording_seconds: 0,
             ticket_subject: "{{ direction | capitalize }} call {{ caller }}".into(),

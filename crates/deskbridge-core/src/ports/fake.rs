@@ -232,6 +232,9 @@ impl Helpdesk for FakeHelpdesk {
                 if let Some(agent) = &comment.reassign {
                     t.assignee = Some(agent.clone());
                 }
+                if comment.reopen_solved && t.status == "solved" {
+                    t.status = "open".into();
+                }
             }
             target
         });

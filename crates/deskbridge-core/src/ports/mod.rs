@@ -43,6 +43,10 @@ pub struct NewComment {
     /// Assign the ticket to this agent (email) in the same update: the call was
     /// transferred after the ticket was made.
     pub reassign: Option<String>,
+    /// When the ticket is solved, set it open in the same update: a call added to
+    /// a solved ticket (the reuse window, the IVR's ticket) would otherwise stay
+    /// where no agent looks. The group's `reopen_solved`.
+    pub reopen_solved: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

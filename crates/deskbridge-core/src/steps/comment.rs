@@ -21,6 +21,7 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
                 body: call_comment(cx.call),
                 public: false,
                 reassign: reassign.as_ref().map(|(agent, _)| agent.clone()),
+                reopen_solved: cx.rules.policy.reopen_solved,
             },
             key: (cx.key)("log_call"),
         });
@@ -48,6 +49,8 @@ pub(super) fn add_recording(cx: &Cx, job_id: i64) -> Result<Progress, StepError>
                 body: recording_comment(cx.call, url),
                 public: false,
                 reassign: None,
+                // A late recording is not a new contact from the customer.
+                reopen_solved: false,
             },
             key: (cx.key)(&format!("add_recording/{job_id}")),
         });

@@ -100,6 +100,7 @@ pub fn new_ticket(
             body,
             public: false,
             reassign: None,
+            reopen_solved: false,
         }),
         subject,
     })

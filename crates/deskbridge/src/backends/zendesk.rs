@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use deskbridge_core::phone::{Phone, Region};
 use deskbridge_core::ports::*;
 use deskbridge_zendesk::types::{self as zd, CustomFieldValue};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
@@ -71,6 +72,17 @@ fn zid(id: &str, what: &str) -> Result<u64, HelpdeskError> {
         .map_err(|_| HelpdeskError::Permanent(format!("{what} {id:?} is not a Zendesk id")))
 }
 
+/// The line that ends every comment deskbridge adds to an existing ticket: the
+/// step's key (group, call, step), so a retried step recognises its own comment.
+fn comment_reference(key: &IdempotencyKey) -> String {
+    format!("deskbridge ref: {}", key.as_str())
+}
+
+/// The external id of a ticket deskbridge creates: its step's key.
+pub fn ticket_external_id(key: &str) -> String {
+    format!("deskbridge:{key}")
+}
+
 /// The external id deskbridge gives the users it creates: one per number.
 pub fn phone_external_id(e164: &str) -> String {
     format!("deskbridge:phone:{e164}")
@@ -83,6 +95,36 @@ fn contact(u: &zd::User) -> ContactSummary {
         phones: u.phone.iter().cloned().collect(),
         created_at: u.created_at,
     }
+}
+
+/// Whether the user's number, read as libphonenumber reads it (a number typed
+/// without a country code in the caller's own country, which is the region a
+/// person typing it most likely meant), is `e164`.
+///
+/// Only the primary `phone` is in the search result; a user the wildcard found
+/// through another phone identity has no primary number or a different one. One
+/// without a primary number is kept (the search matched one of their
+/// identities, ending in the caller's national number); one whose primary
+/// number is another has their identities checked.
+fn has_number(u: &zd::User, e164: &str, region: Region) -> bool {
+    match u.phone.as_deref() {
+        None | Some("") => true,
+        Some(typed) => Phone::parse(typed, region).e164() == Some(e164),
+    }
+}
+
+/// The contact, its phones normalized to E.164 so the core matches them.
+fn contact_with(u: &zd::User, e164: &str, region: Region) -> ContactSummary {
+    let mut summary = contact(u);
+    summary.phones = u
+        .phone
+        .iter()
+        .filter_map(|p| Phone::parse(p, region).e164().map(str::to_string))
+        .collect();
+    if summary.phones.is_empty() {
+        summary.phones.push(e164.to_string());
+    }
+    summary
 }
 
 fn ticket(t: &zd::Ticket) -> TicketSummary {
@@ -202,7 +244,67 @@ impl ZendeskHelpdesk {
                 .map(|f| zid(f, "ticket form"))
                 .transpose()?,
             via_followup_source_id: None,
+            external_id: None,
         })
+    }
+
+    /// Creates the ticket once per key, even when Zendesk no longer takes the key
+    /// as proof. Zendesk keeps an `Idempotency-Key` for a limited time and refuses
+    /// the same key with another body (`IdempotentRequestError`, "Idempotency" in
+    /// the Support API introduction); a step re-run after a crash rebuilds its body
+    /// from the call as it is now (a recording may have arrived since). So the
+    /// ticket carries the key as its `external_id`, and a retried create first
+    /// looks for it (List Tickets by `external_id`): a crash between the create
+    /// and its record makes one ticket whatever the body or the delay.
+    async fn create_once(
+        &self,
+        mut body: zd::NewTicket,
+        key: &str,
+        first_try: bool,
+    ) -> Result<TicketCreated, HelpdeskError> {
+        let external_id = ticket_external_id(key);
+        body.external_id = Some(external_id.clone());
+        if !first_try && let Some(found) = self.ticket_made_by(&external_id).await? {
+            return Ok(found);
+        }
+        match self.client.create_ticket(&body, key).await {
+            Ok(created) => {
+                self.remember_ticket(&created.ticket);
+                Ok(TicketCreated {
+                    id: created.ticket.id.to_string(),
+                    comment_id: created.comment_id().map(|c| c.to_string()),
+                })
+            }
+            Err(ZendeskError::IdempotencyKeyReused) => {
+                self.ticket_made_by(&external_id).await?.ok_or_else(|| {
+                    HelpdeskError::Transient(format!(
+                        "Zendesk holds key {key} for another request and no ticket carries it yet"
+                    ))
+                })
+            }
+            Err(e) => Err(helpdesk_error(e)),
+        }
+    }
+
+    /// The ticket an earlier try of this key made, if any (the oldest, should
+    /// two exist).
+    async fn ticket_made_by(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<TicketCreated>, HelpdeskError> {
+        let found = self
+            .client
+            .tickets_by_external_id(external_id)
+            .await
+            .map_err(helpdesk_error)?;
+        let Some(first) = found.iter().min_by_key(|t| t.id) else {
+            return Ok(None);
+        };
+        self.remember_ticket(first);
+        Ok(Some(TicketCreated {
+            id: first.id.to_string(),
+            comment_id: None,
+        }))
     }
 
     /// A closed ticket cannot take a comment: a follow-up ticket carries it.
@@ -232,14 +334,15 @@ impl ZendeskHelpdesk {
             ..zd::NewTicket::default()
         };
         let created = self
-            .client
-            .create_ticket(&followup, &format!("{}/followup", key.as_str()))
-            .await
-            .map_err(helpdesk_error)?;
-        self.remember_ticket(&created.ticket);
+            .create_once(
+                followup,
+                &format!("{}/followup", key.as_str()),
+                key.first_try,
+            )
+            .await?;
         Ok(CommentAdded {
-            id: created.comment_id().unwrap_or_default().to_string(),
-            ticket_id: created.ticket.id.to_string(),
+            id: created.comment_id.unwrap_or_default(),
+            ticket_id: created.id,
         })
     }
 }
@@ -253,17 +356,43 @@ impl Helpdesk for ZendeskHelpdesk {
         if let Some(hit) = fresh(self.cache().by_phone.get(e164), CONTACT_TTL) {
             return Ok(hit);
         }
+        // Search the national number with a leading wildcard (numbers typed by
+        // hand are found only so), then keep the users whose number is really the
+        // caller's: `phone:*4155550100` also finds `+44 4155550100`.
+        let Some((region, national)) = Phone::national(e164) else {
+            return Ok(Vec::new());
+        };
         let users = self
             .client
-            .search_users_by_phone(e164)
+            .search_users_by_phone(&national)
             .await
             .map_err(helpdesk_error)?;
-        let found: Vec<ContactSummary> = users
+        let mut found = Vec::new();
+        for u in users
             .iter()
             .filter(|u| self.match_shared_numbers || u.shared_phone_number != Some(true))
             .filter(|u| !u.is_agent())
-            .map(contact)
-            .collect();
+        {
+            if has_number(u, e164, region) {
+                found.push(contact_with(u, e164, region));
+                continue;
+            }
+            // The primary number is another: the search may have matched one of
+            // the user's other phone identities. Rare, so asked only then.
+            let identities = self
+                .client
+                .user_identities(u.id)
+                .await
+                .map_err(helpdesk_error)?;
+            let theirs = identities.iter().any(|i| {
+                i.kind == "phone_number" && Phone::parse(&i.value, region).e164() == Some(e164)
+            });
+            if theirs {
+                let mut summary = contact_with(u, e164, region);
+                summary.phones.push(e164.to_string());
+                found.push(summary);
+            }
+        }
         // Only a hit is remembered: "nobody" may change with the lagging index.
         if !found.is_empty() {
             self.cache()
@@ -410,16 +539,7 @@ impl Helpdesk for ZendeskHelpdesk {
             None => None,
         };
         let body = self.new_ticket(t, assignee_id)?;
-        let created = self
-            .client
-            .create_ticket(&body, key.as_str())
-            .await
-            .map_err(helpdesk_error)?;
-        self.remember_ticket(&created.ticket);
-        Ok(TicketCreated {
-            id: created.ticket.id.to_string(),
-            comment_id: created.comment_id().map(|c| c.to_string()),
-        })
+        self.create_once(body, key.as_str(), key.first_try).await
     }
 
     async fn add_comment(
@@ -429,6 +549,12 @@ impl Helpdesk for ZendeskHelpdesk {
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError> {
         let tid = zid(ticket_id, "ticket")?;
+        // Comments take no idempotency key, and an update can be applied while
+        // its answer is lost (a timeout, a 502). So each comment ends with its
+        // step's key, and a step that ran before first looks for it among the
+        // ticket's newest comments: two calls can write identical text (same
+        // number, same minute), so the text alone cannot tell them apart.
+        let reference = comment_reference(key);
         if !key.first_try {
             // This step ran before and may have written before it stopped.
             let existing = self
@@ -438,7 +564,7 @@ impl Helpdesk for ZendeskHelpdesk {
                 .map_err(helpdesk_error)?;
             if let Some(c) = existing
                 .iter()
-                .find(|c| c.body.as_deref() == Some(comment.body.as_str()))
+                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(&reference)))
             {
                 return Ok(CommentAdded {
                     id: c.id.to_string(),
@@ -447,15 +573,35 @@ impl Helpdesk for ZendeskHelpdesk {
             }
         }
         let body = zd::NewComment {
-            body: comment.body.clone(),
+            body: format!("{}\n\n{reference}", comment.body),
             public: comment.public,
         };
         let assignee_id = match &comment.reassign {
             Some(email) => self.agent_id(email).await?,
             None => None,
         };
-        match self.client.add_comment(tid, &body, assignee_id).await {
-            Ok(updated) => {
+        // Reopen a solved ticket in the same update when its status is known;
+        // otherwise the answer shows it, and a second update reopens it.
+        let known_solved = comment.reopen_solved
+            && self
+                .cache()
+                .tickets
+                .get(ticket_id)
+                .is_some_and(|(_, t)| t.status == "solved");
+        let status = known_solved.then_some("open");
+        match self
+            .client
+            .add_comment(tid, &body, assignee_id, status)
+            .await
+        {
+            Ok(mut updated) => {
+                if comment.reopen_solved && updated.ticket.status == "solved" {
+                    updated = self
+                        .client
+                        .set_status(tid, "open")
+                        .await
+                        .map_err(helpdesk_error)?;
+                }
                 self.remember_ticket(&updated.ticket);
                 Ok(CommentAdded {
                     id: updated.comment_id().unwrap_or_default().to_string(),
@@ -519,5 +665,75 @@ mod tests {
         // And later asks cost nothing.
         assert_eq!(helpdesk.agent_id("ann@acme.com").await, Ok(Some(ann)));
         assert_eq!(zd.stats().endpoints.get(LOOKUP).copied(), Some(before + 1));
+    }
+
+    fn new_ticket_for(requester: u64, body: &str) -> NewTicket {
+        NewTicket {
+            subject: "Inbound call +14155550100".into(),
+            requester_id: Some(requester.to_string()),
+            priority: deskbridge_core::policy::Priority::Normal,
+            ticket_type: deskbridge_core::policy::TicketType::Question,
+            status: deskbridge_core::policy::TicketStatus::New,
+            tags: Vec::new(),
+            ticket_form: None,
+            custom_fields: Vec::new(),
+            assignee: None,
+            comment: Some(NewComment {
+                body: body.into(),
+                public: false,
+                reassign: None,
+                reopen_solved: false,
+            }),
+        }
+    }
+
+    /// Issue 9, point 5: the create's answer was lost, and the retry rebuilds
+    /// its body from a call that changed meanwhile (a recording arrived). Zendesk
+    /// refuses the key with the other body; the first ticket is found by its
+    /// external id, whether the retry knows it is one or not.
+    #[tokio::test]
+    async fn a_create_retried_with_another_body_returns_the_first_ticket() {
+        let zd = Emulator::new(EmulatorConfig::new("admin@acme.com", "emulator-token"))
+            .start("127.0.0.1:0")
+            .await
+            .unwrap();
+        let caller = zd.seed_user(zendesk_emulator::SeedUser::end_user(
+            "Caller",
+            "+14155550100",
+        ));
+        let auth = Auth::ApiToken {
+            email: "admin@acme.com".into(),
+            token: "emulator-token".into(),
+        };
+        let client = ZendeskClient::new(
+            ClientConfig::new(&zd.base_url, auth),
+            Arc::new(Budget::new(6000)),
+        )
+        .unwrap();
+        let helpdesk = ZendeskHelpdesk::new(Arc::new(client), HashMap::new(), false);
+        let key = IdempotencyKey::for_step("support", "c1", "open_ticket");
+
+        zd.lose_ticket_create_answers(1);
+        let lost = helpdesk
+            .create_ticket(&new_ticket_for(caller, "Call, no recording yet"), &key)
+            .await;
+        assert!(matches!(lost, Err(HelpdeskError::Transient(_))), "{lost:?}");
+        let later = new_ticket_for(caller, "Call\nRecording: https://pbx/r.mp3");
+        // As a first try (the key alone): Zendesk refuses it, the ticket is found.
+        let again = helpdesk.create_ticket(&later, &key).await.unwrap();
+        // As a retry: looked up before sending.
+        let retried = helpdesk
+            .create_ticket(&later, &key.clone().retried(true))
+            .await
+            .unwrap();
+        assert_eq!(again.id, retried.id);
+        let state = zd.state();
+        let ours: Vec<_> = state
+            .tickets
+            .iter()
+            .filter(|t| t.requester_id == caller)
+            .collect();
+        assert_eq!(ours.len(), 1, "one ticket");
+        assert_eq!(ours[0].id.to_string(), again.id);
     }
 }

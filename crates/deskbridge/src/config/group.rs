@@ -107,6 +107,8 @@ pub struct GroupConfig {
     pub use_ivr_ticket: Option<bool>,
     pub reuse_recent_minutes: Option<u32>,
     pub attach_open_ticket: Option<bool>,
+    /// A call logged on a solved ticket sets it open (default true).
+    pub reopen_solved: Option<bool>,
     pub create_ticket_at: Option<TicketTiming>,
     pub wait_for_recording_seconds: Option<u64>,
     pub ticket_subject: Option<String>,
@@ -148,6 +150,7 @@ impl GroupConfig {
             use_ivr_ticket: self.use_ivr_ticket.unwrap_or(d.use_ivr_ticket),
             reuse_recent_minutes: self.reuse_recent_minutes.unwrap_or(d.reuse_recent_minutes),
             attach_open_ticket: self.attach_open_ticket.unwrap_or(d.attach_open_ticket),
+            reopen_solved: self.reopen_solved.unwrap_or(d.reopen_solved),
             create_ticket_at: self.create_ticket_at.unwrap_or(d.create_ticket_at),
             wait_for_recording_seconds: self
                 .wait_for_recording_seconds

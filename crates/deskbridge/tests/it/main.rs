@@ -9,4 +9,5 @@ mod calls;
 mod crm_api;
 mod rules;
 mod zendesk;
+mod zendesk_documented;
 mod zendesk_requests;

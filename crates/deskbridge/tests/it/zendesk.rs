@@ -11,15 +11,15 @@ use zendesk_emulator::{
     Emulator, EmulatorConfig, RunningEmulator, SeedTicket, SeedTicketField, SeedUser, Stats,
 };
 
-const TOKEN: &str = "zendesk-test-token-0123456789";
+pub(crate) const TOKEN: &str = "zendesk-test-token-0123456789";
 
-struct Zd {
-    emu: RunningEmulator,
+pub(crate) struct Zd {
+    pub(crate) emu: RunningEmulator,
     _rt: tokio::runtime::Runtime,
 }
 
 impl Zd {
-    fn start(configure: impl FnOnce(&mut EmulatorConfig)) -> Zd {
+    pub(crate) fn start(configure: impl FnOnce(&mut EmulatorConfig)) -> Zd {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let mut cfg = EmulatorConfig::new("admin@acme.com", "emulator-token");
         cfg.search_lag = Duration::from_secs(120);
@@ -31,7 +31,7 @@ impl Zd {
     }
 
     /// Requests per endpoint since `before`.
-    fn since(&self, before: &Stats) -> BTreeMap<String, u64> {
+    pub(crate) fn since(&self, before: &Stats) -> BTreeMap<String, u64> {
         let now = self.emu.stats();
         now.endpoints
             .iter()
@@ -41,7 +41,7 @@ impl Zd {
     }
 }
 
-fn config(zd: &Zd, agent_id: u64, group_keys: &str) -> String {
+pub(crate) fn config(zd: &Zd, agent_id: u64, group_keys: &str) -> String {
     format!(
         r#"
 [backends.zendesk]
@@ -66,7 +66,7 @@ tokens = ["{TOKEN}"]
     )
 }
 
-fn call(server: &TestApp, id: &str, from: &str, attrs: Value) -> Value {
+pub(crate) fn call(server: &TestApp, id: &str, from: &str, attrs: Value) -> Value {
     let mut events = answered_call(id, from, "ann@acme.com");
     events[0]["attributes"] = attrs;
     let (status, body) = server.post_events(&events);
@@ -76,13 +76,13 @@ fn call(server: &TestApp, id: &str, from: &str, attrs: Value) -> Value {
     call
 }
 
-fn id(v: &Value) -> u64 {
+pub(crate) fn id(v: &Value) -> u64 {
     v.as_str()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not an id: {v}"))
 }
 
-fn endpoints(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+pub(crate) fn endpoints(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 

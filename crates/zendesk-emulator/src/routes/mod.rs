@@ -48,7 +48,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
         )
         .route(
             "/api/v2/users/{id}/identities",
-            post(users::create_identity),
+            get(users::identities).post(users::create_identity),
         )
         .route("/api/v2/search", get(search::search))
         .route("/api/v2/organizations", post(catalog::create_organization))
@@ -60,7 +60,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
             "/api/v2/organizations/{id}",
             get(catalog::show_organization),
         )
-        .route("/api/v2/tickets", post(tickets::create))
+        .route("/api/v2/tickets", get(tickets::index).post(tickets::create))
         .route(
             "/api/v2/tickets/{id}",
             get(tickets::show).put(tickets::update),

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::idempotency::Lookup;
 use crate::render;
 use crate::state::{CommentInput, InlineRequester, NewTicket, Store, TicketChanges};
+use crate::updates::UpdateFault;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const IDEMPOTENCY_LOOKUP: &str = "x-idempotency-lookup";
@@ -138,6 +139,14 @@ pub(crate) async fn create(
         .filter(|key| !key.is_empty())
         .map(str::to_owned);
     let now = Instant::now();
+    // Taken before the store's lock (no path holds two locks); a refused create
+    // uses it up too.
+    let lose_answer = {
+        let mut control = shared.control();
+        let lose = control.updates.creates_lost > 0;
+        control.updates.creates_lost = control.updates.creates_lost.saturating_sub(1);
+        lose
+    };
     let mut store = shared.store();
     if let Some(key) = &key {
         match store.idempotency.lookup(key, &body, now) {
@@ -164,7 +173,12 @@ pub(crate) async fn create(
                     now,
                 );
             }
-            created(&format!("{base}/api/v2/tickets/{ticket_id}.json"), json)
+            if lose_answer {
+                // Made and remembered, but the answer is lost on the way back.
+                ApiError::BadGateway.into_response()
+            } else {
+                created(&format!("{base}/api/v2/tickets/{ticket_id}.json"), json)
+            }
         }
         Err(error) => error.into_response(),
     };
@@ -173,6 +187,25 @@ pub(crate) async fn create(
     } else {
         response
     })
+}
+
+/// `GET /tickets?external_id=`: the tickets with that external id, read from the
+/// records (no search lag), oldest first; without the filter, every ticket.
+/// "External ids don't have to be unique" (List Tickets, Support API reference).
+pub(crate) async fn index(
+    State(shared): State<Arc<Shared>>,
+    Base(base): Base,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let store = shared.store();
+    let wanted = params.get("external_id");
+    let tickets: Vec<Value> = store
+        .tickets
+        .values()
+        .filter(|t| wanted.is_none_or(|w| t.external_id.as_deref() == Some(w.as_str())))
+        .map(|t| render::ticket(t, &store, &base))
+        .collect();
+    Ok(reply(StatusCode::OK, list("tickets", tickets)))
 }
 
 /// `PUT /tickets/{id}`: 200 with the ticket and the audit of the change.
@@ -185,8 +218,24 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let changes = ticket_changes(&body::parse(&bytes)?)?;
+    // The per-ticket limit and queued faults (see `crate::updates` for sources).
+    let fault = {
+        let mut control = shared.control();
+        if let Err(retry_after_secs) = control.updates.admit(id, Instant::now()) {
+            drop(control);
+            shared.stats().rate_limited += 1;
+            return Err(ApiError::RateLimited { retry_after_secs });
+        }
+        control.updates.take_fault(id)
+    };
+    if fault == Some(UpdateFault::Conflict) {
+        return Err(ApiError::DatabaseConflict);
+    }
     let mut store = shared.store();
     let audit_id = store.update_ticket(id, changes, origin)?;
+    if fault == Some(UpdateFault::AppliedThenBadGateway) {
+        return Err(ApiError::BadGateway);
+    }
     Ok(reply(
         StatusCode::OK,
         ticket_and_audit(&store, &base, id, audit_id)?,

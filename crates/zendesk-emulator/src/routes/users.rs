@@ -85,6 +85,12 @@ pub(crate) async fn create_or_update(
 ) -> Result<Response, ApiError> {
     let input = user_input(&body::parse(&bytes)?)?;
     let mut store = shared.store();
+    // "Allowed For: Admins and agents in custom roles with permission to manage
+    // end users" (Support API reference, Create Or Update User): a plain agent's
+    // token is refused.
+    if store.user(store.admin_id).map(|u| u.role) != Some(crate::model::Role::Admin) {
+        return Err(ApiError::Forbidden);
+    }
     let (id, was_created) = store.create_or_update_user(input)?;
     let user = store.user(id).ok_or(ApiError::NotFound)?;
     let body = json!({"user": render::user(user, &base)});
@@ -185,6 +191,25 @@ pub(crate) async fn requested_tickets(
         .map(|ticket| render::ticket(ticket, &store, &base))
         .collect();
     Ok(reply(StatusCode::OK, list("tickets", tickets)))
+}
+
+/// `GET /users/{id}/identities` (List Identities): a user's emails and phone
+/// numbers, the primary one first.
+pub(crate) async fn identities(
+    State(shared): State<Arc<Shared>>,
+    Base(base): Base,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user_id = parse_id(&id)?;
+    let store = shared.store();
+    let user = store.user(user_id).ok_or(ApiError::NotFound)?;
+    let mut identities: Vec<_> = user.identities.iter().collect();
+    identities.sort_by_key(|identity| (!identity.primary, identity.id));
+    let identities = identities
+        .into_iter()
+        .map(|identity| render::identity(identity, &base))
+        .collect();
+    Ok(reply(StatusCode::OK, list("identities", identities)))
 }
 
 /// `POST /users/{id}/identities`.

@@ -116,6 +116,13 @@ impl Store {
         Instant::now() + self.search_lag
     }
 
+    /// Changes a user's role (the API user's, for permission tests).
+    pub(crate) fn set_role(&mut self, id: u64, role: crate::model::Role) {
+        if let Some(user) = self.users.get_mut(&id) {
+            user.role = role;
+        }
+    }
+
     pub(crate) fn user(&self, id: u64) -> Option<&User> {
         self.users.get(&id)
     }

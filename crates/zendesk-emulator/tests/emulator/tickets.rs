@@ -2,7 +2,10 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
-use zendesk_emulator::{SeedTicket, SeedTicketField, SeedTicketForm, SeedUser, TicketStatus};
+use zendesk_emulator::{
+    SeedTicket, SeedTicketField, SeedTicketForm, SeedUser, TICKET_UPDATES_PER_WINDOW, TicketStatus,
+    UpdateFault,
+};
 
 use crate::common::{Harness, id};
 
@@ -196,7 +199,6 @@ async fn closed_ticket_rejects_updates_and_takes_a_follow_up() {
             "description": "Record validation errors",
             "details": {"status": [{
                 "description": "Status: closed prevents ticket update",
-                "error": "ClosedPreventsUpdate",
             }]},
         })
     );
@@ -420,4 +422,134 @@ async fn ticket_fields_forms_and_required_fields() {
         )
         .await;
     assert_eq!(solved_with.status, 201, "{}", solved_with.text);
+}
+
+/// zendesk_api_client_php issue #314: `409 {"error":"DatabaseConflict",
+/// "description":"Database collision"}` on a ticket PUT; nothing is applied.
+#[tokio::test]
+async fn a_queued_conflict_answers_409_and_changes_nothing() {
+    let harness = Harness::new().await;
+    let caller = harness.emulator.seed_user(SeedUser::new("Caller"));
+    let ticket = harness
+        .emulator
+        .seed_ticket(SeedTicket::new(caller, "Call").status(TicketStatus::Open));
+    harness
+        .emulator
+        .fail_ticket_updates(Some(ticket), UpdateFault::Conflict, 1);
+    let body = json!({"ticket": {"comment": {"body": "call log", "public": false}}});
+    let path = format!("/api/v2/tickets/{ticket}.json");
+
+    let conflict = harness.put(&path, &body).await;
+    assert_eq!(conflict.status, 409);
+    assert_eq!(
+        conflict.json(),
+        json!({"error": "DatabaseConflict", "description": "Database collision"})
+    );
+    let logged = |harness: &Harness| {
+        harness
+            .emulator
+            .state()
+            .comments
+            .iter()
+            .filter(|c| c.ticket_id == ticket && c.body == "call log")
+            .count()
+    };
+    assert_eq!(logged(&harness), 0, "a conflict applies nothing");
+    assert_eq!(harness.put(&path, &body).await.status, 200);
+    assert_eq!(logged(&harness), 1);
+}
+
+/// A write applied whose answer is lost: the comment is there, the client saw 502.
+#[tokio::test]
+async fn an_update_applied_then_answered_502_keeps_its_comment() {
+    let harness = Harness::new().await;
+    let caller = harness.emulator.seed_user(SeedUser::new("Caller"));
+    let ticket = harness
+        .emulator
+        .seed_ticket(SeedTicket::new(caller, "Call").status(TicketStatus::Open));
+    harness
+        .emulator
+        .fail_ticket_updates(None, UpdateFault::AppliedThenBadGateway, 1);
+    let path = format!("/api/v2/tickets/{ticket}.json");
+    let lost = harness
+        .put(
+            &path,
+            &json!({"ticket": {"comment": {"body": "call log", "public": false}}}),
+        )
+        .await;
+    assert_eq!(lost.status, 502);
+    let newest = harness
+        .get(&format!(
+            "/api/v2/tickets/{ticket}/comments.json?sort_order=desc"
+        ))
+        .await;
+    assert_eq!(newest.json()["comments"][0]["body"], "call log");
+}
+
+/// Zendesk's "Rate limits" page: Update Ticket allows 30 updates per 10 minutes
+/// per user per ticket; the 31st is a 429 with `Retry-After`, other tickets and
+/// reads are still served.
+#[tokio::test]
+async fn the_per_ticket_update_limit_holds_back_only_that_ticket() {
+    let harness = Harness::new().await;
+    let caller = harness.emulator.seed_user(SeedUser::new("Caller"));
+    let busy = harness
+        .emulator
+        .seed_ticket(SeedTicket::new(caller, "Busy").status(TicketStatus::Open));
+    let other = harness
+        .emulator
+        .seed_ticket(SeedTicket::new(caller, "Other").status(TicketStatus::Open));
+    let body = json!({"ticket": {"comment": {"body": "call", "public": false}}});
+    for _ in 0..TICKET_UPDATES_PER_WINDOW {
+        let ok = harness
+            .put(&format!("/api/v2/tickets/{busy}.json"), &body)
+            .await;
+        assert_eq!(ok.status, 200);
+    }
+    let limited = harness
+        .put(&format!("/api/v2/tickets/{busy}.json"), &body)
+        .await;
+    assert_eq!(limited.status, 429);
+    let wait: u64 = limited
+        .header("retry-after")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=600).contains(&wait), "Retry-After {wait}");
+    let served = harness
+        .put(&format!("/api/v2/tickets/{other}.json"), &body)
+        .await;
+    assert_eq!(served.status, 200);
+    assert_eq!(
+        harness
+            .get(&format!("/api/v2/tickets/{busy}.json"))
+            .await
+            .status,
+        200
+    );
+}
+
+/// List Tickets by `external_id` (Support API reference: not unique), and a
+/// create whose answer is lost is still made and remembered under its key.
+#[tokio::test]
+async fn a_lost_create_answer_still_makes_the_ticket_found_by_external_id() {
+    let harness = Harness::new().await;
+    harness.emulator.lose_ticket_create_answers(1);
+    let body = json!({"ticket": {"subject": "Call", "external_id": "deskbridge:k1",
+        "comment": {"body": "first"}}});
+    let lost = harness
+        .post_with_key("/api/v2/tickets.json", "k1", &body)
+        .await;
+    assert_eq!(lost.status, 502);
+    let listed = harness
+        .get("/api/v2/tickets.json?external_id=deskbridge:k1")
+        .await;
+    assert_eq!(listed.status, 200);
+    let tickets = listed.json()["tickets"].as_array().unwrap().clone();
+    assert_eq!(tickets.len(), 1);
+    let hit = harness
+        .post_with_key("/api/v2/tickets.json", "k1", &body)
+        .await;
+    assert_eq!(hit.status, 201);
+    assert_eq!(hit.header("x-idempotency-lookup"), Some("hit"));
+    assert_eq!(id(&hit.json()["ticket"]), id(&tickets[0]));
 }

@@ -301,3 +301,75 @@ async fn organizations_have_unique_names() {
         .await;
     assert_eq!(stray.status, 422);
 }
+
+/// Talk Partner Edition guide, "Retrieving the Zendesk user id of a caller":
+/// `phone:{digits}` finds compact numbers only, a leading `*` finds the number
+/// however it was typed, and a `+` is not to be sent (it finds nobody).
+#[tokio::test]
+async fn phone_search_finds_typed_numbers_only_with_a_leading_wildcard() {
+    let harness = Harness::new().await;
+    let typed = [
+        "+14155550100",
+        "+1 (415) 555-0100",
+        "415-555-0100",
+        "1 415 555 0100",
+    ];
+    let mut ids_typed = Vec::new();
+    for (i, phone) in typed.iter().enumerate() {
+        ids_typed.push(
+            harness
+                .emulator
+                .seed_user(SeedUser::end_user(format!("Caller {i}"), *phone)),
+        );
+    }
+    let found = |query: &'static str| {
+        let harness = &harness;
+        async move {
+            let answer = harness
+                .get(&format!("/api/v2/search?query={query}"))
+                .await
+                .json();
+            let mut ids: Vec<u64> = answer["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    assert_eq!(
+        found("role:end-user%20phone:14155550100").await,
+        vec![ids_typed[0]]
+    );
+    assert_eq!(
+        found("role:end-user%20phone:%2B14155550100").await,
+        Vec::<u64>::new()
+    );
+    assert_eq!(found("role:end-user%20phone:*4155550100").await, ids_typed);
+}
+
+/// Support API reference, Create Or Update User: "Allowed For: Admins and agents
+/// in custom roles with permission to manage end users".
+#[tokio::test]
+async fn create_or_update_is_refused_to_a_plain_agent() {
+    let harness = Harness::new().await;
+    harness.emulator.set_api_role(zendesk_emulator::Role::Agent);
+    let refused = harness
+        .post(
+            "/api/v2/users/create_or_update",
+            &json!({"user": {"name": "Caller", "phone": "+14155550100", "external_id": "x"}}),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["error"], "Forbidden");
+    assert!(
+        harness
+            .emulator
+            .state()
+            .users
+            .iter()
+            .all(|u| u.name != "Caller")
+    );
+}
