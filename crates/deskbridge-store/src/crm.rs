@@ -142,6 +142,10 @@ pub struct Created<T> {
 
 #[async_trait]
 pub trait CrmStore: Send + Sync + 'static {
+    /// The built-in backend whose records these are: every method reads and
+    /// writes that tenant's records only, and another tenant's id is "not found".
+    fn tenant(&self) -> &str;
+
     async fn insert_contact(
         &self,
         fields: &ContactFields,

@@ -31,8 +31,8 @@ use serde::Serialize;
 pub use crm::CrmStore;
 pub use deskbridge_core::SyncStatus;
 pub use locks::PhoneGuard;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use postgres::{PgCrm, PgStore};
+pub use sqlite::{SqliteCrm, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -47,7 +47,7 @@ fn build_groups(
             policy,
             region,
             helpdesk: builtin.helpdesk.clone(),
-            builtin: true,
+            crm: builtin.crm.clone(),
         })]);
     }
     config
@@ -71,7 +71,7 @@ fn build_groups(
                 policy,
                 region: g.region(region),
                 helpdesk: backend.helpdesk.clone(),
-                builtin: backend.builtin,
+                crm: backend.crm.clone(),
             }))
         })
         .collect()
@@ -125,8 +125,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         true => Some(crate::token::load_or_create(data_dir)?),
         false => None,
     };
-    let crm = BuiltinCrm::new(crm_store, config.region());
-    let backends = crate::backends::build(&config, &crm, &store)?;
+    let region = config.region();
+    let crm_of = |tenant: &str| BuiltinCrm::new(crm_store(tenant), region);
+    let backends = crate::backends::build(&config, &crm_of, &store)?;
     let groups = build_groups(
         &config,
         &backends,
@@ -134,7 +135,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     )?;
     let state = Arc::new(AppState {
         store: store.clone(),
-        crm,
         groups,
         directory: config
             .agents
@@ -222,9 +222,13 @@ fn create_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The built-in CRM records of one built-in backend, by its name.
+type CrmOf = Box<dyn Fn(&str) -> Arc<dyn CrmStore> + Send + Sync>;
+
 /// SQLite in the data dir (or at a `sqlite://` URL), or PostgreSQL for a
-/// `postgres://` URL. The same object serves the calls and the built-in CRM.
-async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn CrmStore>)> {
+/// `postgres://` URL. The same database serves the calls and the built-in CRM,
+/// whose records are scoped per built-in backend.
+async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, CrmOf)> {
     match config.database_url() {
         Some(url) if url.starts_with("postgres") => {
             let pg = Arc::new(
@@ -232,7 +236,11 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn 
                     .await
                     .context("opening the PostgreSQL database")?,
             );
-            Ok((pg.clone(), pg))
+            let crm_of: CrmOf = Box::new({
+                let pg = pg.clone();
+                move |tenant| Arc::new(pg.crm(tenant))
+            });
+            Ok((pg, crm_of))
         }
         url => {
             let sqlite = match url {
@@ -240,8 +248,11 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn 
                 None => SqliteStore::open(&config.server.data_dir.join("deskbridge.db")).await,
             }
             .context("opening the SQLite database")?;
-            let sqlite = Arc::new(sqlite);
-            Ok((sqlite.clone(), sqlite))
+            let crm_of: CrmOf = Box::new({
+                let sqlite = sqlite.clone();
+                move |tenant| Arc::new(sqlite.crm(tenant))
+            });
+            Ok((Arc::new(sqlite), crm_of))
         }
     }
 }
