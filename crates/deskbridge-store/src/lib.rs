@@ -52,6 +52,21 @@ pub enum StoreError {
     Invalid(String),
 }
 
+impl StoreError {
+    /// The database refused the write for a constraint (a foreign key, a unique or
+    /// not-null column): the same write fails the same way again, so retrying is
+    /// pointless.
+    pub fn is_constraint(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db))
+            if !matches!(db.kind(), sqlx::error::ErrorKind::Other))
+    }
+
+    /// The database could not be reached or did not answer: it may pass.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Database(_)) && !self.is_constraint()
+    }
+}
+
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())

@@ -7,6 +7,7 @@ mod common;
 
 mod calls;
 mod crm_api;
+mod hostile;
 mod isolation;
 mod rules;
 mod zendesk;
