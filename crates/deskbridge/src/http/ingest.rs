@@ -36,7 +36,11 @@ async fn ingest(
         false => field.to_string(),
     };
     let invalid = |index: usize, e: FieldError| ApiError::invalid(at(index, &e.field), e.message);
-    let items = native::items(&value).map_err(|e| invalid(0, e))?;
+    // The batch as a whole: no event's index to name.
+    let items = native::items(&value).map_err(|e| ApiError {
+        field: None,
+        ..ApiError::invalid(e.field, e.message)
+    })?;
     let now = chrono::Utc::now();
     let mut events = Vec::with_capacity(items.len());
     // Calls routed earlier in this batch, for their later events.

@@ -72,3 +72,112 @@ fn deleting_the_contact_of_a_live_call_fails_the_call_with_a_clear_reason() {
         );
     }
 }
+
+fn one(call_id: &str, extra: Value) -> Value {
+    event(&format!("{call_id}-1"), call_id, "ended", extra)
+}
+
+/// Posts one event and returns the 422's `field` and message.
+fn refused(app: &TestApp, body: &Value) -> (String, String) {
+    let (status, resp) = app.post_events(body);
+    assert_eq!(status, 422, "{resp}");
+    assert_eq!(resp["error"], "invalid", "{resp}");
+    (
+        resp["field"].as_str().unwrap_or("<none>").to_string(),
+        resp["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Point 6: a time far in the future and an absurd duration are refused with a
+/// 422 naming the field; a time a little ahead (clock drift) is kept.
+#[test]
+fn implausible_times_and_durations_are_refused_naming_the_field() {
+    let app = TestApp::start();
+    let (field, message) = refused(&app, &one("t1", json!({"at": "9999-01-01T00:00:00Z"})));
+    assert_eq!(field, "at", "{message}");
+    assert!(message.contains("in the future"), "{message}");
+    let (field, message) = refused(
+        &app,
+        &one("t2", json!({"reason": "completed", "duration_s": u64::MAX})),
+    );
+    assert_eq!(field, "duration_s", "{message}");
+    assert!(message.contains("604800"), "{message}");
+
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (status, body) = app.post_events(&one(
+        "t3",
+        json!({"at": soon, "reason": "completed", "duration_s": 3600}),
+    ));
+    assert_eq!(status, 202, "{body}");
+}
+
+/// Point 2 (ingest): every field has a bound, and a 422 names the field and the
+/// bound; a call at the bounds is accepted.
+#[test]
+fn oversized_fields_are_refused_naming_the_field_and_the_bound() {
+    let app = TestApp::start();
+    // Under the body limit (1 MiB), so that the field is what is refused.
+    let big = "x".repeat(200_000);
+    let cases = [
+        (json!({"call_id": big}), "call_id", "256"),
+        (json!({"id": big}), "id", "256"),
+        (json!({"from": big}), "from", "64"),
+        (json!({"queue": big}), "queue", "256"),
+        (json!({"agent": {"name": big}}), "agent.name", "256"),
+        (
+            json!({"attributes": {"utm": big}}),
+            "attributes.utm",
+            "4096",
+        ),
+        (json!({"transcript": big}), "transcript", "65536"),
+        (
+            json!({"recording_url": format!("https://r/{big}")}),
+            "recording_url",
+            "2048",
+        ),
+    ];
+    for (extra, field, bound) in cases {
+        let (got, message) = refused(&app, &one("big", extra));
+        assert_eq!(got, field, "{message}");
+        assert!(message.contains(bound), "{field}: {message}");
+        assert!(message.len() < 300, "the message does not echo the value");
+    }
+    let many: serde_json::Map<String, Value> =
+        (0..50_000).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let (field, message) = refused(&app, &one("many", json!({"attributes": many})));
+    assert!(field.starts_with("attributes"), "{field}: {message}");
+    assert!(message.contains("100"), "{message}");
+
+    // At the bounds: accepted, and readable back.
+    let call_id = "c".repeat(256);
+    let attributes: serde_json::Map<String, Value> = (0..100)
+        .map(|i| (format!("k{i}"), json!("v".repeat(4096))))
+        .collect();
+    let event = json!({"id": "max-1", "call_id": call_id, "type": "ringing",
+        "direction": "inbound", "from": CALLER, "attributes": attributes,
+        "agent": {"name": "a".repeat(256)}, "queue": "q".repeat(256)});
+    let (status, body) = app.post_events(&event);
+    assert_eq!(status, 202, "{body}");
+    let (status, call) = app.get(&format!("/api/v1/calls/{call_id}"));
+    assert_eq!(status, 200, "{call}");
+    assert_eq!(call["attributes"].as_object().map(|a| a.len()), Some(100));
+}
+
+/// Point 8: a batch too large is the request's fault, not its first event's.
+#[test]
+fn a_batch_too_large_names_no_event() {
+    let app = TestApp::start();
+    let batch: Vec<Value> = (0..1001)
+        .map(|i| event(&format!("b-{i}"), "b", "ringing", json!({})))
+        .collect();
+    let (status, resp) = app.post_events(&json!(batch));
+    assert_eq!(status, 422, "{resp}");
+    assert!(resp.get("field").is_none(), "{resp}");
+    assert!(
+        resp["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1000"),
+        "{resp}"
+    );
+}
