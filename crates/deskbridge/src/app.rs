@@ -155,6 +155,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             running_steps: 0,
         },
         max_body_bytes: config.server.max_body_bytes,
+        body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
         metrics: match config.metrics.enabled {
             true => Some(crate::telemetry::metrics_recorder()?),
             false => None,
@@ -186,11 +187,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let workers = worker::spawn(state.clone(), config.jobs.workers, retry, stop_rx.clone());
 
     let router = crate::http::router(state.clone());
-    let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        let _ = http_stop.wait_for(|stop| *stop).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    let limits = crate::http::serve::ConnectionLimits {
+        header_timeout: Duration::from_secs(config.server.header_timeout_seconds),
+        max_connections: config.server.max_connections,
+    };
+    let server = tokio::spawn(crate::http::serve::serve(
+        listener,
+        router,
+        limits,
+        stop_rx.clone(),
+    ));
     Ok(Running {
         addr,
         state,

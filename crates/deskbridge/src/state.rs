@@ -46,6 +46,8 @@ pub struct AppState {
     /// This instance, as other instances see it.
     pub instance: InstanceRecord,
     pub max_body_bytes: usize,
+    /// How long a request's body may take to arrive (`server.body_timeout_seconds`).
+    pub body_timeout: std::time::Duration,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 

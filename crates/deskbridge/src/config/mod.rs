@@ -37,8 +37,17 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: String,
     pub data_dir: PathBuf,
-    /// Largest request body accepted, in bytes (413 above).
+    /// Largest request body accepted, in bytes (413 above, at once when the
+    /// request's `Content-Length` says so).
     pub max_body_bytes: usize,
+    /// A client must send a request's headers within this many seconds, or its
+    /// connection is closed (a slow or stalled client holds no connection).
+    pub header_timeout_seconds: u64,
+    /// A client must send a request's body within this many seconds (408 after).
+    pub body_timeout_seconds: u64,
+    /// Connections open at once; a connection beyond it is answered 503 and
+    /// closed at once.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -83,6 +92,9 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./deskbridge-data"),
             max_body_bytes: 1024 * 1024,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            max_connections: 1024,
         }
     }
 }

@@ -6,6 +6,7 @@ mod crm;
 mod health;
 mod ingest;
 mod live;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -20,20 +21,102 @@ use crate::state::AppState;
 
 pub use auth::GroupAuth;
 
+/// The longest request target answered (414 above, with the JSON error shape).
+/// Ids are at most 256 bytes, so no endpoint needs more. (Beyond 64 KiB hyper
+/// itself answers 414, before any of this runs, with an empty body.)
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) a request may carry (431 above).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .merge(ingest::routes())
         .merge(calls::routes())
         .merge(live::routes())
         .nest("/crm", crm::routes());
+    let max_body = state.max_body_bytes;
     Router::new()
         .nest("/api/v1", api)
         .merge(health::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::map_response(json_errors))
-        .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.body_timeout,
+        ))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                request_guard(req, next, max_body)
+            },
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    // The path only: a query string may carry a secret sent by
+                    // mistake (`?token=`), and logs are kept longer than requests.
+                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                },
+            ),
+        )
         .with_state(state)
+}
+
+/// Refuses, before anything reads the request, what no endpoint takes: a target
+/// or headers too long (414, 431) and a body that its `Content-Length` says is
+/// too large (413 at once, instead of waiting for a body that will be refused).
+async fn request_guard(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    max_body: usize,
+) -> Response {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is {uri_len} bytes; at most {MAX_URI_BYTES}"),
+        )
+        .into_response();
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the request's headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES}"),
+        )
+        .into_response();
+    }
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(length) = declared
+        && length > max_body as u64
+    {
+        return payload_too_large(format!(
+            "the body is {length} bytes; send at most {max_body} (server.max_body_bytes)"
+        ));
+    }
+    next.run(req).await
+}
+
+/// A 413 that also closes the connection: the body it refused may still be on
+/// its way, and the client must not reuse the connection for its next request
+/// (it would read the rest of that body as a request).
+fn payload_too_large(message: String) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// Gives the framework's own rejections (body too large, method not allowed, a
@@ -63,6 +146,15 @@ async fn json_errors(response: Response) -> Response {
         t => t.to_string(),
     };
     let mut out = ApiError::new(status, code, message).into_response();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // Refused part way through the body: the rest of it may still be on its
+        // way, so the connection closes, and says so (a keep-alive client would
+        // otherwise send its next request on a connection about to close).
+        out.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     // Keep headers such as Allow on a 405.
     for (name, value) in parts.headers.iter() {
         if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {

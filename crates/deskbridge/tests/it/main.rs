@@ -9,6 +9,7 @@ mod calls;
 mod crm_api;
 mod hostile;
 mod isolation;
+mod limits;
 mod rules;
 mod zendesk;
 mod zendesk_requests;
