@@ -53,8 +53,10 @@ fn ticket_summary(t: Ticket) -> TicketSummary {
 }
 
 /// An id sent by a caller that is no id of ours: treated as "no such record".
+/// Lenient, unlike the API's ids: an IVR may collect a ticket number with
+/// leading zeros or spaces, and it still means that ticket.
 fn our_id(id: &str) -> Option<i64> {
-    parse_id(id).ok()
+    id.trim().parse::<i64>().ok().filter(|id| *id > 0)
 }
 
 impl BuiltinCrm {

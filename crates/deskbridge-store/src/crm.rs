@@ -243,11 +243,15 @@ pub mod opt_id_str {
     }
 }
 
-/// Reads an id written as a string or a number.
+/// Reads an id as the API writes it: digits, without a sign or leading zeros, so
+/// that one record has one id (`+1` and `01` are not `1`).
 pub fn parse_id(s: &str) -> Result<i64, String> {
-    s.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| format!("{s:?} is not a record id (ids are positive integers)"))
+    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+    canonical
+        .then(|| s.parse::<i64>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            let shown: String = s.chars().take(40).collect();
+            format!("{shown:?} is not a record id (ids are positive integers, written as digits)")
+        })
 }

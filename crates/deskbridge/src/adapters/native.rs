@@ -454,8 +454,10 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     d.deserialize_any(Seconds)
 }
 
-/// The agent's fields; others are ignored (PBXs add their own).
+/// The agent's fields; others are refused, as unknown keys of the event are (a
+/// misspelled `emial` would otherwise lose the agent silently).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AgentFields {
     #[serde(default, deserialize_with = "text")]
     email: Option<String>,
@@ -812,7 +814,7 @@ mod tests {
     fn what_phone_systems_really_send_is_read() {
         let e = &parse1(json!({
             "id": 12345, "call_id": " c1 ", "type": "ended", "direction": "outbound",
-            "from": 4155550100u64, "to": "", "queue": null, "agent": {"email": "", "team": "x"},
+            "from": 4155550100u64, "to": "", "queue": null, "agent": {"email": ""},
             "attributes": {"ticket": 42, "vip": true, "score": 1.5, "note": " as sent "},
             "duration_s": 61.4, "transcript": "  "
         }))

@@ -152,6 +152,7 @@ impl std::error::Error for ConfigErrors {}
 impl Config {
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigErrors> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut read = env::Redactions::default();
         if let Some(file) = file {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 ConfigErrors(vec![format!(
@@ -159,34 +160,12 @@ impl Config {
                     file.display()
                 )])
             })?;
-            let table = env::parse_with_env(&text)?;
+            let (table, redactions) = env::parse_with_env(&text)?;
+            read = redactions;
             figment = figment.merge(Serialized::defaults(table));
         }
         figment = figment.merge(Env::prefixed("DESKBRIDGE__").split("__"));
-        let mut config: Config = figment.extract().map_err(|e| {
-            ConfigErrors(
-                e.into_iter()
-                    .map(|e| match e.path.is_empty() {
-                        true => e.kind.to_string(),
-                        false => format!("{}: {}", key_path(&e.path), e.kind),
-                    })
-                    .collect(),
-            )
-        })?;
-        if let Some(listen) = overrides.listen {
-            config.server.listen = listen;
-        }
-        if let Some(dir) = overrides.data_dir {
-            config.server.data_dir = dir;
-        }
-        if let Some(url) = overrides.database_url {
-            config.database.url = Some(url);
-        }
-        let errors = config.errors();
-        match errors.is_empty() {
-            true => Ok(config),
-            false => Err(ConfigErrors(errors)),
-        }
+        Self::finish(figment, overrides).map_err(|e| read.apply(e))
     }
 
     /// Builds a config from TOML text and explicit overrides, checked like
@@ -198,9 +177,15 @@ impl Config {
     /// test's config must come only from what the test passes in. (`${NAME}` in a
     /// value is still read from the environment, as in a file.)
     pub fn from_toml(text: &str, overrides: Overrides) -> Result<Config, ConfigErrors> {
-        let table = env::parse_with_env(text)?;
+        let (table, read) = env::parse_with_env(text)?;
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Serialized::defaults(table));
+        Self::finish(figment, overrides).map_err(|e| read.apply(e))
+    }
+
+    /// Extracts and checks the merged config. Its errors may quote values, some
+    /// read from the environment: the callers redact those.
+    fn finish(figment: Figment, overrides: Overrides) -> Result<Config, ConfigErrors> {
         let mut config: Config = figment.extract().map_err(|e| {
             ConfigErrors(
                 e.into_iter()

@@ -181,3 +181,56 @@ fn a_batch_too_large_names_no_event() {
         "{resp}"
     );
 }
+
+/// Point 8: the bearer scheme's name is case-insensitive (RFC 9110).
+#[test]
+fn the_bearer_scheme_is_matched_case_insensitively() {
+    let app = TestApp::start();
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let resp = app
+            .client()
+            .get(app.url("/api/v1/calls"))
+            .header("Authorization", format!("{scheme} {}", app.token))
+            .send()
+            .expect("response");
+        assert_eq!(resp.status(), 200, "{scheme}");
+    }
+    let resp = app
+        .client()
+        .get(app.url("/api/v1/calls"))
+        .header("Authorization", format!("Basic {}", app.token))
+        .send()
+        .expect("response");
+    assert_eq!(resp.status(), 401);
+}
+
+/// Point 8: one record has one id; `+1` and `01` are not `1`.
+#[test]
+fn crm_ids_have_one_spelling() {
+    let app = TestApp::start();
+    let (status, body) = app.send(
+        "POST",
+        "/api/v1/crm/contacts",
+        Some(&json!({"name": "Ada", "phones": [CALLER]})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().expect("id").to_string();
+    assert_eq!(app.get(&format!("/api/v1/crm/contacts/{id}")).0, 200);
+    for other in [format!("%2B{id}"), format!("0{id}"), format!("%20{id}")] {
+        let (status, body) = app.get(&format!("/api/v1/crm/contacts/{other}"));
+        assert_eq!(status, 404, "{other}: {body}");
+    }
+}
+
+/// Point 8: unknown keys inside `agent` are refused like unknown top-level keys.
+#[test]
+fn unknown_keys_inside_agent_are_refused_like_top_level_ones() {
+    let app = TestApp::start();
+    let (field, message) = refused(
+        &app,
+        &one("u1", json!({"agent": {"emial": "ann@acme.com"}})),
+    );
+    assert_eq!(field, "agent.emial", "{message}");
+    let (field, _) = refused(&app, &one("u2", json!({"emial": "ann@acme.com"})));
+    assert_eq!(field, "emial");
+}
