@@ -50,7 +50,23 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Invalid(String),
+    /// The call's record would outgrow [`MAX_CALL_BYTES`] (its attributes add up
+    /// over its events).
+    #[error(
+        "call {call_id:?} would keep {bytes} bytes of data (attributes, agents, transcript); \
+         a call keeps at most {max}: send fewer or shorter attributes"
+    )]
+    CallTooLarge {
+        call_id: String,
+        bytes: usize,
+        max: usize,
+    },
 }
+
+/// The most a call's stored record may hold, in bytes. Each event's fields are
+/// bounded by the ingest, but a call's attributes and agents add up over its
+/// events; this bounds what every step, `GET` and list reads of one call.
+pub const MAX_CALL_BYTES: usize = 1024 * 1024;
 
 impl StoreError {
     /// The database refused the write for a constraint (a foreign key, a unique or
@@ -172,7 +188,32 @@ pub trait Journal: Send + Sync {
         groups: &[String],
         customer_phone: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<CallRecord>, StoreError>;
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        Ok(self
+            .calls_within(groups, customer_phone, limit, usize::MAX)
+            .await?
+            .calls)
+    }
+
+    /// [`Journal::calls`], stopping once the stored calls read add up to
+    /// `max_bytes` (the first call is always read): what a list holds in memory
+    /// is bounded however large its calls are. Rows are read one at a time, so
+    /// the rows past the budget are never loaded.
+    async fn calls_within(
+        &self,
+        groups: &[String],
+        customer_phone: Option<&str>,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<CallPage, StoreError>;
+}
+
+/// Calls of a list, and whether the list stopped short of its limit for their
+/// size.
+#[derive(Debug, Clone)]
+pub struct CallPage {
+    pub calls: Vec<CallRecord>,
+    pub truncated: bool,
 }
 
 /// The durable job queue: each call's steps, one at a time, leased to workers.

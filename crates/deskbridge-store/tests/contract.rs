@@ -335,6 +335,50 @@ async fn release_gives_the_step_back_without_an_attempt(store: &dyn Store) {
     assert_eq!((again.job_id, again.attempt), (a.job_id, 1));
 }
 
+/// A list stops at its byte budget (the first call is always read), and says so;
+/// a call whose record would outgrow `MAX_CALL_BYTES` is refused, storing nothing.
+async fn lists_stop_at_their_byte_budget_and_calls_at_theirs(store: &dyn Store) {
+    for (i, secs) in [0, 60, 120].iter().enumerate() {
+        let e = ev(
+            &format!("e{i}"),
+            &format!("c{i}"),
+            EventKind::Ringing,
+            *secs,
+        );
+        store.ingest(&[e]).await.unwrap();
+    }
+    let groups = ["g".to_string()];
+    let all = store
+        .calls_within(&groups, None, 10, usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!((all.calls.len(), all.truncated), (3, false));
+    let one = store.calls_within(&groups, None, 10, 1).await.unwrap();
+    assert_eq!((one.calls.len(), one.truncated), (1, true));
+    assert_eq!(one.calls[0].interaction.call_id, "c2", "newest first");
+
+    // Attributes add up over a call's events, up to the bound.
+    let big = |i: usize| {
+        let mut e = ev(&format!("big{i}"), "big", EventKind::Ringing, 0);
+        e.event.attributes = (0..100)
+            .map(|k| (format!("a{i}_{k}"), "v".repeat(4096)))
+            .collect();
+        e
+    };
+    store.ingest(&[big(0)]).await.unwrap();
+    let refused = store.ingest(&[big(1), big(2)]).await.unwrap_err();
+    assert!(
+        matches!(refused, StoreError::CallTooLarge { .. }),
+        "{refused}"
+    );
+    let call = store.call("g", "big").await.unwrap().unwrap();
+    assert_eq!(
+        call.interaction.attributes.len(),
+        100,
+        "the refused batch stored nothing"
+    );
+}
+
 async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) {
     for (i, secs) in [0, 120, 60].iter().enumerate() {
         store
@@ -1411,6 +1455,7 @@ contract!(sqlite, postgres: [
     retries_wait_and_failures_stop_only_their_call,
     release_gives_the_step_back_without_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
+    lists_stop_at_their_byte_budget_and_calls_at_theirs,
     crm_records_are_scoped_to_their_tenant,
 ]);
 

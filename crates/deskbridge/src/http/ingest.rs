@@ -69,6 +69,9 @@ async fn ingest(
             };
             return Err(ApiError::invalid(at(index, field), source.to_string()));
         }
+        Err(e @ StoreError::CallTooLarge { .. }) => {
+            return Err(ApiError::invalid("attributes", e.to_string()));
+        }
         Err(e) => return Err(ApiError::internal(e)),
     };
     for e in &events {
