@@ -234,3 +234,15 @@ fn unknown_keys_inside_agent_are_refused_like_top_level_ones() {
     let (field, _) = refused(&app, &one("u2", json!({"emial": "ann@acme.com"})));
     assert_eq!(field, "emial");
 }
+
+/// Point 5: ids are read back in URLs and written to logs; a newline or escape
+/// sequence in one is refused, naming the field.
+#[test]
+fn control_characters_in_ids_are_refused() {
+    let app = TestApp::start();
+    for bad in ["c1\n2026-11-28 INFO forged", "c1\u{1b}[2J", "c1\rX"] {
+        let (field, message) = refused(&app, &event("x-1", bad, "ringing", json!({})));
+        assert_eq!(field, "call_id", "{message}");
+        assert!(message.contains("control characters"), "{message}");
+    }
+}
