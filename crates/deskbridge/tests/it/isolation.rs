@@ -201,3 +201,60 @@ fn a_token_reaches_no_endpoint_of_another_groups_records_or_calls() {
     // B sees exactly what it saw before (A's call and contact are not among them).
     assert_eq!(b_view(&app, &r), before);
 }
+
+/// The call stream of A's token carries A's calls and none of B's.
+#[test]
+fn the_call_stream_of_one_group_carries_none_of_anothers_calls() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let app = two_backends();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stream = app
+        .client()
+        .get(app.url("/api/v1/calls/stream"))
+        .bearer_auth(TOKEN_A)
+        .send()
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut s) = sink.lock() {
+                s.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    });
+    let b = app.as_token(TOKEN_B);
+    assert_eq!(
+        b.post_events(&answered_call("b-streamed", CALLER, "ann@acme.com"))
+            .0,
+        202
+    );
+    b.wait_synced("b-streamed");
+    let a = app.as_token(TOKEN_A);
+    assert_eq!(
+        a.post_events(&answered_call("a-streamed", CALLER, "ann@acme.com"))
+            .0,
+        202
+    );
+    a.wait_synced("a-streamed");
+    // A's own call arriving shows the stream works; B's must not be in it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        if text.contains("a-streamed") {
+            assert!(!text.contains("b-streamed"), "{text}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A's call never streamed: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
