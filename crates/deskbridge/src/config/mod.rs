@@ -43,7 +43,8 @@ pub struct ServerConfig {
     /// A client must send a request's headers within this many seconds, or its
     /// connection is closed (a slow or stalled client holds no connection).
     pub header_timeout_seconds: u64,
-    /// A client must send a request's body within this many seconds (408 after).
+    /// A client must send a request's body within this many seconds (408 after,
+    /// and the connection closes).
     pub body_timeout_seconds: u64,
     /// Connections open at once; a connection beyond it is answered 503 and
     /// closed at once.

@@ -144,8 +144,16 @@ async fn json_errors(response: Response) -> Response {
         "" => status.canonical_reason().unwrap_or("error").to_string(),
         t => t.to_string(),
     };
+    // A body that did not arrive within `server.body_timeout_seconds`: axum's
+    // body extractor reports the body layer's timeout as a 400; it is a 408. (The
+    // text is tower-http's `TimeoutError`; `limits.rs` tests that it is still
+    // recognized.)
+    let (status, code) = match message.contains("not received within the designated timeout") {
+        true => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+        false => (status, code),
+    };
     let mut out = ApiError::new(status, code, message).into_response();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+    if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_TIMEOUT {
         // Refused part way through the body: the rest of it may still be on its
         // way, so the connection closes, and says so (a keep-alive client would
         // otherwise send its next request on a connection about to close).

@@ -211,3 +211,26 @@ fn a_target_or_headers_too_long_get_the_json_error_shape() {
     let body: Value = resp.json().expect("JSON body");
     assert_eq!(body["error"], "headers_too_large", "{body}");
 }
+
+#[test]
+fn a_body_sent_too_slowly_is_refused_within_the_body_timeout() {
+    let app = TestApp::builder()
+        .config("[server]\nbody_timeout_seconds = 1\n")
+        .start();
+    let mut s = TcpStream::connect(addr(&app)).expect("connect");
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: deskbridge\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\":",
+        app.token
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    let started = Instant::now();
+    let response = read_until_closed(&mut s, Duration::from_secs(5)).expect("answered and closed");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert_eq!(body_of(&response)["error"], "request_timeout", "{response}");
+}
