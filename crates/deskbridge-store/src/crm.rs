@@ -146,6 +146,12 @@ pub trait CrmStore: Send + Sync + 'static {
     /// writes that tenant's records only, and another tenant's id is "not found".
     fn tenant(&self) -> &str;
 
+    /// Moves every record of tenant `from` to this one; how many records moved.
+    /// For an upgrade: records made before backends were separated belong to
+    /// `builtin`, and a config whose one built-in backend has another name takes
+    /// them over.
+    async fn adopt(&self, from: &str) -> Result<u64, StoreError>;
+
     async fn insert_contact(
         &self,
         fields: &ContactFields,

@@ -1366,6 +1366,17 @@ async fn crm_records_are_scoped_to_their_tenant<D: Tenants>(db: &D) {
     );
     assert_eq!(b.task(task.id).await.unwrap(), Some(task));
 
+    // Adoption moves a tenant's records whole (an upgrade to a named backend).
+    let c = db.crm("crm_c");
+    assert_eq!(c.adopt("crm_b").await.unwrap(), 5);
+    assert!(b.contact(bob.id).await.unwrap().is_none());
+    assert_eq!(
+        c.contact(bob.id).await.unwrap().map(|c| c.name),
+        Some("Bob".into())
+    );
+    assert_eq!(c.comments(ticket.id, all).await.unwrap().len(), 1);
+    assert_eq!(b.adopt("crm_c").await.unwrap(), 5);
+
     // A's own contact with the same number is A's alone.
     let ann = a
         .insert_contact(&contact("Ann", &[P1]), None)

@@ -77,6 +77,35 @@ fn build_groups(
         .collect()
 }
 
+/// Records made before built-in backends were separated belong to the implicit
+/// backend `builtin`. When the groups use exactly one built-in backend and it has
+/// another name, it takes them over, so an upgrade keeps that CRM's records in
+/// sight. (With several built-in backends they stay with `builtin`: whose they
+/// were cannot be told.)
+async fn adopt_unscoped_records(groups: &[Arc<Group>]) -> anyhow::Result<()> {
+    let mut tenants: Vec<&deskbridge_crm::BuiltinCrm> =
+        groups.iter().filter_map(|g| g.crm.as_ref()).collect();
+    tenants.sort_by(|a, b| a.tenant().cmp(b.tenant()));
+    tenants.dedup_by(|a, b| a.tenant() == b.tenant());
+    if let [only] = tenants.as_slice()
+        && only.tenant() != "builtin"
+    {
+        let moved = only
+            .store()
+            .adopt("builtin")
+            .await
+            .context("giving the built-in CRM's earlier records to its backend")?;
+        if moved > 0 {
+            tracing::info!(
+                backend = only.tenant(),
+                records = moved,
+                "the built-in CRM's earlier records now belong to its backend"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;
@@ -133,6 +162,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &backends,
         generated.as_ref().map(|(t, _)| t.clone()),
     )?;
+    adopt_unscoped_records(&groups).await?;
     let state = Arc::new(AppState {
         store: store.clone(),
         groups,

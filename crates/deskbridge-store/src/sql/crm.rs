@@ -170,6 +170,27 @@ impl CrmStore for Records {
         &self.tenant
     }
 
+    async fn adopt(&self, from: &str) -> Result<u64, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let mut moved = 0;
+        for sql in [
+            "UPDATE organizations SET tenant = $1 WHERE tenant = $2",
+            "UPDATE contacts SET tenant = $1 WHERE tenant = $2",
+            "UPDATE tickets SET tenant = $1 WHERE tenant = $2",
+            "UPDATE comments SET tenant = $1 WHERE tenant = $2",
+            "UPDATE tasks SET tenant = $1 WHERE tenant = $2",
+        ] {
+            moved += sqlx::query(sql)
+                .bind(&*self.tenant)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
     // ---- contacts ----
 
     async fn insert_contact(

@@ -98,12 +98,27 @@ async fn request_guard(
     if let Some(length) = declared
         && length > max_body as u64
     {
+        // A body not far over the limit is read and dropped first: closing with
+        // the client still sending makes the kernel reset the connection, and the
+        // client may lose the 413 and see a broken connection instead. A body far
+        // over it is refused at once, unread.
+        if length <= DRAIN_MAX_BYTES {
+            use futures_util::StreamExt;
+            let mut data = req.into_body().into_data_stream();
+            let drain = async { while let Some(Ok(_)) = data.next().await {} };
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+        }
         return payload_too_large(format!(
             "the body is {length} bytes; send at most {max_body} (server.max_body_bytes)"
         ));
     }
     next.run(req).await
 }
+
+/// A declared body up to this size is read (and dropped) before its 413.
+const DRAIN_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// How long that read may take.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A 413 that also closes the connection: the body it refused may still be on
 /// its way, and the client must not reuse the connection for its next request
