@@ -166,7 +166,7 @@ impl Config {
             figment = figment.merge(Serialized::defaults(table));
         }
         figment = figment.merge(Env::prefixed("DESKBRIDGE__").split("__"));
-        Self::finish(figment, overrides).map_err(|e| read.apply(e))
+        Config::extract(figment, overrides).map_err(|e| read.apply(e))
     }
 
     /// Builds a config from TOML text and explicit overrides, checked like
@@ -181,12 +181,13 @@ impl Config {
         let (table, read) = env::parse_with_env(text)?;
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Serialized::defaults(table));
-        Self::finish(figment, overrides).map_err(|e| read.apply(e))
+        Config::extract(figment, overrides).map_err(|e| read.apply(e))
     }
 
-    /// Extracts and checks the merged config. Its errors may quote values, some
+    /// The config the layers make, with the command line's overrides on top,
+    /// checked: every error with its key path. Its errors may quote values, some
     /// read from the environment: the callers redact those.
-    fn finish(figment: Figment, overrides: Overrides) -> Result<Config, ConfigErrors> {
+    fn extract(figment: Figment, overrides: Overrides) -> Result<Config, ConfigErrors> {
         let mut config: Config = figment.extract().map_err(|e| {
             ConfigErrors(
                 e.into_iter()
