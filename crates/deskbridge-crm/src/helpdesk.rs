@@ -9,10 +9,28 @@ use deskbridge_store::crm::{
 
 use crate::BuiltinCrm;
 
+/// Sorts a store failure for the worker. The reason is shown on the call
+/// (`GET /api/v1/calls/{id}`), so it never carries the database's own text (table
+/// and constraint names, SQL); that goes to the server log. A refused write (a
+/// constraint: a record it refers to is gone) fails the same way every time, so
+/// it is permanent and never retried; anything else from the database (a lost
+/// connection, a busy or full disk) may pass, so it is transient.
 fn store_error(e: StoreError) -> HelpdeskError {
-    match e {
-        StoreError::Database(_) => HelpdeskError::Transient(e.to_string()),
-        other => HelpdeskError::Permanent(other.to_string()),
+    tracing::warn!(error = %e, "the built-in CRM's store failed");
+    if e.is_constraint() {
+        HelpdeskError::Permanent(
+            "the built-in CRM refused the write: a record it refers to was deleted while \
+             the call was in progress"
+                .into(),
+        )
+    } else if e.is_transient() {
+        HelpdeskError::Transient(
+            "the database is unavailable; the server log has the details".into(),
+        )
+    } else {
+        HelpdeskError::Permanent(
+            "the built-in CRM's data is inconsistent; the server log has the details".into(),
+        )
     }
 }
 
@@ -35,8 +53,10 @@ fn ticket_summary(t: Ticket) -> TicketSummary {
 }
 
 /// An id sent by a caller that is no id of ours: treated as "no such record".
+/// Lenient, unlike the API's ids: an IVR may collect a ticket number with
+/// leading zeros or spaces, and it still means that ticket.
 fn our_id(id: &str) -> Option<i64> {
-    parse_id(id).ok()
+    id.trim().parse::<i64>().ok().filter(|id| *id > 0)
 }
 
 impl BuiltinCrm {
@@ -171,6 +191,20 @@ impl Helpdesk for BuiltinCrm {
             Some(id) => Some(parse_id(id).map_err(HelpdeskError::Permanent)?),
             None => None,
         };
+        // The caller's contact may have been deleted (through the CRM API) since
+        // the call identified it. A ticket for a contact that is gone cannot be
+        // made, now or later: the call fails with that reason instead of retrying.
+        // (A delete racing this check is caught by the foreign key, also as a
+        // permanent failure.)
+        if let Some(id) = requester_id
+            && self.store.contact(id).await.map_err(store_error)?.is_none()
+        {
+            return Err(HelpdeskError::Permanent(format!(
+                "the caller's contact {id} was deleted while the call was in progress; \
+                 no ticket was made (create one in the CRM, or send the call again \
+                 with a new call_id to identify the caller again)"
+            )));
+        }
         let fields = TicketFields {
             subject: ticket.subject.clone(),
             status: ticket.status.as_str().into(),

@@ -46,6 +46,11 @@ impl BuiltinCrm {
         self.store.as_ref()
     }
 
+    /// The built-in backend these records belong to.
+    pub fn tenant(&self) -> &str {
+        self.store.tenant()
+    }
+
     /// Normalizes a phone filter; `None` when the text is no valid number (nothing can
     /// match it).
     pub fn phone_filter(&self, raw: &str) -> Option<String> {

@@ -142,6 +142,16 @@ pub struct Created<T> {
 
 #[async_trait]
 pub trait CrmStore: Send + Sync + 'static {
+    /// The built-in backend whose records these are: every method reads and
+    /// writes that tenant's records only, and another tenant's id is "not found".
+    fn tenant(&self) -> &str;
+
+    /// Moves every record of tenant `from` to this one; how many records moved.
+    /// For an upgrade: records made before backends were separated belong to
+    /// `builtin`, and a config whose one built-in backend has another name takes
+    /// them over.
+    async fn adopt(&self, from: &str) -> Result<u64, StoreError>;
+
     async fn insert_contact(
         &self,
         fields: &ContactFields,
@@ -239,11 +249,15 @@ pub mod opt_id_str {
     }
 }
 
-/// Reads an id written as a string or a number.
+/// Reads an id as the API writes it: digits, without a sign or leading zeros, so
+/// that one record has one id (`+1` and `01` are not `1`).
 pub fn parse_id(s: &str) -> Result<i64, String> {
-    s.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| format!("{s:?} is not a record id (ids are positive integers)"))
+    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+    canonical
+        .then(|| s.parse::<i64>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            let shown: String = s.chars().take(40).collect();
+            format!("{shown:?} is not a record id (ids are positive integers, written as digits)")
+        })
 }

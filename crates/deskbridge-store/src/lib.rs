@@ -31,8 +31,8 @@ use serde::Serialize;
 pub use crm::CrmStore;
 pub use deskbridge_core::SyncStatus;
 pub use locks::PhoneGuard;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use postgres::{PgCrm, PgStore};
+pub use sqlite::{SqliteCrm, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -50,6 +50,37 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Invalid(String),
+    /// The call's record would outgrow [`MAX_CALL_BYTES`] (its attributes add up
+    /// over its events).
+    #[error(
+        "call {call_id:?} would keep {bytes} bytes of data (attributes, agents, transcript); \
+         a call keeps at most {max}: send fewer or shorter attributes"
+    )]
+    CallTooLarge {
+        call_id: String,
+        bytes: usize,
+        max: usize,
+    },
+}
+
+/// The most a call's stored record may hold, in bytes. Each event's fields are
+/// bounded by the ingest, but a call's attributes and agents add up over its
+/// events; this bounds what every step, `GET` and list reads of one call.
+pub const MAX_CALL_BYTES: usize = 1024 * 1024;
+
+impl StoreError {
+    /// The database refused the write for a constraint (a foreign key, a unique or
+    /// not-null column): the same write fails the same way again, so retrying is
+    /// pointless.
+    pub fn is_constraint(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db))
+            if !matches!(db.kind(), sqlx::error::ErrorKind::Other))
+    }
+
+    /// The database could not be reached or did not answer: it may pass.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Database(_)) && !self.is_constraint()
+    }
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -157,7 +188,32 @@ pub trait Journal: Send + Sync {
         groups: &[String],
         customer_phone: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<CallRecord>, StoreError>;
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        Ok(self
+            .calls_within(groups, customer_phone, limit, usize::MAX)
+            .await?
+            .calls)
+    }
+
+    /// [`Journal::calls`], stopping once the stored calls read add up to
+    /// `max_bytes` (the first call is always read): what a list holds in memory
+    /// is bounded however large its calls are. Rows are read one at a time, so
+    /// the rows past the budget are never loaded.
+    async fn calls_within(
+        &self,
+        groups: &[String],
+        customer_phone: Option<&str>,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<CallPage, StoreError>;
+}
+
+/// Calls of a list, and whether the list stopped short of its limit for their
+/// size.
+#[derive(Debug, Clone)]
+pub struct CallPage {
+    pub calls: Vec<CallRecord>,
+    pub truncated: bool,
 }
 
 /// The durable job queue: each call's steps, one at a time, leased to workers.

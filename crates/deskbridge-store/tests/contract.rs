@@ -335,6 +335,50 @@ async fn release_gives_the_step_back_without_an_attempt(store: &dyn Store) {
     assert_eq!((again.job_id, again.attempt), (a.job_id, 1));
 }
 
+/// A list stops at its byte budget (the first call is always read), and says so;
+/// a call whose record would outgrow `MAX_CALL_BYTES` is refused, storing nothing.
+async fn lists_stop_at_their_byte_budget_and_calls_at_theirs(store: &dyn Store) {
+    for (i, secs) in [0, 60, 120].iter().enumerate() {
+        let e = ev(
+            &format!("e{i}"),
+            &format!("c{i}"),
+            EventKind::Ringing,
+            *secs,
+        );
+        store.ingest(&[e]).await.unwrap();
+    }
+    let groups = ["g".to_string()];
+    let all = store
+        .calls_within(&groups, None, 10, usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!((all.calls.len(), all.truncated), (3, false));
+    let one = store.calls_within(&groups, None, 10, 1).await.unwrap();
+    assert_eq!((one.calls.len(), one.truncated), (1, true));
+    assert_eq!(one.calls[0].interaction.call_id, "c2", "newest first");
+
+    // Attributes add up over a call's events, up to the bound.
+    let big = |i: usize| {
+        let mut e = ev(&format!("big{i}"), "big", EventKind::Ringing, 0);
+        e.event.attributes = (0..100)
+            .map(|k| (format!("a{i}_{k}"), "v".repeat(4096)))
+            .collect();
+        e
+    };
+    store.ingest(&[big(0)]).await.unwrap();
+    let refused = store.ingest(&[big(1), big(2)]).await.unwrap_err();
+    assert!(
+        matches!(refused, StoreError::CallTooLarge { .. }),
+        "{refused}"
+    );
+    let call = store.call("g", "big").await.unwrap().unwrap();
+    assert_eq!(
+        call.interaction.attributes.len(),
+        100,
+        "the refused batch stored nothing"
+    );
+}
+
 async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) {
     for (i, secs) in [0, 120, 60].iter().enumerate() {
         store
@@ -1176,6 +1220,186 @@ async fn tasks_and_organizations_round_trip<S: CrmStore>(store: &S) {
     assert!(store.task(task.id).await.unwrap().is_none());
 }
 
+/// A store's CRM records, per tenant (one per built-in backend).
+trait Tenants {
+    type Crm: CrmStore + Clone;
+    fn crm(&self, tenant: &str) -> Self::Crm;
+}
+
+impl Tenants for SqliteStore {
+    type Crm = deskbridge_store::SqliteCrm;
+    fn crm(&self, tenant: &str) -> Self::Crm {
+        SqliteStore::crm(self, tenant)
+    }
+}
+
+impl Tenants for PgStore {
+    type Crm = deskbridge_store::PgCrm;
+    fn crm(&self, tenant: &str) -> Self::Crm {
+        PgStore::crm(self, tenant)
+    }
+}
+
+/// Two built-in backends on one database: neither reads, lists, changes, deletes,
+/// refers to or replays (by idempotency key) the other's records.
+async fn crm_records_are_scoped_to_their_tenant<D: Tenants>(db: &D) {
+    let (a, b) = (db.crm("crm_a"), db.crm("crm_b"));
+    let org = b
+        .insert_organization(
+            &OrganizationFields {
+                name: "B Corp".into(),
+                custom_fields: Fields::new(),
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .record;
+    let bob = b
+        .insert_contact(&contact("Bob", &[P1]), Some("k-contact"))
+        .await
+        .unwrap()
+        .record;
+    let (ticket, _) = b
+        .insert_ticket(&ticket_of(bob.id), None, Some("k-ticket"))
+        .await
+        .unwrap()
+        .record;
+    let comment = b
+        .insert_comment(
+            ticket.id,
+            &CommentFields {
+                body: "B's".into(),
+                public: false,
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    let task = b
+        .insert_task(&TaskFields {
+            subject: "Call back".into(),
+            status: "open".into(),
+            contact_id: Some(bob.id),
+            ..TaskFields::default()
+        })
+        .await
+        .unwrap();
+
+    // A sees none of it: not in lists, not by id, not by phone.
+    let all = page(None, 100);
+    assert!(a.contacts(None, all).await.unwrap().is_empty());
+    assert!(a.contacts(Some(P1), all).await.unwrap().is_empty());
+    assert!(a.organizations(all).await.unwrap().is_empty());
+    assert!(a.tickets(None, all).await.unwrap().is_empty());
+    assert!(a.tickets(Some(bob.id), all).await.unwrap().is_empty());
+    assert!(a.open_tickets_of(bob.id, 10).await.unwrap().is_empty());
+    assert!(a.comments(ticket.id, all).await.unwrap().is_empty());
+    assert!(a.tasks(all).await.unwrap().is_empty());
+    assert!(a.contact(bob.id).await.unwrap().is_none());
+    assert!(a.organization(org.id).await.unwrap().is_none());
+    assert!(a.ticket(ticket.id).await.unwrap().is_none());
+    assert!(a.comment(ticket.id, comment.id).await.unwrap().is_none());
+    assert!(a.task(task.id).await.unwrap().is_none());
+
+    // A changes and deletes nothing of B's.
+    let name = OrganizationFields {
+        name: "taken".into(),
+        custom_fields: Fields::new(),
+    };
+    assert!(
+        a.update_contact(bob.id, &contact("Mallory", &[P2]))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        a.update_organization(org.id, &name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        a.update_ticket(ticket.id, &ticket_of(bob.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let body = CommentFields {
+        body: "A's".into(),
+        public: true,
+    };
+    assert!(
+        a.update_comment(ticket.id, comment.id, &body)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        a.insert_comment(ticket.id, &body, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        a.update_task(task.id, &TaskFields::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!a.delete_comment(ticket.id, comment.id).await.unwrap());
+    assert!(!a.delete_task(task.id).await.unwrap());
+    assert!(!a.delete_ticket(ticket.id).await.unwrap());
+    assert!(!a.delete_contact(bob.id).await.unwrap());
+    assert!(!a.delete_organization(org.id).await.unwrap());
+    assert_eq!(b.contact(bob.id).await.unwrap(), Some(bob.clone()));
+    assert_eq!(b.organization(org.id).await.unwrap(), Some(org));
+    assert_eq!(
+        b.ticket(ticket.id).await.unwrap().map(|t| t.subject),
+        Some(ticket.subject)
+    );
+    assert_eq!(
+        b.comment(ticket.id, comment.id).await.unwrap(),
+        Some(comment)
+    );
+    assert_eq!(b.task(task.id).await.unwrap(), Some(task));
+
+    // Adoption moves a tenant's records whole (an upgrade to a named backend).
+    let c = db.crm("crm_c");
+    assert_eq!(c.adopt("crm_b").await.unwrap(), 5);
+    assert!(b.contact(bob.id).await.unwrap().is_none());
+    assert_eq!(
+        c.contact(bob.id).await.unwrap().map(|c| c.name),
+        Some("Bob".into())
+    );
+    assert_eq!(c.comments(ticket.id, all).await.unwrap().len(), 1);
+    assert_eq!(b.adopt("crm_c").await.unwrap(), 5);
+
+    // A's own contact with the same number is A's alone.
+    let ann = a
+        .insert_contact(&contact("Ann", &[P1]), None)
+        .await
+        .unwrap()
+        .record;
+    let ids =
+        |cs: Vec<deskbridge_store::crm::Contact>| cs.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(ids(a.contacts(Some(P1), all).await.unwrap()), [ann.id]);
+    assert_eq!(ids(b.contacts(Some(P1), all).await.unwrap()), [bob.id]);
+}
+
+fn ticket_of(requester: i64) -> TicketFields {
+    TicketFields {
+        subject: "Call".into(),
+        status: "open".into(),
+        priority: "normal".into(),
+        ticket_type: "question".into(),
+        requester_id: Some(requester),
+        ..TicketFields::default()
+    }
+}
+
 /// Closes a store at the end of a test, before its database is removed.
 trait Close {
     async fn close(self);
@@ -1212,6 +1436,28 @@ macro_rules! contract {
     };
 }
 
+/// As `contract!`, for the CRM tests: each runs on one tenant's records.
+macro_rules! crm_contract {
+    ($($backend:ident),+ : $tests:tt) => {
+        mod crm {
+            $( crm_contract!(@backend $backend $tests); )+
+        }
+    };
+    (@backend $backend:ident [$($test:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (store, guard) = super::super::$backend().await;
+                    super::super::$test(&store.crm("tenant-a")).await;
+                    super::super::Close::close(store).await;
+                    drop(guard);
+                }
+            )*
+        }
+    };
+}
+
 contract!(sqlite, postgres: [
     ingest_dedupes_and_queues_one_step_per_call,
     a_rejected_batch_stores_nothing,
@@ -1220,6 +1466,12 @@ contract!(sqlite, postgres: [
     retries_wait_and_failures_stop_only_their_call,
     release_gives_the_step_back_without_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
+    lists_stop_at_their_byte_budget_and_calls_at_theirs,
+    crm_records_are_scoped_to_their_tenant,
+]);
+
+// The CRM contract, on one tenant's records.
+crm_contract!(sqlite, postgres: [
     contacts_keep_their_phones,
     idempotency_keys_return_the_first_record,
     idempotency_keys_hold_under_concurrency,
@@ -1412,6 +1664,7 @@ async fn instances_share_idempotency_keys() {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(tokio::spawn(async move {
             store
+                .crm("builtin")
                 .insert_contact(&contact("Ada", &[P1]), Some("shared-key"))
                 .await
                 .unwrap()
@@ -1423,7 +1676,8 @@ async fn instances_share_idempotency_keys() {
     }
     assert_eq!(made.iter().filter(|c| c.new).count(), 1);
     assert!(made.iter().all(|c| c.record == made[0].record));
-    assert_eq!(a.contacts(None, page(None, 10)).await.unwrap().len(), 1);
+    let listed = a.crm("builtin").contacts(None, page(None, 10)).await;
+    assert_eq!(listed.unwrap().len(), 1);
     a.close().await;
     b.close().await;
     drop(schema);

@@ -47,7 +47,7 @@ fn build_groups(
             policy,
             region,
             helpdesk: builtin.helpdesk.clone(),
-            builtin: true,
+            crm: builtin.crm.clone(),
         })]);
     }
     config
@@ -71,10 +71,39 @@ fn build_groups(
                 policy,
                 region: g.region(region),
                 helpdesk: backend.helpdesk.clone(),
-                builtin: backend.builtin,
+                crm: backend.crm.clone(),
             }))
         })
         .collect()
+}
+
+/// Records made before built-in backends were separated belong to the implicit
+/// backend `builtin`. When the groups use exactly one built-in backend and it has
+/// another name, it takes them over, so an upgrade keeps that CRM's records in
+/// sight. (With several built-in backends they stay with `builtin`: whose they
+/// were cannot be told.)
+async fn adopt_unscoped_records(groups: &[Arc<Group>]) -> anyhow::Result<()> {
+    let mut tenants: Vec<&deskbridge_crm::BuiltinCrm> =
+        groups.iter().filter_map(|g| g.crm.as_ref()).collect();
+    tenants.sort_by(|a, b| a.tenant().cmp(b.tenant()));
+    tenants.dedup_by(|a, b| a.tenant() == b.tenant());
+    if let [only] = tenants.as_slice()
+        && only.tenant() != "builtin"
+    {
+        let moved = only
+            .store()
+            .adopt("builtin")
+            .await
+            .context("giving the built-in CRM's earlier records to its backend")?;
+        if moved > 0 {
+            tracing::info!(
+                backend = only.tenant(),
+                records = moved,
+                "the built-in CRM's earlier records now belong to its backend"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -125,16 +154,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         true => Some(crate::token::load_or_create(data_dir)?),
         false => None,
     };
-    let crm = BuiltinCrm::new(crm_store, config.region());
-    let backends = crate::backends::build(&config, &crm, &store)?;
+    let region = config.region();
+    let crm_of = |tenant: &str| BuiltinCrm::new(crm_store(tenant), region);
+    let backends = crate::backends::build(&config, &crm_of, &store)?;
     let groups = build_groups(
         &config,
         &backends,
         generated.as_ref().map(|(t, _)| t.clone()),
     )?;
+    adopt_unscoped_records(&groups).await?;
     let state = Arc::new(AppState {
         store: store.clone(),
-        crm,
         groups,
         directory: config
             .agents
@@ -155,6 +185,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             running_steps: 0,
         },
         max_body_bytes: config.server.max_body_bytes,
+        body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
         metrics: match config.metrics.enabled {
             true => Some(crate::telemetry::metrics_recorder()?),
             false => None,
@@ -186,11 +217,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let workers = worker::spawn(state.clone(), config.jobs.workers, retry, stop_rx.clone());
 
     let router = crate::http::router(state.clone());
-    let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        let _ = http_stop.wait_for(|stop| *stop).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    let limits = crate::http::serve::ConnectionLimits {
+        header_timeout: Duration::from_secs(config.server.header_timeout_seconds),
+        max_connections: config.server.max_connections,
+    };
+    let server = tokio::spawn(crate::http::serve::serve(
+        listener,
+        router,
+        limits,
+        stop_rx.clone(),
+    ));
     Ok(Running {
         addr,
         state,
@@ -222,9 +258,13 @@ fn create_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The built-in CRM records of one built-in backend, by its name.
+type CrmOf = Box<dyn Fn(&str) -> Arc<dyn CrmStore> + Send + Sync>;
+
 /// SQLite in the data dir (or at a `sqlite://` URL), or PostgreSQL for a
-/// `postgres://` URL. The same object serves the calls and the built-in CRM.
-async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn CrmStore>)> {
+/// `postgres://` URL. The same database serves the calls and the built-in CRM,
+/// whose records are scoped per built-in backend.
+async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, CrmOf)> {
     match config.database_url() {
         Some(url) if url.starts_with("postgres") => {
             let pg = Arc::new(
@@ -232,7 +272,11 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn 
                     .await
                     .context("opening the PostgreSQL database")?,
             );
-            Ok((pg.clone(), pg))
+            let crm_of: CrmOf = Box::new({
+                let pg = pg.clone();
+                move |tenant| Arc::new(pg.crm(tenant))
+            });
+            Ok((pg, crm_of))
         }
         url => {
             let sqlite = match url {
@@ -240,8 +284,11 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn 
                 None => SqliteStore::open(&config.server.data_dir.join("deskbridge.db")).await,
             }
             .context("opening the SQLite database")?;
-            let sqlite = Arc::new(sqlite);
-            Ok((sqlite.clone(), sqlite))
+            let crm_of: CrmOf = Box::new({
+                let sqlite = sqlite.clone();
+                move |tenant| Arc::new(sqlite.crm(tenant))
+            });
+            Ok((Arc::new(sqlite), crm_of))
         }
     }
 }

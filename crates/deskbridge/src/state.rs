@@ -24,8 +24,9 @@ pub struct Group {
     pub plan: CallPlan,
     pub region: Region,
     pub helpdesk: Arc<dyn Helpdesk>,
-    /// The group's backend is the built-in CRM (its `/api/v1/crm/` is available).
-    pub builtin: bool,
+    /// The records of the group's backend when it is a built-in CRM (its
+    /// `/api/v1/crm/` is available), scoped to that backend.
+    pub crm: Option<BuiltinCrm>,
 }
 
 impl std::fmt::Debug for Group {
@@ -40,12 +41,13 @@ impl std::fmt::Debug for Group {
 /// Shared by every request handler and worker.
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub crm: BuiltinCrm,
     pub groups: Vec<Arc<Group>>,
     pub directory: Vec<DirectoryAgent>,
     /// This instance, as other instances see it.
     pub instance: InstanceRecord,
     pub max_body_bytes: usize,
+    /// How long a request's body may take to arrive (`server.body_timeout_seconds`).
+    pub body_timeout: std::time::Duration,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
@@ -86,7 +88,7 @@ pub(crate) mod tests {
                 Default::default(),
                 false,
             )),
-            builtin: false,
+            crm: None,
         }
     }
 

@@ -17,6 +17,9 @@ mod dialect;
 #[path = "../sql/mod.rs"]
 mod sql;
 
+/// The built-in CRM records of one tenant (`SqliteStore::crm`).
+pub use sql::crm::Records as PgCrm;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

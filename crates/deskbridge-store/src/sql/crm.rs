@@ -6,6 +6,15 @@
 //! same key wait for the first transaction and then do nothing; with SQLite the
 //! single writer runs them one after the other. A contact and its phones are read
 //! in one statement (`contact_phones!()`), hence from one snapshot.
+//!
+//! Every built-in backend is its own set of records, its *tenant*: [`Records`] is
+//! the store seen through one tenant, and every statement here names the tenant
+//! (a row of another tenant is never read, changed or deleted, and reads as "not
+//! found"). Phones are scoped through their contact. Idempotency keys are unique
+//! across tenants, which is harmless: they name their group, and a group has one
+//! backend; the row holding a key is still read within the tenant only.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -49,12 +58,14 @@ async fn holder_of(
     conn: &mut Conn,
     sql: &'static str,
     key: Option<&str>,
+    tenant: &str,
     what: &str,
 ) -> Result<Row, StoreError> {
     let key =
         key.ok_or_else(|| StoreError::Corrupt(format!("a {what} without a key conflicted")))?;
     sqlx::query(sql)
         .bind(key)
+        .bind(tenant)
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| {
@@ -83,27 +94,58 @@ async fn write_phones(conn: &mut Conn, id: i64, phones: &[String]) -> Result<(),
     Ok(())
 }
 
-async fn contact_in(conn: &mut Conn, id: i64) -> Result<Option<Contact>, StoreError> {
-    sqlx::query(concat!(select_contacts!(), " WHERE c.id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(|r| contact(&r))
-        .transpose()
+async fn contact_in(conn: &mut Conn, id: i64, tenant: &str) -> Result<Option<Contact>, StoreError> {
+    sqlx::query(concat!(
+        select_contacts!(),
+        " WHERE c.id = $1 AND c.tenant = $2"
+    ))
+    .bind(id)
+    .bind(tenant)
+    .fetch_optional(conn)
+    .await?
+    .map(|r| contact(&r))
+    .transpose()
+}
+
+/// The built-in CRM records of one tenant (one built-in backend): every query it
+/// runs is scoped to that tenant.
+#[derive(Clone)]
+pub struct Records {
+    store: SqlStore,
+    tenant: Arc<str>,
 }
 
 impl SqlStore {
-    /// Runs a `DELETE ... WHERE id = $1`: whether a row went.
+    /// The CRM records of the built-in backend `tenant` (its name in the config).
+    pub fn crm(&self, tenant: &str) -> Records {
+        Records {
+            store: self.clone(),
+            tenant: tenant.into(),
+        }
+    }
+}
+
+impl Records {
+    fn writer(&self) -> &sqlx::Pool<Db> {
+        self.store.writer()
+    }
+
+    fn reader(&self) -> &sqlx::Pool<Db> {
+        self.store.reader()
+    }
+
+    /// Runs a `DELETE ... WHERE id = $1 AND tenant = $2`: whether a row went.
     async fn delete_row(&self, sql: &'static str, id: i64) -> Result<bool, StoreError> {
         let n = sqlx::query(sql)
             .bind(id)
+            .bind(&*self.tenant)
             .execute(self.writer())
             .await?
             .rows_affected();
         Ok(n > 0)
     }
 
-    /// The page of a `... WHERE id > $1 ORDER BY id LIMIT $2`.
+    /// The page of a `... WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3`.
     async fn page_of<T: Send>(
         &self,
         sql: &'static str,
@@ -111,6 +153,7 @@ impl SqlStore {
         record: fn(&Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         sqlx::query(sql)
+            .bind(&*self.tenant)
             .bind(after(page))
             .bind(limit(page))
             .fetch_all(self.reader())
@@ -122,7 +165,32 @@ impl SqlStore {
 }
 
 #[async_trait]
-impl CrmStore for SqlStore {
+impl CrmStore for Records {
+    fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    async fn adopt(&self, from: &str) -> Result<u64, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let mut moved = 0;
+        for sql in [
+            "UPDATE organizations SET tenant = $1 WHERE tenant = $2",
+            "UPDATE contacts SET tenant = $1 WHERE tenant = $2",
+            "UPDATE tickets SET tenant = $1 WHERE tenant = $2",
+            "UPDATE comments SET tenant = $1 WHERE tenant = $2",
+            "UPDATE tasks SET tenant = $1 WHERE tenant = $2",
+        ] {
+            moved += sqlx::query(sql)
+                .bind(&*self.tenant)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
     // ---- contacts ----
 
     async fn insert_contact(
@@ -134,8 +202,8 @@ impl CrmStore for SqlStore {
         let now = to_text(Utc::now());
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO contacts (name, email, organization_id, custom_fields, idempotency_key,
-                                   created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                   created_at, updated_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         )
         .bind(&f.name)
@@ -145,16 +213,20 @@ impl CrmStore for SqlStore {
         .bind(key)
         .bind(&now)
         .bind(&now)
+        .bind(&*self.tenant)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            let sql = concat!(select_contacts!(), " WHERE c.idempotency_key = $1");
-            let record = contact(&holder_of(&mut tx, sql, key, "contact").await?)?;
+            let sql = concat!(
+                select_contacts!(),
+                " WHERE c.idempotency_key = $1 AND c.tenant = $2"
+            );
+            let record = contact(&holder_of(&mut tx, sql, key, &self.tenant, "contact").await?)?;
             tx.rollback().await?;
             return Ok(Created { record, new: false });
         };
         write_phones(&mut tx, id, &f.phones).await?;
-        let record = contact_in(&mut tx, id)
+        let record = contact_in(&mut tx, id, &self.tenant)
             .await?
             .ok_or_else(|| StoreError::Corrupt("new contact not found".into()))?;
         tx.commit().await?;
@@ -162,12 +234,16 @@ impl CrmStore for SqlStore {
     }
 
     async fn contact(&self, id: i64) -> Result<Option<Contact>, StoreError> {
-        sqlx::query(concat!(select_contacts!(), " WHERE c.id = $1"))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .map(|r| contact(&r))
-            .transpose()
+        sqlx::query(concat!(
+            select_contacts!(),
+            " WHERE c.id = $1 AND c.tenant = $2"
+        ))
+        .bind(id)
+        .bind(&*self.tenant)
+        .fetch_optional(self.reader())
+        .await?
+        .map(|r| contact(&r))
+        .transpose()
     }
 
     async fn update_contact(
@@ -180,7 +256,7 @@ impl CrmStore for SqlStore {
         // the contact's phones.
         let updated = sqlx::query(
             "UPDATE contacts SET name = $1, email = $2, organization_id = $3, custom_fields = $4,
-                    updated_at = $5 WHERE id = $6",
+                    updated_at = $5 WHERE id = $6 AND tenant = $7",
         )
         .bind(&f.name)
         .bind(&f.email)
@@ -188,6 +264,7 @@ impl CrmStore for SqlStore {
         .bind(serde_json::to_string(&f.custom_fields)?)
         .bind(to_text(Utc::now()))
         .bind(id)
+        .bind(&*self.tenant)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -196,13 +273,13 @@ impl CrmStore for SqlStore {
             return Ok(None);
         }
         write_phones(&mut tx, id, &f.phones).await?;
-        let record = contact_in(&mut tx, id).await?;
+        let record = contact_in(&mut tx, id, &self.tenant).await?;
         tx.commit().await?;
         Ok(record)
     }
 
     async fn delete_contact(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_row("DELETE FROM contacts WHERE id = $1", id)
+        self.delete_row("DELETE FROM contacts WHERE id = $1 AND tenant = $2", id)
             .await
     }
 
@@ -212,19 +289,21 @@ impl CrmStore for SqlStore {
                 sqlx::query(concat!(
                     select_contacts!(),
                     " WHERE c.id IN (SELECT contact_id FROM contact_phones WHERE phone = $1)
-                        AND c.id > $2 ORDER BY c.id LIMIT $3"
+                        AND c.tenant = $4 AND c.id > $2 ORDER BY c.id LIMIT $3"
                 ))
                 .bind(phone)
                 .bind(after(page))
                 .bind(limit(page))
+                .bind(&*self.tenant)
                 .fetch_all(self.reader())
                 .await?
             }
             None => {
                 sqlx::query(concat!(
                     select_contacts!(),
-                    " WHERE c.id > $1 ORDER BY c.id LIMIT $2"
+                    " WHERE c.tenant = $1 AND c.id > $2 ORDER BY c.id LIMIT $3"
                 ))
+                .bind(&*self.tenant)
                 .bind(after(page))
                 .bind(limit(page))
                 .fetch_all(self.reader())
@@ -244,8 +323,9 @@ impl CrmStore for SqlStore {
         let mut tx = self.writer().begin().await?;
         let now = to_text(Utc::now());
         let row = sqlx::query(
-            "INSERT INTO organizations (name, custom_fields, idempotency_key, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO organizations (name, custom_fields, idempotency_key, created_at, updated_at,
+                                        tenant)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
         )
         .bind(&f.name)
@@ -253,11 +333,12 @@ impl CrmStore for SqlStore {
         .bind(key)
         .bind(&now)
         .bind(&now)
+        .bind(&*self.tenant)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let sql = "SELECT * FROM organizations WHERE idempotency_key = $1";
-            let row = holder_of(&mut tx, sql, key, "organization").await?;
+            let sql = "SELECT * FROM organizations WHERE idempotency_key = $1 AND tenant = $2";
+            let row = holder_of(&mut tx, sql, key, &self.tenant, "organization").await?;
             tx.rollback().await?;
             return Ok(Created {
                 record: rows::organization(&row)?,
@@ -270,8 +351,9 @@ impl CrmStore for SqlStore {
     }
 
     async fn organization(&self, id: i64) -> Result<Option<Organization>, StoreError> {
-        sqlx::query("SELECT * FROM organizations WHERE id = $1")
+        sqlx::query("SELECT * FROM organizations WHERE id = $1 AND tenant = $2")
             .bind(id)
+            .bind(&*self.tenant)
             .fetch_optional(self.reader())
             .await?
             .map(|r| rows::organization(&r))
@@ -284,13 +366,14 @@ impl CrmStore for SqlStore {
         f: &OrganizationFields,
     ) -> Result<Option<Organization>, StoreError> {
         sqlx::query(
-            "UPDATE organizations SET name = $1, custom_fields = $2, updated_at = $3 WHERE id = $4
-             RETURNING *",
+            "UPDATE organizations SET name = $1, custom_fields = $2, updated_at = $3
+             WHERE id = $4 AND tenant = $5 RETURNING *",
         )
         .bind(&f.name)
         .bind(serde_json::to_string(&f.custom_fields)?)
         .bind(to_text(Utc::now()))
         .bind(id)
+        .bind(&*self.tenant)
         .fetch_optional(self.writer())
         .await?
         .map(|r| rows::organization(&r))
@@ -298,12 +381,15 @@ impl CrmStore for SqlStore {
     }
 
     async fn delete_organization(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_row("DELETE FROM organizations WHERE id = $1", id)
-            .await
+        self.delete_row(
+            "DELETE FROM organizations WHERE id = $1 AND tenant = $2",
+            id,
+        )
+        .await
     }
 
     async fn organizations(&self, page: Page) -> Result<Vec<Organization>, StoreError> {
-        let sql = "SELECT * FROM organizations WHERE id > $1 ORDER BY id LIMIT $2";
+        let sql = "SELECT * FROM organizations WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3";
         self.page_of(sql, page, rows::organization).await
     }
 
@@ -319,8 +405,8 @@ impl CrmStore for SqlStore {
         let now = to_text(Utc::now());
         let row = sqlx::query(
             "INSERT INTO tickets (subject, status, priority, type, requester_id, assignee, tags,
-                                  custom_fields, idempotency_key, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                  custom_fields, idempotency_key, created_at, updated_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
         )
         .bind(&f.subject)
@@ -334,11 +420,12 @@ impl CrmStore for SqlStore {
         .bind(key)
         .bind(&now)
         .bind(&now)
+        .bind(&*self.tenant)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let sql = "SELECT * FROM tickets WHERE idempotency_key = $1";
-            let row = holder_of(&mut tx, sql, key, "ticket").await?;
+            let sql = "SELECT * FROM tickets WHERE idempotency_key = $1 AND tenant = $2";
+            let row = holder_of(&mut tx, sql, key, &self.tenant, "ticket").await?;
             let ticket = rows::ticket(&row)?;
             // The first comment, if this create asked for one.
             let comment = match first_comment {
@@ -362,13 +449,14 @@ impl CrmStore for SqlStore {
         let comment = match first_comment {
             Some(c) => Some(rows::comment(
                 &sqlx::query(
-                    "INSERT INTO comments (ticket_id, body, public, created_at)
-                     VALUES ($1, $2, $3, $4) RETURNING *",
+                    "INSERT INTO comments (ticket_id, body, public, created_at, tenant)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING *",
                 )
                 .bind(ticket.id)
                 .bind(&c.body)
                 .bind(c.public)
                 .bind(&now)
+                .bind(&*self.tenant)
                 .fetch_one(&mut *tx)
                 .await?,
             )?),
@@ -382,8 +470,9 @@ impl CrmStore for SqlStore {
     }
 
     async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
-        sqlx::query("SELECT * FROM tickets WHERE id = $1")
+        sqlx::query("SELECT * FROM tickets WHERE id = $1 AND tenant = $2")
             .bind(id)
+            .bind(&*self.tenant)
             .fetch_optional(self.reader())
             .await?
             .map(|r| rows::ticket(&r))
@@ -395,7 +484,7 @@ impl CrmStore for SqlStore {
             "UPDATE tickets SET subject = $1, status = $2, priority = $3, type = $4,
                     requester_id = $5, assignee = $6, tags = $7, custom_fields = $8,
                     updated_at = $9
-             WHERE id = $10 RETURNING *",
+             WHERE id = $10 AND tenant = $11 RETURNING *",
         )
         .bind(&f.subject)
         .bind(&f.status)
@@ -407,6 +496,7 @@ impl CrmStore for SqlStore {
         .bind(serde_json::to_string(&f.custom_fields)?)
         .bind(to_text(Utc::now()))
         .bind(id)
+        .bind(&*self.tenant)
         .fetch_optional(self.writer())
         .await?
         .map(|r| rows::ticket(&r))
@@ -414,17 +504,18 @@ impl CrmStore for SqlStore {
     }
 
     async fn delete_ticket(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_row("DELETE FROM tickets WHERE id = $1", id)
+        self.delete_row("DELETE FROM tickets WHERE id = $1 AND tenant = $2", id)
             .await
     }
 
     async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError> {
         sqlx::query(
-            "SELECT * FROM tickets WHERE requester_id = $1 AND status <> 'closed'
+            "SELECT * FROM tickets WHERE requester_id = $1 AND status <> 'closed' AND tenant = $3
              ORDER BY updated_at DESC, id DESC LIMIT $2",
         )
         .bind(requester)
         .bind(i64::from(limit))
+        .bind(&*self.tenant)
         .fetch_all(self.reader())
         .await?
         .iter()
@@ -434,15 +525,17 @@ impl CrmStore for SqlStore {
 
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError> {
         let Some(requester) = requester else {
-            let sql = "SELECT * FROM tickets WHERE id > $1 ORDER BY id LIMIT $2";
+            let sql = "SELECT * FROM tickets WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3";
             return self.page_of(sql, page, rows::ticket).await;
         };
         sqlx::query(
-            "SELECT * FROM tickets WHERE requester_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            "SELECT * FROM tickets WHERE requester_id = $1 AND tenant = $4 AND id > $2
+             ORDER BY id LIMIT $3",
         )
         .bind(requester)
         .bind(after(page))
         .bind(limit(page))
+        .bind(&*self.tenant)
         .fetch_all(self.reader())
         .await?
         .iter()
@@ -461,10 +554,12 @@ impl CrmStore for SqlStore {
         // A key already used returns its comment without touching the ticket;
         // checked first so that a replay writes nothing.
         if let Some(key) = key
-            && let Some(row) = sqlx::query("SELECT * FROM comments WHERE idempotency_key = $1")
-                .bind(key)
-                .fetch_optional(self.reader())
-                .await?
+            && let Some(row) =
+                sqlx::query("SELECT * FROM comments WHERE idempotency_key = $1 AND tenant = $2")
+                    .bind(key)
+                    .bind(&*self.tenant)
+                    .fetch_optional(self.reader())
+                    .await?
         {
             return Ok(Some(Created {
                 record: rows::comment(&row)?,
@@ -476,19 +571,21 @@ impl CrmStore for SqlStore {
         // With PostgreSQL, locks the ticket row until commit, so that it cannot be
         // deleted under the new comment and concurrent comments on it touch it in
         // turn.
-        let touched = sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-            .bind(&now)
-            .bind(ticket_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let touched =
+            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2 AND tenant = $3")
+                .bind(&now)
+                .bind(ticket_id)
+                .bind(&*self.tenant)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if touched == 0 {
             tx.rollback().await?;
             return Ok(None);
         }
         let row = sqlx::query(
-            "INSERT INTO comments (ticket_id, body, public, idempotency_key, created_at)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO comments (ticket_id, body, public, idempotency_key, created_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
         )
         .bind(ticket_id)
@@ -496,13 +593,14 @@ impl CrmStore for SqlStore {
         .bind(f.public)
         .bind(key)
         .bind(&now)
+        .bind(&*self.tenant)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
             // Another transaction used the key since the check: its comment, and
             // this transaction's touch of the ticket is rolled back.
-            let sql = "SELECT * FROM comments WHERE idempotency_key = $1";
-            let row = holder_of(&mut tx, sql, key, "comment").await?;
+            let sql = "SELECT * FROM comments WHERE idempotency_key = $1 AND tenant = $2";
+            let row = holder_of(&mut tx, sql, key, &self.tenant, "comment").await?;
             tx.rollback().await?;
             return Ok(Some(Created {
                 record: rows::comment(&row)?,
@@ -515,9 +613,10 @@ impl CrmStore for SqlStore {
     }
 
     async fn comment(&self, ticket_id: i64, id: i64) -> Result<Option<Comment>, StoreError> {
-        sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 AND id = $2")
+        sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 AND id = $2 AND tenant = $3")
             .bind(ticket_id)
             .bind(id)
+            .bind(&*self.tenant)
             .fetch_optional(self.reader())
             .await?
             .map(|r| rows::comment(&r))
@@ -531,13 +630,14 @@ impl CrmStore for SqlStore {
         f: &CommentFields,
     ) -> Result<Option<Comment>, StoreError> {
         sqlx::query(
-            "UPDATE comments SET body = $1, public = $2 WHERE ticket_id = $3 AND id = $4
-             RETURNING *",
+            "UPDATE comments SET body = $1, public = $2
+             WHERE ticket_id = $3 AND id = $4 AND tenant = $5 RETURNING *",
         )
         .bind(&f.body)
         .bind(f.public)
         .bind(ticket_id)
         .bind(id)
+        .bind(&*self.tenant)
         .fetch_optional(self.writer())
         .await?
         .map(|r| rows::comment(&r))
@@ -545,25 +645,31 @@ impl CrmStore for SqlStore {
     }
 
     async fn delete_comment(&self, ticket_id: i64, id: i64) -> Result<bool, StoreError> {
-        let n = sqlx::query("DELETE FROM comments WHERE ticket_id = $1 AND id = $2")
-            .bind(ticket_id)
-            .bind(id)
-            .execute(self.writer())
-            .await?
-            .rows_affected();
+        let n =
+            sqlx::query("DELETE FROM comments WHERE ticket_id = $1 AND id = $2 AND tenant = $3")
+                .bind(ticket_id)
+                .bind(id)
+                .bind(&*self.tenant)
+                .execute(self.writer())
+                .await?
+                .rows_affected();
         Ok(n > 0)
     }
 
     async fn comments(&self, ticket_id: i64, page: Page) -> Result<Vec<Comment>, StoreError> {
-        sqlx::query("SELECT * FROM comments WHERE ticket_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-            .bind(ticket_id)
-            .bind(after(page))
-            .bind(limit(page))
-            .fetch_all(self.reader())
-            .await?
-            .iter()
-            .map(rows::comment)
-            .collect()
+        sqlx::query(
+            "SELECT * FROM comments WHERE ticket_id = $1 AND tenant = $4 AND id > $2
+             ORDER BY id LIMIT $3",
+        )
+        .bind(ticket_id)
+        .bind(after(page))
+        .bind(limit(page))
+        .bind(&*self.tenant)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(rows::comment)
+        .collect()
     }
 
     // ---- tasks ----
@@ -572,8 +678,8 @@ impl CrmStore for SqlStore {
         let now = to_text(Utc::now());
         let row = sqlx::query(
             "INSERT INTO tasks (subject, status, due_at, contact_id, ticket_id, assignee,
-                                created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+                                created_at, updated_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
         )
         .bind(&f.subject)
         .bind(&f.status)
@@ -583,14 +689,16 @@ impl CrmStore for SqlStore {
         .bind(&f.assignee)
         .bind(&now)
         .bind(&now)
+        .bind(&*self.tenant)
         .fetch_one(self.writer())
         .await?;
         rows::task(&row)
     }
 
     async fn task(&self, id: i64) -> Result<Option<Task>, StoreError> {
-        sqlx::query("SELECT * FROM tasks WHERE id = $1")
+        sqlx::query("SELECT * FROM tasks WHERE id = $1 AND tenant = $2")
             .bind(id)
+            .bind(&*self.tenant)
             .fetch_optional(self.reader())
             .await?
             .map(|r| rows::task(&r))
@@ -600,7 +708,8 @@ impl CrmStore for SqlStore {
     async fn update_task(&self, id: i64, f: &TaskFields) -> Result<Option<Task>, StoreError> {
         sqlx::query(
             "UPDATE tasks SET subject = $1, status = $2, due_at = $3, contact_id = $4,
-                    ticket_id = $5, assignee = $6, updated_at = $7 WHERE id = $8 RETURNING *",
+                    ticket_id = $5, assignee = $6, updated_at = $7
+             WHERE id = $8 AND tenant = $9 RETURNING *",
         )
         .bind(&f.subject)
         .bind(&f.status)
@@ -610,6 +719,7 @@ impl CrmStore for SqlStore {
         .bind(&f.assignee)
         .bind(to_text(Utc::now()))
         .bind(id)
+        .bind(&*self.tenant)
         .fetch_optional(self.writer())
         .await?
         .map(|r| rows::task(&r))
@@ -617,11 +727,12 @@ impl CrmStore for SqlStore {
     }
 
     async fn delete_task(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_row("DELETE FROM tasks WHERE id = $1", id).await
+        self.delete_row("DELETE FROM tasks WHERE id = $1 AND tenant = $2", id)
+            .await
     }
 
     async fn tasks(&self, page: Page) -> Result<Vec<Task>, StoreError> {
-        let sql = "SELECT * FROM tasks WHERE id > $1 ORDER BY id LIMIT $2";
+        let sql = "SELECT * FROM tasks WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3";
         self.page_of(sql, page, rows::task).await
     }
 }

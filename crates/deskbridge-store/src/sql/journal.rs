@@ -85,12 +85,20 @@ impl Journal for SqlStore {
                      WHERE group_name = $6 AND call_id = $7"
                 }
             };
+            let body = serde_json::to_string(call)?;
+            if body.len() > crate::MAX_CALL_BYTES {
+                return Err(StoreError::CallTooLarge {
+                    call_id: call_id.chars().take(64).collect(),
+                    bytes: body.len(),
+                    max: crate::MAX_CALL_BYTES,
+                });
+            }
             sqlx::query(query)
                 .bind(call.customer_phone().map(|p| p.as_str().to_string()))
                 .bind(call.state().as_str())
                 .bind(to_text(call.first_at))
                 .bind(&now_text)
-                .bind(serde_json::to_string(call)?)
+                .bind(body)
                 .bind(group)
                 .bind(call_id)
                 .execute(&mut *tx)
@@ -129,51 +137,58 @@ impl Journal for SqlStore {
         Ok(found)
     }
 
-    async fn calls(
+    async fn calls_within(
         &self,
         groups: &[String],
         customer_phone: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<CallRecord>, StoreError> {
+        max_bytes: usize,
+    ) -> Result<crate::CallPage, StoreError> {
+        use futures_util::TryStreamExt;
         // The groups travel as one JSON array parameter.
         let groups = serde_json::to_string(groups)?;
         let limit = i64::from(limit);
         let mut tx = self.reader().begin_with(dialect::BEGIN_SNAPSHOT).await?;
         // Two statements rather than `$2 IS NULL OR ...`, so that each uses its index.
-        let rows = match customer_phone {
-            Some(phone) => {
-                sqlx::query(concat!(
-                    "SELECT group_name, body, updated_at FROM calls
+        let mut stream = match customer_phone {
+            Some(phone) => sqlx::query(concat!(
+                "SELECT group_name, body, updated_at FROM calls
                      WHERE group_name ",
-                    in_json_array!("$1"),
-                    " AND customer_phone = $2
+                in_json_array!("$1"),
+                " AND customer_phone = $2
                      ORDER BY first_at DESC, call_id DESC LIMIT $3"
-                ))
-                .bind(groups)
-                .bind(phone)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?
-            }
-            None => {
-                sqlx::query(concat!(
-                    "SELECT group_name, body, updated_at FROM calls
+            ))
+            .bind(groups)
+            .bind(phone)
+            .bind(limit)
+            .fetch(&mut *tx),
+            None => sqlx::query(concat!(
+                "SELECT group_name, body, updated_at FROM calls
                      WHERE group_name ",
-                    in_json_array!("$1"),
-                    " ORDER BY first_at DESC, call_id DESC LIMIT $2"
-                ))
-                .bind(groups)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?
-            }
+                in_json_array!("$1"),
+                " ORDER BY first_at DESC, call_id DESC LIMIT $2"
+            ))
+            .bind(groups)
+            .bind(limit)
+            .fetch(&mut *tx),
         };
-        let mut out = Vec::with_capacity(rows.len());
+        let (mut rows, mut bytes, mut truncated) = (Vec::new(), 0usize, false);
+        while let Some(row) = stream.try_next().await? {
+            let size = row.text("body")?.len();
+            if !rows.is_empty() && bytes.saturating_add(size) > max_bytes {
+                truncated = true;
+                break;
+            }
+            bytes = bytes.saturating_add(size);
+            rows.push(row);
+        }
+        drop(stream);
+        let mut calls = Vec::with_capacity(rows.len());
         for row in &rows {
-            out.push(record(&mut tx, row).await?);
+            calls.push(record(&mut tx, row).await?);
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(crate::CallPage { calls, truncated })
     }
 }
 

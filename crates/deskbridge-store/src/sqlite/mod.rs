@@ -21,6 +21,9 @@ mod dialect;
 #[path = "../sql/mod.rs"]
 mod sql;
 
+/// The built-in CRM records of one tenant (`SqliteStore::crm`).
+pub use sql::crm::Records as SqliteCrm;
+
 use std::fs::{OpenOptions, Permissions};
 use std::io::ErrorKind;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

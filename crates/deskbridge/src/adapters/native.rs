@@ -26,6 +26,36 @@ pub struct FieldError {
 /// The most events one request may carry.
 pub const MAX_EVENTS: usize = 1000;
 
+/// Bounds on an event's fields (README, "Limits"). Every field a client sends is
+/// stored, shown and logged, and a call's record is read whole by every step and
+/// every `GET`: unbounded fields let one client grow the memory of the process and
+/// make a call unreadable (an id too long for a URL). The bounds sit far above
+/// what phone systems send.
+pub mod limits {
+    /// `id` and `call_id`, in bytes: they travel in URLs (`/api/v1/calls/{id}`).
+    pub const ID: usize = 256;
+    /// `from` and `to`, in bytes.
+    pub const NUMBER: usize = 64;
+    /// `queue`, `group` and each of `agent`'s fields, in bytes.
+    pub const NAME: usize = 256;
+    /// Attributes per event.
+    pub const ATTRIBUTES: usize = 100;
+    /// An attribute's name, in bytes.
+    pub const ATTRIBUTE_NAME: usize = 128;
+    /// An attribute's value, in bytes.
+    pub const ATTRIBUTE_VALUE: usize = 4096;
+    /// `recording_url`, in bytes.
+    pub const URL: usize = 2048;
+    /// `transcript`, in bytes.
+    pub const TRANSCRIPT: usize = 65_536;
+    /// How far in the future `at` may be (clocks drift, but a time a day ahead is
+    /// a wrong clock or a forged event; it would pin the call to the top of the
+    /// caller log and keep its agent-mode deadline from ever passing).
+    pub const FUTURE_HOURS: i64 = 24;
+    /// The longest `duration_s`: a week, in seconds (longer is no phone call).
+    pub const DURATION_S: u64 = 7 * 24 * 3600;
+}
+
 /// The events of a body: one event, or an array of at most [`MAX_EVENTS`].
 pub fn items(body: &Value) -> Result<Vec<&Value>, FieldError> {
     match body {
@@ -136,9 +166,91 @@ struct NativeEvent {
     transcript: Option<String>,
 }
 
+/// Checks every field against [`limits`], naming the first one out of bounds.
+fn check_bounds(e: &NativeEvent, now: DateTime<Utc>) -> Result<(), FieldError> {
+    let bytes = |field: &str, value: &Option<String>, max: usize| match value {
+        Some(v) if v.len() > max => Err(err(
+            field,
+            format!("is {} bytes long; send at most {max}", v.len()),
+        )),
+        _ => Ok(()),
+    };
+    for (field, value) in [("id", &e.id), ("call_id", &e.call_id)] {
+        bytes(field, value, limits::ID)?;
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            return Err(err(
+                field,
+                "must not contain control characters (newlines, tabs, escapes)",
+            ));
+        }
+    }
+    bytes("from", &e.from, limits::NUMBER)?;
+    bytes("to", &e.to, limits::NUMBER)?;
+    bytes("queue", &e.queue, limits::NAME)?;
+    bytes("group", &e._group, limits::NAME)?;
+    if let Some(a) = &e.agent {
+        bytes("agent.email", &a.email, limits::NAME)?;
+        bytes("agent.name", &a.name, limits::NAME)?;
+        bytes("agent.extension", &a.extension, limits::NAME)?;
+    }
+    for (name, value) in &e.attributes {
+        if name.len() > limits::ATTRIBUTE_NAME {
+            return Err(err(
+                "attributes",
+                format!(
+                    "an attribute name is {} bytes long; send names of at most {} bytes",
+                    name.len(),
+                    limits::ATTRIBUTE_NAME
+                ),
+            ));
+        }
+        if value.len() > limits::ATTRIBUTE_VALUE {
+            return Err(err(
+                &format!("attributes.{name}"),
+                format!(
+                    "is {} bytes long; send at most {}",
+                    value.len(),
+                    limits::ATTRIBUTE_VALUE
+                ),
+            ));
+        }
+    }
+    bytes("recording_url", &e.recording_url, limits::URL)?;
+    bytes("transcript", &e.transcript, limits::TRANSCRIPT)?;
+    if let Some(at) = e.at
+        && at > now + chrono::Duration::hours(limits::FUTURE_HOURS)
+    {
+        return Err(err(
+            "at",
+            format!(
+                "{} is more than {} hours in the future (now {}); check the sender's clock",
+                at.to_rfc3339(),
+                limits::FUTURE_HOURS,
+                now.to_rfc3339()
+            ),
+        ));
+    }
+    if let Some(d) = e.duration_s
+        && d > limits::DURATION_S
+    {
+        return Err(err(
+            "duration_s",
+            format!(
+                "{d} seconds is longer than a call can be; send at most {} (7 days)",
+                limits::DURATION_S
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads one event, its numbers read in `region`.
 pub fn event(value: &Value, region: Region, now: DateTime<Utc>) -> Result<CallEvent, FieldError> {
     let e: NativeEvent = parse(value)?;
+    check_bounds(&e, now)?;
     let required = |v: Option<String>, field: &str| v.ok_or_else(|| err(field, "is required"));
     let kind = e.kind.ok_or_else(|| {
         err(
@@ -342,8 +454,10 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     d.deserialize_any(Seconds)
 }
 
-/// The agent's fields; others are ignored (PBXs add their own).
+/// The agent's fields; others are refused, as unknown keys of the event are (a
+/// misspelled `emial` would otherwise lose the agent silently).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AgentFields {
     #[serde(default, deserialize_with = "text")]
     email: Option<String>,
@@ -454,6 +568,14 @@ fn attributes<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some((k, Attribute(v))) = map.next_entry::<String, Attribute>()? {
+                // Counted while reading, so a huge map stops at the bound.
+                if out.len() == limits::ATTRIBUTES && !out.contains_key(&k) {
+                    return Err(de::Error::custom(format!(
+                        "has more than {} attributes; send at most {}",
+                        limits::ATTRIBUTES,
+                        limits::ATTRIBUTES
+                    )));
+                }
                 out.insert(k, v);
             }
             Ok(out)
@@ -692,7 +814,7 @@ mod tests {
     fn what_phone_systems_really_send_is_read() {
         let e = &parse1(json!({
             "id": 12345, "call_id": " c1 ", "type": "ended", "direction": "outbound",
-            "from": 4155550100u64, "to": "", "queue": null, "agent": {"email": "", "team": "x"},
+            "from": 4155550100u64, "to": "", "queue": null, "agent": {"email": ""},
             "attributes": {"ticket": 42, "vip": true, "score": 1.5, "note": " as sent "},
             "duration_s": 61.4, "transcript": "  "
         }))

@@ -17,28 +17,34 @@ use crate::config::{BackendConfig, BackendKind, Config};
 #[derive(Clone)]
 pub struct Backend {
     pub helpdesk: Arc<dyn Helpdesk>,
-    pub builtin: bool,
+    /// A built-in backend's records (its `/api/v1/crm/`); `None` for Zendesk.
+    pub crm: Option<BuiltinCrm>,
     /// The Zendesk client, for `check --online`.
     pub zendesk: Option<Arc<ZendeskClient>>,
 }
 
-/// Builds every configured backend, plus `builtin`. Each Zendesk backend gets one
-/// request budget, shared by all groups that use it, and, when instances share the
-/// database, by every instance.
+/// Builds every configured backend, plus `builtin`. Each built-in backend is its
+/// own set of records (`crm_of(name)`: the CRM scoped to that backend's name), so
+/// two groups with two built-in backends never see each other's contacts. Each
+/// Zendesk backend gets one request budget, shared by all groups that use it, and,
+/// when instances share the database, by every instance.
 pub fn build(
     config: &Config,
-    crm: &BuiltinCrm,
+    crm_of: &dyn Fn(&str) -> BuiltinCrm,
     store: &Arc<dyn Store>,
 ) -> anyhow::Result<HashMap<String, Backend>> {
-    let builtin = Backend {
-        helpdesk: Arc::new(crm.clone()),
-        builtin: true,
-        zendesk: None,
+    let builtin = |name: &str| {
+        let crm = crm_of(name);
+        Backend {
+            helpdesk: Arc::new(crm.clone()),
+            crm: Some(crm),
+            zendesk: None,
+        }
     };
-    let mut out = HashMap::from([("builtin".to_string(), builtin.clone())]);
+    let mut out = HashMap::from([("builtin".to_string(), builtin("builtin"))]);
     for (name, b) in &config.backends {
         let backend = match b.kind {
-            BackendKind::Builtin => builtin.clone(),
+            BackendKind::Builtin => builtin(name),
             BackendKind::Zendesk => {
                 let shared = store.is_shared().then(|| StoreBudget {
                     store: store.clone(),
@@ -56,7 +62,7 @@ pub fn build(
                         agents,
                         b.match_shared_numbers,
                     )),
-                    builtin: false,
+                    crm: None,
                     zendesk: Some(client),
                 }
             }

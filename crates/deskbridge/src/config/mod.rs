@@ -37,8 +37,18 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: String,
     pub data_dir: PathBuf,
-    /// Largest request body accepted, in bytes (413 above).
+    /// Largest request body accepted, in bytes (413 above, at once when the
+    /// request's `Content-Length` says so).
     pub max_body_bytes: usize,
+    /// A client must send a request's headers within this many seconds, or its
+    /// connection is closed (a slow or stalled client holds no connection).
+    pub header_timeout_seconds: u64,
+    /// A client must send a request's body within this many seconds (408 after,
+    /// and the connection closes).
+    pub body_timeout_seconds: u64,
+    /// Connections open at once; a connection beyond it is answered 503 and
+    /// closed at once.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -83,6 +93,9 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./deskbridge-data"),
             max_body_bytes: 1024 * 1024,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            max_connections: 1024,
         }
     }
 }
@@ -140,6 +153,7 @@ impl std::error::Error for ConfigErrors {}
 impl Config {
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigErrors> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut read = env::Redactions::default();
         if let Some(file) = file {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 ConfigErrors(vec![format!(
@@ -147,11 +161,12 @@ impl Config {
                     file.display()
                 )])
             })?;
-            let table = env::parse_with_env(&text)?;
+            let (table, redactions) = env::parse_with_env(&text)?;
+            read = redactions;
             figment = figment.merge(Serialized::defaults(table));
         }
         figment = figment.merge(Env::prefixed("DESKBRIDGE__").split("__"));
-        Config::extract(figment, overrides)
+        Config::extract(figment, overrides).map_err(|e| read.apply(e))
     }
 
     /// Builds a config from TOML text and explicit overrides, checked like
@@ -163,14 +178,15 @@ impl Config {
     /// test's config must come only from what the test passes in. (`${NAME}` in a
     /// value is still read from the environment, as in a file.)
     pub fn from_toml(text: &str, overrides: Overrides) -> Result<Config, ConfigErrors> {
-        let table = env::parse_with_env(text)?;
+        let (table, read) = env::parse_with_env(text)?;
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Serialized::defaults(table));
-        Config::extract(figment, overrides)
+        Config::extract(figment, overrides).map_err(|e| read.apply(e))
     }
 
     /// The config the layers make, with the command line's overrides on top,
-    /// checked: every error with its key path.
+    /// checked: every error with its key path. Its errors may quote values, some
+    /// read from the environment: the callers redact those.
     fn extract(figment: Figment, overrides: Overrides) -> Result<Config, ConfigErrors> {
         let mut config: Config = figment.extract().map_err(|e| {
             ConfigErrors(

@@ -103,6 +103,25 @@ fn unset_environment_variables_are_errors() {
     );
 }
 
+/// Issue 10, point 8: a value read from the environment (a secret, as a rule)
+/// is never printed in an error about it; its `${NAME}` is.
+#[test]
+fn errors_never_print_values_read_from_the_environment() {
+    // A variable of this test alone (the tests share the environment).
+    unsafe { std::env::set_var("DESKBRIDGE_TEST_REDACTED_SECRET", "s3cr3t-t0ken-value") };
+    let e = load_text(
+        "[server]\nmax_body_bytes = \"${DESKBRIDGE_TEST_REDACTED_SECRET}\"\n\
+         [[groups]]\nname = \"a\"\ntokens = [\"t\"]\nticket_priority = \"${DESKBRIDGE_TEST_REDACTED_SECRET}\"\n",
+    )
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(
+        text.contains("${DESKBRIDGE_TEST_REDACTED_SECRET}"),
+        "{text}"
+    );
+}
+
 #[test]
 fn group_keys_become_the_policy() {
     let config = load_text(

@@ -51,10 +51,7 @@ impl FromRequestParts<Arc<AppState>> for GroupAuth {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(bearer_token)
             .map(str::trim)
             .ok_or_else(|| {
                 unauthorized("the Authorization header must be: Bearer <group token>")
@@ -67,6 +64,13 @@ impl FromRequestParts<Arc<AppState>> for GroupAuth {
             false => Ok(GroupAuth(groups)),
         }
     }
+}
+
+/// The token of `Authorization: Bearer <token>`. The scheme's name is
+/// case-insensitive (RFC 9110, section 11.1): `bearer` and `BEARER` are Bearer.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 /// The groups of a token, in config order. Every token is compared, in constant

@@ -52,11 +52,19 @@ struct ListQuery {
     group: Option<String>,
 }
 
-/// The caller log: `{"calls": [...]}`, newest first.
+/// The caller log: `{"calls": [...]}`, newest first; `"truncated": true` when it
+/// stopped before `limit` because its calls reached [`MAX_LIST_BYTES`] (ask for
+/// fewer, or filter by `phone`).
 #[derive(Debug, Serialize)]
 pub struct CallLog {
     pub calls: Vec<CallView>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
+
+/// The most stored call data one caller-log response reads, in bytes: its
+/// memory is bounded whatever `limit` asks and however large the calls are.
+pub const MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
 
 async fn list(
     State(state): State<Arc<AppState>>,
@@ -88,10 +96,16 @@ async fn list(
         .as_deref()
         .map(|raw| Phone::parse(raw, groups[0].region).as_str().to_string());
     let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-    let calls = state.store.calls(&names, phone.as_deref(), limit).await?;
+    let page = state
+        .store
+        .calls_within(&names, phone.as_deref(), limit, MAX_LIST_BYTES)
+        .await?;
     // The store read only the token's groups.
-    let calls = calls.iter().map(|c| CallView::new(c, false)).collect();
-    Ok(Json(CallLog { calls }))
+    let calls = page.calls.iter().map(|c| CallView::new(c, false)).collect();
+    Ok(Json(CallLog {
+        calls,
+        truncated: page.truncated,
+    }))
 }
 
 // The views' fields are declared in alphabetical order: the API wrote them in that

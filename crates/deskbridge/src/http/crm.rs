@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::crm::{Page, parse_id};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -53,8 +54,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
 }
 
-/// The CRM API answers only tokens of groups whose backend is the built-in CRM.
-pub struct CrmAuth;
+/// The CRM API answers only tokens of groups whose backend is a built-in CRM, and
+/// shows that backend's records only. A token of several groups must have one
+/// built-in backend among them (which one would be a guess otherwise).
+pub struct CrmAuth(BuiltinCrm);
 
 impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
     type Rejection = ApiError;
@@ -64,16 +67,25 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let auth = GroupAuth::from_request_parts(parts, state).await?;
-        match auth.0.iter().any(|g| g.builtin) {
-            true => Ok(CrmAuth),
-            false => Err(ApiError::not_found(
+        let mut crms = auth.0.iter().filter_map(|g| g.crm.as_ref());
+        let Some(first) = crms.next() else {
+            return Err(ApiError::not_found(
                 "this group's backend is not the built-in CRM; its records are in the helpdesk",
+            ));
+        };
+        match crms.all(|c| c.tenant() == first.tenant()) {
+            true => Ok(CrmAuth(first.clone())),
+            false => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "ambiguous_backend",
+                "this token belongs to groups with different built-in backends; give each \
+                 group its own token to use the CRM API"
+                    .to_string(),
             )),
         }
     }
 }
 
-type Api = State<Arc<AppState>>;
 type Out = Result<Json<Value>, ApiError>;
 type Created = Result<(StatusCode, Json<Value>), ApiError>;
 
@@ -129,83 +141,80 @@ fn deleted(found: bool, what: &str) -> Result<StatusCode, ApiError> {
 
 // ---- contacts ----
 
-async fn list_contacts(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_contacts(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     let contacts = match q.phone.as_deref() {
         // Any format: normalized the way calls are. A text that is no valid number
         // matches nobody (invalid numbers are never matched).
-        Some(raw) => match s.crm.phone_filter(raw) {
-            Some(e164) => s.crm.store().contacts(Some(&e164), page).await?,
+        Some(raw) => match crm.phone_filter(raw) {
+            Some(e164) => crm.store().contacts(Some(&e164), page).await?,
             None => Vec::new(),
         },
-        None => s.crm.store().contacts(None, page).await?,
+        None => crm.store().contacts(None, page).await?,
     };
     Ok(page_json(contacts, page, |c| c.id))
 }
 
-async fn create_contact(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
-    created(s.crm.create_contact(&parse_json(&body)?).await?)
+async fn create_contact(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
+    created(crm.create_contact(&parse_json(&body)?).await?)
 }
 
-async fn get_contact(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
-    Ok(Json(json!(s.crm.get_contact(id(&i)?).await?)))
+async fn get_contact(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
+    Ok(Json(json!(crm.get_contact(id(&i)?).await?)))
 }
 
-async fn patch_contact(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
+async fn patch_contact(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
-        s.crm.update_contact(id(&i)?, &parse_json(&body)?).await?
+        crm.update_contact(id(&i)?, &parse_json(&body)?).await?
     )))
 }
 
 async fn delete_contact(
-    State(s): Api,
-    _: CrmAuth,
+    CrmAuth(crm): CrmAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    deleted(s.crm.store().delete_contact(id(&i)?).await?, "contact")
+    deleted(crm.store().delete_contact(id(&i)?).await?, "contact")
 }
 
 // ---- organizations ----
 
-async fn list_organizations(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_organizations(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     Ok(page_json(
-        s.crm.store().organizations(page).await?,
+        crm.store().organizations(page).await?,
         page,
         |o| o.id,
     ))
 }
 
-async fn create_organization(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
-    created(s.crm.create_organization(&parse_json(&body)?).await?)
+async fn create_organization(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
+    created(crm.create_organization(&parse_json(&body)?).await?)
 }
 
-async fn get_organization(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
-    Ok(Json(json!(s.crm.get_organization(id(&i)?).await?)))
+async fn get_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
+    Ok(Json(json!(crm.get_organization(id(&i)?).await?)))
 }
 
-async fn patch_organization(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
+async fn patch_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
-        s.crm
-            .update_organization(id(&i)?, &parse_json(&body)?)
+        crm.update_organization(id(&i)?, &parse_json(&body)?)
             .await?
     )))
 }
 
 async fn delete_organization(
-    State(s): Api,
-    _: CrmAuth,
+    CrmAuth(crm): CrmAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     deleted(
-        s.crm.store().delete_organization(id(&i)?).await?,
+        crm.store().delete_organization(id(&i)?).await?,
         "organization",
     )
 }
 
 // ---- tickets ----
 
-async fn list_tickets(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_tickets(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     let requester = q
         .contact_id
@@ -213,108 +222,99 @@ async fn list_tickets(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> 
         .map(|c| parse_id(c).map_err(|m| ApiError::invalid("contact_id", m)))
         .transpose()?;
     Ok(page_json(
-        s.crm.store().tickets(requester, page).await?,
+        crm.store().tickets(requester, page).await?,
         page,
         |t| t.id,
     ))
 }
 
-async fn create_ticket(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
-    created(s.crm.create_ticket(&parse_json(&body)?).await?)
+async fn create_ticket(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
+    created(crm.create_ticket(&parse_json(&body)?).await?)
 }
 
-async fn get_ticket(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
-    Ok(Json(json!(s.crm.get_ticket(id(&i)?).await?)))
+async fn get_ticket(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
+    Ok(Json(json!(crm.get_ticket(id(&i)?).await?)))
 }
 
-async fn patch_ticket(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
+async fn patch_ticket(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
-        s.crm.update_ticket(id(&i)?, &parse_json(&body)?).await?
+        crm.update_ticket(id(&i)?, &parse_json(&body)?).await?
     )))
 }
 
 async fn delete_ticket(
-    State(s): Api,
-    _: CrmAuth,
+    CrmAuth(crm): CrmAuth,
     Path(i): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    deleted(s.crm.store().delete_ticket(id(&i)?).await?, "ticket")
+    deleted(crm.store().delete_ticket(id(&i)?).await?, "ticket")
 }
 
 // ---- comments ----
 
 async fn list_comments(
-    State(s): Api,
-    _: CrmAuth,
+    CrmAuth(crm): CrmAuth,
     Path(t): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Out {
-    let ticket = s.crm.get_ticket(id(&t)?).await?;
+    let ticket = crm.get_ticket(id(&t)?).await?;
     let page = q.page()?;
     Ok(page_json(
-        s.crm.store().comments(ticket.id, page).await?,
+        crm.store().comments(ticket.id, page).await?,
         page,
         |c| c.id,
     ))
 }
 
-async fn create_comment(State(s): Api, _: CrmAuth, Path(t): Path<String>, body: Bytes) -> Created {
-    created(s.crm.create_comment(id(&t)?, &parse_json(&body)?).await?)
+async fn create_comment(CrmAuth(crm): CrmAuth, Path(t): Path<String>, body: Bytes) -> Created {
+    created(crm.create_comment(id(&t)?, &parse_json(&body)?).await?)
 }
 
-async fn get_comment(State(s): Api, _: CrmAuth, Path((t, c)): Path<(String, String)>) -> Out {
-    Ok(Json(json!(s.crm.get_comment(id(&t)?, id(&c)?).await?)))
+async fn get_comment(CrmAuth(crm): CrmAuth, Path((t, c)): Path<(String, String)>) -> Out {
+    Ok(Json(json!(crm.get_comment(id(&t)?, id(&c)?).await?)))
 }
 
 async fn patch_comment(
-    State(s): Api,
-    _: CrmAuth,
+    CrmAuth(crm): CrmAuth,
     Path((t, c)): Path<(String, String)>,
     body: Bytes,
 ) -> Out {
     Ok(Json(json!(
-        s.crm
-            .update_comment(id(&t)?, id(&c)?, &parse_json(&body)?)
+        crm.update_comment(id(&t)?, id(&c)?, &parse_json(&body)?)
             .await?
     )))
 }
 
 async fn delete_comment(
-    State(s): Api,
-    _: CrmAuth,
+    CrmAuth(crm): CrmAuth,
     Path((t, c)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     deleted(
-        s.crm.store().delete_comment(id(&t)?, id(&c)?).await?,
+        crm.store().delete_comment(id(&t)?, id(&c)?).await?,
         "comment",
     )
 }
 
 // ---- tasks ----
 
-async fn list_tasks(State(s): Api, _: CrmAuth, Query(q): Query<ListQuery>) -> Out {
+async fn list_tasks(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
-    Ok(page_json(s.crm.store().tasks(page).await?, page, |t| t.id))
+    Ok(page_json(crm.store().tasks(page).await?, page, |t| t.id))
 }
 
-async fn create_task(State(s): Api, _: CrmAuth, body: Bytes) -> Created {
-    created(s.crm.create_task(&parse_json(&body)?).await?)
+async fn create_task(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
+    created(crm.create_task(&parse_json(&body)?).await?)
 }
 
-async fn get_task(State(s): Api, _: CrmAuth, Path(i): Path<String>) -> Out {
-    Ok(Json(json!(s.crm.get_task(id(&i)?).await?)))
+async fn get_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
+    Ok(Json(json!(crm.get_task(id(&i)?).await?)))
 }
 
-async fn patch_task(State(s): Api, _: CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
+async fn patch_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
-        s.crm.update_task(id(&i)?, &parse_json(&body)?).await?
+        crm.update_task(id(&i)?, &parse_json(&body)?).await?
     )))
 }
 
-async fn delete_task(
-    State(s): Api,
-    _: CrmAuth,
-    Path(i): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    deleted(s.crm.store().delete_task(id(&i)?).await?, "task")
+async fn delete_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Result<StatusCode, ApiError> {
+    deleted(crm.store().delete_task(id(&i)?).await?, "task")
 }

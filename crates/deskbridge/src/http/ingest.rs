@@ -36,7 +36,11 @@ async fn ingest(
         false => field.to_string(),
     };
     let invalid = |index: usize, e: FieldError| ApiError::invalid(at(index, &e.field), e.message);
-    let items = native::items(&value).map_err(|e| invalid(0, e))?;
+    // The batch as a whole: no event's index to name.
+    let items = native::items(&value).map_err(|e| ApiError {
+        field: None,
+        ..ApiError::invalid(e.field, e.message)
+    })?;
     let now = chrono::Utc::now();
     let mut events = Vec::with_capacity(items.len());
     // Calls routed earlier in this batch, for their later events.
@@ -64,6 +68,9 @@ async fn ingest(
                 ApplyError::MissingDirection { .. } => "direction",
             };
             return Err(ApiError::invalid(at(index, field), source.to_string()));
+        }
+        Err(e @ StoreError::CallTooLarge { .. }) => {
+            return Err(ApiError::invalid("attributes", e.to_string()));
         }
         Err(e) => return Err(ApiError::internal(e)),
     };

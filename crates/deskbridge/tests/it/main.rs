@@ -7,6 +7,9 @@ mod common;
 
 mod calls;
 mod crm_api;
+mod hostile;
+mod isolation;
+mod limits;
 mod rules;
 mod zendesk;
 mod zendesk_documented;

@@ -9,3 +9,4 @@ mod calls;
 mod check_cli;
 mod cli;
 mod instances;
+mod memory;

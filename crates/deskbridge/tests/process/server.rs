@@ -105,6 +105,11 @@ impl Server {
         }
     }
 
+    /// The server's process id (to read its memory in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn client(&self) -> reqwest::blocking::Client {
         reqwest::blocking::Client::new()
     }

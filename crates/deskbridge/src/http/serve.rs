@@ -1,0 +1,124 @@
+//! The HTTP server loop: hyper's HTTP/1 connection driver under our own accept
+//! loop, instead of `axum::serve`, for what a hostile or broken client must not be
+//! able to do (issue 10):
+//!
+//! - hold a connection by sending half its headers: hyper's `header_read_timeout`
+//!   closes it (axum::serve has no header timeout);
+//! - open connections without end: a semaphore caps the connections served at
+//!   once; one beyond the cap gets a short `503` with the JSON error shape and
+//!   `Connection: close`, written without reading its request, and is closed;
+//! - send a body slowly: the request body timeout is a layer in the router
+//!   (`http::router`), so it answers 408 with the JSON shape.
+//!
+//! Graceful shutdown: on stop the loop stops accepting and every open connection
+//! finishes its request in flight and closes (hyper-util's `GracefulShutdown`).
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+/// What the server allows one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// To send a request's headers (and, between requests on a kept-alive
+    /// connection, to start the next one).
+    pub header_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+/// The refusal a connection beyond the cap gets, whole: it is written before any
+/// of the request is read, so it cannot depend on the request.
+const BUSY: &str = concat!(
+    "HTTP/1.1 503 Service Unavailable\r\n",
+    "Content-Type: application/json\r\n",
+    "Retry-After: 1\r\n",
+    "Connection: close\r\n",
+    "Content-Length: 95\r\n",
+    "\r\n",
+    r#"{"error":"too_many_connections","message":"the server is at its connection limit; retry later"}"#,
+);
+
+/// Serves `router` on `listener` until `stop` turns true, then lets the open
+/// connections finish their requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    mut stop: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: pass, after a pause
+                    // that keeps the loop from spinning.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            // The guard `wait_for` returns is not `Send`: dropped at once.
+            _ = async { stop.wait_for(|stop| *stop).await.is_ok() } => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics::counter!("deskbridge_connections_refused_total").increment(1);
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Answers a connection beyond the cap and closes it, spending at most a second
+/// on a client that does not read.
+async fn refuse(mut stream: TcpStream) {
+    let write = async {
+        stream.write_all(BUSY.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_is_a_whole_response_with_the_json_error_shape() {
+        let (head, body) = BUSY.split_once("\r\n\r\n").expect("head and body");
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{head}"
+        );
+        let json: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(json["error"], "too_many_connections");
+    }
+}

@@ -1,0 +1,248 @@
+//! What a hostile or clumsy client tried (issue 10): each test here failed before
+//! its fix.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+
+const CALLER: &str = "+14155550123";
+
+fn event(id: &str, call_id: &str, kind: &str, extra: Value) -> Value {
+    let mut e = json!({"id": id, "call_id": call_id, "type": kind, "direction": "inbound",
+        "from": CALLER, "to": "+14155550199", "at": "2026-11-22T10:00:00Z"});
+    if let (Some(e), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
+        e.extend(extra.clone());
+    }
+    e
+}
+
+/// Point 4: the call's contact is deleted between "identify the caller" and "open
+/// the ticket". The call fails at once with a reason that says so, the step is not
+/// retried, and no database text reaches the API.
+#[test]
+fn deleting_the_contact_of_a_live_call_fails_the_call_with_a_clear_reason() {
+    let app = TestApp::start();
+    let answered = json!([
+        event("d-1", "d", "ringing", json!({})),
+        event(
+            "d-2",
+            "d",
+            "answered",
+            json!({"at": "2026-11-22T10:00:05Z"})
+        ),
+    ]);
+    assert_eq!(app.post_events(&answered).0, 202);
+    let call = app.wait_call("d", |c| c["contact_id"].is_string());
+    let contact = call["contact_id"].as_str().expect("identified").to_string();
+    let (status, body) = app.send("DELETE", &format!("/api/v1/crm/contacts/{contact}"), None);
+    assert_eq!(status, 204, "{body}");
+
+    let ended = json!([event(
+        "d-3",
+        "d",
+        "ended",
+        json!({"reason": "completed", "at": "2026-11-22T10:01:05Z"})
+    )]);
+    assert_eq!(app.post_events(&ended).0, 202);
+    let call = app.wait_call_for(&app.token, "d", Duration::from_secs(20), |c| {
+        c["sync"] != "pending"
+    });
+    assert_eq!(call["sync"], "failed", "{call}");
+    let reason = call["sync_error"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("deleted while the call was in progress"),
+        "{reason}"
+    );
+    let steps = call["steps"].as_array().cloned().unwrap_or_default();
+    let open = steps
+        .iter()
+        .find(|s| s["step"] == "open_ticket")
+        .unwrap_or_else(|| panic!("no open_ticket step: {call}"));
+    assert_eq!(
+        open["attempts"], 1,
+        "a permanent failure is not retried: {call}"
+    );
+    let text = call.to_string().to_lowercase();
+    for leak in ["foreign key", "sqlite", "constraint", "database error"] {
+        assert!(
+            !text.contains(leak),
+            "the API shows database text {leak:?}: {call}"
+        );
+    }
+}
+
+fn one(call_id: &str, extra: Value) -> Value {
+    event(&format!("{call_id}-1"), call_id, "ended", extra)
+}
+
+/// Posts one event and returns the 422's `field` and message.
+fn refused(app: &TestApp, body: &Value) -> (String, String) {
+    let (status, resp) = app.post_events(body);
+    assert_eq!(status, 422, "{resp}");
+    assert_eq!(resp["error"], "invalid", "{resp}");
+    (
+        resp["field"].as_str().unwrap_or("<none>").to_string(),
+        resp["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Point 6: a time far in the future and an absurd duration are refused with a
+/// 422 naming the field; a time a little ahead (clock drift) is kept.
+#[test]
+fn implausible_times_and_durations_are_refused_naming_the_field() {
+    let app = TestApp::start();
+    let (field, message) = refused(&app, &one("t1", json!({"at": "9999-01-01T00:00:00Z"})));
+    assert_eq!(field, "at", "{message}");
+    assert!(message.contains("in the future"), "{message}");
+    let (field, message) = refused(
+        &app,
+        &one("t2", json!({"reason": "completed", "duration_s": u64::MAX})),
+    );
+    assert_eq!(field, "duration_s", "{message}");
+    assert!(message.contains("604800"), "{message}");
+
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (status, body) = app.post_events(&one(
+        "t3",
+        json!({"at": soon, "reason": "completed", "duration_s": 3600}),
+    ));
+    assert_eq!(status, 202, "{body}");
+}
+
+/// Point 2 (ingest): every field has a bound, and a 422 names the field and the
+/// bound; a call at the bounds is accepted.
+#[test]
+fn oversized_fields_are_refused_naming_the_field_and_the_bound() {
+    let app = TestApp::start();
+    // Under the body limit (1 MiB), so that the field is what is refused.
+    let big = "x".repeat(200_000);
+    let cases = [
+        (json!({"call_id": big}), "call_id", "256"),
+        (json!({"id": big}), "id", "256"),
+        (json!({"from": big}), "from", "64"),
+        (json!({"queue": big}), "queue", "256"),
+        (json!({"agent": {"name": big}}), "agent.name", "256"),
+        (
+            json!({"attributes": {"utm": big}}),
+            "attributes.utm",
+            "4096",
+        ),
+        (json!({"transcript": big}), "transcript", "65536"),
+        (
+            json!({"recording_url": format!("https://r/{big}")}),
+            "recording_url",
+            "2048",
+        ),
+    ];
+    for (extra, field, bound) in cases {
+        let (got, message) = refused(&app, &one("big", extra));
+        assert_eq!(got, field, "{message}");
+        assert!(message.contains(bound), "{field}: {message}");
+        assert!(message.len() < 300, "the message does not echo the value");
+    }
+    let many: serde_json::Map<String, Value> =
+        (0..50_000).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let (field, message) = refused(&app, &one("many", json!({"attributes": many})));
+    assert!(field.starts_with("attributes"), "{field}: {message}");
+    assert!(message.contains("100"), "{message}");
+
+    // At the bounds: accepted, and readable back.
+    let call_id = "c".repeat(256);
+    let attributes: serde_json::Map<String, Value> = (0..100)
+        .map(|i| (format!("k{i}"), json!("v".repeat(4096))))
+        .collect();
+    let event = json!({"id": "max-1", "call_id": call_id, "type": "ringing",
+        "direction": "inbound", "from": CALLER, "attributes": attributes,
+        "agent": {"name": "a".repeat(256)}, "queue": "q".repeat(256)});
+    let (status, body) = app.post_events(&event);
+    assert_eq!(status, 202, "{body}");
+    let (status, call) = app.get(&format!("/api/v1/calls/{call_id}"));
+    assert_eq!(status, 200, "{call}");
+    assert_eq!(call["attributes"].as_object().map(|a| a.len()), Some(100));
+}
+
+/// Point 8: a batch too large is the request's fault, not its first event's.
+#[test]
+fn a_batch_too_large_names_no_event() {
+    let app = TestApp::start();
+    let batch: Vec<Value> = (0..1001)
+        .map(|i| event(&format!("b-{i}"), "b", "ringing", json!({})))
+        .collect();
+    let (status, resp) = app.post_events(&json!(batch));
+    assert_eq!(status, 422, "{resp}");
+    assert!(resp.get("field").is_none(), "{resp}");
+    assert!(
+        resp["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1000"),
+        "{resp}"
+    );
+}
+
+/// Point 8: the bearer scheme's name is case-insensitive (RFC 9110).
+#[test]
+fn the_bearer_scheme_is_matched_case_insensitively() {
+    let app = TestApp::start();
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let resp = app
+            .client()
+            .get(app.url("/api/v1/calls"))
+            .header("Authorization", format!("{scheme} {}", app.token))
+            .send()
+            .expect("response");
+        assert_eq!(resp.status(), 200, "{scheme}");
+    }
+    let resp = app
+        .client()
+        .get(app.url("/api/v1/calls"))
+        .header("Authorization", format!("Basic {}", app.token))
+        .send()
+        .expect("response");
+    assert_eq!(resp.status(), 401);
+}
+
+/// Point 8: one record has one id; `+1` and `01` are not `1`.
+#[test]
+fn crm_ids_have_one_spelling() {
+    let app = TestApp::start();
+    let (status, body) = app.send(
+        "POST",
+        "/api/v1/crm/contacts",
+        Some(&json!({"name": "Ada", "phones": [CALLER]})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().expect("id").to_string();
+    assert_eq!(app.get(&format!("/api/v1/crm/contacts/{id}")).0, 200);
+    for other in [format!("%2B{id}"), format!("0{id}"), format!("%20{id}")] {
+        let (status, body) = app.get(&format!("/api/v1/crm/contacts/{other}"));
+        assert_eq!(status, 404, "{other}: {body}");
+    }
+}
+
+/// Point 8: unknown keys inside `agent` are refused like unknown top-level keys.
+#[test]
+fn unknown_keys_inside_agent_are_refused_like_top_level_ones() {
+    let app = TestApp::start();
+    let (field, message) = refused(
+        &app,
+        &one("u1", json!({"agent": {"emial": "ann@acme.com"}})),
+    );
+    assert_eq!(field, "agent.emial", "{message}");
+    let (field, _) = refused(&app, &one("u2", json!({"emial": "ann@acme.com"})));
+    assert_eq!(field, "emial");
+}
+
+/// Point 5: ids are read back in URLs and written to logs; a newline or escape
+/// sequence in one is refused, naming the field.
+#[test]
+fn control_characters_in_ids_are_refused() {
+    let app = TestApp::start();
+    for bad in ["c1\n2026-11-28 INFO forged", "c1\u{1b}[2J", "c1\rX"] {
+        let (field, message) = refused(&app, &event("x-1", bad, "ringing", json!({})));
+        assert_eq!(field, "call_id", "{message}");
+        assert!(message.contains("control characters"), "{message}");
+    }
+}
