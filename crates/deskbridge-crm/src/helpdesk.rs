@@ -60,17 +60,34 @@ fn our_id(id: &str) -> Option<i64> {
 }
 
 impl BuiltinCrm {
-    async fn reassign(&self, ticket_id: i64, assignee: &str) -> Result<(), HelpdeskError> {
+    /// What a call's comment changes on its ticket besides adding itself: the last
+    /// agent of a transferred call takes the ticket, and a solved ticket is open
+    /// again (the group's `reopen_solved`), so that an agent sees the call.
+    async fn update_with_comment(
+        &self,
+        ticket_id: i64,
+        comment: &NewComment,
+    ) -> Result<(), HelpdeskError> {
+        if comment.reassign.is_none() && !comment.reopen_solved {
+            return Ok(());
+        }
         let Some(ticket) = self.store.ticket(ticket_id).await.map_err(store_error)? else {
             return Ok(());
         };
+        let reopen = comment.reopen_solved && ticket.status == "solved";
+        if comment.reassign.is_none() && !reopen {
+            return Ok(());
+        }
         let fields = TicketFields {
             subject: ticket.subject,
-            status: ticket.status,
+            status: match reopen {
+                true => "open".to_string(),
+                false => ticket.status,
+            },
             priority: ticket.priority,
             ticket_type: ticket.ticket_type,
             requester_id: ticket.requester_id,
-            assignee: Some(assignee.to_string()),
+            assignee: comment.reassign.clone().or(ticket.assignee),
             tags: ticket.tags,
             custom_fields: ticket.custom_fields,
         };
@@ -259,9 +276,7 @@ impl Helpdesk for BuiltinCrm {
             .map_err(store_error)?
         {
             Some(created) => {
-                if let Some(assignee) = &comment.reassign {
-                    self.reassign(id, assignee).await?;
-                }
+                self.update_with_comment(id, comment).await?;
                 Ok(CommentAdded {
                     id: created.record.id.to_string(),
                     ticket_id: ticket_id.to_string(),

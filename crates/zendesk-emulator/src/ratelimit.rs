@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 /// Zendesk counts requests over a minute.
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// How long after a 429 a request may still arrive without having ignored it: a
+/// client with several requests on the wire (or past its own budget check) when
+/// the 429 comes back cannot recall them. Still refused with 429 like any request
+/// in the window; only not counted as impatient. Real Zendesk keeps no such count:
+/// this is the emulator's measure of invariant 5 ("a 429 pauses every worker"),
+/// which is about requests *started* after the 429 was received.
+const IN_FLIGHT: Duration = Duration::from_secs(1);
+
 /// What the limiter decided about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Admission {
@@ -37,6 +45,9 @@ pub(crate) struct RateLimiter {
     admitted: VecDeque<Instant>,
     /// End of the last announced `Retry-After` window.
     blocked_until: Option<Instant>,
+    /// When that 429 was answered: requests arriving within [`IN_FLIGHT`] of it
+    /// were already on their way and could not have known of it.
+    blocked_at: Option<Instant>,
 }
 
 impl RateLimiter {
@@ -46,6 +57,7 @@ impl RateLimiter {
             window: MINUTE,
             admitted: VecDeque::new(),
             blocked_until: None,
+            blocked_at: None,
         }
     }
 
@@ -68,6 +80,7 @@ impl RateLimiter {
     pub(crate) fn clear(&mut self) {
         self.admitted.clear();
         self.blocked_until = None;
+        self.blocked_at = None;
     }
 
     pub(crate) fn admit(&mut self, now: Instant) -> Admission {
@@ -83,10 +96,13 @@ impl RateLimiter {
         }
         if let Some(until) = self.blocked_until {
             if now < until {
+                let in_flight = self
+                    .blocked_at
+                    .is_some_and(|at| now.saturating_duration_since(at) < IN_FLIGHT);
                 return Admission::Limited {
                     limit,
                     retry_after_secs: whole_seconds(until - now),
-                    during_retry_after: true,
+                    during_retry_after: !in_flight,
                 };
             }
             self.blocked_until = None;
@@ -105,6 +121,7 @@ impl RateLimiter {
         });
         let retry_after_secs = whole_seconds(frees_in);
         self.blocked_until = Some(now + Duration::from_secs(retry_after_secs));
+        self.blocked_at = Some(now);
         Admission::Limited {
             limit,
             retry_after_secs,
@@ -166,6 +183,34 @@ mod tests {
                 remaining: 0
             }
         );
+    }
+
+    #[test]
+    fn requests_already_on_their_way_are_refused_but_not_counted_as_impatient() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(Some(1));
+        assert!(matches!(limiter.admit(start), Admission::Allowed { .. }));
+        assert!(matches!(
+            limiter.admit(start + Duration::from_secs(1)),
+            Admission::Limited {
+                during_retry_after: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            limiter.admit(start + Duration::from_millis(1500)),
+            Admission::Limited {
+                during_retry_after: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            limiter.admit(start + Duration::from_secs(3)),
+            Admission::Limited {
+                during_retry_after: true,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -298,6 +298,23 @@ fn ivr_ticket_zero_opens_a_new_ticket_inside_the_reuse_window_and_beside_an_open
 // ---- 2. the reuse window ----
 
 #[test]
+fn a_call_on_a_solved_ticket_opens_it_again_unless_the_group_says_not_to() {
+    for (keys, want) in [
+        ("reuse_recent_minutes = 30", "open"),
+        ("reuse_recent_minutes = 30\nreopen_solved = false", "solved"),
+    ] {
+        let server = start(keys);
+        let ada = new_contact(&server, "Ada Caller", "+14155550130");
+        let solved = new_ticket(&server, &ada, "solved");
+        let call = inbound(&server, "s1", "+14155550130", json!({}));
+        assert_eq!(call["ticket_id"], json!(solved), "{keys}");
+        assert_eq!(ticket_rules(&call), &json!(["reuse_window"]), "{keys}");
+        assert_eq!(server.ticket(&solved)["status"], want, "{keys}");
+        assert_eq!(server.comments(&solved).len(), 1, "{keys}");
+    }
+}
+
+#[test]
 fn a_repeat_call_within_the_reuse_window_goes_on_the_same_ticket() {
     let server = start("reuse_recent_minutes = 30");
     let first = inbound(&server, "w1", "+14155550110", json!({}));

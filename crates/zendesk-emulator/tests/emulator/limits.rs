@@ -33,7 +33,9 @@ async fn rate_limit_answers_429_with_retry_after_and_counts_impatient_requests()
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_eq!(limited.header("x-rate-limit-remaining"), Some("0"));
 
-    // A client that ignores Retry-After.
+    // A client that ignores Retry-After: a request started after the 429 was
+    // received (later than a request still in flight could arrive).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let impatient = harness
         .post("/api/v2/users", &json!({"user": {"name": "X"}}))
         .await;
