@@ -73,14 +73,15 @@ pub fn metrics_recorder() -> anyhow::Result<metrics_exporter_prometheus::Prometh
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
     use super::*;
 
+    /// A log writer that keeps what was written, for tests that read the log.
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
