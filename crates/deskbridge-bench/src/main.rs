@@ -284,7 +284,7 @@ fn seed(
     (agents, tickets)
 }
 
-/// A NANP number (`+1NXXNXXXXXX`) as a person might have typed it.
+/// A North American number (`+1` and ten digits) as a person might have typed it.
 fn typed_form(n: usize, e164: &str) -> String {
     let d = e164.trim_start_matches("+1");
     if d.len() != 10 {

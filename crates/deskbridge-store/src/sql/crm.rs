@@ -145,17 +145,23 @@ impl Records {
         Ok(n > 0)
     }
 
-    /// The page of a `... WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3`.
+    /// The page of a `... WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3`;
+    /// `of` is bound as `$4` (the parent a list is filtered by), when given.
     async fn page_of<T: Send>(
         &self,
         sql: &'static str,
+        of: Option<i64>,
         page: Page,
         record: fn(&Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        sqlx::query(sql)
+        let mut query = sqlx::query(sql)
             .bind(&*self.tenant)
             .bind(after(page))
-            .bind(limit(page))
+            .bind(limit(page));
+        if let Some(parent) = of {
+            query = query.bind(parent);
+        }
+        query
             .fetch_all(self.reader())
             .await?
             .iter()
@@ -390,7 +396,7 @@ impl CrmStore for Records {
 
     async fn organizations(&self, page: Page) -> Result<Vec<Organization>, StoreError> {
         let sql = "SELECT * FROM organizations WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3";
-        self.page_of(sql, page, rows::organization).await
+        self.page_of(sql, None, page, rows::organization).await
     }
 
     // ---- tickets ----
@@ -524,23 +530,14 @@ impl CrmStore for Records {
     }
 
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError> {
-        let Some(requester) = requester else {
-            let sql = "SELECT * FROM tickets WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3";
-            return self.page_of(sql, page, rows::ticket).await;
+        let sql = match requester {
+            None => "SELECT * FROM tickets WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
+            Some(_) => {
+                "SELECT * FROM tickets WHERE tenant = $1 AND id > $2 AND requester_id = $4
+                 ORDER BY id LIMIT $3"
+            }
         };
-        sqlx::query(
-            "SELECT * FROM tickets WHERE requester_id = $1 AND tenant = $4 AND id > $2
-             ORDER BY id LIMIT $3",
-        )
-        .bind(requester)
-        .bind(after(page))
-        .bind(limit(page))
-        .bind(&*self.tenant)
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(rows::ticket)
-        .collect()
+        self.page_of(sql, requester, page, rows::ticket).await
     }
 
     // ---- comments ----
@@ -657,19 +654,10 @@ impl CrmStore for Records {
     }
 
     async fn comments(&self, ticket_id: i64, page: Page) -> Result<Vec<Comment>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM comments WHERE ticket_id = $1 AND tenant = $4 AND id > $2
-             ORDER BY id LIMIT $3",
-        )
-        .bind(ticket_id)
-        .bind(after(page))
-        .bind(limit(page))
-        .bind(&*self.tenant)
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(rows::comment)
-        .collect()
+        let sql = "SELECT * FROM comments WHERE tenant = $1 AND id > $2 AND ticket_id = $4
+                   ORDER BY id LIMIT $3";
+        self.page_of(sql, Some(ticket_id), page, rows::comment)
+            .await
     }
 
     // ---- tasks ----
@@ -733,6 +721,6 @@ impl CrmStore for Records {
 
     async fn tasks(&self, page: Page) -> Result<Vec<Task>, StoreError> {
         let sql = "SELECT * FROM tasks WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3";
-        self.page_of(sql, page, rows::task).await
+        self.page_of(sql, None, page, rows::task).await
     }
 }
