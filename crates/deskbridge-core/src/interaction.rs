@@ -23,6 +23,7 @@ use crate::phone::Phone;
 use crate::policy::{
     AgentFallback, AmbiguousCaller, CallPlan, TicketAssignment, TicketTiming, UnansweredPolicy,
 };
+use crate::pop::PopRecord;
 use crate::rule::{AssigneeRule, ContactRule, TicketRule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +229,9 @@ pub struct Interaction {
     /// The group's rules for this call's steps, as they were when it started.
     #[serde(default)]
     pub plan: CallPlan,
+    /// Screen pops made for the call's agents, in the order they were made.
+    #[serde(default)]
+    pub pops: Vec<PopRecord>,
 }
 
 impl Interaction {
@@ -273,6 +277,7 @@ impl Interaction {
             agent_timed_out: false,
             done: Done::default(),
             plan: plan.clone(),
+            pops: Vec::new(),
         })
     }
 

@@ -15,6 +15,7 @@ pub mod event;
 pub mod interaction;
 pub mod phone;
 pub mod policy;
+pub mod pop;
 pub mod ports;
 pub mod queue;
 pub mod rule;
