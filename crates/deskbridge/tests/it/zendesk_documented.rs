@@ -243,14 +243,14 @@ fn the_accounts_update_limit_is_kept_before_zendesk_refuses() {
     );
     let server = TestApp::with_config(&toml, TOKEN);
     let seeded_comments = comments_on(&zd, callers[2].1).len();
-    for i in 0..2 {
+    for (i, (_, ticket)) in callers.iter().enumerate().take(2) {
         let c = call(
             &server,
             &format!("u{i}"),
             &format!("+1415555024{i}"),
             json!({}),
         );
-        assert_eq!(id(&c["ticket_id"]), callers[i].1, "{c}");
+        assert_eq!(id(&c["ticket_id"]), *ticket, "{c}");
     }
     // The third update this minute is held back, not sent.
     let (status, _) = server.post_events(&answered_call("u2", "+14155550242", "ann@acme.com"));
