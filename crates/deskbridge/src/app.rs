@@ -121,6 +121,8 @@ pub struct Running {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: worker::Workers,
     heartbeat: tokio::task::JoinHandle<()>,
+    /// The groups' Asterisk manager clients.
+    ami: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -130,6 +132,16 @@ impl Running {
         tracing::info!("shutting down: no new requests; finishing the steps in flight");
         let _ = self.stop.send(true);
         self.heartbeat.abort();
+        for client in self.ami {
+            // They log off and return once told to stop.
+            let abort = client.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), client)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
         match tokio::time::timeout(Duration::from_secs(10), self.server).await {
             Ok(result) => result??,
             Err(_) => tracing::warn!("requests still open after 10 s; closing them"),
@@ -216,6 +228,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let retry = RetryPolicy::from(&config.jobs);
     let workers = worker::spawn(state.clone(), config.jobs.workers, retry, stop_rx.clone());
 
+    let ami = spawn_ami_clients(&config, &state, &stop_rx);
+
     let router = crate::http::router(state.clone());
     let limits = crate::http::serve::ConnectionLimits {
         header_timeout: Duration::from_secs(config.server.header_timeout_seconds),
@@ -234,7 +248,30 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         server,
         workers,
         heartbeat,
+        ami,
     })
+}
+
+/// One Asterisk manager client per group with `[groups.asterisk]`.
+fn spawn_ami_clients(
+    config: &Config,
+    state: &Arc<AppState>,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    config
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let settings = g.asterisk.clone()?;
+            let group = state.group(&g.name)?.clone();
+            Some(crate::adapters::ami::spawn(
+                state.clone(),
+                group,
+                settings,
+                stop.clone(),
+            ))
+        })
+        .collect()
 }
 
 /// Creates the data directory (and any missing parent) readable by its owner only:

@@ -7,6 +7,7 @@ pub mod backends;
 pub mod check;
 pub mod config;
 pub mod http;
+pub mod ingest;
 pub mod state;
 pub mod telemetry;
 pub mod token;

@@ -1,4 +1,5 @@
 //! Adapters: one module per protocol, each turning what a phone system sends into
 //! [`deskbridge_core::CallEvent`]s.
 
+pub mod ami;
 pub mod native;

@@ -137,6 +137,8 @@ pub struct GroupConfig {
     pub agent_fallback: Option<AgentFallback>,
     /// Names of the per-call attributes (`[groups.attributes]`).
     pub attributes: Option<AttributeNames>,
+    /// The group's Asterisk manager interface (`[groups.asterisk]`).
+    pub asterisk: Option<super::AsteriskConfig>,
 }
 
 impl GroupConfig {
@@ -420,6 +422,9 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 "{}: must be at least 1 second",
                 key("agent_timeout_seconds")
             ));
+        }
+        if let Some(ami) = &g.asterisk {
+            ami.check(&key("asterisk"), errors);
         }
         for e in g.policy().validate(&format!("groups[{i}]")) {
             errors.push(e.to_string());

@@ -3,6 +3,7 @@
 //! command-line flags. [`Config::load`] reports every error it finds, each with the
 //! key path to change.
 
+mod asterisk;
 mod env;
 mod group;
 
@@ -14,6 +15,7 @@ use figment::Figment;
 use figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
 
+pub use asterisk::AsteriskConfig;
 pub use group::{AgentConfig, BackendConfig, BackendKind, GroupConfig};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

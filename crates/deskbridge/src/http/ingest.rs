@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use deskbridge_core::{ApplyError, Phone};
-use deskbridge_store::{GroupEvent, IngestReport, StoreError};
+use deskbridge_store::{IngestReport, StoreError};
 use serde_json::Value;
 
 use super::{ApiError, GroupAuth, parse_json};
@@ -55,13 +55,9 @@ async fn ingest(
                 .or_insert_with(|| group.clone());
         }
         let event = native::event(item, group.region, now).map_err(|e| invalid(index, e))?;
-        events.push(GroupEvent {
-            group: group.name.clone(),
-            plan: group.plan.clone(),
-            event,
-        });
+        events.push(crate::ingest::for_group(&group, event));
     }
-    let report = match state.store.ingest(&events).await {
+    let report = match crate::ingest::commit(&state, &events).await {
         Ok(report) => report,
         Err(StoreError::Apply { index, source }) => {
             let field = match source {
@@ -74,12 +70,6 @@ async fn ingest(
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
-    for e in &events {
-        metrics::counter!("deskbridge_events_total", "group" => e.group.clone()).increment(1);
-    }
-    if report.duplicates > 0 {
-        metrics::counter!("deskbridge_events_duplicate_total").increment(report.duplicates as u64);
-    }
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 

@@ -5,10 +5,12 @@
 
 mod common;
 
+mod ami;
 mod calls;
 mod crm_api;
 mod hostile;
 mod isolation;
+mod kamailio;
 mod limits;
 mod rules;
 mod zendesk;

@@ -1,0 +1,278 @@
+//! The AMI connection of one group: connect, log in, list the channels up now,
+//! then read events until the connection drops; then again, after a backoff
+//! (`backon`'s exponential backoff with jitter, reset by each successful login).
+//!
+//! The [`Tracker`] lives as long as the task, not the connection, so a call that
+//! ends on the next connection is still finished (see the tracker's docs for the
+//! `CoreShowChannels` listing that recovers what happened in between). Each
+//! frame's events are committed before the next frame is read; a database that
+//! refuses them is retried, so no event is lost to a failing database either.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use deskbridge_core::CallEvent;
+use deskbridge_store::StoreError;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::frame::{Frame, FrameError, FrameReader, Item};
+use super::tracker::Tracker;
+use crate::config::AsteriskConfig;
+use crate::state::{AppState, Group};
+
+/// How long connecting and logging in may take.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A `Ping` is sent after this long without a byte from the PBX ...
+const PING_AFTER: Duration = Duration::from_secs(20);
+/// ... and the connection is given up after this long without one.
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+
+const LOGIN_ID: &str = "deskbridge-login";
+const SYNC_ID: &str = "deskbridge-sync";
+
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    #[error("connection lost: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the PBX closed the connection")]
+    Closed,
+    #[error("{0}")]
+    Frame(#[from] FrameError),
+    #[error(
+        "the PBX refused the login of user {user:?} ({message}); check groups[].asterisk.username and secret against manager.conf"
+    )]
+    LoginRefused { user: String, message: String },
+    #[error("no answer from the PBX for {0:?}")]
+    Silent(Duration),
+    #[error("timed out connecting or logging in")]
+    Timeout,
+}
+
+/// Starts the group's AMI client; it runs until `stop` turns true.
+pub fn spawn(
+    state: Arc<AppState>,
+    group: Arc<Group>,
+    settings: AsteriskConfig,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(state, group, settings, stop))
+}
+
+fn backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(30))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+async fn run(
+    state: Arc<AppState>,
+    group: Arc<Group>,
+    settings: AsteriskConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let address = settings.socket_address();
+    let mut tracker = Tracker::new(group.region, state.directory.clone());
+    let mut delays = backoff();
+    loop {
+        let mut logged_in = false;
+        let result = session(
+            &state,
+            &group,
+            &settings,
+            &address,
+            &mut tracker,
+            &mut stop,
+            &mut logged_in,
+        )
+        .await;
+        if logged_in {
+            delays = backoff();
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(30));
+        match result {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(
+                group = %group.name, %address, error = %e,
+                calls_in_progress = tracker.calls_in_progress(),
+                retry_in_ms = delay.as_millis() as u64,
+                "Asterisk manager connection down; reconnecting"
+            ),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stopped(&mut stop) => return,
+        }
+    }
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// One connection: `Ok` when told to stop, `Err` when it broke.
+async fn session(
+    state: &AppState,
+    group: &Group,
+    settings: &AsteriskConfig,
+    address: &str,
+    tracker: &mut Tracker,
+    stop: &mut watch::Receiver<bool>,
+    logged_in: &mut bool,
+) -> Result<(), SessionError> {
+    let mut conn = tokio::time::timeout(LOGIN_TIMEOUT, login(settings, address))
+        .await
+        .map_err(|_| SessionError::Timeout)??;
+    *logged_in = true;
+    tracing::info!(group = %group.name, %address, "logged in to the Asterisk manager interface");
+    // What is up now: recovers the calls that ended while we were away.
+    tracker.begin_sync();
+    conn.send(&Frame::of(&[
+        ("Action", "CoreShowChannels"),
+        ("ActionID", SYNC_ID),
+    ]))
+    .await?;
+    let mut last_heard = Instant::now();
+    let mut pinged = false;
+    loop {
+        let frame = tokio::select! {
+            frame = conn.next_frame() => frame?,
+            _ = tokio::time::sleep_until(last_heard + if pinged { SILENCE_LIMIT } else { PING_AFTER }) => {
+                if pinged {
+                    return Err(SessionError::Silent(SILENCE_LIMIT));
+                }
+                conn.send(&Frame::of(&[("Action", "Ping"), ("ActionID", "deskbridge-ping")])).await?;
+                pinged = true;
+                continue;
+            }
+            _ = stopped(stop) => {
+                let _ = conn.send(&Frame::of(&[("Action", "Logoff")])).await;
+                return Ok(());
+            }
+        };
+        last_heard = Instant::now();
+        pinged = false;
+        if frame.event().is_none() {
+            continue;
+        }
+        let events = tracker.on_frame(&frame, chrono::Utc::now());
+        if !events.is_empty() {
+            commit(state, group, events, stop).await;
+        }
+    }
+}
+
+/// Commits a frame's events, retrying while the database fails. An event the
+/// journal cannot start a call from (the end of a call that began before
+/// deskbridge was watching, unknown to the journal) is dropped.
+async fn commit(
+    state: &AppState,
+    group: &Group,
+    events: Vec<CallEvent>,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let mut batch: Vec<_> = events
+        .into_iter()
+        .map(|e| crate::ingest::for_group(group, e))
+        .collect();
+    let mut delays = backoff();
+    while !batch.is_empty() {
+        match crate::ingest::commit(state, &batch).await {
+            Ok(_) => return,
+            Err(StoreError::Apply { index, source }) => {
+                tracing::debug!(group = %group.name, error = %source, "AMI event of a call never seen starting: skipped");
+                batch.remove(index.min(batch.len() - 1));
+            }
+            Err(StoreError::CallTooLarge { call_id, .. }) => {
+                tracing::warn!(group = %group.name, %call_id, "call record full: its AMI events are skipped");
+                batch.retain(|e| e.event.call_id != call_id);
+            }
+            Err(e) => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(30));
+                tracing::warn!(group = %group.name, error = %e, "cannot commit AMI events; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped(stop) => return,
+                }
+            }
+        }
+    }
+}
+
+/// A logged-in connection.
+struct Conn {
+    stream: TcpStream,
+    reader: FrameReader,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn send(&mut self, frame: &Frame) -> Result<(), SessionError> {
+        self.stream.write_all(frame.encode().as_bytes()).await?;
+        Ok(())
+    }
+
+    async fn next_item(&mut self) -> Result<Item, SessionError> {
+        loop {
+            if let Some(item) = self.reader.next_item() {
+                return Ok(item?);
+            }
+            let n = self.stream.read(&mut self.buf).await?;
+            if n == 0 {
+                return Err(SessionError::Closed);
+            }
+            self.reader.push(&self.buf[..n]);
+        }
+    }
+
+    async fn next_frame(&mut self) -> Result<Frame, SessionError> {
+        loop {
+            if let Item::Frame(f) = self.next_item().await? {
+                return Ok(f);
+            }
+        }
+    }
+}
+
+/// Connects, reads the banner, sends `Login` and waits for its answer.
+async fn login(settings: &AsteriskConfig, address: &str) -> Result<Conn, SessionError> {
+    let stream = TcpStream::connect(address)
+        .await
+        .map_err(SessionError::Connect)?;
+    let mut conn = Conn {
+        stream,
+        reader: FrameReader::new(),
+        buf: vec![0; 16 * 1024],
+    };
+    // The banner comes first; the reader refuses anything else.
+    conn.next_item().await?;
+    conn.send(&Frame::of(&[
+        ("Action", "Login"),
+        ("ActionID", LOGIN_ID),
+        ("Username", &settings.username),
+        ("Secret", &settings.secret),
+        ("Events", "on"),
+    ]))
+    .await?;
+    loop {
+        let f = conn.next_frame().await?;
+        if f.get("ActionID") != Some(LOGIN_ID) && f.get("Response").is_none() {
+            continue;
+        }
+        return match f.get("Response") {
+            Some(r) if r.eq_ignore_ascii_case("Success") => Ok(conn),
+            _ => Err(SessionError::LoginRefused {
+                user: settings.username.clone(),
+                message: f.get("Message").unwrap_or("no reason given").to_string(),
+            }),
+        };
+    }
+}

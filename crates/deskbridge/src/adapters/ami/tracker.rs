@@ -1,0 +1,545 @@
+//! The call tracker: AMI events in, native [`CallEvent`]s out, without I/O.
+//!
+//! Asterisk reports channels, not calls. A call is every channel sharing a
+//! `Linkedid` (the `Uniqueid` of the oldest channel of the call: the caller's
+//! channel on an inbound call), so the call's id is its `Linkedid` (DESIGN.md,
+//! "Call ids"). The tracker keeps, per call, what the events do not repeat:
+//! which channel started it, who is an agent, which channels are still up, the
+//! queue, whether the caller gave up; and per bridge, who is in it. From that:
+//!
+//! - **ringing** when the call's first channel appears (`Newchannel` with
+//!   `Uniqueid == Linkedid`); inbound unless that channel is an agent's phone;
+//! - **answered** with the agent when a leg answers: `DialEnd` with
+//!   `DialStatus: ANSWER`, a queue's `AgentConnect`, or a `BridgeEnter` that puts
+//!   the caller and an agent's channel together (the attended-transfer case, where
+//!   the consultation leg may belong to another `Linkedid`). The agent is the
+//!   answering leg's phone (extension from the channel name or the queue member's
+//!   interface, matched to the agents directory); members rung but not answering
+//!   (`AgentCalled`, a `DialEnd` with `CANCEL`/`NOANSWER`) add nothing, so they make
+//!   no missed call. Each answering leg is one event, so a transferred call names
+//!   every agent in order and ends on one ticket;
+//! - **ended** when the call's last channel hangs up, with the reason from what
+//!   was seen: answered → completed, `QueueCallerAbandon` or a dial the caller
+//!   cancelled → abandoned, `BUSY` → busy, `CONGESTION`/`CHANUNAVAIL` → failed,
+//!   else no answer; **voicemail** when the caller's channel enters `VoiceMail`.
+//!
+//! Event ids are derived from the call and the fact (`ami:{Linkedid}:ringing`,
+//! `ami:{Linkedid}:{Uniqueid}:answered`, `ami:{Linkedid}:ended`), never from a
+//! counter of this process: the same fact seen twice (several deskbridge
+//! instances on one PBX, or a replay) is one journal entry.
+//!
+//! Reconnects: the tracker outlives the connection, so a call whose `Hangup`
+//! arrives on the next connection still ends. What happened while disconnected is
+//! recovered from the `CoreShowChannels` listing the client asks for after each
+//! login ([`Tracker::begin_sync`]): channels the tracker holds that are no longer
+//! listed hung up meanwhile (their calls end), and channels listed but unknown
+//! (after a restart) are adopted, so their calls end when they hang up.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, TimeZone, Utc};
+use deskbridge_core::decide::DirectoryAgent;
+use deskbridge_core::{AgentRef, CallEvent, Direction, EndReason, EventKind, Phone, Region};
+
+use super::frame::Frame;
+
+/// What the tracker knows of one call (one `Linkedid`).
+#[derive(Debug, Default)]
+struct Call {
+    /// `None` for a call found already running (after a restart): its first events
+    /// were ingested before, or never seen.
+    direction: Option<Direction>,
+    /// The agent who placed an outbound call.
+    caller_agent: Option<AgentRef>,
+    /// The number the agent dialed, on an outbound call.
+    dialed: Option<String>,
+    /// Its `ringing` was emitted. An agent's call is announced once it dials a
+    /// phone that is no agent's; a call between agents (a consultation before a
+    /// transfer) never is, and makes no events.
+    announced: bool,
+    queue: Option<String>,
+    answered: bool,
+    abandoned: bool,
+    /// The last `DialStatus` of an unanswered dial.
+    last_dial: Option<String>,
+    /// The channels of the call still up.
+    live: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+struct Channel {
+    /// The call (`Linkedid`) the channel belongs to.
+    call: String,
+    name: String,
+    /// The agent whose phone this channel is, when the directory knows it.
+    agent: Option<AgentRef>,
+}
+
+/// Calls and channels as the AMI events describe them. See the module docs.
+#[derive(Debug)]
+pub struct Tracker {
+    region: Region,
+    directory: Vec<DirectoryAgent>,
+    calls: HashMap<String, Call>,
+    channels: HashMap<String, Channel>,
+    bridges: HashMap<String, BTreeSet<String>>,
+    /// Channels listed by the `CoreShowChannels` in progress.
+    listing: Option<HashSet<String>>,
+}
+
+impl Tracker {
+    /// A tracker whose numbers are read in `region` and whose agents are the
+    /// directory's (matched by extension).
+    pub fn new(region: Region, directory: Vec<DirectoryAgent>) -> Tracker {
+        Tracker {
+            region,
+            directory,
+            calls: HashMap::new(),
+            channels: HashMap::new(),
+            bridges: HashMap::new(),
+            listing: None,
+        }
+    }
+
+    /// Calls in progress (for logs and tests).
+    pub fn calls_in_progress(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// A `CoreShowChannels` listing is about to be asked for: the channels it lists
+    /// are the ones up now.
+    pub fn begin_sync(&mut self) {
+        self.listing = Some(HashSet::new());
+    }
+
+    /// Applies one AMI event, received at `now`; returns the call events it makes.
+    pub fn on_frame(&mut self, f: &Frame, now: DateTime<Utc>) -> Vec<CallEvent> {
+        let at = timestamp(f).unwrap_or(now);
+        let mut out = Vec::new();
+        match f.event().unwrap_or_default() {
+            "Newchannel" => self.new_channel(f, at, &mut out),
+            "DialBegin" | "AgentCalled" => {
+                // The caller's channel may be absent (an originated call).
+                if let Some(call) = f.get("Linkedid").or(f.get("DestLinkedid")) {
+                    let call = call.to_string();
+                    self.adopt(f, "Dest", &call);
+                    self.outbound_dial(&call, f, at, &mut out);
+                }
+            }
+            "DialEnd" => {
+                let Some(call) = f.get("Linkedid").or(f.get("DestLinkedid")) else {
+                    return out;
+                };
+                let call = call.to_string();
+                self.adopt(f, "Dest", &call);
+                self.outbound_dial(&call, f, at, &mut out);
+                match f.get("DialStatus") {
+                    Some("ANSWER") => {
+                        if let Some(leg) = f.get("DestUniqueid") {
+                            self.answered(&call, leg, None, at, &mut out);
+                        }
+                    }
+                    Some(status) => {
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.last_dial = Some(status.to_string());
+                        }
+                    }
+                    None => {}
+                }
+            }
+            "AgentConnect" => {
+                let (Some(call), Some(leg)) = (f.get("Linkedid"), f.get("DestUniqueid")) else {
+                    return out;
+                };
+                let call = call.to_string();
+                self.adopt(f, "Dest", &call);
+                self.set_queue(&call, f.get("Queue"));
+                let member = self.member(f);
+                self.answered(&call, leg, member, at, &mut out);
+            }
+            "QueueCallerJoin" => {
+                if let Some(call) = f.get("Linkedid") {
+                    self.set_queue(call, f.get("Queue"));
+                }
+            }
+            "QueueCallerAbandon" => {
+                if let Some(call) = f.get("Linkedid").map(str::to_string) {
+                    self.set_queue(&call, f.get("Queue"));
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.abandoned = true;
+                    }
+                }
+            }
+            "BridgeEnter" => self.bridge_enter(f, at, &mut out),
+            "BridgeLeave" => {
+                if let (Some(b), Some(u)) = (f.get("BridgeUniqueid"), f.get("Uniqueid"))
+                    && let Some(members) = self.bridges.get_mut(b)
+                {
+                    members.remove(u);
+                    if members.is_empty() {
+                        self.bridges.remove(b);
+                    }
+                }
+            }
+            "Newexten" | "NewExten"
+                if f.get("Application")
+                    .is_some_and(|a| a.eq_ignore_ascii_case("VoiceMail")) =>
+            {
+                self.voicemail(f, at, &mut out);
+            }
+            "Hangup" => {
+                if let Some(u) = f.get("Uniqueid") {
+                    let cause = f.get("Cause").and_then(|c| c.parse().ok());
+                    let call = f.get("Linkedid").unwrap_or(u).to_string();
+                    self.hung_up(&call, u, cause, at, &mut out);
+                }
+            }
+            "CoreShowChannel" => {
+                if let (Some(listing), Some(u)) = (self.listing.as_mut(), f.get("Uniqueid")) {
+                    listing.insert(u.to_string());
+                    if !self.channels.contains_key(u) {
+                        let call = f.get("Linkedid").unwrap_or(u).to_string();
+                        self.adopt(f, "", &call);
+                    }
+                }
+            }
+            "CoreShowChannelsComplete" => {
+                if let Some(listing) = self.listing.take() {
+                    let gone: Vec<(String, String)> = self
+                        .channels
+                        .iter()
+                        .filter(|(u, _)| !listing.contains(*u))
+                        .map(|(u, c)| (c.call.clone(), u.clone()))
+                        .collect();
+                    for (call, u) in gone {
+                        self.hung_up(&call, &u, None, at, &mut out);
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn new_channel(&mut self, f: &Frame, at: DateTime<Utc>, out: &mut Vec<CallEvent>) {
+        let Some(u) = f.get("Uniqueid") else { return };
+        let call_id = f.get("Linkedid").unwrap_or(u).to_string();
+        let starts = u == call_id && !self.calls.contains_key(&call_id);
+        self.adopt(f, "", &call_id);
+        if !starts {
+            return;
+        }
+        let agent = self.channels.get(u).and_then(|c| c.agent.clone());
+        let region = self.region;
+        let call = self.calls.entry(call_id.clone()).or_default();
+        let exten = f.get("Exten").filter(|x| *x != "s").map(str::to_string);
+        if agent.is_some() {
+            // Outbound, or internal: told apart by whom the agent dials.
+            call.direction = Some(Direction::Outbound);
+            call.caller_agent = agent;
+            call.dialed = exten;
+            return;
+        }
+        call.direction = Some(Direction::Inbound);
+        call.announced = true;
+        let mut e = CallEvent::new(
+            format!("ami:{call_id}:ringing"),
+            &call_id,
+            EventKind::Ringing,
+            at,
+        );
+        e.direction = Some(Direction::Inbound);
+        e.from = f
+            .get("CallerIDNum")
+            .filter(|n| *n != "<unknown>")
+            .map(|n| Phone::parse(n, region));
+        e.to = exten.map(|x| Phone::parse(&x, region));
+        out.push(e);
+    }
+
+    /// An agent's call dials `dest`: a customer (announced as an outbound call)
+    /// or another agent (an internal call, never announced).
+    fn outbound_dial(
+        &mut self,
+        call_id: &str,
+        f: &Frame,
+        at: DateTime<Utc>,
+        out: &mut Vec<CallEvent>,
+    ) {
+        let dest_is_agent = f
+            .get("DestUniqueid")
+            .and_then(|d| self.channels.get(d))
+            .is_some_and(|c| c.agent.is_some());
+        let region = self.region;
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if call.announced || call.direction != Some(Direction::Outbound) || dest_is_agent {
+            return;
+        }
+        call.announced = true;
+        let mut e = CallEvent::new(
+            format!("ami:{call_id}:ringing"),
+            call_id,
+            EventKind::Ringing,
+            at,
+        );
+        e.direction = Some(Direction::Outbound);
+        e.agent = call.caller_agent.clone();
+        e.from = call
+            .caller_agent
+            .as_ref()
+            .and_then(|a| a.extension.as_deref())
+            .map(|x| Phone::parse(x, region));
+        let dialed = call
+            .dialed
+            .clone()
+            .or_else(|| f.get("DestCallerIDNum").map(str::to_string))
+            .or_else(|| f.get("DialString").map(str::to_string));
+        e.to = dialed.map(|n| Phone::parse(&n, region));
+        out.push(e);
+    }
+
+    /// Registers the channel the frame names (fields under `prefix`) as part of
+    /// `call`.
+    fn adopt(&mut self, f: &Frame, prefix: &str, call: &str) {
+        let field = |k: &str| f.get(&format!("{prefix}{k}"));
+        let Some(u) = field("Uniqueid") else { return };
+        let name = field("Channel").unwrap_or_default().to_string();
+        if !self.channels.contains_key(u) {
+            let agent = self.agent_of(&name);
+            self.channels.insert(
+                u.to_string(),
+                Channel {
+                    call: call.to_string(),
+                    name,
+                    agent,
+                },
+            );
+        }
+        let owner = self.channels[u].call.clone();
+        self.calls
+            .entry(owner)
+            .or_default()
+            .live
+            .insert(u.to_string());
+    }
+
+    fn set_queue(&mut self, call: &str, queue: Option<&str>) {
+        if let (Some(c), Some(q)) = (self.calls.get_mut(call), queue) {
+            c.queue = Some(q.to_string());
+        }
+    }
+
+    /// The agent a queue's `AgentConnect` names: its interface's extension in the
+    /// directory, else the member's name and extension as the queue knows them.
+    fn member(&self, f: &Frame) -> Option<AgentRef> {
+        let interface = f.get("Interface").or(f.get("DestChannel"))?;
+        let mut agent = self.agent_of(interface).unwrap_or_else(|| AgentRef {
+            extension: extension_of(interface),
+            ..AgentRef::default()
+        });
+        if agent.name.is_none() {
+            agent.name = f.get("MemberName").map(str::to_string);
+        }
+        Some(agent)
+    }
+
+    /// A leg of `call` answered: on an inbound call the leg's phone is the agent;
+    /// on an outbound call the customer answered the agent who placed it.
+    fn answered(
+        &mut self,
+        call_id: &str,
+        leg: &str,
+        member: Option<AgentRef>,
+        at: DateTime<Utc>,
+        out: &mut Vec<CallEvent>,
+    ) {
+        let leg_agent = self.channels.get(leg).map(|c| {
+            c.agent.clone().unwrap_or_else(|| AgentRef {
+                extension: extension_of(&c.name),
+                ..AgentRef::default()
+            })
+        });
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if call.direction.is_some() && !call.announced {
+            return;
+        }
+        let agent = match call.direction {
+            Some(Direction::Outbound) => call.caller_agent.clone(),
+            _ => member.or(leg_agent),
+        };
+        call.answered = true;
+        let mut e = CallEvent::new(
+            format!("ami:{call_id}:{leg}:answered"),
+            call_id,
+            EventKind::Answered,
+            at,
+        );
+        e.direction = call.direction;
+        e.agent = agent.filter(|a| !a.is_empty());
+        e.queue = call.queue.clone();
+        out.push(e);
+    }
+
+    /// A channel entered a bridge: the caller and an agent's phone in one bridge is
+    /// an answer by that agent.
+    fn bridge_enter(&mut self, f: &Frame, at: DateTime<Utc>, out: &mut Vec<CallEvent>) {
+        let (Some(b), Some(u)) = (f.get("BridgeUniqueid"), f.get("Uniqueid")) else {
+            return;
+        };
+        let call = f.get("Linkedid").unwrap_or(u).to_string();
+        self.adopt(f, "", &call);
+        let members = self.bridges.entry(b.to_string()).or_default();
+        members.insert(u.to_string());
+        let others: Vec<String> = members.iter().filter(|m| *m != u).cloned().collect();
+        for other in others {
+            for (caller, leg) in [(u, other.as_str()), (other.as_str(), u)] {
+                // `caller` started its call (inbound), `leg` is an agent's phone.
+                let Some(c) = self.channels.get(caller) else {
+                    continue;
+                };
+                let is_start = c.call == caller;
+                let inbound =
+                    self.calls.get(&c.call).and_then(|c| c.direction) == Some(Direction::Inbound);
+                let leg_is_agent = self.channels.get(leg).is_some_and(|l| l.agent.is_some());
+                if is_start && inbound && leg_is_agent {
+                    let call_id = c.call.clone();
+                    self.answered(&call_id, leg, None, at, out);
+                }
+            }
+        }
+    }
+
+    fn voicemail(&mut self, f: &Frame, at: DateTime<Utc>, out: &mut Vec<CallEvent>) {
+        let Some(u) = f.get("Uniqueid") else { return };
+        let call_id = f.get("Linkedid").unwrap_or(u);
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        if call.answered || call.direction != Some(Direction::Inbound) {
+            return;
+        }
+        let mut e = CallEvent::new(
+            format!("ami:{call_id}:voicemail"),
+            call_id,
+            EventKind::Voicemail,
+            at,
+        );
+        e.direction = call.direction;
+        e.queue = call.queue.clone();
+        out.push(e);
+    }
+
+    fn hung_up(
+        &mut self,
+        call_id: &str,
+        u: &str,
+        cause: Option<u32>,
+        at: DateTime<Utc>,
+        out: &mut Vec<CallEvent>,
+    ) {
+        let owner = self
+            .channels
+            .remove(u)
+            .map_or_else(|| call_id.to_string(), |c| c.call);
+        for members in self.bridges.values_mut() {
+            members.remove(u);
+        }
+        self.bridges.retain(|_, m| !m.is_empty());
+        let Some(call) = self.calls.get_mut(&owner) else {
+            // A call never seen (it started before the tracker): its first channel
+            // hanging up ends it, if the journal knows it.
+            if u == owner {
+                let mut e =
+                    CallEvent::new(format!("ami:{owner}:ended"), &owner, EventKind::Ended, at);
+                e.reason = Some(reason(&Call::default(), cause));
+                out.push(e);
+            }
+            return;
+        };
+        call.live.remove(u);
+        if !call.live.is_empty() {
+            return;
+        }
+        let Some(call) = self.calls.remove(&owner) else {
+            return;
+        };
+        if call.direction.is_some() && !call.announced {
+            return;
+        }
+        let mut e = CallEvent::new(format!("ami:{owner}:ended"), &owner, EventKind::Ended, at);
+        e.direction = call.direction;
+        e.reason = Some(reason(&call, cause));
+        e.queue = call.queue.clone();
+        out.push(e);
+    }
+
+    /// The directory's agent whose extension the channel's device is.
+    fn agent_of(&self, channel: &str) -> Option<AgentRef> {
+        let ext = extension_of(channel)?;
+        self.directory
+            .iter()
+            .find(|a| a.extension.as_deref() == Some(ext.as_str()))
+            .map(|a| AgentRef {
+                email: Some(a.email.clone()),
+                name: a.name.clone(),
+                extension: a.extension.clone(),
+            })
+    }
+}
+
+/// Why the call ended, from what the tracker saw and the last hangup cause (Q.850:
+/// 17 user busy, 34 and 38 network trouble).
+fn reason(call: &Call, cause: Option<u32>) -> EndReason {
+    if call.answered {
+        return EndReason::Completed;
+    }
+    if call.abandoned {
+        return EndReason::Abandoned;
+    }
+    match (call.last_dial.as_deref(), cause) {
+        (Some("BUSY"), _) | (None, Some(17)) => EndReason::Busy,
+        (Some("CONGESTION" | "CHANUNAVAIL"), _) | (None, Some(34 | 38)) => EndReason::Failed,
+        (Some("CANCEL"), _) => EndReason::Abandoned,
+        _ => EndReason::NoAnswer,
+    }
+}
+
+/// The device's extension in a channel or interface name: `PJSIP/101-00000002`,
+/// `SIP/101-0000000a`, `PJSIP/101` → `101`; `Local/101@from-queue-00000001;1`,
+/// `Local/101@from-queue/n` → `101`.
+pub fn extension_of(channel: &str) -> Option<String> {
+    let (tech, rest) = channel.split_once('/')?;
+    let device = if tech.eq_ignore_ascii_case("Local") {
+        rest.split('@').next().unwrap_or(rest)
+    } else {
+        // The sequence number Asterisk appends to a device's channels.
+        match rest.rsplit_once('-') {
+            Some((device, seq))
+                if !seq.is_empty() && seq.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
+                device
+            }
+            _ => rest,
+        }
+    };
+    Some(device.to_string()).filter(|d| !d.is_empty())
+}
+
+/// The `Timestamp` field (`timestampevents = yes` in `manager.conf`): Unix seconds
+/// with a fraction.
+fn timestamp(f: &Frame) -> Option<DateTime<Utc>> {
+    let ts: f64 = f.get("Timestamp")?.parse().ok()?;
+    if !(0.0..=4.0e9).contains(&ts) {
+        return None;
+    }
+    let secs = ts.trunc() as i64;
+    let nanos = ((ts - ts.trunc()) * 1e9) as u32;
+    Utc.timestamp_opt(secs, nanos).single()
+}
+
+#[cfg(test)]
+mod tests;
