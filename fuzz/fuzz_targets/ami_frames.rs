@@ -4,8 +4,8 @@
 
 use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::Region;
-use deskbridge_fuzz::adapters::ami::frame::{FrameReader, Item};
-use deskbridge_fuzz::adapters::ami::tracker::Tracker;
+use deskbridge_fuzz::ami::frame::{FrameReader, Item};
+use deskbridge_fuzz::ami::tracker::Tracker;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

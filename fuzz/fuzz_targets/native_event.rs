@@ -3,7 +3,7 @@
 #![no_main]
 
 use deskbridge_core::Region;
-use deskbridge_fuzz::adapters::native;
+use deskbridge_fuzz::native;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let now = chrono::Utc::now();
     for (i, item) in items.into_iter().enumerate() {
         let _ = native::addressing(item);
-        if let Err(e) = native::event(item, Region::GB, now) {
+        if let Err(e) = native::event(item, Region::US, now) {
             let _ = native::prefixed(i, &e.field);
         }
     }
