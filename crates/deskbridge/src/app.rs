@@ -48,6 +48,7 @@ fn build_groups(
             region,
             helpdesk: builtin.helpdesk.clone(),
             crm: builtin.crm.clone(),
+            dialing: Default::default(),
         })]);
     }
     config
@@ -72,6 +73,7 @@ fn build_groups(
                 region: g.region(region),
                 helpdesk: backend.helpdesk.clone(),
                 crm: backend.crm.clone(),
+                dialing: crate::config::dialing::dialing(g),
             }))
         })
         .collect()

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use deskbridge_core::decide::DirectoryAgent;
+use deskbridge_core::dialing::Dialing;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_core::{CallPlan, Policy, Region, Templates};
 use deskbridge_crm::BuiltinCrm;
@@ -27,6 +28,8 @@ pub struct Group {
     /// The records of the group's backend when it is a built-in CRM (its
     /// `/api/v1/crm/` is available), scoped to that backend.
     pub crm: Option<BuiltinCrm>,
+    /// The block list and outbound caller-id rules a PBX is answered with.
+    pub dialing: Dialing,
 }
 
 impl std::fmt::Debug for Group {
@@ -89,6 +92,7 @@ pub(crate) mod tests {
                 false,
             )),
             crm: None,
+            dialing: Dialing::default(),
         }
     }
 

@@ -2,3 +2,4 @@
 //! [`deskbridge_core::CallEvent`]s.
 
 pub mod native;
+pub mod zammad;

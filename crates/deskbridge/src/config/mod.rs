@@ -3,6 +3,7 @@
 //! command-line flags. [`Config::load`] reports every error it finds, each with the
 //! key path to change.
 
+pub mod dialing;
 mod env;
 mod group;
 

@@ -7,6 +7,7 @@ mod common;
 
 mod calls;
 mod crm_api;
+mod cti;
 mod hostile;
 mod isolation;
 mod limits;
