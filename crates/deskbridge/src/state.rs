@@ -30,6 +30,8 @@ pub struct Group {
     pub crm: Option<BuiltinCrm>,
     /// The block list and outbound caller-id rules a PBX is answered with.
     pub dialing: Dialing,
+    /// Twilio signs its callbacks for this group with it (a secret).
+    pub twilio_auth_token: Option<String>,
 }
 
 impl std::fmt::Debug for Group {
@@ -52,6 +54,8 @@ pub struct AppState {
     /// How long a request's body may take to arrive (`server.body_timeout_seconds`).
     pub body_timeout: std::time::Duration,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// `[server] public_url`, without a trailing `/`: the address Twilio signs.
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -93,6 +97,7 @@ pub(crate) mod tests {
             )),
             crm: None,
             dialing: Dialing::default(),
+            twilio_auth_token: None,
         }
     }
 

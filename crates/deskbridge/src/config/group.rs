@@ -143,6 +143,9 @@ pub struct GroupConfig {
     /// Outbound caller id by destination, first match wins (Zammad CTI `dial`).
     pub caller_id_rules: Vec<super::dialing::CallerIdRuleConfig>,
     pub default_caller_id: Option<String>,
+    /// The Twilio account's auth token: callbacks to `/api/v1/twilio/{group}`
+    /// must be signed with it.
+    pub twilio_auth_token: Option<String>,
 }
 
 impl GroupConfig {

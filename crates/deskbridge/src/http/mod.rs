@@ -8,6 +8,7 @@ mod health;
 mod ingest;
 mod live;
 pub mod serve;
+mod twilio;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(ingest::routes())
         .merge(calls::routes())
         .merge(cti::routes())
+        .merge(twilio::routes())
         .merge(live::routes())
         .nest("/crm", crm::routes());
     let max_body = state.max_body_bytes;

@@ -12,6 +12,7 @@ mod hostile;
 mod isolation;
 mod limits;
 mod rules;
+mod twilio;
 mod zendesk;
 mod zendesk_documented;
 mod zendesk_requests;
