@@ -11,6 +11,7 @@
 
 pub mod comment;
 pub mod decide;
+pub mod dialing;
 pub mod event;
 pub mod interaction;
 pub mod phone;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use deskbridge_core::decide::DirectoryAgent;
+use deskbridge_core::dialing::Dialing;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_core::{CallPlan, Policy, Region, Templates};
 use deskbridge_crm::BuiltinCrm;
@@ -27,6 +28,10 @@ pub struct Group {
     /// The records of the group's backend when it is a built-in CRM (its
     /// `/api/v1/crm/` is available), scoped to that backend.
     pub crm: Option<BuiltinCrm>,
+    /// The block list and outbound caller-id rules a PBX is answered with.
+    pub dialing: Dialing,
+    /// Twilio signs its callbacks for this group with it (a secret).
+    pub twilio_auth_token: Option<String>,
 }
 
 impl std::fmt::Debug for Group {
@@ -49,6 +54,8 @@ pub struct AppState {
     /// How long a request's body may take to arrive (`server.body_timeout_seconds`).
     pub body_timeout: std::time::Duration,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// `[server] public_url`, without a trailing `/`: the address Twilio signs.
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -89,6 +96,8 @@ pub(crate) mod tests {
                 false,
             )),
             crm: None,
+            dialing: Dialing::default(),
+            twilio_auth_token: None,
         }
     }
 

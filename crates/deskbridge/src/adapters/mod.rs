@@ -3,3 +3,5 @@
 
 pub mod ami;
 pub mod native;
+pub mod twilio;
+pub mod zammad;

@@ -139,6 +139,15 @@ pub struct GroupConfig {
     pub attributes: Option<AttributeNames>,
     /// The group's Asterisk manager interface (`[groups.asterisk]`).
     pub asterisk: Option<super::AsteriskConfig>,
+
+    /// Inbound numbers refused (Zammad CTI `reject`); the calls are still logged.
+    pub block: Vec<super::dialing::BlockEntry>,
+    /// Outbound caller id by destination, first match wins (Zammad CTI `dial`).
+    pub caller_id_rules: Vec<super::dialing::CallerIdRuleConfig>,
+    pub default_caller_id: Option<String>,
+    /// The Twilio account's auth token: callbacks to `/api/v1/twilio/{group}`
+    /// must be signed with it.
+    pub twilio_auth_token: Option<String>,
 }
 
 impl GroupConfig {
@@ -426,6 +435,7 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         if let Some(ami) = &g.asterisk {
             ami.check(&key("asterisk"), errors);
         }
+        super::dialing::check(g, &key, errors);
         for e in g.policy().validate(&format!("groups[{i}]")) {
             errors.push(e.to_string());
         }

@@ -4,6 +4,7 @@
 //! key path to change.
 
 mod asterisk;
+pub mod dialing;
 mod env;
 mod group;
 
@@ -51,6 +52,9 @@ pub struct ServerConfig {
     /// Connections open at once; a connection beyond it is answered 503 and
     /// closed at once.
     pub max_connections: usize,
+    /// How phones, browsers and Twilio reach this server, e.g.
+    /// `https://deskbridge.acme.com` (a port and a path prefix are kept).
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -98,6 +102,7 @@ impl Default for ServerConfig {
             header_timeout_seconds: 10,
             body_timeout_seconds: 30,
             max_connections: 1024,
+            public_url: None,
         }
     }
 }

@@ -18,6 +18,9 @@ use serde_json::Value;
 
 use super::{ApiError, GroupAuth, parse_json};
 use crate::adapters::native::{self, FieldError};
+/// The one commit path of every adapter (`crate::ingest`), as the HTTP adapters
+/// call it.
+pub(super) use crate::ingest::commit;
 use crate::state::{AppState, Group};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -57,7 +60,7 @@ async fn ingest(
         let event = native::event(item, group.region, now).map_err(|e| invalid(index, e))?;
         events.push(crate::ingest::for_group(&group, event));
     }
-    let report = match crate::ingest::commit(&state, &events).await {
+    let report = match commit(&state, &events).await {
         Ok(report) => report,
         Err(StoreError::Apply { index, source }) => {
             let field = match source {
