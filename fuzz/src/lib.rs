@@ -4,4 +4,10 @@
 #[path = "../../crates/deskbridge/src/adapters/native.rs"]
 pub mod native;
 
+#[path = "../../crates/deskbridge/src/adapters/zammad.rs"]
+pub mod zammad;
+
+#[path = "../../crates/deskbridge/src/adapters/twilio.rs"]
+pub mod twilio;
+
 pub mod ami;
