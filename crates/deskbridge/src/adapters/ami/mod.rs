@@ -8,6 +8,7 @@
 //!   it reconnects with backoff.
 
 pub mod client;
+pub mod fields;
 pub mod frame;
 pub mod tracker;
 

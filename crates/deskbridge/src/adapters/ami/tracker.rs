@@ -37,10 +37,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use deskbridge_core::decide::DirectoryAgent;
-use deskbridge_core::{AgentRef, CallEvent, Direction, EndReason, EventKind, Phone, Region};
+use deskbridge_core::{AgentRef, CallEvent, Direction, EventKind, Phone, Region};
 
+use super::fields::{self, end_reason, extension_of, timestamp};
 use super::frame::Frame;
 
 /// What the tracker knows of one call (one `Linkedid`).
@@ -116,6 +117,9 @@ impl Tracker {
     pub fn on_frame(&mut self, f: &Frame, now: DateTime<Utc>) -> Vec<CallEvent> {
         let at = timestamp(f).unwrap_or(now);
         let mut out = Vec::new();
+        if !fields::ids_fit(f) {
+            return out;
+        }
         match f.event().unwrap_or_default() {
             "Newchannel" => self.new_channel(f, at, &mut out),
             "DialBegin" | "AgentCalled" => {
@@ -153,18 +157,18 @@ impl Tracker {
                 };
                 let call = call.to_string();
                 self.adopt(f, "Dest", &call);
-                self.set_queue(&call, f.get("Queue"));
+                self.set_queue(&call, fields::name(f, "Queue"));
                 let member = self.member(f);
                 self.answered(&call, leg, member, at, &mut out);
             }
             "QueueCallerJoin" => {
                 if let Some(call) = f.get("Linkedid") {
-                    self.set_queue(call, f.get("Queue"));
+                    self.set_queue(call, fields::name(f, "Queue"));
                 }
             }
             "QueueCallerAbandon" => {
                 if let Some(call) = f.get("Linkedid").map(str::to_string) {
-                    self.set_queue(&call, f.get("Queue"));
+                    self.set_queue(&call, fields::name(f, "Queue"));
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.abandoned = true;
                     }
@@ -232,7 +236,9 @@ impl Tracker {
         let agent = self.channels.get(u).and_then(|c| c.agent.clone());
         let region = self.region;
         let call = self.calls.entry(call_id.clone()).or_default();
-        let exten = f.get("Exten").filter(|x| *x != "s").map(str::to_string);
+        let exten = fields::number(f, "Exten")
+            .filter(|x| *x != "s")
+            .map(str::to_string);
         if agent.is_some() {
             // Outbound, or internal: told apart by whom the agent dials.
             call.direction = Some(Direction::Outbound);
@@ -249,8 +255,7 @@ impl Tracker {
             at,
         );
         e.direction = Some(Direction::Inbound);
-        e.from = f
-            .get("CallerIDNum")
+        e.from = fields::number(f, "CallerIDNum")
             .filter(|n| *n != "<unknown>")
             .map(|n| Phone::parse(n, region));
         e.to = exten.map(|x| Phone::parse(&x, region));
@@ -294,8 +299,8 @@ impl Tracker {
         let dialed = call
             .dialed
             .clone()
-            .or_else(|| f.get("DestCallerIDNum").map(str::to_string))
-            .or_else(|| f.get("DialString").map(str::to_string));
+            .or_else(|| fields::number(f, "DestCallerIDNum").map(str::to_string))
+            .or_else(|| fields::number(f, "DialString").map(str::to_string));
         e.to = dialed.map(|n| Phone::parse(&n, region));
         out.push(e);
     }
@@ -305,7 +310,9 @@ impl Tracker {
     fn adopt(&mut self, f: &Frame, prefix: &str, call: &str) {
         let field = |k: &str| f.get(&format!("{prefix}{k}"));
         let Some(u) = field("Uniqueid") else { return };
-        let name = field("Channel").unwrap_or_default().to_string();
+        let name = fields::name(f, &format!("{prefix}Channel"))
+            .unwrap_or_default()
+            .to_string();
         if !self.channels.contains_key(u) {
             let agent = self.agent_of(&name);
             self.channels.insert(
@@ -334,13 +341,13 @@ impl Tracker {
     /// The agent a queue's `AgentConnect` names: its interface's extension in the
     /// directory, else the member's name and extension as the queue knows them.
     fn member(&self, f: &Frame) -> Option<AgentRef> {
-        let interface = f.get("Interface").or(f.get("DestChannel"))?;
+        let interface = fields::name(f, "Interface").or(fields::name(f, "DestChannel"))?;
         let mut agent = self.agent_of(interface).unwrap_or_else(|| AgentRef {
             extension: extension_of(interface),
             ..AgentRef::default()
         });
         if agent.name.is_none() {
-            agent.name = f.get("MemberName").map(str::to_string);
+            agent.name = fields::name(f, "MemberName").map(str::to_string);
         }
         Some(agent)
     }
@@ -455,7 +462,7 @@ impl Tracker {
             if u == owner {
                 let mut e =
                     CallEvent::new(format!("ami:{owner}:ended"), &owner, EventKind::Ended, at);
-                e.reason = Some(reason(&Call::default(), cause));
+                e.reason = Some(end_reason(false, false, None, cause));
                 out.push(e);
             }
             return;
@@ -472,7 +479,12 @@ impl Tracker {
         }
         let mut e = CallEvent::new(format!("ami:{owner}:ended"), &owner, EventKind::Ended, at);
         e.direction = call.direction;
-        e.reason = Some(reason(&call, cause));
+        e.reason = Some(end_reason(
+            call.answered,
+            call.abandoned,
+            call.last_dial.as_deref(),
+            cause,
+        ));
         e.queue = call.queue.clone();
         out.push(e);
     }
@@ -489,56 +501,6 @@ impl Tracker {
                 extension: a.extension.clone(),
             })
     }
-}
-
-/// Why the call ended, from what the tracker saw and the last hangup cause (Q.850:
-/// 17 user busy, 34 and 38 network trouble).
-fn reason(call: &Call, cause: Option<u32>) -> EndReason {
-    if call.answered {
-        return EndReason::Completed;
-    }
-    if call.abandoned {
-        return EndReason::Abandoned;
-    }
-    match (call.last_dial.as_deref(), cause) {
-        (Some("BUSY"), _) | (None, Some(17)) => EndReason::Busy,
-        (Some("CONGESTION" | "CHANUNAVAIL"), _) | (None, Some(34 | 38)) => EndReason::Failed,
-        (Some("CANCEL"), _) => EndReason::Abandoned,
-        _ => EndReason::NoAnswer,
-    }
-}
-
-/// The device's extension in a channel or interface name: `PJSIP/101-00000002`,
-/// `SIP/101-0000000a`, `PJSIP/101` → `101`; `Local/101@from-queue-00000001;1`,
-/// `Local/101@from-queue/n` → `101`.
-pub fn extension_of(channel: &str) -> Option<String> {
-    let (tech, rest) = channel.split_once('/')?;
-    let device = if tech.eq_ignore_ascii_case("Local") {
-        rest.split('@').next().unwrap_or(rest)
-    } else {
-        // The sequence number Asterisk appends to a device's channels.
-        match rest.rsplit_once('-') {
-            Some((device, seq))
-                if !seq.is_empty() && seq.chars().all(|c| c.is_ascii_hexdigit()) =>
-            {
-                device
-            }
-            _ => rest,
-        }
-    };
-    Some(device.to_string()).filter(|d| !d.is_empty())
-}
-
-/// The `Timestamp` field (`timestampevents = yes` in `manager.conf`): Unix seconds
-/// with a fraction.
-fn timestamp(f: &Frame) -> Option<DateTime<Utc>> {
-    let ts: f64 = f.get("Timestamp")?.parse().ok()?;
-    if !(0.0..=4.0e9).contains(&ts) {
-        return None;
-    }
-    let secs = ts.trunc() as i64;
-    let nanos = ((ts - ts.trunc()) * 1e9) as u32;
-    Utc.timestamp_opt(secs, nanos).single()
 }
 
 #[cfg(test)]

@@ -218,3 +218,33 @@ fn a_busy_dial_ends_busy_and_voicemail_is_told() {
     );
     assert_eq!(events[1].kind, EventKind::Voicemail);
 }
+
+#[test]
+fn fields_past_the_native_bounds_are_not_taken() {
+    let mut t = tracker();
+    let long_id = "9".repeat(200);
+    let events = play(
+        &mut t,
+        &format!(
+            "Event: Newchannel
+            Channel: PJSIP/trunk-00000001
+            Uniqueid: {long_id}
+            Linkedid: {long_id}"
+        ),
+    );
+    assert_eq!(events, []);
+    let events = play(
+        &mut t,
+        &format!(
+            "Event: Newchannel
+            Channel: PJSIP/trunk-00000001
+            CallerIDNum: {}
+            Exten: 4155550199
+            Uniqueid: 5.1
+            Linkedid: 5.1",
+            "4".repeat(100)
+        ),
+    );
+    assert_eq!(events[0].from, None);
+    assert_eq!(events[0].to, Some(Phone::E164("+14155550199".into())));
+}
