@@ -10,4 +10,7 @@ pub mod zammad;
 #[path = "../../crates/deskbridge/src/adapters/twilio.rs"]
 pub mod twilio;
 
+#[path = "../../crates/deskbridge/src/adapters/connect.rs"]
+pub mod connect;
+
 pub mod ami;
