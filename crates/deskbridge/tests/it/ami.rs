@@ -40,10 +40,19 @@ impl ScriptedAmi {
         self.listener.local_addr().expect("addr").to_string()
     }
 
-    /// Waits for deskbridge to connect; greets it, checks its login and answers its
-    /// `CoreShowChannels` with `live` (uniqueid, linkedid, channel) as the channels
-    /// up now.
-    fn accept(&self, live: &[(&str, &str, &str)]) -> AmiConn {
+    /// Waits for deskbridge to connect and refuses its login, as Asterisk does for
+    /// a wrong secret, then closes the connection.
+    fn refuse(&self) {
+        let mut conn = self.connect();
+        conn.write("Asterisk Call Manager/7.0.3\r\n");
+        let login = conn.read_action();
+        conn.write(&format!(
+            "Response: Error\r\nActionID: {}\r\nMessage: Authentication failed\r\n\r\n",
+            field(&login, "ActionID")
+        ));
+    }
+
+    fn connect(&self) -> AmiConn {
         let deadline = Instant::now() + WAIT;
         let stream = loop {
             match self.listener.accept() {
@@ -57,10 +66,17 @@ impl ScriptedAmi {
         };
         stream.set_nonblocking(false).expect("blocking");
         stream.set_read_timeout(Some(WAIT)).expect("timeout");
-        let mut conn = AmiConn {
+        AmiConn {
             reader: BufReader::new(stream.try_clone().expect("clone")),
             writer: stream,
-        };
+        }
+    }
+
+    /// Waits for deskbridge to connect; greets it, checks its login and answers its
+    /// `CoreShowChannels` with `live` (uniqueid, linkedid, channel) as the channels
+    /// up now.
+    fn accept(&self, live: &[(&str, &str, &str)]) -> AmiConn {
+        let mut conn = self.connect();
         conn.write("Asterisk Call Manager/7.0.3\r\n");
         let login = conn.read_action();
         assert_eq!(field(&login, "Action"), "Login");
@@ -698,4 +714,26 @@ fn the_same_events_heard_twice_make_one_call_and_one_ticket() {
     assert_eq!(call["agents"].as_array().map(Vec::len), Some(1));
     assert_eq!(app.all("tickets").len(), 1);
     comment(&app, &call);
+}
+
+#[test]
+fn a_refused_login_is_tried_again_and_the_calls_after_it_are_logged() {
+    let ami = ScriptedAmi::bind();
+    let app = app_for(&ami);
+    // The PBX refuses the first login (a secret changed on one side, say) ...
+    ami.refuse();
+    // ... and takes the next one, after deskbridge's pause.
+    let mut pbx = ami.accept(&[]);
+    let l = "1700000010.99";
+    for block in [
+        inbound_start(l),
+        agent_channel(l, "1700000010.98", "101", "0000000e"),
+        dial("DialEnd", l, "1700000010.98", "101", "0000000e", "ANSWER"),
+        hangup("PJSIP/trunk-00000001", l, l, 16),
+        hangup("PJSIP/101-0000000e", "1700000010.98", l, 16),
+    ] {
+        pbx.play(&block);
+    }
+    let call = finished(&app, l);
+    assert_eq!(call["agent"]["email"], "ann@acme.com");
 }
