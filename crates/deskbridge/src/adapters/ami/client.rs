@@ -161,6 +161,17 @@ async fn session(
         last_heard = Instant::now();
         pinged = false;
         if frame.event().is_none() {
+            let refused = frame
+                .get("Response")
+                .is_some_and(|r| r.eq_ignore_ascii_case("Error"));
+            if refused && frame.get("ActionID") == Some(SYNC_ID) {
+                tracker.cancel_sync();
+                tracing::warn!(
+                    group = %group.name,
+                    message = frame.get("Message").unwrap_or_default(),
+                    "the PBX refused CoreShowChannels, so calls that end while deskbridge is disconnected stay open; give the manager user write = reporting"
+                );
+            }
             continue;
         }
         let events = tracker.on_frame(&frame, chrono::Utc::now());

@@ -113,6 +113,12 @@ impl Tracker {
         self.listing = Some(HashSet::new());
     }
 
+    /// The listing was refused (the manager user may not run `CoreShowChannels`):
+    /// nothing is reconciled this time.
+    pub fn cancel_sync(&mut self) {
+        self.listing = None;
+    }
+
     /// Applies one AMI event, received at `now`; returns the call events it makes.
     pub fn on_frame(&mut self, f: &Frame, now: DateTime<Utc>) -> Vec<CallEvent> {
         let at = timestamp(f).unwrap_or(now);
