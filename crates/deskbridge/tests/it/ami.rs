@@ -737,3 +737,62 @@ fn a_refused_login_is_tried_again_and_the_calls_after_it_are_logged() {
     let call = finished(&app, l);
     assert_eq!(call["agent"]["email"], "ann@acme.com");
 }
+
+#[test]
+fn an_agents_call_to_a_customer_is_an_outbound_call_on_the_customers_ticket() {
+    let ami = ScriptedAmi::bind();
+    let app = app_for(&ami);
+    let mut pbx = ami.accept(&[]);
+    let l = "1700000011.50";
+    let trunk_leg = "1700000011.51";
+    for block in [
+        format!(
+            "Event: Newchannel
+            Channel: PJSIP/102-0000000f
+            CallerIDNum: 102
+            CallerIDName: Bob Example
+            Exten: 4155550100
+            Uniqueid: {l}
+            Linkedid: {l}"
+        ),
+        format!(
+            "Event: Newchannel
+            Channel: PJSIP/trunk-00000010
+            Uniqueid: {trunk_leg}
+            Linkedid: {l}"
+        ),
+        format!(
+            "Event: DialBegin
+            Channel: PJSIP/102-0000000f
+            Uniqueid: {l}
+            Linkedid: {l}
+            DestChannel: PJSIP/trunk-00000010
+            DestUniqueid: {trunk_leg}
+            DestLinkedid: {l}
+            DialString: trunk/4155550100"
+        ),
+        format!(
+            "Event: DialEnd
+            Channel: PJSIP/102-0000000f
+            Uniqueid: {l}
+            Linkedid: {l}
+            DestChannel: PJSIP/trunk-00000010
+            DestUniqueid: {trunk_leg}
+            DestLinkedid: {l}
+            DialStatus: ANSWER"
+        ),
+        hangup("PJSIP/trunk-00000010", trunk_leg, l, 16),
+        hangup("PJSIP/102-0000000f", l, l, 16),
+    ] {
+        pbx.play(&block);
+    }
+    let call = app.wait_call(l, |c| c["state"] == "ended" && c["sync"] == "done");
+    assert_eq!(call["direction"], "outbound");
+    assert_eq!(call["to"], CALLER);
+    assert_eq!(call["outcome"], "answered");
+    assert_eq!(call["agent"]["email"], "bob@acme.com");
+    let contact = app.contacts_by_phone(CALLER);
+    assert_eq!(contact.len(), 1);
+    assert_eq!(call["contact_id"], contact[0]["id"]);
+    assert!(comment(&app, &call).contains("Direction: outbound"));
+}
