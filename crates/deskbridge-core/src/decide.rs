@@ -162,7 +162,10 @@ fn ticket_rules(call: &Interaction, policy: &Policy) -> TicketRules {
 /// rule would use.
 pub fn ticket_lookups(call: &Interaction, policy: &Policy) -> TicketLookups {
     let r = ticket_rules(call, policy);
-    if r.force_new || r.unanswered == Some(UnansweredPolicy::LogOnly) {
+    if r.force_new
+        || r.unanswered == Some(UnansweredPolicy::LogOnly)
+        || call.agent_chose_new_ticket()
+    {
         return TicketLookups {
             ivr_ticket: None,
             caller_tickets: false,
@@ -212,6 +215,9 @@ pub fn choose_ticket(
             false => TicketRule::MissedCallLogOnly,
         };
         return (TicketChoice::NoTicket, vec![rule]);
+    }
+    if call.agent_chose_new_ticket() {
+        return (TicketChoice::New, vec![TicketRule::AgentNewTicket]);
     }
     if r.force_new {
         let (choice, rule) = new_or_none(TicketRule::NewTicketForced);

@@ -23,6 +23,7 @@ use crate::phone::Phone;
 use crate::policy::{
     AgentFallback, AmbiguousCaller, CallPlan, TicketAssignment, TicketTiming, UnansweredPolicy,
 };
+use crate::agent_mode::{AgentAction, AgentChoice};
 use crate::pop::PopRecord;
 use crate::rule::{AssigneeRule, ContactRule, TicketRule};
 
@@ -167,6 +168,9 @@ pub struct Done {
     pub identify: bool,
     pub ticket: bool,
     pub log: bool,
+    /// The agent's choice was carried out (`AwaitAgent` ran with it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agent: bool,
 }
 
 /// The step to run next and the earliest time to run it.
@@ -232,6 +236,9 @@ pub struct Interaction {
     /// Screen pops made for the call's agents, in the order they were made.
     #[serde(default)]
     pub pops: Vec<PopRecord>,
+    /// Agent mode: what the agent chose (`POST /api/v1/calls/{id}/decision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_choice: Option<AgentChoice>,
 }
 
 impl Interaction {
@@ -278,6 +285,7 @@ impl Interaction {
             done: Done::default(),
             plan: plan.clone(),
             pops: Vec::new(),
+            agent_choice: None,
         })
     }
 
@@ -385,6 +393,43 @@ impl Interaction {
         u64::try_from((end - start).num_seconds()).ok()
     }
 
+    /// The agent chose a new ticket for the call.
+    pub fn agent_chose_new_ticket(&self) -> bool {
+        matches!(
+            self.agent_choice,
+            Some(AgentChoice {
+                action: AgentAction::NewTicket,
+                ..
+            })
+        )
+    }
+
+    /// The directory emails of the agents the call is theirs to see: who answered
+    /// it and who it was popped for, lowercased, without repeats.
+    pub fn agent_emails(&self) -> Vec<String> {
+        let mut emails: Vec<String> = self
+            .agents
+            .iter()
+            .filter_map(|a| a.email.as_deref())
+            .chain(self.pops.iter().map(|p| p.agent.as_str()))
+            .map(|e| e.trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
+        emails.sort();
+        emails.dedup();
+        emails
+    }
+
+    /// An inbound call nobody talked to (missed, abandoned, voicemail): the caller
+    /// log keeps it "not done" until an agent marks it.
+    pub fn is_missed(&self) -> bool {
+        self.direction == Direction::Inbound
+            && matches!(
+                self.outcome(),
+                Some(Outcome::Missed | Outcome::Abandoned | Outcome::Voicemail | Outcome::Busy)
+            )
+    }
+
     /// The agent who had the call last (assignee of its ticket).
     pub fn last_agent(&self) -> Option<&AgentRef> {
         self.agents.last()
@@ -422,7 +467,7 @@ impl Interaction {
 
     /// Why the call is waiting for its agent, if it is.
     pub fn agent_wait(&self) -> Option<AgentWait> {
-        if self.agent_timed_out || self.done.ticket {
+        if self.agent_timed_out || self.done.ticket || self.done.agent {
             return None;
         }
         if self.ticket_assignment() == TicketAssignment::Agent {
@@ -471,9 +516,14 @@ impl Interaction {
             return now(Step::IdentifyCaller);
         }
         if self.agent_wait().is_some() {
+            // Due at the deadline (the fallback), or now once the agent chose:
+            // the waiting step is moved forward (`queue::enqueue`).
             return Some(NextStep {
                 step: Step::AwaitAgent,
-                not_before: Some(self.agent_deadline()),
+                not_before: match self.agent_choice {
+                    Some(_) => None,
+                    None => Some(self.agent_deadline()),
+                },
             });
         }
         let ended = self.ended_at.is_some();
@@ -543,6 +593,12 @@ impl Interaction {
                 if outcome.agent_timed_out {
                     self.agent_timed_out = true;
                     if self.plan.agent_fallback == AgentFallback::LogOnly {
+                        self.done.ticket = true;
+                    }
+                } else {
+                    self.done.agent = true;
+                    // The agent attached the call to a ticket: no ticket step.
+                    if outcome.ticket_id.is_some() {
                         self.done.ticket = true;
                     }
                 }

@@ -287,4 +287,51 @@ impl Helpdesk for BuiltinCrm {
             ))),
         }
     }
+
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError> {
+        let Some(id) = our_id(contact_id) else {
+            return Err(HelpdeskError::Permanent(format!(
+                "contact {contact_id} does not exist"
+            )));
+        };
+        let Some(contact) = self.store.contact(id).await.map_err(store_error)? else {
+            return Err(HelpdeskError::Permanent(format!(
+                "contact {contact_id} does not exist"
+            )));
+        };
+        if contact.phones.iter().any(|p| p == e164) {
+            return Ok(());
+        }
+        let mut phones = contact.phones;
+        phones.push(e164.to_string());
+        let fields = ContactFields {
+            name: contact.name,
+            email: contact.email,
+            phones,
+            organization_id: contact.organization_id,
+            custom_fields: contact.custom_fields,
+        };
+        self.store
+            .update_contact(id, &fields)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX).min(crate::MAX_PAGE);
+        // A query that reads as a number finds the contacts with that number.
+        let found = match self.phone_filter(query) {
+            Some(e164) => {
+                let page = Page { after: None, limit };
+                self.store.contacts(Some(&e164), page).await
+            }
+            None => self.store.search_contacts(query.trim(), limit).await,
+        };
+        Ok(found.map_err(store_error)?.into_iter().map(summary).collect())
+    }
 }

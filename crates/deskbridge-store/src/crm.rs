@@ -166,6 +166,9 @@ pub trait CrmStore: Send + Sync + 'static {
     async fn delete_contact(&self, id: i64) -> Result<bool, StoreError>;
     /// Contacts in id order; with `phone` (E.164), only those having that number.
     async fn contacts(&self, phone: Option<&str>, page: Page) -> Result<Vec<Contact>, StoreError>;
+    /// Contacts whose name or email contains `text` (case-insensitive), newest
+    /// first, at most `limit`: the agent page's contact search.
+    async fn search_contacts(&self, text: &str, limit: u32) -> Result<Vec<Contact>, StoreError>;
 
     async fn insert_organization(
         &self,

@@ -303,6 +303,37 @@ impl ZendeskClient {
         Ok(page.identities)
     }
 
+    /// Adds a phone number identity to the user (Create Identity, `POST
+    /// /api/v2/users/{user_id}/identities`): agent mode's "add the caller's number
+    /// to this contact". A number the user already has is refused by Zendesk
+    /// with a 422, which the caller checks for first (`user_identities`).
+    pub async fn add_phone_identity(&self, user_id: u64, e164: &str) -> Result<(), ZendeskError> {
+        let body = json!({ "identity": { "type": "phone_number", "value": e164 } });
+        self.send(
+            Lane::Interactive,
+            Method::POST,
+            &format!("/api/v2/users/{user_id}/identities.json"),
+            &[],
+            Some(&body),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Users matching a name, email or phone (Search Users, `GET
+    /// /api/v2/users/search?query=`), for the agent page's contact search.
+    pub async fn search_users(&self, query: &str) -> Result<Vec<User>, ZendeskError> {
+        let page: UsersPage = self
+            .get(
+                Lane::Interactive,
+                "/api/v2/users/search.json",
+                &[("query", query)],
+            )
+            .await?;
+        Ok(page.users)
+    }
+
     /// The user with this external id (an exact lookup, not the lagging search).
     pub async fn find_user_by_external_id(
         &self,

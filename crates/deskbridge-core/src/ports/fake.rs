@@ -243,4 +243,33 @@ impl Helpdesk for FakeHelpdesk {
             ticket_id: target,
         })
     }
+
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError> {
+        let mut state = self.request(format!("add_contact_phone {contact_id} {e164}"))?;
+        let Some(contact) = state.contacts.iter_mut().find(|c| c.id == contact_id) else {
+            return Err(HelpdeskError::Permanent(format!(
+                "contact {contact_id} does not exist"
+            )));
+        };
+        if !contact.phones.iter().any(|p| p == e164) {
+            contact.phones.push(e164.to_string());
+        }
+        Ok(())
+    }
+
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let state = self.request(format!("search_contacts {query}"))?;
+        let q = query.to_lowercase();
+        Ok(state
+            .contacts
+            .iter()
+            .filter(|c| c.name.to_lowercase().contains(&q) || c.phones.iter().any(|p| p.contains(&q)))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
 }

@@ -183,6 +183,18 @@ pub trait Helpdesk: Send + Sync {
         comment: &NewComment,
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError>;
+
+    /// Adds a phone number (E.164) to a contact, unless it has it already (agent
+    /// mode: "this caller is contact Y, add the number").
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError>;
+
+    /// Contacts whose name, email or phone matches `query`, at most `limit` (the
+    /// agent page's contact search).
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError>;
 }
 
 #[cfg(any(test, feature = "fake"))]

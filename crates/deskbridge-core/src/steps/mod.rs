@@ -60,6 +60,9 @@ pub enum Request {
         comment: NewComment,
         key: IdempotencyKey,
     },
+    /// Agent mode: add the caller's number (E.164) to the contact the agent
+    /// chose. Answered by [`Reply::PhoneAdded`].
+    AddContactPhone { contact_id: String, phone: String },
 }
 
 /// The answer to a [`Request`], one variant per request.
@@ -74,6 +77,7 @@ pub enum Reply {
     CallerTickets(Vec<TicketSummary>),
     TicketCreated(TicketCreated),
     CommentAdded(CommentAdded),
+    PhoneAdded,
 }
 
 /// Where a step stands.
@@ -104,6 +108,7 @@ pub struct Answers {
     caller_tickets: Option<Vec<TicketSummary>>,
     created_ticket: Option<TicketCreated>,
     comment: Option<CommentAdded>,
+    phone_added: bool,
 }
 
 /// The group's rules a step decides by.
@@ -162,7 +167,7 @@ impl<'a> StepRun<'a> {
         };
         match self.step {
             Step::IdentifyCaller => identify::run(&cx),
-            Step::AwaitAgent => Ok(Progress::Done(identify::agent_timeout(self.call))),
+            Step::AwaitAgent => identify::await_agent(&cx),
             Step::OpenTicket => ticket::run(&cx),
             Step::LogCall => comment::log_call(&cx),
             Step::AddRecording => comment::add_recording(&cx, self.job_id),
@@ -182,6 +187,7 @@ impl<'a> StepRun<'a> {
             Reply::CallerTickets(t) => a.caller_tickets = Some(t),
             Reply::TicketCreated(t) => a.created_ticket = Some(t),
             Reply::CommentAdded(c) => a.comment = Some(c),
+            Reply::PhoneAdded => a.phone_added = true,
         }
     }
 

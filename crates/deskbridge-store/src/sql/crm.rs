@@ -319,6 +319,31 @@ impl CrmStore for Records {
         rows.iter().map(contact).collect()
     }
 
+    async fn search_contacts(&self, text: &str, limit: u32) -> Result<Vec<Contact>, StoreError> {
+        // `LIKE` with its wildcards escaped: the text is matched as written.
+        let escaped: String = text
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let rows = sqlx::query(concat!(
+            select_contacts!(),
+            " WHERE c.tenant = $1
+                AND (lower(c.name) LIKE $2 ESCAPE '\\' OR lower(c.email) LIKE $2 ESCAPE '\\')
+              ORDER BY c.id DESC LIMIT $3"
+        ))
+        .bind(&*self.tenant)
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(contact).collect()
+    }
+
     // ---- organizations ----
 
     async fn insert_organization(

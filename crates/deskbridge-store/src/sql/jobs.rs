@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use deskbridge_core::queue::{Enqueue, enqueue};
 use deskbridge_core::{Interaction, Step, StepOutcome};
 
-use super::journal::load_call;
+use super::journal::{load_call, save_call};
 use super::{Conn, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::{from_ms, now_ms, to_text};
@@ -101,15 +101,7 @@ impl JobQueue for SqlStore {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("job {} has no call", step.job_id)))?;
         call.record(step.step, outcome);
-        sqlx::query(
-            "UPDATE calls SET body = $1, updated_at = $2 WHERE group_name = $3 AND call_id = $4",
-        )
-        .bind(serde_json::to_string(&call)?)
-        .bind(&now)
-        .bind(&step.group)
-        .bind(&step.call_id)
-        .execute(&mut *tx)
-        .await?;
+        save_call(&mut tx, &call, &now).await?;
         let mut changes = vec![Change::Call {
             group: step.group.clone(),
             call_id: step.call_id.clone(),

@@ -68,6 +68,7 @@
 pub(crate) mod crm;
 mod jobs;
 mod journal;
+mod sessions;
 
 use std::time::Duration;
 

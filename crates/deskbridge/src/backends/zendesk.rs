@@ -612,6 +612,49 @@ impl Helpdesk for ZendeskHelpdesk {
             Err(e) => Err(helpdesk_error(e)),
         }
     }
+
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError> {
+        let uid = zid(contact_id, "contact")?;
+        // Zendesk refuses a number the user has already (422); look first.
+        let identities = self
+            .client
+            .user_identities(uid)
+            .await
+            .map_err(helpdesk_error)?;
+        let region = Phone::national(e164).map(|(r, _)| r).unwrap_or_default();
+        let has = identities.iter().any(|i| {
+            i.kind == "phone_number" && Phone::parse(&i.value, region).e164() == Some(e164)
+        });
+        if !has {
+            self.client
+                .add_phone_identity(uid, e164)
+                .await
+                .map_err(helpdesk_error)?;
+        }
+        // The number's callers are this user now too.
+        let mut cache = self.cache();
+        cache.by_phone.remove(e164);
+        cache.contacts.remove(contact_id);
+        Ok(())
+    }
+
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let users = self
+            .client
+            .search_users(query.trim())
+            .await
+            .map_err(helpdesk_error)?;
+        Ok(users
+            .iter()
+            .filter(|u| !u.is_agent())
+            .take(limit)
+            .map(contact)
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -79,8 +79,13 @@ pub struct AgentConfig {
     pub zendesk_id: Option<String>,
     /// Extension or SIP URI that routing answers with.
     pub target: Option<String>,
-    /// Sign-in to the agent page (argon2id hash).
+    /// Sign-in to the agent page (argon2id hash, `deskbridge agent hash-password`).
     pub password_hash: Option<String>,
+    /// Sign-in to the agent page without a password (e.g. `"${ANN_TOKEN}"`): a
+    /// long random secret for a kiosk or a Zendesk sidebar app.
+    pub token: Option<String>,
+    /// May open the admin page.
+    pub admin: bool,
 }
 
 /// A connector group: its tokens, numbers, backend and policy. Policy keys left out
@@ -271,6 +276,21 @@ pub fn check_agents(agents: &[AgentConfig], errors: &mut Vec<String>) {
         {
             errors.push(format!(
                 "agents[{i}].zendesk_id: {id:?} is not a Zendesk user id (digits only)"
+            ));
+        }
+        if let Some(hash) = &a.password_hash
+            && let Err(e) = crate::agent_auth::check_hash(hash)
+        {
+            errors.push(format!(
+                "agents[{i}].password_hash: {e}; make one with `deskbridge agent hash-password`"
+            ));
+        }
+        if let Some(token) = &a.token
+            && token.trim().len() < 16
+        {
+            errors.push(format!(
+                "agents[{i}].token: at least 16 characters, so it cannot be guessed \
+                 (e.g. `openssl rand -hex 24`)"
             ));
         }
         if let Some(x) = &a.extension
