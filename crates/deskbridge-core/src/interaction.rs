@@ -18,12 +18,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::agent_mode::{AgentAction, AgentChoice};
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
 use crate::policy::{
     AgentFallback, AmbiguousCaller, CallPlan, TicketAssignment, TicketTiming, UnansweredPolicy,
 };
-use crate::agent_mode::{AgentAction, AgentChoice};
 use crate::pop::PopRecord;
 use crate::rule::{AssigneeRule, ContactRule, TicketRule};
 
@@ -236,6 +236,10 @@ pub struct Interaction {
     /// Screen pops made for the call's agents, in the order they were made.
     #[serde(default)]
     pub pops: Vec<PopRecord>,
+    /// Emails of the agents whose phone rang for the call (a missed call is theirs
+    /// to call back), lowercase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rang: Vec<String>,
     /// Agent mode: what the agent chose (`POST /api/v1/calls/{id}/decision`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_choice: Option<AgentChoice>,
@@ -285,6 +289,7 @@ impl Interaction {
             done: Done::default(),
             plan: plan.clone(),
             pops: Vec::new(),
+            rang: Vec::new(),
             agent_choice: None,
         })
     }
@@ -302,7 +307,15 @@ impl Interaction {
                 .or_insert_with(|| v.clone());
         }
         match e.kind {
-            EventKind::Ringing => set_earliest(&mut self.ringing_at, e.at),
+            EventKind::Ringing => {
+                set_earliest(&mut self.ringing_at, e.at);
+                if let Some(email) = e.agent.as_ref().and_then(|a| a.email.as_deref()) {
+                    let email = email.trim().to_ascii_lowercase();
+                    if !email.is_empty() && !self.rang.contains(&email) {
+                        self.rang.push(email);
+                    }
+                }
+            }
             EventKind::Answered => {
                 set_earliest(&mut self.answered_at, e.at);
                 if let Some(agent) = e.agent.as_ref().filter(|a| !a.is_empty()) {
@@ -404,14 +417,15 @@ impl Interaction {
         )
     }
 
-    /// The directory emails of the agents the call is theirs to see: who answered
-    /// it and who it was popped for, lowercased, without repeats.
+    /// The emails of the agents the call is theirs to see: who answered it, whose
+    /// phone rang, and who it was popped for, lowercased, without repeats.
     pub fn agent_emails(&self) -> Vec<String> {
         let mut emails: Vec<String> = self
             .agents
             .iter()
             .filter_map(|a| a.email.as_deref())
             .chain(self.pops.iter().map(|p| p.agent.as_str()))
+            .chain(self.rang.iter().map(String::as_str))
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty())
             .collect();

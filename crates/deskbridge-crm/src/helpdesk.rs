@@ -323,7 +323,9 @@ impl Helpdesk for BuiltinCrm {
         query: &str,
         limit: usize,
     ) -> Result<Vec<ContactSummary>, HelpdeskError> {
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX).min(crate::MAX_PAGE);
+        let limit = u32::try_from(limit)
+            .unwrap_or(u32::MAX)
+            .min(crate::MAX_PAGE);
         // A query that reads as a number finds the contacts with that number.
         let found = match self.phone_filter(query) {
             Some(e164) => {
@@ -332,6 +334,10 @@ impl Helpdesk for BuiltinCrm {
             }
             None => self.store.search_contacts(query.trim(), limit).await,
         };
-        Ok(found.map_err(store_error)?.into_iter().map(summary).collect())
+        Ok(found
+            .map_err(store_error)?
+            .into_iter()
+            .map(summary)
+            .collect())
     }
 }

@@ -267,7 +267,9 @@ impl Helpdesk for FakeHelpdesk {
         Ok(state
             .contacts
             .iter()
-            .filter(|c| c.name.to_lowercase().contains(&q) || c.phones.iter().any(|p| p.contains(&q)))
+            .filter(|c| {
+                c.name.to_lowercase().contains(&q) || c.phones.iter().any(|p| p.contains(&q))
+            })
             .take(limit)
             .cloned()
             .collect())

@@ -62,7 +62,10 @@ pub enum Request {
     },
     /// Agent mode: add the caller's number (E.164) to the contact the agent
     /// chose. Answered by [`Reply::PhoneAdded`].
-    AddContactPhone { contact_id: String, phone: String },
+    AddContactPhone {
+        contact_id: String,
+        phone: String,
+    },
 }
 
 /// The answer to a [`Request`], one variant per request.

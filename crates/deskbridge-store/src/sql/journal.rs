@@ -11,7 +11,9 @@ use super::jobs::queue_next;
 use super::{Conn, Db, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
-use crate::{CallFilter, CallRecord, Change, Decided, GroupEvent, IngestReport, Journal, StoreError};
+use crate::{
+    CallFilter, CallRecord, Change, Decided, GroupEvent, IngestReport, Journal, StoreError,
+};
 use chrono::DateTime;
 use deskbridge_core::agent_mode::AgentChoice;
 use deskbridge_core::queue::{JobState, sync_of};

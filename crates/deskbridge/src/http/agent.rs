@@ -21,9 +21,7 @@ use serde_json::{Value, json};
 use super::ApiError;
 use super::caller::{AgentSession, SESSION_COOKIE};
 use super::calls::{CallView, LogQuery, call_log};
-use crate::agent_auth::{
-    decoy_hash, random_secret, same_secret, session_hash, verify_password,
-};
+use crate::agent_auth::{decoy_hash, random_secret, same_secret, session_hash, verify_password};
 use crate::card::caller_card;
 use crate::state::{AgentLogin, AppState};
 
@@ -256,7 +254,9 @@ async fn agent_calls(
     Query(q): Query<LogQuery>,
 ) -> Result<Json<super::calls::CallLog>, ApiError> {
     let groups = state.groups.clone();
-    call_log(&state, &groups, Some(&session.email), q).await.map(Json)
+    call_log(&state, &groups, Some(&session.email), q)
+        .await
+        .map(Json)
 }
 
 /// `GET /api/v1/agent/stream`: Server-Sent Events for the signed-in agent only:
@@ -319,14 +319,19 @@ async fn stream_agent(
                     let group_ref = state.group(&group).cloned();
                     for pop in &mine[*sent..] {
                         let card = match &group_ref {
-                            Some(g) => caller_card(g, call.customer_phone(), pop.contact_id.as_deref().or(call.contact_id.as_deref()))
-                                .await
-                                .unwrap_or_default(),
+                            Some(g) => caller_card(
+                                g,
+                                call.customer_phone(),
+                                pop.contact_id.as_deref().or(call.contact_id.as_deref()),
+                            )
+                            .await
+                            .unwrap_or_default(),
                             None => Default::default(),
                         };
-                        let ticket_link = pop.ticket_id.as_ref().and_then(|t| {
-                            group_ref.as_ref().map(|g| g.links.ticket(t))
-                        });
+                        let ticket_link = pop
+                            .ticket_id
+                            .as_ref()
+                            .and_then(|t| group_ref.as_ref().map(|g| g.links.ticket(t)));
                         let data = json!({
                             "call": view,
                             "card": card,

@@ -87,7 +87,11 @@ pub fn session_cookie(parts: &Parts) -> Option<String> {
 }
 
 fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_string())
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        message.to_string(),
+    )
 }
 
 impl FromRequestParts<Arc<AppState>> for AgentSession {

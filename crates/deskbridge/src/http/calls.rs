@@ -105,7 +105,9 @@ async fn list(
         ));
     }
     let agent = caller.agent().map(str::to_string);
-    call_log(&state, &groups, agent.as_deref(), q).await.map(Json)
+    call_log(&state, &groups, agent.as_deref(), q)
+        .await
+        .map(Json)
 }
 
 fn flag(name: &str, value: Option<&str>) -> Result<Option<bool>, ApiError> {
@@ -225,7 +227,11 @@ async fn mark_done(
     caller: &Caller,
     ids: Vec<String>,
 ) -> Result<(Vec<String>, Vec<String>), ApiError> {
-    let groups: Vec<String> = caller.groups(state).iter().map(|g| g.name.clone()).collect();
+    let groups: Vec<String> = caller
+        .groups(state)
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
     let marked = state
         .store
         .mark_done(&groups, &ids, caller.agent(), chrono::Utc::now())

@@ -60,15 +60,21 @@ fn refused(r: DecisionRefused) -> ApiError {
         DecisionRefused::TimedOut { .. } => (StatusCode::CONFLICT, "decision_too_late", None),
         DecisionRefused::AlreadyDecided(_) => (StatusCode::CONFLICT, "already_decided", None),
         DecisionRefused::NotWaiting => (StatusCode::CONFLICT, "not_waiting", None),
-        DecisionRefused::TicketNotFound(_) | DecisionRefused::TicketClosed(_) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("ticket_id"))
-        }
-        DecisionRefused::ContactNotFound(_) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("contact_id"))
-        }
-        DecisionRefused::NoNumberToAdd => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("add_phone"))
-        }
+        DecisionRefused::TicketNotFound(_) | DecisionRefused::TicketClosed(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("ticket_id"),
+        ),
+        DecisionRefused::ContactNotFound(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("contact_id"),
+        ),
+        DecisionRefused::NoNumberToAdd => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("add_phone"),
+        ),
     };
     debug_assert_eq!(r.is_conflict(), status == StatusCode::CONFLICT);
     let mut e = ApiError::new(status, code, r.to_string());
@@ -109,7 +115,9 @@ async fn decide(
                 .await
                 .map_err(helpdesk_error)?;
             if contact.is_none() {
-                return Err(refused(DecisionRefused::ContactNotFound(contact_id.clone())));
+                return Err(refused(DecisionRefused::ContactNotFound(
+                    contact_id.clone(),
+                )));
             }
         }
         AgentAction::NewTicket => {}

@@ -37,9 +37,10 @@ fn group_for(
 ) -> Result<Arc<Group>, ApiError> {
     let groups = caller.groups(state);
     match name {
-        Some(name) => groups.into_iter().find(|g| g.name == name).ok_or_else(|| {
-            ApiError::invalid("group", format!("you may not read group {name:?}"))
-        }),
+        Some(name) => groups
+            .into_iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| ApiError::invalid("group", format!("you may not read group {name:?}"))),
         None => groups
             .into_iter()
             .next()
@@ -82,12 +83,11 @@ async fn search_contacts(
     caller: Caller,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let text = q
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| t.chars().count() >= 2)
-        .ok_or_else(|| ApiError::invalid("q", "send at least 2 characters to search for"))?;
+    let text =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|t| t.chars().count() >= 2)
+            .ok_or_else(|| ApiError::invalid("q", "send at least 2 characters to search for"))?;
     let group = group_for(&state, &caller, q.group.as_deref())?;
     let found = group
         .helpdesk

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod agent;
 mod calls;
 mod crm_api;
 mod hostile;
