@@ -117,7 +117,7 @@ pub async fn caller_card(
         }
         None => {
             let mut tickets = group.helpdesk.caller_tickets(&contact.id).await?;
-            tickets.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+            tickets.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
             tickets
                 .into_iter()
                 .take(CARD_TICKETS)

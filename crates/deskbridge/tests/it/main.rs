@@ -6,6 +6,7 @@
 mod common;
 
 mod agent;
+mod browser;
 mod calls;
 mod crm_api;
 mod hostile;
