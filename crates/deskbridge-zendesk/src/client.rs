@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::budget::{Budget, Lane};
 use crate::error::ZendeskError;
+use crate::limits::{TicketUpdates, UpdateLimits};
 use crate::types::*;
 
 /// How to sign in: an API token for an agent's email, or an OAuth access token.
@@ -38,6 +39,8 @@ pub struct ClientConfig {
     pub auth: Auth,
     /// Per request; a timeout counts as a transient failure.
     pub timeout: Duration,
+    /// Zendesk's limits on ticket updates, kept before sending.
+    pub ticket_updates: UpdateLimits,
 }
 
 impl ClientConfig {
@@ -46,6 +49,7 @@ impl ClientConfig {
             base_url: base_url.trim_end_matches('/').to_string(),
             auth,
             timeout: Duration::from_secs(15),
+            ticket_updates: UpdateLimits::default(),
         }
     }
 
@@ -61,39 +65,7 @@ pub struct ZendeskClient {
     authorization: HeaderValue,
     budget: Arc<Budget>,
     sent: AtomicU64,
-    ticket_updates: TicketPacer,
-}
-
-/// Zendesk's "Update Ticket" endpoint limit: 30 updates per 10 minutes per user
-/// per ticket ("Rate limits", endpoint rate limits). Kept here, per process, so
-/// a busy ticket's next write waits without being sent (and without a 429 that
-/// would cost a request), while every other request goes on.
-pub const TICKET_UPDATES_PER_WINDOW: usize = 30;
-pub const TICKET_UPDATE_WINDOW: Duration = Duration::from_secs(600);
-
-#[derive(Default)]
-struct TicketPacer {
-    sent: std::sync::Mutex<std::collections::HashMap<u64, std::collections::VecDeque<Instant>>>,
-}
-
-impl TicketPacer {
-    /// Counts an update of `ticket` now, or says how long until one is allowed.
-    fn admit(&self, ticket: u64) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget tickets with nothing in the window, so the map stays small.
-        sent.retain(|_, times| {
-            times.retain(|at| now.duration_since(*at) < TICKET_UPDATE_WINDOW);
-            !times.is_empty()
-        });
-        let times = sent.entry(ticket).or_default();
-        if times.len() >= TICKET_UPDATES_PER_WINDOW {
-            let oldest = times.front().copied().unwrap_or(now);
-            return Err(TICKET_UPDATE_WINDOW.saturating_sub(now.duration_since(oldest)));
-        }
-        times.push_back(now);
-        Ok(())
-    }
+    ticket_updates: TicketUpdates,
 }
 
 impl ZendeskClient {
@@ -116,12 +88,12 @@ impl ZendeskClient {
             .build()
             .map_err(|e| ZendeskError::Network(e.to_string()))?;
         Ok(ZendeskClient {
+            ticket_updates: TicketUpdates::new(config.ticket_updates),
             http,
             config,
             authorization,
             budget,
             sent: AtomicU64::new(0),
-            ticket_updates: TicketPacer::default(),
         })
     }
 
@@ -512,6 +484,12 @@ impl ZendeskClient {
         decode(&bytes)
     }
 
+    /// How long until an update of `ticket_id` is allowed under Zendesk's
+    /// update limits (zero: now).
+    pub fn ticket_update_wait(&self, ticket_id: u64) -> Duration {
+        self.ticket_updates.wait(ticket_id)
+    }
+
     /// Sets a ticket's status (a solved ticket reopened after a call).
     pub async fn set_status(
         &self,
@@ -673,21 +651,5 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
             .map(|d| d.to_string())
             .or(body.description)
             .unwrap_or_default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_thirty_first_update_of_a_ticket_waits_and_others_do_not() {
-        let pacer = TicketPacer::default();
-        for _ in 0..TICKET_UPDATES_PER_WINDOW {
-            assert_eq!(pacer.admit(1), Ok(()));
-        }
-        let wait = pacer.admit(1).unwrap_err();
-        assert!(wait > Duration::from_secs(590), "{wait:?}");
-        assert_eq!(pacer.admit(2), Ok(()));
     }
 }

@@ -14,8 +14,10 @@
 mod budget;
 mod client;
 mod error;
+mod limits;
 pub mod types;
 
 pub use budget::{Budget, Lane, SharedBudget};
 pub use client::{Auth, ClientConfig, ZendeskClient};
 pub use error::ZendeskError;
+pub use limits::{Limit, UpdateLimits};

@@ -169,6 +169,7 @@ pub fn zendesk_client(
     };
     let mut cfg = ClientConfig::new(&base_url, auth);
     cfg.timeout = Duration::from_secs(b.timeout_seconds);
+    cfg.ticket_updates.per_account.updates = b.ticket_updates_per_minute as usize;
     let budget = Arc::new(match shared {
         Some(s) => Budget::shared(b.requests_per_minute, Box::new(s)),
         None => Budget::new(b.requests_per_minute),

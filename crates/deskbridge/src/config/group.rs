@@ -41,6 +41,10 @@ pub struct BackendConfig {
     /// Enterprise Plus or High Volume 2500.
     #[serde(default = "default_rpm")]
     pub requests_per_minute: u32,
+    /// Zendesk's limit on ticket updates for the whole account: 100 a minute,
+    /// 300 with the High Volume add-on ("Rate limits", Update Ticket).
+    #[serde(default = "default_ticket_updates")]
+    pub ticket_updates_per_minute: u32,
     /// Also match users whose number Zendesk marks as shared.
     #[serde(default)]
     pub match_shared_numbers: bool,
@@ -50,6 +54,10 @@ pub struct BackendConfig {
 
 fn default_rpm() -> u32 {
     200
+}
+
+fn default_ticket_updates() -> u32 {
+    100
 }
 
 fn default_timeout() -> u64 {
@@ -250,6 +258,12 @@ pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut V
             errors.push(format!(
                 "{}: must be at least 1",
                 key("requests_per_minute")
+            ));
+        }
+        if b.ticket_updates_per_minute == 0 {
+            errors.push(format!(
+                "{}: must be at least 1 (Zendesk allows 100, or 300 with the High Volume add-on)",
+                key("ticket_updates_per_minute")
             ));
         }
     }

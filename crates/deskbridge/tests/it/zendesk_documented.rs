@@ -167,6 +167,59 @@ fn the_per_ticket_limit_holds_back_only_that_tickets_calls() {
     assert!(zd.emu.stats().rate_limited > 0, "the limit was hit");
 }
 
+/// Point 6: calls held back behind one ticket's limit come back together and
+/// are written as one update: fewer updates than calls, each call's text exactly
+/// once, and every call `done` on that ticket.
+#[test]
+fn calls_held_back_behind_a_busy_ticket_are_combined_into_fewer_updates() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let server = TestApp::with_config(&config(&zd, ann, "reuse_recent_minutes = 30"), TOKEN);
+    let first = call(&server, "m0", "+14155550185", json!({}));
+    let ticket = id(&first["ticket_id"]);
+    zd.emu
+        .set_ticket_update_limit(Some((1, Duration::from_secs(3))));
+    call(&server, "m1", "+14155550185", json!({}));
+    let before = comments_on(&zd, ticket).len();
+    // Four repeat calls end at once, while the ticket's one update is spent.
+    let ids = ["m2", "m3", "m4", "m5"];
+    for id in ids {
+        let (status, _) = server.post_events(&answered_call(id, "+14155550185", "ann@acme.com"));
+        assert_eq!(status, 202);
+    }
+    let calls: Vec<_> = ids
+        .iter()
+        .map(|c| {
+            server.wait_call_for(&server.token, c, Duration::from_secs(60), |c| {
+                c["sync"] != "pending"
+            })
+        })
+        .collect();
+    for c in &calls {
+        assert_eq!(c["sync"], "done", "{c}");
+        assert_eq!(id(&c["ticket_id"]), ticket, "{c}");
+    }
+    let bodies = comments_on(&zd, ticket);
+    let written = &bodies[before..];
+    assert!(
+        written.len() < ids.len(),
+        "{} updates for {} calls: {written:#?}",
+        written.len(),
+        ids.len()
+    );
+    // Each call's text once: its reference line appears once in all comments.
+    let refs: Vec<&str> = written
+        .iter()
+        .flat_map(|b| b.lines())
+        .filter(|l| l.starts_with("deskbridge ref:"))
+        .collect();
+    assert_eq!(refs.len(), ids.len(), "{written:#?}");
+    let mut unique = refs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), refs.len(), "a call written twice: {refs:?}");
+}
+
 /// Point 7: a token whose user may not create users fails the call with a
 /// message naming the role, not the api_token.
 #[test]

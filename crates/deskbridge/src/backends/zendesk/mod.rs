@@ -18,6 +18,10 @@ use deskbridge_core::ports::*;
 use deskbridge_zendesk::types::{self as zd, CustomFieldValue};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
 
+use batch::{Batches, Turn, UpdateShape};
+
+mod batch;
+
 /// How long looked-up facts are trusted. Contacts change rarely; tickets change
 /// whenever an agent works on them.
 const CONTACT_TTL: Duration = Duration::from_secs(3600);
@@ -31,6 +35,8 @@ pub struct ZendeskHelpdesk {
     cache: Mutex<Cache>,
     /// Agent email (lowercase) → its lookup.
     agents: Mutex<HashMap<String, AgentLookup>>,
+    /// Comments waiting for a busy ticket, combined into one update.
+    batches: Batches,
 }
 
 #[derive(Default)]
@@ -151,6 +157,7 @@ impl ZendeskHelpdesk {
             match_shared_numbers,
             cache: Mutex::new(Cache::default()),
             agents: Mutex::new(HashMap::new()),
+            batches: Batches::default(),
         }
     }
 
@@ -572,10 +579,7 @@ impl Helpdesk for ZendeskHelpdesk {
                 });
             }
         }
-        let body = zd::NewComment {
-            body: format!("{}\n\n{reference}", comment.body),
-            public: comment.public,
-        };
+        let body = format!("{}\n\n{reference}", comment.body);
         let assignee_id = match &comment.reassign {
             Some(email) => self.agent_id(email).await?,
             None => None,
@@ -588,26 +592,51 @@ impl Helpdesk for ZendeskHelpdesk {
                 .tickets
                 .get(ticket_id)
                 .is_some_and(|(_, t)| t.status == "solved");
-        let status = known_solved.then_some("open");
-        match self
-            .client
-            .add_comment(tid, &body, assignee_id, status)
-            .await
-        {
-            Ok(mut updated) => {
-                if comment.reopen_solved && updated.ticket.status == "solved" {
-                    updated = self
-                        .client
-                        .set_status(tid, "open")
-                        .await
-                        .map_err(helpdesk_error)?;
-                }
-                self.remember_ticket(&updated.ticket);
-                Ok(CommentAdded {
-                    id: updated.comment_id().unwrap_or_default().to_string(),
-                    ticket_id: ticket_id.to_string(),
-                })
+        let shape = UpdateShape {
+            assignee_id,
+            status: known_solved.then_some("open"),
+        };
+        let client_wait = self.client.ticket_update_wait(tid);
+        let written = match self.batches.turn(tid, shape, &body, client_wait) {
+            Turn::Later(after) => {
+                return Err(HelpdeskError::RetryAfter {
+                    reason: format!(
+                        "ticket {tid} is at Zendesk's update limit; the comment waits for it"
+                    ),
+                    after,
+                });
             }
+            Turn::Joined(heard) => heard.await.unwrap_or_else(|_| {
+                Err(ZendeskError::Network(
+                    "the update carrying this comment was abandoned".into(),
+                ))
+            }),
+            Turn::Lead { after } => {
+                tokio::time::sleep(after).await;
+                let (bodies, answers): (Vec<String>, Vec<_>) = std::iter::once((body, None))
+                    .chain(
+                        self.batches
+                            .close(tid)
+                            .into_iter()
+                            .map(|(b, a)| (b, Some(a))),
+                    )
+                    .unzip();
+                let written = self
+                    .write_comment(tid, &batch::combined(&bodies), comment, shape)
+                    .await;
+                for answer in answers.into_iter().flatten() {
+                    // A follower that gave up waiting retries on its own.
+                    let _ = answer.send(written.clone());
+                }
+                written
+            }
+        };
+        match written {
+            Ok(id) => Ok(CommentAdded {
+                id,
+                ticket_id: ticket_id.to_string(),
+            }),
+            // Each call makes its own follow-up of a ticket closed meanwhile.
             Err(ZendeskError::TicketClosed) => self.follow_up(tid, comment, key).await,
             Err(e) => Err(helpdesk_error(e)),
         }
@@ -654,6 +683,42 @@ impl Helpdesk for ZendeskHelpdesk {
             .take(limit)
             .map(contact)
             .collect())
+    }
+}
+
+impl ZendeskHelpdesk {
+    /// One ticket update carrying `body`; reopens the ticket when it turns out
+    /// to be solved. The comment's id, or why not.
+    async fn write_comment(
+        &self,
+        tid: u64,
+        body: &str,
+        comment: &NewComment,
+        shape: UpdateShape,
+    ) -> Result<String, ZendeskError> {
+        let body = zd::NewComment {
+            body: body.to_string(),
+            public: comment.public,
+        };
+        let result = self
+            .client
+            .add_comment(tid, &body, shape.assignee_id, shape.status)
+            .await;
+        let mut updated = match result {
+            Ok(updated) => updated,
+            Err(e) => {
+                if let ZendeskError::RateLimited(wait) = &e {
+                    self.batches.held(tid, *wait);
+                }
+                return Err(e);
+            }
+        };
+        let id = updated.comment_id().unwrap_or_default().to_string();
+        if comment.reopen_solved && updated.ticket.status == "solved" {
+            updated = self.client.set_status(tid, "open").await?;
+        }
+        self.remember_ticket(&updated.ticket);
+        Ok(id)
     }
 }
 
