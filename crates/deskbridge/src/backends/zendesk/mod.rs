@@ -655,10 +655,23 @@ impl Helpdesk for ZendeskHelpdesk {
             i.kind == "phone_number" && Phone::parse(&i.value, region).e164() == Some(e164)
         });
         if !has {
-            self.client
-                .add_phone_identity(uid, e164)
-                .await
-                .map_err(helpdesk_error)?;
+            match self.client.add_phone_identity(uid, e164).await {
+                Ok(()) => {}
+                // Zendesk keeps a phone identity on one user only: a number
+                // another user has (e.g. the contact made for the unknown caller
+                // before the agent chose) is refused with `DuplicateValue`. The
+                // call still goes to the chosen contact; the number stays where
+                // it is, which an admin merges in Zendesk.
+                Err(ZendeskError::Invalid { details, .. })
+                    if details.contains("DuplicateValue") =>
+                {
+                    tracing::warn!(
+                        contact = contact_id,
+                        "the caller's number belongs to another Zendesk user; not added"
+                    );
+                }
+                Err(e) => return Err(helpdesk_error(e)),
+            }
         }
         // The number's callers are this user now too.
         let mut cache = self.cache();
