@@ -12,6 +12,7 @@ mod crm_api;
 mod hostile;
 mod isolation;
 mod limits;
+mod lookup_bench;
 mod rules;
 mod zendesk;
 mod zendesk_documented;
