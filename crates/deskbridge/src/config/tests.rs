@@ -254,3 +254,52 @@ fn organization_in_create_needs_an_organization_name() {
         load_text(&group(keys)).unwrap_or_else(|e| panic!("{keys}: {e}"));
     }
 }
+
+#[test]
+fn agent_page_keys_are_checked_with_their_key_paths() {
+    let errors = Config::from_toml(
+        r#"
+[server]
+public_url = "ftp://deskbridge.acme.com"
+frame_ancestors = ["https://acme.zendesk.com", "*"]
+
+[[agents]]
+email = "ann@acme.com"
+password_hash = "plain-text-password"
+token = "short"
+"#,
+        Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "server.public_url: \"ftp://deskbridge.acme.com\" must start with https://",
+        "server.frame_ancestors[1]: \"*\" is not an https origin",
+        "server.frame_ancestors: a page in a frame of another site needs a SameSite=None; Secure cookie",
+        "agents[0].password_hash: is not an argon2 hash",
+        "deskbridge agent hash-password",
+        "agents[0].token: at least 16 characters",
+    ] {
+        assert!(errors.contains(expected), "{expected:?} not in:\n{errors}");
+    }
+    let hash = crate::agent_auth::hash_password("secret").unwrap();
+    let ok = Config::from_toml(
+        &format!(
+            r#"
+[server]
+public_url = "https://deskbridge.acme.com"
+frame_ancestors = ["https://acme.zendesk.com"]
+
+[[agents]]
+email = "ann@acme.com"
+password_hash = "{hash}"
+token = "0123456789abcdef0123"
+admin = true
+"#
+        ),
+        Overrides::default(),
+    );
+    let config = ok.unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.agents[0].admin);
+    assert_eq!(config.server.call_log_days, 90);
+}
