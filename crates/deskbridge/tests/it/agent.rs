@@ -727,3 +727,92 @@ mod zendesk {
         );
     }
 }
+
+// ---- the agent's stream ----
+
+/// The stream's events (`event:` name and `data:` JSON), read until `done`
+/// says stop, or the stream's 20 s are up.
+fn read_stream(
+    app: &TestApp,
+    browser: &AgentBrowser<'_>,
+    after_connect: impl FnOnce(),
+    done: impl Fn(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    use std::io::{BufRead, BufReader};
+    let resp = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("client")
+        .get(app.url("/api/v1/agent/stream"))
+        .header("cookie", &browser.cookie)
+        .send()
+        .expect("stream");
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut lines = BufReader::new(resp).lines();
+    let mut events = Vec::new();
+    let mut name = String::new();
+    let mut connected = Some(after_connect);
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(n) = line.strip_prefix("event:") {
+            name = n.trim().to_string();
+        } else if let Some(data) = line.strip_prefix("data:") {
+            let value: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+            events.push((name.clone(), value));
+            if name == "hello"
+                && let Some(f) = connected.take()
+            {
+                f();
+            }
+            if done(&events) {
+                break;
+            }
+        }
+    }
+    events
+}
+
+#[test]
+fn an_agents_stream_carries_their_calls_only() {
+    let app = app("");
+    let ann = ann(&app);
+    let events = read_stream(
+        &app,
+        &ann,
+        || {
+            // Bob's call first, then Ann's.
+            let (status, _) = app.post_events(&answered_now(
+                "st-bob",
+                "+14155550170",
+                "bob@acme.com",
+                json!({}),
+            ));
+            assert_eq!(status, 202);
+            let (status, _) = app.post_events(&answered_now(
+                "st-ann",
+                "+14155550171",
+                "ann@acme.com",
+                json!({}),
+            ));
+            assert_eq!(status, 202);
+        },
+        |events| {
+            events
+                .iter()
+                .any(|(name, data)| name == "call" && data["call_id"] == "st-ann")
+        },
+    );
+    assert_eq!(events[0].0, "hello");
+    assert_eq!(events[0].1["agent"], "ann@acme.com");
+    let calls: Vec<&str> = events
+        .iter()
+        .filter(|(name, _)| name == "call")
+        .map(|(_, data)| s(&data["call_id"]))
+        .collect();
+    assert!(calls.contains(&"st-ann"), "{events:?}");
+    assert!(!calls.contains(&"st-bob"), "Ann saw Bob's call: {events:?}");
+    // Signed out: no stream.
+    assert_eq!(
+        app.send_anonymous("GET", "/api/v1/agent/stream", None).0,
+        401
+    );
+}
