@@ -148,3 +148,116 @@ pub(crate) fn chosen_outcome(choice: &AgentChoice) -> StepOutcome {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::event::{CallEvent, Direction, EventKind};
+    use crate::interaction::Step;
+    use crate::phone::Phone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    /// An answered call, in agent mode or not, identified as contact 7.
+    fn call(agent_mode: bool) -> Interaction {
+        let mut ring = CallEvent::new("e1", "c1", EventKind::Ringing, at(0));
+        ring.direction = Some(Direction::Inbound);
+        ring.from = Some(Phone::E164("+14155550100".into()));
+        if agent_mode {
+            ring.attributes
+                .insert("ticket_assignment".into(), "agent".into());
+        }
+        let mut call = Interaction::start("g", &Default::default(), &ring).unwrap();
+        call.apply(&ring);
+        call.apply(&CallEvent::new("e2", "c1", EventKind::Answered, at(5)));
+        call.record(
+            Step::IdentifyCaller,
+            &StepOutcome {
+                contact_id: Some("7".into()),
+                ..StepOutcome::default()
+            },
+        );
+        call
+    }
+
+    fn choice(action: AgentAction, secs: i64) -> AgentChoice {
+        AgentChoice {
+            action,
+            by: Some("ann@acme.com".into()),
+            at: at(secs),
+        }
+    }
+
+    #[test]
+    fn a_choice_makes_the_waiting_step_due_now_and_is_carried_out() {
+        let mut call = call(true);
+        let waiting = call.next_step().unwrap();
+        assert_eq!(waiting.step, Step::AwaitAgent);
+        assert_eq!(waiting.not_before, Some(call.agent_deadline()));
+        let attach = AgentAction::Attach {
+            ticket_id: "42".into(),
+        };
+        call.decide(choice(attach.clone(), 10)).unwrap();
+        let now = call.next_step().unwrap();
+        assert_eq!((now.step, now.not_before), (Step::AwaitAgent, None));
+        call.record(Step::AwaitAgent, &chosen_outcome(&choice(attach, 10)));
+        assert_eq!(call.ticket_id.as_deref(), Some("42"));
+        assert_eq!(call.ticket_rules, [TicketRule::AgentAttached]);
+        assert!(call.agent_wait().is_none());
+        assert!(!call.agent_timed_out);
+        // Attached: no ticket step; the comment once the call ends.
+        assert_eq!(call.next_step(), None);
+    }
+
+    #[test]
+    fn a_choice_is_refused_late_twice_or_when_nothing_waits() {
+        let mut late = call(true);
+        let deadline = late.agent_deadline();
+        let secs = (deadline - at(0)).num_seconds();
+        assert_eq!(
+            late.decide(choice(AgentAction::NewTicket, secs)),
+            Err(DecisionRefused::TimedOut { deadline })
+        );
+        let mut twice = call(true);
+        twice.decide(choice(AgentAction::NewTicket, 10)).unwrap();
+        assert!(matches!(
+            twice.decide(choice(AgentAction::NewTicket, 11)),
+            Err(DecisionRefused::AlreadyDecided(_))
+        ));
+        let mut auto = call(false);
+        assert_eq!(
+            auto.decide(choice(AgentAction::NewTicket, 10)),
+            Err(DecisionRefused::NotWaiting)
+        );
+        let mut timed_out = call(true);
+        timed_out.record(
+            Step::AwaitAgent,
+            &StepOutcome {
+                agent_timed_out: true,
+                ..StepOutcome::default()
+            },
+        );
+        assert!(matches!(
+            timed_out.decide(choice(AgentAction::NewTicket, 10)),
+            Err(DecisionRefused::TimedOut { .. })
+        ));
+        let closed = TicketSummary {
+            id: "9".into(),
+            status: "closed".into(),
+            requester_id: None,
+            updated_at: at(0),
+        };
+        assert_eq!(
+            attachable("9", Some(&closed)),
+            Err(DecisionRefused::TicketClosed("9".into()))
+        );
+        assert_eq!(
+            attachable("9", None),
+            Err(DecisionRefused::TicketNotFound("9".into()))
+        );
+    }
+}

@@ -24,7 +24,7 @@ type Row = <Db as sqlx::Database>::Row;
 impl Journal for SqlStore {
     async fn ingest(&self, events: &[GroupEvent]) -> Result<IngestReport, StoreError> {
         // Calls touched by this batch, loaded once and written once, in key order.
-        let mut touched: BTreeMap<(String, String), (Interaction, bool)> = BTreeMap::new();
+        let mut touched: BTreeMap<(String, String), Interaction> = BTreeMap::new();
         let mut tx = self.writer().begin().await?;
         // Lock every call of the batch, in one (sorted) order, before reading any, so
         // that two batches cannot deadlock.
@@ -58,16 +58,13 @@ impl Journal for SqlStore {
                 continue;
             }
             report.accepted += 1;
-            let (call, _) = match touched.entry((group.clone(), event.call_id.clone())) {
+            let call = match touched.entry((group.clone(), event.call_id.clone())) {
                 Entry::Occupied(known) => known.into_mut(),
                 Entry::Vacant(slot) => {
                     let loaded = match load_call(&mut tx, group, &event.call_id).await? {
-                        Some(call) => (call, false),
-                        None => (
-                            Interaction::start(group, plan, event)
-                                .map_err(|source| StoreError::Apply { index, source })?,
-                            true,
-                        ),
+                        Some(call) => call,
+                        None => Interaction::start(group, plan, event)
+                            .map_err(|source| StoreError::Apply { index, source })?,
                     };
                     slot.insert(loaded)
                 }
@@ -76,7 +73,7 @@ impl Journal for SqlStore {
         }
 
         let mut changes = Vec::with_capacity(touched.len() + 1);
-        for ((group, call_id), (call, _)) in &touched {
+        for ((group, call_id), call) in &touched {
             save_call(&mut tx, call, &now_text).await?;
             if queue_next(&mut tx, call).await? {
                 report.steps += 1;
