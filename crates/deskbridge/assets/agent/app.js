@@ -161,7 +161,10 @@ function renderCard() {
   }
   if (!list.children.length) list.append(el("li", "No open tickets", "muted"));
   const waiting = call.agent_decision && call.agent_decision.waiting && !call.agent_decision.choice;
+  const wasHidden = $("decide").hidden;
   $("decide").hidden = !waiting;
+  // Others sharing the caller's number are offered at once.
+  if (waiting && wasHidden && card && (card.other_contacts || []).length) showContacts(card.other_contacts);
 }
 
 async function decide(body) {
@@ -184,7 +187,15 @@ async function searchContacts() {
   const group = current ? "&group=" + encodeURIComponent(current.call.group) : "";
   const r = await request("GET", "/contacts?q=" + encodeURIComponent(q) + group);
   if (!r.ok) { $("decide-error").textContent = (r.data && r.data.message) || "Search failed"; return; }
-  for (const c of r.data.contacts) {
+  showContacts(r.data.contacts);
+}
+
+// Contacts the agent can say the caller is: search results, or the others
+// sharing the caller's number.
+function showContacts(contacts) {
+  const results = $("contact-results");
+  results.replaceChildren();
+  for (const c of contacts) {
     const li = el("li");
     const pick = el("button", "This is " + c.name);
     pick.type = "button";

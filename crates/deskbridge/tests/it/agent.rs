@@ -454,8 +454,12 @@ fn lookup_answers_the_caller_card_from_the_crm() {
     assert_eq!(card["open_ticket"]["id"], ticket["id"]);
     assert_eq!(card["tickets"][0]["subject"], "Invoice");
     assert_eq!(card["tickets"][0]["status"], "open");
-    // A signed-in agent may look up too; an unknown number has an empty card.
+    // A signed-in agent may look up too, and open the card's links; an unknown
+    // number has an empty card.
     let ann = ann(&app);
+    let (status, opened) = ann.get(s(&card["contact_link"]));
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(opened["name"], "Dana Caller");
     let (status, unknown) = ann.get("/api/v1/lookup?phone=+14155550999");
     assert_eq!(status, 200);
     assert_eq!(unknown["name"], Value::Null);
