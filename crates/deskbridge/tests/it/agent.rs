@@ -721,9 +721,19 @@ mod zendesk {
         assert_eq!(ticket.requester_id, hal);
         assert_eq!(logged_on(&zd, ticket.id), 1);
 
-        // Lookup: Grace's card, with links into Zendesk.
-        let (status, card) = app.get("/api/v1/lookup?phone=4155550150");
+        // Lookup: Grace's card, with links into Zendesk. Her call found her, so
+        // the first lookup only fetches her tickets; the next is all cache.
+        let before = zd.emu.stats();
+        let (status, _) = app.get("/api/v1/lookup?phone=4155550150");
+        assert_eq!(status, 200);
+        assert_eq!(
+            zd.since(&before),
+            crate::zendesk::endpoints(&[("GET /api/v2/users/{id}/tickets/requested", 1)])
+        );
+        let before = zd.emu.stats();
+        let (status, card) = app.get("/api/v1/lookup?phone=+1%20415%20555%200150");
         assert_eq!(status, 200, "{card}");
+        assert!(zd.since(&before).is_empty(), "{:?}", zd.since(&before));
         assert_eq!(card["name"], "Grace Hopper");
         assert_eq!(
             s(&card["open_ticket"]["link"]),
