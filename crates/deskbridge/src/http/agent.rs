@@ -269,6 +269,7 @@ async fn stream_agent(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let changes = state.store.changes();
     let me = session.email;
+    let id_hash = session.id_hash;
     // Pops already sent per call: a call changes many times after its pop.
     let seen: HashMap<(String, String), usize> = HashMap::new();
     let hello = Event::default()
@@ -276,11 +277,12 @@ async fn stream_agent(
         .data(json!({ "agent": me }).to_string());
     let start = stream::once(async move { Ok::<_, Infallible>(hello) });
     let updates = stream::unfold(
-        (state, changes, me, seen, Vec::<Event>::new()),
-        |(state, mut changes, me, mut seen, mut queued)| async move {
+        (state, changes, (me, id_hash), seen, Vec::<Event>::new()),
+        |(state, mut changes, agent, mut seen, mut queued)| async move {
+            let me = agent.0.clone();
             loop {
                 if let Some(event) = queued.pop() {
-                    return Some((Ok(event), (state, changes, me, seen, queued)));
+                    return Some((Ok(event), (state, changes, agent, seen, queued)));
                 }
                 let (group, call_id) = match changes.recv().await {
                     Ok(Change::Call { group, call_id }) => (group, call_id),
@@ -289,7 +291,7 @@ async fn stream_agent(
                         let event = Event::default()
                             .event("lagged")
                             .data(json!({ "missed": n }).to_string());
-                        return Some((Ok(event), (state, changes, me, seen, queued)));
+                        return Some((Ok(event), (state, changes, agent, seen, queued)));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 };
@@ -304,6 +306,16 @@ async fn stream_agent(
                 let call = &record.interaction;
                 if !call.agent_emails().iter().any(|e| e == &me) {
                     continue;
+                }
+                // A session signed out (or expired) since the stream opened gets
+                // nothing more: the stream ends.
+                match state.store.session(&agent.1, Utc::now()).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot check the agent's session");
+                        continue;
+                    }
                 }
                 let view = CallView::new(&record, false);
                 let mut events = Vec::new();

@@ -830,3 +830,27 @@ fn an_agents_stream_carries_their_calls_only() {
         401
     );
 }
+
+#[test]
+fn a_stream_open_when_its_agent_signs_out_ends_without_another_event() {
+    let app = app("");
+    let ann = ann(&app);
+    let events = read_stream(
+        &app,
+        &ann,
+        || {
+            let (status, _) = ann.send("POST", "/api/v1/agent/logout", None);
+            assert_eq!(status, 200);
+            let (status, _) = app.post_events(&answered_now(
+                "st-out",
+                "+14155550172",
+                "ann@acme.com",
+                json!({}),
+            ));
+            assert_eq!(status, 202);
+        },
+        |_| false,
+    );
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["hello"], "{events:?}");
+}
