@@ -72,6 +72,7 @@ fn headline(call: &Interaction, outcome: Option<Outcome>) -> String {
         Some(Outcome::Busy) => format!("{dir} call: busy"),
         Some(Outcome::Abandoned) => format!("{dir} call abandoned by the caller"),
         Some(Outcome::Failed) => format!("{dir} call failed"),
+        Some(Outcome::Forwarded) => format!("{dir} call forwarded"),
         None => format!("{dir} call in progress"),
     }
 }

@@ -45,6 +45,9 @@ pub enum EndReason {
     Abandoned,
     Failed,
     Rejected,
+    /// Left before anyone answered, to another destination (a forward, a
+    /// follow-me): handled elsewhere, not missed.
+    Forwarded,
 }
 
 /// The agent who answered (or was offered) the call, as the phone system knows

@@ -55,6 +55,8 @@ pub enum Outcome {
     Busy,
     Abandoned,
     Failed,
+    /// Sent on to another destination before anyone here answered: not missed.
+    Forwarded,
 }
 
 impl Outcome {
@@ -66,6 +68,7 @@ impl Outcome {
             Outcome::Busy => "busy",
             Outcome::Abandoned => "abandoned",
             Outcome::Failed => "failed",
+            Outcome::Forwarded => "forwarded",
         }
     }
 
@@ -375,6 +378,7 @@ impl Interaction {
             Some(EndReason::Busy) => Outcome::Busy,
             Some(EndReason::Failed) | Some(EndReason::Rejected) => Outcome::Failed,
             _ if self.answered_at.is_some() => Outcome::Answered,
+            Some(EndReason::Forwarded) => Outcome::Forwarded,
             Some(EndReason::Completed) if self.duration_s.unwrap_or(1) > 0 => Outcome::Answered,
             Some(EndReason::Abandoned) => Outcome::Abandoned,
             _ => Outcome::Missed,
@@ -452,6 +456,11 @@ impl Interaction {
     /// How the group treats this call if nobody answered it; `None` when answered
     /// or not over yet.
     pub fn unanswered_policy(&self) -> Option<UnansweredPolicy> {
+        // A call refused before anyone could answer (a blocked caller) is kept in
+        // the caller log and nowhere else.
+        if self.end_reason == Some(EndReason::Rejected) && self.answered_at.is_none() {
+            return Some(UnansweredPolicy::LogOnly);
+        }
         UnansweredPolicy::for_outcome(self.outcome(), self.plan.missed_call, self.plan.voicemail)
     }
 

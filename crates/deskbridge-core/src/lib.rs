@@ -12,6 +12,7 @@
 pub mod agent_mode;
 pub mod comment;
 pub mod decide;
+pub mod dialing;
 pub mod event;
 pub mod interaction;
 pub mod phone;

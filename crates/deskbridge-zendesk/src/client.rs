@@ -151,11 +151,7 @@ impl ZendeskClient {
             // Both carry the account's requests left this minute ("Best practices
             // for avoiding rate limiting": Ticketing API responses send
             // `ratelimit-remaining` beside `x-rate-limit-remaining`).
-            let remaining = ["x-rate-limit-remaining", "ratelimit-remaining"]
-                .iter()
-                .find_map(|name| resp.headers().get(*name))
-                .and_then(|h| h.to_str().ok())
-                .and_then(|s| s.trim().parse::<u64>().ok());
+            let remaining = requests_left(resp.headers());
             let account_out = remaining.map_or(!ticket_update, |left| left == 0);
             if account_out {
                 tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
@@ -168,6 +164,20 @@ impl ZendeskClient {
                 );
             }
             return Err(ZendeskError::RateLimited(wait));
+        }
+        if status.is_success() && requests_left(resp.headers()) == Some(0) {
+            // Other integrations spend the same account's requests, so this
+            // process's own count is not the whole story: when Zendesk says none
+            // are left this minute, every request waits for the reset
+            // (`ratelimit-reset`, "Best practices for avoiding rate limiting")
+            // instead of earning a 429.
+            let reset = header_number(resp.headers(), &["ratelimit-reset"])
+                .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs);
+            tracing::warn!(
+                ?reset,
+                "Zendesk account has no requests left this minute: waiting"
+            );
+            self.budget.pause_all(reset).await;
         }
         if status.is_server_error() {
             return Err(ZendeskError::Server {
@@ -579,6 +589,21 @@ impl ZendeskClient {
 
 /// The pause after a 429 that does not say how long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// The first of `names` that carries a whole number.
+fn header_number(headers: &reqwest::header::HeaderMap, names: &[&str]) -> Option<u64> {
+    names
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+}
+
+/// The account's requests left this minute: every answer carries
+/// `x-rate-limit-remaining`, Ticketing API answers `ratelimit-remaining` too.
+fn requests_left(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    header_number(headers, &["x-rate-limit-remaining", "ratelimit-remaining"])
+}
 
 /// A `Retry-After` in seconds (what Zendesk sends), at least half a second.
 fn retry_after(header: Option<&HeaderValue>) -> Option<Duration> {

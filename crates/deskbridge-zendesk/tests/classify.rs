@@ -208,3 +208,32 @@ async fn an_endpoint_429_pauses_nothing_else_and_an_account_429_pauses_all() {
         );
     }
 }
+
+/// Other integrations spend the same account: a successful answer saying no
+/// requests are left this minute pauses every request until `ratelimit-reset`,
+/// before Zendesk has to refuse one.
+#[tokio::test]
+async fn an_answer_with_no_requests_left_pauses_until_the_reset() {
+    for (remaining, pauses) in [("3", false), ("0", true)] {
+        let reply = response(
+            "200 OK",
+            &format!(
+                "x-rate-limit: 700\r\nx-rate-limit-remaining: {remaining}\r\nratelimit-remaining: {remaining}\r\nratelimit-reset: 7\r\n"
+            ),
+            r#"{"ticket":{"id":1,"status":"open","subject":"s","requester_id":2,"updated_at":"2026-11-22T10:00:00Z","created_at":"2026-11-22T10:00:00Z"}}"#,
+        );
+        let (base, _) = server(Some(reply)).await;
+        let client = client(&base);
+        let before = tokio::time::Instant::now();
+        client.show_ticket(1).await.unwrap();
+        let paused = client.budget().paused_until();
+        assert_eq!(paused.is_some(), pauses, "remaining {remaining}");
+        if let Some(until) = paused {
+            let pause = until - before;
+            assert!(
+                pause > Duration::from_secs(6) && pause <= Duration::from_secs(8),
+                "{pause:?}"
+            );
+        }
+    }
+}

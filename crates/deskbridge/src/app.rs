@@ -49,6 +49,8 @@ fn build_groups(
             helpdesk: builtin.helpdesk.clone(),
             crm: builtin.crm.clone(),
             links: builtin.links.clone(),
+            dialing: Default::default(),
+            twilio_auth_token: None,
         })]);
     }
     config
@@ -74,6 +76,8 @@ fn build_groups(
                 helpdesk: backend.helpdesk.clone(),
                 crm: backend.crm.clone(),
                 links: backend.links.clone(),
+                dialing: crate::config::dialing::dialing(g),
+                twilio_auth_token: g.twilio_auth_token.clone().filter(|t| !t.trim().is_empty()),
             }))
         })
         .collect()
@@ -189,6 +193,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             running_steps: 0,
         },
         max_body_bytes: config.server.max_body_bytes,
+        public_url: config
+            .server
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_string()),
         body_timeout: Duration::from_secs(config.server.body_timeout_seconds),
         metrics: match config.metrics.enabled {
             true => Some(crate::telemetry::metrics_recorder()?),

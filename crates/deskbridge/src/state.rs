@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use deskbridge_core::decide::DirectoryAgent;
+use deskbridge_core::dialing::Dialing;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_core::{CallPlan, Policy, Region, Templates};
 use deskbridge_crm::BuiltinCrm;
@@ -31,6 +32,10 @@ pub struct Group {
     pub crm: Option<BuiltinCrm>,
     /// Where an agent opens the backend's records (the caller card's links).
     pub links: RecordLinks,
+    /// The block list and outbound caller-id rules a PBX is answered with.
+    pub dialing: Dialing,
+    /// Twilio signs its callbacks for this group with it (a secret).
+    pub twilio_auth_token: Option<String>,
 }
 
 impl std::fmt::Debug for Group {
@@ -53,6 +58,8 @@ pub struct AppState {
     /// How long a request's body may take to arrive (`server.body_timeout_seconds`).
     pub body_timeout: std::time::Duration,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// `[server] public_url`, without a trailing `/`: the address Twilio signs.
+    pub public_url: Option<String>,
     /// The agent page: who may sign in, and how its cookie and frames are set.
     pub agent_page: AgentPage,
 }
@@ -129,6 +136,8 @@ pub(crate) mod tests {
             )),
             crm: None,
             links: RecordLinks::Builtin,
+            dialing: Dialing::default(),
+            twilio_auth_token: None,
         }
     }
 

@@ -70,13 +70,28 @@ pub(crate) async fn gate(
         _ => next.run(request).await,
     };
 
-    let (limit, remaining) = match admission {
+    // Every answer carries the account's limit and what is left of it; the
+    // Ticketing APIs add `ratelimit-*` with the seconds until the window frees a
+    // request ("Best practices for avoiding rate limiting", Monitoring API
+    // activity against your rate limit).
+    let (limit, remaining, reset_secs) = match admission {
         Admission::Unlimited => return response,
-        Admission::Allowed { limit, remaining } => (limit, remaining),
-        Admission::Limited { limit, .. } => (limit, 0),
+        Admission::Allowed {
+            limit,
+            remaining,
+            reset_secs,
+        } => (limit, remaining, reset_secs),
+        Admission::Limited {
+            limit,
+            retry_after_secs,
+            ..
+        } => (limit, 0, retry_after_secs),
     };
     let headers = response.headers_mut();
     headers.insert("x-rate-limit", HeaderValue::from(limit));
     headers.insert("x-rate-limit-remaining", HeaderValue::from(remaining));
+    headers.insert("ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(reset_secs));
     response
 }

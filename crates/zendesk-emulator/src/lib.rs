@@ -55,7 +55,9 @@ pub use model::{
 pub use seed::{SeedAgent, SeedTicket, SeedTicketField, SeedTicketForm, SeedUser};
 pub use state::StateSnapshot;
 pub use stats::{Pop, PopKind, Stats};
-pub use updates::{TICKET_UPDATE_WINDOW, TICKET_UPDATES_PER_WINDOW, UpdateFault};
+pub use updates::{
+    ACCOUNT_UPDATES_PER_MINUTE, TICKET_UPDATE_WINDOW, TICKET_UPDATES_PER_WINDOW, UpdateFault,
+};
 
 use auth::Credentials;
 use faults::Faults;
@@ -297,6 +299,12 @@ impl RunningEmulator {
     /// [`TICKET_UPDATES_PER_WINDOW`] per [`TICKET_UPDATE_WINDOW`].
     pub fn set_ticket_update_limit(&self, limit: Option<(u32, Duration)>) {
         self.shared.control().updates.set_limit(limit);
+    }
+
+    /// Changes the account-wide update limit (`None`: unlimited); Zendesk's is
+    /// [`ACCOUNT_UPDATES_PER_MINUTE`] a minute.
+    pub fn set_account_update_limit(&self, limit: Option<(u32, Duration)>) {
+        self.shared.control().updates.set_account_limit(limit);
     }
 
     /// The role the API user signs in with (default admin). With `Role::Agent`,

@@ -25,8 +25,13 @@ const IN_FLIGHT: Duration = Duration::from_secs(1);
 pub(crate) enum Admission {
     /// No limit configured: no rate-limit headers either.
     Unlimited,
-    /// Served; `remaining` requests are left in the current window.
-    Allowed { limit: u32, remaining: u32 },
+    /// Served; `remaining` requests are left in the current window, and the
+    /// oldest request counted leaves it in `reset_secs`.
+    Allowed {
+        limit: u32,
+        remaining: u32,
+        reset_secs: u64,
+    },
     /// Refused with 429. `during_retry_after` is true when an earlier 429's
     /// `Retry-After` had not yet elapsed.
     Limited {
@@ -110,9 +115,11 @@ impl RateLimiter {
         let used = u32::try_from(self.admitted.len()).unwrap_or(u32::MAX);
         if used < limit {
             self.admitted.push_back(now);
+            let oldest = self.admitted.front().copied().unwrap_or(now);
             return Admission::Allowed {
                 limit,
                 remaining: limit - used - 1,
+                reset_secs: whole_seconds((oldest + self.window).saturating_duration_since(now)),
             };
         }
         // The oldest admitted request leaves the window first and frees a slot.
@@ -149,14 +156,16 @@ mod tests {
             limiter.admit(start),
             Admission::Allowed {
                 limit: 2,
-                remaining: 1
+                remaining: 1,
+                reset_secs: 60
             }
         );
         assert_eq!(
             limiter.admit(start + Duration::from_millis(500)),
             Admission::Allowed {
                 limit: 2,
-                remaining: 0
+                remaining: 0,
+                reset_secs: 60
             }
         );
         let at = start + Duration::from_secs(10);
@@ -180,7 +189,8 @@ mod tests {
             limiter.admit(at + Duration::from_secs(50)),
             Admission::Allowed {
                 limit: 2,
-                remaining: 0
+                remaining: 0,
+                reset_secs: 1
             }
         );
     }

@@ -43,7 +43,9 @@ impl UnansweredPolicy {
         voicemail: UnansweredPolicy,
     ) -> Option<UnansweredPolicy> {
         match outcome? {
-            Outcome::Answered => None,
+            // A forwarded call was handled elsewhere: logged like any call,
+            // never as missed.
+            Outcome::Answered | Outcome::Forwarded => None,
             Outcome::Voicemail => Some(voicemail),
             _ => Some(missed_call),
         }

@@ -2,3 +2,5 @@
 //! [`deskbridge_core::CallEvent`]s.
 
 pub mod native;
+pub mod twilio;
+pub mod zammad;

@@ -381,6 +381,7 @@ fn reason<'de, D: Deserializer<'de>>(d: D) -> Result<Option<EndReason>, D::Error
             ("abandoned", EndReason::Abandoned),
             ("failed", EndReason::Failed),
             ("rejected", EndReason::Rejected),
+            ("forwarded", EndReason::Forwarded),
         ],
     )
 }

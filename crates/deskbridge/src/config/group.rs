@@ -142,6 +142,15 @@ pub struct GroupConfig {
     pub agent_fallback: Option<AgentFallback>,
     /// Names of the per-call attributes (`[groups.attributes]`).
     pub attributes: Option<AttributeNames>,
+
+    /// Inbound numbers refused (Zammad CTI `reject`); the calls are still logged.
+    pub block: Vec<super::dialing::BlockEntry>,
+    /// Outbound caller id by destination, first match wins (Zammad CTI `dial`).
+    pub caller_id_rules: Vec<super::dialing::CallerIdRuleConfig>,
+    pub default_caller_id: Option<String>,
+    /// The Twilio account's auth token: callbacks to `/api/v1/twilio/{group}`
+    /// must be signed with it.
+    pub twilio_auth_token: Option<String>,
 }
 
 impl GroupConfig {
@@ -441,6 +450,7 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 key("agent_timeout_seconds")
             ));
         }
+        super::dialing::check(g, &key, errors);
         for e in g.policy().validate(&format!("groups[{i}]")) {
             errors.push(e.to_string());
         }

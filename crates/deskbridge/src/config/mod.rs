@@ -3,6 +3,7 @@
 //! command-line flags. [`Config::load`] reports every error it finds, each with the
 //! key path to change.
 
+pub mod dialing;
 mod env;
 mod group;
 
@@ -50,8 +51,8 @@ pub struct ServerConfig {
     /// closed at once.
     pub max_connections: usize,
     /// How phones, browsers and Twilio reach this server, e.g.
-    /// `https://deskbridge.acme.com`. An https URL makes the agent page's session
-    /// cookie `Secure`.
+    /// `https://deskbridge.acme.com` (a port and a path prefix are kept). An https
+    /// URL makes the agent page's session cookie `Secure`.
     pub public_url: Option<String>,
     /// Origins allowed to show the agent page in a frame (CSP `frame-ancestors`),
     /// e.g. `["https://acme.zendesk.com"]` for a Zendesk sidebar app. Needs an

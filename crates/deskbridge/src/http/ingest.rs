@@ -61,7 +61,7 @@ async fn ingest(
             event,
         });
     }
-    let report = match state.store.ingest(&events).await {
+    let report = match commit(&state, &events).await {
         Ok(report) => report,
         Err(StoreError::Apply { index, source }) => {
             let field = match source {
@@ -74,13 +74,22 @@ async fn ingest(
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
-    for e in &events {
+    Ok((StatusCode::ACCEPTED, Json(report)))
+}
+
+/// Commits events from any adapter (journal, calls, their next steps), counted.
+pub(super) async fn commit(
+    state: &AppState,
+    events: &[GroupEvent],
+) -> Result<IngestReport, StoreError> {
+    let report = state.store.ingest(events).await?;
+    for e in events {
         metrics::counter!("deskbridge_events_total", "group" => e.group.clone()).increment(1);
     }
     if report.duplicates > 0 {
         metrics::counter!("deskbridge_events_duplicate_total").increment(report.duplicates as u64);
     }
-    Ok((StatusCode::ACCEPTED, Json(report)))
+    Ok(report)
 }
 
 async fn route(

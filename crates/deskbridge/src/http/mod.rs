@@ -5,12 +5,14 @@ mod auth;
 pub mod caller;
 mod calls;
 mod crm;
+mod cti;
 mod decision;
 mod health;
 mod ingest;
 mod live;
 mod lookup;
 pub mod serve;
+mod twilio;
 
 use std::sync::Arc;
 
@@ -36,6 +38,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .merge(ingest::routes())
         .merge(calls::routes())
+        .merge(cti::routes())
+        .merge(twilio::routes())
         .merge(live::routes())
         .merge(agent::routes())
         .merge(decision::routes())
@@ -65,7 +69,16 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// may carry a secret sent by mistake (`?token=`), and logs are kept, copied and
 /// shared longer than requests.
 fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
-    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    tracing::debug_span!("request", method = %req.method(), path = %logged_path(req.uri().path()))
+}
+
+/// The path as logged: a token in the path (Zammad CTI's `/cti/{token}`) is
+/// replaced by `***`.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/api/v1/cti/") {
+        Some(_) => "/api/v1/cti/***".into(),
+        None => path.into(),
+    }
 }
 
 /// Refuses, before anything reads the request, what no endpoint takes: a target

@@ -392,8 +392,9 @@ fn a_closed_ticket_gets_a_follow_up() {
 #[test]
 fn under_a_hard_rate_limit_and_failures_every_call_lands_once() {
     // The account allows 8 requests a window and fails one request in ten; the
-    // backend is told 6000, so it meets the limit only through 429s. The window
-    // is 10 s instead of Zendesk's minute, so the test waits seconds, not minutes.
+    // backend is told 6000, so it meets the limit only through what Zendesk
+    // answers: no requests left (wait for the reset) or a 429. The window is 10 s
+    // instead of Zendesk's minute, so the test waits seconds, not minutes.
     let zd = Zd::start(|cfg| {
         cfg.requests_per_minute = Some(8);
         cfg.rate_limit_window = Duration::from_secs(10);
@@ -419,7 +420,10 @@ fn under_a_hard_rate_limit_and_failures_every_call_lands_once() {
         assert_eq!(c["sync"], "done", "{c}");
     }
     let stats = zd.emu.stats();
-    assert!(stats.rate_limited > 0, "the limit was never hit: {stats:?}");
+    assert!(
+        stats.total_requests > 8,
+        "the calls fit in one window, the limit never mattered: {stats:?}"
+    );
     assert!(
         stats.injected_failures > 0,
         "no failure was injected: {stats:?}"

@@ -220,6 +220,61 @@ fn calls_held_back_behind_a_busy_ticket_are_combined_into_fewer_updates() {
     assert_eq!(unique.len(), refs.len(), "a call written twice: {refs:?}");
 }
 
+/// Point 6: the account's limit on ticket updates (`ticket_updates_per_minute`)
+/// is kept before Zendesk says no: the update over it waits unsent, while calls
+/// that need no update go on.
+#[test]
+fn the_accounts_update_limit_is_kept_before_zendesk_refuses() {
+    let zd = Zd::start(|_| {});
+    zd.emu.set_account_update_limit(None);
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let callers: Vec<(u64, u64)> = (0..3)
+        .map(|i| {
+            let user = zd.emu.seed_user(SeedUser::end_user(
+                format!("Customer {i}"),
+                format!("+1415555024{i}"),
+            ));
+            (user, zd.emu.seed_ticket(SeedTicket::new(user, "Open case")))
+        })
+        .collect();
+    let toml = config(&zd, ann, "attach_open_ticket = true").replace(
+        "requests_per_minute = 6000",
+        "requests_per_minute = 6000\nticket_updates_per_minute = 2",
+    );
+    let server = TestApp::with_config(&toml, TOKEN);
+    let seeded_comments = comments_on(&zd, callers[2].1).len();
+    for (i, (_, ticket)) in callers.iter().enumerate().take(2) {
+        let c = call(
+            &server,
+            &format!("u{i}"),
+            &format!("+1415555024{i}"),
+            json!({}),
+        );
+        assert_eq!(id(&c["ticket_id"]), *ticket, "{c}");
+    }
+    // The third update this minute is held back, not sent.
+    let (status, _) = server.post_events(&answered_call("u2", "+14155550242", "ann@acme.com"));
+    assert_eq!(status, 202);
+    // A new caller's call needs no update (its ticket is created with its
+    // comment) and goes through meanwhile.
+    let other = call(&server, "new", "+14155550249", json!({}));
+    assert_eq!(other["sync"], "done", "{other}");
+    let (_, held) = server.get("/api/v1/calls/u2");
+    assert_eq!(held["sync"], "pending", "{held}");
+    assert_eq!(
+        comments_on(&zd, callers[2].1).len(),
+        seeded_comments,
+        "the held-back comment was not written"
+    );
+    let stats = zd.emu.stats();
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
+    assert_eq!(
+        stats.endpoints.get("PUT /api/v2/tickets/{id}").copied(),
+        Some(2),
+        "{stats:?}"
+    );
+}
+
 /// Point 7: a token whose user may not create users fails the call with a
 /// message naming the role, not the api_token.
 #[test]

@@ -1,0 +1,102 @@
+//! A group's block list and outbound caller-id rules in the config, checked and
+//! turned into the core's [`Dialing`].
+
+use deskbridge_core::dialing::{Blocked, CallerIdRule, Dialing, rule_digits};
+use serde::{Deserialize, Serialize};
+
+use super::group::GroupConfig;
+
+/// `block = ["+491715000000", { number = "+4930*", note = "spam range" }]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BlockEntry {
+    Number(String),
+    Noted {
+        number: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
+}
+
+/// `[[groups.caller_id_rules]] dest = "41*", caller_id = "+41715880339000"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerIdRuleConfig {
+    pub dest: String,
+    pub caller_id: String,
+}
+
+const DIGITS_HELP: &str =
+    "write a number in international form (+491715000000) or digits with * for any digits (4930*)";
+
+/// Checks the group's dialing keys (`key` names a key of the group).
+pub fn check(g: &GroupConfig, key: &dyn Fn(&str) -> String, errors: &mut Vec<String>) {
+    for (i, entry) in g.block.iter().enumerate() {
+        let number = match entry {
+            BlockEntry::Number(n) | BlockEntry::Noted { number: n, .. } => n,
+        };
+        if rule_digits(number).is_none() {
+            errors.push(format!(
+                "{}: {number:?}: {DIGITS_HELP}",
+                key(&format!("block[{i}]"))
+            ));
+        }
+    }
+    for (i, rule) in g.caller_id_rules.iter().enumerate() {
+        if rule_digits(&rule.dest).is_none() {
+            errors.push(format!(
+                "{}: {:?}: {DIGITS_HELP}",
+                key(&format!("caller_id_rules[{i}].dest")),
+                rule.dest
+            ));
+        }
+        if rule.caller_id.trim().is_empty() {
+            errors.push(format!(
+                "{}: the number outbound calls to {:?} show; it is empty",
+                key(&format!("caller_id_rules[{i}].caller_id")),
+                rule.dest
+            ));
+        }
+    }
+    if g.default_caller_id
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        errors.push(format!(
+            "{}: is empty; leave it out for no default",
+            key("default_caller_id")
+        ));
+    }
+}
+
+/// The core's view of the keys (after [`check`] passed). Caller ids are answered
+/// as written in the config.
+pub fn dialing(g: &GroupConfig) -> Dialing {
+    Dialing {
+        block: g
+            .block
+            .iter()
+            .filter_map(|entry| {
+                let (number, note) = match entry {
+                    BlockEntry::Number(n) => (n, None),
+                    BlockEntry::Noted { number, note } => (number, note.clone()),
+                };
+                Some(Blocked {
+                    number: rule_digits(number)?,
+                    note,
+                })
+            })
+            .collect(),
+        caller_id_rules: g
+            .caller_id_rules
+            .iter()
+            .filter_map(|r| {
+                Some(CallerIdRule {
+                    dest: rule_digits(&r.dest)?,
+                    caller_id: r.caller_id.trim().to_string(),
+                })
+            })
+            .collect(),
+        default_caller_id: g.default_caller_id.as_ref().map(|c| c.trim().to_string()),
+    }
+}

@@ -1,0 +1,158 @@
+//! `POST /api/v1/cti/{token}`: Zammad's generic CTI, answered as Zammad answers,
+//! so that a PBX script written for Zammad works by changing the host.
+//!
+//! The token is in the path (PBXs configure one URL, no headers). Answers:
+//! `{}`; `{"action":"reject","reason":"busy"}` for a blocked inbound caller
+//! (the call is still logged); `{"action":"dial","number":..,"caller_id":..}`
+//! for an outbound call the group has a caller id for; Zammad's 401 and 422
+//! bodies (`{"error": "..."}`) otherwise.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use deskbridge_core::event::{Direction, EndReason, EventKind};
+use deskbridge_core::{CallEvent, Phone};
+use deskbridge_store::GroupEvent;
+use serde_json::json;
+
+use super::auth::groups_for_token;
+use super::ingest::commit;
+use crate::adapters::zammad::{self, CtiEvent, CtiRequest};
+use crate::state::{AppState, Group};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/cti/{token}", post(cti))
+}
+
+/// Zammad's error shape: `{"error": "<message>"}`.
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+async fn cti(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let groups = groups_for_token(&state, &token);
+    if groups.is_empty() {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "Invalid token, please contact your admin!",
+        );
+    }
+    let json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    let request = match zammad::parse(&body, json) {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.0),
+    };
+    let group = pick_group(&state, &groups, &request).await;
+    let now = chrono::Utc::now();
+    let event = request.event(group.region, now);
+    let answer = answer(&group, &request, &event);
+    let mut events = vec![event];
+    if let Some(note) = answer.blocked {
+        // Logged, never worked on: the call ends as rejected at once.
+        let first = &mut events[0];
+        first
+            .attributes
+            .insert("blocked".into(), note.unwrap_or_else(|| "blocked".into()));
+        let mut ended = CallEvent::new(
+            format!("cti:{}:rejected", request.call_id),
+            request.call_id.clone(),
+            EventKind::Ended,
+            now,
+        );
+        ended.reason = Some(EndReason::Rejected);
+        events.push(ended);
+    }
+    let events: Vec<GroupEvent> = events
+        .into_iter()
+        .map(|event| GroupEvent {
+            group: group.name.clone(),
+            plan: group.plan.clone(),
+            event,
+        })
+        .collect();
+    if let Err(e) = commit(&state, &events).await {
+        tracing::error!(error = %e, "cannot record a CTI event");
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The call could not be recorded; send it again.",
+        );
+    }
+    (StatusCode::OK, Json(answer.body)).into_response()
+}
+
+struct Answer {
+    body: serde_json::Value,
+    /// The caller is blocked (with the block list's note).
+    blocked: Option<Option<String>>,
+}
+
+/// What the PBX is told for this webhook (the core's dialing rules decide).
+fn answer(group: &Group, request: &CtiRequest, event: &CallEvent) -> Answer {
+    let nothing = Answer {
+        body: json!({}),
+        blocked: None,
+    };
+    if request.event != CtiEvent::NewCall {
+        return nothing;
+    }
+    match request.direction {
+        Some(Direction::Inbound) => {
+            match event.from.as_ref().and_then(|f| group.dialing.blocked(f)) {
+                Some(entry) => Answer {
+                    body: json!({ "action": "reject", "reason": "busy" }),
+                    blocked: Some(entry.note.clone()),
+                },
+                None => nothing,
+            }
+        }
+        Some(Direction::Outbound) => {
+            let caller_id = event.to.as_ref().and_then(|to| group.dialing.caller_id(to));
+            match (caller_id, &request.to) {
+                // The number is echoed as the PBX sent it.
+                (Some(caller_id), Some(number)) => Answer {
+                    body: json!({ "action": "dial", "number": number, "caller_id": caller_id }),
+                    blocked: None,
+                },
+                _ => nothing,
+            }
+        }
+        None => nothing,
+    }
+}
+
+/// The token's group for this call: the one that already has it, else the one
+/// whose number it is, else the token's first.
+async fn pick_group(state: &AppState, groups: &[Arc<Group>], request: &CtiRequest) -> Arc<Group> {
+    if groups.len() > 1 {
+        for group in groups {
+            if let Ok(Some(_)) = state.store.call(&group.name, &request.call_id).await {
+                return group.clone();
+            }
+        }
+        if let Some(ours) = request.our_number() {
+            for group in groups {
+                let e164 = zammad::phone(ours, group.region);
+                if let Phone::E164(n) = &e164
+                    && group.numbers.iter().any(|g| g == n)
+                {
+                    return group.clone();
+                }
+            }
+        }
+    }
+    groups[0].clone()
+}

@@ -1,0 +1,81 @@
+//! `POST /api/v1/twilio/{group}`: Twilio's voice and recording status callbacks
+//! for a group, accepted only when signed with the group's `twilio_auth_token`
+//! over the URL Twilio called (`[server] public_url` + this path).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use deskbridge_store::GroupEvent;
+
+use super::ApiError;
+use super::ingest::commit;
+use crate::adapters::twilio;
+use crate::state::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/twilio/{group}", post(callback))
+}
+
+async fn callback(
+    State(state): State<Arc<AppState>>,
+    Path(group): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    // One answer for an unknown group and a group without a token: neither may
+    // be told apart by someone probing.
+    let unknown = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "no group takes Twilio callbacks at this address; set twilio_auth_token on the group",
+        )
+    };
+    let group = state.group(&group).cloned().ok_or_else(unknown)?;
+    let token = group.twilio_auth_token.as_deref().ok_or_else(unknown)?;
+    let Some(public_url) = &state.public_url else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Twilio signs the URL it calls: set [server] public_url to the address Twilio uses",
+        ));
+    };
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the request carries no X-Twilio-Signature",
+            )
+        })?;
+    let called = format!(
+        "{public_url}{}",
+        uri.path_and_query().map_or(uri.path(), |p| p.as_str())
+    );
+    let pairs = twilio::parse(&body);
+    if !twilio::signed_by_twilio(token, &called, &pairs, signature) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "X-Twilio-Signature does not match: check the group's twilio_auth_token and that \
+             [server] public_url is the address Twilio calls",
+        ));
+    }
+    let Some(event) = twilio::event(&pairs, group.region, chrono::Utc::now()) else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let events = [GroupEvent {
+        group: group.name.clone(),
+        plan: group.plan.clone(),
+        event,
+    }];
+    commit(&state, &events).await.map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,146 @@
+//! Twilio status callbacks at `/api/v1/twilio/{group}`: signed as Twilio signs
+//! (over `public_url`, with its port and path prefix), refused unsigned or
+//! wrongly signed, and a call's legs and recording landing as one call.
+
+use deskbridge::adapters::twilio::signature;
+use serde_json::Value;
+
+use crate::common::*;
+
+const TOKEN: &str = "twilio-group-token-0123456789";
+const AUTH_TOKEN: &str = "12345";
+
+fn start(public_url: &str) -> TestApp {
+    let config = format!(
+        r#"
+[server]
+public_url = "{public_url}"
+
+[[agents]]
+email = "ann@acme.com"
+name = "Ann Example"
+extension = "ann"
+
+[[groups]]
+name = "support"
+tokens = ["{TOKEN}"]
+twilio_auth_token = "{AUTH_TOKEN}"
+"#
+    );
+    TestApp::with_config(&config, TOKEN)
+}
+
+fn form(params: &[(&str, &str)]) -> (String, Vec<(String, String)>) {
+    let pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    (body, pairs)
+}
+
+/// Posts a callback signed by `auth_token` over `signed_url` (or unsigned).
+fn post(server: &TestApp, params: &[(&str, &str)], signed: Option<(&str, &str)>) -> u16 {
+    let (body, pairs) = form(params);
+    let mut req = server
+        .client()
+        .post(server.url("/api/v1/twilio/support"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some((auth_token, url)) = signed {
+        req = req.header("X-Twilio-Signature", signature(auth_token, url, &pairs));
+    }
+    req.send().unwrap().status().as_u16()
+}
+
+#[test]
+fn unsigned_or_wrongly_signed_callbacks_are_refused() {
+    let server = start("https://deskbridge.example.com/pbx");
+    let url = "https://deskbridge.example.com/pbx/api/v1/twilio/support";
+    let params = [
+        ("CallSid", "CA-refused"),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", "+14155550100"),
+    ];
+    assert_eq!(post(&server, &params, None), 401);
+    assert_eq!(post(&server, &params, Some(("54321", url))), 403);
+    let other_url = "https://deskbridge.example.com/api/v1/twilio/support";
+    assert_eq!(post(&server, &params, Some((AUTH_TOKEN, other_url))), 403);
+    let (status, _) = server.get("/api/v1/calls/CA-refused");
+    assert_eq!(status, 404, "nothing was recorded");
+    // Signed right, with or without the default port: accepted.
+    assert_eq!(post(&server, &params, Some((AUTH_TOKEN, url))), 204);
+    let with_port = "https://deskbridge.example.com:443/pbx/api/v1/twilio/support";
+    let mut again = params.to_vec();
+    again[1] = ("CallStatus", "in-progress");
+    assert_eq!(post(&server, &again, Some((AUTH_TOKEN, with_port))), 204);
+}
+
+#[test]
+fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
+    let server = start("http://127.0.0.1:8443");
+    let url = "http://127.0.0.1:8443/api/v1/twilio/support";
+    let signed = Some((AUTH_TOKEN, url));
+    let caller = |status: &'static str| {
+        vec![
+            ("CallSid", "CA100"),
+            ("AccountSid", "AC1"),
+            ("From", "+14155550123"),
+            ("To", "+14155550199"),
+            ("Direction", "inbound"),
+            ("CallStatus", status),
+        ]
+    };
+    assert_eq!(post(&server, &caller("ringing"), signed), 204);
+    let agent_leg = [
+        ("CallSid", "CA101"),
+        ("ParentCallSid", "CA100"),
+        ("Direction", "outbound-dial"),
+        ("From", "+14155550123"),
+        ("To", "client:ann"),
+        ("CallStatus", "in-progress"),
+    ];
+    assert_eq!(post(&server, &agent_leg, signed), 204);
+    let mut done = caller("completed");
+    done.push(("CallDuration", "75"));
+    assert_eq!(post(&server, &done, signed), 204);
+    let recording = [
+        ("CallSid", "CA100"),
+        ("RecordingSid", "RE1"),
+        (
+            "RecordingUrl",
+            "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        ),
+        ("RecordingStatus", "completed"),
+    ];
+    assert_eq!(post(&server, &recording, signed), 204);
+
+    let call: Value = server.wait_call("CA100", |c| {
+        c["sync"] == "done" && c["recording_url"].is_string()
+    });
+    assert_eq!(call["outcome"], "answered", "{call}");
+    assert_eq!(call["duration_s"], 75);
+    assert_eq!(call["assignee"], "ann@acme.com", "{call}");
+    let ticket = call["ticket_id"].as_str().expect("a ticket");
+    let comments = server.comments(ticket);
+    let text: String = comments
+        .iter()
+        .map(|c| c["body"].as_str().unwrap_or_default())
+        .collect();
+    assert!(text.contains("Talk time: 1m 15s"), "{text}");
+    assert!(text.contains("Recordings/RE1"), "{text}");
+
+    // A missed call: Twilio's "no-answer".
+    let missed = [
+        ("CallSid", "CA200"),
+        ("From", "+14155550124"),
+        ("To", "+14155550199"),
+        ("Direction", "inbound"),
+        ("CallStatus", "no-answer"),
+    ];
+    assert_eq!(post(&server, &missed, signed), 204);
+    assert_eq!(server.wait_synced("CA200")["outcome"], "missed");
+}
