@@ -108,6 +108,7 @@ function listen() {
 
 async function onCall(call) {
   if (current && current.call.call_id === call.call_id) {
+    if (newer(current.call, call)) return;
     current.call = call;
     if (call.contact_id && current.card && current.card.contact_id !== call.contact_id) {
       current.card = await lookup(call);
@@ -120,6 +121,11 @@ async function onCall(call) {
     current = { call, card: await lookup(call), pop: null };
     renderCard();
   }
+}
+
+// Whether `a` is a newer view of the call than `b`.
+function newer(a, b) {
+  return Date.parse(a.updated_at) > Date.parse(b.updated_at);
 }
 
 async function lookup(call) {
@@ -142,7 +148,9 @@ function renderCard() {
   $("card-org").textContent = card && card.organization ? "Organization: " + card.organization : "";
   const chosen = $("card-chosen");
   chosen.replaceChildren();
-  const ticket = call.ticket_id || (pop && pop.ticket_id);
+  const choice = call.agent_decision && call.agent_decision.choice;
+  const attached = choice && choice.action === "attach" ? choice.ticket_id : null;
+  const ticket = call.ticket_id || attached || (pop && pop.ticket_id);
   if (ticket) {
     chosen.append("Ticket: ");
     const href = (current.ticketLink) || (card && (card.tickets || []).filter((t) => t.id === ticket).map((t) => t.link)[0]) || ("/api/v1/crm/tickets/" + ticket);
@@ -175,7 +183,9 @@ async function decide(body) {
     $("decide-error").textContent = (r.data && r.data.message) || "The decision was refused";
     return;
   }
-  current.call = r.data;
+  // The stream may have brought a newer view of the call already.
+  if (!(newer(current.call, r.data))) current.call = r.data;
+  else current.call.agent_decision = r.data.agent_decision;
   renderCard();
 }
 
