@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::decide::pop::pop_due;
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
 use crate::policy::{
@@ -90,6 +91,10 @@ pub enum Step {
     LogCall,
     /// A recording that arrived after the call comment was written.
     AddRecording,
+    /// Open the caller's contact or ticket on one agent's screen (the agent whose
+    /// phone rings, or who answered). Runs before the call's other steps, and
+    /// what it finds or creates is the call's contact and ticket.
+    Pop,
 }
 
 impl Step {
@@ -100,6 +105,7 @@ impl Step {
             Step::AwaitAgent => "await_agent",
             Step::LogCall => "log_call",
             Step::AddRecording => "add_recording",
+            Step::Pop => "pop",
         }
     }
 
@@ -110,6 +116,7 @@ impl Step {
             Step::AwaitAgent,
             Step::LogCall,
             Step::AddRecording,
+            Step::Pop,
         ]
         .into_iter()
         .find(|step| step.as_str() == s)
@@ -152,6 +159,13 @@ pub struct StepOutcome {
     /// Why the step did nothing, when it did nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The agent a `Pop` step ran for (as the event named them), whether or not
+    /// it popped anything: each agent of a call pops once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop_for: Option<AgentRef>,
+    /// The pop shown to that agent (boxed: most outcomes have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop: Option<Box<PopRecord>>,
 }
 
 /// An event that cannot start a call.
@@ -200,6 +214,10 @@ pub struct Interaction {
     pub ended_at: Option<DateTime<Utc>>,
     /// Agents who answered, in the order they answered (transfers, queue calls).
     pub agents: Vec<AgentRef>,
+    /// Agents whose phone rang with the call (the `agent` of `ringing` events),
+    /// in the order they rang: who a pop on ringing goes to.
+    #[serde(default)]
+    pub rang: Vec<AgentRef>,
     pub queue: Option<String>,
     pub attributes: BTreeMap<String, String>,
     pub end_reason: Option<EndReason>,
@@ -232,6 +250,9 @@ pub struct Interaction {
     /// Screen pops made for the call's agents, in the order they were made.
     #[serde(default)]
     pub pops: Vec<PopRecord>,
+    /// The agents the pop step has run for (popped, or not in the directory).
+    #[serde(default)]
+    pub popped: Vec<AgentRef>,
 }
 
 impl Interaction {
@@ -258,6 +279,7 @@ impl Interaction {
             answered_at: None,
             ended_at: None,
             agents: Vec::new(),
+            rang: Vec::new(),
             queue: None,
             attributes: BTreeMap::new(),
             end_reason: None,
@@ -278,6 +300,7 @@ impl Interaction {
             done: Done::default(),
             plan: plan.clone(),
             pops: Vec::new(),
+            popped: Vec::new(),
         })
     }
 
@@ -294,7 +317,12 @@ impl Interaction {
                 .or_insert_with(|| v.clone());
         }
         match e.kind {
-            EventKind::Ringing => set_earliest(&mut self.ringing_at, e.at),
+            EventKind::Ringing => {
+                set_earliest(&mut self.ringing_at, e.at);
+                if let Some(agent) = e.agent.as_ref().filter(|a| !a.is_empty()) {
+                    add_agent(&mut self.rang, agent);
+                }
+            }
             EventKind::Answered => {
                 set_earliest(&mut self.answered_at, e.at);
                 if let Some(agent) = e.agent.as_ref().filter(|a| !a.is_empty()) {
@@ -324,14 +352,7 @@ impl Interaction {
     }
 
     fn add_agent(&mut self, agent: &AgentRef) {
-        match self.agents.iter_mut().find(|a| a.same_as(agent)) {
-            Some(known) => {
-                fill(&mut known.email, &agent.email);
-                fill(&mut known.name, &agent.name);
-                fill(&mut known.extension, &agent.extension);
-            }
-            None => self.agents.push(agent.clone()),
-        }
+        add_agent(&mut self.agents, agent);
     }
 
     pub fn state(&self) -> CallState {
@@ -462,7 +483,12 @@ impl Interaction {
                 not_before: None,
             })
         };
-        // Nothing happens in the helpdesk while a call only rings.
+        // A pop is due for an agent: it goes before anything else (and is the
+        // only thing that happens while a call rings).
+        if pop_due(self).is_some() {
+            return now(Step::Pop);
+        }
+        // Nothing else happens in the helpdesk while a call only rings.
         if self.answered_at.is_none() && self.ended_at.is_none() {
             return None;
         }
@@ -504,6 +530,10 @@ impl Interaction {
 
     /// Records what a finished step learned.
     pub fn record(&mut self, step: Step, outcome: &StepOutcome) {
+        if step == Step::Pop {
+            self.record_pop(outcome);
+            return;
+        }
         if step == Step::AwaitAgent && outcome.contact_id.is_some() {
             // The deadline's fallback replaces "the agent decides".
             self.contact_id.clone_from(&outcome.contact_id);
@@ -548,11 +578,61 @@ impl Interaction {
                 }
             }
             Step::LogCall => self.done.log = true,
-            Step::AddRecording => {}
+            // Recorded by `record_pop`.
+            Step::AddRecording | Step::Pop => {}
         }
         // The call comment went in with the ticket.
         if outcome.call_logged || self.comment_id.is_some() {
             self.done.log = true;
+        }
+    }
+}
+
+/// Adds the agent to the list, or completes the one it names.
+fn add_agent(agents: &mut Vec<AgentRef>, agent: &AgentRef) {
+    match agents.iter_mut().find(|a| a.same_as(agent)) {
+        Some(known) => {
+            fill(&mut known.email, &agent.email);
+            fill(&mut known.name, &agent.name);
+            fill(&mut known.extension, &agent.extension);
+        }
+        None => agents.push(agent.clone()),
+    }
+}
+
+impl Interaction {
+    /// What a pop learned is the call's: its contact (the call is identified) and
+    /// its ticket (the call lands on it), so the call's later steps fetch and
+    /// create nothing again.
+    fn record_pop(&mut self, outcome: &StepOutcome) {
+        if let Some(agent) = &outcome.pop_for {
+            add_agent(&mut self.popped, agent);
+        }
+        if let Some(pop) = &outcome.pop {
+            self.pops.push(pop.as_ref().clone());
+        }
+        if self.contact_rule.is_none() && outcome.contact_rule.is_some() {
+            self.contact_id.clone_from(&outcome.contact_id);
+            self.contact_rule.clone_from(&outcome.contact_rule);
+            self.contact_candidates = outcome.contact_candidates.clone();
+            self.done.identify = true;
+        }
+        if self.ticket_id.is_none() && outcome.ticket_id.is_some() {
+            self.ticket_id.clone_from(&outcome.ticket_id);
+            self.ticket_rules
+                .extend(outcome.ticket_rules.iter().cloned());
+            fill(&mut self.assignee, &outcome.assignee);
+            fill(&mut self.assignee_rule, &outcome.assignee_rule);
+            self.done.ticket = true;
+            fill(&mut self.comment_id, &outcome.comment_id);
+            if let Some(url) = &outcome.logged_recording
+                && !self.logged_recordings.contains(url)
+            {
+                self.logged_recordings.push(url.clone());
+            }
+            if outcome.call_logged || outcome.comment_id.is_some() {
+                self.done.log = true;
+            }
         }
     }
 }

@@ -40,6 +40,16 @@ pub enum TicketRule {
     VoicemailNoRecentTicket,
     /// The ticket was closed; the call's comment went into a follow-up.
     FollowupOfClosedTicket,
+    /// The screen pop opened the call's IVR ticket (it exists, is not closed, and
+    /// is the caller's); the call lands on it.
+    PopTicket,
+    /// The screen pop opened the caller's most recently updated ticket.
+    PopTicketByAni,
+    /// The screen pop opened the ticket whose configured custom field holds the
+    /// caller's number.
+    PopTicketByField,
+    /// The screen pop opened a new ticket, the one the call's comment lands on.
+    PopNewTicket,
 }
 
 impl TicketRule {
@@ -59,6 +69,10 @@ impl TicketRule {
             TicketRule::MissedCallNoRecentTicket => "missed_call_no_recent_ticket",
             TicketRule::VoicemailNoRecentTicket => "voicemail_no_recent_ticket",
             TicketRule::FollowupOfClosedTicket => "followup_of_closed_ticket",
+            TicketRule::PopTicket => "pop_ticket",
+            TicketRule::PopTicketByAni => "pop_ticket_by_ani",
+            TicketRule::PopTicketByField => "pop_ticket_by_field",
+            TicketRule::PopNewTicket => "pop_new_ticket",
         }
     }
 }

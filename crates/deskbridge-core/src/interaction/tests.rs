@@ -84,6 +84,10 @@ fn fake_outcome(call: &Interaction, step: Step) -> StepOutcome {
             logged_recording: call.recording_url.clone(),
             ..StepOutcome::default()
         },
+        Step::Pop => StepOutcome {
+            pop_for: crate::decide::pop::pop_due(call).cloned(),
+            ..StepOutcome::default()
+        },
     }
 }
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{Priority, TicketStatus, TicketType};
+use crate::pop::{PopDelivery, PopTarget};
 
 /// A contact as the decision functions need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,12 +65,19 @@ pub struct NewTicket {
     pub assignee: Option<String>,
     /// The first comment, when it is known at creation (one request instead of two).
     pub comment: Option<NewComment>,
+    /// Open the new ticket on this agent's screen (their directory email) in the
+    /// same request, where the helpdesk can (Zendesk's Talk Partner Edition
+    /// `display_to_agent`): a popped new ticket costs one request, not two.
+    pub display_to: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketCreated {
     pub id: String,
     pub comment_id: Option<String>,
+    /// How showing it to [`NewTicket::display_to`] went; `None` when not asked or
+    /// the helpdesk has no screen to show it on.
+    pub displayed: Option<PopDelivery>,
 }
 
 /// Makes a create safe to retry: the same key returns the record made the first
@@ -183,6 +191,26 @@ pub trait Helpdesk: Send + Sync {
         comment: &NewComment,
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError>;
+
+    /// Tickets whose custom field `field` holds `value` (the screen pop's
+    /// `pop_ticket_field`), not closed, most recently updated first.
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError>;
+
+    /// Opens the record on the agent's screen in the helpdesk's own agent UI, if
+    /// it has one (`None`: it has none; deskbridge's agent page shows every pop
+    /// from the call's record). A refusal (unknown agent, not signed in) is a
+    /// delivery status, not an error: it is never retried.
+    async fn display(
+        &self,
+        _agent_email: &str,
+        _target: &PopTarget,
+    ) -> Result<Option<PopDelivery>, HelpdeskError> {
+        Ok(None)
+    }
 }
 
 #[cfg(any(test, feature = "fake"))]

@@ -182,6 +182,7 @@ fn an_ended_calls_ticket_carries_the_comment_and_no_second_comment_follows() {
         Reply::TicketCreated(TicketCreated {
             id: "70".into(),
             comment_id: None,
+            displayed: None,
         })
     });
     let [Request::CreateTicket { ticket, key }] = asked.as_slice() else {
@@ -221,6 +222,7 @@ fn ivr_ticket_zero_opens_a_new_ticket_despite_a_recent_one() {
         Reply::TicketCreated(TicketCreated {
             id: "71".into(),
             comment_id: Some("c".into()),
+            displayed: None,
         })
     });
     assert!(

@@ -103,6 +103,7 @@ pub fn new_ticket(
             reopen_solved: false,
         }),
         subject,
+        display_to: None,
     })
 }
 

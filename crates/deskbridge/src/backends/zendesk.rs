@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deskbridge_core::phone::{Phone, Region};
+use deskbridge_core::pop::{DeliveryStatus, PopChannel, PopDelivery, PopTarget};
 use deskbridge_core::ports::*;
 use deskbridge_zendesk::types::{self as zd, CustomFieldValue};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
@@ -64,6 +65,17 @@ fn helpdesk_error(e: ZendeskError) -> HelpdeskError {
         },
         (true, None) => HelpdeskError::Transient(e.to_string()),
         (false, _) => HelpdeskError::Permanent(e.to_string()),
+    }
+}
+
+/// A pop for an agent Zendesk does not know.
+fn agent_unknown(email: &str) -> PopDelivery {
+    PopDelivery {
+        channel: PopChannel::Zendesk,
+        status: DeliveryStatus::AgentUnknown,
+        detail: Some(format!(
+            "no Zendesk agent has the email {email}; fix the email or set zendesk_id in [[agents]]"
+        )),
     }
 }
 
@@ -261,18 +273,28 @@ impl ZendeskHelpdesk {
         mut body: zd::NewTicket,
         key: &str,
         first_try: bool,
+        display_to_agent: Option<u64>,
     ) -> Result<TicketCreated, HelpdeskError> {
         let external_id = ticket_external_id(key);
         body.external_id = Some(external_id.clone());
         if !first_try && let Some(found) = self.ticket_made_by(&external_id).await? {
             return Ok(found);
         }
-        match self.client.create_ticket(&body, key).await {
+        let sent = match display_to_agent {
+            Some(agent) => {
+                self.client
+                    .create_voice_ticket(&body, Some(agent), key)
+                    .await
+            }
+            None => self.client.create_ticket(&body, key).await,
+        };
+        match sent {
             Ok(created) => {
                 self.remember_ticket(&created.ticket);
                 Ok(TicketCreated {
                     id: created.ticket.id.to_string(),
                     comment_id: created.comment_id().map(|c| c.to_string()),
+                    displayed: None,
                 })
             }
             Err(ZendeskError::IdempotencyKeyReused) => {
@@ -304,6 +326,7 @@ impl ZendeskHelpdesk {
         Ok(Some(TicketCreated {
             id: first.id.to_string(),
             comment_id: None,
+            displayed: None,
         }))
     }
 
@@ -338,6 +361,7 @@ impl ZendeskHelpdesk {
                 followup,
                 &format!("{}/followup", key.as_str()),
                 key.first_try,
+                None,
             )
             .await?;
         Ok(CommentAdded {
@@ -539,7 +563,92 @@ impl Helpdesk for ZendeskHelpdesk {
             None => None,
         };
         let body = self.new_ticket(t, assignee_id)?;
-        self.create_once(body, key.as_str(), key.first_try).await
+        // A popped new ticket is created and shown in one request (Talk Partner
+        // Edition's `display_to_agent`), when Zendesk knows the agent.
+        let (display, unknown) = match &t.display_to {
+            Some(email) => match self.agent_id(email).await? {
+                Some(id) => (Some(id), None),
+                None => (None, Some(agent_unknown(email))),
+            },
+            None => (None, None),
+        };
+        let mut created = self
+            .create_once(body, key.as_str(), key.first_try, display)
+            .await?;
+        created.displayed = match display {
+            Some(_) => Some(PopDelivery {
+                channel: PopChannel::Zendesk,
+                status: DeliveryStatus::Delivered,
+                detail: Some(
+                    "sent with the ticket's create (display_to_agent); Zendesk does not \
+                     say whether the agent's browser was open"
+                        .into(),
+                ),
+            }),
+            None => unknown,
+        };
+        Ok(created)
+    }
+
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        let field = zid(field, "ticket field")?;
+        let found = self
+            .client
+            .search_tickets_by_field(field, value)
+            .await
+            .map_err(helpdesk_error)?;
+        let mut open: Vec<TicketSummary> = found
+            .iter()
+            .filter(|t| t.status != "closed")
+            .inspect(|t| self.remember_ticket(t))
+            .map(ticket)
+            .collect();
+        open.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
+        Ok(open)
+    }
+
+    /// Talk Partner Edition's display endpoints. Zendesk answers 200 when "the
+    /// message is successfully delivered to an agent's browser" and 404 when the
+    /// agent or record id is invalid ("Open Ticket in Agent's Browser"); an agent
+    /// known to exist whose browser got nothing is not signed in. Any failure is
+    /// recorded, never retried: a pop is worth showing only while the phone
+    /// rings.
+    async fn display(
+        &self,
+        agent_email: &str,
+        target: &PopTarget,
+    ) -> Result<Option<PopDelivery>, HelpdeskError> {
+        let delivery = |status, detail: Option<String>| {
+            Ok(Some(PopDelivery {
+                channel: PopChannel::Zendesk,
+                status,
+                detail,
+            }))
+        };
+        let agent = match self.agent_id(agent_email).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Ok(Some(agent_unknown(agent_email))),
+            Err(e) => return delivery(DeliveryStatus::Failed, Some(e.to_string())),
+        };
+        let sent = match target {
+            PopTarget::Ticket(id) => self.client.display_ticket(agent, zid(id, "ticket")?).await,
+            PopTarget::Contact(id) => self.client.display_user(agent, zid(id, "user")?).await,
+        };
+        match sent {
+            Ok(true) => delivery(DeliveryStatus::Delivered, None),
+            Ok(false) => delivery(
+                DeliveryStatus::AgentNotSignedIn,
+                Some(format!(
+                    "Zendesk answered 404 for agent {agent}: not signed in to Zendesk \
+                     (or the record is gone)"
+                )),
+            ),
+            Err(e) => delivery(DeliveryStatus::Failed, Some(e.to_string())),
+        }
     }
 
     async fn add_comment(
@@ -684,6 +793,7 @@ mod tests {
                 reassign: None,
                 reopen_solved: false,
             }),
+            display_to: None,
         }
     }
 

@@ -10,6 +10,7 @@ mod crm_api;
 mod hostile;
 mod isolation;
 mod limits;
+mod pops;
 mod rules;
 mod zendesk;
 mod zendesk_documented;
