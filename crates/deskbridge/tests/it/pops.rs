@@ -649,3 +649,48 @@ pop_action = "ticket""#,
     assert!(by_ani[0] <= without[0] + 2, "{by_ani:?} vs {without:?}");
     assert!(by_ani[1] <= without[1] + 1, "{by_ani:?} vs {without:?}");
 }
+
+#[test]
+fn zendesk_ticket_by_field_and_by_the_ivrs_id() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    zd.emu
+        .seed_ticket_field(SeedTicketField::new(360000004, "text", "Caller number"));
+    let grace = zd
+        .emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
+    let someone = zd
+        .emu
+        .seed_user(SeedUser::end_user("Someone", "+14155550777"));
+    let mut marked = SeedTicket::new(someone, "Called in for Grace");
+    marked
+        .custom_fields
+        .insert(360000004, json!("+14155550123"));
+    let marked = zd.emu.seed_ticket(marked);
+    let hers = zd.emu.seed_ticket(SeedTicket::new(grace, "Her own"));
+    let app = zd_app(
+        &zd,
+        ann,
+        r#"pop_on = "ringing"
+pop_ticket_field = "360000004""#,
+    );
+    let pop = ring_ann(&app, "c1", "+14155550123", json!({}));
+    assert_eq!(id(&pop["ticket_id"]), marked);
+    assert_eq!(zd.emu.stats().pops[&ann][0].id, marked);
+
+    let app = zd_app(
+        &zd,
+        ann,
+        r#"pop_on = "ringing"
+pop_action = "ticket""#,
+    );
+    let pop = ring_ann(
+        &app,
+        "c2",
+        "+14155550123",
+        json!({"zendesk_ticket": hers.to_string()}),
+    );
+    assert_eq!(id(&pop["ticket_id"]), hers);
+    assert_eq!(pop["new_ticket"], false);
+    assert_eq!(zd.emu.stats().pops[&ann][1].id, hers);
+}
