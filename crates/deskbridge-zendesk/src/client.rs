@@ -451,20 +451,24 @@ impl ZendeskClient {
     /// Ticket", `POST /api/v2/channels/voice/tickets`), which "follows the same
     /// conventions as the Create Ticket endpoint" and takes `display_to_agent`:
     /// the new ticket opens in that agent's browser in the same request. The
-    /// ticket carries `via_id` 45 (phone call, inbound). Zendesk's answer does
-    /// not say whether the agent's browser got it. Interactive lane: it is a
-    /// screen pop.
+    /// ticket carries its `via_id` and, for a call with a recording, its
+    /// `voice_comment`. Zendesk's answer does not say whether the agent's
+    /// browser got it. Interactive lane: it is a screen pop, or a call's one
+    /// write.
     pub async fn create_voice_ticket(
         &self,
         ticket: &NewTicket,
-        display_to_agent: Option<u64>,
+        talk: &TalkTicket,
         idempotency_key: &str,
     ) -> Result<TicketWithAudit, ZendeskError> {
         let mut ticket = serde_json::to_value(ticket)
             .map_err(|e| ZendeskError::Decode(format!("a ticket that is not JSON: {e}")))?;
-        ticket["via_id"] = json!(VIA_PHONE_CALL_INBOUND);
+        ticket["via_id"] = json!(talk.via_id);
+        if let Some(voice) = &talk.voice_comment {
+            ticket["voice_comment"] = json!(voice);
+        }
         let mut body = json!({ "ticket": ticket });
-        if let Some(agent) = display_to_agent {
+        if let Some(agent) = talk.display_to_agent {
             body["display_to_agent"] = json!(agent);
         }
         let bytes = self
@@ -621,10 +625,6 @@ impl ZendeskClient {
         }
     }
 }
-
-/// Talk Partner Edition's `via_id` for an inbound phone call ("Zendesk Talk
-/// Integration Via IDs": 44 voicemail, 45 inbound, 46 outbound).
-pub const VIA_PHONE_CALL_INBOUND: u64 = 45;
 
 /// The pause after a 429 that does not say how long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);

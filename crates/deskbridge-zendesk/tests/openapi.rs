@@ -5,7 +5,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use deskbridge_zendesk::types::{CustomFieldValue, NewComment, NewTicket, NewUser};
+use deskbridge_zendesk::types::{
+    CustomFieldValue, NewComment, NewTicket, NewUser, TalkTicket, VoiceCommentInput,
+};
 use deskbridge_zendesk::{Auth, Budget, ClientConfig, ZendeskClient};
 use serde_json::{Value, json};
 use serde_yaml::Value as Yaml;
@@ -322,7 +324,19 @@ async fn every_request_matches_the_official_description() {
                 via_followup_source_id: None,
                 external_id: Some("deskbridge:support/c1/pop/ticket".into()),
             },
-            Some(1),
+            &TalkTicket {
+                via_id: 45,
+                display_to_agent: Some(1),
+                voice_comment: Some(VoiceCommentInput {
+                    from: "+14155550100".into(),
+                    to: "+14155550199".into(),
+                    recording_url: "https://pbx.example.com/rec/1.mp3".into(),
+                    started_at: "2026-11-28T10:00:00Z".into(),
+                    call_duration: 42,
+                    answered_by_id: Some(1),
+                    transcription_text: Some("Hello".into()),
+                }),
+            },
             "key-2",
         )
         .await

@@ -300,6 +300,10 @@ pub struct Policy {
     /// One custom field filled on a new ticket the pop opens, and on no other
     /// ticket (`pop_new_ticket_field`).
     pub pop_new_ticket_field: Option<PopField>,
+    /// A call that ends with a recording is written as a voice comment (the
+    /// helpdesk's recording player and call details) on the ticket created for it,
+    /// where the helpdesk has them (`zendesk_voice`).
+    pub voice_comments: bool,
 }
 
 /// A ticket field id and the template over call data that fills it.
@@ -343,6 +347,7 @@ impl Default for Policy {
             pop_new_ticket: PopNewTicket::WhenNotFound,
             pop_ticket_field: None,
             pop_new_ticket_field: None,
+            voice_comments: false,
         }
     }
 }

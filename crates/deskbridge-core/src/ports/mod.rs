@@ -65,10 +65,30 @@ pub struct NewTicket {
     pub assignee: Option<String>,
     /// The first comment, when it is known at creation (one request instead of two).
     pub comment: Option<NewComment>,
+    /// The call as a voice comment (a recording player with the call's details)
+    /// where the helpdesk shows one, besides the text comment.
+    pub voice: Option<VoiceComment>,
     /// Open the new ticket on this agent's screen (their directory email) in the
     /// same request, where the helpdesk can (Zendesk's Talk Partner Edition
     /// `display_to_agent`): a popped new ticket costs one request, not two.
     pub display_to: Option<String>,
+}
+
+/// A call as the helpdesk's own telephony shows it: numbers, times, the
+/// recording (which a voice comment needs) and the transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceComment {
+    pub inbound: bool,
+    pub voicemail: bool,
+    /// E.164 or as given.
+    pub from: String,
+    pub to: String,
+    pub recording_url: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_s: u64,
+    /// The agent who answered (directory email).
+    pub answered_by: Option<String>,
+    pub transcript: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -273,19 +273,15 @@ impl ZendeskHelpdesk {
         mut body: zd::NewTicket,
         key: &str,
         first_try: bool,
-        display_to_agent: Option<u64>,
+        talk: Option<zd::TalkTicket>,
     ) -> Result<TicketCreated, HelpdeskError> {
         let external_id = ticket_external_id(key);
         body.external_id = Some(external_id.clone());
         if !first_try && let Some(found) = self.ticket_made_by(&external_id).await? {
             return Ok(found);
         }
-        let sent = match display_to_agent {
-            Some(agent) => {
-                self.client
-                    .create_voice_ticket(&body, Some(agent), key)
-                    .await
-            }
+        let sent = match &talk {
+            Some(talk) => self.client.create_voice_ticket(&body, talk, key).await,
             None => self.client.create_ticket(&body, key).await,
         };
         match sent {
@@ -572,8 +568,35 @@ impl Helpdesk for ZendeskHelpdesk {
             },
             None => (None, None),
         };
+        // A call with a recording, where the group wants it: a voice comment
+        // (Talk Partner Edition's ticket create takes it with the ticket).
+        let voice = match &t.voice {
+            Some(v) => Some(zd::VoiceCommentInput {
+                from: v.from.clone(),
+                to: v.to.clone(),
+                recording_url: v.recording_url.clone(),
+                started_at: v.started_at.to_rfc3339(),
+                call_duration: v.duration_s,
+                answered_by_id: match &v.answered_by {
+                    Some(email) => self.agent_id(email).await?,
+                    None => None,
+                },
+                transcription_text: v.transcript.clone(),
+            }),
+            None => None,
+        };
+        let via_id = match &t.voice {
+            Some(v) if v.voicemail => zd::VIA_VOICEMAIL,
+            Some(v) if !v.inbound => zd::VIA_PHONE_CALL_OUTBOUND,
+            _ => zd::VIA_PHONE_CALL_INBOUND,
+        };
+        let talk = (display.is_some() || voice.is_some()).then_some(zd::TalkTicket {
+            via_id,
+            display_to_agent: display,
+            voice_comment: voice,
+        });
         let mut created = self
-            .create_once(body, key.as_str(), key.first_try, display)
+            .create_once(body, key.as_str(), key.first_try, talk)
             .await?;
         created.displayed = match display {
             Some(_) => Some(PopDelivery {
@@ -793,6 +816,7 @@ mod tests {
                 reassign: None,
                 reopen_solved: false,
             }),
+            voice: None,
             display_to: None,
         }
     }

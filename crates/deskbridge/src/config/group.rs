@@ -141,6 +141,11 @@ pub struct GroupConfig {
     /// `{ id = "360000003", value = "{{ attributes.utm_source }}" }`: filled on a
     /// ticket the pop opens as new, only there.
     pub pop_new_ticket_field: Option<PopField>,
+
+    /// Zendesk groups: a call that ends with a recording is written as a voice
+    /// comment (Zendesk's recording player and the call's details) on the
+    /// ticket created for it (Talk Partner Edition's ticket create).
+    pub zendesk_voice: Option<bool>,
 }
 
 impl GroupConfig {
@@ -189,6 +194,7 @@ impl GroupConfig {
             pop_new_ticket: self.pop_new_ticket.unwrap_or(d.pop_new_ticket),
             pop_ticket_field: self.pop_ticket_field.clone().or(d.pop_ticket_field),
             pop_new_ticket_field: self.pop_new_ticket_field.clone().or(d.pop_new_ticket_field),
+            voice_comments: self.zendesk_voice.unwrap_or(d.voice_comments),
         }
     }
 
@@ -352,6 +358,12 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
             .as_ref()
             .and_then(|b| config.backends.get(b))
             .is_some_and(|b| b.kind == BackendKind::Zendesk);
+        if g.zendesk_voice == Some(true) && !on_zendesk {
+            errors.push(format!(
+                "{}: voice comments are Zendesk's; this group's backend is the built-in CRM, which writes text comments (remove zendesk_voice, or set backend to a Zendesk backend)",
+                key("zendesk_voice")
+            ));
+        }
         if on_zendesk {
             for id in g.custom_fields.keys() {
                 if id.parse::<u64>().is_err() {

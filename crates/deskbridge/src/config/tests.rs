@@ -271,6 +271,7 @@ tokens = ["0123456789abcdefgh"]
 pop_on = "ringing"
 pop_action = "contact"
 pop_ticket_field = "360"
+zendesk_voice = true
 
 [[groups]]
 name = "sales"
@@ -295,6 +296,8 @@ pop_new_ticket_field = { id = "campaign", value = "{{ attributes.utm_source }}" 
         "groups[1].pop_new_ticket_field.id",
         // Filled only on new tickets, and the pop makes none.
         "groups[1].pop_new_ticket_field",
+        // Voice comments are Zendesk's.
+        "groups[0].zendesk_voice",
     ] {
         assert!(keys.contains(&want), "no error for {want}: {errors:#?}");
     }

@@ -694,3 +694,60 @@ pop_action = "ticket""#,
     assert_eq!(pop["new_ticket"], false);
     assert_eq!(zd.emu.stats().pops[&ann][1].id, hers);
 }
+
+// ---- calls shown natively in Zendesk ----
+
+#[test]
+fn zendesk_voice_writes_a_call_with_a_recording_as_a_voice_comment() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = zd_app(&zd, ann, "zendesk_voice = true");
+    let before = zd.emu.stats();
+    let mut events = answered_call("v1", "+14155550100", "ann@acme.com");
+    events[2]["recording_url"] = json!("https://pbx.example.com/rec/v1.mp3");
+    send(&app, events);
+    let call = app.wait_synced("v1");
+    assert_eq!(call["sync"], "done", "{call}");
+    let used = zd.since(&before);
+    assert_eq!(
+        used.get("POST /api/v2/channels/voice/tickets"),
+        Some(&1),
+        "{used:?}"
+    );
+    assert_eq!(used.get("POST /api/v2/tickets"), None, "{used:?}");
+    let state = zd.emu.state();
+    let ticket = id(&call["ticket_id"]);
+    let first = state
+        .comments
+        .iter()
+        .find(|c| c.ticket_id == ticket)
+        .expect("a comment");
+    assert!(first.body.starts_with("Call details:"), "{}", first.body);
+    assert!(
+        first.body.contains("https://pbx.example.com/rec/v1.mp3"),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains(&format!("Answered by: {ann}")),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("Length of phone call (s): 60"),
+        "{}",
+        first.body
+    );
+
+    // Without a recording there is nothing to play: the text comment.
+    let before = zd.emu.stats();
+    send(&app, answered_call("v2", "+14155550100", "ann@acme.com"));
+    app.wait_synced("v2");
+    let used = zd.since(&before);
+    assert_eq!(used.get("POST /api/v2/tickets"), Some(&1), "{used:?}");
+    assert_eq!(
+        used.get("POST /api/v2/channels/voice/tickets"),
+        None,
+        "{used:?}"
+    );
+}

@@ -127,10 +127,12 @@ pub(crate) async fn create_ticket(
         ),
     };
     if let Some(voice) = body["ticket"].get("voice_comment").cloned() {
-        body["ticket"]["comment"] = json!({
-            "body": voice_comment_text(&voice),
-            "public": false,
-        });
+        // The voice comment comes first; a text comment sent with it follows.
+        let mut text = voice_comment_text(&voice);
+        if let Some(extra) = body["ticket"]["comment"]["body"].as_str() {
+            text = format!("{text}\n\n{extra}");
+        }
+        body["ticket"]["comment"] = json!({"body": text, "public": false});
     }
     if let Some(ticket) = body["ticket"].as_object_mut() {
         ticket.remove("via_id");
