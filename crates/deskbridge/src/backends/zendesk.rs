@@ -595,9 +595,39 @@ impl Helpdesk for ZendeskHelpdesk {
             display_to_agent: display,
             voice_comment: voice,
         });
-        let mut created = self
-            .create_once(body, key.as_str(), key.first_try, talk)
-            .await?;
+        let sent = self
+            .create_once(body.clone(), key.as_str(), key.first_try, talk.clone())
+            .await;
+        // Zendesk validates `display_to_agent` before it creates the ticket and
+        // refuses the whole request (422) when the id is no agent's (a wrong
+        // `zendesk_id`): the ticket is made without the pop, which is recorded.
+        let (mut created, display) = match (sent, talk) {
+            (Err(HelpdeskError::Permanent(reason)), Some(mut talk))
+                if talk.display_to_agent.is_some() && reason.contains("display_to_agent") =>
+            {
+                let agent = talk.display_to_agent.take();
+                tracing::warn!(
+                    ?agent,
+                    "Zendesk refused display_to_agent; creating the ticket without the pop"
+                );
+                let talk = talk.voice_comment.is_some().then_some(talk);
+                let created = self
+                    .create_once(body, key.as_str(), key.first_try, talk)
+                    .await?;
+                return Ok(TicketCreated {
+                    displayed: Some(PopDelivery {
+                        channel: PopChannel::Zendesk,
+                        status: DeliveryStatus::AgentUnknown,
+                        detail: Some(format!(
+                            "Zendesk refused agent {} as display_to_agent (422): not an agent of this account; fix zendesk_id in [[agents]]",
+                            agent.unwrap_or_default()
+                        )),
+                    }),
+                    ..created
+                });
+            }
+            (sent, _) => (sent?, display),
+        };
         created.displayed = match display {
             Some(_) => Some(PopDelivery {
                 channel: PopChannel::Zendesk,

@@ -751,3 +751,24 @@ fn zendesk_voice_writes_a_call_with_a_recording_as_a_voice_comment() {
         "{used:?}"
     );
 }
+
+#[test]
+fn zendesk_refusing_display_to_agent_still_gets_the_ticket_made() {
+    let zd = Zd::start(|_| {});
+    zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    // Ann's zendesk_id in the directory is an end user's, not hers.
+    let wrong = zd
+        .emu
+        .seed_user(SeedUser::end_user("Not an agent", "+14155550999"));
+    let app = zd_app(&zd, wrong, r#"pop_on = "ringing""#);
+    let pop = ring_ann(&app, "c1", "+14155550100", json!({}));
+    assert_eq!(pop["new_ticket"], true, "{pop}");
+    let d = zendesk_delivery(&pop);
+    assert_eq!(d["status"], "agent_unknown", "{pop}");
+    assert!(d["detail"].as_str().unwrap().contains("zendesk_id"), "{d}");
+    assert!(zd.emu.stats().pops.is_empty());
+    send(&app, json!([answered("c1", ann())]));
+    let call = end(&app, "c1");
+    assert_eq!(call["ticket_id"], pop["ticket_id"]);
+    assert_eq!(zd.emu.state().tickets.len(), 1);
+}

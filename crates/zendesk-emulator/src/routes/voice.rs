@@ -126,6 +126,20 @@ pub(crate) async fn create_ticket(
                 })?,
         ),
     };
+    // "The display_to_agent is validated before creating the ticket, returning
+    // a 422 error if it is invalid" (the endpoint's reference): no ticket then.
+    if let Some(agent) = display_to
+        && !shared
+            .store()
+            .user(agent)
+            .is_some_and(|user| user.role.is_staff())
+    {
+        return Err(ApiError::invalid(
+            "display_to_agent",
+            "Display to agent: is invalid",
+            "InvalidValue",
+        ));
+    }
     if let Some(voice) = body["ticket"].get("voice_comment").cloned() {
         // The voice comment comes first; a text comment sent with it follows.
         let mut text = voice_comment_text(&voice);

@@ -96,6 +96,26 @@ async fn tickets_created_by_a_telephony_partner_pop_for_their_agent() {
     assert_eq!(without_via.status, 422, "{}", without_via.text);
     assert!(without_via.text.contains("via_id"), "{}", without_via.text);
 
+    // "The display_to_agent is validated before creating the ticket, returning
+    // a 422 error if it is invalid."
+    let refused = harness
+        .post(
+            path,
+            &json!({"display_to_agent": caller, "ticket": {
+                "subject": "Inbound call", "requester_id": caller, "via_id": 45,
+                "comment": {"body": "x"}}}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.text.contains("display_to_agent"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        harness.emulator.state().tickets.is_empty(),
+        "no ticket made"
+    );
     let made = harness
         .post(
             path,
