@@ -48,6 +48,9 @@ pub struct NewComment {
     /// a solved ticket (the reuse window, the IVR's ticket) would otherwise stay
     /// where no agent looks. The group's `reopen_solved`.
     pub reopen_solved: bool,
+    /// The call as a voice comment besides the text, where the helpdesk shows
+    /// one (Zendesk's `voice_comment` on a ticket update).
+    pub voice: Option<VoiceComment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -102,6 +102,7 @@ pub fn new_ticket(
             public: false,
             reassign: None,
             reopen_solved: false,
+            voice: None,
         }),
         subject,
         voice: voice_comment(call, policy, assignee_email),
@@ -111,7 +112,7 @@ pub fn new_ticket(
 
 /// The call as a voice comment, when the group writes them and the call has
 /// ended with a recording (a voice comment needs one).
-fn voice_comment(
+pub(super) fn voice_comment(
     call: &Interaction,
     policy: &Policy,
     answered_by: Option<String>,

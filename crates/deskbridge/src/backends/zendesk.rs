@@ -218,6 +218,22 @@ impl ZendeskHelpdesk {
         Ok(*id)
     }
 
+    /// A voice comment as Zendesk takes it, the answering agent by Zendesk id.
+    async fn voice_input(&self, v: &VoiceComment) -> Result<zd::VoiceCommentInput, HelpdeskError> {
+        Ok(zd::VoiceCommentInput {
+            from: v.from.clone(),
+            to: v.to.clone(),
+            recording_url: v.recording_url.clone(),
+            started_at: v.started_at.to_rfc3339(),
+            call_duration: v.duration_s,
+            answered_by_id: match &v.answered_by {
+                Some(email) => self.agent_id(email).await?,
+                None => None,
+            },
+            transcription_text: v.transcript.clone(),
+        })
+    }
+
     fn new_ticket(
         &self,
         t: &NewTicket,
@@ -571,18 +587,7 @@ impl Helpdesk for ZendeskHelpdesk {
         // A call with a recording, where the group wants it: a voice comment
         // (Talk Partner Edition's ticket create takes it with the ticket).
         let voice = match &t.voice {
-            Some(v) => Some(zd::VoiceCommentInput {
-                from: v.from.clone(),
-                to: v.to.clone(),
-                recording_url: v.recording_url.clone(),
-                started_at: v.started_at.to_rfc3339(),
-                call_duration: v.duration_s,
-                answered_by_id: match &v.answered_by {
-                    Some(email) => self.agent_id(email).await?,
-                    None => None,
-                },
-                transcription_text: v.transcript.clone(),
-            }),
+            Some(v) => Some(self.voice_input(v).await?),
             None => None,
         };
         let via_id = match &t.voice {
@@ -744,6 +749,10 @@ impl Helpdesk for ZendeskHelpdesk {
         };
         // Reopen a solved ticket in the same update when its status is known;
         // otherwise the answer shows it, and a second update reopens it.
+        let voice = match &comment.voice {
+            Some(v) => Some(self.voice_input(v).await?),
+            None => None,
+        };
         let known_solved = comment.reopen_solved
             && self
                 .cache()
@@ -753,7 +762,7 @@ impl Helpdesk for ZendeskHelpdesk {
         let status = known_solved.then_some("open");
         match self
             .client
-            .add_comment(tid, &body, assignee_id, status)
+            .add_comment(tid, &body, assignee_id, status, voice.as_ref())
             .await
         {
             Ok(mut updated) => {
@@ -845,6 +854,7 @@ mod tests {
                 public: false,
                 reassign: None,
                 reopen_solved: false,
+                voice: None,
             }),
             voice: None,
             display_to: None,

@@ -739,6 +739,41 @@ fn zendesk_voice_writes_a_call_with_a_recording_as_a_voice_comment() {
         first.body
     );
 
+    // On an existing ticket (the IVR's), the update carries the voice comment.
+    let grace = zd
+        .emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
+    let hers = zd
+        .emu
+        .seed_ticket(SeedTicket::new(grace, "Printer on fire"));
+    let before = zd.emu.stats();
+    let mut events = answered_call("v3", "+14155550123", "ann@acme.com");
+    events[0]["attributes"] = json!({"zendesk_ticket": hers.to_string()});
+    events[2]["recording_url"] = json!("https://pbx.example.com/rec/v3.mp3");
+    send(&app, events);
+    let call = app.wait_synced("v3");
+    assert_eq!(id(&call["ticket_id"]), hers, "{call}");
+    let used = zd.since(&before);
+    assert_eq!(used.get("PUT /api/v2/tickets/{id}"), Some(&1), "{used:?}");
+    let state = zd.emu.state();
+    let last = state
+        .comments
+        .iter()
+        .filter(|c| c.ticket_id == hers)
+        .last()
+        .expect("the call's comment");
+    assert!(last.body.starts_with("Call details:"), "{}", last.body);
+    assert!(
+        last.body.contains("https://pbx.example.com/rec/v3.mp3"),
+        "{}",
+        last.body
+    );
+    assert!(
+        last.body.contains("deskbridge ref:"),
+        "a retry finds it: {}",
+        last.body
+    );
+
     // Without a recording there is nothing to play: the text comment.
     let before = zd.emu.stats();
     send(&app, answered_call("v2", "+14155550100", "ann@acme.com"));

@@ -233,7 +233,9 @@ pub(crate) async fn update(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let changes = ticket_changes(&body::parse(&bytes)?)?;
+    let mut body = body::parse(&bytes)?;
+    super::voice::fold_voice_comment(&mut body);
+    let changes = ticket_changes(&body)?;
     // The per-ticket limit and queued faults (see `crate::updates` for sources).
     let fault = {
         let mut control = shared.control();

@@ -140,17 +140,9 @@ pub(crate) async fn create_ticket(
             "InvalidValue",
         ));
     }
-    if let Some(voice) = body["ticket"].get("voice_comment").cloned() {
-        // The voice comment comes first; a text comment sent with it follows.
-        let mut text = voice_comment_text(&voice);
-        if let Some(extra) = body["ticket"]["comment"]["body"].as_str() {
-            text = format!("{text}\n\n{extra}");
-        }
-        body["ticket"]["comment"] = json!({"body": text, "public": false});
-    }
+    fold_voice_comment(&mut body);
     if let Some(ticket) = body["ticket"].as_object_mut() {
         ticket.remove("via_id");
-        ticket.remove("voice_comment");
     }
     let (response, made) = tickets::create_from(&shared, &base, origin, &headers, body);
     if let (Some(agent), Some(ticket)) = (display_to, made)
@@ -160,6 +152,26 @@ pub(crate) async fn create_ticket(
         record(&shared, agent, PopKind::Ticket, ticket);
     }
     Ok(response)
+}
+
+/// A ticket's `voice_comment` ("Adding voice comments to tickets": on a create
+/// or an update) becomes its comment, shown as text: the voice comment first,
+/// then a text comment sent with it.
+pub(crate) fn fold_voice_comment(body: &mut Value) {
+    let Some(voice) = body["ticket"].get("voice_comment").cloned() else {
+        return;
+    };
+    let mut text = voice_comment_text(&voice);
+    if let Some(extra) = body["ticket"]["comment"]["body"].as_str() {
+        text = format!("{text}\n\n{extra}");
+    }
+    let public = body["ticket"]["comment"]["public"]
+        .as_bool()
+        .unwrap_or(false);
+    body["ticket"]["comment"] = json!({"body": text, "public": public});
+    if let Some(ticket) = body["ticket"].as_object_mut() {
+        ticket.remove("voice_comment");
+    }
 }
 
 /// How Zendesk shows a voice comment, as text: the call's details, then the
