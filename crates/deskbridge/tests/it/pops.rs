@@ -759,8 +759,7 @@ fn zendesk_voice_writes_a_call_with_a_recording_as_a_voice_comment() {
     let last = state
         .comments
         .iter()
-        .filter(|c| c.ticket_id == hers)
-        .last()
+        .rfind(|c| c.ticket_id == hers)
         .expect("the call's comment");
     assert!(last.body.starts_with("Call details:"), "{}", last.body);
     assert!(
