@@ -44,6 +44,16 @@ pub enum TicketRule {
     AgentNewTicket,
     /// Agent mode: the agent attached the call to an existing ticket.
     AgentAttached,
+    /// The screen pop opened the call's IVR ticket (it exists, is not closed, and
+    /// is the caller's); the call lands on it.
+    PopTicket,
+    /// The screen pop opened the caller's most recently updated ticket.
+    PopTicketByAni,
+    /// The screen pop opened the ticket whose configured custom field holds the
+    /// caller's number.
+    PopTicketByField,
+    /// The screen pop opened a new ticket, the one the call's comment lands on.
+    PopNewTicket,
 }
 
 impl TicketRule {
@@ -65,6 +75,10 @@ impl TicketRule {
             TicketRule::FollowupOfClosedTicket => "followup_of_closed_ticket",
             TicketRule::AgentNewTicket => "agent_new_ticket",
             TicketRule::AgentAttached => "agent_attached",
+            TicketRule::PopTicket => "pop_ticket",
+            TicketRule::PopTicketByAni => "pop_ticket_by_ani",
+            TicketRule::PopTicketByField => "pop_ticket_by_field",
+            TicketRule::PopNewTicket => "pop_new_ticket",
         }
     }
 }

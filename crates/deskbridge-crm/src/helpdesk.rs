@@ -176,6 +176,21 @@ impl Helpdesk for BuiltinCrm {
             .collect())
     }
 
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        Ok(self
+            .store
+            .open_tickets_with_field(field, value, 100)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(ticket_summary)
+            .collect())
+    }
+
     async fn create_contact(
         &self,
         contact: &NewContact,
@@ -255,6 +270,8 @@ impl Helpdesk for BuiltinCrm {
         Ok(TicketCreated {
             id: ticket.id.to_string(),
             comment_id: comment.map(|c| c.id.to_string()),
+            // Shown on deskbridge's agent page, from the call's record.
+            displayed: None,
         })
     }
 

@@ -325,6 +325,16 @@ pub trait JobQueue: Send + Sync {
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError>;
 
+    /// Leases the next runnable screen pop (`Step::Pop`), like
+    /// [`JobQueue::claim_step`] but for pops only: the fast lane. A worker that
+    /// claims only pops is never busy with bulk work (comments) when a phone
+    /// rings.
+    async fn claim_pop(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError>;
+
     /// Records the step's outcome on the job and the call, and queues the call's next
     /// step. Returns false if the lease was lost (another worker took the step over),
     /// in which case nothing changed.

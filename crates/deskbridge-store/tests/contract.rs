@@ -1186,6 +1186,171 @@ async fn open_tickets_are_newest_first_without_closed_ones<S: CrmStore>(store: &
     );
 }
 
+async fn tickets_are_found_by_a_custom_fields_value<S: CrmStore>(store: &S) {
+    let mut made = Vec::new();
+    for (subject, status, number) in [
+        ("older", "open", "+14155550123"),
+        ("newer", "pending", "+14155550123"),
+        ("closed", "closed", "+14155550123"),
+        ("someone else", "open", "+14155550999"),
+    ] {
+        let mut fields = ticket(subject, status, None);
+        fields
+            .custom_fields
+            .insert("caller_number".into(), number.into());
+        let (t, _) = store
+            .insert_ticket(&fields, None, None)
+            .await
+            .unwrap()
+            .record;
+        made.push(t.id);
+        next_millisecond().await;
+    }
+    let found = |field: &'static str, value: &'static str| async move {
+        store
+            .open_tickets_with_field(field, value, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.subject)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found("caller_number", "+14155550123").await,
+        ["newer", "older"]
+    );
+    assert_eq!(
+        found("caller_number", "+14155550999").await,
+        ["someone else"]
+    );
+    assert!(
+        found("caller_number", "+1415555").await.is_empty(),
+        "whole values only"
+    );
+    assert!(
+        found("queue", "+14155550123").await.is_empty(),
+        "that field only"
+    );
+    assert_eq!(found("queue", "support").await.len(), 3);
+}
+
+/// A screen pop claimed by the fast lane, ahead of older work; a pop due while
+/// the call's step waits (an agent's deadline) takes that step's place.
+async fn pops_have_a_lane_of_their_own(store: &dyn Store) {
+    // Older bulk work: a call whose identify step is queued.
+    store.ingest(&answered_call("bulk")).await.unwrap();
+    let plan = CallPlan {
+        pop_on: deskbridge_core::pop::PopOn::Ringing,
+        ..CallPlan::default()
+    };
+    let mut ring = ev("p-1", "p", EventKind::Ringing, 0);
+    ring.plan = plan.clone();
+    ring.event.agent = Some(deskbridge_core::AgentRef {
+        email: Some("ann@acme.com".into()),
+        ..Default::default()
+    });
+    store.ingest(&[ring]).await.unwrap();
+    let pop = store.claim_pop("p0", LEASE).await.unwrap().unwrap();
+    assert_eq!((pop.call_id.as_str(), pop.step), ("p", Step::Pop));
+    assert!(
+        store.claim_pop("p1", LEASE).await.unwrap().is_none(),
+        "pops only"
+    );
+    let bulk = store.claim_step("w0", LEASE).await.unwrap().unwrap();
+    assert_eq!(bulk.call_id, "bulk");
+    store
+        .complete_step(
+            &pop,
+            &StepOutcome {
+                pop_for: pop.interaction.rang.first().cloned(),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.claim_pop("p1", LEASE).await.unwrap().is_none(),
+        "once per agent"
+    );
+
+    // Agent mode: the call waits for Ann's decision (its step queued for the
+    // deadline); Bob answers meanwhile and his pop takes the waiting step's
+    // place rather than queue behind it.
+    let mut agent_mode = plan;
+    agent_mode.ticket_assignment = deskbridge_core::policy::TicketAssignment::Agent;
+    let mut events = answered_call("m");
+    for e in &mut events {
+        e.plan = agent_mode.clone();
+        e.event.agent = Some(deskbridge_core::AgentRef {
+            email: Some("ann@acme.com".into()),
+            ..Default::default()
+        });
+    }
+    store.ingest(&events).await.unwrap();
+    let first = store.claim_pop("p0", LEASE).await.unwrap().unwrap();
+    store
+        .complete_step(
+            &first,
+            &StepOutcome {
+                pop_for: first.interaction.rang.first().cloned(),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    let identify = store.claim_step("w1", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        (identify.call_id.as_str(), identify.step),
+        ("m", Step::IdentifyCaller)
+    );
+    store
+        .complete_step(
+            &identify,
+            &StepOutcome {
+                contact_id: Some("7".into()),
+                contact_rule: Some("phone_match".parse().unwrap()),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.claim_pop("p0", LEASE).await.unwrap().is_none(),
+        "waiting for Ann"
+    );
+    let mut bob = ev("m-3", "m", EventKind::Answered, 30);
+    bob.plan = agent_mode;
+    bob.event.agent = Some(deskbridge_core::AgentRef {
+        email: Some("bob@acme.com".into()),
+        ..Default::default()
+    });
+    store.ingest(&[bob]).await.unwrap();
+    let bobs = store.claim_pop("p0", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        (bobs.call_id.as_str(), bobs.step, bobs.attempt),
+        ("m", Step::Pop, 1)
+    );
+    store
+        .complete_step(
+            &bobs,
+            &StepOutcome {
+                pop_for: bobs.interaction.agents.last().cloned(),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The wait is derived again (its deadline, in these events' past, is due).
+    let wait = store.claim_step("w1", LEASE).await.unwrap().unwrap();
+    assert_eq!((wait.call_id.as_str(), wait.step), ("m", Step::AwaitAgent));
+    assert_eq!(
+        wait.interaction.pops.len(),
+        0,
+        "outcomes without pops record none"
+    );
+    assert_eq!(wait.interaction.popped.len(), 2);
+}
+
 /// Every id of a list, read `limit` at a time.
 async fn all_pages<F, Fut>(limit: u32, list: F) -> Vec<Vec<i64>>
 where
@@ -1703,6 +1868,7 @@ contract!(sqlite, postgres: [
     the_caller_log_filters_marks_done_and_purges,
     sessions_expire_and_sign_out,
     a_decision_moves_the_waiting_step_forward,
+    pops_have_a_lane_of_their_own,
 ]);
 
 // The CRM contract, on one tenant's records.
@@ -1712,6 +1878,7 @@ crm_contract!(sqlite, postgres: [
     idempotency_keys_hold_under_concurrency,
     comments_need_their_ticket_and_touch_it,
     open_tickets_are_newest_first_without_closed_ones,
+    tickets_are_found_by_a_custom_fields_value,
     lists_page_by_id,
     tasks_and_organizations_round_trip,
 ]);

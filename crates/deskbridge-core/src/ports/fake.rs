@@ -198,6 +198,7 @@ impl Helpdesk for FakeHelpdesk {
         Ok(TicketCreated {
             id,
             comment_id: None,
+            displayed: None,
         })
     }
 
@@ -273,5 +274,15 @@ impl Helpdesk for FakeHelpdesk {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        // The fake's tickets carry no custom fields.
+        drop(self.request(format!("tickets_with_field {field} {value}"))?);
+        Ok(Vec::new())
     }
 }

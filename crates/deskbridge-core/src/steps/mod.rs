@@ -15,6 +15,7 @@
 
 mod comment;
 mod identify;
+mod pop;
 mod ticket;
 
 #[cfg(test)]
@@ -26,6 +27,7 @@ use crate::decide::DirectoryAgent;
 use crate::interaction::{Interaction, Step, StepOutcome};
 use crate::phone::Region;
 use crate::policy::{Policy, TemplateError, Templates};
+use crate::pop::{PopDelivery, PopTarget};
 use crate::ports::{
     CommentAdded, ContactSummary, IdempotencyKey, NewComment, NewContact, NewTicket, TicketCreated,
     TicketSummary,
@@ -66,6 +68,16 @@ pub enum Request {
         contact_id: String,
         phone: String,
     },
+    /// Tickets whose custom field holds the value (not closed).
+    TicketsWithField {
+        field: String,
+        value: String,
+    },
+    /// Open the record on the agent's screen in the helpdesk's agent UI.
+    Display {
+        agent: String,
+        target: PopTarget,
+    },
 }
 
 /// The answer to a [`Request`], one variant per request.
@@ -81,6 +93,8 @@ pub enum Reply {
     TicketCreated(TicketCreated),
     CommentAdded(CommentAdded),
     PhoneAdded,
+    TicketsWithField(Vec<TicketSummary>),
+    Displayed(Option<PopDelivery>),
 }
 
 /// Where a step stands.
@@ -112,6 +126,8 @@ pub struct Answers {
     created_ticket: Option<TicketCreated>,
     comment: Option<CommentAdded>,
     phone_added: bool,
+    field_tickets: Option<Vec<TicketSummary>>,
+    displayed: Option<Option<PopDelivery>>,
 }
 
 /// The group's rules a step decides by.
@@ -174,6 +190,7 @@ impl<'a> StepRun<'a> {
             Step::OpenTicket => ticket::run(&cx),
             Step::LogCall => comment::log_call(&cx),
             Step::AddRecording => comment::add_recording(&cx, self.job_id),
+            Step::Pop => pop::run(&cx),
         }
     }
 
@@ -191,6 +208,8 @@ impl<'a> StepRun<'a> {
             Reply::TicketCreated(t) => a.created_ticket = Some(t),
             Reply::CommentAdded(c) => a.comment = Some(c),
             Reply::PhoneAdded => a.phone_added = true,
+            Reply::TicketsWithField(t) => a.field_tickets = Some(t),
+            Reply::Displayed(d) => a.displayed = Some(d),
         }
     }
 

@@ -554,6 +554,28 @@ impl CrmStore for Records {
         .collect()
     }
 
+    async fn open_tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT * FROM tickets WHERE tenant = $1 AND status <> 'closed' AND ",
+            json_field!("custom_fields", "$2"),
+            " = $3 ORDER BY updated_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(&*self.tenant)
+        .bind(field)
+        .bind(value)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(rows::ticket)
+        .collect()
+    }
+
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError> {
         let sql = match requester {
             None => "SELECT * FROM tickets WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",

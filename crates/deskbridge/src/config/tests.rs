@@ -303,3 +303,65 @@ admin = true
     assert!(config.agents[0].admin);
     assert_eq!(config.server.call_log_days, 90);
 }
+
+#[test]
+fn pop_settings_that_would_do_nothing_are_refused_with_their_key() {
+    let errors = load_text(
+        r#"
+[backends.zd]
+kind = "zendesk"
+subdomain = "acme"
+email = "admin@acme.com"
+api_token = "t"
+
+[[groups]]
+name = "support"
+tokens = ["0123456789abcdefgh"]
+pop_on = "ringing"
+pop_action = "contact"
+pop_ticket_field = "360"
+zendesk_voice = true
+
+[[groups]]
+name = "sales"
+backend = "zd"
+tokens = ["0123456789abcdefgi"]
+pop_new_ticket = "never"
+pop_new_ticket_field = { id = "campaign", value = "{{ attributes.utm_source }}" }
+"#,
+    )
+    .unwrap_err()
+    .0;
+    let keys: Vec<&str> = errors
+        .iter()
+        .map(|e| e.split(':').next().unwrap())
+        .collect();
+    for want in [
+        // No agents: a pop could reach nobody.
+        "groups[0].pop_on",
+        // Only ticket_by_ani reads it.
+        "groups[0].pop_ticket_field",
+        // Zendesk field ids are digits.
+        "groups[1].pop_new_ticket_field.id",
+        // Filled only on new tickets, and the pop makes none.
+        "groups[1].pop_new_ticket_field",
+        // Voice comments are Zendesk's.
+        "groups[0].zendesk_voice",
+    ] {
+        assert!(keys.contains(&want), "no error for {want}: {errors:#?}");
+    }
+    let e = load_text(
+        "[[groups]]\nname = \"a\"\ntokens = [\"0123456789abcdefgh\"]\npop_on = \"rining\"\n",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("pop_on"), "{e}");
+    let e = load_text(
+        "[[groups]]\nname = \"a\"\ntokens = [\"0123456789abcdefgh\"]\npop_new_ticket_field = { id = \"x\", value = \"{{ callr }}\" }\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("groups[0].pop_new_ticket_field.value"),
+        "{e}"
+    );
+}

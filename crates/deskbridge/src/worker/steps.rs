@@ -104,6 +104,12 @@ async fn fetch(
             comment,
             key,
         } => Reply::CommentAdded(helpdesk.add_comment(&ticket_id, &comment, &key).await?),
+        Request::TicketsWithField { field, value } => {
+            Reply::TicketsWithField(helpdesk.tickets_with_field(&field, &value).await?)
+        }
+        Request::Display { agent, target } => {
+            Reply::Displayed(helpdesk.display(&agent, &target).await?)
+        }
     })
 }
 

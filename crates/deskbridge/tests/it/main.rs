@@ -14,6 +14,7 @@ mod hostile;
 mod isolation;
 mod limits;
 mod lookup_bench;
+mod pops;
 mod rules;
 mod twilio;
 mod zendesk;
