@@ -52,7 +52,21 @@ struct Args {
     batch: usize,
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// The group's `pop_on` for the trace: `answered` pops every answered call
+    /// for its agent (the "2.5 with a pop on every answered call" target).
+    #[arg(long, default_value = "off")]
+    pop_on: String,
+    /// The group's `pop_action`.
+    #[arg(long, default_value = "ticket_by_ani")]
+    pop_action: String,
+    /// Instead of the trace: measure screen pop latency, ringing this many
+    /// calls one after another (half from callers seen before, half new), from
+    /// posting the ringing event to the pop recorded on the call.
+    #[arg(long)]
+    pop_latency: Option<usize>,
 }
+
+mod pop_latency;
 
 const TOKEN: &str = "bench-ingest-token-0123456789";
 const AGENTS: usize = 5;
@@ -127,6 +141,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(events) = args.ingest {
         return ingest_bench(events, args.batch, args.clients).await;
     }
+    if let Some(calls) = args.pop_latency {
+        return pop_latency::run(calls, &args.pop_action).await;
+    }
     let trace = trace::generate(args.calls, args.numbers, AGENTS);
 
     let mut emu_cfg = EmulatorConfig::new("admin@acme.com", "bench-token");
@@ -174,12 +191,14 @@ async fn main() -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "standard trace: {} calls over {} numbers (seed {}), rpm {}, time scale {}x",
+            "standard trace: {} calls over {} numbers (seed {}), rpm {}, time scale {}x, pop_on {} ({})",
             args.calls,
             args.numbers,
             trace::SEED,
             args.rpm,
-            args.time_scale
+            args.time_scale,
+            args.pop_on,
+            args.pop_action
         );
         for r in &runs {
             r.print();
@@ -327,9 +346,13 @@ backend = "zendesk"
 tokens = ["{TOKEN}"]
 wait_for_recording_seconds = {wait}
 agent_timeout_seconds = 2
+pop_on = "{pop_on}"
+pop_action = "{pop_action}"
 "#,
         base = emu.base_url,
         rpm = args.rpm,
+        pop_on = args.pop_on,
+        pop_action = args.pop_action,
     )
 }
 

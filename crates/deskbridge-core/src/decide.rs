@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::event::AgentRef;
 use crate::interaction::Interaction;
 use crate::phone::{Phone, Region};
 use crate::policy::{AmbiguousCaller, Policy, UnansweredPolicy};
@@ -162,7 +163,10 @@ fn ticket_rules(call: &Interaction, policy: &Policy) -> TicketRules {
 /// rule would use.
 pub fn ticket_lookups(call: &Interaction, policy: &Policy) -> TicketLookups {
     let r = ticket_rules(call, policy);
-    if r.force_new || r.unanswered == Some(UnansweredPolicy::LogOnly) {
+    if r.force_new
+        || r.unanswered == Some(UnansweredPolicy::LogOnly)
+        || call.agent_chose_new_ticket()
+    {
         return TicketLookups {
             ivr_ticket: None,
             caller_tickets: false,
@@ -212,6 +216,9 @@ pub fn choose_ticket(
             false => TicketRule::MissedCallLogOnly,
         };
         return (TicketChoice::NoTicket, vec![rule]);
+    }
+    if call.agent_chose_new_ticket() {
+        return (TicketChoice::New, vec![TicketRule::AgentNewTicket]);
     }
     if r.force_new {
         let (choice, rule) = new_or_none(TicketRule::NewTicketForced);
@@ -300,19 +307,8 @@ pub fn choose_assignee(
             None => (None, AssigneeRule::NoAgent),
         };
     };
-    let eq = |a: &Option<String>, b: &Option<String>| match (a, b) {
-        (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
-        _ => false,
-    };
-    let by = |f: &dyn Fn(&DirectoryAgent) -> bool| directory.iter().find(|d| f(d));
-    if let Some(d) = by(&|d| eq(&Some(d.email.clone()), &agent.email)) {
-        return (Some(d.email.clone()), AssigneeRule::AgentEmail);
-    }
-    if let Some(d) = by(&|d| eq(&d.name, &agent.name)) {
-        return (Some(d.email.clone()), AssigneeRule::AgentName);
-    }
-    if let Some(d) = by(&|d| eq(&d.extension, &agent.extension)) {
-        return (Some(d.email.clone()), AssigneeRule::AgentExtension);
+    if let Some((d, rule)) = directory_match(directory, agent) {
+        return (Some(d.email.clone()), rule);
     }
     match (&policy.default_assignee, &agent.email) {
         (Some(a), _) => (Some(a.clone()), AssigneeRule::DefaultAssignee),
@@ -323,6 +319,28 @@ pub fn choose_assignee(
         _ => (None, AssigneeRule::AgentNotInDirectory),
     }
 }
+
+/// The directory's entry for an agent as a phone system names them: by email,
+/// else name, else extension (the rule says which matched).
+pub fn directory_match<'a>(
+    directory: &'a [DirectoryAgent],
+    agent: &AgentRef,
+) -> Option<(&'a DirectoryAgent, AssigneeRule)> {
+    let eq = |a: Option<&String>, b: &Option<String>| match (a, b) {
+        (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+        _ => false,
+    };
+    let by = |f: &dyn Fn(&DirectoryAgent) -> bool| directory.iter().find(|d| f(d));
+    if let Some(d) = by(&|d| eq(Some(&d.email), &agent.email)) {
+        return Some((d, AssigneeRule::AgentEmail));
+    }
+    if let Some(d) = by(&|d| eq(d.name.as_ref(), &agent.name)) {
+        return Some((d, AssigneeRule::AgentName));
+    }
+    by(&|d| eq(d.extension.as_ref(), &agent.extension)).map(|d| (d, AssigneeRule::AgentExtension))
+}
+
+pub mod pop;
 
 #[cfg(test)]
 mod tests;

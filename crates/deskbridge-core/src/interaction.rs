@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::agent_mode::{AgentAction, AgentChoice};
+use crate::decide::pop::pop_due;
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
 use crate::policy::{
@@ -93,6 +95,10 @@ pub enum Step {
     LogCall,
     /// A recording that arrived after the call comment was written.
     AddRecording,
+    /// Open the caller's contact or ticket on one agent's screen (the agent whose
+    /// phone rings, or who answered). Runs before the call's other steps, and
+    /// what it finds or creates is the call's contact and ticket.
+    Pop,
 }
 
 impl Step {
@@ -103,6 +109,7 @@ impl Step {
             Step::AwaitAgent => "await_agent",
             Step::LogCall => "log_call",
             Step::AddRecording => "add_recording",
+            Step::Pop => "pop",
         }
     }
 
@@ -113,6 +120,7 @@ impl Step {
             Step::AwaitAgent,
             Step::LogCall,
             Step::AddRecording,
+            Step::Pop,
         ]
         .into_iter()
         .find(|step| step.as_str() == s)
@@ -155,6 +163,13 @@ pub struct StepOutcome {
     /// Why the step did nothing, when it did nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The agent a `Pop` step ran for (as the event named them), whether or not
+    /// it popped anything: each agent of a call pops once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop_for: Option<AgentRef>,
+    /// The pop shown to that agent (boxed: most outcomes have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop: Option<Box<PopRecord>>,
 }
 
 /// An event that cannot start a call.
@@ -170,6 +185,9 @@ pub struct Done {
     pub identify: bool,
     pub ticket: bool,
     pub log: bool,
+    /// The agent's choice was carried out (`AwaitAgent` ran with it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agent: bool,
 }
 
 /// The step to run next and the earliest time to run it.
@@ -203,6 +221,10 @@ pub struct Interaction {
     pub ended_at: Option<DateTime<Utc>>,
     /// Agents who answered, in the order they answered (transfers, queue calls).
     pub agents: Vec<AgentRef>,
+    /// Agents whose phone rang with the call (the `agent` of `ringing` events),
+    /// in the order they rang: who a pop on ringing goes to.
+    #[serde(default)]
+    pub rang: Vec<AgentRef>,
     pub queue: Option<String>,
     pub attributes: BTreeMap<String, String>,
     pub end_reason: Option<EndReason>,
@@ -235,6 +257,12 @@ pub struct Interaction {
     /// Screen pops made for the call's agents, in the order they were made.
     #[serde(default)]
     pub pops: Vec<PopRecord>,
+    /// Agent mode: what the agent chose (`POST /api/v1/calls/{id}/decision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_choice: Option<AgentChoice>,
+    /// The agents the pop step has run for (popped, or not in the directory).
+    #[serde(default)]
+    pub popped: Vec<AgentRef>,
 }
 
 impl Interaction {
@@ -261,6 +289,7 @@ impl Interaction {
             answered_at: None,
             ended_at: None,
             agents: Vec::new(),
+            rang: Vec::new(),
             queue: None,
             attributes: BTreeMap::new(),
             end_reason: None,
@@ -281,6 +310,8 @@ impl Interaction {
             done: Done::default(),
             plan: plan.clone(),
             pops: Vec::new(),
+            agent_choice: None,
+            popped: Vec::new(),
         })
     }
 
@@ -297,7 +328,12 @@ impl Interaction {
                 .or_insert_with(|| v.clone());
         }
         match e.kind {
-            EventKind::Ringing => set_earliest(&mut self.ringing_at, e.at),
+            EventKind::Ringing => {
+                set_earliest(&mut self.ringing_at, e.at);
+                if let Some(agent) = e.agent.as_ref().filter(|a| !a.is_empty()) {
+                    add_agent(&mut self.rang, agent);
+                }
+            }
             EventKind::Answered => {
                 set_earliest(&mut self.answered_at, e.at);
                 if let Some(agent) = e.agent.as_ref().filter(|a| !a.is_empty()) {
@@ -327,14 +363,7 @@ impl Interaction {
     }
 
     fn add_agent(&mut self, agent: &AgentRef) {
-        match self.agents.iter_mut().find(|a| a.same_as(agent)) {
-            Some(known) => {
-                fill(&mut known.email, &agent.email);
-                fill(&mut known.name, &agent.name);
-                fill(&mut known.extension, &agent.extension);
-            }
-            None => self.agents.push(agent.clone()),
-        }
+        add_agent(&mut self.agents, agent);
     }
 
     pub fn state(&self) -> CallState {
@@ -389,6 +418,44 @@ impl Interaction {
         u64::try_from((end - start).num_seconds()).ok()
     }
 
+    /// The agent chose a new ticket for the call.
+    pub fn agent_chose_new_ticket(&self) -> bool {
+        matches!(
+            self.agent_choice,
+            Some(AgentChoice {
+                action: AgentAction::NewTicket,
+                ..
+            })
+        )
+    }
+
+    /// The emails of the agents the call is theirs to see: who answered it, whose
+    /// phone rang, and who it was popped for, lowercased, without repeats.
+    pub fn agent_emails(&self) -> Vec<String> {
+        let mut emails: Vec<String> = self
+            .agents
+            .iter()
+            .filter_map(|a| a.email.as_deref())
+            .chain(self.pops.iter().map(|p| p.agent.as_str()))
+            .chain(self.rang.iter().filter_map(|a| a.email.as_deref()))
+            .map(|e| e.trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
+        emails.sort();
+        emails.dedup();
+        emails
+    }
+
+    /// An inbound call nobody talked to (missed, abandoned, voicemail): the caller
+    /// log keeps it "not done" until an agent marks it.
+    pub fn is_missed(&self) -> bool {
+        self.direction == Direction::Inbound
+            && matches!(
+                self.outcome(),
+                Some(Outcome::Missed | Outcome::Abandoned | Outcome::Voicemail | Outcome::Busy)
+            )
+    }
+
     /// The agent who had the call last (assignee of its ticket).
     pub fn last_agent(&self) -> Option<&AgentRef> {
         self.agents.last()
@@ -431,7 +498,7 @@ impl Interaction {
 
     /// Why the call is waiting for its agent, if it is.
     pub fn agent_wait(&self) -> Option<AgentWait> {
-        if self.agent_timed_out || self.done.ticket {
+        if self.agent_timed_out || self.done.ticket || self.done.agent {
             return None;
         }
         if self.ticket_assignment() == TicketAssignment::Agent {
@@ -471,7 +538,12 @@ impl Interaction {
                 not_before: None,
             })
         };
-        // Nothing happens in the helpdesk while a call only rings.
+        // A pop is due for an agent: it goes before anything else (and is the
+        // only thing that happens while a call rings).
+        if pop_due(self).is_some() {
+            return now(Step::Pop);
+        }
+        // Nothing else happens in the helpdesk while a call only rings.
         if self.answered_at.is_none() && self.ended_at.is_none() {
             return None;
         }
@@ -480,9 +552,14 @@ impl Interaction {
             return now(Step::IdentifyCaller);
         }
         if self.agent_wait().is_some() {
+            // Due at the deadline (the fallback), or now once the agent chose:
+            // the waiting step is moved forward (`queue::enqueue`).
             return Some(NextStep {
                 step: Step::AwaitAgent,
-                not_before: Some(self.agent_deadline()),
+                not_before: match self.agent_choice {
+                    Some(_) => None,
+                    None => Some(self.agent_deadline()),
+                },
             });
         }
         let ended = self.ended_at.is_some();
@@ -513,6 +590,10 @@ impl Interaction {
 
     /// Records what a finished step learned.
     pub fn record(&mut self, step: Step, outcome: &StepOutcome) {
+        if step == Step::Pop {
+            self.record_pop(outcome);
+            return;
+        }
         if step == Step::AwaitAgent && outcome.contact_id.is_some() {
             // The deadline's fallback replaces "the agent decides".
             self.contact_id.clone_from(&outcome.contact_id);
@@ -554,14 +635,70 @@ impl Interaction {
                     if self.plan.agent_fallback == AgentFallback::LogOnly {
                         self.done.ticket = true;
                     }
+                } else {
+                    self.done.agent = true;
+                    // The agent attached the call to a ticket: no ticket step.
+                    if outcome.ticket_id.is_some() {
+                        self.done.ticket = true;
+                    }
                 }
             }
             Step::LogCall => self.done.log = true,
-            Step::AddRecording => {}
+            // Recorded by `record_pop`.
+            Step::AddRecording | Step::Pop => {}
         }
         // The call comment went in with the ticket.
         if outcome.call_logged || self.comment_id.is_some() {
             self.done.log = true;
+        }
+    }
+}
+
+/// Adds the agent to the list, or completes the one it names.
+fn add_agent(agents: &mut Vec<AgentRef>, agent: &AgentRef) {
+    match agents.iter_mut().find(|a| a.same_as(agent)) {
+        Some(known) => {
+            fill(&mut known.email, &agent.email);
+            fill(&mut known.name, &agent.name);
+            fill(&mut known.extension, &agent.extension);
+        }
+        None => agents.push(agent.clone()),
+    }
+}
+
+impl Interaction {
+    /// What a pop learned is the call's: its contact (the call is identified) and
+    /// its ticket (the call lands on it), so the call's later steps fetch and
+    /// create nothing again.
+    fn record_pop(&mut self, outcome: &StepOutcome) {
+        if let Some(agent) = &outcome.pop_for {
+            add_agent(&mut self.popped, agent);
+        }
+        if let Some(pop) = &outcome.pop {
+            self.pops.push(pop.as_ref().clone());
+        }
+        if self.contact_rule.is_none() && outcome.contact_rule.is_some() {
+            self.contact_id.clone_from(&outcome.contact_id);
+            self.contact_rule.clone_from(&outcome.contact_rule);
+            self.contact_candidates = outcome.contact_candidates.clone();
+            self.done.identify = true;
+        }
+        if self.ticket_id.is_none() && outcome.ticket_id.is_some() {
+            self.ticket_id.clone_from(&outcome.ticket_id);
+            self.ticket_rules
+                .extend(outcome.ticket_rules.iter().cloned());
+            fill(&mut self.assignee, &outcome.assignee);
+            fill(&mut self.assignee_rule, &outcome.assignee_rule);
+            self.done.ticket = true;
+            fill(&mut self.comment_id, &outcome.comment_id);
+            if let Some(url) = &outcome.logged_recording
+                && !self.logged_recordings.contains(url)
+            {
+                self.logged_recordings.push(url.clone());
+            }
+            if outcome.call_logged || outcome.comment_id.is_some() {
+                self.done.log = true;
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 //! [`policy`], and recording the [`rule`] behind each choice. The binary does the
 //! I/O.
 
+pub mod agent_mode;
 pub mod comment;
 pub mod decide;
 pub mod dialing;

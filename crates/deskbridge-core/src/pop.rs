@@ -100,3 +100,10 @@ pub struct PopRecord {
     #[serde(default)]
     pub deliveries: Vec<PopDelivery>,
 }
+
+/// What a pop opens on the agent's screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PopTarget {
+    Ticket(String),
+    Contact(String),
+}

@@ -61,6 +61,13 @@ pub enum Enqueue {
     MoveForward {
         id: i64,
     },
+    /// A screen pop is due while the call's queued step waits (for its agent's
+    /// deadline, a recording, a retry): the queued job becomes the pop, due now.
+    /// Steps are derived, so the waiting step is derived again once the pop is
+    /// recorded; nothing is lost, and the pop does not wait.
+    Preempt {
+        id: i64,
+    },
     /// A step is queued or running (its completion queues the next), or one
     /// failed for good (the call stays `failed`).
     Nothing,
@@ -74,6 +81,9 @@ pub fn enqueue(step: Step, run_after: i64, active: Option<&ActiveJob>) -> Enqueu
             if job.status == JobStatus::Queued && job.step == step && job.run_after > run_after =>
         {
             Enqueue::MoveForward { id: job.id }
+        }
+        Some(job) if job.status == JobStatus::Queued && step == Step::Pop && job.step != step => {
+            Enqueue::Preempt { id: job.id }
         }
         Some(_) => Enqueue::Nothing,
     }
@@ -171,6 +181,16 @@ mod tests {
                 100,
                 Some(&job(Failed, Step::OpenTicket, 500))
             ),
+            Enqueue::Nothing
+        );
+        // A pop does not wait behind a waiting step of its call; nor does it
+        // take a running one's place.
+        assert_eq!(
+            enqueue(Step::Pop, 100, Some(&job(Queued, Step::AwaitAgent, 9000))),
+            Enqueue::Preempt { id: 7 }
+        );
+        assert_eq!(
+            enqueue(Step::Pop, 100, Some(&job(Running, Step::OpenTicket, 50))),
             Enqueue::Nothing
         );
     }

@@ -40,6 +40,20 @@ pub enum TicketRule {
     VoicemailNoRecentTicket,
     /// The ticket was closed; the call's comment went into a follow-up.
     FollowupOfClosedTicket,
+    /// Agent mode: the agent chose a new ticket.
+    AgentNewTicket,
+    /// Agent mode: the agent attached the call to an existing ticket.
+    AgentAttached,
+    /// The screen pop opened the call's IVR ticket (it exists, is not closed, and
+    /// is the caller's); the call lands on it.
+    PopTicket,
+    /// The screen pop opened the caller's most recently updated ticket.
+    PopTicketByAni,
+    /// The screen pop opened the ticket whose configured custom field holds the
+    /// caller's number.
+    PopTicketByField,
+    /// The screen pop opened a new ticket, the one the call's comment lands on.
+    PopNewTicket,
 }
 
 impl TicketRule {
@@ -59,6 +73,12 @@ impl TicketRule {
             TicketRule::MissedCallNoRecentTicket => "missed_call_no_recent_ticket",
             TicketRule::VoicemailNoRecentTicket => "voicemail_no_recent_ticket",
             TicketRule::FollowupOfClosedTicket => "followup_of_closed_ticket",
+            TicketRule::AgentNewTicket => "agent_new_ticket",
+            TicketRule::AgentAttached => "agent_attached",
+            TicketRule::PopTicket => "pop_ticket",
+            TicketRule::PopTicketByAni => "pop_ticket_by_ani",
+            TicketRule::PopTicketByField => "pop_ticket_by_field",
+            TicketRule::PopNewTicket => "pop_new_ticket",
         }
     }
 }
@@ -185,6 +205,8 @@ pub enum ContactRule {
     /// The agent did not pick among the contacts sharing the number in time: the
     /// newest of them.
     PhoneAmbiguousTimeoutNewest,
+    /// The agent chose the contact (agent mode, or a shared number).
+    AgentChose,
 }
 
 const AFTER_UNKNOWN_ATTRIBUTE: &str = "attribute_contact_not_found_";
@@ -200,6 +222,7 @@ impl fmt::Display for ContactRule {
             ContactRule::PhoneAmbiguousTimeoutNewest => {
                 f.write_str("phone_ambiguous_timeout_newest")
             }
+            ContactRule::AgentChose => f.write_str("agent_chose"),
             ContactRule::ByPhone {
                 source,
                 after_unknown_attribute,
@@ -232,6 +255,7 @@ impl FromStr for ContactRule {
             ContactRule::CallerAnonymous,
             ContactRule::CallerNumberInvalid,
             ContactRule::PhoneAmbiguousTimeoutNewest,
+            ContactRule::AgentChose,
         ];
         if let Some(rule) = fixed.into_iter().find(|r| r.to_string() == s) {
             return Ok(rule);

@@ -176,6 +176,21 @@ impl Helpdesk for BuiltinCrm {
             .collect())
     }
 
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        Ok(self
+            .store
+            .open_tickets_with_field(field, value, 100)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(ticket_summary)
+            .collect())
+    }
+
     async fn create_contact(
         &self,
         contact: &NewContact,
@@ -255,6 +270,8 @@ impl Helpdesk for BuiltinCrm {
         Ok(TicketCreated {
             id: ticket.id.to_string(),
             comment_id: comment.map(|c| c.id.to_string()),
+            // Shown on deskbridge's agent page, from the call's record.
+            displayed: None,
         })
     }
 
@@ -286,5 +303,58 @@ impl Helpdesk for BuiltinCrm {
                 "ticket {ticket_id} no longer exists in the built-in CRM"
             ))),
         }
+    }
+
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError> {
+        let Some(id) = our_id(contact_id) else {
+            return Err(HelpdeskError::Permanent(format!(
+                "contact {contact_id} does not exist"
+            )));
+        };
+        let Some(contact) = self.store.contact(id).await.map_err(store_error)? else {
+            return Err(HelpdeskError::Permanent(format!(
+                "contact {contact_id} does not exist"
+            )));
+        };
+        if contact.phones.iter().any(|p| p == e164) {
+            return Ok(());
+        }
+        let mut phones = contact.phones;
+        phones.push(e164.to_string());
+        let fields = ContactFields {
+            name: contact.name,
+            email: contact.email,
+            phones,
+            organization_id: contact.organization_id,
+            custom_fields: contact.custom_fields,
+        };
+        self.store
+            .update_contact(id, &fields)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let limit = u32::try_from(limit)
+            .unwrap_or(u32::MAX)
+            .min(crate::MAX_PAGE);
+        // A query that reads as a number finds the contacts with that number.
+        let found = match self.phone_filter(query) {
+            Some(e164) => {
+                let page = Page { after: None, limit };
+                self.store.contacts(Some(&e164), page).await
+            }
+            None => self.store.search_contacts(query.trim(), limit).await,
+        };
+        Ok(found
+            .map_err(store_error)?
+            .into_iter()
+            .map(summary)
+            .collect())
     }
 }

@@ -166,6 +166,9 @@ pub trait CrmStore: Send + Sync + 'static {
     async fn delete_contact(&self, id: i64) -> Result<bool, StoreError>;
     /// Contacts in id order; with `phone` (E.164), only those having that number.
     async fn contacts(&self, phone: Option<&str>, page: Page) -> Result<Vec<Contact>, StoreError>;
+    /// Contacts whose name or email contains `text` (case-insensitive), newest
+    /// first, at most `limit`: the agent page's contact search.
+    async fn search_contacts(&self, text: &str, limit: u32) -> Result<Vec<Contact>, StoreError>;
 
     async fn insert_organization(
         &self,
@@ -197,6 +200,15 @@ pub trait CrmStore: Send + Sync + 'static {
     /// The contact's tickets that are not closed, most recently updated first (at
     /// most `limit`).
     async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError>;
+    /// Tickets that are not closed whose custom field `field` holds `value`, most
+    /// recently updated first (at most `limit`): the screen pop's ticket by a
+    /// number kept in a field.
+    async fn open_tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError>;
     /// Tickets in id order; with `requester`, only that contact's.
     async fn tickets(&self, requester: Option<i64>, page: Page) -> Result<Vec<Ticket>, StoreError>;
 

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use deskbridge_core::agent_mode::{AgentChoice, DecisionRefused};
 use deskbridge_core::{ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Step, StepOutcome};
 
 use serde::Serialize;
@@ -139,6 +140,8 @@ pub struct IngestReport {
 #[derive(Debug, Clone)]
 pub struct CallRecord {
     pub interaction: Interaction,
+    /// When an agent marked the (missed) call handled in the caller log.
+    pub done_at: Option<DateTime<Utc>>,
     pub sync: SyncStatus,
     pub sync_error: Option<String>,
     pub updated_at: DateTime<Utc>,
@@ -205,7 +208,102 @@ pub trait Journal: Send + Sync {
         customer_phone: Option<&str>,
         limit: u32,
         max_bytes: usize,
+    ) -> Result<CallPage, StoreError> {
+        let filter = CallFilter {
+            groups: groups.to_vec(),
+            customer_phone: customer_phone.map(str::to_string),
+            ..CallFilter::default()
+        };
+        self.call_log(&filter, limit, max_bytes).await
+    }
+
+    /// The caller log: calls matching every filter given, newest first, at most
+    /// `limit`, stopping once the stored calls read add up to `max_bytes`.
+    async fn call_log(
+        &self,
+        filter: &CallFilter,
+        limit: u32,
+        max_bytes: usize,
     ) -> Result<CallPage, StoreError>;
+
+    /// Marks missed calls of the groups handled (`done_at = at`), those of
+    /// `agent` only when given. Returns the ids of the calls marked now or before;
+    /// an id not returned is no missed call of the groups (or not the agent's).
+    async fn mark_done(
+        &self,
+        groups: &[String],
+        call_ids: &[String],
+        agent: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Deletes the calls that started before `before` (their events and finished
+    /// steps too), except calls with a step still queued or running. Safe to run
+    /// on several instances at once: each delete is idempotent. Returns the
+    /// number of calls deleted.
+    async fn purge_calls(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Records the agent's choice on a call waiting for one (the core decides
+    /// whether it may: [`Interaction::decide`]) and moves its waiting step
+    /// forward, in one transaction.
+    async fn decide(
+        &self,
+        group: &str,
+        call_id: &str,
+        choice: AgentChoice,
+    ) -> Result<Decided, StoreError>;
+}
+
+/// The filters of the caller log; `None` = any.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub groups: Vec<String>,
+    /// E.164 (or the number as stored).
+    pub customer_phone: Option<String>,
+    /// An agent's email: calls they answered or were popped for.
+    pub agent: Option<String>,
+    pub queue: Option<String>,
+    pub missed: Option<bool>,
+    pub done: Option<bool>,
+}
+
+/// What became of an agent's choice.
+#[derive(Debug, Clone)]
+pub enum Decided {
+    /// Recorded; the call as it is now.
+    Recorded(Box<CallRecord>),
+    Refused(DecisionRefused),
+    NoSuchCall,
+}
+
+/// A signed-in agent's session on the agent page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie's value, hex.
+    pub id_hash: String,
+    pub agent_email: String,
+    /// What the page sends in `X-CSRF-Token` with every unsafe request.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Agent page sessions, in the database so that any instance accepts them.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The session, if it exists and has not expired at `now`.
+    async fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    /// Deletes the sessions expired at `now`; returns how many.
+    async fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Calls of a list, and whether the list stopped short of its limit for their
@@ -222,6 +320,16 @@ pub trait JobQueue: Send + Sync {
     /// Leases the next runnable step: queued and due, or running with an expired lease
     /// (its worker died), and the first unfinished step of its call.
     async fn claim_step(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError>;
+
+    /// Leases the next runnable screen pop (`Step::Pop`), like
+    /// [`JobQueue::claim_step`] but for pops only: the fast lane. A worker that
+    /// claims only pops is never busy with bulk work (comments) when a phone
+    /// rings.
+    async fn claim_pop(
         &self,
         owner: &str,
         lease: Duration,
@@ -307,7 +415,7 @@ pub trait SharedBudget: Send + Sync {
 /// database's own life (ready, close). The binary holds an `Arc<dyn Store>`; a
 /// part that needs one role only can take that role's trait.
 #[async_trait]
-pub trait Store: Journal + JobQueue + Coordination + SharedBudget + 'static {
+pub trait Store: Journal + JobQueue + Coordination + SharedBudget + Sessions + 'static {
     /// Database reachable and migrations applied.
     async fn ready(&self) -> Result<(), StoreError>;
 

@@ -421,6 +421,238 @@ async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) 
     store.ready().await.unwrap();
 }
 
+// ---- the caller log's filters, done flags, purge; sessions; decisions ----
+
+fn agent_event(
+    id: &str,
+    call: &str,
+    kind: EventKind,
+    secs: i64,
+    agent: &str,
+    queue: &str,
+) -> GroupEvent {
+    let mut e = ev(id, call, kind, secs);
+    e.event.agent = Some(deskbridge_core::AgentRef {
+        email: Some(agent.into()),
+        name: None,
+        extension: None,
+    });
+    e.event.queue = Some(queue.into());
+    e
+}
+
+async fn the_caller_log_filters_marks_done_and_purges(store: &dyn Store) {
+    use deskbridge_store::CallFilter;
+    // An answered call of Ann's, a missed call of Ann's (her phone rang), a
+    // missed call of Bob's in another queue.
+    let missed_end = |id: &str, call: &str, secs| {
+        let mut e = ev(id, call, EventKind::Ended, secs);
+        e.event.reason = Some(EndReason::NoAnswer);
+        e
+    };
+    store
+        .ingest(&[
+            agent_event("a1", "a", EventKind::Ringing, 0, "ann@acme.com", "support"),
+            agent_event("a2", "a", EventKind::Answered, 5, "Ann@Acme.com", "support"),
+            agent_event("a3", "a", EventKind::Ended, 60, "ann@acme.com", "support"),
+            agent_event(
+                "m1",
+                "m",
+                EventKind::Ringing,
+                100,
+                "ann@acme.com",
+                "support",
+            ),
+            missed_end("m2", "m", 110),
+            agent_event("b1", "b", EventKind::Ringing, 200, "bob@acme.com", "sales"),
+            missed_end("b2", "b", 210),
+        ])
+        .await
+        .unwrap();
+    let g = vec!["g".to_string()];
+    let log = |filter: CallFilter| async move {
+        store
+            .call_log(&filter, 10, usize::MAX)
+            .await
+            .unwrap()
+            .calls
+            .into_iter()
+            .map(|c| c.interaction.call_id)
+            .collect::<Vec<_>>()
+    };
+    let all = CallFilter {
+        groups: g.clone(),
+        ..CallFilter::default()
+    };
+    assert_eq!(log(all.clone()).await, ["b", "m", "a"]);
+    let ann = CallFilter {
+        agent: Some("ANN@acme.com".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        log(ann.clone()).await,
+        ["m", "a"],
+        "emails match in any case"
+    );
+    let sales = CallFilter {
+        queue: Some("sales".into()),
+        ..all.clone()
+    };
+    assert_eq!(log(sales).await, ["b"]);
+    let phone = CallFilter {
+        customer_phone: Some("+14155550100".into()),
+        missed: Some(false),
+        ..all.clone()
+    };
+    assert_eq!(log(phone).await, ["a"]);
+    let missed = CallFilter {
+        missed: Some(true),
+        done: Some(false),
+        ..all.clone()
+    };
+    assert_eq!(log(missed.clone()).await, ["b", "m"]);
+    // Ann may mark only hers; an answered call is not marked.
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+    let ids = vec!["m".to_string(), "b".to_string(), "a".to_string()];
+    let marked = store
+        .mark_done(&g, &ids, Some("ann@acme.com"), at)
+        .await
+        .unwrap();
+    assert_eq!(marked, ["m"]);
+    assert_eq!(log(missed.clone()).await, ["b"]);
+    let done = CallFilter {
+        done: Some(true),
+        ..all.clone()
+    };
+    assert_eq!(log(done).await, ["m"]);
+    assert_eq!(
+        store.call("g", "m").await.unwrap().unwrap().done_at,
+        Some(at)
+    );
+    // Marking again keeps the first time; another group marks nothing here.
+    let later = at + chrono::Duration::hours(1);
+    assert_eq!(
+        store.mark_done(&g, &ids, None, later).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        store.call("g", "m").await.unwrap().unwrap().done_at,
+        Some(at)
+    );
+    let other = vec!["other".to_string()];
+    assert!(
+        store
+            .mark_done(&other, &ids, None, at)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Purge: the calls whose work is over (here: failed) and that started before
+    // the cutoff go; a call with a step still queued is kept.
+    while let Some(step) = store
+        .claim_step("w", Duration::from_secs(30))
+        .await
+        .unwrap()
+    {
+        assert!(store.fail_step(&step, "test").await.unwrap());
+    }
+    store.ingest(&answered_call("n")).await.unwrap();
+    let before = Utc.with_ymd_and_hms(2026, 11, 22, 11, 0, 0).unwrap();
+    assert_eq!(store.purge_calls(before).await.unwrap(), 3);
+    assert_eq!(log(all.clone()).await, ["n"]);
+    assert!(store.call("g", "m").await.unwrap().is_none());
+    assert_eq!(store.purge_calls(before).await.unwrap(), 0, "idempotent");
+}
+
+async fn sessions_expire_and_sign_out(store: &dyn Store) {
+    use deskbridge_store::SessionRecord;
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+    let session = SessionRecord {
+        id_hash: "h1".into(),
+        agent_email: "ann@acme.com".into(),
+        csrf_token: "csrf1".into(),
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+    };
+    store.create_session(&session).await.unwrap();
+    assert_eq!(
+        store.session("h1", now).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(store.session("h2", now).await.unwrap(), None);
+    let later = now + chrono::Duration::hours(2);
+    assert_eq!(store.session("h1", later).await.unwrap(), None, "expired");
+    assert_eq!(store.purge_sessions(now).await.unwrap(), 0);
+    let other = SessionRecord {
+        id_hash: "h2".into(),
+        ..session.clone()
+    };
+    store.create_session(&other).await.unwrap();
+    store.delete_session("h2").await.unwrap();
+    assert_eq!(store.session("h2", now).await.unwrap(), None, "signed out");
+    assert_eq!(store.purge_sessions(later).await.unwrap(), 1);
+}
+
+async fn a_decision_moves_the_waiting_step_forward(store: &dyn Store) {
+    use deskbridge_core::agent_mode::{AgentAction, AgentChoice, DecisionRefused};
+    use deskbridge_store::Decided;
+    let mut ring = ev("d1", "d", EventKind::Ringing, 0);
+    ring.event
+        .attributes
+        .insert("ticket_assignment".into(), "agent".into());
+    // Now, so the deadline (300 s) is ahead.
+    let now = Utc::now();
+    ring.event.at = now;
+    let mut answer = ev("d2", "d", EventKind::Answered, 0);
+    answer.event.at = now;
+    store.ingest(&[ring, answer]).await.unwrap();
+    // Identify the caller.
+    let step = store
+        .claim_step("w", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(step.step, Step::IdentifyCaller);
+    let outcome = StepOutcome {
+        contact_id: Some("7".into()),
+        ..StepOutcome::default()
+    };
+    assert!(store.complete_step(&step, &outcome).await.unwrap());
+    // The call waits for the agent: nothing runnable before the deadline.
+    assert!(
+        store
+            .claim_step("w", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let choice = AgentChoice {
+        action: AgentAction::NewTicket,
+        by: Some("ann@acme.com".into()),
+        at: now,
+    };
+    let Decided::Recorded(record) = store.decide("g", "d", choice.clone()).await.unwrap() else {
+        panic!("not recorded");
+    };
+    assert_eq!(record.interaction.agent_choice, Some(choice.clone()));
+    // The waiting step is due now.
+    let step = store
+        .claim_step("w", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(step.step, Step::AwaitAgent);
+    match store.decide("g", "d", choice.clone()).await.unwrap() {
+        Decided::Refused(DecisionRefused::AlreadyDecided(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        store.decide("g", "nope", choice).await.unwrap(),
+        Decided::NoSuchCall
+    ));
+}
+
 // ---- the built-in CRM ----
 
 const P1: &str = "+14155550101";
@@ -954,6 +1186,171 @@ async fn open_tickets_are_newest_first_without_closed_ones<S: CrmStore>(store: &
     );
 }
 
+async fn tickets_are_found_by_a_custom_fields_value<S: CrmStore>(store: &S) {
+    let mut made = Vec::new();
+    for (subject, status, number) in [
+        ("older", "open", "+14155550123"),
+        ("newer", "pending", "+14155550123"),
+        ("closed", "closed", "+14155550123"),
+        ("someone else", "open", "+14155550999"),
+    ] {
+        let mut fields = ticket(subject, status, None);
+        fields
+            .custom_fields
+            .insert("caller_number".into(), number.into());
+        let (t, _) = store
+            .insert_ticket(&fields, None, None)
+            .await
+            .unwrap()
+            .record;
+        made.push(t.id);
+        next_millisecond().await;
+    }
+    let found = |field: &'static str, value: &'static str| async move {
+        store
+            .open_tickets_with_field(field, value, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.subject)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found("caller_number", "+14155550123").await,
+        ["newer", "older"]
+    );
+    assert_eq!(
+        found("caller_number", "+14155550999").await,
+        ["someone else"]
+    );
+    assert!(
+        found("caller_number", "+1415555").await.is_empty(),
+        "whole values only"
+    );
+    assert!(
+        found("queue", "+14155550123").await.is_empty(),
+        "that field only"
+    );
+    assert_eq!(found("queue", "support").await.len(), 3);
+}
+
+/// A screen pop claimed by the fast lane, ahead of older work; a pop due while
+/// the call's step waits (an agent's deadline) takes that step's place.
+async fn pops_have_a_lane_of_their_own(store: &dyn Store) {
+    // Older bulk work: a call whose identify step is queued.
+    store.ingest(&answered_call("bulk")).await.unwrap();
+    let plan = CallPlan {
+        pop_on: deskbridge_core::pop::PopOn::Ringing,
+        ..CallPlan::default()
+    };
+    let mut ring = ev("p-1", "p", EventKind::Ringing, 0);
+    ring.plan = plan.clone();
+    ring.event.agent = Some(deskbridge_core::AgentRef {
+        email: Some("ann@acme.com".into()),
+        ..Default::default()
+    });
+    store.ingest(&[ring]).await.unwrap();
+    let pop = store.claim_pop("p0", LEASE).await.unwrap().unwrap();
+    assert_eq!((pop.call_id.as_str(), pop.step), ("p", Step::Pop));
+    assert!(
+        store.claim_pop("p1", LEASE).await.unwrap().is_none(),
+        "pops only"
+    );
+    let bulk = store.claim_step("w0", LEASE).await.unwrap().unwrap();
+    assert_eq!(bulk.call_id, "bulk");
+    store
+        .complete_step(
+            &pop,
+            &StepOutcome {
+                pop_for: pop.interaction.rang.first().cloned(),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.claim_pop("p1", LEASE).await.unwrap().is_none(),
+        "once per agent"
+    );
+
+    // Agent mode: the call waits for Ann's decision (its step queued for the
+    // deadline); Bob answers meanwhile and his pop takes the waiting step's
+    // place rather than queue behind it.
+    let mut agent_mode = plan;
+    agent_mode.ticket_assignment = deskbridge_core::policy::TicketAssignment::Agent;
+    let mut events = answered_call("m");
+    for e in &mut events {
+        e.plan = agent_mode.clone();
+        e.event.agent = Some(deskbridge_core::AgentRef {
+            email: Some("ann@acme.com".into()),
+            ..Default::default()
+        });
+    }
+    store.ingest(&events).await.unwrap();
+    let first = store.claim_pop("p0", LEASE).await.unwrap().unwrap();
+    store
+        .complete_step(
+            &first,
+            &StepOutcome {
+                pop_for: first.interaction.rang.first().cloned(),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    let identify = store.claim_step("w1", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        (identify.call_id.as_str(), identify.step),
+        ("m", Step::IdentifyCaller)
+    );
+    store
+        .complete_step(
+            &identify,
+            &StepOutcome {
+                contact_id: Some("7".into()),
+                contact_rule: Some("phone_match".parse().unwrap()),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.claim_pop("p0", LEASE).await.unwrap().is_none(),
+        "waiting for Ann"
+    );
+    let mut bob = ev("m-3", "m", EventKind::Answered, 30);
+    bob.plan = agent_mode;
+    bob.event.agent = Some(deskbridge_core::AgentRef {
+        email: Some("bob@acme.com".into()),
+        ..Default::default()
+    });
+    store.ingest(&[bob]).await.unwrap();
+    let bobs = store.claim_pop("p0", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        (bobs.call_id.as_str(), bobs.step, bobs.attempt),
+        ("m", Step::Pop, 1)
+    );
+    store
+        .complete_step(
+            &bobs,
+            &StepOutcome {
+                pop_for: bobs.interaction.agents.last().cloned(),
+                ..StepOutcome::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The wait is derived again (its deadline, in these events' past, is due).
+    let wait = store.claim_step("w1", LEASE).await.unwrap().unwrap();
+    assert_eq!((wait.call_id.as_str(), wait.step), ("m", Step::AwaitAgent));
+    assert_eq!(
+        wait.interaction.pops.len(),
+        0,
+        "outcomes without pops record none"
+    );
+    assert_eq!(wait.interaction.popped.len(), 2);
+}
+
 /// Every id of a list, read `limit` at a time.
 async fn all_pages<F, Fut>(limit: u32, list: F) -> Vec<Vec<i64>>
 where
@@ -1468,6 +1865,10 @@ contract!(sqlite, postgres: [
     the_caller_log_is_newest_first_and_scoped_to_groups,
     lists_stop_at_their_byte_budget_and_calls_at_theirs,
     crm_records_are_scoped_to_their_tenant,
+    the_caller_log_filters_marks_done_and_purges,
+    sessions_expire_and_sign_out,
+    a_decision_moves_the_waiting_step_forward,
+    pops_have_a_lane_of_their_own,
 ]);
 
 // The CRM contract, on one tenant's records.
@@ -1477,6 +1878,7 @@ crm_contract!(sqlite, postgres: [
     idempotency_keys_hold_under_concurrency,
     comments_need_their_ticket_and_touch_it,
     open_tickets_are_newest_first_without_closed_ones,
+    tickets_are_found_by_a_custom_fields_value,
     lists_page_by_id,
     tasks_and_organizations_round_trip,
 ]);

@@ -196,6 +196,38 @@ pub struct NewComment {
     pub public: bool,
 }
 
+/// Talk Partner Edition's `via_id`s ("Zendesk Talk Integration Via IDs").
+pub const VIA_VOICEMAIL: u64 = 44;
+pub const VIA_PHONE_CALL_INBOUND: u64 = 45;
+pub const VIA_PHONE_CALL_OUTBOUND: u64 = 46;
+
+/// Talk Partner Edition's ticket extras ("Create Ticket or Voicemail Ticket").
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TalkTicket {
+    /// 44 voicemail, 45 inbound call, 46 outbound call.
+    pub via_id: u64,
+    /// The agent "that will see the newly created ticket".
+    pub display_to_agent: Option<u64>,
+    pub voice_comment: Option<VoiceCommentInput>,
+}
+
+/// A voice comment: Zendesk shows a recording player with the call's details
+/// ("Adding voice comments to tickets"; the `voice_comment` of Create Ticket or
+/// Voicemail Ticket).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VoiceCommentInput {
+    pub from: String,
+    pub to: String,
+    pub recording_url: String,
+    /// ISO 8601.
+    pub started_at: String,
+    pub call_duration: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_by_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcription_text: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct NewTicket {
     pub subject: String,

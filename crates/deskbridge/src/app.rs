@@ -48,6 +48,7 @@ fn build_groups(
             region,
             helpdesk: builtin.helpdesk.clone(),
             crm: builtin.crm.clone(),
+            links: builtin.links.clone(),
             dialing: Default::default(),
             twilio_auth_token: None,
         })]);
@@ -74,6 +75,7 @@ fn build_groups(
                 region: g.region(region),
                 helpdesk: backend.helpdesk.clone(),
                 crm: backend.crm.clone(),
+                links: backend.links.clone(),
                 dialing: crate::config::dialing::dialing(g),
                 twilio_auth_token: g.twilio_auth_token.clone().filter(|t| !t.trim().is_empty()),
             }))
@@ -127,6 +129,7 @@ pub struct Running {
     heartbeat: tokio::task::JoinHandle<()>,
     /// The groups' Asterisk manager clients.
     ami: Vec<tokio::task::JoinHandle<()>>,
+    purge: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -146,6 +149,7 @@ impl Running {
                 abort.abort();
             }
         }
+        self.purge.abort();
         match tokio::time::timeout(Duration::from_secs(10), self.server).await {
             Ok(result) => result??,
             Err(_) => tracing::warn!("requests still open after 10 s; closing them"),
@@ -211,6 +215,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             true => Some(crate::telemetry::metrics_recorder()?),
             false => None,
         },
+        agent_page: agent_page(&config),
     });
 
     let listener = TcpListener::bind(&config.server.listen)
@@ -232,6 +237,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     tracing::info!(%addr, instance = %state.instance.id, data_dir = %data_dir.display(), "deskbridge started");
     store.heartbeat(&state.instance).await?;
     let heartbeat = tokio::spawn(heartbeat(state.clone()));
+    let purge = tokio::spawn(purge(state.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let retry = RetryPolicy::from(&config.jobs);
@@ -258,6 +264,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         workers,
         heartbeat,
         ami,
+        purge,
     })
 }
 
@@ -341,6 +348,55 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, CrmOf)> 
 
 /// How often an instance says it is alive; others count it dead after three misses.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// The agent page's settings, from `[server]` and `[[agents]]`.
+fn agent_page(config: &Config) -> crate::state::AgentPage {
+    let server = &config.server;
+    crate::state::AgentPage {
+        agents: config
+            .agents
+            .iter()
+            .map(|a| crate::state::AgentLogin {
+                email: a.email.to_ascii_lowercase(),
+                name: a.name.clone(),
+                password_hash: a.password_hash.clone(),
+                token: a.token.clone().filter(|t| !t.trim().is_empty()),
+                admin: a.admin,
+            })
+            .collect(),
+        secure_cookie: server
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+        frame_ancestors: server.frame_ancestors.clone(),
+        session_ttl: Duration::from_secs(server.session_hours.saturating_mul(3600)),
+        call_log_ttl: Duration::from_secs(u64::from(server.call_log_days).saturating_mul(86_400)),
+    }
+}
+
+/// Purges, every hour, the calls older than `server.call_log_days` and the
+/// expired sessions. Several instances may purge at once: each delete is
+/// idempotent, and the first to run leaves the others nothing to do.
+async fn purge(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now();
+        let ttl = chrono::Duration::from_std(state.agent_page.call_log_ttl)
+            .unwrap_or(chrono::Duration::days(90));
+        match state.store.purge_calls(now - ttl).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(calls = n, "purged calls older than server.call_log_days"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge old calls"),
+        }
+        if let Err(e) = state.store.purge_sessions(now).await {
+            tracing::warn!(error = %e, "cannot purge expired sessions");
+        }
+    }
+}
+
+/// How often old calls and expired sessions are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 async fn heartbeat(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(HEARTBEAT);

@@ -2,8 +2,10 @@
 //! each call's steps to the helpdesk.
 
 pub mod adapters;
+pub mod agent_auth;
 pub mod app;
 pub mod backends;
+pub mod card;
 pub mod check;
 pub mod config;
 pub mod http;

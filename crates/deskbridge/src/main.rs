@@ -43,6 +43,19 @@ enum Command {
         #[arg(long)]
         online: bool,
     },
+    /// The agent page's sign-in.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Print the argon2id hash of a password read from standard input, for an
+    /// agent's `password_hash` (e.g. `echo -n 'secret' | deskbridge agent
+    /// hash-password`).
+    HashPassword,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +92,30 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("deskbridge: {e:#}");
                     ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Agent {
+            command: AgentCommand::HashPassword,
+        } => {
+            let mut password = String::new();
+            if let Err(e) = std::io::stdin().read_line(&mut password) {
+                eprintln!("cannot read the password from standard input: {e}");
+                return ExitCode::from(2);
+            }
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                eprintln!("send the password on standard input");
+                return ExitCode::from(2);
+            }
+            match deskbridge::agent_auth::hash_password(password) {
+                Ok(hash) => {
+                    println!("{hash}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("cannot hash the password: {e}");
+                    ExitCode::from(1)
                 }
             }
         }

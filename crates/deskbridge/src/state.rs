@@ -11,6 +11,8 @@ use deskbridge_core::{CallPlan, Policy, Region, Templates};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{InstanceRecord, Store};
 
+use crate::backends::RecordLinks;
+
 /// A connector group: who may send events for it, its numbers, its helpdesk and
 /// how its calls are handled.
 pub struct Group {
@@ -28,6 +30,8 @@ pub struct Group {
     /// The records of the group's backend when it is a built-in CRM (its
     /// `/api/v1/crm/` is available), scoped to that backend.
     pub crm: Option<BuiltinCrm>,
+    /// Where an agent opens the backend's records (the caller card's links).
+    pub links: RecordLinks,
     /// The block list and outbound caller-id rules a PBX is answered with.
     pub dialing: Dialing,
     /// Twilio signs its callbacks for this group with it (a secret).
@@ -56,6 +60,41 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// `[server] public_url`, without a trailing `/`: the address Twilio signs.
     pub public_url: Option<String>,
+    /// The agent page: who may sign in, and how its cookie and frames are set.
+    pub agent_page: AgentPage,
+}
+
+/// The agent page's settings and the agents who may sign in to it.
+#[derive(Default)]
+pub struct AgentPage {
+    pub agents: Vec<AgentLogin>,
+    /// `Secure` on the session cookie (`server.public_url` is https).
+    pub secure_cookie: bool,
+    /// Origins allowed to frame the page (CSP `frame-ancestors`); when any is
+    /// set, the session cookie is `SameSite=None; Secure`, since a cookie of a
+    /// page framed by another site is otherwise never sent.
+    pub frame_ancestors: Vec<String>,
+    pub session_ttl: std::time::Duration,
+    /// How long calls stay in the caller log.
+    pub call_log_ttl: std::time::Duration,
+}
+
+/// One agent's sign-in secrets (from `[[agents]]`).
+pub struct AgentLogin {
+    /// Lowercase.
+    pub email: String,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub token: Option<String>,
+    pub admin: bool,
+}
+
+impl AgentPage {
+    pub fn agent(&self, email: &str) -> Option<&AgentLogin> {
+        self.agents
+            .iter()
+            .find(|a| a.email.eq_ignore_ascii_case(email))
+    }
 }
 
 impl AppState {
@@ -96,6 +135,7 @@ pub(crate) mod tests {
                 false,
             )),
             crm: None,
+            links: RecordLinks::Builtin,
             dialing: Dialing::default(),
             twilio_auth_token: None,
         }

@@ -129,6 +129,9 @@ pub(crate) struct Control {
     pub(crate) limiter: RateLimiter,
     pub(crate) faults: Faults,
     pub(crate) updates: updates::TicketUpdates,
+    /// Agents with no Zendesk browser session: a screen pop for them reaches
+    /// no browser (see `routes::voice`).
+    pub(crate) signed_out: std::collections::BTreeSet<u64>,
 }
 
 /// Takes a lock even if a panicking thread poisoned it: the emulator's records stay
@@ -163,6 +166,7 @@ impl Shared {
             control.limiter.clear();
             control.faults.reseed(self.seed);
             control.updates.clear();
+            control.signed_out.clear();
         }
         *self.stats() = Stats::default();
     }
@@ -184,6 +188,7 @@ impl Emulator {
                     .with_window(config.rate_limit_window),
                 faults: Faults::new(config.fail_rate, config.latency, config.seed),
                 updates: updates::TicketUpdates::default(),
+                signed_out: Default::default(),
             }),
             stats: Mutex::new(Stats::default()),
         };
@@ -230,6 +235,16 @@ pub struct RunningEmulator {
 }
 
 impl RunningEmulator {
+    /// Whether the agent has Zendesk open in a browser (every agent has, until
+    /// signed out here): screen pops reach only signed-in agents.
+    pub fn set_signed_in(&self, agent_id: u64, signed_in: bool) {
+        let mut control = self.shared.control();
+        match signed_in {
+            true => control.signed_out.remove(&agent_id),
+            false => control.signed_out.insert(agent_id),
+        };
+    }
+
     /// Request counters and delivered screen pops.
     pub fn stats(&self) -> Stats {
         self.shared.stats().clone()

@@ -359,6 +359,18 @@ impl Query {
                 Some("form") => ticket
                     .ticket_form_id
                     .is_some_and(|id| value.parse() == Ok(id)),
+                // `custom_field_{id}:value` ("Zendesk Support search reference",
+                // searching custom fields): the field's value, whole and
+                // case-insensitive.
+                Some(key) if key.starts_with("custom_field_") => {
+                    let Ok(id) = key["custom_field_".len()..].parse::<u64>() else {
+                        return None;
+                    };
+                    ticket.custom_fields.get(&id).is_some_and(|v| match v {
+                        serde_json::Value::String(s) => s.eq_ignore_ascii_case(value),
+                        other => *other == value,
+                    })
+                }
                 Some(_) => return None,
             })
         })

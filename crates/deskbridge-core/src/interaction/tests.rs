@@ -84,6 +84,10 @@ fn fake_outcome(call: &Interaction, step: Step) -> StepOutcome {
             logged_recording: call.recording_url.clone(),
             ..StepOutcome::default()
         },
+        Step::Pop => StepOutcome {
+            pop_for: crate::decide::pop::pop_due(call).cloned(),
+            ..StepOutcome::default()
+        },
     }
 }
 
@@ -551,4 +555,51 @@ fn recorded_outcomes_fill_the_call() {
         [TicketRule::IvrTicketRejectedClosed, TicketRule::NewTicket]
     );
     assert!(call.done.identify && call.done.ticket && !call.done.log);
+}
+
+/// With pops on ringing, whatever the order of the events: at most one pop per
+/// agent, only while the call lasts, and always before the call's other steps
+/// of that moment; the call's own steps run as without pops.
+#[test]
+fn every_order_of_a_popped_call_pops_each_agent_at_most_once() {
+    let policy = Policy {
+        pop_on: crate::pop::PopOn::Ringing,
+        ..Policy::default()
+    };
+    let bob = AgentRef {
+        email: Some("bob@acme.com".into()),
+        ..AgentRef::default()
+    };
+    let events = [
+        CallEvent {
+            agent: Some(ann()),
+            ..ev("1", EventKind::Ringing, 0)
+        },
+        CallEvent {
+            agent: Some(bob.clone()),
+            ..ev("1b", EventKind::Ringing, 1)
+        },
+        answered("2", 4, ann()),
+        ended("3", 65, EndReason::Completed),
+    ];
+    for order in permutations(&events) {
+        for eager in [true, false] {
+            let (call, steps) = play_with(&order, &policy, eager);
+            let ids: Vec<_> = order.iter().map(|e| e.id.as_str()).collect();
+            let ctx = format!("{ids:?} eager={eager} steps={steps:?}");
+            assert!(count(&steps, Step::Pop) <= 2, "{ctx}");
+            assert_eq!(count(&steps, Step::Pop), call.popped.len(), "{ctx}");
+            let end = order.iter().position(|e| e.id == "3").unwrap();
+            if eager && end == 3 {
+                assert_eq!(
+                    count(&steps, Step::Pop),
+                    2,
+                    "both rang before the end: {ctx}"
+                );
+            }
+            assert_eq!(count(&steps, Step::IdentifyCaller), 1, "{ctx}");
+            assert_eq!(count(&steps, Step::OpenTicket), 1, "{ctx}");
+            assert_eq!(call.next_step(), None, "{ctx}");
+        }
+    }
 }

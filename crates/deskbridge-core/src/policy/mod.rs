@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::interaction::Outcome;
+use crate::pop::{PopAction, PopNewTicket, PopOn};
 
 pub use plan::CallPlan;
 pub use templates::{CallContext, TEMPLATE_VARIABLES, TemplateError, Templates};
@@ -222,6 +223,10 @@ pub struct AttributeNames {
     pub force_new_ticket: String,
     /// `auto` or `agent`.
     pub ticket_assignment: String,
+    /// `ringing`, `answered` or `off` (also `true`: the group's moment, or
+    /// `answered` where the group pops nothing; `false`: no pop): when this call
+    /// pops.
+    pub pop_incoming: String,
 }
 
 impl Default for AttributeNames {
@@ -235,6 +240,7 @@ impl Default for AttributeNames {
             attach_open_ticket: "attach_open_ticket".into(),
             force_new_ticket: "force_ticket_creation".into(),
             ticket_assignment: "ticket_assignment".into(),
+            pop_incoming: "pop_incoming".into(),
         }
     }
 }
@@ -283,6 +289,31 @@ pub struct Policy {
     pub agent_timeout_seconds: u64,
     pub agent_fallback: AgentFallback,
     pub attributes: AttributeNames,
+    /// When the agent's screen pops (`pop_on`).
+    pub pop_on: PopOn,
+    /// What it opens (`pop_action`).
+    pub pop_action: PopAction,
+    /// Whether a ticket pop opens a new ticket (`pop_new_ticket`).
+    pub pop_new_ticket: PopNewTicket,
+    /// A ticket field holding the caller's number: `ticket_by_ani` opens the
+    /// ticket whose field has it instead of the caller's most recent ticket
+    /// (`pop_ticket_field`).
+    pub pop_ticket_field: Option<String>,
+    /// One custom field filled on a new ticket the pop opens, and on no other
+    /// ticket (`pop_new_ticket_field`).
+    pub pop_new_ticket_field: Option<PopField>,
+    /// A call that ends with a recording is written as a voice comment (the
+    /// helpdesk's recording player and call details) on the ticket created for it,
+    /// where the helpdesk has them (`zendesk_voice`).
+    pub voice_comments: bool,
+}
+
+/// A ticket field id and the template over call data that fills it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopField {
+    pub id: String,
+    pub value: String,
 }
 
 impl Default for Policy {
@@ -313,6 +344,12 @@ impl Default for Policy {
             agent_timeout_seconds: 300,
             agent_fallback: AgentFallback::Auto,
             attributes: AttributeNames::default(),
+            pop_on: PopOn::Off,
+            pop_action: PopAction::TicketByAni,
+            pop_new_ticket: PopNewTicket::WhenNotFound,
+            pop_ticket_field: None,
+            pop_new_ticket_field: None,
+            voice_comments: false,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::pop::PopOn;
+
 use super::{
     AgentFallback, AmbiguousCaller, Policy, TicketAssignment, TicketTiming, UnansweredPolicy,
 };
@@ -30,6 +32,10 @@ pub struct CallPlan {
     pub wait_for_recording_seconds: u64,
     /// The group writes call comments (`create` has "comment").
     pub log_calls: bool,
+    /// When the call's agents get a screen pop; the call's attribute (named
+    /// below) overrides it.
+    pub pop_on: PopOn,
+    pub pop_incoming_attribute: String,
 }
 
 impl CallPlan {
@@ -45,6 +51,8 @@ impl CallPlan {
             create_ticket_at: policy.create_ticket_at,
             wait_for_recording_seconds: policy.wait_for_recording_seconds,
             log_calls: policy.create.comment,
+            pop_on: policy.pop_on,
+            pop_incoming_attribute: policy.attributes.pop_incoming.clone(),
         }
     }
 }

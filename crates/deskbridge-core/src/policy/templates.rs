@@ -95,7 +95,12 @@ pub struct Templates {
     /// `contact_name` template.
     customer_name_attribute: String,
     custom_fields: Vec<(String, String)>,
+    /// The field filled on a ticket the screen pop opens as new.
+    pop_field: Option<String>,
 }
+
+/// The key of the pop's new-ticket field template.
+const POP_NEW_TICKET_FIELD: &str = "pop_new_ticket_field.value";
 
 impl Templates {
     /// Compiles every template of the policy. Each error names its key under
@@ -120,6 +125,9 @@ impl Templates {
             .collect();
         for (id, key) in &custom_fields {
             sources.push((key.clone(), policy.custom_fields[id].clone()));
+        }
+        if let Some(field) = &policy.pop_new_ticket_field {
+            sources.push((POP_NEW_TICKET_FIELD.to_string(), field.value.clone()));
         }
         let qualified = |key: &str| match prefix.is_empty() {
             true => key.to_string(),
@@ -147,6 +155,7 @@ impl Templates {
                 env,
                 customer_name_attribute: policy.attributes.customer_name.clone(),
                 custom_fields,
+                pop_field: policy.pop_new_ticket_field.as_ref().map(|f| f.id.clone()),
             }),
             false => Err(errors),
         }
@@ -197,6 +206,22 @@ impl Templates {
             }
         }
         Ok(out)
+    }
+}
+
+impl Templates {
+    /// The pop's new-ticket field and its value for this call; `None` when the
+    /// group has none or it renders empty.
+    pub fn pop_field_value(
+        &self,
+        call: &Interaction,
+    ) -> Result<Option<(String, String)>, TemplateError> {
+        let Some(id) = &self.pop_field else {
+            return Ok(None);
+        };
+        let value = self.render(POP_NEW_TICKET_FIELD, &CallContext::of(call))?;
+        let value = value.trim();
+        Ok((!value.is_empty()).then(|| (id.clone(), value.to_string())))
     }
 }
 

@@ -198,6 +198,7 @@ impl Helpdesk for FakeHelpdesk {
         Ok(TicketCreated {
             id,
             comment_id: None,
+            displayed: None,
         })
     }
 
@@ -242,5 +243,46 @@ impl Helpdesk for FakeHelpdesk {
             id: format!("{target}/{}", key.as_str()),
             ticket_id: target,
         })
+    }
+
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError> {
+        let mut state = self.request(format!("add_contact_phone {contact_id} {e164}"))?;
+        let Some(contact) = state.contacts.iter_mut().find(|c| c.id == contact_id) else {
+            return Err(HelpdeskError::Permanent(format!(
+                "contact {contact_id} does not exist"
+            )));
+        };
+        if !contact.phones.iter().any(|p| p == e164) {
+            contact.phones.push(e164.to_string());
+        }
+        Ok(())
+    }
+
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let state = self.request(format!("search_contacts {query}"))?;
+        let q = query.to_lowercase();
+        Ok(state
+            .contacts
+            .iter()
+            .filter(|c| {
+                c.name.to_lowercase().contains(&q) || c.phones.iter().any(|p| p.contains(&q))
+            })
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        // The fake's tickets carry no custom fields.
+        drop(self.request(format!("tickets_with_field {field} {value}"))?);
+        Ok(Vec::new())
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{Priority, TicketStatus, TicketType};
+use crate::pop::{PopDelivery, PopTarget};
 
 /// A contact as the decision functions need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,9 @@ pub struct NewComment {
     /// a solved ticket (the reuse window, the IVR's ticket) would otherwise stay
     /// where no agent looks. The group's `reopen_solved`.
     pub reopen_solved: bool,
+    /// The call as a voice comment besides the text, where the helpdesk shows
+    /// one (Zendesk's `voice_comment` on a ticket update).
+    pub voice: Option<VoiceComment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,12 +68,39 @@ pub struct NewTicket {
     pub assignee: Option<String>,
     /// The first comment, when it is known at creation (one request instead of two).
     pub comment: Option<NewComment>,
+    /// The call as a voice comment (a recording player with the call's details)
+    /// where the helpdesk shows one, besides the text comment.
+    pub voice: Option<VoiceComment>,
+    /// Open the new ticket on this agent's screen (their directory email) in the
+    /// same request, where the helpdesk can (Zendesk's Talk Partner Edition
+    /// `display_to_agent`): a popped new ticket costs one request, not two.
+    pub display_to: Option<String>,
+}
+
+/// A call as the helpdesk's own telephony shows it: numbers, times, the
+/// recording (which a voice comment needs) and the transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceComment {
+    pub inbound: bool,
+    pub voicemail: bool,
+    /// E.164 or as given.
+    pub from: String,
+    pub to: String,
+    pub recording_url: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_s: u64,
+    /// The agent who answered (directory email).
+    pub answered_by: Option<String>,
+    pub transcript: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketCreated {
     pub id: String,
     pub comment_id: Option<String>,
+    /// How showing it to [`NewTicket::display_to`] went; `None` when not asked or
+    /// the helpdesk has no screen to show it on.
+    pub displayed: Option<PopDelivery>,
 }
 
 /// Makes a create safe to retry: the same key returns the record made the first
@@ -183,6 +214,37 @@ pub trait Helpdesk: Send + Sync {
         comment: &NewComment,
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError>;
+
+    /// Adds a phone number (E.164) to a contact, unless it has it already (agent
+    /// mode: "this caller is contact Y, add the number").
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError>;
+
+    /// Contacts whose name, email or phone matches `query`, at most `limit` (the
+    /// agent page's contact search).
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError>;
+    /// Tickets whose custom field `field` holds `value` (the screen pop's
+    /// `pop_ticket_field`), not closed, most recently updated first.
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError>;
+
+    /// Opens the record on the agent's screen in the helpdesk's own agent UI, if
+    /// it has one (`None`: it has none; deskbridge's agent page shows every pop
+    /// from the call's record). A refusal (unknown agent, not signed in) is a
+    /// delivery status, not an error: it is never retried.
+    async fn display(
+        &self,
+        _agent_email: &str,
+        _target: &PopTarget,
+    ) -> Result<Option<PopDelivery>, HelpdeskError> {
+        Ok(None)
+    }
 }
 
 #[cfg(any(test, feature = "fake"))]

@@ -1,6 +1,6 @@
 //! `LogCall` and `AddRecording`: comments on the call's ticket.
 
-use super::ticket::reassignment;
+use super::ticket::{reassignment, voice_comment};
 use super::{Cx, Progress, Request, StepError, done, need, skipped};
 use crate::comment::{call_comment, recording_comment};
 use crate::interaction::StepOutcome;
@@ -22,6 +22,7 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
                 public: false,
                 reassign: reassign.as_ref().map(|(agent, _)| agent.clone()),
                 reopen_solved: cx.rules.policy.reopen_solved,
+                voice: voice_comment(cx.call, cx.rules.policy, answered_by(cx)),
             },
             key: (cx.key)("log_call"),
         });
@@ -51,6 +52,7 @@ pub(super) fn add_recording(cx: &Cx, job_id: i64) -> Result<Progress, StepError>
                 reassign: None,
                 // A late recording is not a new contact from the customer.
                 reopen_solved: false,
+                voice: voice_comment(cx.call, cx.rules.policy, answered_by(cx)),
             },
             key: (cx.key)(&format!("add_recording/{job_id}")),
         });
@@ -59,6 +61,11 @@ pub(super) fn add_recording(cx: &Cx, job_id: i64) -> Result<Progress, StepError>
         logged_recording: Some(url.clone()),
         ..moved_to_followup(ticket_id, added)
     })
+}
+
+/// The agent who had the call, as the directory names them.
+fn answered_by(cx: &Cx) -> Option<String> {
+    crate::decide::choose_assignee(cx.call, cx.rules.policy, cx.rules.directory).0
 }
 
 /// When the ticket was closed and the comment went into a follow-up, the call

@@ -1,6 +1,7 @@
 //! `IdentifyCaller` and `AwaitAgent`: which contact the call belongs to.
 
 use super::{Cx, Progress, Request, StepError, done, need};
+use crate::agent_mode::{AgentAction, chosen_outcome};
 use crate::decide::{ContactQuery, PhoneMatch, contact_query, phone_match};
 use crate::interaction::{Interaction, StepOutcome};
 use crate::ports::NewContact;
@@ -90,6 +91,27 @@ fn found(id: String, rule: ContactRule) -> StepOutcome {
         contact_rule: Some(rule),
         ..StepOutcome::default()
     }
+}
+
+/// `AwaitAgent`: the agent's choice, carried out (the caller's number added to
+/// the chosen contact first, when asked); else the deadline's fallback.
+pub(super) fn await_agent(cx: &Cx) -> Result<Progress, StepError> {
+    let Some(choice) = &cx.call.agent_choice else {
+        return done(agent_timeout(cx.call));
+    };
+    if let AgentAction::Contact {
+        contact_id,
+        add_phone: true,
+    } = &choice.action
+        && !cx.answers.phone_added
+        && let Some(phone) = cx.call.customer_phone().and_then(|p| p.e164())
+    {
+        return need(Request::AddContactPhone {
+            contact_id: contact_id.clone(),
+            phone: phone.to_string(),
+        });
+    }
+    done(chosen_outcome(choice))
 }
 
 /// The agent's deadline passed without a decision: the group's fallback runs (the

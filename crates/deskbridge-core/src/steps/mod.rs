@@ -15,6 +15,7 @@
 
 mod comment;
 mod identify;
+mod pop;
 mod ticket;
 
 #[cfg(test)]
@@ -26,6 +27,7 @@ use crate::decide::DirectoryAgent;
 use crate::interaction::{Interaction, Step, StepOutcome};
 use crate::phone::Region;
 use crate::policy::{Policy, TemplateError, Templates};
+use crate::pop::{PopDelivery, PopTarget};
 use crate::ports::{
     CommentAdded, ContactSummary, IdempotencyKey, NewComment, NewContact, NewTicket, TicketCreated,
     TicketSummary,
@@ -60,6 +62,22 @@ pub enum Request {
         comment: NewComment,
         key: IdempotencyKey,
     },
+    /// Agent mode: add the caller's number (E.164) to the contact the agent
+    /// chose. Answered by [`Reply::PhoneAdded`].
+    AddContactPhone {
+        contact_id: String,
+        phone: String,
+    },
+    /// Tickets whose custom field holds the value (not closed).
+    TicketsWithField {
+        field: String,
+        value: String,
+    },
+    /// Open the record on the agent's screen in the helpdesk's agent UI.
+    Display {
+        agent: String,
+        target: PopTarget,
+    },
 }
 
 /// The answer to a [`Request`], one variant per request.
@@ -74,6 +92,9 @@ pub enum Reply {
     CallerTickets(Vec<TicketSummary>),
     TicketCreated(TicketCreated),
     CommentAdded(CommentAdded),
+    PhoneAdded,
+    TicketsWithField(Vec<TicketSummary>),
+    Displayed(Option<PopDelivery>),
 }
 
 /// Where a step stands.
@@ -104,6 +125,9 @@ pub struct Answers {
     caller_tickets: Option<Vec<TicketSummary>>,
     created_ticket: Option<TicketCreated>,
     comment: Option<CommentAdded>,
+    phone_added: bool,
+    field_tickets: Option<Vec<TicketSummary>>,
+    displayed: Option<Option<PopDelivery>>,
 }
 
 /// The group's rules a step decides by.
@@ -162,10 +186,11 @@ impl<'a> StepRun<'a> {
         };
         match self.step {
             Step::IdentifyCaller => identify::run(&cx),
-            Step::AwaitAgent => Ok(Progress::Done(identify::agent_timeout(self.call))),
+            Step::AwaitAgent => identify::await_agent(&cx),
             Step::OpenTicket => ticket::run(&cx),
             Step::LogCall => comment::log_call(&cx),
             Step::AddRecording => comment::add_recording(&cx, self.job_id),
+            Step::Pop => pop::run(&cx),
         }
     }
 
@@ -182,6 +207,9 @@ impl<'a> StepRun<'a> {
             Reply::CallerTickets(t) => a.caller_tickets = Some(t),
             Reply::TicketCreated(t) => a.created_ticket = Some(t),
             Reply::CommentAdded(c) => a.comment = Some(c),
+            Reply::PhoneAdded => a.phone_added = true,
+            Reply::TicketsWithField(t) => a.field_tickets = Some(t),
+            Reply::Displayed(d) => a.displayed = Some(d),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::comment::call_comment;
 use crate::decide::{TicketChoice, TicketFacts, choose_assignee, choose_ticket, ticket_lookups};
 use crate::interaction::{Interaction, StepOutcome};
 use crate::policy::{Policy, Templates};
-use crate::ports::{NewComment, NewTicket};
+use crate::ports::{NewComment, NewTicket, VoiceComment};
 use crate::rule::AssigneeRule;
 
 pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
@@ -82,6 +82,7 @@ pub fn new_ticket(
     templates: &Templates,
     assignee: Option<String>,
 ) -> Result<NewTicket, StepError> {
+    let assignee_email = assignee.clone();
     let subject = templates.ticket_subject(call)?;
     let body = match policy.create.comment {
         true => call_comment(call),
@@ -101,8 +102,41 @@ pub fn new_ticket(
             public: false,
             reassign: None,
             reopen_solved: false,
+            voice: None,
         }),
         subject,
+        voice: voice_comment(call, policy, assignee_email),
+        display_to: None,
+    })
+}
+
+/// The call as a voice comment, when the group writes them and the call has
+/// ended with a recording (a voice comment needs one).
+pub(super) fn voice_comment(
+    call: &Interaction,
+    policy: &Policy,
+    answered_by: Option<String>,
+) -> Option<VoiceComment> {
+    let outcome = call.outcome()?;
+    let recording_url = call.recording_url.clone()?;
+    if !policy.voice_comments || !policy.create.comment {
+        return None;
+    }
+    let shown =
+        |p: Option<&crate::phone::Phone>| p.map_or(String::new(), |p| p.as_str().to_string());
+    Some(VoiceComment {
+        inbound: call.direction == crate::event::Direction::Inbound,
+        voicemail: outcome == crate::interaction::Outcome::Voicemail,
+        from: shown(call.from.as_ref()),
+        to: shown(call.to.as_ref()),
+        recording_url,
+        started_at: call
+            .ringing_at
+            .or(call.answered_at)
+            .unwrap_or(call.first_at),
+        duration_s: call.talk_seconds().unwrap_or(0),
+        answered_by: answered_by.filter(|_| outcome == crate::interaction::Outcome::Answered),
+        transcript: call.transcript.clone(),
     })
 }
 

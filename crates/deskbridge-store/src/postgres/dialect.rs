@@ -35,6 +35,14 @@ macro_rules! contact_phones {
     };
 }
 
+/// The text value under the key given as parameter `$param` of a JSON object
+/// column (custom fields), or NULL.
+macro_rules! json_field {
+    ($column:literal, $param:literal) => {
+        concat!("(", $column, "::json ->> ", $param, ")")
+    };
+}
+
 /// Other instances may use the database.
 pub(super) const SHARED: bool = true;
 

@@ -319,6 +319,31 @@ impl CrmStore for Records {
         rows.iter().map(contact).collect()
     }
 
+    async fn search_contacts(&self, text: &str, limit: u32) -> Result<Vec<Contact>, StoreError> {
+        // `LIKE` with its wildcards escaped: the text is matched as written.
+        let escaped: String = text
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let rows = sqlx::query(concat!(
+            select_contacts!(),
+            " WHERE c.tenant = $1
+                AND (lower(c.name) LIKE $2 ESCAPE '\\' OR lower(c.email) LIKE $2 ESCAPE '\\')
+              ORDER BY c.id DESC LIMIT $3"
+        ))
+        .bind(&*self.tenant)
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(contact).collect()
+    }
+
     // ---- organizations ----
 
     async fn insert_organization(
@@ -522,6 +547,28 @@ impl CrmStore for Records {
         .bind(requester)
         .bind(i64::from(limit))
         .bind(&*self.tenant)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(rows::ticket)
+        .collect()
+    }
+
+    async fn open_tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT * FROM tickets WHERE tenant = $1 AND status <> 'closed' AND ",
+            json_field!("custom_fields", "$2"),
+            " = $3 ORDER BY updated_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(&*self.tenant)
+        .bind(field)
+        .bind(value)
+        .bind(i64::from(limit))
         .fetch_all(self.reader())
         .await?
         .iter()

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use deskbridge_core::queue::{Enqueue, enqueue};
 use deskbridge_core::{Interaction, Step, StepOutcome};
 
-use super::journal::load_call;
+use super::journal::{load_call, save_call};
 use super::{Conn, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::{from_ms, now_ms, to_text};
@@ -27,49 +27,15 @@ impl JobQueue for SqlStore {
         owner: &str,
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError> {
-        let now = now_ms();
-        let mut tx = self.writer().begin().await?;
-        let row = sqlx::query(concat!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2,
-                             attempts = attempts + 1
-             WHERE id = (
-                 SELECT id FROM jobs
-                 WHERE (status = 'queued' AND run_after <= $3)
-                    OR (status = 'running' AND lease_until < $3)
-                 ORDER BY run_after, id
-                 LIMIT 1",
-            skip_locked!(),
-            ")
-             RETURNING id, group_name, call_id, step, attempts"
-        ))
-        .bind(owner)
-        .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        let job_id = row.int("id")?;
-        let group = row.text("group_name")?;
-        let call_id = row.text("call_id")?;
-        let step_name = row.text("step")?;
-        let interaction = load_call(&mut tx, &group, &call_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("job {job_id} has no call")))?;
-        tx.commit().await?;
-        let step = Step::parse(&step_name)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown step {step_name:?}")))?;
-        Ok(Some(ClaimedStep {
-            job_id,
-            group,
-            call_id,
-            step,
-            attempt: row.int("attempts")?,
-            owner: owner.to_string(),
-            interaction,
-        }))
+        self.claim(owner, lease, None).await
+    }
+
+    async fn claim_pop(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        self.claim(owner, lease, Some(Step::Pop)).await
     }
 
     async fn complete_step(
@@ -101,15 +67,7 @@ impl JobQueue for SqlStore {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("job {} has no call", step.job_id)))?;
         call.record(step.step, outcome);
-        sqlx::query(
-            "UPDATE calls SET body = $1, updated_at = $2 WHERE group_name = $3 AND call_id = $4",
-        )
-        .bind(serde_json::to_string(&call)?)
-        .bind(&now)
-        .bind(&step.group)
-        .bind(&step.call_id)
-        .execute(&mut *tx)
-        .await?;
+        save_call(&mut tx, &call, &now).await?;
         let mut changes = vec![Change::Call {
             group: step.group.clone(),
             call_id: step.call_id.clone(),
@@ -213,6 +171,62 @@ impl JobQueue for SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Leases the oldest runnable step (of one kind, with `only`).
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        only: Option<Step>,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2,
+                             attempts = attempts + 1
+             WHERE id = (
+                 SELECT id FROM jobs
+                 WHERE ((status = 'queued' AND run_after <= $3)
+                    OR (status = 'running' AND lease_until < $3))
+                   AND ($4 = '' OR step = $4)
+                 ORDER BY run_after, id
+                 LIMIT 1",
+            skip_locked!(),
+            ")
+             RETURNING id, group_name, call_id, step, attempts"
+        ))
+        .bind(owner)
+        .bind(now + lease.as_millis() as i64)
+        .bind(now)
+        .bind(only.map_or("", |s| s.as_str()))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let job_id = row.int("id")?;
+        let group = row.text("group_name")?;
+        let call_id = row.text("call_id")?;
+        let step_name = row.text("step")?;
+        let interaction = load_call(&mut tx, &group, &call_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("job {job_id} has no call")))?;
+        tx.commit().await?;
+        let step = Step::parse(&step_name)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown step {step_name:?}")))?;
+        Ok(Some(ClaimedStep {
+            job_id,
+            group,
+            call_id,
+            step,
+            attempt: row.int("attempts")?,
+            owner: owner.to_string(),
+            interaction,
+        }))
+    }
+}
+
 /// Queues the call's next step, unless one is already queued or running or a step
 /// of the call failed for good (its sync stays `failed`). A queued step waiting for
 /// something that has now arrived (a recording) is moved forward. Returns whether a
@@ -238,6 +252,18 @@ pub(super) async fn queue_next(conn: &mut Conn, call: &Interaction) -> Result<bo
     let active = active.as_ref().map(rows::active_job).transpose()?;
     match enqueue(next.step, run_after, active.as_ref()) {
         Enqueue::Nothing => Ok(false),
+        Enqueue::Preempt { id } => {
+            sqlx::query(
+                "UPDATE jobs SET step = $1, run_after = $2, attempts = 0, last_error = NULL
+                 WHERE id = $3",
+            )
+            .bind(next.step.as_str())
+            .bind(run_after)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(true)
+        }
         Enqueue::MoveForward { id } => {
             sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2")
                 .bind(run_after)

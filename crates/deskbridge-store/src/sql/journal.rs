@@ -11,7 +11,11 @@ use super::jobs::queue_next;
 use super::{Conn, Db, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
-use crate::{CallRecord, Change, GroupEvent, IngestReport, Journal, StoreError};
+use crate::{
+    CallFilter, CallRecord, Change, Decided, GroupEvent, IngestReport, Journal, StoreError,
+};
+use chrono::DateTime;
+use deskbridge_core::agent_mode::AgentChoice;
 use deskbridge_core::queue::{JobState, sync_of};
 
 type Row = <Db as sqlx::Database>::Row;
@@ -20,7 +24,7 @@ type Row = <Db as sqlx::Database>::Row;
 impl Journal for SqlStore {
     async fn ingest(&self, events: &[GroupEvent]) -> Result<IngestReport, StoreError> {
         // Calls touched by this batch, loaded once and written once, in key order.
-        let mut touched: BTreeMap<(String, String), (Interaction, bool)> = BTreeMap::new();
+        let mut touched: BTreeMap<(String, String), Interaction> = BTreeMap::new();
         let mut tx = self.writer().begin().await?;
         // Lock every call of the batch, in one (sorted) order, before reading any, so
         // that two batches cannot deadlock.
@@ -54,16 +58,13 @@ impl Journal for SqlStore {
                 continue;
             }
             report.accepted += 1;
-            let (call, _) = match touched.entry((group.clone(), event.call_id.clone())) {
+            let call = match touched.entry((group.clone(), event.call_id.clone())) {
                 Entry::Occupied(known) => known.into_mut(),
                 Entry::Vacant(slot) => {
                     let loaded = match load_call(&mut tx, group, &event.call_id).await? {
-                        Some(call) => (call, false),
-                        None => (
-                            Interaction::start(group, plan, event)
-                                .map_err(|source| StoreError::Apply { index, source })?,
-                            true,
-                        ),
+                        Some(call) => call,
+                        None => Interaction::start(group, plan, event)
+                            .map_err(|source| StoreError::Apply { index, source })?,
                     };
                     slot.insert(loaded)
                 }
@@ -72,37 +73,8 @@ impl Journal for SqlStore {
         }
 
         let mut changes = Vec::with_capacity(touched.len() + 1);
-        for ((group, call_id), (call, is_new)) in &touched {
-            let query = match is_new {
-                true => {
-                    "INSERT INTO calls (customer_phone, state, first_at, updated_at, body,
-                                        group_name, call_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                }
-                false => {
-                    "UPDATE calls SET customer_phone = $1, state = $2, first_at = $3,
-                                      updated_at = $4, body = $5
-                     WHERE group_name = $6 AND call_id = $7"
-                }
-            };
-            let body = serde_json::to_string(call)?;
-            if body.len() > crate::MAX_CALL_BYTES {
-                return Err(StoreError::CallTooLarge {
-                    call_id: call_id.chars().take(64).collect(),
-                    bytes: body.len(),
-                    max: crate::MAX_CALL_BYTES,
-                });
-            }
-            sqlx::query(query)
-                .bind(call.customer_phone().map(|p| p.as_str().to_string()))
-                .bind(call.state().as_str())
-                .bind(to_text(call.first_at))
-                .bind(&now_text)
-                .bind(body)
-                .bind(group)
-                .bind(call_id)
-                .execute(&mut *tx)
-                .await?;
+        for ((group, call_id), call) in &touched {
+            save_call(&mut tx, call, &now_text).await?;
             if queue_next(&mut tx, call).await? {
                 report.steps += 1;
             }
@@ -122,7 +94,8 @@ impl Journal for SqlStore {
     async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
         let mut tx = self.reader().begin_with(dialect::BEGIN_SNAPSHOT).await?;
         let row = sqlx::query(
-            "SELECT group_name, body, updated_at FROM calls WHERE group_name = $1 AND call_id = $2",
+            "SELECT group_name, body, updated_at, done_at FROM calls
+             WHERE group_name = $1 AND call_id = $2",
         )
         .bind(group)
         .bind(call_id)
@@ -137,41 +110,50 @@ impl Journal for SqlStore {
         Ok(found)
     }
 
-    async fn calls_within(
+    async fn call_log(
         &self,
-        groups: &[String],
-        customer_phone: Option<&str>,
+        filter: &CallFilter,
         limit: u32,
         max_bytes: usize,
     ) -> Result<crate::CallPage, StoreError> {
         use futures_util::TryStreamExt;
         // The groups travel as one JSON array parameter.
-        let groups = serde_json::to_string(groups)?;
+        let groups = serde_json::to_string(&filter.groups)?;
+        let agent = filter.agent.as_deref().map(str::to_ascii_lowercase);
         let limit = i64::from(limit);
         let mut tx = self.reader().begin_with(dialect::BEGIN_SNAPSHOT).await?;
-        // Two statements rather than `$2 IS NULL OR ...`, so that each uses its index.
-        let mut stream = match customer_phone {
-            Some(phone) => sqlx::query(concat!(
-                "SELECT group_name, body, updated_at FROM calls
+        // The other filters are `$N IS NULL OR ...`; the phone has a statement of
+        // its own rather than `$2 IS NULL OR ...`, so that each uses its index.
+        macro_rules! log_query {
+            ($phone:literal) => {
+                concat!(
+                    "SELECT group_name, body, updated_at, done_at FROM calls
                      WHERE group_name ",
-                in_json_array!("$1"),
-                " AND customer_phone = $2
-                     ORDER BY first_at DESC, call_id DESC LIMIT $3"
-            ))
-            .bind(groups)
-            .bind(phone)
-            .bind(limit)
-            .fetch(&mut *tx),
-            None => sqlx::query(concat!(
-                "SELECT group_name, body, updated_at FROM calls
-                     WHERE group_name ",
-                in_json_array!("$1"),
-                " ORDER BY first_at DESC, call_id DESC LIMIT $2"
-            ))
-            .bind(groups)
-            .bind(limit)
-            .fetch(&mut *tx),
+                    in_json_array!("$1"),
+                    $phone,
+                    " AND ($3 IS NULL OR $3 ",
+                    in_json_array!("agents"),
+                    ")
+                      AND ($4 IS NULL OR queue = $4)
+                      AND ($5 IS NULL OR missed = $5)
+                      AND ($6 IS NULL OR (done_at IS NOT NULL) = $6)
+                     ORDER BY first_at DESC, call_id DESC LIMIT $7"
+                )
+            };
+        }
+        let query = match filter.customer_phone {
+            Some(_) => sqlx::query(log_query!(" AND customer_phone = $2")),
+            None => sqlx::query(log_query!(" AND $2 IS NULL")),
         };
+        let mut stream = query
+            .bind(groups)
+            .bind(filter.customer_phone.as_deref())
+            .bind(agent)
+            .bind(filter.queue.as_deref())
+            .bind(filter.missed)
+            .bind(filter.done)
+            .bind(limit)
+            .fetch(&mut *tx);
         let (mut rows, mut bytes, mut truncated) = (Vec::new(), 0usize, false);
         while let Some(row) = stream.try_next().await? {
             let size = row.text("body")?.len();
@@ -190,6 +172,157 @@ impl Journal for SqlStore {
         tx.commit().await?;
         Ok(crate::CallPage { calls, truncated })
     }
+
+    async fn mark_done(
+        &self,
+        groups: &[String],
+        call_ids: &[String],
+        agent: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let groups = serde_json::to_string(groups)?;
+        let ids = serde_json::to_string(call_ids)?;
+        let agent = agent.map(str::to_ascii_lowercase);
+        let mut tx = self.writer().begin().await?;
+        // Marked now, or before (marking twice is no error).
+        let rows = sqlx::query(concat!(
+            "UPDATE calls SET done_at = COALESCE(done_at, $1)
+             WHERE group_name ",
+            in_json_array!("$2"),
+            " AND call_id ",
+            in_json_array!("$3"),
+            " AND missed = $4
+              AND ($5 IS NULL OR $5 ",
+            in_json_array!("agents"),
+            ")
+             RETURNING group_name, call_id"
+        ))
+        .bind(to_text(at))
+        .bind(groups)
+        .bind(ids)
+        .bind(true)
+        .bind(agent)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut marked = Vec::with_capacity(rows.len());
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let call_id = row.text("call_id")?;
+            changes.push(Change::Call {
+                group: row.text("group_name")?,
+                call_id: call_id.clone(),
+            });
+            marked.push(call_id);
+        }
+        dialect::commit(self, tx, &changes).await?;
+        Ok(marked)
+    }
+
+    async fn purge_calls(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let before = to_text(before);
+        let mut tx = self.writer().begin().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM calls WHERE first_at < $1
+               AND NOT EXISTS (SELECT 1 FROM jobs j
+                   WHERE j.group_name = calls.group_name AND j.call_id = calls.call_id
+                     AND j.status IN ('queued', 'running'))",
+        )
+        .bind(&before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // What belonged to the calls deleted (now or by an earlier purge).
+        sqlx::query(
+            "DELETE FROM jobs WHERE status IN ('done', 'failed') AND created_at < $1
+               AND NOT EXISTS (SELECT 1 FROM calls c
+                   WHERE c.group_name = jobs.group_name AND c.call_id = jobs.call_id)",
+        )
+        .bind(&before)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM events WHERE received_at < $1
+               AND NOT EXISTS (SELECT 1 FROM calls c
+                   WHERE c.group_name = events.group_name AND c.call_id = events.call_id)",
+        )
+        .bind(&before)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn decide(
+        &self,
+        group: &str,
+        call_id: &str,
+        choice: AgentChoice,
+    ) -> Result<Decided, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        dialect::lock_call(&mut tx, group, call_id).await?;
+        let Some(mut call) = load_call(&mut tx, group, call_id).await? else {
+            tx.rollback().await?;
+            return Ok(Decided::NoSuchCall);
+        };
+        if let Err(refused) = call.decide(choice) {
+            tx.rollback().await?;
+            return Ok(Decided::Refused(refused));
+        }
+        save_call(&mut tx, &call, &to_text(Utc::now())).await?;
+        let mut changes = vec![Change::Call {
+            group: group.to_string(),
+            call_id: call_id.to_string(),
+        }];
+        if queue_next(&mut tx, &call).await? {
+            changes.push(Change::Work);
+        }
+        dialect::commit(self, tx, &changes).await?;
+        match self.call(group, call_id).await? {
+            Some(record) => Ok(Decided::Recorded(Box::new(record))),
+            None => Ok(Decided::NoSuchCall),
+        }
+    }
+}
+
+/// Writes the call (a new one, or over the stored one): its body and the columns
+/// derived from it (what lists filter by). Every write of a call goes through
+/// here, so the columns never disagree with the body.
+pub(super) async fn save_call(
+    conn: &mut Conn,
+    call: &Interaction,
+    now_text: &str,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(call)?;
+    if body.len() > crate::MAX_CALL_BYTES {
+        return Err(StoreError::CallTooLarge {
+            call_id: call.call_id.chars().take(64).collect(),
+            bytes: body.len(),
+            max: crate::MAX_CALL_BYTES,
+        });
+    }
+    sqlx::query(
+        "INSERT INTO calls (customer_phone, state, first_at, updated_at, body, queue, agents,
+                            missed, group_name, call_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (group_name, call_id) DO UPDATE SET
+             customer_phone = excluded.customer_phone, state = excluded.state,
+             first_at = excluded.first_at, updated_at = excluded.updated_at,
+             body = excluded.body, queue = excluded.queue, agents = excluded.agents,
+             missed = excluded.missed",
+    )
+    .bind(call.customer_phone().map(|p| p.as_str().to_string()))
+    .bind(call.state().as_str())
+    .bind(to_text(call.first_at))
+    .bind(now_text)
+    .bind(body)
+    .bind(call.queue.as_deref())
+    .bind(serde_json::to_string(&call.agent_emails())?)
+    .bind(call.is_missed())
+    .bind(&call.group)
+    .bind(&call.call_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The call as stored, if there is one.
@@ -214,6 +347,7 @@ async fn record(conn: &mut Conn, row: &Row) -> Result<CallRecord, StoreError> {
     let group = row.text("group_name")?;
     let interaction: Interaction = row.json("body")?;
     let updated_at = row.time("updated_at")?;
+    let done_at = row.opt_time("done_at")?;
     let jobs = sqlx::query(
         "SELECT step, status, attempts, last_error, outcome FROM jobs
          WHERE group_name = $1 AND call_id = $2 ORDER BY id",
@@ -234,6 +368,7 @@ async fn record(conn: &mut Conn, row: &Row) -> Result<CallRecord, StoreError> {
     let (sync, sync_error) = sync_of(&interaction, &states);
     Ok(CallRecord {
         interaction,
+        done_at,
         sync,
         sync_error,
         updated_at,

@@ -41,7 +41,8 @@
 //!     as one snapshot;
 //!   - SQL fragments, as macros so that statements stay `&'static str` made by
 //!     `concat!`: `skip_locked!()` (the claim's `FOR UPDATE SKIP LOCKED`, or
-//!     nothing), `in_json_array!("$N")` (membership in a JSON array parameter,
+//!     nothing), `json_field!("column", "$N")` (a JSON object column's text value under a
+//!     key parameter), `in_json_array!("$N")` (membership in a JSON array parameter,
 //!     with `json_each` or `json_array_elements_text`), `contact_phones!()` (a
 //!     contact's phones as a JSON array in order, with `json_group_array` or
 //!     `json_agg`).
@@ -68,6 +69,7 @@
 pub(crate) mod crm;
 mod jobs;
 mod journal;
+mod sessions;
 
 use std::time::Duration;
 

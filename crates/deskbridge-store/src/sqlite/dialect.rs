@@ -21,6 +21,20 @@ macro_rules! in_json_array {
     };
 }
 
+/// The text value under the key given as parameter `$param` of a JSON object
+/// column (custom fields), or NULL.
+macro_rules! json_field {
+    ($column:literal, $param:literal) => {
+        concat!(
+            "json_extract(",
+            $column,
+            ", '$.\"' || ",
+            $param,
+            " || '\"')"
+        )
+    };
+}
+
 /// The phones of contact `c`, in position order, as a JSON array (`[]` for none).
 macro_rules! contact_phones {
     () => {

@@ -21,6 +21,8 @@ pub struct Backend {
     pub crm: Option<BuiltinCrm>,
     /// The Zendesk client, for `check --online`.
     pub zendesk: Option<Arc<ZendeskClient>>,
+    /// Where an agent opens the backend's records.
+    pub links: RecordLinks,
 }
 
 /// Builds every configured backend, plus `builtin`. Each built-in backend is its
@@ -39,6 +41,7 @@ pub fn build(
             helpdesk: Arc::new(crm.clone()),
             crm: Some(crm),
             zendesk: None,
+            links: RecordLinks::Builtin,
         }
     };
     let mut out = HashMap::from([("builtin".to_string(), builtin("builtin"))]);
@@ -64,6 +67,9 @@ pub fn build(
                     )),
                     crm: None,
                     zendesk: Some(client),
+                    links: RecordLinks::Zendesk {
+                        base_url: base_url(b).unwrap_or_default(),
+                    },
                 }
             }
         };
@@ -112,15 +118,45 @@ impl SharedBudget for StoreBudget {
     }
 }
 
+/// The Zendesk account's address.
+fn base_url(b: &BackendConfig) -> anyhow::Result<String> {
+    Ok(match (&b.base_url, &b.subdomain) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(sub)) => ClientConfig::subdomain_url(sub),
+        (None, None) => anyhow::bail!("a Zendesk backend needs base_url or subdomain"),
+    })
+}
+
+/// Where an agent opens a backend's contacts and tickets: Zendesk's agent
+/// workspace, or the built-in CRM's API on this server (relative links, since
+/// the agent page is served from the same origin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordLinks {
+    Zendesk { base_url: String },
+    Builtin,
+}
+
+impl RecordLinks {
+    pub fn contact(&self, id: &str) -> String {
+        match self {
+            RecordLinks::Zendesk { base_url } => format!("{base_url}/agent/users/{id}"),
+            RecordLinks::Builtin => format!("/api/v1/crm/contacts/{id}"),
+        }
+    }
+
+    pub fn ticket(&self, id: &str) -> String {
+        match self {
+            RecordLinks::Zendesk { base_url } => format!("{base_url}/agent/tickets/{id}"),
+            RecordLinks::Builtin => format!("/api/v1/crm/tickets/{id}"),
+        }
+    }
+}
+
 pub fn zendesk_client(
     b: &BackendConfig,
     shared: Option<StoreBudget>,
 ) -> anyhow::Result<ZendeskClient> {
-    let base_url = match (&b.base_url, &b.subdomain) {
-        (Some(url), _) => url.clone(),
-        (None, Some(sub)) => ClientConfig::subdomain_url(sub),
-        (None, None) => anyhow::bail!("a Zendesk backend needs base_url or subdomain"),
-    };
+    let base_url = base_url(b)?;
     let auth = match (&b.email, &b.api_token, &b.oauth_token) {
         (_, _, Some(token)) => Auth::OAuth {
             token: token.clone(),

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use deskbridge_core::policy::{
-    AgentFallback, AmbiguousCaller, AttributeNames, CreateSet, Priority, TicketAssignment,
-    TicketStatus, TicketTiming, TicketType, UnansweredPolicy,
+    AgentFallback, AmbiguousCaller, AttributeNames, CreateSet, PopField, Priority,
+    TicketAssignment, TicketStatus, TicketTiming, TicketType, UnansweredPolicy,
 };
+use deskbridge_core::pop::{PopAction, PopNewTicket, PopOn};
 use deskbridge_core::{Phone, Policy, Region};
 use serde::{Deserialize, Serialize};
 
@@ -87,8 +88,13 @@ pub struct AgentConfig {
     pub zendesk_id: Option<String>,
     /// Extension or SIP URI that routing answers with.
     pub target: Option<String>,
-    /// Sign-in to the agent page (argon2id hash).
+    /// Sign-in to the agent page (argon2id hash, `deskbridge agent hash-password`).
     pub password_hash: Option<String>,
+    /// Sign-in to the agent page without a password (e.g. `"${ANN_TOKEN}"`): a
+    /// long random secret for a kiosk or a Zendesk sidebar app.
+    pub token: Option<String>,
+    /// May open the admin page.
+    pub admin: bool,
 }
 
 /// A connector group: its tokens, numbers, backend and policy. Policy keys left out
@@ -148,6 +154,21 @@ pub struct GroupConfig {
     /// The Twilio account's auth token: callbacks to `/api/v1/twilio/{group}`
     /// must be signed with it.
     pub twilio_auth_token: Option<String>,
+    /// Screen pops: when (`ringing`, `answered`, `off`), what they open, and
+    /// whether a ticket pop opens a new ticket.
+    pub pop_on: Option<PopOn>,
+    pub pop_action: Option<PopAction>,
+    pub pop_new_ticket: Option<PopNewTicket>,
+    /// Ticket field id holding the caller's number (`ticket_by_ani`).
+    pub pop_ticket_field: Option<String>,
+    /// `{ id = "360000003", value = "{{ attributes.utm_source }}" }`: filled on a
+    /// ticket the pop opens as new, only there.
+    pub pop_new_ticket_field: Option<PopField>,
+
+    /// Zendesk groups: a call that ends with a recording is written as a voice
+    /// comment (Zendesk's recording player and the call's details) on the
+    /// ticket created for it (Talk Partner Edition's ticket create).
+    pub zendesk_voice: Option<bool>,
 }
 
 impl GroupConfig {
@@ -191,6 +212,12 @@ impl GroupConfig {
                 .unwrap_or(d.agent_timeout_seconds),
             agent_fallback: self.agent_fallback.unwrap_or(d.agent_fallback),
             attributes: self.attributes.clone().unwrap_or(d.attributes),
+            pop_on: self.pop_on.unwrap_or(d.pop_on),
+            pop_action: self.pop_action.unwrap_or(d.pop_action),
+            pop_new_ticket: self.pop_new_ticket.unwrap_or(d.pop_new_ticket),
+            pop_ticket_field: self.pop_ticket_field.clone().or(d.pop_ticket_field),
+            pop_new_ticket_field: self.pop_new_ticket_field.clone().or(d.pop_new_ticket_field),
+            voice_comments: self.zendesk_voice.unwrap_or(d.voice_comments),
         }
     }
 
@@ -298,6 +325,21 @@ pub fn check_agents(agents: &[AgentConfig], errors: &mut Vec<String>) {
                 "agents[{i}].zendesk_id: {id:?} is not a Zendesk user id (digits only)"
             ));
         }
+        if let Some(hash) = &a.password_hash
+            && let Err(e) = crate::agent_auth::check_hash(hash)
+        {
+            errors.push(format!(
+                "agents[{i}].password_hash: {e}; make one with `deskbridge agent hash-password`"
+            ));
+        }
+        if let Some(token) = &a.token
+            && token.trim().len() < 16
+        {
+            errors.push(format!(
+                "agents[{i}].token: at least 16 characters, so it cannot be guessed \
+                 (e.g. `openssl rand -hex 24`)"
+            ));
+        }
         if let Some(x) = &a.extension
             && !extensions.insert(x.clone())
         {
@@ -360,12 +402,35 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
             .as_ref()
             .and_then(|b| config.backends.get(b))
             .is_some_and(|b| b.kind == BackendKind::Zendesk);
+        if g.zendesk_voice == Some(true) && !on_zendesk {
+            errors.push(format!(
+                "{}: voice comments are Zendesk's; this group's backend is the built-in CRM, which writes text comments (remove zendesk_voice, or set backend to a Zendesk backend)",
+                key("zendesk_voice")
+            ));
+        }
         if on_zendesk {
             for id in g.custom_fields.keys() {
                 if id.parse::<u64>().is_err() {
                     errors.push(format!(
                         "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
                         key(&format!("custom_fields.{id}"))
+                    ));
+                }
+            }
+            let pop_fields = [
+                ("pop_ticket_field", g.pop_ticket_field.as_ref()),
+                (
+                    "pop_new_ticket_field.id",
+                    g.pop_new_ticket_field.as_ref().map(|f| &f.id),
+                ),
+            ];
+            for (name, id) in pop_fields {
+                if let Some(id) = id
+                    && id.parse::<u64>().is_err()
+                {
+                    errors.push(format!(
+                        "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
+                        key(name)
                     ));
                 }
             }
@@ -436,8 +501,46 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
             ami.check(&key("asterisk"), errors);
         }
         super::dialing::check(g, &key, errors);
+        check_pops(g, config, &key, errors);
         for e in g.policy().validate(&format!("groups[{i}]")) {
             errors.push(e.to_string());
+        }
+    }
+}
+
+/// Pop settings that would do nothing are refused, with what to change.
+fn check_pops(
+    g: &GroupConfig,
+    config: &Config,
+    key: &dyn Fn(&str) -> String,
+    errors: &mut Vec<String>,
+) {
+    let policy = g.policy();
+    if policy.pop_on != PopOn::Off && config.agents.is_empty() {
+        errors.push(format!(
+            "{}: pops go only to agents of the directory, and there are no [[agents]]; add the agents (email, and name or extension as the phone system names them) or set pop_on = \"off\"",
+            key("pop_on")
+        ));
+    }
+    if g.pop_ticket_field.is_some() && policy.pop_action != PopAction::TicketByAni {
+        errors.push(format!(
+            "{}: only pop_action = \"ticket_by_ani\" looks tickets up by a field; set pop_action or remove {}",
+            key("pop_ticket_field"),
+            key("pop_ticket_field")
+        ));
+    }
+    if let Some(f) = &g.pop_new_ticket_field {
+        if f.id.trim().is_empty() {
+            errors.push(format!(
+                "{}: name the ticket field to fill",
+                key("pop_new_ticket_field.id")
+            ));
+        }
+        if policy.pop_new_ticket == PopNewTicket::Never {
+            errors.push(format!(
+                "{}: it is filled only on a new ticket the pop opens, and pop_new_ticket = \"never\"; set pop_new_ticket = \"when_not_found\" or \"always\", or remove it",
+                key("pop_new_ticket_field")
+            ));
         }
     }
 }

@@ -53,8 +53,17 @@ pub struct ServerConfig {
     /// closed at once.
     pub max_connections: usize,
     /// How phones, browsers and Twilio reach this server, e.g.
-    /// `https://deskbridge.acme.com` (a port and a path prefix are kept).
+    /// `https://deskbridge.acme.com` (a port and a path prefix are kept). An https
+    /// URL makes the agent page's session cookie `Secure`.
     pub public_url: Option<String>,
+    /// Origins allowed to show the agent page in a frame (CSP `frame-ancestors`),
+    /// e.g. `["https://acme.zendesk.com"]` for a Zendesk sidebar app. Needs an
+    /// https `public_url`: a framed page's cookie must be `SameSite=None; Secure`.
+    pub frame_ancestors: Vec<String>,
+    /// A signed-in agent's session lasts this long.
+    pub session_hours: u64,
+    /// Calls are kept in the caller log this many days, then purged.
+    pub call_log_days: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -103,6 +112,9 @@ impl Default for ServerConfig {
             body_timeout_seconds: 30,
             max_connections: 1024,
             public_url: None,
+            frame_ancestors: Vec::new(),
+            session_hours: 12,
+            call_log_days: 90,
         }
     }
 }
@@ -241,6 +253,43 @@ impl Config {
             errors.push(format!(
                 "database.url: {url:?} is neither sqlite://PATH nor postgres://USER@HOST/DB"
             ));
+        }
+        let https = match &self.server.public_url {
+            None => false,
+            Some(url) if url.starts_with("https://") => true,
+            Some(url) if url.starts_with("http://") => false,
+            Some(url) => {
+                errors.push(format!(
+                    "server.public_url: {url:?} must start with https:// (or http:// for a test)"
+                ));
+                false
+            }
+        };
+        for (i, origin) in self.server.frame_ancestors.iter().enumerate() {
+            let ok = origin == "'self'"
+                || (origin.starts_with("https://")
+                    && !origin.contains(char::is_whitespace)
+                    && !origin.contains(';')
+                    && !origin.contains(','));
+            if !ok {
+                errors.push(format!(
+                    "server.frame_ancestors[{i}]: {origin:?} is not an https origin; write e.g. \
+                     \"https://acme.zendesk.com\""
+                ));
+            }
+        }
+        if !self.server.frame_ancestors.is_empty() && !https {
+            errors.push(
+                "server.frame_ancestors: a page in a frame of another site needs a \
+                 SameSite=None; Secure cookie, so server.public_url must be an https URL"
+                    .into(),
+            );
+        }
+        if self.server.session_hours == 0 {
+            errors.push("server.session_hours: must be at least 1".into());
+        }
+        if self.server.call_log_days == 0 {
+            errors.push("server.call_log_days: must be at least 1".into());
         }
         if self.jobs.workers == 0 {
             errors.push("jobs.workers: must be at least 1".into());

@@ -254,3 +254,114 @@ fn organization_in_create_needs_an_organization_name() {
         load_text(&group(keys)).unwrap_or_else(|e| panic!("{keys}: {e}"));
     }
 }
+
+#[test]
+fn agent_page_keys_are_checked_with_their_key_paths() {
+    let errors = Config::from_toml(
+        r#"
+[server]
+public_url = "ftp://deskbridge.acme.com"
+frame_ancestors = ["https://acme.zendesk.com", "*"]
+
+[[agents]]
+email = "ann@acme.com"
+password_hash = "plain-text-password"
+token = "short"
+"#,
+        Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "server.public_url: \"ftp://deskbridge.acme.com\" must start with https://",
+        "server.frame_ancestors[1]: \"*\" is not an https origin",
+        "server.frame_ancestors: a page in a frame of another site needs a SameSite=None; Secure cookie",
+        "agents[0].password_hash: is not an argon2 hash",
+        "deskbridge agent hash-password",
+        "agents[0].token: at least 16 characters",
+    ] {
+        assert!(errors.contains(expected), "{expected:?} not in:\n{errors}");
+    }
+    let hash = crate::agent_auth::hash_password("secret").unwrap();
+    let ok = Config::from_toml(
+        &format!(
+            r#"
+[server]
+public_url = "https://deskbridge.acme.com"
+frame_ancestors = ["https://acme.zendesk.com"]
+
+[[agents]]
+email = "ann@acme.com"
+password_hash = "{hash}"
+token = "0123456789abcdef0123"
+admin = true
+"#
+        ),
+        Overrides::default(),
+    );
+    let config = ok.unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.agents[0].admin);
+    assert_eq!(config.server.call_log_days, 90);
+}
+
+#[test]
+fn pop_settings_that_would_do_nothing_are_refused_with_their_key() {
+    let errors = load_text(
+        r#"
+[backends.zd]
+kind = "zendesk"
+subdomain = "acme"
+email = "admin@acme.com"
+api_token = "t"
+
+[[groups]]
+name = "support"
+tokens = ["0123456789abcdefgh"]
+pop_on = "ringing"
+pop_action = "contact"
+pop_ticket_field = "360"
+zendesk_voice = true
+
+[[groups]]
+name = "sales"
+backend = "zd"
+tokens = ["0123456789abcdefgi"]
+pop_new_ticket = "never"
+pop_new_ticket_field = { id = "campaign", value = "{{ attributes.utm_source }}" }
+"#,
+    )
+    .unwrap_err()
+    .0;
+    let keys: Vec<&str> = errors
+        .iter()
+        .map(|e| e.split(':').next().unwrap())
+        .collect();
+    for want in [
+        // No agents: a pop could reach nobody.
+        "groups[0].pop_on",
+        // Only ticket_by_ani reads it.
+        "groups[0].pop_ticket_field",
+        // Zendesk field ids are digits.
+        "groups[1].pop_new_ticket_field.id",
+        // Filled only on new tickets, and the pop makes none.
+        "groups[1].pop_new_ticket_field",
+        // Voice comments are Zendesk's.
+        "groups[0].zendesk_voice",
+    ] {
+        assert!(keys.contains(&want), "no error for {want}: {errors:#?}");
+    }
+    let e = load_text(
+        "[[groups]]\nname = \"a\"\ntokens = [\"0123456789abcdefgh\"]\npop_on = \"rining\"\n",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("pop_on"), "{e}");
+    let e = load_text(
+        "[[groups]]\nname = \"a\"\ntokens = [\"0123456789abcdefgh\"]\npop_new_ticket_field = { id = \"x\", value = \"{{ callr }}\" }\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("groups[0].pop_new_ticket_field.value"),
+        "{e}"
+    );
+}

@@ -14,7 +14,8 @@ use deskbridge_store::crm::{Page, parse_id};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ApiError, GroupAuth, parse_json};
+use super::caller::Caller;
+use super::{ApiError, parse_json};
 use crate::state::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -56,7 +57,9 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 /// The CRM API answers only tokens of groups whose backend is a built-in CRM, and
 /// shows that backend's records only. A token of several groups must have one
-/// built-in backend among them (which one would be a guess otherwise).
+/// built-in backend among them (which one would be a guess otherwise). A
+/// signed-in agent (the caller card's links) reads the built-in backend of the
+/// groups, under the same rule.
 pub struct CrmAuth(BuiltinCrm);
 
 impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
@@ -66,8 +69,10 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
         parts: &mut axum::http::request::Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let auth = GroupAuth::from_request_parts(parts, state).await?;
-        let mut crms = auth.0.iter().filter_map(|g| g.crm.as_ref());
+        let groups = Caller::from_request_parts(parts, state)
+            .await?
+            .groups(state);
+        let mut crms = groups.iter().filter_map(|g| g.crm.as_ref());
         let Some(first) = crms.next() else {
             return Err(ApiError::not_found(
                 "this group's backend is not the built-in CRM; its records are in the helpdesk",

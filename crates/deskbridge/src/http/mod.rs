@@ -1,12 +1,16 @@
 //! The HTTP API. Errors are `{"error": "<code>", "message": "...", "field": "..."}`.
 
+mod agent;
 mod auth;
+pub mod caller;
 mod calls;
 mod crm;
 mod cti;
+mod decision;
 mod health;
 mod ingest;
 mod live;
+mod lookup;
 pub mod serve;
 mod twilio;
 
@@ -37,11 +41,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(cti::routes())
         .merge(twilio::routes())
         .merge(live::routes())
+        .merge(agent::routes())
+        .merge(decision::routes())
+        .merge(lookup::routes())
         .nest("/crm", crm::routes());
     let max_body = state.max_body_bytes;
     Router::new()
         .nest("/api/v1", api)
         .merge(health::routes())
+        .merge(agent::page_routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(max_body))

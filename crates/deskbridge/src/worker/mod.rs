@@ -92,21 +92,57 @@ pub fn spawn(
     for n in 0..count {
         // `{instance}/w{n}`: the instances API counts an instance's steps by it.
         let owner = format!("{}/w{n}", state.instance.id);
-        tasks.spawn(work_loop(state.clone(), owner, retry, stop.clone()));
+        tasks.spawn(work_loop(
+            state.clone(),
+            owner,
+            Lane::All,
+            retry,
+            stop.clone(),
+        ));
+    }
+    // The fast lane: workers that run only screen pops, so a ringing phone's pop
+    // never waits for a worker busy with comments (the other workers run pops
+    // too, in their turn).
+    for n in 0..POP_WORKERS {
+        let owner = format!("{}/p{n}", state.instance.id);
+        tasks.spawn(work_loop(
+            state.clone(),
+            owner,
+            Lane::Pops,
+            retry,
+            stop.clone(),
+        ));
     }
     Workers { tasks }
+}
+
+/// Workers of the fast lane, per instance. A pop makes at most a few quick
+/// requests (interactive lane of the Zendesk budget), so two keep up with
+/// many agents' phones ringing at once.
+const POP_WORKERS: usize = 2;
+
+/// Which steps a worker claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    All,
+    Pops,
 }
 
 async fn work_loop(
     state: Arc<AppState>,
     owner: String,
+    lane: Lane,
     retry: RetryPolicy,
     mut stop: watch::Receiver<bool>,
 ) {
     // Woken when a step becomes runnable, here or in another instance.
     let mut changes = state.store.changes();
     while !*stop.borrow() {
-        let claimed = match state.store.claim_step(&owner, retry.lease).await {
+        let claimed = match lane {
+            Lane::All => state.store.claim_step(&owner, retry.lease).await,
+            Lane::Pops => state.store.claim_pop(&owner, retry.lease).await,
+        };
+        let claimed = match claimed {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cannot claim a step; retrying in 1 s");

@@ -89,6 +89,10 @@ async fn fetch(
             Reply::ContactCreated(helpdesk.create_contact(&contact, &key).await?)
         }
         Request::GetTicket(id) => Reply::Ticket(helpdesk.get_ticket(&id).await?),
+        Request::AddContactPhone { contact_id, phone } => {
+            helpdesk.add_contact_phone(&contact_id, &phone).await?;
+            Reply::PhoneAdded
+        }
         Request::CallerTickets(contact) => {
             Reply::CallerTickets(helpdesk.caller_tickets(&contact).await?)
         }
@@ -100,6 +104,12 @@ async fn fetch(
             comment,
             key,
         } => Reply::CommentAdded(helpdesk.add_comment(&ticket_id, &comment, &key).await?),
+        Request::TicketsWithField { field, value } => {
+            Reply::TicketsWithField(helpdesk.tickets_with_field(&field, &value).await?)
+        }
+        Request::Display { agent, target } => {
+            Reply::Displayed(helpdesk.display(&agent, &target).await?)
+        }
     })
 }
 

@@ -5,7 +5,9 @@
 
 mod common;
 
+mod agent;
 mod ami;
+mod browser;
 mod calls;
 mod crm_api;
 mod cti;
@@ -13,6 +15,8 @@ mod hostile;
 mod isolation;
 mod kamailio;
 mod limits;
+mod lookup_bench;
+mod pops;
 mod rules;
 mod twilio;
 mod zendesk;

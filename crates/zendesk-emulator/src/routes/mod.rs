@@ -81,6 +81,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
             "/api/v2/channels/voice/agents/{agent_id}/users/{user_id}/display",
             post(voice::display_user),
         )
+        .route("/api/v2/channels/voice/tickets", post(voice::create_ticket))
         .fallback(|| async { ApiError::InvalidEndpoint })
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     let control = Router::new()

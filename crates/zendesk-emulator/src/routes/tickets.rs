@@ -15,6 +15,7 @@ use crate::Shared;
 use crate::body::{self, Obj};
 use crate::error::ApiError;
 use crate::idempotency::Lookup;
+use crate::model::RequestOrigin;
 use crate::render;
 use crate::state::{CommentInput, InlineRequester, NewTicket, Store, TicketChanges};
 use crate::updates::UpdateFault;
@@ -133,6 +134,19 @@ pub(crate) async fn create(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body = body::parse(&bytes)?;
+    Ok(create_from(&shared, &base, origin, &headers, body).0)
+}
+
+/// Creates a ticket from a Create Ticket body (also what Talk Partner Edition's
+/// create, which "follows the same conventions", does); the id of the ticket
+/// made, when one was.
+pub(crate) fn create_from(
+    shared: &Shared,
+    base: &str,
+    origin: RequestOrigin,
+    headers: &HeaderMap,
+    body: Value,
+) -> (Response, Option<u64>) {
     let key = headers
         .get(IDEMPOTENCY_KEY)
         .and_then(|key| key.to_str().ok())
@@ -151,17 +165,19 @@ pub(crate) async fn create(
     if let Some(key) = &key {
         match store.idempotency.lookup(key, &body, now) {
             Lookup::Hit { status, response } => {
-                return Ok(with_lookup(reply(status, response), "hit"));
+                let id = response["ticket"]["id"].as_u64();
+                return (with_lookup(reply(status, response), "hit"), id);
             }
-            Lookup::Conflict => return Err(ApiError::IdempotencyConflict),
+            Lookup::Conflict => return (ApiError::IdempotencyConflict.into_response(), None),
             Lookup::Miss => {}
         }
     }
     let outcome = new_ticket(&body)
         .and_then(|input| store.create_ticket(input, origin))
         .and_then(|(ticket_id, audit_id)| {
-            ticket_and_audit(&store, &base, ticket_id, audit_id).map(|json| (ticket_id, json))
+            ticket_and_audit(&store, base, ticket_id, audit_id).map(|json| (ticket_id, json))
         });
+    let made = outcome.as_ref().ok().map(|(id, _)| *id);
     let response = match outcome {
         Ok((ticket_id, json)) => {
             if let Some(key) = &key {
@@ -182,11 +198,11 @@ pub(crate) async fn create(
         }
         Err(error) => error.into_response(),
     };
-    Ok(if key.is_some() {
-        with_lookup(response, "miss")
-    } else {
-        response
-    })
+    let response = match key.is_some() {
+        true => with_lookup(response, "miss"),
+        false => response,
+    };
+    (response, made)
 }
 
 /// `GET /tickets?external_id=`: the tickets with that external id, read from the
@@ -217,7 +233,9 @@ pub(crate) async fn update(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let changes = ticket_changes(&body::parse(&bytes)?)?;
+    let mut body = body::parse(&bytes)?;
+    super::voice::fold_voice_comment(&mut body);
+    let changes = ticket_changes(&body)?;
     // The per-ticket limit and queued faults (see `crate::updates` for sources).
     let fault = {
         let mut control = shared.control();

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deskbridge_core::phone::{Phone, Region};
+use deskbridge_core::pop::{DeliveryStatus, PopChannel, PopDelivery, PopTarget};
 use deskbridge_core::ports::*;
 use deskbridge_zendesk::types::{self as zd, CustomFieldValue};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
@@ -70,6 +71,17 @@ fn helpdesk_error(e: ZendeskError) -> HelpdeskError {
         },
         (true, None) => HelpdeskError::Transient(e.to_string()),
         (false, _) => HelpdeskError::Permanent(e.to_string()),
+    }
+}
+
+/// A pop for an agent Zendesk does not know.
+fn agent_unknown(email: &str) -> PopDelivery {
+    PopDelivery {
+        channel: PopChannel::Zendesk,
+        status: DeliveryStatus::AgentUnknown,
+        detail: Some(format!(
+            "no Zendesk agent has the email {email}; fix the email or set zendesk_id in [[agents]]"
+        )),
     }
 }
 
@@ -213,6 +225,22 @@ impl ZendeskHelpdesk {
         Ok(*id)
     }
 
+    /// A voice comment as Zendesk takes it, the answering agent by Zendesk id.
+    async fn voice_input(&self, v: &VoiceComment) -> Result<zd::VoiceCommentInput, HelpdeskError> {
+        Ok(zd::VoiceCommentInput {
+            from: v.from.clone(),
+            to: v.to.clone(),
+            recording_url: v.recording_url.clone(),
+            started_at: v.started_at.to_rfc3339(),
+            call_duration: v.duration_s,
+            answered_by_id: match &v.answered_by {
+                Some(email) => self.agent_id(email).await?,
+                None => None,
+            },
+            transcription_text: v.transcript.clone(),
+        })
+    }
+
     fn new_ticket(
         &self,
         t: &NewTicket,
@@ -268,18 +296,24 @@ impl ZendeskHelpdesk {
         mut body: zd::NewTicket,
         key: &str,
         first_try: bool,
+        talk: Option<zd::TalkTicket>,
     ) -> Result<TicketCreated, HelpdeskError> {
         let external_id = ticket_external_id(key);
         body.external_id = Some(external_id.clone());
         if !first_try && let Some(found) = self.ticket_made_by(&external_id).await? {
             return Ok(found);
         }
-        match self.client.create_ticket(&body, key).await {
+        let sent = match &talk {
+            Some(talk) => self.client.create_voice_ticket(&body, talk, key).await,
+            None => self.client.create_ticket(&body, key).await,
+        };
+        match sent {
             Ok(created) => {
                 self.remember_ticket(&created.ticket);
                 Ok(TicketCreated {
                     id: created.ticket.id.to_string(),
                     comment_id: created.comment_id().map(|c| c.to_string()),
+                    displayed: None,
                 })
             }
             Err(ZendeskError::IdempotencyKeyReused) => {
@@ -311,6 +345,7 @@ impl ZendeskHelpdesk {
         Ok(Some(TicketCreated {
             id: first.id.to_string(),
             comment_id: None,
+            displayed: None,
         }))
     }
 
@@ -345,6 +380,7 @@ impl ZendeskHelpdesk {
                 followup,
                 &format!("{}/followup", key.as_str()),
                 key.first_try,
+                None,
             )
             .await?;
         Ok(CommentAdded {
@@ -546,7 +582,138 @@ impl Helpdesk for ZendeskHelpdesk {
             None => None,
         };
         let body = self.new_ticket(t, assignee_id)?;
-        self.create_once(body, key.as_str(), key.first_try).await
+        // A popped new ticket is created and shown in one request (Talk Partner
+        // Edition's `display_to_agent`), when Zendesk knows the agent.
+        let (display, unknown) = match &t.display_to {
+            Some(email) => match self.agent_id(email).await? {
+                Some(id) => (Some(id), None),
+                None => (None, Some(agent_unknown(email))),
+            },
+            None => (None, None),
+        };
+        // A call with a recording, where the group wants it: a voice comment
+        // (Talk Partner Edition's ticket create takes it with the ticket).
+        let voice = match &t.voice {
+            Some(v) => Some(self.voice_input(v).await?),
+            None => None,
+        };
+        let via_id = match &t.voice {
+            Some(v) if v.voicemail => zd::VIA_VOICEMAIL,
+            Some(v) if !v.inbound => zd::VIA_PHONE_CALL_OUTBOUND,
+            _ => zd::VIA_PHONE_CALL_INBOUND,
+        };
+        let talk = (display.is_some() || voice.is_some()).then_some(zd::TalkTicket {
+            via_id,
+            display_to_agent: display,
+            voice_comment: voice,
+        });
+        let sent = self
+            .create_once(body.clone(), key.as_str(), key.first_try, talk.clone())
+            .await;
+        // Zendesk validates `display_to_agent` before it creates the ticket and
+        // refuses the whole request (422) when the id is no agent's (a wrong
+        // `zendesk_id`): the ticket is made without the pop, which is recorded.
+        let (mut created, display) = match (sent, talk) {
+            (Err(HelpdeskError::Permanent(reason)), Some(mut talk))
+                if talk.display_to_agent.is_some() && reason.contains("display_to_agent") =>
+            {
+                let agent = talk.display_to_agent.take();
+                tracing::warn!(
+                    ?agent,
+                    "Zendesk refused display_to_agent; creating the ticket without the pop"
+                );
+                let talk = talk.voice_comment.is_some().then_some(talk);
+                let created = self
+                    .create_once(body, key.as_str(), key.first_try, talk)
+                    .await?;
+                return Ok(TicketCreated {
+                    displayed: Some(PopDelivery {
+                        channel: PopChannel::Zendesk,
+                        status: DeliveryStatus::AgentUnknown,
+                        detail: Some(format!(
+                            "Zendesk refused agent {} as display_to_agent (422): not an agent of this account; fix zendesk_id in [[agents]]",
+                            agent.unwrap_or_default()
+                        )),
+                    }),
+                    ..created
+                });
+            }
+            (sent, _) => (sent?, display),
+        };
+        created.displayed = match display {
+            Some(_) => Some(PopDelivery {
+                channel: PopChannel::Zendesk,
+                status: DeliveryStatus::Delivered,
+                detail: Some(
+                    "sent with the ticket's create (display_to_agent); Zendesk does not \
+                     say whether the agent's browser was open"
+                        .into(),
+                ),
+            }),
+            None => unknown,
+        };
+        Ok(created)
+    }
+
+    async fn tickets_with_field(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<TicketSummary>, HelpdeskError> {
+        let field = zid(field, "ticket field")?;
+        let found = self
+            .client
+            .search_tickets_by_field(field, value)
+            .await
+            .map_err(helpdesk_error)?;
+        let mut open: Vec<TicketSummary> = found
+            .iter()
+            .filter(|t| t.status != "closed")
+            .inspect(|t| self.remember_ticket(t))
+            .map(ticket)
+            .collect();
+        open.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
+        Ok(open)
+    }
+
+    /// Talk Partner Edition's display endpoints. Zendesk answers 200 when "the
+    /// message is successfully delivered to an agent's browser" and 404 when the
+    /// agent or record id is invalid ("Open Ticket in Agent's Browser"); an agent
+    /// known to exist whose browser got nothing is not signed in. Any failure is
+    /// recorded, never retried: a pop is worth showing only while the phone
+    /// rings.
+    async fn display(
+        &self,
+        agent_email: &str,
+        target: &PopTarget,
+    ) -> Result<Option<PopDelivery>, HelpdeskError> {
+        let delivery = |status, detail: Option<String>| {
+            Ok(Some(PopDelivery {
+                channel: PopChannel::Zendesk,
+                status,
+                detail,
+            }))
+        };
+        let agent = match self.agent_id(agent_email).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Ok(Some(agent_unknown(agent_email))),
+            Err(e) => return delivery(DeliveryStatus::Failed, Some(e.to_string())),
+        };
+        let sent = match target {
+            PopTarget::Ticket(id) => self.client.display_ticket(agent, zid(id, "ticket")?).await,
+            PopTarget::Contact(id) => self.client.display_user(agent, zid(id, "user")?).await,
+        };
+        match sent {
+            Ok(true) => delivery(DeliveryStatus::Delivered, None),
+            Ok(false) => delivery(
+                DeliveryStatus::AgentNotSignedIn,
+                Some(format!(
+                    "Zendesk answered 404 for agent {agent}: not signed in to Zendesk \
+                     (or the record is gone)"
+                )),
+            ),
+            Err(e) => delivery(DeliveryStatus::Failed, Some(e.to_string())),
+        }
     }
 
     async fn add_comment(
@@ -586,6 +753,10 @@ impl Helpdesk for ZendeskHelpdesk {
         };
         // Reopen a solved ticket in the same update when its status is known;
         // otherwise the answer shows it, and a second update reopens it.
+        let voice = match &comment.voice {
+            Some(v) => Some(self.voice_input(v).await?),
+            None => None,
+        };
         let known_solved = comment.reopen_solved
             && self
                 .cache()
@@ -597,39 +768,56 @@ impl Helpdesk for ZendeskHelpdesk {
             status: known_solved.then_some("open"),
         };
         let client_wait = self.client.ticket_update_wait(tid);
-        let written = match self.batches.turn(tid, shape, &body, client_wait) {
-            Turn::Later(after) => {
-                return Err(HelpdeskError::RetryAfter {
-                    reason: format!(
-                        "ticket {tid} is at Zendesk's update limit; the comment waits for it"
-                    ),
-                    after,
-                });
+        let turn = match &voice {
+            // A voice comment carries one call's details: written alone.
+            Some(_) => None,
+            None => Some(self.batches.turn(tid, shape, &body, client_wait)),
+        };
+        let written = match turn {
+            None => {
+                self.write_comment(tid, &body, comment, shape, voice.as_ref())
+                    .await
             }
-            Turn::Joined(heard) => heard.await.unwrap_or_else(|_| {
-                Err(ZendeskError::Network(
-                    "the update carrying this comment was abandoned".into(),
-                ))
-            }),
-            Turn::Lead { after } => {
-                tokio::time::sleep(after).await;
-                let (bodies, answers): (Vec<String>, Vec<_>) = std::iter::once((body, None))
-                    .chain(
-                        self.batches
-                            .close(tid)
-                            .into_iter()
-                            .map(|(b, a)| (b, Some(a))),
-                    )
-                    .unzip();
-                let written = self
-                    .write_comment(tid, &batch::combined(&bodies), comment, shape)
-                    .await;
-                for answer in answers.into_iter().flatten() {
-                    // A follower that gave up waiting retries on its own.
-                    let _ = answer.send(written.clone());
+            Some(turn) => match turn {
+                Turn::Later(after) => {
+                    return Err(HelpdeskError::RetryAfter {
+                        reason: format!(
+                            "ticket {tid} is at Zendesk's update limit; the comment waits for it"
+                        ),
+                        after,
+                    });
                 }
-                written
-            }
+                Turn::Joined(heard) => heard.await.unwrap_or_else(|_| {
+                    Err(ZendeskError::Network(
+                        "the update carrying this comment was abandoned".into(),
+                    ))
+                }),
+                Turn::Lead { after } => {
+                    tokio::time::sleep(after).await;
+                    let (bodies, answers): (Vec<String>, Vec<_>) = std::iter::once((body, None))
+                        .chain(
+                            self.batches
+                                .close(tid)
+                                .into_iter()
+                                .map(|(b, a)| (b, Some(a))),
+                        )
+                        .unzip();
+                    let written = self
+                        .write_comment(
+                            tid,
+                            &batch::combined(&bodies),
+                            comment,
+                            shape,
+                            voice.as_ref(),
+                        )
+                        .await;
+                    for answer in answers.into_iter().flatten() {
+                        // A follower that gave up waiting retries on its own.
+                        let _ = answer.send(written.clone());
+                    }
+                    written
+                }
+            },
         };
         match written {
             Ok(id) => Ok(CommentAdded {
@@ -640,6 +828,62 @@ impl Helpdesk for ZendeskHelpdesk {
             Err(ZendeskError::TicketClosed) => self.follow_up(tid, comment, key).await,
             Err(e) => Err(helpdesk_error(e)),
         }
+    }
+
+    async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError> {
+        let uid = zid(contact_id, "contact")?;
+        // Zendesk refuses a number the user has already (422); look first.
+        let identities = self
+            .client
+            .user_identities(uid)
+            .await
+            .map_err(helpdesk_error)?;
+        let region = Phone::national(e164).map(|(r, _)| r).unwrap_or_default();
+        let has = identities.iter().any(|i| {
+            i.kind == "phone_number" && Phone::parse(&i.value, region).e164() == Some(e164)
+        });
+        if !has {
+            match self.client.add_phone_identity(uid, e164).await {
+                Ok(()) => {}
+                // Zendesk keeps a phone identity on one user only: a number
+                // another user has (e.g. the contact made for the unknown caller
+                // before the agent chose) is refused with `DuplicateValue`. The
+                // call still goes to the chosen contact; the number stays where
+                // it is, which an admin merges in Zendesk.
+                Err(ZendeskError::Invalid { details, .. })
+                    if details.contains("DuplicateValue") =>
+                {
+                    tracing::warn!(
+                        contact = contact_id,
+                        "the caller's number belongs to another Zendesk user; not added"
+                    );
+                }
+                Err(e) => return Err(helpdesk_error(e)),
+            }
+        }
+        // The number's callers are this user now too.
+        let mut cache = self.cache();
+        cache.by_phone.remove(e164);
+        cache.contacts.remove(contact_id);
+        Ok(())
+    }
+
+    async fn search_contacts(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let users = self
+            .client
+            .search_users(query.trim())
+            .await
+            .map_err(helpdesk_error)?;
+        Ok(users
+            .iter()
+            .filter(|u| !u.is_agent())
+            .take(limit)
+            .map(contact)
+            .collect())
     }
 }
 
@@ -652,6 +896,7 @@ impl ZendeskHelpdesk {
         body: &str,
         comment: &NewComment,
         shape: UpdateShape,
+        voice: Option<&zd::VoiceCommentInput>,
     ) -> Result<String, ZendeskError> {
         let body = zd::NewComment {
             body: body.to_string(),
@@ -659,7 +904,7 @@ impl ZendeskHelpdesk {
         };
         let result = self
             .client
-            .add_comment(tid, &body, shape.assignee_id, shape.status)
+            .add_comment(tid, &body, shape.assignee_id, shape.status, voice)
             .await;
         let mut updated = match result {
             Ok(updated) => updated,
@@ -748,7 +993,10 @@ mod tests {
                 public: false,
                 reassign: None,
                 reopen_solved: false,
+                voice: None,
             }),
+            voice: None,
+            display_to: None,
         }
     }
 

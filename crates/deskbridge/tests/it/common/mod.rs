@@ -423,3 +423,112 @@ pub fn answered_call(call_id: &str, from: &str, agent_email: &str) -> Value {
          "at": "2026-11-22T10:01:05Z", "queue": "support"},
     ])
 }
+
+/// A browser signed in to the agent page: its session cookie and CSRF token.
+pub struct AgentBrowser<'a> {
+    app: &'a TestApp,
+    pub cookie: String,
+    pub csrf: String,
+    /// The sign-in answer's `Set-Cookie`, as the browser got it.
+    pub set_cookie: String,
+}
+
+impl TestApp {
+    /// Signs in to the agent page (`POST /api/v1/agent/login`); panics unless 200.
+    pub fn sign_in(&self, body: &Value) -> AgentBrowser<'_> {
+        let resp = self
+            .client()
+            .post(self.url("/api/v1/agent/login"))
+            .json(body)
+            .send()
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 200, "sign-in refused");
+        let set_cookie = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .expect("a session cookie")
+            .to_string();
+        let cookie = set_cookie
+            .split(';')
+            .next()
+            .expect("name=value")
+            .to_string();
+        let body: Value = resp.json().expect("JSON");
+        AgentBrowser {
+            app: self,
+            cookie,
+            csrf: body["csrf_token"].as_str().expect("csrf_token").to_string(),
+            set_cookie,
+        }
+    }
+
+    /// A request without credentials; returns (status, body).
+    pub fn send_anonymous(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut req = self
+            .client()
+            .request(method.parse().expect("method"), self.url(path));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        respond(req)
+    }
+}
+
+impl AgentBrowser<'_> {
+    /// A request as the page sends it: the cookie, and the CSRF token.
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.send_with(method, path, body, Some(&self.csrf.clone()))
+    }
+
+    /// A request with the cookie and the given CSRF header (`None`: without).
+    pub fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        csrf: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .app
+            .client()
+            .request(method.parse().expect("method"), self.app.url(path))
+            .header("cookie", &self.cookie);
+        if let Some(token) = csrf {
+            req = req.header("x-csrf-token", token);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        respond(req)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, None)
+    }
+
+    /// The call ids of the agent's caller log with the query's filters.
+    pub fn call_ids(&self, query: &str) -> Vec<String> {
+        let (status, body) = self.get(&format!("/api/v1/agent/calls{query}"));
+        assert_eq!(status, 200, "{body}");
+        ids(&body)
+    }
+}
+
+/// The call ids of a caller-log answer, in order.
+pub fn ids(log: &Value) -> Vec<String> {
+    log["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .map(|c| c["call_id"].as_str().expect("call_id").to_string())
+        .collect()
+}
+
+fn respond(req: reqwest::blocking::RequestBuilder) -> (u16, Value) {
+    let resp = req.send().expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}

@@ -1,0 +1,272 @@
+// The agent page: sign-in, the live caller card, agent-mode decisions and the
+// caller log. No framework and no build step; every text goes in through
+// textContent, never as HTML.
+"use strict";
+
+const api = "/api/v1";
+let csrf = null;
+let me = null;
+let events = null;
+let current = null; // { call, card, pop }
+
+const $ = (id) => document.getElementById(id);
+
+async function request(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+  const res = await fetch(api + path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await res.json(); } catch (_) { data = null; }
+  return { ok: res.ok, status: res.status, data };
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+// Links only to this server or to http(s) addresses.
+function link(href, text) {
+  const a = el("a", text);
+  if (typeof href === "string" && (href.startsWith("/") || /^https?:\/\//.test(href))) {
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener";
+  }
+  return a;
+}
+
+function show(signedIn) {
+  $("signin").hidden = signedIn;
+  $("desk").hidden = !signedIn;
+  $("signout").hidden = !signedIn;
+  $("who").hidden = !signedIn;
+  $("who").textContent = signedIn && me ? (me.name || me.email) : "";
+}
+
+async function start() {
+  const r = await request("GET", "/agent/me");
+  if (r.ok) { signedIn(r.data); } else { show(false); }
+}
+
+function signedIn(data) {
+  csrf = data.csrf_token;
+  me = data.agent;
+  show(true);
+  listen();
+  loadCalls();
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  $("signin-error").textContent = "";
+  const token = $("token").value.trim();
+  const body = token ? { token } : { email: $("email").value.trim(), password: $("password").value };
+  const r = await request("POST", "/agent/login", body);
+  if (!r.ok) {
+    $("signin-error").textContent = (r.data && r.data.message) || "Sign-in failed";
+    return;
+  }
+  $("password").value = "";
+  $("token").value = "";
+  signedIn(r.data);
+}
+
+async function signOut() {
+  await request("POST", "/agent/logout");
+  if (events) { events.close(); events = null; }
+  csrf = null; me = null; current = null;
+  renderCard();
+  $("calls-body").replaceChildren();
+  show(false);
+}
+
+function listen() {
+  if (events) events.close();
+  events = new EventSource(api + "/agent/stream");
+  events.addEventListener("pop", (e) => {
+    const data = JSON.parse(e.data);
+    current = { call: data.call, card: data.card, pop: data.pop, ticketLink: data.ticket_link };
+    renderCard();
+  });
+  events.addEventListener("call", (e) => {
+    const call = JSON.parse(e.data);
+    onCall(call);
+    loadCalls();
+  });
+  events.addEventListener("error", () => {
+    // The browser reconnects by itself; a signed-out session stops here.
+    request("GET", "/agent/me").then((r) => { if (r.status === 401) signOut(); });
+  });
+}
+
+async function onCall(call) {
+  if (current && current.call.call_id === call.call_id) {
+    if (newer(current.call, call)) return;
+    current.call = call;
+    if (call.contact_id && current.card && current.card.contact_id !== call.contact_id) {
+      current.card = await lookup(call);
+    }
+    renderCard();
+    return;
+  }
+  // A live call of mine without a pop: show the caller's card from the lookup.
+  if (call.state !== "ended" && (!current || current.call.state === "ended")) {
+    current = { call, card: await lookup(call), pop: null };
+    renderCard();
+  }
+}
+
+// Whether `a` is a newer view of the call than `b`.
+function newer(a, b) {
+  return Date.parse(a.updated_at) > Date.parse(b.updated_at);
+}
+
+async function lookup(call) {
+  const phone = call.direction === "outbound" ? call.to : call.from;
+  if (!phone || phone === "anonymous") return { phone, tickets: [], other_contacts: [] };
+  const r = await request("GET", "/lookup?phone=" + encodeURIComponent(phone) + "&group=" + encodeURIComponent(call.group));
+  return r.ok ? r.data : { phone, tickets: [], other_contacts: [] };
+}
+
+function renderCard() {
+  const body = $("card-body");
+  $("card").classList.toggle("live", !!current && current.call.state !== "ended");
+  if (!current) { body.hidden = true; $("card-empty").hidden = false; return; }
+  body.hidden = false;
+  $("card-empty").hidden = true;
+  const { call, card, pop } = current;
+  $("card-name").textContent = (card && card.name) || "Unknown caller";
+  $("card-phone").textContent = (card && card.phone) || call.from || "";
+  $("card-state").textContent = call.state + (call.outcome ? " — " + call.outcome : "") + (call.queue ? " · queue " + call.queue : "");
+  $("card-org").textContent = card && card.organization ? "Organization: " + card.organization : "";
+  const chosen = $("card-chosen");
+  chosen.replaceChildren();
+  const choice = call.agent_decision && call.agent_decision.choice;
+  const attached = choice && choice.action === "attach" ? choice.ticket_id : null;
+  const ticket = call.ticket_id || attached || (pop && pop.ticket_id);
+  if (ticket) {
+    chosen.append("Ticket: ");
+    const href = (current.ticketLink) || (card && (card.tickets || []).filter((t) => t.id === ticket).map((t) => t.link)[0]) || ("/api/v1/crm/tickets/" + ticket);
+    chosen.append(link(href, "#" + ticket));
+  }
+  const list = $("card-tickets");
+  list.replaceChildren();
+  const options = $("attach-options");
+  options.replaceChildren();
+  for (const t of (card && card.tickets) || []) {
+    const li = el("li");
+    li.append(el("span", t.status, "status"), link(t.link, "#" + t.id), el("span", t.subject || ""));
+    list.append(li);
+    const o = el("option"); o.value = t.id; o.textContent = "#" + t.id + " " + (t.subject || t.status);
+    options.append(o);
+  }
+  if (!list.children.length) list.append(el("li", "No open tickets", "muted"));
+  const waiting = call.agent_decision && call.agent_decision.waiting && !call.agent_decision.choice;
+  const wasHidden = $("decide").hidden;
+  $("decide").hidden = !waiting;
+  // Others sharing the caller's number are offered at once.
+  if (waiting && wasHidden && card && (card.other_contacts || []).length) showContacts(card.other_contacts);
+}
+
+async function decide(body) {
+  $("decide-error").textContent = "";
+  if (!current) return;
+  const r = await request("POST", "/calls/" + encodeURIComponent(current.call.call_id) + "/decision", body);
+  if (!r.ok) {
+    $("decide-error").textContent = (r.data && r.data.message) || "The decision was refused";
+    return;
+  }
+  // The stream may have brought a newer view of the call already.
+  if (!(newer(current.call, r.data))) current.call = r.data;
+  else current.call.agent_decision = r.data.agent_decision;
+  renderCard();
+}
+
+async function searchContacts() {
+  const q = $("contact-q").value.trim();
+  const results = $("contact-results");
+  results.replaceChildren();
+  if (q.length < 2) return;
+  const group = current ? "&group=" + encodeURIComponent(current.call.group) : "";
+  const r = await request("GET", "/contacts?q=" + encodeURIComponent(q) + group);
+  if (!r.ok) { $("decide-error").textContent = (r.data && r.data.message) || "Search failed"; return; }
+  showContacts(r.data.contacts);
+}
+
+// Contacts the agent can say the caller is: search results, or the others
+// sharing the caller's number.
+function showContacts(contacts) {
+  const results = $("contact-results");
+  results.replaceChildren();
+  for (const c of contacts) {
+    const li = el("li");
+    const pick = el("button", "This is " + c.name);
+    pick.type = "button";
+    pick.dataset.contact = c.id;
+    pick.addEventListener("click", () => decide({ action: "contact", contact_id: c.id, add_phone: $("add-phone").checked }));
+    li.append(pick, el("span", (c.phones || []).join(", "), "muted"));
+    results.append(li);
+  }
+  if (!results.children.length) results.append(el("li", "Nobody found", "muted"));
+}
+
+async function loadCalls() {
+  const missed = $("only-missed").checked ? "&missed=true&done=false" : "";
+  const r = await request("GET", "/agent/calls?limit=50" + missed);
+  if (!r.ok) return;
+  const rows = $("calls-body");
+  rows.replaceChildren();
+  for (const c of r.data.calls) {
+    const tr = el("tr");
+    const isMissed = c.direction === "inbound" && c.outcome && c.outcome !== "answered";
+    if (isMissed && !c.done_at) tr.className = "missed";
+    tr.dataset.call = c.call_id;
+    const select = el("td");
+    if (isMissed && !c.done_at) {
+      const box = el("input"); box.type = "checkbox"; box.value = c.call_id;
+      box.setAttribute("aria-label", "Select call " + c.call_id);
+      select.append(box);
+    }
+    const when = new Date(c.started_at);
+    const ticket = el("td");
+    if (c.ticket_id) ticket.append("#" + c.ticket_id);
+    const done = el("td");
+    if (c.done_at) { done.textContent = "done"; }
+    else if (isMissed) {
+      const b = el("button", "Mark done"); b.type = "button";
+      b.addEventListener("click", () => markDone([c.call_id]));
+      done.append(b);
+    }
+    tr.append(select, el("td", when.toLocaleString()), el("td", c.direction === "outbound" ? c.to : c.from),
+      el("td", c.outcome || c.state), el("td", c.queue || ""), ticket, done);
+    rows.append(tr);
+  }
+}
+
+async function markDone(ids) {
+  if (!ids.length) return;
+  await request("POST", "/calls/done", { call_ids: ids });
+  loadCalls();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("signin-form").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", signOut);
+  $("new-ticket").addEventListener("click", () => decide({ action: "new_ticket" }));
+  $("attach-form").addEventListener("submit", (e) => { e.preventDefault(); decide({ action: "attach", ticket_id: $("attach-id").value.trim() }); });
+  $("contact-form").addEventListener("submit", (e) => { e.preventDefault(); searchContacts(); });
+  $("contact-search").addEventListener("click", searchContacts);
+  $("only-missed").addEventListener("change", loadCalls);
+  $("mark-selected").addEventListener("click", () => {
+    const ids = [...document.querySelectorAll("#calls-body input[type=checkbox]:checked")].map((b) => b.value);
+    markDone(ids);
+  });
+  start();
+});

@@ -1,0 +1,145 @@
+//! The caller card: who is calling, as the agent page and `GET /api/v1/lookup`
+//! show it (name, number, organization, recent tickets with status and links).
+//! One function makes it for both, from what the group's backend has at hand:
+//! the built-in CRM's tables, or the Zendesk backend's cache (a caller seen
+//! recently costs no request).
+
+use deskbridge_core::Phone;
+use deskbridge_core::ports::HelpdeskError;
+use serde::Serialize;
+
+use crate::state::Group;
+
+/// How many of the caller's recent tickets a card lists.
+pub const CARD_TICKETS: usize = 5;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallerCard {
+    /// E.164, `anonymous`, or as given.
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub contact_id: Option<String>,
+    pub contact_link: Option<String>,
+    pub organization: Option<String>,
+    /// Other contacts with the same number (the agent may pick one).
+    pub other_contacts: Vec<ContactRef>,
+    /// The caller's most recently updated ticket that is not solved or closed.
+    pub open_ticket: Option<TicketRef>,
+    /// The caller's tickets that are not closed, most recently updated first.
+    pub tickets: Vec<TicketRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactRef {
+    pub id: String,
+    pub name: String,
+    pub phones: Vec<String>,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketRef {
+    pub id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub link: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The card of the caller on `phone`, or of the contact `contact_id` when the
+/// call already knows it (chosen by the agent, or named by the IVR).
+pub async fn caller_card(
+    group: &Group,
+    phone: Option<&Phone>,
+    contact_id: Option<&str>,
+) -> Result<CallerCard, HelpdeskError> {
+    let mut card = CallerCard {
+        phone: phone.map(|p| p.as_str().to_string()),
+        ..CallerCard::default()
+    };
+    let mut contacts = match phone.and_then(Phone::e164) {
+        Some(e164) => group.helpdesk.find_contacts_by_phone(e164).await?,
+        None => Vec::new(),
+    };
+    let chosen = match contact_id {
+        Some(id) => match contacts.iter().position(|c| c.id == id) {
+            Some(i) => Some(contacts.remove(i)),
+            None => group.helpdesk.get_contact(id).await?,
+        },
+        // Newest first: the contact a call would be matched to.
+        None if contacts.is_empty() => None,
+        None => Some(contacts.remove(0)),
+    };
+    card.other_contacts = contacts
+        .into_iter()
+        .map(|c| ContactRef {
+            link: group.links.contact(&c.id),
+            id: c.id,
+            name: c.name,
+            phones: c.phones,
+        })
+        .collect();
+    let Some(contact) = chosen else {
+        return Ok(card);
+    };
+    card.contact_link = Some(group.links.contact(&contact.id));
+    card.name = Some(contact.name.clone());
+    card.contact_id = Some(contact.id.clone());
+    card.tickets = match &group.crm {
+        // The built-in CRM's own tables have the subjects and the organization.
+        Some(crm) => {
+            let Ok(id) = contact.id.parse::<i64>() else {
+                return Ok(card);
+            };
+            let store = crm.store();
+            let record = store.contact(id).await.map_err(crm_error)?;
+            if let Some(org) = record.and_then(|c| c.organization_id) {
+                card.organization = store
+                    .organization(org)
+                    .await
+                    .map_err(crm_error)?
+                    .map(|o| o.name);
+            }
+            store
+                .open_tickets_of(id, CARD_TICKETS as u32)
+                .await
+                .map_err(crm_error)?
+                .into_iter()
+                .map(|t| TicketRef {
+                    link: group.links.ticket(&t.id.to_string()),
+                    id: t.id.to_string(),
+                    status: t.status,
+                    subject: Some(t.subject),
+                    updated_at: t.updated_at,
+                })
+                .collect()
+        }
+        None => {
+            let mut tickets = group.helpdesk.caller_tickets(&contact.id).await?;
+            tickets.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
+            tickets
+                .into_iter()
+                .take(CARD_TICKETS)
+                .map(|t| TicketRef {
+                    link: group.links.ticket(&t.id),
+                    id: t.id,
+                    status: t.status,
+                    subject: None,
+                    updated_at: t.updated_at,
+                })
+                .collect()
+        }
+    };
+    card.open_ticket = card
+        .tickets
+        .iter()
+        .find(|t| matches!(t.status.as_str(), "new" | "open" | "pending"))
+        .cloned();
+    Ok(card)
+}
+
+fn crm_error(e: deskbridge_store::StoreError) -> HelpdeskError {
+    tracing::warn!(error = %e, "the built-in CRM's store failed");
+    HelpdeskError::Transient("the database is unavailable; the server log has the details".into())
+}

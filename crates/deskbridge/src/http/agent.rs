@@ -1,0 +1,374 @@
+//! The agent page's API: sign-in and out, the signed-in agent, their live stream
+//! (pops and call updates) and their caller log; and the page itself.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use deskbridge_store::{Change, SessionRecord};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiError;
+use super::caller::{AgentSession, SESSION_COOKIE};
+use super::calls::{CallView, LogQuery, call_log};
+use crate::agent_auth::{decoy_hash, random_secret, same_secret, session_hash, verify_password};
+use crate::card::caller_card;
+use crate::state::{AgentLogin, AppState};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/agent/login", post(login))
+        .route("/agent/logout", post(logout))
+        .route("/agent/me", get(me))
+        .route("/agent/stream", get(stream_agent))
+        .route("/agent/calls", get(agent_calls))
+}
+
+/// The page, its script and its style, outside `/api/v1/` (open: they hold no
+/// data; everything they show comes from the API, signed in).
+pub fn page_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/agent", get(page))
+        .route("/agent/", get(page))
+        .route("/agent/app.js", get(script))
+        .route("/agent/app.css", get(style))
+}
+
+const PAGE_HTML: &str = include_str!("../../assets/agent/index.html");
+const PAGE_JS: &str = include_str!("../../assets/agent/app.js");
+const PAGE_CSS: &str = include_str!("../../assets/agent/app.css");
+
+/// The page with a strict CSP: its own script and style only, API calls to this
+/// origin only, and framed only by the origins in `server.frame_ancestors`.
+async fn page(State(state): State<Arc<AppState>>) -> Response {
+    let ancestors = match state.agent_page.frame_ancestors.is_empty() {
+        true => "'none'".to_string(),
+        false => state.agent_page.frame_ancestors.join(" "),
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+         img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+    );
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        PAGE_HTML,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        PAGE_JS,
+    )
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        PAGE_CSS,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: Option<String>,
+    password: Option<String>,
+    /// The agent's `token` instead of email and password.
+    token: Option<String>,
+}
+
+/// `POST /api/v1/agent/login`: `{"email", "password"}` (or `{"token"}`) → 200 with
+/// the session cookie and the CSRF token; 401 with one message for an unknown
+/// email and a wrong password, after the same argon2 work.
+async fn login(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    match try_login(&state, &body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiError> {
+    let value = super::parse_json(body)?;
+    let login: Login = serde_json::from_value(value).map_err(|e| {
+        ApiError::invalid(
+            "body",
+            format!("send {{\"email\", \"password\"}} or {{\"token\"}}: {e}"),
+        )
+    })?;
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong email or password",
+        )
+    };
+    let agents = &state.agent_page.agents;
+    let agent: &AgentLogin = match (&login.email, &login.password, &login.token) {
+        (_, _, Some(token)) => {
+            // Every agent's token is compared, in constant time.
+            let mut found = None;
+            for a in agents {
+                if let Some(t) = &a.token
+                    && same_secret(t, token)
+                {
+                    found = Some(a);
+                }
+            }
+            found.ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token")
+            })?
+        }
+        (Some(email), Some(password), None) => {
+            let agent = state.agent_page.agent(email.trim());
+            let hash = agent
+                .and_then(|a| a.password_hash.clone())
+                .unwrap_or_else(|| decoy_hash().to_string());
+            let password = password.clone();
+            // argon2 takes tens of milliseconds of CPU: off the async threads.
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
+            match (ok, agent) {
+                (true, Some(a)) if a.password_hash.is_some() => a,
+                _ => return Err(refused()),
+            }
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "password",
+                "send {\"email\", \"password\"} or {\"token\"}",
+            ));
+        }
+    };
+    let id = random_secret();
+    let now = Utc::now();
+    let ttl = state.agent_page.session_ttl;
+    let session = SessionRecord {
+        id_hash: session_hash(&id),
+        agent_email: agent.email.clone(),
+        csrf_token: random_secret(),
+        created_at: now,
+        expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12)),
+    };
+    state.store.create_session(&session).await?;
+    let cookie = session_cookie(state, &id, ttl.as_secs());
+    let mut response = Json(me_body(agent, &session.csrf_token)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// The session cookie. `SameSite=Strict` by default: the page and its API share
+/// one origin, so the cookie is never needed on a request another site starts
+/// (a link from a ticket opens the page, which loads without it and then calls
+/// the API same-site). A page allowed in another site's frame (a Zendesk sidebar
+/// app, `server.frame_ancestors`) is a third-party context, where browsers send
+/// only `SameSite=None; Secure` cookies: then that, with CSRF covered by the
+/// `X-CSRF-Token` header alone.
+fn session_cookie(state: &AppState, value: &str, max_age: u64) -> String {
+    let page = &state.agent_page;
+    let same_site = match page.frame_ancestors.is_empty() {
+        true => "SameSite=Strict",
+        false => "SameSite=None",
+    };
+    let secure = match page.secure_cookie || !page.frame_ancestors.is_empty() {
+        true => "; Secure",
+        false => "",
+    };
+    format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; {same_site}; Max-Age={max_age}{secure}")
+}
+
+fn me_body(agent: &AgentLogin, csrf: &str) -> Value {
+    json!({
+        "agent": { "email": agent.email, "name": agent.name, "admin": agent.admin },
+        "csrf_token": csrf,
+    })
+}
+
+/// `POST /api/v1/agent/logout`: ends the session (CSRF-checked like any unsafe
+/// request) and clears the cookie.
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    session: AgentSession,
+) -> Result<Response, ApiError> {
+    state.store.delete_session(&session.id_hash).await?;
+    let mut response = Json(json!({ "signed_out": true })).into_response();
+    let cleared = session_cookie(&state, "", 0);
+    if let Ok(v) = HeaderValue::from_str(&cleared) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// `GET /api/v1/agent/me`: the signed-in agent and the session's CSRF token (the
+/// page reads it again after a reload).
+async fn me(
+    State(state): State<Arc<AppState>>,
+    session: AgentSession,
+) -> Result<Json<Value>, ApiError> {
+    let agent = state
+        .agent_page
+        .agent(&session.email)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in"))?;
+    Ok(Json(me_body(agent, &session.csrf_token)))
+}
+
+/// `GET /api/v1/agent/calls`: the signed-in agent's caller log (the filters of
+/// `GET /api/v1/calls`).
+async fn agent_calls(
+    State(state): State<Arc<AppState>>,
+    session: AgentSession,
+    Query(q): Query<LogQuery>,
+) -> Result<Json<super::calls::CallLog>, ApiError> {
+    let groups = state.groups.clone();
+    call_log(&state, &groups, Some(&session.email), q)
+        .await
+        .map(Json)
+}
+
+/// `GET /api/v1/agent/stream`: Server-Sent Events for the signed-in agent only:
+/// `call` (one of their calls changed, as `GET /api/v1/calls/{id}` shows it) and
+/// `pop` (a screen pop made for them: the call, the caller's card and the record
+/// chosen), from whichever instance handled it.
+async fn stream_agent(
+    State(state): State<Arc<AppState>>,
+    session: AgentSession,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let changes = state.store.changes();
+    let me = session.email;
+    let id_hash = session.id_hash;
+    // Pops already sent per call: a call changes many times after its pop.
+    let seen: HashMap<(String, String), usize> = HashMap::new();
+    let hello = Event::default()
+        .event("hello")
+        .data(json!({ "agent": me }).to_string());
+    let start = stream::once(async move { Ok::<_, Infallible>(hello) });
+    let updates = stream::unfold(
+        (state, changes, (me, id_hash), seen, Vec::<Event>::new()),
+        |(state, mut changes, agent, mut seen, mut queued)| async move {
+            let me = agent.0.clone();
+            loop {
+                if let Some(event) = queued.pop() {
+                    return Some((Ok(event), (state, changes, agent, seen, queued)));
+                }
+                let (group, call_id) = match changes.recv().await {
+                    Ok(Change::Call { group, call_id }) => (group, call_id),
+                    Ok(Change::Work) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let event = Event::default()
+                            .event("lagged")
+                            .data(json!({ "missed": n }).to_string());
+                        return Some((Ok(event), (state, changes, agent, seen, queued)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                let record = match state.store.call(&group, &call_id).await {
+                    Ok(Some(r)) => r,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read a changed call for the agent stream");
+                        continue;
+                    }
+                };
+                let call = &record.interaction;
+                if !call.agent_emails().iter().any(|e| e == &me) {
+                    continue;
+                }
+                // A session signed out (or expired) since the stream opened gets
+                // nothing more: the stream ends.
+                match state.store.session(&agent.1, Utc::now()).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot check the agent's session");
+                        continue;
+                    }
+                }
+                let view = CallView::new(&record, false);
+                let mut events = Vec::new();
+                // Pops for this agent not yet sent, while the call is live: a pop
+                // is only worth showing while the phone rings or the agent talks.
+                let mine: Vec<_> = call
+                    .pops
+                    .iter()
+                    .filter(|p| p.agent.eq_ignore_ascii_case(&me))
+                    .collect();
+                let sent = seen.entry((group.clone(), call_id.clone())).or_insert(0);
+                if mine.len() > *sent && call.ended_at.is_none() {
+                    let group_ref = state.group(&group).cloned();
+                    for pop in &mine[*sent..] {
+                        let card = match &group_ref {
+                            Some(g) => caller_card(
+                                g,
+                                call.customer_phone(),
+                                pop.contact_id.as_deref().or(call.contact_id.as_deref()),
+                            )
+                            .await
+                            .unwrap_or_default(),
+                            None => Default::default(),
+                        };
+                        let ticket_link = pop
+                            .ticket_id
+                            .as_ref()
+                            .and_then(|t| group_ref.as_ref().map(|g| g.links.ticket(t)));
+                        let data = json!({
+                            "call": view,
+                            "card": card,
+                            "pop": pop,
+                            "ticket_link": ticket_link,
+                        });
+                        if let Ok(e) = Event::default().event("pop").json_data(data) {
+                            events.push(e);
+                        }
+                    }
+                }
+                *sent = mine.len().max(*sent);
+                if let Ok(e) = Event::default()
+                    .event("call")
+                    .id(format!("{group}/{call_id}"))
+                    .json_data(&view)
+                {
+                    events.push(e);
+                }
+                // Sent in order: the `call` update last (popped from the end).
+                events.reverse();
+                queued = events;
+            }
+        },
+    );
+    use futures_util::StreamExt;
+    Sse::new(start.chain(updates)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,166 @@
+//! Who is asking: a connector group's bearer token, or an agent signed in to the
+//! agent page. One extractor for every `/api/v1/` endpoint that both may use, so
+//! what each may see is decided here and in [`Caller`]'s methods, not in each
+//! handler.
+//!
+//! CSRF: a browser sends the session cookie with any request to this origin, so
+//! an unsafe request (anything but GET, HEAD, OPTIONS) authenticated by the
+//! cookie must also carry the session's own CSRF token in `X-CSRF-Token`, which
+//! only the page (same origin, reading the sign-in answer) knows. A bearer token
+//! is never sent by a browser on its own, so token requests need no such header.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+
+use super::{ApiError, GroupAuth};
+use crate::agent_auth::{same_secret, session_hash};
+use crate::state::{AppState, Group};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "deskbridge_session";
+/// The header an unsafe request signed in by the cookie carries.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The credentials of a request.
+pub enum Caller {
+    /// A connector group's token: that group's calls and records.
+    Group(GroupAuth),
+    /// A signed-in agent: their own calls and pops, in any group.
+    Agent(AgentSession),
+}
+
+/// A signed-in agent's session.
+#[derive(Debug, Clone)]
+pub struct AgentSession {
+    /// Lowercase, as in the directory.
+    pub email: String,
+    pub csrf_token: String,
+    /// SHA-256 of the cookie's value (to sign out).
+    pub id_hash: String,
+}
+
+impl Caller {
+    /// The groups whose calls the caller may read: the token's, or every group
+    /// for an agent (whose calls are then narrowed to their own by
+    /// [`Caller::agent`]).
+    pub fn groups(&self, state: &AppState) -> Vec<Arc<Group>> {
+        match self {
+            Caller::Group(auth) => auth.0.clone(),
+            Caller::Agent(_) => state.groups.clone(),
+        }
+    }
+
+    /// The agent whose calls only are visible, for a signed-in agent.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Caller::Group(_) => None,
+            Caller::Agent(a) => Some(&a.email),
+        }
+    }
+
+    /// Whether the caller may see this call: a group token sees its group's
+    /// calls (the caller read only those); an agent, the calls they answered or
+    /// were popped for.
+    pub fn may_see(&self, call: &deskbridge_core::Interaction) -> bool {
+        match self {
+            Caller::Group(auth) => auth.get(&call.group).is_some(),
+            Caller::Agent(a) => call.agent_emails().iter().any(|e| e == &a.email),
+        }
+    }
+}
+
+/// The session id of the request's cookie, if any.
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        message.to_string(),
+    )
+}
+
+impl FromRequestParts<Arc<AppState>> for AgentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(id) = session_cookie(parts) else {
+            return Err(unauthorized(
+                "sign in to the agent page first (POST /api/v1/agent/login)",
+            ));
+        };
+        let id_hash = session_hash(&id);
+        let Some(session) = state.store.session(&id_hash, chrono::Utc::now()).await? else {
+            return Err(unauthorized(
+                "the session has expired or was signed out; sign in again",
+            ));
+        };
+        // An agent removed from the directory is signed out.
+        if state.agent_page.agent(&session.agent_email).is_none() {
+            return Err(unauthorized("the agent is no longer in the directory"));
+        }
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !same_secret(sent, &session.csrf_token) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "a request signed in by the session cookie must carry the session's \
+                     X-CSRF-Token header (the agent page sends it)",
+                ));
+            }
+        }
+        Ok(AgentSession {
+            email: session.agent_email,
+            csrf_token: session.csrf_token,
+            id_hash,
+        })
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        // A bearer token wins: it is what a PBX or script sends, never a browser
+        // on its own.
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return GroupAuth::from_request_parts(parts, state)
+                .await
+                .map(Caller::Group);
+        }
+        if session_cookie(parts).is_some() {
+            return AgentSession::from_request_parts(parts, state)
+                .await
+                .map(Caller::Agent);
+        }
+        Err(unauthorized(
+            "send Authorization: Bearer <group token>, or sign in to the agent page",
+        ))
+    }
+}

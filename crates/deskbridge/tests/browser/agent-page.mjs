@@ -1,0 +1,230 @@
+// Drives the agent page in Debian's Chromium, headless, with playwright-core
+// (never a browser Playwright downloads). Started by the Rust test
+// `browser::the_agent_page_in_chromium` (crates/deskbridge/tests/it/browser.rs),
+// which runs deskbridge in-process and passes its address, a group token and
+// the agents' credentials in the environment. Each case checks what an agent
+// or an admin would: the card on screen, and the ticket and comment through the
+// API. Exits non-zero on the first failure.
+import { chromium } from "playwright-core";
+
+const base = process.env.DESKBRIDGE_URL;
+const token = process.env.DESKBRIDGE_TOKEN;
+const annPassword = process.env.ANN_PASSWORD;
+const bobToken = process.env.BOB_TOKEN;
+const screenshot = process.env.SCREENSHOT;
+
+function fail(message) { throw new Error(message); }
+
+async function api(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try { data = JSON.parse(text); } catch (_) { data = text; }
+  return { status: res.status, data };
+}
+
+async function waitFor(what, check, timeoutMs = 15000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) fail("timed out waiting for " + what);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function events(list) {
+  const r = await api("POST", "/api/v1/events", list);
+  if (r.status !== 202) fail("events refused: " + r.status + " " + JSON.stringify(r.data));
+}
+
+function ringing(callId, from, agent, attributes = {}) {
+  return [
+    { id: callId + "-1", call_id: callId, type: "ringing", direction: "inbound", from,
+      to: "+14155550199", queue: "support", agent: { email: agent }, attributes },
+    { id: callId + "-2", call_id: callId, type: "answered", agent: { email: agent } },
+  ];
+}
+
+async function end(callId) {
+  await events([{ id: callId + "-3", call_id: callId, type: "ended", reason: "completed",
+    recording_url: "https://recordings.example/" + callId + ".mp3" }]);
+}
+
+async function synced(callId) {
+  return waitFor("call " + callId + " synced", async () => {
+    const r = await api("GET", "/api/v1/calls/" + callId);
+    return r.status === 200 && r.data.sync === "done" ? r.data : null;
+  });
+}
+
+async function commentsOf(ticketId) {
+  const r = await api("GET", "/api/v1/crm/tickets/" + ticketId + "/comments");
+  if (r.status !== 200) fail("comments of " + ticketId + ": " + r.status);
+  return r.data.items;
+}
+
+// The call's comment (its outcome and recording) is on the ticket.
+async function callLoggedOn(ticketId, callId) {
+  const comments = await commentsOf(ticketId);
+  const logged = comments.filter((c) => c.body.includes("Outcome: answered")
+    && c.body.includes("https://recordings.example/" + callId + ".mp3"));
+  if (logged.length !== 1) fail("the call's comment on " + ticketId + ": " + JSON.stringify(comments));
+}
+
+async function create(path, body) {
+  const r = await api("POST", path, body);
+  if (r.status !== 201) fail("create " + path + ": " + r.status + " " + JSON.stringify(r.data));
+  return r.data;
+}
+
+const results = [];
+async function test(name, fn) {
+  const started = Date.now();
+  await fn();
+  results.push(name);
+  console.log("ok - " + name + " (" + (Date.now() - started) + " ms)");
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+});
+try {
+  const annContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const bobContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const ann = await annContext.newPage();
+  const bob = await bobContext.newPage();
+
+  await test("sign in (password and token)", async () => {
+    await ann.goto(base + "/agent");
+    await ann.getByLabel("Email").fill("ann@acme.com");
+    await ann.getByLabel("Password").fill("wrong");
+    await ann.getByRole("button", { name: "Sign in" }).click();
+    await ann.getByRole("alert").filter({ hasText: "wrong email or password" }).waitFor();
+    await ann.getByLabel("Password").fill(annPassword);
+    await ann.getByRole("button", { name: "Sign in" }).click();
+    await ann.locator("#who").filter({ hasText: "Ann Example" }).waitFor();
+    await bob.goto(base + "/agent");
+    await bob.getByLabel("Agent token").fill(bobToken);
+    await bob.getByRole("button", { name: "Sign in" }).click();
+    await bob.locator("#who").filter({ hasText: "Bob Example" }).waitFor();
+    // The stream is open before the first call.
+    await ann.waitForTimeout(300);
+  });
+
+  await test("an inbound call pops the caller's card within a second", async () => {
+    const contact = await create("/api/v1/crm/contacts",
+      { name: "Paula Popped", phones: ["+14155550160"] });
+    await create("/api/v1/crm/tickets",
+      { subject: "Router keeps rebooting", requester_id: contact.id, status: "open" });
+    const sent = Date.now();
+    await events(ringing("br-pop", "+14155550160", "ann@acme.com"));
+    await ann.locator("#card-name").filter({ hasText: "Paula Popped" }).waitFor({ timeout: 5000 });
+    const took = Date.now() - sent;
+    console.log("  card shown " + took + " ms after the event");
+    if (took > 1000) fail("the card took " + took + " ms");
+    await ann.locator("#card-tickets").filter({ hasText: "Router keeps rebooting" }).waitFor();
+    await end("br-pop");
+    await synced("br-pop");
+  });
+
+  await test("an agent does not see another agent's call", async () => {
+    // Bob's page never showed Paula's call, and his log has none of Ann's calls.
+    if (!(await bob.locator("#card-empty").isVisible())) fail("Bob's card shows a call");
+    await bob.reload();
+    await bob.locator("#who").filter({ hasText: "Bob Example" }).waitFor();
+    await bob.waitForTimeout(300);
+    const rows = await bob.locator("#calls-body tr").count();
+    if (rows !== 0) fail("Bob sees " + rows + " calls");
+    const seen = await bob.evaluate(async () => (await fetch("/api/v1/calls/br-pop")).status);
+    if (seen !== 404) fail("Bob read Ann's call: " + seen);
+  });
+
+  await test("agent mode: new ticket lands the comment on a new ticket", async () => {
+    await events(ringing("br-new", "+14155550161", "ann@acme.com", { ticket_assignment: "agent" }));
+    await ann.getByRole("button", { name: "New ticket" }).click();
+    await ann.locator("#card-chosen").filter({ hasText: "Ticket: #" }).waitFor();
+    await end("br-new");
+    const call = await synced("br-new");
+    if (!call.decisions.ticket_rules.includes("agent_new_ticket")) fail(JSON.stringify(call.decisions));
+    await callLoggedOn(call.ticket_id, "br-new");
+  });
+
+  let attachTicket = null;
+  await test("agent mode: attach lands the comment on the chosen ticket", async () => {
+    const contact = await create("/api/v1/crm/contacts",
+      { name: "Arthur Attach", phones: ["+14155550162"] });
+    attachTicket = await create("/api/v1/crm/tickets",
+      { subject: "Billing question", requester_id: contact.id, status: "open" });
+    await events(ringing("br-att", "+14155550162", "ann@acme.com", { ticket_assignment: "agent" }));
+    await ann.locator("#card-tickets").filter({ hasText: "Billing question" }).waitFor();
+    if (screenshot) {
+      await ann.getByLabel("Attach to ticket").fill(attachTicket.id);
+      await ann.screenshot({ path: screenshot, fullPage: true });
+      console.log("  screenshot: " + screenshot);
+    }
+    await ann.getByLabel("Attach to ticket").fill(attachTicket.id);
+    await ann.getByRole("button", { name: "Attach", exact: true }).click();
+    await ann.locator("#card-chosen").filter({ hasText: "#" + attachTicket.id }).waitFor();
+    await end("br-att");
+    const call = await synced("br-att");
+    if (call.ticket_id !== attachTicket.id) fail("the call went to " + call.ticket_id);
+    await callLoggedOn(attachTicket.id, "br-att");
+  });
+
+  await test("agent mode: choose contact (and add the number) lands the call on their ticket", async () => {
+    const carol = await create("/api/v1/crm/contacts",
+      { name: "Carol Chooser", phones: ["+14155550999"] });
+    await events(ringing("br-con", "+14155550163", "ann@acme.com", { ticket_assignment: "agent" }));
+    await ann.getByRole("button", { name: "New ticket" }).waitFor();
+    await ann.getByLabel("This caller is").fill("Carol");
+    await ann.getByRole("button", { name: "Search" }).click();
+    await ann.getByLabel("Add the caller's number to this contact").check();
+    await ann.getByRole("button", { name: "This is Carol Chooser" }).click();
+    await end("br-con");
+    const call = await synced("br-con");
+    if (call.contact_id !== carol.id) fail("the call's contact is " + call.contact_id);
+    const ticket = (await api("GET", "/api/v1/crm/tickets/" + call.ticket_id)).data;
+    if (ticket.requester_id !== carol.id) fail("the ticket's requester is " + ticket.requester_id);
+    await callLoggedOn(call.ticket_id, "br-con");
+    const phones = (await api("GET", "/api/v1/crm/contacts/" + carol.id)).data.phones;
+    if (!phones.includes("+14155550163")) fail("the number was not added: " + phones);
+  });
+
+  await test("a missed call is marked done", async () => {
+    await events([
+      { id: "br-miss-1", call_id: "br-miss", type: "ringing", direction: "inbound",
+        from: "+14155550164", to: "+14155550199", queue: "support", agent: { email: "ann@acme.com" } },
+      { id: "br-miss-2", call_id: "br-miss", type: "ended", reason: "no_answer" },
+    ]);
+    await ann.getByLabel("Missed and not done only").check();
+    const row = ann.locator("#calls-body tr[data-call='br-miss']");
+    await row.getByRole("button", { name: "Mark done" }).click();
+    await waitFor("br-miss marked done", async () => {
+      const r = await api("GET", "/api/v1/calls/br-miss");
+      return r.data.done_at ? r.data : null;
+    });
+    await waitFor("br-miss to leave the not-done list",
+      async () => (await ann.locator("#calls-body tr[data-call='br-miss']").count()) === 0);
+  });
+
+  await test("signed out gets nothing", async () => {
+    await ann.getByRole("button", { name: "Sign out" }).click();
+    await ann.getByRole("heading", { name: "Sign in" }).waitFor();
+    const status = await ann.evaluate(async () => (await fetch("/api/v1/agent/calls")).status);
+    if (status !== 401) fail("signed out, the log answered " + status);
+    const stream = await ann.evaluate(async () => (await fetch("/api/v1/agent/stream")).status);
+    if (stream !== 401) fail("signed out, the stream answered " + stream);
+    if (await ann.locator("#calls-body tr").count() !== 0) fail("the log is still on screen");
+  });
+} finally {
+  await browser.close();
+}
+console.log(results.length + " browser cases passed");

@@ -1,0 +1,856 @@
+//! The agent page's API (issue 11, points 3 to 6): sign-in and out, CSRF, what an
+//! agent may see, agent-mode decisions landing the call on the right record,
+//! the caller lookup card, and the caller log's filters, done flags and purge.
+
+use serde_json::{Value, json};
+
+use crate::common::{AgentBrowser, TestApp, ids};
+
+const TOKEN: &str = "support-token-0123456789";
+const ANN_PASSWORD: &str = "ann-password-1";
+const BOB_TOKEN: &str = "bob-agent-token-0123456789";
+
+/// A group in agent mode (or not), Ann signing in with a password and Bob with
+/// a token.
+fn config(group_keys: &str) -> String {
+    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
+    format!(
+        r#"
+[[agents]]
+email = "ann@acme.com"
+name = "Ann Example"
+extension = "101"
+password_hash = "{hash}"
+
+[[agents]]
+email = "bob@acme.com"
+name = "Bob Example"
+token = "{BOB_TOKEN}"
+
+[[groups]]
+name = "support"
+tokens = ["{TOKEN}"]
+{group_keys}
+"#
+    )
+}
+
+fn app(group_keys: &str) -> TestApp {
+    TestApp::with_config(&config(group_keys), TOKEN)
+}
+
+fn ann(app: &TestApp) -> AgentBrowser<'_> {
+    app.sign_in(&json!({"email": "ann@acme.com", "password": ANN_PASSWORD}))
+}
+
+fn bob(app: &TestApp) -> AgentBrowser<'_> {
+    app.sign_in(&json!({"token": BOB_TOKEN}))
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+/// A call ringing now and answered by `agent` (times left out: now).
+fn answered_now(call_id: &str, from: &str, agent: &str, attributes: Value) -> Value {
+    json!([
+        {"id": format!("{call_id}-1"), "call_id": call_id, "type": "ringing",
+         "direction": "inbound", "from": from, "to": "+14155550199",
+         "attributes": attributes, "queue": "support"},
+        {"id": format!("{call_id}-2"), "call_id": call_id, "type": "answered",
+         "agent": {"email": agent}},
+    ])
+}
+
+fn end_now(app: &TestApp, call_id: &str) {
+    let (status, body) = app.post_events(&json!({"id": format!("{call_id}-end"),
+        "call_id": call_id, "type": "ended", "reason": "completed"}));
+    assert_eq!(status, 202, "{body}");
+}
+
+/// How many comments on the call's ticket are the call's own (its outcome).
+/// (A ticket made while the call is live opens with a note of the call so far.)
+fn call_comments(app: &TestApp, call: &Value) -> usize {
+    app.comments(s(&call["ticket_id"]))
+        .iter()
+        .filter(|c| s(&c["body"]).contains("Outcome: answered"))
+        .count()
+}
+
+fn create(app: &TestApp, path: &str, body: Value) -> Value {
+    let (status, created) = app.send("POST", path, Some(&body));
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
+// ---- sign-in ----
+
+#[test]
+fn an_agent_signs_in_and_out_and_a_wrong_password_reads_like_an_unknown_email() {
+    let app = app("");
+    let (wrong, wrong_body) = app.send_anonymous(
+        "POST",
+        "/api/v1/agent/login",
+        Some(&json!({"email": "ann@acme.com", "password": "nope"})),
+    );
+    let (unknown, unknown_body) = app.send_anonymous(
+        "POST",
+        "/api/v1/agent/login",
+        Some(&json!({"email": "eve@acme.com", "password": "nope"})),
+    );
+    assert_eq!((wrong, unknown), (401, 401));
+    assert_eq!(wrong_body, unknown_body, "the same answer for both");
+
+    let ann = ann(&app);
+    assert!(ann.set_cookie.contains("HttpOnly"), "{}", ann.set_cookie);
+    assert!(
+        ann.set_cookie.contains("SameSite=Strict"),
+        "{}",
+        ann.set_cookie
+    );
+    assert!(
+        !ann.set_cookie.contains("Secure"),
+        "plain http: {}",
+        ann.set_cookie
+    );
+    let (status, me) = ann.get("/api/v1/agent/me");
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["agent"]["email"], "ann@acme.com");
+    assert_eq!(me["agent"]["name"], "Ann Example");
+    assert_eq!(me["csrf_token"], ann.csrf.as_str());
+
+    // Bob signs in with his token.
+    let bob = bob(&app);
+    assert_eq!(
+        bob.get("/api/v1/agent/me").1["agent"]["email"],
+        "bob@acme.com"
+    );
+
+    // Signing out needs the CSRF header like any unsafe request.
+    let (status, body) = ann.send_with("POST", "/api/v1/agent/logout", None, None);
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = ann.send("POST", "/api/v1/agent/logout", None);
+    assert_eq!(status, 200, "{body}");
+    for path in ["/api/v1/agent/me", "/api/v1/agent/calls", "/api/v1/calls"] {
+        let (status, body) = ann.get(path);
+        assert_eq!(status, 401, "{path}: {body}");
+    }
+    // Bob's session is another one.
+    assert_eq!(bob.get("/api/v1/agent/me").0, 200);
+    // Signed out: nothing.
+    assert_eq!(
+        app.send_anonymous("GET", "/api/v1/agent/calls", None).0,
+        401
+    );
+    assert_eq!(
+        app.send_anonymous("GET", "/api/v1/lookup?phone=1", None).0,
+        401
+    );
+}
+
+#[test]
+fn a_framed_page_gets_a_samesite_none_secure_cookie_and_its_csp_names_the_frame_origins() {
+    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
+    let app = TestApp::with_config(
+        &format!(
+            r#"
+[server]
+public_url = "https://deskbridge.acme.com"
+frame_ancestors = ["https://acme.zendesk.com"]
+
+[[agents]]
+email = "ann@acme.com"
+password_hash = "{hash}"
+
+[[groups]]
+name = "support"
+tokens = ["{TOKEN}"]
+"#
+        ),
+        TOKEN,
+    );
+    let ann = ann(&app);
+    assert!(
+        ann.set_cookie.contains("SameSite=None"),
+        "{}",
+        ann.set_cookie
+    );
+    assert!(ann.set_cookie.contains("Secure"), "{}", ann.set_cookie);
+    let page = app.client().get(app.url("/agent")).send().expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("text")
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors https://acme.zendesk.com"),
+        "{csp}"
+    );
+    assert!(
+        page.text()
+            .expect("html")
+            .contains("<h2 id=\"signin-title\">Sign in</h2>")
+    );
+}
+
+#[test]
+fn unsafe_requests_by_the_session_cookie_need_the_sessions_csrf_token() {
+    let app = app("");
+    let ann = ann(&app);
+    let body = json!({"call_ids": ["c1"]});
+    let (status, err) = ann.send_with("POST", "/api/v1/calls/done", Some(&body), None);
+    assert_eq!(status, 403, "{err}");
+    assert_eq!(err["error"], "csrf");
+    let (status, _) = ann.send_with("POST", "/api/v1/calls/done", Some(&body), Some("forged"));
+    assert_eq!(status, 403);
+    // Another session's token is not this one's.
+    let bob = bob(&app);
+    let (status, _) = ann.send_with("POST", "/api/v1/calls/done", Some(&body), Some(&bob.csrf));
+    assert_eq!(status, 403);
+    let (status, answer) = ann.send("POST", "/api/v1/calls/done", Some(&body));
+    assert_eq!(status, 200, "{answer}");
+    // A bearer token needs no CSRF header.
+    let (status, _) = app.send("POST", "/api/v1/calls/done", Some(&body));
+    assert_eq!(status, 200);
+}
+
+// ---- what an agent sees ----
+
+#[test]
+fn an_agent_sees_only_their_own_calls() {
+    let app = app("");
+    for (call, from, agent) in [
+        ("ann-1", "+14155550101", "ann@acme.com"),
+        ("bob-1", "+14155550102", "bob@acme.com"),
+    ] {
+        let (status, body) = app.post_events(&answered_now(call, from, agent, json!({})));
+        assert_eq!(status, 202, "{body}");
+        end_now(&app, call);
+        app.wait_synced(call);
+    }
+    let ann = ann(&app);
+    assert_eq!(ann.call_ids(""), ["ann-1"]);
+    let (status, log) = ann.get("/api/v1/calls");
+    assert_eq!(status, 200);
+    assert_eq!(ids(&log), ["ann-1"]);
+    assert_eq!(ann.get("/api/v1/calls/ann-1").0, 200);
+    let (status, err) = ann.get("/api/v1/calls/bob-1");
+    assert_eq!(
+        status, 404,
+        "another agent's call does not exist for Ann: {err}"
+    );
+    // Nor can she decide or mark it.
+    let (status, _) = ann.send(
+        "POST",
+        "/api/v1/calls/bob-1/decision",
+        Some(&json!({"action": "new_ticket"})),
+    );
+    assert_eq!(status, 404);
+    // The group's token sees both.
+    let (_, all) = app.get("/api/v1/calls");
+    assert_eq!(ids(&all).len(), 2);
+    assert_eq!(bob(&app).call_ids(""), ["bob-1"]);
+}
+
+// ---- agent mode ----
+
+/// An agent-mode call answered by Ann, identified, waiting for her decision.
+fn waiting_call(app: &TestApp, call_id: &str, from: &str) -> Value {
+    let (status, body) = app.post_events(&answered_now(
+        call_id,
+        from,
+        "ann@acme.com",
+        json!({"ticket_assignment": "agent"}),
+    ));
+    assert_eq!(status, 202, "{body}");
+    app.wait_call(call_id, |c| {
+        !c["contact_id"].is_null() && !c["agent_decision"]["waiting"].is_null()
+    })
+}
+
+#[test]
+fn agent_mode_new_ticket_lands_the_comment_on_a_new_ticket() {
+    let app = app("");
+    let waiting = waiting_call(&app, "am-new", "+14155550110");
+    let ann = ann(&app);
+    let (status, decided) = ann.send(
+        "POST",
+        "/api/v1/calls/am-new/decision",
+        Some(&json!({"action": "new_ticket"})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["agent_decision"]["choice"]["action"], "new_ticket");
+    assert_eq!(decided["agent_decision"]["choice"]["by"], "ann@acme.com");
+    // The ticket is made at once, not at the deadline.
+    let open = app.wait_call("am-new", |c| !c["ticket_id"].is_null());
+    assert_eq!(
+        open["decisions"]["ticket_rules"],
+        json!(["agent_new_ticket"])
+    );
+    end_now(&app, "am-new");
+    let call = app.wait_synced("am-new");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(call["agent_decision"]["timed_out"], false);
+    let ticket = app.ticket(s(&call["ticket_id"]));
+    assert_eq!(ticket["requester_id"], waiting["contact_id"]);
+    let comments = app.comments(s(&call["ticket_id"]));
+    assert_eq!(call_comments(&app, &call), 1, "{comments:?}");
+    // A second decision is refused: the call is decided.
+    let (status, err) = ann.send(
+        "POST",
+        "/api/v1/calls/am-new/decision",
+        Some(&json!({"action": "new_ticket"})),
+    );
+    assert_eq!(status, 409, "{err}");
+}
+
+#[test]
+fn agent_mode_attach_lands_the_comment_on_the_chosen_ticket() {
+    let app = app("");
+    let waiting = waiting_call(&app, "am-attach", "+14155550111");
+    let contact = s(&waiting["contact_id"]).to_string();
+    let ticket = create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Broken router", "requester_id": contact, "status": "open"}),
+    );
+    let closed = create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Old", "requester_id": contact, "status": "closed"}),
+    );
+    let ann = ann(&app);
+    // A closed ticket, or one that does not exist, is refused, naming the field.
+    for id in [s(&closed["id"]), "999999"] {
+        let (status, err) = ann.send(
+            "POST",
+            "/api/v1/calls/am-attach/decision",
+            Some(&json!({"action": "attach", "ticket_id": id})),
+        );
+        assert_eq!(status, 422, "{err}");
+        assert_eq!(err["field"], "ticket_id");
+    }
+    let (status, decided) = ann.send(
+        "POST",
+        "/api/v1/calls/am-attach/decision",
+        Some(&json!({"action": "attach", "ticket_id": ticket["id"]})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    end_now(&app, "am-attach");
+    let call = app.wait_synced("am-attach");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(call["ticket_id"], ticket["id"]);
+    assert_eq!(call["decisions"]["ticket_rules"], json!(["agent_attached"]));
+    assert_eq!(app.comments(s(&ticket["id"])).len(), 1);
+    assert_eq!(app.all("tickets").len(), 2, "no ticket made");
+}
+
+#[test]
+fn agent_mode_contact_choice_moves_the_call_and_adds_the_number() {
+    let app = app("");
+    let waiting = waiting_call(&app, "am-contact", "+14155550112");
+    let chosen = create(
+        &app,
+        "/api/v1/crm/contacts",
+        json!({"name": "Carol Customer", "phones": ["+14155550999"]}),
+    );
+    assert_ne!(waiting["contact_id"], chosen["id"]);
+    let bob_browser = bob(&app);
+    // Bob is not the call's agent.
+    let (status, _) = bob_browser.send(
+        "POST",
+        "/api/v1/calls/am-contact/decision",
+        Some(&json!({"action": "contact", "contact_id": chosen["id"]})),
+    );
+    assert_eq!(status, 404);
+    // The contact search finds Carol by name.
+    let ann = ann(&app);
+    let (status, found) = ann.get("/api/v1/contacts?q=carol");
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["contacts"][0]["id"], chosen["id"]);
+    let (status, decided) = ann.send(
+        "POST",
+        "/api/v1/calls/am-contact/decision",
+        Some(&json!({"action": "contact", "contact_id": chosen["id"], "add_phone": true})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    end_now(&app, "am-contact");
+    let call = app.wait_synced("am-contact");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(call["contact_id"], chosen["id"]);
+    assert_eq!(call["decisions"]["contact_rule"], "agent_chose");
+    let ticket = app.ticket(s(&call["ticket_id"]));
+    assert_eq!(ticket["requester_id"], chosen["id"]);
+    assert_eq!(call_comments(&app, &call), 1);
+    let carol = app
+        .get(&format!("/api/v1/crm/contacts/{}", s(&chosen["id"])))
+        .1;
+    assert_eq!(carol["phones"], json!(["+14155550999", "+14155550112"]));
+}
+
+#[test]
+fn a_decision_after_the_timeout_is_refused_with_a_conflict() {
+    let app = app("agent_timeout_seconds = 1");
+    waiting_call(&app, "am-late", "+14155550113");
+    let call = app.wait_call("am-late", |c| c["agent_decision"]["timed_out"] == true);
+    assert!(call["agent_decision"]["waiting"].is_null());
+    let ann = ann(&app);
+    let (status, err) = ann.send(
+        "POST",
+        "/api/v1/calls/am-late/decision",
+        Some(&json!({"action": "new_ticket"})),
+    );
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"], "decision_too_late");
+    assert!(s(&err["message"]).contains("fallback"), "{err}");
+    // A call not in agent mode has nothing to decide.
+    let (status, body) = app.post_events(&answered_now(
+        "auto-1",
+        "+14155550114",
+        "ann@acme.com",
+        json!({}),
+    ));
+    assert_eq!(status, 202, "{body}");
+    let (status, err) = app.send(
+        "POST",
+        "/api/v1/calls/auto-1/decision",
+        Some(&json!({"action": "new_ticket"})),
+    );
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"], "not_waiting");
+}
+
+// ---- lookup ----
+
+#[test]
+fn lookup_answers_the_caller_card_from_the_crm() {
+    let app = app("default_region = \"US\"");
+    let org = create(
+        &app,
+        "/api/v1/crm/organizations",
+        json!({"name": "Acme Corp"}),
+    );
+    let contact = create(
+        &app,
+        "/api/v1/crm/contacts",
+        json!({"name": "Dana Caller", "phones": ["+14155550120"], "organization_id": org["id"]}),
+    );
+    let ticket = create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Invoice", "requester_id": contact["id"], "status": "open"}),
+    );
+    // Any format, read in the group's region.
+    let (status, card) = app.get("/api/v1/lookup?phone=(415)%20555-0120");
+    assert_eq!(status, 200, "{card}");
+    assert_eq!(card["name"], "Dana Caller");
+    assert_eq!(card["phone"], "+14155550120");
+    assert_eq!(card["contact_id"], contact["id"]);
+    assert_eq!(
+        card["contact_link"],
+        format!("/api/v1/crm/contacts/{}", s(&contact["id"]))
+    );
+    assert_eq!(card["organization"], "Acme Corp");
+    assert_eq!(card["open_ticket"]["id"], ticket["id"]);
+    assert_eq!(card["tickets"][0]["subject"], "Invoice");
+    assert_eq!(card["tickets"][0]["status"], "open");
+    // A signed-in agent may look up too, and open the card's links; an unknown
+    // number has an empty card.
+    let ann = ann(&app);
+    let (status, opened) = ann.get(s(&card["contact_link"]));
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(opened["name"], "Dana Caller");
+    let (status, unknown) = ann.get("/api/v1/lookup?phone=+14155550999");
+    assert_eq!(status, 200);
+    assert_eq!(unknown["name"], Value::Null);
+    assert_eq!(unknown["tickets"], json!([]));
+}
+
+// ---- caller log ----
+
+fn missed_now(app: &TestApp, call_id: &str, from: &str, agent: &str, queue: &str) {
+    let (status, body) = app.post_events(&json!([
+        {"id": format!("{call_id}-1"), "call_id": call_id, "type": "ringing",
+         "direction": "inbound", "from": from, "to": "+14155550199", "queue": queue,
+         "agent": {"email": agent}},
+        {"id": format!("{call_id}-2"), "call_id": call_id, "type": "ended",
+         "reason": "no_answer"},
+    ]));
+    assert_eq!(status, 202, "{body}");
+}
+
+#[test]
+fn the_caller_log_filters_by_agent_queue_and_missed_and_keeps_missed_calls_until_done() {
+    let app = app("");
+    let (status, _) = app.post_events(&answered_now(
+        "log-a",
+        "+14155550130",
+        "ann@acme.com",
+        json!({}),
+    ));
+    assert_eq!(status, 202);
+    end_now(&app, "log-a");
+    missed_now(&app, "log-m1", "+14155550131", "ann@acme.com", "sales");
+    missed_now(&app, "log-m2", "+14155550132", "bob@acme.com", "support");
+    missed_now(&app, "log-m3", "+14155550133", "ann@acme.com", "support");
+    for id in ["log-a", "log-m1", "log-m2", "log-m3"] {
+        app.wait_synced(id);
+    }
+    let log = |q: &str| {
+        let (status, body) = app.get(&format!("/api/v1/calls{q}"));
+        assert_eq!(status, 200, "{q}: {body}");
+        let mut found = ids(&body);
+        found.sort();
+        found
+    };
+    assert_eq!(log("?missed=true"), ["log-m1", "log-m2", "log-m3"]);
+    assert_eq!(log("?missed=false"), ["log-a"]);
+    assert_eq!(log("?queue=sales"), ["log-m1"]);
+    assert_eq!(log("?agent=ann@acme.com"), ["log-a", "log-m1", "log-m3"]);
+    assert_eq!(
+        log("?agent=ann@acme.com&missed=true&queue=support"),
+        ["log-m3"]
+    );
+    assert_eq!(log("?phone=4155550132"), ["log-m2"]);
+    let (status, err) = app.get("/api/v1/calls?missed=maybe");
+    assert_eq!((status, err["field"].clone()), (422, json!("missed")));
+
+    // Ann marks one of hers done; Bob's is not hers to mark.
+    let ann = ann(&app);
+    let (status, body) = ann.send("POST", "/api/v1/calls/log-m1/done", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ann.send("POST", "/api/v1/calls/log-m2/done", None).0, 404);
+    // An answered call is no missed call to mark.
+    assert_eq!(app.send("POST", "/api/v1/calls/log-a/done", None).0, 404);
+    assert_eq!(log("?missed=true&done=false"), ["log-m2", "log-m3"]);
+    assert_eq!(log("?done=true"), ["log-m1"]);
+    let (_, one) = app.get("/api/v1/calls/log-m1");
+    assert!(one["done_at"].is_string(), "{one}");
+    // Many at once, by the group's token; marking twice is no error.
+    let (status, body) = app.send(
+        "POST",
+        "/api/v1/calls/done",
+        Some(&json!({"call_ids": ["log-m1", "log-m2", "log-m3", "nope"]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["not_found"], json!(["nope"]));
+    assert_eq!(log("?missed=true&done=false"), Vec::<String>::new());
+    // The agent's own log, newest first.
+    assert_eq!(ann.call_ids("?missed=true"), ["log-m3", "log-m1"]);
+}
+
+#[test]
+fn calls_older_than_the_retention_are_purged() {
+    let app = app("");
+    let (status, body) = app.post_events(&json!([
+        {"id": "old-1", "call_id": "old", "type": "ringing", "direction": "inbound",
+         "from": "+14155550140", "at": "2026-01-02T10:00:00Z"},
+        {"id": "old-2", "call_id": "old", "type": "ended", "reason": "no_answer",
+         "at": "2026-01-02T10:00:30Z"},
+    ]));
+    assert_eq!(status, 202, "{body}");
+    missed_now(&app, "recent", "+14155550141", "ann@acme.com", "support");
+    app.wait_synced("old");
+    app.wait_synced("recent");
+    let retention = app.state().agent_page.call_log_ttl;
+    assert_eq!(retention.as_secs(), 90 * 86_400, "the default: 90 days");
+    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(retention).expect("fits");
+    let purged = app
+        .block_on(app.state().store.purge_calls(cutoff))
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert_eq!(app.get("/api/v1/calls/old").0, 404);
+    assert_eq!(app.get("/api/v1/calls/recent").0, 200);
+    // Again (another instance): nothing left to do.
+    let again = app
+        .block_on(app.state().store.purge_calls(cutoff))
+        .expect("purge");
+    assert_eq!(again, 0);
+}
+
+// ---- agent mode against the Zendesk emulator ----
+
+mod zendesk {
+    use serde_json::{Value, json};
+    use zendesk_emulator::SeedTicket;
+    use zendesk_emulator::SeedUser;
+
+    use super::{answered_now, end_now, s};
+    use crate::common::TestApp;
+    use crate::zendesk::{TOKEN, Zd, config, id};
+
+    fn waiting(app: &TestApp, call_id: &str, from: &str) -> Value {
+        let (status, body) = app.post_events(&answered_now(
+            call_id,
+            from,
+            "ann@acme.com",
+            json!({"ticket_assignment": "agent"}),
+        ));
+        assert_eq!(status, 202, "{body}");
+        app.wait_call(call_id, |c| !c["contact_id"].is_null())
+    }
+
+    /// The call's comments (its outcome) on a Zendesk ticket.
+    fn logged_on(zd: &Zd, ticket: u64) -> usize {
+        zd.emu
+            .state()
+            .comments
+            .iter()
+            .filter(|c| c.ticket_id == ticket && c.body.contains("Outcome: answered"))
+            .count()
+    }
+
+    /// A group that makes no contacts: an unknown caller stays unknown until the
+    /// agent says who it is, and their number is added to that user.
+    #[test]
+    fn a_chosen_zendesk_user_gets_the_callers_number() {
+        let zd = Zd::start(|_| {});
+        let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+        let hal = zd
+            .emu
+            .seed_user(SeedUser::end_user("Hal Chosen", "+14155550777"));
+        let app = TestApp::with_config(
+            &config(&zd, ann, "create = [\"ticket\", \"comment\"]"),
+            TOKEN,
+        );
+        let (status, body) = app.post_events(&answered_now(
+            "zd-add",
+            "+14155550153",
+            "ann@acme.com",
+            json!({"ticket_assignment": "agent"}),
+        ));
+        assert_eq!(status, 202, "{body}");
+        app.wait_call("zd-add", |c| !c["decisions"]["contact_rule"].is_null());
+        let (status, body) = app.send(
+            "POST",
+            "/api/v1/calls/zd-add/decision",
+            Some(&json!({"action": "contact", "contact_id": hal, "add_phone": true})),
+        );
+        assert_eq!(status, 200, "{body}");
+        end_now(&app, "zd-add");
+        let call = app.wait_synced("zd-add");
+        assert_eq!(call["sync"], "done", "{call}");
+        assert_eq!(id(&call["contact_id"]), hal);
+        let state = zd.emu.state();
+        let identities = &state.user(hal).unwrap().identities;
+        assert!(
+            identities
+                .iter()
+                .any(|i| i.kind == "phone_number" && i.value == "+14155550153"),
+            "{identities:?}"
+        );
+        let ticket = id(&call["ticket_id"]);
+        assert_eq!(logged_on(&zd, ticket), 1);
+    }
+
+    #[test]
+    fn each_decision_lands_the_call_on_the_chosen_zendesk_record() {
+        let zd = Zd::start(|_| {});
+        let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+        let grace = zd
+            .emu
+            .seed_user(SeedUser::end_user("Grace Hopper", "+14155550150"));
+        let open = zd
+            .emu
+            .seed_ticket(SeedTicket::new(grace, "Printer on fire"));
+        let hal = zd
+            .emu
+            .seed_user(SeedUser::end_user("Hal Chosen", "+14155550777"));
+        let app = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+
+        // Attach: the call goes on Grace's open ticket.
+        waiting(&app, "zd-att", "+14155550150");
+        let (status, body) = app.send(
+            "POST",
+            "/api/v1/calls/zd-att/decision",
+            Some(&json!({"action": "attach", "ticket_id": open})),
+        );
+        assert_eq!(status, 200, "{body}");
+        end_now(&app, "zd-att");
+        let call = app.wait_synced("zd-att");
+        assert_eq!(call["sync"], "done", "{call}");
+        assert_eq!(id(&call["ticket_id"]), open);
+        assert_eq!(logged_on(&zd, open), 1);
+
+        // New ticket: a ticket for the caller, carrying the call.
+        waiting(&app, "zd-new", "+14155550151");
+        let (status, body) = app.send(
+            "POST",
+            "/api/v1/calls/zd-new/decision",
+            Some(&json!({"action": "new_ticket"})),
+        );
+        assert_eq!(status, 200, "{body}");
+        end_now(&app, "zd-new");
+        let call = app.wait_synced("zd-new");
+        assert_eq!(call["sync"], "done", "{call}");
+        let ticket = id(&call["ticket_id"]);
+        assert_ne!(ticket, open);
+        let state = zd.emu.state();
+        let made = state.tickets.iter().find(|t| t.id == ticket).unwrap();
+        assert_eq!(made.requester_id, id(&call["contact_id"]));
+        assert_eq!(logged_on(&zd, ticket), 1);
+
+        // Contact: the caller is Hal. The number already belongs to the user
+        // made for the unknown caller, so Zendesk keeps it there (a phone
+        // identity is one user's only); the call still goes to Hal.
+        let made_for_caller = waiting(&app, "zd-con", "+14155550152");
+        let (status, found) = app.get("/api/v1/contacts?q=Hal");
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(id(&found["contacts"][0]["id"]), hal);
+        assert_eq!(
+            s(&found["contacts"][0]["link"]),
+            format!("{}/agent/users/{hal}", zd.emu.base_url)
+        );
+        let (status, body) = app.send(
+            "POST",
+            "/api/v1/calls/zd-con/decision",
+            Some(&json!({"action": "contact", "contact_id": hal.to_string(), "add_phone": true})),
+        );
+        assert_eq!(status, 200, "{body}");
+        end_now(&app, "zd-con");
+        let call = app.wait_synced("zd-con");
+        assert_eq!(call["sync"], "done", "{call}");
+        assert_eq!(id(&call["contact_id"]), hal);
+        assert_ne!(call["contact_id"], made_for_caller["contact_id"]);
+        let state = zd.emu.state();
+        let ticket = state
+            .tickets
+            .iter()
+            .find(|t| t.id == id(&call["ticket_id"]))
+            .unwrap();
+        assert_eq!(ticket.requester_id, hal);
+        assert_eq!(logged_on(&zd, ticket.id), 1);
+
+        // Lookup: Grace's card, with links into Zendesk. Her call found her, so
+        // the first lookup only fetches her tickets; the next is all cache.
+        let before = zd.emu.stats();
+        let (status, _) = app.get("/api/v1/lookup?phone=4155550150");
+        assert_eq!(status, 200);
+        assert_eq!(
+            zd.since(&before),
+            crate::zendesk::endpoints(&[("GET /api/v2/users/{id}/tickets/requested", 1)])
+        );
+        let before = zd.emu.stats();
+        let (status, card) = app.get("/api/v1/lookup?phone=+1%20415%20555%200150");
+        assert_eq!(status, 200, "{card}");
+        assert!(zd.since(&before).is_empty(), "{:?}", zd.since(&before));
+        assert_eq!(card["name"], "Grace Hopper");
+        assert_eq!(
+            s(&card["open_ticket"]["link"]),
+            format!("{}/agent/tickets/{open}", zd.emu.base_url)
+        );
+    }
+}
+
+// ---- the agent's stream ----
+
+/// The stream's events (`event:` name and `data:` JSON), read until `done`
+/// says stop, or the stream's 20 s are up.
+fn read_stream(
+    app: &TestApp,
+    browser: &AgentBrowser<'_>,
+    after_connect: impl FnOnce(),
+    done: impl Fn(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    use std::io::{BufRead, BufReader};
+    let resp = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("client")
+        .get(app.url("/api/v1/agent/stream"))
+        .header("cookie", &browser.cookie)
+        .send()
+        .expect("stream");
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut lines = BufReader::new(resp).lines();
+    let mut events = Vec::new();
+    let mut name = String::new();
+    let mut connected = Some(after_connect);
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(n) = line.strip_prefix("event:") {
+            name = n.trim().to_string();
+        } else if let Some(data) = line.strip_prefix("data:") {
+            let value: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+            events.push((name.clone(), value));
+            if name == "hello"
+                && let Some(f) = connected.take()
+            {
+                f();
+            }
+            if done(&events) {
+                break;
+            }
+        }
+    }
+    events
+}
+
+#[test]
+fn an_agents_stream_carries_their_calls_only() {
+    let app = app("");
+    let ann = ann(&app);
+    let events = read_stream(
+        &app,
+        &ann,
+        || {
+            // Bob's call first, then Ann's.
+            let (status, _) = app.post_events(&answered_now(
+                "st-bob",
+                "+14155550170",
+                "bob@acme.com",
+                json!({}),
+            ));
+            assert_eq!(status, 202);
+            let (status, _) = app.post_events(&answered_now(
+                "st-ann",
+                "+14155550171",
+                "ann@acme.com",
+                json!({}),
+            ));
+            assert_eq!(status, 202);
+        },
+        |events| {
+            events
+                .iter()
+                .any(|(name, data)| name == "call" && data["call_id"] == "st-ann")
+        },
+    );
+    assert_eq!(events[0].0, "hello");
+    assert_eq!(events[0].1["agent"], "ann@acme.com");
+    let calls: Vec<&str> = events
+        .iter()
+        .filter(|(name, _)| name == "call")
+        .map(|(_, data)| s(&data["call_id"]))
+        .collect();
+    assert!(calls.contains(&"st-ann"), "{events:?}");
+    assert!(!calls.contains(&"st-bob"), "Ann saw Bob's call: {events:?}");
+    // Signed out: no stream.
+    assert_eq!(
+        app.send_anonymous("GET", "/api/v1/agent/stream", None).0,
+        401
+    );
+}
+
+#[test]
+fn a_stream_open_when_its_agent_signs_out_ends_without_another_event() {
+    let app = app("");
+    let ann = ann(&app);
+    let events = read_stream(
+        &app,
+        &ann,
+        || {
+            let (status, _) = ann.send("POST", "/api/v1/agent/logout", None);
+            assert_eq!(status, 200);
+            let (status, _) = app.post_events(&answered_now(
+                "st-out",
+                "+14155550172",
+                "ann@acme.com",
+                json!({}),
+            ));
+            assert_eq!(status, 202);
+        },
+        |_| false,
+    );
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["hello"], "{events:?}");
+}
