@@ -85,7 +85,6 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitSta
 }
 
 #[test]
-#[ignore = "needs /api/v1/route"]
 fn a_sip_call_through_kamailio_reaches_the_owner_of_the_callers_ticket_and_is_logged() {
     if let Some(what) = missing() {
         eprintln!("SKIPPED: the Kamailio test needs {what}");
