@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
             email: "ann@acme.com".into(),
             name: Some("Ann".into()),
             extension: Some("101".into()),
+            target: None,
         }],
     );
     let now = chrono::Utc::now();

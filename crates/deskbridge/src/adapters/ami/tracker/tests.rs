@@ -15,6 +15,7 @@ fn tracker() -> Tracker {
             email: "ann@acme.com".into(),
             name: Some("Ann".into()),
             extension: Some("101".into()),
+            target: None,
         }],
     )
 }
@@ -126,11 +127,13 @@ fn a_call_between_agents_makes_no_events() {
                 email: "ann@acme.com".into(),
                 name: None,
                 extension: Some("101".into()),
+                target: None,
             },
             DirectoryAgent {
                 email: "bob@acme.com".into(),
                 name: None,
                 extension: Some("102".into()),
+                target: None,
             },
         ],
     );
