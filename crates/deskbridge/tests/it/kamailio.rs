@@ -84,17 +84,95 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitSta
     }
 }
 
-#[test]
-fn a_sip_call_through_kamailio_reaches_the_owner_of_the_callers_ticket_and_is_logged() {
-    if let Some(what) = missing() {
-        eprintln!("SKIPPED: the Kamailio test needs {what}");
-        return;
+/// Kamailio with the repository's config, in front of `app`, on a free port.
+struct Kamailio {
+    _process: Process,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Kamailio {
+    fn start(app: &TestApp) -> Kamailio {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_udp_port();
+        let log = std::fs::File::create(dir.path().join("kamailio.log")).expect("log file");
+        let process = Process(
+            Command::new("kamailio")
+                .arg("-f")
+                .arg(repo_file("deploy/kamailio/deskbridge.cfg"))
+                .args(["-DD", "-E", "-Y"])
+                .arg(dir.path())
+                .arg("-w")
+                .arg(dir.path())
+                .arg(format!("--substdef=!DESKBRIDGE_URL!{}!g", app.base))
+                .arg(format!("--substdef=!DESKBRIDGE_TOKEN!{TOKEN}!g"))
+                .arg(format!("--substdef=!LISTEN!udp:127.0.0.1:{port}!g"))
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("kamailio"),
+        );
+        // Kamailio needs a moment to open its socket; SIPp retransmits meanwhile.
+        std::thread::sleep(Duration::from_millis(300));
+        Kamailio {
+            _process: process,
+            port,
+            dir,
+        }
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ann_phone = free_udp_port();
-    let bob_phone = free_udp_port();
-    let sip_port = free_udp_port();
-    let app = TestApp::with_config(
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("kamailio.log")).unwrap_or_default()
+    }
+
+    /// A customer's call from `CALLER` to 4155550199 with a SIPp scenario of
+    /// `deploy/kamailio/`; panics unless the scenario completes.
+    fn call(&self, scenario: &str) {
+        let callers = self.dir.path().join("callers.csv");
+        std::fs::write(&callers, format!("SEQUENTIAL\n{CALLER};\n")).expect("callers");
+        let mut customer = Process(
+            Command::new("sipp")
+                .arg("-sf")
+                .arg(repo_file(&format!("deploy/kamailio/{scenario}")))
+                .arg("-inf")
+                .arg(&callers)
+                .args(["-s", "4155550199", "-i", "127.0.0.1", "-p", "0", "-m", "1"])
+                .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
+                .arg(format!("127.0.0.1:{}", self.port))
+                .current_dir(self.dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("sipp uac"),
+        );
+        let placed = wait_exit(&mut customer.0, Duration::from_secs(40));
+        assert!(
+            placed.is_some_and(|s| s.success()),
+            "the customer's call did not go as {scenario} expects ({placed:?}); Kamailio said:\n{}",
+            self.log()
+        );
+    }
+}
+
+/// An agent's phone that answers one call, on a free port.
+fn phone(dir: &Path) -> (Process, u16) {
+    let port = free_udp_port();
+    let process = Process(
+        Command::new("sipp")
+            .args(["-sn", "uas", "-i", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .args(["-m", "1", "-nostdin"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sipp uas"),
+    );
+    (process, port)
+}
+
+fn app_with_agents(ann_phone: u16, bob_phone: u16) -> TestApp {
+    TestApp::with_config(
         &format!(
             r#"
 [[agents]]
@@ -116,7 +194,33 @@ attach_open_ticket = true
 "#
         ),
         TOKEN,
-    );
+    )
+}
+
+/// The one call logged from `CALLER`, once its helpdesk work is done.
+fn the_call(app: &TestApp, kamailio: &Kamailio) -> serde_json::Value {
+    let (_, log) = app.get(&format!(
+        "/api/v1/calls?phone={}",
+        crate::common::urlencode(CALLER)
+    ));
+    let calls = log["calls"].as_array().cloned().unwrap_or_default();
+    assert_eq!(calls.len(), 1, "{log}\nKamailio said:\n{}", kamailio.log());
+    let call_id = calls[0]["call_id"].as_str().expect("call id").to_string();
+    app.wait_call(&call_id, |c| {
+        c["state"] == "ended" && c["sync"] != "pending"
+    })
+}
+
+#[test]
+fn a_sip_call_through_kamailio_reaches_the_owner_of_the_callers_ticket_and_is_logged() {
+    if let Some(what) = missing() {
+        eprintln!("SKIPPED: the Kamailio test needs {what}");
+        return;
+    }
+    let phones = tempfile::tempdir().expect("temp dir");
+    // Ann's phone answers one call; Bob's is not there at all.
+    let (mut ann, ann_phone) = phone(phones.path());
+    let app = app_with_agents(ann_phone, free_udp_port());
     // The caller and their open ticket, Ann's.
     let (status, contact) = app.send(
         "POST",
@@ -132,93 +236,53 @@ attach_open_ticket = true
     );
     assert_eq!(status, 201, "{ticket}");
 
-    // Ann's phone answers one call; Bob's is not there at all.
-    let mut ann = Process(
-        Command::new("sipp")
-            .args(["-sn", "uas", "-i", "127.0.0.1", "-p"])
-            .arg(ann_phone.to_string())
-            .args(["-m", "1", "-nostdin"])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sipp uas"),
-    );
-    let log = std::fs::File::create(dir.path().join("kamailio.log")).expect("log file");
-    let _kamailio = Process(
-        Command::new("kamailio")
-            .arg("-f")
-            .arg(repo_file("deploy/kamailio/deskbridge.cfg"))
-            .args(["-DD", "-E", "-Y"])
-            .arg(dir.path())
-            .arg("-w")
-            .arg(dir.path())
-            .arg(format!("--substdef=!DESKBRIDGE_URL!{}!g", app.base))
-            .arg(format!("--substdef=!DESKBRIDGE_TOKEN!{TOKEN}!g"))
-            .arg(format!("--substdef=!LISTEN!udp:127.0.0.1:{sip_port}!g"))
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("kamailio"),
-    );
-    let callers = dir.path().join("callers.csv");
-    std::fs::write(&callers, format!("SEQUENTIAL\n{CALLER};\n")).expect("callers");
-    // Kamailio needs a moment to open its socket; SIPp retransmits meanwhile.
-    std::thread::sleep(Duration::from_millis(300));
-    let mut customer = Process(
-        Command::new("sipp")
-            .arg("-sf")
-            .arg(repo_file("deploy/kamailio/uac.xml"))
-            .arg("-inf")
-            .arg(&callers)
-            .args(["-s", "4155550199", "-i", "127.0.0.1", "-p", "0", "-m", "1"])
-            .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
-            .arg(format!("127.0.0.1:{sip_port}"))
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sipp uac"),
-    );
-    let kamailio_log =
-        || std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default();
-    let placed = wait_exit(&mut customer.0, Duration::from_secs(40));
-    assert!(
-        placed.is_some_and(|s| s.success()),
-        "the customer's call did not complete ({placed:?}); Kamailio said:\n{}",
-        kamailio_log()
-    );
+    let kamailio = Kamailio::start(&app);
+    kamailio.call("uac.xml");
     let answered = wait_exit(&mut ann.0, Duration::from_secs(10));
     assert!(
         answered.is_some_and(|s| s.success()),
         "Ann's phone did not take the call ({answered:?}); Kamailio said:\n{}",
-        kamailio_log()
+        kamailio.log()
     );
 
     // The call in deskbridge: answered by Ann, on her ticket, with its comment.
-    let (_, log) = app.get(&format!(
-        "/api/v1/calls?phone={}",
-        crate::common::urlencode(CALLER)
-    ));
-    let call_id = log["calls"][0]["call_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no call logged: {log}\nKamailio said:\n{}", kamailio_log()))
-        .to_string();
-    let call = app.wait_call(&call_id, |c| {
-        c["state"] == "ended" && c["sync"] != "pending"
-    });
+    let call = the_call(&app, &kamailio);
     assert_eq!(call["sync"], "done", "{call}");
     assert_eq!(call["from"], CALLER);
     assert_eq!(call["outcome"], "answered");
     assert_eq!(call["agent"]["extension"], "101");
     assert_eq!(call["contact_id"], contact["id"]);
-    let ticket_id = call["ticket_id"].as_str().expect("a ticket");
     // Her open ticket, not a new one.
     assert_eq!(call["ticket_id"], ticket["id"]);
+    let ticket_id = call["ticket_id"].as_str().expect("a ticket");
     assert_eq!(app.ticket(ticket_id)["assignee"], "ann@acme.com");
     let comments = app.comments(ticket_id);
     assert_eq!(comments.len(), 1, "{comments:?}");
     let body = comments[0]["body"].as_str().unwrap_or_default();
     assert!(body.contains("Outcome: answered"), "{body}");
     assert!(body.contains(CALLER), "{body}");
+}
+
+#[test]
+fn a_sip_call_nobody_is_routed_to_is_refused_and_logged_as_missed() {
+    if let Some(what) = missing() {
+        eprintln!("SKIPPED: the Kamailio test needs {what}");
+        return;
+    }
+    // A new caller: no open ticket, so deskbridge has no preference, and this
+    // Kamailio has no fallback target.
+    let app = app_with_agents(free_udp_port(), free_udp_port());
+    let kamailio = Kamailio::start(&app);
+    kamailio.call("uac-refused.xml");
+    let call = the_call(&app, &kamailio);
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(call["outcome"], "missed");
+    assert_eq!(call["agent"], serde_json::Value::Null);
+    let comments = app.comments(call["ticket_id"].as_str().expect("a ticket"));
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("Outcome: missed")),
+        "{comments:?}"
+    );
 }
