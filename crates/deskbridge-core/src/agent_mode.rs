@@ -246,6 +246,7 @@ mod tests {
             Err(DecisionRefused::TimedOut { .. })
         ));
         let closed = TicketSummary {
+            assignee: None,
             id: "9".into(),
             status: "closed".into(),
             requester_id: None,

@@ -288,6 +288,9 @@ pub struct DirectoryAgent {
     pub email: String,
     pub name: Option<String>,
     pub extension: Option<String>,
+    /// Where routing sends the agent's callers (an extension or a SIP URI);
+    /// else their extension.
+    pub target: Option<String>,
 }
 
 /// The ticket's assignee (an agent's email) and the rule that chose it. The last

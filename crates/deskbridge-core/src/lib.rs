@@ -20,6 +20,7 @@ pub mod policy;
 pub mod pop;
 pub mod ports;
 pub mod queue;
+pub mod route;
 pub mod rule;
 pub mod steps;
 

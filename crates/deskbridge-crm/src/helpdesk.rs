@@ -45,6 +45,7 @@ fn summary(c: Contact) -> ContactSummary {
 
 fn ticket_summary(t: Ticket) -> TicketSummary {
     TicketSummary {
+        assignee: t.assignee.clone(),
         id: t.id.to_string(),
         status: t.status,
         requester_id: t.requester_id.map(|r| r.to_string()),

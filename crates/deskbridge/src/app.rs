@@ -178,6 +178,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .agents
             .iter()
             .map(|a| DirectoryAgent {
+                target: a.target.clone(),
                 email: a.email.clone(),
                 name: a.name.clone(),
                 extension: a.extension.clone(),

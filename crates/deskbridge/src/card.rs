@@ -44,6 +44,9 @@ pub struct TicketRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub link: String,
+    /// The agent it is assigned to (email), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -111,6 +114,7 @@ pub async fn caller_card(
                     id: t.id.to_string(),
                     status: t.status,
                     subject: Some(t.subject),
+                    assignee: t.assignee,
                     updated_at: t.updated_at,
                 })
                 .collect()
@@ -126,6 +130,7 @@ pub async fn caller_card(
                     id: t.id,
                     status: t.status,
                     subject: None,
+                    assignee: t.assignee,
                     updated_at: t.updated_at,
                 })
                 .collect()

@@ -226,6 +226,7 @@ mod tests {
 
     fn ticket(id: &str, status: &str, requester: &str, minute: u32) -> TicketSummary {
         TicketSummary {
+            assignee: None,
             id: id.into(),
             status: status.into(),
             requester_id: Some(requester.into()),

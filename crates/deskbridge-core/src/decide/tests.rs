@@ -82,6 +82,7 @@ fn contact(id: &str, day: u32) -> ContactSummary {
 
 fn ticket(id: &str, status: &str, requester: &str, minutes_ago: i64) -> TicketSummary {
     TicketSummary {
+        assignee: None,
         id: id.into(),
         status: status.into(),
         requester_id: Some(requester.into()),
@@ -648,11 +649,13 @@ fn lookups_are_only_what_the_rules_need() {
 fn assignees() {
     let dir = vec![
         DirectoryAgent {
+            target: None,
             email: "ann@acme.com".into(),
             name: Some("Ann Example".into()),
             extension: Some("101".into()),
         },
         DirectoryAgent {
+            target: None,
             email: "bob@acme.com".into(),
             name: Some("Bob".into()),
             extension: Some("102".into()),

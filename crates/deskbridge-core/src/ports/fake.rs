@@ -132,6 +132,7 @@ impl Helpdesk for FakeHelpdesk {
         let now = self.now();
         let mut state = self.request(format!("get_ticket {id}"))?;
         Ok(state.ticket(id).map(|t| TicketSummary {
+            assignee: None,
             id: t.id.clone(),
             status: t.status.clone(),
             requester_id: t.requester_id.clone(),
@@ -148,6 +149,7 @@ impl Helpdesk for FakeHelpdesk {
             .rev()
             .filter(|t| t.requester_id.as_deref() == Some(contact_id) && t.status != "closed")
             .map(|t| TicketSummary {
+                assignee: None,
                 id: t.id.clone(),
                 status: t.status.clone(),
                 requester_id: t.requester_id.clone(),

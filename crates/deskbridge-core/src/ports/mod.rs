@@ -34,6 +34,8 @@ pub struct TicketSummary {
     /// `new|open|pending|solved|closed`.
     pub status: String,
     pub requester_id: Option<String>,
+    /// The agent it is assigned to (their email), when the helpdesk says.
+    pub assignee: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 

@@ -241,6 +241,7 @@ fn the_reuse_window_attaches_without_writing() {
     let mut call = ended_call(&policy, &[]);
     call.contact_id = Some("7".into());
     let recent = TicketSummary {
+        assignee: None,
         id: "40".into(),
         status: "open".into(),
         requester_id: Some("7".into()),
@@ -373,6 +374,7 @@ fn a_pop_for_a_new_caller_creates_the_calls_contact_and_ticket_and_shows_it() {
     assert_eq!(call.next_step().map(|n| n.step), Some(Step::Pop));
     let templates = Templates::compile(&policy, "").unwrap();
     let directory = [DirectoryAgent {
+        target: None,
         email: "ann@acme.com".into(),
         extension: Some("101".into()),
         ..DirectoryAgent::default()

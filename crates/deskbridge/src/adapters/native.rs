@@ -744,7 +744,7 @@ mod tests {
             (
                 with("reason", json!("bye")),
                 "reason",
-                "\"bye\" is not a reason; use completed, no_answer, busy, abandoned, failed or rejected",
+                "\"bye\" is not a reason; use completed, no_answer, busy, abandoned, failed, rejected or forwarded",
             ),
             (
                 with("at", json!("yesterday")),

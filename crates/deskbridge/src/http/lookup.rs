@@ -1,6 +1,7 @@
-//! Who is calling: the caller card by number (`GET /api/v1/lookup`), and the
-//! contact search the agent page offers when the agent picks the caller's
-//! contact (`GET /api/v1/contacts?q=`), for both backends.
+//! Who is calling: the caller card by number (`GET /api/v1/lookup`), where to
+//! route the call (`GET /api/v1/route`), and the contact search the agent page
+//! offers when the agent picks the caller's contact (`GET /api/v1/contacts?q=`),
+//! for both backends.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use deskbridge_core::Phone;
+use deskbridge_core::route::{self, RouteAnswer};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,6 +21,7 @@ use crate::state::{AppState, Group};
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/lookup", get(lookup))
+        .route("/route", get(route))
         .route("/contacts", get(search_contacts))
 }
 
@@ -68,6 +71,87 @@ async fn lookup(
         .map_err(helpdesk_error)?;
     metrics::counter!("deskbridge_lookups_total").increment(1);
     Ok(Json(card))
+}
+
+#[derive(Deserialize)]
+struct RouteQuery {
+    from: Option<String>,
+    to: Option<String>,
+    group: Option<String>,
+    /// `text`: just the target, for dialplans (empty: no preference).
+    format: Option<String>,
+}
+
+/// `GET /api/v1/route?from=&to=`: where the PBX should send the call ringing
+/// from `from` (the core's [`route`](deskbridge_core::route::route): the owner of
+/// the caller's open ticket), as JSON `{"target", "agent", "reason"}`, or with
+/// `format=text` the target alone (an empty body: no preference), for Asterisk's
+/// `CURL()` and Kamailio's `http_client_query`. The group is the one named, else
+/// the one owning the dialed number `to`, else the credentials' first.
+async fn route(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<RouteQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let started = std::time::Instant::now();
+    let group = match (&q.group, &q.to) {
+        (Some(name), _) => group_for(&state, &caller, Some(name))?,
+        (None, Some(to)) => {
+            let groups = caller.groups(&state);
+            let owner = groups.iter().find(|g| {
+                Phone::parse(to, g.region)
+                    .e164()
+                    .is_some_and(|e| g.numbers.iter().any(|n| n == e))
+            });
+            match owner {
+                Some(g) => g.clone(),
+                None => group_for(&state, &caller, None)?,
+            }
+        }
+        (None, None) => group_for(&state, &caller, None)?,
+    };
+    let (_, answer) = caller_and_route(&state, &group, q.from.as_deref()).await?;
+    metrics::histogram!("deskbridge_route_seconds").record(started.elapsed().as_secs_f64());
+    Ok(match q.format.as_deref() {
+        Some("text") => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            answer.target.unwrap_or_default(),
+        )
+            .into_response(),
+        _ => Json(answer).into_response(),
+    })
+}
+
+/// The caller's card (none for a withheld number) and where to route them.
+pub async fn caller_and_route(
+    state: &AppState,
+    group: &Group,
+    from: Option<&str>,
+) -> Result<(Option<CallerCard>, RouteAnswer), ApiError> {
+    let phone = from
+        .map(|f| Phone::parse(f.trim(), group.region))
+        .filter(|p| p.e164().is_some());
+    let card = match &phone {
+        Some(p) => Some(
+            caller_card(group, Some(p), None)
+                .await
+                .map_err(helpdesk_error)?,
+        ),
+        None => None,
+    };
+    let known = match &card {
+        None => route::Caller::NoNumber,
+        Some(card) if card.contact_id.is_none() => route::Caller::Unknown,
+        Some(card) => route::Caller::Known {
+            open_ticket_assignee: card.open_ticket.as_ref().map(|t| t.assignee.as_deref()),
+        },
+    };
+    let answer = route::route(known, &state.directory);
+    Ok((card, answer))
 }
 
 #[derive(Deserialize)]

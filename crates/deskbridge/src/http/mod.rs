@@ -4,6 +4,7 @@ mod agent;
 mod auth;
 pub mod caller;
 mod calls;
+mod connect;
 mod crm;
 mod cti;
 mod decision;
@@ -39,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(ingest::routes())
         .merge(calls::routes())
         .merge(cti::routes())
+        .merge(connect::routes())
         .merge(twilio::routes())
         .merge(live::routes())
         .merge(agent::routes())

@@ -147,6 +147,8 @@ fn contact_with(u: &zd::User, e164: &str, region: Region) -> ContactSummary {
 
 fn ticket(t: &zd::Ticket) -> TicketSummary {
     TicketSummary {
+        // Filled from the agents deskbridge knows (`ZendeskHelpdesk::summary`).
+        assignee: None,
         id: t.id.to_string(),
         status: t.status.clone(),
         requester_id: t.requester_id.map(|r| r.to_string()),
@@ -173,12 +175,31 @@ impl ZendeskHelpdesk {
         }
     }
 
+    /// A ticket as the port shows it, its assignee named by email when the
+    /// agent is one deskbridge knows (the directory's `zendesk_id`, or looked up).
+    fn summary(&self, t: &zd::Ticket) -> TicketSummary {
+        let mut summary = ticket(t);
+        summary.assignee = t.assignee_id.and_then(|id| self.agent_email(id));
+        summary
+    }
+
+    fn agent_email(&self, id: u64) -> Option<String> {
+        if let Some((email, _)) = self.known_agents.iter().find(|(_, known)| **known == id) {
+            return Some(email.clone());
+        }
+        let agents = self.agents.lock().unwrap_or_else(|p| p.into_inner());
+        agents
+            .iter()
+            .find(|(_, lookup)| lookup.get() == Some(&Some(id)))
+            .map(|(email, _)| email.clone())
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn remember_ticket(&self, t: &zd::Ticket) {
-        let summary = ticket(t);
+        let summary = self.summary(t);
         let mut cache = self.cache();
         if let Some(requester) = &summary.requester_id
             && let Some((_, ids)) = cache.requested.get_mut(requester)
@@ -535,7 +556,7 @@ impl Helpdesk for ZendeskHelpdesk {
         if let Some(t) = &found {
             self.remember_ticket(t);
         }
-        Ok(found.as_ref().map(ticket))
+        Ok(found.as_ref().map(|t| self.summary(t)))
     }
 
     async fn caller_tickets(&self, contact_id: &str) -> Result<Vec<TicketSummary>, HelpdeskError> {
@@ -563,13 +584,15 @@ impl Helpdesk for ZendeskHelpdesk {
         let now = Instant::now();
         let mut cache = self.cache();
         for t in &open {
-            cache.tickets.insert(t.id.to_string(), (now, ticket(t)));
+            cache
+                .tickets
+                .insert(t.id.to_string(), (now, self.summary(t)));
         }
         cache.requested.insert(
             contact_id.to_string(),
             (now, open.iter().map(|t| t.id.to_string()).collect()),
         );
-        Ok(open.into_iter().map(ticket).collect())
+        Ok(open.into_iter().map(|t| self.summary(t)).collect())
     }
 
     async fn create_ticket(
@@ -670,7 +693,7 @@ impl Helpdesk for ZendeskHelpdesk {
             .iter()
             .filter(|t| t.status != "closed")
             .inspect(|t| self.remember_ticket(t))
-            .map(ticket)
+            .map(|t| self.summary(t))
             .collect();
         open.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
         Ok(open)

@@ -1,0 +1,83 @@
+//! `POST /api/v1/amazon-connect` (a group's bearer token): Amazon Connect's
+//! contact-flow Lambda events and EventBridge contact events, on one path.
+//!
+//! A Lambda event records (or updates) the call and is answered with a flat
+//! map of strings the flow can branch on ("Check contact attributes"): whether
+//! the caller is known, their contact and open ticket, and where to route them
+//! (the same answer as `GET /api/v1/route`). Contact events are answered with
+//! the ingest report.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use deskbridge_store::GroupEvent;
+use serde_json::{Value, json};
+
+use super::ingest::commit;
+use super::lookup::caller_and_route;
+use super::{ApiError, GroupAuth};
+use crate::adapters::connect::{self, ConnectRequest};
+use crate::state::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/amazon-connect", post(amazon_connect))
+}
+
+async fn amazon_connect(
+    State(state): State<Arc<AppState>>,
+    auth: GroupAuth,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let request = connect::parse(&body).map_err(|e| ApiError::invalid("body", e.0))?;
+    let group = auth.primary().clone();
+    let now = chrono::Utc::now();
+    let event = match &request {
+        ConnectRequest::Flow(flow) => Some(flow.event(group.region, now)),
+        ConnectRequest::Contact(contact) => contact.event(now),
+    };
+    // The customer's number as the call records it (`customer_number` first).
+    let customer = event.as_ref().and_then(|e| match e.direction {
+        Some(deskbridge_core::Direction::Outbound) => e.to.as_ref(),
+        _ => e.from.as_ref(),
+    });
+    let customer = customer.map(|p| p.as_str().to_string());
+    let report = match event {
+        Some(event) => {
+            let events = [GroupEvent {
+                group: group.name.clone(),
+                plan: group.plan.clone(),
+                event,
+            }];
+            Some(commit(&state, &events).await.map_err(ApiError::internal)?)
+        }
+        None => None,
+    };
+    match request {
+        ConnectRequest::Flow(flow) => {
+            let (card, route) = caller_and_route(&state, &group, customer.as_deref()).await?;
+            let card = card.unwrap_or_default();
+            let text = |v: Option<String>| v.unwrap_or_default();
+            // Flat strings only: a contact flow reads nothing else.
+            Ok(Json(json!({
+                "deskbridge_call_id": flow.call_id(),
+                "caller_found": card.contact_id.is_some().to_string(),
+                "contact_id": text(card.contact_id),
+                "contact_name": text(card.name),
+                "open_ticket_id": text(card.open_ticket.map(|t| t.id)),
+                "route_target": text(route.target),
+                "route_agent": text(route.agent.map(|a| a.email)),
+                "route_reason": serde_json::to_value(route.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            })))
+        }
+        ConnectRequest::Contact(_) => Ok(Json(json!({
+            "accepted": report.as_ref().map_or(0, |r| r.accepted),
+            "duplicates": report.as_ref().map_or(0, |r| r.duplicates),
+        }))),
+    }
+}
