@@ -383,7 +383,7 @@ async fn every_request_matches_the_official_description() {
 
     let spec = spec();
     let sent = sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), 21, "every call above sends one request");
+    assert_eq!(sent.len(), 23, "every call above sends one request");
     let mut problems = Vec::new();
     for s in &sent {
         let Some(op) = operation(&spec, &s.method, &s.path) else {

@@ -142,6 +142,9 @@ function renderCard() {
   body.hidden = false;
   $("card-empty").hidden = true;
   const { call, card, pop } = current;
+  // Whether the card came from a screen pop made for this agent, or from the
+  // lookup of a call of theirs.
+  $("card").dataset.source = pop ? "pop" : "lookup";
   $("card-name").textContent = (card && card.name) || "Unknown caller";
   $("card-phone").textContent = (card && card.phone) || call.from || "";
   $("card-state").textContent = call.state + (call.outcome ? " — " + call.outcome : "") + (call.queue ? " · queue " + call.queue : "");

@@ -854,3 +854,69 @@ fn a_stream_open_when_its_agent_signs_out_ends_without_another_event() {
     let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["hello"], "{events:?}");
 }
+
+// ---- pops on the agent's stream ----
+
+#[test]
+fn a_pop_reaches_only_the_agent_it_was_made_for_with_the_callers_card() {
+    let app = app("pop_on = \"ringing\"\npop_action = \"contact_by_ani\"");
+    let paula = create(
+        &app,
+        "/api/v1/crm/contacts",
+        json!({"name": "Paula Popped", "phones": ["+14155550180"]}),
+    );
+    let ringing = |call_id: &str, from: &str, agent: &str| {
+        json!([{"id": format!("{call_id}-1"), "call_id": call_id, "type": "ringing",
+                "direction": "inbound", "from": from, "to": "+14155550199",
+                "agent": {"email": agent}}])
+    };
+    let bob = bob(&app);
+    let ann = ann(&app);
+    let bob_events = std::thread::scope(|scope| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let bob_stream = scope.spawn(|| {
+            read_stream(
+                &app,
+                &bob,
+                move || ready_tx.send(()).expect("ready"),
+                |events| events.iter().any(|(name, _)| name == "pop"),
+            )
+        });
+        ready_rx.recv().expect("Bob's stream is open");
+        let ann_events = read_stream(
+            &app,
+            &ann,
+            || {
+                let (status, _) =
+                    app.post_events(&ringing("pop-ann", "+14155550180", "ann@acme.com"));
+                assert_eq!(status, 202);
+            },
+            |events| events.iter().any(|(name, _)| name == "pop"),
+        );
+        let (_, pop) = ann_events
+            .iter()
+            .find(|(name, _)| name == "pop")
+            .expect("Ann's pop");
+        assert_eq!(pop["call"]["call_id"], "pop-ann");
+        assert_eq!(pop["pop"]["agent"], "ann@acme.com");
+        assert_eq!(pop["pop"]["contact_id"], paula["id"]);
+        assert_eq!(pop["card"]["name"], "Paula Popped");
+        assert_eq!(pop["card"]["phone"], "+14155550180");
+        // Then a call for Bob: the first pop Bob gets is his own.
+        let (status, _) = app.post_events(&ringing("pop-bob", "+14155550181", "bob@acme.com"));
+        assert_eq!(status, 202);
+        bob_stream.join().expect("Bob's stream")
+    });
+    let pops: Vec<&Value> = bob_events
+        .iter()
+        .filter(|(name, _)| name == "pop")
+        .map(|(_, data)| data)
+        .collect();
+    assert_eq!(pops[0]["call"]["call_id"], "pop-bob", "{bob_events:?}");
+    assert!(
+        !bob_events
+            .iter()
+            .any(|(_, data)| data["call_id"] == "pop-ann" || data["call"]["call_id"] == "pop-ann"),
+        "Bob saw Ann's call: {bob_events:?}"
+    );
+}

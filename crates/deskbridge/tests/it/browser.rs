@@ -61,6 +61,8 @@ token = "{BOB_TOKEN}"
 [[groups]]
 name = "support"
 tokens = ["{TOKEN}"]
+pop_on = "ringing"
+pop_action = "contact_by_ani"
 "#
         ),
         TOKEN,
