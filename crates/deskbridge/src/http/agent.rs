@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use deskbridge_store::{Change, SessionRecord};
+use deskbridge_store::SessionRecord;
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use super::ApiError;
 use super::caller::{AgentSession, SESSION_COOKIE};
 use super::calls::{CallView, LogQuery, call_log};
+use super::live::{Next, next_call};
 use crate::agent_auth::{decoy_hash, random_secret, same_secret, session_hash, verify_password};
 use crate::card::caller_card;
 use crate::state::{AgentLogin, AppState};
@@ -284,24 +285,12 @@ async fn stream_agent(
                 if let Some(event) = queued.pop() {
                     return Some((Ok(event), (state, changes, agent, seen, queued)));
                 }
-                let (group, call_id) = match changes.recv().await {
-                    Ok(Change::Call { group, call_id }) => (group, call_id),
-                    Ok(Change::Work) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let event = Event::default()
-                            .event("lagged")
-                            .data(json!({ "missed": n }).to_string());
+                let (group, call_id, record) = match next_call(&state, &mut changes).await {
+                    Next::Call(group, call_id, record) => (group, call_id, record),
+                    Next::Lagged(event) => {
                         return Some((Ok(event), (state, changes, agent, seen, queued)));
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                };
-                let record = match state.store.call(&group, &call_id).await {
-                    Ok(Some(r)) => r,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read a changed call for the agent stream");
-                        continue;
-                    }
+                    Next::Closed => return None,
                 };
                 let call = &record.interaction;
                 if !call.agent_emails().iter().any(|e| e == &me) {

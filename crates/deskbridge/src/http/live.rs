@@ -38,29 +38,15 @@ async fn stream_calls(
         (state, changes, groups),
         |(state, mut changes, groups)| async move {
             loop {
-                let (group, call_id) = match changes.recv().await {
-                    Ok(Change::Call { group, call_id }) => (group, call_id),
-                    Ok(Change::Work) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let event = Event::default()
-                            .event("lagged")
-                            .data(json!({ "missed": n }).to_string());
-                        return Some((Ok(event), (state, changes, groups)));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                let (group, call_id, record) = match next_call(&state, &mut changes).await {
+                    Next::Call(group, call_id, record) => (group, call_id, record),
+                    Next::Lagged(event) => return Some((Ok(event), (state, changes, groups))),
+                    Next::Closed => return None,
                 };
                 // Only the token's groups' calls.
                 if !groups.iter().any(|g| g.name == group) {
                     continue;
                 }
-                let record = match state.store.call(&group, &call_id).await {
-                    Ok(Some(r)) => r,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read a changed call for the stream");
-                        continue;
-                    }
-                };
                 let event = Event::default()
                     .event("call")
                     .id(format!("{}/{}", group, call_id))
@@ -75,6 +61,47 @@ async fn stream_calls(
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// What a stream of call changes gets next.
+pub(super) enum Next {
+    /// A call that changed: its group, id and record as it is now.
+    Call(String, String, Box<deskbridge_store::CallRecord>),
+    /// The stream fell behind: tell the client how many changes it missed.
+    Lagged(Event),
+    /// The server is stopping.
+    Closed,
+}
+
+/// Waits for the next change of a call and reads the call (changes that are not
+/// a call's, and calls that cannot be read, are skipped), whichever instance made
+/// it. Shared by the group stream and the agent stream.
+pub(super) async fn next_call(
+    state: &AppState,
+    changes: &mut tokio::sync::broadcast::Receiver<Change>,
+) -> Next {
+    loop {
+        let (group, call_id) = match changes.recv().await {
+            Ok(Change::Call { group, call_id }) => (group, call_id),
+            Ok(Change::Work) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                return Next::Lagged(
+                    Event::default()
+                        .event("lagged")
+                        .data(json!({ "missed": n }).to_string()),
+                );
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return Next::Closed,
+        };
+        match state.store.call(&group, &call_id).await {
+            Ok(Some(record)) => return Next::Call(group, call_id, Box::new(record)),
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a changed call for a stream");
+                continue;
+            }
+        }
+    }
 }
 
 /// `GET /api/v1/instances`: the instances alive (a heartbeat within three

@@ -1,6 +1,7 @@
-//! Lookup latency (BENCHMARKS.md, "Caller lookup"): `GET /api/v1/lookup` over
-//! HTTP against the built-in CRM with many contacts, and against the Zendesk
-//! emulator with the caller cached. Ignored by default (it seeds many
+//! Lookup and routing latency (BENCHMARKS.md, "Caller lookup"): `GET
+//! /api/v1/lookup` and `GET /api/v1/route` over HTTP against the built-in CRM
+//! with many contacts, and lookups against the Zendesk emulator with the caller
+//! cached. Ignored by default (it seeds many
 //! contacts); run with
 //! `cargo test -p deskbridge --test it -- --ignored --nocapture lookup_latency`.
 
@@ -23,11 +24,16 @@ fn percentiles(mut took: Vec<Duration>) -> (Duration, Duration) {
 
 /// Times `LOOKUPS` lookups of numbers from `numbers`, on one kept-alive client.
 fn time_lookups(app: &TestApp, token: &str, numbers: &[String]) -> Vec<Duration> {
+    time_requests(app, token, numbers, "/api/v1/lookup?phone=")
+}
+
+/// Times `LOOKUPS` GETs of `path` + a number from `numbers` (without its `+`).
+fn time_requests(app: &TestApp, token: &str, numbers: &[String], path: &str) -> Vec<Duration> {
     let client = reqwest::blocking::Client::new();
     let mut took = Vec::with_capacity(LOOKUPS);
     for i in 0..LOOKUPS {
         let phone = &numbers[i % numbers.len()];
-        let url = app.url(&format!("/api/v1/lookup?phone={}", &phone[1..]));
+        let url = app.url(&format!("{path}{}", &phone[1..]));
         let started = Instant::now();
         let resp = client.get(url).bearer_auth(token).send().expect("lookup");
         assert_eq!(resp.status().as_u16(), 200);
@@ -64,6 +70,15 @@ fn lookup_latency() {
     let (p50, p99) = percentiles(time_lookups(&app, &app.token, &numbers));
     println!(
         "built-in CRM, {CONTACTS} contacts, {LOOKUPS} lookups over HTTP: p50 {p50:?}, p99 {p99:?}"
+    );
+    let (p50, p99) = percentiles(time_requests(
+        &app,
+        &app.token,
+        &numbers,
+        "/api/v1/route?format=text&from=",
+    ));
+    println!(
+        "built-in CRM, {CONTACTS} contacts, {LOOKUPS} routing answers over HTTP: p50 {p50:?}, p99 {p99:?}"
     );
 
     // Zendesk: the callers looked up once (cold), then from the cache.
