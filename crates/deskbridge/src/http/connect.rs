@@ -13,7 +13,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use deskbridge_store::GroupEvent;
 use serde_json::{Value, json};
 
 use super::ingest::commit;
@@ -46,11 +45,7 @@ async fn amazon_connect(
     let customer = customer.map(|p| p.as_str().to_string());
     let report = match event {
         Some(event) => {
-            let events = [GroupEvent {
-                group: group.name.clone(),
-                plan: group.plan.clone(),
-                event,
-            }];
+            let events = [crate::ingest::for_group(&group, event)];
             Some(commit(&state, &events).await.map_err(ApiError::internal)?)
         }
         None => None,

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use deskbridge_core::event::{Direction, EndReason, EventKind};
 use deskbridge_core::{CallEvent, Phone};
-use deskbridge_store::GroupEvent;
+
 use serde_json::json;
 
 use super::auth::groups_for_token;
@@ -76,13 +76,9 @@ async fn cti(
         ended.reason = Some(EndReason::Rejected);
         events.push(ended);
     }
-    let events: Vec<GroupEvent> = events
+    let events: Vec<_> = events
         .into_iter()
-        .map(|event| GroupEvent {
-            group: group.name.clone(),
-            plan: group.plan.clone(),
-            event,
-        })
+        .map(|event| crate::ingest::for_group(&group, event))
         .collect();
     if let Err(e) = commit(&state, &events).await {
         tracing::error!(error = %e, "cannot record a CTI event");

@@ -9,7 +9,6 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use deskbridge_store::GroupEvent;
 
 use super::ApiError;
 use super::ingest::commit;
@@ -71,11 +70,7 @@ async fn callback(
     let Some(event) = twilio::event(&pairs, group.region, chrono::Utc::now()) else {
         return Ok(StatusCode::NO_CONTENT);
     };
-    let events = [GroupEvent {
-        group: group.name.clone(),
-        plan: group.plan.clone(),
-        event,
-    }];
+    let events = [crate::ingest::for_group(&group, event)];
     commit(&state, &events).await.map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
