@@ -95,6 +95,11 @@ impl AgentPage {
             .iter()
             .find(|a| a.email.eq_ignore_ascii_case(email))
     }
+
+    /// Whether the agent is an admin (`admin = true` in the directory).
+    pub fn is_admin(&self, email: &str) -> bool {
+        self.agent(email).is_some_and(|a| a.admin)
+    }
 }
 
 impl AppState {

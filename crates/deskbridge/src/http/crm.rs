@@ -59,7 +59,8 @@ pub fn routes() -> Router<Arc<AppState>> {
 /// shows that backend's records only. A token of several groups must have one
 /// built-in backend among them (which one would be a guess otherwise). A
 /// signed-in agent (the caller card's links) reads the built-in backend of the
-/// groups, under the same rule.
+/// groups, under the same rule, and only reads: changing or deleting records is
+/// for the integration's tokens (and a signed-in admin).
 pub struct CrmAuth(BuiltinCrm);
 
 impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
@@ -69,9 +70,24 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
         parts: &mut axum::http::request::Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let groups = Caller::from_request_parts(parts, state)
-            .await?
-            .groups(state);
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let reads = matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        );
+        if let Caller::Agent(agent) = &caller
+            && !reads
+            && !state.agent_page.is_admin(&agent.email)
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "read_only",
+                "agents read the built-in CRM; changing records needs a group token or an \
+                 agent with admin = true"
+                    .to_string(),
+            ));
+        }
+        let groups = caller.groups(state);
         let mut crms = groups.iter().filter_map(|g| g.crm.as_ref());
         let Some(first) = crms.next() else {
             return Err(ApiError::not_found(

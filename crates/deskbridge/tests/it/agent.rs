@@ -460,6 +460,14 @@ fn lookup_answers_the_caller_card_from_the_crm() {
     let (status, opened) = ann.get(s(&card["contact_link"]));
     assert_eq!(status, 200, "{opened}");
     assert_eq!(opened["name"], "Dana Caller");
+    // Agents read the CRM; they do not change it (a group token does).
+    let link = s(&card["contact_link"]).to_string();
+    let (status, err) = ann.send("PATCH", &link, Some(&json!({"name": "Changed"})));
+    assert_eq!((status, err["error"].as_str()), (403, Some("read_only")), "{err}");
+    let (status, _) = ann.send("DELETE", s(&card["open_ticket"]["link"]), None);
+    assert_eq!(status, 403);
+    let (_, still) = app.get(&link);
+    assert_eq!(still["name"], "Dana Caller");
     let (status, unknown) = ann.get("/api/v1/lookup?phone=+14155550999");
     assert_eq!(status, 200);
     assert_eq!(unknown["name"], Value::Null);
