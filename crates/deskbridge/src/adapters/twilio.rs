@@ -11,7 +11,11 @@
 //! A call's legs: Twilio reports the caller's leg (`CallSid`) and, for a
 //! `<Dial>`, the agent's leg (`Direction=outbound-dial` with `ParentCallSid`).
 //! Both belong to one call, the parent's; the agent leg's `To` is the agent
-//! (`client:ann`, `sip:ann@pbx`, or a number).
+//! (`client:ann`, `sip:ann@pbx`, or a number). An inbound parent leg is "in
+//! progress" and "completed" (with a duration) as soon as Twilio answers it to
+//! run the TwiML, whether or not an agent ever picks up: only the agent leg's
+//! answer says the call was answered, so the parent's own answer is ignored and
+//! its end carries no reason (the call's outcome then follows the agent leg).
 
 use std::collections::BTreeMap;
 
@@ -140,20 +144,34 @@ pub fn event(
     if agent_leg {
         return agent_leg_event(call_id, sid, status, kind, &get, at);
     }
-    let mut e = CallEvent::new(format!("twilio:{sid}:{status}"), call_id, kind, at);
-    e.direction = match get("Direction") {
+    let direction = match get("Direction") {
         Some("inbound") => Some(Direction::Inbound),
         Some(d) if d.starts_with("outbound") => Some(Direction::Outbound),
         _ => None,
     };
+    let inbound = direction == Some(Direction::Inbound);
+    if inbound && kind == EventKind::Answered {
+        // Twilio answering to run the TwiML; an agent has not picked up.
+        return None;
+    }
+    let mut e = CallEvent::new(format!("twilio:{sid}:{status}"), call_id, kind, at);
+    e.direction = direction;
     e.from = get("From").map(|n| Phone::parse(n, region));
     e.to = get("To").map(|n| Phone::parse(n, region));
     e.reason = reason;
     if kind == EventKind::Ended {
-        e.duration_s = get("CallDuration").and_then(|d| d.parse().ok());
-        // A completed call that nobody answered lasted 0 seconds.
-        if reason == Some(EndReason::Completed) && e.duration_s == Some(0) {
-            e.reason = None;
+        if inbound {
+            // The caller's time on the line, not talk time; the outcome follows
+            // the agent leg's answer.
+            if reason == Some(EndReason::Completed) {
+                e.reason = None;
+            }
+        } else {
+            e.duration_s = get("CallDuration").and_then(|d| d.parse().ok());
+            // A completed call that nobody answered lasted 0 seconds.
+            if reason == Some(EndReason::Completed) && e.duration_s == Some(0) {
+                e.reason = None;
+            }
         }
     }
     Some(e)
@@ -181,6 +199,9 @@ fn agent_leg_event<'a>(
         })
         .unwrap_or(to);
     let mut e = CallEvent::new(format!("twilio:{sid}:{status}"), call_id, kind, at);
+    // A `<Dial>` to an agent is an inbound call's; said here too, since this
+    // callback may come before any of the caller's leg.
+    e.direction = Some(Direction::Inbound);
     e.agent = Some(AgentRef {
         extension: Some(who.to_string()),
         ..AgentRef::default()
@@ -287,7 +308,10 @@ mod tests {
         assert_eq!(ringing.direction, Some(Direction::Inbound));
         assert_eq!(ringing.from.as_ref().unwrap().as_str(), "+14155550100");
         assert_eq!(ringing.at.to_rfc3339(), "2010-08-16T03:45:01+00:00");
-        assert_eq!(with("in-progress", &[]).unwrap().kind, EventKind::Answered);
+        assert!(
+            with("in-progress", &[]).is_none(),
+            "an inbound leg in progress is Twilio running the TwiML, not an agent"
+        );
         for (status, reason) in [
             ("busy", EndReason::Busy),
             ("no-answer", EndReason::NoAnswer),
@@ -302,9 +326,19 @@ mod tests {
             );
         }
         let done = with("completed", &[("CallDuration", "42")]).unwrap();
-        assert_eq!(done.duration_s, Some(42));
-        assert_eq!(done.reason, Some(EndReason::Completed));
+        assert_eq!(done.kind, EventKind::Ended);
+        assert_eq!(done.reason, None, "answered or not, the agent leg says");
         assert_eq!(done.id, "twilio:CA1:completed");
+        // An outbound call: in progress is the customer answering.
+        let outbound = |status: &str, extra: &[(&str, &str)]| {
+            let mut p = pairs(&[("CallSid", "CA9"), ("Direction", "outbound-api")]);
+            p.push(("CallStatus".into(), status.into()));
+            p.extend(pairs(extra));
+            event(&p, us(), now).unwrap()
+        };
+        assert_eq!(outbound("in-progress", &[]).kind, EventKind::Answered);
+        let done = outbound("completed", &[("CallDuration", "42")]);
+        assert_eq!((done.duration_s, done.reason), (Some(42), Some(EndReason::Completed)));
         assert!(with("something-new", &[]).is_none());
     }
 
@@ -321,6 +355,7 @@ mod tests {
         let e = event(&leg, us(), now).unwrap();
         assert_eq!(e.call_id, "CA1");
         assert_eq!(e.kind, EventKind::Answered);
+        assert_eq!(e.direction, Some(Direction::Inbound));
         assert_eq!(e.agent.unwrap().extension.as_deref(), Some("ann"));
         let mut ended = leg.clone();
         ended[4].1 = "completed".into();

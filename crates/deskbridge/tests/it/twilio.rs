@@ -84,7 +84,7 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
     let server = start("http://127.0.0.1:8443");
     let url = "http://127.0.0.1:8443/api/v1/twilio/support";
     let signed = Some((AUTH_TOKEN, url));
-    let caller = |status: &'static str| {
+    let caller = |status: &'static str, at: &'static str| {
         vec![
             ("CallSid", "CA100"),
             ("AccountSid", "AC1"),
@@ -92,9 +92,18 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
             ("To", "+14155550199"),
             ("Direction", "inbound"),
             ("CallStatus", status),
+            ("Timestamp", at),
         ]
     };
-    assert_eq!(post(&server, &caller("ringing"), signed), 204);
+    assert_eq!(
+        post(&server, &caller("ringing", "Mon, 23 Nov 2026 10:00:00 +0000"), signed),
+        204
+    );
+    // Twilio answers the caller's leg to run the TwiML: not an agent.
+    assert_eq!(
+        post(&server, &caller("in-progress", "Mon, 23 Nov 2026 10:00:01 +0000"), signed),
+        204
+    );
     let agent_leg = [
         ("CallSid", "CA101"),
         ("ParentCallSid", "CA100"),
@@ -102,10 +111,11 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
         ("From", "+14155550123"),
         ("To", "client:ann"),
         ("CallStatus", "in-progress"),
+        ("Timestamp", "Mon, 23 Nov 2026 10:00:05 +0000"),
     ];
     assert_eq!(post(&server, &agent_leg, signed), 204);
-    let mut done = caller("completed");
-    done.push(("CallDuration", "75"));
+    let mut done = caller("completed", "Mon, 23 Nov 2026 10:01:20 +0000");
+    done.push(("CallDuration", "80"));
     assert_eq!(post(&server, &done, signed), 204);
     let recording = [
         ("CallSid", "CA100"),
@@ -122,7 +132,7 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
         c["sync"] == "done" && c["recording_url"].is_string()
     });
     assert_eq!(call["outcome"], "answered", "{call}");
-    assert_eq!(call["duration_s"], 75);
+    assert_eq!(call["answered_at"], "2026-11-23T10:00:05Z", "the agent's answer");
     assert_eq!(call["assignee"], "ann@acme.com", "{call}");
     let ticket = call["ticket_id"].as_str().expect("a ticket");
     let comments = server.comments(ticket);
@@ -133,14 +143,30 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
     assert!(text.contains("Talk time: 1m 15s"), "{text}");
     assert!(text.contains("Recordings/RE1"), "{text}");
 
-    // A missed call: Twilio's "no-answer".
-    let missed = [
-        ("CallSid", "CA200"),
-        ("From", "+14155550124"),
-        ("To", "+14155550199"),
-        ("Direction", "inbound"),
-        ("CallStatus", "no-answer"),
-    ];
-    assert_eq!(post(&server, &missed, signed), 204);
+    // A missed call: the caller's leg completes (Twilio answered it to play the
+    // TwiML) and no agent leg ever answers.
+    for status in ["ringing", "in-progress", "completed"] {
+        let missed = [
+            ("CallSid", "CA200"),
+            ("From", "+14155550124"),
+            ("To", "+14155550199"),
+            ("Direction", "inbound"),
+            ("CallStatus", status),
+            ("CallDuration", "30"),
+        ];
+        assert_eq!(post(&server, &missed, signed), 204);
+    }
     assert_eq!(server.wait_synced("CA200")["outcome"], "missed");
+
+    // The agent's leg may report before anything of the caller's leg.
+    let early = [
+        ("CallSid", "CA301"),
+        ("ParentCallSid", "CA300"),
+        ("Direction", "outbound-dial"),
+        ("To", "client:ann"),
+        ("CallStatus", "in-progress"),
+    ];
+    assert_eq!(post(&server, &early, signed), 204);
+    let (_, call) = server.get("/api/v1/calls/CA300");
+    assert_eq!(call["state"], "answered", "{call}");
 }
