@@ -135,6 +135,12 @@ pub fn parse(body: &[u8]) -> Result<ConnectRequest, ConnectError> {
     Ok(ConnectRequest::Flow(flow))
 }
 
+/// Voice contacts only: chats and tasks are not calls (a contact without a
+/// channel is taken as a call).
+fn is_voice(channel: Option<&str>) -> bool {
+    channel.is_none_or(|c| c.eq_ignore_ascii_case("voice"))
+}
+
 fn direction(method: Option<&str>) -> Direction {
     match method {
         Some("OUTBOUND") => Direction::Outbound,
@@ -153,6 +159,11 @@ fn address(e: &Option<Endpoint>) -> Option<&str> {
 impl FlowEvent {
     fn data(&self) -> &ContactData {
         &self.details.contact_data
+    }
+
+    /// A voice contact (chats and tasks are not calls and are not recorded).
+    pub fn is_voice(&self) -> bool {
+        is_voice(self.data().channel.as_deref())
     }
 
     /// The call: the initial contact's id, which a transfer keeps.
@@ -221,19 +232,18 @@ impl ContactEvent {
 
     /// The call event, if the contact event says something about the call.
     pub fn event(&self, received: DateTime<Utc>) -> Option<CallEvent> {
+        if !is_voice(self.channel.as_deref()) {
+            return None;
+        }
         let at = |t: Option<DateTime<Utc>>| t.or(self.time).unwrap_or(received);
         let id = format!("connect:{}:{}", self.contact_id, self.event_type);
         let mut e = match self.event_type.as_str() {
-            "INITIATED" => {
-                let mut e = CallEvent::new(
-                    id,
-                    self.call_id(),
-                    EventKind::Ringing,
-                    at(self.initiation_timestamp),
-                );
-                e.direction = Some(direction(self.initiation_method.as_deref()));
-                e
-            }
+            "INITIATED" => CallEvent::new(
+                id,
+                self.call_id(),
+                EventKind::Ringing,
+                at(self.initiation_timestamp),
+            ),
             "CONNECTED_TO_AGENT" => {
                 let info = self.agent_info.as_ref();
                 let mut e = CallEvent::new(
@@ -272,9 +282,9 @@ impl ContactEvent {
             }
             _ => return None,
         };
-        if e.direction.is_none() && e.kind == EventKind::Ringing {
-            e.direction = Some(Direction::Inbound);
-        }
+        // Every contact event says how the contact began: EventBridge does not
+        // keep their order, and the first to arrive starts the call.
+        e.direction = Some(direction(self.initiation_method.as_deref()));
         Some(e)
     }
 }
@@ -343,6 +353,11 @@ mod tests {
         };
         let e = c.event(Utc::now()).unwrap();
         assert_eq!((e.kind, e.call_id.as_str()), (EventKind::Answered, "c-1"));
+        assert_eq!(
+            e.direction,
+            Some(Direction::Inbound),
+            "a transfer came to us"
+        );
         assert_eq!(e.agent.unwrap().extension.as_deref(), Some("ann-id"));
         assert_eq!(e.at.to_rfc3339(), "2026-11-22T10:00:05+00:00");
 
@@ -358,6 +373,14 @@ mod tests {
             (e.kind, e.reason),
             (EventKind::Ended, Some(EndReason::Abandoned))
         );
+
+        let chat = envelope(
+            r#"{"eventType":"DISCONNECTED","contactId":"c-6","channel":"CHAT","initiationMethod":"INBOUND"}"#,
+        );
+        let ConnectRequest::Contact(c) = parse(chat.as_bytes()).unwrap() else {
+            panic!("a contact event");
+        };
+        assert!(c.event(Utc::now()).is_none(), "a chat is not a call");
 
         let queued = envelope(r#"{"eventType":"QUEUED","contactId":"c-5"}"#);
         let ConnectRequest::Contact(c) = parse(queued.as_bytes()).unwrap() else {

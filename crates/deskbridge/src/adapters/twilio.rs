@@ -338,7 +338,10 @@ mod tests {
         };
         assert_eq!(outbound("in-progress", &[]).kind, EventKind::Answered);
         let done = outbound("completed", &[("CallDuration", "42")]);
-        assert_eq!((done.duration_s, done.reason), (Some(42), Some(EndReason::Completed)));
+        assert_eq!(
+            (done.duration_s, done.reason),
+            (Some(42), Some(EndReason::Completed))
+        );
         assert!(with("something-new", &[]).is_none());
     }
 

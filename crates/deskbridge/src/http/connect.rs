@@ -34,7 +34,7 @@ async fn amazon_connect(
     let group = auth.primary().clone();
     let now = chrono::Utc::now();
     let event = match &request {
-        ConnectRequest::Flow(flow) => Some(flow.event(group.region, now)),
+        ConnectRequest::Flow(flow) => flow.is_voice().then(|| flow.event(group.region, now)),
         ConnectRequest::Contact(contact) => contact.event(now),
     };
     // The customer's number as the call records it (`customer_number` first).

@@ -463,7 +463,11 @@ fn lookup_answers_the_caller_card_from_the_crm() {
     // Agents read the CRM; they do not change it (a group token does).
     let link = s(&card["contact_link"]).to_string();
     let (status, err) = ann.send("PATCH", &link, Some(&json!({"name": "Changed"})));
-    assert_eq!((status, err["error"].as_str()), (403, Some("read_only")), "{err}");
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (403, Some("read_only")),
+        "{err}"
+    );
     let (status, _) = ann.send("DELETE", s(&card["open_ticket"]["link"]), None);
     assert_eq!(status, 403);
     let (_, still) = app.get(&link);

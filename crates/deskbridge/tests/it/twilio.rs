@@ -96,12 +96,20 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
         ]
     };
     assert_eq!(
-        post(&server, &caller("ringing", "Mon, 23 Nov 2026 10:00:00 +0000"), signed),
+        post(
+            &server,
+            &caller("ringing", "Mon, 23 Nov 2026 10:00:00 +0000"),
+            signed
+        ),
         204
     );
     // Twilio answers the caller's leg to run the TwiML: not an agent.
     assert_eq!(
-        post(&server, &caller("in-progress", "Mon, 23 Nov 2026 10:00:01 +0000"), signed),
+        post(
+            &server,
+            &caller("in-progress", "Mon, 23 Nov 2026 10:00:01 +0000"),
+            signed
+        ),
         204
     );
     let agent_leg = [
@@ -132,7 +140,10 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
         c["sync"] == "done" && c["recording_url"].is_string()
     });
     assert_eq!(call["outcome"], "answered", "{call}");
-    assert_eq!(call["answered_at"], "2026-11-23T10:00:05Z", "the agent's answer");
+    assert_eq!(
+        call["answered_at"], "2026-11-23T10:00:05Z",
+        "the agent's answer"
+    );
     assert_eq!(call["assignee"], "ann@acme.com", "{call}");
     let ticket = call["ticket_id"].as_str().expect("a ticket");
     let comments = server.comments(ticket);
