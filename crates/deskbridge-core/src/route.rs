@@ -25,6 +25,9 @@ pub enum RouteReason {
     OwnerNotInDirectory,
     /// The assignee is in the directory without a `target` or `extension`.
     OwnerHasNoTarget,
+    /// The helpdesk did not answer in time: no preference rather than a
+    /// ringing caller kept waiting.
+    HelpdeskUnavailable,
 }
 
 /// The agent a call is routed to, as the directory knows them.
@@ -48,6 +51,8 @@ pub struct RouteAnswer {
 pub enum Caller<'a> {
     /// A withheld or unusable number.
     NoNumber,
+    /// The helpdesk could not say in time.
+    NotKnown,
     Unknown,
     /// A known contact and the assignee (an agent's email) of their open ticket:
     /// `None` when they have no open ticket, `Some(None)` when it is unassigned.
@@ -65,6 +70,7 @@ pub fn route(caller: Caller<'_>, directory: &[DirectoryAgent]) -> RouteAnswer {
     };
     let assignee = match caller {
         Caller::NoNumber => return none(RouteReason::NoCallerNumber),
+        Caller::NotKnown => return none(RouteReason::HelpdeskUnavailable),
         Caller::Unknown => return none(RouteReason::UnknownCaller),
         Caller::Known {
             open_ticket_assignee: None,
@@ -150,6 +156,7 @@ mod tests {
         let d = directory();
         for (caller, reason) in [
             (Caller::NoNumber, RouteReason::NoCallerNumber),
+            (Caller::NotKnown, RouteReason::HelpdeskUnavailable),
             (Caller::Unknown, RouteReason::UnknownCaller),
             (known(None), RouteReason::NoOpenTicket),
             (known(Some(None)), RouteReason::Unassigned),

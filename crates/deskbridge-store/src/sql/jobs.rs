@@ -253,24 +253,29 @@ pub(super) async fn queue_next(conn: &mut Conn, call: &Interaction) -> Result<bo
     match enqueue(next.step, run_after, active.as_ref()) {
         Enqueue::Nothing => Ok(false),
         Enqueue::Preempt { id } => {
-            sqlx::query(
+            // Only while it still waits: a worker may have claimed it since it
+            // was read (then its completion derives the next step again).
+            let updated = sqlx::query(
                 "UPDATE jobs SET step = $1, run_after = $2, attempts = 0, last_error = NULL
-                 WHERE id = $3",
+                 WHERE id = $3 AND status = 'queued'",
             )
             .bind(next.step.as_str())
             .bind(run_after)
             .bind(id)
             .execute(&mut *conn)
-            .await?;
-            Ok(true)
+            .await?
+            .rows_affected();
+            Ok(updated > 0)
         }
         Enqueue::MoveForward { id } => {
-            sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2")
-                .bind(run_after)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            Ok(true)
+            let updated =
+                sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2 AND status = 'queued'")
+                    .bind(run_after)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+            Ok(updated > 0)
         }
         Enqueue::Insert => {
             sqlx::query(

@@ -26,6 +26,9 @@ use crate::agent_auth::{decoy_hash, random_secret, same_secret, session_hash, ve
 use crate::card::caller_card;
 use crate::state::{AgentLogin, AppState};
 
+/// Password checks running at once, for the whole process.
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/agent/login", post(login))
@@ -157,7 +160,18 @@ async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiEr
                 .and_then(|a| a.password_hash.clone())
                 .unwrap_or_else(|| decoy_hash().to_string());
             let password = password.clone();
-            // argon2 takes tens of milliseconds of CPU: off the async threads.
+            // argon2 takes tens of milliseconds of CPU and 19 MiB: off the async
+            // threads, and only a few at once, so a flood of sign-ins is turned
+            // away instead of filling the blocking pool (and guessing stays slow).
+            let permit =
+                tokio::time::timeout(Duration::from_secs(3), PASSWORD_CHECKS.acquire()).await;
+            let Ok(Ok(_permit)) = permit else {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_sign_ins",
+                    "too many sign-ins at once; try again in a moment",
+                ));
+            };
             let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
                 .await
                 .unwrap_or(false);

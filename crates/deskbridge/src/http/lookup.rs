@@ -135,24 +135,42 @@ pub async fn caller_and_route(
     let phone = from
         .map(|f| Phone::parse(f.trim(), group.region))
         .filter(|p| p.e164().is_some());
+    // A caller is ringing: an answer late is worse than "no preference".
     let card = match &phone {
-        Some(p) => Some(
-            caller_card(group, Some(p), None)
-                .await
-                .map_err(helpdesk_error)?,
-        ),
+        Some(p) => {
+            match tokio::time::timeout(ROUTE_DEADLINE, caller_card(group, Some(p), None)).await {
+                Ok(Ok(card)) => Some(Ok(card)),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "routing without the caller's card");
+                    Some(Err(()))
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        ?ROUTE_DEADLINE,
+                        "routing without the caller's card: the helpdesk is slow"
+                    );
+                    Some(Err(()))
+                }
+            }
+        }
         None => None,
     };
     let known = match &card {
         None => route::Caller::NoNumber,
-        Some(card) if card.contact_id.is_none() => route::Caller::Unknown,
-        Some(card) => route::Caller::Known {
-            open_ticket_assignee: card.open_ticket.as_ref().map(|t| t.assignee.as_deref()),
+        Some(Err(())) => route::Caller::NotKnown,
+        Some(Ok(card)) => match card.contact_id {
+            None => route::Caller::Unknown,
+            Some(_) => route::Caller::Known {
+                open_ticket_assignee: card.open_ticket.as_ref().map(|t| t.assignee.as_deref()),
+            },
         },
     };
     let answer = route::route(known, &state.directory);
-    Ok((card, answer))
+    Ok((card.and_then(Result::ok), answer))
 }
+
+/// How long a routing answer may wait for the helpdesk.
+pub const ROUTE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(1500);
 
 #[derive(Deserialize)]
 struct SearchQuery {

@@ -104,3 +104,20 @@ fn no_preference_says_why_and_is_an_empty_text_body() {
         .unwrap();
     assert_eq!(resp.status(), 401, "the routing answer needs credentials");
 }
+
+/// A ringing caller is never kept waiting on the helpdesk: when it fails (or is
+/// slow), the answer is "no preference", at once, and says why.
+#[test]
+fn a_failing_helpdesk_gives_no_preference_not_an_error() {
+    use crate::zendesk::{TOKEN as ZD_TOKEN, Zd, config};
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = TestApp::with_config(&config(&zd, ann, ""), ZD_TOKEN);
+    zd.emu.set_faults(1.0, std::time::Duration::ZERO);
+    let started = std::time::Instant::now();
+    let (status, answer) = app.get("/api/v1/route?from=%2B14155550177");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["target"], Value::Null);
+    assert_eq!(answer["reason"], "helpdesk_unavailable");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
