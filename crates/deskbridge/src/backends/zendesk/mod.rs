@@ -314,8 +314,22 @@ impl ZendeskHelpdesk {
     /// and its record makes one ticket whatever the body or the delay.
     async fn create_once(
         &self,
+        body: zd::NewTicket,
+        key: &str,
+        first_try: bool,
+        talk: Option<zd::TalkTicket>,
+    ) -> Result<TicketCreated, HelpdeskError> {
+        self.create_once_keyed(body, key, key, first_try, talk)
+            .await
+    }
+
+    /// [`Self::create_once`] with an `Idempotency-Key` of its own (a second body
+    /// for the same step), the ticket still marked with the step's key.
+    async fn create_once_keyed(
+        &self,
         mut body: zd::NewTicket,
         key: &str,
+        idempotency_key: &str,
         first_try: bool,
         talk: Option<zd::TalkTicket>,
     ) -> Result<TicketCreated, HelpdeskError> {
@@ -325,8 +339,12 @@ impl ZendeskHelpdesk {
             return Ok(found);
         }
         let sent = match &talk {
-            Some(talk) => self.client.create_voice_ticket(&body, talk, key).await,
-            None => self.client.create_ticket(&body, key).await,
+            Some(talk) => {
+                self.client
+                    .create_voice_ticket(&body, talk, idempotency_key)
+                    .await
+            }
+            None => self.client.create_ticket(&body, idempotency_key).await,
         };
         match sent {
             Ok(created) => {
@@ -646,8 +664,12 @@ impl Helpdesk for ZendeskHelpdesk {
                     "Zendesk refused display_to_agent; creating the ticket without the pop"
                 );
                 let talk = talk.voice_comment.is_some().then_some(talk);
+                // Another body under another key: Zendesk refuses a key sent
+                // again with a different body. The external id stays the step's,
+                // so a retry still finds the ticket.
+                let without = format!("{}/without-display", key.as_str());
                 let created = self
-                    .create_once(body, key.as_str(), key.first_try, talk)
+                    .create_once_keyed(body, key.as_str(), &without, key.first_try, talk)
                     .await?;
                 return Ok(TicketCreated {
                     displayed: Some(PopDelivery {
