@@ -299,7 +299,8 @@ async fn stream_agent(
                 if let Some(event) = queued.pop() {
                     return Some((Ok(event), (state, changes, agent, seen, queued)));
                 }
-                let (group, call_id, record) = match next_call(&state, &mut changes).await {
+                let (group, call_id, record) = match next_call(&state, &mut changes, |_| true).await
+                {
                     Next::Call(group, call_id, record) => (group, call_id, record),
                     Next::Lagged(event) => {
                         return Some((Ok(event), (state, changes, agent, seen, queued)));

@@ -38,15 +38,13 @@ async fn stream_calls(
         (state, changes, groups),
         |(state, mut changes, groups)| async move {
             loop {
-                let (group, call_id, record) = match next_call(&state, &mut changes).await {
+                // Only the token's groups' calls.
+                let wanted = |group: &str| groups.iter().any(|g| g.name == group);
+                let (group, call_id, record) = match next_call(&state, &mut changes, wanted).await {
                     Next::Call(group, call_id, record) => (group, call_id, record),
                     Next::Lagged(event) => return Some((Ok(event), (state, changes, groups))),
                     Next::Closed => return None,
                 };
-                // Only the token's groups' calls.
-                if !groups.iter().any(|g| g.name == group) {
-                    continue;
-                }
                 let event = Event::default()
                     .event("call")
                     .id(format!("{}/{}", group, call_id))
@@ -75,10 +73,12 @@ pub(super) enum Next {
 
 /// Waits for the next change of a call and reads the call (changes that are not
 /// a call's, and calls that cannot be read, are skipped), whichever instance made
-/// it. Shared by the group stream and the agent stream.
+/// it, of the groups `wanted` says yes to. Shared by the group stream and the
+/// agent stream.
 pub(super) async fn next_call(
     state: &AppState,
     changes: &mut tokio::sync::broadcast::Receiver<Change>,
+    wanted: impl Fn(&str) -> bool,
 ) -> Next {
     loop {
         let (group, call_id) = match changes.recv().await {
@@ -93,6 +93,10 @@ pub(super) async fn next_call(
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return Next::Closed,
         };
+        // Filtered before the call is read: every open stream hears every change.
+        if !wanted(&group) {
+            continue;
+        }
         match state.store.call(&group, &call_id).await {
             Ok(Some(record)) => return Next::Call(group, call_id, Box::new(record)),
             Ok(None) => continue,

@@ -785,6 +785,11 @@ impl Helpdesk for ZendeskHelpdesk {
                 .iter()
                 .find(|c| c.body.as_deref().is_some_and(|b| b.contains(&reference)))
             {
+                // The comment is there; the reopening that followed it may not be
+                // (its own update can be held back by the ticket's limit).
+                if comment.reopen_solved {
+                    self.reopen_if_solved(tid).await?;
+                }
                 return Ok(CommentAdded {
                     id: c.id.to_string(),
                     ticket_id: ticket_id.to_string(),
@@ -933,6 +938,23 @@ impl Helpdesk for ZendeskHelpdesk {
 }
 
 impl ZendeskHelpdesk {
+    /// Sets a solved ticket open (its status as Zendesk has it now).
+    async fn reopen_if_solved(&self, tid: u64) -> Result<(), HelpdeskError> {
+        let ticket = self.client.show_ticket(tid).await.map_err(helpdesk_error)?;
+        if let Some(t) = ticket {
+            self.remember_ticket(&t);
+            if t.status == "solved" {
+                let updated = self
+                    .client
+                    .set_status(tid, "open")
+                    .await
+                    .map_err(helpdesk_error)?;
+                self.remember_ticket(&updated.ticket);
+            }
+        }
+        Ok(())
+    }
+
     /// One ticket update carrying `body`; reopens the ticket when it turns out
     /// to be solved. The comment's id, or why not.
     async fn write_comment(
