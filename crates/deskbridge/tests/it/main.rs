@@ -20,5 +20,6 @@ mod route;
 mod rules;
 mod twilio;
 mod zendesk;
+mod zendesk_calls;
 mod zendesk_documented;
 mod zendesk_requests;
