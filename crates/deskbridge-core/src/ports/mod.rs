@@ -58,7 +58,8 @@ pub struct NewComment {
     /// Edition Calls API). A helpdesk that keeps none, or refuses, writes the
     /// text comment (and `voice`) instead, and says why in
     /// [`CommentAdded::call_record`].
-    pub call_record: Option<CallRecord>,
+    /// Boxed: most comments carry none.
+    pub call_record: Option<Box<CallRecord>>,
 }
 
 /// A call as a helpdesk's call log keeps it: one record per call, on its

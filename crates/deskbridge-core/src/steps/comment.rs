@@ -23,7 +23,7 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
                 reassign: reassign.as_ref().map(|(agent, _)| agent.clone()),
                 reopen_solved: cx.rules.policy.reopen_solved,
                 voice: voice_comment(cx.call, cx.rules.policy, answered_by(cx)),
-                call_record: call_record(cx.call, cx.rules.policy, answered_by(cx)),
+                call_record: call_record(cx.call, cx.rules.policy, answered_by(cx)).map(Box::new),
             },
             key: (cx.key)("log_call"),
         });
