@@ -170,6 +170,10 @@ pub struct StepOutcome {
     /// The pop shown to that agent (boxed: most outcomes have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pop: Option<Box<PopRecord>>,
+    /// The call's record in the helpdesk's call log (`zendesk_app_id`): made,
+    /// or refused and why (the text comment was written instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_record: Option<crate::ports::CallRecordStatus>,
 }
 
 /// An event that cannot start a call.

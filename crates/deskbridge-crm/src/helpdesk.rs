@@ -298,6 +298,7 @@ impl Helpdesk for BuiltinCrm {
                 Ok(CommentAdded {
                     id: created.record.id.to_string(),
                     ticket_id: ticket_id.to_string(),
+                    call_record: None,
                 })
             }
             None => Err(HelpdeskError::Permanent(format!(

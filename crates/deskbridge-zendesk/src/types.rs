@@ -228,6 +228,76 @@ pub struct VoiceCommentInput {
     pub transcription_text: Option<String>,
 }
 
+/// A call record: Talk Partner Edition's standard call object ("Calls", Talk
+/// Partner Edition API reference,
+/// <https://developer.zendesk.com/api-reference/voice/talk-partner-edition-api/calls/>).
+/// `app_id`, `from_line`, `to_line`, `call_started_at` and `direction` are
+/// mandatory; with `ticket_id` and a `comment` section the same request puts
+/// the Talk Partner Edition voice comment on that ticket ("Creating a voice
+/// comment in ticket"). `external_id` is one of the call's fields (the TPE voice
+/// comment shows it): deskbridge sets it from the step's key, which a retried
+/// step looks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct NewCall {
+    pub app_id: u64,
+    pub from_line: String,
+    pub to_line: String,
+    /// ISO 8601.
+    pub call_started_at: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_ended_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_user_id: Option<u64>,
+    /// `completed`, `abandoned_in_queue`, ... (empty while in progress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion_status: Option<String>,
+    /// The outcome in words where no completion status fits (missed, busy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_disposition: Option<String>,
+    pub voicemail: bool,
+    /// Talk time in seconds.
+    pub talk_time: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<CallComment>,
+}
+
+/// The `comment` section of a call: the Talk Partner Edition voice comment
+/// made on the call's ticket from the call's own fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct CallComment {
+    pub title: String,
+    pub public: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<u64>,
+}
+
+/// A call record as Zendesk answers it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Call {
+    pub id: u64,
+    #[serde(default)]
+    pub ticket_id: Option<u64>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallEnvelope {
+    pub call: Call,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct NewTicket {
     pub subject: String,
@@ -259,10 +329,28 @@ pub struct NewTicket {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CommentRecord {
     pub id: u64,
+    /// `Comment`, `VoiceComment`, `TpeVoiceComment`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
     #[serde(default)]
     pub body: Option<String>,
     #[serde(default)]
     pub public: Option<bool>,
+    /// A voice comment's call details (for a Talk Partner Edition voice
+    /// comment, the call record's fields: `call_id`, `external_id`, ...).
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+}
+
+impl CommentRecord {
+    /// The call record a Talk Partner Edition voice comment shows, when it
+    /// shows the one with this external id.
+    pub fn shows_call(&self, external_id: &str) -> Option<u64> {
+        let data = self.data.as_ref()?;
+        (data["external_id"].as_str() == Some(external_id))
+            .then(|| data["call_id"].as_u64())
+            .flatten()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

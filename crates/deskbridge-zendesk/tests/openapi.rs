@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use deskbridge_zendesk::types::{
-    CustomFieldValue, NewComment, NewTicket, NewUser, TalkTicket, VoiceCommentInput,
+    CallComment, CustomFieldValue, NewCall, NewComment, NewTicket, NewUser, TalkTicket,
+    VoiceCommentInput,
 };
 use deskbridge_zendesk::{Auth, Budget, ClientConfig, ZendeskClient};
 use serde_json::{Value, json};
@@ -15,7 +16,36 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Paths the client uses that Zendesk documents but the OpenAPI file leaves out
 /// (see tests/fixtures/README.md).
-const DOCUMENTED_ELSEWHERE: &[&str] = &["/api/v2/users/{user_id}/tickets/requested"];
+///
+/// `/api/v2/calls`: Talk Partner Edition's Calls API ("Create Call",
+/// https://developer.zendesk.com/api-reference/voice/talk-partner-edition-api/calls/),
+/// whose reference names `app_id`, `from_line`, `to_line`, `call_started_at`
+/// and `direction` as mandatory: checked by `a_call_record_carries_what_the_calls_api_requires`.
+const DOCUMENTED_ELSEWHERE: &[&str] =
+    &["/api/v2/users/{user_id}/tickets/requested", "/api/v2/calls"];
+
+/// The call object's fields the client sends, each in the Calls API reference
+/// (JSON format) or its developer guide ("Creating a voice comment in ticket":
+/// the `comment` section; `external_id` shown by the TPE voice comment).
+const CALL_FIELDS: &[&str] = &[
+    "app_id",
+    "from_line",
+    "to_line",
+    "call_started_at",
+    "direction",
+    "call_ended_at",
+    "ticket_id",
+    "agent_id",
+    "end_user_id",
+    "completion_status",
+    "call_disposition",
+    "voicemail",
+    "talk_time",
+    "recording_url",
+    "transcript",
+    "external_id",
+    "comment",
+];
 
 /// Operations whose body the file does not describe, with the fields their
 /// documentation requires ("You must provide a unique `name`").
@@ -145,6 +175,7 @@ fn universal_reply() -> Value {
         "organization": {"id": 5, "name": "O"}, "organizations": [{"id": 5, "name": "O"}],
         "ticket_field": {"id": 6, "type": "text"},
         "ticket_form": {"id": 7, "ticket_field_ids": [6]},
+        "call": {"id": 9, "ticket_id": 2},
     })
 }
 
@@ -381,9 +412,11 @@ async fn every_request_matches_the_official_description() {
         .await
         .unwrap();
 
+    client.create_call(&call_record()).await.unwrap();
+
     let spec = spec();
     let sent = sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), 23, "every call above sends one request");
+    assert_eq!(sent.len(), 24, "every call above sends one request");
     let mut problems = Vec::new();
     for s in &sent {
         let Some(op) = operation(&spec, &s.method, &s.path) else {
@@ -490,4 +523,74 @@ fn the_checker_catches_a_misspelt_field_and_a_missing_required_one() {
     let mut problems = Vec::new();
     check_body(&spec, &user, &json!({}), "u", &mut problems);
     assert_eq!(problems, ["u: required field user missing"]);
+}
+
+fn call_record() -> NewCall {
+    NewCall {
+        app_id: 735264019863524,
+        from_line: "+14155550100".into(),
+        to_line: "+14155550199".into(),
+        call_started_at: "2026-11-28T10:00:00+00:00".into(),
+        direction: "inbound".into(),
+        call_ended_at: Some("2026-11-28T10:01:00+00:00".into()),
+        ticket_id: Some(2),
+        agent_id: Some(1),
+        end_user_id: Some(1),
+        completion_status: Some("completed".into()),
+        call_disposition: None,
+        voicemail: false,
+        talk_time: 42,
+        recording_url: Some("https://pbx.example.com/rec/1.mp3".into()),
+        transcript: Some("Hello".into()),
+        external_id: Some("deskbridge:support/c1/log_call".into()),
+        comment: Some(CallComment {
+            title: "Inbound call from +14155550100".into(),
+            public: false,
+            author_id: None,
+        }),
+    }
+}
+
+/// The OpenAPI file lacks `/api/v2/calls`: its request is held to the Calls
+/// API reference instead (mandatory fields present, no field it does not name).
+#[tokio::test]
+async fn a_call_record_carries_what_the_calls_api_requires() {
+    let (base, sent) = recorder().await;
+    let auth = Auth::ApiToken {
+        email: "a@b.c".into(),
+        token: "t".into(),
+    };
+    let client =
+        ZendeskClient::new(ClientConfig::new(&base, auth), Arc::new(Budget::new(6000))).unwrap();
+    let made = client.create_call(&call_record()).await.unwrap();
+    assert_eq!(made.id, 9);
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].method.as_str(), sent[0].path.as_str()),
+        ("POST", "/api/v2/calls")
+    );
+    let call = sent[0].body.as_ref().unwrap()["call"]
+        .as_object()
+        .unwrap()
+        .clone();
+    for mandatory in [
+        "app_id",
+        "from_line",
+        "to_line",
+        "call_started_at",
+        "direction",
+    ] {
+        assert!(
+            call.contains_key(mandatory),
+            "{mandatory} missing: {call:?}"
+        );
+    }
+    for name in call.keys() {
+        assert!(
+            CALL_FIELDS.contains(&name.as_str()),
+            "{name}: not a call field"
+        );
+    }
+    assert_eq!(call["comment"]["title"], "Inbound call from +14155550100");
 }

@@ -132,6 +132,9 @@ pub(crate) struct Control {
     /// Agents with no Zendesk browser session: a screen pop for them reaches
     /// no browser (see `routes::voice`).
     pub(crate) signed_out: std::collections::BTreeSet<u64>,
+    /// The account has Talk Partner Edition (else `POST /api/v2/calls` is
+    /// forbidden, as for an account without it).
+    pub(crate) talk_partner_edition: bool,
 }
 
 /// Takes a lock even if a panicking thread poisoned it: the emulator's records stay
@@ -189,6 +192,7 @@ impl Emulator {
                 faults: Faults::new(config.fail_rate, config.latency, config.seed),
                 updates: updates::TicketUpdates::default(),
                 signed_out: Default::default(),
+                talk_partner_edition: true,
             }),
             stats: Mutex::new(Stats::default()),
         };
@@ -243,6 +247,12 @@ impl RunningEmulator {
             true => control.signed_out.remove(&agent_id),
             false => control.signed_out.insert(agent_id),
         };
+    }
+
+    /// Whether the account has Talk Partner Edition (it has, until set
+    /// otherwise): without it, call records are refused with 403.
+    pub fn set_talk_partner_edition(&self, enabled: bool) {
+        self.shared.control().talk_partner_edition = enabled;
     }
 
     /// Request counters and delivered screen pops.
@@ -308,6 +318,12 @@ impl RunningEmulator {
     /// then answer 502, so the client does not learn the ticket.
     pub fn lose_ticket_create_answers(&self, count: usize) {
         self.shared.control().updates.creates_lost += count;
+    }
+
+    /// Makes the next `count` call records (`POST /api/v2/calls`) be stored,
+    /// voice comment and all, and then answer 502.
+    pub fn lose_call_answers(&self, count: usize) {
+        self.shared.control().updates.calls_lost += count;
     }
 
     /// Changes the per-ticket update limit (`None`: unlimited); Zendesk's is

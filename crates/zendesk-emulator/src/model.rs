@@ -281,6 +281,10 @@ pub struct Comment {
     pub public: bool,
     pub origin: RequestOrigin,
     pub created_at: DateTime<Utc>,
+    /// A Talk Partner Edition voice comment: the call record it shows
+    /// (`POST /api/v2/calls` with a `comment` section), listed as a
+    /// `TpeVoiceComment` whose `data` is the call.
+    pub call: Option<serde_json::Value>,
 }
 
 /// One write to a ticket: its creation or an update, with what changed.

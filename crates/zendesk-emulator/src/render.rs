@@ -192,6 +192,25 @@ fn metadata(origin: &RequestOrigin) -> Value {
 
 /// A comment as `GET /tickets/{id}/comments` lists it.
 pub(crate) fn comment(comment: &Comment) -> Value {
+    if let Some(call) = &comment.call {
+        // "Creating a voice comment in ticket": the Talk Partner Edition voice
+        // comment shows the call record's fields.
+        return json!({
+            "id": comment.id,
+            "type": "TpeVoiceComment",
+            "author_id": comment.author_id,
+            "body": comment.body,
+            "html_body": comment.html_body,
+            "plain_body": comment.body,
+            "public": comment.public,
+            "attachments": [],
+            "audit_id": comment.audit_id,
+            "data": call,
+            "via": api_via(),
+            "created_at": time(&comment.created_at),
+            "metadata": metadata(&comment.origin),
+        });
+    }
     json!({
         "id": comment.id,
         "type": "Comment",

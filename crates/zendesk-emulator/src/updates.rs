@@ -43,6 +43,8 @@ pub(crate) struct TicketUpdates {
     /// Ticket creates to apply (and remember under their idempotency key) and
     /// then answer 502, as a create whose answer was lost.
     pub(crate) creates_lost: usize,
+    /// Call records to store and then answer 502 (a lost answer).
+    pub(crate) calls_lost: usize,
 }
 
 impl Default for TicketUpdates {
@@ -54,6 +56,7 @@ impl Default for TicketUpdates {
             account_limit: Some((ACCOUNT_UPDATES_PER_MINUTE, Duration::from_secs(60))),
             account_recent: VecDeque::new(),
             creates_lost: 0,
+            calls_lost: 0,
         }
     }
 }
@@ -101,6 +104,7 @@ impl TicketUpdates {
         self.recent.clear();
         self.account_recent.clear();
         self.creates_lost = 0;
+        self.calls_lost = 0;
     }
 
     /// The fault for this update of `ticket`, if one is queued for it.

@@ -306,6 +306,10 @@ pub struct Policy {
     /// helpdesk's recording player and call details) on the ticket created for it,
     /// where the helpdesk has them (`zendesk_voice`).
     pub voice_comments: bool,
+    /// The call comment on an existing ticket is written as a call record of
+    /// this telephony app in the helpdesk's call log, the record's own comment
+    /// showing the call (`zendesk_app_id`: Talk Partner Edition's Calls API).
+    pub call_record_app_id: Option<u64>,
 }
 
 /// A ticket field id and the template over call data that fills it.
@@ -350,6 +354,7 @@ impl Default for Policy {
             pop_ticket_field: None,
             pop_new_ticket_field: None,
             voice_comments: false,
+            call_record_app_id: None,
         }
     }
 }

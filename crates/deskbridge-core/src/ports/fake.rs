@@ -244,6 +244,7 @@ impl Helpdesk for FakeHelpdesk {
         Ok(CommentAdded {
             id: format!("{target}/{}", key.as_str()),
             ticket_id: target,
+            call_record: None,
         })
     }
 

@@ -53,6 +53,61 @@ pub struct NewComment {
     /// The call as a voice comment besides the text, where the helpdesk shows
     /// one (Zendesk's `voice_comment` on a ticket update).
     pub voice: Option<VoiceComment>,
+    /// Record the call in the helpdesk's own call log, with the comment made
+    /// from that record, where the helpdesk keeps one (Zendesk's Talk Partner
+    /// Edition Calls API). A helpdesk that keeps none, or refuses, writes the
+    /// text comment (and `voice`) instead, and says why in
+    /// [`CommentAdded::call_record`].
+    /// Boxed: most comments carry none.
+    pub call_record: Option<Box<CallRecord>>,
+}
+
+/// A call as a helpdesk's call log keeps it: one record per call, on its
+/// ticket, shown there by the helpdesk as a call (numbers, times, agent,
+/// outcome, recording) instead of a text comment.
+///
+/// Why a record of its own and not a richer [`VoiceComment`]: the record is the
+/// call (the helpdesk's reports count it), the comment only shows it; and it
+/// exists for calls without a recording too (missed, abandoned), which a voice
+/// comment cannot show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The telephony app the records belong to (the group's `zendesk_app_id`).
+    pub app_id: u64,
+    pub inbound: bool,
+    /// E.164 or as given.
+    pub from: String,
+    pub to: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The agent who answered (directory email).
+    pub answered_by: Option<String>,
+    /// How the call ended.
+    pub outcome: crate::interaction::Outcome,
+    pub voicemail: bool,
+    /// Talk time in seconds.
+    pub duration_s: u64,
+    pub recording_url: Option<String>,
+    pub transcript: Option<String>,
+    /// The comment's title on the ticket (e.g. "Inbound call from +1415...").
+    pub title: String,
+}
+
+/// What became of a [`NewComment::call_record`]: kept on the step's outcome, so
+/// `GET /api/v1/calls/{id}` shows whether the call is in the helpdesk's call log
+/// and, if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CallRecordStatus {
+    /// The record exists, with the helpdesk's id.
+    Recorded { id: String },
+    /// The helpdesk refused it (no Talk Partner Edition, a wrong app id): the
+    /// text comment was written instead.
+    Refused { reason: String },
+    /// Not asked for: the call's update also had to change the ticket (assign
+    /// a transferred call's ticket, reopen a solved one), which a call record
+    /// cannot; the text comment did both in one update.
+    NotUsed { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +195,8 @@ impl IdempotencyKey {
 pub struct CommentAdded {
     pub id: String,
     pub ticket_id: String,
+    /// What became of the comment's call record, when one was asked for.
+    pub call_record: Option<CallRecordStatus>,
 }
 
 /// How a helpdesk call failed, which tells the job runner whether to try again,

@@ -1,6 +1,6 @@
 //! `LogCall` and `AddRecording`: comments on the call's ticket.
 
-use super::ticket::{reassignment, voice_comment};
+use super::ticket::{call_record, reassignment, voice_comment};
 use super::{Cx, Progress, Request, StepError, done, need, skipped};
 use crate::comment::{call_comment, recording_comment};
 use crate::interaction::StepOutcome;
@@ -23,6 +23,7 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
                 reassign: reassign.as_ref().map(|(agent, _)| agent.clone()),
                 reopen_solved: cx.rules.policy.reopen_solved,
                 voice: voice_comment(cx.call, cx.rules.policy, answered_by(cx)),
+                call_record: call_record(cx.call, cx.rules.policy, answered_by(cx)).map(Box::new),
             },
             key: (cx.key)("log_call"),
         });
@@ -33,6 +34,7 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
         assignee_rule,
         comment_id: Some(added.id.clone()),
         call_logged: true,
+        call_record: added.call_record.clone(),
         logged_recording: cx.call.recording_url.clone(),
         ..moved_to_followup(ticket_id, added)
     })
@@ -53,6 +55,9 @@ pub(super) fn add_recording(cx: &Cx, job_id: i64) -> Result<Progress, StepError>
                 // A late recording is not a new contact from the customer.
                 reopen_solved: false,
                 voice: voice_comment(cx.call, cx.rules.policy, answered_by(cx)),
+                // The call's record was made by its call comment; a late
+                // recording is a comment of its own.
+                call_record: None,
             },
             key: (cx.key)(&format!("add_recording/{job_id}")),
         });

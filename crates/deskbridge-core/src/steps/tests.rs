@@ -7,6 +7,7 @@ use super::*;
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
 use crate::policy::{CallPlan, CreateSet};
+use crate::ports::CallRecordStatus;
 use crate::rule::{AssigneeRule, ContactRule, TicketRule};
 
 fn t0() -> DateTime<Utc> {
@@ -266,6 +267,7 @@ fn a_comment_on_a_closed_ticket_moves_the_call_to_the_follow_up() {
         Reply::CommentAdded(CommentAdded {
             id: "c9".into(),
             ticket_id: "41".into(),
+            call_record: None,
         })
     });
     let [
@@ -300,6 +302,7 @@ fn a_transferred_call_reassigns_its_ticket_with_the_comment() {
         Reply::CommentAdded(CommentAdded {
             id: "c9".into(),
             ticket_id: "40".into(),
+            call_record: None,
         })
     });
     let [Request::AddComment { comment, .. }] = asked.as_slice() else {
@@ -443,4 +446,61 @@ fn a_pop_for_a_new_caller_creates_the_calls_contact_and_ticket_and_shows_it() {
     call.apply(&CallEvent::new("2", "c1", EventKind::Answered, t0()));
     call.apply(&CallEvent::new("3", "c1", EventKind::Ended, t0()));
     assert_eq!(call.next_step().map(|n| n.step), Some(Step::LogCall));
+}
+
+#[test]
+fn a_group_with_a_call_log_app_records_the_call_with_its_comment() {
+    let policy = Policy {
+        call_record_app_id: Some(735_264_019_863_524),
+        ..Policy::default()
+    };
+    let mut call = ended_call(&policy, &[]);
+    call.ticket_id = Some("40".into());
+    call.recording_url = Some("https://pbx.example.com/rec/1.mp3".into());
+    let (asked, outcome) = drive(Step::LogCall, &call, &policy, 1, |_| {
+        Reply::CommentAdded(CommentAdded {
+            id: "call:9".into(),
+            ticket_id: "40".into(),
+            call_record: Some(CallRecordStatus::Recorded { id: "9".into() }),
+        })
+    });
+    let [Request::AddComment { comment, .. }] = asked.as_slice() else {
+        panic!("{asked:?}")
+    };
+    let record = comment.call_record.as_ref().expect("a call record");
+    assert_eq!(record.app_id, 735_264_019_863_524);
+    assert!(record.inbound);
+    assert_eq!(
+        (record.from.as_str(), record.to.as_str()),
+        ("+14155550100", "+14155550199")
+    );
+    assert_eq!(record.started_at, t0());
+    assert_eq!(record.ended_at, Some(t0() + chrono::Duration::seconds(60)));
+    assert_eq!(record.outcome, crate::interaction::Outcome::Answered);
+    assert_eq!(
+        record.recording_url.as_deref(),
+        Some("https://pbx.example.com/rec/1.mp3")
+    );
+    assert_eq!(record.title, "Inbound call from +14155550100");
+    // The text is still there for a helpdesk that keeps no call log.
+    assert!(!comment.body.is_empty());
+    assert!(outcome.call_logged);
+    assert_eq!(
+        outcome.call_record,
+        Some(CallRecordStatus::Recorded { id: "9".into() })
+    );
+
+    // Without the app id: no record asked for.
+    let plain = Policy::default();
+    let (asked, _) = drive(Step::LogCall, &call, &plain, 1, |_| {
+        Reply::CommentAdded(CommentAdded {
+            id: "c9".into(),
+            ticket_id: "40".into(),
+            call_record: None,
+        })
+    });
+    let [Request::AddComment { comment, .. }] = asked.as_slice() else {
+        panic!("{asked:?}")
+    };
+    assert_eq!(comment.call_record, None);
 }

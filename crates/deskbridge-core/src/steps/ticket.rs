@@ -5,7 +5,7 @@ use crate::comment::call_comment;
 use crate::decide::{TicketChoice, TicketFacts, choose_assignee, choose_ticket, ticket_lookups};
 use crate::interaction::{Interaction, StepOutcome};
 use crate::policy::{Policy, Templates};
-use crate::ports::{NewComment, NewTicket, VoiceComment};
+use crate::ports::{CallRecord, NewComment, NewTicket, VoiceComment};
 use crate::rule::AssigneeRule;
 
 pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
@@ -103,6 +103,7 @@ pub fn new_ticket(
             reassign: None,
             reopen_solved: false,
             voice: None,
+            call_record: None,
         }),
         subject,
         voice: voice_comment(call, policy, assignee_email),
@@ -137,6 +138,47 @@ pub(super) fn voice_comment(
         duration_s: call.talk_seconds().unwrap_or(0),
         answered_by: answered_by.filter(|_| outcome == crate::interaction::Outcome::Answered),
         transcript: call.transcript.clone(),
+    })
+}
+
+/// The call as a record of the group's telephony app in the helpdesk's call
+/// log, once it has ended, when the group keeps one (`zendesk_app_id`).
+/// Unanswered calls are records too: the record's outcome says what happened.
+pub(super) fn call_record(
+    call: &Interaction,
+    policy: &Policy,
+    answered_by: Option<String>,
+) -> Option<CallRecord> {
+    let app_id = policy.call_record_app_id?;
+    let outcome = call.outcome()?;
+    if !policy.create.comment {
+        return None;
+    }
+    let shown =
+        |p: Option<&crate::phone::Phone>| p.map_or(String::new(), |p| p.as_str().to_string());
+    let inbound = call.direction == crate::event::Direction::Inbound;
+    let (from, to) = (shown(call.from.as_ref()), shown(call.to.as_ref()));
+    let title = match inbound {
+        true => format!("Inbound call from {from}"),
+        false => format!("Outbound call to {to}"),
+    };
+    Some(CallRecord {
+        app_id,
+        inbound,
+        from,
+        to,
+        started_at: call
+            .ringing_at
+            .or(call.answered_at)
+            .unwrap_or(call.first_at),
+        ended_at: call.ended_at,
+        answered_by: answered_by.filter(|_| outcome == crate::interaction::Outcome::Answered),
+        outcome,
+        voicemail: outcome == crate::interaction::Outcome::Voicemail,
+        duration_s: call.talk_seconds().unwrap_or(0),
+        recording_url: call.recording_url.clone(),
+        transcript: call.transcript.clone(),
+        title,
     })
 }
 

@@ -169,6 +169,16 @@ pub struct GroupConfig {
     /// comment (Zendesk's recording player and the call's details) on the
     /// ticket created for it (Talk Partner Edition's ticket create).
     pub zendesk_voice: Option<bool>,
+    /// Zendesk groups: the id of the Talk Partner Edition app (Zendesk Apps
+    /// Framework) the group's calls are recorded under. With it, the call
+    /// comment on an existing ticket is a call record (`POST /api/v2/calls`)
+    /// whose voice comment shows the call.
+    ///
+    /// A group key, not a backend key: the app is the phone system's
+    /// integration, and a group is one phone system (one site or brand); two
+    /// groups writing to one Zendesk account can be two telephony apps, or one
+    /// with records and one without. The backend stays the account alone.
+    pub zendesk_app_id: Option<u64>,
 }
 
 impl GroupConfig {
@@ -218,6 +228,7 @@ impl GroupConfig {
             pop_ticket_field: self.pop_ticket_field.clone().or(d.pop_ticket_field),
             pop_new_ticket_field: self.pop_new_ticket_field.clone().or(d.pop_new_ticket_field),
             voice_comments: self.zendesk_voice.unwrap_or(d.voice_comments),
+            call_record_app_id: self.zendesk_app_id.or(d.call_record_app_id),
         }
     }
 
@@ -407,6 +418,19 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 "{}: voice comments are Zendesk's; this group's backend is the built-in CRM, which writes text comments (remove zendesk_voice, or set backend to a Zendesk backend)",
                 key("zendesk_voice")
             ));
+        }
+        if let Some(app) = g.zendesk_app_id {
+            if !on_zendesk {
+                errors.push(format!(
+                    "{}: call records are Zendesk's (Talk Partner Edition); this group's backend is the built-in CRM (remove zendesk_app_id, or set backend to a Zendesk backend)",
+                    key("zendesk_app_id")
+                ));
+            } else if app == 0 {
+                errors.push(format!(
+                    "{}: 0 is no app id; use your Talk Partner Edition app's id (Admin Center > Apps and integrations > Zendesk Support apps), or leave the key out",
+                    key("zendesk_app_id")
+                ));
+            }
         }
         if on_zendesk {
             for id in g.custom_fields.keys() {

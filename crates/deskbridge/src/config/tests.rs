@@ -321,6 +321,7 @@ pop_on = "ringing"
 pop_action = "contact"
 pop_ticket_field = "360"
 zendesk_voice = true
+zendesk_app_id = 735264019863524
 
 [[groups]]
 name = "sales"
@@ -347,6 +348,8 @@ pop_new_ticket_field = { id = "campaign", value = "{{ attributes.utm_source }}" 
         "groups[1].pop_new_ticket_field",
         // Voice comments are Zendesk's.
         "groups[0].zendesk_voice",
+        // So are call records.
+        "groups[0].zendesk_app_id",
     ] {
         assert!(keys.contains(&want), "no error for {want}: {errors:#?}");
     }

@@ -22,5 +22,6 @@ mod route;
 mod rules;
 mod twilio;
 mod zendesk;
+mod zendesk_calls;
 mod zendesk_documented;
 mod zendesk_requests;

@@ -2,6 +2,7 @@
 //! and the unauthenticated `/__emulator/*` control endpoints beside them.
 
 mod admin;
+mod calls;
 mod catalog;
 mod search;
 mod tickets;
@@ -82,6 +83,8 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
             post(voice::display_user),
         )
         .route("/api/v2/channels/voice/tickets", post(voice::create_ticket))
+        .route("/api/v2/calls", post(calls::create))
+        .route("/api/v2/calls/{id}", get(calls::show))
         .fallback(|| async { ApiError::InvalidEndpoint })
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     let control = Router::new()

@@ -4,6 +4,7 @@
 //! fails (422, 404) leaves the account as it was, like a database transaction in the
 //! real service. The HTTP layer only parses and renders; the rules live here.
 
+mod calls;
 mod catalog;
 mod tickets;
 mod users;
@@ -32,6 +33,7 @@ struct NextIds {
     organization: u64,
     identity: u64,
     ticket: u64,
+    call: u64,
     /// Audits, comments and audit events share one sequence, as in Zendesk
     /// (a comment's id is its audit event's id).
     event: u64,
@@ -45,6 +47,7 @@ impl NextIds {
             organization: 361_000_000_001,
             identity: 362_000_000_001,
             ticket: 1,
+            call: 364_000_000_001,
             event: 650_000_000_001,
             field_option: 363_000_000_001,
         }
@@ -70,6 +73,8 @@ pub(crate) struct Store {
     pub(crate) audits: BTreeMap<u64, Audit>,
     pub(crate) ticket_fields: BTreeMap<u64, TicketField>,
     pub(crate) ticket_forms: BTreeMap<u64, TicketForm>,
+    /// Talk Partner Edition call records, as stored (see `calls.rs`).
+    pub(crate) calls: BTreeMap<u64, serde_json::Value>,
     pub(crate) idempotency: IdempotencyCache,
     next: NextIds,
 }
@@ -87,6 +92,7 @@ impl Store {
             audits: BTreeMap::new(),
             ticket_fields: BTreeMap::new(),
             ticket_forms: BTreeMap::new(),
+            calls: BTreeMap::new(),
             idempotency: IdempotencyCache::default(),
             next: NextIds::new(),
         };
@@ -147,6 +153,7 @@ impl Store {
             audits: self.audits.values().cloned().collect(),
             ticket_fields: self.ticket_fields.values().cloned().collect(),
             ticket_forms: self.ticket_forms.values().cloned().collect(),
+            calls: self.calls.values().cloned().collect(),
         }
     }
 }
@@ -163,6 +170,8 @@ pub struct StateSnapshot {
     pub audits: Vec<Audit>,
     pub ticket_fields: Vec<TicketField>,
     pub ticket_forms: Vec<TicketForm>,
+    /// Talk Partner Edition call records, as Zendesk answers them.
+    pub calls: Vec<serde_json::Value>,
 }
 
 impl StateSnapshot {

@@ -152,7 +152,7 @@ fn parse_choice<T>(
 /// The exact answer Zendesk gives to any update of a closed ticket: a 422
 /// `RecordInvalid` whose `details.status` has a description and no error code
 /// (ZendeskApi_v2 issue #59 shows the body Zendesk sent).
-fn closed_prevents_update() -> ApiError {
+pub(super) fn closed_prevents_update() -> ApiError {
     ApiError::RecordInvalid(BTreeMap::from([(
         "status".to_owned(),
         vec![FieldError {
@@ -214,6 +214,7 @@ impl Store {
                     public: seed.public,
                     origin: RequestOrigin::default(),
                     created_at,
+                    call: None,
                 },
             );
         }
@@ -361,6 +362,7 @@ impl Store {
                 public,
                 origin: origin.clone(),
                 created_at: at,
+                call: None,
             },
         );
         self.audits.insert(
@@ -477,6 +479,7 @@ impl Store {
                     public,
                     origin: origin.clone(),
                     created_at: at,
+                    call: None,
                 },
             );
         }

@@ -4,6 +4,7 @@ mod common;
 
 mod admin;
 mod auth;
+mod calls;
 mod limits;
 mod shapes;
 mod tickets;

@@ -38,6 +38,10 @@ pub struct ZendeskHelpdesk {
     agents: Mutex<HashMap<String, AgentLookup>>,
     /// Comments waiting for a busy ticket, combined into one update.
     batches: Batches,
+    /// The account refused call records (403 or 404: no Talk Partner Edition):
+    /// later calls write their text comment straight away instead of spending
+    /// a request on a refusal each.
+    calls_refused: Mutex<Option<String>>,
 }
 
 #[derive(Default)]
@@ -172,6 +176,7 @@ impl ZendeskHelpdesk {
             cache: Mutex::new(Cache::default()),
             agents: Mutex::new(HashMap::new()),
             batches: Batches::default(),
+            calls_refused: Mutex::new(None),
         }
     }
 
@@ -425,6 +430,7 @@ impl ZendeskHelpdesk {
         Ok(CommentAdded {
             id: created.comment_id.unwrap_or_default(),
             ticket_id: created.id,
+            call_record: None,
         })
     }
 }
@@ -773,6 +779,31 @@ impl Helpdesk for ZendeskHelpdesk {
         // step's key, and a step that ran before first looks for it among the
         // ticket's newest comments: two calls can write identical text (same
         // number, same minute), so the text alone cannot tell them apart.
+        let mut recorded = None;
+        let known_solved = comment.reopen_solved
+            && self
+                .cache()
+                .tickets
+                .get(ticket_id)
+                .is_some_and(|(_, t)| t.status == "solved");
+        if comment.call_record.is_some() && (comment.reassign.is_some() || known_solved) {
+            recorded = Some(CallRecordStatus::NotUsed {
+                reason: "the ticket also had to be reassigned or reopened, which a call \
+                         record cannot do: written as the text comment"
+                    .into(),
+            });
+        } else if let Some(record) = &comment.call_record {
+            match self.record_call(tid, record, key).await? {
+                CallRecordStatus::Recorded { id } => {
+                    return Ok(CommentAdded {
+                        id: format!("call:{id}"),
+                        ticket_id: ticket_id.to_string(),
+                        call_record: Some(CallRecordStatus::Recorded { id }),
+                    });
+                }
+                refused => recorded = Some(refused),
+            }
+        }
         let reference = comment_reference(key);
         if !key.first_try {
             // This step ran before and may have written before it stopped.
@@ -793,6 +824,7 @@ impl Helpdesk for ZendeskHelpdesk {
                 return Ok(CommentAdded {
                     id: c.id.to_string(),
                     ticket_id: ticket_id.to_string(),
+                    call_record: recorded,
                 });
             }
         }
@@ -807,12 +839,6 @@ impl Helpdesk for ZendeskHelpdesk {
             Some(v) => Some(self.voice_input(v).await?),
             None => None,
         };
-        let known_solved = comment.reopen_solved
-            && self
-                .cache()
-                .tickets
-                .get(ticket_id)
-                .is_some_and(|(_, t)| t.status == "solved");
         let shape = UpdateShape {
             assignee_id,
             status: known_solved.then_some("open"),
@@ -873,9 +899,16 @@ impl Helpdesk for ZendeskHelpdesk {
             Ok(id) => Ok(CommentAdded {
                 id,
                 ticket_id: ticket_id.to_string(),
+                call_record: recorded,
             }),
             // Each call makes its own follow-up of a ticket closed meanwhile.
-            Err(ZendeskError::TicketClosed) => self.follow_up(tid, comment, key).await,
+            Err(ZendeskError::TicketClosed) => {
+                let added = self.follow_up(tid, comment, key).await?;
+                Ok(CommentAdded {
+                    call_record: recorded,
+                    ..added
+                })
+            }
             Err(e) => Err(helpdesk_error(e)),
         }
     }
@@ -953,6 +986,119 @@ impl ZendeskHelpdesk {
             }
         }
         Ok(())
+    }
+
+    /// The call as a Talk Partner Edition call record on ticket `tid`, with its
+    /// voice comment (`POST /api/v2/calls` with `ticket_id` and a `comment`
+    /// section, "Creating a voice comment in ticket"): one request, where the
+    /// text comment was one. Zendesk takes no `Idempotency-Key` on calls, so the
+    /// record carries the step's key as its `external_id`, and a step that ran
+    /// before first looks among the ticket's newest comments for the voice
+    /// comment showing that external id (the comment shows the call's fields),
+    /// as a retried text comment looks for its reference: a retry makes no
+    /// second record. A refusal (403 or 404: the account has no Talk Partner
+    /// Edition; 422: the app id or a field is wrong, or the ticket is closed)
+    /// is `Refused`, and the caller writes the text comment instead; 403 and
+    /// 404 are remembered, so later calls do not ask again.
+    async fn record_call(
+        &self,
+        tid: u64,
+        record: &CallRecord,
+        key: &IdempotencyKey,
+    ) -> Result<CallRecordStatus, HelpdeskError> {
+        if let Some(reason) = self
+            .calls_refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Ok(CallRecordStatus::Refused { reason });
+        }
+        let external_id = ticket_external_id(key.as_str());
+        if !key.first_try {
+            let existing = self
+                .client
+                .ticket_comments(tid)
+                .await
+                .map_err(helpdesk_error)?;
+            if let Some(id) = existing.iter().find_map(|c| c.shows_call(&external_id)) {
+                return Ok(CallRecordStatus::Recorded { id: id.to_string() });
+            }
+        }
+        let agent_id = match &record.answered_by {
+            Some(email) => self.agent_id(email).await?,
+            None => None,
+        };
+        let end_user_id = self
+            .cache()
+            .tickets
+            .get(&tid.to_string())
+            .and_then(|(_, t)| t.requester_id.as_deref().and_then(|r| r.parse().ok()));
+        use deskbridge_core::interaction::Outcome;
+        // Zendesk's completion statuses name where a caller gave up; the other
+        // outcomes are said in words in `call_disposition`.
+        let (completion_status, call_disposition) = match record.outcome {
+            Outcome::Answered => (Some("completed"), None),
+            Outcome::Abandoned => (Some("abandoned_in_queue"), None),
+            other => (None, Some(other.as_str())),
+        };
+        let call = zd::NewCall {
+            app_id: record.app_id,
+            from_line: record.from.clone(),
+            to_line: record.to.clone(),
+            call_started_at: record.started_at.to_rfc3339(),
+            direction: if record.inbound {
+                "inbound"
+            } else {
+                "outbound"
+            }
+            .into(),
+            call_ended_at: record.ended_at.map(|t| t.to_rfc3339()),
+            ticket_id: Some(tid),
+            agent_id,
+            end_user_id,
+            completion_status: completion_status.map(str::to_string),
+            call_disposition: call_disposition.map(str::to_string),
+            voicemail: record.voicemail,
+            talk_time: record.duration_s,
+            recording_url: record.recording_url.clone(),
+            transcript: record.transcript.clone(),
+            external_id: Some(external_id),
+            comment: Some(zd::CallComment {
+                title: record.title.clone(),
+                public: false,
+                author_id: None,
+            }),
+        };
+        match self.client.create_call(&call).await {
+            Ok(made) => Ok(CallRecordStatus::Recorded {
+                id: made.id.to_string(),
+            }),
+            Err(e @ (ZendeskError::Forbidden { .. } | ZendeskError::NotFound)) => {
+                let reason = format!(
+                    "Zendesk refused call records ({}): the account has no Talk Partner \
+                     Edition, or its API user may not create calls; calls get the text \
+                     comment (remove zendesk_app_id, or add Talk Partner Edition)",
+                    match e {
+                        ZendeskError::NotFound => "404",
+                        _ => "403",
+                    }
+                );
+                tracing::warn!(%reason, "writing text comments instead of call records");
+                *self.calls_refused.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(reason.clone());
+                Ok(CallRecordStatus::Refused { reason })
+            }
+            Err(ZendeskError::TicketClosed) => Ok(CallRecordStatus::Refused {
+                reason: format!(
+                    "ticket {tid} is closed: the call's comment went to a follow-up ticket as text"
+                ),
+            }),
+            Err(e @ ZendeskError::Invalid { .. }) => Ok(CallRecordStatus::Refused {
+                reason: format!("{e}; the text comment was written instead"),
+            }),
+            Err(e) => Err(helpdesk_error(e)),
+        }
     }
 
     /// One ticket update carrying `body`; reopens the ticket when it turns out
@@ -1061,6 +1207,7 @@ mod tests {
                 reassign: None,
                 reopen_solved: false,
                 voice: None,
+                call_record: None,
             }),
             voice: None,
             display_to: None,

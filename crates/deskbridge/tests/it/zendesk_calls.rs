@@ -1,0 +1,245 @@
+//! Talk Partner Edition call records (`zendesk_app_id`): the call comment on an
+//! existing ticket is a call record (`POST /api/v2/calls` with the ticket id and
+//! a `comment` section) whose voice comment shows the call, in the one request
+//! the text comment took.
+
+use serde_json::{Value, json};
+use zendesk_emulator::{SeedTicket, SeedUser};
+
+use crate::common::*;
+use crate::zendesk::{TOKEN, Zd, id};
+
+const APP_ID: u64 = 735_264_019_863_524;
+const PLAIN_TOKEN: &str = "zendesk-plain-token-0123456789";
+
+/// Two groups on one account: `support` records calls, `plain` does not.
+fn app(zd: &Zd, ann: u64) -> TestApp {
+    let config = format!(
+        r#"
+[backends.zendesk]
+kind = "zendesk"
+base_url = "{base}"
+email = "admin@acme.com"
+api_token = "emulator-token"
+requests_per_minute = 6000
+
+[[agents]]
+email = "ann@acme.com"
+name = "Ann Example"
+zendesk_id = "{ann}"
+
+[[groups]]
+name = "support"
+backend = "zendesk"
+tokens = ["{TOKEN}"]
+zendesk_app_id = {APP_ID}
+
+[[groups]]
+name = "plain"
+backend = "zendesk"
+tokens = ["{PLAIN_TOKEN}"]
+"#,
+        base = zd.emu.base_url
+    );
+    TestApp::with_config(&config, TOKEN)
+}
+
+/// An answered call on the caller's ticket (the IVR's), with its recording.
+fn call_on(call_id: &str, from: &str, ticket: u64) -> Value {
+    let mut events = answered_call(call_id, from, "ann@acme.com");
+    events[0]["attributes"] = json!({"zendesk_ticket": ticket.to_string()});
+    events[2]["recording_url"] = json!(format!("https://pbx.example.com/rec/{call_id}.mp3"));
+    events
+}
+
+fn caller_with_ticket(zd: &Zd, name: &str, phone: &str) -> u64 {
+    let user = zd.emu.seed_user(SeedUser::end_user(name, phone));
+    zd.emu.seed_ticket(SeedTicket::new(user, "Printer on fire"))
+}
+
+/// The `log_call` step's record of the call record.
+fn call_record_status(call: &Value) -> Value {
+    call["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == "log_call"))
+        .map(|s| s["outcome"]["call_record"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn an_answered_call_on_a_ticket_is_one_call_record_with_its_voice_comment() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = app(&zd, ann);
+    let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
+
+    let before = zd.emu.stats();
+    let (status, body) = app.post_events(&call_on("r1", "+14155550123", hers));
+    assert_eq!(status, 202, "{body}");
+    let call = app.wait_synced("r1");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(id(&call["ticket_id"]), hers, "{call}");
+    let recorded = zd.since(&before);
+    assert_eq!(recorded.get("POST /api/v2/calls"), Some(&1), "{recorded:?}");
+    assert_eq!(
+        recorded.get("PUT /api/v2/tickets/{id}"),
+        None,
+        "{recorded:?}"
+    );
+
+    let state = zd.emu.state();
+    assert_eq!(state.calls.len(), 1, "{:?}", state.calls);
+    let record = &state.calls[0];
+    assert_eq!(record["app_id"], APP_ID);
+    assert_eq!(record["from_line"], "+14155550123");
+    assert_eq!(record["to_line"], "+14155550199");
+    assert_eq!(record["direction"], "inbound");
+    assert_eq!(record["agent_id"], ann);
+    assert_eq!(record["ticket_id"], hers);
+    assert_eq!(record["call_started_at"], "2026-11-22T10:00:00+00:00");
+    assert_eq!(record["call_ended_at"], "2026-11-22T10:01:05+00:00");
+    assert_eq!(record["completion_status"], "completed");
+    assert_eq!(
+        record["recording_url"],
+        "https://pbx.example.com/rec/r1.mp3"
+    );
+    let status = call_record_status(&call);
+    assert_eq!(status["status"], "recorded", "{call}");
+    assert_eq!(status["id"], record["id"].to_string(), "{call}");
+
+    // The ticket shows the call as Talk Partner Edition's voice comment.
+    let shown: Vec<_> = state
+        .comments_of(hers)
+        .into_iter()
+        .filter(|c| c.call.is_some())
+        .collect();
+    assert_eq!(shown.len(), 1);
+    assert!(
+        shown[0].body.starts_with("Inbound call from +14155550123"),
+        "{}",
+        shown[0].body
+    );
+    assert!(
+        shown[0].body.contains("https://pbx.example.com/rec/r1.mp3"),
+        "{}",
+        shown[0].body
+    );
+    assert!(!shown[0].public);
+
+    // The same call in a group without call records costs as many requests.
+    let theirs = caller_with_ticket(&zd, "Alan Turing", "+14155550124");
+    let before = zd.emu.stats();
+    let (status, body) =
+        app.as_token(PLAIN_TOKEN)
+            .post_events(&call_on("p1", "+14155550124", theirs));
+    assert_eq!(status, 202, "{body}");
+    let plain = app.as_token(PLAIN_TOKEN).wait_synced("p1");
+    assert_eq!(plain["sync"], "done", "{plain}");
+    let written = zd.since(&before);
+    assert_eq!(
+        written.get("PUT /api/v2/tickets/{id}"),
+        Some(&1),
+        "{written:?}"
+    );
+    assert_eq!(
+        written.values().sum::<u64>(),
+        recorded.values().sum::<u64>(),
+        "with records {recorded:?}, without {written:?}"
+    );
+    assert_eq!(
+        zd.emu.state().calls.len(),
+        1,
+        "no record for the plain group"
+    );
+}
+
+#[test]
+fn a_call_record_whose_answer_was_lost_is_not_made_twice() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = app(&zd, ann);
+    let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
+
+    // Stored, voice comment and all, then answered 502: the step is retried.
+    zd.emu.lose_call_answers(1);
+    let (status, body) = app.post_events(&call_on("r2", "+14155550123", hers));
+    assert_eq!(status, 202, "{body}");
+    let call = app.wait_synced("r2");
+    assert_eq!(call["sync"], "done", "{call}");
+    let state = zd.emu.state();
+    assert_eq!(state.calls.len(), 1, "one record: {:?}", state.calls);
+    let shown = state
+        .comments_of(hers)
+        .into_iter()
+        .filter(|c| c.call.is_some())
+        .count();
+    assert_eq!(shown, 1, "one voice comment");
+    let status = call_record_status(&call);
+    assert_eq!(status["status"], "recorded", "{call}");
+    assert_eq!(status["id"], state.calls[0]["id"].to_string(), "{call}");
+}
+
+#[test]
+fn an_account_without_talk_partner_edition_gets_the_text_comment() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = app(&zd, ann);
+    zd.emu.set_talk_partner_edition(false);
+    let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
+
+    let (status, body) = app.post_events(&call_on("r3", "+14155550123", hers));
+    assert_eq!(status, 202, "{body}");
+    let call = app.wait_synced("r3");
+    assert_eq!(call["sync"], "done", "{call}");
+    let state = zd.emu.state();
+    assert!(state.calls.is_empty());
+    let last = state
+        .comments_of(hers)
+        .into_iter()
+        .last()
+        .expect("a comment");
+    assert!(last.call.is_none());
+    assert!(last.body.contains("deskbridge ref:"), "{}", last.body);
+    let status = call_record_status(&call);
+    assert_eq!(status["status"], "refused", "{call}");
+    assert!(
+        status["reason"].as_str().unwrap().contains("403"),
+        "{status}"
+    );
+
+    // Remembered: the next call does not ask again.
+    let before = zd.emu.stats();
+    let (status, body) = app.post_events(&call_on("r4", "+14155550123", hers));
+    assert_eq!(status, 202, "{body}");
+    let call = app.wait_synced("r4");
+    assert_eq!(call["sync"], "done", "{call}");
+    let used = zd.since(&before);
+    assert_eq!(used.get("POST /api/v2/calls"), None, "{used:?}");
+    assert_eq!(call_record_status(&call)["status"], "refused", "{call}");
+}
+
+#[test]
+fn a_missed_call_on_a_ticket_is_a_call_record_too() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = app(&zd, ann);
+    let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
+    let events = json!([
+        {"id": "m1-1", "call_id": "m1", "type": "ringing", "direction": "inbound",
+         "from": "+14155550123", "to": "+14155550199", "at": "2026-11-22T10:00:00Z",
+         "attributes": {"zendesk_ticket": hers.to_string()}},
+        {"id": "m1-2", "call_id": "m1", "type": "ended", "reason": "no_answer",
+         "at": "2026-11-22T10:00:30Z"},
+    ]);
+    let (status, body) = app.post_events(&events);
+    assert_eq!(status, 202, "{body}");
+    let call = app.wait_synced("m1");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(call["outcome"], "missed", "{call}");
+    let state = zd.emu.state();
+    assert_eq!(state.calls.len(), 1, "{call}");
+    let record = &state.calls[0];
+    assert_eq!(record["ticket_id"], hers);
+    assert_eq!(record["call_disposition"], "missed");
+    assert!(record.get("agent_id").is_none(), "{record}");
+}
