@@ -406,18 +406,7 @@ fn a_pop_goes_only_to_the_events_agent_once_and_never_to_unknown_agents() {
 
 fn zd_config(zd: &Zd, ann_id: u64, keys: &str) -> String {
     format!(
-        r#"
-[backends.zendesk]
-kind = "zendesk"
-base_url = "{base}"
-email = "admin@acme.com"
-api_token = "emulator-token"
-requests_per_minute = 6000
-
-[[agents]]
-email = "ann@acme.com"
-name = "Ann Example"
-zendesk_id = "{ann_id}"
+        r#"{backend}
 
 [[agents]]
 email = "bob@acme.com"
@@ -433,7 +422,7 @@ backend = "zendesk"
 tokens = ["{TOKEN}"]
 {keys}
 "#,
-        base = zd.emu.base_url
+        backend = crate::zendesk::backend_and_ann(zd, ann_id)
     )
 }
 

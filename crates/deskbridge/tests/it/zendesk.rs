@@ -41,7 +41,9 @@ impl Zd {
     }
 }
 
-pub(crate) fn config(zd: &Zd, agent_id: u64, group_keys: &str) -> String {
+/// The emulator as the backend `zendesk`, and Ann (Zendesk id `agent_id`) in
+/// the directory: the start of every Zendesk test's config.
+pub(crate) fn backend_and_ann(zd: &Zd, agent_id: u64) -> String {
     format!(
         r#"
 [backends.zendesk]
@@ -55,6 +57,14 @@ requests_per_minute = 6000
 email = "ann@acme.com"
 name = "Ann Example"
 zendesk_id = "{agent_id}"
+"#,
+        base = zd.emu.base_url
+    )
+}
+
+pub(crate) fn config(zd: &Zd, agent_id: u64, group_keys: &str) -> String {
+    format!(
+        r#"{backend}
 
 [[groups]]
 name = "support"
@@ -62,7 +72,7 @@ backend = "zendesk"
 tokens = ["{TOKEN}"]
 {group_keys}
 "#,
-        base = zd.emu.base_url
+        backend = backend_and_ann(zd, agent_id)
     )
 }
 

@@ -15,18 +15,7 @@ const PLAIN_TOKEN: &str = "zendesk-plain-token-0123456789";
 /// Two groups on one account: `support` records calls, `plain` does not.
 fn app(zd: &Zd, ann: u64) -> TestApp {
     let config = format!(
-        r#"
-[backends.zendesk]
-kind = "zendesk"
-base_url = "{base}"
-email = "admin@acme.com"
-api_token = "emulator-token"
-requests_per_minute = 6000
-
-[[agents]]
-email = "ann@acme.com"
-name = "Ann Example"
-zendesk_id = "{ann}"
+        r#"{backend}
 
 [[groups]]
 name = "support"
@@ -39,7 +28,7 @@ name = "plain"
 backend = "zendesk"
 tokens = ["{PLAIN_TOKEN}"]
 "#,
-        base = zd.emu.base_url
+        backend = crate::zendesk::backend_and_ann(zd, ann)
     );
     TestApp::with_config(&config, TOKEN)
 }
