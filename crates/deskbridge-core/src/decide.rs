@@ -252,7 +252,7 @@ pub fn choose_ticket(
         .iter()
         .filter(|t| t.status != "closed")
         .collect();
-    open.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
+    open.sort_by(|a, b| newest_first(a, b));
     if r.reuse_minutes > 0
         && let Some(newest) = open.first()
         && now - newest.updated_at <= chrono::Duration::minutes(i64::from(r.reuse_minutes))
@@ -270,14 +270,25 @@ pub fn choose_ticket(
         return decide(TicketChoice::NoTicket, rule);
     }
     if r.attach_open
-        && let Some(t) = open
-            .iter()
-            .find(|t| matches!(t.status.as_str(), "new" | "open" | "pending"))
+        && let Some(t) = open.iter().find(|t| is_open(&t.status))
     {
         return decide(TicketChoice::Existing(t.id.clone()), TicketRule::OpenTicket);
     }
     let (choice, rule) = new_or_none(TicketRule::NewTicket);
     decide(choice, rule)
+}
+
+/// A ticket someone is still working on: new, open or pending (solved and
+/// closed ones are done). The caller's "open ticket" for attaching a call, for
+/// the caller card and for routing.
+pub fn is_open(status: &str) -> bool {
+    matches!(status, "new" | "open" | "pending")
+}
+
+/// The order the rules read a caller's tickets in: the most recently updated
+/// first, the newer ticket first on a tie.
+pub fn newest_first(a: &TicketSummary, b: &TicketSummary) -> std::cmp::Ordering {
+    b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id))
 }
 
 // ---- the assignee ----

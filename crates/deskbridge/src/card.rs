@@ -121,7 +121,7 @@ pub async fn caller_card(
         }
         None => {
             let mut tickets = group.helpdesk.caller_tickets(&contact.id).await?;
-            tickets.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
+            tickets.sort_by(deskbridge_core::decide::newest_first);
             tickets
                 .into_iter()
                 .take(CARD_TICKETS)
@@ -139,7 +139,7 @@ pub async fn caller_card(
     card.open_ticket = card
         .tickets
         .iter()
-        .find(|t| matches!(t.status.as_str(), "new" | "open" | "pending"))
+        .find(|t| deskbridge_core::decide::is_open(&t.status))
         .cloned();
     Ok(card)
 }
