@@ -65,9 +65,17 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
 }
 
 /// Whether a ticket created now carries the call comment: the call has ended and
-/// the group writes call comments.
+/// the group writes call comments, as text or voice comments. A group writing
+/// Talk Partner Edition call records writes the call once the ticket exists (a
+/// call record names its ticket), in the `LogCall` step.
 fn logs_call(call: &Interaction, policy: &Policy) -> bool {
-    call.outcome().is_some() && policy.create.comment
+    call.outcome().is_some() && writes_in_create(policy)
+}
+
+/// The call's details go in a new ticket's first comment (not in a call
+/// record written after it).
+fn writes_in_create(policy: &Policy) -> bool {
+    policy.create.comment && policy.call_record_app_id.is_none()
 }
 
 /// A new ticket for the call, as the group's policy describes it.
@@ -84,7 +92,7 @@ pub fn new_ticket(
 ) -> Result<NewTicket, StepError> {
     let assignee_email = assignee.clone();
     let subject = templates.ticket_subject(call)?;
-    let body = match policy.create.comment {
+    let body = match writes_in_create(policy) {
         true => call_comment(call),
         false => subject.clone(),
     };
@@ -106,7 +114,7 @@ pub fn new_ticket(
             call_record: None,
         }),
         subject,
-        voice: voice_comment(call, policy, assignee_email),
+        voice: voice_comment(call, policy, assignee_email).filter(|_| writes_in_create(policy)),
         display_to: None,
     })
 }

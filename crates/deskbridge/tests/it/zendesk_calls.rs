@@ -232,3 +232,45 @@ fn a_missed_call_on_a_ticket_is_a_call_record_too() {
     assert_eq!(record["call_disposition"], "missed");
     assert!(record.get("agent_id").is_none(), "{record}");
 }
+
+/// A call whose ticket it creates itself: the ticket opens with its subject,
+/// and the call is its call record (with the voice comment) right after: one
+/// request more than the text comment riding in the create, the price of the
+/// record when the admin asks for records.
+#[test]
+fn a_call_that_makes_its_ticket_is_a_call_record_on_it() {
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = app(&zd, ann);
+    let mut events = answered_call("n1", "+14155550177", "ann@acme.com");
+    events[2]["recording_url"] = json!("https://pbx.example.com/rec/n1.mp3");
+    let before = zd.emu.stats();
+    let (status, body) = app.post_events(&events);
+    assert_eq!(status, 202, "{body}");
+    let call = app.wait_synced("n1");
+    assert_eq!(call["sync"], "done", "{call}");
+    let ticket = id(&call["ticket_id"]);
+    let sent = zd.since(&before);
+    assert_eq!(sent.get("POST /api/v2/tickets"), Some(&1), "{sent:?}");
+    assert_eq!(sent.get("POST /api/v2/calls"), Some(&1), "{sent:?}");
+
+    let state = zd.emu.state();
+    let records: Vec<_> = state
+        .calls
+        .iter()
+        .filter(|c| c["ticket_id"] == ticket)
+        .collect();
+    assert_eq!(records.len(), 1, "{:?}", state.calls);
+    assert_eq!(records[0]["from_line"], "+14155550177");
+    assert_eq!(records[0]["agent_id"], ann);
+    let comments = state.comments_of(ticket);
+    assert_eq!(comments.len(), 2, "the subject, then the call");
+    assert!(comments[0].call.is_none());
+    assert!(comments[1].call.is_some(), "the call record's voice comment");
+    assert!(
+        comments[1].body.contains("https://pbx.example.com/rec/n1.mp3"),
+        "{}",
+        comments[1].body
+    );
+    assert_eq!(call_record_status(&call)["status"], "recorded", "{call}");
+}
