@@ -266,9 +266,14 @@ fn a_call_that_makes_its_ticket_is_a_call_record_on_it() {
     let comments = state.comments_of(ticket);
     assert_eq!(comments.len(), 2, "the subject, then the call");
     assert!(comments[0].call.is_none());
-    assert!(comments[1].call.is_some(), "the call record's voice comment");
     assert!(
-        comments[1].body.contains("https://pbx.example.com/rec/n1.mp3"),
+        comments[1].call.is_some(),
+        "the call record's voice comment"
+    );
+    assert!(
+        comments[1]
+            .body
+            .contains("https://pbx.example.com/rec/n1.mp3"),
         "{}",
         comments[1].body
     );

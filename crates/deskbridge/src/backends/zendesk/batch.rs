@@ -123,8 +123,20 @@ impl Batches {
         }
     }
 
+    /// The leader's hold on `ticket`'s gathering: closing it takes the texts
+    /// that joined; dropping it unclosed (the leader's step was cancelled)
+    /// closes it too, so the followers hear "abandoned" and retry on their own
+    /// instead of waiting for a write that will never come.
+    pub fn leading(&self, ticket: u64) -> Leading<'_> {
+        Leading {
+            batches: self,
+            ticket,
+            closed: false,
+        }
+    }
+
     /// The leader's gathering ends: the texts that joined, in the order they came.
-    pub fn close(&self, ticket: u64) -> Vec<(String, oneshot::Sender<Written>)> {
+    fn close(&self, ticket: u64) -> Vec<(String, oneshot::Sender<Written>)> {
         let mut tickets = self.tickets();
         let Some(open) = tickets.get_mut(&ticket).and_then(|t| t.open.take()) else {
             return Vec::new();
@@ -142,6 +154,30 @@ impl Batches {
         let t = tickets.entry(ticket).or_default();
         t.held_until = Some(now + wait);
         t.busy_until = Some(now + wait + BUSY_FOR);
+    }
+}
+
+/// See [`Batches::leading`].
+pub struct Leading<'a> {
+    batches: &'a Batches,
+    ticket: u64,
+    closed: bool,
+}
+
+impl Leading<'_> {
+    /// The texts that joined, in the order they came; no more can join.
+    pub fn close(&mut self) -> Vec<(String, oneshot::Sender<Written>)> {
+        self.closed = true;
+        self.batches.close(self.ticket)
+    }
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if !self.closed {
+            // The followers' senders are dropped with the batch.
+            drop(self.batches.close(self.ticket));
+        }
     }
 }
 
@@ -166,7 +202,7 @@ mod tests {
             panic!("the first step leads");
         };
         assert_eq!(after, Duration::ZERO);
-        assert!(batches.close(1).is_empty());
+        assert!(batches.leading(1).close().is_empty());
     }
 
     #[tokio::test(start_paused = true)]
@@ -197,7 +233,7 @@ mod tests {
             batches.turn(8, SHAPE, "d", Duration::ZERO),
             Turn::Lead { after } if after.is_zero()
         ));
-        let joined = batches.close(7);
+        let joined = batches.leading(7).close();
         assert_eq!(joined.len(), 1);
         assert_eq!(joined[0].0, "b");
         for (_, answer) in joined {
@@ -219,6 +255,31 @@ mod tests {
             Turn::Lead { after } => assert_eq!(after, Duration::from_secs(1)),
             _ => panic!("a short hold is waited out by the leader"),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_leader_cancelled_before_writing_lets_its_followers_go() {
+        let batches = Batches::default();
+        batches.held(5, Duration::from_secs(1));
+        let Turn::Lead { .. } = batches.turn(5, SHAPE, "a", Duration::ZERO) else {
+            panic!("the first step leads");
+        };
+        let leader = batches.leading(5);
+        let Turn::Joined(heard) = batches.turn(5, SHAPE, "b", Duration::ZERO) else {
+            panic!("the second joins");
+        };
+        drop(leader);
+        assert!(
+            heard.await.is_err(),
+            "the follower hears the leader is gone"
+        );
+        assert!(
+            matches!(
+                batches.turn(5, SHAPE, "c", Duration::ZERO),
+                Turn::Lead { .. }
+            ),
+            "the next step leads a new gathering"
+        );
     }
 
     #[test]

@@ -869,14 +869,10 @@ impl Helpdesk for ZendeskHelpdesk {
                     ))
                 }),
                 Turn::Lead { after } => {
+                    let mut leading = self.batches.leading(tid);
                     tokio::time::sleep(after).await;
                     let (bodies, answers): (Vec<String>, Vec<_>) = std::iter::once((body, None))
-                        .chain(
-                            self.batches
-                                .close(tid)
-                                .into_iter()
-                                .map(|(b, a)| (b, Some(a))),
-                        )
+                        .chain(leading.close().into_iter().map(|(b, a)| (b, Some(a))))
                         .unzip();
                     let written = self
                         .write_comment(
