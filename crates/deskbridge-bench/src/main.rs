@@ -68,6 +68,24 @@ struct Args {
 
 mod pop_latency;
 
+/// deskbridge in this process, with `config_text` as its config file and its
+/// data in `dir`, listening on a free port.
+async fn start_deskbridge(
+    dir: &tempfile::TempDir,
+    config_text: &str,
+) -> anyhow::Result<deskbridge::app::Running> {
+    let path = dir.path().join("bench.toml");
+    std::fs::write(&path, config_text)?;
+    let overrides = deskbridge::config::Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().join("data")),
+        database_url: None,
+    };
+    let config = deskbridge::config::Config::load(Some(&path), overrides)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    deskbridge::app::start(config).await
+}
+
 const TOKEN: &str = "bench-ingest-token-0123456789";
 const AGENTS: usize = 5;
 
@@ -153,16 +171,7 @@ async fn main() -> anyhow::Result<()> {
     let (agents, ivr_tickets) = seed(&emu, &trace, args.known_share, args.typed_numbers);
 
     let dir = tempfile::tempdir()?;
-    let config_path = dir.path().join("bench.toml");
-    std::fs::write(&config_path, config(&emu, &agents, &args))?;
-    let overrides = deskbridge::config::Overrides {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().join("data")),
-        database_url: None,
-    };
-    let config = deskbridge::config::Config::load(Some(&config_path), overrides)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let running = deskbridge::app::start(config).await?;
+    let running = start_deskbridge(&dir, &config(&emu, &agents, &args)).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
 

@@ -30,11 +30,8 @@ pub async fn run(calls: usize, action: &str) -> anyhow::Result<()> {
         emu.seed_ticket(SeedTicket::new(user, format!("Order question {n}")));
     }
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("bench.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
+    let config = format!(
+        r#"
 [metrics]
 enabled = false
 
@@ -56,18 +53,10 @@ tokens = ["{TOKEN}"]
 pop_on = "ringing"
 pop_action = "{action}"
 "#,
-            base = emu.base_url,
-            rpm = RPM,
-        ),
-    )?;
-    let overrides = deskbridge::config::Overrides {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().join("data")),
-        database_url: None,
-    };
-    let config = deskbridge::config::Config::load(Some(&path), overrides)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let running = deskbridge::app::start(config).await?;
+        base = emu.base_url,
+        rpm = RPM,
+    );
+    let running = super::start_deskbridge(&dir, &config).await?;
     let url = format!("http://{}/api/v1/events", running.addr);
     let http = reqwest::Client::new();
     let store = running.state.store.clone();

@@ -261,12 +261,16 @@ impl ZendeskClient {
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
-        let query = format!("role:end-user phone:*{digits}");
-        let page: SearchResults<User> = self
+        self.search(&format!("role:end-user phone:*{digits}")).await
+    }
+
+    /// One page of Zendesk's Search API (`GET /api/v2/search.json?query=`).
+    async fn search<T: DeserializeOwned>(&self, query: &str) -> Result<Vec<T>, ZendeskError> {
+        let page: SearchResults<T> = self
             .get(
                 Lane::Interactive,
                 "/api/v2/search.json",
-                &[("query", &query)],
+                &[("query", query)],
             )
             .await?;
         Ok(page.results)
@@ -507,15 +511,8 @@ impl ZendeskClient {
         value: &str,
     ) -> Result<Vec<Ticket>, ZendeskError> {
         let value = value.replace('"', "");
-        let query = format!("type:ticket custom_field_{field_id}:\"{value}\"");
-        let page: SearchResults<Ticket> = self
-            .get(
-                Lane::Interactive,
-                "/api/v2/search.json",
-                &[("query", &query)],
-            )
-            .await?;
-        Ok(page.results)
+        self.search(&format!("type:ticket custom_field_{field_id}:\"{value}\""))
+            .await
     }
 
     /// Adds a comment to a ticket (and a voice comment, when given), reassigning

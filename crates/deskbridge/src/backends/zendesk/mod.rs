@@ -203,7 +203,8 @@ impl ZendeskHelpdesk {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn remember_ticket(&self, t: &zd::Ticket) {
+    /// Caches the ticket (and its place in its requester's list); its summary.
+    fn remember_ticket(&self, t: &zd::Ticket) -> TicketSummary {
         let summary = self.summary(t);
         let mut cache = self.cache();
         if let Some(requester) = &summary.requester_id
@@ -216,7 +217,8 @@ impl ZendeskHelpdesk {
         }
         cache
             .tickets
-            .insert(summary.id.clone(), (Instant::now(), summary));
+            .insert(summary.id.clone(), (Instant::now(), summary.clone()));
+        summary
     }
 
     /// The agent's Zendesk id: from the directory, else looked up by email, once
@@ -577,10 +579,7 @@ impl Helpdesk for ZendeskHelpdesk {
             return Ok(Some(hit));
         }
         let found = self.client.show_ticket(tid).await.map_err(helpdesk_error)?;
-        if let Some(t) = &found {
-            self.remember_ticket(t);
-        }
-        Ok(found.as_ref().map(|t| self.summary(t)))
+        Ok(found.as_ref().map(|t| self.remember_ticket(t)))
     }
 
     async fn caller_tickets(&self, contact_id: &str) -> Result<Vec<TicketSummary>, HelpdeskError> {
@@ -720,10 +719,9 @@ impl Helpdesk for ZendeskHelpdesk {
         let mut open: Vec<TicketSummary> = found
             .iter()
             .filter(|t| t.status != "closed")
-            .inspect(|t| self.remember_ticket(t))
-            .map(|t| self.summary(t))
+            .map(|t| self.remember_ticket(t))
             .collect();
-        open.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
+        open.sort_by(deskbridge_core::decide::newest_first);
         Ok(open)
     }
 
