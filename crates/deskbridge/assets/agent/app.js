@@ -48,6 +48,17 @@ function show(signedIn) {
   $("signout").hidden = !signedIn;
   $("who").hidden = !signedIn;
   $("who").textContent = signedIn && me ? (me.name || me.email) : "";
+  if (!signedIn) setLive(null);
+}
+
+// Whether calls reach this page now: "open" (pops arrive), "lost" (the browser
+// is reconnecting) or null (signed out).
+function setLive(state) {
+  const live = $("live");
+  live.hidden = state === null;
+  live.dataset.state = state || "";
+  live.textContent = state === "open" ? "Connected: calls appear as the phone rings"
+    : state === "lost" ? "Reconnecting…" : "";
 }
 
 async function start() {
@@ -90,6 +101,8 @@ async function signOut() {
 function listen() {
   if (events) events.close();
   events = new EventSource(api + "/agent/stream");
+  // The server says hello once it listens for this agent's calls.
+  events.addEventListener("hello", () => setLive("open"));
   events.addEventListener("pop", (e) => {
     const data = JSON.parse(e.data);
     current = { call: data.call, card: data.card, pop: data.pop, ticketLink: data.ticket_link };
@@ -101,6 +114,7 @@ function listen() {
     loadCalls();
   });
   events.addEventListener("error", () => {
+    setLive("lost");
     // The browser reconnects by itself; a signed-out session stops here.
     request("GET", "/agent/me").then((r) => { if (r.status === 401) signOut(); });
   });
@@ -118,7 +132,11 @@ async function onCall(call) {
   }
   // A live call of mine without a pop: show the caller's card from the lookup.
   if (call.state !== "ended" && (!current || current.call.state === "ended")) {
-    current = { call, card: await lookup(call), pop: null };
+    const card = await lookup(call);
+    // The pop (or another call) may have arrived while the lookup ran: it wins.
+    if (current && current.call.call_id === call.call_id) return;
+    if (current && current.call.state !== "ended") return;
+    current = { call, card, pop: null };
     renderCard();
   }
 }

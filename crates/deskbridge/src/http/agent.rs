@@ -13,14 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use deskbridge_store::SessionRecord;
+use deskbridge_store::{CallFilter, SessionRecord};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
 use super::caller::{AgentSession, SESSION_COOKIE};
-use super::calls::{CallView, LogQuery, call_log};
+use super::calls::{CallView, LogQuery, MAX_LIST_BYTES, call_log};
 use super::live::{Next, next_call};
 use crate::agent_auth::{decoy_hash, random_secret, same_secret, session_hash, verify_password};
 use crate::card::caller_card;
@@ -278,42 +278,53 @@ async fn agent_calls(
 /// `call` (one of their calls changed, as `GET /api/v1/calls/{id}` shows it) and
 /// `pop` (a screen pop made for them: the call, the caller's card and the record
 /// chosen), from whichever instance handled it.
+///
+/// The stream opens with `hello`, then the agent's calls still live, pops
+/// included: a page that (re)connects while the phone rings still shows who is
+/// calling, even though the pop was made before it listened.
 async fn stream_agent(
     State(state): State<Arc<AppState>>,
     session: AgentSession,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // Subscribed before the live calls are read: a change in between is sent
+    // twice (harmless, the page keeps the newest), never missed.
     let changes = state.store.changes();
     let me = session.email;
     let id_hash = session.id_hash;
-    // Pops already sent per call: a call changes many times after its pop.
-    let seen: HashMap<(String, String), usize> = HashMap::new();
-    let hello = Event::default()
-        .event("hello")
-        .data(json!({ "agent": me }).to_string());
-    let start = stream::once(async move { Ok::<_, Infallible>(hello) });
+    let mut stream = AgentStream {
+        me: me.clone(),
+        seen: HashMap::new(),
+    };
+    let mut opening = vec![
+        Event::default()
+            .event("hello")
+            .data(json!({ "agent": me }).to_string()),
+    ];
+    for record in live_calls_of(&state, &me).await {
+        opening.extend(stream.events(&state, &record).await);
+    }
+    // Sent in order: popped from the end.
+    opening.reverse();
     let updates = stream::unfold(
-        (state, changes, (me, id_hash), seen, Vec::<Event>::new()),
-        |(state, mut changes, agent, mut seen, mut queued)| async move {
-            let me = agent.0.clone();
+        (state, changes, id_hash, stream, opening),
+        |(state, mut changes, id_hash, mut stream, mut queued)| async move {
             loop {
                 if let Some(event) = queued.pop() {
-                    return Some((Ok(event), (state, changes, agent, seen, queued)));
+                    return Some((Ok(event), (state, changes, id_hash, stream, queued)));
                 }
-                let (group, call_id, record) = match next_call(&state, &mut changes, |_| true).await
-                {
-                    Next::Call(group, call_id, record) => (group, call_id, record),
+                let record = match next_call(&state, &mut changes, |_| true).await {
+                    Next::Call(_, _, record) => record,
                     Next::Lagged(event) => {
-                        return Some((Ok(event), (state, changes, agent, seen, queued)));
+                        return Some((Ok(event), (state, changes, id_hash, stream, queued)));
                     }
                     Next::Closed => return None,
                 };
-                let call = &record.interaction;
-                if !call.agent_emails().iter().any(|e| e == &me) {
+                if !stream.concerns(&record.interaction) {
                     continue;
                 }
                 // A session signed out (or expired) since the stream opened gets
                 // nothing more: the stream ends.
-                match state.store.session(&agent.1, Utc::now()).await {
+                match state.store.session(&id_hash, Utc::now()).await {
                     Ok(Some(_)) => {}
                     Ok(None) => return None,
                     Err(e) => {
@@ -321,58 +332,114 @@ async fn stream_agent(
                         continue;
                     }
                 }
-                let view = CallView::new(&record, false);
-                let mut events = Vec::new();
-                // Pops for this agent not yet sent, while the call is live: a pop
-                // is only worth showing while the phone rings or the agent talks.
-                let mine: Vec<_> = call
-                    .pops
-                    .iter()
-                    .filter(|p| p.agent.eq_ignore_ascii_case(&me))
-                    .collect();
-                let sent = seen.entry((group.clone(), call_id.clone())).or_insert(0);
-                if mine.len() > *sent && call.ended_at.is_none() {
-                    let group_ref = state.group(&group).cloned();
-                    for pop in &mine[*sent..] {
-                        let card = match &group_ref {
-                            Some(g) => caller_card(
-                                g,
-                                call.customer_phone(),
-                                pop.contact_id.as_deref().or(call.contact_id.as_deref()),
-                            )
-                            .await
-                            .unwrap_or_default(),
-                            None => Default::default(),
-                        };
-                        let ticket_link = pop
-                            .ticket_id
-                            .as_ref()
-                            .and_then(|t| group_ref.as_ref().map(|g| g.links.ticket(t)));
-                        let data = json!({
-                            "call": view,
-                            "card": card,
-                            "pop": pop,
-                            "ticket_link": ticket_link,
-                        });
-                        if let Ok(e) = Event::default().event("pop").json_data(data) {
-                            events.push(e);
-                        }
-                    }
-                }
-                *sent = mine.len().max(*sent);
-                if let Ok(e) = Event::default()
-                    .event("call")
-                    .id(format!("{group}/{call_id}"))
-                    .json_data(&view)
-                {
-                    events.push(e);
-                }
-                // Sent in order: the `call` update last (popped from the end).
+                let mut events = stream.events(&state, &record).await;
                 events.reverse();
                 queued = events;
             }
         },
     );
-    use futures_util::StreamExt;
-    Sse::new(start.chain(updates)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(updates).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The agent's calls still live (newest first from the store; oldest first here,
+/// so the newest is shown last).
+async fn live_calls_of(state: &AppState, me: &str) -> Vec<deskbridge_store::CallRecord> {
+    let filter = CallFilter {
+        groups: state.groups.iter().map(|g| g.name.clone()).collect(),
+        agent: Some(me.to_string()),
+        ..Default::default()
+    };
+    match state.store.call_log(&filter, 20, MAX_LIST_BYTES).await {
+        Ok(page) => {
+            let mut live: Vec<_> = page
+                .calls
+                .into_iter()
+                .filter(|c| c.interaction.ended_at.is_none())
+                .collect();
+            live.reverse();
+            live
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the agent's live calls");
+            Vec::new()
+        }
+    }
+}
+
+/// What one agent's stream has sent: the pops per call, since a call changes
+/// many times after its pop.
+struct AgentStream {
+    me: String,
+    seen: HashMap<(String, String), usize>,
+}
+
+impl AgentStream {
+    /// Whether the call is one of this agent's (rung, popped or answered).
+    fn concerns(&self, call: &deskbridge_core::Interaction) -> bool {
+        call.agent_emails().iter().any(|e| e == &self.me)
+    }
+
+    /// The events the agent gets for the call as it is now: its pops not yet
+    /// sent (only while the call is live: a pop is worth showing only while the
+    /// phone rings or the agent talks), then the call itself.
+    async fn events(
+        &mut self,
+        state: &AppState,
+        record: &deskbridge_store::CallRecord,
+    ) -> Vec<Event> {
+        let call = &record.interaction;
+        let view = CallView::new(record, false);
+        let mut events = Vec::new();
+        let mine: Vec<_> = call
+            .pops
+            .iter()
+            .filter(|p| p.agent.eq_ignore_ascii_case(&self.me))
+            .collect();
+        let sent = self
+            .seen
+            .entry((call.group.clone(), call.call_id.clone()))
+            .or_insert(0);
+        if mine.len() > *sent && call.ended_at.is_none() {
+            let group = state.group(&call.group).cloned();
+            for pop in &mine[*sent..] {
+                let card = match &group {
+                    Some(g) => caller_card(
+                        g,
+                        call.customer_phone(),
+                        pop.contact_id.as_deref().or(call.contact_id.as_deref()),
+                    )
+                    .await
+                    .unwrap_or_default(),
+                    None => Default::default(),
+                };
+                let ticket_link = pop
+                    .ticket_id
+                    .as_ref()
+                    .and_then(|t| group.as_ref().map(|g| g.links.ticket(t)));
+                let data = json!({
+                    "call": view,
+                    "card": card,
+                    "pop": pop,
+                    "ticket_link": ticket_link,
+                });
+                if let Ok(e) = Event::default().event("pop").json_data(data) {
+                    events.push(e);
+                }
+            }
+        }
+        *sent = mine.len().max(*sent);
+        if call.ended_at.is_some() {
+            // No pop is sent for an ended call: forget it.
+            self.seen
+                .remove(&(call.group.clone(), call.call_id.clone()));
+        }
+        if let Ok(e) = Event::default()
+            .event("call")
+            .id(format!("{}/{}", call.group, call.call_id))
+            .json_data(&view)
+        {
+            events.push(e);
+        }
+        events
+    }
 }

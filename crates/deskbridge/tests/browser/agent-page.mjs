@@ -115,8 +115,9 @@ try {
     await bob.getByLabel("Agent token").fill(bobToken);
     await bob.getByRole("button", { name: "Sign in" }).click();
     await bob.locator("#who").filter({ hasText: "Bob Example" }).waitFor();
-    // The stream is open before the first call.
-    await ann.waitForTimeout(300);
+    // Both pages listen for calls before the first call.
+    await ann.locator("#live[data-state='open']").waitFor();
+    await bob.locator("#live[data-state='open']").waitFor();
   });
 
   await test("an inbound call pops the caller's card within a second (a screen pop)", async () => {
@@ -141,11 +142,26 @@ try {
     if (!(await bob.locator("#card-empty").isVisible())) fail("Bob's card shows a call");
     await bob.reload();
     await bob.locator("#who").filter({ hasText: "Bob Example" }).waitFor();
-    await bob.waitForTimeout(300);
+    await bob.locator("#live[data-state='open']").waitFor();
     const rows = await bob.locator("#calls-body tr").count();
     if (rows !== 0) fail("Bob sees " + rows + " calls");
     const seen = await bob.evaluate(async () => (await fetch("/api/v1/calls/br-pop")).status);
     if (seen !== 404) fail("Bob read Ann's call: " + seen);
+  });
+
+  await test("a page opened while the phone rings still shows the pop", async () => {
+    await create("/api/v1/crm/contacts", { name: "Rita Reconnect", phones: ["+14155550165"] });
+    await events(ringing("br-late", "+14155550165", "bob@acme.com"));
+    await waitFor("br-late popped for Bob", async () => {
+      const r = await api("GET", "/api/v1/calls/br-late");
+      return r.status === 200 && r.data.pops.length > 0 ? r.data : null;
+    });
+    // Bob's page (re)opens after the pop was made.
+    await bob.reload();
+    await bob.locator("#card[data-source='pop'] #card-name").filter({ hasText: "Rita Reconnect" })
+      .waitFor({ timeout: 5000 });
+    await end("br-late");
+    await synced("br-late");
   });
 
   await test("agent mode: new ticket lands the comment on a new ticket", async () => {
