@@ -23,6 +23,7 @@ pub mod queue;
 pub mod route;
 pub mod rule;
 pub mod steps;
+pub mod trigger;
 
 pub use event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 pub use interaction::{ApplyError, CallState, Interaction, Outcome, Step, StepOutcome};

@@ -1,0 +1,245 @@
+//! CRM triggers, decided: which endpoints hear of a change to a contact, ticket,
+//! comment or task, what each one receives, and what becomes of a delivery that
+//! failed. Contact-center CRMs notify third-party processes this way; receivers
+//! were written against two shapes, so both are kept exactly:
+//!
+//! - [`Format::Query`]: the classic contact-center GET, the ids in a query string
+//!   (`?AccountID=aaa&CaseID=ccc`), see [`query`];
+//! - [`Format::Json`]: a POST of `{"type", "timestamp", "data"}` signed per the
+//!   Standard Webhooks specification, see [`signature`].
+//!
+//! No I/O here, like the rest of the core: the store writes what [`notifications`]
+//! returns into its outbox in the same transaction as the change (so there is no
+//! change without its notification, and none for a change that rolled back); a
+//! delivery worker sends each one, asks [`address`] whether it may reach the
+//! address it resolved, and asks [`retry`] what to do with the answer.
+
+pub mod address;
+pub mod query;
+pub mod retry;
+pub mod signature;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use address::may_reach;
+pub use retry::{Attempt, RetrySchedule, Verdict};
+pub use signature::{Secret, SecretError};
+
+/// A record of the CRM whose changes can be announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entity {
+    /// A customer (the contact-center's "account").
+    Contact,
+    /// A case.
+    Ticket,
+    /// A follow-up on a case.
+    Comment,
+    Task,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Contact => "contact",
+            Entity::Ticket => "ticket",
+            Entity::Comment => "comment",
+            Entity::Task => "task",
+        }
+    }
+
+    /// Comments are written once: they are created and deleted, never edited.
+    pub fn has(self, action: Action) -> bool {
+        !(self == Entity::Comment && action == Action::Edit)
+    }
+}
+
+/// What happened to the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Edit,
+    Delete,
+}
+
+impl Action {
+    /// The past tense used in a JSON notification's `type` (`ticket.created`).
+    pub fn past(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Edit => "updated",
+            Action::Delete => "deleted",
+        }
+    }
+}
+
+/// How an endpoint wants to hear of changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// A GET with the ids in the query string.
+    #[default]
+    Query,
+    /// A signed JSON POST (Standard Webhooks).
+    Json,
+}
+
+/// One configured trigger: changes of `entity` by `action` go to `url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub entity: Entity,
+    pub action: Action,
+    /// An `http` or `https` URL (checked when the configuration is read).
+    pub url: String,
+    pub format: Format,
+}
+
+/// The ids a change is known by, as the classic query string names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ids {
+    /// The contact: the record itself, a ticket's requester, a task's contact.
+    pub account: Option<String>,
+    /// The ticket: the record itself, or the ticket a comment or task is on.
+    pub case: Option<String>,
+    /// The comment.
+    pub followup: Option<String>,
+    /// The task.
+    pub task: Option<String>,
+}
+
+/// A change to one CRM record, as whoever made it (the CRM API, an agent, a
+/// call or a chat) reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub entity: Entity,
+    pub action: Action,
+    pub ids: Ids,
+    /// The record as the API shows it (after the change; before it, for a delete).
+    pub data: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+impl Change {
+    /// The record's own id: what orders its notifications.
+    pub fn record_id(&self) -> Option<&str> {
+        match self.entity {
+            Entity::Contact => self.ids.account.as_deref(),
+            Entity::Ticket => self.ids.case.as_deref(),
+            Entity::Comment => self.ids.followup.as_deref(),
+            Entity::Task => self.ids.task.as_deref(),
+        }
+    }
+}
+
+/// What to send, built once when the change is stored and sent unchanged on
+/// every attempt (a JSON body keeps its bytes, so its `webhook-id` always names
+/// the same message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "UPPERCASE")]
+pub enum Request {
+    Get { url: String },
+    Post { url: String, body: String },
+}
+
+impl Request {
+    pub fn url(&self) -> &str {
+        match self {
+            Request::Get { url } | Request::Post { url, .. } => url,
+        }
+    }
+}
+
+/// One endpoint's notification of one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The configured URL: what deliveries are counted and ordered by.
+    pub endpoint: String,
+    /// `ticket:42`: one record's notifications to one endpoint are delivered in
+    /// the order of its changes.
+    pub order_key: String,
+    pub request: Request,
+}
+
+/// The notifications a change causes: one per trigger of its entity and action,
+/// in the order the triggers are configured.
+pub fn notifications(triggers: &[Trigger], change: &Change) -> Vec<Notification> {
+    let order_key = format!(
+        "{}:{}",
+        change.entity.as_str(),
+        change.record_id().unwrap_or("")
+    );
+    triggers
+        .iter()
+        .filter(|t| t.entity == change.entity && t.action == change.action)
+        .map(|t| {
+            let request = match t.format {
+                Format::Query => Request::Get {
+                    url: query::url(&t.url, change.entity, &change.ids),
+                },
+                Format::Json => Request::Post {
+                    url: t.url.clone(),
+                    body: json_body(change),
+                },
+            };
+            Notification {
+                endpoint: t.url.clone(),
+                order_key: order_key.clone(),
+                request,
+            }
+        })
+        .collect()
+}
+
+/// `{"type": "ticket.created", "timestamp": "...", "data": {...}}`.
+fn json_body(change: &Change) -> String {
+    serde_json::json!({
+        "type": format!("{}.{}", change.entity.as_str(), change.action.past()),
+        "timestamp": change.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "data": change.data,
+    })
+    .to_string()
+}
+
+/// Why a trigger's configuration cannot be used; each says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TriggerError {
+    #[error("{url:?} is not a URL: {reason}")]
+    NotUrl { url: String, reason: String },
+    #[error("{url:?} must start with http:// or https://")]
+    NotHttp { url: String },
+    #[error("comments are created and deleted, never edited: use action \"create\" or \"delete\"")]
+    CommentEdit,
+    #[error("a \"json\" trigger needs a secret (\"whsec_\" followed by base64)")]
+    MissingSecret,
+    #[error("a \"query\" trigger is not signed: remove its secret or use format \"json\"")]
+    UnusedSecret,
+}
+
+impl Trigger {
+    /// Checks a trigger as the configuration gives it; `secrets` are the
+    /// endpoint's signing secrets (two while one is being replaced).
+    pub fn check(&self, secrets: &[Secret]) -> Result<(), TriggerError> {
+        let parsed = url::Url::parse(&self.url).map_err(|e| TriggerError::NotUrl {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            return Err(TriggerError::NotHttp {
+                url: self.url.clone(),
+            });
+        }
+        if !self.entity.has(self.action) {
+            return Err(TriggerError::CommentEdit);
+        }
+        match (self.format, secrets.is_empty()) {
+            (Format::Json, true) => Err(TriggerError::MissingSecret),
+            (Format::Query, false) => Err(TriggerError::UnusedSecret),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
