@@ -13,6 +13,7 @@
 //! reads top to bottom like the procedure it is, every branch is testable with
 //! scripted answers, and nothing about "where it was" can go stale.
 
+mod chat;
 mod comment;
 mod identify;
 mod pop;
@@ -42,6 +43,8 @@ pub enum Request {
     LockPhone(String),
     GetContact(String),
     FindContactsByPhone(String),
+    /// Contacts with this email (lowercased), newest first.
+    FindContactsByEmail(String),
     CreateOrganization {
         name: String,
         key: IdempotencyKey,
@@ -86,6 +89,7 @@ pub enum Reply {
     Locked,
     Contact(Option<ContactSummary>),
     ContactsByPhone(Vec<ContactSummary>),
+    ContactsByEmail(Vec<ContactSummary>),
     OrganizationCreated(String),
     ContactCreated(ContactSummary),
     Ticket(Option<TicketSummary>),
@@ -119,6 +123,7 @@ pub struct Answers {
     locked: bool,
     contact_by_id: Option<Option<ContactSummary>>,
     contacts_by_phone: Option<Vec<ContactSummary>>,
+    contacts_by_email: Option<Vec<ContactSummary>>,
     organization: Option<String>,
     created_contact: Option<ContactSummary>,
     ivr_ticket: Option<Option<TicketSummary>>,
@@ -184,6 +189,9 @@ impl<'a> StepRun<'a> {
             answers: &self.answers,
             key: &|suffix: &str| self.key(suffix),
         };
+        if let Some(conversation) = &self.call.chat {
+            return chat::run(&cx, self.step, conversation);
+        }
         match self.step {
             Step::IdentifyCaller => identify::run(&cx),
             Step::AwaitAgent => identify::await_agent(&cx),
@@ -201,6 +209,7 @@ impl<'a> StepRun<'a> {
             Reply::Locked => a.locked = true,
             Reply::Contact(c) => a.contact_by_id = Some(c),
             Reply::ContactsByPhone(found) => a.contacts_by_phone = Some(found),
+            Reply::ContactsByEmail(found) => a.contacts_by_email = Some(found),
             Reply::OrganizationCreated(id) => a.organization = Some(id),
             Reply::ContactCreated(c) => a.created_contact = Some(c),
             Reply::Ticket(t) => a.ivr_ticket = Some(t),
