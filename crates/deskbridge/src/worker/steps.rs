@@ -82,6 +82,9 @@ async fn fetch(
         Request::FindContactsByPhone(phone) => {
             Reply::ContactsByPhone(helpdesk.find_contacts_by_phone(&phone).await?)
         }
+        Request::FindContactsByEmail(email) => {
+            Reply::ContactsByEmail(helpdesk.find_contacts_by_email(&email).await?)
+        }
         Request::CreateOrganization { name, key } => {
             Reply::OrganizationCreated(helpdesk.create_organization(&name, &key).await?)
         }
