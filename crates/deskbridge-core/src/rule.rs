@@ -242,9 +242,7 @@ impl fmt::Display for ContactRule {
             ContactRule::VisitorEmail => f.write_str("visitor_email"),
             ContactRule::VisitorPhone => f.write_str("visitor_phone"),
             ContactRule::VisitorNewContact => f.write_str("visitor_new_contact"),
-            ContactRule::VisitorContactCreationOff => {
-                f.write_str("visitor_contact_creation_off")
-            }
+            ContactRule::VisitorContactCreationOff => f.write_str("visitor_contact_creation_off"),
             ContactRule::ByPhone {
                 source,
                 after_unknown_attribute,

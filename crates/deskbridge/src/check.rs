@@ -135,7 +135,15 @@ async fn check_group(
     if let Some(form) = group.ticket_form.as_deref() {
         let form_key = format!("groups[{i}].ticket_form");
         let filled = |id: &str| group.custom_fields.contains_key(id);
-        check_form(client, &form_key, form, &filled, "[groups.custom_fields]", findings).await;
+        check_form(
+            client,
+            &form_key,
+            form,
+            &filled,
+            "[groups.custom_fields]",
+            findings,
+        )
+        .await;
     }
     // A chat's ticket has a form and fields of its own (`[groups.chat]`); an
     // archived chat's ticket is created solved, which is exactly what a
@@ -146,7 +154,15 @@ async fn check_group(
         if let Some(form) = chat.ticket_form.as_deref() {
             let form_key = format!("groups[{i}].chat.ticket_form");
             let filled = |id: &str| chat.fields.contains_key(id);
-            check_form(client, &form_key, form, &filled, "[groups.chat.fields]", findings).await;
+            check_form(
+                client,
+                &form_key,
+                form,
+                &filled,
+                "[groups.chat.fields]",
+                findings,
+            )
+            .await;
         }
     }
 }

@@ -106,8 +106,14 @@ fn fields_take_their_source_and_skip_empty_ones() {
             ("1".to_string(), ChatFieldSource::ConversationId),
             ("2".to_string(), ChatFieldSource::Channel),
             ("3".to_string(), ChatFieldSource::Tags),
-            ("4".to_string(), ChatFieldSource::Attribute("order_id".into())),
-            ("5".to_string(), ChatFieldSource::Attribute("missing".into())),
+            (
+                "4".to_string(),
+                ChatFieldSource::Attribute("order_id".into()),
+            ),
+            (
+                "5".to_string(),
+                ChatFieldSource::Attribute("missing".into()),
+            ),
         ]
         .into(),
         ..ChatPolicy::default()
@@ -234,7 +240,12 @@ fn a_conversation_sent_again_changes_nothing() {
     let mut other = c.clone();
     other.escalate = true;
     other.transcript.clear();
-    let mut e = CallEvent::new("conv-1b", "chat:conv-1", EventKind::Conversation, c.ended_at);
+    let mut e = CallEvent::new(
+        "conv-1b",
+        "chat:conv-1",
+        EventKind::Conversation,
+        c.ended_at,
+    );
     e.conversation = Some(Box::new(other));
     call.apply(&e);
     assert_eq!(call.chat.as_deref(), Some(&c));

@@ -125,7 +125,11 @@ impl Helpdesk for FakeHelpdesk {
         let mut found: Vec<ContactSummary> = state
             .contacts
             .iter()
-            .filter(|c| state.contact_emails.contains(&(c.id.clone(), email.clone())))
+            .filter(|c| {
+                state
+                    .contact_emails
+                    .contains(&(c.id.clone(), email.clone()))
+            })
             .cloned()
             .collect();
         found.reverse();
@@ -184,7 +188,11 @@ impl Helpdesk for FakeHelpdesk {
         let now = self.now();
         let mut state = self.request(format!(
             "create_contact {}",
-            contact.phone.as_deref().or(contact.email.as_deref()).unwrap_or("")
+            contact
+                .phone
+                .as_deref()
+                .or(contact.email.as_deref())
+                .unwrap_or("")
         ))?;
         let id = state.once(key, |s| {
             let id = s.id();

@@ -37,9 +37,10 @@ use crate::ports::{
 /// What a step needs from the outside world next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// Hold the lock on this number (E.164) until the step ends: lookup and
-    /// creation of a contact are serialized per number, across instances, so two
-    /// calls from one new number make one contact. Answered by [`Reply::Locked`].
+    /// Hold the lock on this number (E.164; for a chat's visitor with an email,
+    /// `email:ADDRESS`) until the step ends: lookup and creation of a contact
+    /// are serialized per number, across instances, so two calls from one new
+    /// number make one contact. Answered by [`Reply::Locked`].
     LockPhone(String),
     GetContact(String),
     FindContactsByPhone(String),

@@ -522,13 +522,17 @@ mod chat {
     #[test]
     fn the_visitor_is_found_by_email_first() {
         let call = chat_call(&crate::chat::tests::conversation());
-        let (asked, outcome) = drive(Step::IdentifyCaller, &call, &Policy::default(), 1, |r| {
-            match r {
+        let (asked, outcome) = drive(
+            Step::IdentifyCaller,
+            &call,
+            &Policy::default(),
+            1,
+            |r| match r {
                 Request::LockPhone(_) => Reply::Locked,
                 Request::FindContactsByEmail(_) => Reply::ContactsByEmail(vec![contact("u7")]),
                 other => panic!("unexpected {other:?}"),
-            }
-        });
+            },
+        );
         assert_eq!(
             asked,
             [
@@ -543,26 +547,34 @@ mod chat {
     #[test]
     fn then_by_phone_then_created_with_name_email_and_phone() {
         let call = chat_call(&crate::chat::tests::conversation());
-        let (_, outcome) = drive(Step::IdentifyCaller, &call, &Policy::default(), 1, |r| {
-            match r {
+        let (_, outcome) = drive(
+            Step::IdentifyCaller,
+            &call,
+            &Policy::default(),
+            1,
+            |r| match r {
                 Request::LockPhone(_) => Reply::Locked,
                 Request::FindContactsByEmail(_) => Reply::ContactsByEmail(vec![]),
                 Request::FindContactsByPhone(_) => Reply::ContactsByPhone(vec![contact("u8")]),
                 other => panic!("unexpected {other:?}"),
-            }
-        });
+            },
+        );
         assert_eq!(outcome.contact_rule, Some(ContactRule::VisitorPhone));
         assert_eq!(outcome.contact_id.as_deref(), Some("u8"));
 
-        let (asked, outcome) = drive(Step::IdentifyCaller, &call, &Policy::default(), 1, |r| {
-            match r {
+        let (asked, outcome) = drive(
+            Step::IdentifyCaller,
+            &call,
+            &Policy::default(),
+            1,
+            |r| match r {
                 Request::LockPhone(_) => Reply::Locked,
                 Request::FindContactsByEmail(_) => Reply::ContactsByEmail(vec![]),
                 Request::FindContactsByPhone(_) => Reply::ContactsByPhone(vec![]),
                 Request::CreateContact { .. } => Reply::ContactCreated(contact("u9")),
                 other => panic!("unexpected {other:?}"),
-            }
-        });
+            },
+        );
         let Some(Request::CreateContact { contact, key }) = asked.last() else {
             panic!("no create: {asked:?}");
         };
@@ -579,8 +591,12 @@ mod chat {
         c.escalate = true;
         let mut call = chat_call(&c);
         call.contact_id = Some("u1".into());
-        let (asked, outcome) = drive(Step::OpenTicket, &call, &Policy::default(), 1, |r| {
-            match r {
+        let (asked, outcome) = drive(
+            Step::OpenTicket,
+            &call,
+            &Policy::default(),
+            1,
+            |r| match r {
                 Request::CreateTicket { .. } => Reply::TicketCreated(TicketCreated {
                     id: "t1".into(),
                     comment_id: Some("c1".into()),
@@ -592,8 +608,8 @@ mod chat {
                     call_record: None,
                 }),
                 other => panic!("unexpected {other:?}"),
-            }
-        });
+            },
+        );
         let Request::CreateTicket { ticket, .. } = &asked[0] else {
             panic!("no create: {asked:?}");
         };
@@ -608,7 +624,10 @@ mod chat {
         assert!(!comment.public);
         assert_eq!(outcome.ticket_id.as_deref(), Some("t1"));
         assert_eq!(outcome.ticket_rules, [TicketRule::ChatEscalation]);
-        assert_eq!(outcome.assignee_rule, Some(AssigneeRule::AgentEmailUnlisted));
+        assert_eq!(
+            outcome.assignee_rule,
+            Some(AssigneeRule::AgentEmailUnlisted)
+        );
         assert!(outcome.call_logged);
     }
 

@@ -150,7 +150,9 @@ pub fn conversation(
             _ => {
                 return Err(err(
                     "visitor.phone",
-                    format!("{raw:?} is not a phone number; send it with its country code or leave it out"),
+                    format!(
+                        "{raw:?} is not a phone number; send it with its country code or leave it out"
+                    ),
                 ));
             }
         },
@@ -175,9 +177,12 @@ pub fn conversation(
     let started_at = c
         .started_at
         .ok_or_else(|| err("started_at", "is required (RFC 3339)"))?;
-    let ended_at = c
-        .ended_at
-        .ok_or_else(|| err("ended_at", "is required: only closed conversations are sent"))?;
+    let ended_at = c.ended_at.ok_or_else(|| {
+        err(
+            "ended_at",
+            "is required: only closed conversations are sent",
+        )
+    })?;
     if ended_at < started_at {
         return Err(err("ended_at", "is before started_at"));
     }
@@ -217,7 +222,9 @@ pub fn conversation(
             from,
             name: text(&at("name"), &m.name, limits::NAME)?,
             text: body,
-            at: m.at.ok_or_else(|| err(at("at"), "is required (RFC 3339)"))?,
+            at: m
+                .at
+                .ok_or_else(|| err(at("at"), "is required (RFC 3339)"))?,
         });
     }
     if c.tags.len() > limits::TAGS {
@@ -261,10 +268,7 @@ fn attributes(raw: BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, 
         if k.is_empty() || k.len() > limits::ATTRIBUTE_NAME {
             return Err(err(
                 "attributes",
-                format!(
-                    "attribute names are 1 to {} bytes",
-                    limits::ATTRIBUTE_NAME
-                ),
+                format!("attribute names are 1 to {} bytes", limits::ATTRIBUTE_NAME),
             ));
         }
         let v = match v {
@@ -342,13 +346,28 @@ mod tests {
             read(&v).unwrap_err().field
         };
         assert_eq!(field(&|v| v["visitor"] = Value::Null), "visitor");
-        assert_eq!(field(&|v| v["transcript"][0]["text"] = json!(" ")), "transcript[0].text");
-        assert_eq!(field(&|v| v["transcript"][0]["from"] = json!("cat")), "transcript[0].from");
-        assert_eq!(field(&|v| v["visitor"]["email"] = json!("nobody")), "visitor.email");
-        assert_eq!(field(&|v| v["ended_at"] = json!("2026-11-29T09:00:00Z")), "ended_at");
+        assert_eq!(
+            field(&|v| v["transcript"][0]["text"] = json!(" ")),
+            "transcript[0].text"
+        );
+        assert_eq!(
+            field(&|v| v["transcript"][0]["from"] = json!("cat")),
+            "transcript[0].from"
+        );
+        assert_eq!(
+            field(&|v| v["visitor"]["email"] = json!("nobody")),
+            "visitor.email"
+        );
+        assert_eq!(
+            field(&|v| v["ended_at"] = json!("2026-11-29T09:00:00Z")),
+            "ended_at"
+        );
         assert_eq!(field(&|v| v["id"] = json!("x".repeat(300))), "id");
         assert_eq!(
-            field(&|v| v["transcript"] = json!(vec![json!({"from": "bot", "text": "x", "at": "2026-11-29T10:00:00Z"}); 2001])),
+            field(&|v| v["transcript"] = json!(vec![
+                json!({"from": "bot", "text": "x", "at": "2026-11-29T10:00:00Z"});
+                2001
+            ])),
             "transcript"
         );
     }

@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use deskbridge_core::chat::{ChatFieldSource, ChatPolicy};
 use deskbridge_core::policy::{
     AgentFallback, AmbiguousCaller, AttributeNames, CreateSet, PopField, Priority,
     TicketAssignment, TicketStatus, TicketTiming, TicketType, UnansweredPolicy,
 };
-use deskbridge_core::chat::{ChatFieldSource, ChatPolicy};
 use deskbridge_core::pop::{PopAction, PopNewTicket, PopOn};
 use deskbridge_core::{Phone, Policy, Region};
 use serde::{Deserialize, Serialize};
@@ -290,11 +290,7 @@ impl GroupConfig {
             pop_new_ticket_field: self.pop_new_ticket_field.clone().or(d.pop_new_ticket_field),
             voice_comments: self.zendesk_voice.unwrap_or(d.voice_comments),
             call_record_app_id: self.zendesk_app_id.or(d.call_record_app_id),
-            chat: self
-                .chat
-                .as_ref()
-                .map(ChatConfig::policy)
-                .unwrap_or(d.chat),
+            chat: self.chat.as_ref().map(ChatConfig::policy).unwrap_or(d.chat),
         }
     }
 

@@ -18,8 +18,8 @@ use deskbridge_core::{AssigneeRule, ContactRule, TicketRule};
 use deskbridge_store::{CallRecord, StoreError, SyncStatus};
 use serde::Serialize;
 
-use super::calls::{AgentView, StepView, find_call};
 use super::caller::Caller;
+use super::calls::{AgentView, StepView, find_call};
 use super::{ApiError, GroupAuth, parse_json};
 use crate::adapters::chat as adapter;
 use crate::state::{AppState, Group};
@@ -53,7 +53,10 @@ async fn receive(
     let conversation = adapter::conversation(input, group.region, Utc::now())
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
     let id = conversation.id.clone();
-    let events = [crate::ingest::for_group(&group, adapter::event(conversation))];
+    let events = [crate::ingest::for_group(
+        &group,
+        adapter::event(conversation),
+    )];
     let report = match crate::ingest::commit(&state, &events).await {
         Ok(report) => report,
         Err(e @ StoreError::CallTooLarge { .. }) => {

@@ -153,7 +153,10 @@ fn an_escalated_chat_is_an_open_ticket_with_the_note_under_the_label_on_the_crm(
     body["escalate"] = json!(true);
     let view = send(&app, &body);
     assert_eq!(view["escalate"], true);
-    assert_eq!(view["decisions"]["ticket_rules"], json!(["chat_escalation"]));
+    assert_eq!(
+        view["decisions"]["ticket_rules"],
+        json!(["chat_escalation"])
+    );
     // Nobody had that email or number: a new contact with all three.
     assert_eq!(view["decisions"]["contact_rule"], "visitor_new_contact");
     let contact = app.get(&format!(
@@ -233,7 +236,11 @@ fn another_sites_token_cannot_read_or_send_for_it() {
     assert_eq!(body["field"], "group");
     // B's own conversation with the same id is B's, on B's backend.
     let view = {
-        let (status, receipt) = b.send("POST", "/api/v1/conversations", Some(&conversation("conv-5")));
+        let (status, receipt) = b.send(
+            "POST",
+            "/api/v1/conversations",
+            Some(&conversation("conv-5")),
+        );
         assert_eq!(status, 202, "{receipt}");
         assert_eq!(receipt["accepted"], 1);
         b.wait_synced("chat:conv-5");
@@ -265,10 +272,22 @@ fn bad_conversations_are_refused_naming_the_field() {
         },
         "transcript[1].text",
     );
-    refused(&|b| b["transcript"][0]["from"] = json!("cat"), "transcript[0].from");
-    refused(&|b| b["visitor"]["email"] = json!("not-an-email"), "visitor.email");
-    refused(&|b| b["visitor"]["phone"] = json!("call me"), "visitor.phone");
-    refused(&|b| b["ended_at"] = json!("2026-11-29T09:00:00Z"), "ended_at");
+    refused(
+        &|b| b["transcript"][0]["from"] = json!("cat"),
+        "transcript[0].from",
+    );
+    refused(
+        &|b| b["visitor"]["email"] = json!("not-an-email"),
+        "visitor.email",
+    );
+    refused(
+        &|b| b["visitor"]["phone"] = json!("call me"),
+        "visitor.phone",
+    );
+    refused(
+        &|b| b["ended_at"] = json!("2026-11-29T09:00:00Z"),
+        "ended_at",
+    );
     refused(
         &|b| {
             b.as_object_mut().unwrap().remove("id");

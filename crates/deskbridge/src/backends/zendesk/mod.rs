@@ -503,11 +503,7 @@ impl Helpdesk for ZendeskHelpdesk {
             .find_user_by_email(email)
             .await
             .map_err(helpdesk_error)?;
-        Ok(user
-            .iter()
-            .filter(|u| !u.is_agent())
-            .map(contact)
-            .collect())
+        Ok(user.iter().filter(|u| !u.is_agent()).map(contact).collect())
     }
 
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
