@@ -133,6 +133,11 @@ fn an_archived_chat_is_a_solved_ticket_with_its_transcript_on_the_crm() {
     // The archive's note is not on the ticket.
     assert!(!text.contains("Call her back"));
 
+    // The caller log is the calls': the chat is not in it.
+    let (status, log) = app.get("/api/v1/calls");
+    assert_eq!(status, 200);
+    assert_eq!(log["calls"], json!([]), "{log}");
+
     // Sent again (even changed): 202, a duplicate, nothing new.
     let mut again = conversation("conv-1");
     again["escalate"] = json!(true);
