@@ -570,7 +570,6 @@ impl Helpdesk for ZendeskHelpdesk {
                 .map(|o| zid(o, "organization"))
                 .transpose()?,
             role: Some("end-user".into()),
-            ..zd::NewUser::default()
         };
         let created = self
             .client
