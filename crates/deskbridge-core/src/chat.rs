@@ -313,16 +313,22 @@ pub fn transcript_text(c: &Conversation) -> String {
     out.trim_end().to_string()
 }
 
-/// The agent's note as a private comment under the site's label, for an
-/// escalated chat with a note; nothing otherwise (an archive's note is in no
-/// agent's way: it is kept on the conversation only).
-pub fn escalation_note(c: &Conversation, policy: &ChatPolicy) -> Option<NewComment> {
+/// The agent's note under the site's label, when the chat has one.
+fn labelled_note(c: &Conversation, policy: &ChatPolicy) -> Option<String> {
     let note = c.note.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
+    Some(format!("{}:\n{note}", policy.note_label))
+}
+
+/// The agent's note as a private comment of its own, for an escalated chat
+/// with a note: the next agent reads it as the newest comment. (An archive's
+/// note ends its transcript comment instead: nobody will work the ticket, and
+/// one request is enough.)
+pub fn escalation_note(c: &Conversation, policy: &ChatPolicy) -> Option<NewComment> {
     if !c.escalate {
         return None;
     }
     Some(NewComment {
-        body: format!("{}:\n{note}", policy.note_label),
+        body: labelled_note(c, policy)?,
         public: false,
         reassign: None,
         reopen_solved: false,
@@ -332,7 +338,7 @@ pub fn escalation_note(c: &Conversation, policy: &ChatPolicy) -> Option<NewComme
 }
 
 /// The chat's ticket: requester the visitor's contact, the transcript as its
-/// first comment (private: the visitor saw it already, and a public comment is
+/// first comment (an archive's note after it; private: the visitor saw it already, and a public comment is
 /// what Zendesk's default triggers mail), status, tags, form and fields from
 /// the site's rules, assignee as chosen for the agent.
 pub fn new_ticket(
@@ -353,7 +359,10 @@ pub fn new_ticket(
         custom_fields: custom_fields(c, chat),
         assignee,
         comment: Some(NewComment {
-            body: transcript_text(c),
+            body: match labelled_note(c, chat).filter(|_| !c.escalate) {
+                Some(note) => format!("{}\n\n{note}", transcript_text(c)),
+                None => transcript_text(c),
+            },
             public: false,
             reassign: None,
             reopen_solved: false,

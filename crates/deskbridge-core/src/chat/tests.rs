@@ -190,7 +190,20 @@ fn the_ticket_carries_form_fields_tags_requester_and_transcript() {
     assert_eq!(t.assignee.as_deref(), Some("ann@acme.com"));
     let comment = t.comment.unwrap();
     assert!(comment.body.contains("[10:02] Ann (agent): Let me check."));
+    // An archive's note ends the transcript's comment.
+    assert!(
+        comment.body.ends_with(
+            "Let me check.\n\nNote from the chat agent:\nCustomer was upset, call back tomorrow"
+        ),
+        "{}",
+        comment.body
+    );
     assert!(!comment.public);
+    // An escalation's note is a comment of its own.
+    let mut c = conversation();
+    c.escalate = true;
+    let t = new_ticket(&c, &policy, None, None);
+    assert!(t.comment.unwrap().body.ends_with("Let me check."));
 }
 
 fn chat_call(c: &Conversation) -> Interaction {

@@ -130,8 +130,13 @@ fn an_archived_chat_is_a_solved_ticket_with_its_transcript_on_the_crm() {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }
     assert_eq!(comments[0]["public"], false);
-    // The archive's note is not on the ticket.
-    assert!(!text.contains("Call her back"));
+    // The archive's note ends the transcript, under the site's label.
+    assert!(
+        text.ends_with(
+            "[10:02] Ann (agent): Let me check.\n\nNote from Ann's team:\nCall her back tomorrow"
+        ),
+        "{text}"
+    );
 
     // The caller log is the calls': the chat is not in it.
     let (status, log) = app.get("/api/v1/calls");
@@ -433,10 +438,20 @@ fn chats_on_zendesk_archive_escalate_and_are_not_sent_twice() {
 }
 
 #[test]
-fn a_visitor_without_email_on_zendesk_is_created_with_the_number() {
+fn a_visitor_without_email_on_zendesk_is_found_by_phone_or_created_with_the_number() {
     let zd = Zd::start(|_| {});
     let (ann, _) = zendesk_site(&zd);
     let app = zendesk_app(&zd, ann);
+    // Found by phone (no email given).
+    let known = zd
+        .emu
+        .seed_user(SeedUser::end_user("Phone Known", "+14155550177"));
+    let mut body = conversation("zc-4");
+    body["visitor"] = json!({"phone": "(415) 555-0177"});
+    let view = send(&app, &body);
+    assert_eq!(view["decisions"]["contact_rule"], "visitor_phone");
+    assert_eq!(id(&view["contact_id"]), known);
+
     let mut body = conversation("zc-3");
     body["visitor"] = json!({"name": "Pat", "phone": "+14155550188"});
     let view = send(&app, &body);
