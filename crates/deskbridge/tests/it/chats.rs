@@ -502,3 +502,26 @@ fn check_online_finds_a_chat_form_whose_required_field_gets_no_value() {
         "{findings:?}"
     );
 }
+
+#[test]
+fn on_zendesk_an_archive_whose_form_lacks_a_required_value_fails_saying_which() {
+    let zd = Zd::start(|_| {});
+    let (ann, _) = zendesk_site(&zd);
+    // The order field (required to solve) is not filled: what `check --online`
+    // reports before the first chat.
+    let keys = CHAT_KEYS
+        .replace("[groups.chat]", "[groups.chat]\nticket_form = \"4242\"")
+        .replace("\"360000004\" = \"attribute:order_id\"\n", "");
+    let app = TestApp::with_config(&config(&zd, ann, &keys), TOKEN);
+    let (status, receipt) = app.send("POST", "/api/v1/conversations", Some(&conversation("zc-9")));
+    assert_eq!(status, 202, "{receipt}");
+    app.wait_synced("chat:zc-9");
+    let (_, view) = app.get("/api/v1/conversations/zc-9");
+    assert_eq!(view["sync"], "failed", "{view}");
+    let error = view["sync_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("Order: is required when solving a ticket"),
+        "{view}"
+    );
+    assert!(zd.emu.state().tickets.is_empty());
+}
