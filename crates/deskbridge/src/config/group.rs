@@ -531,6 +531,24 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                     key("ticket_form")
                 ));
             }
+            if let Some(chat) = &g.chat {
+                for id in chat.fields.keys() {
+                    if id.parse::<u64>().is_err() {
+                        errors.push(format!(
+                            "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
+                            key(&format!("chat.fields.{id}"))
+                        ));
+                    }
+                }
+                if let Some(form) = &chat.ticket_form
+                    && form.parse::<u64>().is_err()
+                {
+                    errors.push(format!(
+                        "{}: {form:?} is not a Zendesk ticket form id (digits)",
+                        key("chat.ticket_form")
+                    ));
+                }
+            }
         }
         if let Some(r) = &g.default_region
             && let Err(e) = r.parse::<Region>()
