@@ -35,7 +35,7 @@ pub mod limits {
     pub const TAG: usize = 128;
     /// The agent's note, in bytes.
     pub const NOTE: usize = 16 * 1024;
-    pub use crate::adapters::native::limits::{ATTRIBUTE_NAME, ATTRIBUTE_VALUE, ATTRIBUTES};
+    pub use super::super::native::limits::{ATTRIBUTE_NAME, ATTRIBUTE_VALUE, ATTRIBUTES};
     /// How far in the future `ended_at` may be (a wrong clock).
     pub const FUTURE_HOURS: i64 = 24;
 }
