@@ -13,4 +13,7 @@ pub mod twilio;
 #[path = "../../crates/deskbridge/src/adapters/connect.rs"]
 pub mod connect;
 
+#[path = "../../crates/deskbridge/src/adapters/chat.rs"]
+pub mod chat;
+
 pub mod ami;

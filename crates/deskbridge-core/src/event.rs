@@ -17,6 +17,8 @@ pub enum EventKind {
     Ended,
     Recording,
     Voicemail,
+    /// A closed chat, whole: the event's `conversation` (a chat's only event).
+    Conversation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +115,10 @@ pub struct CallEvent {
     pub duration_s: Option<u64>,
     pub recording_url: Option<String>,
     pub transcript: Option<String>,
+    /// The conversation a [`EventKind::Conversation`] event carries (boxed: calls
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Box<crate::chat::Conversation>>,
 }
 
 impl CallEvent {
@@ -139,6 +145,7 @@ impl CallEvent {
             duration_s: None,
             recording_url: None,
             transcript: None,
+            conversation: None,
         }
     }
 }

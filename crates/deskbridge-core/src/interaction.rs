@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::agent_mode::{AgentAction, AgentChoice};
+use crate::chat::Conversation;
 use crate::decide::pop::pop_due;
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
@@ -267,6 +268,11 @@ pub struct Interaction {
     /// The agents the pop step has run for (popped, or not in the directory).
     #[serde(default)]
     pub popped: Vec<AgentRef>,
+    /// A chat: the whole conversation (its one event carried it). A chat's plan
+    /// is its own ([`Interaction::next_step`]): identify the visitor, then one
+    /// ticket with the transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<Box<Conversation>>,
 }
 
 impl Interaction {
@@ -316,6 +322,7 @@ impl Interaction {
             pops: Vec::new(),
             agent_choice: None,
             popped: Vec::new(),
+            chat: None,
         })
     }
 
@@ -360,6 +367,13 @@ impl Interaction {
             }
             EventKind::Voicemail => self.voicemail = true,
             EventKind::Recording => {}
+            EventKind::Conversation => {
+                if let Some(c) = &e.conversation
+                    && self.chat.is_none()
+                {
+                    self.apply_conversation(c);
+                }
+            }
         }
         if let Some(url) = &e.recording_url {
             self.recording_url = Some(url.clone());
@@ -368,6 +382,32 @@ impl Interaction {
 
     fn add_agent(&mut self, agent: &AgentRef) {
         add_agent(&mut self.agents, agent);
+    }
+
+    /// A conversation arrives closed and whole: it was answered when it started
+    /// and ended when it ended, by its agent, and the visitor's number is the
+    /// customer's (the caller log's filter). Only the first one counts: the
+    /// platform's id is the chat's, and a re-sent conversation changes nothing.
+    fn apply_conversation(&mut self, c: &Conversation) {
+        set_earliest(&mut self.answered_at, c.started_at);
+        earliest(&mut self.first_at, c.started_at);
+        set_latest(&mut self.ended_at, c.ended_at);
+        self.end_reason = Some(EndReason::Completed);
+        fill(&mut self.from, &c.visitor.phone);
+        if let Some(agent) = c.agent.as_ref().filter(|a| !a.is_empty()) {
+            self.add_agent(agent);
+        }
+        for (k, v) in &c.attributes {
+            self.attributes
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        self.chat = Some(Box::new(c.clone()));
+    }
+
+    /// A chat (not a call).
+    pub fn is_chat(&self) -> bool {
+        self.chat.is_some()
     }
 
     pub fn state(&self) -> CallState {
@@ -542,6 +582,17 @@ impl Interaction {
                 not_before: None,
             })
         };
+        // A chat: the visitor, then its one ticket (which carries the
+        // transcript, so there is no comment step); nothing pops.
+        if self.chat.is_some() {
+            if !self.done.identify {
+                return now(Step::IdentifyCaller);
+            }
+            if !self.done.ticket {
+                return now(Step::OpenTicket);
+            }
+            return None;
+        }
         // A pop is due for an agent: it goes before anything else (and is the
         // only thing that happens while a call rings).
         if pop_due(self).is_some() {

@@ -10,6 +10,7 @@
 //! I/O.
 
 pub mod agent_mode;
+pub mod chat;
 pub mod comment;
 pub mod decide;
 pub mod dialing;

@@ -54,6 +54,11 @@ pub enum TicketRule {
     PopTicketByField,
     /// The screen pop opened a new ticket, the one the call's comment lands on.
     PopNewTicket,
+    /// A chat archived: a solved ticket holding its transcript.
+    ChatArchive,
+    /// A chat the agent escalated: an open ticket with the transcript and the
+    /// agent's note.
+    ChatEscalation,
 }
 
 impl TicketRule {
@@ -79,6 +84,8 @@ impl TicketRule {
             TicketRule::PopTicketByAni => "pop_ticket_by_ani",
             TicketRule::PopTicketByField => "pop_ticket_by_field",
             TicketRule::PopNewTicket => "pop_new_ticket",
+            TicketRule::ChatArchive => "chat_archive",
+            TicketRule::ChatEscalation => "chat_escalation",
         }
     }
 }
@@ -207,6 +214,15 @@ pub enum ContactRule {
     PhoneAmbiguousTimeoutNewest,
     /// The agent chose the contact (agent mode, or a shared number).
     AgentChose,
+    /// A chat's visitor: the contact with their email.
+    VisitorEmail,
+    /// A chat's visitor: no contact with their email (or none given), the
+    /// newest contact with their number.
+    VisitorPhone,
+    /// A chat's visitor: found by neither, a new contact.
+    VisitorNewContact,
+    /// A chat's visitor: found by neither, and the site creates no contacts.
+    VisitorContactCreationOff,
 }
 
 const AFTER_UNKNOWN_ATTRIBUTE: &str = "attribute_contact_not_found_";
@@ -223,6 +239,10 @@ impl fmt::Display for ContactRule {
                 f.write_str("phone_ambiguous_timeout_newest")
             }
             ContactRule::AgentChose => f.write_str("agent_chose"),
+            ContactRule::VisitorEmail => f.write_str("visitor_email"),
+            ContactRule::VisitorPhone => f.write_str("visitor_phone"),
+            ContactRule::VisitorNewContact => f.write_str("visitor_new_contact"),
+            ContactRule::VisitorContactCreationOff => f.write_str("visitor_contact_creation_off"),
             ContactRule::ByPhone {
                 source,
                 after_unknown_attribute,
@@ -256,6 +276,10 @@ impl FromStr for ContactRule {
             ContactRule::CallerNumberInvalid,
             ContactRule::PhoneAmbiguousTimeoutNewest,
             ContactRule::AgentChose,
+            ContactRule::VisitorEmail,
+            ContactRule::VisitorPhone,
+            ContactRule::VisitorNewContact,
+            ContactRule::VisitorContactCreationOff,
         ];
         if let Some(rule) = fixed.into_iter().find(|r| r.to_string() == s) {
             return Ok(rule);
@@ -306,6 +330,10 @@ mod tests {
             ContactRule::CallerAnonymous,
             ContactRule::CallerNumberInvalid,
             ContactRule::PhoneAmbiguousTimeoutNewest,
+            ContactRule::VisitorEmail,
+            ContactRule::VisitorPhone,
+            ContactRule::VisitorNewContact,
+            ContactRule::VisitorContactCreationOff,
         ];
         for found in CallerMatch::ALL {
             for source in [NumberSource::CallerId, NumberSource::CustomerNumber] {

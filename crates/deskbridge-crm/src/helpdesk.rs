@@ -122,6 +122,30 @@ impl Helpdesk for BuiltinCrm {
         Ok(found)
     }
 
+    /// The CRM's contact search (name or email containing the text), kept to
+    /// the contacts whose email is this one.
+    async fn find_contacts_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let email = email.trim();
+        let mut found: Vec<ContactSummary> = self
+            .store
+            .search_contacts(email, crate::MAX_PAGE)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|c| {
+                c.email
+                    .as_deref()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(email))
+            })
+            .map(summary)
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(found)
+    }
+
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
         let Some(id) = our_id(id) else {
             return Ok(None);
@@ -203,7 +227,8 @@ impl Helpdesk for BuiltinCrm {
         };
         let fields = ContactFields {
             name: contact.name.clone(),
-            phones: vec![contact.phone.clone()],
+            email: contact.email.clone(),
+            phones: contact.phone.iter().cloned().collect(),
             organization_id,
             ..ContactFields::default()
         };

@@ -45,6 +45,7 @@ fn ev(id: &str, call: &str, kind: EventKind, secs: i64) -> GroupEvent {
             duration_s: None,
             recording_url: None,
             transcript: None,
+            conversation: None,
         },
     }
 }
@@ -419,6 +420,49 @@ async fn the_caller_log_is_newest_first_and_scoped_to_groups(store: &dyn Store) 
     let both = vec!["g".to_string(), "other".to_string()];
     assert_eq!(ids(store.calls(&both, None, 10).await.unwrap())[0], "o");
     store.ready().await.unwrap();
+}
+
+/// A chat is an interaction beside the calls: stored, deduplicated and stepped
+/// like one, read back by its id, and never in the caller log.
+async fn chats_are_kept_beside_calls_but_not_in_the_caller_log(store: &dyn Store) {
+    use deskbridge_core::chat::{Conversation, Visitor};
+    let at = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+    let conversation = Conversation {
+        id: "x".into(),
+        channel: None,
+        visitor: Visitor {
+            name: Some("Vera".into()),
+            email: None,
+            phone: Some(Phone::E164("+14155550100".into())),
+        },
+        agent: None,
+        started_at: at,
+        ended_at: at + chrono::Duration::seconds(300),
+        transcript: Vec::new(),
+        tags: Vec::new(),
+        note: None,
+        escalate: false,
+        attributes: Default::default(),
+    };
+    let mut chat = ev("chat:x", "chat:x", EventKind::Conversation, 0);
+    chat.event.conversation = Some(Box::new(conversation.clone()));
+    let report = store.ingest(&[chat.clone()]).await.unwrap();
+    assert_eq!((report.accepted, report.steps), (1, 1));
+    store.ingest(&answered_call("c1")).await.unwrap();
+    assert_eq!(store.ingest(&[chat]).await.unwrap().duplicates, 1);
+
+    let record = store.call("g", "chat:x").await.unwrap().expect("the chat");
+    assert_eq!(record.interaction.chat.as_deref(), Some(&conversation));
+    assert_eq!(record.sync, SyncStatus::Pending);
+    let g = vec!["g".to_string()];
+    let log: Vec<String> = store
+        .calls(&g, Some("+14155550100"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.interaction.call_id)
+        .collect();
+    assert_eq!(log, ["c1"]);
 }
 
 // ---- the caller log's filters, done flags, purge; sessions; decisions ----
@@ -1863,6 +1907,7 @@ contract!(sqlite, postgres: [
     retries_wait_and_failures_stop_only_their_call,
     release_gives_the_step_back_without_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
+    chats_are_kept_beside_calls_but_not_in_the_caller_log,
     lists_stop_at_their_byte_budget_and_calls_at_theirs,
     crm_records_are_scoped_to_their_tenant,
     the_caller_log_filters_marks_done_and_purges,

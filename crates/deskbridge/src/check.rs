@@ -130,8 +130,52 @@ async fn check_group(
     group: &crate::config::GroupConfig,
     findings: &mut Vec<Finding>,
 ) {
-    for id in group.custom_fields.keys() {
-        let key = format!("groups[{i}].custom_fields.{id}");
+    let calls_key = format!("groups[{i}].custom_fields");
+    check_fields(client, &calls_key, group.custom_fields.keys(), findings).await;
+    if let Some(form) = group.ticket_form.as_deref() {
+        let form_key = format!("groups[{i}].ticket_form");
+        let filled = |id: &str| group.custom_fields.contains_key(id);
+        check_form(
+            client,
+            &form_key,
+            form,
+            &filled,
+            "[groups.custom_fields]",
+            findings,
+        )
+        .await;
+    }
+    // A chat's ticket has a form and fields of its own (`[groups.chat]`); an
+    // archived chat's ticket is created solved, which is exactly what a
+    // required field stops in Zendesk's agent interface.
+    if let Some(chat) = &group.chat {
+        let fields_key = format!("groups[{i}].chat.fields");
+        check_fields(client, &fields_key, chat.fields.keys(), findings).await;
+        if let Some(form) = chat.ticket_form.as_deref() {
+            let form_key = format!("groups[{i}].chat.ticket_form");
+            let filled = |id: &str| chat.fields.contains_key(id);
+            check_form(
+                client,
+                &form_key,
+                form,
+                &filled,
+                "[groups.chat.fields]",
+                findings,
+            )
+            .await;
+        }
+    }
+}
+
+/// The ticket fields a config fills exist, are active, and take text.
+async fn check_fields(
+    client: &ZendeskClient,
+    prefix: &str,
+    ids: impl Iterator<Item = &String>,
+    findings: &mut Vec<Finding>,
+) {
+    for id in ids {
+        let key = format!("{prefix}.{id}");
         let Ok(field_id) = id.parse::<u64>() else {
             continue; // reported by the offline check
         };
@@ -156,10 +200,19 @@ async fn check_group(
             Err(e) => findings.push(error(&key, format!("cannot read ticket field {id}: {e}"))),
         }
     }
-    let Some(form) = group.ticket_form.as_deref() else {
-        return;
-    };
-    let key = format!("groups[{i}].ticket_form");
+}
+
+/// The form exists, and each of its required fields (Zendesk's `required`:
+/// "agents must enter a value in the field to change the ticket status to
+/// solved") is one the config fills (`filled`), else an error naming `section`.
+async fn check_form(
+    client: &ZendeskClient,
+    key: &str,
+    form: &str,
+    filled: &dyn Fn(&str) -> bool,
+    section: &str,
+    findings: &mut Vec<Finding>,
+) {
     let Ok(form_id) = form.parse::<u64>() else {
         return;
     };
@@ -167,21 +220,21 @@ async fn check_group(
         Ok(Some(f)) => f,
         Ok(None) => {
             findings.push(error(
-                &key,
+                key,
                 format!("no ticket form {form_id} in this account"),
             ));
             return;
         }
         Err(e) => {
             findings.push(error(
-                &key,
+                key,
                 format!("cannot read ticket form {form_id}: {e}"),
             ));
             return;
         }
     };
     for field_id in form.ticket_field_ids {
-        if group.custom_fields.contains_key(&field_id.to_string()) {
+        if filled(&field_id.to_string()) {
             continue;
         }
         match client.show_ticket_field(field_id).await {
@@ -191,15 +244,15 @@ async fn check_group(
                     && !SYSTEM_FIELDS.contains(&f.field_type.as_str()) =>
             {
                 findings.push(error(
-                    &key,
+                    key,
                     format!(
-                        "form {form_id} requires field {field_id} ({}), which the config does not fill: add it under [groups.custom_fields]",
+                        "form {form_id} requires field {field_id} ({}), which the config does not fill: add it under {section}",
                         f.title.as_deref().unwrap_or("untitled")
                     ),
                 ))
             }
             Ok(_) => {}
-            Err(e) => findings.push(error(&key, format!("cannot read ticket field {field_id}: {e}"))),
+            Err(e) => findings.push(error(key, format!("cannot read ticket field {field_id}: {e}"))),
         }
     }
 }

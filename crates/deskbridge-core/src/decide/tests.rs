@@ -40,6 +40,7 @@ fn call_under(
         duration_s: None,
         recording_url: None,
         transcript: None,
+        conversation: None,
     };
     let mut c = Interaction::start("g", &crate::policy::CallPlan::of(policy), &base).unwrap();
     c.apply(&base);

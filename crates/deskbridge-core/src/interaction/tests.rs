@@ -23,6 +23,7 @@ fn ev(id: &str, kind: EventKind, at: i64) -> CallEvent {
         duration_s: None,
         recording_url: None,
         transcript: None,
+        conversation: None,
     }
 }
 

@@ -310,6 +310,8 @@ pub struct Policy {
     /// this telephony app in the helpdesk's call log, the record's own comment
     /// showing the call (`zendesk_app_id`: Talk Partner Edition's Calls API).
     pub call_record_app_id: Option<u64>,
+    /// What a closed chat of this site becomes (`[groups.chat]`).
+    pub chat: crate::chat::ChatPolicy,
 }
 
 /// A ticket field id and the template over call data that fills it.
@@ -355,6 +357,7 @@ impl Default for Policy {
             pop_new_ticket_field: None,
             voice_comments: false,
             call_record_app_id: None,
+            chat: crate::chat::ChatPolicy::default(),
         }
     }
 }

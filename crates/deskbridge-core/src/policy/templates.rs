@@ -262,6 +262,7 @@ mod tests {
             duration_s: None,
             recording_url: None,
             transcript: None,
+            conversation: None,
         };
         let mut call = Interaction::start("support", &Default::default(), &event).unwrap();
         call.apply(&event);

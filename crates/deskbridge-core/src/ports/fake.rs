@@ -28,6 +28,8 @@ pub struct FakeTicket {
 #[derive(Debug, Default)]
 pub struct FakeState {
     pub contacts: Vec<ContactSummary>,
+    /// (contact id, email, lowercased) of contacts that have one.
+    pub contact_emails: Vec<(String, String)>,
     pub tickets: Vec<FakeTicket>,
     /// Every request, in order, as `operation argument`.
     pub requests: Vec<String>,
@@ -114,6 +116,26 @@ impl Helpdesk for FakeHelpdesk {
         Ok(found)
     }
 
+    async fn find_contacts_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let state = self.request(format!("find_contacts_by_email {email}"))?;
+        let email = email.to_lowercase();
+        let mut found: Vec<ContactSummary> = state
+            .contacts
+            .iter()
+            .filter(|c| {
+                state
+                    .contact_emails
+                    .contains(&(c.id.clone(), email.clone()))
+            })
+            .cloned()
+            .collect();
+        found.reverse();
+        Ok(found)
+    }
+
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
         let state = self.request(format!("get_contact {id}"))?;
         Ok(state.contacts.iter().find(|c| c.id == id).cloned())
@@ -164,15 +186,25 @@ impl Helpdesk for FakeHelpdesk {
         key: &IdempotencyKey,
     ) -> Result<ContactSummary, HelpdeskError> {
         let now = self.now();
-        let mut state = self.request(format!("create_contact {}", contact.phone))?;
+        let mut state = self.request(format!(
+            "create_contact {}",
+            contact
+                .phone
+                .as_deref()
+                .or(contact.email.as_deref())
+                .unwrap_or("")
+        ))?;
         let id = state.once(key, |s| {
             let id = s.id();
             s.contacts.push(ContactSummary {
                 id: id.clone(),
                 name: contact.name.clone(),
-                phones: vec![contact.phone.clone()],
+                phones: contact.phone.iter().cloned().collect(),
                 created_at: now,
             });
+            if let Some(email) = &contact.email {
+                s.contact_emails.push((id.clone(), email.to_lowercase()));
+            }
             id
         });
         let found = state.contacts.iter().find(|c| c.id == id).cloned();

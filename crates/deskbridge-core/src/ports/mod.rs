@@ -22,8 +22,10 @@ pub struct ContactSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewContact {
     pub name: String,
-    /// E.164.
-    pub phone: String,
+    /// E.164. A caller always has one; a chat's visitor may not.
+    pub phone: Option<String>,
+    /// A chat's visitor's email (lowercased).
+    pub email: Option<String>,
     pub organization_id: Option<String>,
 }
 
@@ -241,6 +243,13 @@ pub trait Helpdesk: Send + Sync {
     ) -> Result<Vec<ContactSummary>, HelpdeskError>;
 
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError>;
+
+    /// Contacts with this email (a chat's visitor), newest first. Emails are
+    /// compared without case.
+    async fn find_contacts_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError>;
 
     /// Creates an organization; returns its id.
     async fn create_organization(

@@ -75,7 +75,8 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
                 None => need(Request::CreateContact {
                     contact: NewContact {
                         name: templates.contact_name(cx.call)?,
-                        phone,
+                        phone: Some(phone),
+                        email: None,
                         organization_id: a.organization.clone(),
                     },
                     key: (cx.key)("identify_caller"),

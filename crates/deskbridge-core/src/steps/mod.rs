@@ -13,6 +13,7 @@
 //! reads top to bottom like the procedure it is, every branch is testable with
 //! scripted answers, and nothing about "where it was" can go stale.
 
+mod chat;
 mod comment;
 mod identify;
 mod pop;
@@ -36,12 +37,15 @@ use crate::ports::{
 /// What a step needs from the outside world next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// Hold the lock on this number (E.164) until the step ends: lookup and
-    /// creation of a contact are serialized per number, across instances, so two
-    /// calls from one new number make one contact. Answered by [`Reply::Locked`].
+    /// Hold the lock on this number (E.164; for a chat's visitor with an email,
+    /// `email:ADDRESS`) until the step ends: lookup and creation of a contact
+    /// are serialized per number, across instances, so two calls from one new
+    /// number make one contact. Answered by [`Reply::Locked`].
     LockPhone(String),
     GetContact(String),
     FindContactsByPhone(String),
+    /// Contacts with this email (lowercased), newest first.
+    FindContactsByEmail(String),
     CreateOrganization {
         name: String,
         key: IdempotencyKey,
@@ -86,6 +90,7 @@ pub enum Reply {
     Locked,
     Contact(Option<ContactSummary>),
     ContactsByPhone(Vec<ContactSummary>),
+    ContactsByEmail(Vec<ContactSummary>),
     OrganizationCreated(String),
     ContactCreated(ContactSummary),
     Ticket(Option<TicketSummary>),
@@ -119,6 +124,7 @@ pub struct Answers {
     locked: bool,
     contact_by_id: Option<Option<ContactSummary>>,
     contacts_by_phone: Option<Vec<ContactSummary>>,
+    contacts_by_email: Option<Vec<ContactSummary>>,
     organization: Option<String>,
     created_contact: Option<ContactSummary>,
     ivr_ticket: Option<Option<TicketSummary>>,
@@ -184,6 +190,9 @@ impl<'a> StepRun<'a> {
             answers: &self.answers,
             key: &|suffix: &str| self.key(suffix),
         };
+        if let Some(conversation) = &self.call.chat {
+            return chat::run(&cx, self.step, conversation);
+        }
         match self.step {
             Step::IdentifyCaller => identify::run(&cx),
             Step::AwaitAgent => identify::await_agent(&cx),
@@ -201,6 +210,7 @@ impl<'a> StepRun<'a> {
             Reply::Locked => a.locked = true,
             Reply::Contact(c) => a.contact_by_id = Some(c),
             Reply::ContactsByPhone(found) => a.contacts_by_phone = Some(found),
+            Reply::ContactsByEmail(found) => a.contacts_by_email = Some(found),
             Reply::OrganizationCreated(id) => a.organization = Some(id),
             Reply::ContactCreated(c) => a.created_contact = Some(c),
             Reply::Ticket(t) => a.ivr_ticket = Some(t),

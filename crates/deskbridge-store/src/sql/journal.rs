@@ -128,7 +128,7 @@ impl Journal for SqlStore {
             ($phone:literal) => {
                 concat!(
                     "SELECT group_name, body, updated_at, done_at FROM calls
-                     WHERE group_name ",
+                     WHERE kind = 'call' AND group_name ",
                     in_json_array!("$1"),
                     $phone,
                     " AND ($3 IS NULL OR $3 ",
@@ -302,13 +302,13 @@ pub(super) async fn save_call(
     }
     sqlx::query(
         "INSERT INTO calls (customer_phone, state, first_at, updated_at, body, queue, agents,
-                            missed, group_name, call_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                            missed, group_name, call_id, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (group_name, call_id) DO UPDATE SET
              customer_phone = excluded.customer_phone, state = excluded.state,
              first_at = excluded.first_at, updated_at = excluded.updated_at,
              body = excluded.body, queue = excluded.queue, agents = excluded.agents,
-             missed = excluded.missed",
+             missed = excluded.missed, kind = excluded.kind",
     )
     .bind(call.customer_phone().map(|p| p.as_str().to_string()))
     .bind(call.state().as_str())
@@ -320,6 +320,7 @@ pub(super) async fn save_call(
     .bind(call.is_missed())
     .bind(&call.group)
     .bind(&call.call_id)
+    .bind(if call.is_chat() { "chat" } else { "call" })
     .execute(conn)
     .await?;
     Ok(())

@@ -1,7 +1,8 @@
-//! Adapters: one module per protocol, each turning what a phone system sends into
-//! [`deskbridge_core::CallEvent`]s.
+//! Adapters: one module per protocol, each turning what a phone system (or a chat
+//! platform) sends into [`deskbridge_core::CallEvent`]s.
 
 pub mod ami;
+pub mod chat;
 pub mod connect;
 pub mod native;
 pub mod twilio;

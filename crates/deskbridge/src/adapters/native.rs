@@ -274,6 +274,7 @@ pub fn event(value: &Value, region: Region, now: DateTime<Utc>) -> Result<CallEv
         duration_s: e.duration_s,
         recording_url: e.recording_url,
         transcript: e.transcript,
+        conversation: None,
     })
 }
 

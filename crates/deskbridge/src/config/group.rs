@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use deskbridge_core::chat::{ChatFieldSource, ChatPolicy};
 use deskbridge_core::policy::{
     AgentFallback, AmbiguousCaller, AttributeNames, CreateSet, PopField, Priority,
     TicketAssignment, TicketStatus, TicketTiming, TicketType, UnansweredPolicy,
@@ -179,6 +180,66 @@ pub struct GroupConfig {
     /// groups writing to one Zendesk account can be two telephony apps, or one
     /// with records and one without. The backend stays the account alone.
     pub zendesk_app_id: Option<u64>,
+
+    /// What the site's closed chats become (`[groups.chat]`,
+    /// `POST /api/v1/conversations`).
+    pub chat: Option<ChatConfig>,
+}
+
+/// A site's chats (`[groups.chat]`): archived as solved tickets, escalated as
+/// open ones; every key optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// The ticket form of a chat's ticket (Zendesk `ticket_form_id`).
+    pub ticket_form: Option<String>,
+    /// Tags on every chat's ticket of the site (the conversation's own follow).
+    pub tags: Vec<String>,
+    /// Ticket field id → `conversation_id`, `channel`, `tags`, `visitor_email`,
+    /// `agent_email` or `attribute:NAME`.
+    pub fields: BTreeMap<String, String>,
+    /// The heading of the agent's note on an escalated chat's ticket.
+    pub note_label: Option<String>,
+}
+
+impl ChatConfig {
+    fn policy(&self) -> ChatPolicy {
+        let d = ChatPolicy::default();
+        ChatPolicy {
+            ticket_form: self.ticket_form.clone(),
+            tags: self.tags.clone(),
+            fields: self
+                .fields
+                .iter()
+                .filter_map(|(id, source)| Some((id.clone(), ChatFieldSource::parse(source)?)))
+                .collect(),
+            note_label: self
+                .note_label
+                .clone()
+                .filter(|l| !l.trim().is_empty())
+                .unwrap_or(d.note_label),
+        }
+    }
+
+    fn check(&self, key: &str, errors: &mut Vec<String>) {
+        for (id, source) in &self.fields {
+            if id.trim().is_empty() {
+                errors.push(format!("{key}.fields: a field id is empty"));
+            }
+            if ChatFieldSource::parse(source).is_none() {
+                errors.push(format!(
+                    "{key}.fields.{id}: {source:?} is no source; use conversation_id, channel, tags, visitor_email, agent_email or attribute:NAME"
+                ));
+            }
+        }
+        if let Some(form) = &self.ticket_form
+            && form.trim().is_empty()
+        {
+            errors.push(format!(
+                "{key}.ticket_form: empty; give the form's id or leave the key out"
+            ));
+        }
+    }
 }
 
 impl GroupConfig {
@@ -229,6 +290,7 @@ impl GroupConfig {
             pop_new_ticket_field: self.pop_new_ticket_field.clone().or(d.pop_new_ticket_field),
             voice_comments: self.zendesk_voice.unwrap_or(d.voice_comments),
             call_record_app_id: self.zendesk_app_id.or(d.call_record_app_id),
+            chat: self.chat.as_ref().map(ChatConfig::policy).unwrap_or(d.chat),
         }
     }
 
@@ -408,6 +470,9 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 key("backend")
             ));
         }
+        if let Some(chat) = &g.chat {
+            chat.check(&key("chat"), errors);
+        }
         let on_zendesk = g
             .backend
             .as_ref()
@@ -465,6 +530,24 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                     "{}: {form:?} is not a Zendesk ticket form id (digits)",
                     key("ticket_form")
                 ));
+            }
+            if let Some(chat) = &g.chat {
+                for id in chat.fields.keys() {
+                    if id.parse::<u64>().is_err() {
+                        errors.push(format!(
+                            "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
+                            key(&format!("chat.fields.{id}"))
+                        ));
+                    }
+                }
+                if let Some(form) = &chat.ticket_form
+                    && form.parse::<u64>().is_err()
+                {
+                    errors.push(format!(
+                        "{}: {form:?} is not a Zendesk ticket form id (digits)",
+                        key("chat.ticket_form")
+                    ));
+                }
             }
         }
         if let Some(r) = &g.default_region

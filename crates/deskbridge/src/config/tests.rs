@@ -368,3 +368,34 @@ pop_new_ticket_field = { id = "campaign", value = "{{ attributes.utm_source }}" 
         "{e}"
     );
 }
+
+#[test]
+fn chat_keys_become_the_chat_policy_and_bad_sources_name_their_key() {
+    use deskbridge_core::chat::ChatFieldSource;
+    let group = |keys: &str| {
+        format!(
+            "[[groups]]\nname = \"shop\"\ntokens = [\"shop-token-0123456789\"]\n[groups.chat]\n{keys}\n"
+        )
+    };
+    let config = load_text(&group(
+        "ticket_form = \"77\"\ntags = [\"chat\"]\n[groups.chat.fields]\n\"1\" = \"conversation_id\"\n\"2\" = \"attribute:order\"\n",
+    ))
+    .unwrap();
+    let chat = config.groups[0].policy().chat;
+    assert_eq!(chat.ticket_form.as_deref(), Some("77"));
+    assert_eq!(chat.tags, ["chat"]);
+    assert_eq!(chat.note_label, "Note from the chat agent");
+    assert_eq!(chat.fields["1"], ChatFieldSource::ConversationId);
+    assert_eq!(chat.fields["2"], ChatFieldSource::Attribute("order".into()));
+
+    let errors = load_text(&group("[groups.chat.fields]\n\"1\" = \"order\"\n"))
+        .unwrap_err()
+        .0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("groups[0].chat.fields.1: \"order\" is no source"),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[0].contains("attribute:NAME"));
+}

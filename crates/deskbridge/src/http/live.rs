@@ -98,6 +98,9 @@ pub(super) async fn next_call(
             continue;
         }
         match state.store.call(&group, &call_id).await {
+            // The streams are the calls'; a chat is read at
+            // `/api/v1/conversations/{id}`.
+            Ok(Some(record)) if record.interaction.is_chat() => continue,
             Ok(Some(record)) => return Next::Call(group, call_id, Box::new(record)),
             Ok(None) => continue,
             Err(e) => {

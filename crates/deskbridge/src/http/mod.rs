@@ -5,6 +5,7 @@ mod auth;
 pub mod caller;
 mod calls;
 mod connect;
+mod conversations;
 mod crm;
 mod cti;
 mod decision;
@@ -39,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .merge(ingest::routes())
         .merge(calls::routes())
+        .merge(conversations::routes())
         .merge(cti::routes())
         .merge(connect::routes())
         .merge(twilio::routes())

@@ -82,6 +82,9 @@ async fn fetch(
         Request::FindContactsByPhone(phone) => {
             Reply::ContactsByPhone(helpdesk.find_contacts_by_phone(&phone).await?)
         }
+        Request::FindContactsByEmail(email) => {
+            Reply::ContactsByEmail(helpdesk.find_contacts_by_email(&email).await?)
+        }
         Request::CreateOrganization { name, key } => {
             Reply::OrganizationCreated(helpdesk.create_organization(&name, &key).await?)
         }
@@ -240,6 +243,64 @@ mod tests {
         let state = bench.helpdesk.state();
         assert_eq!(state.tickets.len(), 1, "{:?}", state.tickets);
         assert_eq!(state.tickets[0].comments.len(), 1);
+        assert_eq!(call.ticket_id, crashed.ticket_id);
+    }
+
+    /// An escalated chat: its visitor by email, then one ticket carrying the
+    /// transcript and a note; run again after a crash, nothing is made twice.
+    #[tokio::test]
+    async fn an_escalated_chats_steps_run_again_make_no_second_record() {
+        use deskbridge_core::chat::{ChatMessage, Conversation, Speaker, Visitor};
+        let bench = Bench::new().await;
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let conversation = Conversation {
+            id: "k1".into(),
+            channel: None,
+            visitor: Visitor {
+                name: Some("Vera".into()),
+                email: Some("vera@example.com".into()),
+                phone: None,
+            },
+            agent: None,
+            started_at: at,
+            ended_at: at + chrono::Duration::seconds(300),
+            transcript: vec![ChatMessage {
+                from: Speaker::Visitor,
+                name: None,
+                text: "hello".into(),
+                at,
+            }],
+            tags: Vec::new(),
+            note: Some("call back".into()),
+            escalate: true,
+            attributes: Default::default(),
+        };
+        let mut e = CallEvent::new("chat:k1", "chat:k1", EventKind::Conversation, at);
+        e.direction = Some(Direction::Inbound);
+        e.conversation = Some(Box::new(conversation));
+        let mut call = Interaction::start("site", &CallPlan::default(), &e).unwrap();
+        call.apply(&e);
+
+        bench.run(Step::IdentifyCaller, &mut call, 1).await.unwrap();
+        let mut crashed = call.clone();
+        bench.run(Step::OpenTicket, &mut crashed, 1).await.unwrap();
+        bench.run(Step::OpenTicket, &mut call, 2).await.unwrap();
+        assert_eq!(call.next_step(), None);
+        let state = bench.helpdesk.state();
+        assert_eq!(
+            state.requests[..2],
+            [
+                "find_contacts_by_email vera@example.com",
+                "create_contact vera@example.com",
+            ]
+        );
+        let [ticket] = state.tickets.as_slice() else {
+            panic!("{:?}", state.tickets)
+        };
+        assert_eq!(ticket.status, "open");
+        assert_eq!(ticket.comments.len(), 2, "{:?}", ticket.comments);
+        assert!(ticket.comments[0].contains("Vera (visitor): hello"));
+        assert_eq!(ticket.comments[1], "Note from the chat agent:\ncall back");
         assert_eq!(call.ticket_id, crashed.ticket_id);
     }
 

@@ -9,6 +9,7 @@ mod agent;
 mod ami;
 mod browser;
 mod calls;
+mod chats;
 mod connect;
 mod crm_api;
 mod cti;

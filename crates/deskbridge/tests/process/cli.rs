@@ -304,7 +304,7 @@ fn check_online_reports_what_the_account_would_refuse() {
         zendesk_config(
             &zd,
             ann,
-            "ticket_form = \"4242\"\n[groups.custom_fields]\n\"360000001\" = \"x\"\n\"360000999\" = \"y\"\n",
+            "ticket_form = \"4242\"\n[groups.custom_fields]\n\"360000001\" = \"x\"\n\"360000999\" = \"y\"\n[groups.chat]\nticket_form = \"4242\"\n[groups.chat.fields]\n\"360000001\" = \"conversation_id\"\n",
         ) + "\n[[agents]]\nemail = \"eve@acme.com\"\n\n[[agents]]\nemail = \"nobody@acme.com\"\n",
     );
     let out = check(&bad);
@@ -313,6 +313,7 @@ fn check_online_reports_what_the_account_would_refuse() {
     for expected in [
         "groups[0].custom_fields.360000999: no ticket field 360000999",
         "groups[0].ticket_form: form 4242 requires field 360000003 (Order number)",
+        "groups[0].chat.ticket_form: form 4242 requires field 360000003 (Order number), which the config does not fill: add it under [groups.chat.fields]",
         "agents[1]: eve@acme.com is not an agent",
         "agents[2]: no Zendesk agent nobody@acme.com",
     ] {

@@ -492,6 +492,20 @@ impl Helpdesk for ZendeskHelpdesk {
         Ok(found)
     }
 
+    /// Zendesk's user search by email (exact, any role), kept to end users: a
+    /// chat's visitor is never an agent's account.
+    async fn find_contacts_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<ContactSummary>, HelpdeskError> {
+        let user = self
+            .client
+            .find_user_by_email(email)
+            .await
+            .map_err(helpdesk_error)?;
+        Ok(user.iter().filter(|u| !u.is_agent()).map(contact).collect())
+    }
+
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
         let Ok(uid) = id.parse::<u64>() else {
             return Ok(None);
@@ -535,19 +549,27 @@ impl Helpdesk for ZendeskHelpdesk {
     async fn create_contact(
         &self,
         new: &NewContact,
-        _key: &IdempotencyKey,
+        key: &IdempotencyKey,
     ) -> Result<ContactSummary, HelpdeskError> {
+        // `create_or_update` finds the user a retried create made by its
+        // external id (from the number) or its email; a visitor with neither
+        // gets an external id from the step's key.
+        let external_id = match (&new.phone, &new.email) {
+            (Some(phone), _) => Some(phone_external_id(phone)),
+            (None, Some(_)) => None,
+            (None, None) => Some(format!("deskbridge:{}", key.as_str())),
+        };
         let user = zd::NewUser {
             name: new.name.clone(),
-            phone: Some(new.phone.clone()),
-            external_id: Some(phone_external_id(&new.phone)),
+            phone: new.phone.clone(),
+            email: new.email.clone(),
+            external_id,
             organization_id: new
                 .organization_id
                 .as_deref()
                 .map(|o| zid(o, "organization"))
                 .transpose()?,
             role: Some("end-user".into()),
-            ..zd::NewUser::default()
         };
         let created = self
             .client
@@ -557,9 +579,11 @@ impl Helpdesk for ZendeskHelpdesk {
         let summary = contact(&created);
         let mut cache = self.cache();
         let now = Instant::now();
-        cache
-            .by_phone
-            .insert(new.phone.clone(), (now, vec![summary.clone()]));
+        if let Some(phone) = &new.phone {
+            cache
+                .by_phone
+                .insert(phone.clone(), (now, vec![summary.clone()]));
+        }
         cache
             .contacts
             .insert(summary.id.clone(), (now, summary.clone()));

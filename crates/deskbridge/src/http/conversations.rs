@@ -1,0 +1,190 @@
+//! Chats: `POST /api/v1/conversations` (a closed conversation, 202 once
+//! committed) and `GET /api/v1/conversations/{id}` (what became of it).
+//!
+//! A conversation enters the journal like a call's event (`crate::ingest`): one
+//! event whose id is the conversation's, so a re-sent conversation is a
+//! duplicate and changes nothing; its steps and `sync` are a call's.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use deskbridge_core::chat::Visitor;
+use deskbridge_core::{AssigneeRule, ContactRule, TicketRule};
+use deskbridge_store::{CallRecord, StoreError, SyncStatus};
+use serde::Serialize;
+
+use super::caller::Caller;
+use super::calls::{AgentView, StepView, find_call};
+use super::{ApiError, GroupAuth, parse_json};
+use crate::adapters::chat as adapter;
+use crate::state::{AppState, Group};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/conversations", post(receive))
+        .route("/conversations/{id}", get(one))
+}
+
+/// The answer to `POST /api/v1/conversations`.
+#[derive(Debug, Serialize)]
+pub struct ConversationReceipt {
+    /// The conversation's id, as sent.
+    pub id: String,
+    pub group: String,
+    /// 1 when stored now, 0 when it had been received before.
+    pub accepted: usize,
+    /// 1 when it had been received before (nothing changed).
+    pub duplicates: usize,
+}
+
+async fn receive(
+    State(state): State<Arc<AppState>>,
+    auth: GroupAuth,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ConversationReceipt>), ApiError> {
+    let value = parse_json(&body)?;
+    let input = adapter::parse(&value).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let group = route(&state, &auth, &input).await?;
+    let conversation = adapter::conversation(input, group.region, Utc::now())
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let id = conversation.id.clone();
+    let events = [crate::ingest::for_group(
+        &group,
+        adapter::event(conversation),
+    )];
+    let report = match crate::ingest::commit(&state, &events).await {
+        Ok(report) => report,
+        Err(e @ StoreError::CallTooLarge { .. }) => {
+            return Err(ApiError::invalid("transcript", e.to_string()));
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ConversationReceipt {
+            id,
+            group: group.name.clone(),
+            accepted: report.accepted,
+            duplicates: report.duplicates,
+        }),
+    ))
+}
+
+/// The site's group: the one `group` names (if the token sends for it), else the
+/// token's group that has the conversation already, else the token's first.
+async fn route(
+    state: &AppState,
+    auth: &GroupAuth,
+    input: &adapter::ConversationIn,
+) -> Result<Arc<Group>, ApiError> {
+    if let Some(name) = input.group.as_deref().map(str::trim) {
+        return auth.get(name).cloned().ok_or_else(|| {
+            ApiError::invalid(
+                "group",
+                format!(
+                    "this token may not send for group {name:?}; it sends for: {}",
+                    auth.names().join(", ")
+                ),
+            )
+        });
+    }
+    if auth.0.len() > 1
+        && let Some(id) = input.id.as_deref()
+    {
+        let call_id = adapter::interaction_id(id.trim());
+        for group in &auth.0 {
+            if state.store.call(&group.name, &call_id).await?.is_some() {
+                return Ok(group.clone());
+            }
+        }
+    }
+    Ok(auth.primary().clone())
+}
+
+/// `GET /api/v1/conversations/{id}`: a conversation of the token's groups (or
+/// one the signed-in agent handled); another group's is "not found".
+async fn one(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let found = find_call(&state, &caller, &adapter::interaction_id(&id)).await?;
+    match found.as_ref().and_then(ConversationView::new) {
+        Some(view) => Ok(Json(view)),
+        None => Err(ApiError::not_found(format!(
+            "no conversation {id:?} that you may see"
+        ))),
+    }
+}
+
+/// A conversation as `GET /api/v1/conversations/{id}` shows it: what was sent
+/// (without the transcript, which is on the ticket), and what became of it,
+/// like a call.
+#[derive(Debug, Serialize)]
+pub struct ConversationView {
+    pub agent: Option<AgentView>,
+    pub assignee: Option<String>,
+    pub channel: Option<String>,
+    pub contact_id: Option<String>,
+    pub decisions: ConversationDecisions,
+    pub ended_at: DateTime<Utc>,
+    /// The agent escalated it (an open ticket) rather than closing it (solved).
+    pub escalate: bool,
+    pub group: String,
+    pub id: String,
+    pub messages: usize,
+    pub started_at: DateTime<Utc>,
+    pub steps: Vec<StepView>,
+    /// `pending|done|failed`: whether its helpdesk work is finished.
+    pub sync: SyncStatus,
+    pub sync_error: Option<String>,
+    pub tags: Vec<String>,
+    pub ticket_id: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub visitor: Visitor,
+}
+
+/// Why the conversation went where it went.
+#[derive(Debug, Serialize)]
+pub struct ConversationDecisions {
+    pub assignee_rule: Option<AssigneeRule>,
+    pub contact_rule: Option<ContactRule>,
+    pub ticket_rules: Vec<TicketRule>,
+}
+
+impl ConversationView {
+    /// The view of a chat's record; `None` for a call's.
+    fn new(record: &CallRecord) -> Option<ConversationView> {
+        let call = &record.interaction;
+        let c = call.chat.as_deref()?;
+        Some(ConversationView {
+            agent: c.agent.as_ref().map(AgentView::from),
+            assignee: call.assignee.clone(),
+            channel: c.channel.clone(),
+            contact_id: call.contact_id.clone(),
+            decisions: ConversationDecisions {
+                assignee_rule: call.assignee_rule,
+                contact_rule: call.contact_rule,
+                ticket_rules: call.ticket_rules.clone(),
+            },
+            ended_at: c.ended_at,
+            escalate: c.escalate,
+            group: call.group.clone(),
+            id: c.id.clone(),
+            messages: c.transcript.len(),
+            started_at: c.started_at,
+            steps: record.steps.iter().map(StepView::from).collect(),
+            sync: record.sync,
+            sync_error: record.sync_error.clone(),
+            tags: c.tags.clone(),
+            ticket_id: call.ticket_id.clone(),
+            updated_at: record.updated_at,
+            visitor: c.visitor.clone(),
+        })
+    }
+}
