@@ -50,13 +50,13 @@ pub struct Readiness {
 
 /// One call event, the native format (`docs/events.md`). Most fields may be
 /// left out: a call's first event needs `direction`.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct NativeEvent {
     /// The event's own id: the dedupe key (a repeat is a duplicate).
     pub id: String,
     pub call_id: String,
-    #[schema(rename = "type")]
-    pub r#type: NativeEventType,
+    #[serde(rename = "type")]
+    pub kind: NativeEventType,
     pub direction: Option<deskbridge_core::Direction>,
     /// The caller's number, in any format (read in the group's region).
     pub from: Option<String>,
@@ -77,8 +77,8 @@ pub struct NativeEvent {
     pub transcript: Option<String>,
 }
 
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum NativeEventType {
     Ringing,
     Answered,
@@ -88,7 +88,7 @@ pub enum NativeEventType {
 }
 
 /// The agent of an event.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct NativeAgent {
     pub email: Option<String>,
     pub name: Option<String>,
@@ -96,7 +96,8 @@ pub struct NativeAgent {
 }
 
 /// One event or a batch.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
 pub enum NativeEvents {
     One(NativeEvent),
     Batch(Vec<NativeEvent>),
@@ -213,7 +214,7 @@ pub struct ConnectEvent {
 }
 
 /// A contact flow's answer: flat strings for "Check contact attributes".
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct ConnectFlowAnswer {
     pub deskbridge_call_id: String,
     /// `true` or `false`.
@@ -227,13 +228,14 @@ pub struct ConnectFlowAnswer {
 }
 
 /// A contact event's answer.
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct ConnectContactAnswer {
     pub accepted: u64,
     pub duplicates: u64,
 }
 
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
 pub enum ConnectAnswer {
     Flow(ConnectFlowAnswer),
     Contact(ConnectContactAnswer),
