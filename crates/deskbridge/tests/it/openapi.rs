@@ -107,6 +107,9 @@ impl Caller<'_> {
                 .header("cookie", &s.cookie)
                 .header("x-csrf-token", &s.csrf),
         };
+        if let Some(body) = &body {
+            check_request(self.spec, method, path, body);
+        }
         req = match body {
             None => req,
             Some(Body::Json(v)) => req.json(&v),
@@ -201,6 +204,23 @@ fn check_answer(spec: &Value, method: &str, path: &str, answer: &Answer) {
             .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", answer.text));
         validate(spec, &entry["schema"], &body, &what);
     }
+}
+
+/// The request body the test sends is one the description documents (so the
+/// description tells a client what to send).
+fn check_request(spec: &Value, method: &str, path: &str, body: &Body) {
+    let content = &spec["paths"][path][method]["requestBody"]["content"];
+    let what = format!("the body sent to {} {path}", method.to_uppercase());
+    let (media, value) = match body {
+        Body::Json(v) => ("application/json", v.clone()),
+        Body::Form(pairs, _) => (
+            "application/x-www-form-urlencoded",
+            Value::Object(pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+        ),
+    };
+    let schema = &content[media]["schema"];
+    assert!(schema.is_object(), "{what}: no {media} body described");
+    validate(spec, schema, &value, &what);
 }
 
 /// Validates `body` against `schema`, resolving `#/components/...` in the
@@ -528,6 +548,16 @@ fn every_documented_operation_answers_as_described() {
     );
     assert_eq!(out["signed_out"], true);
 
+    let mut ids = BTreeSet::new();
+    for (method, path) in operations(&spec) {
+        let id = spec["paths"][&path][&method]["operationId"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            ids.insert(id.to_string()),
+            "operationId {id:?} twice ({method} {path})"
+        );
+    }
     let missing: Vec<_> = operations(&spec).difference(&c.called).cloned().collect();
     assert!(
         missing.is_empty(),
