@@ -99,7 +99,7 @@ pub struct NativeAgent {
 #[derive(serde::Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum NativeEvents {
-    One(NativeEvent),
+    One(Box<NativeEvent>),
     Batch(Vec<NativeEvent>),
 }
 
