@@ -762,6 +762,46 @@ fn nothing_is_routed_that_the_description_leaves_out() {
     }
 }
 
+/// The security the description lists is kept: every operation that lists
+/// one refuses a request without credentials with its documented 401.
+#[test]
+fn every_secured_operation_refuses_a_request_without_credentials() {
+    let app = start();
+    let spec = fetch_spec(&app);
+    let mut secured = 0;
+    for (method, path) in operations(&spec) {
+        let op = &spec["paths"][&path][&method];
+        if op["security"].as_array().is_none_or(Vec::is_empty) {
+            continue;
+        }
+        secured += 1;
+        let target = path
+            .replace("{call_id}", "c1")
+            .replace("{comment_id}", "1")
+            .replace("{id}", "1");
+        let mut req = app.client().request(
+            method.to_uppercase().parse().expect("method"),
+            app.url(&target),
+        );
+        if op["requestBody"].is_object() {
+            req = req.json(&json!({}));
+        }
+        let resp = req.send().expect("request");
+        let answer = Answer {
+            status: resp.status().as_u16(),
+            content_type: resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            text: resp.text().expect("body"),
+        };
+        assert_eq!(answer.status, 401, "{method} {path}: {}", answer.text);
+        check_answer(&spec, &method, &path, &answer);
+    }
+    assert!(secured > 40, "only {secured} secured operations");
+}
+
 /// The description itself, so that a change of the API shows in review
 /// (`cargo insta review` after an intended change).
 #[test]

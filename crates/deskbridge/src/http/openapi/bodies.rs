@@ -48,7 +48,7 @@ pub struct Readiness {
     pub reason: Option<String>,
 }
 
-/// One call event, the native format (`docs/events.md`). Most fields may be
+/// One call event, the native format (README, "What it does today"). Most fields may be
 /// left out: a call's first event needs `direction`.
 #[derive(serde::Serialize, ToSchema)]
 pub struct NativeEvent {
