@@ -49,6 +49,7 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         (status = 200, description = "Zammad's answer", body = doc::CtiAnswer),
         (status = 401, description = "The token is not a group's", body = doc::CtiError),
         (status = 422, description = "The request is not Zammad's CTI (no `callId`, an unknown `event`)", body = doc::CtiError),
+        (status = 500, description = "The call could not be recorded; send it again", body = doc::CtiError),
     )
 )]
 async fn cti(

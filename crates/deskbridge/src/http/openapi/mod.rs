@@ -46,8 +46,9 @@ pub const AGENT_SESSION: &str = "agent_session";
 struct ApiDoc;
 
 /// The security schemes, and the answers every operation can give whatever its
-/// handler: the request guard's 414 and 431, and for an operation with a body
-/// the 413 and 408 of a body too large or too slow.
+/// handler: the request guard's 414 and 431, for an operation with a body the
+/// 413 and 408 of a body too large or too slow, and for the API's operations
+/// (which read the database) a 500 (unless the handler lists its own).
 struct Common;
 
 impl utoipa::Modify for Common {
@@ -73,7 +74,9 @@ impl utoipa::Modify for Common {
                  in `X-CSRF-Token`, or is refused with 403 `csrf`.",
             ))),
         );
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // What reads the database can fail with it.
+            let stored = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
             for op in [
                 &mut item.get,
                 &mut item.post,
@@ -94,6 +97,12 @@ impl utoipa::Modify for Common {
                         "The headers are larger than 32 KiB (`headers_too_large`)",
                     ),
                 ];
+                if stored {
+                    common.push((
+                        500,
+                        "Internal error, the server log has the details (`internal`)",
+                    ));
+                }
                 if op.request_body.is_some() {
                     common.push((
                         413,
