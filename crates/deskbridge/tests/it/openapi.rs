@@ -389,6 +389,15 @@ fn every_documented_operation_answers_as_described() {
         Some(json!({"call_ids": ["oa-missed-2", "no-such-call"]})),
     );
     assert_eq!(done["not_found"], json!(["no-such-call"]), "{done}");
+    // A query string that does not parse: the documented 400.
+    let bad = c.call(
+        "get",
+        "/api/v1/calls",
+        "/api/v1/calls?phone=1&phone=2",
+        As::Group,
+        None,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text);
     let log = c.json(
         "get",
         "/api/v1/calls",

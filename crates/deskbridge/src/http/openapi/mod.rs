@@ -46,7 +46,8 @@ pub const AGENT_SESSION: &str = "agent_session";
 struct ApiDoc;
 
 /// The security schemes, and the answers every operation can give whatever its
-/// handler: the request guard's 414 and 431, for an operation with a body the
+/// handler: the request guard's 414 and 431, the 400 of a query string that
+/// does not parse, for an operation with a body the
 /// 413 and 408 of a body too large or too slow, and for the API's operations
 /// (which read the database) a 500 (unless the handler lists its own).
 struct Common;
@@ -97,6 +98,13 @@ impl utoipa::Modify for Common {
                         "The headers are larger than 32 KiB (`headers_too_large`)",
                     ),
                 ];
+                let has_query =
+                    op.parameters.iter().flatten().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    });
+                if has_query {
+                    common.push((400, "The query string does not parse (`bad_request`)"));
+                }
                 if stored {
                     common.push((
                         500,
