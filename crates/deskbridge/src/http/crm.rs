@@ -2,7 +2,6 @@
 //! `?limit=` (1-100, default 50) and `?after=<last id of the previous page>`; the
 //! response's `next_after` is the value for the next page, null on the last.
 
-use super::openapi::bodies as doc;
 use super::openapi::crm as crm_doc;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
@@ -147,18 +146,9 @@ fn deleted(found: bool, what: &str) -> Result<StatusCode, ApiError> {
 // ---- contacts ----
 
 #[utoipa::path(
-    get,
-    path = "/contacts",
-    tag = "crm",
-    params(crm_doc::ListParams),
+    get, path = "/contacts", tag = "crm", params(crm_doc::ListParams),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "A page of contacts, oldest first", body = crm_doc::Page<crm_doc::Contact>),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "`limit` or `after` out of range (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "A page of contacts, oldest first", body = crm_doc::Page<crm_doc::Contact>), crm_doc::ListErrors)
 )]
 async fn list_contacts(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
@@ -175,56 +165,29 @@ async fn list_contacts(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out
 }
 
 #[utoipa::path(
-    post,
-    path = "/contacts",
-    tag = "crm",
+    post, path = "/contacts", tag = "crm",
     request_body(content = crm_doc::ContactInput),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 201, description = "Created", body = crm_doc::Contact),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is missing or not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 201, description = "Created", body = crm_doc::Contact), crm_doc::WriteErrors)
 )]
 async fn create_contact(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_contact(&parse_json(&body)?).await?)
 }
 
 #[utoipa::path(
-    get,
-    path = "/contacts/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The contact's id")),
+    get, path = "/contacts/{id}", tag = "crm", params(("id" = String, Path, description = "The contact's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The contact", body = crm_doc::Contact),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such contact, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The contact", body = crm_doc::Contact), crm_doc::ReadErrors)
 )]
 async fn get_contact(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_contact(id(&i)?).await?)))
 }
 
 #[utoipa::path(
-    patch,
-    path = "/contacts/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The contact's id")),
+    patch, path = "/contacts/{id}", tag = "crm", params(("id" = String, Path, description = "The contact's id")),
     request_body(content = crm_doc::ContactInput, description = "The fields to change; the result is validated like a create"),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The contact with the patch applied", body = crm_doc::Contact),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such contact, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The contact with the patch applied", body = crm_doc::Contact), crm_doc::WriteErrors)
 )]
 async fn patch_contact(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
@@ -233,17 +196,9 @@ async fn patch_contact(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes
 }
 
 #[utoipa::path(
-    delete,
-    path = "/contacts/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The contact's id")),
+    delete, path = "/contacts/{id}", tag = "crm", params(("id" = String, Path, description = "The contact's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such contact, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
 )]
 async fn delete_contact(
     CrmAuth(crm): CrmAuth,
@@ -255,18 +210,9 @@ async fn delete_contact(
 // ---- organizations ----
 
 #[utoipa::path(
-    get,
-    path = "/organizations",
-    tag = "crm",
-    params(crm_doc::ListParams),
+    get, path = "/organizations", tag = "crm", params(crm_doc::ListParams),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "A page of organizations, oldest first", body = crm_doc::Page<crm_doc::Organization>),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "`limit` or `after` out of range (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "A page of organizations, oldest first", body = crm_doc::Page<crm_doc::Organization>), crm_doc::ListErrors)
 )]
 async fn list_organizations(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
@@ -278,56 +224,29 @@ async fn list_organizations(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -
 }
 
 #[utoipa::path(
-    post,
-    path = "/organizations",
-    tag = "crm",
+    post, path = "/organizations", tag = "crm",
     request_body(content = crm_doc::OrganizationInput),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 201, description = "Created", body = crm_doc::Organization),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is missing or not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 201, description = "Created", body = crm_doc::Organization), crm_doc::WriteErrors)
 )]
 async fn create_organization(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_organization(&parse_json(&body)?).await?)
 }
 
 #[utoipa::path(
-    get,
-    path = "/organizations/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The organization's id")),
+    get, path = "/organizations/{id}", tag = "crm", params(("id" = String, Path, description = "The organization's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The organization", body = crm_doc::Organization),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such organization, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The organization", body = crm_doc::Organization), crm_doc::ReadErrors)
 )]
 async fn get_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_organization(id(&i)?).await?)))
 }
 
 #[utoipa::path(
-    patch,
-    path = "/organizations/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The organization's id")),
+    patch, path = "/organizations/{id}", tag = "crm", params(("id" = String, Path, description = "The organization's id")),
     request_body(content = crm_doc::OrganizationInput, description = "The fields to change; the result is validated like a create"),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The organization with the patch applied", body = crm_doc::Organization),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such organization, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The organization with the patch applied", body = crm_doc::Organization), crm_doc::WriteErrors)
 )]
 async fn patch_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
@@ -337,17 +256,9 @@ async fn patch_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: 
 }
 
 #[utoipa::path(
-    delete,
-    path = "/organizations/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The organization's id")),
+    delete, path = "/organizations/{id}", tag = "crm", params(("id" = String, Path, description = "The organization's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such organization, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
 )]
 async fn delete_organization(
     CrmAuth(crm): CrmAuth,
@@ -362,18 +273,9 @@ async fn delete_organization(
 // ---- tickets ----
 
 #[utoipa::path(
-    get,
-    path = "/tickets",
-    tag = "crm",
-    params(crm_doc::ListParams),
+    get, path = "/tickets", tag = "crm", params(crm_doc::ListParams),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "A page of tickets, oldest first", body = crm_doc::Page<crm_doc::Ticket>),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "`limit` or `after` out of range (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "A page of tickets, oldest first", body = crm_doc::Page<crm_doc::Ticket>), crm_doc::ListErrors)
 )]
 async fn list_tickets(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
@@ -390,56 +292,29 @@ async fn list_tickets(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out 
 }
 
 #[utoipa::path(
-    post,
-    path = "/tickets",
-    tag = "crm",
+    post, path = "/tickets", tag = "crm",
     request_body(content = crm_doc::TicketInput),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 201, description = "Created", body = crm_doc::Ticket),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is missing or not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 201, description = "Created", body = crm_doc::Ticket), crm_doc::WriteErrors)
 )]
 async fn create_ticket(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_ticket(&parse_json(&body)?).await?)
 }
 
 #[utoipa::path(
-    get,
-    path = "/tickets/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id")),
+    get, path = "/tickets/{id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The ticket", body = crm_doc::Ticket),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such ticket, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The ticket", body = crm_doc::Ticket), crm_doc::ReadErrors)
 )]
 async fn get_ticket(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_ticket(id(&i)?).await?)))
 }
 
 #[utoipa::path(
-    patch,
-    path = "/tickets/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id")),
+    patch, path = "/tickets/{id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
     request_body(content = crm_doc::TicketInput, description = "The fields to change; the result is validated like a create"),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The ticket with the patch applied", body = crm_doc::Ticket),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such ticket, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The ticket with the patch applied", body = crm_doc::Ticket), crm_doc::WriteErrors)
 )]
 async fn patch_ticket(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
@@ -448,17 +323,9 @@ async fn patch_ticket(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes)
 }
 
 #[utoipa::path(
-    delete,
-    path = "/tickets/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id")),
+    delete, path = "/tickets/{id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such ticket, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
 )]
 async fn delete_ticket(
     CrmAuth(crm): CrmAuth,
@@ -470,18 +337,9 @@ async fn delete_ticket(
 // ---- comments ----
 
 #[utoipa::path(
-    get,
-    path = "/tickets/{id}/comments",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id"), crm_doc::ListParams),
+    get, path = "/tickets/{id}/comments", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), crm_doc::ListParams),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "A page of comments, oldest first", body = crm_doc::Page<crm_doc::Comment>),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such ticket, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "`limit` or `after` out of range (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "A page of comments, oldest first", body = crm_doc::Page<crm_doc::Comment>), crm_doc::ListErrors)
 )]
 async fn list_comments(
     CrmAuth(crm): CrmAuth,
@@ -498,57 +356,29 @@ async fn list_comments(
 }
 
 #[utoipa::path(
-    post,
-    path = "/tickets/{id}/comments",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id")),
+    post, path = "/tickets/{id}/comments", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
     request_body(content = crm_doc::CommentInput),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 201, description = "Created", body = crm_doc::Comment),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such ticket, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is missing or not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 201, description = "Created", body = crm_doc::Comment), crm_doc::WriteErrors)
 )]
 async fn create_comment(CrmAuth(crm): CrmAuth, Path(t): Path<String>, body: Bytes) -> Created {
     created(crm.create_comment(id(&t)?, &parse_json(&body)?).await?)
 }
 
 #[utoipa::path(
-    get,
-    path = "/tickets/{id}/comments/{comment_id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
+    get, path = "/tickets/{id}/comments/{comment_id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The comment", body = crm_doc::Comment),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such comment, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The comment", body = crm_doc::Comment), crm_doc::ReadErrors)
 )]
 async fn get_comment(CrmAuth(crm): CrmAuth, Path((t, c)): Path<(String, String)>) -> Out {
     Ok(Json(json!(crm.get_comment(id(&t)?, id(&c)?).await?)))
 }
 
 #[utoipa::path(
-    patch,
-    path = "/tickets/{id}/comments/{comment_id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
+    patch, path = "/tickets/{id}/comments/{comment_id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
     request_body(content = crm_doc::CommentInput, description = "The fields to change; the result is validated like a create"),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The comment with the patch applied", body = crm_doc::Comment),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such comment, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The comment with the patch applied", body = crm_doc::Comment), crm_doc::WriteErrors)
 )]
 async fn patch_comment(
     CrmAuth(crm): CrmAuth,
@@ -562,17 +392,9 @@ async fn patch_comment(
 }
 
 #[utoipa::path(
-    delete,
-    path = "/tickets/{id}/comments/{comment_id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
+    delete, path = "/tickets/{id}/comments/{comment_id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such comment, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
 )]
 async fn delete_comment(
     CrmAuth(crm): CrmAuth,
@@ -587,18 +409,9 @@ async fn delete_comment(
 // ---- tasks ----
 
 #[utoipa::path(
-    get,
-    path = "/tasks",
-    tag = "crm",
-    params(crm_doc::ListParams),
+    get, path = "/tasks", tag = "crm", params(crm_doc::ListParams),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "A page of tasks, oldest first", body = crm_doc::Page<crm_doc::Task>),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "`limit` or `after` out of range (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "A page of tasks, oldest first", body = crm_doc::Page<crm_doc::Task>), crm_doc::ListErrors)
 )]
 async fn list_tasks(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
@@ -606,56 +419,29 @@ async fn list_tasks(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
 }
 
 #[utoipa::path(
-    post,
-    path = "/tasks",
-    tag = "crm",
+    post, path = "/tasks", tag = "crm",
     request_body(content = crm_doc::TaskInput),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 201, description = "Created", body = crm_doc::Task),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "The group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is missing or not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 201, description = "Created", body = crm_doc::Task), crm_doc::WriteErrors)
 )]
 async fn create_task(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_task(&parse_json(&body)?).await?)
 }
 
 #[utoipa::path(
-    get,
-    path = "/tasks/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The task's id")),
+    get, path = "/tasks/{id}", tag = "crm", params(("id" = String, Path, description = "The task's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The task", body = crm_doc::Task),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "A token of groups with different built-in backends (`ambiguous_backend`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such task, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The task", body = crm_doc::Task), crm_doc::ReadErrors)
 )]
 async fn get_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_task(id(&i)?).await?)))
 }
 
 #[utoipa::path(
-    patch,
-    path = "/tasks/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The task's id")),
+    patch, path = "/tasks/{id}", tag = "crm", params(("id" = String, Path, description = "The task's id")),
     request_body(content = crm_doc::TaskInput, description = "The fields to change; the result is validated like a create"),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 200, description = "The task with the patch applied", body = crm_doc::Task),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such task, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-        (status = 422, description = "A field is not valid (`invalid`, with `field`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 200, description = "The task with the patch applied", body = crm_doc::Task), crm_doc::WriteErrors)
 )]
 async fn patch_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
@@ -664,17 +450,9 @@ async fn patch_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -
 }
 
 #[utoipa::path(
-    delete,
-    path = "/tasks/{id}",
-    tag = "crm",
-    params(("id" = String, Path, description = "The task's id")),
+    delete, path = "/tasks/{id}", tag = "crm", params(("id" = String, Path, description = "The task's id")),
     security(("group_token" = []), ("agent_session" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "An agent who is not an admin (`read_only`), a token of groups with different built-in backends (`ambiguous_backend`), or no `X-CSRF-Token` with the session cookie (`csrf`)", body = doc::ApiErrorBody),
-        (status = 404, description = "No such task, or the group's backend is not the built-in CRM (`not_found`)", body = doc::ApiErrorBody),
-    )
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
 )]
 async fn delete_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Result<StatusCode, ApiError> {
     deleted(crm.store().delete_task(id(&i)?).await?, "task")

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
+
+use super::bodies::ApiErrorBody;
 
 /// A page of records: `next_after` is the `after` of the next page (none on
 /// the last one).
@@ -148,4 +150,77 @@ pub struct TaskInput {
     pub contact_id: Option<String>,
     pub ticket_id: Option<String>,
     pub assignee: Option<String>,
+}
+
+/// The errors of a list.
+#[derive(IntoResponses)]
+pub enum ListErrors {
+    /// No credentials, or not valid (`unauthorized`)
+    #[response(status = 401)]
+    Unauthorized(ApiErrorBody),
+    /// A token of groups with different built-in backends (`ambiguous_backend`)
+    #[response(status = 403)]
+    Forbidden(ApiErrorBody),
+    /// The group's backend is not the built-in CRM, or (comments) no such ticket
+    /// (`not_found`)
+    #[response(status = 404)]
+    NotFound(ApiErrorBody),
+    /// `limit` or `after` out of range (`invalid`, with `field`)
+    #[response(status = 422)]
+    Invalid(ApiErrorBody),
+}
+
+/// The errors of reading one record.
+#[derive(IntoResponses)]
+pub enum ReadErrors {
+    /// No credentials, or not valid (`unauthorized`)
+    #[response(status = 401)]
+    Unauthorized(ApiErrorBody),
+    /// A token of groups with different built-in backends (`ambiguous_backend`)
+    #[response(status = 403)]
+    Forbidden(ApiErrorBody),
+    /// No such record, or the group's backend is not the built-in CRM
+    /// (`not_found`)
+    #[response(status = 404)]
+    NotFound(ApiErrorBody),
+}
+
+/// The errors of a create or a patch.
+#[derive(IntoResponses)]
+pub enum WriteErrors {
+    /// The body is not JSON (`malformed_json`)
+    #[response(status = 400)]
+    Malformed(ApiErrorBody),
+    /// No credentials, or not valid (`unauthorized`)
+    #[response(status = 401)]
+    Unauthorized(ApiErrorBody),
+    /// An agent who is not an admin (`read_only`), a token of groups with
+    /// different built-in backends (`ambiguous_backend`), or the session cookie
+    /// without `X-CSRF-Token` (`csrf`)
+    #[response(status = 403)]
+    Forbidden(ApiErrorBody),
+    /// No such record (or ticket of a comment), or the group's backend is not
+    /// the built-in CRM (`not_found`)
+    #[response(status = 404)]
+    NotFound(ApiErrorBody),
+    /// A field is missing or not valid (`invalid`, with `field`)
+    #[response(status = 422)]
+    Invalid(ApiErrorBody),
+}
+
+/// The errors of a delete.
+#[derive(IntoResponses)]
+pub enum DeleteErrors {
+    /// No credentials, or not valid (`unauthorized`)
+    #[response(status = 401)]
+    Unauthorized(ApiErrorBody),
+    /// An agent who is not an admin (`read_only`), a token of groups with
+    /// different built-in backends (`ambiguous_backend`), or the session cookie
+    /// without `X-CSRF-Token` (`csrf`)
+    #[response(status = 403)]
+    Forbidden(ApiErrorBody),
+    /// No such record, or the group's backend is not the built-in CRM
+    /// (`not_found`)
+    #[response(status = 404)]
+    NotFound(ApiErrorBody),
 }
