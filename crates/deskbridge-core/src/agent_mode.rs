@@ -19,6 +19,7 @@ use crate::ports::TicketSummary;
 use crate::rule::{ContactRule, TicketRule};
 
 /// What the agent chose for the call.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum AgentAction {
@@ -37,6 +38,7 @@ pub enum AgentAction {
 }
 
 /// The agent's choice, as recorded on the call.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentChoice {
     #[serde(flatten)]

@@ -27,6 +27,7 @@ use crate::policy::{Policy, Priority, TicketStatus, TicketType};
 use crate::ports::{NewComment, NewTicket};
 
 /// Who wrote a line of the transcript.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Speaker {
@@ -58,6 +59,7 @@ pub struct ChatMessage {
 
 /// The customer of a conversation, as the chat platform knows them. Any part may
 /// be missing: many visitors leave only a name, or nothing.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visitor {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -82,6 +82,7 @@ impl Outcome {
 
 /// A unit of helpdesk work for one call. Steps of a call run one at a time, in the
 /// order they were handed out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
@@ -203,6 +204,7 @@ pub struct NextStep {
 }
 
 /// Why a call waits for its agent.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentWait {

@@ -162,6 +162,23 @@ impl<'de> Deserialize<'de> for Phone {
     }
 }
 
+/// A phone shows as one string: E.164, `anonymous`, or the text as given.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Phone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "E.164 (`+14155550100`), `anonymous` for a withheld number, or the text as \
+                 given when it is not a valid number",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Phone {}
+
 /// `sip:+4930123@pbx.example;user=phone` and `tel:+1-415-555-0100` carry the number in
 /// their user part.
 fn strip_uri(text: &str) -> &str {

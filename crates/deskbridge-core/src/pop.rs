@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// When a group's calls pop (`pop_on`; per call, attribute `pop_incoming`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopOn {
@@ -25,6 +26,7 @@ pub enum PopOn {
 }
 
 /// What a pop opens (`pop_action`), the Genesys connector's set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopAction {
@@ -51,6 +53,7 @@ pub enum PopNewTicket {
 }
 
 /// Where a pop is delivered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopChannel {
@@ -63,6 +66,7 @@ pub enum PopChannel {
 
 /// How a delivery ended. Every failure is final: a pop is only worth showing
 /// while the phone rings, so none is retried for ever.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
@@ -74,6 +78,7 @@ pub enum DeliveryStatus {
     Failed,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PopDelivery {
     pub channel: PopChannel,
@@ -84,6 +89,7 @@ pub struct PopDelivery {
 }
 
 /// One pop shown (or tried) for one agent of the call.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PopRecord {
     /// The agent it was for: their directory email.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::interaction::{Interaction, Step};
 
 /// Where a job stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
@@ -90,6 +91,7 @@ pub fn enqueue(step: Step, run_after: i64, active: Option<&ActiveJob>) -> Enqueu
 }
 
 /// Whether all helpdesk work for a call is finished.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncStatus {

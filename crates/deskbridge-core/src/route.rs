@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::decide::DirectoryAgent;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteReason {
@@ -31,6 +32,7 @@ pub enum RouteReason {
 }
 
 /// The agent a call is routed to, as the directory knows them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoutedAgent {
     pub email: String,
@@ -39,6 +41,7 @@ pub struct RoutedAgent {
 }
 
 /// The answer: a target (or none: no preference), the agent, and why.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteAnswer {
     pub target: Option<String>,

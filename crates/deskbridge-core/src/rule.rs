@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a ticket was (or was not) chosen. A call records every rule the choice went
 /// through, in order; the last one decided (a rejected IVR ticket comes first).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketRule {
@@ -97,6 +98,7 @@ impl fmt::Display for TicketRule {
 }
 
 /// Why the ticket has its assignee.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssigneeRule {
@@ -317,6 +319,54 @@ impl TryFrom<String> for ContactRule {
         s.parse()
     }
 }
+
+/// The API shows a contact rule as its name (`Display`), so its schema is a
+/// string with every name this version writes.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ContactRule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let fixed = [
+            ContactRule::AttributeContact,
+            ContactRule::AttributeContactNotFound,
+            ContactRule::CallerAnonymous,
+            ContactRule::CallerNumberInvalid,
+            ContactRule::PhoneAmbiguousTimeoutNewest,
+            ContactRule::AgentChose,
+            ContactRule::VisitorEmail,
+            ContactRule::VisitorPhone,
+            ContactRule::VisitorNewContact,
+            ContactRule::VisitorContactCreationOff,
+        ];
+        let by_phone = [false, true]
+            .into_iter()
+            .flat_map(|after_unknown_attribute| {
+                [NumberSource::CallerId, NumberSource::CustomerNumber]
+                    .into_iter()
+                    .flat_map(move |source| {
+                        CallerMatch::ALL
+                            .into_iter()
+                            .map(move |found| ContactRule::ByPhone {
+                                source,
+                                after_unknown_attribute,
+                                found,
+                            })
+                    })
+            });
+        let names: Vec<String> = fixed
+            .into_iter()
+            .chain(by_phone)
+            .map(String::from)
+            .collect();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Why the call has its contact (or has none)."))
+            .enum_values(Some(names))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ContactRule {}
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ use crate::state::Group;
 /// How many of the caller's recent tickets a card lists.
 pub const CARD_TICKETS: usize = 5;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct CallerCard {
     /// E.164, `anonymous`, or as given.
     pub phone: Option<String>,
@@ -29,7 +29,7 @@ pub struct CallerCard {
     pub tickets: Vec<TicketRef>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContactRef {
     pub id: String,
     pub name: String,
@@ -37,7 +37,7 @@ pub struct ContactRef {
     pub link: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketRef {
     pub id: String,
     pub status: String,

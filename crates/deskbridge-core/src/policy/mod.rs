@@ -79,6 +79,7 @@ pub enum TicketTiming {
 }
 
 /// Who chooses the ticket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketAssignment {

@@ -1,17 +1,19 @@
 //! The agent page's API: sign-in and out, the signed-in agent, their live stream
 //! (pops and call updates) and their caller log; and the page itself.
 
+use super::openapi::bodies as doc;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::Utc;
 use deskbridge_store::{CallFilter, SessionRecord};
 use futures_util::stream::{self, Stream};
@@ -29,23 +31,23 @@ use crate::state::{AgentLogin, AppState};
 /// Password checks running at once, for the whole process.
 static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/agent/login", post(login))
-        .route("/agent/logout", post(logout))
-        .route("/agent/me", get(me))
-        .route("/agent/stream", get(stream_agent))
-        .route("/agent/calls", get(agent_calls))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(stream_agent))
+        .routes(routes!(agent_calls))
 }
 
 /// The page, its script and its style, outside `/api/v1/` (open: they hold no
 /// data; everything they show comes from the API, signed in).
-pub fn page_routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/agent", get(page))
-        .route("/agent/", get(page))
-        .route("/agent/app.js", get(script))
-        .route("/agent/app.css", get(style))
+pub fn page_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(page))
+        .routes(routes!(page_slash))
+        .routes(routes!(script))
+        .routes(routes!(style))
 }
 
 const PAGE_HTML: &str = include_str!("../../assets/agent/index.html");
@@ -54,6 +56,14 @@ const PAGE_CSS: &str = include_str!("../../assets/agent/app.css");
 
 /// The page with a strict CSP: its own script and style only, API calls to this
 /// origin only, and framed only by the origins in `server.frame_ancestors`.
+#[utoipa::path(
+    get,
+    path = "/agent",
+    tag = "agent page",
+    responses(
+        (status = 200, description = "The agent page (a strict CSP; framed only by `server.frame_ancestors`)", content_type = "text/html", body = String),
+    )
+)]
 async fn page(State(state): State<Arc<AppState>>) -> Response {
     let ancestors = match state.agent_page.frame_ancestors.is_empty() {
         true => "'none'".to_string(),
@@ -84,6 +94,25 @@ async fn page(State(state): State<Arc<AppState>>) -> Response {
     response
 }
 
+/// The page, at `/agent/` too.
+#[utoipa::path(
+    get,
+    path = "/agent/",
+    tag = "agent page",
+    responses((status = 200, description = "The agent page", content_type = "text/html", body = String))
+)]
+async fn page_slash(state: State<Arc<AppState>>) -> Response {
+    page(state).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/agent/app.js",
+    tag = "agent page",
+    responses(
+        (status = 200, description = "The page's script", content_type = "text/javascript", body = String),
+    )
+)]
 async fn script() -> impl IntoResponse {
     (
         [
@@ -94,6 +123,14 @@ async fn script() -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/agent/app.css",
+    tag = "agent page",
+    responses(
+        (status = 200, description = "The page's style", content_type = "text/css", body = String),
+    )
+)]
 async fn style() -> impl IntoResponse {
     (
         [
@@ -116,6 +153,19 @@ struct Login {
 /// `POST /api/v1/agent/login`: `{"email", "password"}` (or `{"token"}`) → 200 with
 /// the session cookie and the CSRF token; 401 with one message for an unknown
 /// email and a wrong password, after the same argon2 work.
+#[utoipa::path(
+    post,
+    path = "/agent/login",
+    tag = "agent",
+    request_body(content = doc::LoginRequest),
+    responses(
+        (status = 200, description = "Signed in: the session cookie (`Set-Cookie: deskbridge_session=...`) and the CSRF token", body = doc::AgentMe, headers(("Set-Cookie" = String, description = "The session cookie"))),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
+        (status = 401, description = "Wrong email or password, or wrong token (`unauthorized`; one message for an unknown email and a wrong password)", body = doc::ApiErrorBody),
+        (status = 422, description = "Neither `{email, password}` nor `{token}` (`invalid`)", body = doc::ApiErrorBody),
+        (status = 429, description = "Too many sign-ins at once (`too_many_sign_ins`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn login(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
     match try_login(&state, &body).await {
         Ok(response) => response,
@@ -235,6 +285,17 @@ fn me_body(agent: &AgentLogin, csrf: &str) -> Value {
 
 /// `POST /api/v1/agent/logout`: ends the session (CSRF-checked like any unsafe
 /// request) and clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/agent/logout",
+    tag = "agent",
+    security(("agent_session" = [])),
+    responses(
+        (status = 200, description = "Signed out; the cookie is cleared", body = doc::SignedOut),
+        (status = 401, description = "Not signed in, or the session expired (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "Signed in by the session cookie without its `X-CSRF-Token` (`csrf`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn logout(
     State(state): State<Arc<AppState>>,
     session: AgentSession,
@@ -250,6 +311,16 @@ async fn logout(
 
 /// `GET /api/v1/agent/me`: the signed-in agent and the session's CSRF token (the
 /// page reads it again after a reload).
+#[utoipa::path(
+    get,
+    path = "/agent/me",
+    tag = "agent",
+    security(("agent_session" = [])),
+    responses(
+        (status = 200, description = "The signed-in agent and the session's CSRF token", body = doc::AgentMe),
+        (status = 401, description = "Not signed in, or the session expired (`unauthorized`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn me(
     State(state): State<Arc<AppState>>,
     session: AgentSession,
@@ -263,6 +334,18 @@ async fn me(
 
 /// `GET /api/v1/agent/calls`: the signed-in agent's caller log (the filters of
 /// `GET /api/v1/calls`).
+#[utoipa::path(
+    get,
+    path = "/agent/calls",
+    tag = "agent",
+    params(doc::LogParams),
+    security(("agent_session" = [])),
+    responses(
+        (status = 200, description = "The agent's own calls, newest first", body = super::calls::CallLog),
+        (status = 401, description = "Not signed in, or the session expired (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A filter that does not parse (`invalid`, with `field`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn agent_calls(
     State(state): State<Arc<AppState>>,
     session: AgentSession,
@@ -282,6 +365,16 @@ async fn agent_calls(
 /// The stream opens with `hello`, then the agent's calls still live, pops
 /// included: a page that (re)connects while the phone rings still shows who is
 /// calling, even though the pop was made before it listened.
+#[utoipa::path(
+    get,
+    path = "/agent/stream",
+    tag = "agent",
+    security(("agent_session" = [])),
+    responses(
+        (status = 200, description = "Server-Sent Events: `hello`, then `pop` (a screen pop for this agent: the call, the caller card, the record chosen) and `call` (one of the agent's calls changed); the agent's live calls first", content_type = "text/event-stream", body = String),
+        (status = 401, description = "Not signed in, or the session expired (`unauthorized`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn stream_agent(
     State(state): State<Arc<AppState>>,
     session: AgentSession,

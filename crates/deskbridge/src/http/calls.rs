@@ -4,12 +4,14 @@
 //! its own type, not the stored [`Interaction`], so the stored form can change
 //! without changing what clients read.
 
+use super::openapi::bodies as doc;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use deskbridge_core::interaction::AgentWait;
 use deskbridge_core::policy::TicketAssignment;
@@ -26,17 +28,30 @@ use super::ApiError;
 use super::caller::Caller;
 use crate::state::{AppState, Group};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/calls", get(list))
-        .route("/calls/done", post(mark_many_done))
-        .route("/calls/{call_id}", get(one))
-        .route("/calls/{call_id}/done", post(mark_one_done))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(mark_many_done))
+        .routes(routes!(one))
+        .routes(routes!(mark_one_done))
 }
 
 /// `GET /api/v1/calls/{id}`: a call of the token's groups, or one of the
 /// signed-in agent's own calls (another's is "not found", as if it did not
 /// exist).
+#[utoipa::path(
+    get,
+    path = "/calls/{call_id}",
+    operation_id = "get_call",
+    tag = "calls",
+    params(("call_id" = String, Path, description = "The call's id, as the phone system gave it")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "The call with its decisions and steps", body = CallView),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 404, description = "No such call that you may see (`not_found`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn one(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -82,7 +97,7 @@ pub struct LogQuery {
 /// The caller log: `{"calls": [...]}`, newest first; `"truncated": true` when it
 /// stopped before `limit` because its calls reached [`MAX_LIST_BYTES`] (ask for
 /// fewer, or filter by `phone`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallLog {
     pub calls: Vec<CallView>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -93,6 +108,19 @@ pub struct CallLog {
 /// memory is bounded whatever `limit` asks and however large the calls are.
 pub const MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
 
+#[utoipa::path(
+    get,
+    path = "/calls",
+    operation_id = "list_calls",
+    tag = "calls",
+    params(doc::LogParams),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "The caller log, newest first", body = CallLog),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A filter that does not parse, or `agent` from a signed-in agent (`invalid`, with `field`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -192,6 +220,19 @@ struct DoneBody {
 }
 
 /// `POST /api/v1/calls/{id}/done`: marks a missed call handled.
+#[utoipa::path(
+    post,
+    path = "/calls/{call_id}/done",
+    tag = "calls",
+    params(("call_id" = String, Path, description = "The call's id, as the phone system gave it")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "Marked", body = doc::DoneAnswer),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "Signed in by the session cookie without its `X-CSRF-Token` (`csrf`)", body = doc::ApiErrorBody),
+        (status = 404, description = "No missed call of that id that you may mark (`not_found`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn mark_one_done(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -209,6 +250,20 @@ async fn mark_one_done(
 /// `POST /api/v1/calls/done` with `{"call_ids": [...]}`: marks missed calls
 /// handled; answers which were marked and which are no missed call of the
 /// caller's.
+#[utoipa::path(
+    post,
+    path = "/calls/done",
+    tag = "calls",
+    request_body(content = doc::DoneRequest),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "Which were marked, which are no missed call of yours", body = doc::DoneAnswer),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "Signed in by the session cookie without its `X-CSRF-Token` (`csrf`)", body = doc::ApiErrorBody),
+        (status = 422, description = "Not a `call_ids` list of 1 to 500 ids (`invalid`, field `call_ids`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn mark_many_done(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -246,7 +301,7 @@ async fn mark_done(
 // compare bodies as text keep working.
 
 /// A call as `GET /api/v1/calls/{id}`, the caller log and the call stream show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CallView {
     /// The agent who had the call last (its ticket's assignee).
     pub agent: Option<AgentView>,
@@ -295,7 +350,7 @@ pub struct CallView {
 
 /// An agent as the call names them; fields the phone system did not send are left
 /// out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AgentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -306,7 +361,7 @@ pub struct AgentView {
 }
 
 /// Agent mode: who picks the ticket, and whether the call waits for the agent now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AgentDecision {
     /// What the agent chose (`POST /api/v1/calls/{id}/decision`), once chosen.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,7 +371,7 @@ pub struct AgentDecision {
     pub waiting: Option<AgentWaiting>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AgentWaiting {
     /// When the fallback decides if the agent has not.
     pub deadline: DateTime<Utc>,
@@ -324,7 +379,7 @@ pub struct AgentWaiting {
 }
 
 /// Why the call went where it went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Decisions {
     pub assignee_rule: Option<AssigneeRule>,
     /// Contacts sharing the caller's number, when the rule had to choose.
@@ -337,7 +392,7 @@ pub struct Decisions {
 }
 
 /// One step of the call's helpdesk work.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepView {
     pub attempts: i64,
     #[serde(skip_serializing_if = "Option::is_none")]

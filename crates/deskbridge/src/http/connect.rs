@@ -7,12 +7,14 @@
 //! (the same answer as `GET /api/v1/route`). Contact events are answered with
 //! the ingest report.
 
+use super::openapi::bodies as doc;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::ingest::commit;
@@ -21,10 +23,23 @@ use super::{ApiError, GroupAuth};
 use crate::adapters::connect::{self, ConnectRequest};
 use crate::state::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/amazon-connect", post(amazon_connect))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(amazon_connect))
 }
 
+#[utoipa::path(
+    post,
+    path = "/amazon-connect",
+    tag = "amazon-connect",
+    request_body(content = doc::ConnectEvent),
+    security(("group_token" = [])),
+    responses(
+        (status = 200, description = "A flow event: flat strings about the caller and the route; a contact event: the ingest report", body = doc::ConnectAnswer),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 422, description = "Neither a contact-flow event nor a contact event (`invalid`, field `body`)", body = doc::ApiErrorBody),
+        (status = 502, description = "The helpdesk did not answer the caller lookup (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn amazon_connect(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,

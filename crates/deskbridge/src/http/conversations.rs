@@ -7,31 +7,33 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use deskbridge_core::chat::Visitor;
 use deskbridge_core::{AssigneeRule, ContactRule, TicketRule};
 use deskbridge_store::{CallRecord, StoreError, SyncStatus};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::caller::Caller;
 use super::calls::{AgentView, StepView, find_call};
+use super::openapi::bodies as doc;
 use super::{ApiError, GroupAuth, parse_json};
 use crate::adapters::chat as adapter;
 use crate::state::{AppState, Group};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/conversations", post(receive))
-        .route("/conversations/{id}", get(one))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(receive))
+        .routes(routes!(one))
 }
 
 /// The answer to `POST /api/v1/conversations`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConversationReceipt {
     /// The conversation's id, as sent.
     pub id: String,
@@ -42,6 +44,21 @@ pub struct ConversationReceipt {
     pub duplicates: usize,
 }
 
+/// `POST /api/v1/conversations`: one closed conversation, 202 once committed.
+#[utoipa::path(
+    post,
+    path = "/conversations",
+    operation_id = "receive_conversation",
+    tag = "chats",
+    request_body(content = doc::Conversation, description = "One closed conversation"),
+    security(("group_token" = [])),
+    responses(
+        (status = 202, description = "Committed (or received before: `duplicates` is 1 and nothing changed)", body = ConversationReceipt),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 422, description = "The conversation is not valid, or the token may not send for its `group`: `field` names what to change (`invalid`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn receive(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,
@@ -108,6 +125,19 @@ async fn route(
 
 /// `GET /api/v1/conversations/{id}`: a conversation of the token's groups (or
 /// one the signed-in agent handled); another group's is "not found".
+#[utoipa::path(
+    get,
+    path = "/conversations/{id}",
+    operation_id = "get_conversation",
+    tag = "chats",
+    params(("id" = String, Path, description = "The conversation's id, as the chat platform gave it")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "The conversation, its contact, ticket and steps, and whether its helpdesk work is done", body = ConversationView),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 404, description = "No such conversation that you may see (`not_found`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn one(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -125,7 +155,7 @@ async fn one(
 /// A conversation as `GET /api/v1/conversations/{id}` shows it: what was sent
 /// (without the transcript, which is on the ticket), and what became of it,
 /// like a call.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConversationView {
     pub agent: Option<AgentView>,
     pub assignee: Option<String>,
@@ -150,7 +180,7 @@ pub struct ConversationView {
 }
 
 /// Why the conversation went where it went.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConversationDecisions {
     pub assignee_rule: Option<AssigneeRule>,
     pub contact_rule: Option<ContactRule>,

@@ -2,13 +2,15 @@
 //! `?limit=` (1-100, default 50) and `?after=<last id of the previous page>`; the
 //! response's `next_after` is the value for the next page, null on the last.
 
+use super::openapi::crm as crm_doc;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::crm::{Page, parse_id};
 use serde::{Deserialize, Serialize};
@@ -18,41 +20,22 @@ use super::caller::Caller;
 use super::{ApiError, parse_json};
 use crate::state::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/contacts", get(list_contacts).post(create_contact))
-        .route(
-            "/contacts/{id}",
-            get(get_contact).patch(patch_contact).delete(delete_contact),
-        )
-        .route(
-            "/organizations",
-            get(list_organizations).post(create_organization),
-        )
-        .route(
-            "/organizations/{id}",
-            get(get_organization)
-                .patch(patch_organization)
-                .delete(delete_organization),
-        )
-        .route("/tickets", get(list_tickets).post(create_ticket))
-        .route(
-            "/tickets/{id}",
-            get(get_ticket).patch(patch_ticket).delete(delete_ticket),
-        )
-        .route(
-            "/tickets/{id}/comments",
-            get(list_comments).post(create_comment),
-        )
-        .route(
-            "/tickets/{id}/comments/{comment_id}",
-            get(get_comment).patch(patch_comment).delete(delete_comment),
-        )
-        .route("/tasks", get(list_tasks).post(create_task))
-        .route(
-            "/tasks/{id}",
-            get(get_task).patch(patch_task).delete(delete_task),
-        )
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_contacts, create_contact))
+        .routes(routes!(get_contact, patch_contact, delete_contact))
+        .routes(routes!(list_organizations, create_organization))
+        .routes(routes!(
+            get_organization,
+            patch_organization,
+            delete_organization
+        ))
+        .routes(routes!(list_tickets, create_ticket))
+        .routes(routes!(get_ticket, patch_ticket, delete_ticket))
+        .routes(routes!(list_comments, create_comment))
+        .routes(routes!(get_comment, patch_comment, delete_comment))
+        .routes(routes!(list_tasks, create_task))
+        .routes(routes!(get_task, patch_task, delete_task))
 }
 
 /// The CRM API answers only tokens of groups whose backend is a built-in CRM, and
@@ -162,6 +145,11 @@ fn deleted(found: bool, what: &str) -> Result<StatusCode, ApiError> {
 
 // ---- contacts ----
 
+#[utoipa::path(
+    get, path = "/contacts", tag = "crm", params(crm_doc::ListParams),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "A page of contacts, oldest first", body = crm_doc::Page<crm_doc::Contact>), crm_doc::ListErrors)
+)]
 async fn list_contacts(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     let contacts = match q.phone.as_deref() {
@@ -176,20 +164,42 @@ async fn list_contacts(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out
     Ok(page_json(contacts, page, |c| c.id))
 }
 
+#[utoipa::path(
+    post, path = "/contacts", tag = "crm",
+    request_body(content = crm_doc::ContactInput),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 201, description = "Created", body = crm_doc::Contact), crm_doc::WriteErrors)
+)]
 async fn create_contact(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_contact(&parse_json(&body)?).await?)
 }
 
+#[utoipa::path(
+    get, path = "/contacts/{id}", tag = "crm", params(("id" = String, Path, description = "The contact's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The contact", body = crm_doc::Contact), crm_doc::ReadErrors)
+)]
 async fn get_contact(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_contact(id(&i)?).await?)))
 }
 
+#[utoipa::path(
+    patch, path = "/contacts/{id}", tag = "crm", params(("id" = String, Path, description = "The contact's id")),
+    request_body(content = crm_doc::ContactInput, description = "The fields to change; the result is validated like a create"),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The contact with the patch applied", body = crm_doc::Contact), crm_doc::WriteErrors)
+)]
 async fn patch_contact(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         crm.update_contact(id(&i)?, &parse_json(&body)?).await?
     )))
 }
 
+#[utoipa::path(
+    delete, path = "/contacts/{id}", tag = "crm", params(("id" = String, Path, description = "The contact's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
+)]
 async fn delete_contact(
     CrmAuth(crm): CrmAuth,
     Path(i): Path<String>,
@@ -199,6 +209,11 @@ async fn delete_contact(
 
 // ---- organizations ----
 
+#[utoipa::path(
+    get, path = "/organizations", tag = "crm", params(crm_doc::ListParams),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "A page of organizations, oldest first", body = crm_doc::Page<crm_doc::Organization>), crm_doc::ListErrors)
+)]
 async fn list_organizations(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     Ok(page_json(
@@ -208,14 +223,31 @@ async fn list_organizations(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -
     ))
 }
 
+#[utoipa::path(
+    post, path = "/organizations", tag = "crm",
+    request_body(content = crm_doc::OrganizationInput),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 201, description = "Created", body = crm_doc::Organization), crm_doc::WriteErrors)
+)]
 async fn create_organization(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_organization(&parse_json(&body)?).await?)
 }
 
+#[utoipa::path(
+    get, path = "/organizations/{id}", tag = "crm", params(("id" = String, Path, description = "The organization's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The organization", body = crm_doc::Organization), crm_doc::ReadErrors)
+)]
 async fn get_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_organization(id(&i)?).await?)))
 }
 
+#[utoipa::path(
+    patch, path = "/organizations/{id}", tag = "crm", params(("id" = String, Path, description = "The organization's id")),
+    request_body(content = crm_doc::OrganizationInput, description = "The fields to change; the result is validated like a create"),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The organization with the patch applied", body = crm_doc::Organization), crm_doc::WriteErrors)
+)]
 async fn patch_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         crm.update_organization(id(&i)?, &parse_json(&body)?)
@@ -223,6 +255,11 @@ async fn patch_organization(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: 
     )))
 }
 
+#[utoipa::path(
+    delete, path = "/organizations/{id}", tag = "crm", params(("id" = String, Path, description = "The organization's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
+)]
 async fn delete_organization(
     CrmAuth(crm): CrmAuth,
     Path(i): Path<String>,
@@ -235,6 +272,11 @@ async fn delete_organization(
 
 // ---- tickets ----
 
+#[utoipa::path(
+    get, path = "/tickets", tag = "crm", params(crm_doc::ListParams),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "A page of tickets, oldest first", body = crm_doc::Page<crm_doc::Ticket>), crm_doc::ListErrors)
+)]
 async fn list_tickets(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     let requester = q
@@ -249,20 +291,42 @@ async fn list_tickets(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out 
     ))
 }
 
+#[utoipa::path(
+    post, path = "/tickets", tag = "crm",
+    request_body(content = crm_doc::TicketInput),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 201, description = "Created", body = crm_doc::Ticket), crm_doc::WriteErrors)
+)]
 async fn create_ticket(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_ticket(&parse_json(&body)?).await?)
 }
 
+#[utoipa::path(
+    get, path = "/tickets/{id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The ticket", body = crm_doc::Ticket), crm_doc::ReadErrors)
+)]
 async fn get_ticket(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_ticket(id(&i)?).await?)))
 }
 
+#[utoipa::path(
+    patch, path = "/tickets/{id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
+    request_body(content = crm_doc::TicketInput, description = "The fields to change; the result is validated like a create"),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The ticket with the patch applied", body = crm_doc::Ticket), crm_doc::WriteErrors)
+)]
 async fn patch_ticket(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         crm.update_ticket(id(&i)?, &parse_json(&body)?).await?
     )))
 }
 
+#[utoipa::path(
+    delete, path = "/tickets/{id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
+)]
 async fn delete_ticket(
     CrmAuth(crm): CrmAuth,
     Path(i): Path<String>,
@@ -272,6 +336,11 @@ async fn delete_ticket(
 
 // ---- comments ----
 
+#[utoipa::path(
+    get, path = "/tickets/{id}/comments", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), crm_doc::ListParams),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "A page of comments, oldest first", body = crm_doc::Page<crm_doc::Comment>), crm_doc::ListErrors)
+)]
 async fn list_comments(
     CrmAuth(crm): CrmAuth,
     Path(t): Path<String>,
@@ -286,14 +355,31 @@ async fn list_comments(
     ))
 }
 
+#[utoipa::path(
+    post, path = "/tickets/{id}/comments", tag = "crm", params(("id" = String, Path, description = "The ticket's id")),
+    request_body(content = crm_doc::CommentInput),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 201, description = "Created", body = crm_doc::Comment), crm_doc::WriteErrors)
+)]
 async fn create_comment(CrmAuth(crm): CrmAuth, Path(t): Path<String>, body: Bytes) -> Created {
     created(crm.create_comment(id(&t)?, &parse_json(&body)?).await?)
 }
 
+#[utoipa::path(
+    get, path = "/tickets/{id}/comments/{comment_id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The comment", body = crm_doc::Comment), crm_doc::ReadErrors)
+)]
 async fn get_comment(CrmAuth(crm): CrmAuth, Path((t, c)): Path<(String, String)>) -> Out {
     Ok(Json(json!(crm.get_comment(id(&t)?, id(&c)?).await?)))
 }
 
+#[utoipa::path(
+    patch, path = "/tickets/{id}/comments/{comment_id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
+    request_body(content = crm_doc::CommentInput, description = "The fields to change; the result is validated like a create"),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The comment with the patch applied", body = crm_doc::Comment), crm_doc::WriteErrors)
+)]
 async fn patch_comment(
     CrmAuth(crm): CrmAuth,
     Path((t, c)): Path<(String, String)>,
@@ -305,6 +391,11 @@ async fn patch_comment(
     )))
 }
 
+#[utoipa::path(
+    delete, path = "/tickets/{id}/comments/{comment_id}", tag = "crm", params(("id" = String, Path, description = "The ticket's id"), ("comment_id" = String, Path, description = "The comment's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
+)]
 async fn delete_comment(
     CrmAuth(crm): CrmAuth,
     Path((t, c)): Path<(String, String)>,
@@ -317,25 +408,52 @@ async fn delete_comment(
 
 // ---- tasks ----
 
+#[utoipa::path(
+    get, path = "/tasks", tag = "crm", params(crm_doc::ListParams),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "A page of tasks, oldest first", body = crm_doc::Page<crm_doc::Task>), crm_doc::ListErrors)
+)]
 async fn list_tasks(CrmAuth(crm): CrmAuth, Query(q): Query<ListQuery>) -> Out {
     let page = q.page()?;
     Ok(page_json(crm.store().tasks(page).await?, page, |t| t.id))
 }
 
+#[utoipa::path(
+    post, path = "/tasks", tag = "crm",
+    request_body(content = crm_doc::TaskInput),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 201, description = "Created", body = crm_doc::Task), crm_doc::WriteErrors)
+)]
 async fn create_task(CrmAuth(crm): CrmAuth, body: Bytes) -> Created {
     created(crm.create_task(&parse_json(&body)?).await?)
 }
 
+#[utoipa::path(
+    get, path = "/tasks/{id}", tag = "crm", params(("id" = String, Path, description = "The task's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The task", body = crm_doc::Task), crm_doc::ReadErrors)
+)]
 async fn get_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Out {
     Ok(Json(json!(crm.get_task(id(&i)?).await?)))
 }
 
+#[utoipa::path(
+    patch, path = "/tasks/{id}", tag = "crm", params(("id" = String, Path, description = "The task's id")),
+    request_body(content = crm_doc::TaskInput, description = "The fields to change; the result is validated like a create"),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 200, description = "The task with the patch applied", body = crm_doc::Task), crm_doc::WriteErrors)
+)]
 async fn patch_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>, body: Bytes) -> Out {
     Ok(Json(json!(
         crm.update_task(id(&i)?, &parse_json(&body)?).await?
     )))
 }
 
+#[utoipa::path(
+    delete, path = "/tasks/{id}", tag = "crm", params(("id" = String, Path, description = "The task's id")),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses((status = 204, description = "Deleted"), crm_doc::DeleteErrors)
+)]
 async fn delete_task(CrmAuth(crm): CrmAuth, Path(i): Path<String>) -> Result<StatusCode, ApiError> {
     deleted(crm.store().delete_task(id(&i)?).await?, "task")
 }

@@ -7,15 +7,16 @@
 //! for an outbound call the group has a caller id for; Zammad's 401 and 422
 //! bodies (`{"error": "..."}`) otherwise.
 
+use super::openapi::bodies as doc;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use deskbridge_core::event::{Direction, EndReason, EventKind};
 use deskbridge_core::{CallEvent, Phone};
 
@@ -26,8 +27,8 @@ use super::ingest::commit;
 use crate::adapters::zammad::{self, CtiEvent, CtiRequest};
 use crate::state::{AppState, Group};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/cti/{token}", post(cti))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(cti))
 }
 
 /// Zammad's error shape: `{"error": "<message>"}`.
@@ -35,6 +36,22 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/cti/{token}",
+    tag = "cti",
+    params(("token" = String, Path, description = "A connector group's token (PBXs configure one URL, no headers)")),
+    request_body(content(
+        (doc::CtiRequest = "application/x-www-form-urlencoded"),
+        (doc::CtiRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Zammad's answer", body = doc::CtiAnswer),
+        (status = 401, description = "The token is not a group's", body = doc::CtiError),
+        (status = 422, description = "The request is not Zammad's CTI (no `callId`, an unknown `event`)", body = doc::CtiError),
+        (status = 500, description = "The call could not be recorded; send it again", body = doc::CtiError),
+    )
+)]
 async fn cti(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,

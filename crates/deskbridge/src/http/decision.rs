@@ -4,12 +4,14 @@
 //! still be decided is the core's answer (`Interaction::decide`), given inside
 //! the store's transaction.
 
+use super::openapi::bodies as doc;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use deskbridge_core::agent_mode::{AgentAction, AgentChoice, DecisionRefused, attachable};
 use deskbridge_store::Decided;
 use serde_json::Value;
@@ -20,8 +22,8 @@ use super::calls::{CallView, find_call};
 use super::lookup::helpdesk_error;
 use crate::state::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/calls/{call_id}/decision", post(decide))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(decide))
 }
 
 /// An id sent as a string or a number.
@@ -82,6 +84,24 @@ fn refused(r: DecisionRefused) -> ApiError {
     e
 }
 
+#[utoipa::path(
+    post,
+    path = "/calls/{call_id}/decision",
+    tag = "calls",
+    params(("call_id" = String, Path, description = "The call's id, as the phone system gave it")),
+    request_body(content = doc::DecisionRequest),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "The choice is recorded; the call as it now stands", body = super::calls::CallView),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "Signed in by the session cookie without its `X-CSRF-Token` (`csrf`)", body = doc::ApiErrorBody),
+        (status = 404, description = "No such call that you may decide (`not_found`)", body = doc::ApiErrorBody),
+        (status = 409, description = "Too late, already decided, or the call does not wait for a decision (`decision_too_late`, `already_decided`, `not_waiting`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A missing or unknown action, a ticket that does not exist or is closed, a contact that does not exist, no number to add (`invalid`, with `field`)", body = doc::ApiErrorBody),
+        (status = 502, description = "The helpdesk did not answer the check of the ticket or contact (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn decide(
     State(state): State<Arc<AppState>>,
     caller: Caller,

@@ -4,14 +4,16 @@
 //! names (if the token may send for it), else the group that already has the call,
 //! else the group owning the number it dialed, else the token's first group.
 
+use super::openapi::bodies as doc;
 use std::collections::HashMap;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use deskbridge_core::{ApplyError, Phone};
 use deskbridge_store::{IngestReport, StoreError};
 use serde_json::Value;
@@ -23,10 +25,23 @@ use crate::adapters::native::{self, FieldError};
 pub(super) use crate::ingest::commit;
 use crate::state::{AppState, Group};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/events", post(ingest))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(ingest))
 }
 
+#[utoipa::path(
+    post,
+    path = "/events",
+    tag = "events",
+    request_body(content = doc::NativeEvents, description = "One event, or an array of events (a batch is committed whole or not at all)"),
+    security(("group_token" = [])),
+    responses(
+        (status = 202, description = "Every event is committed (a repeated `id` counted as a duplicate)", body = doc::IngestReport),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 422, description = "An event is not valid: `field` names it, prefixed `[i].` in a batch (`invalid`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn ingest(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,

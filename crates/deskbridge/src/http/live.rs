@@ -1,15 +1,16 @@
 //! Live views across instances: the stream of call changes of the token's groups,
 //! and the instances sharing the database.
 
+use super::openapi::bodies as doc;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use deskbridge_store::Change;
 use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
@@ -19,15 +20,25 @@ use super::{ApiError, GroupAuth};
 use crate::app::HEARTBEAT;
 use crate::state::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/calls/stream", get(stream_calls))
-        .route("/instances", get(instances))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(stream_calls))
+        .routes(routes!(instances))
 }
 
 /// `GET /api/v1/calls/stream`: one `call` event (the call as `GET /calls/{id}`
 /// shows it) per change of a call of the token's groups, whichever instance
 /// handled it.
+#[utoipa::path(
+    get,
+    path = "/calls/stream",
+    tag = "calls",
+    security(("group_token" = [])),
+    responses(
+        (status = 200, description = "Server-Sent Events: `call` (data: the call as `GET /api/v1/calls/{call_id}` shows it, without `steps`) per change of a call of the token's groups; `lagged` when changes were missed", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn stream_calls(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,
@@ -113,6 +124,16 @@ pub(super) async fn next_call(
 
 /// `GET /api/v1/instances`: the instances alive (a heartbeat within three
 /// periods), and the steps each holds.
+#[utoipa::path(
+    get,
+    path = "/instances",
+    tag = "instances",
+    security(("group_token" = [])),
+    responses(
+        (status = 200, description = "The instances alive (a heartbeat within three periods)", body = doc::Instances),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn instances(
     State(state): State<Arc<AppState>>,
     _auth: GroupAuth,

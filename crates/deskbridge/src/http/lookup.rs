@@ -3,11 +3,13 @@
 //! offers when the agent picks the caller's contact (`GET /api/v1/contacts?q=`),
 //! for both backends.
 
+use super::openapi::bodies as doc;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use deskbridge_core::Phone;
 use deskbridge_core::route::{self, RouteAnswer};
 use serde::Deserialize;
@@ -18,11 +20,11 @@ use super::caller::Caller;
 use crate::card::{CallerCard, caller_card};
 use crate::state::{AppState, Group};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/lookup", get(lookup))
-        .route("/route", get(route))
-        .route("/contacts", get(search_contacts))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(lookup))
+        .routes(routes!(route))
+        .routes(routes!(search_contacts))
 }
 
 #[derive(Deserialize)]
@@ -53,6 +55,23 @@ fn group_for(
 
 /// `GET /api/v1/lookup?phone=` (any format, read in the group's region): the
 /// caller card. A known caller is answered from the backend's cache.
+#[utoipa::path(
+    get,
+    path = "/lookup",
+    tag = "lookup",
+    params(
+        ("phone" = String, Query, description = "The caller's number, any format (read in the group's region)"),
+        ("group" = Option<String>, Query, description = "The group to read (default: the credentials' first)"),
+    ),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "The caller card", body = crate::card::CallerCard),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 404, description = "The credentials have no connector group (`not_found`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A missing parameter, or a group the credentials may not read (`invalid`, with `field`)", body = doc::ApiErrorBody),
+        (status = 502, description = "The helpdesk did not answer (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn lookup(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -88,6 +107,27 @@ struct RouteQuery {
 /// `format=text` the target alone (an empty body: no preference), for Asterisk's
 /// `CURL()` and Kamailio's `http_client_query`. The group is the one named, else
 /// the one owning the dialed number `to`, else the credentials' first.
+#[utoipa::path(
+    get,
+    path = "/route",
+    tag = "lookup",
+    params(
+        ("from" = Option<String>, Query, description = "The caller's number"),
+        ("to" = Option<String>, Query, description = "The dialed number (picks the group owning it)"),
+        ("group" = Option<String>, Query, description = "The group to read"),
+        ("format" = Option<String>, Query, description = "`text`: the target alone, an empty body for no preference"),
+    ),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "Where to send the ringing call, and why", content(
+            (deskbridge_core::route::RouteAnswer = "application/json"),
+            (String = "text/plain"),
+        )),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 404, description = "The credentials have no connector group (`not_found`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A missing parameter, or a group the credentials may not read (`invalid`, with `field`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn route(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -180,6 +220,23 @@ struct SearchQuery {
 
 /// `GET /api/v1/contacts?q=`: contacts whose name, email or phone matches, for
 /// the agent page's "this caller is..." (at most 20).
+#[utoipa::path(
+    get,
+    path = "/contacts",
+    tag = "lookup",
+    params(
+        ("q" = String, Query, description = "At least 2 characters of a name, email or phone"),
+        ("group" = Option<String>, Query, description = "The group to read"),
+    ),
+    security(("group_token" = []), ("agent_session" = [])),
+    responses(
+        (status = 200, description = "At most 20 contacts", body = doc::ContactSearch),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 404, description = "The credentials have no connector group (`not_found`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A missing parameter, or a group the credentials may not read (`invalid`, with `field`)", body = doc::ApiErrorBody),
+        (status = 502, description = "The helpdesk did not answer (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn search_contacts(
     State(state): State<Arc<AppState>>,
     caller: Caller,

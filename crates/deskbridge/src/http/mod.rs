@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod live;
 mod lookup;
+pub mod openapi;
 pub mod serve;
 mod twilio;
 
@@ -37,23 +38,10 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .merge(ingest::routes())
-        .merge(calls::routes())
-        .merge(conversations::routes())
-        .merge(cti::routes())
-        .merge(connect::routes())
-        .merge(twilio::routes())
-        .merge(live::routes())
-        .merge(agent::routes())
-        .merge(decision::routes())
-        .merge(lookup::routes())
-        .nest("/crm", crm::routes());
+    // Routes and their OpenAPI description are one registration (`openapi`).
+    let (routes, _) = openapi::api_routes().split_for_parts();
     let max_body = state.max_body_bytes;
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(health::routes())
-        .merge(agent::page_routes())
+    routes
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(max_body))

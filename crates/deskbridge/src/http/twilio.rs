@@ -2,23 +2,39 @@
 //! for a group, accepted only when signed with the group's `twilio_auth_token`
 //! over the URL Twilio called (`[server] public_url` + this path).
 
+use super::openapi::bodies as doc;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 
 use super::ApiError;
 use super::ingest::commit;
 use crate::adapters::twilio;
 use crate::state::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/twilio/{group}", post(callback))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(callback))
 }
 
+#[utoipa::path(
+    post,
+    path = "/twilio/{group}",
+    tag = "twilio",
+    params(
+        ("group" = String, Path, description = "The connector group, with `twilio_auth_token`"),
+        ("X-Twilio-Signature" = String, Header, description = "Twilio's signature over `[server] public_url` + this path and the form"),
+    ),
+    request_body(content = doc::TwilioCallback, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 204, description = "Recorded (or a callback that says nothing about the call)"),
+        (status = 401, description = "No `X-Twilio-Signature` (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "No group takes Twilio callbacks here, or the signature does not match (`forbidden`)", body = doc::ApiErrorBody),
+    )
+)]
 async fn callback(
     State(state): State<Arc<AppState>>,
     Path(group): Path<String>,

@@ -18,6 +18,7 @@ mod isolation;
 mod kamailio;
 mod limits;
 mod lookup_bench;
+mod openapi;
 mod pops;
 mod route;
 mod rules;
