@@ -322,7 +322,13 @@ async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
     )];
     assert_eq!(store.ingest(&more).await.unwrap().steps, 0);
     assert!(store.claim_step("w", LEASE).await.unwrap().is_none());
-    assert!(store.next_due().await.unwrap().is_some());
+    assert!(
+        store
+            .next_due(deskbridge_core::WorkLane::Live)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let pending = store.call("g", &a.call_id).await.unwrap().unwrap();
     assert_eq!(pending.steps[0].last_error.as_deref(), Some("timeout"));
 }

@@ -2,6 +2,7 @@
 //! [`deskbridge_core::CallEvent`]s.
 
 pub mod ami;
+pub mod asterisk_cdr;
 pub mod connect;
 pub mod native;
 pub mod twilio;

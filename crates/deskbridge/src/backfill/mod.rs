@@ -1,0 +1,468 @@
+//! `deskbridge backfill`: imports a call history (Asterisk's Master.csv, or native
+//! events one per line) into a group, as if its calls had happened live.
+//!
+//! Three choices carry the design:
+//!
+//! - **The live path.** The file's records become the same [`CallEvent`]s the
+//!   live adapters make, with ids derived from the call's id, and go through
+//!   [`crate::ingest::commit`], the one commit path of every adapter: the journal
+//!   ignores an event it has, so the import is idempotent and a second run (after
+//!   Ctrl-C, a crash, or on purpose) adds nothing it already added. Events are
+//!   committed in chunks ([`Options::chunk`] events, one durable transaction each).
+//! - **The bulk lane.** Imported calls start under their group's plan with
+//!   [`WorkLane::Bulk`], so their steps are queued in the bulk lane, which a
+//!   server's workers never claim: a live call never waits behind history.
+//! - **Synced when it returns.** The command then runs bulk workers of its own
+//!   ([`crate::worker::spawn_bulk`]) at [`Options::rate`] calls a minute, and
+//!   returns once no bulk step is left, so the history is in the helpdesk when the
+//!   command finishes, while a running server goes on serving live calls.
+//!   Interrupted, the steps stay queued; the next run takes them up.
+
+mod source;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono_tz::Tz;
+use deskbridge_core::{CallEvent, CallPlan, Interaction, WorkLane};
+use deskbridge_store::StoreError;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
+
+pub use source::Format;
+use source::{Content, Item};
+
+use crate::adapters::asterisk_cdr::CdrSettings;
+use crate::config::{BackendKind, Config};
+use crate::state::{AppState, Group};
+use crate::worker::{self, Pace, RetryPolicy};
+
+/// What a run does.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The group the calls belong to; needed when several are configured.
+    pub group: Option<String>,
+    pub format: Format,
+    /// Print what would be imported; store nothing.
+    pub dry_run: bool,
+    /// The PBX clock's zone, for CDR times (default UTC).
+    pub timezone: Tz,
+    /// Calls a minute that start their helpdesk work; 0 = as fast as the workers
+    /// go. [`default_rate`] when not given.
+    pub rate: u32,
+    /// Run workers until the imported calls are synced (else leave them queued
+    /// for a later run).
+    pub sync: bool,
+    /// Events per durable commit.
+    pub chunk: usize,
+    pub workers: usize,
+    pub retry: RetryPolicy,
+    /// Draw progress bars (on a terminal).
+    pub progress: bool,
+}
+
+impl Options {
+    /// The defaults for a config: its workers (at most 4) and retry policy.
+    pub fn new(config: &Config, format: Format) -> Options {
+        Options {
+            group: None,
+            format,
+            dry_run: false,
+            timezone: Tz::UTC,
+            rate: 0,
+            sync: true,
+            chunk: 500,
+            workers: config.jobs.workers.clamp(1, 4),
+            retry: RetryPolicy::from(&config.jobs),
+            progress: false,
+        }
+    }
+}
+
+/// The default pace for a group's calls: none for the built-in CRM (it is this
+/// database), a tenth of the account's requests per minute for Zendesk (a call
+/// costs about three requests, so the import takes under a third of the budget
+/// and leaves the rest to live calls).
+pub fn default_rate(config: &Config, group: Option<&str>) -> u32 {
+    let backend = match group {
+        Some(name) => config
+            .groups
+            .iter()
+            .find(|g| g.name == name)
+            .and_then(|g| g.backend.clone()),
+        None => config.groups.first().and_then(|g| g.backend.clone()),
+    };
+    match backend.and_then(|b| config.backends.get(&b)) {
+        Some(b) if b.kind == BackendKind::Zendesk => (b.requests_per_minute / 10).max(1),
+        _ => 0,
+    }
+}
+
+/// A line that could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Records read (lines, without blank ones).
+    pub read: u64,
+    /// Distinct calls in the good records.
+    pub calls: u64,
+    /// Events stored by this run.
+    pub imported: u64,
+    /// Events stored by an earlier run (or live).
+    pub already_there: u64,
+    /// Records with nothing to import (calls between two extensions).
+    pub left_out: u64,
+    pub bad: Vec<BadLine>,
+    /// Bulk steps still queued when the run ended (0 once synced).
+    pub unsynced: u64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "read {} lines: {} calls; {} events imported, {} already there; {} left out \
+             (between extensions); {} bad lines",
+            self.read,
+            self.calls,
+            self.imported,
+            self.already_there,
+            self.left_out,
+            self.bad.len()
+        )
+    }
+}
+
+/// Imports `path` into the group. Bad lines are written to `err` as they are
+/// met; the dry run's listing and the summary to `out`.
+pub async fn run(
+    state: Arc<AppState>,
+    path: &Path,
+    options: &Options,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+) -> anyhow::Result<Summary> {
+    let group = pick_group(&state, options.group.as_deref())?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let cdr = CdrSettings::new(options.timezone, group.region, &state.directory);
+    let items = source::items(Box::new(file), options.format, &group, cdr);
+
+    let bars = Bars::new(options.progress, size);
+    let mut summary = Summary::default();
+    let mut calls = std::collections::HashSet::new();
+    let mut listing = Listing::default();
+    let plan = CallPlan {
+        lane: WorkLane::Bulk,
+        ..group.plan.clone()
+    };
+    let mut chunk = Chunk::default();
+    for Item {
+        line,
+        bytes,
+        content,
+    } in items
+    {
+        summary.read += 1;
+        bars.read.set_position(bytes);
+        match content {
+            Content::Bad(reason) => report_bad(&bars, err, &mut summary, line, reason),
+            Content::LeftOut => summary.left_out += 1,
+            Content::Events(events) => {
+                for e in &events {
+                    calls.insert(e.call_id.clone());
+                }
+                if options.dry_run {
+                    listing.add(events);
+                    continue;
+                }
+                chunk.push(line, events);
+                if chunk.len() >= options.chunk {
+                    commit(&state, &group, &plan, &mut chunk, &mut summary, &bars, err).await?;
+                }
+            }
+        }
+        bars.read.set_message(format!(
+            "{} imported, {} already there, {} bad",
+            summary.imported,
+            summary.already_there,
+            summary.bad.len()
+        ));
+    }
+    commit(&state, &group, &plan, &mut chunk, &mut summary, &bars, err).await?;
+    bars.read.finish();
+    summary.calls = calls.len() as u64;
+
+    if options.dry_run {
+        listing.print(&group, &state, out)?;
+        writeln!(out, "dry run: nothing stored. {summary}")?;
+        return Ok(summary);
+    }
+    if options.sync {
+        sync(&state, options, &bars).await?;
+    }
+    summary.unsynced = state.store.active_steps(WorkLane::Bulk).await?;
+    let synced = match summary.unsynced {
+        0 => "all synced".to_string(),
+        n => format!("{n} steps still queued (run again to sync them)"),
+    };
+    writeln!(out, "{summary}; {synced}")?;
+    Ok(summary)
+}
+
+fn pick_group(state: &AppState, name: Option<&str>) -> anyhow::Result<Arc<Group>> {
+    let names = || {
+        state
+            .groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(name) => state.group(name).cloned().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--group {name:?} is not configured; the groups are: {}",
+                names()
+            )
+        }),
+        None if state.groups.len() == 1 => Ok(state.groups[0].clone()),
+        None => anyhow::bail!(
+            "several groups are configured; name the one the calls belong to with --group ({})",
+            names()
+        ),
+    }
+}
+
+fn report_bad(
+    bars: &Bars,
+    err: &mut (dyn Write + Send),
+    summary: &mut Summary,
+    line: u64,
+    reason: String,
+) {
+    bars.multi.suspend(|| {
+        let _ = writeln!(err, "line {line}: {reason}");
+    });
+    summary.bad.push(BadLine { line, reason });
+}
+
+/// Events waiting for their commit, each with its line.
+#[derive(Default)]
+struct Chunk {
+    events: Vec<(u64, CallEvent)>,
+}
+
+impl Chunk {
+    fn push(&mut self, line: u64, events: Vec<CallEvent>) {
+        self.events.extend(events.into_iter().map(|e| (line, e)));
+    }
+
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// Commits the chunk through the ingest path, in one transaction. An event the
+/// store refuses (a call's first event without a direction; a call grown too
+/// large) makes its line bad, and the rest is committed without it.
+async fn commit(
+    state: &AppState,
+    group: &Group,
+    plan: &CallPlan,
+    chunk: &mut Chunk,
+    summary: &mut Summary,
+    bars: &Bars,
+    err: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let mut pending = std::mem::take(&mut chunk.events);
+    while !pending.is_empty() {
+        let events: Vec<_> = pending
+            .iter()
+            .map(|(_, e)| deskbridge_store::GroupEvent {
+                group: group.name.clone(),
+                plan: plan.clone(),
+                event: e.clone(),
+            })
+            .collect();
+        match crate::ingest::commit(state, &events).await {
+            Ok(report) => {
+                summary.imported += report.accepted as u64;
+                summary.already_there += report.duplicates as u64;
+                return Ok(());
+            }
+            Err(StoreError::Apply { index, source }) => {
+                let (line, _) = pending.remove(index);
+                report_bad(bars, err, summary, line, source.to_string());
+            }
+            Err(StoreError::CallTooLarge { call_id, .. }) => {
+                // Whose lines: every event of that call in the chunk.
+                let (bad, rest): (Vec<_>, Vec<_>) =
+                    pending.into_iter().partition(|(_, e)| e.call_id == call_id);
+                let mut lines: Vec<u64> = bad.iter().map(|(l, _)| *l).collect();
+                lines.dedup();
+                for line in lines {
+                    let why = format!("call {call_id:?} would grow past the size of a call");
+                    report_bad(bars, err, summary, line, why);
+                }
+                pending = rest;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context("storing the calls (what was committed stays; run again to go on)"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs bulk workers until no bulk step is left.
+async fn sync(state: &Arc<AppState>, options: &Options, bars: &Bars) -> anyhow::Result<()> {
+    let total = state.store.active_steps(WorkLane::Bulk).await?;
+    if total == 0 {
+        return Ok(());
+    }
+    let bar = bars.synced(total);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = worker::spawn_bulk(
+        state.clone(),
+        options.workers,
+        options.retry,
+        Arc::new(Pace::new(options.rate)),
+        stop_rx,
+    );
+    let mut changes = state.store.changes();
+    let mut total = total;
+    let result = loop {
+        let left = match state.store.active_steps(WorkLane::Bulk).await {
+            Ok(n) => n,
+            Err(e) => break Err(anyhow::Error::new(e)),
+        };
+        // Steps are added as calls move on (a ticket after the caller is
+        // known): the bar counts every step seen.
+        if left > total.saturating_sub(bar.position()) {
+            total = bar.position() + left;
+            bar.set_length(total);
+        }
+        bar.set_position(total - left);
+        if left == 0 {
+            break Ok(());
+        }
+        tokio::select! {
+            _ = changes.recv() => {},
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {},
+        }
+    };
+    bar.finish();
+    let _ = stop_tx.send(true);
+    workers.finish(Duration::from_secs(15)).await;
+    result
+}
+
+/// The progress bars: lines read (by bytes of the file) and steps synced, on
+/// standard error, drawn only on a terminal.
+struct Bars {
+    multi: MultiProgress,
+    read: ProgressBar,
+}
+
+impl Bars {
+    fn new(draw: bool, size: u64) -> Bars {
+        let multi = MultiProgress::with_draw_target(match draw {
+            true => ProgressDrawTarget::stderr(),
+            false => ProgressDrawTarget::hidden(),
+        });
+        let read = multi.add(ProgressBar::new(size));
+        read.set_style(style("read    ", "{binary_bytes_per_sec}"));
+        Bars { multi, read }
+    }
+
+    fn synced(&self, steps: u64) -> ProgressBar {
+        let bar = self.multi.add(ProgressBar::new(steps));
+        bar.set_style(style("synced  ", "{per_sec} steps"));
+        bar
+    }
+}
+
+fn style(label: &str, rate: &str) -> ProgressStyle {
+    ProgressStyle::with_template(&format!(
+        "{label}[{{bar:30}}] {{percent:>3}}% {rate} eta {{eta}} {{msg}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
+/// The dry run's calls, in the file's order.
+#[derive(Default)]
+struct Listing {
+    order: Vec<String>,
+    calls: std::collections::HashMap<String, Vec<CallEvent>>,
+}
+
+impl Listing {
+    fn add(&mut self, events: Vec<CallEvent>) {
+        for e in events {
+            let call = self.calls.entry(e.call_id.clone()).or_default();
+            if call.is_empty() {
+                self.order.push(e.call_id.clone());
+            }
+            call.push(e);
+        }
+    }
+
+    /// One line per call: id, time, caller, outcome, agent, as the core reads
+    /// the call from its events.
+    fn print(&self, group: &Group, state: &AppState, out: &mut dyn Write) -> std::io::Result<()> {
+        for id in &self.order {
+            let mut events = self.calls[id].clone();
+            events.sort_by_key(|e| e.at);
+            let Some(first) = events.iter().find(|e| e.direction.is_some()) else {
+                writeln!(
+                    out,
+                    "{id}: no event says the call's direction; it would be refused"
+                )?;
+                continue;
+            };
+            let Ok(mut call) = Interaction::start(&group.name, &group.plan, first) else {
+                continue;
+            };
+            for e in &events {
+                call.apply(e);
+            }
+            let outcome = call.outcome().map_or("not ended", |o| o.as_str());
+            let caller = call
+                .customer_phone()
+                .map_or("unknown".to_string(), |p| p.to_string());
+            let agent = call
+                .last_agent()
+                .or(call.rang.last())
+                .map_or(
+                    "-".to_string(),
+                    |a| match deskbridge_core::decide::directory_match(&state.directory, a) {
+                        Some((d, _)) => d.email.clone(),
+                        None => a.label(),
+                    },
+                );
+            let talk = call
+                .talk_seconds()
+                .filter(|s| *s > 0)
+                .map_or(String::new(), |s| format!(" talk {s}s"));
+            writeln!(
+                out,
+                "{id}  {}  {} {caller}  {outcome}{talk}  agent {agent}",
+                call.first_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                call.direction,
+            )?;
+        }
+        Ok(())
+    }
+}
