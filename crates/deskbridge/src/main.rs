@@ -75,6 +75,10 @@ enum Command {
         /// later run of this command.
         #[arg(long)]
         no_sync: bool,
+        /// Events stored per commit (each commit is durable; a run stopped
+        /// midway goes on from the last one when run again).
+        #[arg(long, default_value_t = 500)]
+        chunk: usize,
         /// The history file.
         file: PathBuf,
     },
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
             timezone,
             rate,
             no_sync,
+            chunk,
             file,
         } => {
             let overrides = deskbridge::config::Overrides {
@@ -167,6 +172,7 @@ fn main() -> ExitCode {
             options.dry_run = dry_run;
             options.timezone = timezone;
             options.sync = !no_sync;
+            options.chunk = chunk.max(1);
             options.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
             deskbridge::telemetry::init_at("warn");
             let runtime = match tokio::runtime::Runtime::new() {

@@ -298,6 +298,7 @@ async fn commit(
             Ok(report) => {
                 summary.imported += report.accepted as u64;
                 summary.already_there += report.duplicates as u64;
+                fault_point();
                 return Ok(());
             }
             Err(StoreError::Apply { index, source }) => {
@@ -323,6 +324,23 @@ async fn commit(
         }
     }
     Ok(())
+}
+
+/// Test hook for resuming: with `DESKBRIDGE_FAULT_BACKFILL_ABORT_AFTER_COMMITS=<n>`,
+/// the process dies right after its n-th commit, mid-file, as a crash or a
+/// SIGKILL would stop it. Never set it in production.
+fn fault_point() {
+    static COMMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let Some(limit) = std::env::var("DESKBRIDGE_FAULT_BACKFILL_ABORT_AFTER_COMMITS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    if COMMITS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= limit {
+        eprintln!("fault injection: aborting after {limit} commits");
+        std::process::abort();
+    }
 }
 
 /// Runs bulk workers until no bulk step is left.
