@@ -67,6 +67,11 @@ enum Command {
         /// cdr.conf has `usegmtime = yes`).
         #[arg(long, default_value = "UTC")]
         timezone: String,
+        /// A CDR whose source is an agent's extension in the directory, or a
+        /// number of at most this many digits, was placed by an extension: an
+        /// outbound call (both ends extensions: an internal call, left out).
+        #[arg(long, default_value_t = 5)]
+        extension_max_digits: usize,
         /// Calls per minute sent to the helpdesk; 0 = no limit. Default: no limit
         /// for the built-in CRM, a tenth of `requests_per_minute` for Zendesk.
         #[arg(long)]
@@ -142,6 +147,7 @@ fn main() -> ExitCode {
             format,
             dry_run,
             timezone,
+            extension_max_digits,
             rate,
             no_sync,
             chunk,
@@ -171,6 +177,7 @@ fn main() -> ExitCode {
             options.group = group;
             options.dry_run = dry_run;
             options.timezone = timezone;
+            options.extension_max_digits = extension_max_digits;
             options.sync = !no_sync;
             options.chunk = chunk.max(1);
             options.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());

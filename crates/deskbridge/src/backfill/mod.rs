@@ -50,6 +50,9 @@ pub struct Options {
     pub dry_run: bool,
     /// The PBX clock's zone, for CDR times (default UTC).
     pub timezone: Tz,
+    /// A CDR's `src` of at most this many digits is an extension, and the call
+    /// outbound (besides the directory's extensions); default 5.
+    pub extension_max_digits: usize,
     /// Calls a minute that start their helpdesk work; 0 = as fast as the workers
     /// go. [`default_rate`] when not given.
     pub rate: u32,
@@ -72,6 +75,7 @@ impl Options {
             format,
             dry_run: false,
             timezone: Tz::UTC,
+            extension_max_digits: 5,
             rate: 0,
             sync: true,
             chunk: 500,
@@ -154,7 +158,10 @@ pub async fn run(
     let group = pick_group(&state, options.group.as_deref())?;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let cdr = CdrSettings::new(options.timezone, group.region, &state.directory);
+    let cdr = CdrSettings {
+        extension_max_digits: options.extension_max_digits,
+        ..CdrSettings::new(options.timezone, group.region, &state.directory)
+    };
     let items = source::items(Box::new(file), options.format, &group, cdr);
 
     let bars = Bars::new(options.progress, size);

@@ -44,6 +44,7 @@ fn options(format: Format) -> Options {
         format,
         dry_run: false,
         timezone: chrono_tz::Tz::UTC,
+        extension_max_digits: 5,
         rate: 0,
         sync: true,
         chunk: 500,
