@@ -198,14 +198,10 @@ pub async fn run(
                 }
             }
         }
-        bars.read.set_message(format!(
-            "{} imported, {} already there, {} bad",
-            summary.imported,
-            summary.already_there,
-            summary.bad.len()
-        ));
+        bars.tally(&summary);
     }
     commit(&state, &group, &plan, &mut chunk, &mut summary, &bars, err).await?;
+    bars.tally(&summary);
     bars.read.finish();
     summary.calls = calls.len() as u64;
 
@@ -409,6 +405,17 @@ impl Bars {
         let read = multi.add(ProgressBar::new(size));
         read.set_style(style("read    ", "{binary_bytes_per_sec}"));
         Bars { multi, read }
+    }
+
+    /// The counts so far, beside the read bar.
+    fn tally(&self, summary: &Summary) {
+        self.read.set_message(format!(
+            "{} lines, {} events imported, {} already there, {} bad",
+            summary.read,
+            summary.imported,
+            summary.already_there,
+            summary.bad.len()
+        ));
     }
 
     fn synced(&self, steps: u64) -> ProgressBar {

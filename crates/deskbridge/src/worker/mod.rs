@@ -215,7 +215,13 @@ async fn work_loop(
         let claimed = match &lane {
             Lane::All => state.store.claim_step(&owner, retry.lease).await,
             Lane::Pops => state.store.claim_pop(&owner, retry.lease).await,
-            Lane::Bulk(pace) => pace.claim(&state, &owner, retry.lease).await,
+            // The pace may hold a claim back for long (a low rate): a stop
+            // must not wait for it. A claim dropped after it was taken is a
+            // lease that runs out, and the step runs again.
+            Lane::Bulk(pace) => tokio::select! {
+                claimed = pace.claim(&state, &owner, retry.lease) => claimed,
+                _ = stop.changed() => continue,
+            },
         };
         let claimed = match claimed {
             Ok(c) => c,
