@@ -203,6 +203,7 @@ fn main() -> ExitCode {
                 summary
             });
             match result {
+                Ok(summary) if summary.interrupted => ExitCode::from(130),
                 Ok(summary) if summary.bad.is_empty() => ExitCode::SUCCESS,
                 Ok(summary) => {
                     eprintln!(

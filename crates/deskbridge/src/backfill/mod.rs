@@ -128,6 +128,8 @@ pub struct Summary {
     pub bad: Vec<BadLine>,
     /// Bulk steps still queued when the run ended (0 once synced).
     pub unsynced: u64,
+    /// Stopped by Ctrl-C while syncing.
+    pub interrupted: bool,
 }
 
 impl std::fmt::Display for Summary {
@@ -211,12 +213,13 @@ pub async fn run(
         return Ok(summary);
     }
     if options.sync {
-        sync(&state, options, &bars).await?;
+        summary.interrupted = sync(&state, options, &bars).await?;
     }
     summary.unsynced = state.store.active_steps(WorkLane::Bulk).await?;
-    let synced = match summary.unsynced {
-        0 => "all synced".to_string(),
-        n => format!("{n} steps still queued (run again to sync them)"),
+    let synced = match (summary.unsynced, summary.interrupted) {
+        (0, _) => "all synced".to_string(),
+        (n, true) => format!("interrupted: {n} steps still queued (run again to sync them)"),
+        (n, false) => format!("{n} steps still queued (run again to sync them)"),
     };
     writeln!(out, "{summary}; {synced}")?;
     Ok(summary)
@@ -346,12 +349,18 @@ fn fault_point() {
     }
 }
 
-/// Runs bulk workers until no bulk step is left.
-async fn sync(state: &Arc<AppState>, options: &Options, bars: &Bars) -> anyhow::Result<()> {
+/// Runs bulk workers until no bulk step is left, or Ctrl-C: then the steps in
+/// flight finish (up to 15 s) and the rest waits for the next run. Returns
+/// whether it was interrupted.
+async fn sync(state: &Arc<AppState>, options: &Options, bars: &Bars) -> anyhow::Result<bool> {
     let total = state.store.active_steps(WorkLane::Bulk).await?;
     if total == 0 {
-        return Ok(());
+        return Ok(false);
     }
+    // Listening for Ctrl-C only from here: before, it stops the process at once,
+    // which loses nothing (every commit is whole).
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     let bar = bars.synced(total);
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = worker::spawn_bulk(
@@ -376,11 +385,12 @@ async fn sync(state: &Arc<AppState>, options: &Options, bars: &Bars) -> anyhow::
         }
         bar.set_position(total - left);
         if left == 0 {
-            break Ok(());
+            break Ok(false);
         }
         tokio::select! {
             _ = changes.recv() => {},
             _ = tokio::time::sleep(Duration::from_millis(500)) => {},
+            _ = &mut ctrl_c => break Ok(true),
         }
     };
     bar.finish();
