@@ -322,3 +322,83 @@ fn live_calls_are_served_while_imported_calls_wait_in_the_bulk_lane() {
     }
     assert_eq!(app.all("tickets").len(), 6);
 }
+
+#[test]
+fn a_master_csv_lands_in_zendesk_with_the_same_rules_as_live_calls() {
+    use crate::zendesk::{TOKEN, Zd, id};
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let bob = zd.emu.seed_agent("bob@acme.com", "Bob Agent");
+    let config = format!(
+        r#"
+[backends.zendesk]
+kind = "zendesk"
+base_url = "{base}"
+email = "admin@acme.com"
+api_token = "emulator-token"
+requests_per_minute = 6000
+
+[[agents]]
+email = "ann@acme.com"
+extension = "101"
+zendesk_id = "{ann}"
+
+[[agents]]
+email = "bob@acme.com"
+extension = "102"
+zendesk_id = "{bob}"
+
+[[groups]]
+name = "support"
+backend = "zendesk"
+tokens = ["{TOKEN}"]
+"#,
+        base = zd.emu.base_url
+    );
+    let app = TestApp::with_config(&config, TOKEN);
+    let mut o = options(Format::AsteriskCsv);
+    o.group = Some("support".into());
+    let (summary, out, _) = backfill(&app, &fixture(), &o);
+    assert_eq!(summary.unsynced, 0, "{out}");
+
+    let state = zd.emu.state();
+    assert_eq!(state.tickets.len(), 5);
+    // One user per caller: the first caller called twice.
+    for phone in [
+        "+14155550100",
+        "+14155550101",
+        "+14155550102",
+        "+14155550103",
+    ] {
+        let users = state
+            .users
+            .iter()
+            .filter(|u| u.phone.as_deref() == Some(phone))
+            .count();
+        assert_eq!(users, 1, "{phone}");
+    }
+    let first = call(&app, "1793610000.1");
+    let ticket = state
+        .tickets
+        .iter()
+        .find(|t| t.id == id(&first["ticket_id"]))
+        .unwrap();
+    assert_eq!(ticket.assignee_id, Some(ann));
+    let comment = state
+        .comments
+        .iter()
+        .find(|c| c.ticket_id == ticket.id)
+        .unwrap();
+    assert!(
+        comment.body.contains("Talk time: 2m 0s"),
+        "{}",
+        comment.body
+    );
+    let outbound = call(&app, "1793611800.7");
+    let ticket = state
+        .tickets
+        .iter()
+        .find(|t| t.id == id(&outbound["ticket_id"]))
+        .unwrap();
+    assert_eq!(ticket.assignee_id, Some(bob));
+}
