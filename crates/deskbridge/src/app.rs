@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use deskbridge_core::decide::DirectoryAgent;
-use deskbridge_core::{CallPlan, Policy, Templates};
+use deskbridge_core::{CallPlan, Policy, Templates, WorkLane};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -166,7 +166,13 @@ impl Running {
 /// agents directory. `start` serves with it; `deskbridge backfill` imports with
 /// it. Also returns the "default" group's generated token (and whether it is
 /// new) when no groups are configured.
-pub async fn open(config: &Config) -> anyhow::Result<(Arc<AppState>, Option<(String, bool)>)> {
+///
+/// `lane`: whose calls this process works for: live (`serve`), or a history
+/// import's (its Zendesk requests all go in the budget's bulk lane).
+pub async fn open(
+    config: &Config,
+    lane: WorkLane,
+) -> anyhow::Result<(Arc<AppState>, Option<(String, bool)>)> {
     let data_dir = &config.server.data_dir;
     create_data_dir(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
@@ -179,7 +185,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Arc<AppState>, Option<(Str
     };
     let region = config.region();
     let crm_of = |tenant: &str| BuiltinCrm::new(crm_store(tenant), region);
-    let backends = crate::backends::build(config, &crm_of, &store)?;
+    let backends = crate::backends::build(config, &crm_of, &store, lane)?;
     let groups = build_groups(
         config,
         &backends,
@@ -227,7 +233,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Arc<AppState>, Option<(Str
 /// Opens the database, builds the groups and backends, and starts the workers and
 /// the HTTP server.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let (state, generated) = open(&config).await?;
+    let (state, generated) = open(&config, WorkLane::Live).await?;
     let store = state.store.clone();
     let data_dir = &config.server.data_dir;
 

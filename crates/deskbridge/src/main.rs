@@ -190,7 +190,8 @@ fn main() -> ExitCode {
                 }
             };
             let result = runtime.block_on(async {
-                let (state, _) = deskbridge::app::open(&config).await?;
+                let (state, _) =
+                    deskbridge::app::open(&config, deskbridge_core::WorkLane::Bulk).await?;
                 let summary = deskbridge::backfill::run(
                     state.clone(),
                     &file,
