@@ -14,9 +14,14 @@
 //! or `CONGESTION` (cdr.conf's `congestion` setting).
 //!
 //! A record becomes the events the live adapters would have sent for the call
-//! (ringing, answered if it was, ended), with ids derived from the call's id, so
-//! importing the same record twice stores it once. Each record is read alone
-//! ([`record`]): the caller reports a bad one by its line number and goes on.
+//! (ringing, answered if it was, ended), with ids derived from the call's id and
+//! the record, so importing the same record twice stores it once. A call may
+//! have several records: Asterisk writes one per pairing of the caller with a
+//! dialled party (each phone a `Dial` rang, each transfer), all with the
+//! caller's `uniqueid`. Each record's events are the call's events for that leg
+//! (whose phone rang, who answered, talk time from the leg that answered), so the
+//! call comes out as one. Each record is read alone ([`record`]): the caller
+//! reports a bad one by its line number and goes on.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -29,6 +34,10 @@ use super::native::limits;
 
 /// The columns `cdr_csv` always writes; `uniqueid` and `userfield` may follow.
 const COLUMNS: usize = 16;
+
+/// The longest `uniqueid` taken as a call id: room left in an event id
+/// (`cdr:{uniqueid}:{leg}:answered`) within the native bound.
+const MAX_UNIQUEID: usize = limits::ID - 32;
 
 /// How records are read: the PBX's clock and numbering.
 #[derive(Debug, Clone)]
@@ -132,22 +141,25 @@ pub fn record(fields: &[&str], settings: &CdrSettings) -> Result<Record, String>
             ..AgentRef::default()
         });
 
+    let hash = record_hash(fields);
     let call_id = match fields.get(16).map(|u| u.trim()).filter(|u| !u.is_empty()) {
         Some(uniqueid) => {
-            if uniqueid.len() > limits::ID - 16 || uniqueid.chars().any(char::is_control) {
+            if uniqueid.len() > MAX_UNIQUEID || uniqueid.chars().any(char::is_control) {
                 return Err(format!(
-                    "uniqueid is longer than {} bytes or holds control characters",
-                    limits::ID - 16
+                    "uniqueid is longer than {MAX_UNIQUEID} bytes or holds control characters"
                 ));
             }
             uniqueid.to_string()
         }
-        None => line_hash(fields),
+        None => format!("cdr-{hash}"),
     };
+    // The leg: this record among the call's records.
+    let leg = &hash[..10];
     let phone =
         |raw: &str| (raw.len() <= limits::NUMBER).then(|| Phone::parse(raw, settings.region));
     let event = |kind: EventKind, name: &str, at: DateTime<Utc>| {
-        let mut e = CallEvent::new(format!("cdr:{call_id}:{name}"), call_id.clone(), kind, at);
+        let id = format!("cdr:{call_id}:{leg}:{name}");
+        let mut e = CallEvent::new(id, call_id.clone(), kind, at);
         e.direction = Some(direction);
         e.from = phone(caller);
         e.to = phone(dst);
@@ -168,23 +180,22 @@ pub fn record(fields: &[&str], settings: &CdrSettings) -> Result<Record, String>
     }
     let mut ended = event(EventKind::Ended, "ended", end);
     ended.reason = Some(reason);
-    ended.duration_s = Some(match answered {
-        true => billsec,
-        false => 0,
-    });
+    // Talk time only from the leg that answered: another leg of the same call
+    // (a phone that rang and did not answer) says nothing about it.
+    ended.duration_s = answered.then_some(billsec);
     events.push(ended);
     Ok(Record::Call { call_id, events })
 }
 
-/// A record without `uniqueid` is named by a hash of its fields: the same line
-/// gets the same id in every run.
-fn line_hash(fields: &[&str]) -> String {
+/// A hash of the record's fields: the same line gets the same ids in every run
+/// (the call's, without `uniqueid`; the leg's).
+fn record_hash(fields: &[&str]) -> String {
     let mut h = Sha256::new();
     for f in fields {
         h.update(f.as_bytes());
         h.update([0x1f]);
     }
-    format!("cdr-{}", hex::encode(&h.finalize()[..12]))
+    hex::encode(&h.finalize()[..12])
 }
 
 /// `"Alice" <5551234>` → `5551234`.
@@ -285,7 +296,12 @@ mod tests {
         );
         assert_eq!(events[2].reason, Some(EndReason::Completed));
         assert_eq!(events[2].duration_s, Some(120));
-        assert_eq!(events[2].id, "cdr:1714554000.12:ended");
+        assert!(
+            events[2].id.starts_with("cdr:1714554000.12:"),
+            "{}",
+            events[2].id
+        );
+        assert!(events[2].id.ends_with(":ended"), "{}", events[2].id);
     }
 
     #[test]
@@ -345,5 +361,46 @@ mod tests {
         assert!(read(short, Tz::UTC).unwrap_err().contains("3 fields"));
         let when = r#""","4155550100","600","from-pstn","","SIP/t-1","","Dial","","yesterday","","2024-05-01 10:00:03",3,0,"BUSY","DOCUMENTATION""#;
         assert!(read(when, Tz::UTC).unwrap_err().contains("start"));
+    }
+
+    #[test]
+    fn the_records_of_one_call_rung_on_two_phones_make_one_answered_call() {
+        // Dial(PJSIP/101&PJSIP/102): one record per phone, the caller's uniqueid
+        // on both; 102 answered.
+        let rows = [
+            r#""","+14155550100","600","from-pstn","<+14155550100>","PJSIP/trunk-01","PJSIP/101-02","Dial","PJSIP/101&PJSIP/102","2024-05-01 09:00:00","","2024-05-01 09:00:06","6","0","NO ANSWER","DOCUMENTATION","1714554000.20""#,
+            r#""","+14155550100","600","from-pstn","<+14155550100>","PJSIP/trunk-01","PJSIP/102-03","Dial","PJSIP/101&PJSIP/102","2024-05-01 09:00:00","2024-05-01 09:00:06","2024-05-01 09:01:36","96","90","ANSWERED","DOCUMENTATION","1714554000.20""#,
+        ];
+        let mut events = Vec::new();
+        for row in rows {
+            let Record::Call { call_id, events: e } = read(row, Tz::UTC).unwrap() else {
+                panic!("a call")
+            };
+            assert_eq!(call_id, "1714554000.20");
+            events.extend(e);
+        }
+        let mut ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 5, "each leg's events are its own: {ids:?}");
+        // In either order, the call is answered by 102 with 90 s of talk, and
+        // 101's phone rang.
+        for order in [events.clone(), events.iter().rev().cloned().collect()] {
+            let plan = deskbridge_core::CallPlan::default();
+            let first = order.iter().find(|e| e.direction.is_some()).unwrap();
+            let mut call = deskbridge_core::Interaction::start("g", &plan, first).unwrap();
+            for e in &order {
+                call.apply(e);
+            }
+            assert_eq!(call.outcome(), Some(deskbridge_core::Outcome::Answered));
+            assert_eq!(call.talk_seconds(), Some(90));
+            let agent = call.last_agent().unwrap();
+            assert_eq!(agent.extension.as_deref(), Some("102"));
+            assert!(
+                call.rang
+                    .iter()
+                    .any(|a| a.extension.as_deref() == Some("101"))
+            );
+        }
     }
 }
