@@ -46,6 +46,7 @@ enum Command {
     /// Import a call history (CDRs) into a group's helpdesk, like live calls but in
     /// the bulk lane; safe to run again (what is there is not added twice).
     Backfill {
+        /// The server's TOML config file (its groups, backends and agents).
         #[arg(long, env = "DESKBRIDGE_CONFIG")]
         config: Option<PathBuf>,
         /// Directory for the database (as for `serve`).

@@ -173,3 +173,70 @@ fn backfill_exits_non_zero_after_importing_the_good_lines_when_one_is_bad() {
         text(&run.stderr)
     );
 }
+
+#[test]
+fn ctrl_c_while_syncing_leaves_the_rest_queued_and_the_next_run_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("deskbridge.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let file = dir.path().join("Master.csv");
+    std::fs::write(&file, master_csv(6)).unwrap();
+
+    // Six calls a minute: one call starts every ten seconds, so Ctrl-C after
+    // four seconds (time enough to start and store the file, which ends with
+    // the default Ctrl-C) finds the first call synced and the others waiting.
+    let child = Command::new(env!("CARGO_BIN_EXE_deskbridge"))
+        .arg("backfill")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--format", "asterisk-csv", "--rate", "6"])
+        .arg(&file)
+        .env_remove("DESKBRIDGE_CONFIG")
+        .env_remove("DESKBRIDGE_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let first = child.wait_with_output().unwrap();
+    let out = text(&first.stdout);
+    assert_eq!(
+        first.status.code(),
+        Some(130),
+        "{out}\n{}",
+        text(&first.stderr)
+    );
+    assert!(out.contains("interrupted:"), "{out}");
+    assert!(out.contains("steps still queued"), "{out}");
+
+    let second = backfill(&data, &config, &file, &[], &[]);
+    let out = text(&second.stdout);
+    assert!(second.status.success(), "{out}\n{}", text(&second.stderr));
+    assert!(out.contains("0 events imported, 15 already there"), "{out}");
+    assert!(out.contains("all synced"), "{out}");
+
+    let server = Server::start_in(
+        &data,
+        Options {
+            config: Some(CONFIG.into()),
+            ..Options::default()
+        },
+    );
+    assert_eq!(server.all("tickets").len(), 6);
+    for i in 0..6 {
+        let (_, call) = server.get(&format!("/api/v1/calls/1793700000.{i}"));
+        assert_eq!(call["sync"], "done", "{call}");
+        assert_eq!(
+            server.comments(call["ticket_id"].as_str().unwrap()).len(),
+            1
+        );
+    }
+}
