@@ -14,3 +14,6 @@ pub mod twilio;
 pub mod connect;
 
 pub mod ami;
+
+#[path = "../../crates/deskbridge/src/adapters/asterisk_cdr.rs"]
+pub mod asterisk_cdr;
