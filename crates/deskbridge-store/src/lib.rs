@@ -161,6 +161,15 @@ pub struct StepRecord {
     pub outcome: Option<serde_json::Value>,
 }
 
+/// A step that failed for good: its call's sync is `failed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedStep {
+    pub group: String,
+    pub call_id: String,
+    pub step: String,
+    pub error: Option<String>,
+}
+
 /// A step handed to one worker, leased until `lease_until`.
 #[derive(Debug, Clone)]
 pub struct ClaimedStep {
@@ -381,6 +390,10 @@ pub trait JobQueue: Send + Sync {
     /// How many of the lane's steps are queued or running (what an import still
     /// has to sync).
     async fn active_steps(&self, lane: WorkLane) -> Result<u64, StoreError>;
+
+    /// The lane's steps that failed for good, oldest first, at most `limit`.
+    async fn failed_steps(&self, lane: WorkLane, limit: u32)
+    -> Result<Vec<FailedStep>, StoreError>;
 }
 
 /// What the instances sharing a database coordinate through: the change stream,

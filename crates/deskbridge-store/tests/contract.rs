@@ -1283,6 +1283,23 @@ async fn imported_calls_wait_in_the_bulk_lane(store: &dyn Store) {
         (next.call_id.as_str(), next.step),
         ("old", Step::OpenTicket)
     );
+    // A step failed for good is listed in its lane, with its reason.
+    assert!(store.fail_step(&next, "refused").await.unwrap());
+    let failed = store.failed_steps(WorkLane::Bulk, 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].call_id.as_str(), failed[0].step.as_str()),
+        ("old", "open_ticket")
+    );
+    assert_eq!(failed[0].error.as_deref(), Some("refused"));
+    assert!(
+        store
+            .failed_steps(WorkLane::Live, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.active_steps(WorkLane::Bulk).await.unwrap(), 0);
 }
 
 /// A screen pop claimed by the fast lane, ahead of older work; a pop due while

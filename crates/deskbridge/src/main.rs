@@ -206,7 +206,10 @@ fn main() -> ExitCode {
             });
             match result {
                 Ok(summary) if summary.interrupted => ExitCode::from(130),
-                Ok(summary) if summary.bad.is_empty() => ExitCode::SUCCESS,
+                Ok(summary) if summary.bad.is_empty() && summary.failed.is_empty() => {
+                    ExitCode::SUCCESS
+                }
+                Ok(summary) if summary.bad.is_empty() => ExitCode::from(1),
                 Ok(summary) => {
                     eprintln!(
                         "{} bad lines were not imported (the others were); fix them and run again",

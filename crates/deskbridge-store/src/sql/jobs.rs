@@ -18,7 +18,7 @@ use super::journal::{load_call, save_call};
 use super::{Conn, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::{from_ms, now_ms, to_text};
-use crate::{Change, ClaimedStep, JobQueue, StoreError};
+use crate::{Change, ClaimedStep, FailedStep, JobQueue, StoreError};
 
 #[async_trait]
 impl JobQueue for SqlStore {
@@ -189,6 +189,31 @@ impl JobQueue for SqlStore {
         .fetch_one(self.reader())
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn failed_steps(
+        &self,
+        lane: WorkLane,
+        limit: u32,
+    ) -> Result<Vec<FailedStep>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT group_name, call_id, step, last_error FROM jobs
+             WHERE status = 'failed' AND priority = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(lane.priority())
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedStep {
+                    group: r.text("group_name")?,
+                    call_id: r.text("call_id")?,
+                    step: r.text("step")?,
+                    error: r.opt_text("last_error")?,
+                })
+            })
+            .collect()
     }
 }
 

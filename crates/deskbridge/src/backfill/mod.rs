@@ -131,7 +131,13 @@ pub struct Summary {
     pub unsynced: u64,
     /// Stopped by Ctrl-C while syncing.
     pub interrupted: bool,
+    /// Imported calls whose helpdesk work failed for good (this run's or an
+    /// earlier one's; at most [`FAILED_SHOWN`] of them read).
+    pub failed: Vec<deskbridge_store::FailedStep>,
 }
+
+/// How many failed calls a run reads back and counts.
+pub const FAILED_SHOWN: u32 = 1000;
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -217,12 +223,31 @@ pub async fn run(
         summary.interrupted = sync(&state, options, &bars).await?;
     }
     summary.unsynced = state.store.active_steps(WorkLane::Bulk).await?;
+    summary.failed = state
+        .store
+        .failed_steps(WorkLane::Bulk, FAILED_SHOWN)
+        .await?;
+    for f in summary.failed.iter().take(10) {
+        let why = f.error.as_deref().unwrap_or("no reason recorded");
+        writeln!(
+            err,
+            "call {} ({}) failed to sync at {}: {why}",
+            f.call_id, f.group, f.step
+        )?;
+    }
     let synced = match (summary.unsynced, summary.interrupted) {
         (0, _) => "all synced".to_string(),
         (n, true) => format!("interrupted: {n} steps still queued (run again to sync them)"),
         (n, false) => format!("{n} steps still queued (run again to sync them)"),
     };
-    writeln!(out, "{summary}; {synced}")?;
+    let failed = match summary.failed.len() {
+        0 => String::new(),
+        n => format!(
+            "; {n} imported calls failed to sync (listed above; GET /api/v1/calls/{{id}} \
+             says why)"
+        ),
+    };
+    writeln!(out, "{summary}; {synced}{failed}")?;
     Ok(summary)
 }
 

@@ -402,3 +402,36 @@ tokens = ["{TOKEN}"]
         .unwrap();
     assert_eq!(ticket.assignee_id, Some(bob));
 }
+
+#[test]
+fn imported_calls_that_fail_to_sync_are_listed_with_their_reason() {
+    use crate::zendesk::{TOKEN, Zd};
+    let zd = Zd::start(|_| {});
+    // A token the account refuses: every call's first step fails for good.
+    let config = format!(
+        r#"
+[backends.zendesk]
+kind = "zendesk"
+base_url = "{base}"
+email = "admin@acme.com"
+api_token = "not-the-token"
+
+[[groups]]
+name = "support"
+backend = "zendesk"
+tokens = ["{TOKEN}"]
+"#,
+        base = zd.emu.base_url
+    );
+    let app = TestApp::with_config(&config, TOKEN);
+    let (summary, out, err) = backfill(&app, &fixture(), &options(Format::AsteriskCsv));
+    assert_eq!(summary.unsynced, 0, "{out}");
+    assert_eq!(summary.failed.len(), 5, "{err}");
+    assert!(
+        err.contains("call 1793610000.1 (support) failed to sync at identify_caller:"),
+        "{err}"
+    );
+    assert!(out.contains("5 imported calls failed to sync"), "{out}");
+    assert_eq!(call(&app, "1793610000.1")["sync"], "failed");
+    assert!(zd.emu.state().tickets.is_empty());
+}
