@@ -17,3 +17,6 @@ pub mod connect;
 pub mod chat;
 
 pub mod ami;
+
+#[path = "../../crates/deskbridge/src/adapters/asterisk_cdr.rs"]
+pub mod asterisk_cdr;

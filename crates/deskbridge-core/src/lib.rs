@@ -30,5 +30,5 @@ pub use event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 pub use interaction::{ApplyError, CallState, Interaction, Outcome, Step, StepOutcome};
 pub use phone::{Phone, Region};
 pub use policy::{CallPlan, Policy, Templates};
-pub use queue::{JobStatus, SyncStatus};
+pub use queue::{JobStatus, SyncStatus, WorkLane};
 pub use rule::{AssigneeRule, ContactRule, TicketRule};

@@ -25,7 +25,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::agent_mode::{AgentChoice, DecisionRefused};
-use deskbridge_core::{ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Step, StepOutcome};
+use deskbridge_core::{
+    ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Step, StepOutcome, WorkLane,
+};
 
 use serde::Serialize;
 
@@ -157,6 +159,15 @@ pub struct StepRecord {
     pub last_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<serde_json::Value>,
+}
+
+/// A step that failed for good: its call's sync is `failed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedStep {
+    pub group: String,
+    pub call_id: String,
+    pub step: String,
+    pub error: Option<String>,
 }
 
 /// A step handed to one worker, leased until `lease_until`.
@@ -317,9 +328,19 @@ pub struct CallPage {
 /// The durable job queue: each call's steps, one at a time, leased to workers.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    /// Leases the next runnable step: queued and due, or running with an expired lease
-    /// (its worker died), and the first unfinished step of its call.
+    /// Leases the next runnable step of a live call ([`WorkLane::Live`]): queued
+    /// and due, or running with an expired lease (its worker died), and the first
+    /// unfinished step of its call.
     async fn claim_step(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError>;
+
+    /// Leases the next runnable step of an imported call ([`WorkLane::Bulk`]),
+    /// like [`JobQueue::claim_step`]; only `deskbridge backfill`'s workers claim
+    /// these, so live workers are never busy with history.
+    async fn claim_bulk(
         &self,
         owner: &str,
         lease: Duration,
@@ -362,8 +383,17 @@ pub trait JobQueue: Send + Sync {
     /// Gives a leased step back without counting an attempt (graceful shutdown).
     async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError>;
 
-    /// When the next queued step becomes due, if any (for the workers' sleep).
-    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// When the lane's next queued step becomes due, if any (for the workers'
+    /// sleep).
+    async fn next_due(&self, lane: WorkLane) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// How many of the lane's steps are queued or running (what an import still
+    /// has to sync).
+    async fn active_steps(&self, lane: WorkLane) -> Result<u64, StoreError>;
+
+    /// The lane's steps that failed for good, oldest first, at most `limit`.
+    async fn failed_steps(&self, lane: WorkLane, limit: u32)
+    -> Result<Vec<FailedStep>, StoreError>;
 }
 
 /// What the instances sharing a database coordinate through: the change stream,

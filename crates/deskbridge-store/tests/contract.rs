@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{TimeZone, Utc};
 use deskbridge_core::{
     CallEvent, CallPlan, Direction, EndReason, EventKind, JobStatus, Phone, Step, StepOutcome,
+    WorkLane,
 };
 use deskbridge_store::crm::{
     CommentFields, ContactFields, CrmStore, Fields, OrganizationFields, Page, TaskFields,
@@ -323,7 +324,13 @@ async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
     )];
     assert_eq!(store.ingest(&more).await.unwrap().steps, 0);
     assert!(store.claim_step("w", LEASE).await.unwrap().is_none());
-    assert!(store.next_due().await.unwrap().is_some());
+    assert!(
+        store
+            .next_due(deskbridge_core::WorkLane::Live)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let pending = store.call("g", &a.call_id).await.unwrap().unwrap();
     assert_eq!(pending.steps[0].last_error.as_deref(), Some("timeout"));
 }
@@ -1278,6 +1285,67 @@ async fn tickets_are_found_by_a_custom_fields_value<S: CrmStore>(store: &S) {
     assert_eq!(found("queue", "support").await.len(), 3);
 }
 
+/// An imported call's steps are in the bulk lane: live claims never take them
+/// (however old), bulk claims take only them, each lane counts and times its own.
+async fn imported_calls_wait_in_the_bulk_lane(store: &dyn Store) {
+    let bulk_plan = CallPlan {
+        lane: WorkLane::Bulk,
+        ..CallPlan::default()
+    };
+    let mut history = answered_call("old");
+    history.push(ev("old-3", "old", EventKind::Ended, 60));
+    for e in &mut history {
+        e.plan = bulk_plan.clone();
+    }
+    store.ingest(&history).await.unwrap();
+    assert!(store.claim_step("w", LEASE).await.unwrap().is_none());
+    assert!(store.claim_pop("p", LEASE).await.unwrap().is_none());
+    assert_eq!(store.active_steps(WorkLane::Bulk).await.unwrap(), 1);
+    assert_eq!(store.active_steps(WorkLane::Live).await.unwrap(), 0);
+    assert!(store.next_due(WorkLane::Live).await.unwrap().is_none());
+    assert!(store.next_due(WorkLane::Bulk).await.unwrap().is_some());
+
+    // A live call queued after it is claimed by the live workers.
+    store.ingest(&answered_call("live")).await.unwrap();
+    let live = store.claim_step("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(live.call_id, "live");
+    let old = store.claim_bulk("b", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        (old.call_id.as_str(), old.step),
+        ("old", Step::IdentifyCaller)
+    );
+    assert!(store.claim_bulk("b", LEASE).await.unwrap().is_none());
+    // The call's next step stays in its lane.
+    let outcome = StepOutcome {
+        contact_id: Some("7".into()),
+        ..StepOutcome::default()
+    };
+    assert!(store.complete_step(&old, &outcome).await.unwrap());
+    assert!(store.claim_step("w2", LEASE).await.unwrap().is_none());
+    let next = store.claim_bulk("b", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        (next.call_id.as_str(), next.step),
+        ("old", Step::OpenTicket)
+    );
+    // A step failed for good is listed in its lane, with its reason.
+    assert!(store.fail_step(&next, "refused").await.unwrap());
+    let failed = store.failed_steps(WorkLane::Bulk, 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].call_id.as_str(), failed[0].step.as_str()),
+        ("old", "open_ticket")
+    );
+    assert_eq!(failed[0].error.as_deref(), Some("refused"));
+    assert!(
+        store
+            .failed_steps(WorkLane::Live, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.active_steps(WorkLane::Bulk).await.unwrap(), 0);
+}
+
 /// A screen pop claimed by the fast lane, ahead of older work; a pop due while
 /// the call's step waits (an agent's deadline) takes that step's place.
 async fn pops_have_a_lane_of_their_own(store: &dyn Store) {
@@ -1914,6 +1982,7 @@ contract!(sqlite, postgres: [
     sessions_expire_and_sign_out,
     a_decision_moves_the_waiting_step_forward,
     pops_have_a_lane_of_their_own,
+    imported_calls_wait_in_the_bulk_lane,
 ]);
 
 // The CRM contract, on one tenant's records.

@@ -41,6 +41,10 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Zendesk's limits on ticket updates, kept before sending.
     pub ticket_updates: UpdateLimits,
+    /// Every request in the budget's bulk lane, lookups too: the client of a
+    /// history import (`deskbridge backfill`), which must leave the share kept
+    /// for interactive requests to live calls.
+    pub bulk_only: bool,
 }
 
 impl ClientConfig {
@@ -50,6 +54,7 @@ impl ClientConfig {
             auth,
             timeout: Duration::from_secs(15),
             ticket_updates: UpdateLimits::default(),
+            bulk_only: false,
         }
     }
 
@@ -101,6 +106,13 @@ impl ZendeskClient {
         &self.budget
     }
 
+    /// The same client, sending every request in the bulk lane (see
+    /// [`ClientConfig::bulk_only`]).
+    pub fn bulk_only(mut self) -> ZendeskClient {
+        self.config.bulk_only = true;
+        self
+    }
+
     /// Requests sent so far.
     pub fn requests_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
@@ -122,6 +134,10 @@ impl ZendeskClient {
     ) -> Result<Vec<u8>, ZendeskError> {
         let url = format!("{}{path}", self.config.base_url);
         let ticket_update = method == Method::PUT && path.starts_with("/api/v2/tickets/");
+        let lane = match self.config.bulk_only {
+            true => Lane::Bulk,
+            false => lane,
+        };
         self.budget.acquire(lane).await;
         let mut req = self
             .http

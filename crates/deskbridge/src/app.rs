@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use deskbridge_core::decide::DirectoryAgent;
-use deskbridge_core::{CallPlan, Policy, Templates};
+use deskbridge_core::{CallPlan, Policy, Templates, WorkLane};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -161,13 +161,22 @@ impl Running {
     }
 }
 
-/// Opens the database, builds the groups and backends, and starts the workers and
-/// the HTTP server.
-pub async fn start(config: Config) -> anyhow::Result<Running> {
+/// What a process of deskbridge works with, without serving anything: the data
+/// directory and the database (migrated), the groups with their helpdesks, the
+/// agents directory. `start` serves with it; `deskbridge backfill` imports with
+/// it. Also returns the "default" group's generated token (and whether it is
+/// new) when no groups are configured.
+///
+/// `lane`: whose calls this process works for: live (`serve`), or a history
+/// import's (its Zendesk requests all go in the budget's bulk lane).
+pub async fn open(
+    config: &Config,
+    lane: WorkLane,
+) -> anyhow::Result<(Arc<AppState>, Option<(String, bool)>)> {
     let data_dir = &config.server.data_dir;
     create_data_dir(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-    let (store, crm_store) = open_store(&config).await?;
+    let (store, crm_store) = open_store(config).await?;
 
     // With no groups configured, the "default" group's token lives in the data dir.
     let generated = match config.groups.is_empty() {
@@ -176,9 +185,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let region = config.region();
     let crm_of = |tenant: &str| BuiltinCrm::new(crm_store(tenant), region);
-    let backends = crate::backends::build(&config, &crm_of, &store)?;
+    let backends = crate::backends::build(config, &crm_of, &store, lane)?;
     let groups = build_groups(
-        &config,
+        config,
         &backends,
         generated.as_ref().map(|(t, _)| t.clone()),
     )?;
@@ -216,8 +225,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             true => Some(crate::telemetry::metrics_recorder()?),
             false => None,
         },
-        agent_page: agent_page(&config),
+        agent_page: agent_page(config),
     });
+    Ok((state, generated))
+}
+
+/// Opens the database, builds the groups and backends, and starts the workers and
+/// the HTTP server.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let (state, generated) = open(&config, WorkLane::Live).await?;
+    let store = state.store.clone();
+    let data_dir = &config.server.data_dir;
 
     let listener = TcpListener::bind(&config.server.listen)
         .await

@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod agent_auth;
 pub mod app;
 pub mod backends;
+pub mod backfill;
 pub mod card;
 pub mod check;
 pub mod config;

@@ -43,6 +43,51 @@ enum Command {
         #[arg(long)]
         online: bool,
     },
+    /// Import a call history (CDRs) into a group's helpdesk, like live calls but in
+    /// the bulk lane; safe to run again (what is there is not added twice).
+    Backfill {
+        /// The server's TOML config file (its groups, backends and agents).
+        #[arg(long, env = "DESKBRIDGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Directory for the database (as for `serve`).
+        #[arg(long, env = "DESKBRIDGE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Database URL (as for `serve`).
+        #[arg(long, env = "DESKBRIDGE_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The connector group the calls belong to (needed with several groups).
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long, value_enum)]
+        format: deskbridge::backfill::Format,
+        /// Print each call that would be imported (id, time, caller, outcome,
+        /// agent) and the totals; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The PBX clock's time zone for CDR times, e.g. Europe/Berlin (UTC when
+        /// cdr.conf has `usegmtime = yes`).
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// A CDR whose source is an agent's extension in the directory, or a
+        /// number of at most this many digits, was placed by an extension: an
+        /// outbound call (both ends extensions: an internal call, left out).
+        #[arg(long, default_value_t = 5)]
+        extension_max_digits: usize,
+        /// Calls per minute sent to the helpdesk; 0 = no limit. Default: no limit
+        /// for the built-in CRM, a tenth of `requests_per_minute` for Zendesk.
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Store the calls and return, leaving their helpdesk work queued for a
+        /// later run of this command.
+        #[arg(long)]
+        no_sync: bool,
+        /// Events stored per commit (each commit is durable; a run stopped
+        /// midway goes on from the last one when run again).
+        #[arg(long, default_value_t = 500)]
+        chunk: usize,
+        /// The history file.
+        file: PathBuf,
+    },
     /// The agent page's sign-in.
     Agent {
         #[command(subcommand)]
@@ -91,6 +136,89 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("deskbridge: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Backfill {
+            config,
+            data_dir,
+            database_url,
+            group,
+            format,
+            dry_run,
+            timezone,
+            extension_max_digits,
+            rate,
+            no_sync,
+            chunk,
+            file,
+        } => {
+            let overrides = deskbridge::config::Overrides {
+                listen: None,
+                data_dir,
+                database_url,
+            };
+            let config = match deskbridge::config::Config::load(config.as_deref(), overrides) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::from(2);
+                }
+            };
+            let Ok(timezone) = timezone.parse::<chrono_tz::Tz>() else {
+                eprintln!(
+                    "--timezone {timezone:?} is not a time zone; name one like Europe/Berlin or UTC"
+                );
+                return ExitCode::from(2);
+            };
+            let mut options = deskbridge::backfill::Options::new(&config, format);
+            options.rate = rate
+                .unwrap_or_else(|| deskbridge::backfill::default_rate(&config, group.as_deref()));
+            options.group = group;
+            options.dry_run = dry_run;
+            options.timezone = timezone;
+            options.extension_max_digits = extension_max_digits;
+            options.sync = !no_sync;
+            options.chunk = chunk.max(1);
+            options.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            deskbridge::telemetry::init_at("warn");
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = runtime.block_on(async {
+                let (state, _) =
+                    deskbridge::app::open(&config, deskbridge_core::WorkLane::Bulk).await?;
+                let summary = deskbridge::backfill::run(
+                    state.clone(),
+                    &file,
+                    &options,
+                    &mut std::io::stdout(),
+                    &mut std::io::stderr(),
+                )
+                .await;
+                state.store.close().await;
+                summary
+            });
+            match result {
+                Ok(summary) if summary.interrupted => ExitCode::from(130),
+                Ok(summary) if summary.bad.is_empty() && summary.failed.is_empty() => {
+                    ExitCode::SUCCESS
+                }
+                Ok(summary) if summary.bad.is_empty() => ExitCode::from(1),
+                Ok(summary) => {
+                    eprintln!(
+                        "{} bad lines were not imported (the others were); fix them and run again",
+                        summary.bad.len()
+                    );
+                    ExitCode::from(1)
+                }
+                Err(e) => {
+                    eprintln!("deskbridge backfill: {e:#}");
                     ExitCode::FAILURE
                 }
             }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::pop::PopOn;
+use crate::queue::WorkLane;
 
 use super::{
     AgentFallback, AmbiguousCaller, Policy, TicketAssignment, TicketTiming, UnansweredPolicy,
@@ -36,6 +37,10 @@ pub struct CallPlan {
     /// below) overrides it.
     pub pop_on: PopOn,
     pub pop_incoming_attribute: String,
+    /// The workers that run the call's steps: live, unless the call was
+    /// imported from a history (`deskbridge backfill`). Not from the policy:
+    /// the importer sets it on the plan its calls start under.
+    pub lane: WorkLane,
 }
 
 impl CallPlan {
@@ -53,6 +58,7 @@ impl CallPlan {
             log_calls: policy.create.comment,
             pop_on: policy.pop_on,
             pop_incoming_attribute: policy.attributes.pop_incoming.clone(),
+            lane: WorkLane::Live,
         }
     }
 }

@@ -12,13 +12,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::queue::{Enqueue, enqueue};
-use deskbridge_core::{Interaction, Step, StepOutcome};
+use deskbridge_core::{Interaction, Step, StepOutcome, WorkLane};
 
 use super::journal::{load_call, save_call};
 use super::{Conn, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::{from_ms, now_ms, to_text};
-use crate::{Change, ClaimedStep, JobQueue, StoreError};
+use crate::{Change, ClaimedStep, FailedStep, JobQueue, StoreError};
 
 #[async_trait]
 impl JobQueue for SqlStore {
@@ -27,7 +27,15 @@ impl JobQueue for SqlStore {
         owner: &str,
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError> {
-        self.claim(owner, lease, None).await
+        self.claim(owner, lease, None, WorkLane::Live).await
+    }
+
+    async fn claim_bulk(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        self.claim(owner, lease, None, WorkLane::Bulk).await
     }
 
     async fn claim_pop(
@@ -35,7 +43,8 @@ impl JobQueue for SqlStore {
         owner: &str,
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError> {
-        self.claim(owner, lease, Some(Step::Pop)).await
+        self.claim(owner, lease, Some(Step::Pop), WorkLane::Live)
+            .await
     }
 
     async fn complete_step(
@@ -158,26 +167,64 @@ impl JobQueue for SqlStore {
         Ok(())
     }
 
-    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn next_due(&self, lane: WorkLane) -> Result<Option<DateTime<Utc>>, StoreError> {
         let ms: Option<i64> = sqlx::query_scalar(
             "SELECT min(t) FROM (
-                 SELECT min(run_after) AS t FROM jobs WHERE status = 'queued'
+                 SELECT min(run_after) AS t FROM jobs WHERE status = 'queued' AND priority = $1
                  UNION ALL
-                 SELECT min(lease_until) AS t FROM jobs WHERE status = 'running') AS due",
+                 SELECT min(lease_until) AS t FROM jobs
+                 WHERE status = 'running' AND priority = $1) AS due",
         )
+        .bind(lane.priority())
         .fetch_one(self.reader())
         .await?;
         Ok(ms.and_then(from_ms))
     }
+
+    async fn active_steps(&self, lane: WorkLane) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running') AND priority = $1",
+        )
+        .bind(lane.priority())
+        .fetch_one(self.reader())
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn failed_steps(
+        &self,
+        lane: WorkLane,
+        limit: u32,
+    ) -> Result<Vec<FailedStep>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT group_name, call_id, step, last_error FROM jobs
+             WHERE status = 'failed' AND priority = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(lane.priority())
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedStep {
+                    group: r.text("group_name")?,
+                    call_id: r.text("call_id")?,
+                    step: r.text("step")?,
+                    error: r.opt_text("last_error")?,
+                })
+            })
+            .collect()
+    }
 }
 
 impl SqlStore {
-    /// Leases the oldest runnable step (of one kind, with `only`).
+    /// Leases the oldest runnable step of the lane (of one kind, with `only`).
     async fn claim(
         &self,
         owner: &str,
         lease: Duration,
         only: Option<Step>,
+        lane: WorkLane,
     ) -> Result<Option<ClaimedStep>, StoreError> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
@@ -189,6 +236,7 @@ impl SqlStore {
                  WHERE ((status = 'queued' AND run_after <= $3)
                     OR (status = 'running' AND lease_until < $3))
                    AND ($4 = '' OR step = $4)
+                   AND priority = $5
                  ORDER BY run_after, id
                  LIMIT 1",
             skip_locked!(),
@@ -199,6 +247,7 @@ impl SqlStore {
         .bind(now + lease.as_millis() as i64)
         .bind(now)
         .bind(only.map_or("", |s| s.as_str()))
+        .bind(lane.priority())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
@@ -279,14 +328,16 @@ pub(super) async fn queue_next(conn: &mut Conn, call: &Interaction) -> Result<bo
         }
         Enqueue::Insert => {
             sqlx::query(
-                "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at)
-                 VALUES ($1, $2, $3, 'queued', $4, $5)",
+                "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at,
+                                   priority)
+                 VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
             )
             .bind(&call.group)
             .bind(&call.call_id)
             .bind(next.step.as_str())
             .bind(run_after)
             .bind(to_text(Utc::now()))
+            .bind(call.plan.lane.priority())
             .execute(&mut *conn)
             .await?;
             Ok(true)

@@ -2,6 +2,7 @@
 //! platform) sends into [`deskbridge_core::CallEvent`]s.
 
 pub mod ami;
+pub mod asterisk_cdr;
 pub mod chat;
 pub mod connect;
 pub mod native;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use deskbridge_core::WorkLane;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::Store;
@@ -30,10 +31,14 @@ pub struct Backend {
 /// two groups with two built-in backends never see each other's contacts. Each
 /// Zendesk backend gets one request budget, shared by all groups that use it, and,
 /// when instances share the database, by every instance.
+///
+/// `lane`: the calls this process works for. A history import's Zendesk clients
+/// send every request in the budget's bulk lane.
 pub fn build(
     config: &Config,
     crm_of: &dyn Fn(&str) -> BuiltinCrm,
     store: &Arc<dyn Store>,
+    lane: WorkLane,
 ) -> anyhow::Result<HashMap<String, Backend>> {
     let builtin = |name: &str| {
         let crm = crm_of(name);
@@ -53,7 +58,11 @@ pub fn build(
                     store: store.clone(),
                     account: account(b),
                 });
-                let client = Arc::new(zendesk_client(b, shared)?);
+                let mut client = zendesk_client(b, shared)?;
+                if lane == WorkLane::Bulk {
+                    client = client.bulk_only();
+                }
+                let client = Arc::new(client);
                 let agents = config
                     .agents
                     .iter()

@@ -19,6 +19,7 @@ mod steps;
 use std::sync::Arc;
 use std::time::Duration;
 
+use deskbridge_core::WorkLane;
 use deskbridge_core::ports::HelpdeskError;
 use deskbridge_store::ClaimedStep;
 use rand::Rng;
@@ -116,16 +117,89 @@ pub fn spawn(
     Workers { tasks }
 }
 
+/// Workers for the steps of imported calls ([`WorkLane::Bulk`]), run by
+/// `deskbridge backfill` while it syncs: they claim only bulk steps, at most
+/// `pace`'s calls per minute, so the live workers of a running server (which
+/// never claim bulk steps) and the helpdesk's budget stay free for live calls.
+pub fn spawn_bulk(
+    state: Arc<AppState>,
+    count: usize,
+    retry: RetryPolicy,
+    pace: Arc<Pace>,
+    stop: watch::Receiver<bool>,
+) -> Workers {
+    let mut tasks = JoinSet::new();
+    for n in 0..count.max(1) {
+        let owner = format!("{}/b{n}", state.instance.id);
+        tasks.spawn(work_loop(
+            state.clone(),
+            owner,
+            Lane::Bulk(pace.clone()),
+            retry,
+            stop.clone(),
+        ));
+    }
+    Workers { tasks }
+}
+
+/// The pace of an import: at most so many calls a minute start their helpdesk
+/// work. A call is counted when its first step is claimed; its later steps (a
+/// ticket, a comment) follow without waiting, so a call once started finishes
+/// soon. Claims are taken one at a time, so workers never start a burst.
+pub struct Pace {
+    interval: Option<Duration>,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    /// `calls_per_minute = 0`: no pacing.
+    pub fn new(calls_per_minute: u32) -> Pace {
+        Pace {
+            interval: (calls_per_minute > 0).then(|| Duration::from_secs(60) / calls_per_minute),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Claims the next bulk step once the pace allows a new call to start.
+    async fn claim(
+        &self,
+        state: &AppState,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedStep>, deskbridge_store::StoreError> {
+        let Some(interval) = self.interval else {
+            return state.store.claim_bulk(owner, lease).await;
+        };
+        let mut next = self.next.lock().await;
+        tokio::time::sleep_until(*next).await;
+        let claimed = state.store.claim_bulk(owner, lease).await?;
+        if claimed.as_ref().is_some_and(starts_call) {
+            *next = tokio::time::Instant::now() + interval;
+        }
+        Ok(claimed)
+    }
+}
+
+/// Whether the step is the first of its call's helpdesk work (and not a retry).
+fn starts_call(step: &ClaimedStep) -> bool {
+    let done = &step.interaction.done;
+    step.attempt == 1 && !done.identify && !done.ticket && !done.log
+}
+
 /// Workers of the fast lane, per instance. A pop makes at most a few quick
 /// requests (interactive lane of the Zendesk budget), so two keep up with
 /// many agents' phones ringing at once.
 const POP_WORKERS: usize = 2;
 
 /// Which steps a worker claims.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 enum Lane {
+    /// Every step of live calls.
     All,
+    /// Screen pops of live calls.
     Pops,
+    /// Steps of imported calls, at the import's pace.
+    Bulk(Arc<Pace>),
 }
 
 async fn work_loop(
@@ -138,9 +212,16 @@ async fn work_loop(
     // Woken when a step becomes runnable, here or in another instance.
     let mut changes = state.store.changes();
     while !*stop.borrow() {
-        let claimed = match lane {
+        let claimed = match &lane {
             Lane::All => state.store.claim_step(&owner, retry.lease).await,
             Lane::Pops => state.store.claim_pop(&owner, retry.lease).await,
+            // The pace may hold a claim back for long (a low rate): a stop
+            // must not wait for it. A claim dropped after it was taken is a
+            // lease that runs out, and the step runs again.
+            Lane::Bulk(pace) => tokio::select! {
+                claimed = pace.claim(&state, &owner, retry.lease) => claimed,
+                _ = stop.changed() => continue,
+            },
         };
         let claimed = match claimed {
             Ok(c) => c,
@@ -153,7 +234,7 @@ async fn work_loop(
         match claimed {
             Some(step) => run_one(&state, retry, step).await,
             None => {
-                let idle = idle_time(&state).await;
+                let idle = idle_time(&state, lane.work_lane()).await;
                 let woken = async {
                     loop {
                         match changes.recv().await {
@@ -174,11 +255,20 @@ async fn work_loop(
     }
 }
 
-/// How long an idle worker sleeps: until the next retry is due, at most 1 s (the
-/// poll that catches steps queued by another process).
-async fn idle_time(state: &AppState) -> Duration {
+impl Lane {
+    fn work_lane(&self) -> WorkLane {
+        match self {
+            Lane::All | Lane::Pops => WorkLane::Live,
+            Lane::Bulk(_) => WorkLane::Bulk,
+        }
+    }
+}
+
+/// How long an idle worker sleeps: until the lane's next retry is due, at most
+/// 1 s (the poll that catches steps queued by another process).
+async fn idle_time(state: &AppState, lane: WorkLane) -> Duration {
     let poll = Duration::from_secs(1);
-    match state.store.next_due().await {
+    match state.store.next_due(lane).await {
         Ok(Some(at)) => (at - chrono::Utc::now())
             .to_std()
             .unwrap_or(Duration::from_millis(5))

@@ -7,6 +7,7 @@ mod common;
 
 mod agent;
 mod ami;
+mod backfill;
 mod browser;
 mod calls;
 mod chats;

@@ -5,6 +5,8 @@
 
 mod server;
 
+mod backfill;
+
 mod calls;
 mod check_cli;
 mod cli;

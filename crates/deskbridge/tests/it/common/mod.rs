@@ -286,7 +286,10 @@ impl TestApp {
                 // Steps due within a lease (a running step's lease ends within one).
                 let horizon = chrono::Utc::now()
                     + chrono::Duration::from_std(self.lease).expect("lease fits");
-                let due = store.next_due().await.expect("next_due");
+                let due = store
+                    .next_due(deskbridge_core::WorkLane::Live)
+                    .await
+                    .expect("next_due");
                 running == 0 && due.is_none_or(|at| at > horizon)
             });
             // Nothing changed while we looked, or the look may be stale.
