@@ -15,6 +15,7 @@
 
 pub mod crm;
 mod locks;
+pub mod outbox;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -34,6 +35,7 @@ use serde::Serialize;
 pub use crm::CrmStore;
 pub use deskbridge_core::SyncStatus;
 pub use locks::PhoneGuard;
+pub use outbox::{Delivery, DeliveryStatus, GroupTriggers, Outbox};
 pub use postgres::{PgCrm, PgStore};
 pub use sqlite::{SqliteCrm, SqliteStore};
 
@@ -445,7 +447,9 @@ pub trait SharedBudget: Send + Sync {
 /// database's own life (ready, close). The binary holds an `Arc<dyn Store>`; a
 /// part that needs one role only can take that role's trait.
 #[async_trait]
-pub trait Store: Journal + JobQueue + Coordination + SharedBudget + Sessions + 'static {
+pub trait Store:
+    Journal + JobQueue + Coordination + SharedBudget + Sessions + Outbox + 'static
+{
     /// Database reachable and migrations applied.
     async fn ready(&self) -> Result<(), StoreError>;
 

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{TimeZone, Utc};
+use deskbridge_core::trigger::{Action, Entity, Format, Trigger, Verdict};
 use deskbridge_core::{
     CallEvent, CallPlan, Direction, EndReason, EventKind, JobStatus, Phone, Step, StepOutcome,
     WorkLane,
@@ -19,9 +20,10 @@ use deskbridge_store::crm::{
     CommentFields, ContactFields, CrmStore, Fields, OrganizationFields, Page, TaskFields,
     TicketFields,
 };
+use deskbridge_store::outbox::AttemptOutcome;
 use deskbridge_store::{
-    Change, Coordination, GroupEvent, JobQueue, Journal, PgStore, SqliteStore, Store, StoreError,
-    SyncStatus,
+    Change, Coordination, DeliveryStatus, GroupEvent, GroupTriggers, JobQueue, Journal, PgStore,
+    SqliteStore, Store, StoreError, SyncStatus,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
@@ -1733,12 +1735,17 @@ async fn tasks_and_organizations_round_trip<S: CrmStore>(store: &S) {
 trait Tenants {
     type Crm: CrmStore + Clone;
     fn crm(&self, tenant: &str) -> Self::Crm;
+    /// The tenant's records, announcing their changes to `triggers`.
+    fn crm_with(&self, tenant: &str, triggers: Vec<GroupTriggers>) -> Self::Crm;
 }
 
 impl Tenants for SqliteStore {
     type Crm = deskbridge_store::SqliteCrm;
     fn crm(&self, tenant: &str) -> Self::Crm {
         SqliteStore::crm(self, tenant)
+    }
+    fn crm_with(&self, tenant: &str, triggers: Vec<GroupTriggers>) -> Self::Crm {
+        SqliteStore::crm(self, tenant).with_triggers(triggers)
     }
 }
 
@@ -1747,6 +1754,232 @@ impl Tenants for PgStore {
     fn crm(&self, tenant: &str) -> Self::Crm {
         PgStore::crm(self, tenant)
     }
+    fn crm_with(&self, tenant: &str, triggers: Vec<GroupTriggers>) -> Self::Crm {
+        PgStore::crm(self, tenant).with_triggers(triggers)
+    }
+}
+
+fn trigger(entity: Entity, action: Action, url: &str) -> Trigger {
+    Trigger {
+        entity,
+        action,
+        url: url.into(),
+        format: Format::Query,
+    }
+}
+
+fn outcome(verdict: Verdict, status: u16) -> AttemptOutcome {
+    AttemptOutcome {
+        verdict,
+        status: Some(status),
+        excerpt: "x".repeat(2000),
+    }
+}
+
+/// The outbox: a change writes its notifications with it (none for a change
+/// that did not happen); one record's notifications to one endpoint are
+/// claimed in order, each only once its predecessor is delivered or dead; a
+/// lost lease cannot record; a dead letter is listed and replayed.
+async fn changes_write_their_notifications_and_they_go_in_order<D: Tenants + Store>(db: &D) {
+    const HOOK: &str = "https://crm.example.com/hook?src=db";
+    let crm = db.crm_with(
+        "t",
+        vec![GroupTriggers {
+            group: "support".into(),
+            triggers: vec![
+                trigger(Entity::Ticket, Action::Create, HOOK),
+                trigger(Entity::Ticket, Action::Edit, HOOK),
+                trigger(
+                    Entity::Comment,
+                    Action::Create,
+                    "https://other.example.com/c",
+                ),
+            ],
+        }],
+    );
+    let ada = crm
+        .insert_contact(&contact("Ada", &[P1]), None)
+        .await
+        .unwrap()
+        .record;
+    // Not a trigger's entity: nothing written.
+    assert!(db.deliveries(None, 10).await.unwrap().is_empty());
+    let (t, c) = crm
+        .insert_ticket(
+            &ticket("Help", "open", Some(ada.id)),
+            Some(&comment("hi")),
+            None,
+        )
+        .await
+        .unwrap()
+        .record;
+    let mut changed = ticket("Help!", "open", Some(ada.id));
+    crm.update_ticket(t.id, &changed).await.unwrap().unwrap();
+    changed.status = "solved".into();
+    crm.update_ticket(t.id, &changed).await.unwrap().unwrap();
+    // A change that did not happen announces nothing.
+    assert!(
+        crm.update_ticket(t.id + 1000, &changed)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        crm.insert_comment(t.id + 1000, &comment("x"), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let all = db.deliveries(None, 10).await.unwrap();
+    assert_eq!(all.len(), 4, "{all:?}");
+    let comment_hook = all.iter().find(|d| d.endpoint != HOOK).unwrap();
+    let c = c.unwrap();
+    assert_eq!(
+        comment_hook.request.url(),
+        format!(
+            "https://other.example.com/c?AccountID={}&CaseID={}&FollowupID={}",
+            ada.id, t.id, c.id
+        )
+    );
+    let ids: HashSet<&str> = all.iter().map(|d| d.message_id.as_str()).collect();
+    assert_eq!(ids.len(), 4);
+    assert!(all.iter().all(|d| d.message_id.starts_with("msg_")));
+    assert!(all.iter().all(|d| d.status == DeliveryStatus::Pending));
+
+    // The comment's line and the ticket's first notification are claimable;
+    // the ticket's later ones wait for the first.
+    let lease = Duration::from_secs(30);
+    let first = db.claim_delivery("w1", lease).await.unwrap().unwrap();
+    let second = db.claim_delivery("w1", lease).await.unwrap().unwrap();
+    assert!(db.claim_delivery("w1", lease).await.unwrap().is_none());
+    let (created, other) = match first.endpoint == HOOK {
+        true => (first, second),
+        false => (second, first),
+    };
+    assert_eq!(
+        created.request.url(),
+        format!("{HOOK}&AccountID={}&CaseID={}", ada.id, t.id)
+    );
+    assert_eq!(created.attempts, 1);
+    // Someone else's lease cannot record.
+    let delivered = outcome(Verdict::Delivered, 204);
+    assert!(!db.record_attempt(&created, "w2", &delivered).await.unwrap());
+    // A retry keeps the line blocked until it is due again.
+    let retry = outcome(Verdict::RetryIn(Duration::from_millis(0)), 500);
+    assert!(db.record_attempt(&created, "w1", &retry).await.unwrap());
+    next_millisecond().await;
+    let again = db.claim_delivery("w1", lease).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (created.id, 2));
+    assert_eq!(again.message_id, created.message_id);
+    assert_eq!(again.last_status, Some(500));
+    assert_eq!(again.last_error.as_deref().map(str::len), Some(500));
+    assert!(db.record_attempt(&again, "w1", &delivered).await.unwrap());
+    assert!(db.record_attempt(&other, "w1", &delivered).await.unwrap());
+    // Then the first edit; dead, it does not hold up the second.
+    let edit1 = db.claim_delivery("w1", lease).await.unwrap().unwrap();
+    assert!(edit1.id > created.id);
+    assert!(db.claim_delivery("w1", lease).await.unwrap().is_none());
+    let dead = outcome(Verdict::DeadLetter, 410);
+    assert!(db.record_attempt(&edit1, "w1", &dead).await.unwrap());
+    let edit2 = db.claim_delivery("w1", lease).await.unwrap().unwrap();
+    assert!(edit2.id > edit1.id);
+    assert!(db.record_attempt(&edit2, "w1", &delivered).await.unwrap());
+    assert!(db.claim_delivery("w1", lease).await.unwrap().is_none());
+
+    let failed = db
+        .deliveries(Some(DeliveryStatus::Failed), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.iter().map(|d| d.id).collect::<Vec<_>>(), [edit1.id]);
+    assert_eq!(failed[0].last_status, Some(410));
+    let done = db
+        .deliveries(Some(DeliveryStatus::Delivered), 10)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 3);
+    assert!(done.iter().all(|d| d.delivered_at.is_some()));
+    // Replay: a dead letter only.
+    assert_eq!(db.replay_delivery(edit2.id).await.unwrap(), Some(false));
+    assert_eq!(db.replay_delivery(edit2.id + 1000).await.unwrap(), None);
+    assert_eq!(db.replay_delivery(edit1.id).await.unwrap(), Some(true));
+    let replayed = db.claim_delivery("w1", lease).await.unwrap().unwrap();
+    assert_eq!((replayed.id, replayed.attempts), (edit1.id, 1));
+    assert_eq!(replayed.message_id, edit1.message_id);
+}
+
+/// Deletes are announced with the record as it was, and tasks by their contact.
+async fn deletes_and_tasks_are_announced<D: Tenants + Store>(db: &D) {
+    let hook = "https://crm.example.com/h";
+    let triggers = [
+        (Entity::Contact, Action::Delete),
+        (Entity::Task, Action::Create),
+        (Entity::Task, Action::Delete),
+        (Entity::Comment, Action::Delete),
+        (Entity::Ticket, Action::Delete),
+    ]
+    .map(|(e, a)| trigger(e, a, hook));
+    let crm = db.crm_with(
+        "t",
+        vec![GroupTriggers {
+            group: "g".into(),
+            triggers: triggers.to_vec(),
+        }],
+    );
+    let ada = crm
+        .insert_contact(&contact("Ada", &[P1]), None)
+        .await
+        .unwrap()
+        .record;
+    let (t, c) = crm
+        .insert_ticket(
+            &ticket("Help", "open", Some(ada.id)),
+            Some(&comment("hi")),
+            None,
+        )
+        .await
+        .unwrap()
+        .record;
+    let task = crm
+        .insert_task(&TaskFields {
+            subject: "Call back".into(),
+            status: "open".into(),
+            contact_id: Some(ada.id),
+            ..TaskFields::default()
+        })
+        .await
+        .unwrap();
+    assert!(crm.delete_comment(t.id, c.unwrap().id).await.unwrap());
+    assert!(crm.delete_task(task.id).await.unwrap());
+    assert!(crm.delete_ticket(t.id).await.unwrap());
+    assert!(crm.delete_contact(ada.id).await.unwrap());
+    assert!(!crm.delete_contact(ada.id).await.unwrap());
+    let mut urls: Vec<String> = db
+        .deliveries(None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.request.url().to_string())
+        .collect();
+    urls.reverse();
+    let (a, t) = (ada.id, t.id);
+    assert_eq!(
+        urls,
+        [
+            format!("{hook}?AccountID={a}&TaskID={}", task.id),
+            format!("{hook}?AccountID={a}&CaseID={t}&FollowupID={}", c_id(&urls)),
+            format!("{hook}?AccountID={a}&TaskID={}", task.id),
+            format!("{hook}?AccountID={a}&CaseID={t}"),
+            format!("{hook}?AccountID={a}"),
+        ]
+    );
+}
+
+/// The FollowupID a listed comment URL carries.
+fn c_id(urls: &[String]) -> String {
+    urls.iter()
+        .find_map(|u| u.split("FollowupID=").nth(1))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Two built-in backends on one database: neither reads, lists, changes, deletes,
@@ -1978,6 +2211,8 @@ contract!(sqlite, postgres: [
     chats_are_kept_beside_calls_but_not_in_the_caller_log,
     lists_stop_at_their_byte_budget_and_calls_at_theirs,
     crm_records_are_scoped_to_their_tenant,
+    changes_write_their_notifications_and_they_go_in_order,
+    deletes_and_tasks_are_announced,
     the_caller_log_filters_marks_done_and_purges,
     sessions_expire_and_sign_out,
     a_decision_moves_the_waiting_step_forward,

@@ -19,9 +19,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 
+use deskbridge_core::trigger::{Action, Change as CrmChange, Entity, Ids, notifications};
+use serde::Serialize;
+
 use super::{Conn, Db, SqlStore};
 use crate::StoreError;
 use crate::crm::*;
+use crate::outbox::GroupTriggers;
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
 
@@ -113,6 +117,9 @@ async fn contact_in(conn: &mut Conn, id: i64, tenant: &str) -> Result<Option<Con
 pub struct Records {
     store: SqlStore,
     tenant: Arc<str>,
+    /// The triggers of the groups whose backend these records are: each write
+    /// puts their notifications into the outbox in its own transaction.
+    triggers: Arc<[GroupTriggers]>,
 }
 
 impl SqlStore {
@@ -121,11 +128,97 @@ impl SqlStore {
         Records {
             store: self.clone(),
             tenant: tenant.into(),
+            triggers: Arc::new([]),
         }
     }
 }
 
+/// A contact's ids, as its notifications name them.
+fn contact_ids(c: &Contact) -> Ids {
+    Ids {
+        account: Some(c.id.to_string()),
+        ..Ids::default()
+    }
+}
+
+fn ticket_ids(t: &Ticket) -> Ids {
+    Ids {
+        account: t.requester_id.map(|id| id.to_string()),
+        case: Some(t.id.to_string()),
+        ..Ids::default()
+    }
+}
+
+/// A comment's ids; `requester` is its ticket's.
+fn comment_ids(c: &Comment, requester: Option<i64>) -> Ids {
+    Ids {
+        account: requester.map(|id| id.to_string()),
+        case: Some(c.ticket_id.to_string()),
+        followup: Some(c.id.to_string()),
+        task: None,
+    }
+}
+
+fn task_ids(t: &Task) -> Ids {
+    Ids {
+        account: t.contact_id.map(|id| id.to_string()),
+        case: t.ticket_id.map(|id| id.to_string()),
+        followup: None,
+        task: Some(t.id.to_string()),
+    }
+}
+
+/// The requester of ticket `id`, read in the transaction that changes its comments.
+async fn requester_of(conn: &mut Conn, id: i64) -> Result<Option<i64>, StoreError> {
+    let requester: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT requester_id FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(requester.flatten())
+}
+
 impl Records {
+    /// These records, announcing their changes to `triggers`.
+    pub fn with_triggers(mut self, triggers: Vec<GroupTriggers>) -> Records {
+        self.triggers = triggers.into();
+        self
+    }
+
+    /// Puts the notifications of a change into the outbox, on the connection of
+    /// the transaction that makes the change (so they commit or roll back with
+    /// it).
+    async fn announce(
+        &self,
+        conn: &mut Conn,
+        entity: Entity,
+        action: Action,
+        ids: Ids,
+        record: &impl Serialize,
+    ) -> Result<(), StoreError> {
+        let heard = self.triggers.iter().any(|g| {
+            g.triggers
+                .iter()
+                .any(|t| t.entity == entity && t.action == action)
+        });
+        if !heard {
+            return Ok(());
+        }
+        let change = CrmChange {
+            entity,
+            action,
+            ids,
+            data: serde_json::to_value(record)?,
+            at: Utc::now(),
+        };
+        for g in self.triggers.iter() {
+            for n in notifications(&g.triggers, &change) {
+                super::outbox::insert(&mut *conn, &g.group, &n).await?;
+            }
+        }
+        Ok(())
+    }
+
     fn writer(&self) -> &sqlx::Pool<Db> {
         self.store.writer()
     }
@@ -235,6 +328,14 @@ impl CrmStore for Records {
         let record = contact_in(&mut tx, id, &self.tenant)
             .await?
             .ok_or_else(|| StoreError::Corrupt("new contact not found".into()))?;
+        self.announce(
+            &mut tx,
+            Entity::Contact,
+            Action::Create,
+            contact_ids(&record),
+            &record,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Created { record, new: true })
     }
@@ -280,13 +381,39 @@ impl CrmStore for Records {
         }
         write_phones(&mut tx, id, &f.phones).await?;
         let record = contact_in(&mut tx, id, &self.tenant).await?;
+        if let Some(c) = &record {
+            self.announce(&mut tx, Entity::Contact, Action::Edit, contact_ids(c), c)
+                .await?;
+        }
         tx.commit().await?;
         Ok(record)
     }
 
     async fn delete_contact(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_row("DELETE FROM contacts WHERE id = $1 AND tenant = $2", id)
-            .await
+        let mut tx = self.writer().begin().await?;
+        // The record as it was, for the notification.
+        let Some(before) = contact_in(&mut tx, id, &self.tenant).await? else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let n = sqlx::query("DELETE FROM contacts WHERE id = $1 AND tenant = $2")
+            .bind(id)
+            .bind(&*self.tenant)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            self.announce(
+                &mut tx,
+                Entity::Contact,
+                Action::Delete,
+                contact_ids(&before),
+                &before,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     }
 
     async fn contacts(&self, phone: Option<&str>, page: Page) -> Result<Vec<Contact>, StoreError> {
@@ -477,6 +604,14 @@ impl CrmStore for Records {
             });
         };
         let ticket = rows::ticket(&row)?;
+        self.announce(
+            &mut tx,
+            Entity::Ticket,
+            Action::Create,
+            ticket_ids(&ticket),
+            &ticket,
+        )
+        .await?;
         let comment = match first_comment {
             Some(c) => Some(rows::comment(
                 &sqlx::query(
@@ -493,6 +628,11 @@ impl CrmStore for Records {
             )?),
             None => None,
         };
+        if let Some(c) = &comment {
+            let ids = comment_ids(c, ticket.requester_id);
+            self.announce(&mut tx, Entity::Comment, Action::Create, ids, c)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Created {
             record: (ticket, comment),
@@ -511,7 +651,8 @@ impl CrmStore for Records {
     }
 
     async fn update_ticket(&self, id: i64, f: &TicketFields) -> Result<Option<Ticket>, StoreError> {
-        sqlx::query(
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
             "UPDATE tickets SET subject = $1, status = $2, priority = $3, type = $4,
                     requester_id = $5, assignee = $6, tags = $7, custom_fields = $8,
                     updated_at = $9
@@ -528,15 +669,47 @@ impl CrmStore for Records {
         .bind(to_text(Utc::now()))
         .bind(id)
         .bind(&*self.tenant)
-        .fetch_optional(self.writer())
-        .await?
-        .map(|r| rows::ticket(&r))
-        .transpose()
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let ticket = rows::ticket(&row)?;
+        self.announce(
+            &mut tx,
+            Entity::Ticket,
+            Action::Edit,
+            ticket_ids(&ticket),
+            &ticket,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ticket))
     }
 
     async fn delete_ticket(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_row("DELETE FROM tickets WHERE id = $1 AND tenant = $2", id)
-            .await
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query("DELETE FROM tickets WHERE id = $1 AND tenant = $2 RETURNING *")
+            .bind(id)
+            .bind(&*self.tenant)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let before = rows::ticket(&row)?;
+        self.announce(
+            &mut tx,
+            Entity::Ticket,
+            Action::Delete,
+            ticket_ids(&before),
+            &before,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError> {
@@ -615,18 +788,19 @@ impl CrmStore for Records {
         // With PostgreSQL, locks the ticket row until commit, so that it cannot be
         // deleted under the new comment and concurrent comments on it touch it in
         // turn.
-        let touched =
-            sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2 AND tenant = $3")
-                .bind(&now)
-                .bind(ticket_id)
-                .bind(&*self.tenant)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if touched == 0 {
+        let touched: Option<Option<i64>> = sqlx::query_scalar(
+            "UPDATE tickets SET updated_at = $1 WHERE id = $2 AND tenant = $3
+             RETURNING requester_id",
+        )
+        .bind(&now)
+        .bind(ticket_id)
+        .bind(&*self.tenant)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(requester) = touched else {
             tx.rollback().await?;
             return Ok(None);
-        }
+        };
         let row = sqlx::query(
             "INSERT INTO comments (ticket_id, body, public, idempotency_key, created_at, tenant)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -652,6 +826,9 @@ impl CrmStore for Records {
             }));
         };
         let record = rows::comment(&row)?;
+        let ids = comment_ids(&record, requester);
+        self.announce(&mut tx, Entity::Comment, Action::Create, ids, &record)
+            .await?;
         tx.commit().await?;
         Ok(Some(Created { record, new: true }))
     }
@@ -689,15 +866,25 @@ impl CrmStore for Records {
     }
 
     async fn delete_comment(&self, ticket_id: i64, id: i64) -> Result<bool, StoreError> {
-        let n =
-            sqlx::query("DELETE FROM comments WHERE ticket_id = $1 AND id = $2 AND tenant = $3")
-                .bind(ticket_id)
-                .bind(id)
-                .bind(&*self.tenant)
-                .execute(self.writer())
-                .await?
-                .rows_affected();
-        Ok(n > 0)
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
+            "DELETE FROM comments WHERE ticket_id = $1 AND id = $2 AND tenant = $3 RETURNING *",
+        )
+        .bind(ticket_id)
+        .bind(id)
+        .bind(&*self.tenant)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let before = rows::comment(&row)?;
+        let ids = comment_ids(&before, requester_of(&mut tx, ticket_id).await?);
+        self.announce(&mut tx, Entity::Comment, Action::Delete, ids, &before)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn comments(&self, ticket_id: i64, page: Page) -> Result<Vec<Comment>, StoreError> {
@@ -711,6 +898,7 @@ impl CrmStore for Records {
 
     async fn insert_task(&self, f: &TaskFields) -> Result<Task, StoreError> {
         let now = to_text(Utc::now());
+        let mut tx = self.writer().begin().await?;
         let row = sqlx::query(
             "INSERT INTO tasks (subject, status, due_at, contact_id, ticket_id, assignee,
                                 created_at, updated_at, tenant)
@@ -725,9 +913,19 @@ impl CrmStore for Records {
         .bind(&now)
         .bind(&now)
         .bind(&*self.tenant)
-        .fetch_one(self.writer())
+        .fetch_one(&mut *tx)
         .await?;
-        rows::task(&row)
+        let task = rows::task(&row)?;
+        self.announce(
+            &mut tx,
+            Entity::Task,
+            Action::Create,
+            task_ids(&task),
+            &task,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(task)
     }
 
     async fn task(&self, id: i64) -> Result<Option<Task>, StoreError> {
@@ -741,7 +939,8 @@ impl CrmStore for Records {
     }
 
     async fn update_task(&self, id: i64, f: &TaskFields) -> Result<Option<Task>, StoreError> {
-        sqlx::query(
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
             "UPDATE tasks SET subject = $1, status = $2, due_at = $3, contact_id = $4,
                     ticket_id = $5, assignee = $6, updated_at = $7
              WHERE id = $8 AND tenant = $9 RETURNING *",
@@ -755,15 +954,41 @@ impl CrmStore for Records {
         .bind(to_text(Utc::now()))
         .bind(id)
         .bind(&*self.tenant)
-        .fetch_optional(self.writer())
-        .await?
-        .map(|r| rows::task(&r))
-        .transpose()
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let task = rows::task(&row)?;
+        self.announce(&mut tx, Entity::Task, Action::Edit, task_ids(&task), &task)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(task))
     }
 
     async fn delete_task(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_row("DELETE FROM tasks WHERE id = $1 AND tenant = $2", id)
-            .await
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query("DELETE FROM tasks WHERE id = $1 AND tenant = $2 RETURNING *")
+            .bind(id)
+            .bind(&*self.tenant)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let before = rows::task(&row)?;
+        self.announce(
+            &mut tx,
+            Entity::Task,
+            Action::Delete,
+            task_ids(&before),
+            &before,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn tasks(&self, page: Page) -> Result<Vec<Task>, StoreError> {

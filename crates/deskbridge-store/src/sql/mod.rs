@@ -69,6 +69,7 @@
 pub(crate) mod crm;
 mod jobs;
 mod journal;
+mod outbox;
 mod sessions;
 
 use std::time::Duration;
