@@ -184,6 +184,10 @@ pub struct GroupConfig {
     /// What the site's closed chats become (`[groups.chat]`,
     /// `POST /api/v1/conversations`).
     pub chat: Option<ChatConfig>,
+
+    /// CRM triggers (`[[groups.triggers]]`): who hears of changes to the
+    /// group's CRM records.
+    pub triggers: Vec<super::TriggerConfig>,
 }
 
 /// A site's chats (`[groups.chat]`): archived as solved tickets, escalated as
@@ -478,6 +482,15 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
             .as_ref()
             .and_then(|b| config.backends.get(b))
             .is_some_and(|b| b.kind == BackendKind::Zendesk);
+        for (j, t) in g.triggers.iter().enumerate() {
+            t.check(&key(&format!("triggers[{j}]")), errors);
+        }
+        if on_zendesk && !g.triggers.is_empty() {
+            errors.push(format!(
+                "{}: triggers are delivered for the built-in CRM's changes only, not yet for a Zendesk backend (use Zendesk's own webhooks, or remove them)",
+                key("triggers")
+            ));
+        }
         if g.zendesk_voice == Some(true) && !on_zendesk {
             errors.push(format!(
                 "{}: voice comments are Zendesk's; this group's backend is the built-in CRM, which writes text comments (remove zendesk_voice, or set backend to a Zendesk backend)",

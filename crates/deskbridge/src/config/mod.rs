@@ -7,6 +7,7 @@ mod asterisk;
 pub mod dialing;
 mod env;
 mod group;
+pub mod triggers;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use asterisk::AsteriskConfig;
 pub use group::{AgentConfig, BackendConfig, BackendKind, GroupConfig};
+pub use triggers::{TriggerConfig, TriggersConfig};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -33,6 +35,8 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     /// Connector groups; none defined = one group "default" with a generated token.
     pub groups: Vec<GroupConfig>,
+    /// How CRM triggers' notifications are delivered.
+    pub triggers: TriggersConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -300,6 +304,7 @@ impl Config {
         group::check_backends(&self.backends, &mut errors);
         group::check_agents(&self.agents, &mut errors);
         group::check_groups(self, &mut errors);
+        self.triggers.check(&mut errors);
         errors
     }
 

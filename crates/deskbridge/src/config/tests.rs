@@ -399,3 +399,86 @@ fn chat_keys_become_the_chat_policy_and_bad_sources_name_their_key() {
     );
     assert!(errors[0].contains("attribute:NAME"));
 }
+
+#[test]
+fn triggers_are_checked_with_their_keys_and_keep_secrets_hidden() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let config = load_text(&format!(
+        r#"
+[[groups]]
+name = "support"
+tokens = ["support-token-0123456789"]
+[[groups.triggers]]
+entity = "ticket"
+action = "create"
+url = "https://crm.example.com/case"
+[[groups.triggers]]
+entity = "contact"
+action = "delete"
+url = "https://crm.example.com/json"
+format = "json"
+secret = ["{secret}", "{secret}"]
+[triggers]
+allow_private_networks = true
+retry_waits_seconds = [0.5, 2]
+"#
+    ))
+    .unwrap();
+    let triggers = &config.groups[0].triggers;
+    assert_eq!(
+        triggers[0].trigger().format,
+        deskbridge_core::trigger::Format::Query
+    );
+    assert_eq!(triggers[1].secrets().len(), 2);
+    assert!(!format!("{config:?}").contains("MfKQ9r8"));
+    assert_eq!(
+        config.triggers.schedule().waits,
+        [
+            std::time::Duration::from_millis(500),
+            std::time::Duration::from_secs(2)
+        ]
+    );
+
+    let errors = load_text(
+        r#"
+[[groups]]
+name = "support"
+tokens = ["support-token-0123456789"]
+[[groups.triggers]]
+entity = "comment"
+action = "edit"
+url = "https://crm.example.com/c"
+[[groups.triggers]]
+entity = "ticket"
+action = "create"
+url = "ftp://crm.example.com/c"
+[[groups.triggers]]
+entity = "ticket"
+action = "create"
+url = "https://crm.example.com/j"
+format = "json"
+[[groups.triggers]]
+entity = "ticket"
+action = "create"
+url = "https://crm.example.com/j"
+format = "json"
+secret = "hunter2"
+[triggers]
+timeout_seconds = 0
+"#,
+    )
+    .unwrap_err()
+    .0;
+    let text = errors.join("\n");
+    for expected in [
+        "groups[0].triggers[0].action: comments are created and deleted",
+        "groups[0].triggers[1].url: \"ftp://crm.example.com/c\" must start with http:// or https://",
+        "groups[0].triggers[2].secret: a \"json\" trigger needs a secret",
+        "groups[0].triggers[3].secret: a trigger secret starts with \"whsec_\"",
+        "triggers.timeout_seconds: must be at least 1",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("hunter2"));
+    assert_eq!(errors.len(), 5, "{text}");
+}
