@@ -10,7 +10,7 @@ use anyhow::Context;
 use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::{CallPlan, Policy, Templates, WorkLane};
 use deskbridge_crm::BuiltinCrm;
-use deskbridge_store::{CrmStore, InstanceRecord, PgStore, SqliteStore, Store};
+use deskbridge_store::{CrmStore, GroupTriggers, InstanceRecord, PgStore, SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -126,6 +126,8 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: worker::Workers,
+    /// The CRM triggers' senders.
+    deliveries: crate::triggers::Deliveries,
     heartbeat: tokio::task::JoinHandle<()>,
     /// The groups' Asterisk manager clients.
     ami: Vec<tokio::task::JoinHandle<()>>,
@@ -155,6 +157,7 @@ impl Running {
             Err(_) => tracing::warn!("requests still open after 10 s; closing them"),
         }
         self.workers.finish(Duration::from_secs(15)).await;
+        self.deliveries.finish(Duration::from_secs(5)).await;
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -184,7 +187,10 @@ pub async fn open(
         false => None,
     };
     let region = config.region();
-    let crm_of = |tenant: &str| BuiltinCrm::new(crm_store(tenant), region);
+    let crm_of = |tenant: &str| {
+        let triggers = crate::triggers::of_tenant(config, tenant);
+        BuiltinCrm::new(crm_store(tenant, triggers), region)
+    };
     let backends = crate::backends::build(config, &crm_of, &store, lane)?;
     let groups = build_groups(
         config,
@@ -262,6 +268,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let retry = RetryPolicy::from(&config.jobs);
     let workers = worker::spawn(state.clone(), config.jobs.workers, retry, stop_rx.clone());
 
+    let deliveries =
+        crate::triggers::spawn(&config, store.clone(), &state.instance.id, stop_rx.clone())?;
+
     let ami = spawn_ami_clients(&config, &state, &stop_rx);
 
     let router = crate::http::router(state.clone());
@@ -281,6 +290,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stop: stop_tx,
         server,
         workers,
+        deliveries,
         heartbeat,
         ami,
         purge,
@@ -331,7 +341,9 @@ fn create_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// The built-in CRM records of one built-in backend, by its name.
-type CrmOf = Box<dyn Fn(&str) -> Arc<dyn CrmStore> + Send + Sync>;
+/// The records announce their changes to the triggers of the groups using that
+/// backend.
+type CrmOf = Box<dyn Fn(&str, Vec<GroupTriggers>) -> Arc<dyn CrmStore> + Send + Sync>;
 
 /// SQLite in the data dir (or at a `sqlite://` URL), or PostgreSQL for a
 /// `postgres://` URL. The same database serves the calls and the built-in CRM,
@@ -346,7 +358,7 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, CrmOf)> 
             );
             let crm_of: CrmOf = Box::new({
                 let pg = pg.clone();
-                move |tenant| Arc::new(pg.crm(tenant))
+                move |tenant, triggers| Arc::new(pg.crm(tenant).with_triggers(triggers))
             });
             Ok((pg, crm_of))
         }
@@ -358,7 +370,7 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, CrmOf)> 
             .context("opening the SQLite database")?;
             let crm_of: CrmOf = Box::new({
                 let sqlite = sqlite.clone();
-                move |tenant| Arc::new(sqlite.crm(tenant))
+                move |tenant, triggers| Arc::new(sqlite.crm(tenant).with_triggers(triggers))
             });
             Ok((Arc::new(sqlite), crm_of))
         }

@@ -14,4 +14,5 @@ pub mod ingest;
 pub mod state;
 pub mod telemetry;
 pub mod token;
+pub mod triggers;
 pub mod worker;

@@ -23,6 +23,7 @@ mod openapi;
 mod pops;
 mod route;
 mod rules;
+mod triggers;
 mod twilio;
 mod zendesk;
 mod zendesk_calls;

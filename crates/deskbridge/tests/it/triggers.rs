@@ -1,0 +1,567 @@
+//! CRM triggers, end to end: a group configured with triggers, changes made
+//! through the CRM API, and a local receiver (an axum server on 127.0.0.1 in
+//! this test) that records every request and fails when told to. Each test
+//! checks what the receiver's owner would: the exact query string, the JSON
+//! body and its Standard Webhooks signature (verified here with hmac and sha2
+//! directly, not with deskbridge's signing code), and what arrives after a
+//! failure.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use deskbridge_store::DeliveryStatus;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2_11::Sha256;
+
+use crate::common::*;
+
+const TOKEN: &str = "support-token-0123456789";
+/// The Standard Webhooks specification's example secret.
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    /// Path and query, as sent.
+    target: String,
+    headers: HeaderMap,
+    body: String,
+    at: Instant,
+}
+
+/// What the receiver answers next (then 204 once the script runs out).
+#[derive(Debug, Clone)]
+enum Reply {
+    Status(u16),
+    /// 429 with `Retry-After: seconds`.
+    TooMany(u64),
+}
+
+#[derive(Default)]
+struct Inbox {
+    seen: Vec<Seen>,
+    script: VecDeque<Reply>,
+}
+
+/// A receiver on 127.0.0.1 with its own runtime.
+struct Receiver {
+    base: String,
+    inbox: Arc<Mutex<Inbox>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+async fn record(
+    State(inbox): State<Arc<Mutex<Inbox>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut inbox = inbox.lock().unwrap();
+    inbox.seen.push(Seen {
+        method: method.to_string(),
+        target: uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        at: Instant::now(),
+    });
+    match inbox.script.pop_front() {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(Reply::Status(s)) => (
+            StatusCode::from_u16(s).unwrap(),
+            format!("receiver says {s}"),
+        )
+            .into_response(),
+        Some(Reply::TooMany(secs)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            "slow down",
+        )
+            .into_response(),
+    }
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .fallback(record)
+            .with_state(inbox.clone());
+        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver {
+            base: format!("http://{addr}"),
+            inbox,
+            _rt: rt,
+        }
+    }
+
+    fn script(&self, replies: &[Reply]) {
+        self.inbox
+            .lock()
+            .unwrap()
+            .script
+            .extend(replies.iter().cloned());
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.inbox.lock().unwrap().seen.clone()
+    }
+
+    /// Waits until `n` requests arrived (and a little more, to see none extra).
+    fn wait_for(&self, n: usize) -> Vec<Seen> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.seen().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "the receiver got {} of {n} requests: {:#?}",
+                self.seen().len(),
+                self.seen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        self.seen()
+    }
+}
+
+/// One group "support" with `triggers` (TOML of `[[groups.triggers]]` tables),
+/// allowed to reach this machine unless `private` says otherwise, retrying after
+/// 0.3 s twice.
+fn start(triggers: &str, allow_private: bool) -> TestApp {
+    let config = format!(
+        "[[groups]]\nname = \"support\"\ntokens = [\"{TOKEN}\"]\n{triggers}\n\
+         [triggers]\nallow_private_networks = {allow_private}\nretry_waits_seconds = [0.3, 0.3]\ntimeout_seconds = 5\n"
+    );
+    TestApp::with_config(&config, TOKEN)
+}
+
+fn trigger(entity: &str, action: &str, url: &str, json: bool) -> String {
+    let format = match json {
+        true => format!("format = \"json\"\nsecret = \"{SECRET}\"\n"),
+        false => "format = \"query\"\n".into(),
+    };
+    format!(
+        "[[groups.triggers]]\nentity = \"{entity}\"\naction = \"{action}\"\nurl = \"{url}\"\n{format}"
+    )
+}
+
+fn create(app: &TestApp, path: &str, body: Value) -> String {
+    let (status, record) = app.send("POST", path, Some(&body));
+    assert_eq!(status, 201, "POST {path} {body} -> {record}");
+    record["id"].as_str().unwrap().to_string()
+}
+
+fn ok(app: &TestApp, method: &str, path: &str, body: Option<Value>) {
+    let (status, answer) = app.send(method, path, body.as_ref());
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path} -> {status} {answer}"
+    );
+}
+
+/// The signature as any receiver checks it: HMAC-SHA256 keyed with the bytes
+/// after `whsec_`, over `id.timestamp.body`, base64, after `v1,`.
+fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+#[test]
+fn the_independent_verifier_agrees_with_the_specifications_example() {
+    // Standard Webhooks, "Signature scheme": the published example.
+    assert_eq!(
+        expected_signature(
+            SECRET,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "1614265330",
+            r#"{"test": 2432232314}"#
+        ),
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    );
+}
+
+fn header<'a>(seen: &'a Seen, name: &str) -> &'a str {
+    seen.headers
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header: {seen:?}"))
+        .to_str()
+        .unwrap()
+}
+
+const CHANGES: [(&str, &str); 11] = [
+    ("contact", "create"),
+    ("contact", "edit"),
+    ("contact", "delete"),
+    ("ticket", "create"),
+    ("ticket", "edit"),
+    ("ticket", "delete"),
+    ("comment", "create"),
+    ("comment", "delete"),
+    ("task", "create"),
+    ("task", "edit"),
+    ("task", "delete"),
+];
+
+/// Makes one change of each entity and action through the CRM API; returns
+/// the contact, ticket, comment and task ids.
+fn change_everything(app: &TestApp) -> (String, String, String, String) {
+    let contact = create(app, "/api/v1/crm/contacts", json!({"name": "Ada Lovelace"}));
+    ok(
+        app,
+        "PATCH",
+        &format!("/api/v1/crm/contacts/{contact}"),
+        Some(json!({"email": "ada@example.com"})),
+    );
+    let ticket = create(
+        app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Printer on fire", "requester_id": contact}),
+    );
+    ok(
+        app,
+        "PATCH",
+        &format!("/api/v1/crm/tickets/{ticket}"),
+        Some(json!({"status": "open"})),
+    );
+    let comment = create(
+        app,
+        &format!("/api/v1/crm/tickets/{ticket}/comments"),
+        json!({"body": "Called back", "public": false}),
+    );
+    ok(
+        app,
+        "DELETE",
+        &format!("/api/v1/crm/tickets/{ticket}/comments/{comment}"),
+        None,
+    );
+    let task = create(
+        app,
+        "/api/v1/crm/tasks",
+        json!({"subject": "Call Ada", "contact_id": contact, "ticket_id": ticket}),
+    );
+    ok(
+        app,
+        "PATCH",
+        &format!("/api/v1/crm/tasks/{task}"),
+        Some(json!({"subject": "Call Ada again"})),
+    );
+    ok(app, "DELETE", &format!("/api/v1/crm/tasks/{task}"), None);
+    ok(
+        app,
+        "DELETE",
+        &format!("/api/v1/crm/tickets/{ticket}"),
+        None,
+    );
+    ok(
+        app,
+        "DELETE",
+        &format!("/api/v1/crm/contacts/{contact}"),
+        None,
+    );
+    (contact, ticket, comment, task)
+}
+
+#[test]
+fn every_change_reaches_its_query_trigger_with_the_classic_query_string() {
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let triggers: String = CHANGES
+        .iter()
+        .map(|(e, a)| {
+            // One URL that has a query already, with an escaped value.
+            let url = match (*e, *a) {
+                ("contact", "create") => format!("{base}/hooks/contact-create?site=north%20hall"),
+                _ => format!("{base}/hooks/{e}-{a}"),
+            };
+            trigger(e, a, &url, false)
+        })
+        .collect();
+    let app = start(&triggers, true);
+    let (c, t, f, k) = change_everything(&app);
+    let seen = receiver.wait_for(11);
+    let mut targets: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
+    assert!(seen.iter().all(|s| s.method == "GET" && s.body.is_empty()));
+    targets.sort();
+    let mut expected = vec![
+        format!("/hooks/contact-create?site=north%20hall&AccountID={c}"),
+        format!("/hooks/contact-edit?AccountID={c}"),
+        format!("/hooks/contact-delete?AccountID={c}"),
+        format!("/hooks/ticket-create?AccountID={c}&CaseID={t}"),
+        format!("/hooks/ticket-edit?AccountID={c}&CaseID={t}"),
+        // Deleted after its contact's task; the ticket still had its requester.
+        format!("/hooks/ticket-delete?AccountID={c}&CaseID={t}"),
+        format!("/hooks/comment-create?AccountID={c}&CaseID={t}&FollowupID={f}"),
+        format!("/hooks/comment-delete?AccountID={c}&CaseID={t}&FollowupID={f}"),
+        format!("/hooks/task-create?AccountID={c}&TaskID={k}"),
+        format!("/hooks/task-edit?AccountID={c}&TaskID={k}"),
+        format!("/hooks/task-delete?AccountID={c}&TaskID={k}"),
+    ];
+    expected.sort();
+    assert_eq!(targets, expected);
+    // Delivered, and listed as such.
+    let delivered = app
+        .block_on(
+            app.state()
+                .store
+                .deliveries(Some(DeliveryStatus::Delivered), 50),
+        )
+        .unwrap();
+    assert_eq!(delivered.len(), 11);
+    assert!(
+        delivered
+            .iter()
+            .all(|d| d.attempts == 1 && d.last_status == Some(204))
+    );
+}
+
+#[test]
+fn every_change_reaches_its_json_trigger_signed() {
+    let receiver = Receiver::start();
+    let url = format!("{}/hooks/json", receiver.base);
+    let triggers: String = CHANGES
+        .iter()
+        .map(|(e, a)| trigger(e, a, &url, true))
+        .collect();
+    let app = start(&triggers, true);
+    let (c, t, f, k) = change_everything(&app);
+    let seen = receiver.wait_for(11);
+    assert_eq!(seen.len(), 11);
+    let mut types = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for s in &seen {
+        assert_eq!(
+            (s.method.as_str(), s.target.as_str()),
+            ("POST", "/hooks/json")
+        );
+        assert_eq!(header(s, "content-type"), "application/json");
+        let id = header(s, "webhook-id");
+        let timestamp = header(s, "webhook-timestamp");
+        let sent_at: i64 = timestamp.parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - sent_at).abs() < 60);
+        assert_eq!(
+            header(s, "webhook-signature"),
+            expected_signature(SECRET, id, timestamp, &s.body),
+            "{s:?}"
+        );
+        assert!(id.starts_with("msg_") && ids.insert(id.to_string()));
+        let body: Value = serde_json::from_str(&s.body).unwrap();
+        let kind = body["type"].as_str().unwrap().to_string();
+        let data_id = body["data"]["id"].as_str().unwrap();
+        let expected_id = match kind.split('.').next().unwrap() {
+            "contact" => &c,
+            "ticket" => &t,
+            "comment" => &f,
+            "task" => &k,
+            other => panic!("unknown type {other}"),
+        };
+        assert_eq!(data_id, expected_id, "{body}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok(),
+            "{body}"
+        );
+        types.push(kind);
+    }
+    // One record's notifications to one endpoint come in the order of its changes.
+    let order_of = |prefix: &str| -> Vec<String> {
+        types
+            .iter()
+            .filter(|t| t.starts_with(prefix))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        order_of("contact."),
+        ["contact.created", "contact.updated", "contact.deleted"]
+    );
+    assert_eq!(
+        order_of("ticket."),
+        ["ticket.created", "ticket.updated", "ticket.deleted"]
+    );
+    assert_eq!(
+        order_of("task."),
+        ["task.created", "task.updated", "task.deleted"]
+    );
+    assert_eq!(order_of("comment."), ["comment.created", "comment.deleted"]);
+    // The data is the record as the API shows it.
+    let created = seen
+        .iter()
+        .map(|s| serde_json::from_str::<Value>(&s.body).unwrap())
+        .find(|b| b["type"] == "ticket.created")
+        .unwrap();
+    assert_eq!(created["data"]["subject"], "Printer on fire");
+    assert_eq!(created["data"]["requester_id"], c.as_str());
+}
+
+#[test]
+fn a_failed_attempt_is_retried_and_a_429_waits_for_its_retry_after() {
+    let receiver = Receiver::start();
+    let url = format!("{}/hooks/t", receiver.base);
+    let app = start(&trigger("ticket", "create", &url, true), true);
+    receiver.script(&[Reply::Status(500), Reply::TooMany(2)]);
+    let contact = create(&app, "/api/v1/crm/contacts", json!({"name": "Ada"}));
+    create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Help", "requester_id": contact}),
+    );
+    let seen = receiver.wait_for(3);
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    // The same message each time (the receiver deduplicates by it), the same body.
+    let id = header(&seen[0], "webhook-id");
+    assert!(
+        seen.iter()
+            .all(|s| header(s, "webhook-id") == id && s.body == seen[0].body)
+    );
+    for s in &seen {
+        assert_eq!(
+            header(s, "webhook-signature"),
+            expected_signature(SECRET, id, header(s, "webhook-timestamp"), &s.body)
+        );
+    }
+    // After the 500: the schedule's 0.3 s; after the 429: its Retry-After, 2 s.
+    let first_wait = seen[1].at - seen[0].at;
+    let second_wait = seen[2].at - seen[1].at;
+    assert!(first_wait >= Duration::from_millis(300), "{first_wait:?}");
+    assert!(
+        second_wait >= Duration::from_millis(1900),
+        "{second_wait:?}"
+    );
+    let done = app
+        .block_on(app.state().store.deliveries(None, 10))
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].status, DeliveryStatus::Delivered);
+    assert_eq!(done[0].attempts, 3);
+}
+
+#[test]
+fn after_the_last_retry_a_notification_is_a_dead_letter_and_can_be_replayed() {
+    let receiver = Receiver::start();
+    let url = format!("{}/hooks/c", receiver.base);
+    let app = start(&trigger("contact", "create", &url, false), true);
+    receiver.script(&[Reply::Status(500), Reply::Status(502), Reply::Status(503)]);
+    let contact = create(&app, "/api/v1/crm/contacts", json!({"name": "Ada"}));
+    let seen = receiver.wait_for(3);
+    assert_eq!(seen.len(), 3);
+    let store = &app.state().store;
+    let failed = wait_until(|| {
+        let failed = app
+            .block_on(store.deliveries(Some(DeliveryStatus::Failed), 10))
+            .unwrap();
+        (!failed.is_empty()).then_some(failed)
+    });
+    assert_eq!(failed[0].attempts, 3);
+    assert_eq!(failed[0].last_status, Some(503));
+    assert_eq!(
+        failed[0].last_error.as_deref(),
+        Some("HTTP 503: receiver says 503")
+    );
+    assert_eq!(
+        app.block_on(store.replay_delivery(failed[0].id)).unwrap(),
+        Some(true)
+    );
+    let seen = receiver.wait_for(4);
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[3].target, format!("/hooks/c?AccountID={contact}"));
+}
+
+fn wait_until<T>(mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = ready() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_change_that_was_refused_sends_nothing() {
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let triggers = [
+        trigger("contact", "edit", &format!("{base}/c"), false),
+        trigger("ticket", "create", &format!("{base}/t"), false),
+    ]
+    .concat();
+    let app = start(&triggers, true);
+    let contact = create(&app, "/api/v1/crm/contacts", json!({"name": "Ada"}));
+    // Refused (422): nothing changed, so nothing is announced.
+    let (status, _) = app.send(
+        "PATCH",
+        &format!("/api/v1/crm/contacts/{contact}"),
+        Some(&json!({"email": 42})),
+    );
+    assert_eq!(status, 422);
+    let (status, _) = app.send(
+        "POST",
+        "/api/v1/crm/tickets",
+        Some(&json!({"subject": "Help", "requester_id": "999999"})),
+    );
+    assert_eq!(status, 422);
+    // A change that happened is announced: the outbox worked all along.
+    ok(
+        &app,
+        "PATCH",
+        &format!("/api/v1/crm/contacts/{contact}"),
+        Some(json!({"name": "Ada L."})),
+    );
+    let seen = receiver.wait_for(1);
+    assert_eq!(
+        seen.iter().map(|s| s.target.as_str()).collect::<Vec<_>>(),
+        [format!("/c?AccountID={contact}")]
+    );
+    let all = app
+        .block_on(app.state().store.deliveries(None, 10))
+        .unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+#[test]
+fn a_private_address_is_refused_by_default() {
+    let receiver = Receiver::start();
+    let url = format!("{}/hooks/c", receiver.base);
+    let app = start(&trigger("contact", "create", &url, false), false);
+    create(&app, "/api/v1/crm/contacts", json!({"name": "Ada"}));
+    let store = &app.state().store;
+    let failed = wait_until(|| {
+        let failed = app
+            .block_on(store.deliveries(Some(DeliveryStatus::Failed), 10))
+            .unwrap();
+        (!failed.is_empty()).then_some(failed)
+    });
+    // A dead letter at once (no retry can change the address), with the reason.
+    assert_eq!(failed[0].attempts, 1);
+    let reason = failed[0].last_error.as_deref().unwrap();
+    assert!(
+        reason.contains("127.0.0.1") && reason.contains("allow_private_networks"),
+        "{reason}"
+    );
+    assert!(receiver.seen().is_empty());
+}
