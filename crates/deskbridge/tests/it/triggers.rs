@@ -565,3 +565,36 @@ fn a_private_address_is_refused_by_default() {
     );
     assert!(receiver.seen().is_empty());
 }
+
+#[test]
+fn a_calls_contact_ticket_and_comment_are_announced_like_the_apis() {
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let triggers = [
+        trigger("contact", "create", &format!("{base}/contact"), false),
+        trigger("ticket", "create", &format!("{base}/ticket"), false),
+        trigger("comment", "create", &format!("{base}/comment"), false),
+    ]
+    .concat();
+    let app = start(&triggers, true);
+    let (status, _) = app.post_events(&answered_call("call-1", "+14155550100", "ann@example.com"));
+    assert_eq!(status, 202);
+    let call = app.wait_synced("call-1");
+    let contact = call["contact_id"].as_str().unwrap();
+    let ticket = call["ticket_id"].as_str().unwrap();
+    let comments = app.comments(ticket);
+    let seen = receiver.wait_for(2 + comments.len());
+    let mut targets: Vec<String> = seen.iter().map(|s| s.target.clone()).collect();
+    targets.sort();
+    let mut expected = vec![
+        format!("/contact?AccountID={contact}"),
+        format!("/ticket?AccountID={contact}&CaseID={ticket}"),
+    ];
+    for c in &comments {
+        let id = c["id"].as_str().unwrap();
+        expected.push(format!("/comment?AccountID={contact}&CaseID={ticket}&FollowupID={id}"));
+    }
+    expected.sort();
+    assert!(!comments.is_empty());
+    assert_eq!(targets, expected);
+}
