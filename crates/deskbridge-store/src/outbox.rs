@@ -123,12 +123,16 @@ pub trait Outbox: Send + Sync {
         outcome: &AttemptOutcome,
     ) -> Result<bool, StoreError>;
 
-    /// Notifications, newest first, with `status` if given (at most `limit`).
+    /// Notifications of `groups`, newest first, with `status` if given (at most
+    /// `limit`).
     async fn deliveries(
         &self,
+        groups: &[String],
         status: Option<DeliveryStatus>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
+
+    async fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError>;
 
     /// Makes a dead letter pending again, due now, with its attempts reset;
     /// `None` when there is no such notification, `Some(false)` when it is not

@@ -1768,6 +1768,11 @@ fn trigger(entity: Entity, action: Action, url: &str) -> Trigger {
     }
 }
 
+/// The groups the outbox tests list notifications of.
+fn groups() -> Vec<String> {
+    vec!["support".into(), "g".into()]
+}
+
 fn outcome(verdict: Verdict, status: u16) -> AttemptOutcome {
     AttemptOutcome {
         verdict,
@@ -1803,7 +1808,13 @@ async fn changes_write_their_notifications_and_they_go_in_order<D: Tenants + Sto
         .unwrap()
         .record;
     // Not a trigger's entity: nothing written.
-    assert!(db.deliveries(None, 10).await.unwrap().is_empty());
+    assert!(
+        db.deliveries(&["other".to_string()], None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(db.deliveries(&groups(), None, 10).await.unwrap().is_empty());
     let (t, c) = crm
         .insert_ticket(
             &ticket("Help", "open", Some(ada.id)),
@@ -1830,8 +1841,15 @@ async fn changes_write_their_notifications_and_they_go_in_order<D: Tenants + Sto
             .unwrap()
             .is_none()
     );
-    let all = db.deliveries(None, 10).await.unwrap();
+    let all = db.deliveries(&groups(), None, 10).await.unwrap();
     assert_eq!(all.len(), 4, "{all:?}");
+    // Another group's list does not show them.
+    assert!(
+        db.deliveries(&["other".to_string()], None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let comment_hook = all.iter().find(|d| d.endpoint != HOOK).unwrap();
     let c = c.unwrap();
     assert_eq!(
@@ -1887,13 +1905,13 @@ async fn changes_write_their_notifications_and_they_go_in_order<D: Tenants + Sto
     assert!(db.claim_delivery("w1", lease).await.unwrap().is_none());
 
     let failed = db
-        .deliveries(Some(DeliveryStatus::Failed), 10)
+        .deliveries(&groups(), Some(DeliveryStatus::Failed), 10)
         .await
         .unwrap();
     assert_eq!(failed.iter().map(|d| d.id).collect::<Vec<_>>(), [edit1.id]);
     assert_eq!(failed[0].last_status, Some(410));
     let done = db
-        .deliveries(Some(DeliveryStatus::Delivered), 10)
+        .deliveries(&groups(), Some(DeliveryStatus::Delivered), 10)
         .await
         .unwrap();
     assert_eq!(done.len(), 3);
@@ -1954,7 +1972,7 @@ async fn deletes_and_tasks_are_announced<D: Tenants + Store>(db: &D) {
     assert!(crm.delete_contact(ada.id).await.unwrap());
     assert!(!crm.delete_contact(ada.id).await.unwrap());
     let mut urls: Vec<String> = db
-        .deliveries(None, 10)
+        .deliveries(&groups(), None, 10)
         .await
         .unwrap()
         .iter()

@@ -144,20 +144,32 @@ impl Outbox for SqlStore {
 
     async fn deliveries(
         &self,
+        groups: &[String],
         status: Option<DeliveryStatus>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM trigger_outbox WHERE ($1 = '' OR status = $1)
-             ORDER BY id DESC LIMIT $2",
-        )
+        sqlx::query(concat!(
+            "SELECT * FROM trigger_outbox WHERE ($1 = '' OR status = $1) AND group_name ",
+            in_json_array!("$3"),
+            " ORDER BY id DESC LIMIT $2"
+        ))
         .bind(status.map_or("", |s| s.as_str()))
         .bind(i64::from(limit))
+        .bind(serde_json::to_string(groups)?)
         .fetch_all(self.reader())
         .await?
         .iter()
         .map(delivery)
         .collect()
+    }
+
+    async fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError> {
+        sqlx::query("SELECT * FROM trigger_outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .map(|r| delivery(&r))
+            .transpose()
     }
 
     async fn replay_delivery(&self, id: i64) -> Result<Option<bool>, StoreError> {

@@ -15,6 +15,7 @@ mod live;
 mod lookup;
 pub mod openapi;
 pub mod serve;
+mod triggers;
 mod twilio;
 
 use std::sync::Arc;

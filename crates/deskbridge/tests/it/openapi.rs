@@ -46,6 +46,13 @@ name = "support"
 tokens = ["{TOKEN}"]
 twilio_auth_token = "{TWILIO_AUTH}"
 ticket_assignment = "agent"
+
+# A receiver on this machine, refused (allow_private_networks is off): its
+# notification becomes a dead letter at once, for the deliveries endpoints.
+[[groups.triggers]]
+entity = "contact"
+action = "create"
+url = "http://127.0.0.1:9/hooks/contact"
 "#
     );
     TestApp::with_config(&config, TOKEN)
@@ -719,6 +726,37 @@ fn crm_operations(c: &mut Caller<'_>, ann: &Session) {
         let answer = c.call("delete", one_path, one_target, As::Group, None);
         assert_eq!(answer.status, 204, "{one_target}: {}", answer.text);
     }
+
+    // The contact made above was announced to a refused address: a dead letter.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c.app.get("/api/v1/triggers/deliveries?status=failed").1["deliveries"]
+        .as_array()
+        .is_none_or(|d| d.is_empty())
+    {
+        assert!(std::time::Instant::now() < deadline, "no dead letter");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let failed = c.json(
+        "get",
+        "/api/v1/triggers/deliveries",
+        "/api/v1/triggers/deliveries?status=failed",
+        As::Group,
+        None,
+    );
+    let dead = &failed["deliveries"][0];
+    assert_eq!(
+        dead["endpoint"], "http://127.0.0.1:9/hooks/contact",
+        "{failed}"
+    );
+    let id = dead["id"].as_str().expect("delivery id");
+    let replayed = c.json(
+        "post",
+        "/api/v1/triggers/deliveries/{id}/replay",
+        &format!("/api/v1/triggers/deliveries/{id}/replay"),
+        As::Group,
+        None,
+    );
+    assert_eq!(replayed["message_id"], dead["message_id"], "{replayed}");
 }
 
 /// Issue 13, point 3: nothing is served that the description leaves out. Routes

@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use deskbridge_store::DeliveryStatus;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2_11::Sha256;
@@ -324,18 +323,13 @@ fn every_change_reaches_its_query_trigger_with_the_classic_query_string() {
     expected.sort();
     assert_eq!(targets, expected);
     // Delivered, and listed as such.
-    let delivered = app
-        .block_on(
-            app.state()
-                .store
-                .deliveries(Some(DeliveryStatus::Delivered), 50),
-        )
-        .unwrap();
+    let delivered = deliveries(&app, "delivered");
     assert_eq!(delivered.len(), 11);
     assert!(
         delivered
             .iter()
-            .all(|d| d.attempts == 1 && d.last_status == Some(204))
+            .all(|d| d["attempts"] == 1 && d["last_status"] == 204 && d["group"] == "support"),
+        "{delivered:#?}"
     );
 }
 
@@ -451,12 +445,11 @@ fn a_failed_attempt_is_retried_and_a_429_waits_for_its_retry_after() {
         second_wait >= Duration::from_millis(1900),
         "{second_wait:?}"
     );
-    let done = app
-        .block_on(app.state().store.deliveries(None, 10))
-        .unwrap();
+    let done = deliveries(&app, "");
     assert_eq!(done.len(), 1);
-    assert_eq!(done[0].status, DeliveryStatus::Delivered);
-    assert_eq!(done[0].attempts, 3);
+    assert_eq!(done[0]["status"], "delivered");
+    assert_eq!(done[0]["attempts"], 3);
+    assert_eq!(done[0]["message_id"], id);
 }
 
 #[test]
@@ -468,26 +461,46 @@ fn after_the_last_retry_a_notification_is_a_dead_letter_and_can_be_replayed() {
     let contact = create(&app, "/api/v1/crm/contacts", json!({"name": "Ada"}));
     let seen = receiver.wait_for(3);
     assert_eq!(seen.len(), 3);
-    let store = &app.state().store;
     let failed = wait_until(|| {
-        let failed = app
-            .block_on(store.deliveries(Some(DeliveryStatus::Failed), 10))
-            .unwrap();
+        let failed = deliveries(&app, "failed");
         (!failed.is_empty()).then_some(failed)
     });
-    assert_eq!(failed[0].attempts, 3);
-    assert_eq!(failed[0].last_status, Some(503));
-    assert_eq!(
-        failed[0].last_error.as_deref(),
-        Some("HTTP 503: receiver says 503")
+    assert_eq!(failed[0]["attempts"], 3);
+    assert_eq!(failed[0]["last_status"], 503);
+    assert_eq!(failed[0]["last_error"], "HTTP 503: receiver says 503");
+    let id = failed[0]["id"].as_str().unwrap();
+    let (status, replayed) = app.send(
+        "POST",
+        &format!("/api/v1/triggers/deliveries/{id}/replay"),
+        None,
     );
-    assert_eq!(
-        app.block_on(store.replay_delivery(failed[0].id)).unwrap(),
-        Some(true)
-    );
+    assert_eq!(status, 200, "{replayed}");
+    assert_eq!(replayed["status"], "pending");
+    assert_eq!(replayed["attempts"], 0);
     let seen = receiver.wait_for(4);
     assert_eq!(seen.len(), 4);
     assert_eq!(seen[3].target, format!("/hooks/c?AccountID={contact}"));
+    // Delivered now; only a dead letter is replayed, and an unknown id is not found.
+    wait_until(|| (deliveries(&app, "delivered").len() == 1).then_some(()));
+    let (status, refused) = app.send(
+        "POST",
+        &format!("/api/v1/triggers/deliveries/{id}/replay"),
+        None,
+    );
+    assert_eq!(
+        (status, &refused["error"]),
+        (409, &json!("not_failed")),
+        "{refused}"
+    );
+    let (status, _) = app.send("POST", "/api/v1/triggers/deliveries/999999/replay", None);
+    assert_eq!(status, 404);
+}
+
+/// `GET /api/v1/triggers/deliveries?status=...` (all for "").
+fn deliveries(app: &TestApp, status: &str) -> Vec<Value> {
+    let (code, body) = app.get(&format!("/api/v1/triggers/deliveries?status={status}"));
+    assert_eq!(code, 200, "{body}");
+    body["deliveries"].as_array().unwrap().clone()
 }
 
 fn wait_until<T>(mut ready: impl FnMut() -> Option<T>) -> T {
@@ -537,10 +550,7 @@ fn a_change_that_was_refused_sends_nothing() {
         seen.iter().map(|s| s.target.as_str()).collect::<Vec<_>>(),
         [format!("/c?AccountID={contact}")]
     );
-    let all = app
-        .block_on(app.state().store.deliveries(None, 10))
-        .unwrap();
-    assert_eq!(all.len(), 1);
+    assert_eq!(deliveries(&app, "").len(), 1);
 }
 
 #[test]
@@ -549,16 +559,13 @@ fn a_private_address_is_refused_by_default() {
     let url = format!("{}/hooks/c", receiver.base);
     let app = start(&trigger("contact", "create", &url, false), false);
     create(&app, "/api/v1/crm/contacts", json!({"name": "Ada"}));
-    let store = &app.state().store;
     let failed = wait_until(|| {
-        let failed = app
-            .block_on(store.deliveries(Some(DeliveryStatus::Failed), 10))
-            .unwrap();
+        let failed = deliveries(&app, "failed");
         (!failed.is_empty()).then_some(failed)
     });
     // A dead letter at once (no retry can change the address), with the reason.
-    assert_eq!(failed[0].attempts, 1);
-    let reason = failed[0].last_error.as_deref().unwrap();
+    assert_eq!(failed[0]["attempts"], 1);
+    let reason = failed[0]["last_error"].as_str().unwrap();
     assert!(
         reason.contains("127.0.0.1") && reason.contains("allow_private_networks"),
         "{reason}"
@@ -592,7 +599,9 @@ fn a_calls_contact_ticket_and_comment_are_announced_like_the_apis() {
     ];
     for c in &comments {
         let id = c["id"].as_str().unwrap();
-        expected.push(format!("/comment?AccountID={contact}&CaseID={ticket}&FollowupID={id}"));
+        expected.push(format!(
+            "/comment?AccountID={contact}&CaseID={ticket}&FollowupID={id}"
+        ));
     }
     expected.sort();
     assert!(!comments.is_empty());

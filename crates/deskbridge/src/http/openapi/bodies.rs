@@ -369,3 +369,42 @@ pub struct ConversationMessage {
     pub text: String,
     pub at: DateTime<Utc>,
 }
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesParams {
+    /// `pending`, `delivered` or `failed` (a dead letter); default: all.
+    pub status: Option<String>,
+    /// At most this many (default 100, at most 500).
+    pub limit: Option<u32>,
+}
+
+/// CRM triggers' notifications, newest first.
+#[derive(ToSchema)]
+pub struct Deliveries {
+    pub deliveries: Vec<Delivery>,
+}
+
+/// One notification of one change to one endpoint.
+#[derive(ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    /// The `webhook-id` (JSON triggers): the same on every attempt and replay.
+    pub message_id: String,
+    pub group: String,
+    /// The configured URL.
+    pub endpoint: String,
+    /// `ticket:42`: one record's notifications to one endpoint go in order.
+    pub order_key: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    /// When a pending notification is tried next.
+    pub next_at: Option<DateTime<Utc>>,
+    /// The last answer's HTTP status.
+    pub last_status: Option<i64>,
+    /// The last answer's start, or why there was none (at most 500 characters).
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}

@@ -160,6 +160,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::agent::routes())
         .merge(super::decision::routes())
         .merge(super::lookup::routes())
+        .merge(super::triggers::routes())
         .nest("/crm", super::crm::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -1,0 +1,120 @@
+//! The CRM triggers' deliveries: what was sent, what is waiting, the dead
+//! letters, and their replay. A group token sees its groups' notifications only.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use deskbridge_store::crm::parse_id;
+use deskbridge_store::{Delivery, DeliveryStatus};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::bodies as doc;
+use super::{ApiError, GroupAuth};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_deliveries))
+        .routes(routes!(replay_delivery))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeliveriesQuery {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Deliveries {
+    deliveries: Vec<Delivery>,
+}
+
+/// The most notifications one list returns.
+const MAX_LIMIT: u32 = 500;
+
+/// `GET /api/v1/triggers/deliveries`: the token's groups' notifications,
+/// newest first.
+#[utoipa::path(
+    get,
+    path = "/triggers/deliveries",
+    tag = "triggers",
+    params(doc::DeliveriesParams),
+    security(("group_token" = [])),
+    responses(
+        (status = 200, description = "The notifications, newest first", body = doc::Deliveries),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A parameter is not valid (`invalid`, `field` names it)", body = doc::ApiErrorBody),
+    )
+)]
+async fn list_deliveries(
+    State(state): State<Arc<AppState>>,
+    auth: GroupAuth,
+    Query(q): Query<DeliveriesQuery>,
+) -> Result<Json<Deliveries>, ApiError> {
+    let status =
+        match q.status.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "must be pending, delivered or failed")
+            })?),
+        };
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let deliveries = state.store.deliveries(&auth.names(), status, limit).await?;
+    Ok(Json(Deliveries { deliveries }))
+}
+
+/// `POST /api/v1/triggers/deliveries/{id}/replay`: a dead letter is sent
+/// again, as a new series of attempts with the same `webhook-id`.
+#[utoipa::path(
+    post,
+    path = "/triggers/deliveries/{id}/replay",
+    tag = "triggers",
+    params(("id" = String, Path, description = "The notification's id")),
+    security(("group_token" = [])),
+    responses(
+        (status = 200, description = "The notification, pending again", body = doc::Delivery),
+        (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 404, description = "No such notification of the token's groups (`not_found`)", body = doc::ApiErrorBody),
+        (status = 409, description = "Not a dead letter: it is pending or was delivered (`not_failed`)", body = doc::ApiErrorBody),
+    )
+)]
+async fn replay_delivery(
+    State(state): State<Arc<AppState>>,
+    auth: GroupAuth,
+    Path(raw): Path<String>,
+) -> Result<Json<Delivery>, ApiError> {
+    let not_found = || ApiError::not_found(format!("notification {raw:?} not found"));
+    let id = parse_id(&raw).map_err(ApiError::not_found)?;
+    let Some(delivery) = state.store.delivery(id).await? else {
+        return Err(not_found());
+    };
+    if auth.get(&delivery.group).is_none() {
+        return Err(not_found());
+    }
+    match state.store.replay_delivery(id).await? {
+        Some(true) => {}
+        None => return Err(not_found()),
+        Some(false) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_failed",
+                "only a failed notification (a dead letter) is replayed; this one is pending or delivered",
+            ));
+        }
+    }
+    let replayed = state.store.delivery(id).await?.ok_or_else(not_found)?;
+    Ok(Json(replayed))
+}
