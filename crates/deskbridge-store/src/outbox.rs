@@ -138,4 +138,12 @@ pub trait Outbox: Send + Sync {
     /// `None` when there is no such notification, `Some(false)` when it is not
     /// a dead letter.
     async fn replay_delivery(&self, id: i64) -> Result<Option<bool>, StoreError>;
+
+    /// Makes every dead letter of `groups` made at or after `since` pending
+    /// again (as [`Outbox::replay_delivery`]); how many.
+    async fn replay_failed_since(
+        &self,
+        groups: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }

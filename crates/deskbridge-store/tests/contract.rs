@@ -1923,6 +1923,19 @@ async fn changes_write_their_notifications_and_they_go_in_order<D: Tenants + Sto
     let replayed = db.claim_delivery("w1", lease).await.unwrap().unwrap();
     assert_eq!((replayed.id, replayed.attempts), (edit1.id, 1));
     assert_eq!(replayed.message_id, edit1.message_id);
+    // Dead again; replayed by time: not when made before it, nor another group's.
+    assert!(db.record_attempt(&replayed, "w1", &dead).await.unwrap());
+    let later = Utc::now() + chrono::Duration::seconds(5);
+    assert_eq!(db.replay_failed_since(&groups(), later).await.unwrap(), 0);
+    let earlier = Utc::now() - chrono::Duration::seconds(60);
+    let others = ["other".to_string()];
+    assert_eq!(db.replay_failed_since(&others, earlier).await.unwrap(), 0);
+    assert_eq!(db.replay_failed_since(&groups(), earlier).await.unwrap(), 1);
+    let pending = db
+        .deliveries(&groups(), Some(DeliveryStatus::Pending), 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.iter().map(|d| d.id).collect::<Vec<_>>(), [edit1.id]);
 }
 
 /// Deletes are announced with the record as it was, and tasks by their contact.

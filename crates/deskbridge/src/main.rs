@@ -88,10 +88,40 @@ enum Command {
         /// The history file.
         file: PathBuf,
     },
+    /// CRM triggers' dead letters: list them, send them again.
+    Triggers {
+        /// The server's TOML config file (its groups).
+        #[arg(long, env = "DESKBRIDGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Directory for the database (as for `serve`).
+        #[arg(long, env = "DESKBRIDGE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Database URL (as for `serve`).
+        #[arg(long, env = "DESKBRIDGE_DATABASE_URL")]
+        database_url: Option<String>,
+        #[command(subcommand)]
+        command: TriggersCommand,
+    },
     /// The agent page's sign-in.
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TriggersCommand {
+    /// Print the notifications that failed for good (dead letters), newest
+    /// first: id, made at, group, attempts, endpoint, last answer.
+    ListFailed,
+    /// Send dead letters again (a running server delivers them, with their
+    /// `webhook-id`), one by id or all made since a time.
+    Replay {
+        #[arg(long, conflicts_with = "since", required_unless_present = "since")]
+        id: Option<String>,
+        /// RFC 3339 (2026-11-29T08:00:00Z) or a date (2026-11-29, midnight UTC).
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -223,6 +253,26 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Triggers {
+            config,
+            data_dir,
+            database_url,
+            command,
+        } => {
+            let overrides = deskbridge::config::Overrides {
+                listen: None,
+                data_dir,
+                database_url,
+            };
+            let config = match deskbridge::config::Config::load(config.as_deref(), overrides) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::from(2);
+                }
+            };
+            triggers(&config, command)
+        }
         Command::Agent {
             command: AgentCommand::HashPassword,
         } => {
@@ -265,6 +315,60 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+fn triggers(config: &deskbridge::config::Config, command: TriggersCommand) -> ExitCode {
+    use deskbridge::triggers::cli;
+    let what = match &command {
+        TriggersCommand::ListFailed => None,
+        TriggersCommand::Replay { id: Some(id), .. } => match deskbridge_store::crm::parse_id(id) {
+            Ok(id) => Some(cli::Replay::Id(id)),
+            Err(e) => {
+                eprintln!("--id: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        TriggersCommand::Replay { since, .. } => {
+            match cli::parse_since(since.as_deref().unwrap_or_default()) {
+                Ok(t) => Some(cli::Replay::Since(t)),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    deskbridge::telemetry::init_at("warn");
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let (state, _) = deskbridge::app::open(config, deskbridge_core::WorkLane::Bulk).await?;
+        let store = state.store.as_ref();
+        let done = match what {
+            None => {
+                let n = cli::list_failed(config, store, &mut std::io::stdout()).await?;
+                eprintln!("{n} failed notification(s)");
+                Ok(())
+            }
+            Some(what) => cli::replay(config, store, what).await.map(|n| {
+                println!("{n} notification(s) pending again; a running server sends them");
+            }),
+        };
+        state.store.close().await;
+        done
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use deskbridge_core::trigger::{Notification, Verdict};
 use rand::RngCore;
 
@@ -191,5 +191,25 @@ impl Outbox for SqlStore {
             .fetch_optional(self.reader())
             .await?;
         Ok(exists.map(|_| false))
+    }
+
+    async fn replay_failed_since(
+        &self,
+        groups: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let n = sqlx::query(concat!(
+            "UPDATE trigger_outbox SET status = 'pending', attempts = 0, next_at = $1,
+                    lease_owner = NULL, lease_until = NULL
+             WHERE status = 'failed' AND created_at >= $2 AND group_name ",
+            in_json_array!("$3")
+        ))
+        .bind(now_ms())
+        .bind(to_text(since))
+        .bind(serde_json::to_string(groups)?)
+        .execute(self.writer())
+        .await?
+        .rows_affected();
+        Ok(n)
     }
 }

@@ -9,6 +9,7 @@
 //! address the admin never configured, and each hop would have to be checked
 //! for private addresses again; a receiver that moved is fixed in the config.
 
+pub mod cli;
 mod send;
 
 use std::collections::HashMap;

@@ -12,3 +12,4 @@ mod check_cli;
 mod cli;
 mod instances;
 mod memory;
+mod triggers;
