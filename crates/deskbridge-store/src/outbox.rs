@@ -103,8 +103,23 @@ pub fn excerpt(text: &str) -> String {
     text.chars().take(MAX_EXCERPT).collect()
 }
 
+/// One endpoint's waiting notifications, for the metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointBacklog {
+    pub endpoint: String,
+    /// Pending notifications.
+    pub pending: i64,
+    /// Pending ones that failed at least once.
+    pub retrying: i64,
+    /// When the oldest pending one was made.
+    pub oldest: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait Outbox: Send + Sync {
+    /// The endpoints with pending notifications, and how far behind each is.
+    async fn backlog(&self) -> Result<Vec<EndpointBacklog>, StoreError>;
+
     /// Claims the oldest due pending notification that is first in its line (no
     /// older pending one for the same endpoint and record), counting the attempt
     /// and leasing it to `owner` for `lease`.

@@ -1864,6 +1864,17 @@ async fn changes_write_their_notifications_and_they_go_in_order<D: Tenants + Sto
     assert!(all.iter().all(|d| d.message_id.starts_with("msg_")));
     assert!(all.iter().all(|d| d.status == DeliveryStatus::Pending));
 
+    let backlog = db.backlog().await.unwrap();
+    assert_eq!(
+        backlog
+            .iter()
+            .map(|b| (b.endpoint.as_str(), b.pending, b.retrying))
+            .collect::<Vec<_>>(),
+        [
+            ("https://crm.example.com/hook?src=db", 3, 0),
+            ("https://other.example.com/c", 1, 0)
+        ]
+    );
     // The comment's line and the ticket's first notification are claimable;
     // the ticket's later ones wait for the first.
     let lease = Duration::from_secs(30);
@@ -1886,6 +1897,7 @@ async fn changes_write_their_notifications_and_they_go_in_order<D: Tenants + Sto
     let retry = outcome(Verdict::RetryIn(Duration::from_millis(0)), 500);
     assert!(db.record_attempt(&created, "w1", &retry).await.unwrap());
     next_millisecond().await;
+    assert_eq!(db.backlog().await.unwrap()[0].retrying, 1);
     let again = db.claim_delivery("w1", lease).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (created.id, 2));
     assert_eq!(again.message_id, created.message_id);

@@ -13,7 +13,7 @@ use rand::RngCore;
 
 use super::{Conn, SqlStore};
 use crate::StoreError;
-use crate::outbox::{AttemptOutcome, Delivery, DeliveryStatus, Outbox, excerpt};
+use crate::outbox::{AttemptOutcome, Delivery, DeliveryStatus, EndpointBacklog, Outbox, excerpt};
 use crate::rows::DbRow;
 use crate::time::{from_ms, now_ms, to_text};
 
@@ -75,6 +75,27 @@ fn delivery(row: &impl DbRow) -> Result<Delivery, StoreError> {
 
 #[async_trait]
 impl Outbox for SqlStore {
+    async fn backlog(&self) -> Result<Vec<EndpointBacklog>, StoreError> {
+        sqlx::query(
+            "SELECT endpoint, count(*) AS pending,
+                    count(CASE WHEN last_error IS NOT NULL THEN 1 END) AS retrying,
+                    min(created_at) AS oldest
+             FROM trigger_outbox WHERE status = 'pending' GROUP BY endpoint ORDER BY endpoint",
+        )
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(EndpointBacklog {
+                endpoint: r.text("endpoint")?,
+                pending: r.int("pending")?,
+                retrying: r.int("retrying")?,
+                oldest: r.time("oldest")?,
+            })
+        })
+        .collect()
+    }
+
     async fn claim_delivery(
         &self,
         owner: &str,

@@ -112,7 +112,52 @@ pub fn spawn(
             stop.clone(),
         ));
     }
+    tasks.spawn(gauges(store, stop));
     Ok(Deliveries { tasks })
+}
+
+/// How often the backlog gauges are refreshed.
+const GAUGES_EVERY: Duration = Duration::from_secs(5);
+
+/// Per endpoint: `deskbridge_trigger_pending`, `deskbridge_trigger_retrying`
+/// and `deskbridge_trigger_oldest_pending_seconds` (0 once it caught up).
+/// Every instance reports the shared outbox; read one instance's, or the max.
+async fn gauges(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+    let mut known = std::collections::BTreeSet::new();
+    while !*stop.borrow() {
+        match store.backlog().await {
+            Ok(backlog) => {
+                let now = chrono::Utc::now();
+                let behind: std::collections::BTreeSet<String> =
+                    backlog.iter().map(|b| b.endpoint.clone()).collect();
+                for b in &backlog {
+                    let e = b.endpoint.clone();
+                    metrics::gauge!("deskbridge_trigger_pending", "endpoint" => e.clone())
+                        .set(b.pending as f64);
+                    metrics::gauge!("deskbridge_trigger_retrying", "endpoint" => e.clone())
+                        .set(b.retrying as f64);
+                    let age = (now - b.oldest).num_milliseconds().max(0) as f64 / 1000.0;
+                    metrics::gauge!("deskbridge_trigger_oldest_pending_seconds", "endpoint" => e)
+                        .set(age);
+                }
+                for e in known.difference(&behind) {
+                    for name in [
+                        "deskbridge_trigger_pending",
+                        "deskbridge_trigger_retrying",
+                        "deskbridge_trigger_oldest_pending_seconds",
+                    ] {
+                        metrics::gauge!(name, "endpoint" => e.clone()).set(0.0);
+                    }
+                }
+                known.extend(behind);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the triggers' backlog"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(GAUGES_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }
 
 async fn run(

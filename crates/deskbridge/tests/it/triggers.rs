@@ -467,6 +467,23 @@ fn after_the_last_retry_a_notification_is_a_dead_letter_and_can_be_replayed() {
     });
     assert_eq!(failed[0]["attempts"], 3);
     assert_eq!(failed[0]["last_status"], 503);
+    // Counted per endpoint: two retries, then failed.
+    let metrics = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for (outcome, n) in [("retrying", 2), ("failed", 1)] {
+        let line = format!(
+            "deskbridge_trigger_attempts_total{{endpoint=\"{url}\",outcome=\"{outcome}\"}} {n}"
+        );
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in\n{metrics}"
+        );
+    }
     assert_eq!(failed[0]["last_error"], "HTTP 503: receiver says 503");
     let id = failed[0]["id"].as_str().unwrap();
     let (status, replayed) = app.send(
