@@ -624,3 +624,67 @@ fn a_calls_contact_ticket_and_comment_are_announced_like_the_apis() {
     assert!(!comments.is_empty());
     assert_eq!(targets, expected);
 }
+
+#[test]
+fn a_receiver_down_for_a_while_gets_everything_in_order_per_record() {
+    let receiver = Receiver::start();
+    let url = format!("{}/hooks/tickets", receiver.base);
+    let triggers = [
+        trigger("ticket", "create", &url, true),
+        trigger("ticket", "edit", &url, true),
+    ]
+    .concat();
+    let app = start(&triggers, true);
+    // Down: the first attempts fail (the schedule allows two retries each).
+    receiver.script(&[Reply::Status(503), Reply::Status(502)]);
+    let contact = create(&app, "/api/v1/crm/contacts", json!({"name": "Ada"}));
+    let mut tickets = Vec::new();
+    for n in 0..2 {
+        let t = create(
+            &app,
+            "/api/v1/crm/tickets",
+            json!({"subject": format!("Ticket {n}"), "requester_id": contact}),
+        );
+        for status in ["open", "pending", "solved"] {
+            ok(
+                &app,
+                "PATCH",
+                &format!("/api/v1/crm/tickets/{t}"),
+                Some(json!({"status": status})),
+            );
+        }
+        tickets.push(t);
+    }
+    // Every notification arrives once delivered (2 failures, then 8).
+    let seen = receiver.wait_for(10);
+    assert_eq!(seen.len(), 10);
+    let bodies: Vec<Value> = seen
+        .iter()
+        .map(|s| serde_json::from_str(&s.body).unwrap())
+        .collect();
+    let delivered: Vec<&Value> = bodies[2..].iter().collect();
+    for t in &tickets {
+        let statuses: Vec<(&str, &str)> = delivered
+            .iter()
+            .filter(|b| b["data"]["id"] == t.as_str())
+            .map(|b| {
+                (
+                    b["type"].as_str().unwrap(),
+                    b["data"]["status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("ticket.created", "new"),
+                ("ticket.updated", "open"),
+                ("ticket.updated", "pending"),
+                ("ticket.updated", "solved"),
+            ],
+            "ticket {t}"
+        );
+    }
+    assert!(deliveries(&app, "pending").is_empty());
+    assert_eq!(deliveries(&app, "delivered").len(), 8);
+}
