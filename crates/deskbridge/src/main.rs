@@ -133,6 +133,18 @@ enum AgentCommand {
     HashPassword,
 }
 
+/// The configuration, or the exit code after its errors were printed (2: the
+/// file or the environment needs changing).
+fn load_config(
+    file: Option<&std::path::Path>,
+    overrides: deskbridge::config::Overrides,
+) -> Result<deskbridge::config::Config, ExitCode> {
+    deskbridge::config::Config::load(file, overrides).map_err(|errors| {
+        eprintln!("{errors}");
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -143,16 +155,13 @@ fn main() -> ExitCode {
             database_url,
         } => {
             let overrides = deskbridge::config::Overrides {
-                listen,
+                listen: listen,
                 data_dir,
                 database_url,
             };
-            let config = match deskbridge::config::Config::load(config.as_deref(), overrides) {
+            let config = match load_config(config.as_deref(), overrides) {
                 Ok(c) => c,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             deskbridge::telemetry::init();
             let runtime = match tokio::runtime::Runtime::new() {
@@ -189,12 +198,9 @@ fn main() -> ExitCode {
                 data_dir,
                 database_url,
             };
-            let config = match deskbridge::config::Config::load(config.as_deref(), overrides) {
+            let config = match load_config(config.as_deref(), overrides) {
                 Ok(c) => c,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let Ok(timezone) = timezone.parse::<chrono_tz::Tz>() else {
                 eprintln!(
@@ -264,12 +270,9 @@ fn main() -> ExitCode {
                 data_dir,
                 database_url,
             };
-            let config = match deskbridge::config::Config::load(config.as_deref(), overrides) {
+            let config = match load_config(config.as_deref(), overrides) {
                 Ok(c) => c,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             triggers(&config, command)
         }
