@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{Action, Change, Entity, Ids};
+use crate::agent_mode::AgentAction;
 use crate::interaction::{Interaction, StepOutcome};
 use crate::rule::{CallerMatch, ContactRule, TicketRule};
 
@@ -30,6 +31,18 @@ pub fn step_changes(call: &Interaction, outcome: &StepOutcome, at: DateTime<Utc>
                 ..Ids::default()
             },
             data: contact_data(id, call),
+            at,
+        });
+    }
+    if let Some((id, phone)) = phone_added(call, outcome) {
+        changes.push(Change {
+            entity: Entity::Contact,
+            action: Action::Edit,
+            ids: Ids {
+                account: Some(id.to_string()),
+                ..Ids::default()
+            },
+            data: json!({"id": id, "phone": phone}),
             at,
         });
     }
@@ -99,6 +112,23 @@ fn created_contact(outcome: &StepOutcome) -> bool {
     }
 }
 
+/// The contact the agent chose and asked the caller's number added to, with
+/// that number: the step that carried the choice out added it.
+fn phone_added<'a>(call: &'a Interaction, outcome: &StepOutcome) -> Option<(&'a str, &'a str)> {
+    if outcome.contact_rule != Some(ContactRule::AgentChose) {
+        return None;
+    }
+    match &call.agent_choice.as_ref()?.action {
+        AgentAction::Contact {
+            contact_id,
+            add_phone: true,
+        } if outcome.contact_id.as_ref() == Some(contact_id) => {
+            Some((contact_id, call.customer_phone()?.e164()?))
+        }
+        _ => None,
+    }
+}
+
 /// Whether the step created the ticket it names (the last rule decided).
 fn created_ticket(outcome: &StepOutcome) -> bool {
     matches!(
@@ -119,7 +149,7 @@ fn created_ticket(outcome: &StepOutcome) -> bool {
 fn contact_data(id: &str, call: &Interaction) -> Value {
     let mut data = Map::new();
     data.insert("id".into(), json!(id));
-    if let Some(phone) = &call.from {
+    if let Some(phone) = call.customer_phone() {
         data.insert("phone".into(), json!(phone));
     }
     if let Some(visitor) = call.chat.as_ref().map(|c| &c.visitor) {
@@ -201,6 +231,37 @@ mod tests {
             ..created
         };
         assert!(step_changes(&call(), &found, at()).is_empty());
+    }
+
+    #[test]
+    fn the_callers_number_added_to_the_contact_the_agent_chose_is_an_edit() {
+        use crate::agent_mode::AgentChoice;
+        let mut call = call();
+        call.agent_choice = Some(AgentChoice {
+            action: AgentAction::Contact {
+                contact_id: "8".into(),
+                add_phone: true,
+            },
+            by: None,
+            at: at(),
+        });
+        let chosen = StepOutcome {
+            contact_id: Some("8".into()),
+            contact_rule: Some(ContactRule::AgentChose),
+            ..StepOutcome::default()
+        };
+        let changes = step_changes(&call, &chosen, at());
+        assert_eq!(kinds(&changes), ["contact.updated"]);
+        assert_eq!(changes[0].data, json!({"id": "8", "phone": "+14155550100"}));
+
+        if let Some(AgentChoice {
+            action: AgentAction::Contact { add_phone, .. },
+            ..
+        }) = &mut call.agent_choice
+        {
+            *add_phone = false;
+        }
+        assert!(step_changes(&call, &chosen, at()).is_empty());
     }
 
     #[test]
