@@ -838,15 +838,11 @@ fn a_zendesk_step_run_again_announces_once() {
         .filter(|t| t.requester_id == user)
         .collect();
     assert_eq!(ours.len(), 1, "one ticket: {ours:?}");
-    assert_eq!(
-        zd.emu
-            .stats()
-            .endpoints
-            .get("POST /api/v2/tickets")
-            .copied(),
-        Some(2),
-        "the step did not run again"
-    );
+    let open = synced["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == "open_ticket"))
+        .unwrap_or_else(|| panic!("no open_ticket step: {synced}"));
+    assert_eq!(open["attempts"], 2, "the step did not run again: {synced}");
     let seen = receiver.wait_for(2);
     // Room for a second announcement to show up, had there been one.
     std::thread::sleep(Duration::from_millis(1500));
@@ -872,4 +868,94 @@ fn a_zendesk_step_run_again_announces_once() {
         comments[0].starts_with(&format!("/comment?AccountID={user}&CaseID={ticket}")),
         "{comments:?}"
     );
+}
+
+/// Deleting a ticket deletes its comments and takes it off its tasks; deleting
+/// a contact takes it off its tickets and tasks. Each of those records changed,
+/// so each is announced, as if it had been changed through the API.
+#[test]
+fn a_deletes_cascade_is_announced_record_by_record() {
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let triggers: String = [
+        ("comment", "delete"),
+        ("ticket", "edit"),
+        ("ticket", "delete"),
+        ("task", "edit"),
+        ("contact", "delete"),
+    ]
+    .iter()
+    .map(|(e, a)| trigger(e, a, &format!("{base}/{e}-{a}"), false))
+    .collect();
+    let app = start(&triggers, true);
+    let c = create(
+        &app,
+        "/api/v1/crm/contacts",
+        json!({"name": "Ada Lovelace"}),
+    );
+    let doomed = create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Printer on fire", "requester_id": c}),
+    );
+    let kept = create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Toner", "requester_id": c}),
+    );
+    let comments = format!("/api/v1/crm/tickets/{doomed}/comments");
+    let f1 = create(&app, &comments, json!({"body": "Smoke", "public": false}));
+    let f2 = create(&app, &comments, json!({"body": "Flames", "public": false}));
+    let k = create(
+        &app,
+        "/api/v1/crm/tasks",
+        json!({"subject": "Call Ada", "contact_id": c, "ticket_id": doomed}),
+    );
+
+    ok(
+        &app,
+        "DELETE",
+        &format!("/api/v1/crm/tickets/{doomed}"),
+        None,
+    );
+    let seen = receiver.wait_for(4);
+    let targets: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
+    let mut sorted = targets.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            format!("/comment-delete?AccountID={c}&CaseID={doomed}&FollowupID={f1}"),
+            format!("/comment-delete?AccountID={c}&CaseID={doomed}&FollowupID={f2}"),
+            format!("/task-edit?AccountID={c}&TaskID={k}"),
+            format!("/ticket-delete?AccountID={c}&CaseID={doomed}"),
+        ]
+    );
+    let (status, task) = app.send("GET", &format!("/api/v1/crm/tasks/{k}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(task["ticket_id"], Value::Null, "{task}");
+    let (status, _) = app.send(
+        "GET",
+        &format!("/api/v1/crm/tickets/{doomed}/comments/{f1}"),
+        None,
+    );
+    assert_eq!(status, 404);
+
+    ok(&app, "DELETE", &format!("/api/v1/crm/contacts/{c}"), None);
+    let seen = receiver.wait_for(7);
+    let mut after: Vec<&str> = seen[4..].iter().map(|s| s.target.as_str()).collect();
+    after.sort();
+    assert_eq!(
+        after,
+        [
+            format!("/contact-delete?AccountID={c}"),
+            // Named by the contact they were of; now without one.
+            format!("/task-edit?AccountID={c}&TaskID={k}"),
+            format!("/ticket-edit?AccountID={c}&CaseID={kept}"),
+        ]
+    );
+    let (status, ticket) = app.send("GET", &format!("/api/v1/crm/tickets/{kept}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(ticket["requester_id"], Value::Null, "{ticket}");
+    assert_eq!(seen.len(), 7, "{seen:#?}");
 }
