@@ -300,6 +300,65 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: 
     assert!(store.complete_step(&taken, &outcome).await.unwrap());
 }
 
+/// A step's notifications exist if and only if its outcome is recorded: a
+/// worker that lost its lease writes neither.
+async fn a_steps_notifications_commit_with_its_outcome_only(store: &dyn Store) {
+    use deskbridge_core::trigger::{Change as CrmChange, Ids, notifications};
+    store.ingest(&answered_call("c1")).await.unwrap();
+    let triggers = [Trigger {
+        entity: Entity::Contact,
+        action: Action::Create,
+        url: "https://hooks.example/contact".into(),
+        format: Format::Query,
+    }];
+    let change = CrmChange {
+        entity: Entity::Contact,
+        action: Action::Create,
+        ids: Ids {
+            account: Some("7".into()),
+            ..Ids::default()
+        },
+        data: serde_json::json!({"id": "7"}),
+        at: Utc::now(),
+    };
+    let notes = notifications(&triggers, &change);
+    let stale = store
+        .claim_step("dead", Duration::from_millis(50))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let taken = store.claim_step("alive", LEASE).await.unwrap().unwrap();
+    let outcome = StepOutcome {
+        contact_id: Some("7".into()),
+        ..StepOutcome::default()
+    };
+    let group = vec![taken.group.clone()];
+    assert!(
+        !store
+            .complete_step_announcing(&stale, &outcome, &notes)
+            .await
+            .unwrap()
+    );
+    assert!(store.deliveries(&group, None, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .complete_step_announcing(&taken, &outcome, &notes)
+            .await
+            .unwrap()
+    );
+    let [written] = &store.deliveries(&group, None, 10).await.unwrap()[..] else {
+        panic!("not one notification")
+    };
+    assert_eq!(written.endpoint, "https://hooks.example/contact");
+    assert_eq!(
+        written.request.url(),
+        "https://hooks.example/contact?AccountID=7"
+    );
+    assert_eq!(written.order_key, "contact:7");
+    assert_eq!(written.status, DeliveryStatus::Pending);
+}
+
 async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
     store.ingest(&answered_call("c1")).await.unwrap();
     store.ingest(&answered_call("c2")).await.unwrap();
@@ -2248,6 +2307,7 @@ contract!(sqlite, postgres: [
     a_rejected_batch_stores_nothing,
     steps_run_in_order_and_complete_queues_the_next,
     an_expired_lease_is_taken_over_and_the_old_worker_cannot_record,
+    a_steps_notifications_commit_with_its_outcome_only,
     retries_wait_and_failures_stop_only_their_call,
     release_gives_the_step_back_without_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
