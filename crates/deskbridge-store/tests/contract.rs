@@ -2076,6 +2076,92 @@ async fn deletes_and_tasks_are_announced<D: Tenants + Store>(db: &D) {
     );
 }
 
+/// A delete's cascade is announced in its transaction, record by record: a
+/// ticket's comments deleted and its tasks edited before the ticket's delete;
+/// a contact's tickets and tasks edited before the contact's.
+async fn a_deletes_cascade_is_announced<D: Tenants + Store>(db: &D) {
+    let hook = "https://crm.example.com/h";
+    let triggers = [
+        (Entity::Comment, Action::Delete),
+        (Entity::Task, Action::Edit),
+        (Entity::Ticket, Action::Edit),
+        (Entity::Ticket, Action::Delete),
+        (Entity::Contact, Action::Delete),
+    ]
+    .map(|(e, a)| trigger(e, a, hook));
+    let crm = db.crm_with(
+        "t",
+        vec![GroupTriggers {
+            group: "g".into(),
+            triggers: triggers.to_vec(),
+        }],
+    );
+    let ada = crm
+        .insert_contact(&contact("Ada", &[P1]), None)
+        .await
+        .unwrap()
+        .record;
+    let (doomed, c) = crm
+        .insert_ticket(
+            &ticket("Help", "open", Some(ada.id)),
+            Some(&comment("hi")),
+            None,
+        )
+        .await
+        .unwrap()
+        .record;
+    let (kept, _) = crm
+        .insert_ticket(&ticket("Toner", "open", Some(ada.id)), None, None)
+        .await
+        .unwrap()
+        .record;
+    let task = crm
+        .insert_task(&TaskFields {
+            subject: "Call back".into(),
+            status: "open".into(),
+            contact_id: Some(ada.id),
+            ticket_id: Some(doomed.id),
+            ..TaskFields::default()
+        })
+        .await
+        .unwrap();
+    assert!(crm.delete_ticket(doomed.id).await.unwrap());
+    assert!(
+        crm.comments(doomed.id, page(None, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(crm.task(task.id).await.unwrap().unwrap().ticket_id, None);
+    assert!(crm.delete_contact(ada.id).await.unwrap());
+    let left = crm.ticket(kept.id).await.unwrap().unwrap();
+    assert_eq!(left.requester_id, None);
+    assert_eq!(crm.task(task.id).await.unwrap().unwrap().contact_id, None);
+    let mut urls: Vec<String> = db
+        .deliveries(&groups(), None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.request.url().to_string())
+        .collect();
+    urls.reverse();
+    let (a, t, k) = (ada.id, doomed.id, task.id);
+    assert_eq!(
+        urls,
+        [
+            format!(
+                "{hook}?AccountID={a}&CaseID={t}&FollowupID={}",
+                c.unwrap().id
+            ),
+            format!("{hook}?AccountID={a}&TaskID={k}"),
+            format!("{hook}?AccountID={a}&CaseID={t}"),
+            format!("{hook}?AccountID={a}&CaseID={}", kept.id),
+            format!("{hook}?AccountID={a}&TaskID={k}"),
+            format!("{hook}?AccountID={a}"),
+        ]
+    );
+}
+
 /// The FollowupID a listed comment URL carries.
 fn c_id(urls: &[String]) -> String {
     urls.iter()
@@ -2316,6 +2402,7 @@ contract!(sqlite, postgres: [
     crm_records_are_scoped_to_their_tenant,
     changes_write_their_notifications_and_they_go_in_order,
     deletes_and_tasks_are_announced,
+    a_deletes_cascade_is_announced,
     the_caller_log_filters_marks_done_and_purges,
     sessions_expire_and_sign_out,
     a_decision_moves_the_waiting_step_forward,
