@@ -365,6 +365,20 @@ pub trait JobQueue: Send + Sync {
         &self,
         step: &ClaimedStep,
         outcome: &StepOutcome,
+    ) -> Result<bool, StoreError> {
+        self.complete_step_announcing(step, outcome, &[]).await
+    }
+
+    /// [`JobQueue::complete_step`], writing the CRM triggers' `notifications` of
+    /// what the step changed (in a helpdesk that announces nothing itself) into
+    /// the outbox in the same transaction, under the step's group: they exist
+    /// if and only if the outcome is recorded, so a step run again after a crash
+    /// (whose first outcome was never recorded) announces once.
+    async fn complete_step_announcing(
+        &self,
+        step: &ClaimedStep,
+        outcome: &StepOutcome,
+        notifications: &[deskbridge_core::trigger::Notification],
     ) -> Result<bool, StoreError>;
 
     /// Puts the step back in the queue to run again after `delay`.

@@ -300,6 +300,65 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: 
     assert!(store.complete_step(&taken, &outcome).await.unwrap());
 }
 
+/// A step's notifications exist if and only if its outcome is recorded: a
+/// worker that lost its lease writes neither.
+async fn a_steps_notifications_commit_with_its_outcome_only(store: &dyn Store) {
+    use deskbridge_core::trigger::{Change as CrmChange, Ids, notifications};
+    store.ingest(&answered_call("c1")).await.unwrap();
+    let triggers = [Trigger {
+        entity: Entity::Contact,
+        action: Action::Create,
+        url: "https://hooks.example/contact".into(),
+        format: Format::Query,
+    }];
+    let change = CrmChange {
+        entity: Entity::Contact,
+        action: Action::Create,
+        ids: Ids {
+            account: Some("7".into()),
+            ..Ids::default()
+        },
+        data: serde_json::json!({"id": "7"}),
+        at: Utc::now(),
+    };
+    let notes = notifications(&triggers, &change);
+    let stale = store
+        .claim_step("dead", Duration::from_millis(50))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let taken = store.claim_step("alive", LEASE).await.unwrap().unwrap();
+    let outcome = StepOutcome {
+        contact_id: Some("7".into()),
+        ..StepOutcome::default()
+    };
+    let group = vec![taken.group.clone()];
+    assert!(
+        !store
+            .complete_step_announcing(&stale, &outcome, &notes)
+            .await
+            .unwrap()
+    );
+    assert!(store.deliveries(&group, None, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .complete_step_announcing(&taken, &outcome, &notes)
+            .await
+            .unwrap()
+    );
+    let [written] = &store.deliveries(&group, None, 10).await.unwrap()[..] else {
+        panic!("not one notification")
+    };
+    assert_eq!(written.endpoint, "https://hooks.example/contact");
+    assert_eq!(
+        written.request.url(),
+        "https://hooks.example/contact?AccountID=7"
+    );
+    assert_eq!(written.order_key, "contact:7");
+    assert_eq!(written.status, DeliveryStatus::Pending);
+}
+
 async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
     store.ingest(&answered_call("c1")).await.unwrap();
     store.ingest(&answered_call("c2")).await.unwrap();
@@ -2017,6 +2076,92 @@ async fn deletes_and_tasks_are_announced<D: Tenants + Store>(db: &D) {
     );
 }
 
+/// A delete's cascade is announced in its transaction, record by record: a
+/// ticket's comments deleted and its tasks edited before the ticket's delete;
+/// a contact's tickets and tasks edited before the contact's.
+async fn a_deletes_cascade_is_announced<D: Tenants + Store>(db: &D) {
+    let hook = "https://crm.example.com/h";
+    let triggers = [
+        (Entity::Comment, Action::Delete),
+        (Entity::Task, Action::Edit),
+        (Entity::Ticket, Action::Edit),
+        (Entity::Ticket, Action::Delete),
+        (Entity::Contact, Action::Delete),
+    ]
+    .map(|(e, a)| trigger(e, a, hook));
+    let crm = db.crm_with(
+        "t",
+        vec![GroupTriggers {
+            group: "g".into(),
+            triggers: triggers.to_vec(),
+        }],
+    );
+    let ada = crm
+        .insert_contact(&contact("Ada", &[P1]), None)
+        .await
+        .unwrap()
+        .record;
+    let (doomed, c) = crm
+        .insert_ticket(
+            &ticket("Help", "open", Some(ada.id)),
+            Some(&comment("hi")),
+            None,
+        )
+        .await
+        .unwrap()
+        .record;
+    let (kept, _) = crm
+        .insert_ticket(&ticket("Toner", "open", Some(ada.id)), None, None)
+        .await
+        .unwrap()
+        .record;
+    let task = crm
+        .insert_task(&TaskFields {
+            subject: "Call back".into(),
+            status: "open".into(),
+            contact_id: Some(ada.id),
+            ticket_id: Some(doomed.id),
+            ..TaskFields::default()
+        })
+        .await
+        .unwrap();
+    assert!(crm.delete_ticket(doomed.id).await.unwrap());
+    assert!(
+        crm.comments(doomed.id, page(None, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(crm.task(task.id).await.unwrap().unwrap().ticket_id, None);
+    assert!(crm.delete_contact(ada.id).await.unwrap());
+    let left = crm.ticket(kept.id).await.unwrap().unwrap();
+    assert_eq!(left.requester_id, None);
+    assert_eq!(crm.task(task.id).await.unwrap().unwrap().contact_id, None);
+    let mut urls: Vec<String> = db
+        .deliveries(&groups(), None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.request.url().to_string())
+        .collect();
+    urls.reverse();
+    let (a, t, k) = (ada.id, doomed.id, task.id);
+    assert_eq!(
+        urls,
+        [
+            format!(
+                "{hook}?AccountID={a}&CaseID={t}&FollowupID={}",
+                c.unwrap().id
+            ),
+            format!("{hook}?AccountID={a}&TaskID={k}"),
+            format!("{hook}?AccountID={a}&CaseID={t}"),
+            format!("{hook}?AccountID={a}&CaseID={}", kept.id),
+            format!("{hook}?AccountID={a}&TaskID={k}"),
+            format!("{hook}?AccountID={a}"),
+        ]
+    );
+}
+
 /// The FollowupID a listed comment URL carries.
 fn c_id(urls: &[String]) -> String {
     urls.iter()
@@ -2248,6 +2393,7 @@ contract!(sqlite, postgres: [
     a_rejected_batch_stores_nothing,
     steps_run_in_order_and_complete_queues_the_next,
     an_expired_lease_is_taken_over_and_the_old_worker_cannot_record,
+    a_steps_notifications_commit_with_its_outcome_only,
     retries_wait_and_failures_stop_only_their_call,
     release_gives_the_step_back_without_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
@@ -2256,6 +2402,7 @@ contract!(sqlite, postgres: [
     crm_records_are_scoped_to_their_tenant,
     changes_write_their_notifications_and_they_go_in_order,
     deletes_and_tasks_are_announced,
+    a_deletes_cascade_is_announced,
     the_caller_log_filters_marks_done_and_purges,
     sessions_expire_and_sign_out,
     a_decision_moves_the_waiting_step_forward,

@@ -51,6 +51,7 @@ fn build_groups(
             links: builtin.links.clone(),
             dialing: Default::default(),
             twilio_auth_token: None,
+            step_triggers: Vec::new(),
         })]);
     }
     config
@@ -78,6 +79,11 @@ fn build_groups(
                 links: backend.links.clone(),
                 dialing: crate::config::dialing::dialing(g),
                 twilio_auth_token: g.twilio_auth_token.clone().filter(|t| !t.trim().is_empty()),
+                // A built-in CRM announces its own changes, whoever makes them.
+                step_triggers: match backend.crm {
+                    Some(_) => Vec::new(),
+                    None => g.triggers.iter().map(|t| t.trigger()).collect(),
+                },
             }))
         })
         .collect()

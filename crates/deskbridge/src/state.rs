@@ -7,6 +7,7 @@ use std::sync::Arc;
 use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::dialing::Dialing;
 use deskbridge_core::ports::Helpdesk;
+use deskbridge_core::trigger::Trigger;
 use deskbridge_core::{CallPlan, Policy, Region, Templates};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{InstanceRecord, Store};
@@ -36,6 +37,10 @@ pub struct Group {
     pub dialing: Dialing,
     /// Twilio signs its callbacks for this group with it (a secret).
     pub twilio_auth_token: Option<String>,
+    /// The CRM triggers the group's call and chat steps announce: its triggers
+    /// when its backend announces nothing itself (Zendesk), none when it is a
+    /// built-in CRM (whose records announce every change, a step's included).
+    pub step_triggers: Vec<Trigger>,
 }
 
 impl std::fmt::Debug for Group {
@@ -143,6 +148,7 @@ pub(crate) mod tests {
             links: RecordLinks::Builtin,
             dialing: Dialing::default(),
             twilio_auth_token: None,
+            step_triggers: Vec::new(),
         }
     }
 

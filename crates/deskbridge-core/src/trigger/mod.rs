@@ -18,6 +18,7 @@ pub mod address;
 pub mod query;
 pub mod retry;
 pub mod signature;
+pub mod step;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use address::may_reach;
 pub use retry::{Attempt, RetrySchedule, Verdict};
 pub use signature::{Secret, SecretError};
+pub use step::step_changes;
 
 /// A record of the CRM whose changes can be announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

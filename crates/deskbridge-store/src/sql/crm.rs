@@ -219,6 +219,107 @@ impl Records {
         Ok(())
     }
 
+    /// What deleting contact `id` does to the records pointing at it, done here
+    /// (rather than by the schema's `ON DELETE SET NULL`) so that each is
+    /// announced in the delete's transaction: its tickets lose their requester
+    /// and its tasks their contact, each an edit. The notification names the
+    /// contact they were of (`AccountID`); `data` shows them after.
+    async fn forget_contact(&self, conn: &mut Conn, id: i64) -> Result<(), StoreError> {
+        let now = to_text(Utc::now());
+        let tickets = sqlx::query(
+            "UPDATE tickets SET requester_id = NULL, updated_at = $3
+             WHERE requester_id = $1 AND tenant = $2 RETURNING *",
+        )
+        .bind(id)
+        .bind(&*self.tenant)
+        .bind(&now)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut tickets = tickets
+            .iter()
+            .map(rows::ticket)
+            .collect::<Result<Vec<_>, _>>()?;
+        tickets.sort_by_key(|t| t.id);
+        for t in &tickets {
+            let ids = Ids {
+                account: Some(id.to_string()),
+                ..ticket_ids(t)
+            };
+            self.announce(&mut *conn, Entity::Ticket, Action::Edit, ids, t)
+                .await?;
+        }
+        let tasks = sqlx::query(
+            "UPDATE tasks SET contact_id = NULL, updated_at = $3
+             WHERE contact_id = $1 AND tenant = $2 RETURNING *",
+        )
+        .bind(id)
+        .bind(&*self.tenant)
+        .bind(&now)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut tasks = tasks
+            .iter()
+            .map(rows::task)
+            .collect::<Result<Vec<_>, _>>()?;
+        tasks.sort_by_key(|t| t.id);
+        for t in &tasks {
+            let ids = Ids {
+                account: Some(id.to_string()),
+                ..task_ids(t)
+            };
+            self.announce(&mut *conn, Entity::Task, Action::Edit, ids, t)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// What deleting ticket `id` does to the records pointing at it, done here
+    /// (rather than by the schema's cascades) so that each is announced in the
+    /// delete's transaction: its comments go (each deleted, oldest first) and
+    /// its tasks lose it (each an edit, naming the ticket it was on).
+    async fn forget_ticket(&self, conn: &mut Conn, id: i64) -> Result<(), StoreError> {
+        let requester = requester_of(&mut *conn, id).await?;
+        let comments =
+            sqlx::query("DELETE FROM comments WHERE ticket_id = $1 AND tenant = $2 RETURNING *")
+                .bind(id)
+                .bind(&*self.tenant)
+                .fetch_all(&mut *conn)
+                .await?;
+        let mut comments = comments
+            .iter()
+            .map(rows::comment)
+            .collect::<Result<Vec<_>, _>>()?;
+        comments.sort_by_key(|c| c.id);
+        for c in &comments {
+            let ids = comment_ids(c, requester);
+            self.announce(&mut *conn, Entity::Comment, Action::Delete, ids, c)
+                .await?;
+        }
+        let tasks = sqlx::query(
+            "UPDATE tasks SET ticket_id = NULL, updated_at = $3
+             WHERE ticket_id = $1 AND tenant = $2 RETURNING *",
+        )
+        .bind(id)
+        .bind(&*self.tenant)
+        .bind(to_text(Utc::now()))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut tasks = tasks
+            .iter()
+            .map(rows::task)
+            .collect::<Result<Vec<_>, _>>()?;
+        tasks.sort_by_key(|t| t.id);
+        for t in &tasks {
+            let ids = Ids {
+                case: Some(id.to_string()),
+                ..task_ids(t)
+            };
+            self.announce(&mut *conn, Entity::Task, Action::Edit, ids, t)
+                .await?;
+        }
+        Ok(())
+    }
+
     fn writer(&self) -> &sqlx::Pool<Db> {
         self.store.writer()
     }
@@ -396,6 +497,7 @@ impl CrmStore for Records {
             tx.rollback().await?;
             return Ok(false);
         };
+        self.forget_contact(&mut tx, id).await?;
         let n = sqlx::query("DELETE FROM contacts WHERE id = $1 AND tenant = $2")
             .bind(id)
             .bind(&*self.tenant)
@@ -690,6 +792,7 @@ impl CrmStore for Records {
 
     async fn delete_ticket(&self, id: i64) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin().await?;
+        self.forget_ticket(&mut tx, id).await?;
         let row = sqlx::query("DELETE FROM tickets WHERE id = $1 AND tenant = $2 RETURNING *")
             .bind(id)
             .bind(&*self.tenant)

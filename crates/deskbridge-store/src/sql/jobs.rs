@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::queue::{Enqueue, enqueue};
+use deskbridge_core::trigger::Notification;
 use deskbridge_core::{Interaction, Step, StepOutcome, WorkLane};
 
 use super::journal::{load_call, save_call};
@@ -47,10 +48,11 @@ impl JobQueue for SqlStore {
             .await
     }
 
-    async fn complete_step(
+    async fn complete_step_announcing(
         &self,
         step: &ClaimedStep,
         outcome: &StepOutcome,
+        notifications: &[Notification],
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin().await?;
         dialect::lock_call(&mut tx, &step.group, &step.call_id).await?;
@@ -77,6 +79,9 @@ impl JobQueue for SqlStore {
             .ok_or_else(|| StoreError::Corrupt(format!("job {} has no call", step.job_id)))?;
         call.record(step.step, outcome);
         save_call(&mut tx, &call, &now).await?;
+        for n in notifications {
+            super::outbox::insert(&mut tx, &step.group, n).await?;
+        }
         let mut changes = vec![Change::Call {
             group: step.group.clone(),
             call_id: step.call_id.clone(),

@@ -485,12 +485,6 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         for (j, t) in g.triggers.iter().enumerate() {
             t.check(&key(&format!("triggers[{j}]")), errors);
         }
-        if on_zendesk && !g.triggers.is_empty() {
-            errors.push(format!(
-                "{}: triggers are delivered for the built-in CRM's changes only, not yet for a Zendesk backend (use Zendesk's own webhooks, or remove them)",
-                key("triggers")
-            ));
-        }
         if g.zendesk_voice == Some(true) && !on_zendesk {
             errors.push(format!(
                 "{}: voice comments are Zendesk's; this group's backend is the built-in CRM, which writes text comments (remove zendesk_voice, or set backend to a Zendesk backend)",

@@ -19,8 +19,10 @@ mod steps;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskbridge_core::WorkLane;
+use chrono::Utc;
 use deskbridge_core::ports::HelpdeskError;
+use deskbridge_core::trigger::{self, Notification};
+use deskbridge_core::{StepOutcome, WorkLane};
 use deskbridge_store::ClaimedStep;
 use rand::Rng;
 use tokio::sync::watch;
@@ -28,7 +30,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::config::JobsConfig;
-use crate::state::AppState;
+use crate::state::{AppState, Group};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -321,7 +323,14 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
         Ok(outcome) => {
             fault_point(name);
             tracing::info!(?outcome, "step done");
-            (state.store.complete_step(&step, &outcome).await, "done")
+            let notifications = announced(&group, &step, &outcome);
+            (
+                state
+                    .store
+                    .complete_step_announcing(&step, &outcome, &notifications)
+                    .await,
+                "done",
+            )
         }
         Err(e) if e.is_transient() && step.attempt < i64::from(retry.max_attempts) => {
             let delay = retry.retry_delay(step.attempt, &e);
@@ -347,6 +356,18 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
             tracing::error!(error = %e, "cannot record the step's outcome; it will run again")
         }
     }
+}
+
+/// The CRM triggers' notifications of what the step changed in the group's
+/// helpdesk (the core decides both), written with its outcome.
+fn announced(group: &Group, step: &ClaimedStep, outcome: &StepOutcome) -> Vec<Notification> {
+    if group.step_triggers.is_empty() {
+        return Vec::new();
+    }
+    trigger::step_changes(&step.interaction, outcome, Utc::now())
+        .iter()
+        .flat_map(|change| trigger::notifications(&group.step_triggers, change))
+        .collect()
 }
 
 /// What the call's `steps` and `sync_error` show of a failure.

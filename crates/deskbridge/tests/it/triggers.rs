@@ -688,3 +688,274 @@ fn a_receiver_down_for_a_while_gets_everything_in_order_per_record() {
     assert!(deliveries(&app, "pending").is_empty());
     assert_eq!(deliveries(&app, "delivered").len(), 8);
 }
+
+/// A Zendesk group "support" with `triggers`, the receiver on this machine
+/// allowed; Ann is Zendesk agent `ann`.
+fn start_on_zendesk(zd: &crate::zendesk::Zd, ann: u64, triggers: &str) -> TestApp {
+    let config = format!(
+        "{}\n[triggers]\nallow_private_networks = true\nretry_waits_seconds = [0.3, 0.3]\ntimeout_seconds = 5\n",
+        crate::zendesk::config(zd, ann, triggers)
+    );
+    TestApp::with_config(&config, crate::zendesk::TOKEN)
+}
+
+/// Zendesk announces nothing to deskbridge's triggers itself; what a call's
+/// steps create there is announced by deskbridge, in both forms, with
+/// Zendesk's ids.
+#[test]
+fn a_call_on_zendesk_announces_the_user_ticket_and_comment_it_made() {
+    use crate::zendesk::{Zd, call, id};
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let json_url = format!("{base}/json");
+    let triggers = [
+        trigger("contact", "create", &format!("{base}/contact"), false),
+        trigger("ticket", "create", &format!("{base}/ticket"), false),
+        trigger("comment", "create", &format!("{base}/comment"), false),
+        trigger("contact", "create", &json_url, true),
+        trigger("ticket", "create", &json_url, true),
+        trigger("comment", "create", &json_url, true),
+    ]
+    .concat();
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let app = start_on_zendesk(&zd, ann, &triggers);
+    let synced = call(&app, "z1", "+14155550100", json!({}));
+    let user = id(&synced["contact_id"]);
+    let ticket = id(&synced["ticket_id"]);
+    let state = zd.emu.state();
+    let [comment] = state
+        .comments
+        .iter()
+        .filter(|c| c.ticket_id == ticket)
+        .collect::<Vec<_>>()[..]
+    else {
+        panic!("not one comment: {:?}", state.comments)
+    };
+    assert_eq!(
+        state
+            .tickets
+            .iter()
+            .find(|t| t.id == ticket)
+            .unwrap()
+            .requester_id,
+        user
+    );
+
+    let seen = receiver.wait_for(6);
+    assert_eq!(seen.len(), 6, "{seen:#?}");
+    let mut targets: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.method == "GET")
+        .map(|s| s.target.as_str())
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            format!(
+                "/comment?AccountID={user}&CaseID={ticket}&FollowupID={}",
+                comment.id
+            ),
+            format!("/contact?AccountID={user}"),
+            format!("/ticket?AccountID={user}&CaseID={ticket}"),
+        ]
+    );
+    let posts: Vec<&Seen> = seen.iter().filter(|s| s.method == "POST").collect();
+    let mut types = Vec::new();
+    for s in &posts {
+        assert_eq!(s.target, "/json");
+        let (msg, timestamp) = (header(s, "webhook-id"), header(s, "webhook-timestamp"));
+        assert_eq!(
+            header(s, "webhook-signature"),
+            expected_signature(SECRET, msg, timestamp, &s.body)
+        );
+        let body: Value = serde_json::from_str(&s.body).unwrap();
+        let data = &body["data"];
+        match body["type"].as_str().unwrap() {
+            "contact.created" => {
+                assert_eq!(data["id"], user.to_string());
+                assert_eq!(data["phone"], "+14155550100");
+            }
+            "ticket.created" => {
+                assert_eq!(data["id"], ticket.to_string());
+                assert_eq!(data["requester_id"], user.to_string());
+            }
+            "comment.created" => {
+                assert_eq!(data["id"], comment.id.to_string());
+                assert_eq!(data["ticket_id"], ticket.to_string());
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+        types.push(body["type"].as_str().unwrap().to_string());
+    }
+    types.sort();
+    assert_eq!(
+        types,
+        ["comment.created", "contact.created", "ticket.created"]
+    );
+    // Listed under the group, delivered.
+    assert_eq!(deliveries(&app, "delivered").len(), 6);
+
+    // The same caller again: the user exists, so only a new ticket and its comment.
+    let second = call(&app, "z2", "+14155550100", json!({}));
+    assert_eq!(id(&second["contact_id"]), user);
+    let seen = receiver.wait_for(10);
+    let contacts = seen
+        .iter()
+        .filter(|s| s.target.starts_with("/contact"))
+        .count();
+    assert_eq!(
+        contacts, 1,
+        "the known caller was announced again: {seen:#?}"
+    );
+}
+
+/// Zendesk made the ticket but its answer was lost: the step fails, runs again
+/// and finds the ticket by its idempotency key. Only the recorded outcome
+/// announces, so the ticket is announced once.
+#[test]
+fn a_zendesk_step_run_again_announces_once() {
+    use crate::zendesk::{Zd, call, id};
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let triggers = [
+        trigger("ticket", "create", &format!("{base}/ticket"), false),
+        trigger("comment", "create", &format!("{base}/comment"), false),
+    ]
+    .concat();
+    let zd = Zd::start(|_| {});
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    zd.emu.lose_ticket_create_answers(1);
+    let app = start_on_zendesk(&zd, ann, &triggers);
+    let synced = call(&app, "z1", "+14155550100", json!({}));
+    let ticket = id(&synced["ticket_id"]);
+    let user = id(&synced["contact_id"]);
+    let state = zd.emu.state();
+    let ours: Vec<_> = state
+        .tickets
+        .iter()
+        .filter(|t| t.requester_id == user)
+        .collect();
+    assert_eq!(ours.len(), 1, "one ticket: {ours:?}");
+    let open = synced["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == "open_ticket"))
+        .unwrap_or_else(|| panic!("no open_ticket step: {synced}"));
+    assert_eq!(open["attempts"], 2, "the step did not run again: {synced}");
+    let seen = receiver.wait_for(2);
+    // Room for a second announcement to show up, had there been one.
+    std::thread::sleep(Duration::from_millis(1500));
+    let seen_now = receiver.seen();
+    assert_eq!(seen_now.len(), seen.len());
+    let tickets: Vec<&str> = seen_now
+        .iter()
+        .filter(|s| s.target.starts_with("/ticket"))
+        .map(|s| s.target.as_str())
+        .collect();
+    assert_eq!(
+        tickets,
+        [format!("/ticket?AccountID={user}&CaseID={ticket}")]
+    );
+    // The retry found the ticket by its key, without its comment's id.
+    let comments: Vec<&str> = seen_now
+        .iter()
+        .filter(|s| s.target.starts_with("/comment"))
+        .map(|s| s.target.as_str())
+        .collect();
+    assert_eq!(comments.len(), 1, "{seen_now:#?}");
+    assert!(
+        comments[0].starts_with(&format!("/comment?AccountID={user}&CaseID={ticket}")),
+        "{comments:?}"
+    );
+}
+
+/// Deleting a ticket deletes its comments and takes it off its tasks; deleting
+/// a contact takes it off its tickets and tasks. Each of those records changed,
+/// so each is announced, as if it had been changed through the API.
+#[test]
+fn a_deletes_cascade_is_announced_record_by_record() {
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let triggers: String = [
+        ("comment", "delete"),
+        ("ticket", "edit"),
+        ("ticket", "delete"),
+        ("task", "edit"),
+        ("contact", "delete"),
+    ]
+    .iter()
+    .map(|(e, a)| trigger(e, a, &format!("{base}/{e}-{a}"), false))
+    .collect();
+    let app = start(&triggers, true);
+    let c = create(
+        &app,
+        "/api/v1/crm/contacts",
+        json!({"name": "Ada Lovelace"}),
+    );
+    let doomed = create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Printer on fire", "requester_id": c}),
+    );
+    let kept = create(
+        &app,
+        "/api/v1/crm/tickets",
+        json!({"subject": "Toner", "requester_id": c}),
+    );
+    let comments = format!("/api/v1/crm/tickets/{doomed}/comments");
+    let f1 = create(&app, &comments, json!({"body": "Smoke", "public": false}));
+    let f2 = create(&app, &comments, json!({"body": "Flames", "public": false}));
+    let k = create(
+        &app,
+        "/api/v1/crm/tasks",
+        json!({"subject": "Call Ada", "contact_id": c, "ticket_id": doomed}),
+    );
+
+    ok(
+        &app,
+        "DELETE",
+        &format!("/api/v1/crm/tickets/{doomed}"),
+        None,
+    );
+    let seen = receiver.wait_for(4);
+    let targets: Vec<&str> = seen.iter().map(|s| s.target.as_str()).collect();
+    let mut sorted = targets.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            format!("/comment-delete?AccountID={c}&CaseID={doomed}&FollowupID={f1}"),
+            format!("/comment-delete?AccountID={c}&CaseID={doomed}&FollowupID={f2}"),
+            format!("/task-edit?AccountID={c}&TaskID={k}"),
+            format!("/ticket-delete?AccountID={c}&CaseID={doomed}"),
+        ]
+    );
+    let (status, task) = app.send("GET", &format!("/api/v1/crm/tasks/{k}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(task["ticket_id"], Value::Null, "{task}");
+    let (status, _) = app.send(
+        "GET",
+        &format!("/api/v1/crm/tickets/{doomed}/comments/{f1}"),
+        None,
+    );
+    assert_eq!(status, 404);
+
+    ok(&app, "DELETE", &format!("/api/v1/crm/contacts/{c}"), None);
+    let seen = receiver.wait_for(7);
+    let mut after: Vec<&str> = seen[4..].iter().map(|s| s.target.as_str()).collect();
+    after.sort();
+    assert_eq!(
+        after,
+        [
+            format!("/contact-delete?AccountID={c}"),
+            // Named by the contact they were of; now without one.
+            format!("/task-edit?AccountID={c}&TaskID={k}"),
+            format!("/ticket-edit?AccountID={c}&CaseID={kept}"),
+        ]
+    );
+    let (status, ticket) = app.send("GET", &format!("/api/v1/crm/tickets/{kept}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(ticket["requester_id"], Value::Null, "{ticket}");
+    assert_eq!(seen.len(), 7, "{seen:#?}");
+}
