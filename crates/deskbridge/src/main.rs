@@ -155,7 +155,7 @@ fn main() -> ExitCode {
             database_url,
         } => {
             let overrides = deskbridge::config::Overrides {
-                listen: listen,
+                listen,
                 data_dir,
                 database_url,
             };
