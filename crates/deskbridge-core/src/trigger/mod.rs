@@ -124,6 +124,31 @@ pub struct Change {
 }
 
 impl Change {
+    /// What orders the record's notifications: `ticket:42`. A record whose own
+    /// id is not known (a comment whose write answer was lost) is ordered with
+    /// its ticket, else its contact, never in one line with every other
+    /// record without an id.
+    pub fn order_key(&self) -> String {
+        let (entity, id) = match (self.record_id(), &self.ids) {
+            (Some(id), _) => (self.entity.as_str(), id),
+            (
+                None,
+                Ids {
+                    case: Some(case), ..
+                },
+            ) => ("ticket", case.as_str()),
+            (
+                None,
+                Ids {
+                    account: Some(account),
+                    ..
+                },
+            ) => ("contact", account.as_str()),
+            (None, _) => (self.entity.as_str(), ""),
+        };
+        format!("{entity}:{id}")
+    }
+
     /// The record's own id: what orders its notifications.
     pub fn record_id(&self) -> Option<&str> {
         match self.entity {
@@ -167,11 +192,7 @@ pub struct Notification {
 /// The notifications a change causes: one per trigger of its entity and action,
 /// in the order the triggers are configured.
 pub fn notifications(triggers: &[Trigger], change: &Change) -> Vec<Notification> {
-    let order_key = format!(
-        "{}:{}",
-        change.entity.as_str(),
-        change.record_id().unwrap_or("")
-    );
+    let order_key = change.order_key();
     triggers
         .iter()
         .filter(|t| t.entity == change.entity && t.action == change.action)

@@ -364,3 +364,13 @@ fn a_trigger_is_checked_with_a_message_that_says_what_to_change() {
     );
     assert_eq!(edit.check(&[]), Err(TriggerError::CommentEdit));
 }
+
+#[test]
+fn a_record_without_its_id_is_ordered_with_its_ticket() {
+    let comment = change(Entity::Comment, Action::Create, ids("5", "7", "", ""));
+    assert_eq!(comment.order_key(), "ticket:7");
+    let known = change(Entity::Comment, Action::Create, ids("5", "7", "9", ""));
+    assert_eq!(known.order_key(), "comment:9");
+    let contact_only = change(Entity::Task, Action::Create, ids("5", "", "", ""));
+    assert_eq!(contact_only.order_key(), "contact:5");
+}

@@ -484,6 +484,18 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
             .is_some_and(|b| b.kind == BackendKind::Zendesk);
         for (j, t) in g.triggers.iter().enumerate() {
             t.check(&key(&format!("triggers[{j}]")), errors);
+            // Notifications are signed with their endpoint's secrets, found by
+            // its URL: one URL has one set of secrets.
+            let first = g.triggers.iter().position(|o| o.url == t.url);
+            if let Some(i) = first.filter(|&i| i < j)
+                && g.triggers[i].secret_texts() != t.secret_texts()
+            {
+                errors.push(format!(
+                    "{}: {:?} is also triggers[{i}]'s URL, with other secrets; give every trigger of one URL the same secret (or none)",
+                    key(&format!("triggers[{j}].secret")),
+                    t.url
+                ));
+            }
         }
         if g.zendesk_voice == Some(true) && !on_zendesk {
             errors.push(format!(

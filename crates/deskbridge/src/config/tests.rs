@@ -476,9 +476,11 @@ timeout_seconds = 0
         "groups[0].triggers[2].secret: a \"json\" trigger needs a secret",
         "groups[0].triggers[3].secret: a trigger secret starts with \"whsec_\"",
         "triggers.timeout_seconds: must be at least 1",
+        // One URL signs with one set of secrets.
+        "groups[0].triggers[3].secret: \"https://crm.example.com/j\" is also triggers[2]'s URL, with other secrets",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     assert!(!text.contains("hunter2"));
-    assert_eq!(errors.len(), 5, "{text}");
+    assert_eq!(errors.len(), 6, "{text}");
 }

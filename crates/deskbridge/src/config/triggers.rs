@@ -56,7 +56,7 @@ impl TriggerConfig {
         }
     }
 
-    fn secret_texts(&self) -> Vec<&str> {
+    pub(crate) fn secret_texts(&self) -> Vec<&str> {
         match &self.secret {
             None => Vec::new(),
             Some(Secrets::One(s)) => vec![s.as_str()],

@@ -434,8 +434,12 @@ async fn stream_agent(
     Sse::new(updates).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
+/// How long a call without its end is taken for live when a page opens: a call
+/// whose `ended` event was lost must not pop again on every reload.
+const LIVE_AT_MOST: chrono::TimeDelta = chrono::TimeDelta::hours(4);
+
 /// The agent's calls still live (newest first from the store; oldest first here,
-/// so the newest is shown last).
+/// so the newest is shown last): not ended, and begun within [`LIVE_AT_MOST`].
 async fn live_calls_of(state: &AppState, me: &str) -> Vec<deskbridge_store::CallRecord> {
     let filter = CallFilter {
         groups: state.groups.iter().map(|g| g.name.clone()).collect(),
@@ -448,6 +452,7 @@ async fn live_calls_of(state: &AppState, me: &str) -> Vec<deskbridge_store::Call
                 .calls
                 .into_iter()
                 .filter(|c| c.interaction.ended_at.is_none())
+                .filter(|c| Utc::now() - c.interaction.first_at < LIVE_AT_MOST)
                 .collect();
             live.reverse();
             live

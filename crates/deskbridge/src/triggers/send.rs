@@ -38,6 +38,9 @@ impl Tried {
 
 pub struct Sender {
     client: reqwest::Client,
+    /// Also bounds the name lookup before sending: the attempt must end well
+    /// within its lease, or another instance would send it again meanwhile.
+    timeout: Duration,
     allow_private_networks: bool,
     secrets: Secrets,
 }
@@ -83,9 +86,13 @@ impl Sender {
                 allow_private_networks,
             }))
             .user_agent(concat!("deskbridge/", env!("CARGO_PKG_VERSION")))
+            // A proxy would resolve the receiver's name itself, past the
+            // address check made at connect time.
+            .no_proxy()
             .build()?;
         Ok(Sender {
             client,
+            timeout,
             allow_private_networks,
             secrets,
         })
@@ -102,11 +109,16 @@ impl Sender {
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         let ips: Vec<IpAddr> = match literal.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
-            Err(_) => match tokio::net::lookup_host((host, port)).await {
-                Ok(addrs) => addrs.map(|a| a.ip()).collect(),
-                // Not a refusal: the name may resolve again later.
-                Err(_) => return Ok(()),
-            },
+            Err(_) => {
+                match tokio::time::timeout(self.timeout, tokio::net::lookup_host((host, port)))
+                    .await
+                {
+                    Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+                    // Not a refusal: the name may resolve again later (the
+                    // request's own lookup, checked too, then fails or answers).
+                    Ok(Err(_)) | Err(_) => return Ok(()),
+                }
+            }
         };
         match ips
             .iter()
