@@ -219,6 +219,28 @@ impl Records {
         Ok(())
     }
 
+    /// Announces each record a cascade changed, oldest first: `rows` as the
+    /// cascade's `RETURNING *` gave them, read by `read`, ordered by `order`,
+    /// each known by the ids `ids` gives.
+    #[allow(clippy::too_many_arguments)]
+    async fn announce_each<T: Serialize>(
+        &self,
+        conn: &mut Conn,
+        rows: Vec<<Db as sqlx::Database>::Row>,
+        read: impl Fn(&<Db as sqlx::Database>::Row) -> Result<T, StoreError>,
+        order: impl Fn(&T) -> i64,
+        entity: Entity,
+        action: Action,
+        ids: impl Fn(&T) -> Ids,
+    ) -> Result<(), StoreError> {
+        let mut records = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+        records.sort_by_key(|r| order(r));
+        for r in &records {
+            self.announce(&mut *conn, entity, action, ids(r), r).await?;
+        }
+        Ok(())
+    }
+
     /// What deleting contact `id` does to the records pointing at it, done here
     /// (rather than by the schema's `ON DELETE SET NULL`) so that each is
     /// announced in the delete's transaction: its tickets lose their requester
@@ -235,19 +257,20 @@ impl Records {
         .bind(&now)
         .fetch_all(&mut *conn)
         .await?;
-        let mut tickets = tickets
-            .iter()
-            .map(rows::ticket)
-            .collect::<Result<Vec<_>, _>>()?;
-        tickets.sort_by_key(|t| t.id);
-        for t in &tickets {
-            let ids = Ids {
-                account: Some(id.to_string()),
-                ..ticket_ids(t)
-            };
-            self.announce(&mut *conn, Entity::Ticket, Action::Edit, ids, t)
-                .await?;
-        }
+        let contact = |ids: Ids| Ids {
+            account: Some(id.to_string()),
+            ..ids
+        };
+        self.announce_each(
+            &mut *conn,
+            tickets,
+            rows::ticket,
+            |t| t.id,
+            Entity::Ticket,
+            Action::Edit,
+            |t| contact(ticket_ids(t)),
+        )
+        .await?;
         let tasks = sqlx::query(
             "UPDATE tasks SET contact_id = NULL, updated_at = $3
              WHERE contact_id = $1 AND tenant = $2 RETURNING *",
@@ -257,20 +280,16 @@ impl Records {
         .bind(&now)
         .fetch_all(&mut *conn)
         .await?;
-        let mut tasks = tasks
-            .iter()
-            .map(rows::task)
-            .collect::<Result<Vec<_>, _>>()?;
-        tasks.sort_by_key(|t| t.id);
-        for t in &tasks {
-            let ids = Ids {
-                account: Some(id.to_string()),
-                ..task_ids(t)
-            };
-            self.announce(&mut *conn, Entity::Task, Action::Edit, ids, t)
-                .await?;
-        }
-        Ok(())
+        self.announce_each(
+            &mut *conn,
+            tasks,
+            rows::task,
+            |t| t.id,
+            Entity::Task,
+            Action::Edit,
+            |t| contact(task_ids(t)),
+        )
+        .await
     }
 
     /// What deleting ticket `id` does to the records pointing at it, done here
@@ -285,16 +304,16 @@ impl Records {
                 .bind(&*self.tenant)
                 .fetch_all(&mut *conn)
                 .await?;
-        let mut comments = comments
-            .iter()
-            .map(rows::comment)
-            .collect::<Result<Vec<_>, _>>()?;
-        comments.sort_by_key(|c| c.id);
-        for c in &comments {
-            let ids = comment_ids(c, requester);
-            self.announce(&mut *conn, Entity::Comment, Action::Delete, ids, c)
-                .await?;
-        }
+        self.announce_each(
+            &mut *conn,
+            comments,
+            rows::comment,
+            |c| c.id,
+            Entity::Comment,
+            Action::Delete,
+            |c| comment_ids(c, requester),
+        )
+        .await?;
         let tasks = sqlx::query(
             "UPDATE tasks SET ticket_id = NULL, updated_at = $3
              WHERE ticket_id = $1 AND tenant = $2 RETURNING *",
@@ -304,20 +323,19 @@ impl Records {
         .bind(to_text(Utc::now()))
         .fetch_all(&mut *conn)
         .await?;
-        let mut tasks = tasks
-            .iter()
-            .map(rows::task)
-            .collect::<Result<Vec<_>, _>>()?;
-        tasks.sort_by_key(|t| t.id);
-        for t in &tasks {
-            let ids = Ids {
+        self.announce_each(
+            &mut *conn,
+            tasks,
+            rows::task,
+            |t| t.id,
+            Entity::Task,
+            Action::Edit,
+            |t| Ids {
                 case: Some(id.to_string()),
                 ..task_ids(t)
-            };
-            self.announce(&mut *conn, Entity::Task, Action::Edit, ids, t)
-                .await?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     fn writer(&self) -> &sqlx::Pool<Db> {
