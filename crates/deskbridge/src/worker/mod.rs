@@ -236,7 +236,7 @@ async fn work_loop(
         match claimed {
             Some(step) => run_one(&state, retry, step).await,
             None => {
-                let idle = idle_time(&state, lane.work_lane()).await;
+                let idle = idle_time(&state, &lane).await;
                 let woken = async {
                     loop {
                         match changes.recv().await {
@@ -266,15 +266,27 @@ impl Lane {
     }
 }
 
-/// How long an idle worker sleeps: until the lane's next retry is due, at most
-/// 1 s (the poll that catches steps queued by another process).
-async fn idle_time(state: &AppState, lane: WorkLane) -> Duration {
+/// How long an idle worker sleeps when no change wakes it first: until the lane's
+/// next retry is due, at most 1 s (the poll that catches steps queued by another
+/// process). A step already due that the claim did not take waits behind its
+/// call's active step or belongs to another worker: no sleep shorter than
+/// [`MIN_IDLE`], so idle workers do not spin on the store's writer.
+///
+/// The pop workers do not read the live lane's due times (those are mostly other
+/// steps'); a queued pop wakes them through the change stream, and a pop's retry
+/// is found by their short poll.
+async fn idle_time(state: &AppState, lane: &Lane) -> Duration {
+    const MIN_IDLE: Duration = Duration::from_millis(20);
+    const POP_POLL: Duration = Duration::from_millis(250);
     let poll = Duration::from_secs(1);
-    match state.store.next_due(lane).await {
+    if matches!(lane, Lane::Pops) {
+        return POP_POLL;
+    }
+    match state.store.next_due(lane.work_lane()).await {
         Ok(Some(at)) => (at - chrono::Utc::now())
             .to_std()
-            .unwrap_or(Duration::from_millis(5))
-            .min(poll),
+            .unwrap_or(MIN_IDLE)
+            .clamp(MIN_IDLE, poll),
         _ => poll,
     }
 }
@@ -303,7 +315,7 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
     fault_delay().await;
     let started = std::time::Instant::now();
     let result = with_lease(
-        state,
+        &*state.store,
         &step,
         retry.lease,
         steps::run(
@@ -381,26 +393,38 @@ fn reason(e: HelpdeskError) -> String {
 /// Runs a step while keeping its lease: a step can wait long (a helpdesk's
 /// Retry-After, a slow answer), and another worker must not take it over meanwhile.
 /// If the lease is lost anyway, the step's result will not be recorded.
+///
+/// The renewal runs beside the step, never instead of it: both futures are polled
+/// together, so a renewal waiting for the store's writer never parks the step.
+/// (On SQLite the writer is one connection; a step of the built-in CRM writes
+/// through it too. Renewing in a `select!` arm's body stopped polling the step
+/// while it held or waited for that connection, and the two waited on each other
+/// until the pool's 30 s acquire timeout.)
 async fn with_lease<T>(
-    state: &AppState,
+    store: &(impl deskbridge_store::JobQueue + ?Sized),
     step: &ClaimedStep,
     lease: Duration,
     work: impl std::future::Future<Output = T>,
 ) -> T {
-    let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(200)));
-    tick.tick().await; // the first tick is immediate
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            _ = tick.tick() => {
-                match state.store.extend_lease(step, lease).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!("lost the step's lease while running it"),
-                    Err(e) => tracing::warn!(error = %e, "cannot extend the step's lease"),
-                }
+    let keep = async {
+        let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(200)));
+        // After a slow renewal, wait a whole period again instead of renewing in
+        // a burst.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate
+        loop {
+            tick.tick().await;
+            match store.extend_lease(step, lease).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("lost the step's lease while running it"),
+                Err(e) => tracing::warn!(error = %e, "cannot extend the step's lease"),
             }
         }
+    };
+    tokio::select! {
+        biased;
+        out = work => out,
+        never = keep => match never {},
     }
 }
 
@@ -433,6 +457,75 @@ fn fault_point(step: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A step of the built-in CRM writes through SQLite's one writer connection
+    /// while its lease is renewed through the same connection: neither may wait
+    /// for the other. (Before the fix, the renewal stopped polling the step while
+    /// it held or queued for the connection, and both waited 30 s for the pool.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn renewing_the_lease_never_parks_a_step_that_writes() {
+        use deskbridge_store::crm::{ContactFields, Page};
+        use deskbridge_store::{CrmStore, SqliteStore};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
+        let crm = store.crm("builtin");
+        let at = chrono::Utc::now();
+        let mut ring =
+            deskbridge_core::CallEvent::new("1", "c1", deskbridge_core::EventKind::Ringing, at);
+        ring.direction = Some(deskbridge_core::Direction::Inbound);
+        let call = deskbridge_core::Interaction::start(
+            "support",
+            &deskbridge_core::CallPlan::default(),
+            &ring,
+        )
+        .unwrap();
+        let step = ClaimedStep {
+            job_id: 1,
+            group: "support".into(),
+            call_id: "c1".into(),
+            step: deskbridge_core::Step::IdentifyCaller,
+            attempt: 1,
+            owner: "w".into(),
+            interaction: call,
+        };
+        // A lease renewed every 200 ms, under a step that keeps the writer busy
+        // for longer than that.
+        let work = async {
+            for i in 0..200 {
+                let fields = ContactFields {
+                    name: format!("Caller {i}"),
+                    email: None,
+                    phones: vec![format!("+1415555{i:04}")],
+                    organization_id: None,
+                    custom_fields: Default::default(),
+                };
+                crm.insert_contact(&fields, None).await.unwrap();
+            }
+            crm.contacts(
+                None,
+                Page {
+                    after: None,
+                    limit: 500,
+                },
+            )
+            .await
+            .unwrap()
+            .len()
+        };
+        let started = std::time::Instant::now();
+        let made = tokio::time::timeout(
+            Duration::from_secs(20),
+            with_lease(&store, &step, Duration::from_millis(300), work),
+        )
+        .await
+        .expect("the step finished while its lease was renewed");
+        assert_eq!(made, 200, "every contact of the step was written");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {
