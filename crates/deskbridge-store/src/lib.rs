@@ -455,6 +455,26 @@ pub trait SharedBudget: Send + Sync {
 
     /// Pauses a shared budget until `until_ms` (unix ms), after a 429.
     async fn pause_budget(&self, account: &str, until_ms: i64) -> Result<(), StoreError>;
+
+    /// Counts one request under every one of an upstream's endpoint limits in
+    /// `counts` (each a sliding window, counted across every instance), all or
+    /// none: `Ok(Some(Ok(())))` when counted, `Ok(Some(Err((i, wait))))` when
+    /// `counts[i]` has no room for `wait` (nothing counted). `Ok(None)` from a
+    /// store that does not share counts (one instance): the caller keeps its own.
+    async fn admit_sends(
+        &self,
+        account: &str,
+        counts: &[SendCount],
+    ) -> Result<Option<Result<(), (usize, Duration)>>, StoreError>;
+}
+
+/// One endpoint limit a request is counted under: at most `max` requests named
+/// `key` in any `window`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendCount {
+    pub key: String,
+    pub max: u32,
+    pub window: Duration,
 }
 
 /// Everything the binary needs from its database: the roles above, and the

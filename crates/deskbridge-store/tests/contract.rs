@@ -23,7 +23,7 @@ use deskbridge_store::crm::{
 use deskbridge_store::outbox::AttemptOutcome;
 use deskbridge_store::{
     Change, Coordination, DeliveryStatus, GroupEvent, GroupTriggers, JobQueue, Journal, PgStore,
-    SqliteStore, Store, StoreError, SyncStatus,
+    SendCount, SharedBudget, SqliteStore, Store, StoreError, SyncStatus,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
@@ -2346,6 +2346,78 @@ impl Close for PgStore {
     }
 }
 
+/// An upstream's endpoint limits (Zendesk's 30 updates per ticket per 10
+/// minutes, ...): a store shared by instances counts every instance's requests
+/// in one sliding window per count, all of a request's counts or none; a store
+/// of one process leaves the count to it (`None`).
+async fn endpoint_counts_are_kept_in_the_store_when_it_is_shared(store: &dyn Store) {
+    let count = |key: &str, max: u32| SendCount {
+        key: key.into(),
+        max,
+        window: Duration::from_secs(600),
+    };
+    let ticket = |id: u64| {
+        vec![
+            count(&format!("ticket_update:{id}"), 2),
+            count("ticket_updates", 3),
+        ]
+    };
+    let first = store.admit_sends("acme", &ticket(1)).await.unwrap();
+    let Some(first) = first else {
+        // One process: every answer leaves the count to the caller.
+        assert_eq!(store.admit_sends("acme", &ticket(1)).await.unwrap(), None);
+        return;
+    };
+    assert_eq!(first, Ok(()));
+    assert_eq!(
+        store.admit_sends("acme", &ticket(1)).await.unwrap(),
+        Some(Ok(()))
+    );
+    // The ticket's third update in its window: refused by its own count (0),
+    // for about the window, and nothing counted.
+    let Some(Err((refusing, wait))) = store.admit_sends("acme", &ticket(1)).await.unwrap() else {
+        panic!("the third update of ticket 1 was admitted");
+    };
+    assert_eq!(refusing, 0);
+    assert!(
+        wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
+        "{wait:?}"
+    );
+    // Another ticket takes the account's last room; then the account is out.
+    assert_eq!(
+        store.admit_sends("acme", &ticket(2)).await.unwrap(),
+        Some(Ok(()))
+    );
+    let Some(Err((refusing, _))) = store.admit_sends("acme", &ticket(3)).await.unwrap() else {
+        panic!("the account's fourth update was admitted");
+    };
+    assert_eq!(refusing, 1, "refused by the account's count");
+    // Another account counts apart.
+    assert_eq!(
+        store.admit_sends("other", &ticket(1)).await.unwrap(),
+        Some(Ok(()))
+    );
+    // A short window lets requests through again once it has passed.
+    let short = [SendCount {
+        key: "incremental_exports".into(),
+        max: 1,
+        window: Duration::from_millis(300),
+    }];
+    assert_eq!(
+        store.admit_sends("acme", &short).await.unwrap(),
+        Some(Ok(()))
+    );
+    assert!(matches!(
+        store.admit_sends("acme", &short).await.unwrap(),
+        Some(Err((0, _)))
+    ));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        store.admit_sends("acme", &short).await.unwrap(),
+        Some(Ok(()))
+    );
+}
+
 macro_rules! contract {
     ($($backend:ident),+ : $tests:tt) => {
         $( contract!(@backend $backend $tests); )+
@@ -2408,6 +2480,7 @@ contract!(sqlite, postgres: [
     a_decision_moves_the_waiting_step_forward,
     pops_have_a_lane_of_their_own,
     imported_calls_wait_in_the_bulk_lane,
+    endpoint_counts_are_kept_in_the_store_when_it_is_shared,
 ]);
 
 // The CRM contract, on one tenant's records.
@@ -2431,6 +2504,36 @@ async fn two_instances() -> (PgStore, PgStore, PgSchema) {
     let url = schema.url();
     let (a, b) = tokio::join!(PgStore::open(&url), PgStore::open(&url));
     (a.unwrap(), b.unwrap(), schema)
+}
+
+/// Two instances keep under one endpoint limit together: what one counted, the
+/// other sees, and the same request asked by both at once is admitted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_their_endpoint_counts() {
+    let (a, b, _schema) = two_instances().await;
+    let ticket = [SendCount {
+        key: "ticket_update:7".into(),
+        max: 3,
+        window: Duration::from_secs(600),
+    }];
+    assert_eq!(a.admit_sends("acme", &ticket).await.unwrap(), Some(Ok(())));
+    assert_eq!(b.admit_sends("acme", &ticket).await.unwrap(), Some(Ok(())));
+    // The last room, asked by both at once: one gets it.
+    let (x, y) = tokio::join!(
+        a.admit_sends("acme", &ticket),
+        b.admit_sends("acme", &ticket)
+    );
+    let admitted = [x.unwrap(), y.unwrap()]
+        .iter()
+        .filter(|r| **r == Some(Ok(())))
+        .count();
+    assert_eq!(admitted, 1);
+    assert!(matches!(
+        a.admit_sends("acme", &ticket).await.unwrap(),
+        Some(Err((0, _)))
+    ));
+    a.close().await;
+    b.close().await;
 }
 
 /// Waits for the next change that `wanted` accepts, skipping others (the

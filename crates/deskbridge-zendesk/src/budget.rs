@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::limits::{Counted, Limit};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
     /// Screen pops and lookups: an agent or a caller is waiting.
@@ -28,6 +30,31 @@ struct State {
     refilled: Instant,
     paused_until: Option<Instant>,
     interactive_waiting: usize,
+    /// The bucket, from the configured plan or the lower one Zendesk announced.
+    rates: Rates,
+}
+
+/// A token bucket for so many requests a minute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rates {
+    requests_per_minute: u32,
+    per_second: f64,
+    capacity: f64,
+    reserve: f64,
+}
+
+impl Rates {
+    fn of(requests_per_minute: u32) -> Rates {
+        let rpm = f64::from(requests_per_minute.max(1));
+        let capacity = (rpm / 10.0).floor().max(1.0);
+        let per_second = ((rpm - capacity) / 60.0).max(1.0 / 60.0);
+        Rates {
+            requests_per_minute: requests_per_minute.max(1),
+            per_second,
+            capacity,
+            reserve: (capacity / 5.0).floor(),
+        }
+    }
 }
 
 /// A budget kept outside this process (in a database several instances share), so
@@ -39,12 +66,18 @@ pub trait SharedBudget: Send + Sync {
     async fn take(&self, capacity: f64, per_second: f64, floor: f64) -> Option<Duration>;
     /// Pauses every instance until `retry_after` has passed.
     async fn pause(&self, retry_after: Duration);
+    /// Counts one request under every one of Zendesk's endpoint limits in
+    /// `counts`, across every instance: `Some(Ok(()))` when counted,
+    /// `Some(Err((i, wait)))` when `counts[i]` has no room for `wait` (nothing
+    /// counted), `None` when the counts are not shared (the client keeps its
+    /// own).
+    async fn admit(&self, counts: &[(Counted, Limit)]) -> Option<Result<(), (usize, Duration)>> {
+        let _ = counts;
+        None
+    }
 }
 
 pub struct Budget {
-    per_second: f64,
-    capacity: f64,
-    reserve: f64,
     state: Mutex<State>,
     shared: Option<Box<dyn SharedBudget>>,
 }
@@ -52,8 +85,7 @@ pub struct Budget {
 impl std::fmt::Debug for Budget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Budget")
-            .field("per_second", &self.per_second)
-            .field("capacity", &self.capacity)
+            .field("rates", &self.lock().rates)
             .field("shared", &self.shared.is_some())
             .finish()
     }
@@ -61,18 +93,14 @@ impl std::fmt::Debug for Budget {
 
 impl Budget {
     pub fn new(requests_per_minute: u32) -> Budget {
-        let rpm = f64::from(requests_per_minute.max(1));
-        let capacity = (rpm / 10.0).floor().max(1.0);
-        let per_second = ((rpm - capacity) / 60.0).max(1.0 / 60.0);
+        let rates = Rates::of(requests_per_minute);
         Budget {
-            per_second,
-            capacity,
-            reserve: (capacity / 5.0).floor(),
             state: Mutex::new(State {
-                tokens: capacity,
+                tokens: rates.capacity,
                 refilled: Instant::now(),
                 paused_until: None,
                 interactive_waiting: 0,
+                rates,
             }),
             shared: None,
         }
@@ -90,14 +118,47 @@ impl Budget {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Zendesk announced the account's requests per minute (`X-Rate-Limit`,
+    /// "Rate limits": "the account's current rate limit"): a plan lower than the
+    /// configured `requests_per_minute` is the one kept from now on, so the
+    /// client slows before Zendesk says no. A higher one changes nothing (the
+    /// configuration may keep a share for other integrations).
+    pub fn observe_plan(&self, requests_per_minute: u32) {
+        let mut s = self.lock();
+        if requests_per_minute > 0 && requests_per_minute < s.rates.requests_per_minute {
+            tracing::warn!(
+                configured = s.rates.requests_per_minute,
+                announced = requests_per_minute,
+                "Zendesk announces a lower rate limit than requests_per_minute: keeping Zendesk's"
+            );
+            s.rates = Rates::of(requests_per_minute);
+            s.tokens = s.tokens.min(s.rates.capacity);
+        }
+    }
+
+    /// The requests per minute the budget keeps to.
+    pub fn requests_per_minute(&self) -> u32 {
+        self.lock().rates.requests_per_minute
+    }
+
+    /// Counts one request under Zendesk's endpoint limits in the shared count,
+    /// when the budget is shared (see [`SharedBudget::admit`]).
+    pub(crate) async fn admit_shared(
+        &self,
+        counts: &[(Counted, Limit)],
+    ) -> Option<Result<(), (usize, Duration)>> {
+        self.shared.as_ref()?.admit(counts).await
+    }
+
     /// Waits until the budget allows one request in `lane`, and takes it.
     pub async fn acquire(&self, lane: Lane) {
         if let Some(shared) = &self.shared {
+            let rates = self.lock().rates;
             let floor = match lane {
                 Lane::Interactive => 0.0,
-                Lane::Bulk => self.reserve,
+                Lane::Bulk => rates.reserve,
             };
-            while let Some(wait) = shared.take(self.capacity, self.per_second, floor).await {
+            while let Some(wait) = shared.take(rates.capacity, rates.per_second, floor).await {
                 tokio::time::sleep(wait).await;
             }
             return;
@@ -108,9 +169,10 @@ impl Budget {
         loop {
             let wait = {
                 let mut s = self.lock();
+                let rates = s.rates;
                 let now = Instant::now();
                 let elapsed = now.duration_since(s.refilled).as_secs_f64();
-                s.tokens = (s.tokens + elapsed * self.per_second).min(self.capacity);
+                s.tokens = (s.tokens + elapsed * rates.per_second).min(rates.capacity);
                 s.refilled = now;
                 match s.paused_until {
                     Some(until) if until > now => until - now,
@@ -118,8 +180,8 @@ impl Budget {
                         s.paused_until = None;
                         let floor = match lane {
                             Lane::Interactive => 0.0,
-                            Lane::Bulk if s.interactive_waiting > 0 => self.capacity,
-                            Lane::Bulk => self.reserve,
+                            Lane::Bulk if s.interactive_waiting > 0 => rates.capacity,
+                            Lane::Bulk => rates.reserve,
                         };
                         if s.tokens >= floor + 1.0 {
                             s.tokens -= 1.0;
@@ -129,7 +191,7 @@ impl Budget {
                             return;
                         }
                         let missing = floor + 1.0 - s.tokens;
-                        Duration::from_secs_f64((missing / self.per_second).clamp(0.005, 1.0))
+                        Duration::from_secs_f64((missing / rates.per_second).clamp(0.005, 1.0))
                     }
                 }
             };
@@ -190,6 +252,27 @@ mod tests {
         // And the plan is used: 300 requests take about (300 - 12) / 108 minutes.
         let took = *sent.last().unwrap();
         assert!(took < Duration::from_secs(165), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lower_plan_announced_by_zendesk_is_kept() {
+        let b = Budget::new(700);
+        b.observe_plan(1000);
+        assert_eq!(
+            b.requests_per_minute(),
+            700,
+            "a higher plan changes nothing"
+        );
+        b.observe_plan(200);
+        assert_eq!(b.requests_per_minute(), 200);
+        let start = Instant::now();
+        let mut sent = 0;
+        while Instant::now() - start < Duration::from_secs(60) {
+            b.acquire(Lane::Interactive).await;
+            sent += 1;
+        }
+        assert!(sent <= 201, "{sent} requests in the first minute");
+        assert!(sent >= 190, "{sent} requests in the first minute");
     }
 
     #[tokio::test(start_paused = true)]

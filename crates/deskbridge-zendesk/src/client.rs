@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use crate::budget::{Budget, Lane};
 use crate::error::ZendeskError;
-use crate::limits::{TicketUpdates, UpdateLimits};
+use crate::limits::{
+    Counted, Counts, INCREMENTAL_EXPORTS, Limit, USER_UPDATES, UpdateLimits, ticket_update,
+};
 use crate::types::*;
 
 /// How to sign in: an API token for an agent's email, or an OAuth access token.
@@ -41,6 +43,11 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Zendesk's limits on ticket updates, kept before sending.
     pub ticket_updates: UpdateLimits,
+    /// Zendesk's limit on updates of one user ("Update User", 5 a minute).
+    pub user_updates: Limit,
+    /// Zendesk's limit on incremental exports (10 a minute, 30 with the High
+    /// Volume add-on).
+    pub incremental_exports: Limit,
     /// Every request in the budget's bulk lane, lookups too: the client of a
     /// history import (`deskbridge backfill`), which must leave the share kept
     /// for interactive requests to live calls.
@@ -54,6 +61,8 @@ impl ClientConfig {
             auth,
             timeout: Duration::from_secs(15),
             ticket_updates: UpdateLimits::default(),
+            user_updates: USER_UPDATES,
+            incremental_exports: INCREMENTAL_EXPORTS,
             bulk_only: false,
         }
     }
@@ -70,7 +79,9 @@ pub struct ZendeskClient {
     authorization: HeaderValue,
     budget: Arc<Budget>,
     sent: AtomicU64,
-    ticket_updates: TicketUpdates,
+    /// Requests counted under Zendesk's endpoint limits (this process's; the
+    /// shared count, when there is one, is asked first).
+    counts: Counts,
 }
 
 impl ZendeskClient {
@@ -93,7 +104,7 @@ impl ZendeskClient {
             .build()
             .map_err(|e| ZendeskError::Network(e.to_string()))?;
         Ok(ZendeskClient {
-            ticket_updates: TicketUpdates::new(config.ticket_updates),
+            counts: Counts::new(),
             http,
             config,
             authorization,
@@ -156,6 +167,12 @@ impl ZendeskClient {
             .await
             .map_err(|e| ZendeskError::Network(e.to_string()))?;
         let status = resp.status();
+        // "Rate limits": every response carries the account's limit in
+        // `X-Rate-Limit`; one lower than configured is the one to keep.
+        if let Some(plan) = header_number(resp.headers(), &["x-rate-limit"]) {
+            self.budget
+                .observe_plan(u32::try_from(plan).unwrap_or(u32::MAX));
+        }
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after(resp.headers().get(RETRY_AFTER)).unwrap_or(DEFAULT_RETRY_AFTER);
             // Zendesk's limits are not one bucket ("Rate limits": the plan's
@@ -178,6 +195,10 @@ impl ZendeskClient {
                     path,
                     "Zendesk endpoint limit: holding back this write"
                 );
+                // The ticket's updates wait out the answer here too, unsent.
+                if let Some(ticket) = ticket_update.then(|| ticket_of(path)).flatten() {
+                    self.counts.hold(&Counted::TicketUpdate(ticket), wait);
+                }
             }
             return Err(ZendeskError::RateLimited(wait));
         }
@@ -557,9 +578,8 @@ impl ZendeskClient {
         if let Some(status) = status {
             ticket["status"] = json!(status);
         }
-        self.ticket_updates
-            .admit(ticket_id)
-            .map_err(ZendeskError::RateLimited)?;
+        self.admit(&ticket_update(ticket_id, self.config.ticket_updates))
+            .await?;
         let body = json!({ "ticket": ticket });
         let bytes = self
             .send(
@@ -598,7 +618,48 @@ impl ZendeskClient {
     /// How long until an update of `ticket_id` is allowed under Zendesk's
     /// update limits (zero: now).
     pub fn ticket_update_wait(&self, ticket_id: u64) -> Duration {
-        self.ticket_updates.wait(ticket_id)
+        self.counts
+            .wait(&ticket_update(ticket_id, self.config.ticket_updates))
+    }
+
+    /// Counts one request under `counts` before it is sent: in the count the
+    /// instances share when there is one, else in this process's. A count
+    /// without room answers [`ZendeskError::RateLimited`] with how long until
+    /// it has, and nothing is sent: only this request waits.
+    async fn admit(&self, counts: &[(Counted, Limit)]) -> Result<(), ZendeskError> {
+        // What this process sent, or was told to wait for, is in the shared
+        // count too: no need to ask it.
+        let known = self.counts.wait(counts);
+        if !known.is_zero() {
+            return Err(ZendeskError::RateLimited(known));
+        }
+        match self.budget.admit_shared(counts).await {
+            Some(Ok(())) => {
+                self.counts.record(counts);
+                Ok(())
+            }
+            Some(Err((refusing, wait))) => {
+                if let Some((counted, _)) = counts.get(refusing) {
+                    self.counts.hold(counted, wait);
+                }
+                Err(ZendeskError::RateLimited(wait))
+            }
+            None => self.counts.admit(counts).map_err(ZendeskError::RateLimited),
+        }
+    }
+
+    /// Counts one "Update User" request of `user_id` (5 a minute per user)
+    /// before it is sent; see [`ZendeskClient::admit`].
+    pub async fn admit_user_update(&self, user_id: u64) -> Result<(), ZendeskError> {
+        self.admit(&[(Counted::UserUpdate(user_id), self.config.user_updates)])
+            .await
+    }
+
+    /// Counts one incremental export request (10 a minute) before it is sent;
+    /// see [`ZendeskClient::admit`].
+    pub async fn admit_incremental_export(&self) -> Result<(), ZendeskError> {
+        self.admit(&[(Counted::IncrementalExports, self.config.incremental_exports)])
+            .await
     }
 
     /// Sets a ticket's status (a solved ticket reopened after a call).
@@ -607,9 +668,8 @@ impl ZendeskClient {
         ticket_id: u64,
         status: &str,
     ) -> Result<TicketWithAudit, ZendeskError> {
-        self.ticket_updates
-            .admit(ticket_id)
-            .map_err(ZendeskError::RateLimited)?;
+        self.admit(&ticket_update(ticket_id, self.config.ticket_updates))
+            .await?;
         let body = json!({ "ticket": { "status": status } });
         let bytes = self
             .send(
@@ -686,6 +746,14 @@ impl ZendeskClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The ticket of `/api/v2/tickets/{id}.json`.
+fn ticket_of(path: &str) -> Option<u64> {
+    path.strip_prefix("/api/v2/tickets/")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
 }
 
 /// The pause after a 429 that does not say how long.

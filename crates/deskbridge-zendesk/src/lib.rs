@@ -20,4 +20,4 @@ pub mod types;
 pub use budget::{Budget, Lane, SharedBudget};
 pub use client::{Auth, ClientConfig, ZendeskClient};
 pub use error::ZendeskError;
-pub use limits::{Limit, UpdateLimits};
+pub use limits::{Counted, INCREMENTAL_EXPORTS, Limit, USER_UPDATES, UpdateLimits};

@@ -1,13 +1,19 @@
-//! Zendesk's limits on ticket updates, kept by the client before it sends.
+//! Zendesk's endpoint limits, kept by the client before it sends.
 //!
-//! Besides the plan's requests per minute, "Update Ticket" has endpoint limits
-//! of its own (Zendesk API reference, "Rate limits", Endpoint rate limits: 30
-//! updates per 10 minutes per user per ticket, and 100 requests per minute per
-//! account, 300 with the High Volume add-on). An update the limits would refuse
-//! is held back here instead of being sent: it would cost a request and answer
-//! a 429 anyway, while every other request, to other tickets or other
-//! endpoints, goes on. Kept per process: several instances each keep their own
-//! count, and Zendesk's own 429 (with `Retry-After`) covers what they add up to.
+//! Besides the plan's requests per minute, some endpoints have limits of their
+//! own (Zendesk API reference, "Rate limits", Endpoint rate limits): "Update
+//! Ticket", 30 updates per 10 minutes per user per ticket and 100 requests per
+//! minute per account (300 with the High Volume add-on); "Update User", 5
+//! requests per minute per user; "Incremental Exports", 10 requests per minute
+//! (30 with the High Volume add-on). A request the limits would refuse is held
+//! back here instead of being sent: it would cost a request and answer a 429
+//! anyway, while every other request, to other tickets or other endpoints, goes
+//! on.
+//!
+//! The count is this process's, unless the account's budget is shared by
+//! several instances ([`crate::SharedBudget::admit`], kept in their database):
+//! then the shared count decides, and a refusal it gives is remembered here so
+//! that [`Counts::wait`] tells it without asking again.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -15,7 +21,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// So many updates per window.
+/// So many requests (`updates`) per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     pub updates: usize,
@@ -47,15 +53,53 @@ impl Default for UpdateLimits {
     }
 }
 
-#[derive(Default)]
-struct Sent {
-    tickets: HashMap<u64, VecDeque<Instant>>,
-    account: VecDeque<Instant>,
+/// "Update User": 5 requests per minute per user.
+pub const USER_UPDATES: Limit = Limit {
+    updates: 5,
+    window: Duration::from_secs(60),
+};
+
+/// "Incremental Exports": 10 requests per minute (30 with the High Volume
+/// add-on, which [`ClientConfig::incremental_exports`](crate::ClientConfig) can
+/// be set to).
+pub const INCREMENTAL_EXPORTS: Limit = Limit {
+    updates: 10,
+    window: Duration::from_secs(60),
+};
+
+/// What an endpoint limit counts: one ticket's updates, the account's ticket
+/// updates, one user's updates, the account's incremental exports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Counted {
+    TicketUpdate(u64),
+    AccountTicketUpdates,
+    UserUpdate(u64),
+    IncrementalExports,
 }
 
-/// The updates sent in the current windows.
-pub(crate) struct TicketUpdates {
-    limits: UpdateLimits,
+impl Counted {
+    /// The name of the count where instances share it (a row key).
+    pub fn key(&self) -> String {
+        match self {
+            Counted::TicketUpdate(id) => format!("ticket_update:{id}"),
+            Counted::AccountTicketUpdates => "ticket_updates".into(),
+            Counted::UserUpdate(id) => format!("user_update:{id}"),
+            Counted::IncrementalExports => "incremental_exports".into(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Sent {
+    /// When each counted request was sent, oldest first.
+    times: HashMap<Counted, VecDeque<Instant>>,
+    /// Until when a count is known to refuse (a shared count's answer, or a
+    /// 429 on the endpoint).
+    held: HashMap<Counted, Instant>,
+}
+
+/// The requests sent in the current windows, per [`Counted`].
+pub(crate) struct Counts {
     sent: Mutex<Sent>,
 }
 
@@ -64,62 +108,117 @@ fn wait_for(times: &VecDeque<Instant>, limit: Limit, now: Instant) -> Duration {
     if times.len() < limit.updates {
         return Duration::ZERO;
     }
-    // The update that must leave the window before one more fits.
+    if limit.updates == 0 {
+        return limit.window;
+    }
+    // The request that must leave the window before one more fits.
     let blocking = times[times.len() - limit.updates];
     limit.window.saturating_sub(now.duration_since(blocking))
 }
 
-impl TicketUpdates {
-    pub(crate) fn new(limits: UpdateLimits) -> TicketUpdates {
-        TicketUpdates {
-            limits,
+impl Counts {
+    pub(crate) fn new() -> Counts {
+        Counts {
             sent: Mutex::new(Sent::default()),
         }
     }
 
-    fn sent(&self, now: Instant) -> std::sync::MutexGuard<'_, Sent> {
+    fn sent(&self, now: Instant, longest: Duration) -> std::sync::MutexGuard<'_, Sent> {
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        let UpdateLimits {
-            per_ticket,
-            per_account,
-        } = self.limits;
-        // Forget what left the windows, so the map stays small.
-        sent.tickets.retain(|_, times| {
-            times.retain(|at| now.duration_since(*at) < per_ticket.window);
+        // Forget what left every window, so the maps stay small.
+        sent.times.retain(|_, times| {
+            times.retain(|at| now.duration_since(*at) < longest);
             !times.is_empty()
         });
-        sent.account
-            .retain(|at| now.duration_since(*at) < per_account.window);
+        sent.held.retain(|_, until| *until > now);
         sent
     }
 
-    /// How long until an update of `ticket` would be allowed (zero: now).
-    pub(crate) fn wait(&self, ticket: u64) -> Duration {
-        let now = Instant::now();
-        let sent = self.sent(now);
-        self.wait_locked(&sent, ticket, now)
+    fn wait_locked(sent: &Sent, counts: &[(Counted, Limit)], now: Instant) -> Duration {
+        counts
+            .iter()
+            .map(|(counted, limit)| {
+                let of_times = sent
+                    .times
+                    .get(counted)
+                    .map_or(Duration::ZERO, |t| wait_for(t, *limit, now));
+                let held = sent
+                    .held
+                    .get(counted)
+                    .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
+                of_times.max(held)
+            })
+            .max()
+            .unwrap_or(Duration::ZERO)
     }
 
-    fn wait_locked(&self, sent: &Sent, ticket: u64, now: Instant) -> Duration {
-        let of_ticket = sent
-            .tickets
-            .get(&ticket)
-            .map_or(Duration::ZERO, |t| wait_for(t, self.limits.per_ticket, now));
-        of_ticket.max(wait_for(&sent.account, self.limits.per_account, now))
+    fn longest(counts: &[(Counted, Limit)]) -> Duration {
+        counts
+            .iter()
+            .map(|(_, l)| l.window)
+            .max()
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_secs(600))
     }
 
-    /// Counts an update of `ticket` now, or says how long until one is allowed.
-    pub(crate) fn admit(&self, ticket: u64) -> Result<(), Duration> {
+    /// How long until a request counted under every one of `counts` would be
+    /// allowed (zero: now).
+    pub(crate) fn wait(&self, counts: &[(Counted, Limit)]) -> Duration {
         let now = Instant::now();
-        let mut sent = self.sent(now);
-        let wait = self.wait_locked(&sent, ticket, now);
+        let sent = self.sent(now, Self::longest(counts));
+        Self::wait_locked(&sent, counts, now)
+    }
+
+    /// Counts one request under every one of `counts` now, or says how long
+    /// until one is allowed (and counts nothing).
+    pub(crate) fn admit(&self, counts: &[(Counted, Limit)]) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut sent = self.sent(now, Self::longest(counts));
+        let wait = Self::wait_locked(&sent, counts, now);
         if !wait.is_zero() {
             return Err(wait);
         }
-        sent.tickets.entry(ticket).or_default().push_back(now);
-        sent.account.push_back(now);
+        for (counted, _) in counts {
+            sent.times
+                .entry(counted.clone())
+                .or_default()
+                .push_back(now);
+        }
         Ok(())
     }
+
+    /// Counts a request that a shared count admitted (so this process's own
+    /// view stays close, should the shared count become unreachable).
+    pub(crate) fn record(&self, counts: &[(Counted, Limit)]) {
+        let now = Instant::now();
+        let mut sent = self.sent(now, Self::longest(counts));
+        for (counted, _) in counts {
+            sent.times
+                .entry(counted.clone())
+                .or_default()
+                .push_back(now);
+        }
+    }
+
+    /// Remembers that `counted` refuses for `wait` (a shared count said so, or
+    /// Zendesk answered 429 on that endpoint).
+    pub(crate) fn hold(&self, counted: &Counted, wait: Duration) {
+        let now = Instant::now();
+        let mut sent = self.sent(now, Duration::from_secs(600));
+        let until = now + wait;
+        let held = sent.held.entry(counted.clone()).or_insert(until);
+        if *held < until {
+            *held = until;
+        }
+    }
+}
+
+/// The counts of one ticket update under `limits`.
+pub(crate) fn ticket_update(ticket: u64, limits: UpdateLimits) -> [(Counted, Limit); 2] {
+    [
+        (Counted::TicketUpdate(ticket), limits.per_ticket),
+        (Counted::AccountTicketUpdates, limits.per_account),
+    ]
 }
 
 #[cfg(test)]
@@ -136,6 +235,27 @@ mod tests {
                 updates: account,
                 window: Duration::from_secs(60),
             },
+        }
+    }
+
+    /// The ticket-update counts, as the client keeps them.
+    struct TicketUpdates {
+        counts: Counts,
+        limits: UpdateLimits,
+    }
+
+    impl TicketUpdates {
+        fn new(limits: UpdateLimits) -> TicketUpdates {
+            TicketUpdates {
+                counts: Counts::new(),
+                limits,
+            }
+        }
+        fn admit(&self, ticket: u64) -> Result<(), Duration> {
+            self.counts.admit(&ticket_update(ticket, self.limits))
+        }
+        fn wait(&self, ticket: u64) -> Duration {
+            self.counts.wait(&ticket_update(ticket, self.limits))
         }
     }
 
@@ -184,5 +304,59 @@ mod tests {
         assert_eq!(updates.wait(1), Duration::from_secs(40));
         tokio::time::advance(Duration::from_secs(40)).await;
         assert_eq!(updates.admit(4), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn incremental_exports_are_kept_to_ten_a_minute() {
+        let counts = Counts::new();
+        let export = [(Counted::IncrementalExports, INCREMENTAL_EXPORTS)];
+        for _ in 0..10 {
+            assert_eq!(counts.admit(&export), Ok(()));
+        }
+        assert_eq!(
+            counts.admit(&export),
+            Err(Duration::from_secs(60)),
+            "the 11th export in a minute"
+        );
+        // Ticket updates are another count.
+        assert_eq!(
+            counts.admit(&ticket_update(1, UpdateLimits::default())),
+            Ok(())
+        );
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(counts.admit(&export), Ok(()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_users_updates_are_kept_to_five_a_minute_each() {
+        let counts = Counts::new();
+        let user = |id| [(Counted::UserUpdate(id), USER_UPDATES)];
+        for _ in 0..5 {
+            assert_eq!(counts.admit(&user(7)), Ok(()));
+        }
+        tokio::time::advance(Duration::from_secs(15)).await;
+        assert_eq!(counts.admit(&user(7)), Err(Duration::from_secs(45)));
+        assert_eq!(counts.admit(&user(8)), Ok(()), "another user goes on");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_refuses_until_it_has_passed() {
+        let counts = Counts::new();
+        let one = ticket_update(1, UpdateLimits::default());
+        counts.hold(&Counted::TicketUpdate(1), Duration::from_secs(30));
+        assert_eq!(counts.wait(&one), Duration::from_secs(30));
+        assert_eq!(counts.admit(&one), Err(Duration::from_secs(30)));
+        assert_eq!(
+            counts.admit(&ticket_update(2, UpdateLimits::default())),
+            Ok(()),
+            "only that ticket is held"
+        );
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(counts.admit(&one), Ok(()));
     }
 }

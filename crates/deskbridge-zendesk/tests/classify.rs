@@ -237,3 +237,94 @@ async fn an_answer_with_no_requests_left_pauses_until_the_reset() {
         }
     }
 }
+
+/// Every answer carries the account's plan in `X-Rate-Limit` ("Rate limits"):
+/// one lower than configured becomes the budget's rate, so the client slows
+/// before a 429; a higher one changes nothing.
+#[tokio::test]
+async fn the_plan_zendesk_announces_lowers_the_budget() {
+    for (announced, kept) in [(200, 200), (9000, 6000)] {
+        let reply = response(
+            "200 OK",
+            &format!("x-rate-limit: {announced}\r\nx-rate-limit-remaining: 150\r\n"),
+            r#"{"ticket":{"id":1,"status":"open","subject":"s","requester_id":2,"updated_at":"2026-11-22T10:00:00Z","created_at":"2026-11-22T10:00:00Z"}}"#,
+        );
+        let (base, _) = server(Some(reply)).await;
+        let client = client(&base);
+        assert_eq!(client.budget().requests_per_minute(), 6000);
+        client.show_ticket(1).await.unwrap();
+        assert_eq!(
+            client.budget().requests_per_minute(),
+            kept,
+            "announced {announced}"
+        );
+    }
+}
+
+/// A ticket update refused by its ticket's limit (429 while the account has
+/// requests left) holds back that ticket's next update unsent, for the
+/// `Retry-After`, and no other ticket's.
+#[tokio::test]
+async fn a_tickets_429_holds_back_its_next_update_unsent() {
+    use deskbridge_zendesk::types::NewComment;
+    let reply = response(
+        "429 Too Many Requests",
+        "retry-after: 120\r\nx-rate-limit-remaining: 500\r\n",
+        r#"{"error":"TooManyRequests"}"#,
+    );
+    let (base, arrivals) = server(Some(reply)).await;
+    let client = client(&base);
+    let comment = NewComment {
+        body: "Call".into(),
+        public: false,
+    };
+    let err = client
+        .add_comment(7, &comment, None, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    assert!(
+        client.budget().paused_until().is_none(),
+        "nothing else waits"
+    );
+    let wait = client.ticket_update_wait(7);
+    assert!(wait > Duration::from_secs(118), "{wait:?}");
+    let again = client
+        .add_comment(7, &comment, None, None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, ZendeskError::RateLimited(_)), "{again:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        arrivals.lock().unwrap().len(),
+        1,
+        "the held update was not sent"
+    );
+    assert_eq!(client.ticket_update_wait(8), Duration::ZERO);
+}
+
+/// Incremental exports are limited to 10 a minute ("Rate limits", Incremental
+/// Exports; 30 with the High Volume add-on): the 11th is refused before it is
+/// sent, with the time until the window has room; other limits are untouched.
+#[tokio::test]
+async fn incremental_exports_are_kept_to_their_limit() {
+    let (base, _) = server(None).await;
+    let client = client(&base);
+    for _ in 0..10 {
+        client.admit_incremental_export().await.unwrap();
+    }
+    let ZendeskError::RateLimited(wait) = client.admit_incremental_export().await.unwrap_err()
+    else {
+        panic!("the 11th export was admitted");
+    };
+    assert!(wait > Duration::from_secs(59), "{wait:?}");
+    for _ in 0..5 {
+        client.admit_user_update(3).await.unwrap();
+    }
+    assert!(
+        client.admit_user_update(3).await.is_err(),
+        "a user's 6th update a minute"
+    );
+    client.admit_user_update(4).await.unwrap();
+    assert_eq!(client.ticket_update_wait(1), Duration::ZERO);
+}

@@ -206,6 +206,62 @@ impl SharedBudget for PgStore {
         .await?;
         Ok(())
     }
+
+    async fn admit_sends(
+        &self,
+        account: &str,
+        counts: &[crate::SendCount],
+    ) -> Result<Option<Result<(), (usize, Duration)>>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        // One admission per account at a time, so that two instances cannot
+        // both take the last room of a window.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("deskbridge upstream_sends {account}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM upstream_sends WHERE account = $1 AND expires_ms <= $2")
+            .bind(account)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for (i, count) in counts.iter().enumerate() {
+            if count.max == 0 {
+                return Ok(Some(Err((i, count.window))));
+            }
+            // The request that must leave the window before one more fits: the
+            // `max`-th newest still in it.
+            let blocking: Option<i64> = sqlx::query_scalar(
+                "SELECT expires_ms FROM upstream_sends
+                 WHERE account = $1 AND count_key = $2 AND sent_ms > $3
+                 ORDER BY sent_ms DESC OFFSET $4 LIMIT 1",
+            )
+            .bind(account)
+            .bind(&count.key)
+            .bind(now - count.window.as_millis() as i64)
+            .bind(i64::from(count.max) - 1)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(expires) = blocking {
+                let wait = Duration::from_millis((expires - now).max(1) as u64);
+                return Ok(Some(Err((i, wait))));
+            }
+        }
+        for count in counts {
+            sqlx::query(
+                "INSERT INTO upstream_sends (account, count_key, sent_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(account)
+            .bind(&count.key)
+            .bind(now)
+            .bind(now + count.window.as_millis() as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(Ok(())))
+    }
 }
 
 #[cfg(test)]

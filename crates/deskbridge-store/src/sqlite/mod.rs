@@ -130,6 +130,15 @@ impl SharedBudget for SqliteStore {
     async fn pause_budget(&self, _account: &str, _until_ms: i64) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn admit_sends(
+        &self,
+        _account: &str,
+        _counts: &[crate::SendCount],
+    ) -> Result<Option<Result<(), (usize, Duration)>>, StoreError> {
+        // One process: its own counts are the whole count.
+        Ok(None)
+    }
 }
 
 /// Creates the database file, empty and owner-only, unless it exists. SQLite

@@ -9,8 +9,8 @@ use std::time::Duration;
 use deskbridge_core::WorkLane;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_crm::BuiltinCrm;
-use deskbridge_store::Store;
-use deskbridge_zendesk::{Auth, Budget, ClientConfig, SharedBudget, ZendeskClient};
+use deskbridge_store::{SendCount, Store};
+use deskbridge_zendesk::{Auth, Budget, ClientConfig, Counted, Limit, SharedBudget, ZendeskClient};
 
 use crate::config::{BackendConfig, BackendKind, Config};
 
@@ -123,6 +123,26 @@ impl SharedBudget for StoreBudget {
         let until = chrono::Utc::now().timestamp_millis() + retry_after.as_millis() as i64;
         if let Err(e) = self.store.pause_budget(&self.account, until).await {
             tracing::warn!(error = %e, "cannot share the Retry-After pause with other instances");
+        }
+    }
+
+    async fn admit(&self, counts: &[(Counted, Limit)]) -> Option<Result<(), (usize, Duration)>> {
+        let counts: Vec<SendCount> = counts
+            .iter()
+            .map(|(counted, limit)| SendCount {
+                key: counted.key(),
+                max: u32::try_from(limit.updates).unwrap_or(u32::MAX),
+                window: limit.window,
+            })
+            .collect();
+        match self.store.admit_sends(&self.account, &counts).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                // Keeping this process's own count is the better half of
+                // keeping the limits; Zendesk's 429 covers the rest.
+                tracing::warn!(error = %e, "cannot reach the shared endpoint counts; counting here");
+                None
+            }
         }
     }
 }

@@ -89,25 +89,29 @@ fn sigterm_stops_cleanly_and_work_resumes_on_the_next_start() {
     assert_eq!(second.all("tickets").len(), 1);
 }
 
-/// Zendesk takes no lock of ours: after a crash, only what deskbridge sends can
-/// keep a step from writing twice (the user's `external_id` for
-/// `create_or_update`, the ticket's `external_id` and `Idempotency-Key`). Two real
-/// crashes, each right after a write and before its record: one user, one ticket,
-/// one comment.
-#[test]
-fn crashes_between_zendesk_writes_and_their_records_leave_one_user_one_ticket_one_comment() {
-    use zendesk_emulator::{Emulator, EmulatorConfig, Role};
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let emu = rt
-        .block_on(
-            Emulator::new(EmulatorConfig::new("admin@acme.com", "emulator-token"))
-                .start("127.0.0.1:0"),
-        )
-        .unwrap();
-    let ann = emu.seed_agent("ann@acme.com", "Ann Example");
-    let token = "crash-test-token-0123456789abcdef";
-    let config = format!(
-        r#"
+/// The Zendesk emulator, with Ann as an agent, and a config pointing one group at
+/// it (`group_keys` added to the group).
+struct ZendeskRig {
+    _rt: tokio::runtime::Runtime,
+    emu: zendesk_emulator::RunningEmulator,
+    config: String,
+    token: String,
+}
+
+impl ZendeskRig {
+    fn start(group_keys: &str) -> ZendeskRig {
+        use zendesk_emulator::{Emulator, EmulatorConfig};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let emu = rt
+            .block_on(
+                Emulator::new(EmulatorConfig::new("admin@acme.com", "emulator-token"))
+                    .start("127.0.0.1:0"),
+            )
+            .unwrap();
+        let ann = emu.seed_agent("ann@acme.com", "Ann Example");
+        let token = "crash-test-token-0123456789abcdef".to_string();
+        let config = format!(
+            r#"
 [backends.zendesk]
 kind = "zendesk"
 base_url = "{}"
@@ -122,15 +126,24 @@ zendesk_id = "{ann}"
 name = "support"
 backend = "zendesk"
 tokens = ["{token}"]
+{group_keys}
 "#,
-        emu.base_url
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let options = |abort_after: Option<&str>| {
+            emu.base_url
+        );
+        ZendeskRig {
+            _rt: rt,
+            emu,
+            config,
+            token,
+        }
+    }
+
+    /// Options for a process that aborts right after `abort_after`'s helpdesk
+    /// work (none: runs normally).
+    fn options(&self, abort_after: Option<&str>) -> Options {
         let mut opts = Options {
-            config: Some(config.clone()),
-            token: Some(token.to_string()),
+            config: Some(self.config.clone()),
+            token: Some(self.token.clone()),
             ..Options::default()
         };
         if let Some(step) = abort_after {
@@ -138,7 +151,34 @@ tokens = ["{token}"]
                 .push(("DESKBRIDGE_FAULT_ABORT_AFTER_STEP".into(), step.into()));
         }
         opts
-    };
+    }
+
+    /// The bodies of the ticket's comments, oldest first.
+    fn comments(&self, ticket: &Value) -> Vec<String> {
+        let id: u64 = s(ticket).parse().unwrap();
+        self.emu
+            .state()
+            .comments
+            .iter()
+            .filter(|c| c.ticket_id == id)
+            .map(|c| c.body.clone())
+            .collect()
+    }
+}
+
+/// Zendesk takes no lock of ours: after a crash, only what deskbridge sends can
+/// keep a step from writing twice (the user's `external_id` for
+/// `create_or_update`, the ticket's `external_id` and `Idempotency-Key`). Two real
+/// crashes, each right after a write and before its record: one user, one ticket,
+/// one comment.
+#[test]
+fn crashes_between_zendesk_writes_and_their_records_leave_one_user_one_ticket_one_comment() {
+    use zendesk_emulator::Role;
+    let rig = ZendeskRig::start("");
+    let emu = &rig.emu;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let options = |abort_after: Option<&str>| rig.options(abort_after);
 
     // First process: dies right after the caller's user was created.
     let mut first = Server::start_in(&data, options(Some("identify_caller")));
@@ -198,5 +238,64 @@ tokens = ["{token}"]
         comments[0].body.contains("Talk time: 1m 0s"),
         "{}",
         comments[0].body
+    );
+}
+
+/// The comment of a repeat call onto the caller's ticket (reused within
+/// `reuse_recent_minutes`): the process dies right after Zendesk applied the
+/// update and before the step was recorded. After the restart the retried step
+/// finds its comment by its `deskbridge ref:` line: one comment for the call.
+#[test]
+fn a_crash_between_a_repeat_calls_comment_and_its_record_leaves_one_comment() {
+    let rig = ZendeskRig::start("reuse_recent_minutes = 30");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    // The first call makes the ticket (with its comment), in a process that
+    // stops cleanly.
+    let mut first = Server::start_in(&data, rig.options(None));
+    first.post_events(&answered_call("c1", "+14155550166", "ann@acme.com"));
+    let c1 = first.wait_synced("c1");
+    assert_eq!(c1["sync"], "done", "{c1}");
+    assert_eq!(rig.comments(&c1["ticket_id"]).len(), 1);
+    assert!(first.terminate().success());
+
+    // The repeat call's comment is written, then the process dies.
+    let mut second = Server::start_in(&data, rig.options(Some("log_call")));
+    let (status, _) = second.post_events(&answered_call("c2", "+14155550166", "ann@acme.com"));
+    assert_eq!(status, 202);
+    assert!(
+        second.wait_exit(Duration::from_secs(60)),
+        "no crash after log_call"
+    );
+    let written = rig.comments(&c1["ticket_id"]);
+    assert_eq!(written.len(), 2, "the update was applied: {written:#?}");
+
+    let third = Server::start_in(&data, rig.options(None));
+    let c2 = third.wait_synced("c2");
+    assert_eq!(c2["sync"], "done", "{c2}");
+    assert_eq!(c2["ticket_id"], c1["ticket_id"], "the ticket was reused");
+    let log_call = c2["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "log_call")
+        .unwrap()
+        .clone();
+    assert_eq!(log_call["attempts"], 2, "the comment step ran again: {c2}");
+    let bodies = rig.comments(&c1["ticket_id"]);
+    assert_eq!(bodies, written, "no second comment for the call");
+    let state = rig.emu.state();
+    assert_eq!(state.tickets.len(), 1, "{:?}", state.tickets);
+    // Each call's reference once.
+    let refs: Vec<&str> = bodies
+        .iter()
+        .flat_map(|b| b.lines())
+        .filter(|l| l.starts_with("deskbridge ref:"))
+        .collect();
+    assert_eq!(
+        refs.len(),
+        1,
+        "the repeat call's comment carries its ref: {bodies:#?}"
     );
 }

@@ -338,3 +338,116 @@ tokens = ["{TOKEN}"]
     assert_eq!(count("POST /api/v2/tickets"), 12);
     assert_eq!(stats.total_requests, 36, "{stats:?}");
 }
+
+/// Zendesk's limit on ticket updates (here `ticket_updates_per_minute = 3`) is
+/// kept by the instances together, before Zendesk refuses: six callers with an
+/// open ticket each, their calls spread over two instances, make 3 updates in
+/// the minute, not 3 per instance; the held-back comments wait unsent while a
+/// new caller's call (a create, not an update) goes through.
+#[test]
+fn instances_keep_zendesks_ticket_update_limit_together() {
+    use zendesk_emulator::{Emulator, EmulatorConfig, SeedTicket, SeedUser};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt
+        .block_on(
+            Emulator::new(EmulatorConfig::new("admin@acme.com", "emulator-token"))
+                .start("127.0.0.1:0"),
+        )
+        .unwrap();
+    // Zendesk itself would allow more: only deskbridge's own count holds back.
+    emu.set_account_update_limit(None);
+    let ann = emu.seed_agent("ann@acme.com", "Ann Example");
+    let tickets: Vec<u64> = (0..6)
+        .map(|i| {
+            let user = emu.seed_user(SeedUser::end_user(
+                format!("Customer {i}"),
+                format!("+1415555{:04}", 400 + i),
+            ));
+            emu.seed_ticket(SeedTicket::new(user, "Open case"))
+        })
+        .collect();
+    let comments_on = |t: u64| {
+        emu.state()
+            .comments
+            .iter()
+            .filter(|c| c.ticket_id == t)
+            .count()
+    };
+    let seeded: Vec<usize> = tickets.iter().map(|t| comments_on(*t)).collect();
+    let schema = Schema::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+[backends.zendesk]
+kind = "zendesk"
+base_url = "{}"
+email = "admin@acme.com"
+api_token = "emulator-token"
+ticket_updates_per_minute = 3
+
+[[agents]]
+email = "ann@acme.com"
+zendesk_id = "{ann}"
+
+[[groups]]
+name = "support"
+backend = "zendesk"
+tokens = ["{TOKEN}"]
+attach_open_ticket = true
+"#,
+        emu.base_url
+    );
+    let servers: Vec<Server> = (0..2)
+        .map(|n| {
+            let mut opts = Options {
+                config: Some(config.clone()),
+                token: Some(TOKEN.to_string()),
+                ..Options::default()
+            };
+            opts.env
+                .push(("DESKBRIDGE_DATABASE_URL".into(), schema.url()));
+            Server::start_in(&dir.path().join(format!("u{n}")), opts)
+        })
+        .collect();
+    let ids: Vec<String> = (0..6).map(|i| format!("u{i}")).collect();
+    let started = Instant::now();
+    for (i, id) in ids.iter().enumerate() {
+        let from = format!("+1415555{:04}", 400 + i);
+        let (status, _) = servers[i % 2].post_events(&answered_call(id, &from, "ann@acme.com"));
+        assert_eq!(status, 202);
+    }
+    // A new caller's call needs no update and is not held back.
+    let (status, _) = servers[1].post_events(&answered_call("new", "+14155550499", "ann@acme.com"));
+    assert_eq!(status, 202);
+    wait_all_done(&servers[1], &["new".to_string()]);
+    // Until every call that can be written this minute has been.
+    let done = |s: &Server| {
+        ids.iter()
+            .filter(|id| s.get(&format!("/api/v1/calls/{id}")).1["sync"] == "done")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while done(&servers[0]) < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(55),
+        "too slow to check within the minute"
+    );
+    let stats = emu.stats();
+    let updates = stats
+        .endpoints
+        .get("PUT /api/v2/tickets/{id}")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(updates, 3, "3 updates for both instances: {stats:?}");
+    assert_eq!(done(&servers[0]), 3, "3 calls written, 3 held back");
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
+    let commented = tickets
+        .iter()
+        .zip(&seeded)
+        .filter(|(t, before)| comments_on(**t) > **before)
+        .count();
+    assert_eq!(commented, 3, "the held-back comments are not written yet");
+}
