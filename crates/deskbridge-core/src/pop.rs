@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// When a group's calls pop (`pop_on`; per call, attribute `pop_incoming`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopOn {
@@ -27,6 +28,7 @@ pub enum PopOn {
 
 /// What a pop opens (`pop_action`), the Genesys connector's set.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopAction {
@@ -43,6 +45,7 @@ pub enum PopAction {
 }
 
 /// Whether a pop opens a new ticket (`pop_new_ticket`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopNewTicket {

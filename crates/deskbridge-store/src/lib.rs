@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::agent_mode::{AgentChoice, DecisionRefused};
 use deskbridge_core::{
-    ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Step, StepOutcome, WorkLane,
+    ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Outcome, Step, StepOutcome, WorkLane,
 };
 
 use serde::Serialize;
@@ -138,6 +138,11 @@ pub struct IngestReport {
     /// Steps that became due.
     #[serde(skip)]
     pub steps: usize,
+    /// Calls this batch ended (group, outcome): each call once, when its first
+    /// end is applied, so a re-sent end or a later recording counts nothing.
+    /// What `deskbridge_calls_total` counts.
+    #[serde(skip)]
+    pub ended: Vec<(String, Outcome)>,
 }
 
 /// A call as the calls API shows it.
@@ -410,6 +415,24 @@ pub trait JobQueue: Send + Sync {
     /// The lane's steps that failed for good, oldest first, at most `limit`.
     async fn failed_steps(&self, lane: WorkLane, limit: u32)
     -> Result<Vec<FailedStep>, StoreError>;
+
+    /// The lane's steps due and waiting for a worker at `now` (queued and due,
+    /// or running under an expired lease), and since when the oldest has
+    /// waited: the queue's depth and age for `/metrics`. A step waiting for its
+    /// time (a recording's wait, an agent's deadline) is not behind.
+    async fn waiting_steps(
+        &self,
+        lane: WorkLane,
+        now: DateTime<Utc>,
+    ) -> Result<WaitingSteps, StoreError>;
+}
+
+/// Steps due and not yet taken by a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WaitingSteps {
+    pub count: u64,
+    /// When the oldest became due.
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
 /// What the instances sharing a database coordinate through: the change stream,

@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{TimeZone, Utc};
 use deskbridge_core::trigger::{Action, Entity, Format, Trigger, Verdict};
 use deskbridge_core::{
-    CallEvent, CallPlan, Direction, EndReason, EventKind, JobStatus, Phone, Step, StepOutcome,
-    WorkLane,
+    CallEvent, CallPlan, Direction, EndReason, EventKind, JobStatus, Outcome, Phone, Step,
+    StepOutcome, WorkLane,
 };
 use deskbridge_store::crm::{
     CommentFields, ContactFields, CrmStore, Fields, OrganizationFields, Page, TaskFields,
@@ -243,6 +243,61 @@ async fn ingest_dedupes_and_queues_one_step_per_call(store: &dyn Store) {
     assert_eq!(call.steps[0].step, Step::IdentifyCaller);
     // Another group's call with the same id is another call.
     assert!(store.call("other", "c1").await.unwrap().is_none());
+    assert!(report.ended.is_empty(), "a call still going ended nothing");
+    // Its end is reported once, with its outcome; the end sent again is not.
+    let end = [ev("c1-3", "c1", EventKind::Ended, 60)];
+    let ended = store.ingest(&end).await.unwrap();
+    assert_eq!(ended.ended, vec![("g".to_string(), Outcome::Answered)]);
+    let later = ev("c1-4", "c1", EventKind::Ended, 61);
+    assert!(store.ingest(&end).await.unwrap().ended.is_empty());
+    assert!(store.ingest(&[later]).await.unwrap().ended.is_empty());
+}
+
+async fn waiting_steps_are_the_due_ones_not_taken(store: &dyn Store) {
+    let now = Utc::now();
+    assert_eq!(
+        store.waiting_steps(WorkLane::Live, now).await.unwrap(),
+        deskbridge_store::WaitingSteps::default()
+    );
+    store.ingest(&answered_call("c1")).await.unwrap();
+    store.ingest(&answered_call("c2")).await.unwrap();
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let waiting = store.waiting_steps(WorkLane::Live, later).await.unwrap();
+    assert_eq!(waiting.count, 2);
+    let oldest = waiting.oldest_due.expect("the oldest's time");
+    assert!(oldest <= later, "{oldest} after {later}");
+    assert!(
+        oldest >= now - chrono::Duration::seconds(5),
+        "{oldest} long before {now}"
+    );
+    // A step a worker holds is not waiting; the other lane has none.
+    store.claim_step("w1", LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .waiting_steps(WorkLane::Live, later)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        store
+            .waiting_steps(WorkLane::Bulk, later)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    // Before they were queued, nothing was due.
+    let before = now - chrono::Duration::seconds(60);
+    assert_eq!(
+        store
+            .waiting_steps(WorkLane::Live, before)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
 }
 
 async fn a_rejected_batch_stores_nothing(store: &dyn Store) {
@@ -2463,6 +2518,7 @@ macro_rules! crm_contract {
 contract!(sqlite, postgres: [
     ingest_dedupes_and_queues_one_step_per_call,
     a_rejected_batch_stores_nothing,
+    waiting_steps_are_the_due_ones_not_taken,
     steps_run_in_order_and_complete_queues_the_next,
     an_expired_lease_is_taken_over_and_the_old_worker_cannot_record,
     a_steps_notifications_commit_with_its_outcome_only,

@@ -150,6 +150,7 @@ impl ZendeskClient {
             false => lane,
         };
         self.budget.acquire(lane).await;
+        let method_name = method.as_str().to_string();
         let mut req = self
             .http
             .request(method, &url)
@@ -162,11 +163,21 @@ impl ZendeskClient {
             req = req.header("Idempotency-Key", key);
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| ZendeskError::Network(e.to_string()))?;
+        let endpoint = endpoint_label(&method_name, path);
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                count_request(&endpoint, "network");
+                return Err(ZendeskError::Network(e.without_url().to_string()));
+            }
+        };
         let status = resp.status();
+        count_request(&endpoint, status.as_str());
+        if let Some(left) = requests_left(resp.headers()) {
+            // Zendesk's own count of the account's requests left this minute
+            // (other integrations spend them too), the budget an admin watches.
+            metrics::gauge!("deskbridge_zendesk_requests_left").set(left as f64);
+        }
         // "Rate limits": every response carries the account's limit in
         // `X-Rate-Limit`; one lower than configured is the one to keep.
         if let Some(plan) = header_number(resp.headers(), &["x-rate-limit"]) {
@@ -186,6 +197,9 @@ impl ZendeskClient {
             // `ratelimit-remaining` beside `x-rate-limit-remaining`).
             let remaining = requests_left(resp.headers());
             let account_out = remaining.map_or(!ticket_update, |left| left == 0);
+            let scope = if account_out { "account" } else { "endpoint" };
+            metrics::counter!("deskbridge_zendesk_rate_limited_total", "scope" => scope)
+                .increment(1);
             if account_out {
                 tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
                 self.budget.pause_all(wait).await;
@@ -225,7 +239,7 @@ impl ZendeskClient {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| ZendeskError::Network(e.to_string()))?;
+            .map_err(|e| ZendeskError::Network(e.without_url().to_string()))?;
         match status.as_u16() {
             200..=299 => Ok(bytes.to_vec()),
             401 => Err(ZendeskError::Unauthorized(401)),
@@ -756,6 +770,44 @@ fn ticket_of(path: &str) -> Option<u64> {
         .ok()
 }
 
+/// `GET /api/v2/tickets/{id}.json`: the request's method and path with every
+/// segment that is not a fixed word (an id) written `{id}`, so the label of
+/// `deskbridge_upstream_requests_total` has a fixed set of values and never
+/// carries a record's id, a query or a phone number.
+pub fn endpoint_label(method: &str, path: &str) -> String {
+    let shown: Vec<String> = path
+        .split('/')
+        .map(|segment| {
+            if segment.is_empty() {
+                return String::new();
+            }
+            let (name, ext) = segment.split_once('.').unwrap_or((segment, ""));
+            // `v2`, `create_or_update`: a word starts with a letter.
+            let word = name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            match (word, ext) {
+                (true, _) => segment.to_string(),
+                (false, "") => "{id}".to_string(),
+                (false, ext) => format!("{{id}}.{ext}"),
+            }
+        })
+        .collect();
+    format!("{method} {}", shown.join("/"))
+}
+
+/// Counts one answered (or unanswered: `network`) request to Zendesk.
+fn count_request(endpoint: &str, status: &str) {
+    metrics::counter!(
+        "deskbridge_upstream_requests_total",
+        "upstream" => "zendesk",
+        "endpoint" => endpoint.to_string(),
+        "status" => status.to_string(),
+    )
+    .increment(1);
+}
+
 /// The pause after a 429 that does not say how long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -845,5 +897,33 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
             .map(|d| d.to_string())
             .or(body.description)
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_label;
+
+    #[test]
+    fn an_endpoint_label_names_the_operation_never_a_record() {
+        assert_eq!(
+            endpoint_label("PUT", "/api/v2/tickets/4711.json"),
+            "PUT /api/v2/tickets/{id}.json"
+        );
+        assert_eq!(
+            endpoint_label(
+                "POST",
+                "/api/v2/channels/voice/agents/12/tickets/34/display.json"
+            ),
+            "POST /api/v2/channels/voice/agents/{id}/tickets/{id}/display.json"
+        );
+        assert_eq!(
+            endpoint_label("GET", "/api/v2/users/search.json"),
+            "GET /api/v2/users/search.json"
+        );
+        assert_eq!(
+            endpoint_label("GET", "/api/v2/users/+14155550100"),
+            "GET /api/v2/users/{id}"
+        );
     }
 }

@@ -128,9 +128,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// A started server: its address, and the handle that stops it.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `[metrics] listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    metrics_server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     workers: worker::Workers,
     /// The CRM triggers' senders.
     deliveries: crate::triggers::Deliveries,
@@ -158,6 +161,13 @@ impl Running {
             }
         }
         self.purge.abort();
+        if let Some(metrics) = self.metrics_server
+            && tokio::time::timeout(Duration::from_secs(2), metrics)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the metrics listener did not stop within 2 s");
+        }
         match tokio::time::timeout(Duration::from_secs(10), self.server).await {
             Ok(result) => result??,
             Err(_) => tracing::warn!("requests still open after 10 s; closing them"),
@@ -237,6 +247,8 @@ pub async fn open(
             true => Some(crate::telemetry::metrics_recorder()?),
             false => None,
         },
+        metrics_token: config.metrics.token.clone().filter(|t| !t.is_empty()),
+        metrics_elsewhere: config.metrics.enabled && config.metrics.listen.is_some(),
         agent_page: agent_page(config),
     });
     Ok((state, generated))
@@ -284,6 +296,27 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         header_timeout: Duration::from_secs(config.server.header_timeout_seconds),
         max_connections: config.server.max_connections,
     };
+    let metrics_listener = match (&config.metrics.listen, config.metrics.enabled) {
+        (Some(at), true) => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening on {at} ([metrics] listen)"))?,
+        ),
+        _ => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    let metrics_server = metrics_listener.map(|listener| {
+        tracing::info!(addr = ?metrics_addr, "metrics served on their own listener");
+        tokio::spawn(crate::http::serve::serve(
+            listener,
+            crate::http::metrics_router(state.clone()),
+            limits,
+            stop_rx.clone(),
+        ))
+    });
     let server = tokio::spawn(crate::http::serve::serve(
         listener,
         router,
@@ -292,9 +325,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ));
     Ok(Running {
         addr,
+        metrics_addr,
         state,
         stop: stop_tx,
         server,
+        metrics_server,
         workers,
         deliveries,
         heartbeat,

@@ -17,12 +17,105 @@ pub fn for_group(group: &Group, event: CallEvent) -> GroupEvent {
     }
 }
 
+/// Which adapter an event came through: the `source` label of
+/// `deskbridge_events_total` and `deskbridge_events_rejected_total`, so an
+/// admin sees which phone system stopped sending, or sends what we refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `POST /api/v1/events`.
+    Native,
+    /// `POST /api/v1/twilio/{group}`.
+    Twilio,
+    /// `POST /api/v1/cti/{token}` (Zammad's generic CTI).
+    Zammad,
+    /// `POST /api/v1/amazon-connect`.
+    AmazonConnect,
+    /// The AMI client.
+    Asterisk,
+    /// `POST /api/v1/conversations`.
+    Chat,
+    /// `deskbridge backfill`.
+    Backfill,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Native => "native",
+            Source::Twilio => "twilio",
+            Source::Zammad => "zammad",
+            Source::AmazonConnect => "amazon_connect",
+            Source::Asterisk => "asterisk",
+            Source::Chat => "chat",
+            Source::Backfill => "backfill",
+        }
+    }
+}
+
+/// Why a request's events were refused: `unauthorized` (no or a wrong token or
+/// signature: the sender's configuration) or `invalid` (the events themselves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    Unauthorized,
+    Invalid,
+}
+
+impl Rejection {
+    /// The rejection an HTTP client error stands for (`None` for a success or
+    /// a server error, which is ours, not the sender's).
+    pub fn of_status(status: axum::http::StatusCode) -> Option<Rejection> {
+        match status.as_u16() {
+            401 | 403 => Some(Rejection::Unauthorized),
+            400..=499 => Some(Rejection::Invalid),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Unauthorized => "unauthorized",
+            Rejection::Invalid => "invalid",
+        }
+    }
+}
+
+/// Counts a refused request in `deskbridge_events_rejected_total`. `group` is
+/// a configured group's name, or `None` when the request named none of ours
+/// (never the name it sent: the label's values stay the configured set).
+pub fn rejected(source: Source, group: Option<&Group>, why: Rejection) {
+    let group = group.map_or_else(|| "unknown".to_string(), |g| g.name.clone());
+    metrics::counter!(
+        "deskbridge_events_rejected_total",
+        "source" => source.as_str(),
+        "group" => group,
+        "reason" => why.as_str(),
+    )
+    .increment(1);
+}
+
 /// Commits the events (journal + interactions + next steps, one transaction) and
 /// counts them; returns only once they are durable.
-pub async fn commit(state: &AppState, events: &[GroupEvent]) -> Result<IngestReport, StoreError> {
+pub async fn commit(
+    state: &AppState,
+    source: Source,
+    events: &[GroupEvent],
+) -> Result<IngestReport, StoreError> {
     let report = state.store.ingest(events).await?;
     for e in events {
-        metrics::counter!("deskbridge_events_total", "group" => e.group.clone()).increment(1);
+        metrics::counter!(
+            "deskbridge_events_total",
+            "source" => source.as_str(),
+            "group" => e.group.clone(),
+        )
+        .increment(1);
+    }
+    for (group, outcome) in &report.ended {
+        metrics::counter!(
+            "deskbridge_calls_total",
+            "group" => group.clone(),
+            "outcome" => outcome.as_str(),
+        )
+        .increment(1);
     }
     if report.duplicates > 0 {
         metrics::counter!("deskbridge_events_duplicate_total").increment(report.duplicates as u64);

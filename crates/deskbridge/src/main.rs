@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "deskbridge",
-    version,
+    version = deskbridge::VERSION,
     about = "Connects phone systems and chat platforms to a helpdesk."
 )]
 struct Cli {
@@ -107,6 +107,9 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Print the configuration reference (Markdown, docs/configuration.md),
+    /// generated from the config types.
+    ConfigReference,
 }
 
 #[derive(Subcommand)]
@@ -299,6 +302,10 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+        Command::ConfigReference => {
+            print!("{}", deskbridge::config::reference::markdown());
+            ExitCode::SUCCESS
         }
         Command::Check { config, online } => {
             match deskbridge::config::Config::load(Some(&config), Default::default()) {

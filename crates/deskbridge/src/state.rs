@@ -63,6 +63,10 @@ pub struct AppState {
     /// How long a request's body may take to arrive (`server.body_timeout_seconds`).
     pub body_timeout: std::time::Duration,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// `[metrics] token`: the bearer token a scrape must carry, if any.
+    pub metrics_token: Option<String>,
+    /// `[metrics] listen` is set: `/metrics` is served there, not on the main port.
+    pub metrics_elsewhere: bool,
     /// `[server] public_url`, without a trailing `/`: the address Twilio signs.
     pub public_url: Option<String>,
     /// The agent page: who may sign in, and how its cookie and frames are set.

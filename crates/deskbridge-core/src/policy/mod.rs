@@ -22,6 +22,7 @@ pub use plan::CallPlan;
 pub use templates::{CallContext, TEMPLATE_VARIABLES, TemplateError, Templates};
 
 /// What happens to calls nobody answered (missed, busy, abandoned) and voicemails.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnansweredPolicy {
@@ -54,6 +55,7 @@ impl UnansweredPolicy {
 }
 
 /// Several contacts share the caller's number.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AmbiguousCaller {
@@ -67,6 +69,7 @@ pub enum AmbiguousCaller {
 }
 
 /// When a call's ticket is chosen or created.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketTiming {
@@ -80,6 +83,7 @@ pub enum TicketTiming {
 
 /// Who chooses the ticket.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketAssignment {
@@ -90,6 +94,7 @@ pub enum TicketAssignment {
 }
 
 /// What runs when the agent did not decide in time.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentFallback {
@@ -98,6 +103,7 @@ pub enum AgentFallback {
     LogOnly,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
@@ -119,6 +125,7 @@ impl Priority {
     }
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketType {
@@ -141,6 +148,7 @@ impl TicketType {
 }
 
 /// Status of a new ticket (e.g. `solved` for archive-only logging).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
@@ -205,6 +213,7 @@ impl CreateSet {
 }
 
 /// The names of the per-call attributes the policy reads.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AttributeNames {
@@ -316,6 +325,7 @@ pub struct Policy {
 }
 
 /// A ticket field id and the template over call data that fills it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PopField {

@@ -17,6 +17,7 @@
 pub mod address;
 pub mod query;
 pub mod retry;
+pub mod shown;
 pub mod signature;
 pub mod step;
 
@@ -25,10 +26,12 @@ use serde::{Deserialize, Serialize};
 
 pub use address::may_reach;
 pub use retry::{Attempt, RetrySchedule, Verdict};
+pub use shown::shown_url;
 pub use signature::{Secret, SecretError};
 pub use step::step_changes;
 
 /// A record of the CRM whose changes can be announced.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Entity {
@@ -58,6 +61,7 @@ impl Entity {
 }
 
 /// What happened to the record.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -78,6 +82,7 @@ impl Action {
 }
 
 /// How an endpoint wants to hear of changes.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {

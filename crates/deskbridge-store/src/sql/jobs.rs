@@ -19,7 +19,7 @@ use super::journal::{load_call, save_call};
 use super::{Conn, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::{from_ms, now_ms, to_text};
-use crate::{Change, ClaimedStep, FailedStep, JobQueue, StoreError};
+use crate::{Change, ClaimedStep, FailedStep, JobQueue, StoreError, WaitingSteps};
 
 #[async_trait]
 impl JobQueue for SqlStore {
@@ -194,6 +194,33 @@ impl JobQueue for SqlStore {
         .fetch_one(self.reader())
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn waiting_steps(
+        &self,
+        lane: WorkLane,
+        now: DateTime<Utc>,
+    ) -> Result<WaitingSteps, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let row = sqlx::query(
+            "SELECT count(*) AS n, min(due) AS oldest FROM (
+                 SELECT run_after AS due FROM jobs
+                 WHERE status = 'queued' AND priority = $1 AND run_after <= $2
+                 UNION ALL
+                 SELECT lease_until AS due FROM jobs
+                 WHERE status = 'running' AND priority = $1 AND lease_until <= $2) AS waiting",
+        )
+        .bind(lane.priority())
+        .bind(now_ms)
+        .fetch_one(self.reader())
+        .await?;
+        use sqlx::Row;
+        let count: i64 = row.try_get("n")?;
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        Ok(WaitingSteps {
+            count: u64::try_from(count).unwrap_or(0),
+            oldest_due: oldest.and_then(from_ms),
+        })
     }
 
     async fn failed_steps(

@@ -39,6 +39,8 @@ impl Journal for SqlStore {
         }
         let now_text = to_text(Utc::now());
         let mut report = IngestReport::default();
+        // Calls that had ended before this batch: their end is not news.
+        let mut ended_before = std::collections::BTreeSet::new();
         for (index, GroupEvent { group, plan, event }) in events.iter().enumerate() {
             let inserted = sqlx::query(
                 "INSERT INTO events (group_name, id, call_id, received_at, body)
@@ -66,10 +68,21 @@ impl Journal for SqlStore {
                         None => Interaction::start(group, plan, event)
                             .map_err(|source| StoreError::Apply { index, source })?,
                     };
+                    if loaded.ended_at.is_some() {
+                        ended_before.insert((group.clone(), event.call_id.clone()));
+                    }
                     slot.insert(loaded)
                 }
             };
             call.apply(event);
+        }
+        for ((group, call_id), call) in &touched {
+            if ended_before.contains(&(group.clone(), call_id.clone())) {
+                continue;
+            }
+            if let Some(outcome) = call.outcome() {
+                report.ended.push((group.clone(), outcome));
+            }
         }
 
         let mut changes = Vec::with_capacity(touched.len() + 1);

@@ -326,7 +326,7 @@ async fn commit(
                 event: e.clone(),
             })
             .collect();
-        match crate::ingest::commit(state, &events).await {
+        match crate::ingest::commit(state, crate::ingest::Source::Backfill, &events).await {
             Ok(report) => {
                 summary.imported += report.accepted as u64;
                 summary.already_there += report.duplicates as u64;

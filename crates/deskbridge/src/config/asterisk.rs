@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The AMI port Asterisk listens on unless `manager.conf` says otherwise.
 pub const DEFAULT_PORT: u16 = 5038;
 
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AsteriskConfig {
     /// `host:port` of the manager interface (`pbx.acme.com:5038`; the port may be

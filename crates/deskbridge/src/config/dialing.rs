@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::group::GroupConfig;
 
 /// `block = ["+491715000000", { number = "+4930*", note = "spam range" }]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum BlockEntry {
     Number(String),
@@ -19,7 +19,7 @@ pub enum BlockEntry {
 }
 
 /// `[[groups.caller_id_rules]] dest = "41*", caller_id = "+41715880339000"`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallerIdRuleConfig {
     pub dest: String,

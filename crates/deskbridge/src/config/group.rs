@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 
 use super::Config;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendKind {
     Builtin,
     Zendesk,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackendConfig {
     pub kind: BackendKind,
@@ -79,7 +79,7 @@ impl std::fmt::Debug for BackendConfig {
 }
 
 /// One agent of the directory.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
     pub email: String,
@@ -100,7 +100,7 @@ pub struct AgentConfig {
 
 /// A connector group: its tokens, numbers, backend and policy. Policy keys left out
 /// take the defaults of [`Policy::default`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GroupConfig {
     pub name: String,
@@ -192,7 +192,7 @@ pub struct GroupConfig {
 
 /// A site's chats (`[groups.chat]`): archived as solved tickets, escalated as
 /// open ones; every key optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatConfig {
     /// The ticket form of a chat's ticket (Zendesk `ticket_form_id`).

@@ -7,6 +7,7 @@ mod asterisk;
 pub mod dialing;
 mod env;
 mod group;
+pub mod reference;
 pub mod triggers;
 
 use std::fmt;
@@ -21,7 +22,7 @@ pub use asterisk::AsteriskConfig;
 pub use group::{AgentConfig, BackendConfig, BackendKind, GroupConfig};
 pub use triggers::{TriggerConfig, TriggersConfig};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
@@ -39,7 +40,7 @@ pub struct Config {
     pub triggers: TriggersConfig,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: String,
@@ -70,7 +71,7 @@ pub struct ServerConfig {
     pub call_log_days: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://USER@HOST/DB` (several instances share a
@@ -78,21 +79,28 @@ pub struct DatabaseConfig {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhoneConfig {
     pub default_region: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
-    /// Serve Prometheus metrics at `/metrics` (open, like `/healthz`).
+    /// Serve Prometheus metrics at `/metrics`.
     pub enabled: bool,
+    /// Serve `/metrics` on this address of its own (e.g. `127.0.0.1:9464`)
+    /// instead of the main port, which then answers 404 for it: a scraper on
+    /// a private network, the API on a public one.
+    pub listen: Option<String>,
+    /// A scraper must send `Authorization: Bearer TOKEN` (Prometheus'
+    /// `authorization.credentials`); unset, `/metrics` is open like `/healthz`.
+    pub token: Option<String>,
 }
 
 /// How steps are run and retried.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// Steps run at the same time (of different calls).
@@ -133,7 +141,11 @@ impl Default for PhoneConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        MetricsConfig { enabled: true }
+        MetricsConfig {
+            enabled: true,
+            listen: None,
+            token: None,
+        }
     }
 }
 

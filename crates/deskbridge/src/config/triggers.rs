@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// `[[groups.triggers]] entity = "ticket", action = "create", url = "...",
 /// format = "json", secret = "whsec_..."` (or two secrets while rotating).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerConfig {
     pub entity: Entity,
@@ -23,7 +23,7 @@ pub struct TriggerConfig {
 
 /// One signing secret, or two while the receiver moves to a new one (every
 /// notification is then signed with both).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Secrets {
     One(String),
@@ -110,7 +110,7 @@ impl TriggerConfig {
 }
 
 /// `[triggers]`: how notifications are delivered, for every group.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TriggersConfig {
     /// Lets notifications go to loopback, link-local and private addresses

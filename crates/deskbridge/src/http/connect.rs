@@ -45,7 +45,15 @@ async fn amazon_connect(
     auth: GroupAuth,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let request = connect::parse(&body).map_err(|e| ApiError::invalid("body", e.0))?;
+    let request = connect::parse(&body).map_err(|e| {
+        let source = crate::ingest::Source::AmazonConnect;
+        crate::ingest::rejected(
+            source,
+            Some(auth.primary()),
+            crate::ingest::Rejection::Invalid,
+        );
+        ApiError::invalid("body", e.0)
+    })?;
     let group = auth.primary().clone();
     let now = chrono::Utc::now();
     let event = match &request {
@@ -61,7 +69,11 @@ async fn amazon_connect(
     let report = match event {
         Some(event) => {
             let events = [crate::ingest::for_group(&group, event)];
-            Some(commit(&state, &events).await.map_err(ApiError::internal)?)
+            Some(
+                commit(&state, crate::ingest::Source::AmazonConnect, &events)
+                    .await
+                    .map_err(ApiError::internal)?,
+            )
         }
         None => None,
     };

@@ -64,17 +64,24 @@ async fn receive(
     auth: GroupAuth,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ConversationReceipt>), ApiError> {
-    let value = parse_json(&body)?;
-    let input = adapter::parse(&value).map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let group = route(&state, &auth, &input).await?;
+    // Counted as the chat source's rejections, under the token's first group.
+    let refused = |e: ApiError| {
+        let why = crate::ingest::Rejection::Invalid;
+        crate::ingest::rejected(crate::ingest::Source::Chat, Some(auth.primary()), why);
+        e
+    };
+    let value = parse_json(&body).map_err(refused)?;
+    let input =
+        adapter::parse(&value).map_err(|e| refused(ApiError::invalid(e.field, e.message)))?;
+    let group = route(&state, &auth, &input).await.map_err(refused)?;
     let conversation = adapter::conversation(input, group.region, Utc::now())
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+        .map_err(|e| refused(ApiError::invalid(e.field, e.message)))?;
     let id = conversation.id.clone();
     let events = [crate::ingest::for_group(
         &group,
         adapter::event(conversation),
     )];
-    let report = match crate::ingest::commit(&state, &events).await {
+    let report = match crate::ingest::commit(&state, crate::ingest::Source::Chat, &events).await {
         Ok(report) => report,
         Err(e @ StoreError::CallTooLarge { .. }) => {
             return Err(ApiError::invalid("transcript", e.to_string()));

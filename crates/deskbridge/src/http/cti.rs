@@ -25,6 +25,7 @@ use serde_json::json;
 use super::auth::groups_for_token;
 use super::ingest::commit;
 use crate::adapters::zammad::{self, CtiEvent, CtiRequest};
+use crate::ingest::{Rejection, Source};
 use crate::state::{AppState, Group};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -60,6 +61,7 @@ async fn cti(
 ) -> Response {
     let groups = groups_for_token(&state, &token);
     if groups.is_empty() {
+        crate::ingest::rejected(Source::Zammad, None, Rejection::Unauthorized);
         return refuse(
             StatusCode::UNAUTHORIZED,
             "Invalid token, please contact your admin!",
@@ -71,7 +73,14 @@ async fn cti(
         .is_some_and(|v| v.trim_start().starts_with("application/json"));
     let request = match zammad::parse(&body, json) {
         Ok(r) => r,
-        Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.0),
+        Err(e) => {
+            crate::ingest::rejected(
+                Source::Zammad,
+                groups.first().map(|g| g.as_ref()),
+                Rejection::Invalid,
+            );
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.0);
+        }
     };
     let group = pick_group(&state, &groups, &request).await;
     let now = chrono::Utc::now();
@@ -97,7 +106,7 @@ async fn cti(
         .into_iter()
         .map(|event| crate::ingest::for_group(&group, event))
         .collect();
-    if let Err(e) = commit(&state, &events).await {
+    if let Err(e) = commit(&state, crate::ingest::Source::Zammad, &events).await {
         tracing::error!(error = %e, "cannot record a CTI event");
         return refuse(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
+use deskbridge_core::WorkLane;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -18,6 +19,15 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(ready))
         .routes(routes!(metrics))
 }
+
+/// `/metrics` alone, for the listener of `[metrics] listen`.
+pub fn metrics_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
+/// Marks a request that came through the listener of `[metrics] listen`.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsListener;
 
 /// Liveness: the process answers.
 #[utoipa::path(
@@ -30,23 +40,95 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Prometheus metrics, when `metrics.enabled` (the default).
+/// Prometheus metrics, when `metrics.enabled` (the default): on the main port,
+/// or only on `[metrics] listen` when that is set; with `[metrics] token`, only
+/// for `Authorization: Bearer TOKEN`.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "health",
+    security((), ("metrics_token" = [])),
     responses(
         (status = 200, description = "Prometheus metrics in the text exposition format", content_type = "text/plain", body = String),
-        (status = 404, description = "Metrics are off (`[metrics] enabled = false`)", body = doc::ApiErrorBody),
+        (status = 401, description = "`[metrics] token` is set and the request does not carry it (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 404, description = "Metrics are off (`[metrics] enabled = false`), or served on `[metrics] listen` instead", body = doc::ApiErrorBody),
     )
 )]
-async fn metrics(State(state): State<Arc<AppState>>) -> Result<String, super::ApiError> {
-    match &state.metrics {
-        Some(handle) => Ok(handle.render()),
-        None => Err(super::ApiError::not_found(
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    listener: Option<axum::Extension<MetricsListener>>,
+    headers: axum::http::HeaderMap,
+) -> Result<String, super::ApiError> {
+    let Some(handle) = &state.metrics else {
+        return Err(super::ApiError::not_found(
             "metrics are off; set [metrics] enabled = true",
-        )),
+        ));
+    };
+    if state.metrics_elsewhere && listener.is_none() {
+        return Err(super::ApiError::not_found(
+            "metrics are served on [metrics] listen, not on this port",
+        ));
     }
+    if let Some(token) = &state.metrics_token {
+        use subtle::ConstantTimeEq;
+        let sent = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
+        let matches = sent.is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.as_bytes())));
+        if !matches {
+            return Err(super::ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send Authorization: Bearer with the token of [metrics] token",
+            ));
+        }
+    }
+    refresh_gauges(&state).await;
+    Ok(handle.render())
+}
+
+/// The gauges read from the database, refreshed at each scrape so they are
+/// never older than the scrape: the queue's depth and the age of its oldest
+/// due step per lane (`deskbridge_queue_steps`,
+/// `deskbridge_queue_oldest_seconds`), and the live instances
+/// (`deskbridge_instances_alive`). A database that does not answer leaves the
+/// last values, and `deskbridge_up` says so (0).
+async fn refresh_gauges(state: &AppState) {
+    let now = chrono::Utc::now();
+    let mut up = true;
+    for lane in [WorkLane::Live, WorkLane::Bulk] {
+        let name = match lane {
+            WorkLane::Live => "live",
+            WorkLane::Bulk => "bulk",
+        };
+        match state.store.waiting_steps(lane, now).await {
+            Ok(waiting) => {
+                metrics::gauge!("deskbridge_queue_steps", "lane" => name).set(waiting.count as f64);
+                let age = waiting.oldest_due.map_or(0.0, |due| {
+                    (now - due).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                metrics::gauge!("deskbridge_queue_oldest_seconds", "lane" => name).set(age);
+            }
+            Err(e) => {
+                up = false;
+                tracing::warn!(error = %e, "cannot read the queue's depth for /metrics");
+            }
+        }
+    }
+    match state.store.instances(crate::app::HEARTBEAT * 3).await {
+        Ok(alive) => metrics::gauge!("deskbridge_instances_alive").set(alive.len() as f64),
+        Err(_) => up = false,
+    }
+    metrics::gauge!("deskbridge_up").set(if up { 1.0 } else { 0.0 });
+    metrics::gauge!(
+        "deskbridge_build_info",
+        "version" => env!("CARGO_PKG_VERSION"),
+        "commit" => crate::COMMIT,
+    )
+    .set(1.0);
 }
 
 #[utoipa::path(

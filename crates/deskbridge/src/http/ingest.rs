@@ -47,7 +47,22 @@ async fn ingest(
     auth: GroupAuth,
     body: Bytes,
 ) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
-    let value = parse_json(&body)?;
+    let answer = accept(&state, &auth, &body).await;
+    if let Err(e) = &answer
+        && let Some(why) = crate::ingest::Rejection::of_status(e.status)
+    {
+        crate::ingest::rejected(crate::ingest::Source::Native, Some(auth.primary()), why);
+    }
+    answer
+}
+
+async fn accept(
+    state: &Arc<AppState>,
+    auth: &GroupAuth,
+    body: &Bytes,
+) -> Result<(StatusCode, Json<IngestReport>), ApiError> {
+    let (state, auth, body) = (state.clone(), auth, body);
+    let value = parse_json(body)?;
     let is_array = value.is_array();
     let at = |index: usize, field: &str| match is_array {
         true => native::prefixed(index, field),
@@ -64,7 +79,7 @@ async fn ingest(
     // Calls routed earlier in this batch, for their later events.
     let mut routed: HashMap<String, Arc<Group>> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
-        let group = route(&state, &auth, &routed, item)
+        let group = route(&state, auth, &routed, item)
             .await
             .map_err(|e| invalid(index, e))?;
         if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
@@ -75,7 +90,7 @@ async fn ingest(
         let event = native::event(item, group.region, now).map_err(|e| invalid(index, e))?;
         events.push(crate::ingest::for_group(&group, event));
     }
-    let report = match commit(&state, &events).await {
+    let report = match commit(&state, crate::ingest::Source::Native, &events).await {
         Ok(report) => report,
         Err(StoreError::Apply { index, source }) => {
             let field = match source {

@@ -58,6 +58,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The router of `[metrics] listen`: `/metrics` alone (registered as on the
+/// main port, so its description is the same), marked as the metrics
+/// listener so the handler serves it here.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    let (routes, _) = health::metrics_routes().split_for_parts();
+    routes
+        .fallback(|| async { ApiError::not_found("this listener serves /metrics only") })
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::Extension(health::MetricsListener))
+        .with_state(state)
+}
+
 /// The span of a request in the log: its method and path only. A query string
 /// may carry a secret sent by mistake (`?token=`), and logs are kept, copied and
 /// shared longer than requests.

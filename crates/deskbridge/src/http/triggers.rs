@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use deskbridge_core::trigger::shown_url;
 use deskbridge_store::crm::parse_id;
 use deskbridge_store::{Delivery, DeliveryStatus};
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,46 @@ pub struct DeliveriesQuery {
 
 #[derive(Debug, Serialize)]
 pub struct Deliveries {
-    deliveries: Vec<Delivery>,
+    deliveries: Vec<DeliveryView>,
+}
+
+/// A notification as the API shows it. Not the store's [`Delivery`] row: its
+/// `endpoint` is the configured URL, which may carry the receiver's key
+/// (`user:pass@`, `?api_key=`), and a group token must not reveal it; the view
+/// shows it through the core's `shown_url`. Fields as `doc::Delivery`.
+#[derive(Debug, Serialize)]
+pub struct DeliveryView {
+    id: String,
+    message_id: String,
+    group: String,
+    endpoint: String,
+    order_key: String,
+    status: DeliveryStatus,
+    attempts: i64,
+    next_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<Delivery> for DeliveryView {
+    fn from(d: Delivery) -> Self {
+        DeliveryView {
+            id: d.id.to_string(),
+            endpoint: shown_url(&d.endpoint),
+            message_id: d.message_id,
+            group: d.group,
+            order_key: d.order_key,
+            status: d.status,
+            attempts: d.attempts,
+            next_at: d.next_at,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            delivered_at: d.delivered_at,
+        }
+    }
 }
 
 /// The most notifications one list returns.
@@ -73,7 +113,9 @@ async fn list_deliveries(
             })?,
     };
     let deliveries = state.store.deliveries(&auth.names(), status, limit).await?;
-    Ok(Json(Deliveries { deliveries }))
+    Ok(Json(Deliveries {
+        deliveries: deliveries.into_iter().map(DeliveryView::from).collect(),
+    }))
 }
 
 /// `POST /api/v1/triggers/deliveries/{id}/replay`: a dead letter is sent
@@ -95,7 +137,7 @@ async fn replay_delivery(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,
     Path(raw): Path<String>,
-) -> Result<Json<Delivery>, ApiError> {
+) -> Result<Json<DeliveryView>, ApiError> {
     let not_found = || ApiError::not_found(format!("notification {raw:?} not found"));
     let id = parse_id(&raw).map_err(ApiError::not_found)?;
     let Some(delivery) = state.store.delivery(id).await? else {
@@ -116,5 +158,5 @@ async fn replay_delivery(
         }
     }
     let replayed = state.store.delivery(id).await?.ok_or_else(not_found)?;
-    Ok(Json(replayed))
+    Ok(Json(replayed.into()))
 }

@@ -42,6 +42,23 @@ async fn callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
+    let answer = accept(&state, &group, &uri, &headers, &body).await;
+    if let Err(e) = &answer
+        && let Some(why) = crate::ingest::Rejection::of_status(e.status)
+    {
+        let ours = state.group(&group).map(|g| g.as_ref());
+        crate::ingest::rejected(crate::ingest::Source::Twilio, ours, why);
+    }
+    answer
+}
+
+async fn accept(
+    state: &Arc<AppState>,
+    group: &str,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<StatusCode, ApiError> {
     // One answer for an unknown group and a group without a token: neither may
     // be told apart by someone probing.
     let unknown = || {
@@ -51,7 +68,7 @@ async fn callback(
             "no group takes Twilio callbacks at this address; set twilio_auth_token on the group",
         )
     };
-    let group = state.group(&group).cloned().ok_or_else(unknown)?;
+    let group = state.group(group).cloned().ok_or_else(unknown)?;
     let token = group.twilio_auth_token.as_deref().ok_or_else(unknown)?;
     let Some(public_url) = &state.public_url else {
         return Err(ApiError::new(
@@ -74,7 +91,7 @@ async fn callback(
         "{public_url}{}",
         uri.path_and_query().map_or(uri.path(), |p| p.as_str())
     );
-    let pairs = twilio::parse(&body);
+    let pairs = twilio::parse(body);
     if !twilio::signed_by_twilio(token, &called, &pairs, signature) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -87,6 +104,8 @@ async fn callback(
         return Ok(StatusCode::NO_CONTENT);
     };
     let events = [crate::ingest::for_group(&group, event)];
-    commit(&state, &events).await.map_err(ApiError::internal)?;
+    commit(state, crate::ingest::Source::Twilio, &events)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }

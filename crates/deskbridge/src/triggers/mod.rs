@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskbridge_core::trigger::{RetrySchedule, Secret, Verdict};
+use deskbridge_core::trigger::{RetrySchedule, Secret, Verdict, shown_url};
 use deskbridge_store::outbox::AttemptOutcome;
 use deskbridge_store::{Delivery, GroupTriggers, Store};
 use tokio::sync::watch;
@@ -129,9 +129,9 @@ async fn gauges(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
             Ok(backlog) => {
                 let now = chrono::Utc::now();
                 let behind: std::collections::BTreeSet<String> =
-                    backlog.iter().map(|b| b.endpoint.clone()).collect();
+                    backlog.iter().map(|b| shown_url(&b.endpoint)).collect();
                 for b in &backlog {
-                    let e = b.endpoint.clone();
+                    let e = shown_url(&b.endpoint);
                     metrics::gauge!("deskbridge_trigger_pending", "endpoint" => e.clone())
                         .set(b.pending as f64);
                     metrics::gauge!("deskbridge_trigger_retrying", "endpoint" => e.clone())
@@ -207,17 +207,17 @@ async fn deliver(
     };
     metrics::counter!(
         "deskbridge_trigger_attempts_total",
-        "endpoint" => d.endpoint.clone(),
+        "endpoint" => shown_url(&d.endpoint),
         "outcome" => outcome_label,
     )
     .increment(1);
     match &verdict {
         Verdict::Delivered => {
-            tracing::debug!(id = d.id, endpoint = %d.endpoint, "trigger notification delivered")
+            tracing::debug!(id = d.id, endpoint = %shown_url(&d.endpoint), "trigger notification delivered")
         }
         Verdict::RetryIn(wait) => tracing::info!(
             id = d.id,
-            endpoint = %d.endpoint,
+            endpoint = %shown_url(&d.endpoint),
             attempt = d.attempts,
             retry_in_s = wait.as_secs_f64(),
             reason = %tried.excerpt,
@@ -225,7 +225,7 @@ async fn deliver(
         ),
         Verdict::DeadLetter => tracing::warn!(
             id = d.id,
-            endpoint = %d.endpoint,
+            endpoint = %shown_url(&d.endpoint),
             attempts = d.attempts,
             reason = %tried.excerpt,
             "trigger notification failed for good (a dead letter; replay it once the receiver is fixed)"

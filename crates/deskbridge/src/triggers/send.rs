@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deskbridge_core::trigger::{Attempt, Request, may_reach, signature};
+use deskbridge_core::trigger::{Attempt, Request, may_reach, shown_url, signature};
 use deskbridge_store::Delivery;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
@@ -101,10 +101,11 @@ impl Sender {
     /// Whether the URL's host may be reached: every address it resolves to must
     /// be allowed. `Err` says why not.
     async fn check_address(&self, url: &str) -> Result<(), String> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| format!("{} is not a URL: {e}", shown_url(url)))?;
         let host = parsed
             .host_str()
-            .ok_or_else(|| format!("{url:?} has no host"))?;
+            .ok_or_else(|| format!("{} has no host", shown_url(url)))?;
         let port = parsed.port_or_known_default().unwrap_or(80);
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         let ips: Vec<IpAddr> = match literal.parse::<IpAddr>() {
@@ -149,7 +150,8 @@ impl Sender {
                         dead: true,
                         ..Tried::no_answer(format!(
                             "group {:?} has no json trigger with a secret for {} any more: add it back, then replay",
-                            d.group, d.endpoint
+                            d.group,
+                            shown_url(&d.endpoint)
                         ))
                     };
                 };
@@ -194,7 +196,9 @@ impl Sender {
     }
 }
 
-/// An error with its causes (reqwest's own message says little).
+/// An error with its causes (reqwest's own message says little), the URL it
+/// names shown without its secrets: this text is logged and kept as the
+/// delivery's `last_error`, which the deliveries API shows.
 fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -203,7 +207,10 @@ fn describe(e: &reqwest::Error) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    text
+    match e.url() {
+        Some(url) => text.replace(url.as_str(), &shown_url(url.as_str())),
+        None => text,
+    }
 }
 
 /// A `Retry-After` value (RFC 9110, 10.2.3): seconds, or an HTTP date (a date

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::Utc;
 use deskbridge_core::ports::HelpdeskError;
 use deskbridge_core::trigger::{self, Notification};
-use deskbridge_core::{StepOutcome, WorkLane};
+use deskbridge_core::{Step, StepOutcome, WorkLane};
 use deskbridge_store::ClaimedStep;
 use rand::Rng;
 use tokio::sync::watch;
@@ -335,6 +335,9 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
         Ok(outcome) => {
             fault_point(name);
             tracing::info!(?outcome, "step done");
+            if step.step == Step::Pop {
+                pop_latency(&step.interaction);
+            }
             let notifications = announced(&group, &step, &outcome);
             (
                 state
@@ -368,6 +371,19 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
             tracing::error!(error = %e, "cannot record the step's outcome; it will run again")
         }
     }
+}
+
+/// `deskbridge_pop_latency_seconds`: from the phone system's moment that
+/// made the pop due (the answer, else the ringing: the latest known when the
+/// step was claimed) to the pop shown. Measured against the PBX's clock, so a
+/// skewed clock shows here first; never negative.
+fn pop_latency(call: &deskbridge_core::Interaction) {
+    let Some(moment) = call.answered_at.or(call.ringing_at) else {
+        return;
+    };
+    let seconds = (Utc::now() - moment).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics::histogram!("deskbridge_pop_latency_seconds", "group" => call.group.clone())
+        .record(seconds);
 }
 
 /// The CRM triggers' notifications of what the step changed in the group's

@@ -19,6 +19,7 @@ mod isolation;
 mod kamailio;
 mod limits;
 mod lookup_bench;
+mod metrics;
 mod openapi;
 mod pops;
 mod route;

@@ -336,3 +336,24 @@ fn check_online_reports_what_the_account_would_refuse() {
         "{stderr}"
     );
 }
+
+/// Issue 16, point 3: `--version` names the version and the commit built
+/// (`build.rs`; `unknown` without git).
+#[test]
+fn version_names_the_release_and_its_commit() {
+    let out = deskbridge(&["--version"], &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    assert_eq!(
+        text.trim(),
+        format!("deskbridge {} ({commit})", env!("CARGO_PKG_VERSION"))
+    );
+}

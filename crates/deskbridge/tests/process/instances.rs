@@ -11,18 +11,18 @@ use serde_json::Value;
 
 const TOKEN: &str = "instances-test-token-0123456789";
 
-fn database_url() -> String {
+pub(crate) fn database_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A schema of its own for one test, dropped at the end.
-struct Schema {
+pub(crate) struct Schema {
     name: String,
 }
 
 impl Schema {
-    fn new() -> Schema {
+    pub(crate) fn new() -> Schema {
         let name = format!(
             "deskbridge_it_{}_{}",
             std::process::id(),
@@ -36,7 +36,7 @@ impl Schema {
         Schema { name }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!(
             "{}?options=-c%20search_path%3D{}",
             database_url(),

@@ -12,4 +12,5 @@ mod check_cli;
 mod cli;
 mod instances;
 mod memory;
+mod secrets;
 mod triggers;

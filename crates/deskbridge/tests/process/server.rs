@@ -26,6 +26,12 @@ pub struct Options {
     pub config: Option<String>,
     /// The token the harness sends; default: the generated one in the data dir.
     pub token: Option<String>,
+    /// Keeps what the server prints on stdout after it listens.
+    pub printed: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    /// Where the server's stderr (its log) goes; default: the test's stderr.
+    pub stderr: Option<std::fs::File>,
+    /// `RUST_LOG` for the server; default: `TEST_LOG`, else `warn`.
+    pub log: Option<String>,
 }
 
 impl Default for Options {
@@ -38,6 +44,9 @@ impl Default for Options {
             ],
             config: None,
             token: None,
+            stderr: None,
+            log: None,
+            printed: None,
         }
     }
 }
@@ -63,10 +72,16 @@ impl Server {
             .env_remove("DESKBRIDGE_DATABASE_URL")
             .env(
                 "RUST_LOG",
-                std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+                opts.log
+                    .clone()
+                    .or_else(|| std::env::var("TEST_LOG").ok())
+                    .unwrap_or_else(|| "warn".into()),
             )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::piped());
+        match opts.stderr {
+            Some(file) => cmd.stderr(file),
+            None => cmd.stderr(Stdio::inherit()),
+        };
         if let Some(config) = &opts.config {
             let path = data_dir.with_extension("toml");
             std::fs::write(&path, config).expect("write config");
@@ -76,6 +91,7 @@ impl Server {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start deskbridge");
+        let printed = opts.printed.clone();
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
@@ -88,7 +104,13 @@ impl Server {
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Some(printed) = &printed {
+                    printed.lock().unwrap().push(line);
+                }
+            }
+        });
         let token = match &opts.token {
             Some(t) => t.clone(),
             None => std::fs::read_to_string(data_dir.join("ingest-token"))

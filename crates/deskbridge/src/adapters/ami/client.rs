@@ -196,7 +196,7 @@ async fn commit(
         .collect();
     let mut delays = backoff();
     while !batch.is_empty() {
-        match crate::ingest::commit(state, &batch).await {
+        match crate::ingest::commit(state, crate::ingest::Source::Asterisk, &batch).await {
             Ok(_) => return,
             Err(StoreError::Apply { index, source }) => {
                 tracing::debug!(group = %group.name, error = %source, "AMI event of a call never seen starting: skipped");

@@ -392,7 +392,9 @@ pub struct Delivery {
     /// The `webhook-id` (JSON triggers): the same on every attempt and replay.
     pub message_id: String,
     pub group: String,
-    /// The configured URL.
+    /// The configured URL without its user, password, query values and
+    /// fragment (`https://hooks.example.com/crm?api_key=…`): a key carried in
+    /// the URL is never shown.
     pub endpoint: String,
     /// `ticket:42`: one record's notifications to one endpoint go in order.
     pub order_key: String,

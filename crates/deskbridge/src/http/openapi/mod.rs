@@ -29,6 +29,8 @@ use crate::state::AppState;
 
 /// The name of the group bearer token's security scheme.
 pub const GROUP_TOKEN: &str = "group_token";
+/// The name of `/metrics`' bearer token's security scheme (`[metrics] token`).
+pub const METRICS_TOKEN: &str = "metrics_token";
 /// The name of the agent session cookie's security scheme.
 pub const AGENT_SESSION: &str = "agent_session";
 
@@ -62,6 +64,17 @@ impl utoipa::Modify for Common {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A connector group's token: `Authorization: Bearer <token>`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            METRICS_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`[metrics] token`, when set: `Authorization: Bearer <token>` (else /metrics is open)",
                     ))
                     .build(),
             ),

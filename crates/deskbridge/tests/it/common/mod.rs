@@ -163,6 +163,11 @@ impl TestApp {
     }
 
     /// The app's shared state: its store, groups and built-in CRM.
+    /// Where `/metrics` is served when `[metrics] listen` is set.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.as_ref().and_then(|r| r.metrics_addr)
+    }
+
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
     }
