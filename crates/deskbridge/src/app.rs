@@ -206,6 +206,11 @@ pub async fn open(
     adopt_unscoped_records(&groups).await?;
     let state = Arc::new(AppState {
         store: store.clone(),
+        commits: crate::ingest::Committer::start(
+            store.clone(),
+            Default::default(),
+            Default::default(),
+        ),
         groups,
         directory: config
             .agents
