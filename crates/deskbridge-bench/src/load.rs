@@ -137,6 +137,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
                 }
                 let mine = &calls[first..(first + batch).min(calls.len())];
                 let phases = mine.iter().map(|(_, e)| e.len()).max().unwrap_or(0);
+                // A request refused for good leaves its calls unfinished: they
+                // are counted as errors, not waited for.
+                let mut refused = false;
                 for phase in 0..phases {
                     let body: Vec<&Value> = mine.iter().filter_map(|(_, e)| e.get(phase)).collect();
                     if let Some(rate) = rate {
@@ -172,14 +175,20 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
                         }
                         if status != 202 {
                             errors.push(format!("HTTP {status}"));
+                            refused = true;
                             break;
                         }
                         acks.push(sent.elapsed().as_micros() as u64);
                         break;
                     }
+                    if refused {
+                        break;
+                    }
                 }
-                let now = Instant::now();
-                last_ack.extend(mine.iter().map(|(id, _)| (id.clone(), now)));
+                if !refused {
+                    let now = Instant::now();
+                    last_ack.extend(mine.iter().map(|(id, _)| (id.clone(), now)));
+                }
             }
             let mut t = tally.lock().await;
             t.acks.extend(acks);

@@ -210,6 +210,11 @@ pub async fn open(
             store.clone(),
             Default::default(),
             Default::default(),
+            // SQLite has one writer; PostgreSQL overlaps commits.
+            match config.database_url() {
+                Some(url) if url.starts_with("postgres") => 4,
+                _ => 1,
+            },
         ),
         groups,
         directory: config

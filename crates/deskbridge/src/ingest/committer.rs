@@ -1,7 +1,7 @@
 //! The commit batcher: plumbing between the adapters and the store, no decision.
 //!
-//! Every commit path (`crate::ingest::commit`) hands its request's events to one
-//! task, which takes everything that queued while its last commit was in flight
+//! Every commit path (`crate::ingest::commit`) hands its request's events to the
+//! queue; a committing task takes everything that queued while its last commit was in flight
 //! (as far as the store's [`GroupLimits`] admit) and commits it in one transaction
 //! with [`Journal::ingest_each`]: one durable commit for many one-event requests,
 //! each request answered with its own result once that commit is on disk. What may
@@ -89,11 +89,23 @@ pub enum CommitError {
 }
 
 impl Committer {
-    /// Starts the batcher's task on the current runtime.
-    pub fn start(store: Arc<dyn Store>, group: GroupLimits, queue: QueueLimits) -> Committer {
+    /// Starts the batcher on the current runtime: `in_flight` tasks, each
+    /// gathering what queued while it was committing (one for SQLite, whose one
+    /// writer commits one transaction at a time; several for PostgreSQL, where a
+    /// commit waits for the server's WAL flush and other transactions can use the
+    /// time). A request is in one group only, and answered from its result.
+    pub fn start(
+        store: Arc<dyn Store>,
+        group: GroupLimits,
+        queue: QueueLimits,
+        in_flight: usize,
+    ) -> Committer {
         let (sender, receiver) = mpsc::channel(queue.max_requests.max(1));
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let stats = Arc::new(CommitStats::default());
-        tokio::spawn(run(store, receiver, group, stats.clone()));
+        for _ in 0..in_flight.max(1) {
+            tokio::spawn(run(store.clone(), receiver.clone(), group, stats.clone()));
+        }
         // A semaphore counts in u32 permits at most per acquire; the queue's bytes
         // are bounded within that.
         let max_bytes = queue.max_bytes.clamp(1, Semaphore::MAX_PERMITS);
@@ -164,30 +176,35 @@ fn stopped() -> StoreError {
 
 async fn run(
     store: Arc<dyn Store>,
-    mut queue: mpsc::Receiver<Pending>,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>,
     limits: GroupLimits,
     stats: Arc<CommitStats>,
 ) {
-    // A request that did not fit the last group opens the next.
+    // A request that did not fit this task's last group opens its next.
     let mut carried: Option<Pending> = None;
     loop {
-        let first = match carried.take() {
-            Some(first) => first,
-            None => match queue.recv().await {
+        let (gathered, group) = {
+            // One task gathers at a time; the others are committing meanwhile.
+            let mut queue = queue.lock().await;
+            let first = match carried.take() {
                 Some(first) => first,
-                None => return,
-            },
-        };
-        let mut gathered = Gathered::default().with(first.events.len(), first.bytes);
-        let mut group = vec![first];
-        while let Ok(next) = queue.try_recv() {
-            if !limits.admits(gathered, next.events.len(), next.bytes) {
-                carried = Some(next);
-                break;
+                None => match queue.recv().await {
+                    Some(first) => first,
+                    None => return,
+                },
+            };
+            let mut gathered = Gathered::default().with(first.events.len(), first.bytes);
+            let mut group = vec![first];
+            while let Ok(next) = queue.try_recv() {
+                if !limits.admits(gathered, next.events.len(), next.bytes) {
+                    carried = Some(next);
+                    break;
+                }
+                gathered = gathered.with(next.events.len(), next.bytes);
+                group.push(next);
             }
-            gathered = gathered.with(next.events.len(), next.bytes);
-            group.push(next);
-        }
+            (gathered, group)
+        };
         let requests: Vec<&[GroupEvent]> = group.iter().map(|p| p.events.as_slice()).collect();
         let results = store.ingest_each(&requests).await;
         stats.commits.fetch_add(1, Ordering::Relaxed);

@@ -97,8 +97,8 @@ fn a_duplicate_sent_by_two_concurrent_requests_is_a_duplicate_for_exactly_one() 
         })
         .collect();
     let answers: Vec<Vec<Value>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    for round in 0..ROUNDS {
-        let mut pair = [answers[0][round].clone(), answers[1][round].clone()];
+    for (round, (a, b)) in answers[0].iter().zip(&answers[1]).enumerate() {
+        let mut pair = [a.clone(), b.clone()];
         pair.sort_by_key(|a| a["accepted"].as_u64());
         assert_eq!(
             pair,
