@@ -64,8 +64,40 @@ struct Args {
     /// posting the ringing event to the pop recorded on the call.
     #[arg(long)]
     pop_latency: Option<usize>,
+    /// Instead of the trace's replay in compressed time: the HTTP load generator
+    /// (`load.rs`). The trace's `--calls` over `--numbers`, `--batch` calls'
+    /// events per request (1: one event per request), from `--concurrency`
+    /// clients, at `--rate` events/s (default: as fast as possible); waits until
+    /// every call is synced.
+    #[arg(long)]
+    load: bool,
+    #[arg(long)]
+    rate: Option<f64>,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// A running deskbridge to load (repeat for several instances); without it
+    /// the run starts its own.
+    #[arg(long)]
+    url: Vec<String>,
+    /// The group's ingest token, with `--url`.
+    #[arg(long)]
+    token: Option<String>,
+    /// Start deskbridge on this PostgreSQL (a fresh schema) instead of SQLite.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// deskbridge instances to start (with `--database-url`).
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// Start deskbridge with the Zendesk emulator as its helpdesk (and count its
+    /// requests per call) instead of the built-in CRM.
+    #[arg(long)]
+    emulator: bool,
+    /// A prefix for this run's call ids (runs against one instance must differ).
+    #[arg(long, default_value = "load")]
+    run: String,
 }
 
+mod load;
 mod pop_latency;
 
 /// deskbridge in this process, with `config_text` as its config file and its
@@ -158,6 +190,22 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(events) = args.ingest {
         return ingest_bench(events, args.batch, args.clients).await;
+    }
+    if args.load {
+        return load::run(load::LoadArgs {
+            calls: args.calls,
+            numbers: args.numbers,
+            rate: args.rate,
+            concurrency: args.concurrency,
+            batch: args.batch,
+            urls: args.url,
+            token: args.token,
+            database_url: args.database_url,
+            instances: args.instances,
+            emulator: args.emulator,
+            run: args.run,
+        })
+        .await;
     }
     if let Some(calls) = args.pop_latency {
         return pop_latency::run(calls, &args.pop_action).await;

@@ -14,6 +14,7 @@
 //! (`tests/contract.rs`) runs on both.
 
 pub mod crm;
+pub mod group_commit;
 mod locks;
 pub mod outbox;
 pub mod postgres;
@@ -199,6 +200,43 @@ pub trait Journal: Send + Sync {
     /// to their calls and queues each call's next step, all in one transaction:
     /// when this returns `Ok` every event is durable. On `Err` nothing was stored.
     async fn ingest(&self, events: &[GroupEvent]) -> Result<IngestReport, StoreError>;
+
+    /// Group commit: several requests' events ([`Journal::ingest`] of each, in
+    /// order) in one transaction and one durable commit, with a report for each
+    /// request. A later request's copy of an event an earlier one carried is
+    /// that later request's duplicate; each call's events apply in the order of
+    /// the requests. On `Err` nothing of any request was stored (an
+    /// [`StoreError::Apply`]'s index is within the request that failed).
+    async fn ingest_together(
+        &self,
+        requests: &[&[GroupEvent]],
+    ) -> Result<Vec<IngestReport>, StoreError>;
+
+    /// [`Journal::ingest_together`], and when the group's transaction fails, each
+    /// request again alone, in order: so one request the store refuses (or a
+    /// failure of the group's commit) is answered to that request only, and
+    /// every other one is committed on its own. One result per request, in
+    /// order; each `Ok` is durable.
+    async fn ingest_each(
+        &self,
+        requests: &[&[GroupEvent]],
+    ) -> Vec<Result<IngestReport, StoreError>> {
+        if let [only] = requests {
+            return vec![self.ingest(only).await];
+        }
+        match self.ingest_together(requests).await {
+            Ok(reports) => reports.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, requests = requests.len(),
+                    "a group commit failed; committing its requests one by one");
+                let mut results = Vec::with_capacity(requests.len());
+                for request in requests {
+                    results.push(self.ingest(request).await);
+                }
+                results
+            }
+        }
+    }
 
     async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
 

@@ -314,6 +314,100 @@ async fn a_rejected_batch_stores_nothing(store: &dyn Store) {
     assert_eq!(report.accepted, 2, "the rejected events were not kept");
 }
 
+async fn a_group_commit_answers_each_request_and_stores_each_event_once(store: &dyn Store) {
+    // Four requests of one event each, as concurrent one-event requests arrive; the
+    // third repeats the first's event (a retry racing its original).
+    let a = [ev("c1-1", "c1", EventKind::Ringing, 0)];
+    let b = [ev("c2-1", "c2", EventKind::Ringing, 0)];
+    let again = [ev("c1-1", "c1", EventKind::Ringing, 0)];
+    let c = [ev("c1-2", "c1", EventKind::Answered, 5)];
+    let requests: Vec<&[GroupEvent]> = vec![&a, &b, &again, &c];
+    let reports = store.ingest_together(&requests).await.unwrap();
+    let counts: Vec<(usize, usize)> = reports.iter().map(|r| (r.accepted, r.duplicates)).collect();
+    assert_eq!(counts, [(1, 0), (1, 0), (0, 1), (1, 0)]);
+    assert_eq!(reports[0].calls, [("g".to_string(), "c1".to_string())]);
+    assert!(reports[2].calls.is_empty(), "a duplicate changed no call");
+    // c1's events applied in the requests' order: ringing, then answered.
+    let c1 = store.call("g", "c1").await.unwrap().unwrap();
+    assert!(c1.interaction.answered_at.is_some());
+    assert_eq!(c1.steps.len(), 1, "one step queued for c1");
+    assert_eq!(c1.steps[0].step, Step::IdentifyCaller);
+    // Everything is in the journal once: sent again alone, all are duplicates.
+    let all = [a[0].clone(), b[0].clone(), c[0].clone()];
+    let report = store.ingest(&all).await.unwrap();
+    assert_eq!((report.accepted, report.duplicates), (0, 3));
+}
+
+async fn a_refused_request_in_a_group_commit_fails_only_itself(store: &dyn Store) {
+    let good = answered_call("c1");
+    // A call's first event without a direction cannot start a call.
+    let mut orphan = ev("x-1", "c2", EventKind::Ended, 9);
+    orphan.event.direction = None;
+    let bad = [ev("x-0", "c3", EventKind::Ringing, 0), orphan];
+    let other = answered_call("c4");
+    let requests: Vec<&[GroupEvent]> = vec![&good, &bad, &other];
+    // Together the group fails as a whole, naming the event within its request...
+    match store.ingest_together(&requests).await {
+        Err(StoreError::Apply { index: 1, .. }) => {}
+        other => panic!("expected the group to fail on request 2's event 1, got {other:?}"),
+    }
+    assert!(
+        store.call("g", "c1").await.unwrap().is_none(),
+        "nothing was kept"
+    );
+    // ...and each request gets its own answer: the others are stored.
+    let results = store.ingest_each(&requests).await;
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0].as_ref().unwrap().accepted, 2);
+    assert!(matches!(
+        results[1],
+        Err(StoreError::Apply { index: 1, .. })
+    ));
+    assert_eq!(results[2].as_ref().unwrap().accepted, 2);
+    assert!(store.call("g", "c1").await.unwrap().is_some());
+    assert!(store.call("g", "c4").await.unwrap().is_some());
+    // The refused request is whole or nothing: its good event was not kept.
+    assert!(store.call("g", "c3").await.unwrap().is_none());
+}
+
+async fn concurrent_group_commits_store_every_event_exactly_once(store: &dyn Store) {
+    // Eight tasks each commit groups of one-event requests; every second group
+    // repeats the previous group's events (retries): each event is accepted once.
+    let store: &(dyn Store + Sync) = store;
+    let tasks = (0..8).map(|t| async move {
+        let mut accepted = 0;
+        for round in 0..10 {
+            let n = round / 2;
+            let events: Vec<[GroupEvent; 1]> = (0..5)
+                .map(|i| {
+                    let call = format!("t{t}-c{i}");
+                    [ev(&format!("{call}-{n}"), &call, EventKind::Ringing, 0)]
+                })
+                .collect();
+            let requests: Vec<&[GroupEvent]> = events.iter().map(|e| e.as_slice()).collect();
+            for result in store.ingest_each(&requests).await {
+                accepted += result.unwrap().accepted;
+            }
+        }
+        accepted
+    });
+    let accepted: usize = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .sum();
+    assert_eq!(
+        accepted,
+        8 * 5 * 5,
+        "each distinct event accepted exactly once"
+    );
+    for t in 0..8 {
+        for i in 0..5 {
+            let call = store.call("g", &format!("t{t}-c{i}")).await.unwrap();
+            assert!(call.is_some(), "call t{t}-c{i} stored");
+        }
+    }
+}
+
 async fn steps_run_in_order_and_complete_queues_the_next(store: &dyn Store) {
     let mut events = answered_call("c1");
     events.push(ev("c1-3", "c1", EventKind::Ended, 60));
@@ -2519,6 +2613,9 @@ contract!(sqlite, postgres: [
     ingest_dedupes_and_queues_one_step_per_call,
     a_rejected_batch_stores_nothing,
     waiting_steps_are_the_due_ones_not_taken,
+    a_group_commit_answers_each_request_and_stores_each_event_once,
+    a_refused_request_in_a_group_commit_fails_only_itself,
+    concurrent_group_commits_store_every_event_exactly_once,
     steps_run_in_order_and_complete_queues_the_next,
     an_expired_lease_is_taken_over_and_the_old_worker_cannot_record,
     a_steps_notifications_commit_with_its_outcome_only,

@@ -216,6 +216,16 @@ pub async fn open(
     adopt_unscoped_records(&groups).await?;
     let state = Arc::new(AppState {
         store: store.clone(),
+        commits: crate::ingest::Committer::start(
+            store.clone(),
+            Default::default(),
+            Default::default(),
+            // SQLite has one writer; PostgreSQL overlaps commits.
+            match config.database_url() {
+                Some(url) if url.starts_with("postgres") => 4,
+                _ => 1,
+            },
+        ),
         groups,
         directory: config
             .agents

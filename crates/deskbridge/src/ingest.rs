@@ -1,9 +1,15 @@
 //! The one way translated events enter the journal, whichever adapter made them
-//! (the HTTP ingest, the Asterisk AMI client): each event with its group's plan,
-//! committed by the store before anyone is told it was accepted.
+//! (the HTTP ingest, the Asterisk AMI client, the backfill): each event with its
+//! group's plan, committed by the store before anyone is told it was accepted,
+//! through the commit batcher ([`committer`]), so that concurrent requests share
+//! one durable commit.
+
+pub mod committer;
 
 use deskbridge_core::CallEvent;
 use deskbridge_store::{GroupEvent, IngestReport, StoreError};
+
+pub use committer::{Busy, CommitError, Committer};
 
 use crate::state::{AppState, Group};
 
@@ -93,14 +99,33 @@ pub fn rejected(source: Source, group: Option<&Group>, why: Rejection) {
     .increment(1);
 }
 
-/// Commits the events (journal + interactions + next steps, one transaction) and
-/// counts them; returns only once they are durable.
+/// Commits the events (journal + interactions + next steps, one transaction,
+/// shared with other requests) and counts them; returns only once they are
+/// durable. Waits for room when the commit queue is full: for callers with no one
+/// to refuse (the AMI client, the backfill).
 pub async fn commit(
     state: &AppState,
     source: Source,
     events: &[GroupEvent],
 ) -> Result<IngestReport, StoreError> {
-    let report = state.store.ingest(events).await?;
+    let report = state.commits.commit(events).await?;
+    count(source, events, &report);
+    Ok(report)
+}
+
+/// [`commit`] for a request someone waits on: refused at once ([`Busy`], a 503
+/// with `Retry-After`) when the commit queue is full.
+pub async fn try_commit(
+    state: &AppState,
+    source: Source,
+    events: &[GroupEvent],
+) -> Result<IngestReport, CommitError> {
+    let report = state.commits.try_commit(events).await?;
+    count(source, events, &report);
+    Ok(report)
+}
+
+fn count(source: Source, events: &[GroupEvent], report: &IngestReport) {
     for e in events {
         metrics::counter!(
             "deskbridge_events_total",
@@ -120,5 +145,4 @@ pub async fn commit(
     if report.duplicates > 0 {
         metrics::counter!("deskbridge_events_duplicate_total").increment(report.duplicates as u64);
     }
-    Ok(report)
 }

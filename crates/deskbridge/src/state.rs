@@ -55,6 +55,8 @@ impl std::fmt::Debug for Group {
 /// Shared by every request handler and worker.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The commit batcher every ingest goes through (`crate::ingest`).
+    pub commits: crate::ingest::Committer,
     pub groups: Vec<Arc<Group>>,
     pub directory: Vec<DirectoryAgent>,
     /// This instance, as other instances see it.

@@ -23,13 +23,25 @@ type Row = <Db as sqlx::Database>::Row;
 #[async_trait]
 impl Journal for SqlStore {
     async fn ingest(&self, events: &[GroupEvent]) -> Result<IngestReport, StoreError> {
-        // Calls touched by this batch, loaded once and written once, in key order.
-        let mut touched: BTreeMap<(String, String), Interaction> = BTreeMap::new();
+        let mut reports = self.ingest_together(&[events]).await?;
+        // One request in, one report out.
+        Ok(reports.pop().unwrap_or_default())
+    }
+
+    async fn ingest_together(
+        &self,
+        requests: &[&[GroupEvent]],
+    ) -> Result<Vec<IngestReport>, StoreError> {
+        // Calls touched by these requests, loaded once and written once, in key
+        // order; with the first request that touched each (its report counts the
+        // step queued).
+        let mut touched: BTreeMap<(String, String), (Interaction, usize)> = BTreeMap::new();
         let mut tx = self.writer().begin().await?;
-        // Lock every call of the batch, in one (sorted) order, before reading any, so
-        // that two batches cannot deadlock.
-        let mut keys: Vec<(&str, &str)> = events
+        // Lock every call of every request, in one (sorted) order, before reading
+        // any, so that two transactions cannot deadlock.
+        let mut keys: Vec<(&str, &str)> = requests
             .iter()
+            .flat_map(|events| events.iter())
             .map(|e| (e.group.as_str(), e.event.call_id.as_str()))
             .collect();
         keys.sort_unstable();
@@ -38,70 +50,85 @@ impl Journal for SqlStore {
             dialect::lock_call(&mut tx, group, call_id).await?;
         }
         let now_text = to_text(Utc::now());
-        let mut report = IngestReport::default();
-        // Calls that had ended before this batch: their end is not news.
+        let mut reports = vec![IngestReport::default(); requests.len()];
+        let mut calls_of: Vec<Vec<(String, String)>> = vec![Vec::new(); requests.len()];
+        // Calls that had ended before these requests: their end is not news.
         let mut ended_before = std::collections::BTreeSet::new();
-        for (index, GroupEvent { group, plan, event }) in events.iter().enumerate() {
-            let inserted = sqlx::query(
-                "INSERT INTO events (group_name, id, call_id, received_at, body)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (group_name, id) DO NOTHING",
-            )
-            .bind(group)
-            .bind(&event.id)
-            .bind(&event.call_id)
-            .bind(&now_text)
-            .bind(serde_json::to_string(event)?)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                report.duplicates += 1;
-                continue;
-            }
-            report.accepted += 1;
-            let call = match touched.entry((group.clone(), event.call_id.clone())) {
-                Entry::Occupied(known) => known.into_mut(),
-                Entry::Vacant(slot) => {
-                    let loaded = match load_call(&mut tx, group, &event.call_id).await? {
-                        Some(call) => call,
-                        None => Interaction::start(group, plan, event)
-                            .map_err(|source| StoreError::Apply { index, source })?,
-                    };
-                    if loaded.ended_at.is_some() {
-                        ended_before.insert((group.clone(), event.call_id.clone()));
-                    }
-                    slot.insert(loaded)
+        for (member, events) in requests.iter().enumerate() {
+            let report = &mut reports[member];
+            for (index, GroupEvent { group, plan, event }) in events.iter().enumerate() {
+                let inserted = sqlx::query(
+                    "INSERT INTO events (group_name, id, call_id, received_at, body)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (group_name, id) DO NOTHING",
+                )
+                .bind(group)
+                .bind(&event.id)
+                .bind(&event.call_id)
+                .bind(&now_text)
+                .bind(serde_json::to_string(event)?)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    report.duplicates += 1;
+                    continue;
                 }
-            };
-            call.apply(event);
+                report.accepted += 1;
+                let key = (group.clone(), event.call_id.clone());
+                if !calls_of[member].contains(&key) {
+                    calls_of[member].push(key.clone());
+                }
+                let (call, _) = match touched.entry(key) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(slot) => {
+                        let loaded = match load_call(&mut tx, group, &event.call_id).await? {
+                            Some(call) => call,
+                            None => Interaction::start(group, plan, event)
+                                .map_err(|source| StoreError::Apply { index, source })?,
+                        };
+                        if loaded.ended_at.is_some() {
+                            ended_before.insert((group.clone(), event.call_id.clone()));
+                        }
+                        slot.insert((loaded, member))
+                    }
+                };
+                call.apply(event);
+            }
         }
-        for ((group, call_id), call) in &touched {
+        // A call's end is counted once, in the report of the first request that
+        // touched the call in this commit.
+        for ((group, call_id), (call, first)) in &touched {
             if ended_before.contains(&(group.clone(), call_id.clone())) {
                 continue;
             }
             if let Some(outcome) = call.outcome() {
-                report.ended.push((group.clone(), outcome));
+                reports[*first].ended.push((group.clone(), outcome));
             }
         }
 
         let mut changes = Vec::with_capacity(touched.len() + 1);
-        for ((group, call_id), call) in &touched {
+        let mut steps = 0;
+        for ((group, call_id), (call, first)) in &touched {
             save_call(&mut tx, call, &now_text).await?;
             if queue_next(&mut tx, call).await? {
-                report.steps += 1;
+                reports[*first].steps += 1;
+                steps += 1;
             }
             changes.push(Change::Call {
                 group: group.clone(),
                 call_id: call_id.clone(),
             });
         }
-        if report.steps > 0 {
+        if steps > 0 {
             changes.push(Change::Work);
         }
         dialect::commit(self, tx, &changes).await?;
-        report.calls = touched.into_keys().collect();
-        Ok(report)
+        for (report, mut calls) in reports.iter_mut().zip(calls_of) {
+            calls.sort_unstable();
+            report.calls = calls;
+        }
+        Ok(reports)
     }
 
     async fn call(&self, group: &str, call_id: &str) -> Result<Option<CallRecord>, StoreError> {

@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
         (status = 422, description = "Neither a contact-flow event nor a contact event (`invalid`, field `body`)", body = doc::ApiErrorBody),
         (status = 502, description = "The helpdesk did not answer the caller lookup (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
+        (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )
 )]
 async fn amazon_connect(
@@ -69,11 +70,7 @@ async fn amazon_connect(
     let report = match event {
         Some(event) => {
             let events = [crate::ingest::for_group(&group, event)];
-            Some(
-                commit(&state, crate::ingest::Source::AmazonConnect, &events)
-                    .await
-                    .map_err(ApiError::internal)?,
-            )
+            Some(commit(&state, crate::ingest::Source::AmazonConnect, &events).await?)
         }
         None => None,
     };

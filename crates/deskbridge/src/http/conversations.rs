@@ -57,6 +57,7 @@ pub struct ConversationReceipt {
         (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
         (status = 422, description = "The conversation is not valid, or the token may not send for its `group`: `field` names what to change (`invalid`)", body = doc::ApiErrorBody),
+        (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )
 )]
 async fn receive(
@@ -81,12 +82,13 @@ async fn receive(
         &group,
         adapter::event(conversation),
     )];
-    let report = match crate::ingest::commit(&state, crate::ingest::Source::Chat, &events).await {
+    let report = match crate::ingest::try_commit(&state, crate::ingest::Source::Chat, &events).await
+    {
         Ok(report) => report,
-        Err(e @ StoreError::CallTooLarge { .. }) => {
+        Err(crate::ingest::CommitError::Store(e @ StoreError::CallTooLarge { .. })) => {
             return Err(ApiError::invalid("transcript", e.to_string()));
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok((
         StatusCode::ACCEPTED,

@@ -51,6 +51,7 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         (status = 401, description = "The token is not a group's", body = doc::CtiError),
         (status = 422, description = "The request is not Zammad's CTI (no `callId`, an unknown `event`)", body = doc::CtiError),
         (status = 500, description = "The call could not be recorded; send it again", body = doc::CtiError),
+        (status = 503, description = "The server is at its ingest limit; send it again after `Retry-After` seconds", body = doc::CtiError),
     )
 )]
 async fn cti(
@@ -107,6 +108,17 @@ async fn cti(
         .map(|event| crate::ingest::for_group(&group, event))
         .collect();
     if let Err(e) = commit(&state, crate::ingest::Source::Zammad, &events).await {
+        if let crate::ingest::CommitError::Busy(_) = e {
+            let mut busy = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is at its ingest limit; send it again shortly.",
+            );
+            busy.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+            return busy;
+        }
         tracing::error!(error = %e, "cannot record a CTI event");
         return refuse(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -20,9 +20,10 @@ use serde_json::Value;
 
 use super::{ApiError, GroupAuth, parse_json};
 use crate::adapters::native::{self, FieldError};
+use crate::ingest::CommitError;
 /// The one commit path of every adapter (`crate::ingest`), as the HTTP adapters
-/// call it.
-pub(super) use crate::ingest::commit;
+/// call it: refused with a 503 when the commit queue is full.
+pub(super) use crate::ingest::try_commit as commit;
 use crate::state::{AppState, Group};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -40,6 +41,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
         (status = 422, description = "An event is not valid: `field` names it, prefixed `[i].` in a batch (`invalid`)", body = doc::ApiErrorBody),
+        (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )
 )]
 async fn ingest(
@@ -92,16 +94,16 @@ async fn accept(
     }
     let report = match commit(&state, crate::ingest::Source::Native, &events).await {
         Ok(report) => report,
-        Err(StoreError::Apply { index, source }) => {
+        Err(CommitError::Store(StoreError::Apply { index, source })) => {
             let field = match source {
                 ApplyError::MissingDirection { .. } => "direction",
             };
             return Err(ApiError::invalid(at(index, field), source.to_string()));
         }
-        Err(e @ StoreError::CallTooLarge { .. }) => {
+        Err(CommitError::Store(e @ StoreError::CallTooLarge { .. })) => {
             return Err(ApiError::invalid("attributes", e.to_string()));
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     Ok((StatusCode::ACCEPTED, Json(report)))
 }

@@ -258,7 +258,27 @@ impl IntoResponse for ApiError {
         if let Some(field) = self.field {
             body["field"] = json!(field);
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        // An overload is answered as the connection limit's is: try again in a
+        // second (RFC 9110, 10.2.3).
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
+    }
+}
+
+impl From<crate::ingest::CommitError> for ApiError {
+    fn from(e: crate::ingest::CommitError) -> Self {
+        match e {
+            crate::ingest::CommitError::Busy(busy) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", busy.to_string())
+            }
+            crate::ingest::CommitError::Store(e) => ApiError::internal(e),
+        }
     }
 }
 

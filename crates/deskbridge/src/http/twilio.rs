@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         (status = 204, description = "Recorded (or a callback that says nothing about the call)"),
         (status = 401, description = "No `X-Twilio-Signature` (`unauthorized`)", body = doc::ApiErrorBody),
         (status = 403, description = "No group takes Twilio callbacks here, or the signature does not match (`forbidden`)", body = doc::ApiErrorBody),
+        (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )
 )]
 async fn callback(
@@ -104,8 +105,6 @@ async fn accept(
         return Ok(StatusCode::NO_CONTENT);
     };
     let events = [crate::ingest::for_group(&group, event)];
-    commit(state, crate::ingest::Source::Twilio, &events)
-        .await
-        .map_err(ApiError::internal)?;
+    commit(state, crate::ingest::Source::Twilio, &events).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,7 @@ mod chats;
 mod connect;
 mod crm_api;
 mod cti;
+mod group_commit;
 mod hostile;
 mod isolation;
 mod kamailio;
