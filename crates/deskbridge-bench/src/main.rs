@@ -26,6 +26,12 @@ struct Args {
     /// The account's limit (the emulator enforces it; deskbridge is told the same).
     #[arg(long, default_value_t = 2500)]
     rpm: u32,
+    /// The account's limit on ticket updates a minute: 100, or 300 with the High
+    /// Volume add-on that 2,500 rpm comes with ("Rate limits", Update Ticket).
+    /// deskbridge keeps it in wall-clock minutes, so at a high `--time-scale`
+    /// it, not the trace, sets how long the run takes.
+    #[arg(long, default_value_t = 300)]
+    ticket_updates_per_minute: u32,
     /// Real seconds of the trace per second of the run.
     #[arg(long, default_value_t = 100.0)]
     time_scale: f64,
@@ -395,6 +401,7 @@ base_url = "{base}"
 email = "admin@acme.com"
 api_token = "bench-token"
 requests_per_minute = {rpm}
+ticket_updates_per_minute = {updates}
 
 {directory}
 [[groups]]
@@ -408,6 +415,7 @@ pop_action = "{pop_action}"
 "#,
         base = emu.base_url,
         rpm = args.rpm,
+        updates = args.ticket_updates_per_minute,
         pop_on = args.pop_on,
         pop_action = args.pop_action,
     )

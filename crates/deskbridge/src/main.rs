@@ -34,6 +34,21 @@ enum Command {
         #[arg(long, env = "DESKBRIDGE_DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Try deskbridge in a minute: a Zendesk account of its own (an emulator in
+    /// the process), a few minutes of calls played into it, and the agent page
+    /// to sign in to (the URL and sign-in are printed).
+    Demo {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Play the calls this many times faster than real time.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Keep the demo's database here (default: a temporary directory,
+        /// removed when the demo stops).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Validate a config file and explain every error.
     Check {
         #[arg(long, env = "DESKBRIDGE_CONFIG")]
@@ -148,6 +163,14 @@ fn load_config(
     })
 }
 
+/// The async runtime, or the exit code after saying why it could not start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -167,17 +190,37 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             deskbridge::telemetry::init();
-            let runtime = match tokio::runtime::Runtime::new() {
+            let runtime = match runtime() {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             };
             match runtime.block_on(deskbridge::app::serve(config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("deskbridge: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Demo {
+            listen,
+            speed,
+            data_dir,
+        } => {
+            deskbridge::telemetry::init_at("warn");
+            let runtime = match runtime() {
+                Ok(rt) => rt,
+                Err(code) => return code,
+            };
+            let options = deskbridge::demo::Options {
+                listen,
+                speed,
+                data_dir,
+            };
+            match runtime.block_on(deskbridge::demo::run(options)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("deskbridge demo: {e:#}");
                     ExitCode::FAILURE
                 }
             }
@@ -222,12 +265,9 @@ fn main() -> ExitCode {
             options.chunk = chunk.max(1);
             options.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
             deskbridge::telemetry::init_at("warn");
-            let runtime = match tokio::runtime::Runtime::new() {
+            let runtime = match runtime() {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             };
             let result = runtime.block_on(async {
                 let (state, _) =
@@ -351,12 +391,9 @@ fn triggers(config: &deskbridge::config::Config, command: TriggersCommand) -> Ex
         }
     };
     deskbridge::telemetry::init_at("warn");
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let (state, _) = deskbridge::app::open(config, deskbridge_core::WorkLane::Bulk).await?;
@@ -384,12 +421,9 @@ fn triggers(config: &deskbridge::config::Config, command: TriggersCommand) -> Ex
 }
 
 fn check_online(path: &std::path::Path, config: &deskbridge::config::Config) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let findings = runtime.block_on(deskbridge::check::online(config));
     for f in &findings {

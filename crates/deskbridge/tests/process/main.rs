@@ -10,6 +10,7 @@ mod backfill;
 mod calls;
 mod check_cli;
 mod cli;
+mod demo;
 mod flood;
 mod instances;
 mod memory;
