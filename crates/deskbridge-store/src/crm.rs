@@ -157,6 +157,10 @@ pub trait CrmStore: Send + Sync + 'static {
         fields: &ContactFields,
         key: Option<&str>,
     ) -> Result<Created<Contact>, StoreError>;
+    /// Adds many contacts in one transaction (an import, or seeding a
+    /// benchmark): the same rows and notifications as `insert_contact` each,
+    /// one commit for all. Returns their ids in order.
+    async fn import_contacts(&self, contacts: &[ContactFields]) -> Result<Vec<i64>, StoreError>;
     async fn contact(&self, id: i64) -> Result<Option<Contact>, StoreError>;
     async fn update_contact(
         &self,

@@ -993,6 +993,22 @@ where
     out
 }
 
+async fn an_import_adds_every_contact_with_its_numbers<S: CrmStore>(store: &S) {
+    let ids = store
+        .import_contacts(&[contact("Ada", &[P1, P2]), contact("Bob", &[P3])])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[1] > ids[0]);
+    let ada = store.contact(ids[0]).await.unwrap().expect("Ada");
+    assert_eq!(ada.name, "Ada");
+    assert_eq!(ada.phones, [P1, P2]);
+    let by_p3 = store.contacts(Some(P3), page(None, 10)).await.unwrap();
+    assert_eq!(by_p3.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[1]]);
+    assert_eq!(by_p3[0].name, "Bob");
+    assert!(store.import_contacts(&[]).await.unwrap().is_empty());
+}
+
 async fn contacts_keep_their_phones<S: CrmStore>(store: &S) {
     let ada = store
         .insert_contact(&contact("Ada", &[P1, P2]), None)
@@ -2639,6 +2655,7 @@ contract!(sqlite, postgres: [
 // The CRM contract, on one tenant's records.
 crm_contract!(sqlite, postgres: [
     contacts_keep_their_phones,
+    an_import_adds_every_contact_with_its_numbers,
     idempotency_keys_return_the_first_record,
     idempotency_keys_hold_under_concurrency,
     comments_need_their_ticket_and_touch_it,

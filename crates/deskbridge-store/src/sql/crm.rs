@@ -382,6 +382,56 @@ impl Records {
     }
 }
 
+impl Records {
+    /// The contact's row; `None` when `key` was used before (nothing written).
+    async fn insert_contact_row(
+        &self,
+        tx: &mut Conn,
+        f: &ContactFields,
+        key: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = to_text(Utc::now());
+        Ok(sqlx::query_scalar(
+            "INSERT INTO contacts (name, email, organization_id, custom_fields, idempotency_key,
+                                   created_at, updated_at, tenant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(&f.name)
+        .bind(&f.email)
+        .bind(f.organization_id)
+        .bind(serde_json::to_string(&f.custom_fields)?)
+        .bind(key)
+        .bind(&now)
+        .bind(&now)
+        .bind(&*self.tenant)
+        .fetch_optional(&mut *tx)
+        .await?)
+    }
+
+    /// A new contact's numbers and its notifications; the contact as stored.
+    async fn finish_new_contact(
+        &self,
+        tx: &mut Conn,
+        id: i64,
+        f: &ContactFields,
+    ) -> Result<Contact, StoreError> {
+        write_phones(&mut *tx, id, &f.phones).await?;
+        let record = contact_in(&mut *tx, id, &self.tenant)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("new contact not found".into()))?;
+        self.announce(
+            &mut *tx,
+            Entity::Contact,
+            Action::Create,
+            contact_ids(&record),
+            &record,
+        )
+        .await?;
+        Ok(record)
+    }
+}
+
 #[async_trait]
 impl CrmStore for Records {
     fn tenant(&self) -> &str {
@@ -417,23 +467,7 @@ impl CrmStore for Records {
         key: Option<&str>,
     ) -> Result<Created<Contact>, StoreError> {
         let mut tx = self.writer().begin().await?;
-        let now = to_text(Utc::now());
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO contacts (name, email, organization_id, custom_fields, idempotency_key,
-                                   created_at, updated_at, tenant)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        )
-        .bind(&f.name)
-        .bind(&f.email)
-        .bind(f.organization_id)
-        .bind(serde_json::to_string(&f.custom_fields)?)
-        .bind(key)
-        .bind(&now)
-        .bind(&now)
-        .bind(&*self.tenant)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let id = self.insert_contact_row(&mut tx, f, key).await?;
         let Some(id) = id else {
             let sql = concat!(
                 select_contacts!(),
@@ -443,20 +477,24 @@ impl CrmStore for Records {
             tx.rollback().await?;
             return Ok(Created { record, new: false });
         };
-        write_phones(&mut tx, id, &f.phones).await?;
-        let record = contact_in(&mut tx, id, &self.tenant)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("new contact not found".into()))?;
-        self.announce(
-            &mut tx,
-            Entity::Contact,
-            Action::Create,
-            contact_ids(&record),
-            &record,
-        )
-        .await?;
+        let record = self.finish_new_contact(&mut tx, id, f).await?;
         tx.commit().await?;
         Ok(Created { record, new: true })
+    }
+
+    async fn import_contacts(&self, contacts: &[ContactFields]) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let mut ids = Vec::with_capacity(contacts.len());
+        for f in contacts {
+            let id = self
+                .insert_contact_row(&mut tx, f, None)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a contact without a key conflicted".into()))?;
+            self.finish_new_contact(&mut tx, id, f).await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     async fn contact(&self, id: i64) -> Result<Option<Contact>, StoreError> {

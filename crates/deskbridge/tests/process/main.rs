@@ -14,5 +14,6 @@ mod demo;
 mod flood;
 mod instances;
 mod memory;
+mod scale;
 mod secrets;
 mod triggers;

@@ -12,7 +12,7 @@ use crate::server::Server;
 const PEAK_RSS_MB: u64 = 150;
 
 /// A `/proc/PID/status` value in MiB (`VmRSS`, `VmHWM`: the peak).
-fn status_mb(pid: u32, key: &str) -> u64 {
+pub(crate) fn status_mb(pid: u32, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     let kb: u64 = status
         .lines()
