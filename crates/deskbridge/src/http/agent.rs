@@ -65,6 +65,12 @@ const PAGE_CSS: &str = include_str!("../../assets/agent/app.css");
     )
 )]
 async fn page(State(state): State<Arc<AppState>>) -> Response {
+    page_response(&state, PAGE_HTML)
+}
+
+/// A page of this server (the agent page, the admin page) with the strict CSP
+/// and its headers.
+pub(super) fn page_response(state: &AppState, html: &'static str) -> Response {
     let ancestors = match state.agent_page.frame_ancestors.is_empty() {
         true => "'none'".to_string(),
         false => state.agent_page.frame_ancestors.join(" "),
@@ -75,7 +81,7 @@ async fn page(State(state): State<Arc<AppState>>) -> Response {
     );
     let mut response = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        PAGE_HTML,
+        html,
     )
         .into_response();
     let headers = response.headers_mut();
