@@ -499,7 +499,10 @@ impl std::fmt::Display for RetriedCall {
                     SyncStatus::Done => "done: there is nothing left to run",
                     SyncStatus::Failed => "failed",
                 };
-                write!(f, "only a failed call is retried; this one's sync is {sync}")
+                write!(
+                    f,
+                    "only a failed call is retried; this one's sync is {sync}"
+                )
             }
             RetriedCall::NoSuchCall => f.write_str("no such call"),
         }

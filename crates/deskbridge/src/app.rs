@@ -110,8 +110,7 @@ fn connectors(g: &crate::config::GroupConfig) -> Vec<crate::state::ConnectorKind
     if g.asterisk.is_some() {
         kinds.push(ConnectorKind::Asterisk);
     }
-    if g
-        .twilio_auth_token
+    if g.twilio_auth_token
         .as_ref()
         .is_some_and(|t| !t.trim().is_empty())
     {

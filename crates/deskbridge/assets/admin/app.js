@@ -139,7 +139,9 @@ async function load() {
     + (o.mirror.synced_at ? ", synced " + when(o.mirror.synced_at) : "")
     + (o.mirror.error ? ": " + o.mirror.error : "") : "Not configured.";
   $("dead-count").textContent = o.dead_letters.count === 0 ? "No dead letters."
-    : o.dead_letters.count + (o.dead_letters.more ? "+" : "") + " dead letters.";
+    : o.dead_letters.count + (o.dead_letters.more ? "+" : "")
+      + (o.dead_letters.count === 1 ? " dead letter" : " dead letters")
+      + ": fix the receiver, then replay them.";
   await loadDeadLetters();
   $("loaded").textContent = "Updated " + new Date().toLocaleTimeString();
 }

@@ -79,6 +79,7 @@ fn not_admin() -> ApiError {
 #[utoipa::path(
     get,
     path = "/admin",
+    operation_id = "admin_page",
     tag = "admin page",
     responses(
         (status = 200, description = "The admin page (a strict CSP, as the agent page's)", content_type = "text/html", body = String),
@@ -92,6 +93,7 @@ async fn page(State(state): State<Arc<AppState>>) -> Response {
 #[utoipa::path(
     get,
     path = "/admin/",
+    operation_id = "admin_page_slash",
     tag = "admin page",
     responses((status = 200, description = "The admin page", content_type = "text/html", body = String))
 )]
@@ -102,6 +104,7 @@ async fn page_slash(state: State<Arc<AppState>>) -> Response {
 #[utoipa::path(
     get,
     path = "/admin/app.js",
+    operation_id = "admin_script",
     tag = "admin page",
     responses(
         (status = 200, description = "The page's script", content_type = "text/javascript", body = String),
@@ -110,7 +113,10 @@ async fn page_slash(state: State<Arc<AppState>>) -> Response {
 async fn script() -> impl IntoResponse {
     (
         [
-            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
             (axum::http::header::CACHE_CONTROL, "no-cache"),
         ],
         PAGE_JS,
@@ -120,6 +126,7 @@ async fn script() -> impl IntoResponse {
 #[utoipa::path(
     get,
     path = "/admin/app.css",
+    operation_id = "admin_style",
     tag = "admin page",
     responses(
         (status = 200, description = "The page's style", content_type = "text/css", body = String),
@@ -241,6 +248,7 @@ pub struct MirrorState {
 #[utoipa::path(
     get,
     path = "/admin/overview",
+    operation_id = "admin_overview",
     tag = "admin",
     security(("agent_session" = [])),
     responses(

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::bodies as doc;
 use super::ApiError;
 use super::admin::admin_groups;
 use super::caller::Caller;
+use super::openapi::bodies as doc;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {

@@ -133,16 +133,28 @@ fn the_overview_is_an_admins_and_an_admin_retries_from_it() {
     let (status, _) = server.send_anonymous("GET", "/api/v1/admin/overview", None);
     assert_eq!(status, 401);
     let (status, body) = server.get("/api/v1/admin/overview");
-    assert_eq!((status, &body["error"]), (403, &json!("not_admin")), "{body}");
+    assert_eq!(
+        (status, &body["error"]),
+        (403, &json!("not_admin")),
+        "{body}"
+    );
     let pat = server.sign_in(&json!({ "token": PLAIN_TOKEN }));
     let (status, body) = pat.get("/api/v1/admin/overview");
-    assert_eq!((status, &body["error"]), (403, &json!("not_admin")), "{body}");
+    assert_eq!(
+        (status, &body["error"]),
+        (403, &json!("not_admin")),
+        "{body}"
+    );
     assert!(
         body["message"].as_str().unwrap().contains("admin = true"),
         "{body}"
     );
     let (status, body) = pat.send("POST", "/api/v1/calls/ov-1/retry", None);
-    assert_eq!((status, &body["error"]), (403, &json!("not_admin")), "{body}");
+    assert_eq!(
+        (status, &body["error"]),
+        (403, &json!("not_admin")),
+        "{body}"
+    );
 
     let ada = server.sign_in(&json!({ "token": ADMIN_TOKEN }));
     let (_, me) = ada.get("/api/v1/agent/me");

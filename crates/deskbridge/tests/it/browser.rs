@@ -182,7 +182,10 @@ timeout_seconds = 2
         if body["deliveries"].as_array().is_some_and(|d| d.len() == 1) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no dead letter: {body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no dead letter: {body}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 
