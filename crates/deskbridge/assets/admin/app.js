@@ -141,7 +141,7 @@ async function load() {
   $("dead-count").textContent = o.dead_letters.count === 0 ? "No dead letters."
     : o.dead_letters.count + (o.dead_letters.more ? "+" : "")
       + (o.dead_letters.count === 1 ? " dead letter" : " dead letters")
-      + ": fix the receiver, then replay them.";
+      + ": fix the receiver, then press Replay.";
   await loadDeadLetters();
   $("loaded").textContent = "Updated " + new Date().toLocaleTimeString();
 }
