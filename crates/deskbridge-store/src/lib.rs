@@ -454,6 +454,19 @@ pub trait JobQueue: Send + Sync {
     async fn failed_steps(&self, lane: WorkLane, limit: u32)
     -> Result<Vec<FailedStep>, StoreError>;
 
+    /// Runs a call that failed for good again: its failed step goes back to
+    /// the queue (attempts reset, due now), so its `sync` is `pending` again and
+    /// a worker runs the step and the call's next steps; in one transaction,
+    /// under the call's lock. A call has at most one failed step (nothing is
+    /// queued after a failure), so that is "its failed steps". Running a step
+    /// again is safe: creates carry the idempotency key of (group, call, step).
+    /// A call that has not failed is left as it is ([`RetriedCall::NotFailed`]).
+    async fn retry_call(&self, group: &str, call_id: &str) -> Result<RetriedCall, StoreError>;
+
+    /// The steps that failed for good in any lane, newest first, at most
+    /// `limit`, with their call's number: the admin page's "failed calls".
+    async fn recent_failures(&self, limit: u32) -> Result<Vec<FailedCall>, StoreError>;
+
     /// The lane's steps due and waiting for a worker at `now` (queued and due,
     /// or running under an expired lease), and since when the oldest has
     /// waited: the queue's depth and age for `/metrics`. A step waiting for its
@@ -463,6 +476,52 @@ pub trait JobQueue: Send + Sync {
         lane: WorkLane,
         now: DateTime<Utc>,
     ) -> Result<WaitingSteps, StoreError>;
+}
+
+/// What became of [`JobQueue::retry_call`].
+#[derive(Debug, Clone)]
+pub enum RetriedCall {
+    /// The failed step is queued again; the call as it is now (`sync`
+    /// pending).
+    Queued(Box<CallRecord>),
+    /// The call has not failed (it is pending or done): nothing changed.
+    NotFailed(SyncStatus),
+    NoSuchCall,
+}
+
+impl std::fmt::Display for RetriedCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RetriedCall::Queued(_) => f.write_str("the failed step is queued again"),
+            RetriedCall::NotFailed(sync) => {
+                let sync = match sync {
+                    SyncStatus::Pending => "pending: its steps are still running",
+                    SyncStatus::Done => "done: there is nothing left to run",
+                    SyncStatus::Failed => "failed",
+                };
+                write!(
+                    f,
+                    "only a failed call is retried; this one's sync is {sync}"
+                )
+            }
+            RetriedCall::NoSuchCall => f.write_str("no such call"),
+        }
+    }
+}
+
+/// A step that failed for good, with when and the call's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedCall {
+    pub group: String,
+    pub call_id: String,
+    /// The customer's number as stored (E.164), if the call has one.
+    pub from: Option<String>,
+    pub step: String,
+    pub error: Option<String>,
+    /// When the step failed.
+    pub failed_at: Option<DateTime<Utc>>,
+    /// The call started (or the chat began).
+    pub first_at: Option<DateTime<Utc>>,
 }
 
 /// Steps due and not yet taken by a worker.

@@ -545,6 +545,54 @@ async fn retries_wait_and_failures_stop_only_their_call(store: &dyn Store) {
     assert_eq!(pending.steps[0].last_error.as_deref(), Some("timeout"));
 }
 
+/// A call that failed for good runs its failed step again after a retry (its
+/// attempts reset, due now, `sync` pending); a call that has not failed, and
+/// one that does not exist, are left as they are.
+async fn a_failed_call_is_retried_once_and_others_are_not(store: &dyn Store) {
+    use deskbridge_store::RetriedCall;
+    store.ingest(&answered_call("f1")).await.unwrap();
+    store.ingest(&answered_call("ok")).await.unwrap();
+    let a = store.claim_step("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(a.call_id, "f1");
+    assert!(store.fail_step(&a, "403: the admin role").await.unwrap());
+    let failures = store.recent_failures(10).await.unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(
+        (failures[0].call_id.as_str(), failures[0].step.as_str()),
+        ("f1", "identify_caller")
+    );
+    assert_eq!(failures[0].error.as_deref(), Some("403: the admin role"));
+    assert!(failures[0].failed_at.is_some());
+    // The call "ok" is pending: nothing to retry.
+    match store.retry_call("g", "ok").await.unwrap() {
+        RetriedCall::NotFailed(SyncStatus::Pending) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        store.retry_call("g", "nobody").await.unwrap(),
+        RetriedCall::NoSuchCall
+    ));
+    let RetriedCall::Queued(call) = store.retry_call("g", "f1").await.unwrap() else {
+        panic!("not retried");
+    };
+    assert_eq!(call.sync, SyncStatus::Pending);
+    assert_eq!(call.steps[0].status, JobStatus::Queued);
+    assert_eq!(call.steps[0].attempts, 0);
+    assert!(store.recent_failures(10).await.unwrap().is_empty());
+    // Retried twice: the second finds it pending.
+    assert!(matches!(
+        store.retry_call("g", "f1").await.unwrap(),
+        RetriedCall::NotFailed(SyncStatus::Pending)
+    ));
+    // The step runs again as a first attempt (the other call's step first: it
+    // was due before).
+    let b = store.claim_step("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(b.call_id, "ok");
+    let again = store.claim_step("w", LEASE).await.unwrap().unwrap();
+    assert_eq!((again.call_id.as_str(), again.attempt), ("f1", 1));
+    assert_eq!(again.job_id, a.job_id);
+}
+
 async fn release_gives_the_step_back_without_an_attempt(store: &dyn Store) {
     store.ingest(&answered_call("c1")).await.unwrap();
     let a = store.claim_step("w", LEASE).await.unwrap().unwrap();
@@ -2636,6 +2684,7 @@ contract!(sqlite, postgres: [
     an_expired_lease_is_taken_over_and_the_old_worker_cannot_record,
     a_steps_notifications_commit_with_its_outcome_only,
     retries_wait_and_failures_stop_only_their_call,
+    a_failed_call_is_retried_once_and_others_are_not,
     release_gives_the_step_back_without_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
     chats_are_kept_beside_calls_but_not_in_the_caller_log,

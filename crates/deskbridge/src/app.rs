@@ -52,6 +52,8 @@ fn build_groups(
             dialing: Default::default(),
             twilio_auth_token: None,
             step_triggers: Vec::new(),
+            backend: crate::state::BackendRef::default(),
+            connectors: vec![crate::state::ConnectorKind::Events],
         })]);
     }
     config
@@ -84,9 +86,40 @@ fn build_groups(
                     Some(_) => Vec::new(),
                     None => g.triggers.iter().map(|t| t.trigger()).collect(),
                 },
+                backend: backend_ref(config, g),
+                connectors: connectors(g),
             }))
         })
         .collect()
+}
+
+/// The group's backend by name and kind, for the admin page.
+fn backend_ref(config: &Config, g: &crate::config::GroupConfig) -> crate::state::BackendRef {
+    let name = g.backend.clone().unwrap_or_else(|| "builtin".into());
+    let kind = config
+        .backends
+        .get(&name)
+        .map_or(crate::config::BackendKind::Builtin, |b| b.kind);
+    crate::state::BackendRef { name, kind }
+}
+
+/// The connectors the group has configured, for the admin page.
+fn connectors(g: &crate::config::GroupConfig) -> Vec<crate::state::ConnectorKind> {
+    use crate::state::ConnectorKind;
+    let mut kinds = vec![ConnectorKind::Events];
+    if g.asterisk.is_some() {
+        kinds.push(ConnectorKind::Asterisk);
+    }
+    if g.twilio_auth_token
+        .as_ref()
+        .is_some_and(|t| !t.trim().is_empty())
+    {
+        kinds.push(ConnectorKind::Twilio);
+    }
+    if g.chat.is_some() {
+        kinds.push(ConnectorKind::Chat);
+    }
+    kinds
 }
 
 /// Records made before built-in backends were separated belong to the implicit

@@ -117,6 +117,20 @@ enum Command {
         #[command(subcommand)]
         command: TriggersCommand,
     },
+    /// Calls that failed for good: run one again, as the admin page's Retry.
+    Calls {
+        /// The server's TOML config file (its groups).
+        #[arg(long, env = "DESKBRIDGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Directory for the database (as for `serve`).
+        #[arg(long, env = "DESKBRIDGE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Database URL (as for `serve`).
+        #[arg(long, env = "DESKBRIDGE_DATABASE_URL")]
+        database_url: Option<String>,
+        #[command(subcommand)]
+        command: CallsCommand,
+    },
     /// The agent page's sign-in.
     Agent {
         #[command(subcommand)]
@@ -125,6 +139,21 @@ enum Command {
     /// Print the configuration reference (Markdown, docs/configuration.md),
     /// generated from the config types.
     ConfigReference,
+}
+
+#[derive(Subcommand)]
+enum CallsCommand {
+    /// Put a failed call's failed step back in the queue (attempts reset, due
+    /// now); a running server runs it, then the call's next steps. Fix the
+    /// cause first (the call's `sync_error` says what).
+    Retry {
+        /// The call's id, as the phone system gave it.
+        #[arg(long)]
+        id: String,
+        /// The call's group; default: every group that has a call of that id.
+        #[arg(long)]
+        group: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -319,6 +348,23 @@ fn main() -> ExitCode {
             };
             triggers(&config, command)
         }
+        Command::Calls {
+            config,
+            data_dir,
+            database_url,
+            command,
+        } => {
+            let overrides = deskbridge::config::Overrides {
+                listen: None,
+                data_dir,
+                database_url,
+            };
+            let config = match load_config(config.as_deref(), overrides) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            calls(&config, command)
+        }
         Command::Agent {
             command: AgentCommand::HashPassword,
         } => {
@@ -417,6 +463,72 @@ fn triggers(config: &deskbridge::config::Config, command: TriggersCommand) -> Ex
             eprintln!("{e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `deskbridge calls retry`: exit 0 when the call is queued again, 1 when it
+/// has not failed or does not exist.
+fn calls(config: &deskbridge::config::Config, command: CallsCommand) -> ExitCode {
+    use deskbridge_store::RetriedCall;
+    let CallsCommand::Retry { id, group } = command;
+    deskbridge::telemetry::init_at("warn");
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async {
+        let (state, _) = deskbridge::app::open(config, deskbridge_core::WorkLane::Bulk).await?;
+        let groups: Vec<String> = match &group {
+            Some(g) => vec![g.clone()],
+            None => state.groups.iter().map(|g| g.name.clone()).collect(),
+        };
+        let mut outcome = None;
+        for g in &groups {
+            match state.store.retry_call(g, &id).await? {
+                RetriedCall::NoSuchCall => {}
+                RetriedCall::Queued(_) => {
+                    outcome = Some(Ok(g.clone()));
+                    break;
+                }
+                refused => outcome = Some(Err(refused.to_string())),
+            }
+        }
+        state.store.close().await;
+        anyhow::Ok(outcome)
+    });
+    match result {
+        Ok(Some(Ok(g))) => {
+            println!("call {id:?} of group {g:?} is queued again; a running server runs it");
+            ExitCode::SUCCESS
+        }
+        Ok(Some(Err(why))) => {
+            eprintln!("call {id:?}: {why}");
+            ExitCode::from(1)
+        }
+        Ok(None) => {
+            eprintln!(
+                "no call {id:?} in the groups {}",
+                groups_list(config, group)
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn groups_list(config: &deskbridge::config::Config, group: Option<String>) -> String {
+    match group {
+        Some(g) => g,
+        None if config.groups.is_empty() => "default".into(),
+        None => config
+            .groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

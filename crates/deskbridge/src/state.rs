@@ -41,6 +41,42 @@ pub struct Group {
     /// when its backend announces nothing itself (Zendesk), none when it is a
     /// built-in CRM (whose records announce every change, a step's included).
     pub step_triggers: Vec<Trigger>,
+    /// The backend the group writes to, by name and kind (the admin page).
+    pub backend: BackendRef,
+    /// The connectors configured for the group (the admin page).
+    pub connectors: Vec<ConnectorKind>,
+}
+
+/// A group's backend as the admin page shows it: its key in `[backends]`
+/// (`builtin` when the group names none) and its kind.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct BackendRef {
+    pub name: String,
+    pub kind: crate::config::BackendKind,
+}
+
+impl Default for BackendRef {
+    fn default() -> Self {
+        BackendRef {
+            name: "builtin".into(),
+            kind: crate::config::BackendKind::Builtin,
+        }
+    }
+}
+
+/// A way calls and chats reach a group. `events` (the group token's HTTP
+/// endpoints: native JSON events, Zammad CTI, Amazon Connect) is always
+/// there; the others are configured per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    Events,
+    /// `[groups.asterisk]`: the Asterisk manager interface.
+    Asterisk,
+    /// `twilio_auth_token`: Twilio's signed callbacks.
+    Twilio,
+    /// `[groups.chat]`: closed chats (`POST /api/v1/conversations`).
+    Chat,
 }
 
 impl std::fmt::Debug for Group {
@@ -155,6 +191,8 @@ pub(crate) mod tests {
             dialing: Dialing::default(),
             twilio_auth_token: None,
             step_triggers: Vec::new(),
+            backend: BackendRef::default(),
+            connectors: vec![ConnectorKind::Events],
         }
     }
 

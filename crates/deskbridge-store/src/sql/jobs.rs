@@ -19,7 +19,10 @@ use super::journal::{load_call, save_call};
 use super::{Conn, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::{from_ms, now_ms, to_text};
-use crate::{Change, ClaimedStep, FailedStep, JobQueue, StoreError, WaitingSteps};
+use crate::{
+    Change, ClaimedStep, FailedCall, FailedStep, JobQueue, Journal, RetriedCall, StoreError,
+    WaitingSteps,
+};
 
 #[async_trait]
 impl JobQueue for SqlStore {
@@ -221,6 +224,77 @@ impl JobQueue for SqlStore {
             count: u64::try_from(count).unwrap_or(0),
             oldest_due: oldest.and_then(from_ms),
         })
+    }
+
+    async fn retry_call(&self, group: &str, call_id: &str) -> Result<RetriedCall, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        dialect::lock_call(&mut tx, group, call_id).await?;
+        if load_call(&mut tx, group, call_id).await?.is_none() {
+            tx.rollback().await?;
+            return Ok(RetriedCall::NoSuchCall);
+        }
+        // The oldest failed step (there is at most one), and only while no step
+        // of the call is queued or running (the one-active-step index holds).
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = $1, lease_owner = NULL,
+                    lease_until = NULL, finished_at = NULL
+             WHERE id = (SELECT min(f.id) FROM jobs f
+                         WHERE f.group_name = $2 AND f.call_id = $3 AND f.status = 'failed')
+               AND NOT EXISTS (SELECT 1 FROM jobs a
+                               WHERE a.group_name = $2 AND a.call_id = $3
+                                 AND a.status IN ('queued', 'running'))",
+        )
+        .bind(now_ms())
+        .bind(group)
+        .bind(call_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(match self.call(group, call_id).await? {
+                Some(record) => RetriedCall::NotFailed(record.sync),
+                None => RetriedCall::NoSuchCall,
+            });
+        }
+        let changes = [
+            Change::Call {
+                group: group.to_string(),
+                call_id: call_id.to_string(),
+            },
+            Change::Work,
+        ];
+        dialect::commit(self, tx, &changes).await?;
+        Ok(match self.call(group, call_id).await? {
+            Some(record) => RetriedCall::Queued(Box::new(record)),
+            None => RetriedCall::NoSuchCall,
+        })
+    }
+
+    async fn recent_failures(&self, limit: u32) -> Result<Vec<FailedCall>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT j.group_name, j.call_id, j.step, j.last_error, j.finished_at,
+                    c.customer_phone, c.first_at
+             FROM jobs j LEFT JOIN calls c
+               ON c.group_name = j.group_name AND c.call_id = j.call_id
+             WHERE j.status = 'failed' ORDER BY j.id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedCall {
+                    group: r.text("group_name")?,
+                    call_id: r.text("call_id")?,
+                    from: r.opt_text("customer_phone")?,
+                    step: r.text("step")?,
+                    error: r.opt_text("last_error")?,
+                    failed_at: r.opt_time("finished_at")?,
+                    first_at: r.opt_time("first_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn failed_steps(

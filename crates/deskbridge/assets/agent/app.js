@@ -48,6 +48,8 @@ function show(signedIn) {
   $("signout").hidden = !signedIn;
   $("who").hidden = !signedIn;
   $("who").textContent = signedIn && me ? (me.name || me.email) : "";
+  // Admins (`admin = true`) get a link to the admin page.
+  $("admin-link").hidden = !(signedIn && me && me.admin);
   if (!signedIn) setLive(null);
 }
 

@@ -65,6 +65,12 @@ const PAGE_CSS: &str = include_str!("../../assets/agent/app.css");
     )
 )]
 async fn page(State(state): State<Arc<AppState>>) -> Response {
+    page_response(&state, PAGE_HTML)
+}
+
+/// A page of this server (the agent page, the admin page) with the strict CSP
+/// and its headers.
+pub(super) fn page_response(state: &AppState, html: &'static str) -> Response {
     let ancestors = match state.agent_page.frame_ancestors.is_empty() {
         true => "'none'".to_string(),
         false => state.agent_page.frame_ancestors.join(" "),
@@ -73,11 +79,7 @@ async fn page(State(state): State<Arc<AppState>>) -> Response {
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
          img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
     );
-    let mut response = (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        PAGE_HTML,
-    )
-        .into_response();
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);

@@ -40,6 +40,9 @@ pub struct AgentSession {
     pub csrf_token: String,
     /// SHA-256 of the cookie's value (to sign out).
     pub id_hash: String,
+    /// `admin = true` in the directory: may read any call (the admin page
+    /// follows the calls it retries).
+    pub admin: bool,
 }
 
 impl Caller {
@@ -69,6 +72,16 @@ impl Caller {
             Caller::Group(auth) => auth.get(&call.group).is_some(),
             Caller::Agent(a) => call.agent_emails().iter().any(|e| e == &a.email),
         }
+    }
+}
+
+impl Caller {
+    /// Whether the caller may read this call (`GET /api/v1/calls/{id}`): what
+    /// [`Caller::may_see`] allows, and any call for an admin, whose admin page
+    /// follows the calls it retries. Acting on a call (an agent's decision)
+    /// stays with `may_see`.
+    pub fn may_read(&self, call: &deskbridge_core::Interaction) -> bool {
+        matches!(self, Caller::Agent(a) if a.admin) || self.may_see(call)
     }
 }
 
@@ -133,6 +146,7 @@ impl FromRequestParts<Arc<AppState>> for AgentSession {
             }
         }
         Ok(AgentSession {
+            admin: state.agent_page.is_admin(&session.agent_email),
             email: session.agent_email,
             csrf_token: session.csrf_token,
             id_hash,

@@ -1,5 +1,6 @@
 //! The HTTP API. Errors are `{"error": "<code>", "message": "...", "field": "..."}`.
 
+pub mod admin;
 mod agent;
 mod auth;
 pub mod caller;

@@ -1,5 +1,6 @@
 //! The CRM triggers' deliveries: what was sent, what is waiting, the dead
-//! letters, and their replay. A group token sees its groups' notifications only.
+//! letters, and their replay. A group token sees its groups' notifications only;
+//! an admin signed in to the admin page sees every group's (`admin::admin_groups`).
 
 use std::sync::Arc;
 
@@ -13,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::ApiError;
+use super::admin::admin_groups;
+use super::caller::Caller;
 use super::openapi::bodies as doc;
-use super::{ApiError, GroupAuth};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -76,23 +79,24 @@ impl From<Delivery> for DeliveryView {
 /// The most notifications one list returns.
 const MAX_LIMIT: u32 = 500;
 
-/// `GET /api/v1/triggers/deliveries`: the token's groups' notifications,
-/// newest first.
+/// `GET /api/v1/triggers/deliveries`: the token's groups' notifications (an
+/// admin's: every group's), newest first.
 #[utoipa::path(
     get,
     path = "/triggers/deliveries",
     tag = "triggers",
     params(doc::DeliveriesParams),
-    security(("group_token" = [])),
+    security(("group_token" = []), ("agent_session" = [])),
     responses(
         (status = 200, description = "The notifications, newest first", body = doc::Deliveries),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "An agent without `admin = true` (`not_admin`)", body = doc::ApiErrorBody),
         (status = 422, description = "A parameter is not valid (`invalid`, `field` names it)", body = doc::ApiErrorBody),
     )
 )]
 async fn list_deliveries(
     State(state): State<Arc<AppState>>,
-    auth: GroupAuth,
+    caller: Caller,
     Query(q): Query<DeliveriesQuery>,
 ) -> Result<Json<Deliveries>, ApiError> {
     let status =
@@ -112,7 +116,8 @@ async fn list_deliveries(
                 ApiError::invalid("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
             })?,
     };
-    let deliveries = state.store.deliveries(&auth.names(), status, limit).await?;
+    let groups = admin_groups(&state, &caller)?;
+    let deliveries = state.store.deliveries(&groups, status, limit).await?;
     Ok(Json(Deliveries {
         deliveries: deliveries.into_iter().map(DeliveryView::from).collect(),
     }))
@@ -125,25 +130,27 @@ async fn list_deliveries(
     path = "/triggers/deliveries/{id}/replay",
     tag = "triggers",
     params(("id" = String, Path, description = "The notification's id")),
-    security(("group_token" = [])),
+    security(("group_token" = []), ("agent_session" = [])),
     responses(
         (status = 200, description = "The notification, pending again", body = doc::Delivery),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "An agent without `admin = true` (`not_admin`), or signed in by the session cookie without its `X-CSRF-Token` (`csrf`)", body = doc::ApiErrorBody),
         (status = 404, description = "No such notification of the token's groups (`not_found`)", body = doc::ApiErrorBody),
         (status = 409, description = "Not a dead letter: it is pending or was delivered (`not_failed`)", body = doc::ApiErrorBody),
     )
 )]
 async fn replay_delivery(
     State(state): State<Arc<AppState>>,
-    auth: GroupAuth,
+    caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<DeliveryView>, ApiError> {
+    let groups = admin_groups(&state, &caller)?;
     let not_found = || ApiError::not_found(format!("notification {raw:?} not found"));
     let id = parse_id(&raw).map_err(ApiError::not_found)?;
     let Some(delivery) = state.store.delivery(id).await? else {
         return Err(not_found());
     };
-    if auth.get(&delivery.group).is_none() {
+    if !groups.contains(&delivery.group) {
         return Err(not_found());
     }
     match state.store.replay_delivery(id).await? {

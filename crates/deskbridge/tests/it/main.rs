@@ -5,6 +5,7 @@
 
 mod common;
 
+mod admin;
 mod agent;
 mod ami;
 mod backfill;

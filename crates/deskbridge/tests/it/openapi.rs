@@ -317,6 +317,10 @@ fn every_documented_operation_answers_as_described() {
         "/agent/",
         "/agent/app.js",
         "/agent/app.css",
+        "/admin",
+        "/admin/",
+        "/admin/app.js",
+        "/admin/app.css",
     ] {
         let answer = c.call("get", path, path, As::Nobody, None);
         assert!(
@@ -582,6 +586,26 @@ fn every_documented_operation_answers_as_described() {
         None,
     );
     assert_eq!(stream.status, 200);
+
+    // The admin page's API (Ann is an admin): the overview, and a retry,
+    // refused for a call that has not failed.
+    let overview = c.json(
+        "get",
+        "/api/v1/admin/overview",
+        "/api/v1/admin/overview",
+        As::Agent(&ann),
+        None,
+    );
+    assert_eq!(overview["groups"][0]["name"], "support", "{overview}");
+    assert!(overview["mirror"].is_null(), "{overview}");
+    let retried = c.call(
+        "post",
+        "/api/v1/calls/{call_id}/retry",
+        "/api/v1/calls/oa-1/retry",
+        As::Agent(&ann),
+        None,
+    );
+    assert_eq!(retried.status, 409, "{}", retried.text);
 
     // The built-in CRM, each kind of record.
     crm_operations(&mut c, &ann);

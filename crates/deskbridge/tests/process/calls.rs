@@ -299,3 +299,65 @@ fn a_crash_between_a_repeat_calls_comment_and_its_record_leaves_one_comment() {
         "the repeat call's comment carries its ref: {bodies:#?}"
     );
 }
+
+/// `deskbridge calls retry` (issue 16, point 6, as the admin page's Retry): a
+/// call that failed for good (Zendesk refused to create its caller) is queued
+/// again on the server's database; the server started again runs it to one
+/// ticket with one comment. A call that has not failed, and one that does
+/// not exist, exit 1 saying so.
+#[test]
+fn the_cli_retries_a_call_that_failed_for_good() {
+    use zendesk_emulator::Role;
+    let rig = ZendeskRig::start("");
+    rig.emu.set_api_role(Role::Agent);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut first = Server::start_in(&data, rig.options(None));
+    let (status, _) = first.post_events(&answered_call("rc", "+14155550330", "ann@acme.com"));
+    assert_eq!(status, 202);
+    let call = first.wait_synced("rc");
+    assert_eq!(call["sync"], "failed", "{call}");
+    first.kill();
+    rig.emu.set_api_role(Role::Admin);
+
+    let config = data.with_extension("toml");
+    let retry = |id: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskbridge"))
+            .args(["calls", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["retry", "--id", id])
+            .env_remove("DESKBRIDGE_CONFIG")
+            .env_remove("DESKBRIDGE_DATABASE_URL")
+            .output()
+            .expect("run deskbridge");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = retry("rc");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("queued again"), "{out}");
+    let (code, _, err) = retry("rc");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("only a failed call is retried"), "{err}");
+    let (code, _, err) = retry("nobody");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no call \"nobody\""), "{err}");
+
+    let second = Server::start_in(&data, rig.options(None));
+    let call = second.wait_synced("rc");
+    assert_eq!(call["sync"], "done", "{call}");
+    let state = rig.emu.state();
+    assert_eq!(state.tickets.len(), 1, "{:?}", state.tickets);
+    assert_eq!(call["ticket_id"], state.tickets[0].id.to_string());
+    let comments = state
+        .comments
+        .iter()
+        .filter(|c| c.ticket_id == state.tickets[0].id)
+        .count();
+    assert_eq!(comments, 1);
+}

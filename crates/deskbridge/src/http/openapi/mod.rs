@@ -174,11 +174,13 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::decision::routes())
         .merge(super::lookup::routes())
         .merge(super::triggers::routes())
+        .merge(super::admin::routes())
         .nest("/crm", super::crm::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(super::health::routes())
         .merge(super::agent::page_routes())
+        .merge(super::admin::page_routes())
 }
 
 /// The description, made once.
