@@ -27,8 +27,8 @@ use deskbridge_store::crm::{
 use deskbridge_store::outbox::AttemptOutcome;
 use deskbridge_store::{
     Change, Coordination, DeliveryStatus, GroupEvent, GroupTriggers, JobQueue, Journal,
-    MirrorBatch, MirrorTicket, MirrorUser, PgStore, SendCount, SharedBudget,
-    SqliteStore, Store, StoreError, SyncStatus,
+    MirrorBatch, MirrorTicket, MirrorUser, PgStore, SendCount, SharedBudget, SqliteStore, Store,
+    StoreError, SyncStatus,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};

@@ -23,6 +23,7 @@ pub mod check;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod mirror;
 pub mod state;
 pub mod telemetry;
 pub mod token;
