@@ -288,7 +288,7 @@ impl MirrorStore for SqlStore {
         for id in ids {
             users.extend(self.mirror_load_user(backend, id).await?);
         }
-        users.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        users.sort_by_key(|u| (u.created_at, u.id));
         Ok(users)
     }
 
