@@ -262,9 +262,11 @@ impl Mirror {
     /// with its cursor in one transaction; then the mirror is synced.
     pub async fn sync(&self, owner: &str) -> Result<(), SyncError> {
         let record = self.store.mirror_state(&self.backend).await?;
+        // No cursor stored (or an empty one: a page that came without one):
+        // everything from the start.
         let start = |cursor: Option<&String>| match cursor {
-            Some(cursor) => ExportStart::Cursor(cursor.clone()),
-            None => ExportStart::StartTime(0),
+            Some(cursor) if !cursor.is_empty() => ExportStart::Cursor(cursor.clone()),
+            _ => ExportStart::StartTime(0),
         };
         let mut users = start(record.as_ref().and_then(|r| r.users_cursor.as_ref()));
         loop {
