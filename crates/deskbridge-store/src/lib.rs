@@ -16,6 +16,7 @@
 pub mod crm;
 pub mod group_commit;
 mod locks;
+pub mod mirror;
 pub mod outbox;
 pub mod postgres;
 mod rows;
@@ -36,6 +37,7 @@ use serde::Serialize;
 pub use crm::CrmStore;
 pub use deskbridge_core::SyncStatus;
 pub use locks::PhoneGuard;
+pub use mirror::{MirrorBatch, MirrorRecord, MirrorStore, MirrorTicket, MirrorUser};
 pub use outbox::{Delivery, DeliveryStatus, GroupTriggers, Outbox};
 pub use postgres::{PgCrm, PgStore};
 pub use sqlite::{SqliteCrm, SqliteStore};
@@ -602,7 +604,7 @@ pub struct SendCount {
 /// part that needs one role only can take that role's trait.
 #[async_trait]
 pub trait Store:
-    Journal + JobQueue + Coordination + SharedBudget + Sessions + Outbox + 'static
+    Journal + JobQueue + Coordination + SharedBudget + Sessions + Outbox + MirrorStore + 'static
 {
     /// Database reachable and migrations applied.
     async fn ready(&self) -> Result<(), StoreError>;

@@ -10,6 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 use chrono::{TimeZone, Utc};
 use deskbridge_core::trigger::{Action, Entity, Format, Trigger, Verdict};
 use deskbridge_core::{
@@ -22,8 +26,9 @@ use deskbridge_store::crm::{
 };
 use deskbridge_store::outbox::AttemptOutcome;
 use deskbridge_store::{
-    Change, Coordination, DeliveryStatus, GroupEvent, GroupTriggers, JobQueue, Journal, PgStore,
-    SendCount, SharedBudget, SqliteStore, Store, StoreError, SyncStatus,
+    Change, Coordination, DeliveryStatus, GroupEvent, GroupTriggers, JobQueue, Journal,
+    MirrorBatch, MirrorTicket, MirrorUser, PgStore, SendCount, SharedBudget, SqliteStore, Store,
+    StoreError, SyncStatus,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
@@ -2631,6 +2636,145 @@ async fn endpoint_counts_are_kept_in_the_store_when_it_is_shared(store: &dyn Sto
     );
 }
 
+fn mirror_user(id: i64, name: &str, phones: &[&str]) -> MirrorUser {
+    MirrorUser {
+        id,
+        name: name.into(),
+        email: None,
+        external_id: Some(format!("ext-{id}")),
+        is_agent: false,
+        shared_phone: false,
+        phones: phones.iter().map(|p| p.to_string()).collect(),
+        created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, id as u32).unwrap(),
+    }
+}
+
+fn mirror_ticket(id: i64, requester: i64, status: &str, minute: u32) -> MirrorTicket {
+    MirrorTicket {
+        id,
+        requester_id: Some(requester),
+        assignee_id: Some(7),
+        status: status.into(),
+        updated_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, minute, 0).unwrap(),
+    }
+}
+
+async fn the_mirror_keeps_users_by_phone_and_open_tickets_under_one_lease(store: &dyn Store) {
+    assert_eq!(store.mirror_state("zd").await.unwrap(), None);
+    assert!(
+        store
+            .mirror_lease("zd", "a", now_ms() + 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mirror_lease("zd", "b", now_ms() + 60_000)
+            .await
+            .unwrap(),
+        "a second instance does not poll while the lease is held"
+    );
+    let first = MirrorBatch {
+        users: vec![
+            mirror_user(1, "Ann", &["+14155550100"]),
+            mirror_user(2, "Bob", &["+14155550100", "+14155550101"]),
+        ],
+        tickets: vec![
+            mirror_ticket(10, 1, "open", 1),
+            mirror_ticket(11, 1, "pending", 2),
+        ],
+        users_cursor: Some(("u1".into(), false)),
+        ..MirrorBatch::default()
+    };
+    assert!(store.mirror_apply("zd", "a", &first).await.unwrap());
+    assert!(
+        !store.mirror_apply("zd", "b", &first).await.unwrap(),
+        "only the lease holder writes"
+    );
+    let state = store.mirror_state("zd").await.unwrap().unwrap();
+    assert_eq!(state.users_cursor.as_deref(), Some("u1"));
+    assert_eq!(state.loaded_at, None, "not loaded before both streams end");
+
+    let found = store
+        .mirror_users_by_phone("zd", "+14155550100")
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["Ann", "Bob"]
+    );
+    assert_eq!(found[1].phones, ["+14155550100", "+14155550101"]);
+    assert!(
+        store
+            .mirror_users_by_phone("other", "+14155550100")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Bob changes his number, Ann's ticket 10 is closed, Carl is deleted.
+    let second = MirrorBatch {
+        users: vec![mirror_user(2, "Bob", &["+14155550101"])],
+        removed_tickets: vec![10],
+        users_cursor: Some(("u2".into(), true)),
+        tickets_cursor: Some(("t1".into(), true)),
+        synced: true,
+        ..MirrorBatch::default()
+    };
+    assert!(store.mirror_apply("zd", "a", &second).await.unwrap());
+    let found = store
+        .mirror_users_by_phone("zd", "+14155550100")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name, "Ann");
+    let tickets = store.mirror_tickets_of("zd", 1).await.unwrap();
+    assert_eq!(tickets.iter().map(|t| t.id).collect::<Vec<_>>(), [11]);
+    assert_eq!(store.mirror_ticket("zd", 10).await.unwrap(), None);
+    assert_eq!(
+        store
+            .mirror_ticket("zd", 11)
+            .await
+            .unwrap()
+            .map(|t| t.status),
+        Some("pending".into())
+    );
+    let state = store.mirror_state("zd").await.unwrap().unwrap();
+    assert!(state.loaded_at.is_some() && state.synced_at.is_some());
+    assert_eq!(state.tickets_cursor.as_deref(), Some("t1"));
+    assert!(state.users_done && state.tickets_done);
+
+    // A user deskbridge created is there at once, whoever holds the lease.
+    store
+        .mirror_put_user("zd", &mirror_user(3, "Carl", &["+14155550102"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mirror_user("zd", 3).await.unwrap().map(|u| u.name),
+        Some("Carl".into())
+    );
+    store
+        .mirror_put_ticket("zd", &mirror_ticket(11, 1, "closed", 3))
+        .await
+        .unwrap();
+    assert!(store.mirror_tickets_of("zd", 1).await.unwrap().is_empty());
+    assert_eq!(store.mirror_counts("zd").await.unwrap(), (3, 0));
+    let removed = MirrorBatch {
+        removed_users: vec![3],
+        ..MirrorBatch::default()
+    };
+    assert!(store.mirror_apply("zd", "a", &removed).await.unwrap());
+    assert_eq!(store.mirror_user("zd", 3).await.unwrap(), None);
+    // An expired lease is taken over.
+    assert!(store.mirror_lease("zd", "a", now_ms() - 1).await.unwrap());
+    assert!(
+        store
+            .mirror_lease("zd", "b", now_ms() + 60_000)
+            .await
+            .unwrap()
+    );
+}
+
 macro_rules! contract {
     ($($backend:ident),+ : $tests:tt) => {
         $( contract!(@backend $backend $tests); )+
@@ -2699,6 +2843,7 @@ contract!(sqlite, postgres: [
     pops_have_a_lane_of_their_own,
     imported_calls_wait_in_the_bulk_lane,
     endpoint_counts_are_kept_in_the_store_when_it_is_shared,
+    the_mirror_keeps_users_by_phone_and_open_tickets_under_one_lease,
 ]);
 
 // The CRM contract, on one tenant's records.

@@ -401,3 +401,55 @@ pub struct ErrorBody {
     #[serde(default)]
     pub details: Option<serde_json::Value>,
 }
+
+/// Where an incremental export starts: a time (the first export) or the
+/// `after_cursor` of the page before (every later one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportStart {
+    /// Unix seconds; Zendesk wants it at least a minute in the past.
+    StartTime(i64),
+    Cursor(String),
+}
+
+/// One page of a cursor-based incremental export ("Incremental Exports",
+/// `CursorBasedExportIncrementalUsersResponse` / `...TicketsResponse`).
+#[derive(Debug, Clone)]
+pub struct ExportPage<T> {
+    /// The users or tickets that changed, oldest change first.
+    pub items: Vec<T>,
+    /// Where the next request starts; on the last page, where the next
+    /// scheduled export starts.
+    pub after_cursor: Option<String>,
+    /// "true if the current request has returned all the results up to the
+    /// current time".
+    pub end_of_stream: bool,
+}
+
+/// `CursorBasedExportIncrementalUsersResponse`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UsersExport {
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub after_cursor: Option<String>,
+    pub end_of_stream: bool,
+}
+
+/// `CursorBasedExportIncrementalTicketsResponse`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketsExport {
+    pub tickets: Vec<Ticket>,
+    #[serde(default)]
+    pub after_cursor: Option<String>,
+    pub end_of_stream: bool,
+}
+
+impl<T> ExportPage<T> {
+    /// The start of the request after this page: its cursor, else where this
+    /// page started.
+    pub fn next_start(&self, this: &ExportStart) -> ExportStart {
+        match &self.after_cursor {
+            Some(cursor) => ExportStart::Cursor(cursor.clone()),
+            None => this.clone(),
+        }
+    }
+}

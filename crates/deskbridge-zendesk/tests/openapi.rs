@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use deskbridge_zendesk::types::{
-    CallComment, CustomFieldValue, NewCall, NewComment, NewTicket, NewUser, TalkTicket,
-    VoiceCommentInput,
+    CallComment, CustomFieldValue, ExportStart, NewCall, NewComment, NewTicket, NewUser,
+    TalkTicket, VoiceCommentInput,
 };
 use deskbridge_zendesk::{Auth, Budget, ClientConfig, ZendeskClient};
 use serde_json::{Value, json};
@@ -176,6 +176,7 @@ fn universal_reply() -> Value {
         "ticket_field": {"id": 6, "type": "text"},
         "ticket_form": {"id": 7, "ticket_field_ids": [6]},
         "call": {"id": 9, "ticket_id": 2},
+        "after_cursor": "MTU3NjYxMzUzOS4wfHw0Njd8", "end_of_stream": true,
     })
 }
 
@@ -413,10 +414,19 @@ async fn every_request_matches_the_official_description() {
         .unwrap();
 
     client.create_call(&call_record()).await.unwrap();
+    let users = client
+        .export_users(&ExportStart::StartTime(1_332_034_771))
+        .await
+        .unwrap();
+    assert_eq!(users.items.len(), 1);
+    client
+        .export_tickets(&users.next_start(&ExportStart::StartTime(0)))
+        .await
+        .unwrap();
 
     let spec = spec();
     let sent = sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), 24, "every call above sends one request");
+    assert_eq!(sent.len(), 26, "every call above sends one request");
     let mut problems = Vec::new();
     for s in &sent {
         let Some(op) = operation(&spec, &s.method, &s.path) else {

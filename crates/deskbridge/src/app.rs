@@ -174,6 +174,8 @@ pub struct Running {
     /// The groups' Asterisk manager clients.
     ami: Vec<tokio::task::JoinHandle<()>>,
     purge: tokio::task::JoinHandle<()>,
+    /// The Zendesk mirrors' sync tasks.
+    mirrors: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -194,6 +196,9 @@ impl Running {
             }
         }
         self.purge.abort();
+        for mirror in &self.mirrors {
+            mirror.abort();
+        }
         if let Some(metrics) = self.metrics_server
             && tokio::time::timeout(Duration::from_secs(2), metrics)
                 .await
@@ -247,8 +252,11 @@ pub async fn open(
         generated.as_ref().map(|(t, _)| t.clone()),
     )?;
     adopt_unscoped_records(&groups).await?;
+    let mut mirrors: Vec<_> = backends.values().filter_map(|b| b.mirror.clone()).collect();
+    mirrors.sort_by(|a, b| a.backend().cmp(b.backend()));
     let state = Arc::new(AppState {
         store: store.clone(),
+        mirrors,
         commits: crate::ingest::Committer::start(
             store.clone(),
             Default::default(),
@@ -333,6 +341,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         crate::triggers::spawn(&config, store.clone(), &state.instance.id, stop_rx.clone())?;
 
     let ami = spawn_ami_clients(&config, &state, &stop_rx);
+    let mirrors = crate::mirror::spawn_all(&state.mirrors, &state.instance.id, &stop_rx);
 
     let router = crate::http::router(state.clone());
     let limits = crate::http::serve::ConnectionLimits {
@@ -378,6 +387,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         heartbeat,
         ami,
         purge,
+        mirrors,
     })
 }
 

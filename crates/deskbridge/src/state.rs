@@ -91,6 +91,9 @@ impl std::fmt::Debug for Group {
 /// Shared by every request handler and worker.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The Zendesk backends' local mirrors (`mirror = true`); the admin page
+    /// shows each one's `crate::mirror::mirror_state`.
+    pub mirrors: Vec<Arc<crate::mirror::Mirror>>,
     /// The commit batcher every ingest goes through (`crate::ingest`).
     pub commits: crate::ingest::Committer,
     pub groups: Vec<Arc<Group>>,

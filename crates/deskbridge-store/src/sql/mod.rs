@@ -69,6 +69,7 @@
 pub(crate) mod crm;
 mod jobs;
 mod journal;
+mod mirror;
 mod outbox;
 mod sessions;
 

@@ -135,9 +135,11 @@ async function load() {
     row([q.lane, q.waiting, seconds(q.oldest_seconds)])));
   $("failed-empty").hidden = o.failed_calls.length > 0;
   $("failed-body").replaceChildren(...o.failed_calls.map(failedRow));
-  $("mirror-state").textContent = o.mirror ? "Backend " + o.mirror.backend
-    + (o.mirror.synced_at ? ", synced " + when(o.mirror.synced_at) : "")
-    + (o.mirror.error ? ": " + o.mirror.error : "") : "Not configured.";
+  $("mirror-state").hidden = o.mirrors.length > 0;
+  $("mirrors").hidden = o.mirrors.length === 0;
+  $("mirrors-body").replaceChildren(...o.mirrors.map((m) => row([m.backend, m.phase,
+    m.lag_seconds === null ? "loading" : m.lag_seconds < 120 ? m.lag_seconds + " s ago"
+      : seconds(m.lag_seconds) + " ago", m.users, m.tickets])));
   $("dead-count").textContent = o.dead_letters.count === 0 ? "No dead letters."
     : o.dead_letters.count + (o.dead_letters.more ? "+" : "")
       + (o.dead_letters.count === 1 ? " dead letter" : " dead letters")

@@ -24,6 +24,9 @@ pub struct Backend {
     pub zendesk: Option<Arc<ZendeskClient>>,
     /// Where an agent opens the backend's records.
     pub links: RecordLinks,
+    /// The account's local mirror (`mirror = true`), whose sync task `serve`
+    /// starts.
+    pub mirror: Option<Arc<crate::mirror::Mirror>>,
 }
 
 /// Builds every configured backend, plus `builtin`. Each built-in backend is its
@@ -47,6 +50,7 @@ pub fn build(
             crm: Some(crm),
             zendesk: None,
             links: RecordLinks::Builtin,
+            mirror: None,
         }
     };
     let mut out = HashMap::from([("builtin".to_string(), builtin("builtin"))]);
@@ -68,12 +72,23 @@ pub fn build(
                     .iter()
                     .filter_map(|a| Some((a.email.clone(), a.zendesk_id.as_deref()?.parse().ok()?)))
                     .collect();
-                Backend {
-                    helpdesk: Arc::new(zendesk::ZendeskHelpdesk::new(
+                let mirror = b.mirror.then(|| {
+                    Arc::new(crate::mirror::Mirror::new(
+                        name,
+                        store.clone(),
                         client.clone(),
-                        agents,
-                        b.match_shared_numbers,
-                    )),
+                        Duration::from_secs(b.mirror_poll_seconds),
+                        config.region(),
+                    ))
+                });
+                let mut helpdesk =
+                    zendesk::ZendeskHelpdesk::new(client.clone(), agents, b.match_shared_numbers);
+                if let Some(mirror) = &mirror {
+                    helpdesk = helpdesk.with_mirror(mirror.clone());
+                }
+                Backend {
+                    helpdesk: Arc::new(helpdesk),
+                    mirror,
                     crm: None,
                     zendesk: Some(client),
                     links: RecordLinks::Zendesk {

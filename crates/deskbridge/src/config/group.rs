@@ -62,6 +62,24 @@ pub struct BackendConfig {
     pub match_shared_numbers: bool,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// Keep a local mirror of the account's users (phones, emails, external
+    /// ids) and not-closed tickets in the database, loaded and kept current
+    /// through Zendesk's incremental exports (in the budget's bulk lane, 10
+    /// export requests a minute at most). While it is current, a caller is
+    /// identified and an IVR's ticket number checked without a search or a
+    /// GET; while it loads or falls behind, the search is used as before.
+    /// Needs an admin's credentials (the exports are "Allowed For: Admins").
+    #[serde(default)]
+    pub mirror: bool,
+    /// How often the mirror asks Zendesk for changes, in seconds (each poll
+    /// costs two requests: users and tickets). The mirror counts as current
+    /// while its last sync is at most twice this old.
+    #[serde(default = "default_mirror_poll")]
+    pub mirror_poll_seconds: u64,
+}
+
+fn default_mirror_poll() -> u64 {
+    60
 }
 
 fn default_rpm() -> u32 {
@@ -373,6 +391,13 @@ pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut V
                 "{}: a Zendesk backend signs in with email + api_token (api_token = \"${{ZENDESK_API_TOKEN}}\") or oauth_token",
                 key("api_token")
             )),
+        }
+        if b.mirror && !(10..=3600).contains(&b.mirror_poll_seconds) {
+            errors.push(format!(
+                "{}: {} is out of range; poll every 10 to 3600 seconds (Zendesk allows 10 export requests a minute)",
+                key("mirror_poll_seconds"),
+                b.mirror_poll_seconds
+            ));
         }
         if b.requests_per_minute == 0 {
             errors.push(format!(

@@ -156,9 +156,9 @@ pub struct AdminOverview {
     pub failed_calls: Vec<FailedCallView>,
     /// The CRM triggers' notifications that gave up (dead letters).
     pub dead_letters: DeadLetters,
-    /// The Zendesk mirror's state: always null until the mirror exists (it is
-    /// being built separately); a client should show "not configured".
-    pub mirror: Option<MirrorState>,
+    /// The Zendesk backends' local mirrors (`mirror = true`), by backend name;
+    /// empty when no backend keeps one.
+    pub mirrors: Vec<MirrorView>,
 }
 
 /// A connector group as the admin page shows it (never its tokens).
@@ -231,16 +231,54 @@ pub struct DeadLetters {
     pub more: bool,
 }
 
-/// The Zendesk mirror's state, once the mirror exists. Provisional: no
-/// instance fills it yet, and the overview's `mirror` is null.
+/// Where a mirror stands (`crate::mirror::MirrorState`).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MirrorState {
-    /// The backend mirrored.
+#[serde(rename_all = "snake_case")]
+pub enum MirrorPhase {
+    /// The first export has not reached its end: calls are identified through
+    /// Zendesk's search meanwhile.
+    Loading,
+    /// Synced within twice the poll interval: lookups are answered locally.
+    Current,
+    /// Its last sync is older than that: lookups go to Zendesk until it
+    /// catches up.
+    Behind,
+}
+
+/// A Zendesk backend's mirror as the admin page shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MirrorView {
+    /// The backend mirrored (a key of `[backends]`).
     pub backend: String,
-    /// When the mirror last caught up with Zendesk.
-    pub synced_at: Option<DateTime<Utc>>,
-    /// Why the mirror is not catching up, if it is not.
-    pub error: Option<String>,
+    pub phase: MirrorPhase,
+    /// Seconds since the mirror last reached the end of both exports (what
+    /// `deskbridge_mirror_lag_seconds` reports); null while loading.
+    pub lag_seconds: Option<u64>,
+    /// The users and not-closed tickets it holds.
+    pub users: i64,
+    pub tickets: i64,
+}
+
+async fn mirror_views(state: &AppState) -> Result<Vec<MirrorView>, ApiError> {
+    use crate::mirror::MirrorState;
+    let mut views = Vec::with_capacity(state.mirrors.len());
+    for mirror in &state.mirrors {
+        let backend = mirror.backend().to_string();
+        let (phase, lag_seconds) = match mirror.state().await {
+            Some(MirrorState::Current { lag_seconds }) => (MirrorPhase::Current, Some(lag_seconds)),
+            Some(MirrorState::Behind { lag_seconds }) => (MirrorPhase::Behind, Some(lag_seconds)),
+            Some(MirrorState::Loading) | None => (MirrorPhase::Loading, None),
+        };
+        let (users, tickets) = state.store.mirror_counts(&backend).await?;
+        views.push(MirrorView {
+            backend,
+            phase,
+            lag_seconds,
+            users,
+            tickets,
+        });
+    }
+    Ok(views)
 }
 
 /// `GET /api/v1/admin/overview`: the admin page's data, for an admin's
@@ -252,7 +290,7 @@ pub struct MirrorState {
     tag = "admin",
     security(("agent_session" = [])),
     responses(
-        (status = 200, description = "Groups, instances, the queue, recent failed calls, dead letters and the mirror (null until it exists)", body = AdminOverview),
+        (status = 200, description = "Groups, instances, the queue, recent failed calls, dead letters and the Zendesk mirrors", body = AdminOverview),
         (status = 401, description = "Not signed in, or the session expired (`unauthorized`)", body = doc::ApiErrorBody),
         (status = 403, description = "Not an admin: an agent without `admin = true`, or a group token (`not_admin`)", body = doc::ApiErrorBody),
     )
@@ -332,7 +370,7 @@ async fn overview(
             count: dead.len() as u64,
             more: dead.len() as u64 >= u64::from(DEAD_LETTERS_COUNTED),
         },
-        mirror: None,
+        mirrors: mirror_views(&state).await?,
     }))
 }
 

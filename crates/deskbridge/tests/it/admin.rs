@@ -192,7 +192,7 @@ fn the_overview_is_an_admins_and_an_admin_retries_from_it() {
         "{o}"
     );
     assert_eq!(o["dead_letters"], json!({ "count": 0, "more": false }));
-    assert!(o["mirror"].is_null());
+    assert_eq!(o["mirrors"], json!([]), "no backend keeps a mirror");
 
     // The admin's retry needs the session's CSRF token, like any unsafe
     // request signed in by the cookie.
@@ -213,4 +213,46 @@ fn the_overview_is_an_admins_and_an_admin_retries_from_it() {
     let tickets = tickets_of(&zd, "+14155550310");
     assert_eq!(tickets.len(), 1, "{tickets:?}");
     assert_eq!(tickets[0].1.len(), 1, "{tickets:?}");
+}
+
+/// A backend with `mirror = true` shows on the overview: loading, then
+/// current, with the users and open tickets it holds.
+#[test]
+fn the_overview_shows_the_zendesk_mirror() {
+    let zd = Zd::start(|_| {});
+    // Exported at once (Zendesk holds back the last minute; see the emulator).
+    zd.emu.set_export_lag(std::time::Duration::ZERO);
+    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let maria = zd.emu.seed_user(zendesk_emulator::SeedUser::end_user(
+        "Maria Garcia",
+        "+14155550101",
+    ));
+    zd.emu.seed_ticket(zendesk_emulator::SeedTicket {
+        status: zendesk_emulator::TicketStatus::Open,
+        ..zendesk_emulator::SeedTicket::new(maria, "Invoice shows the wrong plan")
+    });
+    let text = config(&zd, ann).replace(
+        "requests_per_minute = 6000\n",
+        "requests_per_minute = 6000\nmirror = true\n",
+    );
+    assert!(text.contains("mirror = true"));
+    let server = TestApp::with_config(&text, TOKEN);
+    let ada = server.sign_in(&json!({ "token": ADMIN_TOKEN }));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mirror = loop {
+        let (status, o) = ada.get("/api/v1/admin/overview");
+        assert_eq!(status, 200, "{o}");
+        let mirror = o["mirrors"][0].clone();
+        assert_eq!(mirror["backend"], "zendesk", "{o}");
+        if mirror["phase"] == "current" {
+            break mirror;
+        }
+        assert_eq!(mirror["phase"], "loading", "{o}");
+        assert!(std::time::Instant::now() < deadline, "never loaded: {o}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    // Ann, the admin user of the emulator and Maria; Maria's open ticket.
+    assert!(mirror["users"].as_i64().unwrap() >= 2, "{mirror}");
+    assert_eq!(mirror["tickets"], 1, "{mirror}");
+    assert!(mirror["lag_seconds"].as_u64().unwrap() < 60, "{mirror}");
 }

@@ -22,6 +22,7 @@ mod kamailio;
 mod limits;
 mod lookup_bench;
 mod metrics;
+mod mirror;
 mod openapi;
 mod pops;
 mod route;

@@ -4,6 +4,7 @@
 mod admin;
 mod calls;
 mod catalog;
+mod export;
 mod search;
 mod tickets;
 mod users;
@@ -28,6 +29,8 @@ use crate::Shared;
 use crate::error::ApiError;
 use crate::gate::gate;
 use crate::model::RequestOrigin;
+
+pub(crate) use export::EXPORT_LAG;
 
 /// The whole service: routes behind a path rewrite that drops a `.json` suffix,
 /// since Zendesk serves `/api/v2/tickets/1` and `/api/v2/tickets/1.json` alike.
@@ -83,6 +86,8 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
             post(voice::display_user),
         )
         .route("/api/v2/channels/voice/tickets", post(voice::create_ticket))
+        .route("/api/v2/incremental/users/cursor", get(export::users))
+        .route("/api/v2/incremental/tickets/cursor", get(export::tickets))
         .route("/api/v2/calls", post(calls::create))
         .route("/api/v2/calls/{id}", get(calls::show))
         .fallback(|| async { ApiError::InvalidEndpoint })

@@ -63,6 +63,8 @@ fn take(counter: &mut u64) -> u64 {
 pub(crate) struct Store {
     /// How long API-created users and tickets stay out of search.
     pub(crate) search_lag: Duration,
+    /// How long a change stays out of the incremental exports (Zendesk: a minute).
+    pub(crate) export_lag: Duration,
     admin_email: String,
     /// The authenticated API user: requester, submitter and author by default.
     pub(crate) admin_id: u64,
@@ -83,6 +85,7 @@ impl Store {
     pub(crate) fn new(admin_email: &str, search_lag: Duration) -> Store {
         let mut store = Store {
             search_lag,
+            export_lag: crate::routes::EXPORT_LAG,
             admin_email: admin_email.to_owned(),
             admin_id: 0,
             users: BTreeMap::new(),
@@ -112,9 +115,11 @@ impl Store {
         self.admin_id = self.seed_user(SeedUser::new(name).email(email).role(Role::Admin));
     }
 
-    /// Empties the account (ids start over), keeping the admin and the lag.
+    /// Empties the account (ids start over), keeping the admin and the lags.
     pub(crate) fn reset(&mut self) {
+        let export_lag = self.export_lag;
         *self = Store::new(&self.admin_email, self.search_lag);
+        self.export_lag = export_lag;
     }
 
     /// When a record created now becomes searchable.

@@ -5,6 +5,7 @@ mod common;
 mod admin;
 mod auth;
 mod calls;
+mod export;
 mod limits;
 mod shapes;
 mod tickets;

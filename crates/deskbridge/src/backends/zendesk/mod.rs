@@ -21,6 +21,9 @@ use deskbridge_zendesk::{ZendeskClient, ZendeskError};
 
 use batch::{Batches, Turn, UpdateShape};
 
+use crate::mirror::AccountMirror;
+use deskbridge_store::{MirrorTicket, MirrorUser};
+
 mod batch;
 
 /// How long looked-up facts are trusted. Contacts change rarely; tickets change
@@ -42,6 +45,9 @@ pub struct ZendeskHelpdesk {
     /// later calls write their text comment straight away instead of spending
     /// a request on a refusal each.
     calls_refused: Mutex<Option<String>>,
+    /// The account's local mirror (`mirror = true`): asked first while it is
+    /// current, so a caller costs no search and an IVR's ticket no GET.
+    mirror: Option<Arc<dyn AccountMirror>>,
 }
 
 #[derive(Default)]
@@ -149,6 +155,21 @@ fn contact_with(u: &zd::User, e164: &str, region: Region) -> ContactSummary {
     summary
 }
 
+/// A mirrored user as the port shows a caller: their phones (E.164 already),
+/// the caller's number when the mirror had none to show.
+fn mirrored_contact(u: &MirrorUser, e164: &str) -> ContactSummary {
+    let mut phones = u.phones.clone();
+    if phones.is_empty() {
+        phones.push(e164.to_string());
+    }
+    ContactSummary {
+        id: u.id.to_string(),
+        name: u.name.clone(),
+        phones,
+        created_at: u.created_at,
+    }
+}
+
 fn ticket(t: &zd::Ticket) -> TicketSummary {
     TicketSummary {
         // Filled from the agents deskbridge knows (`ZendeskHelpdesk::summary`).
@@ -177,6 +198,35 @@ impl ZendeskHelpdesk {
             agents: Mutex::new(HashMap::new()),
             batches: Batches::default(),
             calls_refused: Mutex::new(None),
+            mirror: None,
+        }
+    }
+
+    /// Asks `mirror` first while it is current.
+    pub fn with_mirror(mut self, mirror: Arc<dyn AccountMirror>) -> ZendeskHelpdesk {
+        self.mirror = Some(mirror);
+        self
+    }
+
+    /// A mirrored ticket as the port shows it.
+    fn mirrored_ticket(&self, t: &MirrorTicket) -> TicketSummary {
+        TicketSummary {
+            id: t.id.to_string(),
+            status: t.status.clone(),
+            requester_id: t.requester_id.map(|r| r.to_string()),
+            assignee: t
+                .assignee_id
+                .and_then(|a| u64::try_from(a).ok())
+                .and_then(|a| self.agent_email(a)),
+            updated_at: t.updated_at,
+        }
+    }
+
+    /// Caches the ticket as `remember_ticket` does and puts it into the mirror.
+    async fn remember_new_ticket(&self, t: &zd::Ticket) {
+        self.remember_ticket(t);
+        if let Some(mirror) = &self.mirror {
+            mirror.put_ticket(t).await;
         }
     }
 
@@ -355,7 +405,7 @@ impl ZendeskHelpdesk {
         };
         match sent {
             Ok(created) => {
-                self.remember_ticket(&created.ticket);
+                self.remember_new_ticket(&created.ticket).await;
                 Ok(TicketCreated {
                     id: created.ticket.id.to_string(),
                     comment_id: created.comment_id().map(|c| c.to_string()),
@@ -446,6 +496,26 @@ impl Helpdesk for ZendeskHelpdesk {
         if let Some(hit) = fresh(self.cache().by_phone.get(e164), CONTACT_TTL) {
             return Ok(hit);
         }
+        // A current mirror knows every user with the number (E.164, as the
+        // export's phones were normalized): nobody there is a first-time
+        // caller, with no search. Users deskbridge created are in it from
+        // their create on, so this never makes a second user for a number.
+        if let Some(mirror) = &self.mirror
+            && let Some(users) = mirror.users_by_phone(e164).await
+        {
+            let found: Vec<ContactSummary> = users
+                .iter()
+                .filter(|u| self.match_shared_numbers || !u.shared_phone)
+                .filter(|u| !u.is_agent)
+                .map(|u| mirrored_contact(u, e164))
+                .collect();
+            if !found.is_empty() {
+                self.cache()
+                    .by_phone
+                    .insert(e164.to_string(), (Instant::now(), found.clone()));
+            }
+            return Ok(found);
+        }
         // Search the national number with a leading wildcard (numbers typed by
         // hand are found only so), then keep the users whose number is really the
         // caller's: `phone:*4155550100` also finds `+44 4155550100`.
@@ -513,6 +583,16 @@ impl Helpdesk for ZendeskHelpdesk {
         if let Some(hit) = fresh(self.cache().contacts.get(id), CONTACT_TTL) {
             return Ok(Some(hit));
         }
+        if let Some(mirror) = &self.mirror
+            && let Some(u) = mirror.user(uid).await
+        {
+            return Ok(Some(ContactSummary {
+                id: u.id.to_string(),
+                name: u.name.clone(),
+                phones: u.phones.clone(),
+                created_at: u.created_at,
+            }));
+        }
         let user = self.client.show_user(uid).await.map_err(helpdesk_error)?;
         let summary = user.as_ref().map(contact);
         if let Some(s) = &summary {
@@ -576,6 +656,9 @@ impl Helpdesk for ZendeskHelpdesk {
             .create_or_update_user(&user)
             .await
             .map_err(helpdesk_error)?;
+        if let Some(mirror) = &self.mirror {
+            mirror.put_user(&created).await;
+        }
         let summary = contact(&created);
         let mut cache = self.cache();
         let now = Instant::now();
@@ -602,6 +685,14 @@ impl Helpdesk for ZendeskHelpdesk {
         if let Some(hit) = fresh(self.cache().tickets.get(id), TICKET_TTL) {
             return Ok(Some(hit));
         }
+        // The mirror keeps the tickets that are not closed: an IVR's number of
+        // one of them needs no GET. A number it lacks (closed, mistyped, or
+        // made within the export's last minute) is asked of Zendesk.
+        if let Some(mirror) = &self.mirror
+            && let Some(t) = mirror.ticket(tid).await
+        {
+            return Ok(Some(self.mirrored_ticket(&t)));
+        }
         let found = self.client.show_ticket(tid).await.map_err(helpdesk_error)?;
         Ok(found.as_ref().map(|t| self.remember_ticket(t)))
     }
@@ -621,6 +712,11 @@ impl Helpdesk for ZendeskHelpdesk {
                     return Ok(tickets);
                 }
             }
+        }
+        if let Some(mirror) = &self.mirror
+            && let Some(tickets) = mirror.tickets_of(uid).await
+        {
+            return Ok(tickets.iter().map(|t| self.mirrored_ticket(t)).collect());
         }
         let tickets = self
             .client
