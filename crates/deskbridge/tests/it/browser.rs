@@ -150,8 +150,8 @@ format = "query"
 
 [triggers]
 allow_private_networks = true
-retry_waits_seconds = [0.2]
-timeout_seconds = 2
+retry_waits_seconds = [0.2, 0.5, 1.0]
+timeout_seconds = 10
 "#,
             backend = crate::zendesk::backend_and_ann(&zd, ann)
         ),
