@@ -135,6 +135,13 @@ pub struct Ticket {
     pub custom_fields: Vec<CustomFieldValue>,
     #[serde(default)]
     pub ticket_form_id: Option<u64>,
+    /// The first comment's text ("Tickets": `description`, read-only).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Set by whoever created the ticket through the API; deskbridge puts its
+    /// create's key here (`deskbridge:{group}/{call}/{step}`).
+    #[serde(default)]
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -16,8 +16,8 @@ mod checker;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -192,7 +192,13 @@ impl Fleet {
 
     /// The base URLs of the instances up now.
     fn live(&self) -> Vec<String> {
-        self.bases.lock().unwrap().iter().flatten().cloned().collect()
+        self.bases
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .cloned()
+            .collect()
     }
 
     /// SIGKILL, then a new process on the same data dir (a new port).
@@ -235,7 +241,13 @@ struct Sent {
 /// Sends one event until it is acknowledged (202), retrying through kills:
 /// whichever instance is up; a resent event that was stored before is answered
 /// as a duplicate.
-fn send_event(http: &reqwest::blocking::Client, fleet: &Fleet, sent: &Sent, event: &Value, pick: usize) {
+fn send_event(
+    http: &reqwest::blocking::Client,
+    fleet: &Fleet,
+    sent: &Sent,
+    event: &Value,
+    pick: usize,
+) {
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut tries = 0usize;
     loop {
@@ -471,7 +483,9 @@ fn run(db: Db) {
     cfg.requests_per_minute = Some(REQUESTS_PER_MINUTE);
     cfg.search_lag = SEARCH_LAG;
     cfg.seed = seed;
-    let emu = rt.block_on(Emulator::new(cfg).start("127.0.0.1:0")).unwrap();
+    let emu = rt
+        .block_on(Emulator::new(cfg).start("127.0.0.1:0"))
+        .unwrap();
     emu.set_account_update_limit(Some((TICKET_UPDATES_PER_MINUTE, Duration::from_secs(60))));
     let ann = emu.seed_agent("ann@acme.com", "Ann Example");
     let config = format!(
@@ -520,7 +534,8 @@ wait_for_recording_seconds = 2
                 ..Options::default()
             };
             if let Some(url) = &database_url {
-                opts.env.push(("DESKBRIDGE_DATABASE_URL".into(), url.clone()));
+                opts.env
+                    .push(("DESKBRIDGE_DATABASE_URL".into(), url.clone()));
             }
             Server::start_in(&root.join(format!("instance-{i}")), opts)
         })
@@ -587,7 +602,10 @@ wait_for_recording_seconds = 2
     );
     eprint!("{report}");
     assert!(kills > 0, "no process was killed");
-    assert!(stats.injected_failures > 0, "no failure was injected: {stats:?}");
+    assert!(
+        stats.injected_failures > 0,
+        "no failure was injected: {stats:?}"
+    );
     if !report.ok() {
         let tails = log_tails(&root);
         let kept = dir.keep();

@@ -157,6 +157,11 @@ fn ticket(t: &zd::Ticket) -> TicketSummary {
         status: t.status.clone(),
         requester_id: t.requester_id.map(|r| r.to_string()),
         updated_at: t.updated_at,
+        made_by: t
+            .external_id
+            .as_deref()
+            .and_then(|e| e.strip_prefix("deskbridge:"))
+            .map(str::to_string),
     }
 }
 
@@ -357,6 +362,7 @@ impl ZendeskHelpdesk {
             Ok(created) => {
                 self.remember_ticket(&created.ticket);
                 Ok(TicketCreated {
+                    earlier_text: None,
                     id: created.ticket.id.to_string(),
                     comment_id: created.comment_id().map(|c| c.to_string()),
                     displayed: None,
@@ -389,6 +395,8 @@ impl ZendeskHelpdesk {
         };
         self.remember_ticket(first);
         Ok(Some(TicketCreated {
+            // Its first comment as the earlier try wrote it.
+            earlier_text: Some(first.description.clone().unwrap_or_default()),
             id: first.id.to_string(),
             comment_id: None,
             displayed: None,
@@ -430,6 +438,7 @@ impl ZendeskHelpdesk {
             )
             .await?;
         Ok(CommentAdded {
+            earlier_text: None,
             id: created.comment_id.unwrap_or_default(),
             ticket_id: created.id,
             call_record: None,
@@ -818,6 +827,7 @@ impl Helpdesk for ZendeskHelpdesk {
             match self.record_call(tid, record, key).await? {
                 CallRecordStatus::Recorded { id } => {
                     return Ok(CommentAdded {
+                        earlier_text: None,
                         id: format!("call:{id}"),
                         ticket_id: ticket_id.to_string(),
                         call_record: Some(CallRecordStatus::Recorded { id }),
@@ -844,6 +854,7 @@ impl Helpdesk for ZendeskHelpdesk {
                     self.reopen_if_solved(tid).await?;
                 }
                 return Ok(CommentAdded {
+                    earlier_text: Some(c.body.clone().unwrap_or_default()),
                     id: c.id.to_string(),
                     ticket_id: ticket_id.to_string(),
                     call_record: recorded,
@@ -915,6 +926,7 @@ impl Helpdesk for ZendeskHelpdesk {
         };
         match written {
             Ok(id) => Ok(CommentAdded {
+                earlier_text: None,
                 id,
                 ticket_id: ticket_id.to_string(),
                 call_record: recorded,

@@ -176,7 +176,10 @@ impl fmt::Display for Report {
 /// (`add_recording/{job}`: one key per recording job). Call ids of the trace
 /// have no `/`.
 fn call_and_step<'a>(group: &str, key: &'a str) -> Option<(&'a str, &'a str)> {
-    let (call, step) = key.strip_prefix(group)?.strip_prefix('/')?.split_once('/')?;
+    let (call, step) = key
+        .strip_prefix(group)?
+        .strip_prefix('/')?
+        .split_once('/')?;
     Some((call, step.split('/').next().unwrap_or(step)))
 }
 
@@ -202,18 +205,17 @@ pub fn check(
     let mut own_tickets: BTreeMap<&str, Vec<&Ticket>> = BTreeMap::new();
     for t in &helpdesk.tickets {
         let Some(ext) = t.external_id.as_deref() else {
-            report
-                .problems
-                .push(format!("ticket {} has no external_id: not made by a call", t.id));
+            report.problems.push(format!(
+                "ticket {} has no external_id: not made by a call",
+                t.id
+            ));
             continue;
         };
         match ext
             .strip_prefix("deskbridge:")
             .and_then(|key| call_and_step(group, key))
         {
-            Some((call, _)) if known.contains(call) => {
-                own_tickets.entry(call).or_default().push(t)
-            }
+            Some((call, _)) if known.contains(call) => own_tickets.entry(call).or_default().push(t),
             _ => report
                 .problems
                 .push(format!("ticket {} ({ext}) belongs to no call sent", t.id)),
@@ -348,12 +350,10 @@ pub fn check(
                 [] => report
                     .problems
                     .push(format!("call {id}: recording {url} in no comment")),
-                [c] if ticket.is_some_and(|t| t != c.ticket_id) => {
-                    report.problems.push(format!(
-                        "call {id}: recording on ticket {}, the call is on {ticket:?}",
-                        c.ticket_id
-                    ))
-                }
+                [c] if ticket.is_some_and(|t| t != c.ticket_id) => report.problems.push(format!(
+                    "call {id}: recording on ticket {}, the call is on {ticket:?}",
+                    c.ticket_id
+                )),
                 [_] => report.recordings_found += 1,
                 several => {
                     if !report.doubled.contains(&call.id) {
@@ -541,8 +541,14 @@ mod tests {
         let report = check("support", &trace, &helpdesk, &views);
         assert_eq!(report.doubled, ["a1"], "{report}");
         let text = report.to_string();
-        assert!(text.contains("call a1: written 2 times: tickets [100, 102]"), "{text}");
-        assert!(text.contains("call a2: recording https://pbx.example.com/rec/a2.mp3 in no comment"), "{text}");
+        assert!(
+            text.contains("call a1: written 2 times: tickets [100, 102]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("call a2: recording https://pbx.example.com/rec/a2.mp3 in no comment"),
+            "{text}"
+        );
         assert!(text.contains("call b1: sync \"failed\""), "{text}");
     }
 }
