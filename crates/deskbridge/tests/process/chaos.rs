@@ -8,8 +8,10 @@
 //!
 //! `CHAOS_CALLS` sets the size (default 1,000, the CI run); the long run is
 //! `CHAOS_CALLS=10000 cargo test -p deskbridge --test process chaos -- --nocapture`.
-//! `CHAOS_PACE` (calls started per second, default 10) and `CHAOS_SEED` change
-//! the run; the seed is printed so a failing run can be replayed.
+//! `CHAOS_PACE` (calls started per second, default 10), `CHAOS_RPM` (the
+//! account's requests per minute, default 2,500) and `CHAOS_SEED` change the
+//! run; the seed is printed so a failing run can be replayed (the kills are
+//! timed, so a replay is close, not identical).
 
 mod checker;
 
@@ -473,14 +475,15 @@ fn run(db: Db) {
     let calls_wanted: usize = env_or("CHAOS_CALLS", 1000);
     let pace: f64 = env_or("CHAOS_PACE", 10.0);
     let seed: u64 = env_or("CHAOS_SEED", 20_261_129);
+    let rpm: u32 = env_or("CHAOS_RPM", REQUESTS_PER_MINUTE);
     let label = format!("chaos {db:?}");
-    eprintln!("{label}: {calls_wanted} calls at {pace}/s, seed {seed}");
+    eprintln!("{label}: {calls_wanted} calls at {pace}/s, {rpm} requests a minute, seed {seed}");
 
     use zendesk_emulator::{Emulator, EmulatorConfig};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cfg = EmulatorConfig::new("admin@acme.com", "emulator-token");
     cfg.fail_rate = 0.10;
-    cfg.requests_per_minute = Some(REQUESTS_PER_MINUTE);
+    cfg.requests_per_minute = Some(rpm);
     cfg.search_lag = SEARCH_LAG;
     cfg.seed = seed;
     let emu = rt
@@ -498,7 +501,7 @@ kind = "zendesk"
 base_url = "{base}"
 email = "admin@acme.com"
 api_token = "emulator-token"
-requests_per_minute = {REQUESTS_PER_MINUTE}
+requests_per_minute = {rpm}
 ticket_updates_per_minute = {TICKET_UPDATES_PER_MINUTE}
 
 [[agents]]
