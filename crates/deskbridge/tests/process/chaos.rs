@@ -11,7 +11,8 @@
 //! `CHAOS_PACE` (calls started per second, default 10), `CHAOS_RPM` (the
 //! account's requests per minute, default 2,500) and `CHAOS_SEED` change the
 //! run; the seed is printed so a failing run can be replayed (the kills are
-//! timed, so a replay is close, not identical).
+//! timed, so a replay is close, not identical). A failing run keeps its data
+//! and logs; `CHAOS_KEEP=1` keeps them anyway.
 
 mod checker;
 
@@ -34,9 +35,10 @@ const GROUP: &str = "support";
 
 /// The account's requests per minute, told to deskbridge and enforced by the
 /// emulator: Zendesk's Enterprise High Volume plan (BENCHMARKS.md's default).
-/// deskbridge keeps to it by its own count, so the emulator's 429s come when a
-/// restarted process has forgotten what the one before it sent (SQLite: the
-/// budget lives in the process).
+/// deskbridge keeps to it by its own count; the trace needs a little less, so
+/// the default runs see no 429. `CHAOS_RPM=2000` is below the trace's need: a
+/// restarted process's fresh budget (SQLite: the budget lives in the process)
+/// then meets Zendesk's count and gets 429s.
 const REQUESTS_PER_MINUTE: u32 = 2500;
 
 /// Ticket updates a minute for the whole account, told to deskbridge and
@@ -620,6 +622,9 @@ wait_for_recording_seconds = 2
             report.doubled.iter().take(20).collect::<Vec<_>>(),
             kept.display()
         );
+    }
+    if std::env::var_os("CHAOS_KEEP").is_some() {
+        eprintln!("{label}: data and logs kept in {}", dir.keep().display());
     }
     drop(schema);
 }
