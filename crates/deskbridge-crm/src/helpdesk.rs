@@ -50,6 +50,9 @@ fn ticket_summary(t: Ticket) -> TicketSummary {
         status: t.status,
         requester_id: t.requester_id.map(|r| r.to_string()),
         updated_at: t.updated_at,
+        // The built-in CRM keeps a create's key in its own column, not on the
+        // ticket it lists.
+        made_by: None,
     }
 }
 
@@ -294,6 +297,7 @@ impl Helpdesk for BuiltinCrm {
             .map_err(store_error)?;
         let (ticket, comment) = created.record;
         Ok(TicketCreated {
+            earlier_text: None,
             id: ticket.id.to_string(),
             comment_id: comment.map(|c| c.id.to_string()),
             // Shown on deskbridge's agent page, from the call's record.
@@ -321,6 +325,7 @@ impl Helpdesk for BuiltinCrm {
             Some(created) => {
                 self.update_with_comment(id, comment).await?;
                 Ok(CommentAdded {
+                    earlier_text: None,
                     id: created.record.id.to_string(),
                     ticket_id: ticket_id.to_string(),
                     call_record: None,

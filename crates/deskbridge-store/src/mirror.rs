@@ -34,6 +34,8 @@ pub struct MirrorTicket {
     pub assignee_id: Option<i64>,
     pub status: String,
     pub updated_at: DateTime<Utc>,
+    /// Zendesk's `external_id` (deskbridge's create key on its own tickets).
+    pub external_id: Option<String>,
 }
 
 /// One page of changes, applied in one transaction with the cursor that

@@ -2656,6 +2656,7 @@ fn mirror_ticket(id: i64, requester: i64, status: &str, minute: u32) -> MirrorTi
         assignee_id: Some(7),
         status: status.into(),
         updated_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, minute, 0).unwrap(),
+        external_id: Some(format!("deskbridge:support/call-{id}/open_ticket")),
     }
 }
 

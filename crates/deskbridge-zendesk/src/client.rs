@@ -143,6 +143,22 @@ impl ZendeskClient {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ZendeskError> {
+        self.send_answer(lane, method, path, query, body, idempotency_key)
+            .await
+            .map(|(_, bytes)| bytes)
+    }
+
+    /// [`Self::send`], with the answer's status (for the endpoints whose 200
+    /// and 201 mean different things).
+    async fn send_answer(
+        &self,
+        lane: Lane,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(StatusCode, Vec<u8>), ZendeskError> {
         let url = format!("{}{path}", self.config.base_url);
         let ticket_update = method == Method::PUT && path.starts_with("/api/v2/tickets/");
         let lane = match self.config.bulk_only {
@@ -241,7 +257,7 @@ impl ZendeskClient {
             .await
             .map_err(|e| ZendeskError::Network(e.without_url().to_string()))?;
         match status.as_u16() {
-            200..=299 => Ok(bytes.to_vec()),
+            200..=299 => Ok((status, bytes.to_vec())),
             401 => Err(ZendeskError::Unauthorized(401)),
             403 => Err(ZendeskError::Forbidden {
                 path: path.to_string(),
@@ -410,10 +426,13 @@ impl ZendeskClient {
     /// Creates the user, or returns the one with the same `external_id` or email:
     /// with an external id derived from the phone, a retried create finds the
     /// first user instead of making a second.
-    pub async fn create_or_update_user(&self, user: &NewUser) -> Result<User, ZendeskError> {
+    /// "Create Or Update User": the user, and whether Zendesk created it (201
+    /// Created) rather than updating one it matched by external id or email
+    /// (200 OK).
+    pub async fn create_or_update_user(&self, user: &NewUser) -> Result<Upserted, ZendeskError> {
         let body = json!({ "user": user });
-        let bytes = self
-            .send(
+        let (status, bytes) = self
+            .send_answer(
                 Lane::Bulk,
                 Method::POST,
                 "/api/v2/users/create_or_update.json",
@@ -422,7 +441,10 @@ impl ZendeskClient {
                 None,
             )
             .await?;
-        Ok(decode::<UserEnvelope>(&bytes)?.user)
+        Ok(Upserted {
+            user: decode::<UserEnvelope>(&bytes)?.user,
+            created: status == StatusCode::CREATED,
+        })
     }
 
     pub async fn create_organization(&self, name: &str) -> Result<Organization, ZendeskError> {

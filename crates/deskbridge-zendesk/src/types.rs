@@ -5,6 +5,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// What "Create Or Update User" did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upserted {
+    pub user: User,
+    /// A new user (201); false when an existing one was matched and updated.
+    pub created: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct User {
     pub id: u64,
@@ -135,6 +143,13 @@ pub struct Ticket {
     pub custom_fields: Vec<CustomFieldValue>,
     #[serde(default)]
     pub ticket_form_id: Option<u64>,
+    /// The first comment's text ("Tickets": `description`, read-only).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Set by whoever created the ticket through the API; deskbridge puts its
+    /// create's key here (`deskbridge:{group}/{call}/{step}`).
+    #[serde(default)]
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -208,6 +208,7 @@ impl Mirror {
             assignee_id: t.assignee_id.map(db_id),
             status: t.status.clone(),
             updated_at: t.updated_at,
+            external_id: t.external_id.clone(),
         }
     }
 

@@ -159,6 +159,7 @@ impl Helpdesk for FakeHelpdesk {
             status: t.status.clone(),
             requester_id: t.requester_id.clone(),
             updated_at: now,
+            made_by: None,
         }))
     }
 
@@ -176,6 +177,7 @@ impl Helpdesk for FakeHelpdesk {
                 status: t.status.clone(),
                 requester_id: t.requester_id.clone(),
                 updated_at: now,
+                made_by: None,
             })
             .collect())
     }
@@ -230,6 +232,7 @@ impl Helpdesk for FakeHelpdesk {
             id
         });
         Ok(TicketCreated {
+            earlier_text: None,
             id,
             comment_id: None,
             displayed: None,
@@ -274,6 +277,7 @@ impl Helpdesk for FakeHelpdesk {
             target
         });
         Ok(CommentAdded {
+            earlier_text: None,
             id: format!("{target}/{}", key.as_str()),
             ticket_id: target,
             call_record: None,

@@ -39,6 +39,13 @@ pub struct TicketSummary {
     /// The agent it is assigned to (their email), when the helpdesk says.
     pub assignee: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// The key of the create that made it, when deskbridge made it and the
+    /// helpdesk keeps the key on the ticket (Zendesk: `external_id`). A retried
+    /// `OpenTicket` whose first try made the ticket and died before recording it
+    /// finds that ticket among the caller's by this, and takes it as the ticket
+    /// it created, not as a recent ticket to write the call onto a second time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +167,10 @@ pub struct TicketCreated {
     /// How showing it to [`NewTicket::display_to`] went; `None` when not asked or
     /// the helpdesk has no screen to show it on.
     pub displayed: Option<PopDelivery>,
+    /// Set when the ticket was not made now but found, made by an earlier try
+    /// of the step (a retry after a crash): the text its first comment got
+    /// then, which may lack what the call learned since (a late recording).
+    pub earlier_text: Option<String>,
 }
 
 /// Makes a create safe to retry: the same key returns the record made the first
@@ -199,6 +210,10 @@ pub struct CommentAdded {
     pub ticket_id: String,
     /// What became of the comment's call record, when one was asked for.
     pub call_record: Option<CallRecordStatus>,
+    /// Set when the comment was not written now but found, written by an
+    /// earlier try of the step: its text then, which may lack what the call
+    /// learned since (a late recording).
+    pub earlier_text: Option<String>,
 }
 
 /// How a helpdesk call failed, which tells the job runner whether to try again,

@@ -1,6 +1,6 @@
 //! `LogCall` and `AddRecording`: comments on the call's ticket.
 
-use super::ticket::{call_record, reassignment, voice_comment};
+use super::ticket::{call_record, logged_recording, reassignment, voice_comment};
 use super::{Cx, Progress, Request, StepError, done, need, skipped};
 use crate::comment::{call_comment, recording_comment};
 use crate::interaction::StepOutcome;
@@ -35,7 +35,7 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
         comment_id: Some(added.id.clone()),
         call_logged: true,
         call_record: added.call_record.clone(),
-        logged_recording: cx.call.recording_url.clone(),
+        logged_recording: logged_recording(cx.call, true, added.earlier_text.as_deref()),
         ..moved_to_followup(ticket_id, added)
     })
 }

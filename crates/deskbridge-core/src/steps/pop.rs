@@ -100,7 +100,8 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
             outcome.assignee_rule = Some(assignee_rule);
             outcome.call_logged = logged;
             outcome.comment_id = created.comment_id.clone().filter(|_| logged);
-            outcome.logged_recording = call.recording_url.clone().filter(|_| logged);
+            outcome.logged_recording =
+                super::ticket::logged_recording(call, logged, created.earlier_text.as_deref());
             new = true;
             // The create showed it, where the helpdesk shows records at all.
             shown = Some(created.displayed.clone());

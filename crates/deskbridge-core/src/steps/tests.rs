@@ -181,6 +181,7 @@ fn an_ended_calls_ticket_carries_the_comment_and_no_second_comment_follows() {
     // audit came back without it): the create's success is the proof.
     let (asked, outcome) = drive(Step::OpenTicket, &call, &policy, 1, |_| {
         Reply::TicketCreated(TicketCreated {
+            earlier_text: None,
             id: "70".into(),
             comment_id: None,
             displayed: None,
@@ -221,6 +222,7 @@ fn ivr_ticket_zero_opens_a_new_ticket_despite_a_recent_one() {
     call.contact_id = Some("7".into());
     let (asked, outcome) = drive(Step::OpenTicket, &call, &policy, 1, |_| {
         Reply::TicketCreated(TicketCreated {
+            earlier_text: None,
             id: "71".into(),
             comment_id: Some("c".into()),
             displayed: None,
@@ -247,6 +249,7 @@ fn the_reuse_window_attaches_without_writing() {
         status: "open".into(),
         requester_id: Some("7".into()),
         updated_at: t0() - chrono::Duration::minutes(10),
+        made_by: None,
     };
     let (asked, outcome) = drive(Step::OpenTicket, &call, &policy, 1, |_| {
         Reply::CallerTickets(vec![recent.clone()])
@@ -257,6 +260,121 @@ fn the_reuse_window_attaches_without_writing() {
     assert!(!outcome.call_logged);
 }
 
+/// Found by the chaos run (`tests/process/chaos.rs`): the first try created the
+/// caller's new ticket, with the call comment, and the process died before
+/// recording it; the recording arrived meanwhile. The retry looks up the
+/// caller's tickets for the reuse window and finds that ticket, updated a moment
+/// ago. Taken as a recent ticket, the call would get a second comment; it is the
+/// ticket the step made (its key is on it), so the step asks for its create
+/// again, which the helpdesk answers with the earlier ticket and its text. That
+/// text has no recording link: the recording is still to be added.
+#[test]
+fn a_retry_takes_the_ticket_its_first_try_made_not_as_a_recent_ticket() {
+    let policy = Policy {
+        reuse_recent_minutes: 30,
+        ..Policy::default()
+    };
+    let mut call = ended_call(&policy, &[]);
+    call.contact_id = Some("7".into());
+    call.recording_url = Some("https://pbx.example.com/r.mp3".into());
+    let ticket = |id: &str, made_by: Option<&str>| TicketSummary {
+        assignee: None,
+        id: id.into(),
+        status: "new".into(),
+        requester_id: Some("7".into()),
+        updated_at: t0(),
+        made_by: made_by.map(str::to_string),
+    };
+    let (asked, outcome) = drive(
+        Step::OpenTicket,
+        &call,
+        &policy,
+        2,
+        |request| match request {
+            Request::CallerTickets(_) => {
+                Reply::CallerTickets(vec![ticket("41", Some("support/c1/open_ticket"))])
+            }
+            _ => Reply::TicketCreated(TicketCreated {
+                earlier_text: Some("Inbound call, answered by Ann".into()),
+                id: "41".into(),
+                comment_id: None,
+                displayed: None,
+            }),
+        },
+    );
+    let [Request::CallerTickets(_), Request::CreateTicket { key, .. }] = asked.as_slice() else {
+        panic!("{asked:?}")
+    };
+    assert_eq!(key.as_str(), "support/c1/open_ticket");
+    assert!(!key.first_try);
+    assert_eq!(outcome.ticket_id.as_deref(), Some("41"));
+    assert!(outcome.call_logged, "the create carried the call comment");
+    assert_eq!(outcome.logged_recording, None, "not in the earlier text");
+    assert!(
+        !outcome.ticket_rules.contains(&TicketRule::ReuseWindow),
+        "{:?}",
+        outcome.ticket_rules
+    );
+    let mut logged = call.clone();
+    logged.record(
+        Step::IdentifyCaller,
+        &StepOutcome {
+            contact_id: Some("7".into()),
+            ..StepOutcome::default()
+        },
+    );
+    logged.record(Step::OpenTicket, &outcome);
+    assert_eq!(
+        logged.next_step().map(|n| n.step),
+        Some(Step::AddRecording),
+        "no second call comment; the recording still to add"
+    );
+
+    // Another call's ticket (another key) is still a recent ticket to use.
+    let (_, outcome) = drive(Step::OpenTicket, &call, &policy, 2, |_| {
+        Reply::CallerTickets(vec![ticket("40", Some("support/c0/open_ticket"))])
+    });
+    assert_eq!(outcome.ticket_id.as_deref(), Some("40"));
+    assert_eq!(outcome.ticket_rules, [TicketRule::ReuseWindow]);
+    assert!(!outcome.call_logged);
+}
+
+/// The same for a call comment: a retried `LogCall` finds the comment its
+/// first try wrote before the recording arrived; the recording is not in it.
+#[test]
+fn a_retried_call_comment_found_without_the_recording_leaves_it_to_add() {
+    let policy = Policy::default();
+    let mut call = ended_call(&policy, &[]);
+    call.ticket_id = Some("40".into());
+    call.assignee = Some("ann@acme.com".into());
+    call.recording_url = Some("https://pbx.example.com/r.mp3".into());
+    let found = |text: &str| {
+        let text = text.to_string();
+        move |_: &Request| {
+            Reply::CommentAdded(CommentAdded {
+                earlier_text: Some(text.clone()),
+                id: "c9".into(),
+                ticket_id: "40".into(),
+                call_record: None,
+            })
+        }
+    };
+    let (_, outcome) = drive(Step::LogCall, &call, &policy, 2, found("Inbound call"));
+    assert!(outcome.call_logged);
+    assert_eq!(outcome.logged_recording, None);
+    let (_, outcome) = drive(
+        Step::LogCall,
+        &call,
+        &policy,
+        2,
+        found("Inbound call\nRecording: https://pbx.example.com/r.mp3"),
+    );
+    assert_eq!(
+        outcome.logged_recording.as_deref(),
+        Some("https://pbx.example.com/r.mp3")
+    );
+}
+
 #[test]
 fn a_comment_on_a_closed_ticket_moves_the_call_to_the_follow_up() {
     let policy = Policy::default();
@@ -265,6 +383,7 @@ fn a_comment_on_a_closed_ticket_moves_the_call_to_the_follow_up() {
     call.assignee = Some("ann@acme.com".into());
     let (asked, outcome) = drive(Step::LogCall, &call, &policy, 1, |_| {
         Reply::CommentAdded(CommentAdded {
+            earlier_text: None,
             id: "c9".into(),
             ticket_id: "41".into(),
             call_record: None,
@@ -300,6 +419,7 @@ fn a_transferred_call_reassigns_its_ticket_with_the_comment() {
     });
     let (asked, outcome) = drive(Step::LogCall, &call, &policy, 1, |_| {
         Reply::CommentAdded(CommentAdded {
+            earlier_text: None,
             id: "c9".into(),
             ticket_id: "40".into(),
             call_record: None,
@@ -410,6 +530,7 @@ fn a_pop_for_a_new_caller_creates_the_calls_contact_and_ticket_and_shows_it() {
                         );
                         assert_eq!(key.as_str(), "support/c1/pop/ticket");
                         Reply::TicketCreated(TicketCreated {
+                            earlier_text: None,
                             id: "70".into(),
                             comment_id: None,
                             displayed: Some(PopDelivery {
@@ -459,6 +580,7 @@ fn a_group_with_a_call_log_app_records_the_call_with_its_comment() {
     call.recording_url = Some("https://pbx.example.com/rec/1.mp3".into());
     let (asked, outcome) = drive(Step::LogCall, &call, &policy, 1, |_| {
         Reply::CommentAdded(CommentAdded {
+            earlier_text: None,
             id: "call:9".into(),
             ticket_id: "40".into(),
             call_record: Some(CallRecordStatus::Recorded { id: "9".into() }),
@@ -494,6 +616,7 @@ fn a_group_with_a_call_log_app_records_the_call_with_its_comment() {
     let plain = Policy::default();
     let (asked, _) = drive(Step::LogCall, &call, &plain, 1, |_| {
         Reply::CommentAdded(CommentAdded {
+            earlier_text: None,
             id: "c9".into(),
             ticket_id: "40".into(),
             call_record: None,
@@ -598,11 +721,13 @@ mod chat {
             1,
             |r| match r {
                 Request::CreateTicket { .. } => Reply::TicketCreated(TicketCreated {
+                    earlier_text: None,
                     id: "t1".into(),
                     comment_id: Some("c1".into()),
                     displayed: None,
                 }),
                 Request::AddComment { .. } => Reply::CommentAdded(CommentAdded {
+                    earlier_text: None,
                     id: "c2".into(),
                     ticket_id: "t1".into(),
                     call_record: None,
@@ -636,6 +761,7 @@ mod chat {
         let call = chat_call(&crate::chat::tests::conversation());
         let (asked, outcome) = drive(Step::OpenTicket, &call, &Policy::default(), 1, |_| {
             Reply::TicketCreated(TicketCreated {
+                earlier_text: None,
                 id: "t1".into(),
                 comment_id: None,
                 displayed: None,

@@ -26,11 +26,39 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
     {
         return need(Request::CallerTickets(contact.clone()));
     }
-    let facts = TicketFacts {
-        ivr_ticket: a.ivr_ticket.clone().flatten(),
-        caller_tickets: a.caller_tickets.clone().unwrap_or_default(),
+    let key = (cx.key)("open_ticket");
+    // A retry whose first try made the ticket and died before recording it sees
+    // that ticket among the caller's, as recent as a ticket can be. It is the
+    // ticket this step created (its create carried the call comment), not a
+    // recent ticket to write the call onto a second time.
+    // The create is asked for again: the helpdesk answers with the ticket made
+    // then and its text (`TicketCreated::earlier_text`).
+    let made_before = a
+        .caller_tickets
+        .iter()
+        .flatten()
+        .any(|t| t.made_by.as_deref() == Some(key.as_str()));
+    let (choice, rules) = match made_before {
+        // The first try chose a new ticket: the rules as it saw them, before
+        // its own ticket existed.
+        true => {
+            let facts = TicketFacts {
+                ivr_ticket: a.ivr_ticket.clone().flatten(),
+                caller_tickets: Vec::new(),
+            };
+            (
+                TicketChoice::New,
+                choose_ticket(call, policy, &facts, cx.now).1,
+            )
+        }
+        false => {
+            let facts = TicketFacts {
+                ivr_ticket: a.ivr_ticket.clone().flatten(),
+                caller_tickets: a.caller_tickets.clone().unwrap_or_default(),
+            };
+            choose_ticket(call, policy, &facts, cx.now)
+        }
     };
-    let (choice, rules) = choose_ticket(call, policy, &facts, cx.now);
     let decided = |ticket_id: Option<String>| StepOutcome {
         ticket_id,
         ticket_rules: rules.clone(),
@@ -45,7 +73,7 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
                 let ticket = new_ticket(call, policy, cx.rules.templates, assignee)?;
                 return need(Request::CreateTicket {
                     ticket: Box::new(ticket),
-                    key: (cx.key)("open_ticket"),
+                    key,
                 });
             };
             // The create carried the call comment when the call had ended; its
@@ -57,10 +85,26 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
                 assignee_rule: Some(assignee_rule),
                 comment_id: created.comment_id.clone().filter(|_| logged),
                 call_logged: logged,
-                logged_recording: call.recording_url.clone().filter(|_| logged),
+                logged_recording: logged_recording(call, logged, created.earlier_text.as_deref()),
                 ..decided(Some(created.id.clone()))
             })
         }
+    }
+}
+
+/// The recording a call comment just written (`logged`) carries: the call's,
+/// unless the comment was found, written by an earlier try of the step before
+/// the recording arrived (its `earlier_text` lacks the link). Then the recording
+/// is still to be added, by `AddRecording`.
+pub(super) fn logged_recording(
+    call: &Interaction,
+    logged: bool,
+    earlier_text: Option<&str>,
+) -> Option<String> {
+    let url = call.recording_url.as_ref().filter(|_| logged)?;
+    match earlier_text {
+        Some(text) if !text.contains(url.as_str()) => None,
+        _ => Some(url.clone()),
     }
 }
 

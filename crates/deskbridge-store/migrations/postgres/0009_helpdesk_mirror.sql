@@ -29,6 +29,8 @@ CREATE TABLE mirror_tickets (
     assignee_id  BIGINT,
     status       TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
+    -- The ticket's external id: deskbridge's create key on the tickets it made.
+    external_id  TEXT,
     PRIMARY KEY (backend, id)
 );
 CREATE INDEX mirror_tickets_by_requester ON mirror_tickets (backend, requester_id);

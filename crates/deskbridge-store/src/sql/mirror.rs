@@ -61,11 +61,12 @@ async fn remove_user(conn: &mut Conn, backend: &str, id: i64) -> Result<(), Stor
 
 async fn put_ticket(conn: &mut Conn, backend: &str, t: &MirrorTicket) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO mirror_tickets (backend, id, requester_id, assignee_id, status, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO mirror_tickets (backend, id, requester_id, assignee_id, status, updated_at,
+                                     external_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (backend, id) DO UPDATE SET requester_id = excluded.requester_id,
             assignee_id = excluded.assignee_id, status = excluded.status,
-            updated_at = excluded.updated_at",
+            updated_at = excluded.updated_at, external_id = excluded.external_id",
     )
     .bind(backend)
     .bind(t.id)
@@ -73,6 +74,7 @@ async fn put_ticket(conn: &mut Conn, backend: &str, t: &MirrorTicket) -> Result<
     .bind(t.assignee_id)
     .bind(&t.status)
     .bind(to_text(t.updated_at))
+    .bind(&t.external_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -94,6 +96,7 @@ fn ticket_row(row: &impl DbRow) -> Result<MirrorTicket, StoreError> {
         assignee_id: row.opt_int("assignee_id")?,
         status: row.text("status")?,
         updated_at: row.time("updated_at")?,
+        external_id: row.opt_text("external_id")?,
     })
 }
 
@@ -302,7 +305,7 @@ impl MirrorStore for SqlStore {
         id: i64,
     ) -> Result<Option<MirrorTicket>, StoreError> {
         sqlx::query(
-            "SELECT id, requester_id, assignee_id, status, updated_at FROM mirror_tickets
+            "SELECT id, requester_id, assignee_id, status, updated_at, external_id FROM mirror_tickets
              WHERE backend = $1 AND id = $2",
         )
         .bind(backend)
@@ -320,7 +323,7 @@ impl MirrorStore for SqlStore {
         requester_id: i64,
     ) -> Result<Vec<MirrorTicket>, StoreError> {
         sqlx::query(
-            "SELECT id, requester_id, assignee_id, status, updated_at FROM mirror_tickets
+            "SELECT id, requester_id, assignee_id, status, updated_at, external_id FROM mirror_tickets
              WHERE backend = $1 AND requester_id = $2 ORDER BY updated_at DESC, id DESC",
         )
         .bind(backend)

@@ -8,6 +8,7 @@ mod server;
 mod backfill;
 
 mod calls;
+mod chaos;
 mod check_cli;
 mod cli;
 mod demo;

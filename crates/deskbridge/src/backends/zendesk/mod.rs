@@ -178,7 +178,15 @@ fn ticket(t: &zd::Ticket) -> TicketSummary {
         status: t.status.clone(),
         requester_id: t.requester_id.map(|r| r.to_string()),
         updated_at: t.updated_at,
+        made_by: made_by(t.external_id.as_deref()),
     }
+}
+
+/// The create key of a ticket deskbridge made, from its `external_id`.
+fn made_by(external_id: Option<&str>) -> Option<String> {
+    external_id
+        .and_then(|e| e.strip_prefix("deskbridge:"))
+        .map(str::to_string)
 }
 
 impl ZendeskHelpdesk {
@@ -219,6 +227,7 @@ impl ZendeskHelpdesk {
                 .and_then(|a| u64::try_from(a).ok())
                 .and_then(|a| self.agent_email(a)),
             updated_at: t.updated_at,
+            made_by: made_by(t.external_id.as_deref()),
         }
     }
 
@@ -407,6 +416,7 @@ impl ZendeskHelpdesk {
             Ok(created) => {
                 self.remember_new_ticket(&created.ticket).await;
                 Ok(TicketCreated {
+                    earlier_text: None,
                     id: created.ticket.id.to_string(),
                     comment_id: created.comment_id().map(|c| c.to_string()),
                     displayed: None,
@@ -439,6 +449,8 @@ impl ZendeskHelpdesk {
         };
         self.remember_ticket(first);
         Ok(Some(TicketCreated {
+            // Its first comment as the earlier try wrote it.
+            earlier_text: Some(first.description.clone().unwrap_or_default()),
             id: first.id.to_string(),
             comment_id: None,
             displayed: None,
@@ -480,6 +492,7 @@ impl ZendeskHelpdesk {
             )
             .await?;
         Ok(CommentAdded {
+            earlier_text: None,
             id: created.comment_id.unwrap_or_default(),
             ticket_id: created.id,
             call_record: None,
@@ -651,7 +664,10 @@ impl Helpdesk for ZendeskHelpdesk {
                 .transpose()?,
             role: Some("end-user".into()),
         };
-        let created = self
+        let zd::Upserted {
+            user: created,
+            created: is_new,
+        } = self
             .client
             .create_or_update_user(&user)
             .await
@@ -670,11 +686,17 @@ impl Helpdesk for ZendeskHelpdesk {
         cache
             .contacts
             .insert(summary.id.clone(), (now, summary.clone()));
-        // A new user has no tickets yet: no need to ask.
-        cache
-            .requested
-            .entry(summary.id.clone())
-            .or_insert((now, Vec::new()));
+        // A new user has no tickets yet: no need to ask. A user Zendesk
+        // matched instead (this step's earlier try made them, or another
+        // instance did) may have: the next lookup asks.
+        if is_new {
+            cache
+                .requested
+                .entry(summary.id.clone())
+                .or_insert((now, Vec::new()));
+        } else {
+            cache.requested.remove(&summary.id);
+        }
         Ok(summary)
     }
 
@@ -914,6 +936,7 @@ impl Helpdesk for ZendeskHelpdesk {
             match self.record_call(tid, record, key).await? {
                 CallRecordStatus::Recorded { id } => {
                     return Ok(CommentAdded {
+                        earlier_text: None,
                         id: format!("call:{id}"),
                         ticket_id: ticket_id.to_string(),
                         call_record: Some(CallRecordStatus::Recorded { id }),
@@ -940,6 +963,7 @@ impl Helpdesk for ZendeskHelpdesk {
                     self.reopen_if_solved(tid).await?;
                 }
                 return Ok(CommentAdded {
+                    earlier_text: Some(c.body.clone().unwrap_or_default()),
                     id: c.id.to_string(),
                     ticket_id: ticket_id.to_string(),
                     call_record: recorded,
@@ -1011,6 +1035,7 @@ impl Helpdesk for ZendeskHelpdesk {
         };
         match written {
             Ok(id) => Ok(CommentAdded {
+                earlier_text: None,
                 id,
                 ticket_id: ticket_id.to_string(),
                 call_record: recorded,
