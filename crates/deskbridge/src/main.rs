@@ -192,6 +192,20 @@ fn load_config(
     })
 }
 
+/// The config of a command that does not listen (backfill, triggers, calls).
+fn command_config(
+    file: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+) -> Result<deskbridge::config::Config, ExitCode> {
+    let overrides = deskbridge::config::Overrides {
+        listen: None,
+        data_dir,
+        database_url,
+    };
+    load_config(file, overrides)
+}
+
 /// The async runtime, or the exit code after saying why it could not start.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Runtime::new().map_err(|e| {
@@ -268,12 +282,7 @@ fn main() -> ExitCode {
             chunk,
             file,
         } => {
-            let overrides = deskbridge::config::Overrides {
-                listen: None,
-                data_dir,
-                database_url,
-            };
-            let config = match load_config(config.as_deref(), overrides) {
+            let config = match command_config(config.as_deref(), data_dir, database_url) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -337,12 +346,7 @@ fn main() -> ExitCode {
             database_url,
             command,
         } => {
-            let overrides = deskbridge::config::Overrides {
-                listen: None,
-                data_dir,
-                database_url,
-            };
-            let config = match load_config(config.as_deref(), overrides) {
+            let config = match command_config(config.as_deref(), data_dir, database_url) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -354,12 +358,7 @@ fn main() -> ExitCode {
             database_url,
             command,
         } => {
-            let overrides = deskbridge::config::Overrides {
-                listen: None,
-                data_dir,
-                database_url,
-            };
-            let config = match load_config(config.as_deref(), overrides) {
+            let config = match command_config(config.as_deref(), data_dir, database_url) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
