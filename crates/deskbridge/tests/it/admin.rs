@@ -255,4 +255,25 @@ fn the_overview_shows_the_zendesk_mirror() {
     assert!(mirror["users"].as_i64().unwrap() >= 2, "{mirror}");
     assert_eq!(mirror["tickets"], 1, "{mirror}");
     assert!(mirror["lag_seconds"].as_u64().unwrap() < 60, "{mirror}");
+
+    // The same lag on /metrics (issue 16's "mirror lag"), as Prometheus reads it.
+    let series = "deskbridge_mirror_lag_seconds{backend=\"zendesk\"} ";
+    let lag = loop {
+        let text = server
+            .client()
+            .get(server.url("/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        if let Some(line) = text.lines().find(|l| l.starts_with(series)) {
+            break line[series.len()..]
+                .trim()
+                .parse::<f64>()
+                .expect("a number");
+        }
+        assert!(std::time::Instant::now() < deadline, "no {series}in {text}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!((0.0..60.0).contains(&lag), "{lag}");
 }
