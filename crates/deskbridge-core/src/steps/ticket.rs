@@ -38,26 +38,20 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
         .iter()
         .flatten()
         .any(|t| t.made_by.as_deref() == Some(key.as_str()));
-    let (choice, rules) = match made_before {
-        // The first try chose a new ticket: the rules as it saw them, before
-        // its own ticket existed.
-        true => {
-            let facts = TicketFacts {
-                ivr_ticket: a.ivr_ticket.clone().flatten(),
-                caller_tickets: Vec::new(),
-            };
-            (
-                TicketChoice::New,
-                choose_ticket(call, policy, &facts, cx.now).1,
-            )
-        }
-        false => {
-            let facts = TicketFacts {
-                ivr_ticket: a.ivr_ticket.clone().flatten(),
-                caller_tickets: a.caller_tickets.clone().unwrap_or_default(),
-            };
-            choose_ticket(call, policy, &facts, cx.now)
-        }
+    // The first try chose a new ticket: the rules as it saw them, before its
+    // own ticket existed.
+    let facts = TicketFacts {
+        ivr_ticket: a.ivr_ticket.clone().flatten(),
+        caller_tickets: match made_before {
+            true => Vec::new(),
+            false => a.caller_tickets.clone().unwrap_or_default(),
+        },
+    };
+    let (choice, rules) = choose_ticket(call, policy, &facts, cx.now);
+    let choice = if made_before {
+        TicketChoice::New
+    } else {
+        choice
     };
     let decided = |ticket_id: Option<String>| StepOutcome {
         ticket_id,
