@@ -4,7 +4,10 @@
 //! `--concurrency` clients go, to one or several instances (`--url`, repeated), and
 //! waits until every call is `sync: done`. Prints throughput, ack latency, the
 //! time from a call's last ack to its sync, errors, and (with `--emulator`) the
-//! helpdesk requests per call.
+//! helpdesk requests per call. With `--pop-on answered` (or `ringing`) each
+//! answered call pops for its agent, and the time from sending the event that
+//! made the pop to the pop recorded on the call (its `pops[0].at`, the
+//! server's clock, on this machine) is printed as "pop published".
 //!
 //! Without `--url` it starts what it measures itself: deskbridge on SQLite (or on
 //! PostgreSQL with `--database-url`, in a fresh schema; `--instances` of them), with
@@ -34,6 +37,11 @@ pub struct LoadArgs {
     pub database_url: Option<String>,
     pub instances: usize,
     pub emulator: bool,
+    /// The group's `pop_on` (`off`, `ringing`, `answered`).
+    pub pop_on: String,
+    /// Held before a call's `ended` event, as a caller talks: a call that
+    /// ended before its pop ran gets none (nobody to show it to).
+    pub talk: Duration,
     /// A label that keeps this run's ids apart from another run's on the same
     /// instance.
     pub run: String,
@@ -49,7 +57,7 @@ struct Started {
 }
 
 /// The events of one call, in the order a phone system sends them.
-fn call_events(run: &str, call: &trace::Call) -> Vec<Value> {
+fn call_events(run: &str, call: &trace::Call, pop_on: &str) -> Vec<Value> {
     let id = format!("{run}-{}", call.index);
     let ev = |n: u32, mut body: Value| {
         body["id"] = json!(format!("{id}-{n}"));
@@ -57,11 +65,13 @@ fn call_events(run: &str, call: &trace::Call) -> Vec<Value> {
         body
     };
     let agent = json!({"email": format!("agent{}@acme.com", call.agent)});
-    let mut out = vec![ev(
-        1,
-        json!({"type": "ringing", "direction": "inbound", "from": call.written,
-               "to": "+14155550199", "queue": "support"}),
-    )];
+    let mut ringing = json!({"type": "ringing", "direction": "inbound", "from": call.written,
+                             "to": "+14155550199", "queue": "support"});
+    // A pop on ringing goes to the agent whose phone rings.
+    if pop_on == "ringing" && call.kind == trace::Kind::Answered {
+        ringing["agent"] = agent.clone();
+    }
+    let mut out = vec![ev(1, ringing)];
     match call.kind {
         trace::Kind::Answered => {
             out.push(ev(2, json!({"type": "answered", "agent": agent})));
@@ -82,6 +92,8 @@ struct Tally {
     acks: Vec<u64>,
     /// When each call's last event was acknowledged.
     last_ack: Vec<(String, Instant)>,
+    /// When the event that pops was sent, per call (with `--pop-on`).
+    pop_sent: Vec<(String, chrono::DateTime<chrono::Utc>)>,
     errors: std::collections::BTreeMap<String, u64>,
 }
 
@@ -97,7 +109,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         .map(|c| {
             (
                 format!("{}-{}", args.run, c.index),
-                call_events(&args.run, c),
+                call_events(&args.run, c, &args.pop_on),
             )
         })
         .collect();
@@ -123,10 +135,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             tickets.clone(),
             busy.clone(),
         );
-        let (batch, rate) = (args.batch.max(1), args.rate);
+        let (batch, rate, pop_on, talk) =
+            (args.batch.max(1), args.rate, args.pop_on.clone(), args.talk);
         tasks.spawn(async move {
             let mut acks = Vec::new();
             let mut last_ack = Vec::new();
+            let mut pop_sent = Vec::new();
             let mut errors: Vec<String> = Vec::new();
             loop {
                 // The next `batch` calls; their events go phase by phase (every
@@ -142,11 +156,19 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
                 let mut refused = false;
                 for phase in 0..phases {
                     let body: Vec<&Value> = mine.iter().filter_map(|(_, e)| e.get(phase)).collect();
+                    if !talk.is_zero() && body.iter().any(|e| e["type"] == "ended") {
+                        tokio::time::sleep(talk).await;
+                    }
                     if let Some(rate) = rate {
                         let ticket = tickets.fetch_add(body.len() as u64, Ordering::Relaxed);
                         let at = begin + Duration::from_secs_f64(ticket as f64 / rate);
                         tokio::time::sleep_until(at.into()).await;
                     }
+                    let popping = mine.iter().filter(|(_, e)| {
+                        e.get(phase).is_some_and(|e| e["type"] == pop_on.as_str())
+                    });
+                    let now = chrono::Utc::now();
+                    pop_sent.extend(popping.map(|(id, _)| (id.clone(), now)));
                     let payload = match body.as_slice() {
                         [one] => serde_json::to_vec(one)?,
                         many => serde_json::to_vec(many)?,
@@ -193,6 +215,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             let mut t = tally.lock().await;
             t.acks.extend(acks);
             t.last_ack.extend(last_ack);
+            t.pop_sent.extend(pop_sent);
             for e in errors {
                 *t.errors.entry(e).or_default() += 1;
             }
@@ -211,6 +234,15 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let synced_in = begin.elapsed();
 
     tally.acks.sort_unstable();
+    let mut pop_ms: Vec<u64> = tally
+        .pop_sent
+        .iter()
+        .filter_map(|(id, sent)| {
+            let shown = synced.popped_at.get(id)?;
+            Some((*shown - *sent).num_milliseconds().max(0) as u64)
+        })
+        .collect();
+    pop_ms.sort_unstable();
     let mut sync_ms: Vec<u64> = synced.latencies_ms;
     sync_ms.sort_unstable();
     let pct = |v: &[u64], p: f64| -> u64 {
@@ -264,6 +296,16 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         pct(&sync_ms, 0.50),
         pct(&sync_ms, 0.99),
     );
+    if args.pop_on != "off" {
+        println!(
+            "  pop published: {} of {} calls popped; event sent → pop recorded p50 {} ms, p99 {} ms, max {} ms",
+            pop_ms.len(),
+            tally.pop_sent.len(),
+            pct(&pop_ms, 0.50),
+            pct(&pop_ms, 0.99),
+            pop_ms.last().copied().unwrap_or(0),
+        );
+    }
     let errors: u64 = tally.errors.values().sum();
     println!(
         "  errors: {errors} {:?}; 503 busy answers (retried): {}; calls failed: {}",
@@ -280,6 +322,13 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         );
     }
     stop(started).await
+}
+
+/// The trace's agents in the directory: a pop goes to the agent of the call.
+fn agents_config() -> String {
+    (0..crate::AGENTS)
+        .map(|i| format!("[[agents]]\nemail = \"agent{i}@acme.com\"\nname = \"Agent {i}\"\n"))
+        .collect()
 }
 
 fn backend_name(args: &LoadArgs, started: &Started) -> String {
@@ -319,6 +368,8 @@ struct Synced {
     done: usize,
     failed: usize,
     latencies_ms: Vec<u64>,
+    /// When each call's first pop was recorded (calls that popped).
+    popped_at: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>,
 }
 
 /// Polls every call until it is `done` or `failed`, 32 at a time.
@@ -332,6 +383,7 @@ async fn wait_synced(
         done: 0,
         failed: 0,
         latencies_ms: Vec::new(),
+        popped_at: Default::default(),
     };
     let deadline = Instant::now() + Duration::from_secs(1800);
     let base = started.urls[0].clone();
@@ -351,9 +403,14 @@ async fn wait_synced(
             }))
             .await;
             for ((id, acked), answer) in chunk.iter().zip(answers) {
-                match answer.ok().as_ref().and_then(|c| c["sync"].as_str()) {
+                let call = answer.ok();
+                match call.as_ref().and_then(|c| c["sync"].as_str()) {
                     Some("done") => {
                         synced.done += 1;
+                        let popped = call.as_ref().and_then(|c| c["pops"][0]["at"].as_str());
+                        if let Some(at) = popped.and_then(|at| at.parse().ok()) {
+                            synced.popped_at.insert(id.clone(), at);
+                        }
                         synced.latencies_ms.push(acked.elapsed().as_millis() as u64);
                     }
                     Some("failed") => synced.failed += 1,
@@ -429,14 +486,18 @@ requests_per_minute = 1000000
 [jobs]
 workers = 8
 {backend}
+{agents}
 [[groups]]
 name = "support"
 backend = "{name}"
 tokens = ["{token}"]
 wait_for_recording_seconds = 0
+pop_on = "{pop_on}"
 "#,
         name = if emulator.is_some() { "zendesk" } else { "crm" },
         token = crate::TOKEN,
+        pop_on = args.pop_on,
+        agents = agents_config(),
     );
     let mut dirs = Vec::new();
     let mut instances = Vec::new();

@@ -83,6 +83,10 @@ struct Args {
     load: bool,
     #[arg(long)]
     rate: Option<f64>,
+    /// With `--load`: milliseconds a call talks before its `ended` event (a
+    /// call that ended before its pop ran pops nobody).
+    #[arg(long, default_value_t = 0)]
+    talk_ms: u64,
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// A running deskbridge to load (repeat for several instances); without it
@@ -219,6 +223,8 @@ async fn main() -> anyhow::Result<()> {
             database_url: args.database_url,
             instances: args.instances,
             emulator: args.emulator,
+            pop_on: args.pop_on,
+            talk: Duration::from_millis(args.talk_ms),
             run: args.run,
         })
         .await;

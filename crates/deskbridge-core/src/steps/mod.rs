@@ -84,6 +84,30 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// Whether the request changes something outside deskbridge (a contact, a
+    /// ticket, an agent's screen). The worker starts such a request only while
+    /// it surely holds the step's lease: one that another worker may already
+    /// have taken over could make the same record twice.
+    pub fn writes(&self) -> bool {
+        match self {
+            Request::CreateOrganization { .. }
+            | Request::CreateContact { .. }
+            | Request::CreateTicket { .. }
+            | Request::AddComment { .. }
+            | Request::AddContactPhone { .. }
+            | Request::Display { .. } => true,
+            Request::LockPhone(_)
+            | Request::GetContact(_)
+            | Request::FindContactsByPhone(_)
+            | Request::FindContactsByEmail(_)
+            | Request::GetTicket(_)
+            | Request::CallerTickets(_)
+            | Request::TicketsWithField { .. } => false,
+        }
+    }
+}
+
 /// The answer to a [`Request`], one variant per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {

@@ -14,6 +14,7 @@
 //! hold a worker and its lease while sleeping. A step's retry is durable (it
 //! survives a restart) and re-reads the call, so it is the one to keep.
 
+mod lease;
 mod steps;
 
 use std::sync::Arc;
@@ -23,7 +24,8 @@ use chrono::Utc;
 use deskbridge_core::ports::HelpdeskError;
 use deskbridge_core::trigger::{self, Notification};
 use deskbridge_core::{Step, StepOutcome, WorkLane};
-use deskbridge_store::ClaimedStep;
+use deskbridge_store::{ClaimedStep, StoreError};
+use lease::StepLease;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -168,14 +170,14 @@ impl Pace {
         state: &AppState,
         owner: &str,
         lease: Duration,
-    ) -> Result<Option<ClaimedStep>, deskbridge_store::StoreError> {
+    ) -> Result<Option<Claimed>, StoreError> {
         let Some(interval) = self.interval else {
-            return state.store.claim_bulk(owner, lease).await;
+            return timed(state.store.claim_bulk(owner, lease)).await;
         };
         let mut next = self.next.lock().await;
         tokio::time::sleep_until(*next).await;
-        let claimed = state.store.claim_bulk(owner, lease).await?;
-        if claimed.as_ref().is_some_and(starts_call) {
+        let claimed = timed(state.store.claim_bulk(owner, lease)).await?;
+        if claimed.as_ref().is_some_and(|(step, _)| starts_call(step)) {
             *next = tokio::time::Instant::now() + interval;
         }
         Ok(claimed)
@@ -215,8 +217,8 @@ async fn work_loop(
     let mut changes = state.store.changes();
     while !*stop.borrow() {
         let claimed = match &lane {
-            Lane::All => state.store.claim_step(&owner, retry.lease).await,
-            Lane::Pops => state.store.claim_pop(&owner, retry.lease).await,
+            Lane::All => timed(state.store.claim_step(&owner, retry.lease)).await,
+            Lane::Pops => timed(state.store.claim_pop(&owner, retry.lease)).await,
             // The pace may hold a claim back for long (a low rate): a stop
             // must not wait for it. A claim dropped after it was taken is a
             // lease that runs out, and the step runs again.
@@ -298,12 +300,31 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) {
     }
 }
 
-async fn run_one(state: &AppState, retry: RetryPolicy, step: ClaimedStep) {
+async fn run_one(state: &AppState, retry: RetryPolicy, (step, claimed_from): Claimed) {
     let span = tracing::info_span!("step", group = %step.group, call_id = %step.call_id, step = step.step.as_str(), attempt = step.attempt);
-    run_and_record(state, retry, step).instrument(span).await
+    run_and_record(state, retry, step, claimed_from)
+        .instrument(span)
+        .await
 }
 
-async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep) {
+/// A claimed step and the moment its claim started: the lease runs from no
+/// earlier than that.
+type Claimed = (ClaimedStep, tokio::time::Instant);
+
+/// Takes the claim's start time; the claim itself runs only when awaited here.
+async fn timed(
+    claim: impl std::future::Future<Output = Result<Option<ClaimedStep>, StoreError>>,
+) -> Result<Option<Claimed>, StoreError> {
+    let from = tokio::time::Instant::now();
+    Ok(claim.await?.map(|step| (step, from)))
+}
+
+async fn run_and_record(
+    state: &AppState,
+    retry: RetryPolicy,
+    step: ClaimedStep,
+    claimed_from: tokio::time::Instant,
+) {
     let Some(group) = state.group(&step.group).cloned() else {
         let reason = format!("connector group {:?} is no longer configured", step.group);
         tracing::error!(%reason, "step failed for good");
@@ -314,20 +335,24 @@ async fn run_and_record(state: &AppState, retry: RetryPolicy, step: ClaimedStep)
     };
     fault_delay().await;
     let started = std::time::Instant::now();
-    let result = with_lease(
-        &*state.store,
-        &step,
-        retry.lease,
-        steps::run(
+    let lease = StepLease::claimed(state.store.as_ref(), &step, retry.lease, claimed_from);
+    let result = lease
+        .keep_while(steps::run(
             state,
             &group,
             step.step,
             &step.interaction,
             step.job_id,
             step.attempt,
-        ),
-    )
-    .await;
+            &lease,
+        ))
+        .await;
+    let Some(result) = result else {
+        // The worker that holds the lease now runs the step; nothing to record.
+        metrics::counter!("deskbridge_steps_total", "group" => group.name.clone(), "step" => step.step.as_str(), "result" => "lease_lost")
+            .increment(1);
+        return;
+    };
     let name = step.step.as_str();
     metrics::histogram!("deskbridge_step_seconds", "step" => name)
         .record(started.elapsed().as_secs_f64());
@@ -406,44 +431,6 @@ fn reason(e: HelpdeskError) -> String {
     }
 }
 
-/// Runs a step while keeping its lease: a step can wait long (a helpdesk's
-/// Retry-After, a slow answer), and another worker must not take it over meanwhile.
-/// If the lease is lost anyway, the step's result will not be recorded.
-///
-/// The renewal runs beside the step, never instead of it: both futures are polled
-/// together, so a renewal waiting for the store's writer never parks the step.
-/// (On SQLite the writer is one connection; a step of the built-in CRM writes
-/// through it too. Renewing in a `select!` arm's body stopped polling the step
-/// while it held or waited for that connection, and the two waited on each other
-/// until the pool's 30 s acquire timeout.)
-async fn with_lease<T>(
-    store: &(impl deskbridge_store::JobQueue + ?Sized),
-    step: &ClaimedStep,
-    lease: Duration,
-    work: impl std::future::Future<Output = T>,
-) -> T {
-    let keep = async {
-        let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(200)));
-        // After a slow renewal, wait a whole period again instead of renewing in
-        // a burst.
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await; // the first tick is immediate
-        loop {
-            tick.tick().await;
-            match store.extend_lease(step, lease).await {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!("lost the step's lease while running it"),
-                Err(e) => tracing::warn!(error = %e, "cannot extend the step's lease"),
-            }
-        }
-    };
-    tokio::select! {
-        biased;
-        out = work => out,
-        never = keep => match never {},
-    }
-}
-
 /// Test hook for failover: with `DESKBRIDGE_FAULT_STEP_DELAY_MS=<ms>`, every step
 /// starts that much later, so a test can kill an instance while it holds leases.
 /// Never set it in production.
@@ -473,75 +460,6 @@ fn fault_point(step: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A step of the built-in CRM writes through SQLite's one writer connection
-    /// while its lease is renewed through the same connection: neither may wait
-    /// for the other. (Before the fix, the renewal stopped polling the step while
-    /// it held or queued for the connection, and both waited 30 s for the pool.)
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn renewing_the_lease_never_parks_a_step_that_writes() {
-        use deskbridge_store::crm::{ContactFields, Page};
-        use deskbridge_store::{CrmStore, SqliteStore};
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
-        let crm = store.crm("builtin");
-        let at = chrono::Utc::now();
-        let mut ring =
-            deskbridge_core::CallEvent::new("1", "c1", deskbridge_core::EventKind::Ringing, at);
-        ring.direction = Some(deskbridge_core::Direction::Inbound);
-        let call = deskbridge_core::Interaction::start(
-            "support",
-            &deskbridge_core::CallPlan::default(),
-            &ring,
-        )
-        .unwrap();
-        let step = ClaimedStep {
-            job_id: 1,
-            group: "support".into(),
-            call_id: "c1".into(),
-            step: deskbridge_core::Step::IdentifyCaller,
-            attempt: 1,
-            owner: "w".into(),
-            interaction: call,
-        };
-        // A lease renewed every 200 ms, under a step that keeps the writer busy
-        // for longer than that.
-        let work = async {
-            for i in 0..200 {
-                let fields = ContactFields {
-                    name: format!("Caller {i}"),
-                    email: None,
-                    phones: vec![format!("+1415555{i:04}")],
-                    organization_id: None,
-                    custom_fields: Default::default(),
-                };
-                crm.insert_contact(&fields, None).await.unwrap();
-            }
-            crm.contacts(
-                None,
-                Page {
-                    after: None,
-                    limit: 500,
-                },
-            )
-            .await
-            .unwrap()
-            .len()
-        };
-        let started = std::time::Instant::now();
-        let made = tokio::time::timeout(
-            Duration::from_secs(20),
-            with_lease(&store, &step, Duration::from_millis(300), work),
-        )
-        .await
-        .expect("the step finished while its lease was renewed");
-        assert_eq!(made, 200, "every contact of the step was written");
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "took {:?}",
-            started.elapsed()
-        );
-    }
 
     #[test]
     fn backoff_doubles_and_caps() {

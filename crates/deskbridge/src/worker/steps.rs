@@ -9,12 +9,16 @@ use deskbridge_core::steps::{Progress, Reply, Request, Rules, StepRun};
 use deskbridge_core::{Interaction, Step, StepOutcome};
 use deskbridge_store::{PhoneGuard, Store};
 
+use super::lease::StepLease;
 use crate::state::{AppState, Group};
 
 /// Where a step's I/O goes.
 pub struct Ports<'a> {
     pub helpdesk: &'a dyn Helpdesk,
     pub store: &'a dyn Store,
+    /// The worker's lease on the step, checked before each write to the
+    /// helpdesk (none in tests that run a step outside a worker).
+    pub lease: Option<&'a StepLease<'a>>,
 }
 
 /// Runs the step to its end and returns what it learned.
@@ -25,6 +29,7 @@ pub async fn run(
     call: &Interaction,
     job_id: i64,
     attempt: i64,
+    lease: &StepLease<'_>,
 ) -> Result<StepOutcome, HelpdeskError> {
     let rules = Rules {
         policy: &group.policy,
@@ -35,6 +40,7 @@ pub async fn run(
     let ports = Ports {
         helpdesk: group.helpdesk.as_ref(),
         store: state.store.as_ref(),
+        lease: Some(lease),
     };
     drive(
         StepRun::new(step, call, rules, Utc::now(), job_id, attempt),
@@ -68,6 +74,9 @@ async fn fetch(
     phone_lock: &mut Option<PhoneGuard>,
 ) -> Result<Reply, HelpdeskError> {
     let helpdesk = ports.helpdesk;
+    if let Some(lease) = ports.lease.filter(|_| request.writes()) {
+        lease.before_write().await?;
+    }
     Ok(match request {
         Request::LockPhone(phone) => {
             let guard = ports
@@ -183,6 +192,7 @@ mod tests {
             let ports = Ports {
                 helpdesk: &self.helpdesk,
                 store: &self.store,
+                lease: None,
             };
             let run = StepRun::new(step, call, rules, Utc::now(), 1, attempt);
             let outcome = drive(run, &ports).await?;
