@@ -22,6 +22,10 @@
 //! still land. The take-over claims only after the store's lease ran out (later
 //! than this clock's) and must then reach the same write, so that window is the
 //! helpdesk's time to answer one request.
+//!
+//! The store stamps `lease_until` with this instance's clock and another
+//! instance compares it with its own: instances' clocks must agree to well
+//! within half a lease (NTP does; the default lease is 30 s).
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;

@@ -333,19 +333,22 @@ async fn run_and_record(
         }
         return;
     };
-    fault_delay().await;
     let started = std::time::Instant::now();
     let lease = StepLease::claimed(state.store.as_ref(), &step, retry.lease, claimed_from);
     let result = lease
-        .keep_while(steps::run(
-            state,
-            &group,
-            step.step,
-            &step.interaction,
-            step.job_id,
-            step.attempt,
-            &lease,
-        ))
+        .keep_while(async {
+            fault_delay().await;
+            steps::run(
+                state,
+                &group,
+                step.step,
+                &step.interaction,
+                step.job_id,
+                step.attempt,
+                &lease,
+            )
+            .await
+        })
         .await;
     let Some(result) = result else {
         // The worker that holds the lease now runs the step; nothing to record.

@@ -246,3 +246,75 @@ fn control_characters_in_ids_are_refused() {
         assert!(message.contains("control characters"), "{message}");
     }
 }
+
+/// Issue 15, point 6: JSON nested deeper than any event needs, bytes that are
+/// not UTF-8, and a flood of headers each get a 4xx with the JSON error shape
+/// (or, for the headers, hyper's refusal before any handler runs), and nothing
+/// of them is stored; the server goes on taking events.
+#[test]
+fn deep_json_invalid_utf8_and_a_header_flood_are_refused_and_store_nothing() {
+    let app = TestApp::start();
+    let post_raw = |body: Vec<u8>| {
+        let resp = app
+            .client()
+            .post(app.url("/api/v1/events"))
+            .bearer_auth(&app.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .expect("response");
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().unwrap_or(Value::Null))
+    };
+
+    // 100,000 levels of arrays inside an attribute: serde_json stops at 128.
+    let deep = format!(
+        r#"{{"id":"deep-1","call_id":"deep","type":"ended","direction":"inbound","from":"{CALLER}","attributes":{{"a":{}{}}}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let (status, body) = post_raw(deep.into_bytes());
+    assert!(
+        status == 400 || status == 422,
+        "deep JSON answered {status}: {body}"
+    );
+    assert!(body["error"].is_string(), "JSON error shape: {body}");
+    assert!(body["message"].is_string(), "a message: {body}");
+
+    // A name with a byte that is not UTF-8.
+    let mut invalid = format!(
+        r#"{{"id":"utf-1","call_id":"utf","type":"ended","direction":"inbound","from":"{CALLER}","agent":{{"name":"Ann "#
+    )
+    .into_bytes();
+    invalid.extend_from_slice(&[0xff, 0xfe]);
+    invalid.extend_from_slice(br#""}}"#);
+    let (status, body) = post_raw(invalid);
+    assert!(
+        status == 400 || status == 422,
+        "invalid UTF-8 answered {status}: {body}"
+    );
+    assert!(body["error"].is_string(), "JSON error shape: {body}");
+
+    // 1,000 headers of a few bytes each: under the byte bound, over hyper's
+    // count of headers.
+    let mut flood = app
+        .client()
+        .post(app.url("/api/v1/events"))
+        .bearer_auth(&app.token)
+        .json(&one("flood", json!({"reason": "completed"})));
+    for i in 0..1000 {
+        flood = flood.header(format!("x-flood-{i}"), "1");
+    }
+    match flood.send() {
+        Ok(resp) => assert_eq!(resp.status().as_u16(), 431, "header flood"),
+        // Refused by closing the connection: also a clear refusal.
+        Err(e) => assert!(e.is_request() || e.is_connect() || e.is_body(), "{e}"),
+    }
+
+    for call in ["deep", "utf", "flood"] {
+        let (status, body) = app.get(&format!("/api/v1/calls/{call}"));
+        assert_eq!(status, 404, "call {call} must not be stored: {body}");
+    }
+    let (status, body) = app.post_events(&one("after", json!({"reason": "completed"})));
+    assert_eq!(status, 202, "the server still takes events: {body}");
+}

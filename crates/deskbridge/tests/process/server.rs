@@ -62,7 +62,11 @@ impl Server {
 
     /// Starts a server on an existing data dir (for restarts).
     pub fn start_in(data_dir: &Path, opts: Options) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskbridge"));
+        // `DESKBRIDGE_BIN` runs another build (the scale benchmark's release
+        // binary, `tests/process/scale.rs`); by default the test build's own.
+        let binary = std::env::var_os("DESKBRIDGE_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_deskbridge").into());
+        let mut cmd = Command::new(binary);
         cmd.arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
