@@ -35,7 +35,11 @@ for n in "${@:-16 256 1024}"; do
   idle=$(mib "$pid" VmRSS)
   out=$("$bin/deskbridge-bench" --load --url "http://127.0.0.1:$port" \
     --token "$(cat "$dir/data/ingest-token")" --run "mem$n" \
-    --calls $((4 * n)) --numbers $((2 * n)) --batch 1 --concurrency "$n" --talk-ms "$talk_ms")
+    --calls $((4 * n)) --numbers $((2 * n)) --batch 1 --concurrency "$n" --talk-ms "$talk_ms") || {
+    echo "the load failed; the server's log is in $dir/serve.log" >&2
+    kill "$pid"
+    exit 1
+  }
   peak=$(mib "$pid" VmHWM)
   after=$(mib "$pid" VmRSS)
   rate=$(grep -o '= [0-9]* events/s' <<<"$out" | grep -o '[0-9]*')

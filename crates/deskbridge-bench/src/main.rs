@@ -546,12 +546,20 @@ async fn play(
         tasks.spawn(async move {
             for (at, body) in scaled {
                 tokio::time::sleep_until((start + at).into()).await;
-                let resp = http
-                    .post(&url)
-                    .bearer_auth(TOKEN)
-                    .json(&body)
-                    .send()
-                    .await?;
+                // Sent again after a connection error or a 503, as a phone
+                // system does (an event's id makes the resend harmless).
+                let mut tries = 0;
+                let resp = loop {
+                    tries += 1;
+                    match http.post(&url).bearer_auth(TOKEN).json(&body).send().await {
+                        Ok(resp) if resp.status().as_u16() != 503 => break resp,
+                        Ok(_) | Err(_) if tries < 5 => {
+                            tokio::time::sleep(Duration::from_millis(200)).await
+                        }
+                        Ok(resp) => break resp,
+                        Err(e) => return Err(e.into()),
+                    }
+                };
                 anyhow::ensure!(
                     resp.status().as_u16() == 202,
                     "ingest answered {}",
