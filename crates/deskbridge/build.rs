@@ -23,12 +23,23 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=DESKBRIDGE_COMMIT={commit}");
     // Built again when HEAD moves (a commit, a checkout); in a worktree HEAD is
-    // in its own git dir, the branches in the common one.
+    // in its own git dir, the branches in the common one. Only paths that exist
+    // are named: cargo takes a missing one for changed and would rebuild this
+    // crate (and all above it) on every command. A new clone often has no
+    // `packed-refs`; if one appears later, the commit that made it also moved
+    // HEAD's branch under `refs/heads`, which is watched.
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
+        watch_if_present(&format!("{dir}/HEAD"));
     }
     if let Some(dir) = git(&["rev-parse", "--git-common-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/refs/heads");
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        watch_if_present(&format!("{dir}/refs/heads"));
+        watch_if_present(&format!("{dir}/packed-refs"));
+    }
+}
+
+/// Asks cargo to rebuild when `path` changes, if it exists.
+fn watch_if_present(path: &str) {
+    if std::path::Path::new(path).exists() {
+        println!("cargo:rerun-if-changed={path}");
     }
 }

@@ -115,6 +115,12 @@ pub enum Change {
     Call { group: String, call_id: String },
     /// A step became runnable.
     Work,
+    /// This instance may have missed other instances' changes: its listener
+    /// lost its connection and is subscribed again. What was announced in
+    /// between was not heard, so whoever follows calls reads them again (the
+    /// live streams say `lagged`, as when they fall behind). Never sent between
+    /// instances.
+    Missed,
 }
 
 /// An instance sharing the database.

@@ -58,6 +58,17 @@ fn ev(id: &str, call: &str, kind: EventKind, secs: i64) -> GroupEvent {
     }
 }
 
+/// How long a test waits for a spawned task, a barrier or a join before it
+/// fails saying what it waited for: never without a bound (issue 23).
+const BOUND: Duration = Duration::from_secs(60);
+
+/// `fut`'s output, or a failure naming `what` after [`BOUND`].
+async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, fut)
+        .await
+        .unwrap_or_else(|_| panic!("waited over {BOUND:?} for {what}"))
+}
+
 fn answered_call(call: &str) -> Vec<GroupEvent> {
     vec![
         ev(&format!("{call}-1"), call, EventKind::Ringing, 0),
@@ -396,10 +407,13 @@ async fn concurrent_group_commits_store_every_event_exactly_once(store: &dyn Sto
         }
         accepted
     });
-    let accepted: usize = futures_util::future::join_all(tasks)
-        .await
-        .into_iter()
-        .sum();
+    let accepted: usize = bounded(
+        "the concurrent group commits",
+        futures_util::future::join_all(tasks),
+    )
+    .await
+    .into_iter()
+    .sum();
     assert_eq!(
         accepted,
         8 * 5 * 5,
@@ -1041,7 +1055,7 @@ where
         .collect();
     let mut out = Vec::with_capacity(n);
     for task in tasks {
-        out.push(task.await.unwrap());
+        out.push(bounded("one of the racing operations", task).await.unwrap());
     }
     out
 }
@@ -2948,7 +2962,7 @@ async fn instances_never_claim_the_same_step() {
     }
     let mut claimed = Vec::new();
     for claimer in claimers {
-        claimed.extend(claimer.await.unwrap());
+        claimed.extend(bounded("a claiming worker", claimer).await.unwrap());
     }
     // Nothing left over for a late worker either.
     assert!(a.claim_step("late", LEASE).await.unwrap().is_none());
@@ -3081,12 +3095,151 @@ async fn instances_share_idempotency_keys() {
     }
     let mut made = Vec::new();
     for task in tasks {
-        made.push(task.await.unwrap());
+        made.push(bounded("a contact insert", task).await.unwrap());
     }
     assert_eq!(made.iter().filter(|c| c.new).count(), 1);
     assert!(made.iter().all(|c| c.record == made[0].record));
     let listed = a.crm("builtin").contacts(None, page(None, 10)).await;
     assert_eq!(listed.unwrap().len(), 1);
+    a.close().await;
+    b.close().await;
+    drop(schema);
+}
+
+/// Closing an instance right as its listener hears a change returns: the
+/// listener's connection is never one that `close()` waits for in vain (issue 23:
+/// `a_change_on_one_instance_reaches_the_other` hung in `close()` for 17 minutes).
+/// Each round closes the store the moment a notification arrives, the moment
+/// the hang needed: sqlx's `PgListener` subscribes to the pool's close event
+/// after checking that the pool is open, so a close falling between the two was
+/// never heard, the listener kept its pool connection, and the pool's close
+/// waited for it for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_as_a_change_arrives_never_waits_for_the_listener() {
+    let schema = PgSchema::create().await;
+    let url = schema.url();
+    let rounds: usize = std::env::var("CLOSE_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(40);
+    for round in 0..rounds {
+        let store = bounded("the store to open", PgStore::open(&url))
+            .await
+            .unwrap();
+        let mut changes = store.changes();
+        // Probe until the listener hears the store's own changes.
+        let mut heard = false;
+        for probe in 0..50 {
+            let call = format!("close-{round}-{probe}");
+            store
+                .ingest(&[ev(&call, &call, EventKind::Ringing, 0)])
+                .await
+                .unwrap();
+            let wanted = |c: &Change| matches!(c, Change::Call { call_id, .. } if *call_id == call);
+            if wait_for(&mut changes, Duration::from_millis(200), wanted)
+                .await
+                .is_some()
+            {
+                heard = true;
+                break;
+            }
+        }
+        assert!(
+            heard,
+            "round {round}: the store's listener never heard its own change"
+        );
+        tokio::time::timeout(Duration::from_secs(15), store.close())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: close() still waited after 15 s"));
+    }
+    drop(schema);
+}
+
+/// A change made right after `open` returns reaches the instance's own change
+/// stream: `open` returns only once its listener is subscribed (issue 23: a
+/// change announced before the listener's `LISTEN` was never heard, so the
+/// second instance of `a_change_on_one_instance_reaches_the_other` could miss
+/// the first's step, and a real instance could miss a call it should pop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_right_after_open_is_heard() {
+    let schema = PgSchema::create().await;
+    let url = schema.url();
+    for round in 0..10 {
+        let (a, b) = bounded("two stores to open", async {
+            tokio::join!(PgStore::open(&url), PgStore::open(&url))
+        })
+        .await;
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut changes = b.changes();
+        let call = format!("after-open-{round}");
+        a.ingest(&[ev(&call, &call, EventKind::Ringing, 0)])
+            .await
+            .unwrap();
+        let heard = wait_for(
+            &mut changes,
+            Duration::from_secs(5),
+            |c| matches!(c, Change::Call { call_id, .. } if *call_id == call),
+        )
+        .await;
+        assert!(
+            heard.is_some(),
+            "round {round}: b never heard of a's call made right after open"
+        );
+        a.close().await;
+        b.close().await;
+    }
+    drop(schema);
+}
+
+/// An instance whose listener loses its connection listens again, says that it
+/// may have missed changes (the live streams then tell their clients to read
+/// again), and hears the next change: a dropped connection never leaves an
+/// instance deaf to the others' calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_lost_its_connection_listens_again_and_says_so() {
+    let (a, b, schema) = two_instances().await;
+    let mut changes = b.changes();
+    // End the listeners' connections, as a database restart or a proxy would.
+    let mut admin = admin_connection(&database_url()).await;
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1",
+    )
+    .bind(format!(r#"LISTEN "deskbridge_{}""#, schema.name))
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        ended,
+        [true, true],
+        "both instances' listeners were found and ended"
+    );
+    let missed = wait_for(&mut changes, Duration::from_secs(10), |c| {
+        *c == Change::Missed
+    })
+    .await;
+    assert!(missed.is_some(), "b did not say it may have missed changes");
+    let call = format!("after-reconnect-{}", schema.name);
+    // b listens again: a's next change reaches it.
+    let mut heard = None;
+    for probe in 0..20 {
+        let id = format!("{call}-{probe}");
+        a.ingest(&[ev(&id, &id, EventKind::Ringing, 0)])
+            .await
+            .unwrap();
+        heard = wait_for(
+            &mut changes,
+            Duration::from_millis(500),
+            |c| matches!(c, Change::Call { call_id, .. } if *call_id == id),
+        )
+        .await;
+        if heard.is_some() {
+            break;
+        }
+    }
+    assert!(
+        heard.is_some(),
+        "b never heard a again after its listener reconnected"
+    );
     a.close().await;
     b.close().await;
     drop(schema);

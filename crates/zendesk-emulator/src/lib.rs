@@ -7,17 +7,15 @@
 //! lag, a per-account rate limit with `Retry-After`, idempotency keys on ticket
 //! creation, and injected failures — without an account or a network.
 //!
-//! Start it in-process:
+//! Start it in-process, as `examples/in_process.rs` does (`cargo clippy
+//! --all-targets` compiles it; the tests run under cargo-nextest, which runs no
+//! doctests):
 //!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! use zendesk_emulator::{Emulator, EmulatorConfig};
+//! ```text
 //! let running = Emulator::new(EmulatorConfig::new("admin@acme.com", "TOKEN"))
 //!     .start("127.0.0.1:0")
 //!     .await?;
 //! let agent = running.seed_agent("ann@acme.com", "Ann Example");
-//! println!("{} agent {agent}", running.base_url);
-//! # Ok(()) }
 //! ```
 //!
 //! or as a binary: `zendesk-emulator --listen 127.0.0.1:0 --email admin@acme.com

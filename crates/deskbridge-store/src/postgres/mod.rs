@@ -24,7 +24,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
-use tokio::sync::broadcast;
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::time::now_ms;
 use crate::{Change, SharedBudget, StoreError};
@@ -46,13 +48,37 @@ fn channel_for(schema: &str) -> String {
 pub struct PgStore {
     pool: PgPool,
     changes: broadcast::Sender<Change>,
+    listener: Arc<Listener>,
 }
+
+/// The background task that turns other instances' `NOTIFY`s into [`Change`]s,
+/// and how to stop it.
+///
+/// It listens on a connection of its own, outside the store's pool, and stops on
+/// a signal of the store's own. Both matter (issue 23): when it listened on a
+/// pool connection and stopped on the pool's close event, a `close()` that fell
+/// between sqlx's "is the pool closed?" and its subscription to the close event
+/// was never heard, the listener kept its pool connection, and `close()` waited
+/// for that connection forever. A `watch` value cannot be missed that way: the
+/// listener sees `true` whenever it looks.
+struct Listener {
+    stop: watch::Sender<bool>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// How long `open` waits for the listener's first `LISTEN` before going on
+/// without it (the workers still poll, so nothing is lost, only later).
+const SUBSCRIBE_WITHIN: Duration = Duration::from_secs(10);
+/// How long `close` waits for the listener and then the pool; past that it
+/// logs what it gave up on and returns, so a shutdown never hangs.
+const CLOSE_WITHIN: Duration = Duration::from_secs(10);
 
 impl PgStore {
     /// Connects, applies migrations (sqlx holds an advisory lock while it does, so
     /// instances starting together migrate once) and starts listening for the
-    /// other instances' changes. A schema chosen in the URL
-    /// (`?options=-c%20search_path%3Dname`) must exist.
+    /// other instances' changes. It returns once the listener is subscribed, so
+    /// that no change announced after `open` is missed. A schema chosen in the
+    /// URL (`?options=-c%20search_path%3Dname`) must exist.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -65,12 +91,56 @@ impl PgStore {
             .await?;
         let channel = channel_for(&schema);
         let (changes, _) = broadcast::channel(4096);
-        tokio::spawn(listen(pool.clone(), channel.clone(), changes.clone()));
-        Ok(PgStore { pool, changes })
+        let (stop, stopped) = watch::channel(false);
+        let (subscribed, on_subscribed) = oneshot::channel();
+        let task = tokio::spawn(listen(
+            url.to_string(),
+            channel,
+            changes.clone(),
+            stopped,
+            subscribed,
+        ));
+        if tokio::time::timeout(SUBSCRIBE_WITHIN, on_subscribed)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "not yet listening for other instances' changes after {SUBSCRIBE_WITHIN:?}; going on (workers poll meanwhile)"
+            );
+        }
+        Ok(PgStore {
+            pool,
+            changes,
+            listener: Arc::new(Listener {
+                stop,
+                task: std::sync::Mutex::new(Some(task)),
+            }),
+        })
     }
 
+    /// Stops the listener, then closes the pool once every connection is back;
+    /// each wait is bounded by [`CLOSE_WITHIN`].
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.listener.stop.send_replace(true);
+        let task = self
+            .listener
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task
+            && tokio::time::timeout(CLOSE_WITHIN, task).await.is_err()
+        {
+            tracing::warn!("the change listener did not stop within {CLOSE_WITHIN:?}");
+        }
+        if tokio::time::timeout(CLOSE_WITHIN, self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "closing the database pool: a connection was not given back within {CLOSE_WITHIN:?}; closing anyway"
+            );
+        }
     }
 
     /// Instances write concurrently: one pool for writes and reads.
@@ -83,41 +153,74 @@ impl PgStore {
     }
 }
 
-/// Forwards NOTIFY payloads to the local change stream; reconnects on errors.
-async fn listen(pool: PgPool, channel: String, changes: broadcast::Sender<Change>) {
+/// Forwards NOTIFY payloads to the local change stream until `stop` turns true
+/// (or the store is dropped); reconnects on errors. `subscribed` is told after
+/// the first `LISTEN`.
+async fn listen(
+    url: String,
+    channel: String,
+    changes: broadcast::Sender<Change>,
+    mut stop: watch::Receiver<bool>,
+    subscribed: oneshot::Sender<()>,
+) {
+    let mut subscribed = Some(subscribed);
     loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
+        // Its own connection (sqlx gives it a pool of one that ignores closing),
+        // never one of the store's pool.
+        let connect = async {
+            let mut listener = PgListener::connect(&url).await?;
+            listener.listen(&channel).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let connected = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            connected = connect => connected,
+        };
+        let mut listener = match connected {
+            Ok(listener) => listener,
             Err(e) => {
-                if pool.is_closed() {
-                    return;
-                }
                 tracing::warn!(error = %e, "cannot LISTEN; retrying in 1 s (workers still poll)");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+                tokio::select! {
+                    _ = stop.wait_for(|stop| *stop) => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
             }
         };
-        if let Err(e) = listener.listen(&channel).await {
-            tracing::warn!(error = %e, "LISTEN failed; retrying in 1 s");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
+        match subscribed.take() {
+            Some(subscribed) => {
+                let _ = subscribed.send(());
+            }
+            // Listening again after a broken connection: what other instances
+            // announced meanwhile was not heard.
+            None => {
+                let _ = changes.send(Change::Missed);
+            }
         }
-        // Something may have happened while not listening.
+        // Something may have become runnable while not listening.
         let _ = changes.send(Change::Work);
         loop {
-            match listener.recv().await {
-                Ok(n) => {
-                    if let Some(change) = decode(n.payload()) {
-                        let _ = changes.send(change);
+            tokio::select! {
+                // Dropping the listener ends its connection.
+                _ = stop.wait_for(|stop| *stop) => return,
+                // `try_recv`, not `recv`: `recv` reconnects without a word, and
+                // what was announced while it did is lost unseen.
+                received = listener.try_recv() => match received {
+                    Ok(Some(n)) => {
+                        if let Some(change) = decode(n.payload()) {
+                            let _ = changes.send(change);
+                        }
                     }
-                }
-                Err(e) => {
-                    if pool.is_closed() {
-                        return;
+                    // The connection was lost and is listening again.
+                    Ok(None) => {
+                        tracing::warn!("the notification connection was lost; listening again");
+                        let _ = changes.send(Change::Missed);
+                        let _ = changes.send(Change::Work);
                     }
-                    tracing::warn!(error = %e, "notification stream broke; listening again");
-                    break;
-                }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "notification stream broke; listening again");
+                        break;
+                    }
+                },
             }
         }
     }
@@ -128,6 +231,8 @@ fn encode(change: &Change) -> String {
     match change {
         Change::Work => "work".into(),
         Change::Call { group, call_id } => format!("call\t{group}\t{call_id}"),
+        // Local only: an instance's own listener says it; never announced.
+        Change::Missed => "missed".into(),
     }
 }
 

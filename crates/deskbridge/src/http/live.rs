@@ -35,7 +35,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     tag = "calls",
     security(("group_token" = [])),
     responses(
-        (status = 200, description = "Server-Sent Events: `call` (data: the call as `GET /api/v1/calls/{call_id}` shows it, without `steps`) per change of a call of the token's groups; `lagged` when changes were missed", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events: `call` (data: the call as `GET /api/v1/calls/{call_id}` shows it, without `steps`) per change of a call of the token's groups; `lagged` when changes were missed (`missed`: how many, or null when the instance could not count them)", content_type = "text/event-stream", body = String),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
     )
 )]
@@ -95,6 +95,15 @@ pub(super) async fn next_call(
         let (group, call_id) = match changes.recv().await {
             Ok(Change::Call { group, call_id }) => (group, call_id),
             Ok(Change::Work) => continue,
+            // The instance stopped hearing the others for a while: the client
+            // reads again, as after falling behind.
+            Ok(Change::Missed) => {
+                return Next::Lagged(
+                    Event::default()
+                        .event("lagged")
+                        .data(json!({ "missed": null, "reason": "reconnected" }).to_string()),
+                );
+            }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 return Next::Lagged(
                     Event::default()

@@ -32,6 +32,62 @@ impl Drop for Process {
     }
 }
 
+/// How long Kamailio may live at most, whatever happens to the test: a bound
+/// that holds even if the test process is killed before its `Drop` runs.
+const KAMAILIO_LIFETIME_SECS: u32 = 300;
+
+/// Kamailio and the worker processes it forks, as one process group, ended
+/// together when the test ends or panics (issue 23: killing only the main
+/// process left its five workers running, holding their UDP ports).
+///
+/// Kamailio runs under coreutils `timeout`, which makes itself the leader of a
+/// new process group (Kamailio and its workers inherit it) and kills that whole
+/// group when the bound passes. A group of its own also keeps Kamailio's own
+/// shutdown (`kill(0, SIGTERM)` to its group) away from the test process.
+struct KamailioGroup(Child);
+
+impl KamailioGroup {
+    /// Starts `kamailio` with `args`, its output (both streams) into `log`.
+    fn spawn(args: &[std::ffi::OsString], log: std::fs::File) -> KamailioGroup {
+        KamailioGroup(
+            Command::new("timeout")
+                .args(["-s", "KILL", &KAMAILIO_LIFETIME_SECS.to_string()])
+                .arg("kamailio")
+                .args(args)
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("kamailio (under timeout)"),
+        )
+    }
+
+    /// The group's id (its leader's pid).
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+/// The pids of the processes of process group `group` still alive.
+fn group_members(group: u32) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .args(["-g", &group.to_string()])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+impl Drop for KamailioGroup {
+    fn drop(&mut self) {
+        // `timeout` is the group's leader: its pid is the group id.
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
 fn found(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -86,7 +142,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitSta
 
 /// Kamailio with the repository's config, in front of `app`, on a free port.
 struct Kamailio {
-    _process: Process,
+    process: KamailioGroup,
     port: u16,
     dir: tempfile::TempDir,
 }
@@ -96,29 +152,23 @@ impl Kamailio {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_udp_port();
         let log = std::fs::File::create(dir.path().join("kamailio.log")).expect("log file");
-        let process = Process(
-            Command::new("kamailio")
-                .arg("-f")
-                .arg(repo_file("deploy/kamailio/deskbridge.cfg"))
-                .args(["-DD", "-E", "-Y"])
-                .arg(dir.path())
-                .arg("-w")
-                .arg(dir.path())
-                .arg(format!("--substdef=!DESKBRIDGE_URL!{}!g", app.base))
-                .arg(format!("--substdef=!DESKBRIDGE_TOKEN!{TOKEN}!g"))
-                .arg(format!("--substdef=!LISTEN!udp:127.0.0.1:{port}!g"))
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("kamailio"),
-        );
+        let args: Vec<std::ffi::OsString> = vec![
+            "-f".into(),
+            repo_file("deploy/kamailio/deskbridge.cfg").into(),
+            "-DD".into(),
+            "-E".into(),
+            "-Y".into(),
+            dir.path().into(),
+            "-w".into(),
+            dir.path().into(),
+            format!("--substdef=!DESKBRIDGE_URL!{}!g", app.base).into(),
+            format!("--substdef=!DESKBRIDGE_TOKEN!{TOKEN}!g").into(),
+            format!("--substdef=!LISTEN!udp:127.0.0.1:{port}!g").into(),
+        ];
+        let process = KamailioGroup::spawn(&args, log);
         // Kamailio needs a moment to open its socket; SIPp retransmits meanwhile.
         std::thread::sleep(Duration::from_millis(300));
-        Kamailio {
-            _process: process,
-            port,
-            dir,
-        }
+        Kamailio { process, port, dir }
     }
 
     fn log(&self) -> String {
@@ -277,6 +327,24 @@ fn a_sip_call_nobody_is_routed_to_is_refused_and_logged_as_missed() {
     let call = the_call(&app, &kamailio);
     assert_eq!(call["sync"], "done", "{call}");
     assert_eq!(call["outcome"], "missed");
+    // Kamailio ran as a main process and its workers; ending the test's
+    // Kamailio ends all of them (issue 23: orphans held their ports).
+    let group = kamailio.process.id();
+    assert!(
+        group_members(group).len() > 2,
+        "Kamailio's workers run in its group: {:?}",
+        group_members(group)
+    );
+    drop(kamailio);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !group_members(group).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        group_members(group),
+        Vec::<u32>::new(),
+        "Kamailio's processes outlived it"
+    );
     assert_eq!(call["agent"], serde_json::Value::Null);
     let comments = app.comments(call["ticket_id"].as_str().expect("a ticket"));
     assert!(
