@@ -21,6 +21,7 @@ pub mod policy;
 pub mod pop;
 pub mod ports;
 pub mod queue;
+pub mod rate_limit;
 pub mod route;
 pub mod rule;
 pub mod steps;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
+use deskbridge_core::rate_limit::{HeldBack, LimitedRequest, held_back};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -202,32 +203,29 @@ impl ZendeskClient {
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after(resp.headers().get(RETRY_AFTER)).unwrap_or(DEFAULT_RETRY_AFTER);
-            // Zendesk's limits are not one bucket ("Rate limits": the plan's
-            // requests per minute, shown in `X-Rate-Limit-Remaining`, and endpoint
-            // limits such as 30 updates per 10 minutes per ticket). A 429 while
-            // the account still has requests left, or on a ticket update that
-            // does not say the account is out, is that endpoint's (that ticket's)
-            // limit: only this request waits, through the caller's retry.
-            // Both carry the account's requests left this minute ("Best practices
-            // for avoiding rate limiting": Ticketing API responses send
-            // `ratelimit-remaining` beside `x-rate-limit-remaining`).
-            let remaining = requests_left(resp.headers());
-            let account_out = remaining.map_or(!ticket_update, |left| left == 0);
-            let scope = if account_out { "account" } else { "endpoint" };
-            metrics::counter!("deskbridge_zendesk_rate_limited_total", "scope" => scope)
+            // Which limit this was, and so what waits, the core decides
+            // (`deskbridge_core::rate_limit`, with Zendesk's sources); this
+            // reads the answer and carries the decision out.
+            let request = match (ticket_update, ticket_of(path)) {
+                (false, _) => LimitedRequest::Other,
+                (true, Some(ticket)) => LimitedRequest::TicketUpdate(ticket),
+                (true, None) => LimitedRequest::UnknownTicketUpdate,
+            };
+            let held = held_back(requests_left(resp.headers()), request);
+            metrics::counter!("deskbridge_zendesk_rate_limited_total", "scope" => held.scope())
                 .increment(1);
-            if account_out {
-                tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
-                self.budget.pause_all(wait).await;
-            } else {
-                tracing::warn!(
-                    ?wait,
-                    path,
-                    "Zendesk endpoint limit: holding back this write"
-                );
-                // The ticket's updates wait out the answer here too, unsent.
-                if let Some(ticket) = ticket_update.then(|| ticket_of(path)).flatten() {
+            match held {
+                HeldBack::Account => {
+                    tracing::warn!(?wait, path, "Zendesk rate limit: pausing every request");
+                    self.budget.pause_all(wait).await;
+                }
+                HeldBack::Ticket(ticket) => {
+                    tracing::warn!(?wait, path, "Zendesk ticket limit: holding back its updates");
+                    // The ticket's updates wait out the answer here too, unsent.
                     self.counts.hold(&Counted::TicketUpdate(ticket), wait);
+                }
+                HeldBack::Request => {
+                    tracing::warn!(?wait, path, "Zendesk endpoint limit: holding back this write");
                 }
             }
             return Err(ZendeskError::RateLimited(wait));

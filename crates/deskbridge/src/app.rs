@@ -531,7 +531,7 @@ async fn heartbeat(state: Arc<AppState>) {
             tracing::warn!(error = %e, "cannot record this instance's heartbeat");
         }
         // Which instances are alive and what each holds, for /metrics.
-        if let Ok(alive) = state.store.instances(HEARTBEAT * 3).await {
+        if let Ok(alive) = state.alive_instances().await {
             metrics::gauge!("deskbridge_instances_alive").set(alive.len() as f64);
             for i in alive {
                 metrics::gauge!("deskbridge_instance_running_steps", "instance" => i.id)

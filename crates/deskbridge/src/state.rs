@@ -153,6 +153,16 @@ impl AgentPage {
 }
 
 impl AppState {
+    /// The instances sharing the database that are alive: each heartbeat is
+    /// [`crate::app::HEARTBEAT`] apart, and one that missed three is gone (it
+    /// crashed or lost the database); asked by `/metrics`, `/readyz`, the admin
+    /// page and `/api/v1/instances` alike.
+    pub async fn alive_instances(
+        &self,
+    ) -> Result<Vec<InstanceRecord>, deskbridge_store::StoreError> {
+        self.store.instances(crate::app::HEARTBEAT * 3).await
+    }
+
     pub fn group(&self, name: &str) -> Option<&Arc<Group>> {
         self.groups.iter().find(|g| g.name == name)
     }

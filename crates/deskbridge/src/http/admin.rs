@@ -322,7 +322,7 @@ async fn overview(
             }),
         });
     }
-    let alive = state.store.instances(crate::app::HEARTBEAT * 3).await?;
+    let alive = state.alive_instances().await?;
     let failed = state.store.recent_failures(FAILED_SHOWN).await?;
     let dead = state
         .store

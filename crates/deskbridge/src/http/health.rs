@@ -118,7 +118,7 @@ async fn refresh_gauges(state: &AppState) {
             }
         }
     }
-    match state.store.instances(crate::app::HEARTBEAT * 3).await {
+    match state.alive_instances().await {
         Ok(alive) => metrics::gauge!("deskbridge_instances_alive").set(alive.len() as f64),
         Err(_) => up = false,
     }

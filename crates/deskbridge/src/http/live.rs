@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 
 use super::calls::CallView;
 use super::{ApiError, GroupAuth};
-use crate::app::HEARTBEAT;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -147,7 +146,7 @@ async fn instances(
     State(state): State<Arc<AppState>>,
     _auth: GroupAuth,
 ) -> Result<Json<Value>, ApiError> {
-    let alive = state.store.instances(HEARTBEAT * 3).await?;
+    let alive = state.alive_instances().await?;
     metrics::gauge!("deskbridge_instances_alive").set(alive.len() as f64);
     Ok(Json(json!({
         "this_instance": state.instance.id,
