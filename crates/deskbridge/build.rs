@@ -22,17 +22,20 @@ fn main() {
         .or_else(|| git(&["rev-parse", "--short", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=DESKBRIDGE_COMMIT={commit}");
-    // Built again when HEAD moves (a commit, a checkout); in a worktree HEAD is
-    // in its own git dir, the branches in the common one. Only paths that exist
-    // are named: cargo takes a missing one for changed and would rebuild this
-    // crate (and all above it) on every command. A new clone often has no
-    // `packed-refs`; if one appears later, the commit that made it also moved
-    // HEAD's branch under `refs/heads`, which is watched.
+    // Built again when HEAD moves (a commit, a checkout): HEAD itself (in a
+    // worktree, in its own git dir) and the ref of the branch it is on (in the
+    // common dir, loose or packed). Only that branch's ref: the whole of
+    // `refs/heads` would rebuild this crate whenever any branch moves, another
+    // worktree's included. Only paths that exist are named: cargo takes a
+    // missing one for changed and would rebuild this crate (and all above it)
+    // on every command; a new clone often has no `packed-refs`.
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
         watch_if_present(&format!("{dir}/HEAD"));
     }
     if let Some(dir) = git(&["rev-parse", "--git-common-dir"]) {
-        watch_if_present(&format!("{dir}/refs/heads"));
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watch_if_present(&format!("{dir}/{branch}"));
+        }
         watch_if_present(&format!("{dir}/packed-refs"));
     }
 }

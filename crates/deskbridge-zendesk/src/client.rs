@@ -220,12 +220,20 @@ impl ZendeskClient {
                     self.budget.pause_all(wait).await;
                 }
                 HeldBack::Ticket(ticket) => {
-                    tracing::warn!(?wait, path, "Zendesk ticket limit: holding back its updates");
+                    tracing::warn!(
+                        ?wait,
+                        path,
+                        "Zendesk ticket limit: holding back its updates"
+                    );
                     // The ticket's updates wait out the answer here too, unsent.
                     self.counts.hold(&Counted::TicketUpdate(ticket), wait);
                 }
                 HeldBack::Request => {
-                    tracing::warn!(?wait, path, "Zendesk endpoint limit: holding back this write");
+                    tracing::warn!(
+                        ?wait,
+                        path,
+                        "Zendesk endpoint limit: holding back this write"
+                    );
                 }
             }
             return Err(ZendeskError::RateLimited(wait));

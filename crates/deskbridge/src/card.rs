@@ -5,6 +5,7 @@
 //! recently costs no request).
 
 use deskbridge_core::Phone;
+use deskbridge_core::decide::{PhoneMatch, phone_match};
 use deskbridge_core::ports::HelpdeskError;
 use serde::Serialize;
 
@@ -23,6 +24,10 @@ pub struct CallerCard {
     pub organization: Option<String>,
     /// Other contacts with the same number (the agent may pick one).
     pub other_contacts: Vec<ContactRef>,
+    /// Several contacts share the number and the group's rule does not pick
+    /// one (`ambiguous_caller = "agent"` or `"new_contact"`): no contact is
+    /// shown as the caller, all of them are in `other_contacts`, newest first.
+    pub shared_number: bool,
     /// The caller's most recently updated ticket that is not solved or closed.
     pub open_ticket: Option<TicketRef>,
     /// The caller's tickets that are not closed, most recently updated first.
@@ -70,9 +75,23 @@ pub async fn caller_card(
             Some(i) => Some(contacts.remove(i)),
             None => group.helpdesk.get_contact(id).await?,
         },
-        // Newest first: the contact a call would be matched to.
-        None if contacts.is_empty() => None,
-        None => Some(contacts.remove(0)),
+        // The contact a call from this number would be matched to, by the
+        // same rule (`deskbridge_core::decide::phone_match`): a shared number
+        // the group leaves to the agent, or to a new contact, shows as shared.
+        None => {
+            let matched = phone_match(&contacts, group.policy.ambiguous_caller);
+            contacts.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+            match matched {
+                PhoneMatch::Use { id, .. } => contacts
+                    .iter()
+                    .position(|c| c.id == id)
+                    .map(|i| contacts.remove(i)),
+                PhoneMatch::Create { .. } | PhoneMatch::AskAgent { .. } => {
+                    card.shared_number = contacts.len() > 1;
+                    None
+                }
+            }
+        }
     };
     card.other_contacts = contacts
         .into_iter()

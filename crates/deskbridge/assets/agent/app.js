@@ -165,7 +165,8 @@ function renderCard() {
   // Whether the card came from a screen pop made for this agent, or from the
   // lookup of a call of theirs.
   $("card").dataset.source = pop ? "pop" : "lookup";
-  $("card-name").textContent = (card && card.name) || "Unknown caller";
+  $("card-name").textContent = (card && card.name)
+    || (card && card.shared_number ? "Shared number: " + card.other_contacts.length + " contacts" : "Unknown caller");
   $("card-phone").textContent = (card && card.phone) || call.from || "";
   $("card-state").textContent = call.state + (call.outcome ? " — " + call.outcome : "") + (call.queue ? " · queue " + call.queue : "");
   $("card-org").textContent = card && card.organization ? "Organization: " + card.organization : "";

@@ -478,6 +478,45 @@ fn lookup_answers_the_caller_card_from_the_crm() {
     assert_eq!(unknown["tickets"], json!([]));
 }
 
+/// A number two contacts share: the card matches the caller as a call from it
+/// would be matched (issue 24: the card took the first contact whatever the
+/// group's rule). Where the group picks the newest, the card shows the newest
+/// and lists the other; where the agent picks, it shows no caller and both.
+#[test]
+fn a_shared_number_shows_on_the_card_as_the_groups_rule_matches_it() {
+    for (rule, shared) in [("newest", false), ("agent", true), ("new_contact", true)] {
+        let app = app(&format!(
+            "default_region = \"US\"\nambiguous_caller = \"{rule}\""
+        ));
+        let older = create(
+            &app,
+            "/api/v1/crm/contacts",
+            json!({"name": "Older Sharer", "phones": ["+14155550121"]}),
+        );
+        let newer = create(
+            &app,
+            "/api/v1/crm/contacts",
+            json!({"name": "Newer Sharer", "phones": ["+14155550121"]}),
+        );
+        let (status, card) = app.get("/api/v1/lookup?phone=%2B14155550121");
+        assert_eq!(status, 200, "{card}");
+        assert_eq!(card["shared_number"], shared, "{rule}: {card}");
+        let others: Vec<&Value> = card["other_contacts"]
+            .as_array()
+            .map(|a| a.iter().map(|c| &c["id"]).collect())
+            .unwrap_or_default();
+        if shared {
+            assert_eq!(card["contact_id"], Value::Null, "{rule}: {card}");
+            assert_eq!(card["name"], Value::Null, "{rule}: {card}");
+            assert_eq!(others, [&newer["id"], &older["id"]], "{rule}: newest first");
+        } else {
+            assert_eq!(card["contact_id"], newer["id"], "{rule}: {card}");
+            assert_eq!(card["name"], "Newer Sharer");
+            assert_eq!(others, [&older["id"]], "{rule}: {card}");
+        }
+    }
+}
+
 // ---- caller log ----
 
 fn missed_now(app: &TestApp, call_id: &str, from: &str, agent: &str, queue: &str) {
