@@ -80,8 +80,10 @@ impl PgStore {
     /// that no change announced after `open` is missed. A schema chosen in the
     /// URL (`?options=-c%20search_path%3Dname`) must exist.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        // 15 in the pool and the listener's own: 16 an instance, as before the
+        // listener had a connection of its own.
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(15)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
