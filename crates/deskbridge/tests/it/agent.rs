@@ -933,7 +933,9 @@ fn a_pop_reaches_only_the_agent_it_was_made_for_with_the_callers_card() {
                 |events| events.iter().any(|(name, _)| name == "pop"),
             )
         });
-        ready_rx.recv().expect("Bob's stream is open");
+        ready_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("Bob's stream opened within 30 s");
         let ann_events = read_stream(
             &app,
             &ann,
