@@ -22,6 +22,7 @@ pub mod pop;
 pub mod ports;
 pub mod queue;
 pub mod rate_limit;
+pub mod retry;
 pub mod route;
 pub mod rule;
 pub mod steps;
