@@ -932,3 +932,30 @@ fn a_pop_reaches_only_the_agent_it_was_made_for_with_the_callers_card() {
         "Bob saw Ann's call: {bob_events:?}"
     );
 }
+
+/// A token signs its agent in: `deskbridge check` (the config's validation)
+/// refuses two agents with the same token, naming both and never the token.
+#[test]
+fn two_agents_with_one_token_are_refused_by_the_check() {
+    let shared = "shared-agent-token-0123456789";
+    let text = format!(
+        r#"
+[[agents]]
+email = "ann@acme.com"
+token = "{shared}"
+
+[[agents]]
+email = "bob@acme.com"
+token = "{shared}"
+"#
+    );
+    let errors =
+        deskbridge::config::Config::from_toml(&text, deskbridge::config::Overrides::default())
+            .expect_err("two agents with one token")
+            .to_string();
+    assert!(
+        errors.contains("agents[1].token: agents[0] (ann@acme.com) has the same token"),
+        "{errors}"
+    );
+    assert!(!errors.contains(shared), "the token is not shown: {errors}");
+}
