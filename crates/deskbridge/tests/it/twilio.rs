@@ -65,7 +65,7 @@ fn unsigned_or_wrongly_signed_callbacks_are_refused() {
         ("Direction", "inbound"),
         ("From", "+14155550100"),
     ];
-    assert_eq!(post(&server, &params, None), 401);
+    assert_eq!(post(&server, &params, None), 403);
     assert_eq!(post(&server, &params, Some(("54321", url))), 403);
     let other_url = "https://deskbridge.example.com/api/v1/twilio/support";
     assert_eq!(post(&server, &params, Some((AUTH_TOKEN, other_url))), 403);
@@ -331,4 +331,31 @@ fn an_inbound_call_no_agent_leg_reported_ends_missed_when_its_parent_completes()
         (Some("ended"), Some("missed")),
         "{call}"
     );
+}
+
+/// An unsigned callback gets one answer whether the group exists or not: a
+/// prober cannot learn the groups' names.
+#[test]
+fn unsigned_callbacks_to_a_group_and_to_no_group_get_the_same_answer() {
+    let server = start("https://deskbridge.example.com");
+    let (body, _) = form(&[
+        ("CallSid", "CA-probe"),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+    ]);
+    let answer = |group: &str| {
+        let resp = server
+            .client()
+            .post(server.url(&format!("/api/v1/twilio/{group}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.text().unwrap_or_default())
+    };
+    let existing = answer("support");
+    let unknown = answer("no-such-group");
+    assert_eq!(existing.0, 403, "{existing:?}");
+    assert_eq!(existing, unknown, "the answers tell the groups apart");
 }
