@@ -36,7 +36,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     responses(
         (status = 200, description = "A flow event: flat strings about the caller and the route; a contact event: the ingest report", body = doc::ConnectAnswer),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 422, description = "Neither a contact-flow event nor a contact event (`invalid`, field `body`)", body = doc::ApiErrorBody),
+        (status = 422, description = "Neither a contact-flow event nor a contact event (`invalid`, field `body`), or a field out of the bounds of every event (README, \"Limits\"; `invalid`, with the event's `field`: `ContactId` is `call_id`, an agent ARN `agent.extension`)", body = doc::ApiErrorBody),
         (status = 502, description = "The helpdesk did not answer the caller lookup (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
         (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )

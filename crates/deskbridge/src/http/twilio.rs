@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     responses(
         (status = 204, description = "Recorded (or a callback that says nothing about the call)"),
         (status = 403, description = "No `X-Twilio-Signature`, no group takes Twilio callbacks here, or the signature does not match (`forbidden`; the same answer for each, so a group's name cannot be probed)", body = doc::ApiErrorBody),
+        (status = 422, description = "A field is out of the bounds of every event (README, \"Limits\"; `invalid`, with `field`: a `CallSid` with control characters is `call_id`)", body = doc::ApiErrorBody),
         (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )
 )]

@@ -959,3 +959,30 @@ token = "{shared}"
     );
     assert!(!errors.contains(shared), "the token is not shown: {errors}");
 }
+
+/// A call of the agent's whose id the stream cannot send as an SSE `id` (LF;
+/// stored by an earlier version) does not end the agent's stream.
+#[test]
+fn a_stored_call_id_with_a_newline_does_not_end_the_agents_stream() {
+    let app = app("");
+    let bob = app.sign_in(&json!({"token": BOB_TOKEN}));
+    let events = read_stream(
+        &app,
+        &bob,
+        || {
+            crate::hostile::store_call_with_id(&app, "support", "old\ncall", Some("bob@acme.com"));
+            crate::hostile::store_call_with_id(&app, "support", "after-bad", Some("bob@acme.com"));
+        },
+        |events| {
+            events
+                .iter()
+                .any(|(name, data)| name == "call" && data["call_id"] == "after-bad")
+        },
+    );
+    assert!(
+        events
+            .iter()
+            .any(|(name, data)| name == "call" && data["call_id"] == "after-bad"),
+        "the call after the bad id never streamed: {events:?}"
+    );
+}
