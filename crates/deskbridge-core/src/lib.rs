@@ -10,6 +10,7 @@
 //! I/O.
 
 pub mod agent_mode;
+pub mod bounds;
 pub mod chat;
 pub mod comment;
 pub mod decide;

@@ -533,10 +533,9 @@ impl AgentStream {
             self.seen
                 .remove(&(call.group.clone(), call.call_id.clone()));
         }
-        if let Ok(e) = Event::default()
-            .event("call")
-            .id(format!("{}/{}", call.group, call.call_id))
-            .json_data(&view)
+        if let Ok(e) =
+            super::live::with_call_id(Event::default().event("call"), &call.group, &call.call_id)
+                .json_data(&view)
         {
             events.push(e);
         }

@@ -971,3 +971,57 @@ fn a_pop_reaches_only_the_agent_it_was_made_for_with_the_callers_card() {
         "Bob saw Ann's call: {bob_events:?}"
     );
 }
+
+/// A token signs its agent in: `deskbridge check` (the config's validation)
+/// refuses two agents with the same token, naming both and never the token.
+#[test]
+fn two_agents_with_one_token_are_refused_by_the_check() {
+    let shared = "shared-agent-token-0123456789";
+    let text = format!(
+        r#"
+[[agents]]
+email = "ann@acme.com"
+token = "{shared}"
+
+[[agents]]
+email = "bob@acme.com"
+token = "{shared}"
+"#
+    );
+    let errors =
+        deskbridge::config::Config::from_toml(&text, deskbridge::config::Overrides::default())
+            .expect_err("two agents with one token")
+            .to_string();
+    assert!(
+        errors.contains("agents[1].token: agents[0] (ann@acme.com) has the same token"),
+        "{errors}"
+    );
+    assert!(!errors.contains(shared), "the token is not shown: {errors}");
+}
+
+/// A call of the agent's whose id the stream cannot send as an SSE `id` (LF;
+/// stored by an earlier version) does not end the agent's stream.
+#[test]
+fn a_stored_call_id_with_a_newline_does_not_end_the_agents_stream() {
+    let app = app("");
+    let bob = app.sign_in(&json!({"token": BOB_TOKEN}));
+    let events = read_stream(
+        &app,
+        &bob,
+        || {
+            crate::hostile::store_call_with_id(&app, "support", "old\ncall", Some("bob@acme.com"));
+            crate::hostile::store_call_with_id(&app, "support", "after-bad", Some("bob@acme.com"));
+        },
+        |events| {
+            events
+                .iter()
+                .any(|(name, data)| name == "call" && data["call_id"] == "after-bad")
+        },
+    );
+    assert!(
+        events
+            .iter()
+            .any(|(name, data)| name == "call" && data["call_id"] == "after-bad"),
+        "the call after the bad id never streamed: {events:?}"
+    );
+}
