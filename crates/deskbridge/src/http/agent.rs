@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -164,15 +164,91 @@ struct Login {
         (status = 200, description = "Signed in: the session cookie (`Set-Cookie: deskbridge_session=...`) and the CSRF token", body = doc::AgentMe, headers(("Set-Cookie" = String, description = "The session cookie"))),
         (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
         (status = 401, description = "Wrong email or password, or wrong token (`unauthorized`; one message for an unknown email and a wrong password)", body = doc::ApiErrorBody),
+        (status = 403, description = "An `Origin` other than this server's own or a `server.frame_ancestors` origin (`cross_origin`)", body = doc::ApiErrorBody),
+        (status = 415, description = "A body other than `Content-Type: application/json` (`unsupported_media_type`)", body = doc::ApiErrorBody),
         (status = 422, description = "Neither `{email, password}` nor `{token}` (`invalid`)", body = doc::ApiErrorBody),
         (status = 429, description = "Too many sign-ins at once (`too_many_sign_ins`)", body = doc::ApiErrorBody),
     )
 )]
-async fn login(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = same_site_json(&state, &headers) {
+        return e.into_response();
+    }
     match try_login(&state, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
+}
+
+/// Login CSRF: a page of another site can make a browser post a form to the
+/// sign-in, and a `text/plain` form whose text is JSON would sign the victim in
+/// as the attacker's agent (whose page then shows the victim's calls to the
+/// attacker). A form cannot send `application/json`, and a script of another
+/// site that sets it needs a CORS preflight this server never grants; so the
+/// body must be JSON by its type. A browser also names the page that started
+/// the request in `Origin`: one present must be this server's own (the request's
+/// `Host`, or `server.public_url` behind a proxy) or a `server.frame_ancestors`
+/// origin (the page framed there signs in from its own origin, which is this
+/// server's; the entry covers browsers that send the framing site's). No
+/// `Origin` (curl, scripts) is not a browser's cross-site request.
+fn same_site_json(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the sign-in as JSON, with Content-Type: application/json",
+        ));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("").trim_end_matches('/');
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let own_host = host.is_some_and(|host| {
+        origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host))
+    });
+    let public = state
+        .public_url
+        .as_deref()
+        .and_then(origin_of)
+        .is_some_and(|p| p.eq_ignore_ascii_case(origin));
+    let framing = state
+        .agent_page
+        .frame_ancestors
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin));
+    match own_host || public || framing {
+        true => Ok(()),
+        false => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            format!(
+                "a sign-in from the page at {origin:?} is refused: sign in from this server's \
+                 own agent page, or add that origin to server.frame_ancestors"
+            ),
+        )),
+    }
+}
+
+/// `scheme://host[:port]` of a URL such as `server.public_url`.
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest
+        .find('/')
+        .map_or(url.len(), |i| url.len() - rest.len() + i);
+    Some(&url[..end])
 }
 
 async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiError> {

@@ -148,6 +148,114 @@ fn an_agent_signs_in_and_out_and_a_wrong_password_reads_like_an_unknown_email() 
     );
 }
 
+/// A sign-in by hand: (status, its `Set-Cookie` if any, body).
+fn raw_sign_in(
+    app: &TestApp,
+    content_type: &str,
+    origin: Option<&str>,
+    body: &str,
+) -> (u16, Option<String>, Value) {
+    let mut req = app
+        .client()
+        .post(app.url("/api/v1/agent/login"))
+        .header("content-type", content_type)
+        .body(body.to_string());
+    if let Some(origin) = origin {
+        req = req.header("origin", origin);
+    }
+    let resp = req.send().expect("request");
+    let status = resp.status().as_u16();
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().expect("text").to_string());
+    (status, cookie, resp.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn login_csrf_a_cross_site_form_or_origin_signs_nobody_in() {
+    let app = app("");
+    let creds = json!({"email": "ann@acme.com", "password": ANN_PASSWORD}).to_string();
+    // A cross-site form posts text/plain (or urlencoded) with JSON as its text.
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let (status, cookie, body) = raw_sign_in(&app, content_type, None, &creds);
+        assert_eq!(status, 415, "{content_type}: {body}");
+        assert_eq!(body["error"], "unsupported_media_type", "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("message")
+                .contains("application/json"),
+            "says what to send: {body}"
+        );
+        assert_eq!(cookie, None, "{content_type}: no session");
+    }
+    // JSON from another site's page (a browser names it in Origin).
+    let token = json!({"token": BOB_TOKEN}).to_string();
+    for origin in [
+        "https://evil.example",
+        "null",
+        "http://127.0.0.1.evil.example",
+    ] {
+        for body in [&creds, &token] {
+            let (status, cookie, answer) =
+                raw_sign_in(&app, "application/json", Some(origin), body);
+            assert_eq!(status, 403, "{origin}: {answer}");
+            assert_eq!(answer["error"], "cross_origin", "{answer}");
+            assert_eq!(cookie, None, "{origin}: no session");
+        }
+    }
+    // The page's own sign-in: same origin, JSON (charset or not); and a client
+    // that sends no Origin at all.
+    let own = app.url("");
+    let (status, cookie, body) =
+        raw_sign_in(&app, "application/json; charset=utf-8", Some(&own), &creds);
+    assert_eq!(status, 200, "{body}");
+    assert!(cookie.is_some());
+    let (status, _, body) = raw_sign_in(&app, "application/json", None, &token);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn login_csrf_the_public_url_and_frame_ancestors_origins_may_sign_in() {
+    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
+    let app = TestApp::with_config(
+        &format!(
+            r#"
+[server]
+public_url = "https://deskbridge.acme.com/base"
+frame_ancestors = ["https://acme.zendesk.com"]
+
+[[agents]]
+email = "ann@acme.com"
+password_hash = "{hash}"
+
+[[groups]]
+name = "support"
+tokens = ["{TOKEN}"]
+"#
+        ),
+        TOKEN,
+    );
+    let creds = json!({"email": "ann@acme.com", "password": ANN_PASSWORD}).to_string();
+    for origin in ["https://deskbridge.acme.com", "https://acme.zendesk.com"] {
+        let (status, cookie, body) = raw_sign_in(&app, "application/json", Some(origin), &creds);
+        assert_eq!(status, 200, "{origin}: {body}");
+        assert!(cookie.is_some());
+    }
+    let (status, _, body) = raw_sign_in(
+        &app,
+        "application/json",
+        Some("https://other.zendesk.com"),
+        &creds,
+    );
+    assert_eq!(status, 403, "{body}");
+}
+
 #[test]
 fn a_framed_page_gets_a_samesite_none_secure_cookie_and_its_csp_names_the_frame_origins() {
     let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
