@@ -4,13 +4,15 @@
 use super::openapi::bodies as doc;
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use axum::Extension;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +26,9 @@ use super::ApiError;
 use super::caller::{AgentSession, SESSION_COOKIE};
 use super::calls::{CallView, LogQuery, MAX_LIST_BYTES, call_log};
 use super::live::{Next, next_call};
-use crate::agent_auth::{decoy_hash, random_secret, same_secret, session_hash, verify_password};
+use crate::agent_auth::{
+    Credential, decoy_hash, random_secret, same_secret, session_hash, verify_password,
+};
 use crate::card::caller_card;
 use crate::state::{AgentLogin, AppState};
 
@@ -167,21 +171,43 @@ struct Login {
         (status = 403, description = "An `Origin` other than this server's own or a `server.frame_ancestors` origin (`cross_origin`)", body = doc::ApiErrorBody),
         (status = 415, description = "A body other than `Content-Type: application/json` (`unsupported_media_type`)", body = doc::ApiErrorBody),
         (status = 422, description = "Neither `{email, password}` nor `{token}` (`invalid`)", body = doc::ApiErrorBody),
-        (status = 429, description = "Too many sign-ins at once (`too_many_sign_ins`)", body = doc::ApiErrorBody),
+        (status = 429, description = "Too many failed sign-ins for the account or from the address, or too many sign-ins at once (`too_many_sign_ins`, with `Retry-After`)", body = doc::ApiErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 async fn login(
     State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(e) = same_site_json(&state, &headers) {
         return e.into_response();
     }
-    match try_login(&state, &body).await {
+    let address = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    match try_login(&state, address, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
+}
+
+/// 429 with `Retry-After`: too many failed sign-ins for the account or from the
+/// address; the attempt was not tried.
+fn throttled(wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_sign_ins",
+        format!(
+            "too many failed sign-ins for this account or from this address; \
+             try again in {secs} s (Retry-After)"
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 /// Login CSRF: a page of another site can make a browser post a form to the
@@ -251,7 +277,11 @@ fn origin_of(url: &str) -> Option<&str> {
     Some(&url[..end])
 }
 
-async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiError> {
+async fn try_login(
+    state: &Arc<AppState>,
+    address: Option<IpAddr>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let value = super::parse_json(body)?;
     let login: Login = serde_json::from_value(value).map_err(|e| {
         ApiError::invalid(
@@ -259,55 +289,9 @@ async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiEr
             format!("send {{\"email\", \"password\"}} or {{\"token\"}}: {e}"),
         )
     })?;
-    let refused = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "wrong email or password",
-        )
-    };
-    let agents = &state.agent_page.agents;
-    let agent: &AgentLogin = match (&login.email, &login.password, &login.token) {
-        (_, _, Some(token)) => {
-            // Every agent's token is compared, in constant time.
-            let mut found = None;
-            for a in agents {
-                if let Some(t) = &a.token
-                    && same_secret(t, token)
-                {
-                    found = Some(a);
-                }
-            }
-            found.ok_or_else(|| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token")
-            })?
-        }
-        (Some(email), Some(password), None) => {
-            let agent = state.agent_page.agent(email.trim());
-            let hash = agent
-                .and_then(|a| a.password_hash.clone())
-                .unwrap_or_else(|| decoy_hash().to_string());
-            let password = password.clone();
-            // argon2 takes tens of milliseconds of CPU and 19 MiB: off the async
-            // threads, and only a few at once, so a flood of sign-ins is turned
-            // away instead of filling the blocking pool (and guessing stays slow).
-            let permit =
-                tokio::time::timeout(Duration::from_secs(3), PASSWORD_CHECKS.acquire()).await;
-            let Ok(Ok(_permit)) = permit else {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_sign_ins",
-                    "too many sign-ins at once; try again in a moment",
-                ));
-            };
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            match (ok, agent) {
-                (true, Some(a)) if a.password_hash.is_some() => a,
-                _ => return Err(refused()),
-            }
-        }
+    let credential = match (&login.email, &login.password, &login.token) {
+        (_, _, Some(_)) => Credential::Token,
+        (Some(email), Some(_), None) => Credential::Password(email.trim().to_ascii_lowercase()),
         _ => {
             return Err(ApiError::invalid(
                 "password",
@@ -315,6 +299,17 @@ async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiEr
             ));
         }
     };
+    // Failures are counted per account and address before any check runs, so a
+    // flood of guesses for one account or from one address is turned away here,
+    // without argon2 work, and cannot spend the checks other agents need.
+    let throttles = &state.agent_page.sign_ins;
+    let attempt = match throttles.begin(credential, address, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => return Ok(throttled(wait)),
+    };
+    let agent = check_credentials(state, &login).await;
+    throttles.finish(attempt, agent.is_ok());
+    let agent = agent?;
     let id = random_secret();
     let now = Utc::now();
     let ttl = state.agent_page.session_ttl;
@@ -332,6 +327,71 @@ async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiEr
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)
+}
+
+/// The agent whose credentials `login` holds; 401 otherwise (one message for
+/// an unknown email and a wrong password, after the same argon2 work).
+async fn check_credentials<'a>(
+    state: &'a AppState,
+    login: &Login,
+) -> Result<&'a AgentLogin, ApiError> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong email or password",
+        )
+    };
+    let agents = &state.agent_page.agents;
+    match (&login.email, &login.password, &login.token) {
+        (_, _, Some(token)) => {
+            // Every agent's token is compared, in constant time.
+            let mut found = None;
+            for a in agents {
+                if let Some(t) = &a.token
+                    && same_secret(t, token)
+                {
+                    found = Some(a);
+                }
+            }
+            found.ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token")
+            })
+        }
+        (Some(email), Some(password), None) => {
+            let agent = state.agent_page.agent(email.trim());
+            // An unknown email is checked against a decoy with a configured
+            // hash's costs: as slow to refuse as a wrong password.
+            let hash = match agent.and_then(|a| a.password_hash.clone()) {
+                Some(hash) => hash,
+                None => decoy_hash(agents.iter().find_map(|a| a.password_hash.as_deref())),
+            };
+            let password = password.clone();
+            // argon2 takes tens of milliseconds of CPU and 19 MiB: off the async
+            // threads, and only a few at once, so a flood of sign-ins is turned
+            // away instead of filling the blocking pool (and guessing stays slow).
+            let permit =
+                tokio::time::timeout(Duration::from_secs(3), PASSWORD_CHECKS.acquire()).await;
+            let Ok(Ok(_permit)) = permit else {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_sign_ins",
+                    "too many sign-ins at once; try again in a moment",
+                ));
+            };
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
+            match (ok, agent) {
+                (true, Some(a)) if a.password_hash.is_some() => Ok(a),
+                _ => Err(refused()),
+            }
+        }
+        _ => Err(ApiError::invalid(
+            "password",
+            "send {\"email\", \"password\"} or {\"token\"}",
+        )),
+    }
 }
 
 /// The session cookie. `SameSite=Strict` by default: the page and its API share
