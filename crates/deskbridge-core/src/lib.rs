@@ -26,6 +26,7 @@ pub mod rate_limit;
 pub mod retry;
 pub mod route;
 pub mod rule;
+pub mod sign_in;
 pub mod steps;
 pub mod trigger;
 
