@@ -178,11 +178,15 @@ pub struct StepOutcome {
     pub call_record: Option<crate::ports::CallRecordStatus>,
 }
 
-/// An event that cannot start a call.
+/// An event that cannot start a call, or cannot be taken at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplyError {
     #[error("the first event of call {call_id:?} needs a direction (\"inbound\" or \"outbound\")")]
     MissingDirection { call_id: String },
+    /// A field out of [`crate::bounds`] (checked on the commit path of every
+    /// adapter before the event is stored).
+    #[error(transparent)]
+    OutOfBounds(#[from] crate::bounds::OutOfBounds),
 }
 
 /// Which steps have finished.

@@ -10,6 +10,7 @@
 //! I/O.
 
 pub mod agent_mode;
+pub mod bounds;
 pub mod chat;
 pub mod comment;
 pub mod decide;
@@ -22,8 +23,10 @@ pub mod pop;
 pub mod ports;
 pub mod queue;
 pub mod rate_limit;
+pub mod retry;
 pub mod route;
 pub mod rule;
+pub mod sign_in;
 pub mod steps;
 pub mod trigger;
 

@@ -91,8 +91,8 @@ impl Phone {
             return Phone::Invalid(raw.to_string());
         }
         let cleaned = clean(text);
-        match phonenumber::parse(Some(region.0), &cleaned) {
-            Ok(number) if phonenumber::is_valid(&number) => {
+        match read(&cleaned, region) {
+            Some(number) if phonenumber::is_valid(&number) || possible_international(&number) => {
                 Phone::E164(number.format().mode(phonenumber::Mode::E164).to_string())
             }
             _ => Phone::Invalid(raw.to_string()),
@@ -178,6 +178,79 @@ impl utoipa::PartialSchema for Phone {
 
 #[cfg(feature = "openapi")]
 impl utoipa::ToSchema for Phone {}
+
+/// The number `text` is, read in `region`. The `phonenumber` crate (0.3)
+/// reads the national number of a number written with a country code by the
+/// *default region's* rules: in `US`, `+49 151 ...` loses the `1` as if it
+/// were a US trunk prefix (`+49 51 ...`: another number, and for a possible
+/// one another person). So a number written with a country code is read
+/// again without the region, from its own `+` (a leading international
+/// prefix of the region, such as `011` in the US, turned into one).
+fn read(text: &str, region: Region) -> Option<phonenumber::PhoneNumber> {
+    use phonenumber::country::Source;
+    let number = phonenumber::parse(Some(region.0), text).ok()?;
+    match number.code().source() {
+        Source::Plus => phonenumber::parse(None, text).ok(),
+        Source::Idd => {
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            let meta = phonenumber::metadata::DATABASE.by_id(region.code().as_str())?;
+            let idd = meta.international_prefix()?.find(&digits)?;
+            match idd.start() {
+                0 => phonenumber::parse(None, format!("+{}", &digits[idd.end()..])).ok(),
+                _ => Some(number),
+            }
+        }
+        _ => Some(number),
+    }
+}
+
+/// A number written with its country code (`+`, `00` or the region's
+/// international prefix) that libphonenumber finds *possible* (a length some
+/// number of that country has) though not *valid* (in no range it knows): new
+/// ranges, test numbers, the numbers of Zammad's own CTI fixtures
+/// (`+4912347114711`). DESIGN's convention normalizes it to `+digits`, so the
+/// caller of such a number is matched exactly, by calls and by the CRM alike
+/// (both read numbers with [`Phone::parse`]). A number written nationally must
+/// be valid: without a country code, a possible length proves nothing.
+fn possible_international(number: &phonenumber::PhoneNumber) -> bool {
+    use phonenumber::country::Source;
+    if !matches!(number.code().source(), Source::Plus | Source::Idd) {
+        return false;
+    }
+    let national = number.national();
+    let digits = national.zeros() as usize + national.value().to_string().len();
+    let Ok(length) = u16::try_from(digits) else {
+        return false;
+    };
+    let Some(regions) = phonenumber::metadata::DATABASE.by_code(&number.code().value()) else {
+        return false;
+    };
+    // As libphonenumber judges it: by the lengths of the code's main country
+    // (the US for +1), its general lengths being those of every number type.
+    let main = regions
+        .iter()
+        .find(|meta| meta.is_main_country_for_code())
+        .or(regions.first());
+    main.is_some_and(|meta| {
+        let d = meta.descriptors();
+        [
+            Some(d.general()),
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|desc| desc.possible_length().contains(&length))
+    })
+}
 
 /// `sip:+4930123@pbx.example;user=phone` and `tel:+1-415-555-0100` carry the number in
 /// their user part.
@@ -279,6 +352,40 @@ mod tests {
         }
     }
 
+    /// Possible but not valid numbers written internationally, from Zammad's
+    /// CTI request spec (zammad/zammad, spec/requests/integration/cti_spec.rb:
+    /// the caller `4912347114711`, the caller id `41715880339000`), are
+    /// normalized; written nationally, or impossible, they are kept as given.
+    #[test]
+    fn possible_international_numbers_are_normalized() {
+        for (raw, want) in [
+            ("+4912347114711", "+4912347114711"),
+            ("0049 1234 7114711", "+4912347114711"),
+            ("+41715880339000", "+41715880339000"),
+            ("+4930600000000", "+4930600000000"),
+        ] {
+            assert_eq!(Phone::parse(raw, de()), Phone::E164(want.into()), "{raw}");
+            assert_eq!(
+                Phone::parse(raw, Region::US),
+                Phone::E164(want.into()),
+                "{raw}"
+            );
+        }
+        // Read by the number's own country's rules, not the region's: the US
+        // trunk prefix `1` is not stripped from a German number.
+        assert_eq!(
+            Phone::parse("+49 151 12345678", Region::US),
+            Phone::E164("+4915112345678".into())
+        );
+        assert_eq!(
+            Phone::parse("011 49 1234 7114711", Region::US),
+            Phone::E164("+4912347114711".into())
+        );
+        for raw in ["012347114711", "+49 1", "+999 1234", "+1 555 0100"] {
+            assert_eq!(Phone::parse(raw, de()), Phone::Invalid(raw.into()), "{raw}");
+        }
+    }
+
     #[test]
     fn region_codes() {
         assert_eq!("gb".parse::<Region>().unwrap().code(), "GB");
@@ -305,10 +412,10 @@ mod tests {
             (201u32..990, 200u32..999, 0u32..10000).prop_filter(
                 "valid in libphonenumber",
                 |(a, e, s)| {
-                    matches!(
-                        Phone::parse(&format!("+1{a}{e}{s:04}"), Region::US),
-                        Phone::E164(_)
-                    )
+                    // Valid, not only possible: written nationally, a possible
+                    // number is kept as given.
+                    phonenumber::parse(None, format!("+1{a}{e}{s:04}"))
+                        .is_ok_and(|n| phonenumber::is_valid(&n))
                 },
             )
         }

@@ -7,9 +7,14 @@
 //! `X-CSRF-Token` with every unsafe request.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2};
+use argon2::{Algorithm, Argon2, Params, Version};
+use deskbridge_core::sign_in::{Throttle, ThrottlePolicy, Verdict, longest};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// Whether `hash` is an argon2 hash this server can verify against.
@@ -45,13 +50,167 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// A hash to verify against when the email is unknown, so that an unknown email
-/// takes as long to refuse as a wrong password (no account enumeration by time).
-pub fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| {
-        hash_password("deskbridge decoy password")
-            .unwrap_or_else(|_| format!("${}$v=19$m=19456,t=2,p=1$", Algorithm::Argon2id))
-    })
+/// takes as long to refuse as a wrong password (no account enumeration by
+/// time). Its argon2 parameters are `like`'s (a configured agent's hash): a
+/// decoy with the crate's defaults would answer an unknown email faster or
+/// slower than a known one whose hash was made with other costs. Made once per
+/// set of parameters.
+pub fn decoy_hash(like: Option<&str>) -> String {
+    static DECOYS: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
+    let template = like.and_then(|h| PasswordHash::new(h).ok());
+    let key = template
+        .as_ref()
+        .map(|t| format!("{}${:?}${}", t.algorithm, t.version, t.params))
+        .unwrap_or_default();
+    if let Some(hit) = locked(&DECOYS).as_ref().and_then(|m| m.get(&key)) {
+        return hit.clone();
+    }
+    let made = template
+        .and_then(|t| decoy_with(&t))
+        .or_else(|| hash_password("deskbridge decoy password").ok())
+        .unwrap_or_else(|| format!("${}$v=19$m=19456,t=2,p=1$", Algorithm::Argon2id));
+    locked(&DECOYS)
+        .get_or_insert_with(HashMap::new)
+        .insert(key, made.clone());
+    made
+}
+
+/// A hash of the decoy password with `template`'s algorithm, version and costs.
+fn decoy_with(template: &PasswordHash<'_>) -> Option<String> {
+    let algorithm = Algorithm::new(template.algorithm.as_str()).ok()?;
+    let version = template
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    let params = Params::try_from(template).ok()?;
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).ok()?;
+    Argon2::new(algorithm, version, params)
+        .hash_password(b"deskbridge decoy password", &salt)
+        .ok()
+        .map(|h| h.to_string())
+}
+
+/// Failed sign-ins per account (an email, known or not: an unknown one is
+/// throttled alike, so the answer does not tell which exist).
+pub const ACCOUNT_THROTTLE: ThrottlePolicy = ThrottlePolicy {
+    free_failures: 5,
+    window: Duration::from_secs(15 * 60),
+    first_wait: Duration::from_secs(1),
+    max_wait: Duration::from_secs(15 * 60),
+};
+
+/// Failed sign-ins per client address: more than an account's, since an office
+/// behind one address shares it.
+pub const ADDRESS_THROTTLE: ThrottlePolicy = ThrottlePolicy {
+    free_failures: 30,
+    ..ACCOUNT_THROTTLE
+};
+
+/// Failed token sign-ins per client address: a token names no account, so its
+/// guesses are counted where they come from, as an account's would be.
+pub const TOKEN_THROTTLE: ThrottlePolicy = ACCOUNT_THROTTLE;
+
+/// Keys each throttle remembers at most (a few MiB), so a flood of addresses or
+/// made-up emails cannot grow memory without bound.
+const THROTTLE_KEYS: usize = 100_000;
+
+/// The sign-in throttles' state (the decisions are [`deskbridge_core::sign_in`]'s).
+pub struct SignInThrottles {
+    accounts: Mutex<Throttle<String>>,
+    addresses: Mutex<Throttle<IpAddr>>,
+    tokens: Mutex<Throttle<IpAddr>>,
+}
+
+impl Default for SignInThrottles {
+    fn default() -> Self {
+        SignInThrottles {
+            accounts: Mutex::new(Throttle::new(ACCOUNT_THROTTLE, THROTTLE_KEYS)),
+            addresses: Mutex::new(Throttle::new(ADDRESS_THROTTLE, THROTTLE_KEYS)),
+            tokens: Mutex::new(Throttle::new(TOKEN_THROTTLE, THROTTLE_KEYS)),
+        }
+    }
+}
+
+/// What a sign-in attempt is throttled by.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// An email and password: the (lowercase) email's account.
+    Password(String),
+    /// An agent token.
+    Token,
+}
+
+/// An attempt allowed and charged: report its outcome with [`SignInThrottles::finish`].
+#[derive(Debug)]
+pub struct Attempt {
+    credential: Credential,
+    address: Option<IpAddr>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves counts, not broken invariants.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SignInThrottles {
+    /// Whether an attempt may go ahead now; if so it is charged as a failure
+    /// until [`SignInThrottles::finish`] says otherwise. `Err` is how long to
+    /// wait (the longest of the keys').
+    pub fn begin(
+        &self,
+        credential: Credential,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Attempt, Duration> {
+        let mut accounts = locked(&self.accounts);
+        let mut addresses = locked(&self.addresses);
+        let mut tokens = locked(&self.tokens);
+        let mut verdict = Verdict::Allowed;
+        if let Credential::Password(email) = &credential {
+            verdict = longest(verdict, accounts.check(email, now));
+        }
+        if let Some(ip) = &address {
+            verdict = longest(verdict, addresses.check(ip, now));
+            if let Credential::Token = credential {
+                verdict = longest(verdict, tokens.check(ip, now));
+            }
+        }
+        if let Verdict::Wait(wait) = verdict {
+            return Err(wait);
+        }
+        if let Credential::Password(email) = &credential {
+            accounts.charge(email, now);
+        }
+        if let Some(ip) = &address {
+            addresses.charge(ip, now);
+            if let Credential::Token = credential {
+                tokens.charge(ip, now);
+            }
+        }
+        Ok(Attempt {
+            credential,
+            address,
+        })
+    }
+
+    /// The attempt's outcome: a failure stays charged; a success clears its
+    /// account and takes back its address's charge.
+    pub fn finish(&self, attempt: Attempt, signed_in: bool) {
+        if !signed_in {
+            return;
+        }
+        if let Credential::Password(email) = &attempt.credential {
+            locked(&self.accounts).succeeded(email);
+        }
+        if let Some(ip) = &attempt.address {
+            locked(&self.addresses).refund(ip);
+            if let Credential::Token = attempt.credential {
+                locked(&self.tokens).refund(ip);
+            }
+        }
+    }
 }
 
 /// Equal secrets, compared in constant time.
@@ -84,5 +243,32 @@ mod tests {
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
         assert!(check_hash("$2b$12$bcrypt").is_err());
+    }
+
+    #[test]
+    fn the_decoy_hash_has_the_configured_hashes_parameters() {
+        let params = Params::new(8 * 1024, 3, 1, None).expect("params");
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        let configured = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"ann's password", &salt)
+            .expect("a hash")
+            .to_string();
+        let decoy = decoy_hash(Some(&configured));
+        let parsed = PasswordHash::new(&decoy).expect("an argon2 hash");
+        let want = PasswordHash::new(&configured).expect("an argon2 hash");
+        assert_eq!(parsed.algorithm, want.algorithm);
+        assert_eq!(parsed.version, want.version);
+        assert_eq!(parsed.params, want.params, "{decoy} vs {configured}");
+        assert_ne!(parsed.salt, want.salt, "a salt of its own");
+        assert!(!verify_password("ann's password", &decoy));
+        // Without a configured hash: the defaults, as hash_password makes them.
+        let default = decoy_hash(None);
+        let parsed = PasswordHash::new(&default).expect("an argon2 hash");
+        let params = Params::try_from(&parsed).expect("params");
+        let default = Params::default();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (default.m_cost(), default.t_cost(), default.p_cost())
+        );
     }
 }

@@ -496,6 +496,7 @@ fn agent_page(config: &Config) -> crate::state::AgentPage {
         frame_ancestors: server.frame_ancestors.clone(),
         session_ttl: Duration::from_secs(server.session_hours.saturating_mul(3600)),
         call_log_ttl: Duration::from_secs(u64::from(server.call_log_days).saturating_mul(86_400)),
+        sign_ins: Default::default(),
     }
 }
 

@@ -108,6 +108,7 @@ pub async fn commit(
     source: Source,
     events: &[GroupEvent],
 ) -> Result<IngestReport, StoreError> {
+    within_bounds(events)?;
     let report = state.commits.commit(events).await?;
     count(source, events, &report);
     Ok(report)
@@ -120,9 +121,26 @@ pub async fn try_commit(
     source: Source,
     events: &[GroupEvent],
 ) -> Result<IngestReport, CommitError> {
+    within_bounds(events)?;
     let report = state.commits.try_commit(events).await?;
     count(source, events, &report);
     Ok(report)
+}
+
+/// Every event within the core's [`bounds`](deskbridge_core::bounds), whichever
+/// adapter made it: the first one out of bounds refuses the request as an
+/// event the store cannot take ([`StoreError::Apply`], which each adapter
+/// already answers: a 422 naming the field, a skipped AMI event, a bad
+/// backfill line), before anything is queued.
+fn within_bounds(events: &[GroupEvent]) -> Result<(), StoreError> {
+    let now = chrono::Utc::now();
+    for (index, e) in events.iter().enumerate() {
+        deskbridge_core::bounds::check(&e.event, now).map_err(|out| StoreError::Apply {
+            index,
+            source: out.into(),
+        })?;
+    }
+    Ok(())
 }
 
 fn count(source: Source, events: &[GroupEvent], report: &IngestReport) {

@@ -127,6 +127,8 @@ pub struct AgentPage {
     pub session_ttl: std::time::Duration,
     /// How long calls stay in the caller log.
     pub call_log_ttl: std::time::Duration,
+    /// Failed sign-ins per account and client address.
+    pub sign_ins: crate::agent_auth::SignInThrottles,
 }
 
 /// One agent's sign-in secrets (from `[[agents]]`).

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::retry::{self, Failure, Retry};
+
 /// The waits before each retry: after the first failed attempt the first wait,
 /// and so on; when they run out the notification is a dead letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,10 +15,9 @@ pub struct RetrySchedule {
     pub waits: Vec<Duration>,
 }
 
-/// The longest a `Retry-After` is honoured: a receiver asking for more is
-/// tried again then anyway (and its notification ends as a dead letter when the
-/// schedule runs out).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+/// The longest a `Retry-After` is honoured (the same for steps and
+/// notifications: [`crate::retry`]).
+pub use crate::retry::MAX_RETRY_AFTER;
 
 impl Default for RetrySchedule {
     /// 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h: eleven
@@ -70,27 +71,34 @@ impl RetrySchedule {
     /// The verdict on attempt number `attempts` (1 for the first) that went as
     /// `attempt` says.
     pub fn judge(&self, attempts: u32, attempt: &Attempt) -> Verdict {
-        let retry_after = match attempt {
+        let failure = match attempt {
             Attempt::Answered { status, .. } if (200..300).contains(status) => {
                 return Verdict::Delivered;
             }
             // An address refused stays refused until the admin allows private
             // networks or fixes the URL; both end in a replay.
-            Attempt::AddressRefused => return Verdict::DeadLetter,
+            Attempt::AddressRefused => Failure {
+                retryable: false,
+                retry_after: None,
+            },
             // Only "slow down" (429) and "come back later" (503) ask for a wait.
             Attempt::Answered {
                 status: 429 | 503,
                 retry_after,
-            } => *retry_after,
-            Attempt::Answered { .. } | Attempt::NoAnswer => None,
+            } => Failure {
+                retryable: true,
+                retry_after: *retry_after,
+            },
+            Attempt::Answered { .. } | Attempt::NoAnswer => Failure {
+                retryable: true,
+                retry_after: None,
+            },
         };
-        let Some(wait) = self.waits.get(attempts.saturating_sub(1) as usize) else {
-            return Verdict::DeadLetter;
-        };
-        let asked = retry_after
-            .map(|r| r.min(MAX_RETRY_AFTER))
-            .unwrap_or_default();
-        Verdict::RetryIn((*wait).max(asked))
+        let wait = self.waits.get(attempts.saturating_sub(1) as usize).copied();
+        match retry::judge(failure, wait) {
+            Retry::In(wait) => Verdict::RetryIn(wait),
+            Retry::GiveUp => Verdict::DeadLetter,
+        }
     }
 
     /// The most attempts a notification gets.

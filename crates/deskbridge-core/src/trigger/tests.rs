@@ -328,6 +328,59 @@ fn private_and_special_addresses_are_refused_unless_allowed() {
     }
 }
 
+/// The IPv6 ranges that reach IPv4 through a translator or a tunnel, and the
+/// 6to4 relay's IPv4 range: each embedding a private, loopback and public IPv4
+/// address. The well-known NAT64 prefix is judged by the IPv4 address in it;
+/// the others are refused whatever they carry.
+#[test]
+fn transition_ranges_that_reach_ipv4_are_refused() {
+    // (address, what it embeds, may a notification go there)
+    let table = [
+        // 64:ff9b::/96, well-known NAT64 (RFC 6052): the last 32 bits.
+        ("64:ff9b::7f00:1", "127.0.0.1", false),
+        ("64:ff9b::a00:5", "10.0.0.5", false),
+        ("64:ff9b::c0a8:101", "192.168.1.1", false),
+        ("64:ff9b::a9fe:a9fe", "169.254.169.254", false),
+        ("64:ff9b::808:808", "8.8.8.8", true),
+        // 64:ff9b:1::/48, local-use NAT64 (RFC 8215): refused whole.
+        ("64:ff9b:1::7f00:1", "127.0.0.1", false),
+        ("64:ff9b:1:a00:5::", "10.0.0.5 (/64 layout)", false),
+        ("64:ff9b:1::808:808", "8.8.8.8", false),
+        // 2002::/16, 6to4 (RFC 3056): the IPv4 address in bits 16-48.
+        ("2002:7f00:1::1", "127.0.0.1", false),
+        ("2002:a00:5::1", "10.0.0.5", false),
+        ("2002:c0a8:101::1", "192.168.1.1", false),
+        ("2002:808:808::1", "8.8.8.8", false),
+        // 2001::/32, Teredo (RFC 4380): server, then the client obfuscated.
+        ("2001:0:7f00:1::80ff:fffe", "127.0.0.1", false),
+        ("2001:0:a00:5:0:0:f5ff:fffa", "10.0.0.5", false),
+        ("2001:0:808:808::f7f7:f7f7", "8.8.8.8", false),
+        // ::ffff:0:0:0/96, IPv4-translated (SIIT, RFC 2765).
+        ("::ffff:0:7f00:1", "127.0.0.1", false),
+        ("::ffff:0:a00:5", "10.0.0.5", false),
+        // 192.88.99.0/24, the 6to4 relay anycast (deprecated, RFC 7526).
+        ("192.88.99.1", "-", false),
+        ("192.88.99.254", "-", false),
+        // Neighbours that are ordinary public addresses.
+        ("2001:4860:4860::8888", "-", true),
+        ("2003::1", "-", true),
+        ("192.88.98.1", "-", true),
+    ];
+    for (ip, embeds, allowed) in table {
+        let ip: IpAddr = ip.parse().unwrap();
+        assert_eq!(
+            may_reach(ip, false),
+            allowed,
+            "{ip} (embedding {embeds}) should be {}",
+            if allowed { "allowed" } else { "refused" }
+        );
+        assert!(
+            may_reach(ip, true),
+            "{ip} refused though private networks are allowed"
+        );
+    }
+}
+
 #[test]
 fn a_trigger_is_checked_with_a_message_that_says_what_to_change() {
     let secret = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();

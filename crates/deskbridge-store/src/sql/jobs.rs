@@ -11,13 +11,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deskbridge_core::queue::{Enqueue, enqueue};
 use deskbridge_core::trigger::Notification;
-use deskbridge_core::{Interaction, Step, StepOutcome, WorkLane};
+use deskbridge_core::{Step, StepOutcome, WorkLane};
 
-use super::journal::{load_call, save_call};
-use super::{Conn, SqlStore, dialect};
-use crate::rows::{self, DbRow};
+use super::call_row::{load_call, queue_next, save_call};
+use super::{SqlStore, dialect};
+use crate::rows::DbRow;
 use crate::time::{from_ms, now_ms, to_text};
 use crate::{
     Change, ClaimedStep, FailedCall, FailedStep, JobQueue, Journal, RetriedCall, StoreError,
@@ -379,74 +378,5 @@ impl SqlStore {
             owner: owner.to_string(),
             interaction,
         }))
-    }
-}
-
-/// Queues the call's next step, unless one is already queued or running or a step
-/// of the call failed for good (its sync stays `failed`). A queued step waiting for
-/// something that has now arrived (a recording) is moved forward. Returns whether a
-/// step became runnable. The caller holds the call's lock (`dialect::lock_call`).
-///
-/// The core decides what to queue ([`Interaction::next_step`], then the rule
-/// [`enqueue`]); this carries it out.
-pub(super) async fn queue_next(conn: &mut Conn, call: &Interaction) -> Result<bool, StoreError> {
-    let Some(next) = call.next_step() else {
-        return Ok(false);
-    };
-    let run_after = next
-        .not_before
-        .map_or_else(now_ms, |t| t.timestamp_millis());
-    let active = sqlx::query(
-        "SELECT id, step, status, run_after FROM jobs WHERE group_name = $1 AND call_id = $2
-           AND status IN ('queued', 'running', 'failed') LIMIT 1",
-    )
-    .bind(&call.group)
-    .bind(&call.call_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let active = active.as_ref().map(rows::active_job).transpose()?;
-    match enqueue(next.step, run_after, active.as_ref()) {
-        Enqueue::Nothing => Ok(false),
-        Enqueue::Preempt { id } => {
-            // Only while it still waits: a worker may have claimed it since it
-            // was read (then its completion derives the next step again).
-            let updated = sqlx::query(
-                "UPDATE jobs SET step = $1, run_after = $2, attempts = 0, last_error = NULL
-                 WHERE id = $3 AND status = 'queued'",
-            )
-            .bind(next.step.as_str())
-            .bind(run_after)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            Ok(updated > 0)
-        }
-        Enqueue::MoveForward { id } => {
-            let updated =
-                sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2 AND status = 'queued'")
-                    .bind(run_after)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-            Ok(updated > 0)
-        }
-        Enqueue::Insert => {
-            sqlx::query(
-                "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at,
-                                   priority)
-                 VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
-            )
-            .bind(&call.group)
-            .bind(&call.call_id)
-            .bind(next.step.as_str())
-            .bind(run_after)
-            .bind(to_text(Utc::now()))
-            .bind(call.plan.lane.priority())
-            .execute(&mut *conn)
-            .await?;
-            Ok(true)
-        }
     }
 }

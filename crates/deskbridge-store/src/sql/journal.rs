@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use deskbridge_core::Interaction;
 
-use super::jobs::queue_next;
+use super::call_row::{load_call, queue_next, save_call};
 use super::{Conn, Db, SqlStore, dialect};
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
@@ -322,63 +322,6 @@ impl Journal for SqlStore {
             None => Ok(Decided::NoSuchCall),
         }
     }
-}
-
-/// Writes the call (a new one, or over the stored one): its body and the columns
-/// derived from it (what lists filter by). Every write of a call goes through
-/// here, so the columns never disagree with the body.
-pub(super) async fn save_call(
-    conn: &mut Conn,
-    call: &Interaction,
-    now_text: &str,
-) -> Result<(), StoreError> {
-    let body = serde_json::to_string(call)?;
-    if body.len() > crate::MAX_CALL_BYTES {
-        return Err(StoreError::CallTooLarge {
-            call_id: call.call_id.chars().take(64).collect(),
-            bytes: body.len(),
-            max: crate::MAX_CALL_BYTES,
-        });
-    }
-    sqlx::query(
-        "INSERT INTO calls (customer_phone, state, first_at, updated_at, body, queue, agents,
-                            missed, group_name, call_id, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (group_name, call_id) DO UPDATE SET
-             customer_phone = excluded.customer_phone, state = excluded.state,
-             first_at = excluded.first_at, updated_at = excluded.updated_at,
-             body = excluded.body, queue = excluded.queue, agents = excluded.agents,
-             missed = excluded.missed, kind = excluded.kind",
-    )
-    .bind(call.customer_phone().map(|p| p.as_str().to_string()))
-    .bind(call.state().as_str())
-    .bind(to_text(call.first_at))
-    .bind(now_text)
-    .bind(body)
-    .bind(call.queue.as_deref())
-    .bind(serde_json::to_string(&call.agent_emails())?)
-    .bind(call.is_missed())
-    .bind(&call.group)
-    .bind(&call.call_id)
-    .bind(if call.is_chat() { "chat" } else { "call" })
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The call as stored, if there is one.
-pub(super) async fn load_call(
-    conn: &mut Conn,
-    group: &str,
-    call_id: &str,
-) -> Result<Option<Interaction>, StoreError> {
-    let body: Option<String> =
-        sqlx::query_scalar("SELECT body FROM calls WHERE group_name = $1 AND call_id = $2")
-            .bind(group)
-            .bind(call_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
 /// A call row with its steps and sync. Run inside the snapshot transaction

@@ -66,6 +66,7 @@
 //! each (`jobs::queue_next`, `journal::record`) and carries them out. A new call
 //! starts under the plan its event carries ([`GroupEvent`](crate::GroupEvent)).
 
+mod call_row;
 pub(crate) mod crm;
 mod jobs;
 mod journal;

@@ -26,35 +26,11 @@ pub struct FieldError {
 /// The most events one request may carry.
 pub const MAX_EVENTS: usize = 1000;
 
-/// Bounds on an event's fields (README, "Limits"). Every field a client sends is
-/// stored, shown and logged, and a call's record is read whole by every step and
-/// every `GET`: unbounded fields let one client grow the memory of the process and
-/// make a call unreadable (an id too long for a URL). The bounds sit far above
-/// what phone systems send.
-pub mod limits {
-    /// `id` and `call_id`, in bytes: they travel in URLs (`/api/v1/calls/{id}`).
-    pub const ID: usize = 256;
-    /// `from` and `to`, in bytes.
-    pub const NUMBER: usize = 64;
-    /// `queue`, `group` and each of `agent`'s fields, in bytes.
-    pub const NAME: usize = 256;
-    /// Attributes per event.
-    pub const ATTRIBUTES: usize = 100;
-    /// An attribute's name, in bytes.
-    pub const ATTRIBUTE_NAME: usize = 128;
-    /// An attribute's value, in bytes.
-    pub const ATTRIBUTE_VALUE: usize = 4096;
-    /// `recording_url`, in bytes.
-    pub const URL: usize = 2048;
-    /// `transcript`, in bytes.
-    pub const TRANSCRIPT: usize = 65_536;
-    /// How far in the future `at` may be (clocks drift, but a time a day ahead is
-    /// a wrong clock or a forged event; it would pin the call to the top of the
-    /// caller log and keep its agent-mode deadline from ever passing).
-    pub const FUTURE_HOURS: i64 = 24;
-    /// The longest `duration_s`: a week, in seconds (longer is no phone call).
-    pub const DURATION_S: u64 = 7 * 24 * 3600;
-}
+/// Bounds on an event's fields (README, "Limits"): the core's, which every
+/// adapter's events are held to on the commit path; read here too, on the
+/// fields as sent, so a native event's error names its field before anything
+/// is parsed (`group` and a client's own `id` are the native format's alone).
+pub use deskbridge_core::bounds::limits;
 
 /// The events of a body: one event, or an array of at most [`MAX_EVENTS`].
 pub fn items(body: &Value) -> Result<Vec<&Value>, FieldError> {

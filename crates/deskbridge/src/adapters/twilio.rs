@@ -114,22 +114,21 @@ pub fn event(
     let at = get("Timestamp")
         .and_then(|t| DateTime::parse_from_rfc2822(t).ok())
         .map_or(received, |t| t.with_timezone(&Utc));
-    if let Some(url) = get("RecordingUrl") {
+    // Twilio sends two kinds of callbacks here ("Voice Webhooks"): a call status
+    // callback always carries `CallStatus` (and, on `completed`, the call's
+    // recording when it was recorded: `RecordingUrl`, `RecordingSid`); a
+    // recording status callback carries `RecordingStatus` and no `CallStatus`.
+    // Telling them apart by `RecordingUrl` would drop a recorded call's
+    // `completed`, and the call would never end.
+    let recording = get("RecordingUrl").map(|url| (url, get("RecordingSid").unwrap_or(url)));
+    let Some(status) = get("CallStatus") else {
         // A recording status callback: only a finished recording is recorded.
         if get("RecordingStatus").is_some_and(|s| s != "completed") {
             return None;
         }
-        let recording = get("RecordingSid").unwrap_or(url);
-        let mut e = CallEvent::new(
-            format!("twilio:{call_id}:recording:{recording}"),
-            call_id,
-            EventKind::Recording,
-            at,
-        );
-        e.recording_url = Some(url.to_string());
-        return Some(e);
-    }
-    let status = get("CallStatus")?;
+        let (url, recording) = recording?;
+        return Some(recording_event(call_id, url, recording, at));
+    };
     let (kind, reason) = match status {
         "queued" | "initiated" | "ringing" => (EventKind::Ringing, None),
         "in-progress" | "answered" => (EventKind::Answered, None),
@@ -142,7 +141,14 @@ pub fn event(
         _ => return None,
     };
     if agent_leg {
-        return agent_leg_event(call_id, sid, status, kind, &get, at);
+        return match agent_leg_event(call_id, sid, status, kind, &get, at) {
+            Some(mut e) => {
+                e.recording_url = recording.map(|(url, _)| url.to_string());
+                Some(e)
+            }
+            // The leg's end is not the call's, but a recording it carries is.
+            None => recording.map(|(url, rec)| recording_event(call_id, url, rec, at)),
+        };
     }
     let direction = match get("Direction") {
         Some("inbound") => Some(Direction::Inbound),
@@ -152,13 +158,14 @@ pub fn event(
     let inbound = direction == Some(Direction::Inbound);
     if inbound && kind == EventKind::Answered {
         // Twilio answering to run the TwiML; an agent has not picked up.
-        return None;
+        return recording.map(|(url, rec)| recording_event(call_id, url, rec, at));
     }
     let mut e = CallEvent::new(format!("twilio:{sid}:{status}"), call_id, kind, at);
     e.direction = direction;
     e.from = get("From").map(|n| Phone::parse(n, region));
     e.to = get("To").map(|n| Phone::parse(n, region));
     e.reason = reason;
+    e.recording_url = recording.map(|(url, _)| url.to_string());
     if kind == EventKind::Ended {
         if inbound {
             // The caller's time on the line, not talk time; the outcome follows
@@ -175,6 +182,20 @@ pub fn event(
         }
     }
     Some(e)
+}
+
+/// A finished recording of the call. Its id names the recording, so the same
+/// recording reported by a recording status callback and by a call status
+/// callback is one event.
+fn recording_event(call_id: &str, url: &str, recording: &str, at: DateTime<Utc>) -> CallEvent {
+    let mut e = CallEvent::new(
+        format!("twilio:{call_id}:recording:{recording}"),
+        call_id,
+        EventKind::Recording,
+        at,
+    );
+    e.recording_url = Some(url.to_string());
+    e
 }
 
 /// The agent's leg of a `<Dial>`: its answer is the agent answering the call;
@@ -382,5 +403,44 @@ mod tests {
         let mut pending = recording.clone();
         pending[3].1 = "in-progress".into();
         assert!(event(&pending, us(), now).is_none());
+    }
+
+    /// A call status callback carries `CallStatus`, and on `completed` the
+    /// recording of a recorded call ("Voice Webhooks", status callback
+    /// parameters): it ends the call and keeps the recording. A recording status
+    /// callback has `RecordingStatus` and no `CallStatus`.
+    #[test]
+    fn a_completed_call_status_callback_with_a_recording_ends_the_call() {
+        let now = Utc::now();
+        let url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE7";
+        let completed = pairs(&[
+            ("CallSid", "CA7"),
+            ("Direction", "outbound-api"),
+            ("CallStatus", "completed"),
+            ("CallDuration", "42"),
+            ("RecordingUrl", url),
+            ("RecordingSid", "RE7"),
+            ("RecordingDuration", "40"),
+        ]);
+        let e = event(&completed, us(), now).unwrap();
+        assert_eq!(
+            (e.kind, e.id.as_str()),
+            (EventKind::Ended, "twilio:CA7:completed")
+        );
+        assert_eq!(e.recording_url.as_deref(), Some(url));
+        assert_eq!(e.duration_s, Some(42));
+        // The agent leg's end is not the call's; its recording is.
+        let leg = pairs(&[
+            ("CallSid", "CA8"),
+            ("ParentCallSid", "CA7"),
+            ("Direction", "outbound-dial"),
+            ("To", "client:ann"),
+            ("CallStatus", "completed"),
+            ("RecordingUrl", url),
+            ("RecordingSid", "RE7"),
+        ]);
+        let e = event(&leg, us(), now).unwrap();
+        assert_eq!((e.kind, e.call_id.as_str()), (EventKind::Recording, "CA7"));
+        assert_eq!(e.id, "twilio:CA7:recording:RE7");
     }
 }

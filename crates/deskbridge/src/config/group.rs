@@ -421,6 +421,10 @@ fn looks_like_email(s: &str) -> bool {
 pub fn check_agents(agents: &[AgentConfig], errors: &mut Vec<String>) {
     let mut emails = BTreeSet::new();
     let mut extensions = BTreeSet::new();
+    // A token signs its agent in: two agents with one token would sign in as
+    // whichever is found, so each token belongs to one agent (the message
+    // names the other agent, never the token).
+    let mut tokens: Vec<(&str, usize)> = Vec::new();
     for (i, a) in agents.iter().enumerate() {
         if !looks_like_email(&a.email) {
             errors.push(format!(
@@ -451,6 +455,16 @@ pub fn check_agents(agents: &[AgentConfig], errors: &mut Vec<String>) {
                 "agents[{i}].token: at least 16 characters, so it cannot be guessed \
                  (e.g. `openssl rand -hex 24`)"
             ));
+        }
+        if let Some(token) = a.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            match tokens.iter().find(|(t, _)| *t == token) {
+                Some((_, first)) => errors.push(format!(
+                    "agents[{i}].token: agents[{first}] ({}) has the same token; give each agent its own \
+                     (e.g. `openssl rand -hex 24`)",
+                    agents[*first].email
+                )),
+                None => tokens.push((token, i)),
+            }
         }
         if let Some(x) = &a.extension
             && !extensions.insert(x.clone())

@@ -4,14 +4,16 @@
 use super::openapi::bodies as doc;
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use axum::Extension;
 use axum::Json;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -24,7 +26,9 @@ use super::ApiError;
 use super::caller::{AgentSession, SESSION_COOKIE};
 use super::calls::{CallView, LogQuery, MAX_LIST_BYTES, call_log};
 use super::live::{Next, next_call};
-use crate::agent_auth::{decoy_hash, random_secret, same_secret, session_hash, verify_password};
+use crate::agent_auth::{
+    Credential, decoy_hash, random_secret, same_secret, session_hash, verify_password,
+};
 use crate::card::caller_card;
 use crate::state::{AgentLogin, AppState};
 
@@ -164,18 +168,120 @@ struct Login {
         (status = 200, description = "Signed in: the session cookie (`Set-Cookie: deskbridge_session=...`) and the CSRF token", body = doc::AgentMe, headers(("Set-Cookie" = String, description = "The session cookie"))),
         (status = 400, description = "The body is not JSON (`malformed_json`)", body = doc::ApiErrorBody),
         (status = 401, description = "Wrong email or password, or wrong token (`unauthorized`; one message for an unknown email and a wrong password)", body = doc::ApiErrorBody),
+        (status = 403, description = "An `Origin` other than this server's own or a `server.frame_ancestors` origin (`cross_origin`)", body = doc::ApiErrorBody),
+        (status = 415, description = "A body other than `Content-Type: application/json` (`unsupported_media_type`)", body = doc::ApiErrorBody),
         (status = 422, description = "Neither `{email, password}` nor `{token}` (`invalid`)", body = doc::ApiErrorBody),
-        (status = 429, description = "Too many sign-ins at once (`too_many_sign_ins`)", body = doc::ApiErrorBody),
+        (status = 429, description = "Too many failed sign-ins for the account or from the address, or too many sign-ins at once (`too_many_sign_ins`, with `Retry-After`)", body = doc::ApiErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
-async fn login(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
-    match try_login(&state, &body).await {
+async fn login(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = same_site_json(&state, &headers) {
+        return e.into_response();
+    }
+    let address = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    match try_login(&state, address, &body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiError> {
+/// 429 with `Retry-After`: too many failed sign-ins for the account or from the
+/// address; the attempt was not tried.
+fn throttled(wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_sign_ins",
+        format!(
+            "too many failed sign-ins for this account or from this address; \
+             try again in {secs} s (Retry-After)"
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
+}
+
+/// Login CSRF: a page of another site can make a browser post a form to the
+/// sign-in, and a `text/plain` form whose text is JSON would sign the victim in
+/// as the attacker's agent (whose page then shows the victim's calls to the
+/// attacker). A form cannot send `application/json`, and a script of another
+/// site that sets it needs a CORS preflight this server never grants; so the
+/// body must be JSON by its type. A browser also names the page that started
+/// the request in `Origin`: one present must be this server's own (the request's
+/// `Host`, or `server.public_url` behind a proxy) or a `server.frame_ancestors`
+/// origin (the page framed there signs in from its own origin, which is this
+/// server's; the entry covers browsers that send the framing site's). No
+/// `Origin` (curl, scripts) is not a browser's cross-site request.
+fn same_site_json(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the sign-in as JSON, with Content-Type: application/json",
+        ));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("").trim_end_matches('/');
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let own_host = host.is_some_and(|host| {
+        origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host))
+    });
+    let public = state
+        .public_url
+        .as_deref()
+        .and_then(origin_of)
+        .is_some_and(|p| p.eq_ignore_ascii_case(origin));
+    let framing = state
+        .agent_page
+        .frame_ancestors
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin));
+    match own_host || public || framing {
+        true => Ok(()),
+        false => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            format!(
+                "a sign-in from the page at {origin:?} is refused: sign in from this server's \
+                 own agent page, or add that origin to server.frame_ancestors"
+            ),
+        )),
+    }
+}
+
+/// `scheme://host[:port]` of a URL such as `server.public_url`.
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest
+        .find('/')
+        .map_or(url.len(), |i| url.len() - rest.len() + i);
+    Some(&url[..end])
+}
+
+async fn try_login(
+    state: &Arc<AppState>,
+    address: Option<IpAddr>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let value = super::parse_json(body)?;
     let login: Login = serde_json::from_value(value).map_err(|e| {
         ApiError::invalid(
@@ -183,55 +289,9 @@ async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiEr
             format!("send {{\"email\", \"password\"}} or {{\"token\"}}: {e}"),
         )
     })?;
-    let refused = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "wrong email or password",
-        )
-    };
-    let agents = &state.agent_page.agents;
-    let agent: &AgentLogin = match (&login.email, &login.password, &login.token) {
-        (_, _, Some(token)) => {
-            // Every agent's token is compared, in constant time.
-            let mut found = None;
-            for a in agents {
-                if let Some(t) = &a.token
-                    && same_secret(t, token)
-                {
-                    found = Some(a);
-                }
-            }
-            found.ok_or_else(|| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token")
-            })?
-        }
-        (Some(email), Some(password), None) => {
-            let agent = state.agent_page.agent(email.trim());
-            let hash = agent
-                .and_then(|a| a.password_hash.clone())
-                .unwrap_or_else(|| decoy_hash().to_string());
-            let password = password.clone();
-            // argon2 takes tens of milliseconds of CPU and 19 MiB: off the async
-            // threads, and only a few at once, so a flood of sign-ins is turned
-            // away instead of filling the blocking pool (and guessing stays slow).
-            let permit =
-                tokio::time::timeout(Duration::from_secs(3), PASSWORD_CHECKS.acquire()).await;
-            let Ok(Ok(_permit)) = permit else {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_sign_ins",
-                    "too many sign-ins at once; try again in a moment",
-                ));
-            };
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            match (ok, agent) {
-                (true, Some(a)) if a.password_hash.is_some() => a,
-                _ => return Err(refused()),
-            }
-        }
+    let credential = match (&login.email, &login.password, &login.token) {
+        (_, _, Some(_)) => Credential::Token,
+        (Some(email), Some(_), None) => Credential::Password(email.trim().to_ascii_lowercase()),
         _ => {
             return Err(ApiError::invalid(
                 "password",
@@ -239,6 +299,17 @@ async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiEr
             ));
         }
     };
+    // Failures are counted per account and address before any check runs, so a
+    // flood of guesses for one account or from one address is turned away here,
+    // without argon2 work, and cannot spend the checks other agents need.
+    let throttles = &state.agent_page.sign_ins;
+    let attempt = match throttles.begin(credential, address, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => return Ok(throttled(wait)),
+    };
+    let agent = check_credentials(state, &login).await;
+    throttles.finish(attempt, agent.is_ok());
+    let agent = agent?;
     let id = random_secret();
     let now = Utc::now();
     let ttl = state.agent_page.session_ttl;
@@ -256,6 +327,71 @@ async fn try_login(state: &Arc<AppState>, body: &[u8]) -> Result<Response, ApiEr
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)
+}
+
+/// The agent whose credentials `login` holds; 401 otherwise (one message for
+/// an unknown email and a wrong password, after the same argon2 work).
+async fn check_credentials<'a>(
+    state: &'a AppState,
+    login: &Login,
+) -> Result<&'a AgentLogin, ApiError> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong email or password",
+        )
+    };
+    let agents = &state.agent_page.agents;
+    match (&login.email, &login.password, &login.token) {
+        (_, _, Some(token)) => {
+            // Every agent's token is compared, in constant time.
+            let mut found = None;
+            for a in agents {
+                if let Some(t) = &a.token
+                    && same_secret(t, token)
+                {
+                    found = Some(a);
+                }
+            }
+            found.ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong token")
+            })
+        }
+        (Some(email), Some(password), None) => {
+            let agent = state.agent_page.agent(email.trim());
+            // An unknown email is checked against a decoy with a configured
+            // hash's costs: as slow to refuse as a wrong password.
+            let hash = match agent.and_then(|a| a.password_hash.clone()) {
+                Some(hash) => hash,
+                None => decoy_hash(agents.iter().find_map(|a| a.password_hash.as_deref())),
+            };
+            let password = password.clone();
+            // argon2 takes tens of milliseconds of CPU and 19 MiB: off the async
+            // threads, and only a few at once, so a flood of sign-ins is turned
+            // away instead of filling the blocking pool (and guessing stays slow).
+            let permit =
+                tokio::time::timeout(Duration::from_secs(3), PASSWORD_CHECKS.acquire()).await;
+            let Ok(Ok(_permit)) = permit else {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_sign_ins",
+                    "too many sign-ins at once; try again in a moment",
+                ));
+            };
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
+            match (ok, agent) {
+                (true, Some(a)) if a.password_hash.is_some() => Ok(a),
+                _ => Err(refused()),
+            }
+        }
+        _ => Err(ApiError::invalid(
+            "password",
+            "send {\"email\", \"password\"} or {\"token\"}",
+        )),
+    }
 }
 
 /// The session cookie. `SameSite=Strict` by default: the page and its API share
@@ -533,10 +669,9 @@ impl AgentStream {
             self.seen
                 .remove(&(call.group.clone(), call.call_id.clone()));
         }
-        if let Ok(e) = Event::default()
-            .event("call")
-            .id(format!("{}/{}", call.group, call.call_id))
-            .json_data(&view)
+        if let Ok(e) =
+            super::live::with_call_id(Event::default().event("call"), &call.group, &call.call_id)
+                .json_data(&view)
         {
             events.push(e);
         }

@@ -18,7 +18,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::ingest::commit;
-use super::lookup::caller_and_route;
+use super::lookup::{call_caller_and_route, caller_and_route};
 use super::{ApiError, GroupAuth};
 use crate::adapters::connect::{self, ConnectRequest};
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     responses(
         (status = 200, description = "A flow event: flat strings about the caller and the route; a contact event: the ingest report", body = doc::ConnectAnswer),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 422, description = "Neither a contact-flow event nor a contact event (`invalid`, field `body`)", body = doc::ApiErrorBody),
+        (status = 422, description = "Neither a contact-flow event nor a contact event (`invalid`, field `body`), or a field out of the bounds of every event (README, \"Limits\"; `invalid`, with the event's `field`: `ContactId` is `call_id`, an agent ARN `agent.extension`)", body = doc::ApiErrorBody),
         (status = 502, description = "The helpdesk did not answer the caller lookup (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
         (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )
@@ -67,6 +67,7 @@ async fn amazon_connect(
         _ => e.from.as_ref(),
     });
     let customer = customer.map(|p| p.as_str().to_string());
+    let event_recorded = event.is_some();
     let report = match event {
         Some(event) => {
             let events = [crate::ingest::for_group(&group, event)];
@@ -76,7 +77,21 @@ async fn amazon_connect(
     };
     match request {
         ConnectRequest::Flow(flow) => {
-            let (card, route) = caller_and_route(&state, &group, customer.as_deref()).await?;
+            // The call as recorded (with what earlier invocations taught it) is
+            // identified as its steps will identify it; a flow event that made
+            // no call (not voice) is answered from the number alone.
+            let call = match event_recorded {
+                true => state
+                    .store
+                    .call(&group.name, flow.call_id())
+                    .await
+                    .map_err(ApiError::internal)?,
+                false => None,
+            };
+            let (card, route) = match call {
+                Some(call) => call_caller_and_route(&state, &group, &call.interaction).await,
+                None => caller_and_route(&state, &group, customer.as_deref()).await?,
+            };
             let card = card.unwrap_or_default();
             let text = |v: Option<String>| v.unwrap_or_default();
             // Flat strings only: a contact flow reads nothing else.

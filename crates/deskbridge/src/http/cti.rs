@@ -49,7 +49,7 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     responses(
         (status = 200, description = "Zammad's answer", body = doc::CtiAnswer),
         (status = 401, description = "The token is not a group's", body = doc::CtiError),
-        (status = 422, description = "The request is not Zammad's CTI (no `callId`, an unknown `event`)", body = doc::CtiError),
+        (status = 422, description = "The request is not Zammad's CTI (no `callId`, an unknown `event`), or a field is out of the bounds of every event (README, \"Limits\": a `callId` with control characters or over 256 bytes)", body = doc::CtiError),
         (status = 500, description = "The call could not be recorded; send it again", body = doc::CtiError),
         (status = 503, description = "The server is at its ingest limit; send it again after `Retry-After` seconds", body = doc::CtiError),
     )
@@ -118,6 +118,14 @@ async fn cti(
                 axum::http::HeaderValue::from_static("1"),
             );
             return busy;
+        }
+        if let crate::ingest::CommitError::Store(deskbridge_store::StoreError::Apply {
+            source: deskbridge_core::ApplyError::OutOfBounds(out),
+            ..
+        }) = &e
+        {
+            crate::ingest::rejected(Source::Zammad, Some(&group), Rejection::Invalid);
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, &out.to_string());
         }
         tracing::error!(error = %e, "cannot record a CTI event");
         return refuse(

@@ -137,15 +137,32 @@ async fn refresh_gauges(state: &AppState) {
     tag = "health",
     responses(
         (status = 200, description = "The database answers", body = doc::Readiness),
-        (status = 503, description = "The database does not answer", body = doc::Readiness),
+        (status = 503, description = "The database does not answer: `reason` is `database_unavailable` or `migrations_pending` (the details are in the server log)", body = doc::Readiness),
     )
 )]
 async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     match state.store.ready().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not_ready", "reason": e.to_string() })),
-        ),
+        Err(e) => {
+            // `/readyz` is open to anyone: the database's own text (its host,
+            // user, schema, driver messages) goes to the log only.
+            let reason = not_ready_reason(&e);
+            tracing::warn!(error = %e, reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "not_ready", "reason": reason })),
+            )
+        }
+    }
+}
+
+/// The reason code `/readyz` gives for a store that is not ready: the
+/// migrations are not all applied (`migrations_pending`), or the database does
+/// not answer as it should (`database_unavailable`).
+fn not_ready_reason(e: &deskbridge_store::StoreError) -> &'static str {
+    use deskbridge_store::StoreError;
+    match e {
+        StoreError::Invalid(_) | StoreError::Migrate(_) => "migrations_pending",
+        _ => "database_unavailable",
     }
 }

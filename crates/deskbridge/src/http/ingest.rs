@@ -95,10 +95,14 @@ async fn accept(
     let report = match commit(&state, crate::ingest::Source::Native, &events).await {
         Ok(report) => report,
         Err(CommitError::Store(StoreError::Apply { index, source })) => {
-            let field = match source {
-                ApplyError::MissingDirection { .. } => "direction",
-            };
-            return Err(ApiError::invalid(at(index, field), source.to_string()));
+            return Err(match source {
+                ApplyError::MissingDirection { .. } => {
+                    ApiError::invalid(at(index, "direction"), source.to_string())
+                }
+                ApplyError::OutOfBounds(out) => {
+                    ApiError::invalid(at(index, &out.field), out.message)
+                }
+            });
         }
         Err(CommitError::Store(e @ StoreError::CallTooLarge { .. })) => {
             return Err(ApiError::invalid("attributes", e.to_string()));

@@ -55,9 +55,7 @@ async fn stream_calls(
                     Next::Lagged(event) => return Some((Ok(event), (state, changes, groups))),
                     Next::Closed => return None,
                 };
-                let event = Event::default()
-                    .event("call")
-                    .id(format!("{}/{}", group, call_id))
+                let event = with_call_id(Event::default().event("call"), &group, &call_id)
                     .json_data(CallView::new(&record, false));
                 match event {
                     Ok(event) => return Some((Ok(event), (state, changes, groups))),
@@ -69,6 +67,19 @@ async fn stream_calls(
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The event with the SSE `id` of a call (`{group}/{call_id}`), or without
+/// one when the id cannot be sent: axum's `Event::id` panics on CR, LF and
+/// NUL (they would end the field), and a call stored before every adapter was
+/// held to the ids' character rules (issue 25) may carry them. A stream never
+/// fails on stored data; the event's data names the call either way.
+pub(super) fn with_call_id(event: Event, group: &str, call_id: &str) -> Event {
+    let id = format!("{group}/{call_id}");
+    match id.contains(['\r', '\n', '\0']) {
+        true => event,
+        false => event.id(id),
+    }
 }
 
 /// What a stream of call changes gets next.

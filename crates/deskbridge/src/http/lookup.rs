@@ -11,6 +11,9 @@ use utoipa_axum::routes;
 use axum::Json;
 use axum::extract::{Query, State};
 use deskbridge_core::Phone;
+use deskbridge_core::decide::{ContactQuery, contact_query};
+use deskbridge_core::interaction::Interaction;
+use deskbridge_core::ports::HelpdeskError;
 use deskbridge_core::route::{self, RouteAnswer};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -175,25 +178,72 @@ pub async fn caller_and_route(
     let phone = from
         .map(|f| Phone::parse(f.trim(), group.region))
         .filter(|p| p.e164().is_some());
-    // A caller is ringing: an answer late is worse than "no preference".
-    let card = match &phone {
-        Some(p) => {
-            match tokio::time::timeout(ROUTE_DEADLINE, caller_card(group, Some(p), None)).await {
-                Ok(Ok(card)) => Some(Ok(card)),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "routing without the caller's card");
-                    Some(Err(()))
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        ?ROUTE_DEADLINE,
-                        "routing without the caller's card: the helpdesk is slow"
-                    );
-                    Some(Err(()))
+    let card = async {
+        match &phone {
+            Some(p) => caller_card(group, Some(p), None).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    Ok(route_with(state, card).await)
+}
+
+/// The card of the caller as the call identifies them, and where to route
+/// them: the contact the call already has (a pop or `IdentifyCaller` chose
+/// it), else the core's [`contact_query`] over the call, as `IdentifyCaller`
+/// runs it: the IVR's contact (`zendesk_user`) if it exists, else the contact
+/// of the number (`customer_number` or the caller id). So a contact flow is
+/// told about the contact its call goes to.
+pub async fn call_caller_and_route(
+    state: &AppState,
+    group: &Group,
+    call: &Interaction,
+) -> (Option<CallerCard>, RouteAnswer) {
+    let card = async {
+        if let Some(id) = call.contact_id.as_deref() {
+            return caller_card(group, call.customer_phone(), Some(id))
+                .await
+                .map(Some);
+        }
+        match contact_query(call, &group.policy, group.region) {
+            ContactQuery::ById { id, then_phone } => {
+                let phone = then_phone.map(|(p, _)| Phone::E164(p));
+                let card = caller_card(group, phone.as_ref(), Some(&id)).await?;
+                match (&card.contact_id, &phone) {
+                    // No such contact: the call falls back to the number.
+                    (None, Some(p)) => caller_card(group, Some(p), None).await.map(Some),
+                    _ => Ok(Some(card)),
                 }
             }
+            ContactQuery::ByPhone { phone, .. } => {
+                caller_card(group, Some(&Phone::E164(phone)), None)
+                    .await
+                    .map(Some)
+            }
+            ContactQuery::Nothing { .. } => Ok(None),
         }
-        None => None,
+    };
+    route_with(state, card).await
+}
+
+/// Routes on the card `card` finds, waiting for it at most [`ROUTE_DEADLINE`]
+/// (a caller is ringing: an answer late is worse than "no preference").
+async fn route_with(
+    state: &AppState,
+    card: impl std::future::Future<Output = Result<Option<CallerCard>, HelpdeskError>>,
+) -> (Option<CallerCard>, RouteAnswer) {
+    let card = match tokio::time::timeout(ROUTE_DEADLINE, card).await {
+        Ok(Ok(card)) => card.map(Ok),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "routing without the caller's card");
+            Some(Err(()))
+        }
+        Err(_) => {
+            tracing::warn!(
+                ?ROUTE_DEADLINE,
+                "routing without the caller's card: the helpdesk is slow"
+            );
+            Some(Err(()))
+        }
     };
     let known = match &card {
         None => route::Caller::NoNumber,
@@ -206,7 +256,7 @@ pub async fn caller_and_route(
         },
     };
     let answer = route::route(known, &state.directory);
-    Ok((card.and_then(Result::ok), answer))
+    (card.and_then(Result::ok), answer)
 }
 
 /// How long a routing answer may wait for the helpdesk.

@@ -278,6 +278,12 @@ impl From<crate::ingest::CommitError> for ApiError {
             crate::ingest::CommitError::Busy(busy) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", busy.to_string())
             }
+            // An event out of the bounds every adapter's events are held to:
+            // the sender's to fix, named by the event's field.
+            crate::ingest::CommitError::Store(deskbridge_store::StoreError::Apply {
+                source: deskbridge_core::ApplyError::OutOfBounds(out),
+                ..
+            }) => ApiError::invalid(out.field, out.message),
             crate::ingest::CommitError::Store(e) => ApiError::internal(e),
         }
     }

@@ -31,8 +31,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     request_body(content = doc::TwilioCallback, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 204, description = "Recorded (or a callback that says nothing about the call)"),
-        (status = 401, description = "No `X-Twilio-Signature` (`unauthorized`)", body = doc::ApiErrorBody),
-        (status = 403, description = "No group takes Twilio callbacks here, or the signature does not match (`forbidden`)", body = doc::ApiErrorBody),
+        (status = 403, description = "No `X-Twilio-Signature`, no group takes Twilio callbacks here, or the signature does not match (`forbidden`; the same answer for each, so a group's name cannot be probed)", body = doc::ApiErrorBody),
+        (status = 422, description = "A field is out of the bounds of every event (README, \"Limits\"; `invalid`, with `field`: a `CallSid` with control characters is `call_id`)", body = doc::ApiErrorBody),
         (status = 503, description = "The commit queue is full; nothing was stored: retry after `Retry-After` seconds (`busy`)", body = doc::ApiErrorBody),
     )
 )]
@@ -60,13 +60,15 @@ async fn accept(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<StatusCode, ApiError> {
-    // One answer for an unknown group and a group without a token: neither may
-    // be told apart by someone probing.
+    // One answer for an unknown group, a group without a token and a request
+    // without a signature: someone probing unsigned cannot tell which group
+    // names exist (a 401 naming the missing signature would say "this one").
     let unknown = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "no group takes Twilio callbacks at this address; set twilio_auth_token on the group",
+            "no group takes unsigned Twilio callbacks at this address: Twilio signs with \
+             X-Twilio-Signature, with the auth token set as the group's twilio_auth_token",
         )
     };
     let group = state.group(group).cloned().ok_or_else(unknown)?;
@@ -81,13 +83,7 @@ async fn accept(
     let signature = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the request carries no X-Twilio-Signature",
-            )
-        })?;
+        .ok_or_else(unknown)?;
     let called = format!(
         "{public_url}{}",
         uri.path_and_query().map_or(uri.path(), |p| p.as_str())

@@ -197,14 +197,17 @@ mod tests {
     async fn renewing_the_lease_never_parks_a_step_that_writes() {
         use deskbridge_store::CrmStore;
         use deskbridge_store::crm::{ContactFields, Page};
-        let lease = Duration::from_millis(300);
+        // A lease renewed every 500 ms (a third of it), under a step that keeps
+        // the writer busy for longer than that. (A 300 ms lease, renewed every
+        // 200 ms, left 100 ms for a renewal queued behind the step's writes: on
+        // a loaded machine that ran out, and the test failed for the wrong
+        // reason.)
+        let lease = Duration::from_millis(1500);
         let claimed_from = Instant::now();
         let (store, step, _dir) = claimed("w", lease).await;
         let crm = store.crm("builtin");
-        // A lease renewed every 200 ms, under a step that keeps the writer busy
-        // for longer than that.
         let work = async {
-            for i in 0..200 {
+            for i in 0..1000 {
                 let fields = ContactFields {
                     name: format!("Caller {i}"),
                     email: None,
@@ -218,7 +221,7 @@ mod tests {
                 None,
                 Page {
                     after: None,
-                    limit: 500,
+                    limit: 2000,
                 },
             )
             .await
@@ -231,7 +234,7 @@ mod tests {
             .await
             .expect("the step finished while its lease was renewed")
             .expect("the lease was kept");
-        assert_eq!(made, 200, "every contact of the step was written");
+        assert_eq!(made, 1000, "every contact of the step was written");
         assert!(
             started.elapsed() < Duration::from_secs(15),
             "took {:?}",

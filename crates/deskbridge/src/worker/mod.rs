@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use deskbridge_core::ports::HelpdeskError;
+use deskbridge_core::retry::{self, Backoff, Retry};
 use deskbridge_core::trigger::{self, Notification};
 use deskbridge_core::{Step, StepOutcome, WorkLane};
 use deskbridge_store::{ClaimedStep, StoreError};
@@ -34,41 +35,24 @@ use tracing::Instrument;
 use crate::config::JobsConfig;
 use crate::state::{AppState, Group};
 
+/// How the workers hold and retry steps: the lease a claim takes, and the
+/// backoff the core judges a failure by ([`deskbridge_core::retry`]).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub lease: Duration,
-    pub max_attempts: u32,
-    pub base: Duration,
-    pub max: Duration,
+    pub backoff: Backoff,
 }
 
 impl From<&JobsConfig> for RetryPolicy {
     fn from(c: &JobsConfig) -> Self {
         RetryPolicy {
             lease: Duration::from_secs(c.lease_seconds),
-            max_attempts: c.max_attempts,
-            base: Duration::from_millis(c.retry_base_ms),
-            max: Duration::from_millis(c.retry_max_ms),
+            backoff: Backoff {
+                max_attempts: c.max_attempts,
+                base: Duration::from_millis(c.retry_base_ms),
+                max: Duration::from_millis(c.retry_max_ms),
+            },
         }
-    }
-}
-
-impl RetryPolicy {
-    /// Delay before attempt `attempt + 1`: base × 2^(attempt-1), capped, with ±25%
-    /// jitter so a burst of failures does not retry in lockstep.
-    pub fn delay(&self, attempt: i64) -> Duration {
-        let exp = attempt.clamp(1, 20) as u32 - 1;
-        let raw = self.base.saturating_mul(1u32 << exp.min(16)).min(self.max);
-        let jitter = rand::rng().random_range(0.75..=1.25);
-        raw.mul_f64(jitter)
-    }
-
-    /// Delay before retrying a step that failed with `error`: the backoff, but not
-    /// sooner than the helpdesk asked (its `Retry-After` may exceed `max`: trying
-    /// before it has passed only earns another refusal).
-    pub fn retry_delay(&self, attempt: i64, error: &HelpdeskError) -> Duration {
-        self.delay(attempt)
-            .max(error.retry_after().unwrap_or_default())
     }
 }
 
@@ -375,19 +359,24 @@ async fn run_and_record(
                 "done",
             )
         }
-        Err(e) if e.is_transient() && step.attempt < i64::from(retry.max_attempts) => {
-            let delay = retry.retry_delay(step.attempt, &e);
-            let reason = reason(e);
-            tracing::warn!(%reason, ?delay, "step failed; will retry");
-            (state.store.retry_step(&step, &reason, delay).await, "retry")
-        }
         Err(e) => {
-            let reason = match e.is_transient() {
-                true => format!("gave up after {} attempts: {}", step.attempt, reason(e)),
-                false => reason(e),
-            };
-            tracing::error!(%reason, "step failed for good");
-            (state.store.fail_step(&step, &reason).await, "failed")
+            let attempt = u32::try_from(step.attempt).unwrap_or(u32::MAX);
+            let jitter = rand::rng().random_range(retry::JITTER);
+            match retry.backoff.judge(attempt, &e, jitter) {
+                Retry::In(delay) => {
+                    let reason = reason(e);
+                    tracing::warn!(%reason, ?delay, "step failed; will retry");
+                    (state.store.retry_step(&step, &reason, delay).await, "retry")
+                }
+                Retry::GiveUp => {
+                    let reason = match e.is_transient() {
+                        true => format!("gave up after {} attempts: {}", step.attempt, reason(e)),
+                        false => reason(e),
+                    };
+                    tracing::error!(%reason, "step failed for good");
+                    (state.store.fail_step(&step, &reason).await, "failed")
+                }
+            }
         }
     };
     metrics::counter!("deskbridge_steps_total", "group" => group.name.clone(), "step" => name, "result" => result_label)
@@ -457,49 +446,5 @@ fn fault_point(step: &str) {
     if std::env::var("DESKBRIDGE_FAULT_ABORT_AFTER_STEP").is_ok_and(|s| s == step) {
         eprintln!("fault injection: aborting after {step}");
         std::process::abort();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let r = RetryPolicy {
-            lease: Duration::from_secs(30),
-            max_attempts: 5,
-            base: Duration::from_millis(1000),
-            max: Duration::from_secs(10),
-        };
-        let ms = |a| r.delay(a).as_millis();
-        assert!((750..=1250).contains(&ms(1)));
-        assert!((1500..=2500).contains(&ms(2)));
-        assert!((3000..=5000).contains(&ms(3)));
-        assert!((7500..=12500).contains(&ms(10)));
-    }
-
-    #[test]
-    fn a_retry_waits_at_least_as_long_as_the_helpdesk_asked() {
-        let r = RetryPolicy {
-            lease: Duration::from_secs(30),
-            max_attempts: 5,
-            base: Duration::from_millis(100),
-            max: Duration::from_secs(10),
-        };
-        let limited = HelpdeskError::RetryAfter {
-            reason: "Zendesk rate limit".into(),
-            after: Duration::from_secs(30),
-        };
-        // Longer than the backoff, and than its cap: Retry-After wins.
-        assert_eq!(r.retry_delay(1, &limited), Duration::from_secs(30));
-        // Shorter than the backoff: the backoff wins.
-        let soon = HelpdeskError::RetryAfter {
-            reason: "Zendesk server error 503".into(),
-            after: Duration::from_millis(1),
-        };
-        assert!(r.retry_delay(3, &soon) >= Duration::from_millis(300));
-        let plain = HelpdeskError::Transient("timeout".into());
-        assert!(r.retry_delay(1, &plain) <= Duration::from_millis(125));
     }
 }

@@ -148,6 +148,215 @@ fn an_agent_signs_in_and_out_and_a_wrong_password_reads_like_an_unknown_email() 
     );
 }
 
+/// A sign-in by hand: (status, its `Set-Cookie` if any, body).
+fn raw_sign_in(
+    app: &TestApp,
+    content_type: &str,
+    origin: Option<&str>,
+    body: &str,
+) -> (u16, Option<String>, Value) {
+    let mut req = app
+        .client()
+        .post(app.url("/api/v1/agent/login"))
+        .header("content-type", content_type)
+        .body(body.to_string());
+    if let Some(origin) = origin {
+        req = req.header("origin", origin);
+    }
+    let resp = req.send().expect("request");
+    let status = resp.status().as_u16();
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().expect("text").to_string());
+    (status, cookie, resp.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn login_csrf_a_cross_site_form_or_origin_signs_nobody_in() {
+    let app = app("");
+    let creds = json!({"email": "ann@acme.com", "password": ANN_PASSWORD}).to_string();
+    // A cross-site form posts text/plain (or urlencoded) with JSON as its text.
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let (status, cookie, body) = raw_sign_in(&app, content_type, None, &creds);
+        assert_eq!(status, 415, "{content_type}: {body}");
+        assert_eq!(body["error"], "unsupported_media_type", "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("message")
+                .contains("application/json"),
+            "says what to send: {body}"
+        );
+        assert_eq!(cookie, None, "{content_type}: no session");
+    }
+    // JSON from another site's page (a browser names it in Origin).
+    let token = json!({"token": BOB_TOKEN}).to_string();
+    for origin in [
+        "https://evil.example",
+        "null",
+        "http://127.0.0.1.evil.example",
+    ] {
+        for body in [&creds, &token] {
+            let (status, cookie, answer) =
+                raw_sign_in(&app, "application/json", Some(origin), body);
+            assert_eq!(status, 403, "{origin}: {answer}");
+            assert_eq!(answer["error"], "cross_origin", "{answer}");
+            assert_eq!(cookie, None, "{origin}: no session");
+        }
+    }
+    // The page's own sign-in: same origin, JSON (charset or not); and a client
+    // that sends no Origin at all.
+    let own = app.url("");
+    let (status, cookie, body) =
+        raw_sign_in(&app, "application/json; charset=utf-8", Some(&own), &creds);
+    assert_eq!(status, 200, "{body}");
+    assert!(cookie.is_some());
+    let (status, _, body) = raw_sign_in(&app, "application/json", None, &token);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn login_csrf_the_public_url_and_frame_ancestors_origins_may_sign_in() {
+    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
+    let app = TestApp::with_config(
+        &format!(
+            r#"
+[server]
+public_url = "https://deskbridge.acme.com/base"
+frame_ancestors = ["https://acme.zendesk.com"]
+
+[[agents]]
+email = "ann@acme.com"
+password_hash = "{hash}"
+
+[[groups]]
+name = "support"
+tokens = ["{TOKEN}"]
+"#
+        ),
+        TOKEN,
+    );
+    let creds = json!({"email": "ann@acme.com", "password": ANN_PASSWORD}).to_string();
+    for origin in ["https://deskbridge.acme.com", "https://acme.zendesk.com"] {
+        let (status, cookie, body) = raw_sign_in(&app, "application/json", Some(origin), &creds);
+        assert_eq!(status, 200, "{origin}: {body}");
+        assert!(cookie.is_some());
+    }
+    let (status, _, body) = raw_sign_in(
+        &app,
+        "application/json",
+        Some("https://other.zendesk.com"),
+        &creds,
+    );
+    assert_eq!(status, 403, "{body}");
+}
+
+/// A sign-in from `from` (a loopback address: the server counts failures per
+/// client address): (status, `Retry-After`, body).
+fn sign_in_from(app: &TestApp, from: [u8; 4], body: &Value) -> (u16, Option<u64>, Value) {
+    let client = reqwest::blocking::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .expect("a client");
+    let resp = client
+        .post(app.url("/api/v1/agent/login"))
+        .json(body)
+        .send()
+        .expect("request");
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().expect("text").parse().expect("seconds"));
+    (status, retry_after, resp.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn throttle_wrong_passwords_for_one_account_wait_while_others_sign_in() {
+    let app = app("");
+    let wrong = json!({"email": "ann@acme.com", "password": "guess"});
+    for i in 0..5 {
+        let (status, _, body) = sign_in_from(&app, [127, 0, 0, 1], &wrong);
+        assert_eq!(status, 401, "attempt {i}: {body}");
+    }
+    let (status, retry_after, body) = sign_in_from(&app, [127, 0, 0, 1], &wrong);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "too_many_sign_ins", "{body}");
+    assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    // The account waits from any address, even with the right password...
+    let right = json!({"email": "ANN@acme.com", "password": ANN_PASSWORD});
+    let (status, _, body) = sign_in_from(&app, [127, 0, 0, 2], &right);
+    assert_eq!(status, 429, "{body}");
+    // ...and an unknown email is throttled alike (no telling which exist).
+    let unknown = json!({"email": "eve@acme.com", "password": "guess"});
+    for _ in 0..5 {
+        assert_eq!(sign_in_from(&app, [127, 0, 0, 3], &unknown).0, 401);
+    }
+    assert_eq!(sign_in_from(&app, [127, 0, 0, 3], &unknown).0, 429);
+    // Another agent signs in, from the guesser's address too.
+    let (status, _, body) = sign_in_from(&app, [127, 0, 0, 1], &json!({"token": BOB_TOKEN}));
+    assert_eq!(status, 200, "{body}");
+    // After the wait, the right password signs Ann in, and clears her count.
+    std::thread::sleep(std::time::Duration::from_secs(retry_after.unwrap_or(1)));
+    let (status, _, body) = sign_in_from(&app, [127, 0, 0, 2], &right);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sign_in_from(&app, [127, 0, 0, 1], &wrong).0, 401);
+}
+
+#[test]
+fn throttle_wrong_tokens_from_one_address_wait_while_others_sign_in() {
+    let app = app("");
+    let wrong = json!({"token": "a-guessed-token-0123456789"});
+    for i in 0..5 {
+        let (status, _, body) = sign_in_from(&app, [127, 0, 0, 1], &wrong);
+        assert_eq!(status, 401, "attempt {i}: {body}");
+    }
+    let (status, retry_after, body) = sign_in_from(&app, [127, 0, 0, 1], &wrong);
+    assert_eq!(status, 429, "{body}");
+    assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    // A token from that address waits too, right or not.
+    assert_eq!(
+        sign_in_from(&app, [127, 0, 0, 1], &json!({"token": BOB_TOKEN})).0,
+        429
+    );
+    // From another address, Bob's token works; from the same one, Ann's password.
+    assert_eq!(
+        sign_in_from(&app, [127, 0, 0, 2], &json!({"token": BOB_TOKEN})).0,
+        200
+    );
+    let right = json!({"email": "ann@acme.com", "password": ANN_PASSWORD});
+    let (status, _, body) = sign_in_from(&app, [127, 0, 0, 1], &right);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn throttle_a_flood_of_wrong_passwords_does_not_shut_out_another_agent() {
+    let app = app("");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..40 {
+            scope.spawn(|| {
+                let wrong = json!({"email": "bob@acme.com", "password": "guess"});
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = sign_in_from(&app, [127, 0, 0, 9], &wrong);
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let right = json!({"email": "ann@acme.com", "password": ANN_PASSWORD});
+        let answers: Vec<u16> = (0..6)
+            .map(|_| sign_in_from(&app, [127, 0, 0, 1], &right).0)
+            .collect();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(answers, [200; 6], "Ann's sign-ins during the flood");
+    });
+}
+
 #[test]
 fn a_framed_page_gets_a_samesite_none_secure_cookie_and_its_csp_names_the_frame_origins() {
     let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
@@ -971,5 +1180,59 @@ fn a_pop_reaches_only_the_agent_it_was_made_for_with_the_callers_card() {
             .iter()
             .any(|(_, data)| data["call_id"] == "pop-ann" || data["call"]["call_id"] == "pop-ann"),
         "Bob saw Ann's call: {bob_events:?}"
+    );
+}
+
+/// A token signs its agent in: `deskbridge check` (the config's validation)
+/// refuses two agents with the same token, naming both and never the token.
+#[test]
+fn two_agents_with_one_token_are_refused_by_the_check() {
+    let shared = "shared-agent-token-0123456789";
+    let text = format!(
+        r#"
+[[agents]]
+email = "ann@acme.com"
+token = "{shared}"
+
+[[agents]]
+email = "bob@acme.com"
+token = "{shared}"
+"#
+    );
+    let errors =
+        deskbridge::config::Config::from_toml(&text, deskbridge::config::Overrides::default())
+            .expect_err("two agents with one token")
+            .to_string();
+    assert!(
+        errors.contains("agents[1].token: agents[0] (ann@acme.com) has the same token"),
+        "{errors}"
+    );
+    assert!(!errors.contains(shared), "the token is not shown: {errors}");
+}
+
+/// A call of the agent's whose id the stream cannot send as an SSE `id` (LF;
+/// stored by an earlier version) does not end the agent's stream.
+#[test]
+fn a_stored_call_id_with_a_newline_does_not_end_the_agents_stream() {
+    let app = app("");
+    let bob = app.sign_in(&json!({"token": BOB_TOKEN}));
+    let events = read_stream(
+        &app,
+        &bob,
+        || {
+            crate::hostile::store_call_with_id(&app, "support", "old\ncall", Some("bob@acme.com"));
+            crate::hostile::store_call_with_id(&app, "support", "after-bad", Some("bob@acme.com"));
+        },
+        |events| {
+            events
+                .iter()
+                .any(|(name, data)| name == "call" && data["call_id"] == "after-bad")
+        },
+    );
+    assert!(
+        events
+            .iter()
+            .any(|(name, data)| name == "call" && data["call_id"] == "after-bad"),
+        "the call after the bad id never streamed: {events:?}"
     );
 }

@@ -51,9 +51,11 @@ fn options(format: Format) -> Options {
         workers: 2,
         retry: RetryPolicy {
             lease: Duration::from_secs(2),
-            max_attempts: 5,
-            base: Duration::from_millis(20),
-            max: Duration::from_secs(1),
+            backoff: deskbridge_core::retry::Backoff {
+                max_attempts: 5,
+                base: Duration::from_millis(20),
+                max: Duration::from_secs(1),
+            },
         },
         progress: false,
     }

@@ -395,3 +395,19 @@ fn health_and_readiness() {
         .unwrap();
     assert_eq!(ready["status"], "ready");
 }
+
+/// `/readyz` is open to anyone: a database that does not answer is a reason
+/// code, and the driver's text stays in the log.
+#[test]
+fn readiness_names_a_reason_code_not_the_databases_error() {
+    let server = TestApp::start();
+    server.block_on(server.state().store.close());
+    let resp = server.client().get(server.url("/readyz")).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let body: Value = resp.json().unwrap();
+    assert_eq!(
+        body,
+        json!({"status": "not_ready", "reason": "database_unavailable"}),
+        "{body}"
+    );
+}

@@ -155,3 +155,70 @@ fn an_unknown_caller_and_the_runtimes_fixture_are_answered_and_bad_bodies_refuse
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+/// The IVR collected the caller's contact id (`zendesk_user`, the Amazon
+/// Connect app for Zendesk's attribute): the flow's answer names that contact,
+/// as the call does, not the one the caller's number finds.
+#[test]
+fn the_flows_answer_follows_the_contact_the_ivr_collected_as_the_call_does() {
+    let app = start();
+    let (_, by_number) = app.send(
+        "POST",
+        "/api/v1/crm/contacts",
+        Some(&json!({"name": "Front Desk", "phones": ["+14155550160"]})),
+    );
+    let (_, collected) = app.send(
+        "POST",
+        "/api/v1/crm/contacts",
+        Some(&json!({"name": "Ada Lovelace", "phones": ["+14155550161"]})),
+    );
+    let (_, ticket) = app.send(
+        "POST",
+        "/api/v1/crm/tickets",
+        Some(
+            &json!({"subject": "Engine", "requester_id": collected["id"], "status": "open",
+                     "assignee": "ann@acme.com"}),
+        ),
+    );
+    let collected_id = collected["id"].as_str().expect("an id");
+    let (status, answer) = post(
+        &app,
+        &flow_event(
+            "c-ivr",
+            None,
+            "+14155550160",
+            json!({"zendesk_user": collected_id}),
+        ),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["caller_found"], "true", "{answer}");
+    assert_eq!(answer["contact_id"], collected_id, "{answer}");
+    assert_eq!(answer["contact_name"], "Ada Lovelace", "{answer}");
+    assert_eq!(answer["open_ticket_id"], ticket["id"], "{answer}");
+    assert_eq!(answer["route_target"], "sip:ann@connect", "{answer}");
+
+    // The call goes to the same contact.
+    let (status, _) = post(
+        &app,
+        &contact_event(json!({"eventType": "DISCONNECTED", "contactId": "c-ivr",
+            "channel": "VOICE", "initiationMethod": "INBOUND",
+            "disconnectTimestamp": "2026-11-22T10:01:00Z", "disconnectReason": "CUSTOMER_DISCONNECT"})),
+    );
+    assert_eq!(status, 200);
+    let call = app.wait_synced("c-ivr");
+    assert_eq!(call["contact_id"], collected_id, "{call}");
+    assert_ne!(call["contact_id"], by_number["id"], "{call}");
+
+    // An id the helpdesk does not know: the call falls back to the number,
+    // and so does the answer.
+    let (_, answer) = post(
+        &app,
+        &flow_event(
+            "c-ivr-2",
+            None,
+            "+14155550160",
+            json!({"zendesk_user": "999999"}),
+        ),
+    );
+    assert_eq!(answer["contact_id"], by_number["id"], "{answer}");
+}

@@ -213,6 +213,28 @@ fn contacts_store_e164_and_are_found_by_any_phone_format() {
     assert_not_found(status, &body);
 }
 
+/// A number written with another country's code is read by that country's
+/// rules, not the group's region's: in the default region (US) a German
+/// mobile number keeps its `1` (it was read as a US trunk prefix, making it
+/// `+495112345678`, a valid number in Hannover: someone else's), in the CRM
+/// and in the calls alike.
+#[test]
+fn a_foreign_number_is_not_read_with_the_regions_trunk_prefix() {
+    let server = TestApp::start();
+    let created = create(
+        &server,
+        "/api/v1/crm/contacts",
+        json!({"name": "Berlin Mobile", "phones": ["+49 151 12345678"]}),
+    );
+    assert_eq!(created["phones"], json!(["+4915112345678"]), "{created}");
+    let (status, body) =
+        server.post_events(&answered_call("f-1", "+49 151 12345678", "ann@acme.com"));
+    assert_eq!(status, 202, "{body}");
+    let call = server.wait_synced("f-1");
+    assert_eq!(call["from"], "+4915112345678", "{call}");
+    assert_eq!(call["contact_id"], created["id"], "{call}");
+}
+
 #[test]
 fn contact_validation_names_the_field() {
     let server = TestApp::start();

@@ -223,3 +223,49 @@ fn answered_missed_voicemail_and_forwarded_calls_as_zammad_plays_them() {
     server.settle();
     assert_eq!(server.comments(&ticket).len(), 1);
 }
+
+/// DESIGN: a number written internationally that libphonenumber finds possible
+/// but not valid is normalized and matched exactly. Zammad's own fixture
+/// numbers (its CTI request spec: the caller `4912347114711`, the caller id
+/// `41715880339000`) are such numbers: the CRM API takes them as the calls do,
+/// and the caller's calls find the contact.
+#[test]
+fn the_crm_takes_the_possible_numbers_calls_take_and_their_calls_find_the_contact() {
+    let server = start();
+    let (status, contact) = server.send(
+        "POST",
+        "/api/v1/crm/contacts",
+        Some(&json!({"name": "Zammad Fixture", "phones": ["+4912347114711", "0041 715880339000"]})),
+    );
+    assert_eq!(status, 201, "{contact}");
+    assert_eq!(
+        contact["phones"],
+        json!(["+4912347114711", "+41715880339000"]),
+        "{contact}"
+    );
+    let id = contact["id"].as_str().expect("an id").to_string();
+    let found = server.contacts_by_phone("0049 1234 7114711");
+    let found_ids: Vec<&str> = found.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(found_ids, [id.as_str()], "{found:?}");
+
+    let base = "direction=in&to=4930600000000&from=4912347114711";
+    ok(
+        &server,
+        &format!("event=newCall&{base}&call_id=p-1&user=user+1"),
+    );
+    ok(
+        &server,
+        &format!("event=answer&{base}&call_id=p-1&user=user+1&answeringNumber=101"),
+    );
+    ok(
+        &server,
+        &format!("event=hangup&{base}&call_id=p-1&cause=normalClearing"),
+    );
+    let call = server.wait_synced("p-1");
+    assert_eq!(call["from"], "+4912347114711", "{call}");
+    assert_eq!(
+        call["contact_id"],
+        id.as_str(),
+        "the caller is the contact: {call}"
+    );
+}

@@ -318,3 +318,175 @@ fn deep_json_invalid_utf8_and_a_header_flood_are_refused_and_store_nothing() {
     let (status, body) = app.post_events(&one("after", json!({"reason": "completed"})));
     assert_eq!(status, 202, "the server still takes events: {body}");
 }
+
+// ---- issue 25, point F: every adapter under the same bounds ----
+
+/// Zammad's `callId`, Amazon Connect's `ContactId`, attributes and agent ARN,
+/// and Twilio's `CallSid` are held to the bounds and character rules of
+/// `/api/v1/events` (README, "Limits"): an id with CR, LF or NUL, an id of
+/// 300 KB, 150 attributes, an attribute of 900 KB and an agent id of 1 KB are
+/// refused, and nothing is stored.
+#[test]
+fn every_adapter_refuses_what_the_native_events_refuse() {
+    const TOKEN: &str = "bounds-token-0123456789abcdef";
+    let app = TestApp::with_config(
+        &format!(
+            r#"
+[server]
+public_url = "https://deskbridge.example.com"
+
+[[groups]]
+name = "support"
+tokens = ["{TOKEN}"]
+twilio_auth_token = "12345"
+"#
+        ),
+        TOKEN,
+    );
+    let client = app.client();
+    // Zammad generic CTI (form), a call id with CR LF, and with NUL.
+    for call_id in ["z%0D%0Ainjected", "z%00nul"] {
+        let resp = client
+            .post(app.url(&format!("/api/v1/cti/{TOKEN}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "event=newCall&direction=in&from=4915112345678&to=4930600000000&callId={call_id}"
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 422, "callId {call_id}");
+    }
+    // Amazon Connect's contact-flow Lambda event (AWS's "ContactFlowEvent").
+    let flow = |contact_id: &str, attributes: Value| {
+        json!({"Name": "ContactFlowEvent", "Details": {"ContactData": {
+            "ContactId": contact_id, "InitialContactId": contact_id, "Channel": "VOICE",
+            "InitiationMethod": "INBOUND",
+            "CustomerEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": CALLER},
+            "SystemEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+14155550199"},
+            "Queue": null, "Attributes": attributes}, "Parameters": {}}})
+    };
+    let many: serde_json::Map<String, Value> = (0..150)
+        .map(|i| (format!("attribute_{i}"), Value::String("x".repeat(4000))))
+        .collect();
+    let cases = [
+        ("a CR LF", flow("c\r\ninjected", json!({}))),
+        ("a NUL", flow("c\u{0}nul", json!({}))),
+        ("300 KB", flow(&"c".repeat(300 * 1024), json!({}))),
+        ("150 attributes", flow("c-many", Value::Object(many))),
+        (
+            "a 900 KB attribute",
+            flow("c-big", json!({"note": "x".repeat(900 * 1024)})),
+        ),
+    ];
+    for (what, body) in cases {
+        let (status, answer) = app.send("POST", "/api/v1/amazon-connect", Some(&body));
+        assert_eq!(
+            status, 422,
+            "a ContactId or attributes with {what}: {answer}"
+        );
+        assert_eq!(answer["error"], "invalid", "{answer}");
+    }
+    let agent = json!({"version": "0", "id": "ev", "detail-type": "Amazon Connect Contact Event",
+        "source": "aws.connect", "time": "2026-11-22T10:00:00Z", "detail": {
+        "eventType": "CONNECTED_TO_AGENT", "contactId": "c-agent", "channel": "VOICE",
+        "initiationMethod": "INBOUND",
+        "agentInfo": {"agentArn": format!("arn:aws:connect:us-east-1:1:instance/i/agent/{}", "a".repeat(1024))}}});
+    let (status, answer) = app.send("POST", "/api/v1/amazon-connect", Some(&agent));
+    assert_eq!(status, 422, "an agent id of 1 KB: {answer}");
+    for id in ["c-many", "c-big", "c-agent"] {
+        let (status, _) = app.get(&format!("/api/v1/calls/{id}"));
+        assert_eq!(status, 404, "{id} was stored");
+    }
+    // Twilio, signed as Twilio signs: a CallSid with LF.
+    let pairs = vec![
+        ("CallSid".to_string(), "CA\ninjected".to_string()),
+        ("CallStatus".to_string(), "ringing".to_string()),
+        ("Direction".to_string(), "inbound".to_string()),
+        ("From".to_string(), CALLER.to_string()),
+    ];
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    let signature = deskbridge::adapters::twilio::signature(
+        "12345",
+        "https://deskbridge.example.com/api/v1/twilio/support",
+        &pairs,
+    );
+    let resp = client
+        .post(app.url("/api/v1/twilio/support"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", signature)
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422, "a CallSid with LF");
+    let (_, log) = app.get("/api/v1/calls?limit=100");
+    assert_eq!(log["calls"].as_array().map(Vec::len), Some(0), "{log}");
+}
+
+/// A call id the stream cannot send as an SSE `id` (CR, LF; stored by an
+/// earlier version, which took them from Zammad and Amazon Connect) does not
+/// end the call stream: the id is left out, and the calls after it stream.
+#[test]
+fn a_stored_call_id_with_a_newline_does_not_end_the_call_stream() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let app = TestApp::start();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stream = app
+        .client()
+        .get(app.url("/api/v1/calls/stream"))
+        .bearer_auth(&app.token)
+        .send()
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut s) = sink.lock() {
+                s.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    });
+    store_call_with_id(&app, "default", "old\r\ncall", None);
+    let (status, _) = app.post_events(&event("after-1", "after", "ringing", json!({})));
+    assert_eq!(status, 202);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        if text.contains("\"call_id\":\"after\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call after the bad id never streamed: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Stores a call straight through the store, as an earlier version did,
+/// bypassing today's adapters.
+pub fn store_call_with_id(app: &TestApp, group: &str, call_id: &str, agent: Option<&str>) {
+    use deskbridge_core::event::{AgentRef, CallEvent, Direction, EventKind};
+    let mut e = CallEvent::new(
+        format!("stored-{}", call_id.len()),
+        call_id,
+        EventKind::Answered,
+        chrono::Utc::now(),
+    );
+    e.direction = Some(Direction::Inbound);
+    e.agent = agent.map(|email| AgentRef {
+        email: Some(email.to_string()),
+        ..AgentRef::default()
+    });
+    let group = app.state().group(group).expect("the group").clone();
+    let events = [deskbridge::ingest::for_group(&group, e)];
+    app.block_on(app.state().store.ingest(&events))
+        .expect("stored");
+}

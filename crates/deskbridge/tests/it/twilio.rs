@@ -65,7 +65,7 @@ fn unsigned_or_wrongly_signed_callbacks_are_refused() {
         ("Direction", "inbound"),
         ("From", "+14155550100"),
     ];
-    assert_eq!(post(&server, &params, None), 401);
+    assert_eq!(post(&server, &params, None), 403);
     assert_eq!(post(&server, &params, Some(("54321", url))), 403);
     let other_url = "https://deskbridge.example.com/api/v1/twilio/support";
     assert_eq!(post(&server, &params, Some((AUTH_TOKEN, other_url))), 403);
@@ -180,4 +180,182 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
     assert_eq!(post(&server, &early, signed), 204);
     let (_, call) = server.get("/api/v1/calls/CA300");
     assert_eq!(call["state"], "answered", "{call}");
+}
+
+/// A call status callback as Twilio documents it ("Voice Webhooks", status
+/// callback parameters: https://www.twilio.com/docs/usage/webhooks/voice-webhooks):
+/// the request parameters of every voice webhook (`CallSid`, `AccountSid`,
+/// `From`, `To`, `CallStatus`, `ApiVersion`, `Direction`, `CallerName`,
+/// `ForwardedFrom`, `ParentCallSid` when a leg has one) plus the status
+/// callback's own (`CallbackSource`, `Timestamp`, `SequenceNumber`, and on
+/// `completed` `CallDuration`, and `RecordingUrl`, `RecordingSid`,
+/// `RecordingDuration` when the call was recorded).
+fn documented_status_callback<'a>(
+    sid: &'a str,
+    from: &'a str,
+    status: &'a str,
+    sequence: &'a str,
+    at: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("AccountSid", "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", sid),
+        ("CallStatus", status),
+        ("CallbackSource", "call-progress-events"),
+        ("Called", "+14155550199"),
+        ("Caller", from),
+        ("CallerName", ""),
+        ("Direction", "inbound"),
+        ("ForwardedFrom", ""),
+        ("From", from),
+        ("SequenceNumber", sequence),
+        ("Timestamp", at),
+        ("To", "+14155550199"),
+    ]
+}
+
+#[test]
+fn a_recorded_calls_completed_callback_ends_the_call_and_keeps_its_recording() {
+    let server = start("https://deskbridge.example.com");
+    let url = "https://deskbridge.example.com/api/v1/twilio/support";
+    let signed = Some((AUTH_TOKEN, url));
+    let ringing = documented_status_callback(
+        "CA400",
+        "+14155550140",
+        "ringing",
+        "0",
+        "Mon, 23 Nov 2026 11:00:00 +0000",
+    );
+    assert_eq!(post(&server, &ringing, signed), 204);
+    let agent_leg = [
+        ("AccountSid", "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", "CA401"),
+        ("ParentCallSid", "CA400"),
+        ("CallStatus", "in-progress"),
+        ("CallbackSource", "call-progress-events"),
+        ("Direction", "outbound-dial"),
+        ("From", "+14155550140"),
+        ("To", "client:ann"),
+        ("SequenceNumber", "2"),
+        ("Timestamp", "Mon, 23 Nov 2026 11:00:04 +0000"),
+    ];
+    assert_eq!(post(&server, &agent_leg, signed), 204);
+    // The call was recorded: Twilio's `completed` carries the recording.
+    let mut completed = documented_status_callback(
+        "CA400",
+        "+14155550140",
+        "completed",
+        "3",
+        "Mon, 23 Nov 2026 11:02:00 +0000",
+    );
+    completed.extend([
+        ("CallDuration", "120"),
+        (
+            "RecordingUrl",
+            "https://api.twilio.com/2010-04-01/Accounts/ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX/Recordings/RE400",
+        ),
+        ("RecordingSid", "RE400"),
+        ("RecordingDuration", "115"),
+    ]);
+    assert_eq!(post(&server, &completed, signed), 204);
+
+    let call = server.wait_synced("CA400");
+    assert_eq!(call["state"], "ended", "{call}");
+    assert_eq!(call["outcome"], "answered", "{call}");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert!(
+        call["recording_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/Recordings/RE400")),
+        "the recording is kept: {call}"
+    );
+    let ticket = call["ticket_id"].as_str().expect("a ticket");
+    let text: String = server
+        .comments(ticket)
+        .iter()
+        .map(|c| c["body"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(text.contains("Recordings/RE400"), "{text}");
+}
+
+#[test]
+fn an_inbound_call_no_agent_leg_reported_ends_missed_when_its_parent_completes() {
+    let server = start("https://deskbridge.example.com");
+    let url = "https://deskbridge.example.com/api/v1/twilio/support";
+    let signed = Some((AUTH_TOKEN, url));
+    // A number's status callback with Twilio's default events: `completed`
+    // only. The TwiML answered the parent leg (to play a message and record
+    // it); no `<Dial>` leg was ever reported.
+    let mut completed = documented_status_callback(
+        "CA500",
+        "+14155550150",
+        "completed",
+        "0",
+        "Mon, 23 Nov 2026 12:00:30 +0000",
+    );
+    completed.extend([
+        ("CallDuration", "30"),
+        (
+            "RecordingUrl",
+            "https://api.twilio.com/2010-04-01/Accounts/ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX/Recordings/RE500",
+        ),
+        ("RecordingSid", "RE500"),
+        ("RecordingDuration", "25"),
+    ]);
+    assert_eq!(post(&server, &completed, signed), 204);
+    let call = server.wait_synced("CA500");
+    assert_eq!(call["state"], "ended", "{call}");
+    assert_eq!(call["outcome"], "missed", "{call}");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(call["direction"], "inbound", "{call}");
+
+    // The same without a recording, with the ringing callback first.
+    for (status, sequence) in [("ringing", "0"), ("in-progress", "1"), ("completed", "2")] {
+        let mut p = documented_status_callback(
+            "CA501",
+            "+14155550151",
+            status,
+            sequence,
+            "Mon, 23 Nov 2026 12:05:00 +0000",
+        );
+        if status == "completed" {
+            p.push(("CallDuration", "12"));
+        }
+        assert_eq!(post(&server, &p, signed), 204);
+    }
+    let call = server.wait_synced("CA501");
+    assert_eq!(
+        (call["state"].as_str(), call["outcome"].as_str()),
+        (Some("ended"), Some("missed")),
+        "{call}"
+    );
+}
+
+/// An unsigned callback gets one answer whether the group exists or not: a
+/// prober cannot learn the groups' names.
+#[test]
+fn unsigned_callbacks_to_a_group_and_to_no_group_get_the_same_answer() {
+    let server = start("https://deskbridge.example.com");
+    let (body, _) = form(&[
+        ("CallSid", "CA-probe"),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+    ]);
+    let answer = |group: &str| {
+        let resp = server
+            .client()
+            .post(server.url(&format!("/api/v1/twilio/{group}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.text().unwrap_or_default())
+    };
+    let existing = answer("support");
+    let unknown = answer("no-such-group");
+    assert_eq!(existing.0, 403, "{existing:?}");
+    assert_eq!(existing, unknown, "the answers tell the groups apart");
 }

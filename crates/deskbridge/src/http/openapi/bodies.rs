@@ -44,7 +44,8 @@ pub struct Health {
 pub struct Readiness {
     /// `ready` or `not_ready`.
     pub status: String,
-    /// Why not ready.
+    /// Why not ready, as a code: `database_unavailable` or
+    /// `migrations_pending` (the details are in the server log).
     pub reason: Option<String>,
 }
 

@@ -1,0 +1,177 @@
+//! Whether, and when, a failed attempt is tried again: one judgement for a
+//! call's steps (its pops included) and the CRM triggers' notifications.
+//!
+//! Both are retried the same way: a failure that retrying cannot fix (a
+//! helpdesk's validation error, a trigger address that may not be reached)
+//! gives up at once; any other is tried again after its schedule's wait for
+//! that attempt, never sooner than the other side asked (`Retry-After`, up to
+//! [`MAX_RETRY_AFTER`]), until the schedule runs out. What differs is only the
+//! schedule: a step backs off exponentially over minutes ([`Backoff`]); a
+//! notification is spread over about a day
+//! ([`crate::trigger::retry::RetrySchedule`]). The workers carry the verdict
+//! out (they put the step or notification back with its wait, or record it as
+//! failed); they decide nothing themselves.
+
+use std::time::Duration;
+
+use crate::ports::HelpdeskError;
+
+/// The longest a `Retry-After` is honoured: an answer asking for more is tried
+/// again then anyway (and, for a notification, ends as a dead letter when its
+/// schedule runs out).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// What a failed attempt says about trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// Trying again may succeed.
+    pub retryable: bool,
+    /// The earliest time to try again that the other side named, if any.
+    pub retry_after: Option<Duration>,
+}
+
+impl From<&HelpdeskError> for Failure {
+    fn from(e: &HelpdeskError) -> Self {
+        Failure {
+            retryable: e.is_transient(),
+            retry_after: e.retry_after(),
+        }
+    }
+}
+
+/// What becomes of a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Try again after this wait.
+    In(Duration),
+    /// Do not try again: retrying cannot help, or the attempts are used up.
+    GiveUp,
+}
+
+/// The verdict on a failure, given the schedule's wait before the next attempt
+/// (`None` when the schedule has no attempt left).
+pub fn judge(failure: Failure, wait: Option<Duration>) -> Retry {
+    if !failure.retryable {
+        return Retry::GiveUp;
+    }
+    let Some(wait) = wait else {
+        return Retry::GiveUp;
+    };
+    let asked = failure
+        .retry_after
+        .map(|r| r.min(MAX_RETRY_AFTER))
+        .unwrap_or_default();
+    Retry::In(wait.max(asked))
+}
+
+/// A call's steps: exponential backoff with jitter, `max_attempts` in all
+/// (`[jobs]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+/// The range a caller draws a step's jitter from: ±25%, so that a burst of
+/// failures does not retry in lockstep.
+pub const JITTER: std::ops::RangeInclusive<f64> = 0.75..=1.25;
+
+impl Backoff {
+    /// The wait after failed attempt `attempt` (1 for the first): base ×
+    /// 2^(attempt-1), capped at `max`, times `jitter` (drawn by the caller from
+    /// [`JITTER`], so that this stays pure); `None` once `max_attempts` are used.
+    pub fn wait(&self, attempt: u32, jitter: f64) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let exp = attempt.clamp(1, 20) - 1;
+        let raw = self.base.saturating_mul(1u32 << exp.min(16)).min(self.max);
+        Some(raw.mul_f64(jitter.clamp(*JITTER.start(), *JITTER.end())))
+    }
+
+    /// The verdict on step attempt `attempt` that failed with `error`.
+    pub fn judge(&self, attempt: u32, error: &HelpdeskError, jitter: f64) -> Retry {
+        judge(Failure::from(error), self.wait(attempt, jitter))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BACKOFF: Backoff = Backoff {
+        max_attempts: 5,
+        base: Duration::from_millis(1000),
+        max: Duration::from_secs(10),
+    };
+
+    fn ms(d: Retry) -> u128 {
+        match d {
+            Retry::In(d) => d.as_millis(),
+            Retry::GiveUp => panic!("gave up"),
+        }
+    }
+
+    #[test]
+    fn a_steps_wait_doubles_and_caps_within_its_jitter() {
+        let plain = HelpdeskError::Transient("timeout".into());
+        assert_eq!(ms(BACKOFF.judge(1, &plain, 1.0)), 1000);
+        assert_eq!(ms(BACKOFF.judge(2, &plain, 1.0)), 2000);
+        assert_eq!(ms(BACKOFF.judge(3, &plain, 1.0)), 4000);
+        assert_eq!(ms(BACKOFF.judge(4, &plain, 1.0)), 8000);
+        assert_eq!(ms(BACKOFF.judge(1, &plain, 0.75)), 750);
+        assert_eq!(ms(BACKOFF.judge(1, &plain, 1.25)), 1250);
+        // A jitter out of range is held to it.
+        assert_eq!(ms(BACKOFF.judge(1, &plain, 9.0)), 1250);
+        let long = Backoff {
+            max_attempts: 30,
+            ..BACKOFF
+        };
+        assert_eq!(ms(long.judge(20, &plain, 1.0)), 10_000, "capped at max");
+    }
+
+    #[test]
+    fn a_step_gives_up_when_its_attempts_are_used_or_retrying_cannot_help() {
+        let plain = HelpdeskError::Transient("timeout".into());
+        assert_eq!(BACKOFF.judge(5, &plain, 1.0), Retry::GiveUp);
+        assert_eq!(BACKOFF.judge(6, &plain, 1.0), Retry::GiveUp);
+        let invalid = HelpdeskError::Permanent("requester: is invalid".into());
+        assert_eq!(BACKOFF.judge(1, &invalid, 1.0), Retry::GiveUp);
+    }
+
+    #[test]
+    fn a_retry_waits_at_least_as_long_as_the_other_side_asked_up_to_the_cap() {
+        let limited = |secs| HelpdeskError::RetryAfter {
+            reason: "Zendesk rate limit".into(),
+            after: Duration::from_secs(secs),
+        };
+        // Longer than the backoff, and than its cap: Retry-After wins.
+        assert_eq!(ms(BACKOFF.judge(1, &limited(30), 1.0)), 30_000);
+        // Shorter than the backoff: the backoff wins.
+        assert_eq!(ms(BACKOFF.judge(3, &limited(1), 1.0)), 4000);
+        // Past the cap: the cap.
+        assert_eq!(
+            BACKOFF.judge(1, &limited(7 * 3600), 1.0),
+            Retry::In(MAX_RETRY_AFTER)
+        );
+        // The attempts still run out.
+        assert_eq!(BACKOFF.judge(5, &limited(30), 1.0), Retry::GiveUp);
+    }
+
+    #[test]
+    fn the_one_judgement_reads_a_failure_and_a_schedules_wait() {
+        let wait = Some(Duration::from_secs(5));
+        let retryable = Failure {
+            retryable: true,
+            retry_after: None,
+        };
+        assert_eq!(judge(retryable, wait), Retry::In(Duration::from_secs(5)));
+        assert_eq!(judge(retryable, None), Retry::GiveUp);
+        let refused = Failure {
+            retryable: false,
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        assert_eq!(judge(refused, wait), Retry::GiveUp);
+    }
+}
