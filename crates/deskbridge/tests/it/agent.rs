@@ -220,14 +220,14 @@ fn login_csrf_a_cross_site_form_or_origin_signs_nobody_in() {
     assert_eq!(status, 200, "{body}");
 }
 
-#[test]
-fn login_csrf_the_public_url_and_frame_ancestors_origins_may_sign_in() {
+/// Ann's app reached at `public_url` and framed by `https://acme.zendesk.com`.
+fn framed_app(public_url: &str) -> TestApp {
     let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
-    let app = TestApp::with_config(
+    TestApp::with_config(
         &format!(
             r#"
 [server]
-public_url = "https://deskbridge.acme.com/base"
+public_url = "{public_url}"
 frame_ancestors = ["https://acme.zendesk.com"]
 
 [[agents]]
@@ -240,7 +240,12 @@ tokens = ["{TOKEN}"]
 "#
         ),
         TOKEN,
-    );
+    )
+}
+
+#[test]
+fn login_csrf_the_public_url_and_frame_ancestors_origins_may_sign_in() {
+    let app = framed_app("https://deskbridge.acme.com/base");
     let creds = json!({"email": "ann@acme.com", "password": ANN_PASSWORD}).to_string();
     for origin in ["https://deskbridge.acme.com", "https://acme.zendesk.com"] {
         let (status, cookie, body) = raw_sign_in(&app, "application/json", Some(origin), &creds);
@@ -359,25 +364,7 @@ fn throttle_a_flood_of_wrong_passwords_does_not_shut_out_another_agent() {
 
 #[test]
 fn a_framed_page_gets_a_samesite_none_secure_cookie_and_its_csp_names_the_frame_origins() {
-    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
-    let app = TestApp::with_config(
-        &format!(
-            r#"
-[server]
-public_url = "https://deskbridge.acme.com"
-frame_ancestors = ["https://acme.zendesk.com"]
-
-[[agents]]
-email = "ann@acme.com"
-password_hash = "{hash}"
-
-[[groups]]
-name = "support"
-tokens = ["{TOKEN}"]
-"#
-        ),
-        TOKEN,
-    );
+    let app = framed_app("https://deskbridge.acme.com");
     let ann = ann(&app);
     assert!(
         ann.set_cookie.contains("SameSite=None"),

@@ -429,30 +429,8 @@ twilio_auth_token = "12345"
 /// end the call stream: the id is left out, and the calls after it stream.
 #[test]
 fn a_stored_call_id_with_a_newline_does_not_end_the_call_stream() {
-    use std::io::Read;
-    use std::sync::{Arc, Mutex};
-
     let app = TestApp::start();
-    let seen = Arc::new(Mutex::new(String::new()));
-    let mut stream = app
-        .client()
-        .get(app.url("/api/v1/calls/stream"))
-        .bearer_auth(&app.token)
-        .send()
-        .expect("stream");
-    assert_eq!(stream.status(), 200);
-    let sink = seen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut s) = sink.lock() {
-                s.push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        }
-    });
+    let seen = app.read_call_stream(&app.token);
     store_call_with_id(&app, "default", "old\r\ncall", None);
     let (status, _) = app.post_events(&event("after-1", "after", "ringing", json!({})));
     assert_eq!(status, 202);

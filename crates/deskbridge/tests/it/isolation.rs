@@ -205,30 +205,8 @@ fn a_token_reaches_no_endpoint_of_another_groups_records_or_calls() {
 /// The call stream of A's token carries A's calls and none of B's.
 #[test]
 fn the_call_stream_of_one_group_carries_none_of_anothers_calls() {
-    use std::io::Read;
-    use std::sync::{Arc, Mutex};
-
     let app = two_backends();
-    let seen = Arc::new(Mutex::new(String::new()));
-    let mut stream = app
-        .client()
-        .get(app.url("/api/v1/calls/stream"))
-        .bearer_auth(TOKEN_A)
-        .send()
-        .expect("stream");
-    assert_eq!(stream.status(), 200);
-    let sink = seen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut s) = sink.lock() {
-                s.push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        }
-    });
+    let seen = app.read_call_stream(TOKEN_A);
     let b = app.as_token(TOKEN_B);
     assert_eq!(
         b.post_events(&answered_call("b-streamed", CALLER, "ann@acme.com"))

@@ -185,6 +185,34 @@ impl TestApp {
         reqwest::blocking::Client::new()
     }
 
+    /// Opens `GET /api/v1/calls/stream` with `token` and collects what it
+    /// sends, as it arrives, into the returned text (read by a thread of its
+    /// own until the stream ends).
+    pub fn read_call_stream(&self, token: &str) -> std::sync::Arc<std::sync::Mutex<String>> {
+        use std::io::Read;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stream = self
+            .client()
+            .get(self.url("/api/v1/calls/stream"))
+            .bearer_auth(token)
+            .send()
+            .expect("stream");
+        assert_eq!(stream.status(), 200);
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+        seen
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
