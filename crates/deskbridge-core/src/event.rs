@@ -7,6 +7,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::agent::AgentRef;
+use crate::conversation::Conversation;
 use crate::phone::Phone;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -54,48 +56,36 @@ pub enum EndReason {
     Forwarded,
 }
 
-/// The agent who answered (or was offered) the call, as the phone system knows
-/// them. Any of the three may be missing; the agents directory maps them to a
-/// helpdesk agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extension: Option<String>,
+/// How a call ended, from the contact center's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Answered,
+    Missed,
+    Voicemail,
+    Busy,
+    Abandoned,
+    Failed,
+    /// Sent on to another destination before anyone here answered: not missed.
+    Forwarded,
 }
 
-impl AgentRef {
-    pub fn is_empty(&self) -> bool {
-        self.email.is_none() && self.name.is_none() && self.extension.is_none()
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Missed => "missed",
+            Outcome::Voicemail => "voicemail",
+            Outcome::Busy => "busy",
+            Outcome::Abandoned => "abandoned",
+            Outcome::Failed => "failed",
+            Outcome::Forwarded => "forwarded",
+        }
     }
 
-    /// The same person, judged by whichever identifiers both sides carry.
-    pub fn same_as(&self, other: &AgentRef) -> bool {
-        fn eq(a: &Option<String>, b: &Option<String>) -> Option<bool> {
-            match (a, b) {
-                (Some(a), Some(b)) => Some(a.eq_ignore_ascii_case(b)),
-                _ => None,
-            }
-        }
-        eq(&self.email, &other.email)
-            .or_else(|| eq(&self.extension, &other.extension))
-            .or_else(|| eq(&self.name, &other.name))
-            .unwrap_or(false)
-    }
-
-    /// A short label for comments and logs: name, else email, else extension.
-    pub fn label(&self) -> String {
-        match (&self.name, &self.email, &self.extension) {
-            (Some(n), Some(e), _) => format!("{n} <{e}>"),
-            (Some(n), None, Some(x)) => format!("{n} (ext. {x})"),
-            (Some(n), None, None) => n.clone(),
-            (None, Some(e), _) => e.clone(),
-            (None, None, Some(x)) => format!("ext. {x}"),
-            (None, None, None) => "unknown agent".to_string(),
-        }
+    /// Nobody talked to the caller.
+    pub fn is_unanswered(&self) -> bool {
+        !matches!(self, Outcome::Answered)
     }
 }
 
@@ -120,7 +110,7 @@ pub struct CallEvent {
     /// The conversation a [`EventKind::Conversation`] event carries (boxed: calls
     /// have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation: Option<Box<crate::chat::Conversation>>,
+    pub conversation: Option<Box<Conversation>>,
 }
 
 impl CallEvent {

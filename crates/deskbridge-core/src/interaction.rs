@@ -18,9 +18,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::agent_mode::{AgentAction, AgentChoice};
-use crate::chat::Conversation;
-use crate::decide::pop::pop_due;
+use crate::conversation::Conversation;
+pub use crate::event::Outcome;
 use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 use crate::phone::Phone;
 use crate::policy::{
@@ -28,6 +27,11 @@ use crate::policy::{
 };
 use crate::pop::PopRecord;
 use crate::rule::{AssigneeRule, ContactRule, TicketRule};
+
+pub mod agent_mode;
+mod pops;
+use agent_mode::{AgentAction, AgentChoice};
+pub use pops::{pop_due, pop_moment};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,39 +48,6 @@ impl CallState {
             CallState::Answered => "answered",
             CallState::Ended => "ended",
         }
-    }
-}
-
-/// How a call ended, from the contact center's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Answered,
-    Missed,
-    Voicemail,
-    Busy,
-    Abandoned,
-    Failed,
-    /// Sent on to another destination before anyone here answered: not missed.
-    Forwarded,
-}
-
-impl Outcome {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Outcome::Answered => "answered",
-            Outcome::Missed => "missed",
-            Outcome::Voicemail => "voicemail",
-            Outcome::Busy => "busy",
-            Outcome::Abandoned => "abandoned",
-            Outcome::Failed => "failed",
-            Outcome::Forwarded => "forwarded",
-        }
-    }
-
-    /// Nobody talked to the caller.
-    pub fn is_unanswered(&self) -> bool {
-        !matches!(self, Outcome::Answered)
     }
 }
 

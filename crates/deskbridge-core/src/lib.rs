@@ -9,13 +9,16 @@
 //! [`policy`], and recording the [`rule`] behind each choice. The binary does the
 //! I/O.
 
-pub mod agent_mode;
+pub mod agent;
 pub mod bounds;
+pub mod caller_log;
 pub mod chat;
 pub mod comment;
+pub mod conversation;
 pub mod decide;
 pub mod dialing;
 pub mod event;
+pub mod group_for;
 pub mod interaction;
 pub mod phone;
 pub mod policy;
@@ -28,11 +31,16 @@ pub mod route;
 pub mod rule;
 pub mod sign_in;
 pub mod steps;
+pub mod templates;
+pub mod ticket;
+pub mod ticket_rules;
 pub mod trigger;
 
 pub use event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
+pub use interaction::agent_mode;
 pub use interaction::{ApplyError, CallState, Interaction, Outcome, Step, StepOutcome};
 pub use phone::{Phone, Region};
-pub use policy::{CallPlan, Policy, Templates};
+pub use policy::{CallPlan, Policy};
 pub use queue::{JobStatus, SyncStatus, WorkLane};
 pub use rule::{AssigneeRule, ContactRule, TicketRule};
+pub use templates::Templates;

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::interaction::{Interaction, Step};
+pub use crate::policy::WorkLane;
 
 /// Where a job stands.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -41,33 +42,6 @@ impl JobStatus {
         ]
         .into_iter()
         .find(|status| status.as_str() == s)
-    }
-}
-
-/// Which workers run a call's steps: the lane is chosen when the call starts (it
-/// is part of its [`crate::CallPlan`]) and every job of the call is queued in it.
-///
-/// Why two lanes: a history import (`deskbridge backfill`) queues thousands of
-/// calls at once, and their steps must never make a live call wait for a worker
-/// or for the helpdesk's request budget. Live workers claim live steps only; bulk
-/// steps are claimed by the import's own workers, paced at its rate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkLane {
-    /// A call happening now (or just now): its steps go first.
-    #[default]
-    Live,
-    /// A call from an imported history: its steps yield to every live step.
-    Bulk,
-}
-
-impl WorkLane {
-    /// The job row's `priority`: lower runs first.
-    pub fn priority(self) -> i64 {
-        match self {
-            WorkLane::Live => 0,
-            WorkLane::Bulk => 1,
-        }
     }
 }
 

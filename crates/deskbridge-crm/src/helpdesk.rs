@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use deskbridge_core::ports::*;
+use deskbridge_core::ticket_rules::reopened_by_comment;
 use deskbridge_store::StoreError;
 use deskbridge_store::crm::{
     CommentFields, Contact, ContactFields, OrganizationFields, Page, Ticket, TicketFields, parse_id,
@@ -78,15 +79,15 @@ impl BuiltinCrm {
         let Some(ticket) = self.store.ticket(ticket_id).await.map_err(store_error)? else {
             return Ok(());
         };
-        let reopen = comment.reopen_solved && ticket.status == "solved";
-        if comment.reassign.is_none() && !reopen {
+        let reopened = reopened_by_comment(&ticket.status, comment.reopen_solved);
+        if comment.reassign.is_none() && reopened.is_none() {
             return Ok(());
         }
         let fields = TicketFields {
             subject: ticket.subject,
-            status: match reopen {
-                true => "open".to_string(),
-                false => ticket.status,
+            status: match reopened {
+                Some(status) => status.as_str().to_string(),
+                None => ticket.status,
             },
             priority: ticket.priority,
             ticket_type: ticket.ticket_type,
@@ -241,6 +242,15 @@ impl Helpdesk for BuiltinCrm {
             .await
             .map_err(store_error)?;
         Ok(summary(created.record))
+    }
+
+    async fn ticket_made_by(&self, key: &IdempotencyKey) -> Result<Option<String>, HelpdeskError> {
+        let made = self
+            .store
+            .ticket_by_key(&key.key)
+            .await
+            .map_err(store_error)?;
+        Ok(made.map(|t| t.id.to_string()))
     }
 
     async fn create_ticket(

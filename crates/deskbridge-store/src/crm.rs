@@ -194,6 +194,8 @@ pub trait CrmStore: Send + Sync + 'static {
         first_comment: Option<&CommentFields>,
         key: Option<&str>,
     ) -> Result<Created<(Ticket, Option<Comment>)>, StoreError>;
+    /// The ticket a create with `key` made, if any.
+    async fn ticket_by_key(&self, key: &str) -> Result<Option<Ticket>, StoreError>;
     async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError>;
     async fn update_ticket(
         &self,

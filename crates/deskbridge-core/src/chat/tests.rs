@@ -1,8 +1,9 @@
-use chrono::TimeZone;
+use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
-use crate::event::{CallEvent, Direction, EventKind};
+use crate::event::{AgentRef, CallEvent, Direction, EventKind};
 use crate::interaction::{Interaction, Step, StepOutcome};
+use crate::phone::Phone;
 use crate::policy::CallPlan;
 
 fn at(h: u32, m: u32) -> DateTime<Utc> {

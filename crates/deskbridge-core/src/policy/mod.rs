@@ -2,24 +2,23 @@
 //! to, who it is assigned to, and what unanswered calls and agent mode do.
 //!
 //! The policy is plain data, read from the config once at start. Its templates are
-//! compiled once into [`Templates`] (which is also how `deskbridge check` finds
+//! compiled once into [`crate::templates::Templates`] (which is also how `deskbridge check` finds
 //! their mistakes); the part of it that decides which steps a call needs is copied
 //! onto each call as its [`CallPlan`]. Per-call attributes (set by an IVR or a
 //! contact flow) override the group's settings; the attribute names are part of
 //! the policy so admins migrating from other connectors keep theirs.
 
 mod plan;
-mod templates;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::interaction::Outcome;
+use crate::event::Outcome;
 use crate::pop::{PopAction, PopNewTicket, PopOn};
+pub use crate::ticket::{Priority, TicketStatus, TicketType};
 
-pub use plan::CallPlan;
-pub use templates::{CallContext, TEMPLATE_VARIABLES, TemplateError, Templates};
+pub use plan::{CallPlan, WorkLane};
 
 /// What happens to calls nobody answered (missed, busy, abandoned) and voicemails.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -101,73 +100,6 @@ pub enum AgentFallback {
     #[default]
     Auto,
     LogOnly,
-}
-
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Urgent,
-    High,
-    #[default]
-    Normal,
-    Low,
-}
-
-impl Priority {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Priority::Urgent => "urgent",
-            Priority::High => "high",
-            Priority::Normal => "normal",
-            Priority::Low => "low",
-        }
-    }
-}
-
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketType {
-    Problem,
-    Incident,
-    #[default]
-    Question,
-    Task,
-}
-
-impl TicketType {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TicketType::Problem => "problem",
-            TicketType::Incident => "incident",
-            TicketType::Question => "question",
-            TicketType::Task => "task",
-        }
-    }
-}
-
-/// Status of a new ticket (e.g. `solved` for archive-only logging).
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketStatus {
-    #[default]
-    New,
-    Open,
-    Pending,
-    Solved,
-}
-
-impl TicketStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TicketStatus::New => "new",
-            TicketStatus::Open => "open",
-            TicketStatus::Pending => "pending",
-            TicketStatus::Solved => "solved",
-        }
-    }
 }
 
 /// Which records deskbridge may create (`create = [...]` in the config).
@@ -321,7 +253,7 @@ pub struct Policy {
     /// showing the call (`zendesk_app_id`: Talk Partner Edition's Calls API).
     pub call_record_app_id: Option<u64>,
     /// What a closed chat of this site becomes (`[groups.chat]`).
-    pub chat: crate::chat::ChatPolicy,
+    pub chat: crate::conversation::ChatPolicy,
 }
 
 /// A ticket field id and the template over call data that fills it.
@@ -368,16 +300,8 @@ impl Default for Policy {
             pop_new_ticket_field: None,
             voice_comments: false,
             call_record_app_id: None,
-            chat: crate::chat::ChatPolicy::default(),
+            chat: crate::conversation::ChatPolicy::default(),
         }
-    }
-}
-
-impl Policy {
-    /// Every template compiles and uses only known variables. Each error names its
-    /// key under `prefix` (e.g. `groups[0]`).
-    pub fn validate(&self, prefix: &str) -> Vec<TemplateError> {
-        Templates::compile(self, prefix).err().unwrap_or_default()
     }
 }
 

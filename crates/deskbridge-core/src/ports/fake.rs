@@ -182,6 +182,14 @@ impl Helpdesk for FakeHelpdesk {
             .collect())
     }
 
+    async fn ticket_made_by(&self, key: &IdempotencyKey) -> Result<Option<String>, HelpdeskError> {
+        let state = self.request(format!("ticket_made_by {}", key.as_str()))?;
+        let id = state.keys.get(key.as_str());
+        Ok(id
+            .filter(|id| state.tickets.iter().any(|t| &t.id == *id))
+            .cloned())
+    }
+
     async fn create_contact(
         &self,
         contact: &NewContact,

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Priority, TicketStatus, TicketType};
 use crate::pop::{PopDelivery, PopTarget};
+use crate::ticket::{Priority, TicketStatus, TicketType};
 
 /// A contact as the decision functions need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +92,7 @@ pub struct CallRecord {
     /// The agent who answered (directory email).
     pub answered_by: Option<String>,
     /// How the call ended.
-    pub outcome: crate::interaction::Outcome,
+    pub outcome: crate::event::Outcome,
     pub voicemail: bool,
     /// Talk time in seconds.
     pub duration_s: u64,
@@ -277,6 +277,15 @@ pub trait Helpdesk: Send + Sync {
 
     /// The contact's tickets that are not closed, most recently updated first.
     async fn caller_tickets(&self, contact_id: &str) -> Result<Vec<TicketSummary>, HelpdeskError>;
+
+    /// The id of the ticket a create with `key` made, if one did. Asked by a
+    /// retried `OpenTicket` before it chooses: its first try may have made the
+    /// ticket and stopped before recording it, and a list of the caller's tickets
+    /// need not show a ticket made a moment ago (another instance's cache, a
+    /// search index behind), so the retry could write the call a second time
+    /// onto an older ticket. Must answer from the helpdesk's own record of the
+    /// key, never from a cache.
+    async fn ticket_made_by(&self, key: &IdempotencyKey) -> Result<Option<String>, HelpdeskError>;
 
     async fn create_contact(
         &self,

@@ -27,12 +27,13 @@ use chrono::{DateTime, Utc};
 use crate::decide::DirectoryAgent;
 use crate::interaction::{Interaction, Step, StepOutcome};
 use crate::phone::Region;
-use crate::policy::{Policy, TemplateError, Templates};
+use crate::policy::Policy;
 use crate::pop::{PopDelivery, PopTarget};
 use crate::ports::{
     CommentAdded, ContactSummary, IdempotencyKey, NewComment, NewContact, NewTicket, TicketCreated,
     TicketSummary,
 };
+use crate::templates::{TemplateError, Templates};
 
 /// What a step needs from the outside world next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,10 @@ pub enum Request {
     GetTicket(String),
     /// The contact's tickets that are not closed.
     CallerTickets(String),
+    /// The ticket an earlier try of this step made with this key, if any
+    /// ([`crate::ports::Helpdesk::ticket_made_by`]). Answered by
+    /// [`Reply::TicketMadeBy`].
+    TicketMadeBy(IdempotencyKey),
     CreateTicket {
         ticket: Box<NewTicket>,
         key: IdempotencyKey,
@@ -103,6 +108,7 @@ impl Request {
             | Request::FindContactsByEmail(_)
             | Request::GetTicket(_)
             | Request::CallerTickets(_)
+            | Request::TicketMadeBy(_)
             | Request::TicketsWithField { .. } => false,
         }
     }
@@ -119,6 +125,7 @@ pub enum Reply {
     ContactCreated(ContactSummary),
     Ticket(Option<TicketSummary>),
     CallerTickets(Vec<TicketSummary>),
+    TicketMadeBy(Option<String>),
     TicketCreated(TicketCreated),
     CommentAdded(CommentAdded),
     PhoneAdded,
@@ -153,6 +160,7 @@ pub struct Answers {
     created_contact: Option<ContactSummary>,
     ivr_ticket: Option<Option<TicketSummary>>,
     caller_tickets: Option<Vec<TicketSummary>>,
+    made_ticket: Option<Option<String>>,
     created_ticket: Option<TicketCreated>,
     comment: Option<CommentAdded>,
     phone_added: bool,
@@ -239,6 +247,7 @@ impl<'a> StepRun<'a> {
             Reply::ContactCreated(c) => a.created_contact = Some(c),
             Reply::Ticket(t) => a.ivr_ticket = Some(t),
             Reply::CallerTickets(t) => a.caller_tickets = Some(t),
+            Reply::TicketMadeBy(t) => a.made_ticket = Some(t),
             Reply::TicketCreated(t) => a.created_ticket = Some(t),
             Reply::CommentAdded(c) => a.comment = Some(c),
             Reply::PhoneAdded => a.phone_added = true,

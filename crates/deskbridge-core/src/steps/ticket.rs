@@ -4,9 +4,10 @@ use super::{Cx, Progress, Request, StepError, done, need, skipped};
 use crate::comment::call_comment;
 use crate::decide::{TicketChoice, TicketFacts, choose_assignee, choose_ticket, ticket_lookups};
 use crate::interaction::{Interaction, StepOutcome};
-use crate::policy::{Policy, Templates};
+use crate::policy::Policy;
 use crate::ports::{CallRecord, NewComment, NewTicket, VoiceComment};
 use crate::rule::AssigneeRule;
+use crate::templates::Templates;
 
 pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
     let (call, policy, a) = (cx.call, cx.rules.policy, cx.answers);
@@ -20,24 +21,31 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
     {
         return need(Request::GetTicket(id));
     }
-    if lookups.caller_tickets
+    let key = (cx.key)("open_ticket");
+    // A retry whose first try made the ticket and stopped before recording it
+    // must not choose again: the ticket it made holds the call comment, and a
+    // recent ticket chosen now would get the call a second time. The helpdesk
+    // is asked by the create's key, since a list of the caller's tickets need
+    // not show a ticket made a moment ago (another instance's cache, a search
+    // index behind). The create is then asked for again: the helpdesk answers
+    // with the ticket made then and its text (`TicketCreated::earlier_text`).
+    if !key.first_try && a.made_ticket.is_none() {
+        return need(Request::TicketMadeBy(key));
+    }
+    let made_before = a.made_ticket.as_ref().is_some_and(Option::is_some)
+        // The caller's tickets name their maker where the helpdesk keeps it.
+        || a
+            .caller_tickets
+            .iter()
+            .flatten()
+            .any(|t| t.made_by.as_deref() == Some(key.as_str()));
+    if !made_before
+        && lookups.caller_tickets
         && let Some(contact) = &call.contact_id
         && a.caller_tickets.is_none()
     {
         return need(Request::CallerTickets(contact.clone()));
     }
-    let key = (cx.key)("open_ticket");
-    // A retry whose first try made the ticket and died before recording it sees
-    // that ticket among the caller's, as recent as a ticket can be. It is the
-    // ticket this step created (its create carried the call comment), not a
-    // recent ticket to write the call onto a second time.
-    // The create is asked for again: the helpdesk answers with the ticket made
-    // then and its text (`TicketCreated::earlier_text`).
-    let made_before = a
-        .caller_tickets
-        .iter()
-        .flatten()
-        .any(|t| t.made_by.as_deref() == Some(key.as_str()));
     // The first try chose a new ticket: the rules as it saw them, before its
     // own ticket existed.
     let facts = TicketFacts {

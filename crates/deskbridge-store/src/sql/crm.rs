@@ -29,6 +29,9 @@ use crate::outbox::GroupTriggers;
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
 
+/// The ticket a create with this idempotency key made.
+const TICKET_BY_KEY: &str = "SELECT * FROM tickets WHERE idempotency_key = $1 AND tenant = $2";
+
 type Row = <Db as sqlx::Database>::Row;
 
 /// Contact rows with their phones, in position order, as the JSON array column
@@ -740,8 +743,7 @@ impl CrmStore for Records {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let sql = "SELECT * FROM tickets WHERE idempotency_key = $1 AND tenant = $2";
-            let row = holder_of(&mut tx, sql, key, &self.tenant, "ticket").await?;
+            let row = holder_of(&mut tx, TICKET_BY_KEY, key, &self.tenant, "ticket").await?;
             let ticket = rows::ticket(&row)?;
             // The first comment, if this create asked for one.
             let comment = match first_comment {
@@ -796,6 +798,16 @@ impl CrmStore for Records {
             record: (ticket, comment),
             new: true,
         })
+    }
+
+    async fn ticket_by_key(&self, key: &str) -> Result<Option<Ticket>, StoreError> {
+        sqlx::query(TICKET_BY_KEY)
+            .bind(key)
+            .bind(&*self.tenant)
+            .fetch_optional(self.reader())
+            .await?
+            .map(|r| rows::ticket(&r))
+            .transpose()
     }
 
     async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {

@@ -220,39 +220,41 @@ impl Journal for SqlStore {
         agent: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
-        let groups = serde_json::to_string(groups)?;
-        let ids = serde_json::to_string(call_ids)?;
-        let agent = agent.map(str::to_ascii_lowercase);
+        let mut keys: Vec<(&str, &str)> = groups
+            .iter()
+            .flat_map(|g| call_ids.iter().map(move |c| (g.as_str(), c.as_str())))
+            .collect();
+        // Locked in the one sorted order every writer uses (no deadlock), then
+        // read: the core judges the call as it is now.
+        keys.sort_unstable();
+        keys.dedup();
         let mut tx = self.writer().begin().await?;
-        // Marked now, or before (marking twice is no error).
-        let rows = sqlx::query(concat!(
-            "UPDATE calls SET done_at = COALESCE(done_at, $1)
-             WHERE group_name ",
-            in_json_array!("$2"),
-            " AND call_id ",
-            in_json_array!("$3"),
-            " AND missed = $4
-              AND ($5 IS NULL OR $5 ",
-            in_json_array!("agents"),
-            ")
-             RETURNING group_name, call_id"
-        ))
-        .bind(to_text(at))
-        .bind(groups)
-        .bind(ids)
-        .bind(true)
-        .bind(agent)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut marked = Vec::with_capacity(rows.len());
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let call_id = row.text("call_id")?;
+        let at = to_text(at);
+        let mut marked = Vec::new();
+        let mut changes = Vec::new();
+        for (group, call_id) in keys {
+            dialect::lock_call(&mut tx, group, call_id).await?;
+            let Some(call) = load_call(&mut tx, group, call_id).await? else {
+                continue;
+            };
+            if deskbridge_core::caller_log::may_mark_done(&call, agent).is_err() {
+                continue;
+            }
+            // Marked now, or before (marking twice is no error).
+            sqlx::query(
+                "UPDATE calls SET done_at = COALESCE(done_at, $1)
+                 WHERE group_name = $2 AND call_id = $3",
+            )
+            .bind(&at)
+            .bind(group)
+            .bind(call_id)
+            .execute(&mut *tx)
+            .await?;
             changes.push(Change::Call {
-                group: row.text("group_name")?,
-                call_id: call_id.clone(),
+                group: group.to_string(),
+                call_id: call_id.to_string(),
             });
-            marked.push(call_id);
+            marked.push(call_id.to_string());
         }
         dialect::commit(self, tx, &changes).await?;
         Ok(marked)

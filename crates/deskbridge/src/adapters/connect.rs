@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use deskbridge_core::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
+use deskbridge_core::group_for::Addressed;
 use deskbridge_core::phone::{Phone, Region};
 use serde::Deserialize;
 use sha1::Digest;
@@ -27,6 +28,26 @@ pub enum ConnectRequest {
     Flow(FlowEvent),
     /// An EventBridge contact event.
     Contact(ContactEvent),
+}
+
+impl ConnectRequest {
+    /// What the request says about the group it belongs to: its call, and for a
+    /// contact flow the number of ours the customer dialed (inbound) or that
+    /// calls out (outbound). EventBridge's contact events carry no number; they
+    /// follow their call.
+    pub fn addressed(&self) -> Addressed<'_> {
+        match self {
+            ConnectRequest::Flow(flow) => Addressed {
+                call_id: Some(flow.call_id()),
+                dialed: address(&flow.data().system_endpoint).into_iter().collect(),
+                ..Addressed::default()
+            },
+            ConnectRequest::Contact(contact) => Addressed {
+                call_id: Some(contact.call_id()),
+                ..Addressed::default()
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

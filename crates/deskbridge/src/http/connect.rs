@@ -55,7 +55,9 @@ async fn amazon_connect(
         );
         ApiError::invalid("body", e.0)
     })?;
-    let group = auth.primary().clone();
+    // The token's group that has the call, else the one whose number the
+    // flow's call dialed, else the token's first (the core's `group_for`).
+    let group = super::routing::group_for(&state, &auth.0, &request.addressed(), None).await?;
     let now = chrono::Utc::now();
     let event = match &request {
         ConnectRequest::Flow(flow) => flow.is_voice().then(|| flow.event(group.region, now)),

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use deskbridge_core::chat::Visitor;
+use deskbridge_core::group_for::Addressed;
 use deskbridge_core::{AssigneeRule, ContactRule, TicketRule};
 use deskbridge_store::{CallRecord, StoreError, SyncStatus};
 use serde::Serialize;
@@ -102,34 +103,23 @@ async fn receive(
 }
 
 /// The site's group: the one `group` names (if the token sends for it), else the
-/// token's group that has the conversation already, else the token's first.
+/// token's group that has the conversation already, else the token's first (the
+/// core's `group_for`; a chat dials no number).
 async fn route(
     state: &AppState,
     auth: &GroupAuth,
     input: &adapter::ConversationIn,
 ) -> Result<Arc<Group>, ApiError> {
-    if let Some(name) = input.group.as_deref().map(str::trim) {
-        return auth.get(name).cloned().ok_or_else(|| {
-            ApiError::invalid(
-                "group",
-                format!(
-                    "this token may not send for group {name:?}; it sends for: {}",
-                    auth.names().join(", ")
-                ),
-            )
-        });
-    }
-    if auth.0.len() > 1
-        && let Some(id) = input.id.as_deref()
-    {
-        let call_id = adapter::interaction_id(id.trim());
-        for group in &auth.0 {
-            if state.store.call(&group.name, &call_id).await?.is_some() {
-                return Ok(group.clone());
-            }
-        }
-    }
-    Ok(auth.primary().clone())
+    let call_id = input
+        .id
+        .as_deref()
+        .map(|id| adapter::interaction_id(id.trim()));
+    let addressed = Addressed {
+        group: input.group.as_deref(),
+        call_id: call_id.as_deref(),
+        ..Addressed::default()
+    };
+    Ok(super::routing::group_for(state, &auth.0, &addressed, None).await?)
 }
 
 /// `GET /api/v1/conversations/{id}`: a conversation of the token's groups (or

@@ -17,8 +17,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use deskbridge_core::CallEvent;
 use deskbridge_core::event::{Direction, EndReason, EventKind};
-use deskbridge_core::{CallEvent, Phone};
+use deskbridge_core::group_for::Addressed;
 
 use serde_json::json;
 
@@ -83,7 +84,24 @@ async fn cti(
             return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.0);
         }
     };
-    let group = pick_group(&state, &groups, &request).await;
+    // The token's group that has the call already, else the one whose number
+    // it is, else the token's first (the core's `group_for`).
+    let addressed = Addressed {
+        call_id: Some(request.call_id.as_str()),
+        dialed: request.our_number().into_iter().collect(),
+        reads_numbers: Some(zammad::phone),
+        ..Addressed::default()
+    };
+    let group = match super::routing::group_for(&state, &groups, &addressed, None).await {
+        Ok(group) => group,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot tell which group has the call");
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The call could not be recorded; send it again.",
+            );
+        }
+    };
     let now = chrono::Utc::now();
     let event = request.event(group.region, now);
     let answer = answer(&group, &request, &event);
@@ -174,27 +192,4 @@ fn answer(group: &Group, request: &CtiRequest, event: &CallEvent) -> Answer {
         }
         None => nothing,
     }
-}
-
-/// The token's group for this call: the one that already has it, else the one
-/// whose number it is, else the token's first.
-async fn pick_group(state: &AppState, groups: &[Arc<Group>], request: &CtiRequest) -> Arc<Group> {
-    if groups.len() > 1 {
-        for group in groups {
-            if let Ok(Some(_)) = state.store.call(&group.name, &request.call_id).await {
-                return group.clone();
-            }
-        }
-        if let Some(ours) = request.our_number() {
-            for group in groups {
-                let e164 = zammad::phone(ours, group.region);
-                if let Phone::E164(n) = &e164
-                    && group.numbers.iter().any(|g| g == n)
-                {
-                    return group.clone();
-                }
-            }
-        }
-    }
-    groups[0].clone()
 }

@@ -14,7 +14,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use deskbridge_core::{ApplyError, Phone};
+use deskbridge_core::ApplyError;
+use deskbridge_core::group_for::Addressed;
 use deskbridge_store::{IngestReport, StoreError};
 use serde_json::Value;
 
@@ -81,9 +82,10 @@ async fn accept(
     // Calls routed earlier in this batch, for their later events.
     let mut routed: HashMap<String, Arc<Group>> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
-        let group = route(&state, auth, &routed, item)
-            .await
-            .map_err(|e| invalid(index, e))?;
+        let group = route(&state, auth, &routed, item).await.map_err(|mut e| {
+            e.field = e.field.map(|field| at(index, &field));
+            e
+        })?;
         if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
             routed
                 .entry(call_id.to_string())
@@ -112,44 +114,22 @@ async fn accept(
     Ok((StatusCode::ACCEPTED, Json(report)))
 }
 
+/// The event's group, as the core decides ([`deskbridge_core::group_for`]).
 async fn route(
     state: &AppState,
     auth: &GroupAuth,
     routed: &HashMap<String, Arc<Group>>,
     item: &Value,
-) -> Result<Arc<Group>, FieldError> {
-    let (named, dialed) = native::addressing(item)?;
-    if let Some(name) = named {
-        return auth.get(&name).cloned().ok_or_else(|| FieldError {
-            field: "group".into(),
-            message: format!(
-                "this token may not send events for group {name:?}; it sends for: {}",
-                auth.names().join(", ")
-            ),
-        });
-    }
-    if auth.0.len() == 1 {
-        return Ok(auth.primary().clone());
-    }
-    if let Some(call_id) = item.get("call_id").and_then(Value::as_str) {
-        if let Some(group) = routed.get(call_id) {
-            return Ok(group.clone());
-        }
-        for group in &auth.0 {
-            if let Ok(Some(_)) = state.store.call(&group.name, call_id).await {
-                return Ok(group.clone());
-            }
-        }
-    }
-    for group in &auth.0 {
-        let ours = |raw: &String| {
-            Phone::parse(raw, group.region)
-                .e164()
-                .is_some_and(|e| group.numbers.iter().any(|n| n == e))
-        };
-        if dialed.iter().any(ours) {
-            return Ok(group.clone());
-        }
-    }
-    Ok(auth.primary().clone())
+) -> Result<Arc<Group>, ApiError> {
+    let (named, dialed) =
+        native::addressing(item).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let call_id = item.get("call_id").and_then(Value::as_str);
+    let event = Addressed {
+        group: named.as_deref(),
+        call_id,
+        dialed: dialed.iter().map(String::as_str).collect(),
+        reads_numbers: None,
+    };
+    let in_batch = call_id.and_then(|id| routed.get(id));
+    Ok(super::routing::group_for(state, &auth.0, &event, in_batch).await?)
 }

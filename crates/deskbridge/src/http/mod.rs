@@ -15,6 +15,7 @@ mod ingest;
 mod live;
 mod lookup;
 pub mod openapi;
+mod routing;
 pub mod serve;
 mod triggers;
 mod twilio;

@@ -108,6 +108,7 @@ async fn fetch(
         Request::CallerTickets(contact) => {
             Reply::CallerTickets(helpdesk.caller_tickets(&contact).await?)
         }
+        Request::TicketMadeBy(key) => Reply::TicketMadeBy(helpdesk.ticket_made_by(&key).await?),
         Request::CreateTicket { ticket, key } => {
             Reply::TicketCreated(helpdesk.create_ticket(&ticket, &key).await?)
         }

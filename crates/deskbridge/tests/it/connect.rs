@@ -222,3 +222,60 @@ fn the_flows_answer_follows_the_contact_the_ivr_collected_as_the_call_does() {
     );
     assert_eq!(answer["contact_id"], by_number["id"], "{answer}");
 }
+
+/// A Connect instance serving two groups: a call goes to the group whose
+/// number the customer dialed, and its EventBridge events (which carry no
+/// number) follow it there, as every other adapter's do (the core's
+/// `group_for`; Connect once sent everything to the token's first group).
+#[test]
+fn a_call_to_the_second_groups_number_stays_in_that_group_to_its_end() {
+    const SHARED: &str = "connect-shared-token-0123456789";
+    let app = TestApp::with_config(
+        &format!(
+            r#"
+[[groups]]
+name = "support"
+tokens = ["{SHARED}"]
+numbers = ["+14155550100"]
+
+[[groups]]
+name = "sales"
+tokens = ["{SHARED}"]
+numbers = ["+14155550199"]
+"#
+        ),
+        SHARED,
+    );
+    // `flow_event`'s SystemEndpoint is +14155550199: sales' number.
+    let (status, answer) = post(&app, &flow_event("s-1", None, "+14155550123", json!({})));
+    assert_eq!(status, 200, "{answer}");
+    for (kind, extra) in [
+        (
+            "CONNECTED_TO_AGENT",
+            json!({"agentInfo": {"agentArn": "arn:aws:connect:us-east-1:1:instance/i/agent/x",
+            "connectedToAgentTimestamp": "2026-11-22T10:00:05Z"}}),
+        ),
+        (
+            "DISCONNECTED",
+            json!({"disconnectTimestamp": "2026-11-22T10:02:00Z",
+            "disconnectReason": "CUSTOMER_DISCONNECT"}),
+        ),
+    ] {
+        let mut detail = json!({"eventType": kind, "contactId": "s-1", "channel": "VOICE",
+            "initiationMethod": "INBOUND"});
+        detail
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (status, report) = post(&app, &contact_event(detail));
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["accepted"], 1, "{report}");
+    }
+    let call = app.wait_synced("s-1");
+    assert_eq!(call["group"], "sales", "{call}");
+    assert_eq!(call["state"], "ended", "{call}");
+    assert_eq!(call["outcome"], "answered", "{call}");
+    let (_, log) = app.get("/api/v1/calls");
+    let calls = log["calls"].as_array().unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(calls.len(), 1, "one call, in one group: {log}");
+}

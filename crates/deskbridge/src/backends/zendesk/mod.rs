@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use deskbridge_core::phone::{Phone, Region};
 use deskbridge_core::pop::{DeliveryStatus, PopChannel, PopDelivery, PopTarget};
 use deskbridge_core::ports::*;
+use deskbridge_core::ticket_rules::{self, ClosedTicket, CommentForm, FoundUser};
 use deskbridge_zendesk::types::{self as zd, CustomFieldValue};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
 
@@ -114,6 +115,14 @@ pub fn ticket_external_id(key: &str) -> String {
 /// The external id deskbridge gives the users it creates: one per number.
 pub fn phone_external_id(e164: &str) -> String {
     format!("deskbridge:phone:{e164}")
+}
+
+/// A Zendesk user as the core's [`ticket_rules::counts_as_caller`] sees them.
+fn found_user(u: &zd::User) -> FoundUser {
+    FoundUser {
+        is_agent: u.is_agent(),
+        shared_number: u.shared_phone_number == Some(true),
+    }
 }
 
 fn contact(u: &zd::User) -> ContactSummary {
@@ -401,7 +410,7 @@ impl ZendeskHelpdesk {
     ) -> Result<TicketCreated, HelpdeskError> {
         let external_id = ticket_external_id(key);
         body.external_id = Some(external_id.clone());
-        if !first_try && let Some(found) = self.ticket_made_by(&external_id).await? {
+        if !first_try && let Some(found) = self.ticket_with_external_id(&external_id).await? {
             return Ok(found);
         }
         let sent = match &talk {
@@ -422,20 +431,21 @@ impl ZendeskHelpdesk {
                     displayed: None,
                 })
             }
-            Err(ZendeskError::IdempotencyKeyReused) => {
-                self.ticket_made_by(&external_id).await?.ok_or_else(|| {
+            Err(ZendeskError::IdempotencyKeyReused) => self
+                .ticket_with_external_id(&external_id)
+                .await?
+                .ok_or_else(|| {
                     HelpdeskError::Transient(format!(
                         "Zendesk holds key {key} for another request and no ticket carries it yet"
                     ))
-                })
-            }
+                }),
             Err(e) => Err(helpdesk_error(e)),
         }
     }
 
     /// The ticket an earlier try of this key made, if any (the oldest, should
     /// two exist).
-    async fn ticket_made_by(
+    async fn ticket_with_external_id(
         &self,
         external_id: &str,
     ) -> Result<Option<TicketCreated>, HelpdeskError> {
@@ -472,15 +482,21 @@ impl ZendeskHelpdesk {
             .ok_or_else(|| {
                 HelpdeskError::Permanent(format!("ticket {closed_id} no longer exists"))
             })?;
+        let follow = ticket_rules::follow_up(&ClosedTicket {
+            id: closed_id,
+            subject: closed.subject.clone(),
+            requester_id: closed.requester_id,
+            assignee_id: closed.assignee_id,
+        });
         let followup = zd::NewTicket {
-            subject: closed.subject.clone().unwrap_or_else(|| "Follow-up".into()),
+            subject: follow.subject,
             comment: Some(zd::NewComment {
                 body: comment.body.clone(),
                 public: comment.public,
             }),
-            requester_id: closed.requester_id,
-            assignee_id: closed.assignee_id,
-            via_followup_source_id: Some(closed_id),
+            requester_id: follow.requester_id,
+            assignee_id: follow.assignee_id,
+            via_followup_source_id: Some(follow.follows),
             ..zd::NewTicket::default()
         };
         let created = self
@@ -518,8 +534,13 @@ impl Helpdesk for ZendeskHelpdesk {
         {
             let found: Vec<ContactSummary> = users
                 .iter()
-                .filter(|u| self.match_shared_numbers || !u.shared_phone)
-                .filter(|u| !u.is_agent)
+                .filter(|u| {
+                    let found = FoundUser {
+                        is_agent: u.is_agent,
+                        shared_number: u.shared_phone,
+                    };
+                    ticket_rules::counts_as_caller(found, self.match_shared_numbers)
+                })
                 .map(|u| mirrored_contact(u, e164))
                 .collect();
             if !found.is_empty() {
@@ -543,8 +564,7 @@ impl Helpdesk for ZendeskHelpdesk {
         let mut found = Vec::new();
         for u in users
             .iter()
-            .filter(|u| self.match_shared_numbers || u.shared_phone_number != Some(true))
-            .filter(|u| !u.is_agent())
+            .filter(|u| ticket_rules::counts_as_caller(found_user(u), self.match_shared_numbers))
         {
             if has_number(u, e164, region) {
                 found.push(contact_with(u, e164, region));
@@ -586,7 +606,12 @@ impl Helpdesk for ZendeskHelpdesk {
             .find_user_by_email(email)
             .await
             .map_err(helpdesk_error)?;
-        Ok(user.iter().filter(|u| !u.is_agent()).map(contact).collect())
+        // Whoever has the email is the visitor: a shared email is no question.
+        Ok(user
+            .iter()
+            .filter(|u| ticket_rules::counts_as_caller(found_user(u), true))
+            .map(contact)
+            .collect())
     }
 
     async fn get_contact(&self, id: &str) -> Result<Option<ContactSummary>, HelpdeskError> {
@@ -760,6 +785,15 @@ impl Helpdesk for ZendeskHelpdesk {
         Ok(open.into_iter().map(|t| self.summary(t)).collect())
     }
 
+    /// Zendesk's list of tickets by `external_id` (read from its database, not
+    /// from the search index, and never from this instance's cache).
+    async fn ticket_made_by(&self, key: &IdempotencyKey) -> Result<Option<String>, HelpdeskError> {
+        let made = self
+            .ticket_with_external_id(&ticket_external_id(key.as_str()))
+            .await?;
+        Ok(made.map(|t| t.id))
+    }
+
     async fn create_ticket(
         &self,
         t: &NewTicket,
@@ -920,19 +954,23 @@ impl Helpdesk for ZendeskHelpdesk {
         // ticket's newest comments: two calls can write identical text (same
         // number, same minute), so the text alone cannot tell them apart.
         let mut recorded = None;
-        let known_solved = comment.reopen_solved
-            && self
-                .cache()
-                .tickets
-                .get(ticket_id)
-                .is_some_and(|(_, t)| t.status == "solved");
-        if comment.call_record.is_some() && (comment.reassign.is_some() || known_solved) {
-            recorded = Some(CallRecordStatus::NotUsed {
-                reason: "the ticket also had to be reassigned or reopened, which a call \
-                         record cannot do: written as the text comment"
-                    .into(),
+        // Reopened in the same update when its status is known to be solved;
+        // otherwise the answer shows it, and a second update reopens it.
+        let reopened =
+            self.cache().tickets.get(ticket_id).and_then(|(_, t)| {
+                ticket_rules::reopened_by_comment(&t.status, comment.reopen_solved)
             });
-        } else if let Some(record) = &comment.call_record {
+        let form = ticket_rules::comment_form(
+            comment.call_record.is_some(),
+            comment.reassign.is_some(),
+            reopened.is_some(),
+        );
+        if let CommentForm::Text {
+            instead_of_record: Some(why),
+        } = form
+        {
+            recorded = Some(CallRecordStatus::NotUsed { reason: why.into() });
+        } else if let (CommentForm::CallRecord, Some(record)) = (&form, &comment.call_record) {
             match self.record_call(tid, record, key).await? {
                 CallRecordStatus::Recorded { id } => {
                     return Ok(CommentAdded {
@@ -959,9 +997,7 @@ impl Helpdesk for ZendeskHelpdesk {
             {
                 // The comment is there; the reopening that followed it may not be
                 // (its own update can be held back by the ticket's limit).
-                if comment.reopen_solved {
-                    self.reopen_if_solved(tid).await?;
-                }
+                self.reopen_if_solved(tid, comment.reopen_solved).await?;
                 return Ok(CommentAdded {
                     earlier_text: Some(c.body.clone().unwrap_or_default()),
                     id: c.id.to_string(),
@@ -975,15 +1011,13 @@ impl Helpdesk for ZendeskHelpdesk {
             Some(email) => self.agent_id(email).await?,
             None => None,
         };
-        // Reopen a solved ticket in the same update when its status is known;
-        // otherwise the answer shows it, and a second update reopens it.
         let voice = match &comment.voice {
             Some(v) => Some(self.voice_input(v).await?),
             None => None,
         };
         let shape = UpdateShape {
             assignee_id,
-            status: known_solved.then_some("open"),
+            status: reopened.map(|s| s.as_str()),
         };
         let client_wait = self.client.ticket_update_wait(tid);
         let turn = match &voice {
@@ -1110,15 +1144,19 @@ impl Helpdesk for ZendeskHelpdesk {
 }
 
 impl ZendeskHelpdesk {
-    /// Sets a solved ticket open (its status as Zendesk has it now).
-    async fn reopen_if_solved(&self, tid: u64) -> Result<(), HelpdeskError> {
+    /// Opens the ticket again if the core says so ([`ticket_rules::reopened_by_comment`])
+    /// for its status as Zendesk has it now.
+    async fn reopen_if_solved(&self, tid: u64, reopen_solved: bool) -> Result<(), HelpdeskError> {
+        if !reopen_solved {
+            return Ok(());
+        }
         let ticket = self.client.show_ticket(tid).await.map_err(helpdesk_error)?;
         if let Some(t) = ticket {
             self.remember_ticket(&t);
-            if t.status == "solved" {
+            if let Some(status) = ticket_rules::reopened_by_comment(&t.status, reopen_solved) {
                 let updated = self
                     .client
-                    .set_status(tid, "open")
+                    .set_status(tid, status.as_str())
                     .await
                     .map_err(helpdesk_error)?;
                 self.remember_ticket(&updated.ticket);
@@ -1268,8 +1306,10 @@ impl ZendeskHelpdesk {
             }
         };
         let id = updated.comment_id().unwrap_or_default().to_string();
-        if comment.reopen_solved && updated.ticket.status == "solved" {
-            updated = self.client.set_status(tid, "open").await?;
+        if let Some(status) =
+            ticket_rules::reopened_by_comment(&updated.ticket.status, comment.reopen_solved)
+        {
+            updated = self.client.set_status(tid, status.as_str()).await?;
         }
         self.remember_ticket(&updated.ticket);
         Ok(id)

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::interaction::{Interaction, StepOutcome};
+use super::{Interaction, StepOutcome};
 use crate::ports::TicketSummary;
 use crate::rule::{ContactRule, TicketRule};
 

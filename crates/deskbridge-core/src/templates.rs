@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Policy;
 use crate::event::Direction;
 use crate::interaction::Interaction;
+use crate::policy::Policy;
 
 /// A template that does not compile or names data that does not exist, with the
 /// config key it came from.
@@ -235,6 +235,14 @@ fn unknown_variable(env: &minijinja::Environment<'static>, key: &str) -> Option<
         .collect();
     unknown.sort();
     unknown.into_iter().next()
+}
+
+impl Policy {
+    /// Every template compiles and uses only known variables. Each error names its
+    /// key under `prefix` (e.g. `groups[0]`).
+    pub fn validate(&self, prefix: &str) -> Vec<TemplateError> {
+        Templates::compile(self, prefix).err().unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

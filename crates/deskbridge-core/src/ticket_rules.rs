@@ -1,0 +1,184 @@
+//! What a helpdesk backend does with a ticket, decided once for every backend.
+//!
+//! A backend (Zendesk, the built-in CRM, the next helpdesk) fetches and writes;
+//! when what it fetched raises a choice (a number's users include an agent, the
+//! ticket turned out solved or closed, a call record cannot carry a reassignment)
+//! it asks here and carries out the answer. So two backends cannot drift apart,
+//! and a new backend adds I/O, never a rule.
+
+use crate::ticket::TicketStatus;
+
+/// The status a call's comment leaves its ticket in, when it changes it: a
+/// solved ticket is opened again when the group's `reopen_solved` says so (a
+/// customer calling back about a solved case needs an agent to see it). `status`
+/// is the ticket's status as the helpdesk last showed it.
+pub fn reopened_by_comment(status: &str, reopen_solved: bool) -> Option<TicketStatus> {
+    let solved = status
+        .trim()
+        .eq_ignore_ascii_case(TicketStatus::Solved.as_str());
+    (reopen_solved && solved).then_some(TicketStatus::Open)
+}
+
+/// A user (or contact) the helpdesk found by the caller's number or email, as
+/// far as choosing the caller goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundUser {
+    /// An agent's own account: agents call in from their desks and mobiles, and
+    /// a call from one is not a customer's.
+    pub is_agent: bool,
+    /// The helpdesk marks the number as shared by several users (a switchboard).
+    pub shared_number: bool,
+}
+
+/// Whether a user found by the caller's number counts as the caller. An agent
+/// never does; a user on a shared number only when the group matches shared
+/// numbers (`match_shared_numbers`), since the number alone does not say which
+/// of its users is calling.
+pub fn counts_as_caller(found: FoundUser, match_shared_numbers: bool) -> bool {
+    !found.is_agent && (match_shared_numbers || !found.shared_number)
+}
+
+/// How the call's comment is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentForm {
+    /// A call record with its voice comment (Zendesk Talk Partner Edition).
+    CallRecord,
+    /// A text comment; with why, when the group asked for a call record.
+    Text {
+        instead_of_record: Option<&'static str>,
+    },
+}
+
+/// The form of a call's comment: a call record when the group writes them
+/// (`call_record_app_id`), unless the same update must also reassign the ticket
+/// or reopen it (known solved): a call record cannot, a text comment's update
+/// can, and one update is the floor of one write per call.
+pub fn comment_form(wants_call_record: bool, reassigns: bool, known_solved: bool) -> CommentForm {
+    match (wants_call_record, reassigns || known_solved) {
+        (false, _) => CommentForm::Text {
+            instead_of_record: None,
+        },
+        (true, false) => CommentForm::CallRecord,
+        (true, true) => CommentForm::Text {
+            instead_of_record: Some(
+                "the ticket also had to be reassigned or reopened, which a call record \
+                 cannot do: written as the text comment",
+            ),
+        },
+    }
+}
+
+/// A closed ticket, as much of it as its follow-up takes (`Id`: the helpdesk's
+/// id type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedTicket<Id> {
+    pub id: Id,
+    pub subject: Option<String>,
+    pub requester_id: Option<Id>,
+    pub assignee_id: Option<Id>,
+}
+
+/// The ticket that carries a comment a closed ticket can no longer take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp<Id> {
+    /// The closed ticket's subject (so the agent sees it is the same case).
+    pub subject: String,
+    /// The same customer and the same agent.
+    pub requester_id: Option<Id>,
+    pub assignee_id: Option<Id>,
+    /// The closed ticket it follows (Zendesk links the two).
+    pub follows: Id,
+}
+
+/// The follow-up of a closed ticket: same subject, customer and agent, linked to
+/// the closed one. The comment's text and visibility are the comment's own.
+pub fn follow_up<Id: Clone>(closed: &ClosedTicket<Id>) -> FollowUp<Id> {
+    FollowUp {
+        subject: closed
+            .subject
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "Follow-up".into()),
+        requester_id: closed.requester_id.clone(),
+        assignee_id: closed.assignee_id.clone(),
+        follows: closed.id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_solved_ticket_is_reopened_and_only_when_the_group_says_so() {
+        assert_eq!(
+            reopened_by_comment("solved", true),
+            Some(TicketStatus::Open)
+        );
+        assert_eq!(
+            reopened_by_comment("Solved", true),
+            Some(TicketStatus::Open)
+        );
+        assert_eq!(reopened_by_comment("solved", false), None);
+        for status in ["new", "open", "pending", "hold", "closed", "archived"] {
+            assert_eq!(reopened_by_comment(status, true), None, "{status}");
+        }
+    }
+
+    #[test]
+    fn agents_never_count_as_the_caller_and_shared_numbers_only_when_matched() {
+        let user = |is_agent, shared_number| FoundUser {
+            is_agent,
+            shared_number,
+        };
+        assert!(counts_as_caller(user(false, false), false));
+        assert!(!counts_as_caller(user(false, true), false));
+        assert!(counts_as_caller(user(false, true), true));
+        assert!(!counts_as_caller(user(true, false), true));
+        assert!(!counts_as_caller(user(true, true), true));
+    }
+
+    #[test]
+    fn a_call_record_gives_way_to_a_text_comment_when_the_update_must_do_more() {
+        assert_eq!(comment_form(true, false, false), CommentForm::CallRecord);
+        for (reassigns, solved) in [(true, false), (false, true), (true, true)] {
+            let CommentForm::Text {
+                instead_of_record: Some(why),
+            } = comment_form(true, reassigns, solved)
+            else {
+                panic!("a text comment, saying why");
+            };
+            assert!(why.contains("reassigned or reopened"), "{why}");
+        }
+        assert_eq!(
+            comment_form(false, true, true),
+            CommentForm::Text {
+                instead_of_record: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_follow_up_keeps_the_case_customer_and_agent_of_the_closed_ticket() {
+        let closed = ClosedTicket {
+            id: 41_u64,
+            subject: Some("Router keeps rebooting".into()),
+            requester_id: Some(7),
+            assignee_id: Some(3),
+        };
+        assert_eq!(
+            follow_up(&closed),
+            FollowUp {
+                subject: "Router keeps rebooting".into(),
+                requester_id: Some(7),
+                assignee_id: Some(3),
+                follows: 41,
+            }
+        );
+        let untitled = ClosedTicket {
+            subject: Some("  ".into()),
+            ..closed
+        };
+        assert_eq!(follow_up(&untitled).subject, "Follow-up");
+    }
+}
