@@ -1,22 +1,5 @@
-//! The parsers of outside input, compiled from the server's own source files (the
-//! same code, not a copy), for the fuzz targets.
+//! The parsers of outside input, as the server compiles them: the
+//! `deskbridge-adapters` crate (pure translation, no I/O), re-exported under the
+//! names the fuzz targets use.
 
-#[path = "../../crates/deskbridge/src/adapters/native.rs"]
-pub mod native;
-
-#[path = "../../crates/deskbridge/src/adapters/zammad.rs"]
-pub mod zammad;
-
-#[path = "../../crates/deskbridge/src/adapters/twilio.rs"]
-pub mod twilio;
-
-#[path = "../../crates/deskbridge/src/adapters/connect.rs"]
-pub mod connect;
-
-#[path = "../../crates/deskbridge/src/adapters/chat.rs"]
-pub mod chat;
-
-pub mod ami;
-
-#[path = "../../crates/deskbridge/src/adapters/asterisk_cdr.rs"]
-pub mod asterisk_cdr;
+pub use deskbridge_adapters::{ami, asterisk_cdr, chat, connect, native, twilio, zammad};

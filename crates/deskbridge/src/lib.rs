@@ -21,6 +21,7 @@ pub mod backfill;
 pub mod card;
 pub mod check;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod http;
 pub mod ingest;

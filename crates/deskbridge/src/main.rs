@@ -37,6 +37,7 @@ enum Command {
     /// Try deskbridge in a minute: a Zendesk account of its own (an emulator in
     /// the process), a few minutes of calls played into it, and the agent page
     /// to sign in to (the URL and sign-in are printed).
+    #[cfg(feature = "demo")]
     Demo {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -245,6 +246,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             listen,
             speed,

@@ -1,10 +1,5 @@
-//! Adapters: one module per protocol, each turning what a phone system (or a chat
-//! platform) sends into [`deskbridge_core::CallEvent`]s.
+//! Adapters: the protocol translators live in `deskbridge-adapters` (pure, no
+//! I/O); here the one that does I/O, the AMI client.
 
 pub mod ami;
-pub mod asterisk_cdr;
-pub mod chat;
-pub mod connect;
-pub mod native;
-pub mod twilio;
-pub mod zammad;
+pub use deskbridge_adapters::{asterisk_cdr, chat, connect, native, twilio, zammad};

@@ -315,9 +315,9 @@ mod tests {
     use super::*;
 
     const FIXTURE: &str =
-        include_str!("../../tests/fixtures/amazon-connect/example-connect-event.json");
+        include_str!("../../deskbridge/tests/fixtures/amazon-connect/example-connect-event.json");
     const NO_QUEUE: &str = include_str!(
-        "../../tests/fixtures/amazon-connect/example-connect-event-without-queue.json"
+        "../../deskbridge/tests/fixtures/amazon-connect/example-connect-event-without-queue.json"
     );
 
     #[test]

@@ -6,7 +6,7 @@ use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::{CallEvent, Direction, EndReason, EventKind, Phone, Region};
 
 use super::{Tracker, extension_of};
-use crate::adapters::ami::frame::{Item, parse};
+use crate::ami::frame::{Item, parse};
 
 fn tracker() -> Tracker {
     Tracker::new(

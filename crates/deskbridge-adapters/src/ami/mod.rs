@@ -1,0 +1,14 @@
+//! Asterisk's manager interface (AMI), without I/O:
+//!
+//! - [`frame`]: the wire format, bytes to frames.
+//! - [`tracker`]: the calls, frames to [`deskbridge_core::CallEvent`]s.
+//!
+//! The server's AMI client (`deskbridge::adapters::ami::client`) connects, logs
+//! in, reads, and feeds these.
+
+pub mod fields;
+pub mod frame;
+pub mod tracker;
+
+pub use frame::{Frame, FrameReader, Item, parse};
+pub use tracker::Tracker;
