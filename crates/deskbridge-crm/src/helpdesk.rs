@@ -51,9 +51,6 @@ fn ticket_summary(t: Ticket) -> TicketSummary {
         status: t.status,
         requester_id: t.requester_id.map(|r| r.to_string()),
         updated_at: t.updated_at,
-        // The built-in CRM keeps a create's key in its own column, not on the
-        // ticket it lists.
-        made_by: None,
     }
 }
 

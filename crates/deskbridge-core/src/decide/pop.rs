@@ -200,7 +200,6 @@ mod tests {
             status: status.into(),
             requester_id: Some(requester.into()),
             updated_at: Utc.with_ymd_and_hms(2026, 11, 28, 11, minute, 0).unwrap(),
-            made_by: None,
         }
     }
 

@@ -88,7 +88,6 @@ fn ticket(id: &str, status: &str, requester: &str, minutes_ago: i64) -> TicketSu
         status: status.into(),
         requester_id: Some(requester.into()),
         updated_at: t0() - Duration::minutes(minutes_ago),
-        made_by: None,
     }
 }
 

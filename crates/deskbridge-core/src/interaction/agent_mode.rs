@@ -253,7 +253,6 @@ mod tests {
             status: "closed".into(),
             requester_id: None,
             updated_at: at(0),
-            made_by: None,
         };
         assert_eq!(
             attachable("9", Some(&closed)),

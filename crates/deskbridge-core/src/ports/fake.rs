@@ -159,7 +159,6 @@ impl Helpdesk for FakeHelpdesk {
             status: t.status.clone(),
             requester_id: t.requester_id.clone(),
             updated_at: now,
-            made_by: None,
         }))
     }
 
@@ -177,7 +176,6 @@ impl Helpdesk for FakeHelpdesk {
                 status: t.status.clone(),
                 requester_id: t.requester_id.clone(),
                 updated_at: now,
-                made_by: None,
             })
             .collect())
     }

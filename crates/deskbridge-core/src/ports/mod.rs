@@ -39,13 +39,6 @@ pub struct TicketSummary {
     /// The agent it is assigned to (their email), when the helpdesk says.
     pub assignee: Option<String>,
     pub updated_at: DateTime<Utc>,
-    /// The key of the create that made it, when deskbridge made it and the
-    /// helpdesk keeps the key on the ticket (Zendesk: `external_id`). A retried
-    /// `OpenTicket` whose first try made the ticket and died before recording it
-    /// finds that ticket among the caller's by this, and takes it as the ticket
-    /// it created, not as a recent ticket to write the call onto a second time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub made_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

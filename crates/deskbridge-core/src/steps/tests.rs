@@ -249,7 +249,6 @@ fn the_reuse_window_attaches_without_writing() {
         status: "open".into(),
         requester_id: Some("7".into()),
         updated_at: t0() - chrono::Duration::minutes(10),
-        made_by: None,
     };
     let (asked, outcome) = drive(Step::OpenTicket, &call, &policy, 1, |_| {
         Reply::CallerTickets(vec![recent.clone()])
@@ -262,11 +261,10 @@ fn the_reuse_window_attaches_without_writing() {
 
 /// Found by the chaos run (`tests/process/chaos.rs`): the first try created the
 /// caller's new ticket, with the call comment, and the process died before
-/// recording it; the recording arrived meanwhile. The retry looks up the
-/// caller's tickets for the reuse window and finds that ticket, updated a moment
-/// ago. Taken as a recent ticket, the call would get a second comment; it is the
-/// ticket the step made (its key is on it), so the step asks for its create
-/// again, which the helpdesk answers with the earlier ticket and its text. That
+/// recording it; the recording arrived meanwhile. The retry asks the helpdesk
+/// by the create's key, learns its first try made a ticket, and asks for its
+/// create again, which the helpdesk answers with the earlier ticket and its
+/// text, instead of writing the call a second time onto a recent ticket. That
 /// text has no recording link: the recording is still to be added.
 #[test]
 fn a_retry_takes_the_ticket_its_first_try_made_not_as_a_recent_ticket() {
@@ -277,13 +275,12 @@ fn a_retry_takes_the_ticket_its_first_try_made_not_as_a_recent_ticket() {
     let mut call = ended_call(&policy, &[]);
     call.contact_id = Some("7".into());
     call.recording_url = Some("https://pbx.example.com/r.mp3".into());
-    let ticket = |id: &str, made_by: Option<&str>| TicketSummary {
+    let ticket = |id: &str| TicketSummary {
         assignee: None,
         id: id.into(),
         status: "new".into(),
         requester_id: Some("7".into()),
         updated_at: t0(),
-        made_by: made_by.map(str::to_string),
     };
     // The caller's tickets as an instance's cache shows them: an older ticket,
     // not yet the one the first try made (chaos run, stop 31: the call was
@@ -295,7 +292,7 @@ fn a_retry_takes_the_ticket_its_first_try_made_not_as_a_recent_ticket() {
         2,
         |request| match request {
             Request::TicketMadeBy(_) => Reply::TicketMadeBy(Some("41".into())),
-            Request::CallerTickets(_) => Reply::CallerTickets(vec![ticket("39", None)]),
+            Request::CallerTickets(_) => Reply::CallerTickets(vec![ticket("39")]),
             _ => Reply::TicketCreated(TicketCreated {
                 earlier_text: Some("Inbound call, answered by Ann".into()),
                 id: "41".into(),
@@ -339,7 +336,7 @@ fn a_retry_takes_the_ticket_its_first_try_made_not_as_a_recent_ticket() {
 }
 
 /// A retry whose first try made no ticket chooses as a first try would (another
-/// call's ticket, made under another key, is a recent ticket to use), and asks
+/// call's recent ticket is a ticket to reuse), and asks
 /// for the caller's tickets only after the helpdesk said so.
 #[test]
 fn a_retry_whose_first_try_made_no_ticket_chooses_the_recent_ticket() {
@@ -362,7 +359,6 @@ fn a_retry_whose_first_try_made_no_ticket_chooses_the_recent_ticket() {
                 status: "open".into(),
                 requester_id: Some("7".into()),
                 updated_at: t0(),
-                made_by: None,
             }]),
             other => panic!("nothing else to ask: {other:?}"),
         },

@@ -32,13 +32,7 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
     if !key.first_try && a.made_ticket.is_none() {
         return need(Request::TicketMadeBy(key));
     }
-    let made_before = a.made_ticket.as_ref().is_some_and(Option::is_some)
-        // The caller's tickets name their maker where the helpdesk keeps it.
-        || a
-            .caller_tickets
-            .iter()
-            .flatten()
-            .any(|t| t.made_by.as_deref() == Some(key.as_str()));
+    let made_before = a.made_ticket.as_ref().is_some_and(Option::is_some);
     if !made_before
         && lookups.caller_tickets
         && let Some(contact) = &call.contact_id

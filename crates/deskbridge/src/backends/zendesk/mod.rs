@@ -187,15 +187,7 @@ fn ticket(t: &zd::Ticket) -> TicketSummary {
         status: t.status.clone(),
         requester_id: t.requester_id.map(|r| r.to_string()),
         updated_at: t.updated_at,
-        made_by: made_by(t.external_id.as_deref()),
     }
-}
-
-/// The create key of a ticket deskbridge made, from its `external_id`.
-fn made_by(external_id: Option<&str>) -> Option<String> {
-    external_id
-        .and_then(|e| e.strip_prefix("deskbridge:"))
-        .map(str::to_string)
 }
 
 impl ZendeskHelpdesk {
@@ -236,7 +228,6 @@ impl ZendeskHelpdesk {
                 .and_then(|a| u64::try_from(a).ok())
                 .and_then(|a| self.agent_email(a)),
             updated_at: t.updated_at,
-            made_by: made_by(t.external_id.as_deref()),
         }
     }
 
