@@ -112,12 +112,18 @@ struct Args {
     /// requests of the load are not counted; the polls during the run are.
     #[arg(long)]
     mirror: bool,
+    /// Instead of the trace: caller lookups and routing answers over HTTP
+    /// against the built-in CRM with 20,000 contacts (`lookup.rs`): this many
+    /// one after another, then five times as many from `--clients` clients.
+    #[arg(long)]
+    lookup: Option<usize>,
     /// A prefix for this run's call ids (runs against one instance must differ).
     #[arg(long, default_value = "load")]
     run: String,
 }
 
 mod load;
+mod lookup;
 mod pop_latency;
 
 /// deskbridge in this process, with `config_text` as its config file and its
@@ -229,6 +235,9 @@ async fn main() -> anyhow::Result<()> {
         })
         .await;
     }
+    if let Some(lookups) = args.lookup {
+        return lookup::run(lookups, args.clients).await;
+    }
     if let Some(calls) = args.pop_latency {
         return pop_latency::run(calls, &args.pop_action).await;
     }
@@ -250,7 +259,11 @@ async fn main() -> anyhow::Result<()> {
     if args.mirror {
         let loading = Instant::now();
         loop {
-            let state = deskbridge::mirror::mirror_state(&running.state.mirrors, "zendesk").await;
+            let state = deskbridge_zendesk_helpdesk::mirror::mirror_state(
+                &running.state.mirrors,
+                "zendesk",
+            )
+            .await;
             if state.as_ref().is_some_and(|s| s.is_current()) {
                 break;
             }

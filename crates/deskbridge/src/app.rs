@@ -341,7 +341,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         crate::triggers::spawn(&config, store.clone(), &state.instance.id, stop_rx.clone())?;
 
     let ami = spawn_ami_clients(&config, &state, &stop_rx);
-    let mirrors = crate::mirror::spawn_all(&state.mirrors, &state.instance.id, &stop_rx);
+    let mirrors = deskbridge_zendesk_helpdesk::mirror::spawn_all(
+        &state.mirrors,
+        &state.instance.id,
+        &stop_rx,
+    );
 
     let router = crate::http::router(state.clone());
     let limits = crate::http::serve::ConnectionLimits {

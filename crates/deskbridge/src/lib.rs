@@ -25,7 +25,6 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod ingest;
-pub mod mirror;
 pub mod state;
 pub mod telemetry;
 pub mod token;

@@ -92,8 +92,8 @@ impl std::fmt::Debug for Group {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The Zendesk backends' local mirrors (`mirror = true`); the admin page
-    /// shows each one's `crate::mirror::mirror_state`.
-    pub mirrors: Vec<Arc<crate::mirror::Mirror>>,
+    /// shows each one's `deskbridge_zendesk_helpdesk::mirror::mirror_state`.
+    pub mirrors: Vec<Arc<deskbridge_zendesk_helpdesk::mirror::Mirror>>,
     /// The commit batcher every ingest goes through (`crate::ingest`).
     pub commits: crate::ingest::Committer,
     pub groups: Vec<Arc<Group>>,
@@ -175,7 +175,7 @@ pub(crate) mod tests {
     use deskbridge_zendesk::{Auth, Budget, ClientConfig, ZendeskClient};
 
     use super::*;
-    use crate::backends::zendesk::ZendeskHelpdesk;
+    use deskbridge_zendesk_helpdesk::ZendeskHelpdesk;
 
     /// A group whose helpdesk is never called (a Zendesk client for an address
     /// nobody listens on).

@@ -1,7 +1,5 @@
 //! The helpdesk behind each connector group, built from `[backends.*]`.
 
-pub mod zendesk;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +24,7 @@ pub struct Backend {
     pub links: RecordLinks,
     /// The account's local mirror (`mirror = true`), whose sync task `serve`
     /// starts.
-    pub mirror: Option<Arc<crate::mirror::Mirror>>,
+    pub mirror: Option<Arc<deskbridge_zendesk_helpdesk::mirror::Mirror>>,
 }
 
 /// Builds every configured backend, plus `builtin`. Each built-in backend is its
@@ -73,7 +71,7 @@ pub fn build(
                     .filter_map(|a| Some((a.email.clone(), a.zendesk_id.as_deref()?.parse().ok()?)))
                     .collect();
                 let mirror = b.mirror.then(|| {
-                    Arc::new(crate::mirror::Mirror::new(
+                    Arc::new(deskbridge_zendesk_helpdesk::mirror::Mirror::new(
                         name,
                         store.clone(),
                         client.clone(),
@@ -81,8 +79,11 @@ pub fn build(
                         config.region(),
                     ))
                 });
-                let mut helpdesk =
-                    zendesk::ZendeskHelpdesk::new(client.clone(), agents, b.match_shared_numbers);
+                let mut helpdesk = deskbridge_zendesk_helpdesk::ZendeskHelpdesk::new(
+                    client.clone(),
+                    agents,
+                    b.match_shared_numbers,
+                );
                 if let Some(mirror) = &mirror {
                     helpdesk = helpdesk.with_mirror(mirror.clone());
                 }

@@ -231,7 +231,7 @@ pub struct DeadLetters {
     pub more: bool,
 }
 
-/// Where a mirror stands (`crate::mirror::MirrorState`).
+/// Where a Zendesk backend's local mirror stands.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MirrorPhase {
@@ -260,7 +260,7 @@ pub struct MirrorView {
 }
 
 async fn mirror_views(state: &AppState) -> Result<Vec<MirrorView>, ApiError> {
-    use crate::mirror::MirrorState;
+    use deskbridge_zendesk_helpdesk::mirror::MirrorState;
     let mut views = Vec::with_capacity(state.mirrors.len());
     for mirror in &state.mirrors {
         let backend = mirror.backend().to_string();

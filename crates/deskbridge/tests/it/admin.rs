@@ -5,7 +5,7 @@
 //! giving that user the admin role back; then the retry must end with one
 //! ticket and one comment.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use zendesk_emulator::Role;
 
 use crate::common::*;
@@ -42,7 +42,7 @@ tokens = ["{TOKEN}"]
 
 /// A call whose caller cannot be created in Zendesk (the token's user is a
 /// plain agent): it fails for good at `identify_caller`.
-fn failed_call(zd: &Zd, server: &TestApp, call_id: &str, from: &str) -> Value {
+fn failed_call(zd: &Zd, server: &TestApp, call_id: &str, from: &str) -> CallView {
     zd.emu.set_api_role(Role::Agent);
     let (status, body) = server.post_events(&answered_call(call_id, from, "ann@acme.com"));
     assert_eq!(status, 202, "{body}");
@@ -79,8 +79,7 @@ fn tickets_of(zd: &Zd, phone: &str) -> Vec<(u64, Vec<String>)> {
 
 #[test]
 fn a_call_that_failed_for_good_is_retried_and_lands_once() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let server = TestApp::with_config(&config(&zd, ann), TOKEN);
     let failed = failed_call(&zd, &server, "retry-1", "+14155550300");
     let reason = failed["sync_error"].as_str().unwrap_or_default();
@@ -123,8 +122,7 @@ fn a_call_that_failed_for_good_is_retried_and_lands_once() {
 
 #[test]
 fn the_overview_is_an_admins_and_an_admin_retries_from_it() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let server = TestApp::with_config(&config(&zd, ann), TOKEN);
     failed_call(&zd, &server, "ov-1", "+14155550310");
 

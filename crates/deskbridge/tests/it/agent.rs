@@ -2,9 +2,10 @@
 //! agent may see, agent-mode decisions landing the call on the right record,
 //! the caller lookup card, and the caller log's filters, done flags and purge.
 
+use deskbridge_testkit::CallScript;
 use serde_json::{Value, json};
 
-use crate::common::{AgentBrowser, TestApp, ids};
+use crate::common::{AgentBrowser, CallView, TestApp, ids};
 
 const TOKEN: &str = "support-token-0123456789";
 const ANN_PASSWORD: &str = "ann-password-1";
@@ -53,13 +54,11 @@ fn s(v: &Value) -> &str {
 
 /// A call ringing now and answered by `agent` (times left out: now).
 fn answered_now(call_id: &str, from: &str, agent: &str, attributes: Value) -> Value {
-    json!([
-        {"id": format!("{call_id}-1"), "call_id": call_id, "type": "ringing",
-         "direction": "inbound", "from": from, "to": "+14155550199",
-         "attributes": attributes, "queue": "support"},
-        {"id": format!("{call_id}-2"), "call_id": call_id, "type": "answered",
-         "agent": {"email": agent}},
-    ])
+    CallScript::inbound(call_id, from)
+        .attributes(attributes)
+        .queue("support")
+        .answered_by(agent)
+        .events()
 }
 
 fn end_now(app: &TestApp, call_id: &str) {
@@ -451,7 +450,7 @@ fn an_agent_sees_only_their_own_calls() {
 // ---- agent mode ----
 
 /// An agent-mode call answered by Ann, identified, waiting for her decision.
-fn waiting_call(app: &TestApp, call_id: &str, from: &str) -> Value {
+fn waiting_call(app: &TestApp, call_id: &str, from: &str) -> CallView {
     let (status, body) = app.post_events(&answered_now(
         call_id,
         from,
@@ -818,15 +817,15 @@ fn calls_older_than_the_retention_are_purged() {
 // ---- agent mode against the Zendesk emulator ----
 
 mod zendesk {
-    use serde_json::{Value, json};
+    use serde_json::json;
     use zendesk_emulator::SeedTicket;
     use zendesk_emulator::SeedUser;
 
     use super::{answered_now, end_now, s};
-    use crate::common::TestApp;
+    use crate::common::{CallView, TestApp};
     use crate::zendesk::{TOKEN, Zd, config, id};
 
-    fn waiting(app: &TestApp, call_id: &str, from: &str) -> Value {
+    fn waiting(app: &TestApp, call_id: &str, from: &str) -> CallView {
         let (status, body) = app.post_events(&answered_now(
             call_id,
             from,
@@ -851,8 +850,7 @@ mod zendesk {
     /// agent says who it is, and their number is added to that user.
     #[test]
     fn a_chosen_zendesk_user_gets_the_callers_number() {
-        let zd = Zd::start(|_| {});
-        let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+        let (zd, ann) = Zd::with_ann();
         let hal = zd
             .emu
             .seed_user(SeedUser::end_user("Hal Chosen", "+14155550777"));
@@ -892,8 +890,7 @@ mod zendesk {
 
     #[test]
     fn each_decision_lands_the_call_on_the_chosen_zendesk_record() {
-        let zd = Zd::start(|_| {});
-        let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+        let (zd, ann) = Zd::with_ann();
         let grace = zd
             .emu
             .seed_user(SeedUser::end_user("Grace Hopper", "+14155550150"));
@@ -903,7 +900,7 @@ mod zendesk {
         let hal = zd
             .emu
             .seed_user(SeedUser::end_user("Hal Chosen", "+14155550777"));
-        let app = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+        let app = zd.app(ann, "");
 
         // Attach: the call goes on Grace's open ticket.
         waiting(&app, "zd-att", "+14155550150");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{TestApp, WAIT};
+use crate::common::{CallView, TestApp, WAIT};
 
 const TOKEN: &str = "ami-test-token-0123456789";
 const CALLER: &str = "+14155550100";
@@ -245,7 +245,7 @@ fn hangup(channel: &str, u: &str, l: &str, cause: u32) -> String {
 }
 
 /// The call as the API shows it once its helpdesk work is done.
-fn finished(app: &TestApp, call_id: &str) -> Value {
+fn finished(app: &TestApp, call_id: &str) -> CallView {
     let call = app.wait_call(call_id, |c| c["state"] == "ended" && c["sync"] == "done");
     assert_eq!(call["group"], "support");
     assert_eq!(call["direction"], "inbound");

@@ -328,8 +328,7 @@ fn live_calls_are_served_while_imported_calls_wait_in_the_bulk_lane() {
 #[test]
 fn a_master_csv_lands_in_zendesk_with_the_same_rules_as_live_calls() {
     use crate::zendesk::{TOKEN, Zd, id};
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let bob = zd.emu.seed_agent("bob@acme.com", "Bob Agent");
     let config = format!(
         r#"

@@ -512,7 +512,7 @@ fn on_zendesk_an_archive_whose_form_lacks_a_required_value_fails_saying_which() 
     let keys = CHAT_KEYS
         .replace("[groups.chat]", "[groups.chat]\nticket_form = \"4242\"")
         .replace("\"360000004\" = \"attribute:order_id\"\n", "");
-    let app = TestApp::with_config(&config(&zd, ann, &keys), TOKEN);
+    let app = zd.app(ann, &keys);
     let (status, receipt) = app.send("POST", "/api/v1/conversations", Some(&conversation("zc-9")));
     assert_eq!(status, 202, "{receipt}");
     app.wait_synced("chat:zc-9");

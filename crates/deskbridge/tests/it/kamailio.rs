@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::TestApp;
+use crate::common::{CallView, TestApp};
 
 const TOKEN: &str = "kamailio-test-token-0123456789";
 const CALLER: &str = "+14155550100";
@@ -248,7 +248,7 @@ attach_open_ticket = true
 }
 
 /// The one call logged from `CALLER`, once its helpdesk work is done.
-fn the_call(app: &TestApp, kamailio: &Kamailio) -> serde_json::Value {
+fn the_call(app: &TestApp, kamailio: &Kamailio) -> CallView {
     let (_, log) = app.get(&format!(
         "/api/v1/calls?phone={}",
         crate::common::urlencode(CALLER)

@@ -11,7 +11,7 @@ use deskbridge_store::crm::ContactFields;
 use zendesk_emulator::SeedUser;
 
 use crate::common::TestApp;
-use crate::zendesk::{TOKEN, Zd, config};
+use crate::zendesk::{TOKEN, Zd};
 
 const CONTACTS: usize = 20_000;
 const LOOKUPS: usize = 2_000;
@@ -82,8 +82,7 @@ fn lookup_latency() {
     );
 
     // Zendesk: the callers looked up once (cold), then from the cache.
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let zd_numbers: Vec<String> = (0..200)
         .map(|i| format!("+1415{:07}", 2_000_000 + i))
         .collect();
@@ -93,7 +92,7 @@ fn lookup_latency() {
             phone.clone(),
         ));
     }
-    let zapp = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let zapp = zd.app(ann, "");
     let (cold50, cold99) = percentiles(time_lookups_n(&zapp, &zd_numbers));
     let before = zd.emu.stats();
     let (p50, p99) = percentiles(time_lookups(&zapp, TOKEN, &zd_numbers));

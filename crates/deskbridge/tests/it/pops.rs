@@ -73,7 +73,7 @@ fn send(app: &TestApp, events: Value) {
 }
 
 /// The call once it has `n` pops.
-fn pops(app: &TestApp, call_id: &str, n: usize) -> Value {
+fn pops(app: &TestApp, call_id: &str, n: usize) -> CallView {
     app.wait_call(call_id, |c| {
         c["pops"].as_array().is_some_and(|p| p.len() >= n)
     })
@@ -109,7 +109,7 @@ fn ticket(app: &TestApp, requester: &str, subject: &str, fields: Value) -> Strin
 }
 
 /// Ends the call and returns it once synced.
-fn end(app: &TestApp, call_id: &str) -> Value {
+fn end(app: &TestApp, call_id: &str) -> CallView {
     send(app, json!([ended(call_id)]));
     let call = app.wait_synced(call_id);
     assert_eq!(call["sync"], "done", "{call}");
@@ -442,8 +442,7 @@ fn zendesk_delivery(pop: &Value) -> Value {
 
 #[test]
 fn zendesk_pops_the_callers_ticket_in_the_agents_browser() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let bob = zd.emu.seed_agent("bob@acme.com", "Bob Example");
     let grace = zd
         .emu
@@ -481,8 +480,7 @@ fn zendesk_pops_the_callers_ticket_in_the_agents_browser() {
 
 #[test]
 fn zendesk_pops_a_contact_and_a_new_ticket_in_one_request() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let grace = zd
         .emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
@@ -501,8 +499,7 @@ pop_action = "contact_by_ani""#,
     );
 
     // A new caller: the ticket is created and shown by one request.
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     zd.emu
         .seed_ticket_field(SeedTicketField::new(360000003, "text", "Campaign"));
     let app = zd_app(
@@ -545,8 +542,7 @@ fn ann_ref() -> Value {
 
 #[test]
 fn zendesk_unknown_and_signed_out_agents_are_recorded_and_not_retried() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let grace = zd
         .emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
@@ -595,8 +591,7 @@ fn zendesk_unknown_and_signed_out_agents_are_recorded_and_not_retried() {
 fn zendesk_requests_per_call_with_a_pop_are_at_most_one_more() {
     // The same repeat caller, without and with a pop on answer.
     let cost = |keys: &str| {
-        let zd = Zd::start(|_| {});
-        let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+        let (zd, ann) = Zd::with_ann();
         let grace = zd
             .emu
             .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
@@ -641,8 +636,7 @@ pop_action = "ticket""#,
 
 #[test]
 fn zendesk_ticket_by_field_and_by_the_ivrs_id() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     zd.emu
         .seed_ticket_field(SeedTicketField::new(360000004, "text", "Caller number"));
     let grace = zd
@@ -688,8 +682,7 @@ pop_action = "ticket""#,
 
 #[test]
 fn zendesk_voice_writes_a_call_with_a_recording_as_a_voice_comment() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = zd_app(&zd, ann, "zendesk_voice = true");
     let before = zd.emu.stats();
     let mut events = answered_call("v1", "+14155550100", "ann@acme.com");

@@ -110,8 +110,7 @@ fn no_preference_says_why_and_is_an_empty_text_body() {
 #[test]
 fn a_failing_helpdesk_gives_no_preference_not_an_error() {
     use crate::zendesk::{TOKEN as ZD_TOKEN, Zd, config};
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = TestApp::with_config(&config(&zd, ann, ""), ZD_TOKEN);
     zd.emu.set_faults(1.0, std::time::Duration::ZERO);
     let started = std::time::Instant::now();

@@ -4,11 +4,12 @@
 //! (Config errors through the CLI are in the `process` binary's `cli` module.)
 
 use crate::common::*;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use deskbridge_core::EndReason;
+use deskbridge_testkit::{Agent, CallScript, OUR_NUMBER};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "support-token-0123456789";
-const OUR_NUMBER: &str = "+14155550199";
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
@@ -27,10 +28,6 @@ fn start(keys: &str) -> TestApp {
 }
 
 /// An RFC 3339 time `secs` seconds from now.
-fn at(secs: i64) -> String {
-    (Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 fn time(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s(v))
         .unwrap_or_else(|e| panic!("{v}: {e}"))
@@ -41,68 +38,53 @@ fn ms(n: i64) -> chrono::Duration {
     chrono::Duration::milliseconds(n)
 }
 
-fn ann() -> Value {
-    json!({"email": "ann@acme.com", "name": "Ann Example"})
+fn ann() -> Agent {
+    Agent::ann()
 }
 
 /// An inbound call from `from` to our number, started 70 s ago: ringing (carrying
 /// `attributes`), answered by each of `agents` in turn, ended "completed" in queue
 /// "billing".
-fn answered(call_id: &str, from: &str, attributes: Value, agents: &[Value]) -> Value {
-    let mut events = vec![json!({
-        "id": format!("{call_id}-ring"), "call_id": call_id, "type": "ringing",
-        "direction": "inbound", "from": from, "to": OUR_NUMBER, "at": at(-70),
-        "attributes": attributes,
-    })];
+fn answered(call_id: &str, from: &str, attributes: Value, agents: &[Agent]) -> Value {
+    let mut call = CallScript::inbound(call_id, from)
+        .to(OUR_NUMBER)
+        .started_ago(70)
+        .attributes(attributes);
     for (i, agent) in agents.iter().enumerate() {
-        events.push(json!({
-            "id": format!("{call_id}-ans{i}"), "call_id": call_id, "type": "answered",
-            "agent": agent, "at": at(-60 + 20 * i as i64),
-        }));
+        call = call.answered_by(agent.clone()).at(10 + 20 * i as i64);
     }
-    events.push(json!({
-        "id": format!("{call_id}-end"), "call_id": call_id, "type": "ended",
-        "reason": "completed", "queue": "billing", "at": at(0),
-    }));
-    Value::Array(events)
+    call.ends_after(70).with("queue", json!("billing")).events()
 }
 
 /// An inbound call nobody answered: ringing, a voicemail if `voicemail`, ended with
 /// `reason`.
-fn unanswered(call_id: &str, from: &str, reason: &str, voicemail: bool) -> Value {
-    let mut events = vec![json!({
-        "id": format!("{call_id}-ring"), "call_id": call_id, "type": "ringing",
-        "direction": "inbound", "from": from, "to": OUR_NUMBER, "at": at(-40),
-    })];
+fn unanswered(call_id: &str, from: &str, reason: EndReason, voicemail: bool) -> Value {
+    let mut call = CallScript::inbound(call_id, from)
+        .to(OUR_NUMBER)
+        .started_ago(40);
     if voicemail {
-        events.push(json!({
-            "id": format!("{call_id}-vm"), "call_id": call_id, "type": "voicemail",
-            "recording_url": format!("https://pbx.example.com/vm/{call_id}.mp3"), "at": at(-10),
-        }));
+        call = call
+            .voicemail(&format!("https://pbx.example.com/vm/{call_id}.mp3"))
+            .at(30);
     }
-    events.push(json!({
-        "id": format!("{call_id}-end"), "call_id": call_id, "type": "ended",
-        "reason": reason, "at": at(0),
-    }));
-    Value::Array(events)
+    call.ends(reason).at(40).events()
 }
 
 /// An outbound call from our number to `to`, answered, made by Ann.
 fn outbound(call_id: &str, to: &str, attributes: Value) -> Value {
-    json!([
-        {"id": format!("{call_id}-ring"), "call_id": call_id, "type": "ringing",
-         "direction": "outbound", "from": OUR_NUMBER, "to": to, "at": at(-50),
-         "agent": ann(), "attributes": attributes},
-        {"id": format!("{call_id}-ans"), "call_id": call_id, "type": "answered",
-         "agent": ann(), "at": at(-40)},
-        {"id": format!("{call_id}-end"), "call_id": call_id, "type": "ended",
-         "reason": "completed", "at": at(0)},
-    ])
+    CallScript::outbound(call_id, to)
+        .starting_at(Utc::now() - chrono::Duration::seconds(50))
+        .placed_by(Agent::ann())
+        .attributes(attributes)
+        .answered_by(Agent::ann())
+        .at(10)
+        .ends_after(50)
+        .events()
 }
 
 /// Sends the events with the server's token, waits for the call's helpdesk work and
 /// checks it finished.
-fn sync(server: &TestApp, events: &Value, call_id: &str) -> Value {
+fn sync(server: &TestApp, events: &Value, call_id: &str) -> CallView {
     let (status, body) = server.post_events(events);
     assert_eq!(status, 202, "{body}");
     let call = server.wait_synced(call_id);
@@ -111,7 +93,7 @@ fn sync(server: &TestApp, events: &Value, call_id: &str) -> Value {
 }
 
 /// An answered inbound call by Ann, sent and synced.
-fn inbound(server: &TestApp, call_id: &str, from: &str, attributes: Value) -> Value {
+fn inbound(server: &TestApp, call_id: &str, from: &str, attributes: Value) -> CallView {
     sync(
         server,
         &answered(call_id, from, attributes, &[ann()]),
@@ -120,7 +102,13 @@ fn inbound(server: &TestApp, call_id: &str, from: &str, attributes: Value) -> Va
 }
 
 /// An unanswered inbound call, sent and synced.
-fn missed(server: &TestApp, call_id: &str, from: &str, reason: &str, voicemail: bool) -> Value {
+fn missed(
+    server: &TestApp,
+    call_id: &str,
+    from: &str,
+    reason: EndReason,
+    voicemail: bool,
+) -> CallView {
     sync(
         server,
         &unanswered(call_id, from, reason, voicemail),
@@ -129,7 +117,7 @@ fn missed(server: &TestApp, call_id: &str, from: &str, reason: &str, voicemail: 
 }
 
 /// Waits until `ready` says yes for the call.
-fn poll_call(server: &TestApp, call_id: &str, ready: impl Fn(&Value) -> bool) -> Value {
+fn poll_call(server: &TestApp, call_id: &str, ready: impl Fn(&Value) -> bool) -> CallView {
     server.wait_call(call_id, ready)
 }
 
@@ -476,8 +464,8 @@ extension = "102"
 
 "#;
 
-fn bob() -> Value {
-    json!({"email": "bob@acme.com", "name": "Bob Builder"})
+fn bob() -> Agent {
+    Agent::new("bob@acme.com").named("Bob Builder")
 }
 
 #[test]
@@ -490,25 +478,27 @@ fn tickets_are_assigned_to_the_answering_agent_from_the_directory() {
     let cases = [
         (
             "a1",
-            json!({"email": "ANN@acme.com"}),
+            Agent::new("ANN@acme.com"),
             "ann@acme.com",
             "agent_email",
         ),
         (
             "a2",
-            json!({"name": "bob builder"}),
+            Agent::by_name("bob builder"),
             "bob@acme.com",
             "agent_name",
         ),
         (
             "a3",
-            json!({"extension": "101"}),
+            Agent::by_extension("101"),
             "ann@acme.com",
             "agent_extension",
         ),
         (
             "a4",
-            json!({"email": "temp@agency.com", "name": "Temp Worker", "extension": "999"}),
+            Agent::new("temp@agency.com")
+                .named("Temp Worker")
+                .extension("999"),
             "lee@acme.com",
             "default_assignee",
         ),
@@ -526,7 +516,7 @@ fn tickets_are_assigned_to_the_answering_agent_from_the_directory() {
     }
 
     // Nobody answered: the default assignee.
-    let call = missed(&server, "a5", "+14155550145", "no_answer", false);
+    let call = missed(&server, "a5", "+14155550145", EndReason::NoAnswer, false);
     assert_eq!(call["assignee"], "lee@acme.com");
     assert_eq!(
         call["decisions"]["assignee_rule"],
@@ -733,7 +723,7 @@ fn a_shared_number_can_make_a_new_contact() {
 
 /// A call from the shared number in a group where the agent decides: waits for the
 /// agent, then times out to the newest contact. Returns the call and the contacts.
-fn ambiguous_caller_times_out() -> (TestApp, Value, String, String) {
+fn ambiguous_caller_times_out() -> (TestApp, CallView, String, String) {
     let server = start("ambiguous_caller = \"agent\"\nagent_timeout_seconds = 2");
     let (older, newer) = two_contacts_one_number(&server);
     // `at` left out: now, so the deadline is 2 s away.
@@ -808,7 +798,11 @@ fn the_ambiguous_timeout_fallback_is_recorded_as_the_contact_rule() {
 #[test]
 fn missed_calls_can_be_logged_only_while_voicemails_still_make_tickets() {
     let server = start("missed_call = \"log_only\"");
-    for (call_id, reason) in [("m1", "no_answer"), ("m2", "busy"), ("m3", "abandoned")] {
+    for (call_id, reason) in [
+        ("m1", EndReason::NoAnswer),
+        ("m2", EndReason::Busy),
+        ("m3", EndReason::Abandoned),
+    ] {
         let call = missed(&server, call_id, "+14155550170", reason, false);
         assert_ne!(call["outcome"], "answered");
         assert_eq!(call["ticket_id"], Value::Null, "{call}");
@@ -820,7 +814,7 @@ fn missed_calls_can_be_logged_only_while_voicemails_still_make_tickets() {
     let (_, log) = server.get("/api/v1/calls?phone=%2B14155550170");
     assert_eq!(log["calls"].as_array().unwrap().len(), 3, "{log}");
 
-    let call = missed(&server, "v1", "+14155550170", "no_answer", true);
+    let call = missed(&server, "v1", "+14155550170", EndReason::NoAnswer, true);
     assert_eq!(call["outcome"], "voicemail");
     assert_eq!(ticket_rules(&call), &json!(["new_ticket"]));
     let comments = bodies(&server, s(&call["ticket_id"]));
@@ -832,13 +826,13 @@ fn missed_calls_can_be_logged_only_while_voicemails_still_make_tickets() {
 #[test]
 fn log_only_unanswered_calls_record_their_rule() {
     let server = start("missed_call = \"log_only\"\nvoicemail = \"log_only\"");
-    let call = missed(&server, "m1", "+14155550170", "no_answer", false);
+    let call = missed(&server, "m1", "+14155550170", EndReason::NoAnswer, false);
     assert_eq!(call["ticket_id"], Value::Null);
     assert_eq!(
         call["decisions"]["ticket_rule"], "missed_call_log_only",
         "{call}"
     );
-    let call = missed(&server, "v1", "+14155550170", "no_answer", true);
+    let call = missed(&server, "v1", "+14155550170", EndReason::NoAnswer, true);
     assert_eq!(call["ticket_id"], Value::Null);
     assert_eq!(
         call["decisions"]["ticket_rule"], "voicemail_log_only",
@@ -852,7 +846,7 @@ fn missed_calls_can_go_only_on_a_recent_ticket_and_voicemails_nowhere() {
         "reuse_recent_minutes = 30\nmissed_call = \"recent_ticket\"\nvoicemail = \"log_only\"",
     );
     // No recent ticket: nothing in the helpdesk's tickets.
-    let call = missed(&server, "m1", "+14155550171", "no_answer", false);
+    let call = missed(&server, "m1", "+14155550171", EndReason::NoAnswer, false);
     assert_eq!(call["ticket_id"], Value::Null, "{call}");
     assert_eq!(
         ticket_rules(&call),
@@ -863,7 +857,7 @@ fn missed_calls_can_go_only_on_a_recent_ticket_and_voicemails_nowhere() {
     // An answered call makes a ticket; the missed call after it goes on it.
     let first = inbound(&server, "m2", "+14155550172", json!({}));
     let ticket_id = s(&first["ticket_id"]).to_string();
-    let call = missed(&server, "m3", "+14155550172", "no_answer", false);
+    let call = missed(&server, "m3", "+14155550172", EndReason::NoAnswer, false);
     assert_eq!(call["ticket_id"], json!(ticket_id));
     assert_eq!(ticket_rules(&call), &json!(["reuse_window"]));
     let comments = bodies(&server, &ticket_id);
@@ -875,7 +869,7 @@ fn missed_calls_can_go_only_on_a_recent_ticket_and_voicemails_nowhere() {
     );
 
     // The voicemail is logged only, even with the recent ticket there.
-    let call = missed(&server, "v1", "+14155550172", "no_answer", true);
+    let call = missed(&server, "v1", "+14155550172", EndReason::NoAnswer, true);
     assert_eq!(call["outcome"], "voicemail");
     assert_eq!(call["ticket_id"], Value::Null, "{call}");
     assert_eq!(server.comments(&ticket_id).len(), 2);
@@ -1167,14 +1161,14 @@ fn groups_apply_their_own_policies_and_see_only_their_calls() {
         "sales has no reuse window"
     );
     let events = to_number(
-        &unanswered("b3", "+14155550231", "no_answer", false),
+        &unanswered("b3", "+14155550231", EndReason::NoAnswer, false),
         SALES_NUMBER,
     );
     assert_eq!(sales.post_events(&events).0, 202);
     let b3 = wait_sales("b3");
     assert_eq!(b3["ticket_id"], Value::Null, "{b3}");
     // ...while support makes a ticket for a missed call.
-    let m = missed(&server, "s3", "+14155550231", "no_answer", false);
+    let m = missed(&server, "s3", "+14155550231", EndReason::NoAnswer, false);
     assert!(m["ticket_id"].is_string(), "{m}");
 
     // Calls are scoped to the token's groups.

@@ -717,8 +717,7 @@ fn a_call_on_zendesk_announces_the_user_ticket_and_comment_it_made() {
         trigger("comment", "create", &json_url, true),
     ]
     .concat();
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = start_on_zendesk(&zd, ann, &triggers);
     let synced = call(&app, "z1", "+14155550100", json!({}));
     let user = id(&synced["contact_id"]);
@@ -824,8 +823,7 @@ fn a_zendesk_step_run_again_announces_once() {
         trigger("comment", "create", &format!("{base}/comment"), false),
     ]
     .concat();
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     zd.emu.lose_ticket_create_answers(1);
     let app = start_on_zendesk(&zd, ann, &triggers);
     let synced = call(&app, "z1", "+14155550100", json!({}));

@@ -3,7 +3,6 @@
 //! wrongly signed, and a call's legs and recording landing as one call.
 
 use deskbridge::adapters::twilio::signature;
-use serde_json::Value;
 
 use crate::common::*;
 
@@ -136,7 +135,7 @@ fn a_call_its_agent_leg_and_its_recording_land_as_one_call() {
     ];
     assert_eq!(post(&server, &recording, signed), 204);
 
-    let call: Value = server.wait_call("CA100", |c| {
+    let call = server.wait_call("CA100", |c| {
         c["sync"] == "done" && c["recording_url"].is_string()
     });
     assert_eq!(call["outcome"], "answered", "{call}");

@@ -30,6 +30,20 @@ impl Zd {
         Zd { emu, _rt: rt }
     }
 
+    /// An account (search lag 120 s) with one agent, Ann (`ann@acme.com`):
+    /// where most tests start. Her Zendesk id beside it.
+    pub(crate) fn with_ann() -> (Zd, u64) {
+        let zd = Zd::start(|_| {});
+        let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+        (zd, ann)
+    }
+
+    /// deskbridge on this account: group "support" (token [`TOKEN`]) with
+    /// `group_keys`, Ann in the directory ([`config`]).
+    pub(crate) fn app(&self, ann: u64, group_keys: &str) -> TestApp {
+        TestApp::with_config(&config(self, ann, group_keys), TOKEN)
+    }
+
     /// Requests per endpoint since `before`.
     pub(crate) fn since(&self, before: &Stats) -> BTreeMap<String, u64> {
         let now = self.emu.stats();
@@ -76,7 +90,7 @@ tokens = ["{TOKEN}"]
     )
 }
 
-pub(crate) fn call(server: &TestApp, id: &str, from: &str, attrs: Value) -> Value {
+pub(crate) fn call(server: &TestApp, id: &str, from: &str, attrs: Value) -> CallView {
     let mut events = answered_call(id, from, "ann@acme.com");
     events[0]["attributes"] = attrs;
     let (status, body) = server.post_events(&events);
@@ -98,9 +112,8 @@ pub(crate) fn endpoints(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 
 #[test]
 fn a_new_caller_then_a_repeat_caller_cost_three_requests_then_one() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let (zd, ann) = Zd::with_ann();
+    let server = zd.app(ann, "");
 
     let before = zd.emu.stats();
     let first = call(&server, "c1", "(415) 555-0100", json!({}));
@@ -165,8 +178,7 @@ fn a_new_caller_then_a_repeat_caller_cost_three_requests_then_one() {
 
 #[test]
 fn an_existing_zendesk_user_is_found_by_phone_and_shared_numbers_are_skipped() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let grace = zd
         .emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
@@ -174,7 +186,7 @@ fn an_existing_zendesk_user_is_found_by_phone_and_shared_numbers_are_skipped() {
         .seed_user(SeedUser::end_user("Front desk A", "+14155550124").shared_phone_number());
     zd.emu
         .seed_user(SeedUser::end_user("Front desk B", "+14155550124").shared_phone_number());
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = zd.app(ann, "");
     let known = call(&server, "k1", "415.555.0123", json!({}));
     assert_eq!(id(&known["contact_id"]), grace);
     assert_eq!(known["decisions"]["contact_rule"], "phone_match");
@@ -191,9 +203,8 @@ fn an_existing_zendesk_user_is_found_by_phone_and_shared_numbers_are_skipped() {
 
 #[test]
 fn the_reuse_window_comments_on_the_callers_recent_ticket_with_one_request() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, "reuse_recent_minutes = 30"), TOKEN);
+    let (zd, ann) = Zd::with_ann();
+    let server = zd.app(ann, "reuse_recent_minutes = 30");
     let first = call(&server, "r1", "+14155550100", json!({}));
     let before = zd.emu.stats();
     let second = call(&server, "r2", "+14155550100", json!({}));
@@ -216,8 +227,7 @@ fn the_reuse_window_comments_on_the_callers_recent_ticket_with_one_request() {
 
 #[test]
 fn an_ivr_ticket_number_is_verified_and_used() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let grace = zd
         .emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
@@ -228,7 +238,7 @@ fn an_ivr_ticket_number_is_verified_and_used() {
         .emu
         .seed_ticket(SeedTicket::new(grace, "Printer on fire"));
     let not_hers = zd.emu.seed_ticket(SeedTicket::new(other, "Other"));
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = zd.app(ann, "");
 
     let used = call(
         &server,
@@ -315,9 +325,8 @@ fn custom_fields_and_assignment_by_email() {
 
 #[test]
 fn missed_calls_and_voicemails() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let (zd, ann) = Zd::with_ann();
+    let server = zd.app(ann, "");
     server.post_events(&json!([
         {"id": "m1", "call_id": "m", "type": "ringing", "direction": "inbound", "from": "+14155550100"},
         {"id": "m2", "call_id": "m", "type": "ended", "reason": "no_answer"},
@@ -348,8 +357,7 @@ fn missed_calls_and_voicemails() {
 
 #[test]
 fn a_closed_ticket_gets_a_follow_up() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let grace = zd
         .emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
@@ -412,7 +420,7 @@ fn under_a_hard_rate_limit_and_failures_every_call_lands_once() {
         cfg.seed = 7;
     });
     let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = zd.app(ann, "");
     let numbers = ["+14155550100", "+14155550101", "+14155550102"];
     let calls = 6;
     for i in 0..calls {

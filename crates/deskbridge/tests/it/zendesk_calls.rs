@@ -3,6 +3,8 @@
 //! a `comment` section) whose voice comment shows the call, in the one request
 //! the text comment took.
 
+use chrono::{TimeZone, Utc};
+use deskbridge_testkit::{Agent, CallScript};
 use serde_json::{Value, json};
 use zendesk_emulator::{SeedTicket, SeedUser};
 
@@ -35,10 +37,18 @@ tokens = ["{PLAIN_TOKEN}"]
 
 /// An answered call on the caller's ticket (the IVR's), with its recording.
 fn call_on(call_id: &str, from: &str, ticket: u64) -> Value {
-    let mut events = answered_call(call_id, from, "ann@acme.com");
-    events[0]["attributes"] = json!({"zendesk_ticket": ticket.to_string()});
-    events[2]["recording_url"] = json!(format!("https://pbx.example.com/rec/{call_id}.mp3"));
-    events
+    CallScript::inbound(call_id, from)
+        .starting_at(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap())
+        .attributes(json!({"zendesk_ticket": ticket.to_string()}))
+        .answered_by(Agent::ann())
+        .at(5)
+        .ends_after(65)
+        .with("queue", json!("support"))
+        .with(
+            "recording_url",
+            json!(format!("https://pbx.example.com/rec/{call_id}.mp3")),
+        )
+        .events()
 }
 
 fn caller_with_ticket(zd: &Zd, name: &str, phone: &str) -> u64 {
@@ -57,8 +67,7 @@ fn call_record_status(call: &Value) -> Value {
 
 #[test]
 fn an_answered_call_on_a_ticket_is_one_call_record_with_its_voice_comment() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = app(&zd, ann);
     let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
 
@@ -144,8 +153,7 @@ fn an_answered_call_on_a_ticket_is_one_call_record_with_its_voice_comment() {
 
 #[test]
 fn a_call_record_whose_answer_was_lost_is_not_made_twice() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = app(&zd, ann);
     let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
 
@@ -170,8 +178,7 @@ fn a_call_record_whose_answer_was_lost_is_not_made_twice() {
 
 #[test]
 fn an_account_without_talk_partner_edition_gets_the_text_comment() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = app(&zd, ann);
     zd.emu.set_talk_partner_edition(false);
     let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
@@ -209,8 +216,7 @@ fn an_account_without_talk_partner_edition_gets_the_text_comment() {
 
 #[test]
 fn a_missed_call_on_a_ticket_is_a_call_record_too() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = app(&zd, ann);
     let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
     let events = json!([
@@ -239,8 +245,7 @@ fn a_missed_call_on_a_ticket_is_a_call_record_too() {
 /// record when the admin asks for records.
 #[test]
 fn a_call_that_makes_its_ticket_is_a_call_record_on_it() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let app = app(&zd, ann);
     let mut events = answered_call("n1", "+14155550177", "ann@acme.com");
     events[2]["recording_url"] = json!("https://pbx.example.com/rec/n1.mp3");

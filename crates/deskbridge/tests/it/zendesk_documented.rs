@@ -26,8 +26,7 @@ fn comments_on(zd: &Zd, ticket: u64) -> Vec<String> {
 /// wildcard search and get no second user.
 #[test]
 fn customers_typed_in_four_formats_are_found_and_get_no_duplicate() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let typed = [
         ("+14155550101", "+1 415 555 0101"),
         ("+1 (415) 555-0102", "+14155550102"),
@@ -47,7 +46,7 @@ fn customers_typed_in_four_formats_are_found_and_get_no_duplicate() {
         .emu
         .seed_user(SeedUser::end_user("Abroad", "+44 4155550101"));
     let users_before = zd.emu.state().users.len();
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = zd.app(ann, "");
     for (i, (_, dialed)) in typed.iter().enumerate() {
         let c = call(&server, &format!("f{i}"), dialed, json!({}));
         assert_eq!(id(&c["contact_id"]), seeded[i], "{dialed}: {c}");
@@ -61,9 +60,8 @@ fn customers_typed_in_four_formats_are_found_and_get_no_duplicate() {
 /// follow-up (`via_followup_source_id`), and the call is `done`.
 #[test]
 fn a_late_recording_on_a_closed_ticket_lands_on_a_follow_up() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let (zd, ann) = Zd::with_ann();
+    let server = zd.app(ann, "");
     let first = call(&server, "late", "+14155550150", json!({}));
     let ticket = id(&first["ticket_id"]);
     let closed = reqwest::blocking::Client::new()
@@ -103,9 +101,8 @@ fn a_late_recording_on_a_closed_ticket_lands_on_a_follow_up() {
 /// `fault`: every call leaves exactly one comment, and another caller's call
 /// goes through meanwhile.
 fn repeat_calls_through(fault: UpdateFault) {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, "reuse_recent_minutes = 30"), TOKEN);
+    let (zd, ann) = Zd::with_ann();
+    let server = zd.app(ann, "reuse_recent_minutes = 30");
     let first = call(&server, "r0", "+14155550160", json!({}));
     let ticket = id(&first["ticket_id"]);
     zd.emu.fail_ticket_updates(Some(ticket), fault, 2);
@@ -141,9 +138,8 @@ fn repeat_calls_through_502_after_apply_leave_one_comment_each() {
 /// ticket; another caller's call is done while it waits.
 #[test]
 fn the_per_ticket_limit_holds_back_only_that_tickets_calls() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, "reuse_recent_minutes = 30"), TOKEN);
+    let (zd, ann) = Zd::with_ann();
+    let server = zd.app(ann, "reuse_recent_minutes = 30");
     let first = call(&server, "p0", "+14155550180", json!({}));
     let ticket = id(&first["ticket_id"]);
     let window = Duration::from_secs(4);
@@ -172,9 +168,8 @@ fn the_per_ticket_limit_holds_back_only_that_tickets_calls() {
 /// once, and every call `done` on that ticket.
 #[test]
 fn calls_held_back_behind_a_busy_ticket_are_combined_into_fewer_updates() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
-    let server = TestApp::with_config(&config(&zd, ann, "reuse_recent_minutes = 30"), TOKEN);
+    let (zd, ann) = Zd::with_ann();
+    let server = zd.app(ann, "reuse_recent_minutes = 30");
     let first = call(&server, "m0", "+14155550185", json!({}));
     let ticket = id(&first["ticket_id"]);
     zd.emu
@@ -279,10 +274,9 @@ fn the_accounts_update_limit_is_kept_before_zendesk_refuses() {
 /// message naming the role, not the api_token.
 #[test]
 fn a_plain_agent_token_fails_new_callers_naming_the_role() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     zd.emu.set_api_role(Role::Agent);
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = zd.app(ann, "");
     let (status, _) = server.post_events(&answered_call("perm", "+14155550200", "ann@acme.com"));
     assert_eq!(status, 202);
     let c = server.wait_call_for(&server.token, "perm", Duration::from_secs(30), |c| {
@@ -299,8 +293,7 @@ fn a_plain_agent_token_fails_new_callers_naming_the_role() {
 #[test]
 fn a_call_on_a_solved_ticket_reopens_it_unless_configured_not_to() {
     for (reopen, expected) in [(true, TicketStatus::Open), (false, TicketStatus::Solved)] {
-        let zd = Zd::start(|_| {});
-        let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+        let (zd, ann) = Zd::with_ann();
         let grace = zd
             .emu
             .seed_user(SeedUser::end_user("Grace Hopper", "+14155550210"));
@@ -308,7 +301,7 @@ fn a_call_on_a_solved_ticket_reopens_it_unless_configured_not_to() {
             .emu
             .seed_ticket(SeedTicket::new(grace, "Earlier call").status(TicketStatus::Solved));
         let keys = format!("reuse_recent_minutes = 30\nreopen_solved = {reopen}");
-        let server = TestApp::with_config(&config(&zd, ann, &keys), TOKEN);
+        let server = zd.app(ann, &keys);
         let c = call(&server, "s1", "+14155550210", json!({}));
         assert_eq!(id(&c["ticket_id"]), solved, "{c}");
         let state = zd.emu.state();
@@ -323,12 +316,11 @@ fn a_call_on_a_solved_ticket_reopens_it_unless_configured_not_to() {
 /// step makes no second ticket, and the call is `done` with one comment.
 #[test]
 fn a_create_whose_answer_was_lost_makes_one_ticket() {
-    let zd = Zd::start(|_| {});
-    let ann = zd.emu.seed_agent("ann@acme.com", "Ann Example");
+    let (zd, ann) = Zd::with_ann();
     let grace = zd
         .emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550220"));
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = zd.app(ann, "");
     zd.emu.lose_ticket_create_answers(1);
     let c = call(&server, "lost", "+14155550220", json!({}));
     let state = zd.emu.state();
@@ -363,7 +355,7 @@ fn a_customer_found_through_another_phone_identity_gets_no_duplicate() {
         .unwrap();
     assert!(added.status().is_success(), "{}", added.text().unwrap());
     let users_before = zd.emu.state().users.len();
-    let server = TestApp::with_config(&config(&zd, ann, ""), TOKEN);
+    let server = zd.app(ann, "");
     let c = call(&server, "second", "(415) 555-0231", json!({}));
     assert_eq!(id(&c["contact_id"]), grace, "{c}");
     assert_eq!(zd.emu.state().users.len(), users_before);

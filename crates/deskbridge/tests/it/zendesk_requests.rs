@@ -2,11 +2,13 @@
 //! once: deskbridge started in-process against the Zendesk emulator, which counts
 //! requests per endpoint.
 
+use deskbridge_core::EndReason;
+use deskbridge_testkit::{Agent, CallScript};
 use std::time::{Duration, Instant};
 
 use deskbridge::app::Running;
 use deskbridge::config::{Config, Overrides};
-use serde_json::{Value, json};
+use serde_json::Value;
 use zendesk_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
 const TOKEN: &str = "zendesk-requests-token-0123456789";
@@ -107,14 +109,12 @@ tokens = ["{TOKEN}"]
     )
 }
 
+/// An answered call from `from` (no times: stamped on arrival), answered by Ann.
 fn answered_call(call_id: &str, from: &str) -> Value {
-    json!([
-        {"id": format!("{call_id}-1"), "call_id": call_id, "type": "ringing",
-         "direction": "inbound", "from": from, "to": "+14155550199"},
-        {"id": format!("{call_id}-2"), "call_id": call_id, "type": "answered",
-         "agent": {"email": "ann@acme.com", "name": "Ann Example"}},
-        {"id": format!("{call_id}-3"), "call_id": call_id, "type": "ended", "reason": "completed"},
-    ])
+    CallScript::inbound(call_id, from)
+        .answered_by(Agent::ann())
+        .ends(EndReason::Completed)
+        .events()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,12 +5,13 @@
 
 #![allow(dead_code)]
 
+pub use deskbridge_testkit::CallView;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub struct Server {
     pub base: String,
@@ -170,12 +171,12 @@ impl Server {
 
     /// Polls a call until its helpdesk work is finished (`sync` done or failed).
     /// The deadline is only a safety net (a loaded machine may need a while).
-    pub fn wait_synced(&self, call_id: &str) -> Value {
+    pub fn wait_synced(&self, call_id: &str) -> CallView {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let (status, call) = self.get(&format!("/api/v1/calls/{call_id}"));
             if status == 200 && call["sync"] != "pending" {
-                return call;
+                return CallView(call);
             }
             assert!(
                 Instant::now() < deadline,
@@ -283,17 +284,7 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// An answered inbound call: ringing, answered by `agent_email`, ended after 60 s.
-pub fn answered_call(call_id: &str, from: &str, agent_email: &str) -> Value {
-    json!([
-        {"id": format!("{call_id}-1"), "call_id": call_id, "type": "ringing", "direction": "inbound",
-         "from": from, "to": "+14155550199", "at": "2026-11-22T10:00:00Z"},
-        {"id": format!("{call_id}-2"), "call_id": call_id, "type": "answered",
-         "agent": {"email": agent_email, "name": "Ann Example"}, "at": "2026-11-22T10:00:05Z"},
-        {"id": format!("{call_id}-3"), "call_id": call_id, "type": "ended", "reason": "completed",
-         "at": "2026-11-22T10:01:05Z", "queue": "support"},
-    ])
-}
+pub use deskbridge_testkit::answered_call;
 
 /// Requests with another token against a running server.
 pub struct Client<'a> {

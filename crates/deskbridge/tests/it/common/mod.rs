@@ -28,6 +28,7 @@
 
 #![allow(dead_code)]
 
+pub use deskbridge_testkit::CallView;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ use deskbridge::app::Running;
 use deskbridge::config::{Config, Overrides};
 use deskbridge::state::AppState;
 use deskbridge_store::Change;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 /// How long a wait may take before the test fails. Only a broken test gets near
@@ -248,13 +249,13 @@ impl TestApp {
 
     /// Waits until the call's helpdesk work is finished (`sync` done or failed) and
     /// returns the call as `GET /api/v1/calls/{id}` shows it.
-    pub fn wait_synced(&self, call_id: &str) -> Value {
+    pub fn wait_synced(&self, call_id: &str) -> CallView {
         self.wait_call(call_id, |c| c["sync"] != "pending")
     }
 
     /// Waits until `ready` holds for the call as the API shows it, looking again
     /// each time the store reports a change of that call.
-    pub fn wait_call(&self, call_id: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    pub fn wait_call(&self, call_id: &str, ready: impl Fn(&Value) -> bool) -> CallView {
         self.wait_call_for(&self.token, call_id, WAIT, ready)
     }
 
@@ -265,7 +266,7 @@ impl TestApp {
         call_id: &str,
         timeout: Duration,
         ready: impl Fn(&Value) -> bool,
-    ) -> Value {
+    ) -> CallView {
         let deadline = Instant::now() + timeout;
         // Subscribed before the first look, so no change after it is missed.
         let mut changes = self.state.store.changes();
@@ -273,7 +274,7 @@ impl TestApp {
             let (status, call) =
                 self.send_as(token, "GET", &format!("/api/v1/calls/{call_id}"), None);
             if status == 200 && ready(&call) {
-                return call;
+                return CallView(call);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(
@@ -416,12 +417,12 @@ impl Client<'_> {
     }
 
     /// [`TestApp::wait_synced`] for a call this token reads.
-    pub fn wait_synced(&self, call_id: &str) -> Value {
+    pub fn wait_synced(&self, call_id: &str) -> CallView {
         self.wait_call(call_id, |c| c["sync"] != "pending")
     }
 
     /// [`TestApp::wait_call`] for a call this token reads.
-    pub fn wait_call(&self, call_id: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    pub fn wait_call(&self, call_id: &str, ready: impl Fn(&Value) -> bool) -> CallView {
         self.app.wait_call_for(&self.token, call_id, WAIT, ready)
     }
 }
@@ -448,17 +449,7 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// An answered inbound call: ringing, answered by `agent_email`, ended after 60 s.
-pub fn answered_call(call_id: &str, from: &str, agent_email: &str) -> Value {
-    json!([
-        {"id": format!("{call_id}-1"), "call_id": call_id, "type": "ringing", "direction": "inbound",
-         "from": from, "to": "+14155550199", "at": "2026-11-22T10:00:00Z"},
-        {"id": format!("{call_id}-2"), "call_id": call_id, "type": "answered",
-         "agent": {"email": agent_email, "name": "Ann Example"}, "at": "2026-11-22T10:00:05Z"},
-        {"id": format!("{call_id}-3"), "call_id": call_id, "type": "ended", "reason": "completed",
-         "at": "2026-11-22T10:01:05Z", "queue": "support"},
-    ])
-}
+pub use deskbridge_testkit::answered_call;
 
 /// A browser signed in to the agent page: its session cookie and CSRF token.
 pub struct AgentBrowser<'a> {

@@ -4,7 +4,7 @@
 //! It reads only what Zendesk holds, the way an auditor with an export would,
 //! and maps each record back to its call through what deskbridge writes into it:
 //! a ticket deskbridge creates carries `external_id = "deskbridge:{group}/{call}/{step}"`
-//! (`backends::zendesk::ticket_external_id`), a comment it adds to an existing
+//! (`deskbridge_zendesk_helpdesk::ticket_external_id`), a comment it adds to an existing
 //! ticket ends with `deskbridge ref: {group}/{call}/{step}` (`comment_reference`),
 //! and a caller's user has the caller's number. The rules of the chaos runs'
 //! group (a reuse window, every unanswered call a ticket) give each call exactly
