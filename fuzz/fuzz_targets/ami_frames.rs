@@ -6,6 +6,7 @@ use deskbridge_core::decide::DirectoryAgent;
 use deskbridge_core::Region;
 use deskbridge_fuzz::ami::frame::{FrameReader, Item};
 use deskbridge_fuzz::ami::tracker::Tracker;
+use deskbridge_fuzz::through_ingest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -28,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
                 Ok(Item::Frame(f)) => {
                     for e in tracker.on_frame(&f, now) {
                         assert!(!e.id.is_empty() && !e.call_id.is_empty());
+                        through_ingest(&e, now);
                     }
                 }
                 Ok(Item::Banner(_)) => tracker.begin_sync(),

@@ -6,6 +6,7 @@
 
 use deskbridge_core::Region;
 use deskbridge_fuzz::asterisk_cdr::{CdrSettings, Record, record};
+use deskbridge_fuzz::through_ingest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
                 for e in events {
                     assert_eq!(e.call_id, call_id);
                     assert!(e.id.len() <= 256, "{}", e.id);
+                    through_ingest(&e, chrono::Utc::now());
                 }
             }
             Ok(Record::Internal) => {}

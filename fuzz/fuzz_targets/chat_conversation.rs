@@ -3,7 +3,7 @@
 #![no_main]
 
 use deskbridge_core::Region;
-use deskbridge_fuzz::chat;
+use deskbridge_fuzz::{chat, through_ingest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,8 +13,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(input) = chat::parse(&body) else {
         return;
     };
-    if let Ok(conversation) = chat::conversation(input, Region::US, chrono::Utc::now()) {
+    let now = chrono::Utc::now();
+    if let Ok(conversation) = chat::conversation(input, Region::US, now) {
         let event = chat::event(conversation);
         assert!(event.call_id.starts_with("chat:"));
+        through_ingest(&event, now);
     }
 });

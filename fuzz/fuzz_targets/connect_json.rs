@@ -5,6 +5,7 @@
 
 use deskbridge_core::Region;
 use deskbridge_fuzz::connect::{self, ConnectRequest};
+use deskbridge_fuzz::through_ingest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,11 +14,13 @@ fuzz_target!(|data: &[u8]| {
         Ok(ConnectRequest::Flow(flow)) => {
             let _ = flow.call_id();
             let _ = flow.attributes();
-            let _ = flow.event(Region::US, now);
+            through_ingest(&flow.event(Region::US, now), now);
         }
         Ok(ConnectRequest::Contact(contact)) => {
             let _ = contact.call_id();
-            let _ = contact.event(now);
+            if let Some(e) = contact.event(now) {
+                through_ingest(&e, now);
+            }
         }
         Err(_) => {}
     }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use deskbridge_core::Region;
-use deskbridge_fuzz::native;
+use deskbridge_fuzz::{native, through_ingest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,8 +16,11 @@ fuzz_target!(|data: &[u8]| {
     let now = chrono::Utc::now();
     for (i, item) in items.into_iter().enumerate() {
         let _ = native::addressing(item);
-        if let Err(e) = native::event(item, Region::US, now) {
-            let _ = native::prefixed(i, &e.field);
+        match native::event(item, Region::US, now) {
+            Ok(e) => through_ingest(&e, now),
+            Err(e) => {
+                let _ = native::prefixed(i, &e.field);
+            }
         }
     }
 });

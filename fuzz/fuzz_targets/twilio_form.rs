@@ -3,7 +3,7 @@
 #![no_main]
 
 use deskbridge_core::Region;
-use deskbridge_fuzz::twilio;
+use deskbridge_fuzz::{through_ingest, twilio};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,5 +14,8 @@ fuzz_target!(|data: &[u8]| {
         &pairs,
         "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
     );
-    let _ = twilio::event(&pairs, Region::US, chrono::Utc::now());
+    let now = chrono::Utc::now();
+    if let Some(e) = twilio::event(&pairs, Region::US, now) {
+        through_ingest(&e, now);
+    }
 });

@@ -3,7 +3,7 @@
 #![no_main]
 
 use deskbridge_core::Region;
-use deskbridge_fuzz::zammad;
+use deskbridge_fuzz::{through_ingest, zammad};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = request.our_number();
             let e = request.event(region, now);
             assert!(!e.call_id.is_empty());
+            through_ingest(&e, now);
         }
     }
 });

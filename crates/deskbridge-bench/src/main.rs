@@ -117,11 +117,19 @@ struct Args {
     /// one after another, then five times as many from `--clients` clients.
     #[arg(long)]
     lookup: Option<usize>,
+    /// Instead of the trace: this many clients that never read their answers
+    /// against deskbridge with `max_connections = 64`, for `--seconds`,
+    /// timing `/healthz` and an authenticated ingest meanwhile (`flood.rs`).
+    #[arg(long)]
+    flood: Option<usize>,
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
     /// A prefix for this run's call ids (runs against one instance must differ).
     #[arg(long, default_value = "load")]
     run: String,
 }
 
+mod flood;
 mod load;
 mod lookup;
 mod pop_latency;
@@ -234,6 +242,9 @@ async fn main() -> anyhow::Result<()> {
             run: args.run,
         })
         .await;
+    }
+    if let Some(connections) = args.flood {
+        return flood::run(connections, args.seconds).await;
     }
     if let Some(lookups) = args.lookup {
         return lookup::run(lookups, args.clients).await;

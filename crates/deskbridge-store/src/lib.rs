@@ -350,6 +350,9 @@ pub struct SessionRecord {
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// A fingerprint of the agent's credentials at sign-in: the session ends
+    /// when they change (`agent_auth::credential_fingerprint`).
+    pub credential: String,
 }
 
 /// Agent page sessions, in the database so that any instance accepts them.

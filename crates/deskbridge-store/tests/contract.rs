@@ -902,6 +902,7 @@ async fn sessions_expire_and_sign_out(store: &dyn Store) {
         csrf_token: "csrf1".into(),
         created_at: now,
         expires_at: now + chrono::Duration::hours(1),
+        credential: "fingerprint-1".into(),
     };
     store.create_session(&session).await.unwrap();
     assert_eq!(

@@ -6,7 +6,9 @@
 //!   minute, with a recording") instead of JSON by hand.
 //! - [`CallView`]: the call as `GET /api/v1/calls/{id}` shows it, with typed
 //!   accessors for what tests check (its ticket, contact, sync, steps).
+//! - [`flood::SlowReaders`]: clients that never read their answers.
 
+pub mod flood;
 mod script;
 mod view;
 

@@ -230,9 +230,47 @@ pub fn session_hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+/// What a session keeps of its agent's credentials at sign-in: a hash of the
+/// configured password hash and token, never either of them. A session whose
+/// fingerprint no longer matches the configuration (the password or token was
+/// changed, say after a leak) is not accepted: the change signs the agent out
+/// everywhere.
+pub fn credential_fingerprint(password_hash: Option<&str>, token: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    for part in [password_hash, token] {
+        // Each part's length first: ("ab", "c") and ("a", "bc") differ.
+        let part = part.unwrap_or("");
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_password_or_token_changes_the_fingerprint() {
+        let before = credential_fingerprint(Some("$argon2id$a"), Some("tok"));
+        assert_eq!(
+            before,
+            credential_fingerprint(Some("$argon2id$a"), Some("tok"))
+        );
+        assert_ne!(
+            before,
+            credential_fingerprint(Some("$argon2id$b"), Some("tok"))
+        );
+        assert_ne!(
+            before,
+            credential_fingerprint(Some("$argon2id$a"), Some("other"))
+        );
+        assert_ne!(before, credential_fingerprint(Some("$argon2id$a"), None));
+        assert_ne!(
+            credential_fingerprint(Some("ab"), Some("c")),
+            credential_fingerprint(Some("a"), Some("bc"))
+        );
+    }
 
     #[test]
     fn a_hash_verifies_its_password_only() {

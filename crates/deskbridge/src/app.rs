@@ -267,6 +267,8 @@ pub async fn open(
                 _ => 1,
             },
         ),
+        feed: crate::http::feed::CallFeed::start(store.clone()),
+        stream_caps: Default::default(),
         groups,
         directory: config
             .agents
@@ -350,7 +352,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let router = crate::http::router(state.clone());
     let limits = crate::http::serve::ConnectionLimits {
         header_timeout: Duration::from_secs(config.server.header_timeout_seconds),
+        write_timeout: Duration::from_secs(config.server.write_timeout_seconds),
         max_connections: config.server.max_connections,
+        reserved_connections: config
+            .server
+            .reserved_connections
+            .unwrap_or(config.server.max_connections / 8),
     };
     let metrics_listener = match (&config.metrics.listen, config.metrics.enabled) {
         (Some(at), true) => Some(
@@ -491,6 +498,7 @@ fn agent_page(config: &Config) -> crate::state::AgentPage {
                 password_hash: a.password_hash.clone(),
                 token: a.token.clone().filter(|t| !t.trim().is_empty()),
                 admin: a.admin,
+                groups: a.groups.clone(),
             })
             .collect(),
         secure_cookie: server

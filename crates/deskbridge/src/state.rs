@@ -96,6 +96,10 @@ pub struct AppState {
     pub mirrors: Vec<Arc<deskbridge_zendesk_helpdesk::mirror::Mirror>>,
     /// The commit batcher every ingest goes through (`crate::ingest`).
     pub commits: crate::ingest::Committer,
+    /// Changed calls, read once for every live stream (`http/feed.rs`).
+    pub feed: crate::http::feed::CallFeed,
+    /// The live streams each session and token holds.
+    pub stream_caps: Arc<crate::http::feed::StreamCaps>,
     pub groups: Vec<Arc<Group>>,
     pub directory: Vec<DirectoryAgent>,
     /// This instance, as other instances see it.
@@ -139,6 +143,9 @@ pub struct AgentLogin {
     pub password_hash: Option<String>,
     pub token: Option<String>,
     pub admin: bool,
+    /// The groups the agent works in, as configured (empty: the only group,
+    /// when there is one; `Caller::reach`).
+    pub groups: Vec<String>,
 }
 
 impl AgentPage {

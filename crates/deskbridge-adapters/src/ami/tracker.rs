@@ -35,7 +35,7 @@
 //! listed hung up meanwhile (their calls end), and channels listed but unknown
 //! (after a restart) are adopted, so their calls end when they hang up.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use deskbridge_core::decide::DirectoryAgent;
@@ -76,6 +76,15 @@ struct Channel {
     agent: Option<AgentRef>,
 }
 
+/// The most calls the tracker keeps. A call whose `Hangup` never comes (an
+/// event lost while the PBX restarted, a channel leaked by a dialplan) would
+/// otherwise be kept for as long as the process runs; beyond this, the oldest
+/// is dropped (and counted: [`Tracker::take_dropped`]). Ten thousand calls at
+/// once is far more than one PBX carries.
+pub const MAX_CALLS: usize = 10_000;
+/// The most channels kept (a call has a few: the caller's, each agent's leg).
+pub const MAX_CHANNELS: usize = 40_000;
+
 /// Calls and channels as the AMI events describe them. See the module docs.
 #[derive(Debug)]
 pub struct Tracker {
@@ -86,12 +95,30 @@ pub struct Tracker {
     bridges: HashMap<String, BTreeSet<String>>,
     /// Channels listed by the `CoreShowChannels` in progress.
     listing: Option<HashSet<String>>,
+    /// Channel ids in the order they were first seen, oldest first (ids of
+    /// channels gone since are skipped when met).
+    arrivals: VecDeque<String>,
+    max_calls: usize,
+    max_channels: usize,
+    /// Calls dropped to keep within the bounds, not yet reported.
+    dropped: u64,
 }
 
 impl Tracker {
     /// A tracker whose numbers are read in `region` and whose agents are the
     /// directory's (matched by extension).
     pub fn new(region: Region, directory: Vec<DirectoryAgent>) -> Tracker {
+        Tracker::with_bounds(region, directory, MAX_CALLS, MAX_CHANNELS)
+    }
+
+    /// [`Tracker::new`] keeping at most `max_calls` calls and `max_channels`
+    /// channels.
+    pub fn with_bounds(
+        region: Region,
+        directory: Vec<DirectoryAgent>,
+        max_calls: usize,
+        max_channels: usize,
+    ) -> Tracker {
         Tracker {
             region,
             directory,
@@ -99,7 +126,22 @@ impl Tracker {
             channels: HashMap::new(),
             bridges: HashMap::new(),
             listing: None,
+            arrivals: VecDeque::new(),
+            max_calls: max_calls.max(1),
+            max_channels: max_channels.max(1),
+            dropped: 0,
         }
+    }
+
+    /// Calls dropped since the last ask because the tracker was full (the
+    /// caller counts them in a metric); their `ended` never comes.
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Channels kept (for tests).
+    pub fn channels_kept(&self) -> usize {
+        self.channels.len()
     }
 
     /// Calls in progress (for logs and tests).
@@ -109,6 +151,45 @@ impl Tracker {
 
     /// Applies one AMI event, received at `now`; returns the call events it makes.
     pub fn on_frame(&mut self, f: &Frame, now: DateTime<Utc>) -> Vec<CallEvent> {
+        let out = self.apply(f, now);
+        self.keep_within_bounds();
+        out
+    }
+
+    /// Drops the calls of the oldest channels while more calls or channels are
+    /// kept than the bounds allow.
+    fn keep_within_bounds(&mut self) {
+        while self.calls.len() > self.max_calls || self.channels.len() > self.max_channels {
+            let Some(oldest) = self.arrivals.pop_front() else {
+                break;
+            };
+            let Some(channel) = self.channels.get(&oldest) else {
+                continue;
+            };
+            let call = channel.call.clone();
+            let gone: HashSet<String> = self
+                .channels
+                .iter()
+                .filter(|(_, c)| c.call == call)
+                .map(|(u, _)| u.clone())
+                .collect();
+            self.channels.retain(|u, _| !gone.contains(u));
+            self.bridges.retain(|_, members| {
+                members.retain(|u| !gone.contains(u));
+                !members.is_empty()
+            });
+            self.calls.remove(&call);
+            self.dropped += 1;
+        }
+        // Ids of channels gone since are skipped above; clear them out now and
+        // then, so the queue stays about as long as the channels kept.
+        if self.arrivals.len() > 2 * self.channels.len() + 1024 {
+            let channels = &self.channels;
+            self.arrivals.retain(|u| channels.contains_key(u));
+        }
+    }
+
+    fn apply(&mut self, f: &Frame, now: DateTime<Utc>) -> Vec<CallEvent> {
         let at = timestamp(f).unwrap_or(now);
         let mut out = Vec::new();
         if !fields::ids_fit(f) {
@@ -289,6 +370,7 @@ impl Tracker {
             .to_string();
         if !self.channels.contains_key(u) {
             let agent = self.agent_of(&name);
+            self.arrivals.push_back(u.to_string());
             self.channels.insert(
                 u.to_string(),
                 Channel {

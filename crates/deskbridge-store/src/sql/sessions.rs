@@ -12,14 +12,15 @@ use crate::{SessionRecord, Sessions, StoreError};
 impl Sessions for SqlStore {
     async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO agent_sessions (id_hash, agent_email, csrf_token, created_at, expires_ms)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO agent_sessions (id_hash, agent_email, csrf_token, created_at, expires_ms, credential)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&s.id_hash)
         .bind(&s.agent_email)
         .bind(&s.csrf_token)
         .bind(to_text(s.created_at))
         .bind(s.expires_at.timestamp_millis())
+        .bind(&s.credential)
         .execute(self.writer())
         .await?;
         Ok(())
@@ -31,7 +32,7 @@ impl Sessions for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT id_hash, agent_email, csrf_token, created_at, expires_ms FROM agent_sessions
+            "SELECT id_hash, agent_email, csrf_token, created_at, expires_ms, credential FROM agent_sessions
              WHERE id_hash = $1 AND expires_ms > $2",
         )
         .bind(id_hash)
@@ -47,6 +48,7 @@ impl Sessions for SqlStore {
             agent_email: row.text("agent_email")?,
             csrf_token: row.text("csrf_token")?,
             created_at: row.time("created_at")?,
+            credential: row.text("credential")?,
             expires_at: from_ms(expires_ms)
                 .ok_or_else(|| StoreError::Corrupt(format!("session expiry {expires_ms}")))?,
         }))

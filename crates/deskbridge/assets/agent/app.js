@@ -60,7 +60,8 @@ function setLive(state) {
   live.hidden = state === null;
   live.dataset.state = state || "";
   live.textContent = state === "open" ? "Connected: calls appear as the phone rings"
-    : state === "lost" ? "Reconnecting…" : "";
+    : state === "lost" ? "Reconnecting…"
+    : state === "elsewhere" ? "Open in other tabs: reload this one to take over here" : "";
 }
 
 async function start() {
@@ -114,6 +115,16 @@ function listen() {
     const call = JSON.parse(e.data);
     onCall(call);
     loadCalls();
+  });
+  // Changes were missed (the server fell behind, or reconnected to its
+  // database): read the calls again.
+  events.addEventListener("lagged", () => loadCalls());
+  // Newer pages of this session took the stream's place: stop here rather than
+  // reconnect and take theirs.
+  events.addEventListener("closed", () => {
+    events.close();
+    events = null;
+    setLive("elsewhere");
   });
   events.addEventListener("error", () => {
     setLive("lost");

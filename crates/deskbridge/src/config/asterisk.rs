@@ -13,8 +13,17 @@ pub struct AsteriskConfig {
     pub address: String,
     /// The `[user]` section of `manager.conf`.
     pub username: String,
-    /// Its `secret`; never logged.
+    /// Its `secret`; never logged, and never sent when the PBX offers the MD5
+    /// challenge (Asterisk does): the login proves it with a digest.
     pub secret: String,
+    /// Connect with TLS (Asterisk's `[general] tlsenable = yes`, port 5039 by
+    /// default): the events, which name callers and their numbers, are then
+    /// encrypted too.
+    pub tls: bool,
+    /// With `tls`: a PEM file of the CA certificates to trust for the PBX's
+    /// certificate (a private CA, or the PBX's self-signed certificate);
+    /// without it, the public web's roots (Mozilla's, built in).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AsteriskConfig {
@@ -22,6 +31,8 @@ impl std::fmt::Debug for AsteriskConfig {
         f.debug_struct("AsteriskConfig")
             .field("address", &self.address)
             .field("username", &self.username)
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
             .finish_non_exhaustive()
     }
 }
@@ -39,8 +50,28 @@ impl AsteriskConfig {
         }
     }
 
+    /// The host to check the PBX's certificate against: the address without
+    /// its port (and an IPv6 address without its brackets).
+    pub fn host(&self) -> String {
+        let a = self.socket_address();
+        let host = a.rsplit_once(':').map_or(a.as_str(), |(h, _)| h);
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
+    }
+
     /// Every problem, each starting with its key path (`groups[0].asterisk`).
     pub fn check(&self, key: &str, errors: &mut Vec<String>) {
+        match (&self.ca_file, self.tls) {
+            (Some(_), false) => errors.push(format!(
+                "{key}.ca_file: is set but tls is not; set tls = true to connect with TLS, or remove ca_file"
+            )),
+            (Some(path), true) if std::fs::read(path).is_err() => errors.push(format!(
+                "{key}.ca_file: cannot read {}; give the PEM file of the CA that signed the PBX's certificate",
+                path.display()
+            )),
+            _ => {}
+        }
         let a = self.address.trim();
         if a.is_empty() || a.contains(char::is_whitespace) || a.contains('/') {
             errors.push(format!(
@@ -74,15 +105,34 @@ mod tests {
         assert_eq!(with("10.0.0.5:5039").socket_address(), "10.0.0.5:5039");
         assert_eq!(with("[::1]").socket_address(), "[::1]:5038");
         assert_eq!(with("[::1]:6000").socket_address(), "[::1]:6000");
+        assert_eq!(with("pbx.acme.com").host(), "pbx.acme.com");
+        assert_eq!(with("[::1]:6000").host(), "::1");
+    }
+
+    #[test]
+    fn a_ca_file_needs_tls_and_must_be_readable() {
+        let c = AsteriskConfig {
+            address: "pbx.acme.com:5039".into(),
+            username: "deskbridge".into(),
+            secret: "s".into(),
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..AsteriskConfig::default()
+        };
+        let mut errors = Vec::new();
+        c.check("groups[0].asterisk", &mut errors);
+        assert!(errors[0].contains("set tls = true"), "{errors:?}");
+        let c = AsteriskConfig { tls: true, ..c };
+        let mut errors = Vec::new();
+        c.check("groups[0].asterisk", &mut errors);
+        assert!(
+            errors[0].contains("cannot read /nonexistent/ca.pem"),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn errors_name_the_key_and_never_print_the_secret() {
-        let c = AsteriskConfig {
-            address: "".into(),
-            username: "".into(),
-            secret: "".into(),
-        };
+        let c = AsteriskConfig::default();
         let mut errors = Vec::new();
         c.check("groups[0].asterisk", &mut errors);
         assert_eq!(errors.len(), 3, "{errors:?}");

@@ -124,6 +124,11 @@ pub struct AgentConfig {
     pub token: Option<String>,
     /// May open the admin page.
     pub admin: bool,
+    /// The connector groups the agent works in: whose callers their lookups,
+    /// routing answers and contact searches reach. Left out, an agent reaches
+    /// the only group when there is one, and none when there are several (an
+    /// agent of one team must not look up another team's customers).
+    pub groups: Vec<String>,
 }
 
 /// A connector group: its tokens, numbers, backend and policy. Policy keys left out
@@ -418,7 +423,7 @@ fn looks_like_email(s: &str) -> bool {
     s.contains('@') && !s.contains(char::is_whitespace) && !s.starts_with('@') && !s.ends_with('@')
 }
 
-pub fn check_agents(agents: &[AgentConfig], errors: &mut Vec<String>) {
+pub fn check_agents(agents: &[AgentConfig], group_names: &[&str], errors: &mut Vec<String>) {
     let mut emails = BTreeSet::new();
     let mut extensions = BTreeSet::new();
     // A token signs its agent in: two agents with one token would sign in as
@@ -464,6 +469,14 @@ pub fn check_agents(agents: &[AgentConfig], errors: &mut Vec<String>) {
                     agents[*first].email
                 )),
                 None => tokens.push((token, i)),
+            }
+        }
+        for g in &a.groups {
+            if !group_names.contains(&g.as_str()) {
+                errors.push(format!(
+                    "agents[{i}].groups: {g:?} is not a group; the groups are {}",
+                    group_names.join(", ")
+                ));
             }
         }
         if let Some(x) = &a.extension

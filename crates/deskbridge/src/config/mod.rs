@@ -54,9 +54,17 @@ pub struct ServerConfig {
     /// A client must send a request's body within this many seconds (408 after,
     /// and the connection closes).
     pub body_timeout_seconds: u64,
+    /// A response that makes no progress for this many seconds (the client
+    /// stopped reading it) closes its connection.
+    pub write_timeout_seconds: u64,
     /// Connections open at once; a connection beyond it is answered 503 and
     /// closed at once.
     pub max_connections: usize,
+    /// Of `max_connections`, how many are kept for known clients (a group's
+    /// token, Twilio's signed callbacks, a signed-in agent, the metrics token,
+    /// the health probes), used only when the rest are taken; each serves one
+    /// request. Default: an eighth of `max_connections`.
+    pub reserved_connections: Option<usize>,
     /// How phones, browsers and Twilio reach this server, e.g.
     /// `https://deskbridge.acme.com` (a port and a path prefix are kept). An https
     /// URL makes the agent page's session cookie `Secure`.
@@ -122,7 +130,9 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             header_timeout_seconds: 10,
             body_timeout_seconds: 30,
+            write_timeout_seconds: 10,
             max_connections: 1024,
+            reserved_connections: None,
             public_url: None,
             frame_ancestors: Vec::new(),
             session_hours: 12,
@@ -314,7 +324,12 @@ impl Config {
             errors.push("jobs.max_attempts: must be at least 1".into());
         }
         group::check_backends(&self.backends, &mut errors);
-        group::check_agents(&self.agents, &mut errors);
+        let group_names: Vec<&str> = match self.groups.is_empty() {
+            // No group configured: the one generated is "default".
+            true => vec!["default"],
+            false => self.groups.iter().map(|g| g.name.as_str()).collect(),
+        };
+        group::check_agents(&self.agents, &group_names, &mut errors);
         group::check_groups(self, &mut errors);
         self.triggers.check(&mut errors);
         errors

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use super::ApiError;
 use super::caller::{AgentSession, SESSION_COOKIE};
 use super::calls::{CallView, LogQuery, MAX_LIST_BYTES, call_log};
+use super::feed::STREAMS_PER_SESSION;
 use super::live::{Next, next_call};
 use crate::agent_auth::{
     Credential, decoy_hash, random_secret, same_secret, session_hash, verify_password,
@@ -319,6 +320,10 @@ async fn try_login(
         csrf_token: random_secret(),
         created_at: now,
         expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12)),
+        credential: crate::agent_auth::credential_fingerprint(
+            agent.password_hash.as_deref(),
+            agent.token.as_deref(),
+        ),
     };
     state.store.create_session(&session).await?;
     let cookie = session_cookie(state, &id, ttl.as_secs());
@@ -519,7 +524,10 @@ async fn stream_agent(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribed before the live calls are read: a change in between is sent
     // twice (harmless, the page keeps the newest), never missed.
-    let changes = state.store.changes();
+    let feed = state.feed.subscribe();
+    let ticket = state
+        .stream_caps
+        .open(&format!("session:{}", session.id_hash), STREAMS_PER_SESSION);
     let me = session.email;
     let id_hash = session.id_hash;
     let mut stream = AgentStream {
@@ -537,17 +545,21 @@ async fn stream_agent(
     // Sent in order: popped from the end.
     opening.reverse();
     let updates = stream::unfold(
-        (state, changes, id_hash, stream, opening),
-        |(state, mut changes, id_hash, mut stream, mut queued)| async move {
+        Some((state, feed, ticket, id_hash, stream, opening)),
+        |open| async move {
+            let (state, mut feed, mut ticket, id_hash, mut stream, mut queued) = open?;
             loop {
                 if let Some(event) = queued.pop() {
-                    return Some((Ok(event), (state, changes, id_hash, stream, queued)));
+                    let next = Some((state, feed, ticket, id_hash, stream, queued));
+                    return Some((Ok(event), next));
                 }
-                let record = match next_call(&state, &mut changes, |_| true).await {
-                    Next::Call(_, _, record) => record,
-                    Next::Lagged(event) => {
-                        return Some((Ok(event), (state, changes, id_hash, stream, queued)));
+                let record = match next_call(&mut feed, &mut ticket, |_| true).await {
+                    Next::Call(record) => record,
+                    Next::Event(event) => {
+                        let next = Some((state, feed, ticket, id_hash, stream, queued));
+                        return Some((Ok(event), next));
                     }
+                    Next::Replaced => return Some((Ok(super::feed::replaced()), None)),
                     Next::Closed => return None,
                 };
                 if !stream.concerns(&record.interaction) {

@@ -68,7 +68,7 @@ impl FromRequestParts<Arc<AppState>> for GroupAuth {
 
 /// The token of `Authorization: Bearer <token>`. The scheme's name is
 /// case-insensitive (RFC 9110, section 11.1): `bearer` and `BEARER` are Bearer.
-fn bearer_token(header: &str) -> Option<&str> {
+pub(super) fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }

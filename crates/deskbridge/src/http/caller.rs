@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 
 use super::{ApiError, GroupAuth};
-use crate::agent_auth::{same_secret, session_hash};
+use crate::agent_auth::{credential_fingerprint, same_secret, session_hash};
 use crate::state::{AppState, Group};
 
 /// The session cookie's name.
@@ -56,6 +56,33 @@ impl Caller {
         }
     }
 
+    /// The groups whose callers and records the caller may look up (`/lookup`,
+    /// `/route`, contact search, the built-in CRM): the token's, or the
+    /// agent's groups (`[[agents]] groups`; left out, the only group when there
+    /// is one, else none).
+    pub fn reach(&self, state: &AppState) -> Vec<Arc<Group>> {
+        match self {
+            Caller::Group(auth) => auth.0.clone(),
+            Caller::Agent(a) => {
+                let named = state
+                    .agent_page
+                    .agent(&a.email)
+                    .map(|agent| agent.groups.clone())
+                    .unwrap_or_default();
+                match (named.is_empty(), state.groups.len()) {
+                    (false, _) => state
+                        .groups
+                        .iter()
+                        .filter(|g| named.contains(&g.name))
+                        .cloned()
+                        .collect(),
+                    (true, 1) => state.groups.clone(),
+                    (true, _) => Vec::new(),
+                }
+            }
+        }
+    }
+
     /// The agent whose calls only are visible, for a signed-in agent.
     pub fn agent(&self) -> Option<&str> {
         match self {
@@ -86,9 +113,8 @@ impl Caller {
 }
 
 /// The session id of the request's cookie, if any.
-pub fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -114,7 +140,7 @@ impl FromRequestParts<Arc<AppState>> for AgentSession {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let Some(id) = session_cookie(parts) else {
+        let Some(id) = session_cookie(&parts.headers) else {
             return Err(unauthorized(
                 "sign in to the agent page first (POST /api/v1/agent/login)",
             ));
@@ -126,8 +152,16 @@ impl FromRequestParts<Arc<AppState>> for AgentSession {
             ));
         };
         // An agent removed from the directory is signed out.
-        if state.agent_page.agent(&session.agent_email).is_none() {
+        let Some(agent) = state.agent_page.agent(&session.agent_email) else {
             return Err(unauthorized("the agent is no longer in the directory"));
+        };
+        // So is one whose password or token changed since this sign-in.
+        let now_known =
+            credential_fingerprint(agent.password_hash.as_deref(), agent.token.as_deref());
+        if !same_secret(&session.credential, &now_known) {
+            return Err(unauthorized(
+                "the agent's password or token changed since this sign-in; sign in again",
+            ));
         }
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
@@ -168,7 +202,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 .await
                 .map(Caller::Group);
         }
-        if session_cookie(parts).is_some() {
+        if session_cookie(&parts.headers).is_some() {
             return AgentSession::from_request_parts(parts, state)
                 .await
                 .map(Caller::Agent);

@@ -70,7 +70,16 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for CrmAuth {
                     .to_string(),
             ));
         }
-        let groups = caller.groups(state);
+        let groups = caller.reach(state);
+        if groups.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "no_group",
+                "you work in no connector group here: an admin names your groups in the \
+                 config ([[agents]] groups = [...])"
+                    .to_string(),
+            ));
+        }
         let mut crms = groups.iter().filter_map(|g| g.crm.as_ref());
         let Some(first) = crms.next() else {
             return Err(ApiError::not_found(

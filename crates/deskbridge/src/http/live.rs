@@ -11,12 +11,14 @@ use utoipa_axum::routes;
 use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use deskbridge_store::Change;
 use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
 
+use super::caller::Caller;
 use super::calls::CallView;
+use super::feed::{self, FeedItem, STREAMS_PER_TOKEN, StreamTicket};
 use super::{ApiError, GroupAuth};
+use crate::agent_auth::same_secret;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -42,30 +44,34 @@ async fn stream_calls(
     State(state): State<Arc<AppState>>,
     auth: GroupAuth,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let changes = state.store.changes();
+    let feed = state.feed.subscribe();
+    let ticket = state.stream_caps.open(
+        &format!("token:{}", auth.names().join(",")),
+        STREAMS_PER_TOKEN,
+    );
     let groups = auth.0;
-    let stream = stream::unfold(
-        (state, changes, groups),
-        |(state, mut changes, groups)| async move {
-            loop {
-                // Only the token's groups' calls.
-                let wanted = |group: &str| groups.iter().any(|g| g.name == group);
-                let (group, call_id, record) = match next_call(&state, &mut changes, wanted).await {
-                    Next::Call(group, call_id, record) => (group, call_id, record),
-                    Next::Lagged(event) => return Some((Ok(event), (state, changes, groups))),
-                    Next::Closed => return None,
-                };
-                let event = with_call_id(Event::default().event("call"), &group, &call_id)
-                    .json_data(CallView::new(&record, false));
-                match event {
-                    Ok(event) => return Some((Ok(event), (state, changes, groups))),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot write a changed call to the stream")
-                    }
+    let stream = stream::unfold(Some((feed, groups, ticket)), |open| async move {
+        let (mut feed, groups, mut ticket) = open?;
+        loop {
+            // Only the token's groups' calls.
+            let wanted = |group: &str| groups.iter().any(|g| g.name == group);
+            let record = match next_call(&mut feed, &mut ticket, wanted).await {
+                Next::Call(record) => record,
+                Next::Event(event) => return Some((Ok(event), Some((feed, groups, ticket)))),
+                Next::Replaced => return Some((Ok(feed::replaced()), None)),
+                Next::Closed => return None,
+            };
+            let call = &record.interaction;
+            let event = with_call_id(Event::default().event("call"), &call.group, &call.call_id)
+                .json_data(CallView::new(&record, false));
+            match event {
+                Ok(event) => return Some((Ok(event), Some((feed, groups, ticket)))),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot write a changed call to the stream")
                 }
             }
-        },
-    );
+        }
+    });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
@@ -84,79 +90,83 @@ pub(super) fn with_call_id(event: Event, group: &str, call_id: &str) -> Event {
 
 /// What a stream of call changes gets next.
 pub(super) enum Next {
-    /// A call that changed: its group, id and record as it is now.
-    Call(String, String, Box<deskbridge_store::CallRecord>),
-    /// The stream fell behind: tell the client how many changes it missed.
-    Lagged(Event),
+    /// A call that changed, as it is now.
+    Call(Arc<deskbridge_store::CallRecord>),
+    /// An event to pass on as it is (`lagged`: changes were missed, the
+    /// client reads again).
+    Event(Event),
+    /// A newer stream of the same client took this one's place.
+    Replaced,
     /// The server is stopping.
     Closed,
 }
 
-/// Waits for the next change of a call and reads the call (changes that are not
-/// a call's, and calls that cannot be read, are skipped), whichever instance made
-/// it, of the groups `wanted` says yes to. Shared by the group stream and the
-/// agent stream.
+/// Waits for the next changed call of the groups `wanted` says yes to (read
+/// once for all streams by the feed), whichever instance changed it, or for
+/// the stream's end. Shared by the group stream and the agent stream.
 pub(super) async fn next_call(
-    state: &AppState,
-    changes: &mut tokio::sync::broadcast::Receiver<Change>,
+    feed: &mut tokio::sync::broadcast::Receiver<FeedItem>,
+    ticket: &mut StreamTicket,
     wanted: impl Fn(&str) -> bool,
 ) -> Next {
+    use tokio::sync::broadcast::error::RecvError;
     loop {
-        let (group, call_id) = match changes.recv().await {
-            Ok(Change::Call { group, call_id }) => (group, call_id),
-            Ok(Change::Work) => continue,
-            // The instance stopped hearing the others for a while: the client
-            // reads again, as after falling behind.
-            Ok(Change::Missed) => {
-                return Next::Lagged(
-                    Event::default()
-                        .event("lagged")
-                        .data(json!({ "missed": null, "reason": "reconnected" }).to_string()),
-                );
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                return Next::Lagged(
-                    Event::default()
-                        .event("lagged")
-                        .data(json!({ "missed": n }).to_string()),
-                );
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return Next::Closed,
+        let item = tokio::select! {
+            item = feed.recv() => item,
+            _ = &mut ticket.ended => return Next::Replaced,
         };
-        // Filtered before the call is read: every open stream hears every change.
-        if !wanted(&group) {
-            continue;
-        }
-        match state.store.call(&group, &call_id).await {
-            // The streams are the calls'; a chat is read at
-            // `/api/v1/conversations/{id}`.
-            Ok(Some(record)) if record.interaction.is_chat() => continue,
-            Ok(Some(record)) => return Next::Call(group, call_id, Box::new(record)),
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read a changed call for a stream");
-                continue;
+        match item {
+            Ok(FeedItem::Call(record)) if wanted(&record.interaction.group) => {
+                return Next::Call(record);
             }
+            Ok(FeedItem::Call(_)) => continue,
+            Ok(FeedItem::Missed(n)) => return Next::Event(FeedItem::lagged(n)),
+            Err(RecvError::Lagged(n)) => return Next::Event(FeedItem::lagged(Some(n))),
+            Err(RecvError::Closed) => return Next::Closed,
         }
     }
 }
 
 /// `GET /api/v1/instances`: the instances alive (a heartbeat within three
-/// periods), and the steps each holds.
+/// periods), and the steps each holds. For admins and the metrics scraper
+/// only: it names the hosts the server runs on, which a PBX's group token has
+/// no need to know.
 #[utoipa::path(
     get,
     path = "/instances",
     tag = "instances",
-    security(("group_token" = [])),
+    security(("agent_session" = []), ("metrics_token" = [])),
     responses(
         (status = 200, description = "The instances alive (a heartbeat within three periods)", body = doc::Instances),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "A group token, or an agent without `admin = true` (`not_admin`)", body = doc::ApiErrorBody),
     )
 )]
 async fn instances(
     State(state): State<Arc<AppState>>,
-    _auth: GroupAuth,
+    headers: axum::http::HeaderMap,
+    caller: Result<Caller, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
+    let scraper = state.metrics_token.as_deref().is_some_and(|token| {
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(super::auth::bearer_token)
+            .is_some_and(|sent| same_secret(sent.trim(), token))
+    });
+    if !scraper {
+        match caller? {
+            Caller::Agent(session) if session.admin => {}
+            _ => {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "not_admin",
+                    "the instances are shown to admins (an agent with `admin = true`, \
+                     signed in) and to the `[metrics] token`",
+                ));
+            }
+        }
+    }
     let alive = state.alive_instances().await?;
     metrics::gauge!("deskbridge_instances_alive").set(alive.len() as f64);
     Ok(Json(json!({

@@ -43,7 +43,16 @@ fn group_for(
     caller: &Caller,
     name: Option<&str>,
 ) -> Result<Arc<Group>, ApiError> {
-    let groups = caller.groups(state);
+    let groups = caller.reach(state);
+    if groups.is_empty() && caller.agent().is_some() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "no_group",
+            "you work in no connector group here: an admin names your groups in the \
+             config ([[agents]] groups = [...]); with several groups, an agent without \
+             them looks up no one",
+        ));
+    }
     match name {
         Some(name) => groups
             .into_iter()
@@ -70,6 +79,7 @@ fn group_for(
     responses(
         (status = 200, description = "The caller card", body = crate::card::CallerCard),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "A signed-in agent who works in no connector group here (`no_group`: name the agent's `groups` in `[[agents]]`)", body = doc::ApiErrorBody),
         (status = 404, description = "The credentials have no connector group (`not_found`)", body = doc::ApiErrorBody),
         (status = 422, description = "A missing parameter, or a group the credentials may not read (`invalid`, with `field`)", body = doc::ApiErrorBody),
         (status = 502, description = "The helpdesk did not answer (`helpdesk_unavailable`)", body = doc::ApiErrorBody),
@@ -127,6 +137,7 @@ struct RouteQuery {
             (String = "text/plain"),
         )),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "A signed-in agent who works in no connector group here (`no_group`: name the agent's `groups` in `[[agents]]`)", body = doc::ApiErrorBody),
         (status = 404, description = "The credentials have no connector group (`not_found`)", body = doc::ApiErrorBody),
         (status = 422, description = "A missing parameter, or a group the credentials may not read (`invalid`, with `field`)", body = doc::ApiErrorBody),
     )
@@ -141,7 +152,7 @@ async fn route(
     let group = match (&q.group, &q.to) {
         (Some(name), _) => group_for(&state, &caller, Some(name))?,
         (None, Some(to)) => {
-            let groups = caller.groups(&state);
+            let groups = caller.reach(&state);
             let owner = groups.iter().find(|g| {
                 Phone::parse(to, g.region)
                     .e164()
@@ -282,6 +293,7 @@ struct SearchQuery {
     responses(
         (status = 200, description = "At most 20 contacts", body = doc::ContactSearch),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 403, description = "A signed-in agent who works in no connector group here (`no_group`: name the agent's `groups` in `[[agents]]`)", body = doc::ApiErrorBody),
         (status = 404, description = "The credentials have no connector group (`not_found`)", body = doc::ApiErrorBody),
         (status = 422, description = "A missing parameter, or a group the credentials may not read (`invalid`, with `field`)", body = doc::ApiErrorBody),
         (status = 502, description = "The helpdesk did not answer (`helpdesk_unavailable`)", body = doc::ApiErrorBody),

@@ -10,8 +10,10 @@ mod conversations;
 mod crm;
 mod cti;
 mod decision;
+pub mod feed;
 mod health;
 mod ingest;
+pub mod lanes;
 mod live;
 mod lookup;
 pub mod openapi;
@@ -57,6 +59,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             },
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        // Outermost: a reserved connection's request is let through or refused
+        // before anything of it is read beyond its head.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            lanes::known_clients_only,
+        ))
         .with_state(state)
 }
 

@@ -4,9 +4,18 @@
 //!
 //! - hold a connection by sending half its headers: hyper's `header_read_timeout`
 //!   closes it (axum::serve has no header timeout);
-//! - open connections without end: a semaphore caps the connections served at
+//! - stay idle between requests: the same timeout runs while a kept-alive
+//!   connection waits for its next request (hyper starts it whenever it reads a
+//!   request head), so an idle connection closes after `header_timeout`;
+//! - stop reading its answers (a client that pipelines requests and never reads
+//!   fills the socket's buffers): a write that makes no progress for
+//!   `write_timeout` ends the connection;
+//! - open connections without end: semaphores cap the connections served at
 //!   once; one beyond the cap gets a short `503` with the JSON error shape and
 //!   `Connection: close`, written without reading its request, and is closed;
+//! - fill every slot: a share of them is kept for known clients (`lanes.rs`), so
+//!   a flood of anonymous connections leaves the PBX's webhooks, the agents'
+//!   pages and the health probes answered;
 //! - send a body slowly: the request body timeout is a layer in the router
 //!   (`http::router`), so it answers 408 with the JSON shape.
 //!
@@ -25,7 +34,10 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
+
+use super::lanes::Lane;
 
 /// What the server allows one connection.
 #[derive(Debug, Clone, Copy)]
@@ -33,8 +45,13 @@ pub struct ConnectionLimits {
     /// To send a request's headers (and, between requests on a kept-alive
     /// connection, to start the next one).
     pub header_timeout: Duration,
+    /// How long a write to the client may make no progress before the
+    /// connection is closed (a client that stopped reading).
+    pub write_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Of `max_connections`, the slots kept for known clients (`lanes.rs`).
+    pub reserved_connections: usize,
 }
 
 /// The refusal a connection beyond the cap gets, whole: it is written before any
@@ -57,7 +74,9 @@ pub async fn serve(
     limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let reserved = limits.reserved_connections.min(limits.max_connections);
+    let open_slots = Arc::new(Semaphore::new(limits.max_connections - reserved));
+    let reserved_slots = Arc::new(Semaphore::new(reserved));
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -74,10 +93,16 @@ pub async fn serve(
             // The guard `wait_for` returns is not `Send`: dropped at once.
             _ = async { stop.wait_for(|stop| *stop).await.is_ok() } => break,
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            metrics::counter!("deskbridge_connections_refused_total").increment(1);
-            tokio::spawn(refuse(stream));
-            continue;
+        let (slot, lane) = match open_slots.clone().try_acquire_owned() {
+            Ok(slot) => (slot, Lane::Open),
+            Err(_) => match reserved_slots.clone().try_acquire_owned() {
+                Ok(slot) => (slot, Lane::Reserved),
+                Err(_) => {
+                    metrics::counter!("deskbridge_connections_refused_total").increment(1);
+                    tokio::spawn(refuse(stream));
+                    continue;
+                }
+            },
         };
         let _ = stream.set_nodelay(true);
         // The client's address, for what is counted per address (the sign-in
@@ -87,13 +112,18 @@ pub async fn serve(
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
+                request.extensions_mut().insert(lane);
                 request
             },
         ));
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.write_timeout));
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+            // A reserved slot serves one request (`lanes.rs`).
+            .keep_alive(lane == Lane::Open)
+            .serve_connection(TokioIo::new(Box::pin(stream)), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -1220,3 +1220,186 @@ fn a_stored_call_id_with_a_newline_does_not_end_the_agents_stream() {
         "the call after the bad id never streamed: {events:?}"
     );
 }
+
+/// Issue 25, point 4: 800 streams of one session used to hold 800 connections
+/// and read every change 800 times. A session holds at most four: a fifth ends
+/// the oldest, which is told `closed` (the page then stops reconnecting), and
+/// the four newest go on carrying the agent's calls.
+#[test]
+fn a_fifth_stream_of_one_session_ends_the_oldest() {
+    use std::io::{BufRead, BufReader};
+    let app = app("");
+    let ann = ann(&app);
+    let open = || {
+        let resp = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .expect("client")
+            .get(app.url("/api/v1/agent/stream"))
+            .header("cookie", &ann.cookie)
+            .send()
+            .expect("stream");
+        assert_eq!(resp.status().as_u16(), 200);
+        BufReader::new(resp).lines()
+    };
+    std::thread::scope(|scope| {
+        let (listening, heard) = std::sync::mpsc::channel();
+        let oldest = scope.spawn(|| {
+            read_stream(
+                &app,
+                &ann,
+                move || listening.send(()).expect("send"),
+                |_| false,
+            )
+        });
+        heard
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the first stream says hello");
+        let mut newer: Vec<_> = (0..4).map(|_| open()).collect();
+        let events = oldest.join().expect("the oldest stream's reader");
+        assert_eq!(
+            events.last(),
+            Some(&("closed".to_string(), json!({"reason": "too_many_streams"}))),
+            "{events:?}"
+        );
+        // The newest still carry Ann's calls.
+        let (status, _) = app.post_events(&answered_now(
+            "cap-ann",
+            "+14155550172",
+            "ann@acme.com",
+            json!({}),
+        ));
+        assert_eq!(status, 202);
+        let last = newer.last_mut().expect("a stream");
+        let heard = last
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|line| line.contains("\"call_id\":\"cap-ann\""));
+        assert!(heard, "the newest stream did not carry Ann's call");
+    });
+}
+
+/// Issue 25, point 6: a session keeps a fingerprint of its agent's credentials
+/// at sign-in; once the configured password or token differs (changed after a
+/// leak, and the server restarted on the new config), the session is refused
+/// and the agent signs in again. Here the store holds two sessions of Ann's:
+/// one made under the credentials configured now, one under others.
+#[test]
+fn a_session_from_before_a_password_change_is_refused() {
+    use deskbridge::agent_auth::{credential_fingerprint, session_hash};
+    use deskbridge_store::SessionRecord;
+    let app = app("");
+    let ann_now = app
+        .state()
+        .agent_page
+        .agent("ann@acme.com")
+        .expect("Ann in the directory");
+    let session = |id: &str, credential: String| SessionRecord {
+        id_hash: session_hash(id),
+        agent_email: "ann@acme.com".into(),
+        csrf_token: "csrf".into(),
+        created_at: chrono::Utc::now(),
+        expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        credential,
+    };
+    let current =
+        credential_fingerprint(ann_now.password_hash.as_deref(), ann_now.token.as_deref());
+    let before = credential_fingerprint(Some("$argon2id$v=19$the-old-password"), None);
+    app.block_on(async {
+        let store = &app.state().store;
+        store
+            .create_session(&session("current-id", current))
+            .await
+            .unwrap();
+        store
+            .create_session(&session("old-id", before))
+            .await
+            .unwrap();
+    });
+    let me = |id: &str| {
+        let resp = reqwest::blocking::Client::new()
+            .get(app.url("/api/v1/agent/me"))
+            .header("cookie", format!("deskbridge_session={id}"))
+            .send()
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (status, body) = me("current-id");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["agent"]["email"], "ann@acme.com");
+    let (status, body) = me("old-id");
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        s(&body["message"]).contains("password or token changed"),
+        "{body}"
+    );
+}
+
+/// Issue 25, point 9: with two teams, an agent looks up the callers of the
+/// groups they work in, not the other team's: Ann works in `support` (named in
+/// `[[agents]] groups`), Bob names none and so, with two groups, reaches none.
+/// Each group has its own built-in CRM with a contact of the same number.
+#[test]
+fn an_agent_looks_up_only_the_callers_of_their_groups() {
+    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
+    let config = format!(
+        r#"
+[[agents]]
+email = "ann@acme.com"
+password_hash = "{hash}"
+groups = ["support"]
+
+[[agents]]
+email = "bob@acme.com"
+token = "{BOB_TOKEN}"
+
+[backends.support_crm]
+kind = "builtin"
+
+[backends.sales_crm]
+kind = "builtin"
+
+[[groups]]
+name = "support"
+backend = "support_crm"
+tokens = ["{TOKEN}"]
+
+[[groups]]
+name = "sales"
+backend = "sales_crm"
+tokens = ["sales-token-0123456789"]
+"#
+    );
+    let app = TestApp::with_config(&config, TOKEN);
+    for (token, name) in [
+        (TOKEN, "Support Customer"),
+        ("sales-token-0123456789", "Sales Lead"),
+    ] {
+        let (status, body) = app.as_token(token).send(
+            "POST",
+            "/api/v1/crm/contacts",
+            Some(&json!({"name": name, "phones": ["+14155550300"]})),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let ann = ann(&app);
+    let (status, card) = ann.get("/api/v1/lookup?phone=%2B14155550300");
+    assert_eq!(status, 200, "{card}");
+    assert_eq!(card["name"], "Support Customer", "{card}");
+    let (status, body) = ann.get("/api/v1/lookup?phone=%2B14155550300&group=sales");
+    assert_eq!(status, 422, "Ann looked into sales: {body}");
+    let (status, found) = ann.get("/api/v1/contacts?q=Lead");
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        !found.to_string().contains("Sales Lead"),
+        "Ann found sales' contact: {found}"
+    );
+    let (status, found) = ann.get("/api/v1/contacts?q=Support");
+    assert_eq!(status, 200, "{found}");
+    assert!(found.to_string().contains("Support Customer"), "{found}");
+    let bob = bob(&app);
+    let (status, body) = bob.get("/api/v1/lookup?phone=%2B14155550300");
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "no_group");
+}

@@ -7,8 +7,9 @@
 //! call in `GET /api/v1/calls/{Linkedid}` and its ticket and comment in the
 //! built-in CRM.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -21,19 +22,47 @@ const CALLER: &str = "+14155550100";
 /// A scripted Asterisk manager interface.
 struct ScriptedAmi {
     listener: TcpListener,
+    /// With TLS (Asterisk's `tlsenable = yes`): the server's certificate.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
+
+/// The connection's bytes: TCP, or TLS over it.
+trait Wire: Read + Write + Send {}
+impl<T: Read + Write + Send> Wire for T {}
 
 /// One accepted, logged-in manager connection.
 struct AmiConn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    stream: BufReader<Box<dyn Wire>>,
 }
 
 impl ScriptedAmi {
     fn bind() -> ScriptedAmi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
-        ScriptedAmi { listener }
+        ScriptedAmi {
+            listener,
+            tls: None,
+        }
+    }
+
+    /// A manager interface speaking TLS with a self-signed certificate for
+    /// `localhost`; the certificate's PEM (the CA deskbridge is told to trust).
+    fn bind_tls() -> (ScriptedAmi, String) {
+        let rcgen::CertifiedKey { cert, key_pair } =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+                .expect("a certificate");
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key_pair.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .expect("the certificate");
+        let mut ami = ScriptedAmi::bind();
+        ami.tls = Some(Arc::new(config));
+        (ami, cert.pem())
     }
 
     fn address(&self) -> String {
@@ -45,7 +74,7 @@ impl ScriptedAmi {
     fn refuse(&self) {
         let mut conn = self.connect();
         conn.write("Asterisk Call Manager/7.0.3\r\n");
-        let login = conn.read_action();
+        let login = conn.login_action(Challenge::Offer);
         conn.write(&format!(
             "Response: Error\r\nActionID: {}\r\nMessage: Authentication failed\r\n\r\n",
             field(&login, "ActionID")
@@ -66,9 +95,15 @@ impl ScriptedAmi {
         };
         stream.set_nonblocking(false).expect("blocking");
         stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        let wire: Box<dyn Wire> = match &self.tls {
+            None => Box::new(stream),
+            Some(config) => Box::new(rustls::StreamOwned::new(
+                rustls::ServerConnection::new(config.clone()).expect("a TLS session"),
+                stream,
+            )),
+        };
         AmiConn {
-            reader: BufReader::new(stream.try_clone().expect("clone")),
-            writer: stream,
+            stream: BufReader::new(wire),
         }
     }
 
@@ -76,12 +111,27 @@ impl ScriptedAmi {
     /// `CoreShowChannels` with `live` (uniqueid, linkedid, channel) as the channels
     /// up now.
     fn accept(&self, live: &[(&str, &str, &str)]) -> AmiConn {
+        self.accept_with(live, Challenge::Offer)
+    }
+
+    /// [`ScriptedAmi::accept`] by a PBX that offers the MD5 challenge or not.
+    fn accept_with(&self, live: &[(&str, &str, &str)], challenge: Challenge) -> AmiConn {
         let mut conn = self.connect();
         conn.write("Asterisk Call Manager/7.0.3\r\n");
-        let login = conn.read_action();
-        assert_eq!(field(&login, "Action"), "Login");
+        let login = conn.login_action(challenge);
         assert_eq!(field(&login, "Username"), "deskbridge");
-        assert_eq!(field(&login, "Secret"), "s3cret-ami");
+        match challenge {
+            // The secret never crosses the wire: the key proves it.
+            Challenge::Offer => {
+                assert_eq!(field(&login, "AuthType").to_ascii_lowercase(), "md5");
+                assert_eq!(
+                    field(&login, "Key"),
+                    md5_hex(&format!("{CHALLENGE}s3cret-ami"))
+                );
+                assert!(login.iter().all(|(k, _)| k != "Secret"), "{login:?}");
+            }
+            Challenge::Refuse => assert_eq!(field(&login, "Secret"), "s3cret-ami"),
+        }
         conn.write(&format!(
             "Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n",
             field(&login, "ActionID")
@@ -105,9 +155,68 @@ impl ScriptedAmi {
     }
 }
 
+/// Whether the scripted PBX answers `Action: Challenge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Challenge {
+    /// As Asterisk does (`action_challenge` in `main/manager.c`): `Response:
+    /// Success` with a `Challenge` of random digits.
+    Offer,
+    /// As a manager interface without MD5 logins: `Response: Error`.
+    Refuse,
+}
+
+/// The challenge the scripted PBX sends.
+const CHALLENGE: &str = "840415273";
+
+/// MD5, hex, computed here with its own implementation (the `md5sum` of the
+/// text), not the client's.
+fn md5_hex(text: &str) -> String {
+    let out = std::process::Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("md5sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a digest")
+        .to_string()
+}
+
 impl AmiConn {
+    /// Reads the client's login, answering its `Challenge` first (as
+    /// `challenge` says) when it asks for one; the `Login` action's fields.
+    fn login_action(&mut self, challenge: Challenge) -> Vec<(String, String)> {
+        let mut action = self.read_action();
+        if field(&action, "Action") == "Challenge" {
+            assert_eq!(field(&action, "AuthType").to_ascii_lowercase(), "md5");
+            let id = field(&action, "ActionID");
+            match challenge {
+                Challenge::Offer => self.write(&format!(
+                    "Response: Success\r\nActionID: {id}\r\nChallenge: {CHALLENGE}\r\n\r\n"
+                )),
+                Challenge::Refuse => self.write(&format!(
+                    "Response: Error\r\nActionID: {id}\r\nMessage: Invalid/unknown command: Challenge\r\n\r\n"
+                )),
+            }
+            action = self.read_action();
+        }
+        assert_eq!(field(&action, "Action"), "Login");
+        action
+    }
+
     fn write(&mut self, text: &str) {
-        self.writer.write_all(text.as_bytes()).expect("write");
+        let wire = self.stream.get_mut();
+        wire.write_all(text.as_bytes()).expect("write");
+        wire.flush().expect("flush");
     }
 
     /// Plays one event written with `\n` line ends (leading spaces ignored), sent
@@ -126,7 +235,7 @@ impl AmiConn {
         let mut fields = Vec::new();
         loop {
             let mut line = String::new();
-            let n = self.reader.read_line(&mut line).expect("read");
+            let n = self.stream.read_line(&mut line).expect("read");
             assert!(n > 0, "deskbridge closed the connection");
             let line = line.trim_end();
             if line.is_empty() {
@@ -150,6 +259,11 @@ fn field(frame: &[(String, String)], key: &str) -> String {
 }
 
 fn app_for(ami: &ScriptedAmi) -> TestApp {
+    app_with(&format!("address = \"{}\"", ami.address()))
+}
+
+/// The app with `asterisk_keys` (the address, and TLS's) in `[groups.asterisk]`.
+fn app_with(asterisk_keys: &str) -> TestApp {
     let config = format!(
         r#"
 [[agents]]
@@ -166,11 +280,10 @@ extension = "102"
 name = "support"
 tokens = ["{TOKEN}"]
 [groups.asterisk]
-address = "{}"
+{asterisk_keys}
 username = "deskbridge"
 secret = "s3cret-ami"
-"#,
-        ami.address()
+"#
     );
     TestApp::with_config(&config, TOKEN)
 }
@@ -304,6 +417,51 @@ fn an_inbound_call_answered_by_an_agent_is_a_ticket_assigned_to_them() {
     let body = comment(&app, &call);
     assert!(body.contains("Agent: Ann Example <ann@acme.com>"), "{body}");
     assert!(body.contains("Outcome: answered"), "{body}");
+}
+
+/// Issue 25, point 7: the login proves the secret by the MD5 challenge when the
+/// PBX offers it (every test above: `accept` checks the `Key` and that no
+/// `Secret` was sent); a manager interface that refuses the challenge still
+/// gets a login, with the secret, and its calls are logged.
+#[test]
+fn a_pbx_without_the_md5_challenge_still_gets_a_login() {
+    let ami = ScriptedAmi::bind();
+    let app = app_for(&ami);
+    let mut pbx = ami.accept_with(&[], Challenge::Refuse);
+    let l = "1700000009.10";
+    pbx.play(&inbound_start(l));
+    pbx.play(&hangup("PJSIP/trunk-00000001", l, l, 16));
+    let call = finished(&app, l);
+    assert_eq!(call["from"], CALLER);
+    assert_eq!(call["state"], "ended");
+}
+
+/// Issue 25, point 7: `tls = true` with the CA to trust: the manager
+/// connection is TLS (the scripted PBX only speaks TLS), the certificate is
+/// checked for the address's host, and calls come through as over TCP.
+#[test]
+fn a_pbx_reached_over_tls_with_its_ca_logs_calls() {
+    let (ami, ca) = ScriptedAmi::bind_tls();
+    let dir = tempfile::tempdir().expect("a dir");
+    let ca_file = dir.path().join("pbx-ca.pem");
+    std::fs::write(&ca_file, ca).expect("the CA file");
+    let port = ami
+        .address()
+        .rsplit_once(':')
+        .expect("a port")
+        .1
+        .to_string();
+    let app = app_with(&format!(
+        "address = \"localhost:{port}\"\ntls = true\nca_file = \"{}\"",
+        ca_file.display()
+    ));
+    let mut pbx = ami.accept(&[]);
+    let l = "1700000010.10";
+    pbx.play(&inbound_start(l));
+    pbx.play(&hangup("PJSIP/trunk-00000001", l, l, 16));
+    let call = finished(&app, l);
+    assert_eq!(call["from"], CALLER);
+    assert_eq!(call["state"], "ended");
 }
 
 #[test]

@@ -234,3 +234,109 @@ fn a_body_sent_too_slowly_is_refused_within_the_body_timeout() {
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert_eq!(body_of(&response)["error"], "request_timeout", "{response}");
 }
+
+/// One request on a connection of its own (a reserved connection serves one);
+/// its status and how long the answer took.
+fn timed(
+    send: impl FnOnce(&reqwest::blocking::Client) -> reqwest::Result<reqwest::blocking::Response>,
+) -> (u16, Duration) {
+    let client = reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let status = match send(&client) {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let _ = r.bytes();
+            status
+        }
+        Err(e) => {
+            eprintln!("request failed after {:?}: {e:?}", started.elapsed());
+            0
+        }
+    };
+    (status, started.elapsed())
+}
+
+/// Issue 25, point 1: 64 clients that pipeline requests and never read used to
+/// hold all 64 connections for as long as they liked, and `/healthz` got 503.
+/// Now a stalled write ends its connection after `write_timeout_seconds`, and
+/// the reserved share (8 of 64) serves the known clients while the flood fills
+/// the rest: the probe and the PBX's ingest are answered within a second
+/// throughout, an anonymous request is refused.
+#[test]
+fn a_flood_of_clients_that_never_read_leaves_the_probes_and_the_pbx_answered() {
+    let app = TestApp::builder()
+        .config("[server]\nmax_connections = 64\nheader_timeout_seconds = 30\nwrite_timeout_seconds = 2\n")
+        .start();
+    let addr = addr(&app).parse().expect("a socket address");
+    let flood = deskbridge_testkit::flood::SlowReaders::start(addr, 64);
+    // The flood takes every open connection.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = timed(|c| c.get(app.url("/api/v1/openapi.json")).send());
+        if status == 503 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the flood never filled the server"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut slowest = Duration::ZERO;
+    let until = Instant::now() + Duration::from_secs(8);
+    let mut n = 0;
+    while Instant::now() < until {
+        let (status, took) = timed(|c| c.get(app.url("/healthz")).send());
+        assert_eq!(status, 200, "/healthz during the flood, after {took:?}");
+        slowest = slowest.max(took);
+        let call = format!("flood-{n}");
+        let (status, took) = timed(|c| {
+            c.post(app.url("/api/v1/events"))
+                .bearer_auth(&app.token)
+                .json(&json!({"id": call, "call_id": call, "type": "ringing",
+                              "direction": "inbound", "from": "+14155550100"}))
+                .send()
+        });
+        assert_eq!(status, 202, "an ingest during the flood, after {took:?}");
+        slowest = slowest.max(took);
+        n += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let opened = flood.stop();
+    assert!(
+        slowest < Duration::from_secs(1),
+        "slowest answer during the flood: {slowest:?}"
+    );
+    // The server closed stalled connections (the flood had to open more than
+    // its 64), and the calls sent meanwhile are there.
+    assert!(
+        opened > 64,
+        "the flood's connections were never closed ({opened} opened)"
+    );
+    let call = app.wait_call(&format!("flood-{}", n - 1), |c| c["state"] == "ringing");
+    assert_eq!(call["from"], "+14155550100");
+}
+
+/// A kept-alive connection idle between requests is closed after the header
+/// timeout (hyper runs it while waiting for the next request's head).
+#[test]
+fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
+    let app = TestApp::builder()
+        .config("[server]\nheader_timeout_seconds = 1\n")
+        .start();
+    let mut s = TcpStream::connect(addr(&app)).expect("connect");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: deskbridge\r\n\r\n")
+        .expect("write");
+    let started = Instant::now();
+    let answered = read_until_closed(&mut s, Duration::from_secs(5)).expect("closed");
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "closed after {took:?}, timeout 1 s"
+    );
+}

@@ -27,6 +27,7 @@ mod openapi;
 mod pops;
 mod route;
 mod rules;
+mod streams;
 mod triggers;
 mod twilio;
 mod zendesk;

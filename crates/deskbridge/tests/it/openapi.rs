@@ -547,11 +547,23 @@ fn every_documented_operation_answers_as_described() {
         None,
     );
     assert_eq!(stream.status, 200);
-    let instances = c.json(
+    // The instances: for admins (and the metrics token), not group tokens.
+    let refused = c.call(
         "get",
         "/api/v1/instances",
         "/api/v1/instances",
         As::Group,
+        None,
+    );
+    assert_eq!(refused.status, 403);
+
+    // The agent page's API.
+    let ann = sign_in(&mut c);
+    let instances = c.json(
+        "get",
+        "/api/v1/instances",
+        "/api/v1/instances",
+        As::Agent(&ann),
         None,
     );
     assert_eq!(
@@ -559,9 +571,6 @@ fn every_documented_operation_answers_as_described() {
         Some(1),
         "{instances}"
     );
-
-    // The agent page's API.
-    let ann = sign_in(&mut c);
     let me = c.json(
         "get",
         "/api/v1/agent/me",

@@ -65,10 +65,16 @@ fn psql(sql: &str) {
 }
 
 const CONFIG: &str = r#"
+[metrics]
+token = "instances-metrics-token-0123456789"
+
 [[groups]]
 name = "support"
 tokens = ["instances-test-token-0123456789"]
 "#;
+
+/// The scraper's token: `/api/v1/instances` is for admins and the scraper.
+const METRICS_TOKEN: &str = "instances-metrics-token-0123456789";
 
 /// Starts one instance on the shared database.
 fn instance(
@@ -263,9 +269,9 @@ fn a_stream_on_one_instance_sees_calls_handled_by_another() {
     assert!(seen.contains_key("ended"), "{seen:?}");
 
     // Both instances list each other.
-    let (_, listed) = a.get("/api/v1/instances");
+    let (_, listed) = a.as_token(METRICS_TOKEN).get("/api/v1/instances");
     assert_eq!(listed["instances"].as_array().unwrap().len(), 2, "{listed}");
-    let (_, from_b) = b.get("/api/v1/instances");
+    let (_, from_b) = b.as_token(METRICS_TOKEN).get("/api/v1/instances");
     assert_ne!(listed["this_instance"], from_b["this_instance"]);
 }
 

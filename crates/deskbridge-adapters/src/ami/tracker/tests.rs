@@ -251,3 +251,78 @@ fn fields_past_the_native_bounds_are_not_taken() {
     assert_eq!(events[0].from, None);
     assert_eq!(events[0].to, Some(Phone::E164("+14155550199".into())));
 }
+
+/// Issue 25, point 7: calls whose hangup never comes are not kept for good.
+/// Past its bound the tracker drops the oldest call with its channels, counts
+/// it, and goes on tracking new calls (which still end).
+#[test]
+fn calls_that_never_hang_up_are_dropped_oldest_first_past_the_bound() {
+    let mut t = Tracker::with_bounds(Region::US, Vec::new(), 3, 100);
+    let ring = |n: usize| {
+        format!(
+            "Event: Newchannel
+            Channel: PJSIP/trunk-{n:08}
+            CallerIDNum: 41555501{n:02}
+            Exten: 4155550199
+            Uniqueid: 9.{n}
+            Linkedid: 9.{n}"
+        )
+    };
+    for n in 0..5 {
+        let events = play(&mut t, &ring(n));
+        assert_eq!(events.len(), 1, "call {n} rings");
+    }
+    assert_eq!(t.calls_in_progress(), 3);
+    assert_eq!(t.take_dropped(), 2, "the two oldest dropped");
+    assert_eq!(t.take_dropped(), 0, "counted once");
+    // A dropped call's late hangup still ends it, as for a call that began
+    // before the tracker (the journal knows it), only without what the tracker
+    // had learnt of it; a kept one ends as before.
+    let gone = play(
+        &mut t,
+        "Event: Hangup
+        Channel: PJSIP/trunk-00000000
+        Uniqueid: 9.0
+        Linkedid: 9.0
+        Cause: 16",
+    );
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(gone[0].kind, EventKind::Ended);
+    assert_eq!(gone[0].direction, None, "what was known of it is gone");
+    let ended = play(
+        &mut t,
+        "Event: Hangup
+        Channel: PJSIP/trunk-00000004
+        Uniqueid: 9.4
+        Linkedid: 9.4
+        Cause: 16",
+    );
+    assert_eq!(ended.last().map(|e| e.kind), Some(EventKind::Ended));
+    assert_eq!(t.calls_in_progress(), 2);
+}
+
+/// Channels are bounded too, whatever calls they claim to belong to.
+#[test]
+fn channels_of_calls_never_seen_are_bounded() {
+    let mut t = Tracker::with_bounds(Region::US, Vec::new(), 100, 4);
+    for n in 0..10 {
+        play(
+            &mut t,
+            &format!(
+                "Event: DialBegin
+                Channel: PJSIP/x-{n:08}
+                Uniqueid: 7.{n}
+                Linkedid: 7.{n}
+                DestChannel: PJSIP/y-{n:08}
+                DestUniqueid: 8.{n}
+                DestLinkedid: 7.{n}"
+            ),
+        );
+    }
+    assert!(
+        t.channels_kept() <= 4,
+        "{} channels kept",
+        t.channels_kept()
+    );
+    assert!(t.take_dropped() >= 6);
+}

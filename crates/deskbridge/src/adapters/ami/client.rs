@@ -14,7 +14,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use deskbridge_core::CallEvent;
 use deskbridge_store::StoreError;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -32,6 +32,7 @@ const PING_AFTER: Duration = Duration::from_secs(20);
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 
 const LOGIN_ID: &str = "deskbridge-login";
+const CHALLENGE_ID: &str = "deskbridge-challenge";
 const SYNC_ID: &str = "deskbridge-sync";
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,10 @@ enum SessionError {
     Silent(Duration),
     #[error("timed out connecting or logging in")]
     Timeout,
+    #[error(
+        "TLS with the PBX failed: {0}; check groups[].asterisk.tls, ca_file and that the PBX's manager has tlsenable = yes"
+    )]
+    Tls(String),
 }
 
 /// Starts the group's AMI client; it runs until `stop` turns true.
@@ -175,6 +180,15 @@ async fn session(
             continue;
         }
         let events = tracker.on_frame(&frame, chrono::Utc::now());
+        let dropped = tracker.take_dropped();
+        if dropped > 0 {
+            metrics::counter!("deskbridge_ami_calls_dropped_total", "group" => group.name.clone())
+                .increment(dropped);
+            tracing::warn!(
+                group = %group.name, dropped,
+                "the AMI call tracker was full (calls whose hangup never came); dropped the oldest"
+            );
+        }
         if !events.is_empty() {
             commit(state, group, events, stop).await;
         }
@@ -218,9 +232,13 @@ async fn commit(
     }
 }
 
+/// The connection's byte stream: TCP, or TLS over it (`tls = true`).
+trait AmiIo: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AmiIo for T {}
+
 /// A logged-in connection.
 struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn AmiIo>,
     reader: FrameReader,
     buf: Vec<u8>,
 }
@@ -244,6 +262,19 @@ impl Conn {
         }
     }
 
+    /// The answer to the action sent with `action_id` (events before it are
+    /// skipped: none are sent before the login).
+    async fn answer_to(&mut self, action_id: &str) -> Result<Frame, SessionError> {
+        loop {
+            let f = self.next_frame().await?;
+            if f.get("ActionID") == Some(action_id)
+                || (f.get("Response").is_some() && f.get("ActionID").is_none())
+            {
+                return Ok(f);
+            }
+        }
+    }
+
     async fn next_frame(&mut self) -> Result<Frame, SessionError> {
         loop {
             if let Item::Frame(f) = self.next_item().await? {
@@ -253,11 +284,22 @@ impl Conn {
     }
 }
 
-/// Connects, reads the banner, sends `Login` and waits for its answer.
+/// Connects, reads the banner, logs in and waits for the answer.
+///
+/// The secret never crosses the wire when the PBX offers the MD5 challenge
+/// (Asterisk's `Action: Challenge` with `AuthType: MD5`, answered with a
+/// `Challenge`; the login then sends `Key`, the MD5 of the challenge followed
+/// by the secret, in lowercase hex: `action_challenge` and `authenticate` in
+/// Asterisk's `main/manager.c`). A PBX that refuses the challenge gets the
+/// plain `Secret` login.
 async fn login(settings: &AsteriskConfig, address: &str) -> Result<Conn, SessionError> {
-    let stream = TcpStream::connect(address)
+    let tcp = TcpStream::connect(address)
         .await
         .map_err(SessionError::Connect)?;
+    let stream: Box<dyn AmiIo> = match settings.tls {
+        false => Box::new(tcp),
+        true => Box::new(tls_connect(settings, tcp).await?),
+    };
     let mut conn = Conn {
         stream,
         reader: FrameReader::new(),
@@ -266,24 +308,117 @@ async fn login(settings: &AsteriskConfig, address: &str) -> Result<Conn, Session
     // The banner comes first; the reader refuses anything else.
     conn.next_item().await?;
     conn.send(&Frame::of(&[
-        ("Action", "Login"),
-        ("ActionID", LOGIN_ID),
-        ("Username", &settings.username),
-        ("Secret", &settings.secret),
-        ("Events", "on"),
+        ("Action", "Challenge"),
+        ("ActionID", CHALLENGE_ID),
+        ("AuthType", "MD5"),
     ]))
     .await?;
-    loop {
-        let f = conn.next_frame().await?;
-        if f.get("ActionID") != Some(LOGIN_ID) && f.get("Response").is_none() {
-            continue;
+    let offered = conn.answer_to(CHALLENGE_ID).await?;
+    let login = match offered.get("Challenge").filter(|_| succeeded(&offered)) {
+        Some(challenge) => Frame::of(&[
+            ("Action", "Login"),
+            ("ActionID", LOGIN_ID),
+            ("AuthType", "MD5"),
+            ("Username", &settings.username),
+            ("Key", &md5_key(challenge, &settings.secret)),
+            ("Events", "on"),
+        ]),
+        None => {
+            tracing::warn!(
+                user = %settings.username,
+                "the PBX offers no MD5 challenge; logging in with the secret in the clear (use tls = true)"
+            );
+            Frame::of(&[
+                ("Action", "Login"),
+                ("ActionID", LOGIN_ID),
+                ("Username", &settings.username),
+                ("Secret", &settings.secret),
+                ("Events", "on"),
+            ])
         }
-        return match f.get("Response") {
-            Some(r) if r.eq_ignore_ascii_case("Success") => Ok(conn),
-            _ => Err(SessionError::LoginRefused {
-                user: settings.username.clone(),
-                message: f.get("Message").unwrap_or("no reason given").to_string(),
-            }),
-        };
+    };
+    conn.send(&login).await?;
+    let answer = conn.answer_to(LOGIN_ID).await?;
+    match succeeded(&answer) {
+        true => Ok(conn),
+        false => Err(SessionError::LoginRefused {
+            user: settings.username.clone(),
+            message: answer
+                .get("Message")
+                .unwrap_or("no reason given")
+                .to_string(),
+        }),
+    }
+}
+
+/// TLS over `tcp`, the PBX's certificate checked against `ca_file` (else the
+/// built-in public roots) for the address's host.
+async fn tls_connect(
+    settings: &AsteriskConfig,
+    tcp: TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, SessionError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let tls_error = |what: String| SessionError::Tls(what);
+    let mut roots = rustls::RootCertStore::empty();
+    match &settings.ca_file {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| tls_error(format!("cannot read ca_file {}: {e}", path.display())))?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(tls_error(format!(
+                    "ca_file {} holds no certificate; give the PEM of the CA that signed the PBX's certificate",
+                    path.display()
+                )));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| tls_error(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = ServerName::try_from(settings.host())
+        .map_err(|e| tls_error(format!("{:?} is no host name: {e}", settings.host())))?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| tls_error(e.to_string()))
+}
+
+fn succeeded(answer: &Frame) -> bool {
+    answer
+        .get("Response")
+        .is_some_and(|r| r.eq_ignore_ascii_case("Success"))
+}
+
+/// The MD5 login's `Key`: MD5 of the challenge then the secret, lowercase hex.
+fn md5_key(challenge: &str, secret: &str) -> String {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    h.update(challenge.as_bytes());
+    h.update(secret.as_bytes());
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Asterisk's check (`authenticate` in `main/manager.c`): MD5 over the
+    /// challenge and the secret, hex. The expected value is `md5sum` of the
+    /// two written one after the other.
+    #[test]
+    fn the_md5_key_is_the_digest_of_challenge_and_secret() {
+        // printf '%s' '840415273s3cret-ami' | md5sum
+        assert_eq!(
+            md5_key("840415273", "s3cret-ami"),
+            "23adba581e9817be3cef93748521a02b"
+        );
     }
 }

@@ -18,7 +18,6 @@ pub mod crm;
 
 use std::sync::{Arc, LazyLock};
 
-use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder};
@@ -201,6 +200,17 @@ pub fn spec() -> &'static utoipa::openapi::OpenApi {
     tag = "meta",
     responses((status = 200, description = "The OpenAPI 3.1 description of every endpoint", content_type = "application/json", body = Object))
 )]
-async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
-    Json(spec())
+async fn openapi_json() -> impl axum::response::IntoResponse {
+    // Serialized once: the largest answer anyone may ask for, so a flood of
+    // anonymous requests for it costs a copy of bytes each, not a
+    // serialization (issue 25, point 1).
+    static JSON: LazyLock<axum::body::Bytes> = LazyLock::new(|| {
+        serde_json::to_vec(spec())
+            .map(axum::body::Bytes::from)
+            .unwrap_or_default()
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        JSON.clone(),
+    )
 }
