@@ -52,16 +52,7 @@ async fn time_one_by_one(
 
 pub async fn run(lookups: usize, clients: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let overrides = deskbridge::config::Overrides {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().join("data")),
-        database_url: None,
-    };
-    let config =
-        deskbridge::config::Config::load(None, overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let running = deskbridge::app::start(config).await?;
-    let token = std::fs::read_to_string(dir.path().join("data/ingest-token"))?;
-    let token = token.trim().to_string();
+    let (running, token) = super::start_default(&dir).await?;
     let crm = running.state.groups[0]
         .crm
         .clone()

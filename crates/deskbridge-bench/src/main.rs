@@ -152,6 +152,23 @@ async fn start_deskbridge(
     deskbridge::app::start(config).await
 }
 
+/// deskbridge on the embedded default (no config file: SQLite, the built-in
+/// CRM, one group) with its data in `dir`; its generated ingest token.
+async fn start_default(
+    dir: &tempfile::TempDir,
+) -> anyhow::Result<(deskbridge::app::Running, String)> {
+    let overrides = deskbridge::config::Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().join("data")),
+        database_url: None,
+    };
+    let config =
+        deskbridge::config::Config::load(None, overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let running = deskbridge::app::start(config).await?;
+    let token = std::fs::read_to_string(dir.path().join("data/ingest-token"))?;
+    Ok((running, token.trim().to_string()))
+}
+
 const TOKEN: &str = "bench-ingest-token-0123456789";
 const AGENTS: usize = 5;
 
@@ -348,15 +365,7 @@ async fn main() -> anyhow::Result<()> {
 /// after the commit, `synchronous = FULL`).
 async fn ingest_bench(events: usize, batch: usize, clients: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let overrides = deskbridge::config::Overrides {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().join("data")),
-        database_url: None,
-    };
-    let config =
-        deskbridge::config::Config::load(None, overrides).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let running = deskbridge::app::start(config).await?;
-    let token = std::fs::read_to_string(dir.path().join("data/ingest-token"))?;
+    let (running, token) = start_default(&dir).await?;
     let url = format!("http://{}/api/v1/events", running.addr);
     let http = reqwest::Client::new();
     // Each call: ringing, answered, ended (so ingest also queues real steps).
@@ -380,7 +389,7 @@ async fn ingest_bench(events: usize, batch: usize, clients: usize) -> anyhow::Re
         .chunks(bodies.len().div_ceil(clients))
         .map(|c| c.to_vec())
     {
-        let (http, url, token) = (http.clone(), url.clone(), token.trim().to_string());
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
         tasks.spawn(async move {
             for body in chunk {
                 let resp = http

@@ -12,13 +12,8 @@ use super::*;
 
 const LOOKUP: &str = "GET /api/v2/users/search";
 
-#[tokio::test]
-async fn an_agent_is_looked_up_once_however_many_ask_at_once() {
-    let mut cfg = EmulatorConfig::new("admin@acme.com", "emulator-token");
-    // Slow enough that every ask arrives while the first lookup is out.
-    cfg.latency = Duration::from_millis(100);
-    let zd = Emulator::new(cfg).start("127.0.0.1:0").await.unwrap();
-    let ann = zd.seed_agent("ann@acme.com", "Ann Example");
+/// The backend on the emulated account, with no agent known in advance.
+fn helpdesk_on(zd: &zendesk_emulator::RunningEmulator) -> ZendeskHelpdesk {
     let auth = Auth::ApiToken {
         email: "admin@acme.com".into(),
         token: "emulator-token".into(),
@@ -28,7 +23,17 @@ async fn an_agent_is_looked_up_once_however_many_ask_at_once() {
         Arc::new(Budget::new(6000)),
     )
     .unwrap();
-    let helpdesk = ZendeskHelpdesk::new(Arc::new(client), HashMap::new(), false);
+    ZendeskHelpdesk::new(Arc::new(client), HashMap::new(), false)
+}
+
+#[tokio::test]
+async fn an_agent_is_looked_up_once_however_many_ask_at_once() {
+    let mut cfg = EmulatorConfig::new("admin@acme.com", "emulator-token");
+    // Slow enough that every ask arrives while the first lookup is out.
+    cfg.latency = Duration::from_millis(100);
+    let zd = Emulator::new(cfg).start("127.0.0.1:0").await.unwrap();
+    let ann = zd.seed_agent("ann@acme.com", "Ann Example");
+    let helpdesk = helpdesk_on(&zd);
 
     // A failed lookup is not remembered: the next ask tries again.
     zd.set_faults(1.0, Duration::ZERO);
@@ -94,16 +99,7 @@ async fn a_create_retried_with_another_body_returns_the_first_ticket() {
         "Caller",
         "+14155550100",
     ));
-    let auth = Auth::ApiToken {
-        email: "admin@acme.com".into(),
-        token: "emulator-token".into(),
-    };
-    let client = ZendeskClient::new(
-        ClientConfig::new(&zd.base_url, auth),
-        Arc::new(Budget::new(6000)),
-    )
-    .unwrap();
-    let helpdesk = ZendeskHelpdesk::new(Arc::new(client), HashMap::new(), false);
+    let helpdesk = helpdesk_on(&zd);
     let key = IdempotencyKey::for_step("support", "c1", "open_ticket");
 
     zd.lose_ticket_create_answers(1);
