@@ -103,7 +103,9 @@ pub struct MetricsConfig {
     /// a private network, the API on a public one.
     pub listen: Option<String>,
     /// A scraper must send `Authorization: Bearer TOKEN` (Prometheus'
-    /// `authorization.credentials`); unset, `/metrics` is open like `/healthz`.
+    /// `authorization.credentials`). Unset, `/metrics` on the main port is for
+    /// signed-in admins only (its series name hosts), and on `listen` it is
+    /// open to whoever reaches that address.
     pub token: Option<String>,
 }
 

@@ -40,17 +40,19 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Prometheus metrics, when `metrics.enabled` (the default): on the main port,
-/// or only on `[metrics] listen` when that is set; with `[metrics] token`, only
-/// for `Authorization: Bearer TOKEN`.
+/// Prometheus metrics, when `metrics.enabled` (the default). They name the
+/// hosts the server runs on and the hosts its triggers reach, so on the main
+/// port they are for the scraper with `[metrics] token` and for signed-in
+/// admins only; `[metrics] listen` (a private address) serves them to whoever
+/// reaches it, or to the token when one is set.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "health",
-    security((), ("metrics_token" = [])),
+    security(("metrics_token" = []), ("agent_session" = [])),
     responses(
         (status = 200, description = "Prometheus metrics in the text exposition format", content_type = "text/plain", body = String),
-        (status = 401, description = "`[metrics] token` is set and the request does not carry it (`unauthorized`)", body = doc::ApiErrorBody),
+        (status = 401, description = "Not the `[metrics] token`, nor a signed-in admin (`unauthorized`); on the main port without `[metrics] token`, only admins", body = doc::ApiErrorBody),
         (status = 404, description = "Metrics are off (`[metrics] enabled = false`), or served on `[metrics] listen` instead", body = doc::ApiErrorBody),
     )
 )]
@@ -58,6 +60,7 @@ async fn metrics(
     State(state): State<Arc<AppState>>,
     listener: Option<axum::Extension<MetricsListener>>,
     headers: axum::http::HeaderMap,
+    session: Result<super::caller::AgentSession, super::ApiError>,
 ) -> Result<String, super::ApiError> {
     let Some(handle) = &state.metrics else {
         return Err(super::ApiError::not_found(
@@ -69,22 +72,29 @@ async fn metrics(
             "metrics are served on [metrics] listen, not on this port",
         ));
     }
-    if let Some(token) = &state.metrics_token {
-        use subtle::ConstantTimeEq;
-        let sent = headers
+    let scraper = state.metrics_token.as_deref().is_some_and(|token| {
+        headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim());
-        let matches = sent.is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.as_bytes())));
-        if !matches {
-            return Err(super::ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send Authorization: Bearer with the token of [metrics] token",
-            ));
-        }
+            .and_then(super::auth::bearer_token)
+            .is_some_and(|sent| crate::agent_auth::same_secret(sent.trim(), token))
+    });
+    let admin = matches!(&session, Ok(s) if s.admin);
+    // `[metrics] listen` without a token: open, as configured (a private address).
+    let private_and_open = listener.is_some() && state.metrics_token.is_none();
+    if !(scraper || admin || private_and_open) {
+        return Err(super::ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            match state.metrics_token {
+                Some(_) => "send Authorization: Bearer with the token of [metrics] token",
+                None => {
+                    "/metrics on the main port is for [metrics] token (set one; Prometheus \
+                     sends it as authorization.credentials) or a signed-in admin; or serve \
+                     it on [metrics] listen, a private address"
+                }
+            },
+        ));
     }
     refresh_gauges(&state).await;
     Ok(handle.render())

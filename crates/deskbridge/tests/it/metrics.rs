@@ -62,9 +62,7 @@ pub(crate) fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<
 }
 
 fn metrics_text(app: &TestApp) -> String {
-    let resp = app.client().get(app.url("/metrics")).send().unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    resp.text().unwrap()
+    app.scrape()
 }
 
 fn missed_call(call_id: &str, from: &str) -> serde_json::Value {
@@ -104,7 +102,11 @@ allow_private_networks = true
 "#,
         backend = backend_and_ann(&zd, ann)
     );
-    let app = TestApp::with_config(&config, TOKEN);
+    let app = TestApp::with_config(&format!("{}\n{config}", metrics_section()), TOKEN);
+    // Issue 25: without the token, the main port's /metrics answers nobody
+    // (it names hosts).
+    let anonymous = app.client().get(app.url("/metrics")).send().unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
 
     // Two answered calls from one caller, each popped while it goes on: a
     // ticket, then a comment on it.

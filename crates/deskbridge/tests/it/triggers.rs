@@ -149,8 +149,9 @@ impl Receiver {
 /// 0.3 s twice.
 fn start(triggers: &str, allow_private: bool) -> TestApp {
     let config = format!(
-        "[[groups]]\nname = \"support\"\ntokens = [\"{TOKEN}\"]\n{triggers}\n\
-         [triggers]\nallow_private_networks = {allow_private}\nretry_waits_seconds = [0.3, 0.3]\ntimeout_seconds = 5\n"
+        "{}\n[[groups]]\nname = \"support\"\ntokens = [\"{TOKEN}\"]\n{triggers}\n\
+         [triggers]\nallow_private_networks = {allow_private}\nretry_waits_seconds = [0.3, 0.3]\ntimeout_seconds = 5\n",
+        metrics_section()
     );
     TestApp::with_config(&config, TOKEN)
 }
@@ -468,13 +469,7 @@ fn after_the_last_retry_a_notification_is_a_dead_letter_and_can_be_replayed() {
     assert_eq!(failed[0]["attempts"], 3);
     assert_eq!(failed[0]["last_status"], 503);
     // Counted per endpoint: two retries, then failed.
-    let metrics = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = app.scrape();
     for (outcome, n) in [("retrying", 2), ("failed", 1)] {
         let line = format!(
             "deskbridge_trigger_attempts_total{{endpoint=\"{url}\",outcome=\"{outcome}\"}} {n}"

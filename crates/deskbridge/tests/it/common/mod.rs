@@ -451,6 +451,29 @@ pub fn urlencode(s: &str) -> String {
 
 pub use deskbridge_testkit::answered_call;
 
+/// The `[metrics] token` of the tests that read `/metrics` as Prometheus does.
+pub const METRICS_TOKEN: &str = "metrics-scrape-token-0123456789";
+
+/// The config section that lets [`TestApp::scrape`] read `/metrics`.
+pub fn metrics_section() -> String {
+    format!("[metrics]\ntoken = \"{METRICS_TOKEN}\"\n")
+}
+
+impl TestApp {
+    /// `/metrics` as Prometheus reads it, with [`METRICS_TOKEN`] (the app's
+    /// config has [`metrics_section`]).
+    pub fn scrape(&self) -> String {
+        let resp = self
+            .client()
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .expect("scrape");
+        assert_eq!(resp.status().as_u16(), 200, "/metrics refused the token");
+        resp.text().expect("text")
+    }
+}
+
 /// A browser signed in to the agent page: its session cookie and CSRF token.
 pub struct AgentBrowser<'a> {
     app: &'a TestApp,
