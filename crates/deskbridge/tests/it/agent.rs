@@ -988,15 +988,13 @@ mod zendesk {
 
 // ---- the agent's stream ----
 
-/// The stream's events (`event:` name and `data:` JSON), read until `done`
-/// says stop, or the stream's 20 s are up.
-fn read_stream(
+/// The agent's stream opened with the browser's session: its lines, read for
+/// at most 20 s.
+fn open_stream(
     app: &TestApp,
     browser: &AgentBrowser<'_>,
-    after_connect: impl FnOnce(),
-    done: impl Fn(&[(String, Value)]) -> bool,
-) -> Vec<(String, Value)> {
-    use std::io::{BufRead, BufReader};
+) -> std::io::Lines<std::io::BufReader<reqwest::blocking::Response>> {
+    use std::io::BufRead;
     let resp = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .build()
@@ -1006,7 +1004,18 @@ fn read_stream(
         .send()
         .expect("stream");
     assert_eq!(resp.status().as_u16(), 200);
-    let mut lines = BufReader::new(resp).lines();
+    std::io::BufReader::new(resp).lines()
+}
+
+/// The stream's events (`event:` name and `data:` JSON), read until `done`
+/// says stop, or the stream's 20 s are up.
+fn read_stream(
+    app: &TestApp,
+    browser: &AgentBrowser<'_>,
+    after_connect: impl FnOnce(),
+    done: impl Fn(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    let mut lines = open_stream(app, browser);
     let mut events = Vec::new();
     let mut name = String::new();
     let mut connected = Some(after_connect);
@@ -1227,21 +1236,9 @@ fn a_stored_call_id_with_a_newline_does_not_end_the_agents_stream() {
 /// the four newest go on carrying the agent's calls.
 #[test]
 fn a_fifth_stream_of_one_session_ends_the_oldest() {
-    use std::io::{BufRead, BufReader};
     let app = app("");
     let ann = ann(&app);
-    let open = || {
-        let resp = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs(20))
-            .build()
-            .expect("client")
-            .get(app.url("/api/v1/agent/stream"))
-            .header("cookie", &ann.cookie)
-            .send()
-            .expect("stream");
-        assert_eq!(resp.status().as_u16(), 200);
-        BufReader::new(resp).lines()
-    };
+    let open = || open_stream(&app, &ann);
     std::thread::scope(|scope| {
         let (listening, heard) = std::sync::mpsc::channel();
         let oldest = scope.spawn(|| {
