@@ -575,28 +575,36 @@ pub trait SharedBudget: Send + Sync {
     /// Takes one request from a shared upstream budget (a token bucket of
     /// `capacity` refilled at `per_second`, keeping `floor` tokens untouched).
     /// `Ok(None)` when taken, else how long to wait. `None` from a store that does
-    /// not share budgets (one instance): the caller keeps its own.
+    /// not share budgets (one instance, the default): the caller keeps its own.
     async fn take_budget(
         &self,
-        account: &str,
-        capacity: f64,
-        per_second: f64,
-        floor: f64,
-    ) -> Result<Option<Option<Duration>>, StoreError>;
+        _account: &str,
+        _capacity: f64,
+        _per_second: f64,
+        _floor: f64,
+    ) -> Result<Option<Option<Duration>>, StoreError> {
+        Ok(None)
+    }
 
-    /// Pauses a shared budget until `until_ms` (unix ms), after a 429.
-    async fn pause_budget(&self, account: &str, until_ms: i64) -> Result<(), StoreError>;
+    /// Pauses a shared budget until `until_ms` (unix ms), after a 429. Nothing
+    /// to pause in a store that shares no budget (the default).
+    async fn pause_budget(&self, _account: &str, _until_ms: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Counts one request under every one of an upstream's endpoint limits in
     /// `counts` (each a sliding window, counted across every instance), all or
     /// none: `Ok(Some(Ok(())))` when counted, `Ok(Some(Err((i, wait))))` when
     /// `counts[i]` has no room for `wait` (nothing counted). `Ok(None)` from a
-    /// store that does not share counts (one instance): the caller keeps its own.
+    /// store that does not share counts (one instance, the default): the caller
+    /// keeps its own.
     async fn admit_sends(
         &self,
-        account: &str,
-        counts: &[SendCount],
-    ) -> Result<Option<Result<(), (usize, Duration)>>, StoreError>;
+        _account: &str,
+        _counts: &[SendCount],
+    ) -> Result<Option<Result<(), (usize, Duration)>>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// One endpoint limit a request is counted under: at most `max` requests named

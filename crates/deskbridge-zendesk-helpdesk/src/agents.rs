@@ -38,6 +38,17 @@ impl ZendeskHelpdesk {
             .map(|(email, _)| email.clone())
     }
 
+    /// [`Self::agent_id`] of the agent a call or ticket names, if it names one.
+    pub(crate) async fn agent_id_of(
+        &self,
+        email: Option<&str>,
+    ) -> Result<Option<u64>, HelpdeskError> {
+        match email {
+            Some(email) => self.agent_id(email).await,
+            None => Ok(None),
+        }
+    }
+
     /// The agent's Zendesk id: from the directory, else looked up by email, once
     /// per agent however many calls ask at the same time (the first calls after a
     /// start all ask for the agents on shift).

@@ -21,10 +21,7 @@ impl ZendeskHelpdesk {
             recording_url: v.recording_url.clone(),
             started_at: v.started_at.to_rfc3339(),
             call_duration: v.duration_s,
-            answered_by_id: match &v.answered_by {
-                Some(email) => self.agent_id(email).await?,
-                None => None,
-            },
+            answered_by_id: self.agent_id_of(v.answered_by.as_deref()).await?,
             transcription_text: v.transcript.clone(),
         })
     }
@@ -66,10 +63,7 @@ impl ZendeskHelpdesk {
                 return Ok(CallRecordStatus::Recorded { id: id.to_string() });
             }
         }
-        let agent_id = match &record.answered_by {
-            Some(email) => self.agent_id(email).await?,
-            None => None,
-        };
+        let agent_id = self.agent_id_of(record.answered_by.as_deref()).await?;
         let end_user_id = self
             .cache()
             .tickets

@@ -86,10 +86,7 @@ impl ZendeskHelpdesk {
             }
         }
         let body = format!("{}\n\n{reference}", comment.body);
-        let assignee_id = match &comment.reassign {
-            Some(email) => self.agent_id(email).await?,
-            None => None,
-        };
+        let assignee_id = self.agent_id_of(comment.reassign.as_deref()).await?;
         let voice = match &comment.voice {
             Some(v) => Some(self.voice_input(v).await?),
             None => None,

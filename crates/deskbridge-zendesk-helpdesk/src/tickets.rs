@@ -234,10 +234,7 @@ impl ZendeskHelpdesk {
         t: &NewTicket,
         key: &IdempotencyKey,
     ) -> Result<TicketCreated, HelpdeskError> {
-        let assignee_id = match &t.assignee {
-            Some(email) => self.agent_id(email).await?,
-            None => None,
-        };
+        let assignee_id = self.agent_id_of(t.assignee.as_deref()).await?;
         let body = self.new_ticket(t, assignee_id)?;
         // A popped new ticket is created and shown in one request (Talk Partner
         // Edition's `display_to_agent`), when Zendesk knows the agent.

@@ -139,8 +139,9 @@ impl Tracker {
         std::mem::take(&mut self.dropped)
     }
 
-    /// Channels kept (for tests).
-    pub fn channels_kept(&self) -> usize {
+    /// Channels kept.
+    #[cfg(test)]
+    fn channels_kept(&self) -> usize {
         self.channels.len()
     }
 

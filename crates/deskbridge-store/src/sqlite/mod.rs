@@ -114,32 +114,10 @@ impl SqliteStore {
     }
 }
 
+/// One process: its own budget and counts are the whole ones (the trait's
+/// defaults share nothing).
 #[async_trait]
-impl SharedBudget for SqliteStore {
-    async fn take_budget(
-        &self,
-        _account: &str,
-        _capacity: f64,
-        _per_second: f64,
-        _floor: f64,
-    ) -> Result<Option<Option<Duration>>, StoreError> {
-        // One process: its own budget is the whole budget.
-        Ok(None)
-    }
-
-    async fn pause_budget(&self, _account: &str, _until_ms: i64) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    async fn admit_sends(
-        &self,
-        _account: &str,
-        _counts: &[crate::SendCount],
-    ) -> Result<Option<Result<(), (usize, Duration)>>, StoreError> {
-        // One process: its own counts are the whole count.
-        Ok(None)
-    }
-}
+impl SharedBudget for SqliteStore {}
 
 /// Creates the database file, empty and owner-only, unless it exists. SQLite
 /// creates a missing file with the process's default permissions (usually

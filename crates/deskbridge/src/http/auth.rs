@@ -68,13 +68,36 @@ impl FromRequestParts<Arc<AppState>> for GroupAuth {
 
 /// The token of `Authorization: Bearer <token>`. The scheme's name is
 /// case-insensitive (RFC 9110, section 11.1): `bearer` and `BEARER` are Bearer.
-pub(super) fn bearer_token(header: &str) -> Option<&str> {
+fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 /// The groups of a token, in config order. Every token is compared, in constant
 /// time, so the response time does not reveal how much of a token was right.
+/// The bearer token the request carries, if any (trimmed).
+pub(super) fn sent_bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .map(str::trim)
+}
+
+/// Whether `token` is `[metrics] token` (the scraper's; none set: no one's).
+pub(super) fn is_metrics_token(state: &AppState, token: &str) -> bool {
+    state
+        .metrics_token
+        .as_deref()
+        .is_some_and(|t| crate::agent_auth::same_secret(t, token))
+}
+
+/// Whether the request is the metrics scraper's (`/metrics`, `/instances`,
+/// the reserved connections).
+pub(super) fn from_scraper(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    sent_bearer(headers).is_some_and(|t| is_metrics_token(state, t))
+}
+
 pub fn groups_for_token(state: &AppState, token: &str) -> Vec<Arc<Group>> {
     let mut found = Vec::new();
     for group in &state.groups {

@@ -154,7 +154,8 @@ impl StreamCaps {
     }
 
     /// Streams `client` holds.
-    pub fn count(&self, client: &str) -> usize {
+    #[cfg(test)]
+    fn count(&self, client: &str) -> usize {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         open.get(client).map_or(0, VecDeque::len)
     }

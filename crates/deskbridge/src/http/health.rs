@@ -72,13 +72,7 @@ async fn metrics(
             "metrics are served on [metrics] listen, not on this port",
         ));
     }
-    let scraper = state.metrics_token.as_deref().is_some_and(|token| {
-        headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(super::auth::bearer_token)
-            .is_some_and(|sent| crate::agent_auth::same_secret(sent.trim(), token))
-    });
+    let scraper = super::auth::from_scraper(&state, &headers);
     let admin = matches!(&session, Ok(s) if s.admin);
     // `[metrics] listen` without a token: open, as configured (a private address).
     let private_and_open = listener.is_some() && state.metrics_token.is_none();

@@ -27,9 +27,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
-use super::auth::{bearer_token, groups_for_token};
+use super::auth::{groups_for_token, is_metrics_token, sent_bearer};
 use super::caller::session_cookie;
-use crate::agent_auth::{same_secret, session_hash};
+use crate::agent_auth::session_hash;
 use crate::state::AppState;
 
 /// Which share of the connection slots a connection holds (a request
@@ -76,19 +76,10 @@ async fn is_known(state: &AppState, path: &str, headers: &HeaderMap) -> bool {
     if matches!(path, "/healthz" | "/readyz") {
         return true;
     }
-    if let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token)
-        .map(str::trim)
+    if let Some(token) = sent_bearer(headers)
+        && (is_metrics_token(state, token) || !groups_for_token(state, token).is_empty())
     {
-        let metrics_token = state
-            .metrics_token
-            .as_deref()
-            .is_some_and(|t| same_secret(t, token));
-        if metrics_token || !groups_for_token(state, token).is_empty() {
-            return true;
-        }
+        return true;
     }
     if let Some(token) = path.strip_prefix("/api/v1/cti/")
         && !groups_for_token(state, token).is_empty()

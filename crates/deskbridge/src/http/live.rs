@@ -18,7 +18,6 @@ use super::caller::Caller;
 use super::calls::CallView;
 use super::feed::{self, FeedItem, STREAMS_PER_TOKEN, StreamTicket};
 use super::{ApiError, GroupAuth};
-use crate::agent_auth::same_secret;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -147,14 +146,7 @@ async fn instances(
     headers: axum::http::HeaderMap,
     caller: Result<Caller, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    let scraper = state.metrics_token.as_deref().is_some_and(|token| {
-        headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(super::auth::bearer_token)
-            .is_some_and(|sent| same_secret(sent.trim(), token))
-    });
-    if !scraper {
+    if !super::auth::from_scraper(&state, &headers) {
         match caller? {
             Caller::Agent(session) if session.admin => {}
             _ => {
