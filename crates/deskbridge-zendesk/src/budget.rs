@@ -4,10 +4,22 @@
 //! A token bucket holds a tenth of the minute's allowance and refills at the rest
 //! spread over the minute, so that no 60-second window (however it is placed) sees
 //! more than `requests_per_minute` requests: a burst plus the steady rate stay
-//! within the plan. Two lanes share it: a bulk request
-//! waits while any interactive request waits, and never takes the last fifth of the
-//! bucket, which stays for screen pops and lookups. A 429's `Retry-After` pauses
-//! the whole budget: no lane sends until it has passed.
+//! within the plan. Three lanes share it:
+//!
+//! - a call's own interactive requests (its screen pop, identifying its caller)
+//!   may take the whole bucket;
+//! - bulk requests (creates, comments, backfill) wait while a call's interactive
+//!   request waits, and never take the last fifth of the bucket, which stays for
+//!   calls;
+//! - lookups (the routing lane: `/lookup`, `/route`, a contact flow's question,
+//!   an agent's contact search) never take that fifth either, and have a bucket
+//!   of their own on top, a share of the plan (`lookup_percent`): a PBX or an
+//!   agent asking as fast as it can slows its own answers, never the calls'
+//!   pops and records. Which requests are lookups the caller says, by running
+//!   them inside [`as_lookup`].
+//!
+//! A 429's `Retry-After` pauses the whole budget: no lane sends until it has
+//! passed.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,11 +30,45 @@ use crate::limits::{Counted, Limit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
-    /// Screen pops and lookups: an agent or a caller is waiting.
+    /// A call's screen pop and the identification of its caller: an agent or a
+    /// caller is waiting.
     Interactive,
+    /// A lookup or routing answer someone asked for (a PBX, a contact flow, an
+    /// agent's search): the routing lane, with its own share of the plan.
+    Lookup,
     /// Creates, comments, backfill.
     Bulk,
 }
+
+tokio::task_local! {
+    static LOOKUP: ();
+}
+
+/// Runs `work` with its interactive requests in the [`Lane::Lookup`] lane: the
+/// HTTP handlers of lookups and routing answers wrap their helpdesk calls in
+/// it, so the requests a lookup costs come out of the routing lane's share and
+/// never out of what the calls' own pops and records need. (The lane is the
+/// caller's to say, as a span is: the backend in between need not know.)
+pub async fn as_lookup<F: std::future::Future>(work: F) -> F::Output {
+    LOOKUP.scope((), work).await
+}
+
+/// Whether the current task runs inside [`as_lookup`].
+pub(crate) fn in_lookup() -> bool {
+    LOOKUP.try_with(|_| ()).is_ok()
+}
+
+/// Which shared bucket a [`SharedBudget::take`] draws on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    /// The account's: every request takes one from it.
+    Account,
+    /// The routing lane's own share, taken by a lookup before the account's.
+    Lookups,
+}
+
+/// The share of the plan lookups may spend when the config names none.
+pub const DEFAULT_LOOKUP_PERCENT: u8 = 25;
 
 #[derive(Debug)]
 struct State {
@@ -30,6 +76,8 @@ struct State {
     refilled: Instant,
     paused_until: Option<Instant>,
     interactive_waiting: usize,
+    /// The routing lane's own bucket.
+    lookup_tokens: f64,
     /// The bucket, from the configured plan or the lower one Zendesk announced.
     rates: Rates,
 }
@@ -41,29 +89,59 @@ struct Rates {
     per_second: f64,
     capacity: f64,
     reserve: f64,
+    lookup_percent: u8,
+    /// The routing lane's bucket: the same shape, scaled to its share.
+    lookup_per_second: f64,
+    lookup_capacity: f64,
 }
 
 impl Rates {
-    fn of(requests_per_minute: u32) -> Rates {
+    fn of(requests_per_minute: u32, lookup_percent: u8) -> Rates {
         let rpm = f64::from(requests_per_minute.max(1));
         let capacity = (rpm / 10.0).floor().max(1.0);
         let per_second = ((rpm - capacity) / 60.0).max(1.0 / 60.0);
+        let share = f64::from(lookup_percent.clamp(1, 100)) / 100.0;
         Rates {
             requests_per_minute: requests_per_minute.max(1),
             per_second,
             capacity,
             reserve: (capacity / 5.0).floor(),
+            lookup_percent,
+            lookup_per_second: per_second * share,
+            lookup_capacity: (capacity * share).floor().max(1.0),
         }
     }
+
+    /// What `lane` may not take of the account's bucket.
+    fn floor(&self, lane: Lane, calls_waiting: bool) -> f64 {
+        match lane {
+            Lane::Interactive => 0.0,
+            // A call waiting goes first.
+            Lane::Bulk | Lane::Lookup if calls_waiting => self.capacity,
+            Lane::Bulk | Lane::Lookup => self.reserve,
+        }
+    }
+}
+
+/// How long until `tokens` (refilling at `per_second`) holds `needed`.
+fn time_to(needed: f64, tokens: f64, per_second: f64) -> Duration {
+    Duration::from_secs_f64(((needed - tokens).max(0.0) / per_second).clamp(0.005, 1.0))
 }
 
 /// A budget kept outside this process (in a database several instances share), so
 /// that N instances never send N times the plan's rate.
 #[async_trait::async_trait]
 pub trait SharedBudget: Send + Sync {
-    /// Takes one request: `None` when taken, else how long to wait before asking
-    /// again. `capacity`, `per_second` and `floor` describe the bucket.
-    async fn take(&self, capacity: f64, per_second: f64, floor: f64) -> Option<Duration>;
+    /// Takes one request from `bucket`: `None` when taken, else how long to
+    /// wait before asking again. `capacity`, `per_second` and `floor` describe
+    /// the bucket.
+    async fn take(
+        &self,
+        bucket: Bucket,
+        capacity: f64,
+        per_second: f64,
+        floor: f64,
+    ) -> Option<Duration>;
     /// Pauses every instance until `retry_after` has passed.
     async fn pause(&self, retry_after: Duration);
     /// Counts one request under every one of Zendesk's endpoint limits in
@@ -93,17 +171,29 @@ impl std::fmt::Debug for Budget {
 
 impl Budget {
     pub fn new(requests_per_minute: u32) -> Budget {
-        let rates = Rates::of(requests_per_minute);
+        let rates = Rates::of(requests_per_minute, DEFAULT_LOOKUP_PERCENT);
         Budget {
             state: Mutex::new(State {
                 tokens: rates.capacity,
                 refilled: Instant::now(),
                 paused_until: None,
                 interactive_waiting: 0,
+                lookup_tokens: rates.lookup_capacity,
                 rates,
             }),
             shared: None,
         }
+    }
+
+    /// The same budget, with lookups spending at most `percent` of the plan
+    /// (1 to 100).
+    pub fn with_lookup_percent(self, percent: u8) -> Budget {
+        {
+            let mut s = self.lock();
+            s.rates = Rates::of(s.rates.requests_per_minute, percent);
+            s.lookup_tokens = s.rates.lookup_capacity;
+        }
+        self
     }
 
     /// The same budget, kept in `shared` instead of this process.
@@ -131,8 +221,9 @@ impl Budget {
                 announced = requests_per_minute,
                 "Zendesk announces a lower rate limit than requests_per_minute: keeping Zendesk's"
             );
-            s.rates = Rates::of(requests_per_minute);
+            s.rates = Rates::of(requests_per_minute, s.rates.lookup_percent);
             s.tokens = s.tokens.min(s.rates.capacity);
+            s.lookup_tokens = s.lookup_tokens.min(s.rates.lookup_capacity);
         }
     }
 
@@ -154,18 +245,34 @@ impl Budget {
     pub async fn acquire(&self, lane: Lane) {
         if let Some(shared) = &self.shared {
             let rates = self.lock().rates;
-            let floor = match lane {
-                Lane::Interactive => 0.0,
-                Lane::Bulk => rates.reserve,
-            };
-            while let Some(wait) = shared.take(rates.capacity, rates.per_second, floor).await {
+            if lane == Lane::Lookup {
+                while let Some(wait) = shared
+                    .take(
+                        Bucket::Lookups,
+                        rates.lookup_capacity,
+                        rates.lookup_per_second,
+                        0.0,
+                    )
+                    .await
+                {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            // Instances do not see each other's waiting calls: bulk and
+            // lookups keep off the reserve, which is the calls' share.
+            let floor = rates.floor(lane, false);
+            while let Some(wait) = shared
+                .take(Bucket::Account, rates.capacity, rates.per_second, floor)
+                .await
+            {
                 tokio::time::sleep(wait).await;
             }
             return;
         }
-        if lane == Lane::Interactive {
-            self.lock().interactive_waiting += 1;
-        }
+        // Counted while it waits, and uncounted however the wait ends: a call's
+        // request given up on (a deadline, a client gone) must not hold the
+        // other lanes back for good.
+        let _waiting = (lane == Lane::Interactive).then(|| CallWaiting::new(self));
         loop {
             let wait = {
                 let mut s = self.lock();
@@ -173,25 +280,29 @@ impl Budget {
                 let now = Instant::now();
                 let elapsed = now.duration_since(s.refilled).as_secs_f64();
                 s.tokens = (s.tokens + elapsed * rates.per_second).min(rates.capacity);
+                s.lookup_tokens = (s.lookup_tokens + elapsed * rates.lookup_per_second)
+                    .min(rates.lookup_capacity);
                 s.refilled = now;
                 match s.paused_until {
                     Some(until) if until > now => until - now,
                     _ => {
                         s.paused_until = None;
-                        let floor = match lane {
-                            Lane::Interactive => 0.0,
-                            Lane::Bulk if s.interactive_waiting > 0 => rates.capacity,
-                            Lane::Bulk => rates.reserve,
-                        };
-                        if s.tokens >= floor + 1.0 {
+                        let floor = rates.floor(lane, s.interactive_waiting > 0);
+                        let own_share = lane != Lane::Lookup || s.lookup_tokens >= 1.0;
+                        if s.tokens >= floor + 1.0 && own_share {
                             s.tokens -= 1.0;
-                            if lane == Lane::Interactive {
-                                s.interactive_waiting -= 1;
+                            if lane == Lane::Lookup {
+                                s.lookup_tokens -= 1.0;
                             }
                             return;
                         }
-                        let missing = floor + 1.0 - s.tokens;
-                        Duration::from_secs_f64((missing / rates.per_second).clamp(0.005, 1.0))
+                        let account = time_to(floor + 1.0, s.tokens, rates.per_second);
+                        match lane {
+                            Lane::Lookup => {
+                                account.max(time_to(1.0, s.lookup_tokens, rates.lookup_per_second))
+                            }
+                            _ => account,
+                        }
                     }
                 }
             };
@@ -222,6 +333,22 @@ impl Budget {
     /// When the current pause ends, if the budget is paused.
     pub fn paused_until(&self) -> Option<Instant> {
         self.lock().paused_until.filter(|t| *t > Instant::now())
+    }
+}
+
+/// A call's request waiting for the budget, counted from creation to drop.
+struct CallWaiting<'a>(&'a Budget);
+
+impl<'a> CallWaiting<'a> {
+    fn new(budget: &'a Budget) -> CallWaiting<'a> {
+        budget.lock().interactive_waiting += 1;
+        CallWaiting(budget)
+    }
+}
+
+impl Drop for CallWaiting<'_> {
+    fn drop(&mut self) {
+        self.0.lock().interactive_waiting -= 1;
     }
 }
 
@@ -302,5 +429,72 @@ mod tests {
             Instant::now() > start,
             "bulk waits instead of eating the reserve"
         );
+    }
+
+    /// A minute of lookups asked as fast as they can go, beside a call's
+    /// request every half second and bulk writes as fast as they can go.
+    #[tokio::test(start_paused = true)]
+    async fn a_lookup_flood_spends_its_own_share_never_the_calls() {
+        // A bucket of 100 refilling at 15 a second; lookups get a quarter:
+        // a bucket of 25 refilling at 3.75 a second.
+        let b = std::sync::Arc::new(Budget::new(1000));
+        let minute = Duration::from_secs(60);
+        let start = Instant::now();
+        let flood = |lane: Lane| {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let mut sent = 0u32;
+                while Instant::now() - start < minute {
+                    b.acquire(lane).await;
+                    sent += 1;
+                }
+                sent
+            })
+        };
+        let lookups = flood(Lane::Lookup);
+        let bulk = flood(Lane::Bulk);
+        let mut slowest_call = Duration::ZERO;
+        while Instant::now() - start < minute {
+            let asked = Instant::now();
+            b.acquire(Lane::Interactive).await;
+            slowest_call = slowest_call.max(Instant::now() - asked);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let lookups = lookups.await.unwrap();
+        let bulk = bulk.await.unwrap();
+        assert!(
+            slowest_call < Duration::from_millis(100),
+            "a call's request waited {slowest_call:?}"
+        );
+        // 25 at once, then 3.75 a second: 250 in the minute at most.
+        assert!(lookups <= 251, "{lookups} lookups in the minute");
+        assert!(lookups >= 200, "the share is theirs to use: {lookups}");
+        // The rest of the plan goes to the calls' records.
+        assert!(bulk >= 600, "{bulk} bulk requests beside the lookups");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lookups_keep_off_the_calls_reserve_and_wait_for_a_waiting_call() {
+        let b = Budget::new(1000).with_lookup_percent(100); // bucket 100, reserve 20
+        for _ in 0..80 {
+            b.acquire(Lane::Lookup).await;
+        }
+        let start = Instant::now();
+        b.acquire(Lane::Interactive).await;
+        assert_eq!(Instant::now(), start, "the reserve is the call's at once");
+        b.acquire(Lane::Lookup).await;
+        assert!(Instant::now() > start, "the lookup waits for a token");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_request_given_up_on_does_not_hold_the_other_lanes() {
+        let b = Budget::new(60); // bucket 6, reserve 1
+        b.pause(Duration::from_secs(5));
+        // A call's request waits out the pause, and its caller stops waiting.
+        let given_up =
+            tokio::time::timeout(Duration::from_secs(1), b.acquire(Lane::Interactive)).await;
+        assert!(given_up.is_err());
+        let bulk = tokio::time::timeout(Duration::from_secs(10), b.acquire(Lane::Bulk)).await;
+        assert!(bulk.is_ok(), "bulk still waits for a call nobody waits for");
     }
 }

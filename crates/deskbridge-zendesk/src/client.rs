@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::budget::{Budget, Lane};
+use crate::budget::{Budget, Lane, in_lookup};
 use crate::error::ZendeskError;
 use crate::limits::{
     Counted, Counts, INCREMENTAL_EXPORTS, Limit, USER_UPDATES, UpdateLimits, ticket_update,
@@ -162,9 +162,11 @@ impl ZendeskClient {
     ) -> Result<(StatusCode, Vec<u8>), ZendeskError> {
         let url = format!("{}{path}", self.config.base_url);
         let ticket_update = method == Method::PUT && path.starts_with("/api/v2/tickets/");
-        let lane = match self.config.bulk_only {
-            true => Lane::Bulk,
-            false => lane,
+        let lane = match (self.config.bulk_only, lane) {
+            (true, _) => Lane::Bulk,
+            // Asked for by a lookup, not by a call (see `budget::as_lookup`).
+            (false, Lane::Interactive) if in_lookup() => Lane::Lookup,
+            (false, lane) => lane,
         };
         self.budget.acquire(lane).await;
         let method_name = method.as_str().to_string();

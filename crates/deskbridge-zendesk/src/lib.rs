@@ -4,8 +4,10 @@
 //! agents by email, and Talk Partner Edition screen pops.
 //!
 //! Every request passes through a [`Budget`]: the account's requests-per-minute
-//! allowance, shared by every task using the client, with an interactive lane
-//! (lookups, pops) served before the bulk lane (creates, comments). A 429 pauses
+//! allowance, shared by every task using the client, with a call's interactive
+//! requests (pops, identifying the caller) served before the bulk lane (creates,
+//! comments), and lookups asked for by a PBX or an agent in a routing lane with
+//! its own share ([`as_lookup`]). A 429 pauses
 //! the whole budget for its `Retry-After`, so no request is sent while the account
 //! is limited. Each request is sent once: a failure reaches the caller sorted
 //! ([`ZendeskError::is_transient`], with Zendesk's `Retry-After` when it gave one),
@@ -17,7 +19,7 @@ mod error;
 mod limits;
 pub mod types;
 
-pub use budget::{Budget, Lane, SharedBudget};
+pub use budget::{Bucket, Budget, DEFAULT_LOOKUP_PERCENT, Lane, SharedBudget, as_lookup};
 pub use client::{Auth, ClientConfig, ZendeskClient};
 pub use error::ZendeskError;
 pub use limits::{Counted, INCREMENTAL_EXPORTS, Limit, USER_UPDATES, UpdateLimits};

@@ -8,7 +8,9 @@ use deskbridge_core::WorkLane;
 use deskbridge_core::ports::Helpdesk;
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{SendCount, Store};
-use deskbridge_zendesk::{Auth, Budget, ClientConfig, Counted, Limit, SharedBudget, ZendeskClient};
+use deskbridge_zendesk::{
+    Auth, Bucket, Budget, ClientConfig, Counted, Limit, SharedBudget, ZendeskClient,
+};
 
 use crate::config::{BackendConfig, BackendKind, Config};
 
@@ -119,10 +121,21 @@ pub struct StoreBudget {
 
 #[async_trait::async_trait]
 impl SharedBudget for StoreBudget {
-    async fn take(&self, capacity: f64, per_second: f64, floor: f64) -> Option<Duration> {
+    async fn take(
+        &self,
+        bucket: Bucket,
+        capacity: f64,
+        per_second: f64,
+        floor: f64,
+    ) -> Option<Duration> {
+        let key = match bucket {
+            Bucket::Account => self.account.clone(),
+            // The routing lane's share of the same account, kept beside it.
+            Bucket::Lookups => format!("{} lookups", self.account),
+        };
         match self
             .store
-            .take_budget(&self.account, capacity, per_second, floor)
+            .take_budget(&key, capacity, per_second, floor)
             .await
         {
             Ok(Some(wait)) => wait,
@@ -215,9 +228,10 @@ pub fn zendesk_client(
     let mut cfg = ClientConfig::new(&base_url, auth);
     cfg.timeout = Duration::from_secs(b.timeout_seconds);
     cfg.ticket_updates.per_account.updates = b.ticket_updates_per_minute as usize;
-    let budget = Arc::new(match shared {
+    let budget = match shared {
         Some(s) => Budget::shared(b.requests_per_minute, Box::new(s)),
         None => Budget::new(b.requests_per_minute),
-    });
+    };
+    let budget = Arc::new(budget.with_lookup_percent(b.lookup_percent));
     Ok(ZendeskClient::new(cfg, budget)?)
 }

@@ -53,6 +53,14 @@ pub struct BackendConfig {
     /// Enterprise Plus or High Volume 2500.
     #[serde(default = "default_rpm")]
     pub requests_per_minute: u32,
+    /// The share of `requests_per_minute`, in percent, that lookups may spend:
+    /// `/lookup`, `/route`, a contact flow's question and an agent's contact
+    /// search (the routing lane). They never take the fifth of the budget kept
+    /// for calls either, so a PBX or an agent asking as fast as it can slows
+    /// its own answers, never the calls' pops and records. Lookups answered
+    /// from the cache or the mirror cost nothing.
+    #[serde(default = "default_lookup_percent")]
+    pub lookup_percent: u8,
     /// Zendesk's limit on ticket updates for the whole account: 100 a minute,
     /// 300 with the High Volume add-on ("Rate limits", Update Ticket).
     #[serde(default = "default_ticket_updates")]
@@ -84,6 +92,10 @@ fn default_mirror_poll() -> u64 {
 
 fn default_rpm() -> u32 {
     200
+}
+
+fn default_lookup_percent() -> u8 {
+    deskbridge_zendesk::DEFAULT_LOOKUP_PERCENT
 }
 
 fn default_ticket_updates() -> u32 {
@@ -408,6 +420,13 @@ pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut V
             errors.push(format!(
                 "{}: must be at least 1",
                 key("requests_per_minute")
+            ));
+        }
+        if !(1..=100).contains(&b.lookup_percent) {
+            errors.push(format!(
+                "{}: {} is out of range; give lookups 1 to 100 percent of requests_per_minute",
+                key("lookup_percent"),
+                b.lookup_percent
             ));
         }
         if b.ticket_updates_per_minute == 0 {

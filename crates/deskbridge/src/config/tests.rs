@@ -493,3 +493,39 @@ timeout_seconds = 0
     assert!(!text.contains("hunter2"));
     assert_eq!(errors.len(), 6, "{text}");
 }
+
+#[test]
+fn a_lookup_share_outside_1_to_100_percent_is_refused_with_its_key() {
+    for (percent, ok) in [(0, false), (1, true), (100, true), (101, false)] {
+        let loaded = load_text(&format!(
+            r#"
+[backends.zd]
+kind = "zendesk"
+subdomain = "acme"
+email = "admin@acme.com"
+api_token = "t"
+lookup_percent = {percent}
+
+[[groups]]
+name = "support"
+backend = "zd"
+tokens = ["0123456789abcdefgh"]
+"#
+        ));
+        match loaded {
+            Ok(config) => {
+                assert!(ok, "{percent} accepted");
+                assert_eq!(config.backends["zd"].lookup_percent, percent);
+            }
+            Err(e) => {
+                assert!(!ok, "{percent} refused: {e}");
+                assert!(
+                    e.0.iter()
+                        .any(|m| m.starts_with("backends.zd.lookup_percent: ")
+                            && m.contains("1 to 100 percent")),
+                    "{e}"
+                );
+            }
+        }
+    }
+}

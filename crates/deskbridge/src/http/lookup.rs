@@ -2,6 +2,10 @@
 //! route the call (`GET /api/v1/route`), and the contact search the agent page
 //! offers when the agent picks the caller's contact (`GET /api/v1/contacts?q=`),
 //! for both backends.
+//!
+//! Each runs its helpdesk requests in the routing lane ([`as_lookup`]): a PBX
+//! or an agent asking as fast as it can spends the lookups' share of the
+//! helpdesk's budget, never what the calls' own pops and records need.
 
 use super::openapi::bodies as doc;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use deskbridge_core::decide::{ContactQuery, contact_query};
 use deskbridge_core::interaction::Interaction;
 use deskbridge_core::ports::HelpdeskError;
 use deskbridge_core::route::{self, RouteAnswer};
+use deskbridge_zendesk::as_lookup;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -98,7 +103,7 @@ async fn lookup(
         .ok_or_else(|| ApiError::invalid("phone", "send ?phone=<the caller's number>"))?;
     let group = group_for(&state, &caller, q.group.as_deref())?;
     let phone = Phone::parse(raw, group.region);
-    let card = caller_card(&group, Some(&phone), None)
+    let card = as_lookup(caller_card(&group, Some(&phone), None))
         .await
         .map_err(helpdesk_error)?;
     metrics::counter!("deskbridge_lookups_total").increment(1);
@@ -242,7 +247,7 @@ async fn route_with(
     state: &AppState,
     card: impl std::future::Future<Output = Result<Option<CallerCard>, HelpdeskError>>,
 ) -> (Option<CallerCard>, RouteAnswer) {
-    let card = match tokio::time::timeout(ROUTE_DEADLINE, card).await {
+    let card = match tokio::time::timeout(ROUTE_DEADLINE, as_lookup(card)).await {
         Ok(Ok(card)) => card.map(Ok),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "routing without the caller's card");
@@ -310,9 +315,7 @@ async fn search_contacts(
             .filter(|t| t.chars().count() >= 2)
             .ok_or_else(|| ApiError::invalid("q", "send at least 2 characters to search for"))?;
     let group = group_for(&state, &caller, q.group.as_deref())?;
-    let found = group
-        .helpdesk
-        .search_contacts(text, 20)
+    let found = as_lookup(group.helpdesk.search_contacts(text, 20))
         .await
         .map_err(helpdesk_error)?;
     let contacts: Vec<Value> = found

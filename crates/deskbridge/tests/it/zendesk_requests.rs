@@ -178,3 +178,64 @@ async fn calls_answered_at_once_by_a_new_agent_look_the_agent_up_once() {
     );
     app.running.stop().await.expect("stop");
 }
+
+/// A PBX asking who is calling, for number after number, as fast as it can,
+/// while a call comes in, on an account of 60 requests a minute (a bucket of
+/// 6): the lookups wait for the routing lane's share (a quarter of the plan);
+/// the call's search, contact and ticket go out at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_flood_waits_for_its_share_and_the_call_is_written_at_once() {
+    let zd = emulator(|_| {}).await;
+    let ann = zd.seed_agent("ann@acme.com", "Ann Example");
+    let config = config(
+        &zd,
+        &format!("\n[[agents]]\nemail = \"ann@acme.com\"\nzendesk_id = \"{ann}\"\n"),
+    )
+    .replace("requests_per_minute = 6000", "requests_per_minute = 60");
+    let app = App::start(&config).await;
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let flood: Vec<_> = (0..12)
+        .map(|i| {
+            let (http, base, answered) = (app.http.clone(), app.base.clone(), answered.clone());
+            tokio::spawn(async move {
+                let resp = http
+                    .get(format!("{base}/api/v1/lookup?phone=%2B141555503{i:02}"))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await;
+                if resp.is_ok_and(|r| r.status() == 200) {
+                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let asked = Instant::now();
+    app.post_events(&answered_call("l1", "+14155550100")).await;
+    let call = app.settled("l1").await;
+    let took = asked.elapsed();
+    assert_eq!(call["sync"], "done", "{call}");
+    let ticket_id: u64 = call["ticket_id"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no ticket: {call}"));
+    let state = zd.state();
+    let ticket = state.tickets.iter().find(|t| t.id == ticket_id).unwrap();
+    assert_eq!(ticket.assignee_id, Some(ann), "{call}");
+    assert!(
+        took < Duration::from_secs(3),
+        "the call waited {took:?} behind the lookups"
+    );
+    // The lookups went at their share's pace: the first at once, the next
+    // after about 4.4 s (a quarter of 54 a minute).
+    let lookups = answered.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&lookups),
+        "{lookups} lookups answered in the first {took:?}"
+    );
+    for lookup in flood {
+        lookup.abort();
+    }
+    app.running.stop().await.expect("stop");
+}
