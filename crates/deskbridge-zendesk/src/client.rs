@@ -492,6 +492,29 @@ impl ZendeskClient {
         Ok(env.map(|e| e.ticket))
     }
 
+    /// The account's app installations ("List App Installations"): which
+    /// installation of which app a ZAF token may name (see [`crate::zaf`]).
+    pub async fn app_installations(&self) -> Result<Vec<AppInstallation>, ZendeskError> {
+        let page: AppInstallations = self
+            .get(Lane::Interactive, "/api/v2/apps/installations.json", &[])
+            .await?;
+        Ok(page.installations)
+    }
+
+    /// The app's public key, PEM ("Get App Public Key"): what verifies the
+    /// tokens Zendesk signs for the app's signed URLs.
+    pub async fn app_public_key(&self, app_id: u64) -> Result<Vec<u8>, ZendeskError> {
+        self.send(
+            Lane::Interactive,
+            Method::GET,
+            &format!("/api/v2/apps/{app_id}/public_key.pem"),
+            &[],
+            None,
+            None,
+        )
+        .await
+    }
+
     /// The user's requested tickets, most recently updated first (one page of 100).
     pub async fn requested_tickets(&self, user_id: u64) -> Result<Vec<Ticket>, ZendeskError> {
         let page: TicketsPage = self

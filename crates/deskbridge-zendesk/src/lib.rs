@@ -18,6 +18,7 @@ mod client;
 mod error;
 mod limits;
 pub mod types;
+pub mod zaf;
 
 pub use budget::{Bucket, Budget, DEFAULT_LOOKUP_PERCENT, Lane, SharedBudget, as_lookup};
 pub use client::{Auth, ClientConfig, ZendeskClient};

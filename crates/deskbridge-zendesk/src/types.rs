@@ -468,3 +468,20 @@ impl<T> ExportPage<T> {
         }
     }
 }
+
+/// One installation of an app in the account ("List App Installations").
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppInstallation {
+    pub id: u64,
+    pub app_id: u64,
+    #[serde(default)]
+    pub enabled: bool,
+    /// The installation's settings (the app's parameters, and `name`).
+    #[serde(default)]
+    pub settings: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AppInstallations {
+    pub installations: Vec<AppInstallation>,
+}

@@ -21,6 +21,7 @@
 //! or as a binary: `zendesk-emulator --listen 127.0.0.1:0 --email admin@acme.com
 //! --token TOKEN`.
 
+pub mod apps;
 mod auth;
 mod body;
 mod error;
@@ -120,6 +121,7 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     control: Mutex<Control>,
     stats: Mutex<Stats>,
+    apps: Mutex<apps::Apps>,
 }
 
 /// The knobs that decide, before a handler runs, whether a request is served.
@@ -155,6 +157,10 @@ impl Shared {
 
     pub(crate) fn stats(&self) -> MutexGuard<'_, Stats> {
         lock(&self.stats)
+    }
+
+    pub(crate) fn apps(&self) -> MutexGuard<'_, apps::Apps> {
+        lock(&self.apps)
     }
 
     pub(crate) fn credentials(&self) -> &Credentials {
@@ -202,6 +208,7 @@ impl Emulator {
                 exports: RateLimiter::new(Some(EXPORTS_PER_MINUTE)),
             }),
             stats: Mutex::new(Stats::default()),
+            apps: Mutex::new(apps::Apps::default()),
         };
         Emulator {
             shared: Arc::new(shared),
@@ -268,6 +275,33 @@ impl RunningEmulator {
     /// otherwise): without it, call records are refused with 403.
     pub fn set_talk_partner_edition(&self, enabled: bool) {
         self.shared.control().talk_partner_edition = enabled;
+    }
+
+    /// Uploads and installs a private app with `settings` (as an admin does
+    /// with the zip `deskbridge zendesk app-package` makes): its (app id,
+    /// installation id).
+    pub fn install_app(&self, settings: serde_json::Value) -> (u64, u64) {
+        self.shared.apps().install(settings)
+    }
+
+    /// The installations, enabled or not, as "List App Installations" shows them.
+    pub fn installations(&self) -> Vec<apps::Installation> {
+        self.shared.apps().installations.clone()
+    }
+
+    /// Enables or disables an installation (an admin's switch in Zendesk).
+    pub fn set_installation_enabled(&self, installation_id: u64, enabled: bool) {
+        for i in &mut self.shared.apps().installations {
+            if i.id == installation_id {
+                i.enabled = enabled;
+            }
+        }
+    }
+
+    /// The token Zendesk posts when `user_id` opens `location` of the
+    /// installation: what a signed URL's first load carries.
+    pub fn zaf_token(&self, installation_id: u64, user_id: u64, location: &str) -> String {
+        apps::sign(&apps::claims(installation_id, user_id, location))
     }
 
     /// Request counters and delivered screen pops.

@@ -2,6 +2,7 @@
 //! and the unauthenticated `/__emulator/*` control endpoints beside them.
 
 mod admin;
+mod apps;
 mod calls;
 mod catalog;
 mod export;
@@ -90,8 +91,17 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
         .route("/api/v2/incremental/tickets/cursor", get(export::tickets))
         .route("/api/v2/calls", post(calls::create))
         .route("/api/v2/calls/{id}", get(calls::show))
+        .route("/api/v2/apps/installations", get(apps::installations))
         .fallback(|| async { ApiError::InvalidEndpoint })
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
+    // Anonymous, as Zendesk serves it (no credentials, no rate limit).
+    // The reference's example asks for `public_key.pem`.
+    let public = Router::new()
+        .route("/api/v2/apps/{app_id}/public_key", get(apps::public_key))
+        .route(
+            "/api/v2/apps/{app_id}/public_key.pem",
+            get(apps::public_key),
+        );
     let control = Router::new()
         .route("/__emulator/stats", get(admin::stats))
         .route("/__emulator/state", get(admin::state))
@@ -111,7 +121,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
             "/__emulator/seed/ticket_forms",
             post(admin::seed_ticket_forms),
         );
-    let router = api.merge(control).with_state(shared);
+    let router = api.merge(public).merge(control).with_state(shared);
     router.map_request(strip_json_suffix as fn(Request) -> Request)
 }
 
