@@ -492,6 +492,34 @@ impl ZendeskClient {
         Ok(env.map(|e| e.ticket))
     }
 
+    /// Every agent and admin of the account ("List Users", `role[]`), a page
+    /// of 100 at a time, in the bulk lane: the agent directory of a Zendesk
+    /// backend, refreshed on a schedule.
+    pub async fn list_agents(&self) -> Result<Vec<User>, ZendeskError> {
+        let mut agents = Vec::new();
+        for page in 1u32.. {
+            let page_number = page.to_string();
+            let found: UsersPage = self
+                .get(
+                    Lane::Bulk,
+                    "/api/v2/users.json",
+                    &[
+                        ("role[]", "agent"),
+                        ("role[]", "admin"),
+                        ("per_page", "100"),
+                        ("page", &page_number),
+                    ],
+                )
+                .await?;
+            let last = found.next_page.is_none() || found.users.is_empty();
+            agents.extend(found.users);
+            if last {
+                break;
+            }
+        }
+        Ok(agents)
+    }
+
     /// The account's app installations ("List App Installations"): which
     /// installation of which app a ZAF token may name (see [`crate::zaf`]).
     pub async fn app_installations(&self) -> Result<Vec<AppInstallation>, ZendeskError> {

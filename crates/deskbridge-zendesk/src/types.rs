@@ -36,12 +36,20 @@ pub struct User {
     pub organization_id: Option<u64>,
     #[serde(default)]
     pub active: Option<bool>,
+    /// Suspended by an admin: signs in nowhere.
+    #[serde(default)]
+    pub suspended: Option<bool>,
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
 impl User {
+    /// An agent or admin who may work now: active and not suspended.
+    pub fn is_working_agent(&self) -> bool {
+        self.is_agent() && self.active != Some(false) && self.suspended != Some(true)
+    }
+
     pub fn is_agent(&self) -> bool {
         matches!(self.role.as_deref(), Some("agent") | Some("admin"))
     }

@@ -174,6 +174,8 @@ pub struct Running {
     /// The groups' Asterisk manager clients.
     ami: Vec<tokio::task::JoinHandle<()>>,
     purge: tokio::task::JoinHandle<()>,
+    /// Lists the Zendesk accounts' agents on a schedule.
+    zendesk_directory: tokio::task::JoinHandle<()>,
     /// The Zendesk mirrors' sync tasks.
     mirrors: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -196,6 +198,7 @@ impl Running {
             }
         }
         self.purge.abort();
+        self.zendesk_directory.abort();
         for mirror in &self.mirrors {
             mirror.abort();
         }
@@ -252,6 +255,7 @@ pub async fn open(
         generated.as_ref().map(|(t, _)| t.clone()),
     )?;
     adopt_unscoped_records(&groups).await?;
+    let zendesk = crate::zendesk_app::accounts::from_backends(config, &backends);
     let mut mirrors: Vec<_> = backends.values().filter_map(|b| b.mirror.clone()).collect();
     mirrors.sort_by(|a, b| a.backend().cmp(b.backend()));
     let state = Arc::new(AppState {
@@ -270,16 +274,18 @@ pub async fn open(
         feed: crate::http::feed::CallFeed::start(store.clone()),
         stream_caps: Default::default(),
         groups,
-        directory: config
-            .agents
-            .iter()
-            .map(|a| DirectoryAgent {
-                target: a.target.clone(),
-                email: a.email.clone(),
-                name: a.name.clone(),
-                extension: a.extension.clone(),
-            })
-            .collect(),
+        directory: crate::state::Directory::new(
+            config
+                .agents
+                .iter()
+                .map(|a| DirectoryAgent {
+                    target: a.target.clone(),
+                    email: a.email.clone(),
+                    name: a.name.clone(),
+                    extension: a.extension.clone(),
+                })
+                .collect(),
+        ),
         instance: InstanceRecord {
             id: instance_id(),
             hostname: hostname(),
@@ -303,6 +309,7 @@ pub async fn open(
         metrics_token: config.metrics.token.clone().filter(|t| !t.is_empty()),
         metrics_elsewhere: config.metrics.enabled && config.metrics.listen.is_some(),
         agent_page: agent_page(config),
+        zendesk,
     });
     Ok((state, generated))
 }
@@ -334,6 +341,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     store.heartbeat(&state.instance).await?;
     let heartbeat = tokio::spawn(heartbeat(state.clone()));
     let purge = tokio::spawn(purge(state.clone()));
+    let zendesk_directory = tokio::spawn(zendesk_directory(state.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let retry = RetryPolicy::from(&config.jobs);
@@ -398,6 +406,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         heartbeat,
         ami,
         purge,
+        zendesk_directory,
         mirrors,
     })
 }
@@ -509,6 +518,7 @@ fn agent_page(config: &Config) -> crate::state::AgentPage {
         session_ttl: Duration::from_secs(server.session_hours.saturating_mul(3600)),
         call_log_ttl: Duration::from_secs(u64::from(server.call_log_days).saturating_mul(86_400)),
         sign_ins: Default::default(),
+        zendesk: Default::default(),
     }
 }
 
@@ -530,6 +540,22 @@ async fn purge(state: Arc<AppState>) {
         if let Err(e) = state.store.purge_sessions(now).await {
             tracing::warn!(error = %e, "cannot purge expired sessions");
         }
+    }
+}
+
+/// Lists the Zendesk accounts' agents every
+/// [`DIRECTORY_REFRESH`](crate::zendesk_app::accounts::DIRECTORY_REFRESH).
+async fn zendesk_directory(state: Arc<AppState>) {
+    if state.zendesk.accounts.is_empty() {
+        return;
+    }
+    // Not at start: a sign-in asks Zendesk about its agent itself, and a
+    // listing at every start would spend requests for nothing.
+    let every = crate::zendesk_app::accounts::DIRECTORY_REFRESH;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tick.tick().await;
+        crate::zendesk_app::accounts::refresh_directory(&state).await;
     }
 }
 

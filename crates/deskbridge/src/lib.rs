@@ -30,3 +30,4 @@ pub mod telemetry;
 pub mod token;
 pub mod triggers;
 pub mod worker;
+pub mod zendesk_app;

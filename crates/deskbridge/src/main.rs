@@ -137,9 +137,30 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// deskbridge inside Zendesk.
+    Zendesk {
+        #[command(subcommand)]
+        command: ZendeskCommand,
+    },
     /// Print the configuration reference (Markdown, docs/configuration.md),
     /// generated from the config types.
     ConfigReference,
+}
+
+#[derive(Subcommand)]
+enum ZendeskCommand {
+    /// Write the Zendesk app's zip, for a Zendesk admin to upload (Admin
+    /// Center > Apps and integrations > Zendesk Support apps > Upload private
+    /// app); see docs/zendesk.md.
+    AppPackage {
+        /// deskbridge's address as agents' browsers reach it (its
+        /// `server.public_url`), e.g. https://deskbridge.acme.com.
+        #[arg(long)]
+        url: String,
+        /// Where to write the zip.
+        #[arg(long, default_value = "deskbridge-zendesk-app.zip")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -365,6 +386,28 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             calls(&config, command)
+        }
+        Command::Zendesk {
+            command: ZendeskCommand::AppPackage { url, out },
+        } => {
+            let zip = match deskbridge::zendesk_app::package::package(&url) {
+                Ok(zip) => zip,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if let Err(e) = std::fs::write(&out, zip) {
+                eprintln!("cannot write {}: {e}", out.display());
+                return ExitCode::from(1);
+            }
+            println!(
+                "wrote {}: upload it in Zendesk (Admin Center > Apps and integrations > \
+                 Zendesk Support apps > Upload private app), set deskbridge_url to {}",
+                out.display(),
+                url.trim_end_matches('/')
+            );
+            ExitCode::SUCCESS
         }
         Command::Agent {
             command: AgentCommand::HashPassword,

@@ -101,7 +101,8 @@ pub struct AppState {
     /// The live streams each session and token holds.
     pub stream_caps: Arc<crate::http::feed::StreamCaps>,
     pub groups: Vec<Arc<Group>>,
-    pub directory: Vec<DirectoryAgent>,
+    /// The agents directory: `[[agents]]`, and the agents Zendesk vouches for.
+    pub directory: Directory,
     /// This instance, as other instances see it.
     pub instance: InstanceRecord,
     pub max_body_bytes: usize,
@@ -116,6 +117,9 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The agent page: who may sign in, and how its cookie and frames are set.
     pub agent_page: AgentPage,
+    /// The Zendesk accounts of the backends: sign-in through the Zendesk app,
+    /// and their agents.
+    pub zendesk: crate::zendesk_app::ZendeskAccounts,
 }
 
 /// The agent page's settings and the agents who may sign in to it.
@@ -133,9 +137,28 @@ pub struct AgentPage {
     pub call_log_ttl: std::time::Duration,
     /// Failed sign-ins per account and client address.
     pub sign_ins: crate::agent_auth::SignInThrottles,
+    /// Agents Zendesk vouched for (signed in through the Zendesk app, or listed
+    /// by a Zendesk backend's directory), by lowercase email.
+    pub zendesk: std::sync::RwLock<std::collections::HashMap<String, ZendeskAgent>>,
 }
 
-/// One agent's sign-in secrets (from `[[agents]]`).
+/// An agent as a Zendesk account lists them: no secret here, Zendesk signs
+/// them in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZendeskAgent {
+    /// `acme.zendesk.com`: the account.
+    pub account: String,
+    pub user_id: u64,
+    /// Lowercase.
+    pub email: String,
+    pub name: String,
+    /// The groups whose backend is this account.
+    pub groups: Vec<String>,
+}
+
+/// One agent's sign-in secrets (from `[[agents]]`), or a Zendesk agent's
+/// (none).
+#[derive(Debug, Clone)]
 pub struct AgentLogin {
     /// Lowercase.
     pub email: String,
@@ -149,19 +172,117 @@ pub struct AgentLogin {
 }
 
 impl AgentPage {
-    pub fn agent(&self, email: &str) -> Option<&AgentLogin> {
+    /// An agent of `[[agents]]`.
+    pub fn configured(&self, email: &str) -> Option<&AgentLogin> {
         self.agents
             .iter()
             .find(|a| a.email.eq_ignore_ascii_case(email))
     }
 
+    /// The agent: as configured in `[[agents]]` (which wins: an agent in both
+    /// is one agent), else as a Zendesk account lists them.
+    pub fn agent(&self, email: &str) -> Option<AgentLogin> {
+        if let Some(a) = self.configured(email) {
+            return Some(a.clone());
+        }
+        let zendesk = self.zendesk_agent(email)?;
+        Some(AgentLogin {
+            email: zendesk.email,
+            name: Some(zendesk.name),
+            password_hash: None,
+            token: None,
+            admin: false,
+            groups: zendesk.groups,
+        })
+    }
+
+    /// The agent as a Zendesk account lists them.
+    pub fn zendesk_agent(&self, email: &str) -> Option<ZendeskAgent> {
+        self.zendesk
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&email.to_ascii_lowercase())
+            .cloned()
+    }
+
     /// Whether the agent is an admin (`admin = true` in the directory).
     pub fn is_admin(&self, email: &str) -> bool {
-        self.agent(email).is_some_and(|a| a.admin)
+        self.configured(email).is_some_and(|a| a.admin)
+    }
+}
+
+/// The agents the core decides with (assignees, pops, routing): those of
+/// `[[agents]]`, then those the Zendesk accounts list (an agent in both is the
+/// configured one). Read as a snapshot; replaced whole when Zendesk's list
+/// changes.
+pub struct Directory {
+    configured: Vec<DirectoryAgent>,
+    all: std::sync::RwLock<Arc<Vec<DirectoryAgent>>>,
+}
+
+impl Directory {
+    pub fn new(configured: Vec<DirectoryAgent>) -> Directory {
+        Directory {
+            all: std::sync::RwLock::new(Arc::new(configured.clone())),
+            configured,
+        }
+    }
+
+    /// The directory as it stands.
+    pub fn agents(&self) -> Arc<Vec<DirectoryAgent>> {
+        self.all.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_zendesk<'a>(&self, zendesk: impl Iterator<Item = &'a ZendeskAgent>) {
+        let mut all = self.configured.clone();
+        let mut added: Vec<DirectoryAgent> = zendesk
+            .filter(|z| {
+                !self
+                    .configured
+                    .iter()
+                    .any(|c| c.email.eq_ignore_ascii_case(&z.email))
+            })
+            .map(|z| DirectoryAgent {
+                email: z.email.clone(),
+                name: Some(z.name.clone()),
+                extension: None,
+                target: None,
+            })
+            .collect();
+        added.sort_by(|a, b| a.email.cmp(&b.email));
+        all.extend(added);
+        *self.all.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(all);
     }
 }
 
 impl AppState {
+    /// Keeps `agent`, whom Zendesk vouched for (a sign-in through the app, a
+    /// session confirmed), in the agent page's agents and the directory.
+    pub fn keep_zendesk_agent(&self, agent: ZendeskAgent) {
+        let mut known = self
+            .agent_page
+            .zendesk
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        known.insert(agent.email.clone(), agent);
+        self.directory.set_zendesk(known.values());
+    }
+
+    /// The agents Zendesk account `account` lists now, in place of those it
+    /// listed before.
+    pub fn list_zendesk_agents(&self, account: &str, listed: Vec<ZendeskAgent>) {
+        let mut known = self
+            .agent_page
+            .zendesk
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        known.retain(|_, a| a.account != account);
+        for agent in listed {
+            known.insert(agent.email.clone(), agent);
+        }
+        self.directory.set_zendesk(known.values());
+    }
+
     /// The instances sharing the database that are alive: each heartbeat is
     /// [`crate::app::HEARTBEAT`] apart, and one that missed three is gone (it
     /// crashed or lost the database); asked by `/metrics`, `/readyz`, the admin

@@ -36,6 +36,11 @@ pub struct Installation {
     pub app_id: u64,
     pub enabled: bool,
     pub settings: Value,
+    /// The app's locations in Support and the URL each loads, from its
+    /// manifest (`location.support.<name>.url`); empty when installed without
+    /// one.
+    #[serde(skip)]
+    pub locations: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -58,7 +63,21 @@ impl Default for Apps {
 impl Apps {
     /// Uploads a private app and installs it with `settings`: its (app id,
     /// installation id).
-    pub(crate) fn install(&mut self, settings: Value) -> (u64, u64) {
+    pub(crate) fn install(&mut self, manifest: Option<&Value>, settings: Value) -> (u64, u64) {
+        let locations = manifest
+            .and_then(|m| m["location"]["support"].as_object())
+            .map(|support| {
+                support
+                    .iter()
+                    .filter_map(|(name, l)| {
+                        // A location is a URL, or an object with one ("Manifest
+                        // reference", location).
+                        let url = l.as_str().or_else(|| l["url"].as_str())?;
+                        Some((name.clone(), url.to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let app_id = self.next_app;
         self.next_app += 1;
         let id = self.next_installation;
@@ -68,6 +87,7 @@ impl Apps {
             app_id,
             enabled: true,
             settings,
+            locations,
         });
         (app_id, id)
     }

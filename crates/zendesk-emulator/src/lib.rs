@@ -277,11 +277,29 @@ impl RunningEmulator {
         self.shared.control().talk_partner_edition = enabled;
     }
 
+    /// Suspends a user (an admin's "Suspend access"), or lifts it.
+    pub fn set_suspended(&self, user_id: u64, suspended: bool) {
+        if let Some(user) = self.shared.store().users.get_mut(&user_id) {
+            user.suspended = suspended;
+        }
+    }
+
     /// Uploads and installs a private app with `settings` (as an admin does
     /// with the zip `deskbridge zendesk app-package` makes): its (app id,
     /// installation id).
     pub fn install_app(&self, settings: serde_json::Value) -> (u64, u64) {
-        self.shared.apps().install(settings)
+        self.shared.apps().install(None, settings)
+    }
+
+    /// Uploads the app whose `manifest.json` is `manifest` and installs it
+    /// with `settings`: its locations load the manifest's URLs in the agent
+    /// interface (`/__emulator/agent`).
+    pub fn install_app_with_manifest(
+        &self,
+        manifest: &serde_json::Value,
+        settings: serde_json::Value,
+    ) -> (u64, u64) {
+        self.shared.apps().install(Some(manifest), settings)
     }
 
     /// The installations, enabled or not, as "List App Installations" shows them.

@@ -66,6 +66,8 @@ pub struct User {
     pub tags: Vec<String>,
     /// Identities added through `POST /users/{id}/identities`.
     pub identities: Vec<Identity>,
+    /// Suspended by an admin: signs in nowhere.
+    pub suspended: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When search starts returning this user (index lag).

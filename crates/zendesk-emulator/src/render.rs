@@ -57,7 +57,7 @@ pub(crate) fn user(user: &User, base: &str) -> Value {
         "ticket_restriction": if staff { Value::Null } else { json!("requested") },
         "only_private_comments": false,
         "restricted_agent": !staff,
-        "suspended": false,
+        "suspended": user.suspended,
         "chat_only": false,
         "default_group_id": null,
         "report_csv": false,

@@ -110,6 +110,8 @@ function listen() {
     const data = JSON.parse(e.data);
     current = { call: data.call, card: data.card, pop: data.pop, ticketLink: data.ticket_link };
     renderCard();
+    // Inside Zendesk, the top bar's pane opens (assets/zendesk/app.js).
+    window.dispatchEvent(new CustomEvent("deskbridge:pop", { detail: data }));
   });
   events.addEventListener("call", (e) => {
     const call = JSON.parse(e.data);

@@ -167,9 +167,10 @@ pub async fn run(
     let group = pick_group(&state, options.group.as_deref())?;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let directory = state.directory.agents();
     let cdr = CdrSettings {
         extension_max_digits: options.extension_max_digits,
-        ..CdrSettings::new(options.timezone, group.region, &state.directory)
+        ..CdrSettings::new(options.timezone, group.region, &directory)
     };
     let items = source::items(Box::new(file), options.format, &group, cdr);
 

@@ -104,7 +104,8 @@ impl Listing {
                 .or(call.rang.last())
                 .map_or(
                     "-".to_string(),
-                    |a| match deskbridge_core::decide::directory_match(&state.directory, a) {
+                    |a| match deskbridge_core::decide::directory_match(&state.directory.agents(), a)
+                    {
                         Some((d, _)) => d.email.clone(),
                         None => a.label(),
                     },

@@ -38,7 +38,9 @@ pub struct BackendConfig {
     /// `https://acme.zendesk.com` (or the emulator's address).
     #[serde(default)]
     pub base_url: Option<String>,
-    /// `acme` for `https://acme.zendesk.com`.
+    /// `acme` for `https://acme.zendesk.com`. With `base_url` too (a proxy,
+    /// or the emulator), requests go to `base_url` and `subdomain` names the
+    /// account, as the Zendesk app's sign-in tokens do.
     #[serde(default)]
     pub subdomain: Option<String>,
     /// The agent whose API token signs requests.
@@ -371,11 +373,7 @@ pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut V
                 "{}: a Zendesk backend needs base_url = \"https://acme.zendesk.com\" or subdomain = \"acme\"",
                 key("base_url")
             )),
-            (Some(_), Some(_)) => errors.push(format!(
-                "{}: give base_url or subdomain, not both",
-                key("subdomain")
-            )),
-            (Some(url), None) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => {
                 errors.push(format!("{}: {url:?} must start with https://", key("base_url")))
             }
             (None, Some(sub))
@@ -723,7 +721,13 @@ fn check_pops(
     errors: &mut Vec<String>,
 ) {
     let policy = g.policy();
-    if policy.pop_on != PopOn::Off && config.agents.is_empty() {
+    // A Zendesk backend's agents come from Zendesk.
+    let zendesk = g
+        .backend
+        .as_ref()
+        .and_then(|b| config.backends.get(b))
+        .is_some_and(|b| b.kind == BackendKind::Zendesk);
+    if policy.pop_on != PopOn::Off && config.agents.is_empty() && !zendesk {
         errors.push(format!(
             "{}: pops go only to agents of the directory, and there are no [[agents]]; add the agents (email, and name or extension as the phone system names them) or set pop_on = \"off\"",
             key("pop_on")

@@ -55,7 +55,7 @@ pub fn page_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(style))
 }
 
-const PAGE_HTML: &str = include_str!("../../assets/agent/index.html");
+pub(super) const PAGE_HTML: &str = include_str!("../../assets/agent/index.html");
 const PAGE_JS: &str = include_str!("../../assets/agent/app.js");
 const PAGE_CSS: &str = include_str!("../../assets/agent/app.css");
 
@@ -76,9 +76,14 @@ async fn page(State(state): State<Arc<AppState>>) -> Response {
 /// A page of this server (the agent page, the admin page) with the strict CSP
 /// and its headers.
 pub(super) fn page_response(state: &AppState, html: &'static str) -> Response {
-    let ancestors = match state.agent_page.frame_ancestors.is_empty() {
+    framed_page(html, &state.agent_page.frame_ancestors)
+}
+
+/// A page of this server that `ancestors` (origins) may frame, none if empty.
+pub(super) fn framed_page(html: &'static str, ancestors: &[String]) -> Response {
+    let ancestors = match ancestors.is_empty() {
         true => "'none'".to_string(),
-        false => state.agent_page.frame_ancestors.join(" "),
+        false => ancestors.join(" "),
     };
     let csp = format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -311,27 +316,39 @@ async fn try_login(
     let agent = check_credentials(state, &login).await;
     throttles.finish(attempt, agent.is_ok());
     let agent = agent?;
-    let id = random_secret();
-    let now = Utc::now();
-    let ttl = state.agent_page.session_ttl;
-    let session = SessionRecord {
-        id_hash: session_hash(&id),
-        agent_email: agent.email.clone(),
-        csrf_token: random_secret(),
-        created_at: now,
-        expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12)),
-        credential: crate::agent_auth::credential_fingerprint(
-            agent.password_hash.as_deref(),
-            agent.token.as_deref(),
-        ),
-    };
-    state.store.create_session(&session).await?;
-    let cookie = session_cookie(state, &id, ttl.as_secs());
+    let credential = crate::agent_auth::credential_fingerprint(
+        agent.password_hash.as_deref(),
+        agent.token.as_deref(),
+    );
+    let (id, session) = open_session(state, &agent.email, credential).await?;
+    let cookie = session_cookie(state, &id, state.agent_page.session_ttl.as_secs());
     let mut response = Json(me_body(agent, &session.csrf_token)).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)
+}
+
+/// Opens a session for the agent `email`, signed in by `credential` (what
+/// ends it when it changes): the cookie's value and the record kept.
+pub(super) async fn open_session(
+    state: &AppState,
+    email: &str,
+    credential: String,
+) -> Result<(String, SessionRecord), ApiError> {
+    let id = random_secret();
+    let now = Utc::now();
+    let ttl = state.agent_page.session_ttl;
+    let session = SessionRecord {
+        id_hash: session_hash(&id),
+        agent_email: email.to_string(),
+        csrf_token: random_secret(),
+        created_at: now,
+        expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12)),
+        credential,
+    };
+    state.store.create_session(&session).await?;
+    Ok((id, session))
 }
 
 /// The agent whose credentials `login` holds; 401 otherwise (one message for
@@ -364,7 +381,7 @@ async fn check_credentials<'a>(
             })
         }
         (Some(email), Some(password), None) => {
-            let agent = state.agent_page.agent(email.trim());
+            let agent = state.agent_page.configured(email.trim());
             // An unknown email is checked against a decoy with a configured
             // hash's costs: as slow to refuse as a wrong password.
             let hash = match agent.and_then(|a| a.password_hash.clone()) {
@@ -472,7 +489,7 @@ async fn me(
         .agent_page
         .agent(&session.email)
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in"))?;
-    Ok(Json(me_body(agent, &session.csrf_token)))
+    Ok(Json(me_body(&agent, &session.csrf_token)))
 }
 
 /// `GET /api/v1/agent/calls`: the signed-in agent's caller log (the filters of

@@ -67,7 +67,7 @@ impl Caller {
                 let named = state
                     .agent_page
                     .agent(&a.email)
-                    .map(|agent| agent.groups.clone())
+                    .map(|agent| agent.groups)
                     .unwrap_or_default();
                 match (named.is_empty(), state.groups.len()) {
                     (false, _) => state
@@ -133,6 +133,42 @@ fn unauthorized(message: &str) -> ApiError {
     )
 }
 
+/// `zendesk:{account}:{user_id}`, a session Zendesk signed in
+/// ([`crate::http::zendesk_credential`]): the account and user.
+fn zendesk_session(credential: &str) -> Option<(&str, u64)> {
+    let (account, user_id) = credential.strip_prefix("zendesk:")?.rsplit_once(':')?;
+    Some((account, user_id.parse().ok()?))
+}
+
+/// Whether Zendesk user `user_id` of `account` is still the agent `email`: as
+/// the directory last listed them, else (another instance signed them in, or
+/// this one restarted) as Zendesk answers now.
+async fn still_zendesk_agent(state: &AppState, email: &str, account: &str, user_id: u64) -> bool {
+    let listed = state.agent_page.zendesk_agent(email);
+    if listed
+        .as_ref()
+        .is_some_and(|a| a.user_id == user_id && a.account == account)
+    {
+        return true;
+    }
+    let Some(zendesk) = state.zendesk.account(account) else {
+        return false;
+    };
+    match zendesk.confirm(user_id).await {
+        Ok(Some(agent)) if agent.email == email => {
+            state.keep_zendesk_agent(agent);
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            // Zendesk down: the session stands (it was Zendesk's word when
+            // it began); the next check asks again.
+            tracing::warn!(error = %e, "cannot confirm a Zendesk agent's session; keeping it");
+            true
+        }
+    }
+}
+
 impl FromRequestParts<Arc<AppState>> for AgentSession {
     type Rejection = ApiError;
 
@@ -151,17 +187,30 @@ impl FromRequestParts<Arc<AppState>> for AgentSession {
                 "the session has expired or was signed out; sign in again",
             ));
         };
-        // An agent removed from the directory is signed out.
-        let Some(agent) = state.agent_page.agent(&session.agent_email) else {
-            return Err(unauthorized("the agent is no longer in the directory"));
-        };
-        // So is one whose password or token changed since this sign-in.
-        let now_known =
-            credential_fingerprint(agent.password_hash.as_deref(), agent.token.as_deref());
-        if !same_secret(&session.credential, &now_known) {
-            return Err(unauthorized(
-                "the agent's password or token changed since this sign-in; sign in again",
-            ));
+        match zendesk_session(&session.credential) {
+            // Signed in by Zendesk: still an agent there.
+            Some((account, user_id)) => {
+                if !still_zendesk_agent(state, &session.agent_email, account, user_id).await {
+                    state.store.delete_session(&id_hash).await?;
+                    return Err(unauthorized(
+                        "you are no longer an agent in Zendesk; ask a Zendesk admin",
+                    ));
+                }
+            }
+            None => {
+                // An agent removed from the directory is signed out.
+                let Some(agent) = state.agent_page.configured(&session.agent_email) else {
+                    return Err(unauthorized("the agent is no longer in the directory"));
+                };
+                // So is one whose password or token changed since this sign-in.
+                let now_known =
+                    credential_fingerprint(agent.password_hash.as_deref(), agent.token.as_deref());
+                if !same_secret(&session.credential, &now_known) {
+                    return Err(unauthorized(
+                        "the agent's password or token changed since this sign-in; sign in again",
+                    ));
+                }
+            }
         }
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {

@@ -271,7 +271,7 @@ async fn route_with(
             },
         },
     };
-    let answer = route::route(known, &state.directory);
+    let answer = route::route(known, &state.directory.agents());
     (card.and_then(Result::ok), answer)
 }
 

@@ -21,6 +21,7 @@ mod routing;
 pub mod serve;
 mod triggers;
 mod twilio;
+mod zendesk_app;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ use serde_json::json;
 use crate::state::AppState;
 
 pub use auth::GroupAuth;
+pub use zendesk_app::zendesk_credential;
 
 /// The longest request target answered (414 above, with the JSON error shape).
 /// Ids are at most 256 bytes, so no endpoint needs more. (Beyond 64 KiB hyper

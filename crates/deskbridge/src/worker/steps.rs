@@ -31,10 +31,11 @@ pub async fn run(
     attempt: i64,
     lease: &StepLease<'_>,
 ) -> Result<StepOutcome, HelpdeskError> {
+    let directory = state.directory.agents();
     let rules = Rules {
         policy: &group.policy,
         templates: &group.templates,
-        directory: &state.directory,
+        directory: &directory,
         region: group.region,
     };
     let ports = Ports {

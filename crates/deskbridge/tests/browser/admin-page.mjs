@@ -8,7 +8,7 @@
 // admin would: the page's text, then the call and the notification through
 // the API. Exits non-zero on the first failure.
 import http from "node:http";
-import { chromium } from "playwright-core";
+import { apiOf, fail, launch, runner } from "./lib.mjs";
 
 const base = process.env.DESKBRIDGE_URL;
 const token = process.env.DESKBRIDGE_TOKEN;
@@ -19,32 +19,10 @@ const failedCall = process.env.FAILED_CALL;
 const receiverPort = Number(process.env.RECEIVER_PORT);
 const screenshotDir = process.env.SCREENSHOT_DIR;
 
-function fail(message) { throw new Error(message); }
+const api = apiOf(base, token);
 
-async function api(method, path, bearer = token) {
-  const res = await fetch(base + path, {
-    method, headers: { "Authorization": "Bearer " + bearer },
-  });
-  const text = await res.text();
-  let data = null;
-  try { data = JSON.parse(text); } catch (_) { data = text; }
-  return { status: res.status, data };
-}
-
-const results = [];
-async function test(name, fn) {
-  const started = Date.now();
-  await fn();
-  results.push(name);
-  console.log("ok - " + name + " (" + (Date.now() - started) + " ms)");
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
+const { test, results } = runner();
+const browser = await launch();
 // The trigger's receiver, listening only now: its notification is a dead
 // letter until it is replayed.
 const received = [];
@@ -119,7 +97,7 @@ try {
     await admin.keyboard.press("Enter");
     await row.locator(".state[data-state='delivered']").waitFor({ timeout: 30000 });
     if (received.length !== 1 || !received[0].startsWith("/hook?")) fail("the receiver got " + JSON.stringify(received));
-    const dead = await api("GET", "/api/v1/triggers/deliveries?status=failed", crmToken);
+    const dead = await api("GET", "/api/v1/triggers/deliveries?status=failed", undefined, crmToken);
     if (dead.data.deliveries.length !== 0) fail("dead letters left: " + JSON.stringify(dead.data));
   });
 

@@ -5,7 +5,7 @@
 // the agents' credentials in the environment. Each case checks what an agent
 // or an admin would: the card on screen, and the ticket and comment through the
 // API. Exits non-zero on the first failure.
-import { chromium } from "playwright-core";
+import { apiOf, fail, launch, postEvents, runner, waitFor } from "./lib.mjs";
 
 const base = process.env.DESKBRIDGE_URL;
 const token = process.env.DESKBRIDGE_TOKEN;
@@ -13,34 +13,9 @@ const annPassword = process.env.ANN_PASSWORD;
 const bobToken = process.env.BOB_TOKEN;
 const screenshot = process.env.SCREENSHOT;
 
-function fail(message) { throw new Error(message); }
+const api = apiOf(base, token);
 
-async function api(method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let data = null;
-  try { data = JSON.parse(text); } catch (_) { data = text; }
-  return { status: res.status, data };
-}
-
-async function waitFor(what, check, timeoutMs = 15000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) fail("timed out waiting for " + what);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function events(list) {
-  const r = await api("POST", "/api/v1/events", list);
-  if (r.status !== 202) fail("events refused: " + r.status + " " + JSON.stringify(r.data));
-}
+const events = (list) => postEvents(api, list);
 
 function ringing(callId, from, agent, attributes = {}) {
   return [
@@ -82,20 +57,8 @@ async function create(path, body) {
   return r.data;
 }
 
-const results = [];
-async function test(name, fn) {
-  const started = Date.now();
-  await fn();
-  results.push(name);
-  console.log("ok - " + name + " (" + (Date.now() - started) + " ms)");
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
+const { test, results } = runner();
+const browser = await launch();
 try {
   const annContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const bobContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -1009,7 +1009,7 @@ fn open_stream(
 
 /// The stream's events (`event:` name and `data:` JSON), read until `done`
 /// says stop, or the stream's 20 s are up.
-fn read_stream(
+pub(crate) fn read_stream(
     app: &TestApp,
     browser: &AgentBrowser<'_>,
     after_connect: impl FnOnce(),

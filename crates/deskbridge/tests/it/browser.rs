@@ -13,11 +13,38 @@ use std::process::Command;
 use crate::common::TestApp;
 
 const TOKEN: &str = "support-token-0123456789";
+/// The cases `agent-page.mjs` runs.
+const AGENT_PAGE_CASES: usize = 9;
 const ANN_PASSWORD: &str = "ann-password-1";
 const BOB_TOKEN: &str = "bob-agent-token-0123456789";
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Runs `script` in `tests/browser` with `env` (never a browser of
+/// Playwright's own), and checks that its `cases` cases passed: its output.
+fn run_script(script: &str, env: &[(&str, String)], cases: usize) -> String {
+    let mut node = Command::new("node");
+    node.arg(script)
+        .current_dir(browser_dir())
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+    for (k, v) in env {
+        node.env(k, v);
+    }
+    let out = node.output().expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser cases failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("{cases} browser cases passed")),
+        "{stdout}"
+    );
+    stdout
 }
 
 /// Why the browser test cannot run here, if it cannot.
@@ -67,24 +94,16 @@ pop_action = "contact_by_ani"
         ),
         TOKEN,
     );
-    let mut node = Command::new("node");
-    node.arg("agent-page.mjs")
-        .current_dir(browser_dir())
-        .env("DESKBRIDGE_URL", &app.base)
-        .env("DESKBRIDGE_TOKEN", TOKEN)
-        .env("ANN_PASSWORD", ANN_PASSWORD)
-        .env("BOB_TOKEN", BOB_TOKEN)
-        // Never a browser of Playwright's own.
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-    let out = node.output().expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser cases failed:\n{stdout}\n{stderr}"
+    run_script(
+        "agent-page.mjs",
+        &[
+            ("DESKBRIDGE_URL", app.base.clone()),
+            ("DESKBRIDGE_TOKEN", TOKEN.into()),
+            ("ANN_PASSWORD", ANN_PASSWORD.into()),
+            ("BOB_TOKEN", BOB_TOKEN.into()),
+        ],
+        AGENT_PAGE_CASES,
     );
-    assert!(stdout.contains("browser cases passed"), "{stdout}");
 }
 
 const CRM_TOKEN: &str = "crm-token-0123456789";
@@ -189,26 +208,19 @@ timeout_seconds = 10
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 
-    let mut node = Command::new("node");
-    node.arg("admin-page.mjs")
-        .current_dir(browser_dir())
-        .env("DESKBRIDGE_URL", &app.base)
-        .env("DESKBRIDGE_TOKEN", TOKEN)
-        .env("CRM_TOKEN", CRM_TOKEN)
-        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("PLAIN_TOKEN", PLAIN_TOKEN)
-        .env("FAILED_CALL", "adm-1")
-        .env("RECEIVER_PORT", port.to_string())
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-    let out = node.output().expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser cases failed:\n{stdout}\n{stderr}"
+    run_script(
+        "admin-page.mjs",
+        &[
+            ("DESKBRIDGE_URL", app.base.clone()),
+            ("DESKBRIDGE_TOKEN", TOKEN.into()),
+            ("CRM_TOKEN", CRM_TOKEN.into()),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
+            ("PLAIN_TOKEN", PLAIN_TOKEN.into()),
+            ("FAILED_CALL", "adm-1".into()),
+            ("RECEIVER_PORT", port.to_string()),
+        ],
+        5,
     );
-    assert!(stdout.contains("5 browser cases passed"), "{stdout}");
     // The helpdesk has the retried call's one ticket, with its one comment.
     let state = zd.emu.state();
     let user = state
@@ -228,4 +240,48 @@ timeout_seconds = 10
         .filter(|c| c.ticket_id == tickets[0].id)
         .count();
     assert_eq!(comments, 1);
+}
+
+/// deskbridge's Zendesk app in Chromium, inside the emulated Zendesk's agent
+/// interface: `tests/browser/zendesk-app.mjs`. The app is installed from the
+/// manifest `deskbridge zendesk app-package` writes. `SCREENSHOT=path` saves
+/// the agent interface with the top bar open on a ringing call (how
+/// `docs/zendesk-app.png` was made).
+#[test]
+fn the_zendesk_app_in_chromium() {
+    use serde_json::json;
+    use zendesk_emulator::{SeedTicket, SeedUser};
+
+    if let Some(why) = missing() {
+        eprintln!("SKIPPED the browser test: {why}");
+        return;
+    }
+    let (zd, ann) = crate::zendesk::Zd::with_ann();
+    let grace = zd
+        .emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
+    let printer = zd
+        .emu
+        .seed_ticket(SeedTicket::new(grace, "Printer on fire"));
+    let app = crate::zendesk_app::app(&zd);
+    let manifest =
+        deskbridge::zendesk_app::package::file("manifest.json", &app.base).expect("the manifest");
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).expect("JSON");
+    let (_, installation) = zd.emu.install_app_with_manifest(
+        &manifest,
+        json!({"name": "deskbridge", "deskbridge_url": app.base}),
+    );
+    run_script(
+        "zendesk-app.mjs",
+        &[
+            ("DESKBRIDGE_URL", app.base.clone()),
+            ("DESKBRIDGE_TOKEN", crate::zendesk::TOKEN.into()),
+            ("EMULATOR_URL", zd.emu.base_url.clone()),
+            ("ANN_ID", ann.to_string()),
+            ("GRACE_ID", grace.to_string()),
+            ("PRINTER_ID", printer.to_string()),
+            ("INSTALLATION_ID", installation.to_string()),
+        ],
+        5,
+    );
 }

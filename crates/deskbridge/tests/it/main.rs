@@ -31,6 +31,7 @@ mod streams;
 mod triggers;
 mod twilio;
 mod zendesk;
+mod zendesk_app;
 mod zendesk_calls;
 mod zendesk_documented;
 mod zendesk_requests;

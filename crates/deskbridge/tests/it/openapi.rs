@@ -321,6 +321,8 @@ fn every_documented_operation_answers_as_described() {
         "/admin/",
         "/admin/app.js",
         "/admin/app.css",
+        "/zendesk/app.js",
+        "/zendesk/zaf_sdk.min.js",
     ] {
         let answer = c.call("get", path, path, As::Nobody, None);
         assert!(
@@ -329,6 +331,28 @@ fn every_documented_operation_answers_as_described() {
             answer.status
         );
     }
+
+    let page = c.call(
+        "get",
+        "/zendesk/{location}",
+        "/zendesk/top_bar",
+        As::Nobody,
+        None,
+    );
+    assert_eq!(page.status, 200);
+    // The Zendesk app's first load, with a token no Zendesk account here
+    // signed (this server has no Zendesk backend).
+    let refused = c.call(
+        "post",
+        "/zendesk/{location}",
+        "/zendesk/top_bar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=g",
+        As::Nobody,
+        Some(Body::Form(
+            vec![("token".into(), "e30.e30.e30".into())],
+            None,
+        )),
+    );
+    assert_eq!(refused.status, 401, "{}", refused.text);
 
     // A call answered by Ann, waiting for her decision (agent mode).
     let report = c.json(

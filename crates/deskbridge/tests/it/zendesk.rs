@@ -55,24 +55,33 @@ impl Zd {
     }
 }
 
-/// The emulator as the backend `zendesk`, and Ann (Zendesk id `agent_id`) in
-/// the directory: the start of every Zendesk test's config.
-pub(crate) fn backend_and_ann(zd: &Zd, agent_id: u64) -> String {
+/// The emulator at `base_url` as the backend `zendesk` of account `acme` (the
+/// account the Zendesk app's tokens name), 6000 requests a minute.
+pub(crate) fn backend(base_url: &str) -> String {
     format!(
         r#"
 [backends.zendesk]
 kind = "zendesk"
-base_url = "{base}"
+base_url = "{base_url}"
+subdomain = "acme"
 email = "admin@acme.com"
 api_token = "emulator-token"
 requests_per_minute = 6000
+"#
+    )
+}
 
+/// The emulator as the backend `zendesk`, and Ann (Zendesk id `agent_id`) in
+/// the directory: the start of every Zendesk test's config.
+pub(crate) fn backend_and_ann(zd: &Zd, agent_id: u64) -> String {
+    format!(
+        r#"{backend}
 [[agents]]
 email = "ann@acme.com"
 name = "Ann Example"
 zendesk_id = "{agent_id}"
 "#,
-        base = zd.emu.base_url
+        backend = backend(&zd.emu.base_url)
     )
 }
 

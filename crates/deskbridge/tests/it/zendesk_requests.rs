@@ -91,22 +91,26 @@ fn config(zd: &RunningEmulator, extra: &str) -> String {
         r#"
 [metrics]
 enabled = false
-
-[backends.zendesk]
-kind = "zendesk"
-base_url = "{base}"
-email = "admin@acme.com"
-api_token = "emulator-token"
-requests_per_minute = 6000
-
+{backend}
 [[groups]]
 name = "support"
 backend = "zendesk"
 tokens = ["{TOKEN}"]
 {extra}
 "#,
-        base = zd.base_url
+        backend = crate::zendesk::backend(&zd.base_url)
     )
+}
+
+/// The assignee of the call's ticket in Zendesk.
+fn assignee_of(zd: &RunningEmulator, call: &Value) -> Option<u64> {
+    let ticket_id: u64 = call["ticket_id"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no ticket: {call}"));
+    let state = zd.state();
+    let ticket = state.tickets.iter().find(|t| t.id == ticket_id);
+    ticket.and_then(|t| t.assignee_id)
 }
 
 /// An answered call from `from` (no times: stamped on arrival), answered by Ann.
@@ -163,13 +167,7 @@ async fn calls_answered_at_once_by_a_new_agent_look_the_agent_up_once() {
     for i in 0..calls {
         let call = app.settled(&format!("a{i}")).await;
         assert_eq!(call["sync"], "done", "{call}");
-        let ticket_id: u64 = call["ticket_id"]
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or_else(|| panic!("no ticket: {call}"));
-        let state = zd.state();
-        let ticket = state.tickets.iter().find(|t| t.id == ticket_id).unwrap();
-        assert_eq!(ticket.assignee_id, Some(ann), "{call}");
+        assert_eq!(assignee_of(&zd, &call), Some(ann), "{call}");
     }
     assert_eq!(
         zd.stats().endpoints.get("GET /api/v2/users/search"),
@@ -216,13 +214,7 @@ async fn a_lookup_flood_waits_for_its_share_and_the_call_is_written_at_once() {
     let call = app.settled("l1").await;
     let took = asked.elapsed();
     assert_eq!(call["sync"], "done", "{call}");
-    let ticket_id: u64 = call["ticket_id"]
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no ticket: {call}"));
-    let state = zd.state();
-    let ticket = state.tickets.iter().find(|t| t.id == ticket_id).unwrap();
-    assert_eq!(ticket.assignee_id, Some(ann), "{call}");
+    assert_eq!(assignee_of(&zd, &call), Some(ann), "{call}");
     assert!(
         took < Duration::from_secs(3),
         "the call waited {took:?} behind the lookups"

@@ -357,3 +357,51 @@ fn version_names_the_release_and_its_commit() {
         format!("deskbridge {} ({commit})", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn zendesk_app_package_writes_the_zip_an_admin_uploads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("app.zip");
+    let made = deskbridge(
+        &[
+            "zendesk",
+            "app-package",
+            "--url",
+            "https://deskbridge.acme.com/",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    assert!(made.status.success(), "{made:?}");
+    let said = String::from_utf8_lossy(&made.stdout);
+    assert!(said.contains("Upload private app"), "{said}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).expect("the zip")).expect("a zip");
+    let mut manifest = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("manifest.json").expect("manifest"),
+        &mut manifest,
+    )
+    .expect("read");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("JSON");
+    assert_eq!(
+        manifest["location"]["support"]["top_bar"]["url"],
+        "https://deskbridge.acme.com/zendesk/top_bar"
+    );
+    assert!(zip.by_name("assets/logo.png").is_ok());
+
+    // A plain-http address Zendesk would not load is refused, with what to give.
+    let refused = deskbridge(
+        &[
+            "zendesk",
+            "app-package",
+            "--url",
+            "http://deskbridge.acme.com",
+            "--out",
+            "x.zip",
+        ],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("https://host"));
+}

@@ -2,6 +2,7 @@
 //! and the unauthenticated `/__emulator/*` control endpoints beside them.
 
 mod admin;
+mod agent_ui;
 mod apps;
 mod calls;
 mod catalog;
@@ -41,7 +42,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
     let api = Router::new()
         .route("/api/v2/users/me", get(users::me))
         .route("/api/v2/users/search", get(users::search))
-        .route("/api/v2/users", post(users::create))
+        .route("/api/v2/users", get(users::index).post(users::create))
         .route(
             "/api/v2/users/create_or_update",
             post(users::create_or_update),
@@ -104,6 +105,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
         );
     let control = Router::new()
         .route("/__emulator/stats", get(admin::stats))
+        .route("/__emulator/agent", get(agent_ui::agent_ui))
         .route("/__emulator/state", get(admin::state))
         .route("/__emulator/reset", post(admin::reset))
         .route(

@@ -239,3 +239,64 @@ pub(crate) async fn create_identity(
         json!({"identity": render::identity(identity, &base)}),
     ))
 }
+
+/// `GET /users` (List Users) with `role` / `role[]` filters and offset
+/// pagination (`page`, `per_page` up to 100; `next_page` the next page's URL).
+/// Source: "List Users" in the Users API reference ("role: Filters the
+/// results by role"; "role[]: Filters the results by more than one role").
+pub(crate) async fn index(
+    State(shared): State<Arc<Shared>>,
+    Base(base): Base,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs: Vec<(String, String)> = query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.replace("%5B%5D", "[]"), v.to_string()))
+        .collect();
+    let roles: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "role" || k == "role[]")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let number = |name: &str, default: usize| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let per_page = number("per_page", 100).clamp(1, 100);
+    let page = number("page", 1).max(1);
+    let store = shared.store();
+    let users: Vec<_> = store
+        .users
+        .values()
+        .filter(|user| roles.is_empty() || roles.contains(&user.role.as_str()))
+        .collect();
+    let count = users.len();
+    let shown: Vec<Value> = users
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|user| render::user(user, &base))
+        .collect();
+    let filter: String = roles.iter().map(|r| format!("&role%5B%5D={r}")).collect();
+    let next_page = (page * per_page < count).then(|| {
+        format!(
+            "{base}/api/v2/users.json?page={}&per_page={per_page}{filter}",
+            page + 1
+        )
+    });
+    Ok(reply(
+        StatusCode::OK,
+        serde_json::json!({
+            "users": shown,
+            "count": count,
+            "next_page": next_page,
+            "previous_page": null,
+        }),
+    ))
+}

@@ -85,7 +85,7 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let address = settings.socket_address();
-    let mut tracker = Tracker::new(group.region, state.directory.clone());
+    let mut tracker = Tracker::new(group.region, state.directory.agents().as_ref().clone());
     let mut delays = backoff();
     loop {
         let mut logged_in = false;

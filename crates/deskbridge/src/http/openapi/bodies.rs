@@ -411,3 +411,11 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
+
+/// What Zendesk POSTs on the first load of a location of an app with signed
+/// URLs ("Building a server-side app, part 5: securing the app").
+#[derive(ToSchema)]
+pub struct ZendeskFirstLoad {
+    /// The JWT Zendesk signed for this load (RS256, the app's key).
+    pub token: String,
+}

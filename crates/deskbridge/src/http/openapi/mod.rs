@@ -180,6 +180,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::health::routes())
         .merge(super::agent::page_routes())
         .merge(super::admin::page_routes())
+        .merge(super::zendesk_app::routes())
 }
 
 /// The description, made once.

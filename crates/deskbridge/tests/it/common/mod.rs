@@ -474,6 +474,15 @@ impl TestApp {
     }
 }
 
+/// The session cookie an answer sets.
+fn set_cookie_of(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string()
+}
+
 /// A browser signed in to the agent page: its session cookie and CSRF token.
 pub struct AgentBrowser<'a> {
     app: &'a TestApp,
@@ -493,24 +502,65 @@ impl TestApp {
             .send()
             .expect("request");
         assert_eq!(resp.status().as_u16(), 200, "sign-in refused");
-        let set_cookie = resp
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .expect("a session cookie")
-            .to_string();
-        let cookie = set_cookie
-            .split(';')
-            .next()
-            .expect("name=value")
-            .to_string();
+        let set_cookie = set_cookie_of(resp.headers());
         let body: Value = resp.json().expect("JSON");
+        self.browser(set_cookie, &body)
+    }
+
+    /// The browser that got `set_cookie`, with the CSRF token of `me` (the
+    /// sign-in's answer, or `/api/v1/agent/me`).
+    fn browser(&self, set_cookie: String, me: &Value) -> AgentBrowser<'_> {
         AgentBrowser {
             app: self,
-            cookie,
-            csrf: body["csrf_token"].as_str().expect("csrf_token").to_string(),
+            cookie: set_cookie
+                .split(';')
+                .next()
+                .expect("name=value")
+                .to_string(),
+            csrf: me["csrf_token"].as_str().expect("csrf_token").to_string(),
             set_cookie,
         }
+    }
+
+    /// Opens the Zendesk app's top bar as Zendesk does on its first load: a
+    /// form POST of the `token` it signed, with `origin` and `app_guid` in the
+    /// query. The answer's status, headers and page.
+    pub fn zendesk_first_load(
+        &self,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req =
+            self.client()
+                .post(self.url(
+                    "/zendesk/top_bar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=5b1c0f2e",
+                ))
+                .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(token) = token {
+            req = req.body(format!("token={}", urlencode(token)));
+        }
+        let resp = req.send().expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().expect("text"))
+    }
+
+    /// Signs in through the Zendesk app with `token` (panics unless it
+    /// works): the browser with the session cookie Zendesk's frame keeps, and
+    /// the CSRF token the page reads from `/api/v1/agent/me`.
+    pub fn zendesk_sign_in(&self, token: &str) -> AgentBrowser<'_> {
+        let (status, headers, page) = self.zendesk_first_load(Some(token));
+        assert_eq!(status, 200, "the Zendesk sign-in was refused: {page}");
+        let set_cookie = set_cookie_of(&headers);
+        let cookie = set_cookie.split(';').next().expect("name=value");
+        let me: Value = self
+            .client()
+            .get(self.url("/api/v1/agent/me"))
+            .header("cookie", cookie)
+            .send()
+            .expect("me")
+            .json()
+            .expect("JSON");
+        self.browser(set_cookie, &me)
     }
 
     /// A request without credentials; returns (status, body).

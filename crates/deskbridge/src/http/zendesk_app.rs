@@ -1,0 +1,234 @@
+//! The Zendesk app's pages: what its locations load.
+//!
+//! Zendesk loads a location of a server-side app by POSTing to its URL, with
+//! the query `?origin=...&app_guid=...` (which the Apps framework SDK needs to
+//! talk to Zendesk) and, because the manifest sets `signedUrls`, a token it
+//! signed in the form field `token` ("Building a server-side app, part 5").
+//! That first load is the sign-in: the token is verified
+//! (`zendesk_app::accounts`), the agent gets the same session the agent page
+//! uses, and the page comes back in the same answer. From then on the page
+//! authenticates by its session cookie and CSRF token alone; no token a page's
+//! script could have had signed is ever taken (the SDK's issue #206).
+//!
+//! The session cookie of a page in Zendesk's frame is a third-party cookie:
+//! `SameSite=None; Secure`, and `Partitioned` (kept under Zendesk's site only,
+//! which browsers that block third-party cookies still allow).
+
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use deskbridge_zendesk::types::AppInstallation;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::ApiError;
+use super::agent::{PAGE_HTML, framed_page, open_session};
+use super::caller::SESSION_COOKIE;
+use crate::state::AppState;
+use crate::zendesk_app::{AppLocation, SignInFailed};
+
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(first_load, page))
+        .routes(routes!(sdk))
+        .routes(routes!(script))
+}
+
+/// The agent page, with the SDK and the script that lets it act in Zendesk.
+static TOP_BAR_HTML: LazyLock<String> = LazyLock::new(|| {
+    PAGE_HTML.replace(
+        r#"<script src="/agent/app.js" defer></script>"#,
+        concat!(
+            r#"<script src="/zendesk/zaf_sdk.min.js" defer></script>"#,
+            "\n",
+            r#"<script src="/agent/app.js" defer></script>"#,
+            "\n",
+            r#"<script src="/zendesk/app.js" defer></script>"#,
+        ),
+    )
+});
+
+/// The Apps framework SDK (npm `zendesk_app_framework_sdk`), served from here:
+/// no CDN. See `assets/zendesk/README.md` for how it was built.
+const SDK_JS: &str = include_str!("../../assets/zendesk/zaf_sdk.min.js");
+/// What the pages do in Zendesk: open records there, pop the pane.
+const APP_JS: &str = include_str!("../../assets/zendesk/app.js");
+
+/// The credential a Zendesk sign-in's session keeps: the account and user,
+/// checked again while the session lives (`caller::AgentSession`).
+pub fn zendesk_credential(account: &str, user_id: u64) -> String {
+    format!("zendesk:{account}:{user_id}")
+}
+
+fn location_of(name: &str) -> Result<AppLocation, ApiError> {
+    AppLocation::parse(name).ok_or_else(|| {
+        ApiError::not_found(format!("no app location {name:?}: the app has top_bar"))
+    })
+}
+
+fn page_of(state: &AppState, location: AppLocation) -> Response {
+    match location {
+        AppLocation::TopBar => framed_page(TOP_BAR_HTML.as_str(), &state.zendesk.origins()),
+    }
+}
+
+/// `scheme://host` this server is reached at: `server.public_url`'s, else the
+/// request's `Host` over http.
+fn own_origin(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if let Some(url) = &state.public_url {
+        return origin_of(url);
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    Some(format!("http://{host}"))
+}
+
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+/// An installation of deskbridge's own app, for this server: its
+/// `deskbridge_url` setting points here. (Another app installed in the same
+/// account, whose key signs tokens too, signs no one in here.)
+fn ours(origin: Option<String>) -> impl Fn(&AppInstallation) -> bool + Sync {
+    move |i| {
+        let set = i
+            .settings
+            .get("deskbridge_url")
+            .and_then(|u| u.as_str())
+            .and_then(origin_of);
+        set.is_some() && set == origin
+    }
+}
+
+/// The page of a location loaded by Zendesk, signing the agent in with the
+/// token Zendesk posted.
+#[utoipa::path(
+    post,
+    path = "/zendesk/{location}",
+    operation_id = "zendesk_app_first_load",
+    tag = "zendesk app",
+    params(("location" = String, Path, description = "The app's location: `top_bar`")),
+    request_body(content = super::openapi::bodies::ZendeskFirstLoad, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed in: the page, and the session cookie", content_type = "text/html", body = String, headers(("Set-Cookie" = String, description = "The session cookie"))),
+        (status = 401, description = "No token, or one that signs no one in (`unauthorized`; the reason is logged)", body = super::openapi::bodies::ApiErrorBody),
+        (status = 404, description = "No such location (`not_found`)", body = super::openapi::bodies::ApiErrorBody),
+        (status = 502, description = "Zendesk did not answer the token's check (`helpdesk_unavailable`)", body = super::openapi::bodies::ApiErrorBody),
+    )
+)]
+async fn first_load(
+    State(state): State<Arc<AppState>>,
+    Path(location): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let location = match location_of(&location) {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let token = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    let Some(token) = token else {
+        return refused(
+            "open deskbridge from Zendesk: this page signs in with the token Zendesk sends",
+        );
+    };
+    let agent = match state
+        .zendesk
+        .sign_in(&token, &ours(own_origin(&state, &headers)))
+        .await
+    {
+        Ok(agent) => agent,
+        Err(SignInFailed::Zendesk(e)) => {
+            tracing::warn!(error = %e, "Zendesk app sign-in: Zendesk did not answer");
+            return ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "helpdesk_unavailable",
+                "Zendesk did not answer the sign-in's check; open the app again in a moment",
+            )
+            .into_response();
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "Zendesk app sign-in refused");
+            return refused("this sign-in is not valid here: open deskbridge from Zendesk again");
+        }
+    };
+    let credential = zendesk_credential(&agent.account, agent.user_id);
+    let email = agent.email.clone();
+    state.keep_zendesk_agent(agent);
+    let (id, _) = match open_session(&state, &email, credential).await {
+        Ok(opened) => opened,
+        Err(e) => return e.into_response(),
+    };
+    tracing::info!(agent = %email, location = location.as_str(), "signed in through the Zendesk app");
+    let mut response = page_of(&state, location);
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; Max-Age={}",
+        state.agent_page.session_ttl.as_secs()
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn refused(message: &'static str) -> Response {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response()
+}
+
+/// The page of a location, for a reload within the session (it signs in by
+/// its cookie; without one it asks to be opened from Zendesk).
+#[utoipa::path(
+    get,
+    path = "/zendesk/{location}",
+    operation_id = "zendesk_app_page",
+    tag = "zendesk app",
+    params(("location" = String, Path, description = "The app's location: `top_bar`")),
+    responses(
+        (status = 200, description = "The page (framed only by the Zendesk accounts' origins)", content_type = "text/html", body = String),
+        (status = 404, description = "No such location (`not_found`)", body = super::openapi::bodies::ApiErrorBody),
+    )
+)]
+async fn page(State(state): State<Arc<AppState>>, Path(location): Path<String>) -> Response {
+    match location_of(&location) {
+        Ok(l) => page_of(&state, l),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/zendesk/zaf_sdk.min.js",
+    operation_id = "zendesk_app_sdk",
+    tag = "zendesk app",
+    responses((status = 200, description = "Zendesk's Apps framework SDK", content_type = "text/javascript", body = String))
+)]
+async fn sdk() -> impl IntoResponse {
+    script_response(SDK_JS)
+}
+
+#[utoipa::path(
+    get,
+    path = "/zendesk/app.js",
+    operation_id = "zendesk_app_script",
+    tag = "zendesk app",
+    responses((status = 200, description = "The pages' script inside Zendesk", content_type = "text/javascript", body = String))
+)]
+async fn script() -> impl IntoResponse {
+    script_response(APP_JS)
+}
+
+fn script_response(js: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        js,
+    )
+}

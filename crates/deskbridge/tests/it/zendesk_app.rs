@@ -1,0 +1,203 @@
+//! The Zendesk app (issue 26): agents open deskbridge in Zendesk's top bar and
+//! Zendesk signs them in, with no password and no `[[agents]]` at all. The
+//! emulator plays Zendesk: it installs the app, serves its public key and
+//! signs the tokens of its signed URLs as Zendesk does.
+
+use serde_json::{Value, json};
+use zendesk_emulator::apps::{claims, sign};
+use zendesk_emulator::{SeedTicket, SeedUser};
+
+use crate::agent::read_stream;
+use crate::common::*;
+use crate::zendesk::{TOKEN, Zd, id};
+
+/// A Zendesk backend (account `acme`, the one the tokens name) and one group
+/// in agent mode, popping on ringing; no agents configured.
+pub(crate) fn app(zd: &Zd) -> TestApp {
+    let config = format!(
+        r#"{backend}
+[[groups]]
+name = "support"
+backend = "zendesk"
+tokens = ["{TOKEN}"]
+pop_on = "ringing"
+"#,
+        backend = crate::zendesk::backend(&zd.emu.base_url)
+    );
+    TestApp::with_config(&config, TOKEN)
+}
+
+/// The app installed in the account for this deskbridge: its installation id.
+fn install(zd: &Zd, app: &TestApp) -> u64 {
+    let (_, installation) = zd
+        .emu
+        .install_app(json!({"name": "deskbridge", "deskbridge_url": app.url("")}));
+    installation
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+#[test]
+fn an_agent_zendesk_signs_in_gets_a_pop_and_picks_the_ticket_with_no_agents_configured() {
+    let (zd, ann) = Zd::with_ann();
+    let grace = zd
+        .emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
+    let printer = zd
+        .emu
+        .seed_ticket(SeedTicket::new(grace, "Printer on fire"));
+    let app = app(&zd);
+    let installation = install(&zd, &app);
+
+    // Zendesk loads the top bar: the page comes back with a session cookie a
+    // page in Zendesk's frame keeps.
+    let token = zd.emu.zaf_token(installation, ann, "top_bar");
+    let (status, headers, page) = app.zendesk_first_load(Some(&token));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"<script src="/zendesk/zaf_sdk.min.js" defer></script>"#));
+    assert!(page.contains(r#"<script src="/zendesk/app.js" defer></script>"#));
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    for attribute in ["HttpOnly", "SameSite=None", "Secure", "Partitioned"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    // Framed by Zendesk's agent interface only (and the emulator's host).
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    let ancestors = csp.split("frame-ancestors ").nth(1).unwrap_or("");
+    assert_eq!(
+        ancestors.split(' ').collect::<Vec<_>>(),
+        [zd.emu.base_url.as_str(), "https://acme.zendesk.com"],
+        "{csp}"
+    );
+
+    let browser = app.zendesk_sign_in(&zd.emu.zaf_token(installation, ann, "top_bar"));
+    let (status, me) = browser.get("/api/v1/agent/me");
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["agent"]["email"], "ann@acme.com");
+    assert_eq!(me["agent"]["name"], "Ann Example");
+    assert_eq!(me["agent"]["admin"], false);
+
+    // A call rings Ann: her stream pops the caller's ticket.
+    let ringing = json!([{"id": "za-1", "call_id": "za", "type": "ringing",
+        "direction": "inbound", "from": "+14155550123", "to": "+14155550199",
+        "agent": {"email": "ann@acme.com"},
+        "attributes": {"ticket_assignment": "agent"}}]);
+    let events = read_stream(
+        &app,
+        &browser,
+        || assert_eq!(app.post_events(&ringing).0, 202),
+        |events| events.iter().any(|(name, _)| name == "pop"),
+    );
+    let (_, pop) = events
+        .iter()
+        .find(|(name, _)| name == "pop")
+        .expect("Ann's pop");
+    assert_eq!(pop["pop"]["agent"], "ann@acme.com");
+    // Agent mode: the caller pops; the ticket is Ann's to pick, from the card.
+    assert_eq!(id(&pop["pop"]["contact_id"]), grace);
+    assert_eq!(pop["card"]["name"], "Grace Hopper");
+    assert_eq!(id(&pop["card"]["open_ticket"]["id"]), printer);
+    // And Zendesk showed Grace in Ann's browser.
+    assert_eq!(zd.emu.stats().pops[&ann][0].id, grace);
+
+    // She picks the ticket in agent mode; the call lands there.
+    let answered = json!([{"id": "za-2", "call_id": "za", "type": "answered",
+        "direction": "inbound", "from": "+14155550123", "to": "+14155550199",
+        "agent": {"email": "ann@acme.com"}}]);
+    assert_eq!(app.post_events(&answered).0, 202);
+    app.wait_call("za", |c| !c["agent_decision"]["waiting"].is_null());
+    let (status, decided) = browser.send(
+        "POST",
+        "/api/v1/calls/za/decision",
+        Some(&json!({"action": "attach", "ticket_id": printer.to_string()})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["agent_decision"]["choice"]["by"], "ann@acme.com");
+    let ended = json!([{"id": "za-3", "call_id": "za", "type": "ended",
+        "direction": "inbound", "from": "+14155550123", "to": "+14155550199",
+        "reason": "completed"}]);
+    assert_eq!(app.post_events(&ended).0, 202);
+    let call = app.wait_synced("za");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(id(&call["ticket_id"]), printer);
+    let state = zd.emu.state();
+    let comments = state.comments_of(printer);
+    assert!(
+        comments.iter().any(|c| c.body.contains("+14155550123")),
+        "no call comment on the ticket: {comments:?}"
+    );
+    assert_eq!(state.tickets.len(), 1, "no ticket made");
+}
+
+/// Tokens Zendesk did not sign for this account, this deskbridge's app and an
+/// agent sign no one in: 401, no cookie.
+#[test]
+fn tokens_zendesk_did_not_mint_for_this_app_and_an_agent_sign_no_one_in() {
+    let (zd, ann) = Zd::with_ann();
+    let grace = zd
+        .emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
+    let app = app(&zd);
+    let installation = install(&zd, &app);
+    // Another app in the same account, pointing elsewhere: its key is the
+    // emulator's too, so only the installation tells it apart.
+    let (_, elsewhere) = zd
+        .emu
+        .install_app(json!({"deskbridge_url": "https://other.example.com"}));
+    let now = chrono::Utc::now().timestamp();
+    let mut expired = claims(installation, ann, "top_bar");
+    expired["exp"] = json!(now - 600);
+    let mut other_account = claims(installation, ann, "top_bar");
+    other_account["iss"] = json!("evil.zendesk.com");
+    let mut garbled = zd.emu.zaf_token(installation, ann, "top_bar");
+    garbled.replace_range(garbled.len() - 6.., "AAAAAA");
+    for (what, token) in [
+        ("no token", None),
+        ("a bad signature", Some(garbled)),
+        ("an expired token", Some(sign(&expired))),
+        ("another account", Some(sign(&other_account))),
+        (
+            "another app's installation",
+            Some(zd.emu.zaf_token(elsewhere, ann, "top_bar")),
+        ),
+        (
+            "an end user",
+            Some(zd.emu.zaf_token(installation, grace, "top_bar")),
+        ),
+    ] {
+        let (status, headers, body) = app.zendesk_first_load(token.as_deref());
+        assert_eq!(status, 401, "{what}: {body}");
+        assert!(headers.get("set-cookie").is_none(), "{what}");
+    }
+    // The agent page's own sign-in knows no such agent either.
+    let (status, _) = app.send_anonymous(
+        "POST",
+        "/api/v1/agent/login",
+        Some(&json!({"email": "ann@acme.com", "password": "anything"})),
+    );
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn an_agent_suspended_in_zendesk_loses_the_session_at_the_next_listing() {
+    let (zd, ann) = Zd::with_ann();
+    let app = app(&zd);
+    let installation = install(&zd, &app);
+    let browser = app.zendesk_sign_in(&zd.emu.zaf_token(installation, ann, "top_bar"));
+    assert_eq!(browser.get("/api/v1/agent/me").0, 200);
+
+    zd.emu.set_suspended(ann, true);
+    let state = app.state().clone();
+    app.block_on(deskbridge::zendesk_app::accounts::refresh_directory(&state));
+    let (status, body) = browser.get("/api/v1/agent/me");
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        s(&body["message"]).contains("no longer an agent in Zendesk"),
+        "{body}"
+    );
+    // And Zendesk signs her in no more.
+    let (status, _, _) =
+        app.zendesk_first_load(Some(&zd.emu.zaf_token(installation, ann, "top_bar")));
+    assert_eq!(status, 401);
+}
