@@ -329,6 +329,10 @@ pub struct CallFilter {
     pub queue: Option<String>,
     pub missed: Option<bool>,
     pub done: Option<bool>,
+    /// The helpdesk ticket the call went to.
+    pub ticket_id: Option<String>,
+    /// The helpdesk contact the call went to.
+    pub contact_id: Option<String>,
 }
 
 /// What became of an agent's choice.

@@ -446,6 +446,52 @@ async fn steps_run_in_order_and_complete_queues_the_next(store: &dyn Store) {
     assert_eq!(second.interaction.contact_id.as_deref(), Some("7"));
 }
 
+async fn the_caller_log_finds_the_calls_of_a_ticket_and_of_a_contact(store: &dyn Store) {
+    use deskbridge_store::CallFilter;
+    let mut events = answered_call("c1");
+    events.push(ev("c1-3", "c1", EventKind::Ended, 60));
+    store.ingest(&events).await.unwrap();
+    // c1's caller is contact 7, and its ticket 42.
+    for outcome in [
+        StepOutcome {
+            contact_id: Some("7".into()),
+            ..StepOutcome::default()
+        },
+        StepOutcome {
+            ticket_id: Some("42".into()),
+            ..StepOutcome::default()
+        },
+    ] {
+        let step = store.claim_step("w", LEASE).await.unwrap().unwrap();
+        assert_eq!(step.interaction.call_id, "c1");
+        assert!(store.complete_step(&step, &outcome).await.unwrap());
+    }
+    store.ingest(&answered_call("c2")).await.unwrap();
+    let log = |ticket: Option<&str>, contact: Option<&str>| {
+        let filter = CallFilter {
+            groups: vec!["g".into()],
+            ticket_id: ticket.map(str::to_string),
+            contact_id: contact.map(str::to_string),
+            ..CallFilter::default()
+        };
+        async move {
+            store
+                .call_log(&filter, 10, usize::MAX)
+                .await
+                .unwrap()
+                .calls
+                .into_iter()
+                .map(|c| c.interaction.call_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(log(Some("42"), None).await, ["c1"]);
+    assert_eq!(log(None, Some("7")).await, ["c1"]);
+    assert!(log(Some("43"), None).await.is_empty());
+    assert!(log(None, Some("8")).await.is_empty());
+    assert_eq!(log(None, None).await.len(), 2);
+}
+
 async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: &dyn Store) {
     store.ingest(&answered_call("c1")).await.unwrap();
     let stale = store
@@ -2841,6 +2887,7 @@ contract!(sqlite, postgres: [
     a_refused_request_in_a_group_commit_fails_only_itself,
     concurrent_group_commits_store_every_event_exactly_once,
     steps_run_in_order_and_complete_queues_the_next,
+    the_caller_log_finds_the_calls_of_a_ticket_and_of_a_contact,
     an_expired_lease_is_taken_over_and_the_old_worker_cannot_record,
     a_steps_notifications_commit_with_its_outcome_only,
     retries_wait_and_failures_stop_only_their_call,

@@ -29,13 +29,14 @@ pub(super) async fn save_call(
     }
     sqlx::query(
         "INSERT INTO calls (customer_phone, state, first_at, updated_at, body, queue, agents,
-                            missed, group_name, call_id, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            missed, group_name, call_id, kind, ticket_id, contact_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (group_name, call_id) DO UPDATE SET
              customer_phone = excluded.customer_phone, state = excluded.state,
              first_at = excluded.first_at, updated_at = excluded.updated_at,
              body = excluded.body, queue = excluded.queue, agents = excluded.agents,
-             missed = excluded.missed, kind = excluded.kind",
+             missed = excluded.missed, kind = excluded.kind,
+             ticket_id = excluded.ticket_id, contact_id = excluded.contact_id",
     )
     .bind(call.customer_phone().map(|p| p.as_str().to_string()))
     .bind(call.state().as_str())
@@ -48,6 +49,8 @@ pub(super) async fn save_call(
     .bind(&call.group)
     .bind(&call.call_id)
     .bind(if call.is_chat() { "chat" } else { "call" })
+    .bind(call.ticket_id.as_deref())
+    .bind(call.contact_id.as_deref())
     .execute(conn)
     .await?;
     Ok(())

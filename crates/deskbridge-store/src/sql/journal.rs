@@ -177,6 +177,8 @@ impl Journal for SqlStore {
                       AND ($4 IS NULL OR queue = $4)
                       AND ($5 IS NULL OR missed = $5)
                       AND ($6 IS NULL OR (done_at IS NOT NULL) = $6)
+                      AND ($8 IS NULL OR ticket_id = $8)
+                      AND ($9 IS NULL OR contact_id = $9)
                      ORDER BY first_at DESC, call_id DESC LIMIT $7"
                 )
             };
@@ -193,6 +195,8 @@ impl Journal for SqlStore {
             .bind(filter.missed)
             .bind(filter.done)
             .bind(limit)
+            .bind(filter.ticket_id.as_deref())
+            .bind(filter.contact_id.as_deref())
             .fetch(&mut *tx);
         let (mut rows, mut bytes, mut truncated) = (Vec::new(), 0usize, false);
         while let Some(row) = stream.try_next().await? {

@@ -101,6 +101,8 @@ pub struct LogQuery {
     queue: Option<String>,
     missed: Option<String>,
     done: Option<String>,
+    ticket_id: Option<String>,
+    contact_id: Option<String>,
 }
 
 /// The caller log: `{"calls": [...]}`, newest first; `"truncated": true` when it
@@ -135,14 +137,19 @@ async fn list(
     caller: Caller,
     Query(q): Query<LogQuery>,
 ) -> Result<Json<CallLog>, ApiError> {
-    let groups = caller.groups(&state);
     if caller.agent().is_some() && q.agent.is_some() {
         return Err(ApiError::invalid(
             "agent",
             "a signed-in agent sees their own calls; leave agent out",
         ));
     }
-    let agent = caller.agent().map(str::to_string);
+    let of_a_record = q.ticket_id.is_some() || q.contact_id.is_some();
+    let (groups, agent) = match caller.agent() {
+        // The calls of a ticket or contact the agent works on (the Zendesk
+        // app's sidebars): every agent's, in the agent's own groups.
+        Some(_) if of_a_record => (caller.reach(&state), None),
+        agent => (caller.groups(&state), agent.map(str::to_string)),
+    };
     call_log(&state, &groups, agent.as_deref(), q)
         .await
         .map(Json)
@@ -212,6 +219,8 @@ pub async fn call_log(
         queue: q.queue.clone().filter(|s| !s.is_empty()),
         missed: flag("missed", q.missed.as_deref())?,
         done: flag("done", q.done.as_deref())?,
+        ticket_id: q.ticket_id.clone().filter(|s| !s.is_empty()),
+        contact_id: q.contact_id.clone().filter(|s| !s.is_empty()),
     };
     let page = state.store.call_log(&filter, limit, MAX_LIST_BYTES).await?;
     // The store read only the caller's groups (and the agent's calls).

@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(first_load, page))
         .routes(routes!(sdk))
         .routes(routes!(script))
+        .routes(routes!(sidebar_script))
 }
 
 /// The agent page, with the SDK and the script that lets it act in Zendesk.
@@ -53,8 +54,11 @@ static TOP_BAR_HTML: LazyLock<String> = LazyLock::new(|| {
 /// The Apps framework SDK (npm `zendesk_app_framework_sdk`), served from here:
 /// no CDN. See `assets/zendesk/README.md` for how it was built.
 const SDK_JS: &str = include_str!("../../assets/zendesk/zaf_sdk.min.js");
-/// What the pages do in Zendesk: open records there, pop the pane.
+/// What the top bar does in Zendesk: open records there, pop the pane.
 const APP_JS: &str = include_str!("../../assets/zendesk/app.js");
+/// The sidebars' page (ticket and user): the record's calls.
+const SIDEBAR_HTML: &str = include_str!("../../assets/zendesk/sidebar.html");
+const SIDEBAR_JS: &str = include_str!("../../assets/zendesk/sidebar.js");
 
 /// The credential a Zendesk sign-in's session keeps: the account and user,
 /// checked again while the session lives (`caller::AgentSession`).
@@ -64,13 +68,18 @@ pub fn zendesk_credential(account: &str, user_id: u64) -> String {
 
 fn location_of(name: &str) -> Result<AppLocation, ApiError> {
     AppLocation::parse(name).ok_or_else(|| {
-        ApiError::not_found(format!("no app location {name:?}: the app has top_bar"))
+        ApiError::not_found(format!(
+            "no app location {name:?}: the app has top_bar, ticket_sidebar and user_sidebar"
+        ))
     })
 }
 
 fn page_of(state: &AppState, location: AppLocation) -> Response {
     match location {
         AppLocation::TopBar => framed_page(TOP_BAR_HTML.as_str(), &state.zendesk.origins()),
+        AppLocation::TicketSidebar | AppLocation::UserSidebar => {
+            framed_page(SIDEBAR_HTML, &state.zendesk.origins())
+        }
     }
 }
 
@@ -111,7 +120,7 @@ fn ours(origin: Option<String>) -> impl Fn(&AppInstallation) -> bool + Sync {
     path = "/zendesk/{location}",
     operation_id = "zendesk_app_first_load",
     tag = "zendesk app",
-    params(("location" = String, Path, description = "The app's location: `top_bar`")),
+    params(("location" = String, Path, description = "The app's location: `top_bar`, `ticket_sidebar` or `user_sidebar`")),
     request_body(content = super::openapi::bodies::ZendeskFirstLoad, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Signed in: the page, and the session cookie", content_type = "text/html", body = String, headers(("Set-Cookie" = String, description = "The session cookie"))),
@@ -188,7 +197,7 @@ fn refused(message: &'static str) -> Response {
     path = "/zendesk/{location}",
     operation_id = "zendesk_app_page",
     tag = "zendesk app",
-    params(("location" = String, Path, description = "The app's location: `top_bar`")),
+    params(("location" = String, Path, description = "The app's location: `top_bar`, `ticket_sidebar` or `user_sidebar`")),
     responses(
         (status = 200, description = "The page (framed only by the Zendesk accounts' origins)", content_type = "text/html", body = String),
         (status = 404, description = "No such location (`not_found`)", body = super::openapi::bodies::ApiErrorBody),
@@ -221,6 +230,17 @@ async fn sdk() -> impl IntoResponse {
 )]
 async fn script() -> impl IntoResponse {
     script_response(APP_JS)
+}
+
+#[utoipa::path(
+    get,
+    path = "/zendesk/sidebar.js",
+    operation_id = "zendesk_app_sidebar_script",
+    tag = "zendesk app",
+    responses((status = 200, description = "The sidebars' script inside Zendesk", content_type = "text/javascript", body = String))
+)]
+async fn sidebar_script() -> impl IntoResponse {
+    script_response(SIDEBAR_JS)
 }
 
 fn script_response(js: &'static str) -> impl IntoResponse {

@@ -20,15 +20,25 @@ pub use accounts::{SignInFailed, ZendeskAccount, ZendeskAccounts};
 pub enum AppLocation {
     /// The top bar: the live caller card, agent mode, the agent's call log.
     TopBar,
+    /// Beside a ticket: the calls on it, and its requester's other calls.
+    TicketSidebar,
+    /// Beside a user: the user's calls.
+    UserSidebar,
 }
 
 impl AppLocation {
-    pub const ALL: [AppLocation; 1] = [AppLocation::TopBar];
+    pub const ALL: [AppLocation; 3] = [
+        AppLocation::TopBar,
+        AppLocation::TicketSidebar,
+        AppLocation::UserSidebar,
+    ];
 
     /// The location's name in the manifest and in deskbridge's paths.
     pub fn as_str(self) -> &'static str {
         match self {
             AppLocation::TopBar => "top_bar",
+            AppLocation::TicketSidebar => "ticket_sidebar",
+            AppLocation::UserSidebar => "user_sidebar",
         }
     }
 

@@ -65,12 +65,29 @@ try {
     await app.locator("#attach-id").fill(printer);
     await app.getByRole("button", { name: "Attach" }).click();
     await app.locator("#card-chosen").filter({ hasText: "#" + printer }).waitFor();
-    await events([{ id: "zb-3", call_id: "zb", type: "ended", reason: "completed" }]);
+    await events([{ id: "zb-3", call_id: "zb", type: "ended", reason: "completed",
+      recording_url: "https://recordings.example/zb.mp3" }]);
     const call = await waitFor("the call synced", async () => {
       const r = await api("GET", "/api/v1/calls/zb");
       return r.status === 200 && r.data.sync === "done" ? r.data : null;
     });
     if (call.ticket_id !== printer) fail("the call went to " + call.ticket_id);
+  });
+
+  await test("the ticket's sidebar lists the call with its recording; the user's sidebar too", async () => {
+    for (const [location, record] of [["ticket_sidebar", printer], ["user_sidebar", grace]]) {
+      await page.goto(zendesk + "/__emulator/agent?user=" + ann + "&installation=" + installation
+        + "&location=" + location + "&record=" + record);
+      const row = app.locator("#record-calls tr[data-call-id='zb']");
+      await row.waitFor({ timeout: 10000 }).catch(async () => fail(location + " shows: "
+        + await app.locator("body").innerText() + "; requests: " + JSON.stringify(await zafRecords(page))));
+      const listen = row.getByRole("link", { name: "Listen" });
+      if (await listen.getAttribute("href") !== "https://recordings.example/zb.mp3") {
+        fail(location + ": the recording link is " + await listen.getAttribute("href"));
+      }
+      await row.filter({ hasText: "ann@acme.com" }).waitFor();
+      await row.filter({ hasText: "answered" }).waitFor();
+    }
   });
 
   await test("an end user's token signs no one in", async () => {

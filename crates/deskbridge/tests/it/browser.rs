@@ -282,6 +282,6 @@ fn the_zendesk_app_in_chromium() {
             ("PRINTER_ID", printer.to_string()),
             ("INSTALLATION_ID", installation.to_string()),
         ],
-        5,
+        6,
     );
 }

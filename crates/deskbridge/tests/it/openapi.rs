@@ -322,6 +322,7 @@ fn every_documented_operation_answers_as_described() {
         "/admin/app.js",
         "/admin/app.css",
         "/zendesk/app.js",
+        "/zendesk/sidebar.js",
         "/zendesk/zaf_sdk.min.js",
     ] {
         let answer = c.call("get", path, path, As::Nobody, None);

@@ -128,6 +128,19 @@ fn an_agent_zendesk_signs_in_gets_a_pop_and_picks_the_ticket_with_no_agents_conf
         "no call comment on the ticket: {comments:?}"
     );
     assert_eq!(state.tickets.len(), 1, "no ticket made");
+    // The ticket's calls and the caller's, as the sidebars list them: to
+    // any agent of the group (Bob), not only to the agent who took the call.
+    let bob = zd.emu.seed_agent("bob@acme.com", "Bob Example");
+    let bob = app.zendesk_sign_in(&zd.emu.zaf_token(installation, bob, "ticket_sidebar"));
+    for query in [
+        format!("ticket_id={printer}"),
+        format!("contact_id={grace}"),
+    ] {
+        let (status, log) = bob.get(&format!("/api/v1/calls?{query}"));
+        assert_eq!(status, 200, "{log}");
+        assert_eq!(ids(&log), ["za"], "{query}");
+    }
+    assert!(bob.call_ids("").is_empty(), "Bob's own calls: none");
 }
 
 /// Tokens Zendesk did not sign for this account, this deskbridge's app and an

@@ -10,7 +10,9 @@
 //! SDK's handshake (`iframe.handshake` → `zaf.app.registered` with the app's
 //! metadata and context) and its `get`/`invoke` requests (`{id, request,
 //! params}` → `{id, result: {errors: {}, ...}}`): `currentUser`,
-//! `currentAccount`, `routeTo`, `resize`, `popover`. Each request is recorded
+//! `currentAccount`, `ticket.id` and `ticket.requester.id` beside a ticket
+//! (`&location=ticket_sidebar&record=<ticket id>`), `user.id` beside a user
+//! (`&location=user_sidebar&record=<user id>`), `routeTo`, `resize`, `popover`. Each request is recorded
 //! in `window.zafRecords`, and shown on the page.
 
 use std::collections::HashMap;
@@ -78,7 +80,20 @@ pub(crate) async fn agent_ui(
         "{url}?origin={}&app_guid={app_guid}",
         origin.replace(':', "%3A").replace('/', "%2F")
     );
-    let setup = json!({
+    let record = number("record");
+    let mut open = serde_json::Map::new();
+    match (location, record) {
+        ("ticket_sidebar", Some(ticket)) => {
+            let requester = shared.store().tickets.get(&ticket).map(|t| t.requester_id);
+            open.insert("ticket.id".into(), json!(ticket));
+            open.insert("ticket.requester.id".into(), json!(requester));
+        }
+        ("user_sidebar", Some(user)) => {
+            open.insert("user.id".into(), json!(user));
+        }
+        _ => {}
+    }
+    let mut setup = json!({
         "appOrigin": origin_of(&url),
         "metadata": {
             "appId": installation.app_id,
@@ -98,6 +113,9 @@ pub(crate) async fn agent_ui(
         },
         "currentAccount": { "subdomain": ACCOUNT_SUBDOMAIN },
     });
+    if let Some(setup) = setup.as_object_mut() {
+        setup.extend(open);
+    }
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Zendesk (emulated): agent interface</title>

@@ -319,6 +319,12 @@ pub struct LogParams {
     pub missed: Option<bool>,
     /// `true` or `false`.
     pub done: Option<bool>,
+    /// The calls of this helpdesk ticket. A signed-in agent asking for a
+    /// ticket's or a contact's calls sees every agent's, in their groups (the
+    /// Zendesk app's sidebars).
+    pub ticket_id: Option<String>,
+    /// The calls of this helpdesk contact (as `ticket_id`).
+    pub contact_id: Option<String>,
 }
 
 /// A closed conversation from a chat platform (`POST /api/v1/conversations`).
