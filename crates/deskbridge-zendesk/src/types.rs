@@ -39,6 +39,9 @@ pub struct User {
     /// Suspended by an admin: signs in nowhere.
     #[serde(default)]
     pub suspended: Option<bool>,
+    /// The account's custom user fields, by key.
+    #[serde(default)]
+    pub user_fields: Option<serde_json::Map<String, serde_json::Value>>,
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,

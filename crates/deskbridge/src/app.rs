@@ -54,6 +54,7 @@ fn build_groups(
             step_triggers: Vec::new(),
             backend: crate::state::BackendRef::default(),
             connectors: vec![crate::state::ConnectorKind::Events],
+            app_defaults: Default::default(),
         })]);
     }
     config
@@ -88,6 +89,10 @@ fn build_groups(
                 },
                 backend: backend_ref(config, g),
                 connectors: connectors(g),
+                app_defaults: deskbridge_core::policy::AppDefaults {
+                    call_records: g.zendesk_app_id.is_none(),
+                    voice_comments: g.zendesk_voice.is_none(),
+                },
             }))
         })
         .collect()

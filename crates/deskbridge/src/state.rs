@@ -45,6 +45,9 @@ pub struct Group {
     pub backend: BackendRef,
     /// The connectors configured for the group (the admin page).
     pub connectors: Vec<ConnectorKind>,
+    /// What the group takes from deskbridge's Zendesk app once it is
+    /// installed in its account (what its config left unset).
+    pub app_defaults: deskbridge_core::policy::AppDefaults,
 }
 
 /// A group's backend as the admin page shows it: its key in `[backends]`
@@ -152,6 +155,8 @@ pub struct ZendeskAgent {
     /// Lowercase.
     pub email: String,
     pub name: String,
+    /// From the user field `agent_extension_field`, when the backend names one.
+    pub extension: Option<String>,
     /// The groups whose backend is this account.
     pub groups: Vec<String>,
 }
@@ -245,7 +250,7 @@ impl Directory {
             .map(|z| DirectoryAgent {
                 email: z.email.clone(),
                 name: Some(z.name.clone()),
-                extension: None,
+                extension: z.extension.clone(),
                 target: None,
             })
             .collect();
@@ -336,6 +341,7 @@ pub(crate) mod tests {
             step_triggers: Vec::new(),
             backend: BackendRef::default(),
             connectors: vec![ConnectorKind::Events],
+            app_defaults: Default::default(),
         }
     }
 

@@ -68,6 +68,8 @@ pub struct User {
     pub identities: Vec<Identity>,
     /// Suspended by an admin: signs in nowhere.
     pub suspended: bool,
+    /// The account's custom user fields, by key ("User Fields").
+    pub user_fields: std::collections::BTreeMap<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When search starts returning this user (index lag).

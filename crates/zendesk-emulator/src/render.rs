@@ -61,7 +61,7 @@ pub(crate) fn user(user: &User, base: &str) -> Value {
         "chat_only": false,
         "default_group_id": null,
         "report_csv": false,
-        "user_fields": {},
+        "user_fields": user.user_fields,
     })
 }
 

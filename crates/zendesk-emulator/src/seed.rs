@@ -26,6 +26,8 @@ pub struct SeedUser {
     pub organization_id: Option<u64>,
     pub shared_phone_number: bool,
     pub tags: Vec<String>,
+    /// Custom user fields, by key.
+    pub user_fields: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl SeedUser {
@@ -54,6 +56,16 @@ impl SeedUser {
 
     pub fn email(mut self, email: impl Into<String>) -> SeedUser {
         self.email = Some(email.into());
+        self
+    }
+
+    /// Sets the custom user field `key` (an agent's extension, say).
+    pub fn field(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> SeedUser {
+        self.user_fields.insert(key.into(), value.into());
         self
     }
 

@@ -305,9 +305,67 @@ impl Default for Policy {
     }
 }
 
+/// Which of the Zendesk app's defaults the config left to it: a group whose
+/// config names no `zendesk_app_id` (or no `zendesk_voice`) takes the app's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppDefaults {
+    pub call_records: bool,
+    pub voice_comments: bool,
+}
+
+impl Policy {
+    /// The policy once deskbridge's Zendesk app (app `app_id`) is installed in
+    /// the group's account: a call on an existing ticket becomes a call record
+    /// of the app, and a call's ticket gets a voice comment, unless the config
+    /// chose otherwise. `None` when the config chose both (nothing changes).
+    pub fn with_installed_app(&self, app_id: u64, defaults: AppDefaults) -> Option<Policy> {
+        if !defaults.call_records && !defaults.voice_comments {
+            return None;
+        }
+        let mut policy = self.clone();
+        if defaults.call_records {
+            policy.call_record_app_id = Some(app_id);
+        }
+        if defaults.voice_comments {
+            policy.voice_comments = true;
+        }
+        Some(policy)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_installed_app_gives_call_records_and_voice_comments_unless_configured() {
+        let base = Policy::default();
+        let both = base
+            .with_installed_app(
+                7,
+                AppDefaults {
+                    call_records: true,
+                    voice_comments: true,
+                },
+            )
+            .unwrap();
+        assert_eq!(both.call_record_app_id, Some(7));
+        assert!(both.voice_comments);
+        // The config set zendesk_voice = false: voice stays off.
+        let records_only = base
+            .with_installed_app(
+                7,
+                AppDefaults {
+                    call_records: true,
+                    voice_comments: false,
+                },
+            )
+            .unwrap();
+        assert_eq!(records_only.call_record_app_id, Some(7));
+        assert!(!records_only.voice_comments);
+        // The config named its own app id and voice: nothing to change.
+        assert_eq!(base.with_installed_app(7, AppDefaults::default()), None);
+    }
 
     #[test]
     fn create_sets() {

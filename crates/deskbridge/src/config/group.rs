@@ -55,6 +55,12 @@ pub struct BackendConfig {
     /// Enterprise Plus or High Volume 2500.
     #[serde(default = "default_rpm")]
     pub requests_per_minute: u32,
+    /// The key of the Zendesk user field that holds an agent's extension (a
+    /// text field the admin adds in Zendesk, e.g. `extension`): the agents
+    /// Zendesk lists are then matched by extension too, as phone systems
+    /// often name the agent who answered.
+    #[serde(default)]
+    pub agent_extension_field: Option<String>,
     /// The share of `requests_per_minute`, in percent, that lookups may spend:
     /// `/lookup`, `/route`, a contact flow's question and an agent's contact
     /// search (the routing lane). They never take the fifth of the budget kept

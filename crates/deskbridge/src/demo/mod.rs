@@ -50,7 +50,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let config_text = config(&emulator, &token)?;
     let running = start(&data_dir, &config_text, &options.listen).await?;
     let base = format!("http://{}", running.addr);
-    print_welcome(&base, &emulator, &token, options.speed);
+    let in_zendesk = install_app(&emulator, &base)?;
+    print_welcome(&base, &emulator, &token, options.speed, &in_zendesk);
 
     let played = tokio::select! {
         played = play(&base, &token, options.speed) => played,
@@ -103,6 +104,31 @@ async fn zendesk() -> anyhow::Result<RunningEmulator> {
     Ok(emulator)
 }
 
+/// Installs deskbridge's Zendesk app into the emulated account (the manifest
+/// `deskbridge zendesk app-package` would write for `base`): the address of
+/// the emulated agent interface with the app in it, for the first agent.
+fn install_app(emulator: &RunningEmulator, base: &str) -> anyhow::Result<String> {
+    let manifest = crate::zendesk_app::package::file("manifest.json", base)
+        .context("the app's manifest is built in")?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest).context("the app's manifest is JSON")?;
+    let (_, installation) = emulator.install_app_with_manifest(
+        &manifest,
+        serde_json::json!({"name": "deskbridge", "deskbridge_url": base}),
+    );
+    let first = emulator
+        .state()
+        .users
+        .iter()
+        .find(|u| u.email.as_deref() == Some(AGENTS[0].email))
+        .map(|u| u.id)
+        .context("the demo's first agent is in the emulated account")?;
+    Ok(format!(
+        "{}/__emulator/agent?user={first}&installation={installation}",
+        emulator.base_url
+    ))
+}
+
 /// The demo's config file: one group on the emulated Zendesk, pops as the phone
 /// rings, the agents with the demo password.
 fn config(emulator: &RunningEmulator, token: &str) -> anyhow::Result<String> {
@@ -122,6 +148,7 @@ fn config(emulator: &RunningEmulator, token: &str) -> anyhow::Result<String> {
         r#"[backends.zendesk]
 kind = "zendesk"
 base_url = "{base}"
+subdomain = "{subdomain}"
 email = "admin@demo.example"
 api_token = "demo-api-token"
 
@@ -136,6 +163,7 @@ wait_for_recording_seconds = 10
 agent_timeout_seconds = 120
 "#,
         base = emulator.base_url,
+        subdomain = zendesk_emulator::apps::ACCOUNT_SUBDOMAIN,
         line = script::SUPPORT_LINE,
     ))
 }
@@ -161,7 +189,13 @@ async fn start(
     })
 }
 
-fn print_welcome(base: &str, emulator: &RunningEmulator, token: &str, speed: f64) {
+fn print_welcome(
+    base: &str,
+    emulator: &RunningEmulator,
+    token: &str,
+    speed: f64,
+    in_zendesk: &str,
+) {
     let agents: Vec<String> = AGENTS
         .iter()
         .map(|a| {
@@ -173,6 +207,8 @@ fn print_welcome(base: &str, emulator: &RunningEmulator, token: &str, speed: f64
         "deskbridge demo is running.\n\n  \
          Agent page:   {base}/agent\n  \
          Sign in as:   {} with password {PASSWORD}\n  \
+         In Zendesk:   {in_zendesk}\n                \
+         (the agent's Zendesk with deskbridge's app in its top bar: Zendesk signs them in)\n  \
          Agents:       {}\n  \
          Ingest token: {token}\n  \
          Zendesk:      {} (an emulator in this process; admin@demo.example, token demo-api-token)\n\n\

@@ -19,7 +19,6 @@ use std::sync::{Arc, LazyLock};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use deskbridge_zendesk::types::AppInstallation;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,6 +26,7 @@ use super::ApiError;
 use super::agent::{PAGE_HTML, framed_page, open_session};
 use super::caller::SESSION_COOKIE;
 use crate::state::AppState;
+use crate::zendesk_app::accounts::{origin_of, ours};
 use crate::zendesk_app::{AppLocation, SignInFailed};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -91,26 +91,6 @@ fn own_origin(state: &AppState, headers: &HeaderMap) -> Option<String> {
     }
     let host = headers.get(header::HOST)?.to_str().ok()?;
     Some(format!("http://{host}"))
-}
-
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split('/').next()?;
-    Some(format!("{scheme}://{host}").to_ascii_lowercase())
-}
-
-/// An installation of deskbridge's own app, for this server: its
-/// `deskbridge_url` setting points here. (Another app installed in the same
-/// account, whose key signs tokens too, signs no one in here.)
-fn ours(origin: Option<String>) -> impl Fn(&AppInstallation) -> bool + Sync {
-    move |i| {
-        let set = i
-            .settings
-            .get("deskbridge_url")
-            .and_then(|u| u.as_str())
-            .and_then(origin_of);
-        set.is_some() && set == origin
-    }
 }
 
 /// The page of a location loaded by Zendesk, signing the agent in with the

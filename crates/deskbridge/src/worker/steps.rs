@@ -32,8 +32,14 @@ pub async fn run(
     lease: &StepLease<'_>,
 ) -> Result<StepOutcome, HelpdeskError> {
     let directory = state.directory.agents();
+    // Once deskbridge's Zendesk app is installed in the group's account, the
+    // group takes what the core says the app gives (call records, voice).
+    let with_app = state
+        .zendesk
+        .app_of(&group.backend.name)
+        .and_then(|app| group.policy.with_installed_app(app, group.app_defaults));
     let rules = Rules {
-        policy: &group.policy,
+        policy: with_app.as_ref().unwrap_or(&group.policy),
         templates: &group.templates,
         directory: &directory,
         region: group.region,

@@ -31,8 +31,13 @@ pub struct ZendeskAccount {
     pub client: Arc<ZendeskClient>,
     /// The groups whose backend this is: a Zendesk agent works in them.
     pub groups: Vec<String>,
+    /// The user field holding an agent's extension (`agent_extension_field`).
+    pub extension_field: Option<String>,
     /// App id → its public key, PEM.
     keys: Mutex<HashMap<u64, Arc<Vec<u8>>>>,
+    /// The app id of deskbridge's app as installed in the account (0: not
+    /// known yet), learned from its installation at a sign-in or a listing.
+    app_id: std::sync::atomic::AtomicU64,
 }
 
 impl ZendeskAccount {
@@ -49,8 +54,50 @@ impl ZendeskAccount {
             origins,
             client,
             groups,
+            extension_field: None,
             keys: Mutex::new(HashMap::new()),
+            app_id: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// deskbridge's app id in this account, once known.
+    pub fn app_id(&self) -> Option<u64> {
+        match self.app_id.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            id => Some(id),
+        }
+    }
+
+    fn learn_app(&self, app_id: u64) {
+        let before = self
+            .app_id
+            .swap(app_id, std::sync::atomic::Ordering::Relaxed);
+        if before != app_id {
+            tracing::info!(backend = %self.backend, app_id, "deskbridge's Zendesk app is installed: calls on existing tickets become call records of it");
+        }
+    }
+
+    /// Learns deskbridge's app id from the account's installations (the
+    /// enabled one `ours` recognizes).
+    pub async fn find_app(
+        &self,
+        ours: &(dyn Fn(&AppInstallation) -> bool + Sync),
+    ) -> Result<Option<u64>, ZendeskError> {
+        let installed = self.client.app_installations().await?;
+        let app = installed
+            .iter()
+            .find(|i| i.enabled && ours(i))
+            .map(|i| i.app_id);
+        if let Some(app) = app {
+            self.learn_app(app);
+        }
+        Ok(app)
+    }
+
+    /// Reads agents' extensions from the user field `key`.
+    pub fn with_extension_field(mut self, key: Option<String>) -> ZendeskAccount {
+        self.extension_field = key;
+        self
     }
 
     fn expected(&self) -> Expected<'_> {
@@ -68,8 +115,24 @@ impl ZendeskAccount {
             user_id: user.id,
             email,
             name: user.name.clone(),
+            extension: self.extension_of(user),
             groups: self.groups.clone(),
         })
+    }
+
+    /// The agent's extension, from the user field the config names (text, or
+    /// a number).
+    fn extension_of(&self, user: &User) -> Option<String> {
+        let value = user
+            .user_fields
+            .as_ref()?
+            .get(self.extension_field.as_deref()?)?;
+        let text = match value {
+            serde_json::Value::String(s) => s.trim().to_string(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        (!text.is_empty()).then_some(text)
     }
 
     /// The user `user_id` as an agent now, asking Zendesk: `None` when they
@@ -133,6 +196,7 @@ impl ZendeskAccount {
             verified = zaf::verify(token, &key, &self.expected(), &ids);
         }
         let signed = verified?;
+        self.learn_app(app_id);
         self.confirm(signed.user_id)
             .await?
             .ok_or(SignInFailed::NotAnAgent(signed.user_id))
@@ -164,6 +228,14 @@ impl ZendeskAccounts {
         self.accounts
             .iter()
             .find(|a| a.host.eq_ignore_ascii_case(host))
+    }
+
+    /// deskbridge's app id in the account of backend `backend`, once known.
+    pub fn app_of(&self, backend: &str) -> Option<u64> {
+        self.accounts
+            .iter()
+            .find(|a| a.backend == backend)
+            .and_then(ZendeskAccount::app_id)
     }
 
     /// Every origin that may frame the app's pages.
@@ -226,7 +298,10 @@ pub fn from_backends(
                 .filter(|g| g.backend.as_deref() == Some(name.as_str()))
                 .map(|g| g.name.clone())
                 .collect();
-            Some(ZendeskAccount::new(name, &host, origins, client, groups))
+            Some(
+                ZendeskAccount::new(name, &host, origins, client, groups)
+                    .with_extension_field(b.agent_extension_field.clone()),
+            )
         })
         .collect();
     accounts.sort_by(|a, b| a.backend.cmp(&b.backend));
@@ -242,7 +317,15 @@ pub const DIRECTORY_REFRESH: std::time::Duration = std::time::Duration::from_sec
 /// next request (unless Zendesk then vouches for them again). An account that
 /// does not answer keeps its last list.
 pub async fn refresh_directory(state: &crate::state::AppState) {
+    let ours = state.public_url.as_deref().map(|u| ours(origin_of(u)));
     for account in &state.zendesk.accounts {
+        // And whether deskbridge's app is installed there (a sign-in learns
+        // it too, where no public_url says which installation is ours).
+        if let Some(ours) = &ours
+            && let Err(e) = account.find_app(ours).await
+        {
+            tracing::warn!(backend = %account.backend, error = %e, "cannot list the Zendesk account's app installations");
+        }
         match account.agents().await {
             Ok(listed) => state.list_zendesk_agents(&account.host, listed),
             Err(e) => tracing::warn!(
@@ -251,5 +334,26 @@ pub async fn refresh_directory(state: &crate::state::AppState) {
                 "cannot list the Zendesk account's agents; keeping the last list"
             ),
         }
+    }
+}
+
+/// `scheme://host[:port]` of a URL, lowercase.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+/// An installation of deskbridge's own app, for the server at `origin`: its
+/// `deskbridge_url` setting points there. (Another app installed in the same
+/// account, whose key signs tokens too, signs no one in here.)
+pub fn ours(origin: Option<String>) -> impl Fn(&AppInstallation) -> bool + Sync {
+    move |i| {
+        let set = i
+            .settings
+            .get("deskbridge_url")
+            .and_then(|u| u.as_str())
+            .and_then(origin_of);
+        set.is_some() && set == origin
     }
 }

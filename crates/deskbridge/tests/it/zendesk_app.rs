@@ -121,11 +121,24 @@ fn an_agent_zendesk_signs_in_gets_a_pop_and_picks_the_ticket_with_no_agents_conf
     let call = app.wait_synced("za");
     assert_eq!(call["sync"], "done", "{call}");
     assert_eq!(id(&call["ticket_id"]), printer);
+    // With the app installed (and no zendesk_app_id in the config), the call
+    // on the existing ticket is a call record of the app, its voice comment on
+    // the ticket.
     let state = zd.emu.state();
+    let (app_id, _) = zd
+        .emu
+        .installations()
+        .iter()
+        .map(|i| (i.app_id, i.id))
+        .find(|(_, i)| *i == installation)
+        .unwrap();
+    assert_eq!(state.calls.len(), 1, "{:?}", state.calls);
+    assert_eq!(state.calls[0]["app_id"], app_id);
+    assert_eq!(state.calls[0]["ticket_id"], printer, "{:?}", state.calls);
     let comments = state.comments_of(printer);
     assert!(
-        comments.iter().any(|c| c.body.contains("+14155550123")),
-        "no call comment on the ticket: {comments:?}"
+        comments.iter().any(|c| c.call.is_some()),
+        "no voice comment on the ticket: {comments:?}"
     );
     assert_eq!(state.tickets.len(), 1, "no ticket made");
     // The ticket's calls and the caller's, as the sidebars list them: to
@@ -213,4 +226,58 @@ fn an_agent_suspended_in_zendesk_loses_the_session_at_the_next_listing() {
     let (status, _, _) =
         app.zendesk_first_load(Some(&zd.emu.zaf_token(installation, ann, "top_bar")));
     assert_eq!(status, 401);
+}
+
+/// Agents come from Zendesk's list, extensions from a user field: a call the
+/// PBX names by extension pops for the right agent, though nobody wrote them
+/// into the config and they have not opened the app yet.
+#[test]
+fn agents_listed_by_zendesk_with_an_extension_field_get_their_pops_by_extension() {
+    let zd = Zd::start(|_| {});
+    let ann = zd
+        .emu
+        .seed_user(SeedUser::agent("ann@acme.com", "Ann Example").field("extension", "101"));
+    zd.emu
+        .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
+    let config = format!(
+        r#"{backend}agent_extension_field = "extension"
+
+[[groups]]
+name = "support"
+backend = "zendesk"
+tokens = ["{TOKEN}"]
+pop_on = "ringing"
+"#,
+        backend = crate::zendesk::backend(&zd.emu.base_url)
+    );
+    let app = TestApp::with_config(&config, TOKEN);
+    let state = app.state().clone();
+    app.block_on(deskbridge::zendesk_app::accounts::refresh_directory(&state));
+    // Zendesk's agents and admins (the API's admin too), Ann with her extension.
+    let listed = state.directory.agents();
+    let emails: Vec<&str> = listed.iter().map(|a| a.email.as_str()).collect();
+    assert_eq!(emails, ["admin@acme.com", "ann@acme.com"], "{listed:?}");
+    assert_eq!(listed[1].extension.as_deref(), Some("101"));
+
+    let ringing = json!([
+        {"id": "ext-1", "call_id": "ext", "type": "ringing", "direction": "inbound",
+         "from": "+14155550123", "to": "+14155550199", "agent": {"extension": "101"}}
+    ]);
+    assert_eq!(app.post_events(&ringing).0, 202);
+    app.wait_call("ext", |c| {
+        c["pops"].as_array().is_some_and(|p| !p.is_empty())
+    });
+    let rest = json!([
+        {"id": "ext-2", "call_id": "ext", "type": "answered", "agent": {"extension": "101"}},
+        {"id": "ext-3", "call_id": "ext", "type": "ended", "reason": "completed"}
+    ]);
+    assert_eq!(app.post_events(&rest).0, 202);
+    let done = app.wait_synced("ext");
+    assert_eq!(done["sync"], "done", "{done}");
+    assert_eq!(done["pops"][0]["agent"], "ann@acme.com", "{done}");
+    assert_eq!(zd.emu.stats().pops[&ann].len(), 1);
+    assert_eq!(
+        done["pops"][0]["deliveries"][1]["status"], "delivered",
+        "{done}"
+    );
 }

@@ -104,6 +104,48 @@ fn the_demo_shows_pops_tickets_and_the_caller_log_and_stops_on_a_signal() {
     );
     let http = reqwest::blocking::Client::new();
 
+    // The agent's Zendesk with the app in it: the page loads the top bar by
+    // POSTing the token the emulated Zendesk signed, and that signs Ann in.
+    let in_zendesk = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("In Zendesk:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no Zendesk address printed: {printed}"))
+        .to_string();
+    let host = http.get(&in_zendesk).send().expect("the agent interface");
+    assert_eq!(host.status(), 200);
+    let host = host.text().expect("html");
+    assert!(
+        host.contains(&format!("{}/zendesk/top_bar?", demo.base)),
+        "{host}"
+    );
+    let token = host
+        .split(r#"name="token" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the signed token in the page");
+    let first_load = http
+        .post(format!("{}/zendesk/top_bar", demo.base))
+        .form(&[("token", token)])
+        .send()
+        .expect("the app's first load");
+    assert_eq!(first_load.status(), 200);
+    let app_cookie = first_load
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("the app's session cookie")
+        .to_string();
+    let me: Value = http
+        .get(format!("{}/api/v1/agent/me", demo.base))
+        .header("cookie", &app_cookie)
+        .send()
+        .expect("me")
+        .json()
+        .expect("json");
+    assert_eq!(me["agent"]["email"], "ann@demo.example", "{me}");
+
     // The newcomer signs in as Ann on the agent page's API.
     let login = http
         .post(format!("{}/api/v1/agent/login", demo.base))
