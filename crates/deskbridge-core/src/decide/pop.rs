@@ -156,6 +156,48 @@ pub fn choose_pop(
     }
 }
 
+/// The agent who took a call away from another whose screen it popped on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TakenBy {
+    /// Their directory email, or the email the phone system gave.
+    pub email: Option<String>,
+    /// Their name (the directory's), or the extension the phone system gave.
+    pub name: Option<String>,
+}
+
+/// Who took the call from `agent` (the directory email of an agent it popped
+/// for): the agent who answered it, when that is someone else. The card it
+/// showed `agent` is then withdrawn (a ring-all queue pops on every ringing
+/// agent's screen; one answers). `None` while nobody answered, when `agent`
+/// answered, when it never popped for `agent`, or when the answering agent
+/// cannot be told apart from `agent` (no email, in or out of the directory).
+pub fn taken_from(
+    call: &Interaction,
+    agent: &str,
+    directory: &[crate::decide::DirectoryAgent],
+) -> Option<TakenBy> {
+    call.answered_at?;
+    let popped = call
+        .pops
+        .iter()
+        .any(|p| p.agent.eq_ignore_ascii_case(agent));
+    let answerer = call.last_agent()?;
+    let listed = crate::decide::directory_match(directory, answerer).map(|(d, _)| d);
+    let email = listed
+        .map(|d| d.email.clone())
+        .or_else(|| answerer.email.clone())?;
+    if !popped || email.trim().eq_ignore_ascii_case(agent) {
+        return None;
+    }
+    Some(TakenBy {
+        email: Some(email),
+        name: listed
+            .and_then(|d| d.name.clone())
+            .or_else(|| answerer.name.clone())
+            .or_else(|| answerer.extension.clone()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -429,5 +471,70 @@ mod tests {
             choose_pop(&has, &p, Some("u1"), &PopFacts::default()).0,
             PopChoice::Ticket("5".into())
         );
+    }
+
+    #[test]
+    fn a_card_is_withdrawn_from_the_agents_the_call_popped_for_once_another_answers() {
+        use crate::decide::DirectoryAgent;
+        use crate::pop::PopRecord;
+        let policy = Policy::default();
+        let mut call = call(&policy, &[]);
+        let popped_for = |email: &str| PopRecord {
+            agent: email.into(),
+            at: call_time(),
+            on: PopOn::Ringing,
+            action: PopAction::TicketByAni,
+            contact_id: None,
+            ticket_id: None,
+            new_ticket: false,
+            deliveries: Vec::new(),
+        };
+        call.pops = vec![popped_for("ann@acme.com"), popped_for("bob@acme.com")];
+        let directory = [DirectoryAgent {
+            email: "bob@acme.com".into(),
+            name: Some("Bob Example".into()),
+            extension: Some("102".into()),
+            target: None,
+        }];
+        assert_eq!(
+            taken_from(&call, "ann@acme.com", &directory),
+            None,
+            "nobody answered yet"
+        );
+        // Bob answers, named by his extension.
+        let mut e = CallEvent::new("2", "c1", EventKind::Answered, call.first_at);
+        e.agent = Some(AgentRef {
+            extension: Some("102".into()),
+            ..AgentRef::default()
+        });
+        call.apply(&e);
+        assert_eq!(
+            taken_from(&call, "ann@acme.com", &directory),
+            Some(TakenBy {
+                email: Some("bob@acme.com".into()),
+                name: Some("Bob Example".into()),
+            })
+        );
+        assert_eq!(
+            taken_from(&call, "bob@acme.com", &directory),
+            None,
+            "his own"
+        );
+        assert_eq!(
+            taken_from(&call, "cy@acme.com", &directory),
+            None,
+            "it never popped for Cy"
+        );
+        // An answering agent nobody can name is no reason to withdraw a card.
+        let mut unknown = call.clone();
+        unknown.agents = vec![AgentRef {
+            extension: Some("999".into()),
+            ..AgentRef::default()
+        }];
+        assert_eq!(taken_from(&unknown, "ann@acme.com", &directory), None);
+    }
+
+    fn call_time() -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
     }
 }

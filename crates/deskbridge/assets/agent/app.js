@@ -8,6 +8,8 @@ let csrf = null;
 let me = null;
 let events = null;
 let current = null; // { call, card, pop }
+// Calls whose card was withdrawn here: a colleague answered them.
+const withdrawn = new Set();
 
 const $ = (id) => document.getElementById(id);
 
@@ -113,6 +115,21 @@ function listen() {
     // Inside Zendesk, the top bar's pane opens (assets/zendesk/app.js).
     window.dispatchEvent(new CustomEvent("deskbridge:pop", { detail: data }));
   });
+  // A colleague answered a call that popped here: the card goes, saying who
+  // took it, and the call does not come back as a card of this agent's.
+  events.addEventListener("withdrawn", (e) => {
+    const data = JSON.parse(e.data);
+    withdrawn.add(data.call_id);
+    if (current && current.call.call_id === data.call_id) {
+      const who = data.taken_by.name || data.taken_by.email || "A colleague";
+      const from = current.call.from ? " from " + current.call.from : "";
+      current = null;
+      renderCard();
+      const note = $("card-withdrawn");
+      note.textContent = who + " took the call" + from + ".";
+      note.hidden = false;
+    }
+  });
   events.addEventListener("call", (e) => {
     const call = JSON.parse(e.data);
     onCall(call);
@@ -136,6 +153,7 @@ function listen() {
 }
 
 async function onCall(call) {
+  if (withdrawn.has(call.call_id)) return;
   if (current && current.call.call_id === call.call_id) {
     if (newer(current.call, call)) return;
     current.call = call;
@@ -170,6 +188,8 @@ async function lookup(call) {
 
 function renderCard() {
   const body = $("card-body");
+  // A new card replaces the note of a withdrawn one.
+  if (current) $("card-withdrawn").hidden = true;
   $("card").classList.toggle("live", !!current && current.call.state !== "ended");
   if (!current) { body.hidden = true; $("card-empty").hidden = false; return; }
   body.hidden = false;

@@ -32,6 +32,7 @@ use crate::agent_auth::{
 };
 use crate::card::caller_card;
 use crate::state::{AgentLogin, AppState};
+use deskbridge_core::decide::pop::taken_from;
 
 /// Password checks running at once, for the whole process.
 static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
@@ -531,7 +532,7 @@ async fn agent_calls(
     tag = "agent",
     security(("agent_session" = [])),
     responses(
-        (status = 200, description = "Server-Sent Events: `hello`, then `pop` (a screen pop for this agent: the call, the caller card, the record chosen) and `call` (one of the agent's calls changed); the agent's live calls first", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events: `hello`, then `pop` (a screen pop for this agent: the call, the caller card, the record chosen), `withdrawn` (a call that popped here was answered by a colleague: `call_id`, `taken_by` with their email and name) and `call` (one of the agent's calls changed); the agent's live calls first", content_type = "text/event-stream", body = String),
         (status = 401, description = "Not signed in, or the session expired (`unauthorized`)", body = doc::ApiErrorBody),
     )
 )]
@@ -550,6 +551,7 @@ async fn stream_agent(
     let mut stream = AgentStream {
         me: me.clone(),
         seen: HashMap::new(),
+        withdrawn: Default::default(),
     };
     let mut opening = vec![
         Event::default()
@@ -636,6 +638,8 @@ async fn live_calls_of(state: &AppState, me: &str) -> Vec<deskbridge_store::Call
 struct AgentStream {
     me: String,
     seen: HashMap<(String, String), usize>,
+    /// The calls whose card was withdrawn from this agent (another answered).
+    withdrawn: std::collections::HashSet<(String, String)>,
 }
 
 impl AgentStream {
@@ -693,10 +697,30 @@ impl AgentStream {
             }
         }
         *sent = mine.len().max(*sent);
+        let key = (call.group.clone(), call.call_id.clone());
+        // A colleague answered a live call that popped here: the card goes,
+        // saying who took it (the core says when, `taken_from`).
+        if call.ended_at.is_none()
+            && !self.withdrawn.contains(&key)
+            && let Some(taken_by) = taken_from(call, &self.me, &state.directory.agents())
+        {
+            let data =
+                json!({ "call_id": call.call_id, "group": call.group, "taken_by": taken_by });
+            if let Ok(e) = super::live::with_call_id(
+                Event::default().event("withdrawn"),
+                &call.group,
+                &call.call_id,
+            )
+            .json_data(data)
+            {
+                events.push(e);
+            }
+            self.withdrawn.insert(key.clone());
+        }
         if call.ended_at.is_some() {
             // No pop is sent for an ended call: forget it.
-            self.seen
-                .remove(&(call.group.clone(), call.call_id.clone()));
+            self.seen.remove(&key);
+            self.withdrawn.remove(&key);
         }
         if let Ok(e) =
             super::live::with_call_id(Event::default().event("call"), &call.group, &call.call_id)

@@ -178,6 +178,23 @@ try {
     if (!phones.includes("+14155550163")) fail("the number was not added: " + phones);
   });
 
+  await test("a queue call rings Ann and Bob; Bob answers and Ann's card is withdrawn", async () => {
+    await create("/api/v1/crm/contacts", { name: "Rita Ringall", phones: ["+14155550165"] });
+    await events([
+      { id: "br-all-1", call_id: "br-all", type: "ringing", direction: "inbound",
+        from: "+14155550165", to: "+14155550199", queue: "support", agent: { email: "ann@acme.com" } },
+      { id: "br-all-2", call_id: "br-all", type: "ringing", agent: { email: "bob@acme.com" } },
+    ]);
+    await ann.locator("#card[data-source='pop'] #card-name").filter({ hasText: "Rita Ringall" }).waitFor();
+    await bob.locator("#card[data-source='pop'] #card-name").filter({ hasText: "Rita Ringall" }).waitFor();
+    await events([{ id: "br-all-a", call_id: "br-all", type: "answered", agent: { email: "bob@acme.com" } }]);
+    await ann.locator("#card-withdrawn").filter({ hasText: "Bob Example took the call from +14155550165" }).waitFor();
+    if (await ann.locator("#card-body").isVisible()) fail("Ann still shows the call's card");
+    await bob.locator("#card-state").filter({ hasText: "answered" }).waitFor();
+    await end("br-all");
+    await synced("br-all");
+  });
+
   await test("a missed call is marked done", async () => {
     await events([
       { id: "br-miss-1", call_id: "br-miss", type: "ringing", direction: "inbound",

@@ -1176,6 +1176,48 @@ fn a_pop_reaches_only_the_agent_it_was_made_for_with_the_callers_card() {
     );
 }
 
+/// A queue call rings Ann and Bob and pops on both screens; Bob answers, and
+/// Ann's card is withdrawn at once, saying who took it. Bob keeps his.
+#[test]
+fn a_pop_is_withdrawn_from_the_other_agents_when_one_answers() {
+    let app = app("pop_on = \"ringing\"\npop_action = \"contact_by_ani\"");
+    let ann = ann(&app);
+    let ring = json!([
+        {"id": "ra-1", "call_id": "ra", "type": "ringing", "direction": "inbound",
+         "from": "+14155550185", "to": "+14155550199", "agent": {"email": "ann@acme.com"}},
+        {"id": "ra-2", "call_id": "ra", "type": "ringing", "agent": {"email": "bob@acme.com"}}
+    ]);
+    let events = std::thread::scope(|scope| {
+        let answer = scope.spawn(|| {
+            app.wait_call("ra", |c| c["pops"].as_array().is_some_and(|p| p.len() == 2));
+            let answered = json!([{"id": "ra-3", "call_id": "ra", "type": "answered",
+                                   "agent": {"email": "bob@acme.com"}}]);
+            assert_eq!(app.post_events(&answered).0, 202);
+        });
+        let events = read_stream(
+            &app,
+            &ann,
+            || assert_eq!(app.post_events(&ring).0, 202),
+            |events| events.iter().any(|(name, _)| name == "withdrawn"),
+        );
+        answer.join().expect("Bob answered");
+        events
+    });
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    let pop = names.iter().position(|n| *n == "pop").expect("Ann's pop");
+    let gone = names
+        .iter()
+        .position(|n| *n == "withdrawn")
+        .expect("withdrawn");
+    assert!(pop < gone, "{names:?}");
+    let (_, withdrawn) = &events[gone];
+    assert_eq!(withdrawn["call_id"], "ra");
+    assert_eq!(
+        withdrawn["taken_by"],
+        json!({"email": "bob@acme.com", "name": "Bob Example"})
+    );
+}
+
 /// A token signs its agent in: `deskbridge check` (the config's validation)
 /// refuses two agents with the same token, naming both and never the token.
 #[test]
