@@ -229,6 +229,10 @@ pub struct Interaction {
     pub logged_recordings: Vec<String>,
     /// The call comment, once written.
     pub comment_id: Option<String>,
+    /// The call's record in the helpdesk's call log, once made (its id): a
+    /// recording that arrives later goes onto it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_record_id: Option<String>,
     #[serde(default)]
     pub agent_timed_out: bool,
     #[serde(default)]
@@ -293,6 +297,7 @@ impl Interaction {
             assignee_rule: None,
             logged_recordings: Vec::new(),
             comment_id: None,
+            call_record_id: None,
             agent_timed_out: false,
             done: Done::default(),
             plan: plan.clone(),
@@ -653,6 +658,9 @@ impl Interaction {
         fill(&mut self.assignee, &outcome.assignee);
         fill(&mut self.assignee_rule, &outcome.assignee_rule);
         fill(&mut self.comment_id, &outcome.comment_id);
+        if let Some(crate::ports::CallRecordStatus::Recorded { id }) = &outcome.call_record {
+            self.call_record_id = Some(id.clone());
+        }
         if let Some(url) = &outcome.logged_recording
             && !self.logged_recordings.contains(url)
         {

@@ -63,6 +63,20 @@ pub enum TicketRule {
 }
 
 impl TicketRule {
+    /// Whether the ticket the rule chose was created for the call.
+    pub fn makes_a_ticket(&self) -> bool {
+        matches!(
+            self,
+            TicketRule::NewTicket
+                | TicketRule::NewTicketForced
+                | TicketRule::AgentNewTicket
+                | TicketRule::FollowupOfClosedTicket
+                | TicketRule::PopNewTicket
+                | TicketRule::ChatArchive
+                | TicketRule::ChatEscalation
+        )
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             TicketRule::IvrTicket => "ivr_ticket",

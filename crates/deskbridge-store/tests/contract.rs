@@ -446,6 +446,18 @@ async fn steps_run_in_order_and_complete_queues_the_next(store: &dyn Store) {
     assert_eq!(second.interaction.contact_id.as_deref(), Some("7"));
 }
 
+/// The ids of the caller log's calls under `filter` (at most 10), newest first.
+async fn call_ids_of(store: &dyn Store, filter: &deskbridge_store::CallFilter) -> Vec<String> {
+    store
+        .call_log(filter, 10, usize::MAX)
+        .await
+        .unwrap()
+        .calls
+        .into_iter()
+        .map(|c| c.interaction.call_id)
+        .collect()
+}
+
 async fn the_caller_log_finds_the_calls_of_a_ticket_and_of_a_contact(store: &dyn Store) {
     use deskbridge_store::CallFilter;
     let mut events = answered_call("c1");
@@ -474,16 +486,7 @@ async fn the_caller_log_finds_the_calls_of_a_ticket_and_of_a_contact(store: &dyn
             contact_id: contact.map(str::to_string),
             ..CallFilter::default()
         };
-        async move {
-            store
-                .call_log(&filter, 10, usize::MAX)
-                .await
-                .unwrap()
-                .calls
-                .into_iter()
-                .map(|c| c.interaction.call_id)
-                .collect::<Vec<_>>()
-        }
+        async move { call_ids_of(store, &filter).await }
     };
     assert_eq!(log(Some("42"), None).await, ["c1"]);
     assert_eq!(log(None, Some("7")).await, ["c1"]);
@@ -844,16 +847,7 @@ async fn the_caller_log_filters_marks_done_and_purges(store: &dyn Store) {
         .await
         .unwrap();
     let g = vec!["g".to_string()];
-    let log = |filter: CallFilter| async move {
-        store
-            .call_log(&filter, 10, usize::MAX)
-            .await
-            .unwrap()
-            .calls
-            .into_iter()
-            .map(|c| c.interaction.call_id)
-            .collect::<Vec<_>>()
-    };
+    let log = |filter: CallFilter| async move { call_ids_of(store, &filter).await };
     let all = CallFilter {
         groups: g.clone(),
         ..CallFilter::default()

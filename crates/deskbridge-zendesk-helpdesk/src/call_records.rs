@@ -26,6 +26,23 @@ impl ZendeskHelpdesk {
         })
     }
 
+    /// A recording that arrived after the call's record: set on the record
+    /// (its voice comment shows the record's fields).
+    pub(crate) async fn add_recording_to_call(
+        &self,
+        record_id: &str,
+        recording_url: &str,
+    ) -> Result<(), HelpdeskError> {
+        let id: u64 = record_id.parse().map_err(|_| {
+            HelpdeskError::Permanent(format!("call record id {record_id:?} is not a Zendesk id"))
+        })?;
+        self.client
+            .update_call_recording(id, recording_url)
+            .await
+            .map_err(helpdesk_error)?;
+        Ok(())
+    }
+
     /// The call as a Talk Partner Edition call record on ticket `tid`, with its
     /// voice comment (`POST /api/v2/calls` with `ticket_id` and a `comment`
     /// section, "Creating a voice comment in ticket"): one request, where the

@@ -174,6 +174,14 @@ impl Helpdesk for ZendeskHelpdesk {
         self.add_number(contact_id, e164).await
     }
 
+    async fn update_call_record(
+        &self,
+        record_id: &str,
+        recording_url: &str,
+    ) -> Result<(), HelpdeskError> {
+        self.add_recording_to_call(record_id, recording_url).await
+    }
+
     async fn search_contacts(
         &self,
         query: &str,

@@ -710,6 +710,32 @@ impl ZendeskClient {
         Ok(envelope.call)
     }
 
+    /// Sets a call record's recording (`PATCH /api/v2/calls/{id}` with
+    /// `{"call": {"recording_url": ...}}`: Talk Partner Edition's call object
+    /// "endpoints to save, read, and update"; the method and the wrapped
+    /// partial body as a live account answered them in zenpy's recorded tests,
+    /// `TestCallPE.test_create_update_get`). A PATCH changes only the fields
+    /// sent, so it is safe to send again.
+    pub async fn update_call_recording(
+        &self,
+        call_id: u64,
+        recording_url: &str,
+    ) -> Result<Call, ZendeskError> {
+        let body = json!({ "call": { "recording_url": recording_url } });
+        let bytes = self
+            .send(
+                Lane::Bulk,
+                Method::PATCH,
+                &format!("/api/v2/calls/{call_id}.json"),
+                &[],
+                Some(&body),
+                None,
+            )
+            .await?;
+        let envelope: CallEnvelope = decode(&bytes)?;
+        Ok(envelope.call)
+    }
+
     /// How long until an update of `ticket_id` is allowed under Zendesk's
     /// update limits (zero: now).
     pub fn ticket_update_wait(&self, ticket_id: u64) -> Duration {

@@ -304,6 +304,21 @@ pub trait Helpdesk: Send + Sync {
     /// mode: "this caller is contact Y, add the number").
     async fn add_contact_phone(&self, contact_id: &str, e164: &str) -> Result<(), HelpdeskError>;
 
+    /// Sets the recording of a call record the helpdesk keeps (made by the
+    /// call's comment, [`NewComment::call_record`]): a recording that arrived
+    /// after the record. A helpdesk without call records never has one to
+    /// update.
+    async fn update_call_record(
+        &self,
+        record_id: &str,
+        recording_url: &str,
+    ) -> Result<(), HelpdeskError> {
+        let _ = recording_url;
+        Err(HelpdeskError::Permanent(format!(
+            "this helpdesk keeps no call records (asked to update {record_id})"
+        )))
+    }
+
     /// Contacts whose name, email or phone matches `query`, at most `limit` (the
     /// agent page's contact search).
     async fn search_contacts(

@@ -45,6 +45,20 @@ pub(super) fn add_recording(cx: &Cx, job_id: i64) -> Result<Progress, StepError>
     let (Some(url), Some(ticket_id)) = (&cx.call.recording_url, &cx.call.ticket_id) else {
         return skipped("no recording or no ticket");
     };
+    // The call's comment made a call record: the recording goes onto it
+    // (the record shows it on the ticket), not into a comment of its own.
+    if let Some(id) = &cx.call.call_record_id {
+        if !cx.answers.call_record_updated {
+            return need(Request::UpdateCallRecord {
+                record_id: id.clone(),
+                recording_url: url.clone(),
+            });
+        }
+        return done(StepOutcome {
+            logged_recording: Some(url.clone()),
+            ..StepOutcome::default()
+        });
+    }
     let Some(added) = &cx.answers.comment else {
         return need(Request::AddComment {
             ticket_id: ticket_id.clone(),

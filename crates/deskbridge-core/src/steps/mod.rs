@@ -87,6 +87,12 @@ pub enum Request {
         agent: String,
         target: PopTarget,
     },
+    /// A late recording onto the call's record in the helpdesk. Answered by
+    /// [`Reply::CallRecordUpdated`].
+    UpdateCallRecord {
+        record_id: String,
+        recording_url: String,
+    },
 }
 
 impl Request {
@@ -101,6 +107,7 @@ impl Request {
             | Request::CreateTicket { .. }
             | Request::AddComment { .. }
             | Request::AddContactPhone { .. }
+            | Request::UpdateCallRecord { .. }
             | Request::Display { .. } => true,
             Request::LockPhone(_)
             | Request::GetContact(_)
@@ -131,6 +138,7 @@ pub enum Reply {
     PhoneAdded,
     TicketsWithField(Vec<TicketSummary>),
     Displayed(Option<PopDelivery>),
+    CallRecordUpdated,
 }
 
 /// Where a step stands.
@@ -164,6 +172,7 @@ pub struct Answers {
     created_ticket: Option<TicketCreated>,
     comment: Option<CommentAdded>,
     phone_added: bool,
+    call_record_updated: bool,
     field_tickets: Option<Vec<TicketSummary>>,
     displayed: Option<Option<PopDelivery>>,
 }
@@ -251,6 +260,7 @@ impl<'a> StepRun<'a> {
             Reply::TicketCreated(t) => a.created_ticket = Some(t),
             Reply::CommentAdded(c) => a.comment = Some(c),
             Reply::PhoneAdded => a.phone_added = true,
+            Reply::CallRecordUpdated => a.call_record_updated = true,
             Reply::TicketsWithField(t) => a.field_tickets = Some(t),
             Reply::Displayed(d) => a.displayed = Some(d),
         }

@@ -664,6 +664,77 @@ fn a_group_with_a_call_log_app_records_the_call_with_its_comment() {
     assert_eq!(comment.call_record, None);
 }
 
+#[test]
+fn a_ticket_a_pop_made_before_anyone_answered_goes_to_the_agent_who_did() {
+    let policy = Policy::default();
+    let mut call = ended_call(&policy, &[]);
+    call.ticket_id = Some("40".into());
+    let comment_added = |_: &Request| {
+        Reply::CommentAdded(CommentAdded {
+            earlier_text: None,
+            id: "c9".into(),
+            ticket_id: "40".into(),
+            call_record: None,
+        })
+    };
+    let reassigned = |call: &Interaction| {
+        let (asked, outcome) = drive(Step::LogCall, call, &policy, 1, comment_added);
+        let [Request::AddComment { comment, .. }] = asked.as_slice() else {
+            panic!("{asked:?}")
+        };
+        (comment.reassign.clone(), outcome.assignee)
+    };
+    // Made by the pop while the phone rang, nobody on it: Ann answered.
+    call.ticket_rules = vec![TicketRule::PopNewTicket];
+    assert_eq!(
+        reassigned(&call),
+        (Some("ann@acme.com".into()), Some("ann@acme.com".into()))
+    );
+    // Found by the pop: its assignee stays.
+    call.ticket_rules = vec![TicketRule::PopTicketByAni];
+    assert_eq!(reassigned(&call), (None, None));
+}
+
+#[test]
+fn a_recording_after_the_call_record_goes_onto_the_record_not_a_comment() {
+    let policy = Policy {
+        call_record_app_id: Some(735_264_019_863_524),
+        ..Policy::default()
+    };
+    let mut call = ended_call(&policy, &[]);
+    call.ticket_id = Some("40".into());
+    call.recording_url = Some("https://pbx.example.com/rec/1.mp3".into());
+    call.call_record_id = Some("9".into());
+    let (asked, outcome) = drive(Step::AddRecording, &call, &policy, 1, |_| {
+        Reply::CallRecordUpdated
+    });
+    assert_eq!(
+        asked,
+        [Request::UpdateCallRecord {
+            record_id: "9".into(),
+            recording_url: "https://pbx.example.com/rec/1.mp3".into(),
+        }]
+    );
+    assert_eq!(
+        outcome.logged_recording.as_deref(),
+        Some("https://pbx.example.com/rec/1.mp3")
+    );
+    // A call with no record (refused: a text comment instead) gets a comment.
+    call.call_record_id = None;
+    let (asked, _) = drive(Step::AddRecording, &call, &policy, 1, |_| {
+        Reply::CommentAdded(CommentAdded {
+            earlier_text: None,
+            id: "c10".into(),
+            ticket_id: "40".into(),
+            call_record: None,
+        })
+    });
+    assert!(
+        matches!(asked.as_slice(), [Request::AddComment { .. }]),
+        "{asked:?}"
+    );
+}
+
 mod chat {
     use super::*;
     use crate::chat::Conversation;

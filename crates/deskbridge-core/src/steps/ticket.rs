@@ -6,7 +6,7 @@ use crate::decide::{TicketChoice, TicketFacts, choose_assignee, choose_ticket, t
 use crate::interaction::{Interaction, StepOutcome};
 use crate::policy::Policy;
 use crate::ports::{CallRecord, NewComment, NewTicket, VoiceComment};
-use crate::rule::AssigneeRule;
+use crate::rule::{AssigneeRule, TicketRule};
 use crate::templates::Templates;
 
 pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
@@ -230,11 +230,20 @@ pub(super) fn call_record(
     })
 }
 
-/// The assignee of a transferred call's ticket: the last agent, when that is not
-/// who the ticket already has.
+/// The ticket's new assignee, written with the call's comment: the agent who
+/// had the call last (a transfer moves it on), when deskbridge assigned the
+/// ticket to someone else, or made the ticket for this call before anyone
+/// answered (a pop opened it while the phone rang). A ticket deskbridge found
+/// keeps its assignee.
 pub(super) fn reassignment(cx: &Cx) -> Option<(String, AssigneeRule)> {
     let (assignee, rule) = choose_assignee(cx.call, cx.rules.policy, cx.rules.directory);
-    assignee
-        .filter(|a| cx.call.assignee.is_some() && Some(a) != cx.call.assignee.as_ref())
-        .map(|a| (a, rule))
+    let ours = match &cx.call.assignee {
+        Some(current) => assignee.as_ref() != Some(current),
+        None => cx
+            .call
+            .ticket_rules
+            .last()
+            .is_some_and(TicketRule::makes_a_ticket),
+    };
+    assignee.filter(|_| ours).map(|a| (a, rule))
 }

@@ -131,18 +131,10 @@ fn phone_added<'a>(call: &'a Interaction, outcome: &StepOutcome) -> Option<(&'a 
 
 /// Whether the step created the ticket it names (the last rule decided).
 fn created_ticket(outcome: &StepOutcome) -> bool {
-    matches!(
-        outcome.ticket_rules.last(),
-        Some(
-            TicketRule::NewTicket
-                | TicketRule::NewTicketForced
-                | TicketRule::AgentNewTicket
-                | TicketRule::FollowupOfClosedTicket
-                | TicketRule::PopNewTicket
-                | TicketRule::ChatArchive
-                | TicketRule::ChatEscalation
-        )
-    )
+    outcome
+        .ticket_rules
+        .last()
+        .is_some_and(TicketRule::makes_a_ticket)
 }
 
 /// A new contact: its id and what the call or chat said of the person.

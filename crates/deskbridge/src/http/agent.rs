@@ -199,7 +199,7 @@ async fn login(
 
 /// 429 with `Retry-After`: too many failed sign-ins for the account or from the
 /// address; the attempt was not tried.
-fn throttled(wait: Duration) -> Response {
+pub(super) fn throttled(wait: Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
     let mut response = ApiError::new(

@@ -14,7 +14,13 @@
 //! `SameSite=None; Secure`, and `Partitioned` (kept under Zendesk's site only,
 //! which browsers that block third-party cookies still allow).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
+use std::time::Instant;
+
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use deskbridge_zendesk::as_lookup;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -23,8 +29,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ApiError;
-use super::agent::{PAGE_HTML, framed_page, open_session};
+use super::agent::{PAGE_HTML, framed_page, open_session, throttled};
 use super::caller::SESSION_COOKIE;
+use crate::agent_auth::Credential;
 use crate::state::AppState;
 use crate::zendesk_app::accounts::{origin_of, ours};
 use crate::zendesk_app::{AppLocation, SignInFailed};
@@ -106,12 +113,14 @@ fn own_origin(state: &AppState, headers: &HeaderMap) -> Option<String> {
         (status = 200, description = "Signed in: the page, and the session cookie", content_type = "text/html", body = String, headers(("Set-Cookie" = String, description = "The session cookie"))),
         (status = 401, description = "No token, or one that signs no one in (`unauthorized`; the reason is logged)", body = super::openapi::bodies::ApiErrorBody),
         (status = 404, description = "No such location (`not_found`)", body = super::openapi::bodies::ApiErrorBody),
+        (status = 429, description = "Too many tokens that signed no one in from this address (`too_many_sign_ins`, with `Retry-After`)", body = super::openapi::bodies::ApiErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 502, description = "Zendesk did not answer the token's check (`helpdesk_unavailable`)", body = super::openapi::bodies::ApiErrorBody),
     )
 )]
 async fn first_load(
     State(state): State<Arc<AppState>>,
     Path(location): Path<String>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -127,11 +136,28 @@ async fn first_load(
             "open deskbridge from Zendesk: this page signs in with the token Zendesk sends",
         );
     };
-    let agent = match state
-        .zendesk
-        .sign_in(&token, &ours(own_origin(&state, &headers)))
-        .await
-    {
+    // Tokens that sign no one in are counted per client address, as wrong
+    // agent tokens are: a flood of forged tokens waits instead of spending
+    // the account's requests (each checks the installations). Those requests
+    // go in the routing lane, never the calls' own.
+    let address = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    let throttles = &state.agent_page.sign_ins;
+    let attempt = match throttles.begin(Credential::Token, address, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => return throttled(wait),
+    };
+    let signed_in = as_lookup(
+        state
+            .zendesk
+            .sign_in(&token, &ours(own_origin(&state, &headers))),
+    )
+    .await;
+    // Zendesk not answering is nobody's wrong guess.
+    throttles.finish(
+        attempt,
+        matches!(signed_in, Ok(_) | Err(SignInFailed::Zendesk(_))),
+    );
+    let agent = match signed_in {
         Ok(agent) => agent,
         Err(SignInFailed::Zendesk(e)) => {
             tracing::warn!(error = %e, "Zendesk app sign-in: Zendesk did not answer");

@@ -112,6 +112,15 @@ async fn fetch(
             helpdesk.add_contact_phone(&contact_id, &phone).await?;
             Reply::PhoneAdded
         }
+        Request::UpdateCallRecord {
+            record_id,
+            recording_url,
+        } => {
+            helpdesk
+                .update_call_record(&record_id, &recording_url)
+                .await?;
+            Reply::CallRecordUpdated
+        }
         Request::CallerTickets(contact) => {
             Reply::CallerTickets(helpdesk.caller_tickets(&contact).await?)
         }

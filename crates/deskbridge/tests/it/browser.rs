@@ -249,7 +249,6 @@ timeout_seconds = 10
 /// `docs/zendesk-app.png` was made).
 #[test]
 fn the_zendesk_app_in_chromium() {
-    use serde_json::json;
     use zendesk_emulator::{SeedTicket, SeedUser};
 
     if let Some(why) = missing() {
@@ -264,13 +263,7 @@ fn the_zendesk_app_in_chromium() {
         .emu
         .seed_ticket(SeedTicket::new(grace, "Printer on fire"));
     let app = crate::zendesk_app::app(&zd);
-    let manifest =
-        deskbridge::zendesk_app::package::file("manifest.json", &app.base).expect("the manifest");
-    let manifest: serde_json::Value = serde_json::from_slice(&manifest).expect("JSON");
-    let (_, installation) = zd.emu.install_app_with_manifest(
-        &manifest,
-        json!({"name": "deskbridge", "deskbridge_url": app.base}),
-    );
+    let installation = crate::zendesk_app::install(&zd, &app);
     run_script(
         "zendesk-app.mjs",
         &[

@@ -769,7 +769,7 @@ fn zendesk_voice_writes_a_call_with_a_recording_as_a_voice_comment() {
 }
 
 #[test]
-fn zendesk_refusing_display_to_agent_still_gets_the_ticket_made() {
+fn zendesk_refusing_display_to_agent_still_gets_the_ticket_made_and_the_call_names_the_wrong_id() {
     let zd = Zd::start(|_| {});
     zd.emu.seed_agent("ann@acme.com", "Ann Example");
     // Ann's zendesk_id in the directory is an end user's, not hers.
@@ -783,8 +783,20 @@ fn zendesk_refusing_display_to_agent_still_gets_the_ticket_made() {
     assert_eq!(d["status"], "agent_unknown", "{pop}");
     assert!(d["detail"].as_str().unwrap().contains("zendesk_id"), "{d}");
     assert!(zd.emu.stats().pops.is_empty());
+    assert_eq!(zd.emu.state().tickets.len(), 1, "the pop's ticket is made");
+    // Ann answers: the call's comment assigns her the ticket the pop made,
+    // and Zendesk refuses her wrong id there too; the call says so, naming
+    // the assignee, for the admin to fix `zendesk_id`.
     send(&app, json!([answered("c1", ann())]));
-    let call = end(&app, "c1");
+    send(&app, json!([ended("c1")]));
+    let call = app.wait_synced("c1");
     assert_eq!(call["ticket_id"], pop["ticket_id"]);
+    assert_eq!(call["sync"], "failed", "{call}");
+    assert!(
+        call["sync_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("assignee_id") && e.contains("is not an agent")),
+        "{call}"
+    );
     assert_eq!(zd.emu.state().tickets.len(), 1);
 }

@@ -14,8 +14,13 @@ use crate::zendesk::{TOKEN, Zd, id};
 /// A Zendesk backend (account `acme`, the one the tokens name) and one group
 /// in agent mode, popping on ringing; no agents configured.
 pub(crate) fn app(zd: &Zd) -> TestApp {
+    app_with(zd, "")
+}
+
+/// [`app`], with `backend_keys` added to the backend.
+fn app_with(zd: &Zd, backend_keys: &str) -> TestApp {
     let config = format!(
-        r#"{backend}
+        r#"{backend}{backend_keys}
 [[groups]]
 name = "support"
 backend = "zendesk"
@@ -27,11 +32,16 @@ pop_on = "ringing"
     TestApp::with_config(&config, TOKEN)
 }
 
-/// The app installed in the account for this deskbridge: its installation id.
-fn install(zd: &Zd, app: &TestApp) -> u64 {
-    let (_, installation) = zd
-        .emu
-        .install_app(json!({"name": "deskbridge", "deskbridge_url": app.url("")}));
+/// The app installed in the account for this deskbridge, from the manifest
+/// `deskbridge zendesk app-package` writes for it: its installation id.
+pub(crate) fn install(zd: &Zd, app: &TestApp) -> u64 {
+    let manifest =
+        deskbridge::zendesk_app::package::file("manifest.json", &app.base).expect("the manifest");
+    let manifest: Value = serde_json::from_slice(&manifest).expect("JSON");
+    let (_, installation) = zd.emu.install_app_with_manifest(
+        &manifest,
+        json!({"name": "deskbridge", "deskbridge_url": app.base}),
+    );
     installation
 }
 
@@ -196,6 +206,13 @@ fn tokens_zendesk_did_not_mint_for_this_app_and_an_agent_sign_no_one_in() {
         assert_eq!(status, 401, "{what}: {body}");
         assert!(headers.get("set-cookie").is_none(), "{what}");
     }
+    // Five tokens that signed no one in from this address: the next waits,
+    // before it costs Zendesk a request (as wrong agent tokens do).
+    let requests = zd.emu.stats().total_requests;
+    let (status, headers, _) = app.zendesk_first_load(Some(&sign(&expired)));
+    assert_eq!(status, 429);
+    assert!(headers.get("retry-after").is_some());
+    assert_eq!(zd.emu.stats().total_requests, requests);
     // The agent page's own sign-in knows no such agent either.
     let (status, _) = app.send_anonymous(
         "POST",
@@ -229,8 +246,9 @@ fn an_agent_suspended_in_zendesk_loses_the_session_at_the_next_listing() {
 }
 
 /// Agents come from Zendesk's list, extensions from a user field: a call the
-/// PBX names by extension pops for the right agent, though nobody wrote them
-/// into the config and they have not opened the app yet.
+/// PBX names by extension pops for the right agent and their ticket is
+/// assigned to them, though nobody wrote them into the config and they have
+/// not opened the app yet.
 #[test]
 fn agents_listed_by_zendesk_with_an_extension_field_get_their_pops_by_extension() {
     let zd = Zd::start(|_| {});
@@ -239,18 +257,7 @@ fn agents_listed_by_zendesk_with_an_extension_field_get_their_pops_by_extension(
         .seed_user(SeedUser::agent("ann@acme.com", "Ann Example").field("extension", "101"));
     zd.emu
         .seed_user(SeedUser::end_user("Grace Hopper", "+14155550123"));
-    let config = format!(
-        r#"{backend}agent_extension_field = "extension"
-
-[[groups]]
-name = "support"
-backend = "zendesk"
-tokens = ["{TOKEN}"]
-pop_on = "ringing"
-"#,
-        backend = crate::zendesk::backend(&zd.emu.base_url)
-    );
-    let app = TestApp::with_config(&config, TOKEN);
+    let app = app_with(&zd, "agent_extension_field = \"extension\"\n");
     let state = app.state().clone();
     app.block_on(deskbridge::zendesk_app::accounts::refresh_directory(&state));
     // Zendesk's agents and admins (the API's admin too), Ann with her extension.
@@ -280,4 +287,18 @@ pop_on = "ringing"
         done["pops"][0]["deliveries"][1]["status"], "delivered",
         "{done}"
     );
+    // The pop made the ticket while the phone rang; Ann answered it, so the
+    // call's comment assigns it to her (matched by her extension).
+    assert_eq!(done["assignee"], "ann@acme.com", "{done}");
+    assert_eq!(
+        done["decisions"]["assignee_rule"], "agent_extension",
+        "{done}"
+    );
+    let ticket = zd
+        .emu
+        .state()
+        .ticket(id(&done["ticket_id"]))
+        .cloned()
+        .unwrap();
+    assert_eq!(ticket.assignee_id, Some(ann));
 }

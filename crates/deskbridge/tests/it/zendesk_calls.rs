@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use zendesk_emulator::{SeedTicket, SeedUser};
 
 use crate::common::*;
-use crate::zendesk::{TOKEN, Zd, id};
+use crate::zendesk::{TOKEN, Zd, endpoints, id};
 
 const APP_ID: u64 = 735_264_019_863_524;
 const PLAIN_TOKEN: &str = "zendesk-plain-token-0123456789";
@@ -283,4 +283,58 @@ fn a_call_that_makes_its_ticket_is_a_call_record_on_it() {
         comments[1].body
     );
     assert_eq!(call_record_status(&call)["status"], "recorded", "{call}");
+}
+
+/// A recording the phone system sends after the call's record was made goes
+/// onto the record (`PATCH /api/v2/calls/{id}`): the voice comment on the
+/// ticket shows it, and no comment is added.
+#[test]
+fn a_recording_after_the_call_record_goes_onto_the_record() {
+    let (zd, ann) = Zd::with_ann();
+    let app = app(&zd, ann);
+    let hers = caller_with_ticket(&zd, "Grace Hopper", "+14155550123");
+    let mut events = call_on("late", "+14155550123", hers);
+    for event in events.as_array_mut().expect("events") {
+        if let Some(e) = event.as_object_mut() {
+            e.remove("recording_url");
+        }
+    }
+    assert_eq!(app.post_events(&events).0, 202);
+    let call = app.wait_synced("late");
+    assert_eq!(call_record_status(&call)["status"], "recorded", "{call}");
+    let comments_before = zd.emu.state().comments_of(hers).len();
+    let before = zd.emu.stats();
+
+    let recording = json!([{"id": "late-rec", "call_id": "late", "type": "recording",
+                            "recording_url": "https://pbx.example.com/rec/late.mp3"}]);
+    assert_eq!(app.post_events(&recording).0, 202);
+    let call = app.wait_call("late", |c| {
+        c["steps"].as_array().is_some_and(|steps| {
+            steps
+                .iter()
+                .any(|s| s["step"] == "add_recording" && s["status"] == "done")
+        })
+    });
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(
+        zd.since(&before),
+        endpoints(&[("PATCH /api/v2/calls/{id}", 1)]),
+        "one update of the record, nothing else"
+    );
+    let state = zd.emu.state();
+    assert_eq!(state.calls.len(), 1);
+    assert_eq!(
+        state.calls[0]["recording_url"],
+        "https://pbx.example.com/rec/late.mp3"
+    );
+    let comments = state.comments_of(hers);
+    assert_eq!(comments.len(), comments_before, "no comment added");
+    let shown = comments
+        .iter()
+        .find_map(|c| c.call.as_ref())
+        .expect("the voice comment");
+    assert_eq!(
+        shown["recording_url"],
+        "https://pbx.example.com/rec/late.mp3"
+    );
 }

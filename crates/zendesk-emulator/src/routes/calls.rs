@@ -55,3 +55,20 @@ pub(crate) async fn show(
     let call = shared.store().call(id).cloned().ok_or(ApiError::NotFound)?;
     Ok(reply(StatusCode::OK, json!({ "call": call })))
 }
+
+/// 200 `{"call": {...}}` with the fields sent changed (`PATCH`, "Update
+/// Call"): the method, the wrapped partial body and the answer as a live
+/// account gave them in zenpy's recorded tests (`TestCallPE.test_create_update_get`).
+pub(crate) async fn update(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    if !shared.control().talk_partner_edition {
+        return Err(ApiError::Forbidden);
+    }
+    let id = parse_id(&id)?;
+    let body = body::parse(&bytes)?;
+    let call = shared.store().update_call(id, &body["call"])?;
+    Ok(reply(StatusCode::OK, json!({ "call": call })))
+}

@@ -91,7 +91,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> App {
         .route("/api/v2/incremental/users/cursor", get(export::users))
         .route("/api/v2/incremental/tickets/cursor", get(export::tickets))
         .route("/api/v2/calls", post(calls::create))
-        .route("/api/v2/calls/{id}", get(calls::show))
+        .route("/api/v2/calls/{id}", get(calls::show).patch(calls::update))
         .route("/api/v2/apps/installations", get(apps::installations))
         .fallback(|| async { ApiError::InvalidEndpoint })
         .layer(middleware::from_fn_with_state(shared.clone(), gate));

@@ -108,6 +108,46 @@ impl Store {
         Ok(call)
     }
 
+    /// Updates a call's fields (`PATCH /api/v2/calls/{id}` with the fields to
+    /// change, as a live account answered it in zenpy's recorded tests):
+    /// only the fields sent change; `app_id` is read-only ("Read-only" in the
+    /// reference's field table) and `id`, `created_at` are Zendesk's. The
+    /// voice comment showing the call shows the new fields, its "Data is
+    /// directly retrieved from the call record".
+    pub(crate) fn update_call(&mut self, id: u64, input: &Value) -> Result<Value, ApiError> {
+        let Some(fields) = input.as_object() else {
+            return Err(ApiError::invalid("call", "Call: is missing", "BlankValue"));
+        };
+        if !self.calls.contains_key(&id) {
+            return Err(ApiError::NotFound);
+        }
+        let mut invalid = Invalid::default();
+        for name in ["call_started_at", "call_ended_at"] {
+            if let Some(text) = fields.get(name).and_then(Value::as_str)
+                && !text.trim().is_empty()
+                && DateTime::parse_from_rfc3339(text).is_err()
+            {
+                invalid.add(name, format!("{name}: is not ISO 8601"), "InvalidValue");
+            }
+        }
+        invalid.finish()?;
+        let at = now();
+        let call = self.calls.get_mut(&id).ok_or(ApiError::NotFound)?;
+        for (name, value) in fields {
+            if !["id", "app_id", "created_at", "updated_at", "comment"].contains(&name.as_str()) {
+                call[name] = value.clone();
+            }
+        }
+        call["updated_at"] = json!(time(&at));
+        let call = call.clone();
+        for comment in self.comments.values_mut() {
+            if comment.call.as_ref().and_then(|c| c["id"].as_u64()) == Some(id) {
+                comment.call = Some(call.clone());
+            }
+        }
+        Ok(call)
+    }
+
     /// The Talk Partner Edition voice comment on the call's ticket: "Data is
     /// directly retrieved from the call record", shown here as text.
     fn add_call_comment(
