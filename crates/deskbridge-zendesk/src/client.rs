@@ -695,16 +695,19 @@ impl ZendeskClient {
     /// without Talk Partner Edition, or an app id it does not know, refuses it
     /// (403, 404 or 422): the caller writes the plain comment instead.
     pub async fn create_call(&self, call: &NewCall) -> Result<Call, ZendeskError> {
-        let body = json!({ "call": call });
+        self.call_request(Method::POST, "/api/v2/calls", json!({ "call": call }))
+            .await
+    }
+
+    /// A request of the Calls API, in the bulk lane: the call as answered.
+    async fn call_request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Call, ZendeskError> {
         let bytes = self
-            .send(
-                Lane::Bulk,
-                Method::POST,
-                "/api/v2/calls",
-                &[],
-                Some(&body),
-                None,
-            )
+            .send(Lane::Bulk, method, path, &[], Some(&body), None)
             .await?;
         let envelope: CallEnvelope = decode(&bytes)?;
         Ok(envelope.call)
@@ -721,19 +724,12 @@ impl ZendeskClient {
         call_id: u64,
         recording_url: &str,
     ) -> Result<Call, ZendeskError> {
-        let body = json!({ "call": { "recording_url": recording_url } });
-        let bytes = self
-            .send(
-                Lane::Bulk,
-                Method::PATCH,
-                &format!("/api/v2/calls/{call_id}.json"),
-                &[],
-                Some(&body),
-                None,
-            )
-            .await?;
-        let envelope: CallEnvelope = decode(&bytes)?;
-        Ok(envelope.call)
+        self.call_request(
+            Method::PATCH,
+            &format!("/api/v2/calls/{call_id}.json"),
+            json!({ "call": { "recording_url": recording_url } }),
+        )
+        .await
     }
 
     /// How long until an update of `ticket_id` is allowed under Zendesk's
