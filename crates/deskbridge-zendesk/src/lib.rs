@@ -13,6 +13,7 @@
 //! ([`ZendeskError::is_transient`], with Zendesk's `Retry-After` when it gave one),
 //! and the caller decides whether and when to try again.
 
+mod apps;
 mod budget;
 mod client;
 mod error;

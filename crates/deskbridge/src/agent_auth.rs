@@ -214,6 +214,14 @@ impl SignInThrottles {
 }
 
 /// Equal secrets, compared in constant time.
+/// `scheme://host[:port]` of a URL (`server.public_url`, a Zendesk app's
+/// `deskbridge_url`), lowercase: what an `Origin` header says of a page.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
 pub fn same_secret(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

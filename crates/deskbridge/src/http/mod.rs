@@ -2,6 +2,7 @@
 
 pub mod admin;
 mod agent;
+mod agent_stream;
 mod auth;
 pub mod caller;
 mod calls;

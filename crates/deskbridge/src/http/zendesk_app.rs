@@ -32,8 +32,9 @@ use super::ApiError;
 use super::agent::{PAGE_HTML, framed_page, open_session, throttled};
 use super::caller::SESSION_COOKIE;
 use crate::agent_auth::Credential;
+use crate::agent_auth::origin_of;
 use crate::state::AppState;
-use crate::zendesk_app::accounts::{origin_of, ours};
+use crate::zendesk_app::accounts::ours;
 use crate::zendesk_app::{AppLocation, SignInFailed};
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {

@@ -17,6 +17,7 @@ use deskbridge_zendesk::types::{AppInstallation, User};
 use deskbridge_zendesk::zaf::{self, Expected, ZafRefused};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
 
+use crate::agent_auth::origin_of;
 use crate::state::ZendeskAgent;
 
 /// One Zendesk account, as one backend of the config reaches it.
@@ -278,11 +279,7 @@ pub fn from_backends(
         .iter()
         .filter_map(|(name, b)| {
             let client = backends.get(name)?.zendesk.clone()?;
-            let base_origin = b
-                .base_url
-                .as_deref()
-                .and_then(|u| u.split_once("://").map(|(s, r)| (s, r.split('/').next())))
-                .and_then(|(scheme, host)| Some(format!("{scheme}://{}", host?)));
+            let base_origin = b.base_url.as_deref().and_then(origin_of);
             // Zendesk's tokens name the account by its subdomain's host;
             // behind a base_url alone, by that host.
             let host = match (&b.subdomain, &base_origin) {
@@ -335,13 +332,6 @@ pub async fn refresh_directory(state: &crate::state::AppState) {
             ),
         }
     }
-}
-
-/// `scheme://host[:port]` of a URL, lowercase.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split('/').next()?;
-    Some(format!("{scheme}://{host}").to_ascii_lowercase())
 }
 
 /// An installation of deskbridge's own app, for the server at `origin`: its

@@ -170,6 +170,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::twilio::routes())
         .merge(super::live::routes())
         .merge(super::agent::routes())
+        .merge(super::agent_stream::routes())
         .merge(super::decision::routes())
         .merge(super::lookup::routes())
         .merge(super::triggers::routes())
