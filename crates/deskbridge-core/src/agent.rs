@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// The agent who answered (or was offered) the call, as the phone system knows
 /// them. Any of the three may be missing; the agents directory maps them to a
 /// helpdesk agent.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]

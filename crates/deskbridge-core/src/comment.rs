@@ -43,6 +43,9 @@ pub fn call_comment(call: &Interaction) -> String {
     if let Some(url) = &call.recording_url {
         field("Recording", url.clone());
     }
+    if let Some(line) = crate::callback::comment_line(call) {
+        lines.push(line);
+    }
     if let Some(t) = &call.transcript {
         lines.push(String::new());
         lines.push("Transcript:".into());

@@ -254,6 +254,11 @@ pub struct Interaction {
     /// ticket with the transcript.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<Box<Conversation>>,
+    /// What the call did to its number's callback, once it did
+    /// ([`crate::callback::follow`]): set by the store in the transaction
+    /// that wrote the callback, so a call acts on it once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<crate::callback::CallbackMark>,
 }
 
 impl Interaction {
@@ -305,6 +310,7 @@ impl Interaction {
             agent_choice: None,
             popped: Vec::new(),
             chat: None,
+            callback: None,
         })
     }
 

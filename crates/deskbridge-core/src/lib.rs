@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod bounds;
+pub mod callback;
 pub mod caller_log;
 pub mod chat;
 pub mod comment;

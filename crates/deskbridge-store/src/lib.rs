@@ -28,6 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::agent_mode::{AgentChoice, DecisionRefused};
+use deskbridge_core::callback::Callback;
 use deskbridge_core::{
     ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Outcome, Step, StepOutcome, WorkLane,
 };
@@ -115,6 +116,8 @@ pub enum Change {
     Call { group: String, call_id: String },
     /// A step became runnable.
     Work,
+    /// A callback of the group opened, changed or closed.
+    Callbacks { group: String },
     /// This instance may have missed other instances' changes: its listener
     /// lost its connection and is subscribed again. What was announced in
     /// between was not heard, so whoever follows calls reads them again (the
@@ -377,6 +380,47 @@ pub trait Sessions: Send + Sync {
     async fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
+/// Which callbacks a list shows: the open ones of the groups, oldest first, or
+/// (with `closed_since`) those closed since then, newest first.
+#[derive(Debug, Clone)]
+pub struct CallbackFilter {
+    pub groups: Vec<String>,
+    pub closed_since: Option<DateTime<Utc>>,
+    pub limit: u32,
+}
+
+/// A callback as stored: its version (what a claim is written over) and the
+/// ticket its last missed call was logged on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRecord {
+    pub callback: Callback,
+    pub version: i64,
+    pub ticket_id: Option<String>,
+}
+
+/// The missed-call callbacks (`deskbridge_core::callback`). Calls act on them
+/// inside the journal's own transaction; these are the reads and an agent's
+/// writes.
+#[async_trait]
+pub trait Callbacks: Send + Sync {
+    async fn callbacks(&self, filter: &CallbackFilter) -> Result<Vec<CallbackRecord>, StoreError>;
+
+    async fn callback(&self, id: i64) -> Result<Option<CallbackRecord>, StoreError>;
+
+    /// Writes `callback` (an agent's claim, release or close, as the core
+    /// decided it) if the stored one is still at `version`; false when it
+    /// changed since (decide again on the new one).
+    async fn replace_callback(&self, version: i64, callback: &Callback)
+    -> Result<bool, StoreError>;
+
+    /// The open callbacks and those closed since `closed_since`: what
+    /// `/metrics` reports.
+    async fn callbacks_for_metrics(
+        &self,
+        closed_since: DateTime<Utc>,
+    ) -> Result<Vec<Callback>, StoreError>;
+}
+
 /// Calls of a list, and whether the list stopped short of its limit for their
 /// size.
 #[derive(Debug, Clone)]
@@ -625,7 +669,15 @@ pub struct SendCount {
 /// part that needs one role only can take that role's trait.
 #[async_trait]
 pub trait Store:
-    Journal + JobQueue + Coordination + SharedBudget + Sessions + Outbox + MirrorStore + 'static
+    Journal
+    + JobQueue
+    + Coordination
+    + SharedBudget
+    + Sessions
+    + Outbox
+    + MirrorStore
+    + Callbacks
+    + 'static
 {
     /// Database reachable and migrations applied.
     async fn ready(&self) -> Result<(), StoreError>;

@@ -33,6 +33,13 @@ use deskbridge_store::{
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
 
+#[path = "contract/callbacks.rs"]
+mod callbacks;
+use callbacks::{
+    a_claim_is_written_only_over_the_version_it_was_decided_on,
+    missed_calls_fold_into_one_callback_per_number,
+};
+
 fn ev(id: &str, call: &str, kind: EventKind, secs: i64) -> GroupEvent {
     GroupEvent {
         group: "g".into(),
@@ -2901,6 +2908,8 @@ contract!(sqlite, postgres: [
     imported_calls_wait_in_the_bulk_lane,
     endpoint_counts_are_kept_in_the_store_when_it_is_shared,
     the_mirror_keeps_users_by_phone_and_open_tickets_under_one_lease,
+    missed_calls_fold_into_one_callback_per_number,
+    a_claim_is_written_only_over_the_version_it_was_decided_on,
 ]);
 
 // The CRM contract, on one tenant's records.

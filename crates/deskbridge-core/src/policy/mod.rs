@@ -254,6 +254,9 @@ pub struct Policy {
     pub call_record_app_id: Option<u64>,
     /// What a closed chat of this site becomes (`[groups.chat]`).
     pub chat: crate::conversation::ChatPolicy,
+    /// Missed calls open callbacks (`callbacks`, `callback_within_minutes`,
+    /// `callback_attempts`).
+    pub callbacks: crate::callback::CallbackRules,
 }
 
 /// A ticket field id and the template over call data that fills it.
@@ -301,6 +304,7 @@ impl Default for Policy {
             voice_comments: false,
             call_record_app_id: None,
             chat: crate::conversation::ChatPolicy::default(),
+            callbacks: crate::callback::CallbackRules::default(),
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct CallPlan {
     /// imported from a history (`deskbridge backfill`). Not from the policy:
     /// the importer sets it on the plan its calls start under.
     pub lane: WorkLane,
+    /// Whether the call's missed or answered end acts on its number's
+    /// callback, and under which rules (`crate::callback`).
+    pub callbacks: crate::callback::CallbackRules,
 }
 
 impl CallPlan {
@@ -85,6 +88,7 @@ impl CallPlan {
             pop_on: policy.pop_on,
             pop_incoming_attribute: policy.attributes.pop_incoming.clone(),
             lane: WorkLane::Live,
+            callbacks: policy.callbacks,
         }
     }
 }

@@ -69,6 +69,18 @@ pub(super) async fn lock_call(
     lock_key(tx, &format!("call:{group}/{call_id}")).await
 }
 
+/// Serializes work on a number's callback across instances until the
+/// transaction ends: two calls from one number ending at once on two instances
+/// must fold into one callback, not open two. Taken after the calls' locks,
+/// numbers in sorted order.
+pub(super) async fn lock_callback(
+    tx: &mut Transaction<'_, Db>,
+    group: &str,
+    phone: &str,
+) -> Result<(), StoreError> {
+    lock_key(tx, &format!("callback:{group}/{phone}")).await
+}
+
 /// Announces the changes to every instance (this one included, through its
 /// listener) and commits: PostgreSQL delivers a `NOTIFY` only when its transaction
 /// commits, and not at all if it rolls back.

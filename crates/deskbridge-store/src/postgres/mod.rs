@@ -233,6 +233,7 @@ fn encode(change: &Change) -> String {
     match change {
         Change::Work => "work".into(),
         Change::Call { group, call_id } => format!("call\t{group}\t{call_id}"),
+        Change::Callbacks { group } => format!("callbacks\t{group}"),
         // Local only: an instance's own listener says it; never announced.
         Change::Missed => "missed".into(),
     }
@@ -242,6 +243,9 @@ fn decode(payload: &str) -> Option<Change> {
     let mut parts = payload.splitn(3, '\t');
     match (parts.next()?, parts.next(), parts.next()) {
         ("work", None, None) => Some(Change::Work),
+        ("callbacks", Some(group), None) => Some(Change::Callbacks {
+            group: group.into(),
+        }),
         ("call", Some(group), Some(call_id)) => Some(Change::Call {
             group: group.into(),
             call_id: call_id.into(),

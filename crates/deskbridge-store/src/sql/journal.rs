@@ -107,7 +107,11 @@ impl Journal for SqlStore {
             }
         }
 
-        let mut changes = Vec::with_capacity(touched.len() + 1);
+        // What the calls do to their numbers' callbacks, before they are saved
+        // (each keeps its mark).
+        let mut changes =
+            super::callbacks::follow_calls(&mut tx, touched.values_mut().map(|(c, _)| c)).await?;
+        changes.reserve(touched.len() + 1);
         let mut steps = 0;
         for ((group, call_id), (call, first)) in &touched {
             save_call(&mut tx, call, &now_text).await?;

@@ -67,6 +67,7 @@
 //! starts under the plan its event carries ([`GroupEvent`](crate::GroupEvent)).
 
 mod call_row;
+mod callbacks;
 pub(crate) mod crm;
 mod jobs;
 mod journal;

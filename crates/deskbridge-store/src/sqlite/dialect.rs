@@ -60,6 +60,15 @@ pub(super) async fn lock_call(
     Ok(())
 }
 
+/// Serializes work on a number's callback: nothing to do, as for a call.
+pub(super) async fn lock_callback(
+    _tx: &mut Transaction<'_, Db>,
+    _group: &str,
+    _phone: &str,
+) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// Commits, then tells this process's listeners (there are no others): a change is
 /// announced only once it is durable.
 pub(super) async fn commit(

@@ -77,6 +77,7 @@ function signedIn(data) {
   show(true);
   listen();
   loadCalls();
+  loadCallbacks();
 }
 
 async function signIn(ev) {
@@ -137,7 +138,9 @@ function listen() {
   });
   // Changes were missed (the server fell behind, or reconnected to its
   // database): read the calls again.
-  events.addEventListener("lagged", () => loadCalls());
+  events.addEventListener("lagged", () => { loadCalls(); loadCallbacks(); });
+  // A callback of one of the agent's groups opened, changed or closed.
+  events.addEventListener("callbacks", () => loadCallbacks());
   // Newer pages of this session took the stream's place: stop here rather than
   // reconnect and take theirs.
   events.addEventListener("closed", () => {
@@ -305,6 +308,60 @@ async function loadCalls() {
       el("td", c.outcome || c.state), el("td", c.queue || ""), ticket, done);
     rows.append(tr);
   }
+}
+
+// How long a customer has waited, and whether past the group's target.
+function waited(cb) {
+  const mins = Math.floor(cb.age_seconds / 60);
+  const text = mins < 60 ? mins + " min" : Math.floor(mins / 60) + " h " + (mins % 60) + " min";
+  return cb.overdue ? text + " (over target)" : text;
+}
+
+// The open callbacks of the agent's groups, oldest first: claim one, close it
+// with a reason, or give it back.
+async function loadCallbacks() {
+  const r = await request("GET", "/callbacks");
+  if (!r.ok) return;
+  const rows = $("callbacks-body");
+  rows.replaceChildren();
+  const list = r.data.callbacks;
+  $("callbacks-empty").hidden = list.length > 0;
+  $("callbacks-table").hidden = list.length === 0;
+  for (const cb of list) {
+    const tr = el("tr");
+    tr.dataset.callback = String(cb.id);
+    if (cb.overdue) tr.className = "overdue";
+    const mine = cb.claim && me && cb.claim.agent.toLowerCase() === me.email.toLowerCase();
+    const who = el("td", cb.claim ? (mine ? "You" : cb.claim.name) : "", "claim");
+    const actions = el("td");
+    if (!cb.claim || mine) {
+      if (!mine) {
+        const claim = el("button", "Claim"); claim.type = "button";
+        claim.addEventListener("click", () => callbackAction(cb.id, "claim"));
+        actions.append(claim);
+      } else {
+        const release = el("button", "Give back"); release.type = "button";
+        release.addEventListener("click", () => callbackAction(cb.id, "release"));
+        actions.append(release);
+      }
+      const reason = el("input"); reason.type = "text"; reason.placeholder = "reason";
+      reason.setAttribute("aria-label", "Why close the callback for " + cb.phone);
+      const close = el("button", "Close"); close.type = "button";
+      close.addEventListener("click", () => callbackAction(cb.id, "close", { reason: reason.value }));
+      actions.append(reason, close);
+    }
+    tr.append(el("td", cb.phone, "phone"), el("td", String(cb.missed), "missed"),
+      el("td", waited(cb)), el("td", cb.queue || ""), el("td", cb.ticket_id ? "#" + cb.ticket_id : ""),
+      who, actions);
+    rows.append(tr);
+  }
+}
+
+async function callbackAction(id, action, body) {
+  $("callbacks-error").textContent = "";
+  const r = await request("POST", "/callbacks/" + id + "/" + action, body);
+  if (!r.ok) $("callbacks-error").textContent = (r.data && r.data.message) || "Not done";
+  loadCallbacks();
 }
 
 async function markDone(ids) {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use deskbridge_core::callback::CallbackRules;
 use deskbridge_core::chat::{ChatFieldSource, ChatPolicy};
 use deskbridge_core::policy::{
     AgentFallback, AmbiguousCaller, AttributeNames, CreateSet, PopField, Priority,
@@ -238,6 +239,18 @@ pub struct GroupConfig {
     /// `POST /api/v1/conversations`).
     pub chat: Option<ChatConfig>,
 
+    /// Missed, abandoned and voicemail calls open a callback for the number,
+    /// listed for the group's agents until the customer is reached (default
+    /// true).
+    pub callbacks: Option<bool>,
+    /// The group's target for reaching a missed caller, in minutes from the
+    /// first missed call (default 60): callbacks show their age against it and
+    /// `/metrics` counts those reached within it.
+    pub callback_within_minutes: Option<u32>,
+    /// Unanswered calls out to the number before its callback closes as
+    /// unreached (default 3).
+    pub callback_attempts: Option<u32>,
+
     /// CRM triggers (`[[groups.triggers]]`): who hears of changes to the
     /// group's CRM records.
     pub triggers: Vec<super::TriggerConfig>,
@@ -348,6 +361,13 @@ impl GroupConfig {
             voice_comments: self.zendesk_voice.unwrap_or(d.voice_comments),
             call_record_app_id: self.zendesk_app_id.or(d.call_record_app_id),
             chat: self.chat.as_ref().map(ChatConfig::policy).unwrap_or(d.chat),
+            callbacks: CallbackRules {
+                enabled: self.callbacks.unwrap_or(d.callbacks.enabled),
+                within_minutes: self
+                    .callback_within_minutes
+                    .unwrap_or(d.callbacks.within_minutes),
+                attempts: self.callback_attempts.unwrap_or(d.callbacks.attempts),
+            },
         }
     }
 
@@ -706,6 +726,22 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
             errors.push(format!(
                 "{}: must be at least 1 second",
                 key("agent_timeout_seconds")
+            ));
+        }
+        if let Some(m) = g.callback_within_minutes
+            && !(1..=10_080).contains(&m)
+        {
+            errors.push(format!(
+                "{}: {m} is out of range; give 1 to 10080 minutes (a week)",
+                key("callback_within_minutes")
+            ));
+        }
+        if let Some(n) = g.callback_attempts
+            && !(1..=20).contains(&n)
+        {
+            errors.push(format!(
+                "{}: {n} is out of range; give 1 to 20 tries (or callbacks = false to keep none)",
+                key("callback_attempts")
             ));
         }
         if let Some(ami) = &g.asterisk {

@@ -92,6 +92,10 @@ pub enum Outcome {
     Missed { ring: f64 },
     /// Rings, then the caller leaves a voicemail.
     Voicemail { ring: f64 },
+    /// The agent calls the caller back: the customer's phone rings `ring`
+    /// seconds and they talk `talk` seconds. The callback a missed call of
+    /// theirs opened closes itself.
+    CallBack { ring: f64, talk: f64 },
 }
 
 /// One call of the demo.
@@ -164,10 +168,10 @@ pub const SCENES: [Scene; 7] = [
         agent_decides: true,
     },
     Scene {
-        at: 170.0,
+        at: 165.0,
         caller: NEW_CALLER,
         agent: ANN,
-        outcome: Outcome::Answered {
+        outcome: Outcome::CallBack {
             ring: 5.0,
             talk: 15.0,
         },
@@ -200,14 +204,16 @@ impl Scene {
             attributes["ticket_assignment"] = json!("agent");
         }
         let recording = format!("https://pbx.demo.example/recordings/{call_id}.mp3");
-        let mut out = vec![(
-            self.at,
-            event(json!({"type": "ringing", "direction": "inbound",
-                         "from": self.caller.number, "to": SUPPORT_LINE,
-                         "queue": "support", "agent": agent, "attributes": attributes})),
-        )];
+        let ringing = match self.outcome {
+            Outcome::CallBack { .. } => json!({"type": "ringing", "direction": "outbound",
+                "from": SUPPORT_LINE, "to": self.caller.number, "agent": agent}),
+            _ => json!({"type": "ringing", "direction": "inbound",
+                "from": self.caller.number, "to": SUPPORT_LINE,
+                "queue": "support", "agent": agent, "attributes": attributes}),
+        };
+        let mut out = vec![(self.at, event(ringing))];
         match self.outcome {
-            Outcome::Answered { ring, talk } => {
+            Outcome::Answered { ring, talk } | Outcome::CallBack { ring, talk } => {
                 let answered = self.at + ring;
                 let ended = answered + talk;
                 out.push((answered, event(json!({"type": "answered", "agent": agent}))));
@@ -248,6 +254,12 @@ impl Scene {
             Outcome::Answered { .. } => "will be answered",
             Outcome::Missed { .. } => "will be missed",
             Outcome::Voicemail { .. } => "will leave a voicemail",
+            Outcome::CallBack { .. } => {
+                return format!(
+                    "{} calls {} ({}) back: the callback their missed call opened closes itself",
+                    self.agent.name, self.caller.name, self.caller.number
+                );
+            }
         };
         format!(
             "{} ({}) is ringing {}: {how}",
@@ -287,6 +299,15 @@ mod tests {
         assert!(has(|s| matches!(s.outcome, Outcome::Voicemail { .. })));
         assert!(has(|s| s.agent_decides));
         assert!(has(|s| s.agent.email == BOB.email));
+        // A missed caller is called back later (the callback closes itself).
+        let called_back = SCENES.iter().enumerate().any(|(i, a)| {
+            matches!(a.outcome, Outcome::Missed { .. })
+                && SCENES[i + 1..].iter().any(|b| {
+                    b.caller.number == a.caller.number
+                        && matches!(b.outcome, Outcome::CallBack { .. })
+                })
+        });
+        assert!(called_back);
         // A repeat caller: some number calls twice.
         let repeat = SCENES.iter().enumerate().any(|(i, a)| {
             SCENES[i + 1..]

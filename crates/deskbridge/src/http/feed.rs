@@ -32,6 +32,9 @@ pub const STREAMS_PER_TOKEN: usize = 16;
 pub enum FeedItem {
     /// A call that changed, as it is now (read once for every stream).
     Call(Arc<CallRecord>),
+    /// A callback of the group opened, changed or closed: pages listing the
+    /// group's callbacks read them again.
+    Callbacks(String),
     /// Changes were missed: how many, or `None` when they could not be
     /// counted (the store's listener reconnected).
     Missed(Option<u64>),
@@ -102,6 +105,7 @@ async fn read_changes(
                 }
             }
             Ok(Change::Work) => continue,
+            Ok(Change::Callbacks { group }) => FeedItem::Callbacks(group),
             Ok(Change::Missed) => FeedItem::Missed(None),
             Err(RecvError::Lagged(n)) => FeedItem::Missed(Some(n)),
             Err(RecvError::Closed) => return,

@@ -122,6 +122,10 @@ async fn refresh_gauges(state: &AppState) {
             }
         }
     }
+    if let Err(e) = callback_gauges(state, now).await {
+        up = false;
+        tracing::warn!(error = %e, "cannot read the callbacks for /metrics");
+    }
     match state.alive_instances().await {
         Ok(alive) => metrics::gauge!("deskbridge_instances_alive").set(alive.len() as f64),
         Err(_) => up = false,
@@ -133,6 +137,39 @@ async fn refresh_gauges(state: &AppState) {
         "commit" => crate::COMMIT,
     )
     .set(1.0);
+}
+
+/// The callbacks per group: open (`deskbridge_callbacks_open`), the age of
+/// the oldest (`deskbridge_callbacks_oldest_seconds`), and those closed in the
+/// last 24 hours by how (`deskbridge_callbacks_closed`, `how` =
+/// `reached_within_target`, `reached_late`, `unreached`, `by_agent`): read from
+/// the database, so every instance reports the same.
+async fn callback_gauges(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), deskbridge_store::StoreError> {
+    let recent = state
+        .store
+        .callbacks_for_metrics(now - chrono::Duration::hours(24))
+        .await?;
+    let summary = deskbridge_core::callback::summarize(&recent, now);
+    for g in &state.groups {
+        let s = summary.get(&g.name).cloned().unwrap_or_default();
+        let group = g.name.clone();
+        metrics::gauge!("deskbridge_callbacks_open", "group" => group.clone()).set(s.open as f64);
+        metrics::gauge!("deskbridge_callbacks_oldest_seconds", "group" => group.clone())
+            .set(s.oldest_open_seconds as f64);
+        for (how, n) in [
+            ("reached_within_target", s.reached_within_target),
+            ("reached_late", s.reached_late),
+            ("unreached", s.unreached),
+            ("by_agent", s.closed_by_agent),
+        ] {
+            metrics::gauge!("deskbridge_callbacks_closed", "group" => group.clone(), "how" => how)
+                .set(n as f64);
+        }
+    }
+    Ok(())
 }
 
 #[utoipa::path(

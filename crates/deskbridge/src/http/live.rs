@@ -119,6 +119,15 @@ pub(super) async fn next_call(
                 return Next::Call(record);
             }
             Ok(FeedItem::Call(_)) => continue,
+            Ok(FeedItem::Callbacks(group)) if wanted(&group) => {
+                if let Ok(e) = Event::default()
+                    .event("callbacks")
+                    .json_data(serde_json::json!({ "group": group }))
+                {
+                    return Next::Event(e);
+                }
+            }
+            Ok(FeedItem::Callbacks(_)) => continue,
             Ok(FeedItem::Missed(n)) => return Next::Event(FeedItem::lagged(n)),
             Err(RecvError::Lagged(n)) => return Next::Event(FeedItem::lagged(Some(n))),
             Err(RecvError::Closed) => return Next::Closed,

@@ -4,6 +4,7 @@ pub mod admin;
 mod agent;
 mod agent_stream;
 mod auth;
+mod callbacks;
 pub mod caller;
 mod calls;
 mod connect;

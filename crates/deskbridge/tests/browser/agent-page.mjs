@@ -212,6 +212,48 @@ try {
       async () => (await ann.locator("#calls-body tr[data-call='br-miss']").count()) === 0);
   });
 
+  await test("a callback: Ann claims it, Bob sees she has it, her answered call out closes it", async () => {
+    await events([
+      { id: "br-cb-1", call_id: "br-cb", type: "ringing", direction: "inbound",
+        from: "+14155550166", to: "+14155550199", queue: "support" },
+      { id: "br-cb-2", call_id: "br-cb", type: "ended", reason: "no_answer" },
+    ]);
+    const annRow = ann.locator("#callbacks-body tr").filter({ hasText: "+14155550166" });
+    const bobRow = bob.locator("#callbacks-body tr").filter({ hasText: "+14155550166" });
+    await annRow.getByRole("button", { name: "Claim" }).click();
+    await annRow.locator("td.claim").filter({ hasText: "You" }).waitFor();
+    await bobRow.locator("td.claim").filter({ hasText: "Ann Example" }).waitFor();
+    if (await bobRow.getByRole("button", { name: "Claim" }).count() !== 0) fail("Bob may claim Ann's callback");
+    await events([
+      { id: "br-cbo-1", call_id: "br-cb-out", type: "ringing", direction: "outbound",
+        from: "+14155550199", to: "+14155550166", agent: { email: "ann@acme.com", name: "Ann" } },
+      { id: "br-cbo-2", call_id: "br-cb-out", type: "answered", agent: { email: "ann@acme.com", name: "Ann" } },
+      { id: "br-cbo-3", call_id: "br-cb-out", type: "ended", reason: "completed" },
+    ]);
+    await waitFor("the callback to leave Ann's list", async () => (await annRow.count()) === 0);
+    await waitFor("the callback to leave Bob's list", async () => (await bobRow.count()) === 0);
+    const call = await synced("br-cb-out");
+    const comments = await commentsOf(call.ticket_id);
+    if (!comments.some((c) => c.body.includes("Called back by Ann <ann@acme.com>") && c.body.includes("reached after 1 missed call")))
+      fail("no callback line on the ticket: " + JSON.stringify(comments));
+  });
+
+  await test("a callback closed by Bob with a reason", async () => {
+    await events([
+      { id: "br-cb2-1", call_id: "br-cb2", type: "ringing", direction: "inbound",
+        from: "+14155550167", to: "+14155550199", queue: "support" },
+      { id: "br-cb2-2", call_id: "br-cb2", type: "ended", reason: "abandoned" },
+    ]);
+    const row = bob.locator("#callbacks-body tr").filter({ hasText: "+14155550167" });
+    await row.getByLabel("Why close the callback for +14155550167").fill("wrote in by email");
+    await row.getByRole("button", { name: "Close" }).click();
+    await waitFor("the callback to leave Bob's list", async () => (await row.count()) === 0);
+    const closed = (await api("GET", "/api/v1/callbacks?closed=true")).data.callbacks
+      .find((c) => c.phone === "+14155550167");
+    if (!closed || closed.closed.reason.kind !== "by_agent" || closed.closed.reason.reason !== "wrote in by email")
+      fail("closed as: " + JSON.stringify(closed));
+  });
+
   await test("signed out gets nothing", async () => {
     await ann.getByRole("button", { name: "Sign out" }).click();
     await ann.getByRole("heading", { name: "Sign in" }).waitFor();

@@ -14,7 +14,7 @@ use crate::common::TestApp;
 
 const TOKEN: &str = "support-token-0123456789";
 /// The cases `agent-page.mjs` runs.
-const AGENT_PAGE_CASES: usize = 10;
+const AGENT_PAGE_CASES: usize = 12;
 const ANN_PASSWORD: &str = "ann-password-1";
 const BOB_TOKEN: &str = "bob-agent-token-0123456789";
 

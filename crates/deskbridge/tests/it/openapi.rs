@@ -612,6 +612,34 @@ fn every_documented_operation_answers_as_described() {
         None,
     );
     assert_eq!(ids(&mine), vec!["oa-1".to_string()], "{mine}");
+    // The two missed calls made one callback: claimed, given back, closed.
+    let open = c.json(
+        "get",
+        "/api/v1/callbacks",
+        "/api/v1/callbacks?limit=10",
+        As::Group,
+        None,
+    );
+    assert_eq!(open["callbacks"][0]["missed"], 2, "{open}");
+    let id = open["callbacks"][0]["id"].as_i64().expect("an id");
+    for action in ["claim", "release"] {
+        let done = c.json(
+            "post",
+            &format!("/api/v1/callbacks/{{id}}/{action}"),
+            &format!("/api/v1/callbacks/{id}/{action}"),
+            As::Agent(&ann),
+            None,
+        );
+        assert_eq!(done["id"], id, "{done}");
+    }
+    let closed = c.json(
+        "post",
+        "/api/v1/callbacks/{id}/close",
+        &format!("/api/v1/callbacks/{id}/close"),
+        As::Agent(&ann),
+        Some(json!({"reason": "wrote in"})),
+    );
+    assert_eq!(closed["closed"]["reason"]["kind"], "by_agent", "{closed}");
     let stream = c.call(
         "get",
         "/api/v1/agent/stream",

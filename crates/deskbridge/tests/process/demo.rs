@@ -203,8 +203,12 @@ fn the_demo_shows_pops_tickets_and_the_caller_log_and_stops_on_a_signal() {
     let maria = from(&calls, "+14155550101");
     assert_eq!(maria.len(), 2);
     assert_eq!(maria[0]["contact_id"], maria[1]["contact_id"]);
-    let first_timer = from(&calls, "+14155550177");
-    assert_eq!(first_timer.len(), 2);
+    // The first-timer's missed call, and Ann's call back to them.
+    let first_timer: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c["from"] == "+14155550177" || c["to"] == "+14155550177")
+        .collect();
+    assert_eq!(first_timer.len(), 2, "{first_timer:#?}");
     assert_eq!(first_timer[0]["contact_id"], first_timer[1]["contact_id"]);
     let outcomes: Vec<&str> = calls.iter().filter_map(|c| c["outcome"].as_str()).collect();
     for kind in ["answered", "missed", "voicemail"] {
@@ -214,6 +218,30 @@ fn the_demo_shows_pops_tickets_and_the_caller_log_and_stops_on_a_signal() {
     assert_eq!(
         agent_mode["decisions"]["ticket_rules"],
         json!(["agent_new_ticket"])
+    );
+
+    // The first-timer's missed call opened a callback; Ann's call back closed
+    // it by itself.
+    let closed: Value = http
+        .get(format!("{}/api/v1/callbacks?closed=true", demo.base))
+        .header("cookie", &cookie)
+        .send()
+        .expect("the callbacks")
+        .json()
+        .expect("json");
+    let callback = closed["callbacks"]
+        .as_array()
+        .expect("callbacks")
+        .iter()
+        .find(|c| c["phone"] == "+14155550177")
+        .unwrap_or_else(|| panic!("no callback for the first-timer: {closed:#}"));
+    assert_eq!(
+        (
+            &callback["closed"]["reason"]["kind"],
+            &callback["closed"]["reason"]["direction"]
+        ),
+        (&json!("reached"), &json!("outbound")),
+        "{callback:#}"
     );
 
     // Ann sees her calls, popped as they rang, and not Bob's.

@@ -172,6 +172,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::agent::routes())
         .merge(super::agent_stream::routes())
         .merge(super::decision::routes())
+        .merge(super::callbacks::routes())
         .merge(super::lookup::routes())
         .merge(super::triggers::routes())
         .merge(super::admin::routes())

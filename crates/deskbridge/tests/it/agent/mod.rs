@@ -100,6 +100,7 @@ fn waiting_call(app: &TestApp, call_id: &str, from: &str) -> CallView {
 }
 
 mod agent_mode;
+mod callbacks;
 mod caller_log;
 mod lookup;
 mod sign_in;

@@ -1,0 +1,216 @@
+//! Callbacks, the missed-call loop's rows.
+//!
+//! A call acts on its number's callback in the transaction that saves the call
+//! ([`follow_calls`]), so a missed call and the callback it opened or folded
+//! into commit together or not at all, and an acknowledged event never loses
+//! its callback. What the call does is the core's answer
+//! ([`deskbridge_core::callback::follow`]); an agent's claim or close is the
+//! core's too, written here only over the version it was decided on
+//! ([`Callbacks::replace_callback`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskbridge_core::Interaction;
+use deskbridge_core::callback::{self, Callback};
+
+use super::{Conn, Db, SqlStore, dialect};
+use crate::rows::DbRow;
+use crate::time::to_text;
+use crate::{CallbackFilter, CallbackRecord, Callbacks, Change, StoreError};
+
+type Row = <Db as sqlx::Database>::Row;
+
+/// Lets each call act on its number's open callback, once (the mark it keeps),
+/// and returns the changes to announce. The calls are locked already; numbers
+/// are locked here, after them and in sorted order, so that two transactions
+/// cannot deadlock and two calls from one number on two instances fold into
+/// one callback.
+pub(super) async fn follow_calls<'a>(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    calls: impl Iterator<Item = &'a mut Interaction>,
+) -> Result<Vec<Change>, StoreError> {
+    let mut concerned: Vec<&'a mut Interaction> =
+        calls.filter(|c| callback::concerns(c).is_some()).collect();
+    if concerned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut numbers: Vec<(String, String)> = concerned
+        .iter()
+        .filter_map(|c| Some((c.group.clone(), callback::concerns(c)?.to_string())))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    for (group, phone) in &numbers {
+        dialect::lock_callback(tx, group, phone).await?;
+    }
+    let mut changes = Vec::new();
+    for call in concerned.iter_mut() {
+        let Some(phone) = callback::concerns(call).map(str::to_string) else {
+            continue;
+        };
+        let open = open_callback(tx, &call.group, &phone).await?;
+        let Some(followed) = callback::follow(call, open.as_ref()) else {
+            continue;
+        };
+        let mut mark = followed.mark;
+        if let Some(cb) = followed.callback {
+            let id = write(tx, cb).await?;
+            mark = mark.with_id(id);
+            changes.push(Change::Callbacks {
+                group: call.group.clone(),
+            });
+        }
+        call.callback = Some(mark);
+    }
+    changes.dedup();
+    Ok(changes)
+}
+
+/// The number's open callback in the group.
+async fn open_callback(
+    conn: &mut Conn,
+    group: &str,
+    phone: &str,
+) -> Result<Option<Callback>, StoreError> {
+    let body: Option<String> = sqlx::query_scalar(
+        "SELECT body FROM callbacks WHERE group_name = $1 AND phone = $2 AND closed_at IS NULL",
+    )
+    .bind(group)
+    .bind(phone)
+    .fetch_optional(conn)
+    .await?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
+/// Writes the callback: inserted when it has no id yet, else over the stored
+/// one. Returns its id.
+async fn write(conn: &mut Conn, mut cb: Callback) -> Result<i64, StoreError> {
+    if cb.id == 0 {
+        cb.id = sqlx::query_scalar(
+            "INSERT INTO callbacks (group_name, phone, first_missed_at, closed_at, version,
+                                    last_call_id, body)
+             VALUES ($1, $2, $3, NULL, 0, $4, '') RETURNING id",
+        )
+        .bind(&cb.group)
+        .bind(&cb.phone)
+        .bind(to_text(cb.first_missed_at))
+        .bind(&cb.last_call_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE callbacks SET first_missed_at = $2, closed_at = $3, last_call_id = $4,
+                              body = $5, version = version + 1
+         WHERE id = $1",
+    )
+    .bind(cb.id)
+    .bind(to_text(cb.first_missed_at))
+    .bind(cb.closed.as_ref().map(|c| to_text(c.at)))
+    .bind(&cb.last_call_id)
+    .bind(serde_json::to_string(&cb)?)
+    .execute(conn)
+    .await?;
+    Ok(cb.id)
+}
+
+/// A callback as listed: with its version and the ticket its last missed call
+/// was logged on (a macro, so that each statement is one `&'static str`).
+macro_rules! select_callbacks {
+    ($($rest:expr),+) => {
+        concat!(
+            "SELECT cb.body, cb.version, c.ticket_id FROM callbacks cb
+             LEFT JOIN calls c ON c.group_name = cb.group_name AND c.call_id = cb.last_call_id ",
+            $($rest),+
+        )
+    };
+}
+
+fn record(row: &Row) -> Result<CallbackRecord, StoreError> {
+    Ok(CallbackRecord {
+        callback: serde_json::from_str(&row.text("body")?)?,
+        version: row.int("version")?,
+        ticket_id: row.opt_text("ticket_id")?,
+    })
+}
+
+#[async_trait]
+impl Callbacks for SqlStore {
+    async fn callbacks(&self, filter: &CallbackFilter) -> Result<Vec<CallbackRecord>, StoreError> {
+        let groups = serde_json::to_string(&filter.groups)?;
+        let rows = match filter.closed_since {
+            None => {
+                sqlx::query(select_callbacks!(
+                    "WHERE cb.closed_at IS NULL AND cb.group_name ",
+                    in_json_array!("$1"),
+                    " ORDER BY cb.first_missed_at, cb.id LIMIT $2"
+                ))
+                .bind(groups)
+                .bind(i64::from(filter.limit))
+                .fetch_all(self.reader())
+                .await?
+            }
+            Some(since) => {
+                sqlx::query(select_callbacks!(
+                    "WHERE cb.closed_at >= $3 AND cb.group_name ",
+                    in_json_array!("$1"),
+                    " ORDER BY cb.closed_at DESC, cb.id DESC LIMIT $2"
+                ))
+                .bind(groups)
+                .bind(i64::from(filter.limit))
+                .bind(to_text(since))
+                .fetch_all(self.reader())
+                .await?
+            }
+        };
+        rows.iter().map(record).collect()
+    }
+
+    async fn callback(&self, id: i64) -> Result<Option<CallbackRecord>, StoreError> {
+        sqlx::query(select_callbacks!("WHERE cb.id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .as_ref()
+            .map(record)
+            .transpose()
+    }
+
+    async fn replace_callback(&self, version: i64, cb: &Callback) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let updated = sqlx::query(
+            "UPDATE callbacks SET closed_at = $3, body = $4, version = version + 1
+             WHERE id = $1 AND version = $2",
+        )
+        .bind(cb.id)
+        .bind(version)
+        .bind(cb.closed.as_ref().map(|c| to_text(c.at)))
+        .bind(serde_json::to_string(cb)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        let changes = [Change::Callbacks {
+            group: cb.group.clone(),
+        }];
+        dialect::commit(self, tx, &changes).await?;
+        Ok(true)
+    }
+
+    async fn callbacks_for_metrics(
+        &self,
+        closed_since: DateTime<Utc>,
+    ) -> Result<Vec<Callback>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM callbacks WHERE closed_at IS NULL OR closed_at >= $1",
+        )
+        .bind(to_text(closed_since))
+        .fetch_all(self.reader())
+        .await?;
+        bodies
+            .iter()
+            .map(|b| Ok(serde_json::from_str(b)?))
+            .collect()
+    }
+}

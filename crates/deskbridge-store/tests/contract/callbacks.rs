@@ -1,0 +1,146 @@
+//! Callbacks in the store (issue 27, point 2): missed calls fold into one
+//! callback per number, written with the call; a claim is written only over
+//! the version it was decided on; and two instances on one PostgreSQL
+//! database, each ingesting a missed call from one number at the same moment,
+//! make one callback.
+
+use deskbridge_core::callback::{self, CloseReason};
+use deskbridge_core::{Direction, EndReason, EventKind, Phone};
+use deskbridge_store::{CallbackFilter, Callbacks, GroupEvent, Journal, Store};
+
+use super::{bounded, ev, two_instances};
+
+/// A missed call from `from`: ringing, then ended unanswered.
+fn missed_call(call: &str, from: &str, secs: i64) -> Vec<GroupEvent> {
+    let mut events = vec![
+        ev(&format!("{call}-1"), call, EventKind::Ringing, secs),
+        ev(&format!("{call}-2"), call, EventKind::Ended, secs + 20),
+    ];
+    for e in &mut events {
+        e.event.from = Some(Phone::E164(from.into()));
+    }
+    events[1].event.reason = Some(EndReason::NoAnswer);
+    events
+}
+
+fn open_of(group: &str) -> CallbackFilter {
+    CallbackFilter {
+        groups: vec![group.into()],
+        closed_since: None,
+        limit: 10,
+    }
+}
+
+pub(super) async fn missed_calls_fold_into_one_callback_per_number(store: &dyn Store) {
+    store
+        .ingest(&missed_call("m1", "+14155550100", 0))
+        .await
+        .unwrap();
+    store
+        .ingest(&missed_call("m2", "+14155550100", 60))
+        .await
+        .unwrap();
+    store
+        .ingest(&missed_call("m3", "+14155550177", 90))
+        .await
+        .unwrap();
+    // A resent event acts on nothing twice.
+    store
+        .ingest(&missed_call("m2", "+14155550100", 60))
+        .await
+        .unwrap();
+    let open = store.callbacks(&open_of("g")).await.unwrap();
+    let counts: Vec<(&str, u32)> = open
+        .iter()
+        .map(|r| (r.callback.phone.as_str(), r.callback.missed))
+        .collect();
+    assert_eq!(counts, [("+14155550100", 2), ("+14155550177", 1)]);
+    assert_eq!(open[0].callback.last_call_id, "m2");
+    // The call keeps what it did.
+    let m2 = store.call("g", "m2").await.unwrap().unwrap();
+    assert_eq!(
+        m2.interaction.callback,
+        Some(callback::CallbackMark::Folded {
+            id: open[0].callback.id,
+            missed: 2
+        })
+    );
+    // An answered call from the number closes it, as reached.
+    let mut answered = missed_call("in", "+14155550100", 300);
+    answered[1].event.kind = EventKind::Answered;
+    answered[1].event.reason = None;
+    store.ingest(&answered).await.unwrap();
+    let open = store.callbacks(&open_of("g")).await.unwrap();
+    assert_eq!(open.len(), 1);
+    let closed = store
+        .callbacks(&CallbackFilter {
+            closed_since: Some(chrono::DateTime::UNIX_EPOCH),
+            ..open_of("g")
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        closed[0].callback.closed.as_ref().map(|c| &c.reason),
+        Some(CloseReason::Reached {
+            direction: Direction::Inbound,
+            ..
+        })
+    ));
+    // Another group's agents see none of them.
+    assert!(store.callbacks(&open_of("other")).await.unwrap().is_empty());
+}
+
+pub(super) async fn a_claim_is_written_only_over_the_version_it_was_decided_on(store: &dyn Store) {
+    store
+        .ingest(&missed_call("m1", "+14155550100", 0))
+        .await
+        .unwrap();
+    let read = store.callbacks(&open_of("g")).await.unwrap().remove(0);
+    let now = chrono::Utc::now();
+    let ann = callback::claim(&read.callback, "ann@acme.com", "Ann", now).unwrap();
+    let bob = callback::claim(&read.callback, "bob@acme.com", "Bob", now).unwrap();
+    assert!(store.replace_callback(read.version, &ann).await.unwrap());
+    assert!(
+        !store.replace_callback(read.version, &bob).await.unwrap(),
+        "Bob decided on the version Ann's claim replaced"
+    );
+    let now_stored = store.callback(read.callback.id).await.unwrap().unwrap();
+    assert_eq!(now_stored.callback.claim.unwrap().agent, "ann@acme.com");
+    assert_eq!(now_stored.version, read.version + 1);
+}
+
+/// Two instances each commit a missed call from the same number at the same
+/// moment, many times over: every pair makes one callback with both calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_fold_missed_calls_from_one_number_into_one_callback() {
+    let (a, b, schema) = two_instances().await;
+    for round in 0..20 {
+        let phone = format!("+1415555{:04}", 1000 + round);
+        let (x, y) = (
+            missed_call(&format!("a{round}"), &phone, 0),
+            missed_call(&format!("b{round}"), &phone, 1),
+        );
+        let (ra, rb) = bounded("two ingests", async {
+            tokio::join!(a.ingest(&x), b.ingest(&y))
+        })
+        .await;
+        ra.unwrap();
+        rb.unwrap();
+    }
+    let open = a
+        .callbacks(&CallbackFilter {
+            limit: 100,
+            ..open_of("g")
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 20, "one callback per number");
+    assert!(
+        open.iter().all(|r| r.callback.missed == 2),
+        "{:?}",
+        open.iter().map(|r| r.callback.missed).collect::<Vec<_>>()
+    );
+    a.close().await;
+    b.close().await;
+    drop(schema);
+}
