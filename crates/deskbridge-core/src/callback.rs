@@ -367,6 +367,21 @@ pub enum Refused {
     Reason,
 }
 
+/// Whether `agent` may act on the callback now: it is open and no colleague's
+/// claim holds.
+fn open_to(cb: &Callback, agent: &str, now: DateTime<Utc>) -> Result<(), Refused> {
+    if !cb.is_open() {
+        return Err(Refused::Closed);
+    }
+    match cb.holder(now) {
+        Some(held) if !held.agent.eq_ignore_ascii_case(agent) => Err(Refused::HeldBy {
+            name: held.name.clone(),
+            at: held.at,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// `agent` (email) claims the callback: refused while it is closed or a
 /// colleague's claim holds ([`CLAIM_MINUTES`]); claiming one's own again renews
 /// it.
@@ -376,17 +391,7 @@ pub fn claim(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Callback, Refused> {
-    if !cb.is_open() {
-        return Err(Refused::Closed);
-    }
-    if let Some(held) = cb.holder(now)
-        && !held.agent.eq_ignore_ascii_case(agent)
-    {
-        return Err(Refused::HeldBy {
-            name: held.name.clone(),
-            at: held.at,
-        });
-    }
+    open_to(cb, agent, now)?;
     let mut cb = cb.clone();
     cb.claim = Some(Claim {
         agent: agent.to_string(),
@@ -423,17 +428,7 @@ pub fn close_by_agent(
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(Refused::Reason);
     }
-    if !cb.is_open() {
-        return Err(Refused::Closed);
-    }
-    if let Some(held) = cb.holder(now)
-        && !held.agent.eq_ignore_ascii_case(agent)
-    {
-        return Err(Refused::HeldBy {
-            name: held.name.clone(),
-            at: held.at,
-        });
-    }
+    open_to(cb, agent, now)?;
     let mut cb = cb.clone();
     cb.closed = Some(Closing {
         at: now,
