@@ -1,5 +1,10 @@
 //! The call comment: what an agent reads in the ticket about a call.
 
+use chrono::{DateTime, Utc};
+
+use crate::agent::AgentRef;
+use crate::callback::CallbackMark;
+use crate::event::Direction;
 use crate::interaction::{Interaction, Outcome};
 
 /// Renders the private comment written when a call ends.
@@ -43,7 +48,7 @@ pub fn call_comment(call: &Interaction) -> String {
     if let Some(url) = &call.recording_url {
         field("Recording", url.clone());
     }
-    if let Some(line) = crate::callback::comment_line(call) {
+    if let Some(line) = callback_line(call) {
         lines.push(line);
     }
     if let Some(t) = &call.transcript {
@@ -61,6 +66,48 @@ pub fn recording_comment(call: &Interaction, url: &str) -> String {
         call.direction,
         phone_or_unknown(call.from.as_ref())
     )
+}
+
+/// The line a call's comment carries about the callback it acted on.
+fn callback_line(call: &Interaction) -> Option<String> {
+    let at = |t: DateTime<Utc>| t.format("%H:%M UTC").to_string();
+    let calls = |n: u32| match n {
+        1 => "1 missed call".to_string(),
+        n => format!("{n} missed calls"),
+    };
+    match call.callback.as_ref()? {
+        CallbackMark::Reached { missed, .. } => {
+            let who = call
+                .agents
+                .first()
+                .map_or_else(|| "an agent".to_string(), AgentRef::label);
+            let when = at(call.answered_at?);
+            Some(match call.direction {
+                Direction::Outbound => {
+                    format!(
+                        "Called back by {who} at {when}, reached after {}",
+                        calls(*missed)
+                    )
+                }
+                Direction::Inbound => format!(
+                    "Callback closed: the customer called again and {who} answered at {when}, after {}",
+                    calls(*missed)
+                ),
+            })
+        }
+        CallbackMark::Attempt { attempt, of, .. } => {
+            Some(format!("Callback attempt {attempt} of {of}: not reached"))
+        }
+        CallbackMark::Unreached { attempts, .. } => Some(format!(
+            "Callback closed unreached after {attempts} unanswered calls"
+        )),
+        CallbackMark::Folded { missed, .. } => Some(format!(
+            "Callback pending: {} from this number",
+            calls(*missed)
+        )),
+        CallbackMark::Opened { .. } => Some("Callback opened for this number".to_string()),
+        CallbackMark::None => None,
+    }
 }
 
 fn headline(call: &Interaction, outcome: Option<Outcome>) -> String {

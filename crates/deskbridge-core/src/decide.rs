@@ -354,6 +354,7 @@ pub fn directory_match<'a>(
     by(&|d| eq(d.extension.as_ref(), &agent.extension)).map(|d| (d, AssigneeRule::AgentExtension))
 }
 
+pub mod callback;
 pub mod pop;
 
 #[cfg(test)]

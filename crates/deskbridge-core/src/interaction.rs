@@ -255,7 +255,7 @@ pub struct Interaction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<Box<Conversation>>,
     /// What the call did to its number's callback, once it did
-    /// ([`crate::callback::follow`]): set by the store in the transaction
+    /// ([`crate::decide::callback::follow`]): set by the store in the transaction
     /// that wrote the callback, so a call acts on it once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<crate::callback::CallbackMark>,

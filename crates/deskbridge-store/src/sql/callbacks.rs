@@ -4,14 +4,15 @@
 //! ([`follow_calls`]), so a missed call and the callback it opened or folded
 //! into commit together or not at all, and an acknowledged event never loses
 //! its callback. What the call does is the core's answer
-//! ([`deskbridge_core::callback::follow`]); an agent's claim or close is the
+//! ([`deskbridge_core::decide::callback::follow`]); an agent's claim or close is the
 //! core's too, written here only over the version it was decided on
 //! ([`Callbacks::replace_callback`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::Interaction;
-use deskbridge_core::callback::{self, Callback};
+use deskbridge_core::callback::Callback;
+use deskbridge_core::decide::callback;
 
 use super::{Conn, Db, SqlStore, dialect};
 use crate::rows::DbRow;

@@ -5,6 +5,7 @@
 //! make one callback.
 
 use deskbridge_core::callback::{self, CloseReason};
+use deskbridge_core::decide::callback::claim;
 use deskbridge_core::{Direction, EndReason, EventKind, Phone};
 use deskbridge_store::{CallbackFilter, Callbacks, GroupEvent, Journal, Store};
 
@@ -97,8 +98,8 @@ pub(super) async fn a_claim_is_written_only_over_the_version_it_was_decided_on(s
         .unwrap();
     let read = store.callbacks(&open_of("g")).await.unwrap().remove(0);
     let now = chrono::Utc::now();
-    let ann = callback::claim(&read.callback, "ann@acme.com", "Ann", now).unwrap();
-    let bob = callback::claim(&read.callback, "bob@acme.com", "Bob", now).unwrap();
+    let ann = claim(&read.callback, "ann@acme.com", "Ann", now).unwrap();
+    let bob = claim(&read.callback, "bob@acme.com", "Bob", now).unwrap();
     assert!(store.replace_callback(read.version, &ann).await.unwrap());
     assert!(
         !store.replace_callback(read.version, &bob).await.unwrap(),

@@ -2,7 +2,7 @@
 //! first, or those closed lately) and an agent's claim, release and close.
 //!
 //! Which callback a call opens, folds into or closes is decided inside the
-//! journal's transaction (`deskbridge_core::callback::follow`); what an agent
+//! journal's transaction (`deskbridge_core::decide::callback::follow`); what an agent
 //! may do to one is the core's answer too (`claim`, `release`,
 //! `close_by_agent`), written over the version it was decided on and decided
 //! again when a colleague wrote first.
@@ -13,7 +13,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use deskbridge_core::callback::{self, Callback, Claim, Closing, Refused};
+use deskbridge_core::callback::{Callback, Claim, Closing, Refused};
+use deskbridge_core::decide::callback;
 use deskbridge_store::{CallbackFilter, CallbackRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -152,7 +152,7 @@ async fn callback_gauges(
         .store
         .callbacks_for_metrics(now - chrono::Duration::hours(24))
         .await?;
-    let summary = deskbridge_core::callback::summarize(&recent, now);
+    let summary = deskbridge_core::decide::callback::summarize(&recent, now);
     for g in &state.groups {
         let s = summary.get(&g.name).cloned().unwrap_or_default();
         let group = g.name.clone();
