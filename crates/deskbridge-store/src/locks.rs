@@ -6,6 +6,29 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
+/// What a write transaction locks until it ends, so that instances sharing the
+/// database serialize their work on it (`dialect::lock`: nothing on SQLite,
+/// whose one writer connection runs transactions one at a time; an advisory
+/// lock on PostgreSQL). A transaction takes its locks in one sorted order
+/// (calls, then numbers), so that two cannot deadlock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TxLock<'a> {
+    /// A call: every change to it and its steps.
+    Call { group: &'a str, call_id: &'a str },
+    /// A number's callback in a group: two calls from one number ending at
+    /// once on two instances must fold into one callback, not open two.
+    Callback { group: &'a str, phone: &'a str },
+}
+
+impl std::fmt::Display for TxLock<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TxLock::Call { group, call_id } => write!(f, "call:{group}/{call_id}"),
+            TxLock::Callback { group, phone } => write!(f, "callback:{group}/{phone}"),
+        }
+    }
+}
+
 /// Held while a phone number's contact is looked up and created; dropping it
 /// releases the lock.
 pub struct PhoneGuard {

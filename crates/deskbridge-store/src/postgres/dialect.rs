@@ -4,6 +4,7 @@
 use sqlx::Transaction;
 
 use super::{Db, PgStore, encode};
+use crate::locks::TxLock;
 use crate::{Change, PhoneGuard, StoreError};
 
 /// The claim's lock on the row it picks: workers of every instance claim at once,
@@ -58,27 +59,9 @@ async fn lock_key(tx: &mut Transaction<'_, Db>, key: &str) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Serializes work on a call across instances until the transaction ends. A
-/// transaction locking several calls locks them in sorted order, so that two
-/// cannot deadlock.
-pub(super) async fn lock_call(
-    tx: &mut Transaction<'_, Db>,
-    group: &str,
-    call_id: &str,
-) -> Result<(), StoreError> {
-    lock_key(tx, &format!("call:{group}/{call_id}")).await
-}
-
-/// Serializes work on a number's callback across instances until the
-/// transaction ends: two calls from one number ending at once on two instances
-/// must fold into one callback, not open two. Taken after the calls' locks,
-/// numbers in sorted order.
-pub(super) async fn lock_callback(
-    tx: &mut Transaction<'_, Db>,
-    group: &str,
-    phone: &str,
-) -> Result<(), StoreError> {
-    lock_key(tx, &format!("callback:{group}/{phone}")).await
+/// Takes `what` for every instance until the transaction ends ([`TxLock`]).
+pub(super) async fn lock(tx: &mut Transaction<'_, Db>, what: TxLock<'_>) -> Result<(), StoreError> {
+    lock_key(tx, &what.to_string()).await
 }
 
 /// Announces the changes to every instance (this one included, through its

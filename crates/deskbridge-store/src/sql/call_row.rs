@@ -74,7 +74,7 @@ pub(super) async fn load_call(
 /// Queues the call's next step, unless one is already queued or running or a step
 /// of the call failed for good (its sync stays `failed`). A queued step waiting for
 /// something that has now arrived (a recording) is moved forward. Returns whether a
-/// step became runnable. The caller holds the call's lock (`dialect::lock_call`).
+/// step became runnable. The caller holds the call's lock (`dialect::lock`, `TxLock::Call`).
 ///
 /// The core decides what to queue ([`Interaction::next_step`], then the rule
 /// [`enqueue`]); this carries it out.

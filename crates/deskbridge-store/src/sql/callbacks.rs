@@ -15,6 +15,7 @@ use deskbridge_core::callback::Callback;
 use deskbridge_core::decide::callback;
 
 use super::{Conn, Db, SqlStore, dialect};
+use crate::locks::TxLock;
 use crate::rows::DbRow;
 use crate::time::to_text;
 use crate::{CallbackFilter, CallbackRecord, Callbacks, Change, StoreError};
@@ -30,26 +31,25 @@ pub(super) async fn follow_calls<'a>(
     tx: &mut sqlx::Transaction<'_, Db>,
     calls: impl Iterator<Item = &'a mut Interaction>,
 ) -> Result<Vec<Change>, StoreError> {
-    let mut concerned: Vec<&'a mut Interaction> =
-        calls.filter(|c| callback::concerns(c).is_some()).collect();
-    if concerned.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut numbers: Vec<(String, String)> = concerned
+    // Each concerned call with its group and number, asked once.
+    let mut concerned: Vec<(String, String, &'a mut Interaction)> = calls
+        .filter_map(|c| {
+            let phone = callback::concerns(c)?.to_string();
+            Some((c.group.clone(), phone, c))
+        })
+        .collect();
+    let mut numbers: Vec<(&str, &str)> = concerned
         .iter()
-        .filter_map(|c| Some((c.group.clone(), callback::concerns(c)?.to_string())))
+        .map(|(group, phone, _)| (group.as_str(), phone.as_str()))
         .collect();
     numbers.sort_unstable();
     numbers.dedup();
-    for (group, phone) in &numbers {
-        dialect::lock_callback(tx, group, phone).await?;
+    for (group, phone) in numbers {
+        dialect::lock(tx, TxLock::Callback { group, phone }).await?;
     }
     let mut changes = Vec::new();
-    for call in concerned.iter_mut() {
-        let Some(phone) = callback::concerns(call).map(str::to_string) else {
-            continue;
-        };
-        let open = open_callback(tx, &call.group, &phone).await?;
+    for (group, phone, call) in concerned.iter_mut() {
+        let open = open_callback(tx, group, phone).await?;
         let Some(followed) = callback::follow(call, open.as_ref()) else {
             continue;
         };
@@ -58,7 +58,7 @@ pub(super) async fn follow_calls<'a>(
             let id = write(tx, cb).await?;
             mark = mark.with_id(id);
             changes.push(Change::Callbacks {
-                group: call.group.clone(),
+                group: group.clone(),
             });
         }
         call.callback = Some(mark);

@@ -16,6 +16,7 @@ use deskbridge_core::{Step, StepOutcome, WorkLane};
 
 use super::call_row::{load_call, queue_next, save_call};
 use super::{SqlStore, dialect};
+use crate::locks::TxLock;
 use crate::rows::DbRow;
 use crate::time::{from_ms, now_ms, to_text};
 use crate::{
@@ -57,7 +58,14 @@ impl JobQueue for SqlStore {
         notifications: &[Notification],
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin().await?;
-        dialect::lock_call(&mut tx, &step.group, &step.call_id).await?;
+        dialect::lock(
+            &mut tx,
+            TxLock::Call {
+                group: &step.group,
+                call_id: &step.call_id,
+            },
+        )
+        .await?;
         let now = to_text(Utc::now());
         let updated = sqlx::query(
             "UPDATE jobs SET status = 'done', outcome = $1, last_error = NULL, lease_owner = NULL,
@@ -227,7 +235,7 @@ impl JobQueue for SqlStore {
 
     async fn retry_call(&self, group: &str, call_id: &str) -> Result<RetriedCall, StoreError> {
         let mut tx = self.writer().begin().await?;
-        dialect::lock_call(&mut tx, group, call_id).await?;
+        dialect::lock(&mut tx, TxLock::Call { group, call_id }).await?;
         if load_call(&mut tx, group, call_id).await?.is_none() {
             tx.rollback().await?;
             return Ok(RetriedCall::NoSuchCall);

@@ -9,6 +9,7 @@ use deskbridge_core::Interaction;
 
 use super::call_row::{load_call, queue_next, save_call};
 use super::{Conn, Db, SqlStore, dialect};
+use crate::locks::TxLock;
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
 use crate::{
@@ -47,7 +48,7 @@ impl Journal for SqlStore {
         keys.sort_unstable();
         keys.dedup();
         for (group, call_id) in keys {
-            dialect::lock_call(&mut tx, group, call_id).await?;
+            dialect::lock(&mut tx, TxLock::Call { group, call_id }).await?;
         }
         let now_text = to_text(Utc::now());
         let mut reports = vec![IngestReport::default(); requests.len()];
@@ -241,7 +242,7 @@ impl Journal for SqlStore {
         let mut marked = Vec::new();
         let mut changes = Vec::new();
         for (group, call_id) in keys {
-            dialect::lock_call(&mut tx, group, call_id).await?;
+            dialect::lock(&mut tx, TxLock::Call { group, call_id }).await?;
             let Some(call) = load_call(&mut tx, group, call_id).await? else {
                 continue;
             };
@@ -309,7 +310,7 @@ impl Journal for SqlStore {
         choice: AgentChoice,
     ) -> Result<Decided, StoreError> {
         let mut tx = self.writer().begin().await?;
-        dialect::lock_call(&mut tx, group, call_id).await?;
+        dialect::lock(&mut tx, TxLock::Call { group, call_id }).await?;
         let Some(mut call) = load_call(&mut tx, group, call_id).await? else {
             tx.rollback().await?;
             return Ok(Decided::NoSuchCall);

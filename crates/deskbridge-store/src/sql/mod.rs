@@ -30,7 +30,7 @@
 //!   connection and reads through another; PostgreSQL has one pool for both) and
 //!   `close()`; `MIGRATOR`, the driver's migrations.
 //! - `dialect`, the hooks, each documented in both drivers' `dialect.rs`:
-//!   - `lock_call`: serializes work on a call (nothing to do with SQLite's single
+//!   - `lock`: takes a `TxLock`, a call or a number's callback (nothing to do with SQLite's single
 //!     writer; `pg_advisory_xact_lock`, in sorted order, with PostgreSQL);
 //!   - `commit`: commits and announces the changes (SQLite: broadcast after the
 //!     commit; PostgreSQL: `pg_notify` inside the transaction, delivered on commit

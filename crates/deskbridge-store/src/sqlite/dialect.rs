@@ -4,6 +4,7 @@
 use sqlx::Transaction;
 
 use super::{Db, SqliteStore};
+use crate::locks::TxLock;
 use crate::{Change, PhoneGuard, StoreError};
 
 /// The claim's lock on the row it picks: none, as the one writer connection
@@ -50,21 +51,11 @@ pub(super) const SHARED: bool = false;
 /// reader connection (in WAL mode, it sees the database as of its first read).
 pub(super) const BEGIN_SNAPSHOT: &str = "BEGIN";
 
-/// Serializes work on a call: nothing to do, transactions on the one writer
-/// connection already run one at a time.
-pub(super) async fn lock_call(
+/// Takes `what` until the transaction ends ([`TxLock`]): nothing to do,
+/// transactions on the one writer connection already run one at a time.
+pub(super) async fn lock(
     _tx: &mut Transaction<'_, Db>,
-    _group: &str,
-    _call_id: &str,
-) -> Result<(), StoreError> {
-    Ok(())
-}
-
-/// Serializes work on a number's callback: nothing to do, as for a call.
-pub(super) async fn lock_callback(
-    _tx: &mut Transaction<'_, Db>,
-    _group: &str,
-    _phone: &str,
+    _what: TxLock<'_>,
 ) -> Result<(), StoreError> {
     Ok(())
 }

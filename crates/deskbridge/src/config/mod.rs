@@ -4,6 +4,7 @@
 //! key path to change.
 
 mod asterisk;
+mod backend;
 pub mod dialing;
 mod env;
 mod group;
@@ -19,7 +20,8 @@ use figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
 
 pub use asterisk::AsteriskConfig;
-pub use group::{AgentConfig, BackendConfig, BackendKind, GroupConfig};
+pub use backend::{BackendConfig, BackendKind};
+pub use group::{AgentConfig, GroupConfig};
 pub use triggers::{TriggerConfig, TriggersConfig};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -325,7 +327,7 @@ impl Config {
         if self.jobs.max_attempts == 0 {
             errors.push("jobs.max_attempts: must be at least 1".into());
         }
-        group::check_backends(&self.backends, &mut errors);
+        backend::check_backends(&self.backends, &mut errors);
         let group_names: Vec<&str> = match self.groups.is_empty() {
             // No group configured: the one generated is "default".
             true => vec!["default"],
