@@ -46,12 +46,7 @@ fn a_comment_on_a_closed_ticket_moves_the_call_to_the_follow_up() {
     call.ticket_id = Some("40".into());
     call.assignee = Some("ann@acme.com".into());
     let (asked, outcome) = drive(Step::LogCall, &call, &policy, 1, |_| {
-        Reply::CommentAdded(CommentAdded {
-            earlier_text: None,
-            id: "c9".into(),
-            ticket_id: "41".into(),
-            call_record: None,
-        })
+        comment_added("c9", "41")
     });
     let [
         Request::AddComment {
@@ -82,12 +77,7 @@ fn a_transferred_call_reassigns_its_ticket_with_the_comment() {
         ..AgentRef::default()
     });
     let (asked, outcome) = drive(Step::LogCall, &call, &policy, 1, |_| {
-        Reply::CommentAdded(CommentAdded {
-            earlier_text: None,
-            id: "c9".into(),
-            ticket_id: "40".into(),
-            call_record: None,
-        })
+        comment_added("c9", "40")
     });
     let [Request::AddComment { comment, .. }] = asked.as_slice() else {
         panic!("{asked:?}")
@@ -143,12 +133,7 @@ fn a_group_with_a_call_log_app_records_the_call_with_its_comment() {
     // Without the app id: no record asked for.
     let plain = Policy::default();
     let (asked, _) = drive(Step::LogCall, &call, &plain, 1, |_| {
-        Reply::CommentAdded(CommentAdded {
-            earlier_text: None,
-            id: "c9".into(),
-            ticket_id: "40".into(),
-            call_record: None,
-        })
+        comment_added("c9", "40")
     });
     let [Request::AddComment { comment, .. }] = asked.as_slice() else {
         panic!("{asked:?}")
@@ -161,14 +146,7 @@ fn a_ticket_a_pop_made_before_anyone_answered_goes_to_the_agent_who_did() {
     let policy = Policy::default();
     let mut call = ended_call(&policy, &[]);
     call.ticket_id = Some("40".into());
-    let comment_added = |_: &Request| {
-        Reply::CommentAdded(CommentAdded {
-            earlier_text: None,
-            id: "c9".into(),
-            ticket_id: "40".into(),
-            call_record: None,
-        })
-    };
+    let comment_added = |_: &Request| comment_added("c9", "40");
     let reassigned = |call: &Interaction| {
         let (asked, outcome) = drive(Step::LogCall, call, &policy, 1, comment_added);
         let [Request::AddComment { comment, .. }] = asked.as_slice() else {
@@ -214,15 +192,21 @@ fn a_recording_after_the_call_record_goes_onto_the_record_not_a_comment() {
     // A call with no record (refused: a text comment instead) gets a comment.
     call.call_record_id = None;
     let (asked, _) = drive(Step::AddRecording, &call, &policy, 1, |_| {
-        Reply::CommentAdded(CommentAdded {
-            earlier_text: None,
-            id: "c10".into(),
-            ticket_id: "40".into(),
-            call_record: None,
-        })
+        comment_added("c10", "40")
     });
     assert!(
         matches!(asked.as_slice(), [Request::AddComment { .. }]),
         "{asked:?}"
     );
+}
+
+/// The helpdesk's answer to a comment written as asked (no earlier text, no
+/// call record): its id, on `ticket_id`.
+fn comment_added(id: &str, ticket_id: &str) -> Reply {
+    Reply::CommentAdded(CommentAdded {
+        earlier_text: None,
+        id: id.into(),
+        ticket_id: ticket_id.into(),
+        call_record: None,
+    })
 }
