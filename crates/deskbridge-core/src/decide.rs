@@ -355,6 +355,7 @@ pub fn directory_match<'a>(
 }
 
 pub mod callback;
+pub mod dial;
 pub mod pop;
 
 #[cfg(test)]

@@ -581,6 +581,11 @@ impl Interaction {
             }
             return None;
         }
+        // A call kept out of the helpdesk (dialed with `log = "none"`) needs
+        // nothing there.
+        if !self.plan.record_in_helpdesk {
+            return None;
+        }
         // A pop is due for an agent: it goes before anything else (and is the
         // only thing that happens while a call rings).
         if pop_due(self).is_some() {

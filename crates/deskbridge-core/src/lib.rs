@@ -17,6 +17,7 @@ pub mod chat;
 pub mod comment;
 pub mod conversation;
 pub mod decide;
+pub mod dial;
 pub mod dialing;
 pub mod event;
 pub mod group_for;

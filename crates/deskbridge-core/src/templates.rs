@@ -102,6 +102,17 @@ pub struct Templates {
 /// The key of the pop's new-ticket field template.
 const POP_NEW_TICKET_FIELD: &str = "pop_new_ticket_field.value";
 
+/// Renders a dialer's template over the dialing agent (`agent.extension`,
+/// `agent.email`, `agent.name`), e.g. `[groups.asterisk] agent_channel =
+/// "PJSIP/{{ agent.extension }}"`. A misspelt variable is an error, not an
+/// empty string: an empty channel would ring nobody.
+pub fn render_for_agent(source: &str, agent: &crate::agent::AgentRef) -> Result<String, String> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.render_str(source, minijinja::context! { agent => agent })
+        .map_err(|e| e.to_string())
+}
+
 impl Templates {
     /// Compiles every template of the policy. Each error names its key under
     /// `prefix` (e.g. `groups[0]`); all errors are reported, not just the first.

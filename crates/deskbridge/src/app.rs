@@ -55,6 +55,8 @@ fn build_groups(
             backend: crate::state::BackendRef::default(),
             connectors: vec![crate::state::ConnectorKind::Events],
             app_defaults: Default::default(),
+            ami: None,
+            ami_dialer: None,
         })]);
     }
     config
@@ -93,6 +95,8 @@ fn build_groups(
                     call_records: g.zendesk_app_id.is_none(),
                     voice_comments: g.zendesk_voice.is_none(),
                 },
+                ami: g.asterisk.as_ref().map(|_| Arc::new(Default::default())),
+                ami_dialer: g.asterisk.clone().filter(|a| a.agent_channel.is_some()),
             }))
         })
         .collect()

@@ -42,6 +42,9 @@ pub enum Source {
     Chat,
     /// `deskbridge backfill`.
     Backfill,
+    /// `POST /api/v1/agent/dial`: the dialed call's start (and its end when the
+    /// phone system refuses it).
+    Dial,
 }
 
 impl Source {
@@ -54,6 +57,7 @@ impl Source {
             Source::Asterisk => "asterisk",
             Source::Chat => "chat",
             Source::Backfill => "backfill",
+            Source::Dial => "dial",
         }
     }
 }

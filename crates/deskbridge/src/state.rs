@@ -48,6 +48,11 @@ pub struct Group {
     /// What the group takes from deskbridge's Zendesk app once it is
     /// installed in its account (what its config left unset).
     pub app_defaults: deskbridge_core::policy::AppDefaults,
+    /// The group's Asterisk manager connection's inbox, when it has one
+    /// (`[groups.asterisk]`): click-to-call sends its `Originate` there.
+    pub ami: Option<Arc<crate::adapters::ami::client::Inbox>>,
+    /// The group's Asterisk click-to-call settings, when `agent_channel` is set.
+    pub ami_dialer: Option<crate::config::AsteriskConfig>,
 }
 
 /// A group's backend as the admin page shows it: its key in `[backends]`
@@ -342,6 +347,8 @@ pub(crate) mod tests {
             backend: BackendRef::default(),
             connectors: vec![ConnectorKind::Events],
             app_defaults: Default::default(),
+            ami: None,
+            ami_dialer: None,
         }
     }
 

@@ -2,12 +2,14 @@
 //!
 //! - [`frame`]: the wire format, bytes to frames.
 //! - [`tracker`]: the calls, frames to [`deskbridge_core::CallEvent`]s.
+//! - [`originate`]: click-to-call's `Originate` action and its failures.
 //!
 //! The server's AMI client (`deskbridge::adapters::ami::client`) connects, logs
 //! in, reads, and feeds these.
 
 pub mod fields;
 pub mod frame;
+pub mod originate;
 pub mod tracker;
 
 pub use frame::{Frame, FrameReader, Item, parse};

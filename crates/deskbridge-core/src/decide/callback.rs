@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::callback::{
     Callback, CallbackMark, Claim, CloseReason, Closing, MAX_REASON_CHARS, Refused,
 };
+use crate::dial::DIAL_FAILURE_ATTRIBUTE;
 use crate::event::Direction;
 use crate::interaction::{Interaction, Outcome};
 
@@ -112,6 +113,10 @@ pub fn follow(call: &Interaction, open: Option<&Callback>) -> Option<Followed> {
         }
         (Direction::Outbound, None) => nothing(),
         (Direction::Outbound, Some(_)) if outcome == Outcome::Forwarded => nothing(),
+        // A dial that never rang the customer (the agent's phone failed).
+        (Direction::Outbound, Some(_)) if call.attributes.contains_key(DIAL_FAILURE_ATTRIBUTE) => {
+            nothing()
+        }
         (Direction::Outbound, Some(cb)) => {
             let mut cb = cb.clone();
             cb.attempts += 1;

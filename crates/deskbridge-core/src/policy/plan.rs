@@ -70,6 +70,10 @@ pub struct CallPlan {
     /// Whether the call's missed or answered end acts on its number's
     /// callback, and under which rules (`crate::callback`).
     pub callbacks: crate::callback::CallbackRules,
+    /// The call's records go to the helpdesk (contact, ticket, comment, pop).
+    /// False for a call an agent dialed with `log = "none"`: it is kept in
+    /// deskbridge's call log only.
+    pub record_in_helpdesk: bool,
 }
 
 impl CallPlan {
@@ -89,6 +93,7 @@ impl CallPlan {
             pop_incoming_attribute: policy.attributes.pop_incoming.clone(),
             lane: WorkLane::Live,
             callbacks: policy.callbacks,
+            record_in_helpdesk: true,
         }
     }
 }

@@ -8,6 +8,8 @@ let csrf = null;
 let me = null;
 let events = null;
 let current = null; // { call, card, pop }
+// The call id of the agent's last dial, followed on the stream.
+let dialing = null;
 // Calls whose card was withdrawn here: a colleague answered them.
 const withdrawn = new Set();
 
@@ -133,6 +135,7 @@ function listen() {
   });
   events.addEventListener("call", (e) => {
     const call = JSON.parse(e.data);
+    onDialed(call);
     onCall(call);
     loadCalls();
   });
@@ -310,6 +313,34 @@ async function loadCalls() {
   }
 }
 
+// Click-to-call: deskbridge rings the agent's phone, then the customer. From
+// a ticket (a callback's), the call is logged on it; else on a new ticket.
+async function dialNumber(to, ticketId) {
+  const status = $("dial-status");
+  if (!to) { status.textContent = "Give the number to call"; return; }
+  status.textContent = "Calling " + to + "…";
+  const body = ticketId ? { to, ticket_id: ticketId, log: "ticket" } : { to, log: "new_ticket" };
+  const r = await request("POST", "/agent/dial", body);
+  if (!r.ok) {
+    dialing = null;
+    status.textContent = "Not placed: " + ((r.data && r.data.message) || ("error " + r.status));
+    return;
+  }
+  dialing = r.data.call_id;
+  status.dataset.call = dialing;
+  status.textContent = "Your phone rings: answer it to call " + r.data.to;
+}
+
+// What became of the agent's dial, as the phone system reports it.
+function onDialed(call) {
+  if (!dialing || call.call_id !== dialing) return;
+  const status = $("dial-status");
+  const failure = call.attributes && call.attributes.dial_failure;
+  if (failure) status.textContent = "Not placed: " + failure;
+  else if (call.state === "answered") status.textContent = "On the call with " + call.to;
+  else if (call.state === "ended") status.textContent = "Call to " + call.to + " ended: " + (call.outcome || "ended");
+}
+
 // How long a customer has waited, and whether past the group's target.
 function waited(cb) {
   const mins = Math.floor(cb.age_seconds / 60);
@@ -344,6 +375,9 @@ async function loadCallbacks() {
         release.addEventListener("click", () => callbackAction(cb.id, "release"));
         actions.append(release);
       }
+      const call = el("button", "Call"); call.type = "button";
+      call.addEventListener("click", () => dialNumber(cb.phone, cb.ticket_id));
+      actions.append(call);
       const reason = el("input"); reason.type = "text"; reason.placeholder = "reason";
       reason.setAttribute("aria-label", "Why close the callback for " + cb.phone);
       const close = el("button", "Close"); close.type = "button";
@@ -372,6 +406,7 @@ async function markDone(ids) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", signIn);
+  $("dial-form").addEventListener("submit", (e) => { e.preventDefault(); dialNumber($("dial-to").value.trim(), null); });
   $("signout").addEventListener("click", signOut);
   $("new-ticket").addEventListener("click", () => decide({ action: "new_ticket" }));
   $("attach-form").addEventListener("submit", (e) => { e.preventDefault(); decide({ action: "attach", ticket_id: $("attach-id").value.trim() }); });

@@ -24,6 +24,17 @@ pub struct AsteriskConfig {
     /// certificate (a private CA, or the PBX's self-signed certificate);
     /// without it, the public web's roots (Mozilla's, built in).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Click-to-call: the channel that rings the dialing agent's phone, a
+    /// template over `agent.extension`, `agent.email` and `agent.name`
+    /// (`"PJSIP/{{ agent.extension }}"`). Without it the group dials nothing
+    /// through Asterisk. The manager user needs `write = originate`.
+    pub agent_channel: Option<String>,
+    /// Click-to-call: the dialplan context the agent's answered phone is sent
+    /// to, at the customer's number in E.164 (default `from-internal`).
+    pub dial_context: Option<String>,
+    /// Click-to-call: how long the agent's phone rings before the dial gives up
+    /// (default 30).
+    pub dial_timeout_seconds: Option<u64>,
 }
 
 impl std::fmt::Debug for AsteriskConfig {
@@ -33,6 +44,7 @@ impl std::fmt::Debug for AsteriskConfig {
             .field("username", &self.username)
             .field("tls", &self.tls)
             .field("ca_file", &self.ca_file)
+            .field("agent_channel", &self.agent_channel)
             .finish_non_exhaustive()
     }
 }
@@ -60,8 +72,43 @@ impl AsteriskConfig {
             .to_string()
     }
 
+    /// The context dialed calls are sent to.
+    pub fn dial_context(&self) -> &str {
+        self.dial_context
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or("from-internal")
+    }
+
+    pub fn dial_timeout_seconds(&self) -> u64 {
+        self.dial_timeout_seconds.unwrap_or(30)
+    }
+
     /// Every problem, each starting with its key path (`groups[0].asterisk`).
     pub fn check(&self, key: &str, errors: &mut Vec<String>) {
+        if let Some(template) = &self.agent_channel {
+            let sample = deskbridge_core::AgentRef {
+                email: Some("ann@example.com".into()),
+                name: Some("Ann".into()),
+                extension: Some("101".into()),
+            };
+            match deskbridge_core::templates::render_for_agent(template, &sample) {
+                Ok(channel) if channel.contains('/') => {}
+                Ok(channel) => errors.push(format!(
+                    "{key}.agent_channel: {channel:?} is not a channel; write tech/resource, e.g. agent_channel = \"PJSIP/{{{{ agent.extension }}}}\""
+                )),
+                Err(e) => errors.push(format!(
+                    "{key}.agent_channel: {e}; it can use agent.extension, agent.email and agent.name"
+                )),
+            }
+        }
+        if let Some(t) = self.dial_timeout_seconds
+            && !(5..=120).contains(&t)
+        {
+            errors.push(format!(
+                "{key}.dial_timeout_seconds: {t} is out of range; give 5 to 120 seconds"
+            ));
+        }
         match (&self.ca_file, self.tls) {
             (Some(_), false) => errors.push(format!(
                 "{key}.ca_file: is set but tls is not; set tls = true to connect with TLS, or remove ca_file"

@@ -12,6 +12,7 @@ mod conversations;
 mod crm;
 mod cti;
 mod decision;
+mod dial;
 pub mod feed;
 mod health;
 mod ingest;

@@ -254,6 +254,29 @@ try {
       fail("closed as: " + JSON.stringify(closed));
   });
 
+  await test("a dial from a callback's ticket: Ann calls, the PBX puts it through, the callback closes on that ticket", async () => {
+    await create("/api/v1/crm/contacts", { name: "Dora Dialed", phones: ["+14155550168"] });
+    await events([
+      { id: "br-cb3-1", call_id: "br-cb3", type: "ringing", direction: "inbound",
+        from: "+14155550168", to: "+14155550199", queue: "support" },
+      { id: "br-cb3-2", call_id: "br-cb3", type: "ended", reason: "no_answer" },
+    ]);
+    const missed = await synced("br-cb3");
+    const row = ann.locator("#callbacks-body tr").filter({ hasText: "+14155550168" });
+    await row.getByRole("button", { name: "Claim" }).click();
+    await row.locator("td.claim").filter({ hasText: "You" }).waitFor();
+    await row.getByRole("button", { name: "Call", exact: true }).click();
+    await ann.locator("#dial-status").filter({ hasText: "ended: answered" }).waitFor();
+    await waitFor("the callback to leave Ann's list", async () => (await row.count()) === 0);
+    const dialed = await api("GET", "/api/v1/calls/" + await ann.locator("#dial-status").getAttribute("data-call"));
+    if (dialed.data.ticket_id !== missed.ticket_id)
+      fail("the dial was logged on " + dialed.data.ticket_id + ", not the callback's ticket " + missed.ticket_id);
+    await synced(dialed.data.call_id);
+    const comments = await commentsOf(missed.ticket_id);
+    if (!comments.some((c) => c.body.includes("Outbound call answered") && c.body.includes("reached after 1 missed call")))
+      fail("no dialed call on the ticket: " + JSON.stringify(comments));
+  });
+
   await test("signed out gets nothing", async () => {
     await ann.getByRole("button", { name: "Sign out" }).click();
     await ann.getByRole("heading", { name: "Sign in" }).waitFor();

@@ -14,7 +14,7 @@ use crate::common::TestApp;
 
 const TOKEN: &str = "support-token-0123456789";
 /// The cases `agent-page.mjs` runs.
-const AGENT_PAGE_CASES: usize = 12;
+const AGENT_PAGE_CASES: usize = 13;
 const ANN_PASSWORD: &str = "ann-password-1";
 const BOB_TOKEN: &str = "bob-agent-token-0123456789";
 
@@ -72,12 +72,16 @@ fn the_agent_page_in_chromium() {
         return;
     }
     let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
+    // The group's Asterisk, on which every dial goes through (click-to-call).
+    let pbx = crate::ami::ScriptedAmi::bind();
+    let pbx_address = pbx.address();
     let app = TestApp::with_config(
         &format!(
             r#"
 [[agents]]
 email = "ann@acme.com"
 name = "Ann Example"
+extension = "101"
 password_hash = "{hash}"
 
 [[agents]]
@@ -90,10 +94,17 @@ name = "support"
 tokens = ["{TOKEN}"]
 pop_on = "ringing"
 pop_action = "contact_by_ani"
+default_caller_id = "+14155550199"
+[groups.asterisk]
+address = "{pbx_address}"
+username = "deskbridge"
+secret = "s3cret-ami"
+agent_channel = "PJSIP/{{{{ agent.extension }}}}"
 "#
         ),
         TOKEN,
     );
+    let _answering = crate::ami::dial::answering_every_dial(pbx);
     run_script(
         "agent-page.mjs",
         &[

@@ -640,6 +640,19 @@ fn every_documented_operation_answers_as_described() {
         Some(json!({"reason": "wrote in"})),
     );
     assert_eq!(closed["closed"]["reason"]["kind"], "by_agent", "{closed}");
+    // Click-to-call in a group without a dialer: refused, saying what to set
+    // (the dialers' own tests are in ami/dial.rs).
+    let dial = c.call(
+        "post",
+        "/api/v1/agent/dial",
+        "/api/v1/agent/dial",
+        As::Agent(&ann),
+        Some(Body::Json(
+            json!({"to": "+14155550123", "log": "new_ticket"}),
+        )),
+    );
+    assert_eq!(dial.status, 422, "{}", dial.text);
+    assert!(dial.text.contains("agent_channel"), "{}", dial.text);
     let stream = c.call(
         "get",
         "/api/v1/agent/stream",

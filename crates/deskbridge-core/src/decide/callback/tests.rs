@@ -266,3 +266,18 @@ fn an_agent_closes_with_a_reason_unless_a_colleague_holds_it() {
         Err(Refused::Closed)
     );
 }
+
+#[test]
+fn a_dial_that_never_rang_the_customer_is_no_attempt() {
+    let mut calls = [call("m1", Direction::Inbound, 0, false)];
+    let open = play(&mut calls).unwrap();
+    let mut busy_agent = call("d1", Direction::Outbound, 10, false);
+    busy_agent
+        .attributes
+        .insert(crate::dial::DIAL_FAILURE_ATTRIBUTE.into(), "busy".into());
+    let followed = follow(&busy_agent, Some(&open)).unwrap();
+    assert_eq!(
+        (followed.callback, followed.mark),
+        (None, CallbackMark::None)
+    );
+}

@@ -16,7 +16,7 @@ use deskbridge_core::CallEvent;
 use deskbridge_store::StoreError;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::frame::{Frame, FrameError, FrameReader, Item};
@@ -59,6 +59,62 @@ enum SessionError {
     Tls(String),
 }
 
+/// An action for the group's manager connection (click-to-call's
+/// `Originate`), and where its answer goes.
+#[derive(Debug)]
+pub struct Action {
+    pub frame: Frame,
+    pub answer: oneshot::Sender<Frame>,
+}
+
+/// Where a group's actions wait for its manager connection: the client task
+/// sends each as soon as it is logged in and hands back the PBX's answer (the
+/// frame with the action's `ActionID`).
+#[derive(Debug)]
+pub struct Inbox {
+    tx: mpsc::Sender<Action>,
+    rx: std::sync::Mutex<Option<mpsc::Receiver<Action>>>,
+}
+
+/// Why an action got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AskError {
+    #[error("deskbridge is not connected to the PBX's manager interface; check the server log")]
+    NotConnected,
+    #[error("the connection to the PBX's manager interface dropped before it answered")]
+    Lost,
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::channel(16);
+        Inbox {
+            tx,
+            rx: std::sync::Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl Inbox {
+    /// Sends `frame` over the group's connection and waits up to `wait` for
+    /// the answer.
+    pub async fn ask(&self, frame: Frame, wait: Duration) -> Result<Frame, AskError> {
+        let (answer, answered) = oneshot::channel();
+        let sent = self.tx.send_timeout(Action { frame, answer }, wait);
+        sent.await.map_err(|_| AskError::NotConnected)?;
+        match tokio::time::timeout(wait, answered).await {
+            Ok(Ok(frame)) => Ok(frame),
+            Ok(Err(_)) => Err(AskError::Lost),
+            Err(_) => Err(AskError::NotConnected),
+        }
+    }
+
+    /// The receiving end, for the one client task.
+    fn take(&self) -> Option<mpsc::Receiver<Action>> {
+        self.rx.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 /// Starts the group's AMI client; it runs until `stop` turns true.
 pub fn spawn(
     state: Arc<AppState>,
@@ -85,7 +141,10 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let address = settings.socket_address();
-    let mut tracker = Tracker::new(group.region, state.directory.agents().as_ref().clone());
+    let mut task = Task {
+        tracker: Tracker::new(group.region, state.directory.agents().as_ref().clone()),
+        inbox: group.ami.as_ref().and_then(|i| i.take()),
+    };
     let mut delays = backoff();
     loop {
         let mut logged_in = false;
@@ -94,7 +153,7 @@ async fn run(
             &group,
             &settings,
             &address,
-            &mut tracker,
+            &mut task,
             &mut stop,
             &mut logged_in,
         )
@@ -107,7 +166,7 @@ async fn run(
             Ok(()) => return,
             Err(e) => tracing::warn!(
                 group = %group.name, %address, error = %e,
-                calls_in_progress = tracker.calls_in_progress(),
+                calls_in_progress = task.tracker.calls_in_progress(),
                 retry_in_ms = delay.as_millis() as u64,
                 "Asterisk manager connection down; reconnecting"
             ),
@@ -119,8 +178,23 @@ async fn run(
     }
 }
 
+/// The next action to send, or never when the group has none.
+async fn next_action(inbox: &mut Option<mpsc::Receiver<Action>>) -> Option<Action> {
+    match inbox {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// What lives as long as the client task, across connections: the calls being
+/// followed, and the group's actions waiting to be sent.
+struct Task {
+    tracker: Tracker,
+    inbox: Option<mpsc::Receiver<Action>>,
 }
 
 /// One connection: `Ok` when told to stop, `Err` when it broke.
@@ -129,7 +203,7 @@ async fn session(
     group: &Group,
     settings: &AsteriskConfig,
     address: &str,
-    tracker: &mut Tracker,
+    task: &mut Task,
     stop: &mut watch::Receiver<bool>,
     logged_in: &mut bool,
 ) -> Result<(), SessionError> {
@@ -137,6 +211,7 @@ async fn session(
         .await
         .map_err(|_| SessionError::Timeout)??;
     *logged_in = true;
+    let Task { tracker, inbox } = task;
     tracing::info!(group = %group.name, %address, "logged in to the Asterisk manager interface");
     // What is up now: recovers the calls that ended while we were away.
     tracker.begin_sync();
@@ -147,9 +222,24 @@ async fn session(
     .await?;
     let mut last_heard = Instant::now();
     let mut pinged = false;
+    // Actions sent on this connection, by ActionID, until their answer.
+    let mut waiting: std::collections::HashMap<String, oneshot::Sender<Frame>> =
+        std::collections::HashMap::new();
     loop {
         let frame = tokio::select! {
             frame = conn.next_frame() => frame?,
+            action = next_action(inbox) => {
+                match action {
+                    Some(Action { frame, answer }) => {
+                        conn.send(&frame).await?;
+                        if let Some(id) = frame.get("ActionID") {
+                            waiting.insert(id.to_string(), answer);
+                        }
+                    }
+                    None => *inbox = None,
+                }
+                continue;
+            }
             _ = tokio::time::sleep_until(last_heard + if pinged { SILENCE_LIMIT } else { PING_AFTER }) => {
                 if pinged {
                     return Err(SessionError::Silent(SILENCE_LIMIT));
@@ -165,6 +255,12 @@ async fn session(
         };
         last_heard = Instant::now();
         pinged = false;
+        if frame.event().is_none()
+            && let Some(answer) = frame.get("ActionID").and_then(|id| waiting.remove(id))
+        {
+            let _ = answer.send(frame);
+            continue;
+        }
         if frame.event().is_none() {
             let refused = frame
                 .get("Response")
@@ -179,7 +275,10 @@ async fn session(
             }
             continue;
         }
-        let events = tracker.on_frame(&frame, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        let mut events = tracker.on_frame(&frame, now);
+        // A dial whose first leg (the agent's phone) failed: its call ends.
+        events.extend(super::originate::failed(&frame, now));
         let dropped = tracker.take_dropped();
         if dropped > 0 {
             metrics::counter!("deskbridge_ami_calls_dropped_total", "group" => group.name.clone())

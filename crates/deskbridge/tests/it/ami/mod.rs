@@ -20,7 +20,7 @@ const TOKEN: &str = "ami-test-token-0123456789";
 const CALLER: &str = "+14155550100";
 
 /// A scripted Asterisk manager interface.
-struct ScriptedAmi {
+pub(crate) struct ScriptedAmi {
     listener: TcpListener,
     /// With TLS (Asterisk's `tlsenable = yes`): the server's certificate.
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -36,7 +36,7 @@ struct AmiConn {
 }
 
 impl ScriptedAmi {
-    fn bind() -> ScriptedAmi {
+    pub(crate) fn bind() -> ScriptedAmi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         ScriptedAmi {
@@ -65,7 +65,7 @@ impl ScriptedAmi {
         (ami, cert.pem())
     }
 
-    fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         self.listener.local_addr().expect("addr").to_string()
     }
 
@@ -243,6 +243,39 @@ impl AmiConn {
                     continue;
                 }
                 return fields;
+            }
+            let (k, v) = line.split_once(": ").unwrap_or((line, ""));
+            fields.push((k.to_string(), v.to_string()));
+        }
+    }
+}
+
+impl AmiConn {
+    /// The next action deskbridge sends, waiting as long as it takes; `None`
+    /// once it closed the connection.
+    fn next_action(&mut self) -> Option<Vec<(String, String)>> {
+        let mut fields = Vec::new();
+        loop {
+            let mut line = String::new();
+            match self.stream.read_line(&mut line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue;
+                }
+                Err(_) => return None,
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                if fields.is_empty() {
+                    continue;
+                }
+                return Some(fields);
             }
             let (k, v) = line.split_once(": ").unwrap_or((line, ""));
             fields.push((k.to_string(), v.to_string()));
@@ -954,3 +987,5 @@ fn an_agents_call_to_a_customer_is_an_outbound_call_on_the_customers_ticket() {
     assert_eq!(call["contact_id"], contact[0]["id"]);
     assert!(comment(&app, &call).contains("Direction: outbound"));
 }
+
+pub(crate) mod dial;
