@@ -49,6 +49,33 @@ pub struct Dial {
     pub first_event: CallEvent,
 }
 
+impl Dial {
+    /// A dial as the configuration check renders dialers' templates over.
+    pub fn sample() -> Dial {
+        let agent = AgentRef {
+            email: Some("ann@example.com".into()),
+            name: Some("Ann".into()),
+            extension: Some("101".into()),
+        };
+        let first_event = CallEvent::new(
+            "dial:sample",
+            "dial-sample",
+            crate::event::EventKind::Ringing,
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        Dial {
+            call_id: "dial-sample".into(),
+            group: "sample".into(),
+            agent,
+            extension: "101".into(),
+            to: "+14155550123".into(),
+            caller_id: Some("+14155550199".into()),
+            log: DialLog::NewTicket,
+            first_event,
+        }
+    }
+}
+
 /// Why a dial was refused: each says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DialRefused {

@@ -102,15 +102,25 @@ pub struct Templates {
 /// The key of the pop's new-ticket field template.
 const POP_NEW_TICKET_FIELD: &str = "pop_new_ticket_field.value";
 
-/// Renders a dialer's template over the dialing agent (`agent.extension`,
-/// `agent.email`, `agent.name`), e.g. `[groups.asterisk] agent_channel =
-/// "PJSIP/{{ agent.extension }}"`. A misspelt variable is an error, not an
-/// empty string: an empty channel would ring nobody.
-pub fn render_for_agent(source: &str, agent: &crate::agent::AgentRef) -> Result<String, String> {
+/// The variables a dialer's templates see.
+pub const DIAL_VARIABLES: &[&str] = &["agent", "to", "caller_id", "call_id"];
+
+/// Renders a dialer's template over the dial: `agent.extension`,
+/// `agent.email`, `agent.name`, `to` (the customer, E.164), `caller_id`,
+/// `call_id` (e.g. `[groups.asterisk] agent_channel = "PJSIP/{{
+/// agent.extension }}"`, a dial webhook's body). A misspelt variable is an
+/// error, not an empty string: an empty channel would ring nobody.
+pub fn render_for_dial(source: &str, dial: &crate::dial::Dial) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.render_str(source, minijinja::context! { agent => agent })
-        .map_err(|e| e.to_string())
+    let ctx = minijinja::context! {
+        agent => &dial.agent,
+        to => &dial.to,
+        caller_id => dial.caller_id.as_deref().unwrap_or_default(),
+        call_id => &dial.call_id,
+    };
+    env.render_str(source, ctx)
+        .map_err(|e| format!("{e}; dial templates can use {}", DIAL_VARIABLES.join(", ")))
 }
 
 impl Templates {

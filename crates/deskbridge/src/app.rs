@@ -56,7 +56,7 @@ fn build_groups(
             connectors: vec![crate::state::ConnectorKind::Events],
             app_defaults: Default::default(),
             ami: None,
-            ami_dialer: None,
+            dialer: None,
         })]);
     }
     config
@@ -64,6 +64,7 @@ fn build_groups(
         .iter()
         .enumerate()
         .map(|(i, g)| {
+            let ami = g.asterisk.as_ref().map(|_| Arc::new(Default::default()));
             // `check` made sure every named backend exists.
             let backend = g
                 .backend
@@ -95,11 +96,30 @@ fn build_groups(
                     call_records: g.zendesk_app_id.is_none(),
                     voice_comments: g.zendesk_voice.is_none(),
                 },
-                ami: g.asterisk.as_ref().map(|_| Arc::new(Default::default())),
-                ami_dialer: g.asterisk.clone().filter(|a| a.agent_channel.is_some()),
+                dialer: dialer(g, ami.as_ref()),
+                ami,
             }))
         })
         .collect()
+}
+
+/// How the group places dials: Asterisk when its `agent_channel` is set,
+/// else its dial webhook.
+fn dialer(
+    g: &crate::config::GroupConfig,
+    inbox: Option<&Arc<crate::adapters::ami::client::Inbox>>,
+) -> Option<crate::dialers::Dialer> {
+    use crate::dialers::Dialer;
+    match (&g.asterisk, inbox, &g.dial_webhook) {
+        (Some(settings), Some(inbox), _) if settings.agent_channel.is_some() => {
+            Some(Dialer::Asterisk {
+                inbox: inbox.clone(),
+                settings: settings.clone(),
+            })
+        }
+        (_, _, Some(hook)) => Some(Dialer::Webhook(hook.clone())),
+        _ => None,
+    }
 }
 
 /// The group's backend by name and kind, for the admin page.
@@ -268,6 +288,9 @@ pub async fn open(
     let mut mirrors: Vec<_> = backends.values().filter_map(|b| b.mirror.clone()).collect();
     mirrors.sort_by(|a, b| a.backend().cmp(b.backend()));
     let state = Arc::new(AppState {
+        http: reqwest::Client::builder()
+            .user_agent(concat!("deskbridge/", env!("CARGO_PKG_VERSION")))
+            .build()?,
         store: store.clone(),
         mirrors,
         commits: crate::ingest::Committer::start(

@@ -23,6 +23,7 @@ pub mod check;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod dialers;
 pub mod http;
 pub mod ingest;
 pub mod state;

@@ -51,8 +51,8 @@ pub struct Group {
     /// The group's Asterisk manager connection's inbox, when it has one
     /// (`[groups.asterisk]`): click-to-call sends its `Originate` there.
     pub ami: Option<Arc<crate::adapters::ami::client::Inbox>>,
-    /// The group's Asterisk click-to-call settings, when `agent_channel` is set.
-    pub ami_dialer: Option<crate::config::AsteriskConfig>,
+    /// How the group places an agent's dial (click-to-call), if it can.
+    pub dialer: Option<crate::dialers::Dialer>,
 }
 
 /// A group's backend as the admin page shows it: its key in `[backends]`
@@ -99,6 +99,9 @@ impl std::fmt::Debug for Group {
 /// Shared by every request handler and worker.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// For requests to phone systems (click-to-call's dial webhook): one
+    /// client, so its connections are reused.
+    pub http: reqwest::Client,
     /// The Zendesk backends' local mirrors (`mirror = true`); the admin page
     /// shows each one's `deskbridge_zendesk_helpdesk::mirror::mirror_state`.
     pub mirrors: Vec<Arc<deskbridge_zendesk_helpdesk::mirror::Mirror>>,
@@ -348,7 +351,7 @@ pub(crate) mod tests {
             connectors: vec![ConnectorKind::Events],
             app_defaults: Default::default(),
             ami: None,
-            ami_dialer: None,
+            dialer: None,
         }
     }
 

@@ -87,19 +87,13 @@ impl AsteriskConfig {
     /// Every problem, each starting with its key path (`groups[0].asterisk`).
     pub fn check(&self, key: &str, errors: &mut Vec<String>) {
         if let Some(template) = &self.agent_channel {
-            let sample = deskbridge_core::AgentRef {
-                email: Some("ann@example.com".into()),
-                name: Some("Ann".into()),
-                extension: Some("101".into()),
-            };
-            match deskbridge_core::templates::render_for_agent(template, &sample) {
+            let sample = deskbridge_core::dial::Dial::sample();
+            match deskbridge_core::templates::render_for_dial(template, &sample) {
                 Ok(channel) if channel.contains('/') => {}
                 Ok(channel) => errors.push(format!(
                     "{key}.agent_channel: {channel:?} is not a channel; write tech/resource, e.g. agent_channel = \"PJSIP/{{{{ agent.extension }}}}\""
                 )),
-                Err(e) => errors.push(format!(
-                    "{key}.agent_channel: {e}; it can use agent.extension, agent.email and agent.name"
-                )),
+                Err(e) => errors.push(format!("{key}.agent_channel: {e}")),
             }
         }
         if let Some(t) = self.dial_timeout_seconds

@@ -2,6 +2,8 @@
 //! turned into the core's [`Dialing`].
 
 use deskbridge_core::dialing::{Blocked, CallerIdRule, Dialing, rule_digits};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::group::GroupConfig;
@@ -98,5 +100,70 @@ pub fn dialing(g: &GroupConfig) -> Dialing {
             })
             .collect(),
         default_caller_id: g.default_caller_id.as_ref().map(|c| c.trim().to_string()),
+    }
+}
+
+/// `[groups.dial_webhook]`: click-to-call through any phone system with a
+/// click-to-dial API (sipgate's `POST /v2/sessions/calls`, a PBX script): on
+/// each dial deskbridge sends `method` to `url` with `headers` and a JSON
+/// object whose values are the `body` templates rendered over the dial
+/// (`agent.extension`, `agent.email`, `agent.name`, `to`, `caller_id`,
+/// `call_id`). A 2xx answer means the phone system placed it.
+#[derive(Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialWebhookConfig {
+    /// An `https://` (or `http://`) URL.
+    pub url: String,
+    /// `POST` (default) or `PUT`.
+    pub method: Option<String>,
+    /// Header name → value, e.g. `Authorization = "Basic ${SIPGATE_AUTH}"`
+    /// (never logged).
+    pub headers: BTreeMap<String, String>,
+    /// JSON field → template, e.g. `callee = "{{ to }}"`.
+    pub body: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for DialWebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DialWebhookConfig")
+            .field("url", &self.url)
+            .field("method", &self.method)
+            .field("body", &self.body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DialWebhookConfig {
+    pub fn method(&self) -> reqwest::Method {
+        match self
+            .method
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("PUT") => reqwest::Method::PUT,
+            _ => reqwest::Method::POST,
+        }
+    }
+
+    /// Every problem, each starting with its key path.
+    pub fn check(&self, key: &str, errors: &mut Vec<String>) {
+        if !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
+            errors.push(format!(
+                "{key}.url: {:?} must start with https://, e.g. url = \"https://api.sipgate.com/v2/sessions/calls\"",
+                self.url
+            ));
+        }
+        if let Some(m) = &self.method
+            && !matches!(m.to_ascii_uppercase().as_str(), "POST" | "PUT")
+        {
+            errors.push(format!("{key}.method: {m:?}; use POST or PUT"));
+        }
+        let sample = deskbridge_core::dial::Dial::sample();
+        for (field, template) in &self.body {
+            if let Err(e) = deskbridge_core::templates::render_for_dial(template, &sample) {
+                errors.push(format!("{key}.body.{field}: {e}"));
+            }
+        }
     }
 }

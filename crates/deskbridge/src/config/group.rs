@@ -94,6 +94,10 @@ pub struct GroupConfig {
     /// Outbound caller id by destination, first match wins (Zammad CTI `dial`).
     pub caller_id_rules: Vec<super::dialing::CallerIdRuleConfig>,
     pub default_caller_id: Option<String>,
+    /// Click-to-call through a phone system's click-to-dial API
+    /// (`[groups.dial_webhook]`), when the group has no Asterisk to originate
+    /// on.
+    pub dial_webhook: Option<super::dialing::DialWebhookConfig>,
     /// The Twilio account's auth token: callbacks to `/api/v1/twilio/{group}`
     /// must be signed with it.
     pub twilio_auth_token: Option<String>,
@@ -557,6 +561,9 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 "{}: {n} is out of range; give 1 to 20 tries (or callbacks = false to keep none)",
                 key("callback_attempts")
             ));
+        }
+        if let Some(hook) = &g.dial_webhook {
+            hook.check(&key("dial_webhook"), errors);
         }
         if let Some(ami) = &g.asterisk {
             ami.check(&key("asterisk"), errors);

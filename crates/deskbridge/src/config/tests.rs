@@ -529,3 +529,52 @@ tokens = ["0123456789abcdefgh"]
         }
     }
 }
+
+#[test]
+fn dialer_templates_and_addresses_that_cannot_work_are_refused_with_their_key() {
+    let errors = load_text(
+        r#"
+[[groups]]
+name = "support"
+tokens = ["0123456789abcdefgh"]
+callback_attempts = 0
+[groups.asterisk]
+address = "pbx.acme.com"
+username = "deskbridge"
+secret = "s"
+agent_channel = "PJSIP/{{ agent.extention }}"
+dial_timeout_seconds = 500
+
+[[groups]]
+name = "sales"
+tokens = ["0123456789abcdefgi"]
+[groups.dial_webhook]
+url = "ftp://api.sipgate.com/v2/sessions/calls"
+method = "DELETE"
+body = { callee = "{{ number }}" }
+"#,
+    )
+    .expect_err("refused")
+    .0;
+    for key in [
+        "groups[0].callback_attempts",
+        "groups[0].asterisk.agent_channel",
+        "groups[0].asterisk.dial_timeout_seconds",
+        "groups[1].dial_webhook.url",
+        "groups[1].dial_webhook.method",
+        "groups[1].dial_webhook.body.callee",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(key)),
+            "no error for {key}: {errors:#?}"
+        );
+    }
+    let channel = errors
+        .iter()
+        .find(|e| e.starts_with("groups[0].asterisk.agent_channel"))
+        .unwrap();
+    assert!(
+        channel.contains("agent, to, caller_id, call_id"),
+        "{channel}"
+    );
+}

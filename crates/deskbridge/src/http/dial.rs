@@ -7,7 +7,6 @@
 //! is one from the click to the comment.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -23,7 +22,7 @@ use utoipa_axum::routes;
 use super::ApiError;
 use super::caller::Caller;
 use super::openapi::bodies as doc;
-use crate::adapters::ami::originate;
+use crate::dialers::NotPlaced;
 use crate::ingest::{Source, for_group};
 use crate::state::{AppState, Group};
 
@@ -57,12 +56,9 @@ pub struct DialAnswer {
     pub to: String,
     /// The caller id the customer sees.
     pub caller_id: Option<String>,
-    /// The dialer that places the call (`asterisk`).
+    /// The dialer that placed the call (`asterisk`, `webhook`).
     pub dialer: &'static str,
 }
-
-/// How long the PBX has to accept the dial.
-const PBX_ANSWER: Duration = Duration::from_secs(5);
 
 #[utoipa::path(
     post,
@@ -125,7 +121,7 @@ async fn dial_number(
     let mut first = for_group(&group, decided.first_event.clone());
     first.plan.record_in_helpdesk = decided.log != DialLog::None;
     crate::ingest::try_commit(&state, Source::Dial, &[first]).await?;
-    place(&state, &group, &decided).await?;
+    let dialer = place(&state, &group, &decided).await?;
     tracing::info!(group = %group.name, call_id = %decided.call_id, agent = %email, "dialing");
     Ok((
         StatusCode::ACCEPTED,
@@ -134,13 +130,13 @@ async fn dial_number(
             group: group.name.clone(),
             to: decided.to,
             caller_id: decided.caller_id,
-            dialer: "asterisk",
+            dialer,
         }),
     ))
 }
 
 fn has_dialer(group: &Group) -> bool {
-    group.ami_dialer.is_some() && group.ami.is_some()
+    group.dialer.is_some()
 }
 
 /// The agent as the directory knows them (their extension is what is rung).
@@ -158,49 +154,26 @@ fn agent_ref(state: &AppState, email: &str) -> AgentRef {
     }
 }
 
-/// Asks the group's phone system to place the dial. A refusal ends the call
-/// record at once, saying why, so it does not stay ringing.
-async fn place(state: &AppState, group: &Group, d: &Dial) -> Result<(), ApiError> {
-    let (Some(inbox), Some(settings)) = (&group.ami, &group.ami_dialer) else {
+/// Asks the group's phone system to place the dial. A dial it did not take
+/// ends the call record at once, saying why, so it does not stay ringing.
+async fn place(state: &AppState, group: &Group, d: &Dial) -> Result<&'static str, ApiError> {
+    let Some(dialer) = &group.dialer else {
         return Err(refused(DialRefused::NoDialer));
     };
-    let template = settings.agent_channel.as_deref().unwrap_or_default();
-    let channel = deskbridge_core::templates::render_for_agent(template, &d.agent)
-        .map_err(|e| ApiError::invalid("agent_channel", e))?;
-    let action = originate::originate(
-        d,
-        &channel,
-        settings.dial_context(),
-        settings.dial_timeout_seconds(),
-        &d.call_id,
-    );
-    let answer = inbox.ask(action, PBX_ANSWER).await;
-    let message = match answer {
-        Ok(frame)
-            if frame
-                .get("Response")
-                .is_some_and(|r| r.eq_ignore_ascii_case("Success")) =>
-        {
-            return Ok(());
+    match dialer.place(&state.http, d).await {
+        Ok(()) => Ok(dialer.name()),
+        Err(not) => {
+            end(state, group, d, &not.to_string()).await;
+            Err(match not {
+                NotPlaced::Refused(why) => {
+                    ApiError::new(StatusCode::BAD_GATEWAY, "dial_refused", why)
+                }
+                NotPlaced::Unavailable(why) => {
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "pbx_unavailable", why)
+                }
+            })
         }
-        Ok(frame) => frame.get("Message").unwrap_or("refused").to_string(),
-        Err(e) => {
-            end(state, group, d, "not connected").await;
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "pbx_unavailable",
-                e.to_string(),
-            ));
-        }
-    };
-    end(state, group, d, &message).await;
-    Err(ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "dial_refused",
-        format!(
-            "the PBX refused the dial: {message}; check [groups.asterisk] agent_channel and dial_context, and that the manager user has write = originate"
-        ),
-    ))
+    }
 }
 
 /// Ends a dial the phone system never placed, with why in `dial_failure`.

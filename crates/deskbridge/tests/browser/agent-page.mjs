@@ -268,10 +268,9 @@ try {
     await row.getByRole("button", { name: "Call", exact: true }).click();
     await ann.locator("#dial-status").filter({ hasText: "ended: answered" }).waitFor();
     await waitFor("the callback to leave Ann's list", async () => (await row.count()) === 0);
-    const dialed = await api("GET", "/api/v1/calls/" + await ann.locator("#dial-status").getAttribute("data-call"));
-    if (dialed.data.ticket_id !== missed.ticket_id)
-      fail("the dial was logged on " + dialed.data.ticket_id + ", not the callback's ticket " + missed.ticket_id);
-    await synced(dialed.data.call_id);
+    const dialed = await synced(await ann.locator("#dial-status").getAttribute("data-call"));
+    if (dialed.ticket_id !== missed.ticket_id)
+      fail("the dial was logged on " + dialed.ticket_id + ", not the callback's ticket " + missed.ticket_id);
     const comments = await commentsOf(missed.ticket_id);
     if (!comments.some((c) => c.body.includes("Outbound call answered") && c.body.includes("reached after 1 missed call")))
       fail("no dialed call on the ticket: " + JSON.stringify(comments));

@@ -15,6 +15,7 @@ mod chats;
 mod connect;
 mod crm_api;
 mod cti;
+mod dial_webhook;
 mod group_commit;
 mod hostile;
 mod isolation;
