@@ -9,4 +9,5 @@ pub mod chat;
 pub mod connect;
 pub mod native;
 pub mod twilio;
+pub mod twilio_dial;
 pub mod zammad;

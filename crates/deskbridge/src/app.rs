@@ -96,7 +96,7 @@ fn build_groups(
                     call_records: g.zendesk_app_id.is_none(),
                     voice_comments: g.zendesk_voice.is_none(),
                 },
-                dialer: dialer(g, ami.as_ref()),
+                dialer: dialer(g, ami.as_ref(), config.server.public_url.as_deref()),
                 ami,
             }))
         })
@@ -108,8 +108,21 @@ fn build_groups(
 fn dialer(
     g: &crate::config::GroupConfig,
     inbox: Option<&Arc<crate::adapters::ami::client::Inbox>>,
+    public_url: Option<&str>,
 ) -> Option<crate::dialers::Dialer> {
     use crate::dialers::Dialer;
+    if let (Some(settings), Some(auth_token), Some(public_url)) =
+        (&g.twilio_dial, &g.twilio_auth_token, public_url)
+    {
+        return Some(Dialer::Twilio {
+            settings: settings.clone(),
+            auth_token: auth_token.clone(),
+            address: crate::dialers::twilio::TwilioAddress {
+                public_url: public_url.trim_end_matches('/').to_string(),
+                group: g.name.clone(),
+            },
+        });
+    }
     match (&g.asterisk, inbox, &g.dial_webhook) {
         (Some(settings), Some(inbox), _) if settings.agent_channel.is_some() => {
             Some(Dialer::Asterisk {

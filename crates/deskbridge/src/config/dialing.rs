@@ -167,3 +167,69 @@ impl DialWebhookConfig {
         }
     }
 }
+
+/// `[groups.twilio_dial]`: click-to-call through Twilio. deskbridge calls the
+/// agent (Twilio's Create Call) and, once they pick up, its TwiML dials the
+/// customer; both legs' status callbacks come back to the group's Twilio
+/// address. Needs the group's `twilio_auth_token` (Twilio's REST API takes
+/// it with the account SID) and `[server] public_url` (where Twilio fetches
+/// the TwiML and sends the callbacks).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioDialConfig {
+    /// The account SID (`AC...`).
+    pub account_sid: String,
+    /// Where the agent is rung, a template over the dial:
+    /// `client:{{ agent.extension }}` (a Twilio Voice SDK client), a SIP
+    /// address, or a number.
+    pub agent_endpoint: String,
+    /// Twilio's REST API (default `https://api.twilio.com`).
+    pub api_base: Option<String>,
+    /// How long the agent's phone rings (default 30).
+    pub timeout_seconds: Option<u64>,
+}
+
+impl TwilioDialConfig {
+    pub fn api_base(&self) -> &str {
+        self.api_base
+            .as_deref()
+            .unwrap_or("https://api.twilio.com")
+            .trim_end_matches('/')
+    }
+
+    /// Every problem, each starting with its key path.
+    pub fn check(
+        &self,
+        key: &str,
+        has_token: bool,
+        has_public_url: bool,
+        errors: &mut Vec<String>,
+    ) {
+        if !(self.account_sid.starts_with("AC") && self.account_sid.len() > 2) {
+            errors.push(format!(
+                "{key}.account_sid: {:?} is not an account SID; copy it from the Twilio console (AC...)",
+                self.account_sid
+            ));
+        }
+        if let Err(e) = deskbridge_core::templates::render_for_dial(
+            &self.agent_endpoint,
+            &deskbridge_core::dial::Dial::sample(),
+        ) {
+            errors.push(format!("{key}.agent_endpoint: {e}"));
+        } else if self.agent_endpoint.trim().is_empty() {
+            errors.push(format!(
+                "{key}.agent_endpoint: is empty; e.g. agent_endpoint = \"client:{{{{ agent.extension }}}}\""
+            ));
+        }
+        if !has_token {
+            errors.push(format!(
+                "{key}: needs the group's twilio_auth_token (the REST API and the callbacks use it)"
+            ));
+        }
+        if !has_public_url {
+            errors.push(format!(
+                "{key}: needs [server] public_url, the address Twilio fetches the dial's TwiML from"
+            ));
+        }
+    }
+}

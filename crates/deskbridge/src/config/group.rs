@@ -98,6 +98,8 @@ pub struct GroupConfig {
     /// (`[groups.dial_webhook]`), when the group has no Asterisk to originate
     /// on.
     pub dial_webhook: Option<super::dialing::DialWebhookConfig>,
+    /// Click-to-call through Twilio (`[groups.twilio_dial]`).
+    pub twilio_dial: Option<super::dialing::TwilioDialConfig>,
     /// The Twilio account's auth token: callbacks to `/api/v1/twilio/{group}`
     /// must be signed with it.
     pub twilio_auth_token: Option<String>,
@@ -564,6 +566,16 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         }
         if let Some(hook) = &g.dial_webhook {
             hook.check(&key("dial_webhook"), errors);
+        }
+        if let Some(twilio) = &g.twilio_dial {
+            twilio.check(
+                &key("twilio_dial"),
+                g.twilio_auth_token
+                    .as_ref()
+                    .is_some_and(|t| !t.trim().is_empty()),
+                config.server.public_url.is_some(),
+                errors,
+            );
         }
         if let Some(ami) = &g.asterisk {
             ami.check(&key("asterisk"), errors);

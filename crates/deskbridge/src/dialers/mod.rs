@@ -5,6 +5,7 @@
 //! it.
 
 mod asterisk;
+pub mod twilio;
 mod webhook;
 
 use std::sync::Arc;
@@ -13,10 +14,10 @@ use deskbridge_core::dial::Dial;
 
 use crate::adapters::ami::client::Inbox;
 use crate::config::AsteriskConfig;
-use crate::config::dialing::DialWebhookConfig;
+use crate::config::dialing::{DialWebhookConfig, TwilioDialConfig};
 
 /// A group's way of placing dials.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Dialer {
     /// An async `Originate` on the group's AMI connection.
     Asterisk {
@@ -25,6 +26,12 @@ pub enum Dialer {
     },
     /// A click-to-dial API (`[groups.dial_webhook]`).
     Webhook(DialWebhookConfig),
+    /// Twilio's Create Call and TwiML (`[groups.twilio_dial]`).
+    Twilio {
+        settings: TwilioDialConfig,
+        auth_token: String,
+        address: twilio::TwilioAddress,
+    },
 }
 
 /// Why a phone system did not take a dial.
@@ -38,12 +45,20 @@ pub enum NotPlaced {
     Unavailable(String),
 }
 
+/// Its name only: a dialer holds secrets (a webhook's headers, Twilio's token).
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dialer({})", self.name())
+    }
+}
+
 impl Dialer {
     /// The dialer's name, as the dial's answer says it.
     pub fn name(&self) -> &'static str {
         match self {
             Dialer::Asterisk { .. } => "asterisk",
             Dialer::Webhook(_) => "webhook",
+            Dialer::Twilio { .. } => "twilio",
         }
     }
 
@@ -52,6 +67,11 @@ impl Dialer {
         match self {
             Dialer::Asterisk { inbox, settings } => asterisk::place(inbox, settings, dial).await,
             Dialer::Webhook(hook) => webhook::place(http, hook, dial).await,
+            Dialer::Twilio {
+                settings,
+                auth_token,
+                address,
+            } => twilio::place(http, settings, auth_token, address, dial).await,
         }
     }
 }

@@ -37,7 +37,7 @@ pub(super) async fn place(
     let response = request.send().await.map_err(|e| {
         NotPlaced::Unavailable(format!(
             "the dial webhook did not answer: {}",
-            without_url(&e)
+            e.without_url()
         ))
     })?;
     let status = response.status();
@@ -50,13 +50,4 @@ pub(super) async fn place(
         "the phone system refused the dial: HTTP {status}{}{said}; check [groups.dial_webhook] (its url, headers and body)",
         if said.is_empty() { "" } else { ": " }
     )))
-}
-
-/// The error without its URL (which may carry a token in its query).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut e = e.to_string();
-    if let Some(at) = e.find(" for url") {
-        e.truncate(at);
-    }
-    e
 }

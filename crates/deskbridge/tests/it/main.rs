@@ -31,6 +31,7 @@ mod rules;
 mod streams;
 mod triggers;
 mod twilio;
+mod twilio_dial;
 mod zendesk;
 mod zendesk_app;
 mod zendesk_calls;

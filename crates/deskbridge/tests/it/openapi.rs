@@ -512,6 +512,21 @@ fn every_documented_operation_answers_as_described() {
         Some(Body::Form(form, Some(signed))),
     );
     assert_eq!(twilio.status, 204, "{}", twilio.text);
+    // The TwiML of a dial that does not exist (dials: twilio_dial.rs).
+    let form = pairs(&[("CallSid", "CA-oa-2"), ("CallStatus", "in-progress")]);
+    let signed = signature(
+        TWILIO_AUTH,
+        &format!("{PUBLIC_URL}/api/v1/twilio/support/dial/no-such-dial"),
+        &form,
+    );
+    let twiml = c.call(
+        "post",
+        "/api/v1/twilio/{group}/dial/{call_id}",
+        "/api/v1/twilio/support/dial/no-such-dial",
+        As::Nobody,
+        Some(Body::Form(form, Some(signed))),
+    );
+    assert_eq!(twiml.status, 404, "{}", twiml.text);
     let flow = c.json(
         "post",
         "/api/v1/amazon-connect",
