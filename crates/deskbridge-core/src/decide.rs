@@ -137,9 +137,11 @@ fn ticket_rules(call: &Interaction, policy: &Policy) -> TicketRules {
         .and_then(truthy)
         .unwrap_or(false)
         || attr(&names.ticket) == Some("0");
-    let ivr_ticket = attr(&names.ticket)
-        .filter(|v| *v != "0" && policy.use_ivr_ticket)
-        .map(str::to_string);
+    let ivr_ticket = call.plan.log_on_ticket.clone().or_else(|| {
+        attr(&names.ticket)
+            .filter(|v| *v != "0" && policy.use_ivr_ticket)
+            .map(str::to_string)
+    });
     let reuse_minutes = attr(&names.reuse_minutes)
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(policy.reuse_recent_minutes);

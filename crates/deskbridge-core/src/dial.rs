@@ -45,11 +45,22 @@ pub struct Dial {
     /// The caller id the customer sees, by the group's caller-id rules.
     pub caller_id: Option<String>,
     pub log: DialLog,
+    /// The ticket the call is logged on (`log = "ticket"`).
+    pub ticket: Option<String>,
     /// The call as the journal starts it, before the PBX says anything.
     pub first_event: CallEvent,
 }
 
 impl Dial {
+    /// The plan the dialed call starts under: the group's, with where the
+    /// agent chose to log it.
+    pub fn plan(&self, group: &crate::policy::CallPlan) -> crate::policy::CallPlan {
+        let mut plan = group.clone();
+        plan.record_in_helpdesk = self.log != DialLog::None;
+        plan.log_on_ticket = self.ticket.clone();
+        plan
+    }
+
     /// A dial as the configuration check renders dialers' templates over.
     pub fn sample() -> Dial {
         let agent = AgentRef {
@@ -71,6 +82,7 @@ impl Dial {
             to: "+14155550123".into(),
             caller_id: Some("+14155550199".into()),
             log: DialLog::NewTicket,
+            ticket: None,
             first_event,
         }
     }

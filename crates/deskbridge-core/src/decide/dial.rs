@@ -32,11 +32,11 @@ pub struct DialGroup<'a> {
 
 /// Decides the dial: the customer's number in E.164, the agent's extension to
 /// ring, the caller id by the group's rules (`caller_id_rules`,
-/// `default_caller_id`), and the call's first event. Where the call is logged
-/// rides on that event as the attributes the ticket rules already read: the
-/// IVR ticket attribute for `ticket` (the call lands on that ticket), the
-/// force-new-ticket attribute for `new_ticket`. `none` is carried by the
-/// dial's plan (`CallPlan::record_in_helpdesk`), set by the caller.
+/// `default_caller_id`), and the call's first event. Where the call is logged:
+/// `new_ticket` rides on that event as the force-new-ticket attribute the
+/// ticket rules already read; `ticket` (the call lands on that ticket, as on
+/// an IVR's) and `none` (nothing in the helpdesk) on the plan the call starts
+/// under ([`Dial::plan`]).
 pub fn dial(
     ask: &DialAsk<'_>,
     agent: &AgentRef,
@@ -71,20 +71,17 @@ pub fn dial(
     first.to = Some(Phone::E164(to.clone()));
     first.from = caller_id.as_deref().map(|c| Phone::parse(c, group.region));
     first.agent = Some(agent.clone());
-    match (ask.log, ticket_id) {
+    let ticket = match (ask.log, ticket_id) {
         (DialLog::Ticket, None) => return Err(DialRefused::NoTicket),
-        (DialLog::Ticket, Some(t)) => {
-            first
-                .attributes
-                .insert(group.attributes.ticket.clone(), t.to_string());
-        }
+        (DialLog::Ticket, Some(t)) => Some(t.to_string()),
         (DialLog::NewTicket, _) => {
             first
                 .attributes
                 .insert(group.attributes.force_new_ticket.clone(), "true".into());
+            None
         }
-        (DialLog::None, _) => {}
-    }
+        (DialLog::None, _) => None,
+    };
     Ok(Dial {
         call_id,
         group: group.name.to_string(),
@@ -93,6 +90,7 @@ pub fn dial(
         to,
         caller_id,
         log: ask.log,
+        ticket,
         first_event: first,
     })
 }
@@ -152,9 +150,11 @@ mod tests {
         let e = &d.first_event;
         assert_eq!((e.call_id.as_str(), e.kind), ("dial-1", EventKind::Ringing));
         assert_eq!(e.direction, Some(Direction::Outbound));
+        assert_eq!(d.ticket.as_deref(), Some("42"));
+        let plan = d.plan(&crate::policy::CallPlan::default());
         assert_eq!(
-            e.attributes.get("zendesk_ticket").map(String::as_str),
-            Some("42")
+            (plan.log_on_ticket.as_deref(), plan.record_in_helpdesk),
+            (Some("42"), true)
         );
         let swiss = decide(
             DialAsk {

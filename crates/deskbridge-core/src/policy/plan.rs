@@ -74,6 +74,11 @@ pub struct CallPlan {
     /// False for a call an agent dialed with `log = "none"`: it is kept in
     /// deskbridge's call log only.
     pub record_in_helpdesk: bool,
+    /// The ticket an agent dialed from (`log = "ticket"`): the call is logged
+    /// on it as on an IVR's ticket, whether or not the group takes IVR
+    /// tickets (`use_ivr_ticket`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_on_ticket: Option<String>,
 }
 
 impl CallPlan {
@@ -94,6 +99,7 @@ impl CallPlan {
             lane: WorkLane::Live,
             callbacks: policy.callbacks,
             record_in_helpdesk: true,
+            log_on_ticket: None,
         }
     }
 }

@@ -119,7 +119,7 @@ async fn dial_number(
     // The call exists before the phone rings: whatever the PBX says next
     // lands on it.
     let mut first = for_group(&group, decided.first_event.clone());
-    first.plan.record_in_helpdesk = decided.log != DialLog::None;
+    first.plan = decided.plan(&group.plan);
     crate::ingest::try_commit(&state, Source::Dial, &[first]).await?;
     let dialer = place(&state, &group, &decided).await?;
     tracing::info!(group = %group.name, call_id = %decided.call_id, agent = %email, "dialing");

@@ -120,6 +120,8 @@ name = "support"
 tokens = ["{TOKEN}"]
 default_region = "DE"
 default_caller_id = "+4921155550199"
+# A dial's chosen ticket is not an IVR's: it holds without IVR tickets.
+use_ivr_ticket = false
 [groups.dial_webhook]
 url = "{}"
 headers = {{ Authorization = "Basic {auth}" }}
