@@ -324,3 +324,44 @@ fn twilio_refusing_the_caller_id_or_anns_busy_phone_is_shown_to_her() {
     assert_eq!(mine["attributes"]["dial_failure"], "busy", "{mine}");
     assert_eq!(mine["outcome"], "busy");
 }
+
+/// The stand-in read by Twilio's own Node library (`tests/browser/
+/// twilio-client.mjs`): its 201 is a created call to the library, 21210 and
+/// 20003 its `RestException`s, and the form the library sends is the one
+/// deskbridge sends (`StatusCallbackEvent` repeated). Skipped, saying why,
+/// without node or the npm packages (`.ci/run` installs them).
+#[test]
+fn twilios_own_client_reads_the_stand_in_as_twilio() {
+    let dir = crate::browser::browser_dir();
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+        || !dir.join("node_modules/twilio").exists()
+    {
+        eprintln!(
+            "SKIPPED: node or the twilio npm package is missing (npm ci in {})",
+            dir.display()
+        );
+        return;
+    }
+    let twilio = StandIn::start();
+    crate::browser::run_script(
+        "twilio-client.mjs",
+        &[
+            ("TWILIO_BASE", twilio.base.clone()),
+            ("TWILIO_ACCOUNT_SID", SID.into()),
+            ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.into()),
+        ],
+        3,
+    );
+    let calls = twilio.account.lock().unwrap().calls.clone();
+    assert_eq!(calls.len(), 1, "the one accepted call");
+    let events: Vec<&str> = calls[0]
+        .iter()
+        .filter(|(k, _)| k == "StatusCallbackEvent")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(events, ["initiated", "ringing", "answered", "completed"]);
+    assert_eq!(field(&calls[0], "To"), "client:ann");
+}
