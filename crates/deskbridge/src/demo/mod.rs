@@ -7,6 +7,7 @@
 //! config file, starts the server as `serve` does, and sends the native events a
 //! phone system would, with the group's token.
 
+mod pbx;
 mod script;
 
 use std::os::unix::fs::DirBuilderExt;
@@ -47,9 +48,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     };
     let emulator = zendesk().await?;
     let token = random_token();
-    let config_text = config(&emulator, &token)?;
+    let reports = pbx::Reports::default();
+    let dial_url = pbx::start(reports.clone(), options.speed).await?;
+    let config_text = config(&emulator, &token, &dial_url)?;
     let running = start(&data_dir, &config_text, &options.listen).await?;
     let base = format!("http://{}", running.addr);
+    reports.to(&base, &token);
     let in_zendesk = install_app(&emulator, &base)?;
     print_welcome(&base, &emulator, &token, options.speed, &in_zendesk);
 
@@ -131,7 +135,7 @@ fn install_app(emulator: &RunningEmulator, base: &str) -> anyhow::Result<String>
 
 /// The demo's config file: one group on the emulated Zendesk, pops as the phone
 /// rings, the agents with the demo password.
-fn config(emulator: &RunningEmulator, token: &str) -> anyhow::Result<String> {
+fn config(emulator: &RunningEmulator, token: &str, dial_url: &str) -> anyhow::Result<String> {
     let hash = crate::agent_auth::hash_password(PASSWORD)
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
     let agents: String = AGENTS
@@ -161,6 +165,12 @@ pop_on = "ringing"
 pop_action = "ticket_by_ani"
 wait_for_recording_seconds = 10
 agent_timeout_seconds = 120
+default_caller_id = "{line}"
+
+# Click-to-call: the demo's phone system puts every dial through.
+[groups.dial_webhook]
+url = "{dial_url}"
+body = {{ call_id = "{{{{ call_id }}}}", to = "{{{{ to }}}}", agent = "{{{{ agent.email }}}}" }}
 "#,
         base = emulator.base_url,
         subdomain = zendesk_emulator::apps::ACCOUNT_SUBDOMAIN,
@@ -212,7 +222,8 @@ fn print_welcome(
          Agents:       {}\n  \
          Ingest token: {token}\n  \
          Zendesk:      {} (an emulator in this process; admin@demo.example, token demo-api-token)\n\n\
-         The first call rings {} in a few seconds; the calls take {} seconds:",
+         Missed callers appear under Callbacks: claim one and press Call (the demo's phone\n\
+         system puts it through). The first call rings {} in a few seconds; the calls take {} seconds:",
         AGENTS[0].email,
         agents.join(", "),
         emulator.base_url,

@@ -160,6 +160,10 @@ fn the_demo_shows_pops_tickets_and_the_caller_log_and_stops_on_a_signal() {
         .and_then(|v| v.split(';').next())
         .expect("a session cookie")
         .to_string();
+    let csrf = login.json::<Value>().expect("the signed-in agent")["csrf_token"]
+        .as_str()
+        .expect("a CSRF token")
+        .to_string();
 
     // Ann picks "new ticket" for the agent-mode call when its card asks; then
     // every call is synced.
@@ -264,6 +268,51 @@ fn the_demo_shows_pops_tickets_and_the_caller_log_and_stops_on_a_signal() {
             .any(|c| c["pops"][0]["agent"] == "ann@demo.example" && c["pops"][0]["on"] == "ringing"),
         "{mine:#?}"
     );
+
+    // Ann calls Maria from the page: the demo's phone system puts the dial
+    // through (its dial webhook), and the call is answered and logged.
+    let dialed: Value = http
+        .post(format!("{}/api/v1/agent/dial", demo.base))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"to": "+14155550101"}))
+        .send()
+        .expect("dial")
+        .json()
+        .expect("json");
+    let call_id = dialed["call_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not dialed: {dialed}"))
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let call = loop {
+        let call: Value = http
+            .get(format!("{}/api/v1/calls/{call_id}", demo.base))
+            .bearer_auth(&demo.token)
+            .send()
+            .expect("the dialed call")
+            .json()
+            .expect("json");
+        if call["sync"] == "done" && call["state"] == "ended" {
+            break call;
+        }
+        assert!(Instant::now() < deadline, "the dial never ended: {call:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        (
+            &call["outcome"],
+            &call["direction"],
+            &call["agent"]["email"]
+        ),
+        (
+            &json!("answered"),
+            &json!("outbound"),
+            &json!("ann@demo.example")
+        ),
+        "{call:#}"
+    );
+    assert!(call["ticket_id"].is_string(), "{call:#}");
 
     // Ctrl-C (SIGTERM) stops it cleanly.
     let pid = demo.child.id().to_string();
