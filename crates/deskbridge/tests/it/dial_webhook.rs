@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::common::{AgentBrowser, TestApp};
+use crate::common::{AgentBrowser, TestApp, serve_peer};
 
 const TOKEN: &str = "dial-hook-token-0123456789";
 const ANN_PASSWORD: &str = "ann-dials-2";
@@ -82,22 +82,14 @@ struct StandIn {
 
 impl StandIn {
     fn start() -> StandIn {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
         let state = Arc::new(Mutex::new(Sipgate::default()));
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .fallback(new_call)
-            .with_state(state.clone());
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (base, rt) = serve_peer(
+            axum::Router::new()
+                .fallback(new_call)
+                .with_state(state.clone()),
+        );
         StandIn {
-            url: format!("http://{addr}/v2/sessions/calls"),
+            url: format!("{base}/v2/sessions/calls"),
             state,
             _rt: rt,
         }

@@ -19,7 +19,7 @@ use base64::Engine;
 use deskbridge::adapters::twilio::signature;
 use serde_json::json;
 
-use crate::common::{AgentBrowser, TestApp};
+use crate::common::{AgentBrowser, TestApp, serve_peer};
 
 const TOKEN: &str = "twilio-dial-token-0123456789";
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -90,22 +90,14 @@ struct StandIn {
 
 impl StandIn {
     fn start() -> StandIn {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
         let account = Arc::new(Mutex::new(Account::default()));
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .fallback(create_call)
-            .with_state(account.clone());
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (base, rt) = serve_peer(
+            axum::Router::new()
+                .fallback(create_call)
+                .with_state(account.clone()),
+        );
         StandIn {
-            base: format!("http://{addr}"),
+            base,
             account,
             _rt: rt,
         }

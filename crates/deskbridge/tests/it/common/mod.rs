@@ -632,3 +632,20 @@ fn respond(req: reqwest::blocking::RequestBuilder) -> (u16, Value) {
     let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, value)
 }
+
+/// A peer's HTTP server on 127.0.0.1 (a vendor's stand-in, a receiver), on a
+/// runtime of its own so that blocking tests can talk to it: its base address,
+/// and the runtime, which serves as long as it is kept.
+pub fn serve_peer(app: axum::Router) -> (String, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a port");
+    let addr = listener.local_addr().expect("its address");
+    rt.spawn(async move { axum::serve(listener, app).await.expect("serving") });
+    (format!("http://{addr}"), rt)
+}
