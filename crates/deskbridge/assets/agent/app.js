@@ -10,6 +10,9 @@ let events = null;
 let current = null; // { call, card, pop }
 // The call id of the agent's last dial, followed on the stream.
 let dialing = null;
+// The latest view of the agent's recent calls, by id: a dial's first events
+// can arrive on the stream before the dial's own answer names its call.
+const latest = new Map();
 // Calls whose card was withdrawn here: a colleague answered them.
 const withdrawn = new Set();
 
@@ -135,6 +138,9 @@ function listen() {
   });
   events.addEventListener("call", (e) => {
     const call = JSON.parse(e.data);
+    latest.delete(call.call_id);
+    latest.set(call.call_id, call);
+    if (latest.size > 50) latest.delete(latest.keys().next().value);
     onDialed(call);
     onCall(call);
     loadCalls();
@@ -329,6 +335,8 @@ async function dialNumber(to, ticketId) {
   dialing = r.data.call_id;
   status.dataset.call = dialing;
   status.textContent = "Your phone rings: answer it to call " + r.data.to;
+  // What the phone system said while the dial was being answered.
+  if (latest.has(dialing)) onDialed(latest.get(dialing));
 }
 
 // What became of the agent's dial, as the phone system reports it.

@@ -34,11 +34,11 @@ pub async fn start(reports: Reports, speed: f64) -> anyhow::Result<String> {
         .await
         .context("starting the demo's phone system")?;
     let addr = listener.local_addr()?;
-    let app = axum::Router::new()
-        .fallback(axum::routing::post(dial))
-        .with_state((reports, speed));
+    // The phone system's one endpoint, on a port of its own: not deskbridge's
+    // API (which has only described routes), so a bare handler, any path.
+    let app = axum::routing::post(dial).with_state((reports, speed));
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(listener, app.into_make_service()).await {
             tracing::warn!(error = %e, "the demo's phone system stopped");
         }
     });
