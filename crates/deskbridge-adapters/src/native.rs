@@ -251,6 +251,7 @@ pub fn event(value: &Value, region: Region, now: DateTime<Utc>) -> Result<CallEv
         recording_url: e.recording_url,
         transcript: e.transcript,
         conversation: None,
+        wrap_up: None,
     })
 }
 

@@ -184,14 +184,7 @@ pub fn escalation_note(c: &Conversation, policy: &ChatPolicy) -> Option<NewComme
     if !c.escalate {
         return None;
     }
-    Some(NewComment {
-        body: labelled_note(c, policy)?,
-        public: false,
-        reassign: None,
-        reopen_solved: false,
-        voice: None,
-        call_record: None,
-    })
+    Some(NewComment::private(labelled_note(c, policy)?))
 }
 
 /// The chat's ticket: requester the visitor's contact, the transcript as its
@@ -215,17 +208,12 @@ pub fn new_ticket(
         ticket_form: chat.ticket_form.clone(),
         custom_fields: custom_fields(c, chat),
         assignee,
-        comment: Some(NewComment {
-            body: match labelled_note(c, chat).filter(|_| !c.escalate) {
+        comment: Some(NewComment::private(
+            match labelled_note(c, chat).filter(|_| !c.escalate) {
                 Some(note) => format!("{}\n\n{note}", transcript_text(c)),
                 None => transcript_text(c),
             },
-            public: false,
-            reassign: None,
-            reopen_solved: false,
-            voice: None,
-            call_record: None,
-        }),
+        )),
         voice: None,
         display_to: None,
     }

@@ -51,6 +51,9 @@ pub fn call_comment(call: &Interaction) -> String {
     if let Some(line) = callback_line(call) {
         lines.push(line);
     }
+    if let Some(w) = &call.wrap_up {
+        lines.push(w.line());
+    }
     if let Some(t) = &call.transcript {
         lines.push(String::new());
         lines.push("Transcript:".into());

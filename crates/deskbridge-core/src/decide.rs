@@ -359,6 +359,7 @@ pub fn directory_match<'a>(
 pub mod callback;
 pub mod dial;
 pub mod pop;
+pub mod wrap_up;
 
 #[cfg(test)]
 mod tests;

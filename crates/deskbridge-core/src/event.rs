@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::agent::AgentRef;
 use crate::conversation::Conversation;
 use crate::phone::Phone;
+use crate::wrap_up::WrapUp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,6 +22,9 @@ pub enum EventKind {
     Voicemail,
     /// A closed chat, whole: the event's `conversation` (a chat's only event).
     Conversation,
+    /// The agent's wrap-up of the call: the event's `wrap_up`
+    /// (`POST /api/v1/calls/{id}/wrap_up`).
+    WrapUp,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -111,6 +115,9 @@ pub struct CallEvent {
     /// have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<Box<Conversation>>,
+    /// The wrap-up a [`EventKind::WrapUp`] event carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<Box<WrapUp>>,
 }
 
 impl CallEvent {
@@ -138,6 +145,7 @@ impl CallEvent {
             recording_url: None,
             transcript: None,
             conversation: None,
+            wrap_up: None,
         }
     }
 }

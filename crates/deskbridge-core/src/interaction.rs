@@ -68,6 +68,9 @@ pub enum Step {
     LogCall,
     /// A recording that arrived after the call comment was written.
     AddRecording,
+    /// A wrap-up that arrived after the call comment was written: its line,
+    /// tag and field on the ticket.
+    AddWrapUp,
     /// Open the caller's contact or ticket on one agent's screen (the agent whose
     /// phone rings, or who answered). Runs before the call's other steps, and
     /// what it finds or creates is the call's contact and ticket.
@@ -82,6 +85,7 @@ impl Step {
             Step::AwaitAgent => "await_agent",
             Step::LogCall => "log_call",
             Step::AddRecording => "add_recording",
+            Step::AddWrapUp => "add_wrap_up",
             Step::Pop => "pop",
         }
     }
@@ -93,6 +97,7 @@ impl Step {
             Step::AwaitAgent,
             Step::LogCall,
             Step::AddRecording,
+            Step::AddWrapUp,
             Step::Pop,
         ]
         .into_iter()
@@ -130,6 +135,9 @@ pub struct StepOutcome {
     /// helpdesk's answer does not name the comment.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub call_logged: bool,
+    /// The call's wrap-up is on the ticket (its comment line, tag and field).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wrap_up_logged: bool,
     /// The agent did not decide before the deadline.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub agent_timed_out: bool,
@@ -169,6 +177,9 @@ pub struct Done {
     /// The agent's choice was carried out (`AwaitAgent` ran with it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub agent: bool,
+    /// The wrap-up is on the ticket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wrap_up: bool,
 }
 
 /// The step to run next and the earliest time to run it.
@@ -259,6 +270,10 @@ pub struct Interaction {
     /// that wrote the callback, so a call acts on it once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<crate::callback::CallbackMark>,
+    /// The agent's wrap-up ([`crate::decide::wrap_up::accept`]); the first
+    /// one stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<crate::wrap_up::WrapUp>,
 }
 
 impl Interaction {
@@ -311,6 +326,7 @@ impl Interaction {
             popped: Vec::new(),
             chat: None,
             callback: None,
+            wrap_up: None,
         })
     }
 
@@ -355,6 +371,13 @@ impl Interaction {
             }
             EventKind::Voicemail => self.voicemail = true,
             EventKind::Recording => {}
+            EventKind::WrapUp => {
+                if self.wrap_up.is_none()
+                    && let Some(w) = &e.wrap_up
+                {
+                    self.wrap_up = Some(w.as_ref().clone());
+                }
+            }
             EventKind::Conversation => {
                 if let Some(c) = &e.conversation
                     && self.chat.is_none()
@@ -551,6 +574,14 @@ impl Interaction {
         self.first_at + chrono::Duration::seconds(secs)
     }
 
+    /// Until when the call comment waits: for the recording and for the
+    /// agent's wrap-up, whichever is still owed and later, so that one write
+    /// carries them.
+    fn comment_deadline(&self) -> Option<DateTime<Utc>> {
+        self.recording_deadline()
+            .max(crate::decide::wrap_up::due(self))
+    }
+
     /// An answered call that ended without its recording waits this long for it
     /// (when the group waits for recordings), so one write carries it.
     fn recording_deadline(&self) -> Option<DateTime<Utc>> {
@@ -616,15 +647,18 @@ impl Interaction {
         if !self.done.ticket && !log_only && (ended || early) {
             return Some(NextStep {
                 step: Step::OpenTicket,
-                not_before: self.recording_deadline(),
+                not_before: self.comment_deadline(),
             });
         }
         let comments = self.plan.log_calls && self.ticket_id.is_some();
         if ended && !self.done.log && comments {
             return Some(NextStep {
                 step: Step::LogCall,
-                not_before: self.recording_deadline(),
+                not_before: self.comment_deadline(),
             });
+        }
+        if self.done.log && comments && self.wrap_up.is_some() && !self.done.wrap_up {
+            return now(Step::AddWrapUp);
         }
         if self.done.log
             && comments
@@ -696,7 +730,10 @@ impl Interaction {
             }
             Step::LogCall => self.done.log = true,
             // Recorded by `record_pop`.
-            Step::AddRecording | Step::Pop => {}
+            Step::AddRecording | Step::AddWrapUp | Step::Pop => {}
+        }
+        if outcome.wrap_up_logged {
+            self.done.wrap_up = true;
         }
         // The call comment went in with the ticket.
         if outcome.call_logged || self.comment_id.is_some() {
@@ -749,6 +786,9 @@ impl Interaction {
             }
             if outcome.call_logged || outcome.comment_id.is_some() {
                 self.done.log = true;
+            }
+            if outcome.wrap_up_logged {
+                self.done.wrap_up = true;
             }
         }
     }

@@ -37,6 +37,7 @@ pub mod templates;
 pub mod ticket;
 pub mod ticket_rules;
 pub mod trigger;
+pub mod wrap_up;
 
 pub use event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
 pub use interaction::agent_mode;

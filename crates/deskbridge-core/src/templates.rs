@@ -292,6 +292,7 @@ mod tests {
             recording_url: None,
             transcript: None,
             conversation: None,
+            wrap_up: None,
         };
         let mut call = Interaction::start("support", &Default::default(), &event).unwrap();
         call.apply(&event);

@@ -50,19 +50,24 @@ pub enum CommentForm {
 }
 
 /// The form of a call's comment: a call record when the group writes them
-/// (`call_record_app_id`), unless the same update must also reassign the ticket
-/// or reopen it (known solved): a call record cannot, a text comment's update
-/// can, and one update is the floor of one write per call.
-pub fn comment_form(wants_call_record: bool, reassigns: bool, known_solved: bool) -> CommentForm {
-    match (wants_call_record, reassigns || known_solved) {
+/// (`call_record_app_id`), unless the same update must also change the ticket
+/// (reassign it, tag it or set a field: a wrap-up) or reopen it (known
+/// solved): a call record cannot, a text comment's update can, and one update
+/// is the floor of one write per call.
+pub fn comment_form(
+    wants_call_record: bool,
+    changes_ticket: bool,
+    known_solved: bool,
+) -> CommentForm {
+    match (wants_call_record, changes_ticket || known_solved) {
         (false, _) => CommentForm::Text {
             instead_of_record: None,
         },
         (true, false) => CommentForm::CallRecord,
         (true, true) => CommentForm::Text {
             instead_of_record: Some(
-                "the ticket also had to be reassigned or reopened, which a call record \
-                 cannot do: written as the text comment",
+                "the ticket also had to be reassigned, reopened, tagged or given a field, \
+                 which a call record cannot do: written as the text comment",
             ),
         },
     }

@@ -70,15 +70,28 @@ impl BuiltinCrm {
         ticket_id: i64,
         comment: &NewComment,
     ) -> Result<(), HelpdeskError> {
-        if comment.reassign.is_none() && !comment.reopen_solved {
+        let marks = !comment.tags.is_empty() || !comment.custom_fields.is_empty();
+        if comment.reassign.is_none() && !comment.reopen_solved && !marks {
             return Ok(());
         }
         let Some(ticket) = self.store.ticket(ticket_id).await.map_err(store_error)? else {
             return Ok(());
         };
         let reopened = reopened_by_comment(&ticket.status, comment.reopen_solved);
-        if comment.reassign.is_none() && reopened.is_none() {
+        if comment.reassign.is_none() && reopened.is_none() && !marks {
             return Ok(());
+        }
+        // Tags are added beside the ticket's own (as Zendesk's
+        // `additional_tags`), fields set.
+        let mut tags = ticket.tags;
+        for tag in &comment.tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        let mut custom_fields = ticket.custom_fields;
+        for (field, value) in &comment.custom_fields {
+            custom_fields.insert(field.clone(), serde_json::Value::String(value.clone()));
         }
         let fields = TicketFields {
             subject: ticket.subject,
@@ -90,8 +103,8 @@ impl BuiltinCrm {
             ticket_type: ticket.ticket_type,
             requester_id: ticket.requester_id,
             assignee: comment.reassign.clone().or(ticket.assignee),
-            tags: ticket.tags,
-            custom_fields: ticket.custom_fields,
+            tags,
+            custom_fields,
         };
         self.store
             .update_ticket(ticket_id, &fields)

@@ -61,6 +61,7 @@ fn ev(id: &str, call: &str, kind: EventKind, secs: i64) -> GroupEvent {
             recording_url: None,
             transcript: None,
             conversation: None,
+            wrap_up: None,
         },
     }
 }

@@ -12,6 +12,7 @@ use deskbridge_zendesk::types as zd;
 use crate::ZendeskHelpdesk;
 use crate::batch::{self, Turn, UpdateShape};
 use crate::error::{helpdesk_error, zid};
+use crate::tickets::custom_field_values;
 
 /// The line that ends every comment deskbridge adds to an existing ticket: the
 /// step's key (group, call, step), so a retried step recognises its own comment.
@@ -41,7 +42,9 @@ impl ZendeskHelpdesk {
             });
         let form = ticket_rules::comment_form(
             comment.call_record.is_some(),
-            comment.reassign.is_some(),
+            comment.reassign.is_some()
+                || !comment.tags.is_empty()
+                || !comment.custom_fields.is_empty(),
             reopened.is_some(),
         );
         if let CommentForm::Text {
@@ -86,6 +89,7 @@ impl ZendeskHelpdesk {
             }
         }
         let body = format!("{}\n\n{reference}", comment.body);
+        let fields = custom_field_values(&comment.custom_fields)?;
         let assignee_id = self.agent_id_of(comment.reassign.as_deref()).await?;
         let voice = match &comment.voice {
             Some(v) => Some(self.voice_input(v).await?),
@@ -96,14 +100,17 @@ impl ZendeskHelpdesk {
             status: reopened.map(|s| s.as_str()),
         };
         let client_wait = self.client.ticket_update_wait(tid);
-        let turn = match &voice {
-            // A voice comment carries one call's details: written alone.
-            Some(_) => None,
-            None => Some(self.batches.turn(tid, shape, &body, client_wait)),
+        // A voice comment carries one call's details, and a wrap-up's tag and
+        // field are one call's: written alone, not merged with other calls'.
+        let alone =
+            voice.is_some() || !comment.tags.is_empty() || !comment.custom_fields.is_empty();
+        let turn = match alone {
+            true => None,
+            false => Some(self.batches.turn(tid, shape, &body, client_wait)),
         };
         let written = match turn {
             None => {
-                self.write_comment(tid, &body, comment, shape, voice.as_ref())
+                self.write_comment(tid, &body, comment, shape, voice.as_ref(), &fields)
                     .await
             }
             Some(turn) => match turn {
@@ -133,6 +140,7 @@ impl ZendeskHelpdesk {
                             comment,
                             shape,
                             voice.as_ref(),
+                            &fields,
                         )
                         .await;
                     for answer in answers.into_iter().flatten() {
@@ -244,15 +252,20 @@ impl ZendeskHelpdesk {
         comment: &NewComment,
         shape: UpdateShape,
         voice: Option<&zd::VoiceCommentInput>,
+        custom_fields: &[zd::CustomFieldValue],
     ) -> Result<String, ZendeskError> {
         let body = zd::NewComment {
             body: body.to_string(),
             public: comment.public,
         };
-        let result = self
-            .client
-            .add_comment(tid, &body, shape.assignee_id, shape.status, voice)
-            .await;
+        let changes = zd::CommentChanges {
+            assignee_id: shape.assignee_id,
+            status: shape.status,
+            voice,
+            additional_tags: &comment.tags,
+            custom_fields,
+        };
+        let result = self.client.add_comment(tid, &body, &changes).await;
         let mut updated = match result {
             Ok(updated) => updated,
             Err(e) => {

@@ -72,14 +72,7 @@ fn new_ticket_for(requester: u64, body: &str) -> NewTicket {
         ticket_form: None,
         custom_fields: Vec::new(),
         assignee: None,
-        comment: Some(NewComment {
-            body: body.into(),
-            public: false,
-            reassign: None,
-            reopen_solved: false,
-            voice: None,
-            call_record: None,
-        }),
+        comment: Some(NewComment::private(body.into())),
         voice: None,
         display_to: None,
     }

@@ -15,6 +15,21 @@ use crate::agents::agent_unknown;
 use crate::cache::{TICKET_TTL, fresh};
 use crate::error::{helpdesk_error, zid};
 
+/// Ticket field id → value, as Zendesk's `custom_fields` takes them.
+pub(crate) fn custom_field_values(
+    fields: &[(String, String)],
+) -> Result<Vec<CustomFieldValue>, HelpdeskError> {
+    fields
+        .iter()
+        .map(|(id, value)| {
+            Ok(CustomFieldValue {
+                id: zid(id, "custom field")?,
+                value: serde_json::Value::String(value.clone()),
+            })
+        })
+        .collect()
+}
+
 /// The external id of a ticket deskbridge creates: its step's key.
 pub fn ticket_external_id(key: &str) -> String {
     format!("deskbridge:{key}")
@@ -26,16 +41,7 @@ impl ZendeskHelpdesk {
         t: &NewTicket,
         assignee_id: Option<u64>,
     ) -> Result<zd::NewTicket, HelpdeskError> {
-        let custom_fields = t
-            .custom_fields
-            .iter()
-            .map(|(id, value)| {
-                Ok(CustomFieldValue {
-                    id: zid(id, "custom field")?,
-                    value: serde_json::Value::String(value.clone()),
-                })
-            })
-            .collect::<Result<Vec<_>, HelpdeskError>>()?;
+        let custom_fields = custom_field_values(&t.custom_fields)?;
         Ok(zd::NewTicket {
             subject: t.subject.clone(),
             comment: t.comment.as_ref().map(|c| zd::NewComment {

@@ -596,31 +596,36 @@ impl ZendeskClient {
             .await
     }
 
-    /// Adds a comment to a ticket (and a voice comment, when given), reassigning
-    /// it in the same update when `assignee_id` is given and setting `status`
-    /// when given. A closed ticket
-    /// answers [`ZendeskError::TicketClosed`].
+    /// Adds a comment to a ticket, with the other changes the same update
+    /// makes ([`CommentChanges`]). A closed ticket answers
+    /// [`ZendeskError::TicketClosed`].
     pub async fn add_comment(
         &self,
         ticket_id: u64,
         comment: &NewComment,
-        assignee_id: Option<u64>,
-        status: Option<&str>,
-        voice: Option<&VoiceCommentInput>,
+        changes: &CommentChanges<'_>,
     ) -> Result<TicketWithAudit, ZendeskError> {
         let mut ticket = json!({ "comment": comment });
         // "Add a ticket voice comment to a ticket by including a voice_comment
         // object in the ticket object when creating or updating the ticket"
         // ("Adding voice comments to tickets"); the text comment beside it
         // carries what a retry looks for.
-        if let Some(voice) = voice {
+        if let Some(voice) = changes.voice {
             ticket["voice_comment"] = json!(voice);
         }
-        if let Some(id) = assignee_id {
+        if let Some(id) = changes.assignee_id {
             ticket["assignee_id"] = json!(id);
         }
-        if let Some(status) = status {
+        if let Some(status) = changes.status {
             ticket["status"] = json!(status);
+        }
+        // Tickets API, "Updating tag lists": `additional_tags` adds tags
+        // without replacing those the ticket has (`tags` would replace them).
+        if !changes.additional_tags.is_empty() {
+            ticket["additional_tags"] = json!(changes.additional_tags);
+        }
+        if !changes.custom_fields.is_empty() {
+            ticket["custom_fields"] = json!(changes.custom_fields);
         }
         self.admit(&ticket_update(ticket_id, self.config.ticket_updates))
             .await?;

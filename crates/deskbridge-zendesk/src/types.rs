@@ -132,6 +132,19 @@ pub struct CustomFieldValue {
     pub value: serde_json::Value,
 }
 
+/// What a comment's ticket update changes besides adding the comment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CommentChanges<'a> {
+    /// Reassign the ticket.
+    pub assignee_id: Option<u64>,
+    pub status: Option<&'a str>,
+    /// A voice comment beside the text.
+    pub voice: Option<&'a VoiceCommentInput>,
+    /// Tags added beside the ticket's own.
+    pub additional_tags: &'a [String],
+    pub custom_fields: &'a [CustomFieldValue],
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Ticket {
     pub id: u64,

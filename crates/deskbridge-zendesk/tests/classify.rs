@@ -266,7 +266,7 @@ async fn the_plan_zendesk_announces_lowers_the_budget() {
 /// `Retry-After`, and no other ticket's.
 #[tokio::test]
 async fn a_tickets_429_holds_back_its_next_update_unsent() {
-    use deskbridge_zendesk::types::NewComment;
+    use deskbridge_zendesk::types::{CommentChanges, NewComment};
     let reply = response(
         "429 Too Many Requests",
         "retry-after: 120\r\nx-rate-limit-remaining: 500\r\n",
@@ -279,7 +279,7 @@ async fn a_tickets_429_holds_back_its_next_update_unsent() {
         public: false,
     };
     let err = client
-        .add_comment(7, &comment, None, None, None)
+        .add_comment(7, &comment, &CommentChanges::default())
         .await
         .unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
@@ -290,7 +290,7 @@ async fn a_tickets_429_holds_back_its_next_update_unsent() {
     let wait = client.ticket_update_wait(7);
     assert!(wait > Duration::from_secs(118), "{wait:?}");
     let again = client
-        .add_comment(7, &comment, None, None, None)
+        .add_comment(7, &comment, &CommentChanges::default())
         .await
         .unwrap_err();
     assert!(matches!(again, ZendeskError::RateLimited(_)), "{again:?}");

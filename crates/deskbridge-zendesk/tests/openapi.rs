@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use deskbridge_zendesk::types::{
-    CallComment, CustomFieldValue, ExportStart, NewCall, NewComment, NewTicket, NewUser,
-    TalkTicket, VoiceCommentInput,
+    CallComment, CommentChanges, CustomFieldValue, ExportStart, NewCall, NewComment, NewTicket,
+    NewUser, TalkTicket, VoiceCommentInput,
 };
 use deskbridge_zendesk::{Auth, Budget, ClientConfig, ZendeskClient};
 use serde_json::{Value, json};
@@ -67,16 +67,27 @@ const BODY_UNDESCRIBED: &[(&str, &str, &[&str])] = &[
 /// voice_comment. Its `ticket` is checked against both schemas together.
 const TICKET_LIKE_CREATE_TICKET: &[(&str, &str)] = &[("POST", "/api/v2/channels/voice/tickets")];
 
-/// Fields Zendesk documents on an operation that its schema leaves out:
-/// "Add a ticket voice comment to a ticket by including a voice_comment object
-/// in the ticket object when creating or updating the ticket" ("Adding voice
-/// comments to tickets"), checked against the voice comment's schema.
-const DOCUMENTED_FIELDS: &[(&str, &str, &str, &str)] = &[(
-    "PUT",
-    "/api/v2/tickets/{ticket_id}",
-    "/ticket/voice_comment",
-    "TicketCreateVoicemailTicketVoiceCommentInput",
-)];
+/// Fields Zendesk documents on an operation that its schema leaves out, each
+/// with the schema it is checked against:
+/// - "Add a ticket voice comment to a ticket by including a voice_comment object
+///   in the ticket object when creating or updating the ticket" ("Adding voice
+///   comments to tickets");
+/// - "Updating tag lists": a ticket update's `additional_tags` adds tags
+///   without replacing the ticket's own (an array of tag names).
+const DOCUMENTED_FIELDS: &[(&str, &str, &str, &str)] = &[
+    (
+        "PUT",
+        "/api/v2/tickets/{ticket_id}",
+        "/ticket/voice_comment",
+        "$ref: '#/components/schemas/TicketCreateVoicemailTicketVoiceCommentInput'",
+    ),
+    (
+        "PUT",
+        "/api/v2/tickets/{ticket_id}",
+        "/ticket/additional_tags",
+        "{type: array, items: {type: string}}",
+    ),
+];
 
 /// The body schema of a [`TICKET_LIKE_CREATE_TICKET`] operation.
 fn widened_voice_ticket_schema() -> Yaml {
@@ -346,17 +357,24 @@ async fn every_request_matches_the_official_description() {
         .add_comment(
             2,
             &comment,
-            Some(1),
-            Some("open"),
-            Some(&VoiceCommentInput {
-                from: "+14155550100".into(),
-                to: "+14155550199".into(),
-                recording_url: "https://pbx.example.com/rec/1.mp3".into(),
-                started_at: "2026-11-28T10:00:00Z".into(),
-                call_duration: 42,
-                answered_by_id: None,
-                transcription_text: None,
-            }),
+            &CommentChanges {
+                assignee_id: Some(1),
+                status: Some("open"),
+                voice: Some(&VoiceCommentInput {
+                    from: "+14155550100".into(),
+                    to: "+14155550199".into(),
+                    recording_url: "https://pbx.example.com/rec/1.mp3".into(),
+                    started_at: "2026-11-28T10:00:00Z".into(),
+                    call_duration: 42,
+                    answered_by_id: None,
+                    transcription_text: None,
+                }),
+                additional_tags: &["wrap_up_sale".to_string()],
+                custom_fields: &[CustomFieldValue {
+                    id: 5,
+                    value: json!("sale"),
+                }],
+            },
         )
         .await
         .unwrap();
@@ -446,10 +464,7 @@ async fn every_request_matches_the_official_description() {
                     if let Some(obj) = body.pointer_mut(parent).and_then(Value::as_object_mut) {
                         obj.remove(name);
                     }
-                    let schema = serde_yaml::from_str::<Yaml>(&format!(
-                        "$ref: '#/components/schemas/{schema}'"
-                    ))
-                    .unwrap();
+                    let schema = serde_yaml::from_str::<Yaml>(schema).unwrap();
                     let at = format!("{} {}{pointer}", s.method, s.path);
                     check_body(&spec, &schema, &field, &at, &mut problems);
                 }

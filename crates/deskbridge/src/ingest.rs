@@ -45,6 +45,8 @@ pub enum Source {
     /// `POST /api/v1/agent/dial`: the dialed call's start (and its end when the
     /// phone system refuses it).
     Dial,
+    /// `POST /api/v1/calls/{id}/wrap_up`: an agent's wrap-up of a call.
+    WrapUp,
 }
 
 impl Source {
@@ -58,6 +60,7 @@ impl Source {
             Source::Chat => "chat",
             Source::Backfill => "backfill",
             Source::Dial => "dial",
+            Source::WrapUp => "wrap_up",
         }
     }
 }

@@ -41,6 +41,7 @@ fn call_under(
         recording_url: None,
         transcript: None,
         conversation: None,
+        wrap_up: None,
     };
     let mut c = Interaction::start("g", &crate::policy::CallPlan::of(policy), &base).unwrap();
     c.apply(&base);

@@ -24,6 +24,7 @@ fn ev(id: &str, kind: EventKind, at: i64) -> CallEvent {
         recording_url: None,
         transcript: None,
         conversation: None,
+        wrap_up: None,
     }
 }
 
@@ -83,6 +84,10 @@ fn fake_outcome(call: &Interaction, step: Step) -> StepOutcome {
         },
         Step::AddRecording => StepOutcome {
             logged_recording: call.recording_url.clone(),
+            ..StepOutcome::default()
+        },
+        Step::AddWrapUp => StepOutcome {
+            wrap_up_logged: true,
             ..StepOutcome::default()
         },
         Step::Pop => StepOutcome {

@@ -257,6 +257,8 @@ pub struct Policy {
     /// Missed calls open callbacks (`callbacks`, `callback_within_minutes`,
     /// `callback_attempts`).
     pub callbacks: crate::callback::CallbackRules,
+    /// `[groups.wrap_up]`, when the group asks agents to wrap calls up.
+    pub wrap_up: Option<crate::wrap_up::WrapUpRules>,
 }
 
 /// A ticket field id and the template over call data that fills it.
@@ -305,6 +307,7 @@ impl Default for Policy {
             call_record_app_id: None,
             chat: crate::conversation::ChatPolicy::default(),
             callbacks: crate::callback::CallbackRules::default(),
+            wrap_up: None,
         }
     }
 }

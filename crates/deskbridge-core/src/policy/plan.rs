@@ -79,6 +79,10 @@ pub struct CallPlan {
     /// tickets (`use_ivr_ticket`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_on_ticket: Option<String>,
+    /// The group's wrap-up (`[groups.wrap_up]`): the codes an agent chooses
+    /// from, and how long an answered call's comment waits for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<crate::wrap_up::WrapUpRules>,
 }
 
 impl CallPlan {
@@ -100,6 +104,7 @@ impl CallPlan {
             callbacks: policy.callbacks,
             record_in_helpdesk: true,
             log_on_ticket: None,
+            wrap_up: policy.wrap_up.clone(),
         }
     }
 }

@@ -23,6 +23,10 @@ pub struct FakeTicket {
     pub requester_id: Option<String>,
     pub assignee: Option<String>,
     pub comments: Vec<String>,
+    /// Tags added by comments' updates (a wrap-up's).
+    pub tags: Vec<String>,
+    /// Fields set by comments' updates.
+    pub custom_fields: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -234,6 +238,8 @@ impl Helpdesk for FakeHelpdesk {
                 requester_id: ticket.requester_id.clone(),
                 assignee: ticket.assignee.clone(),
                 comments: ticket.comment.iter().map(|c| c.body.clone()).collect(),
+                tags: ticket.tags.clone(),
+                custom_fields: ticket.custom_fields.clone(),
             });
             id
         });
@@ -279,6 +285,9 @@ impl Helpdesk for FakeHelpdesk {
                 if comment.reopen_solved && t.status == "solved" {
                     t.status = "open".into();
                 }
+                t.tags.extend(comment.tags.iter().cloned());
+                t.custom_fields
+                    .extend(comment.custom_fields.iter().cloned());
             }
             target
         });

@@ -62,6 +62,27 @@ pub struct NewComment {
     /// [`CommentAdded::call_record`].
     /// Boxed: most comments carry none.
     pub call_record: Option<Box<CallRecord>>,
+    /// Tags added to the ticket in the same update (a wrap-up's code), beside
+    /// those it has.
+    pub tags: Vec<String>,
+    /// Ticket field id → value, set in the same update (a wrap-up's field).
+    pub custom_fields: Vec<(String, String)>,
+}
+
+impl NewComment {
+    /// A private comment that changes nothing else on the ticket.
+    pub fn private(body: String) -> NewComment {
+        NewComment {
+            body,
+            public: false,
+            reassign: None,
+            reopen_solved: false,
+            voice: None,
+            call_record: None,
+            tags: Vec::new(),
+            custom_fields: Vec::new(),
+        }
+    }
 }
 
 /// A call as a helpdesk's call log keeps it: one record per call, on its

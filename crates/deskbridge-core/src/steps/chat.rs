@@ -13,7 +13,7 @@ pub(super) fn run(cx: &Cx, step: Step, c: &Conversation) -> Result<Progress, Ste
         Step::IdentifyCaller => identify(cx, c),
         Step::OpenTicket => open_ticket(cx, c),
         // A chat never queues these; a stray one does nothing.
-        Step::AwaitAgent | Step::LogCall | Step::AddRecording | Step::Pop => {
+        Step::AwaitAgent | Step::LogCall | Step::AddRecording | Step::AddWrapUp | Step::Pop => {
             skipped("a chat has no such step")
         }
     }

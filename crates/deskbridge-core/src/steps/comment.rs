@@ -3,6 +3,7 @@
 use super::ticket::{call_record, logged_recording, reassignment, voice_comment};
 use super::{Cx, Progress, Request, StepError, done, need, skipped};
 use crate::comment::{call_comment, recording_comment};
+use crate::decide::wrap_up;
 use crate::interaction::StepOutcome;
 use crate::ports::{CommentAdded, NewComment};
 use crate::rule::TicketRule;
@@ -15,15 +16,17 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
     };
     let reassign = reassignment(cx);
     let Some(added) = &cx.answers.comment else {
+        let marks = wrap_up::ticket_marks(cx.call);
         return need(Request::AddComment {
             ticket_id: ticket_id.clone(),
             comment: NewComment {
-                body: call_comment(cx.call),
-                public: false,
                 reassign: reassign.as_ref().map(|(agent, _)| agent.clone()),
                 reopen_solved: cx.rules.policy.reopen_solved,
                 voice: voice_comment(cx.call, cx.rules.policy, answered_by(cx)),
                 call_record: call_record(cx.call, cx.rules.policy, answered_by(cx)).map(Box::new),
+                tags: marks.tags,
+                custom_fields: marks.custom_fields,
+                ..NewComment::private(call_comment(cx.call))
             },
             key: (cx.key)("log_call"),
         });
@@ -34,6 +37,7 @@ pub(super) fn log_call(cx: &Cx) -> Result<Progress, StepError> {
         assignee_rule,
         comment_id: Some(added.id.clone()),
         call_logged: true,
+        wrap_up_logged: wrap_up::carried(cx.call, added.earlier_text.as_deref()),
         call_record: added.call_record.clone(),
         logged_recording: logged_recording(cx.call, true, added.earlier_text.as_deref()),
         ..moved_to_followup(ticket_id, added)
@@ -62,22 +66,43 @@ pub(super) fn add_recording(cx: &Cx, job_id: i64) -> Result<Progress, StepError>
     let Some(added) = &cx.answers.comment else {
         return need(Request::AddComment {
             ticket_id: ticket_id.clone(),
+            // A late recording is not a new contact from the customer (no
+            // reopening), and the call's record was made by its call comment:
+            // a late recording is a comment of its own.
             comment: NewComment {
-                body: recording_comment(cx.call, url),
-                public: false,
-                reassign: None,
-                // A late recording is not a new contact from the customer.
-                reopen_solved: false,
                 voice: voice_comment(cx.call, cx.rules.policy, answered_by(cx)),
-                // The call's record was made by its call comment; a late
-                // recording is a comment of its own.
-                call_record: None,
+                ..NewComment::private(recording_comment(cx.call, url))
             },
             key: (cx.key)(&format!("add_recording/{job_id}")),
         });
     };
     done(StepOutcome {
         logged_recording: Some(url.clone()),
+        ..moved_to_followup(ticket_id, added)
+    })
+}
+
+/// A wrap-up given after the call comment was written: its line as a comment
+/// of its own, with its tag and field in the same update. Like a late
+/// recording, it does not reopen the ticket.
+pub(super) fn add_wrap_up(cx: &Cx) -> Result<Progress, StepError> {
+    let (Some(w), Some(ticket_id)) = (&cx.call.wrap_up, &cx.call.ticket_id) else {
+        return skipped("no wrap-up or no ticket");
+    };
+    let Some(added) = &cx.answers.comment else {
+        let marks = wrap_up::ticket_marks(cx.call);
+        return need(Request::AddComment {
+            ticket_id: ticket_id.clone(),
+            comment: NewComment {
+                tags: marks.tags,
+                custom_fields: marks.custom_fields,
+                ..NewComment::private(w.line())
+            },
+            key: (cx.key)("add_wrap_up"),
+        });
+    };
+    done(StepOutcome {
+        wrap_up_logged: true,
         ..moved_to_followup(ticket_id, added)
     })
 }

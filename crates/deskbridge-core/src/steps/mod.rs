@@ -240,6 +240,7 @@ impl<'a> StepRun<'a> {
             Step::OpenTicket => ticket::run(&cx),
             Step::LogCall => comment::log_call(&cx),
             Step::AddRecording => comment::add_recording(&cx, self.job_id),
+            Step::AddWrapUp => comment::add_wrap_up(&cx),
             Step::Pop => pop::run(&cx),
         }
     }

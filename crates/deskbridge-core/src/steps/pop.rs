@@ -100,6 +100,8 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
             outcome.assignee_rule = Some(assignee_rule);
             outcome.call_logged = logged;
             outcome.comment_id = created.comment_id.clone().filter(|_| logged);
+            outcome.wrap_up_logged =
+                logged && crate::decide::wrap_up::carried(call, created.earlier_text.as_deref());
             outcome.logged_recording =
                 super::ticket::logged_recording(call, logged, created.earlier_text.as_deref());
             new = true;

@@ -81,6 +81,10 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
                 assignee_rule: Some(assignee_rule),
                 comment_id: created.comment_id.clone().filter(|_| logged),
                 call_logged: logged,
+                // The tag and field went with the create whatever the
+                // comment; the line with the call's comment.
+                wrap_up_logged: logged
+                    && crate::decide::wrap_up::carried(call, created.earlier_text.as_deref()),
                 logged_recording: logged_recording(call, logged, created.earlier_text.as_deref()),
                 ..decided(Some(created.id.clone()))
             })
@@ -136,23 +140,23 @@ pub fn new_ticket(
         true => call_comment(call),
         false => subject.clone(),
     };
+    // The wrap-up's tag and field, when the agent gave it before the ticket
+    // was made (the ticket waits for it with the call's comment).
+    let marks = crate::decide::wrap_up::ticket_marks(call);
+    let mut tags = policy.ticket_tags.clone();
+    tags.extend(marks.tags);
+    let mut custom_fields = templates.custom_field_values(call)?;
+    custom_fields.extend(marks.custom_fields);
     Ok(NewTicket {
         requester_id: call.contact_id.clone(),
         priority: policy.ticket_priority,
         ticket_type: policy.ticket_type,
         status: policy.ticket_status,
-        tags: policy.ticket_tags.clone(),
+        tags,
         ticket_form: policy.ticket_form.clone(),
-        custom_fields: templates.custom_field_values(call)?,
+        custom_fields,
         assignee,
-        comment: Some(NewComment {
-            body,
-            public: false,
-            reassign: None,
-            reopen_solved: false,
-            voice: None,
-            call_record: None,
-        }),
+        comment: Some(NewComment::private(body)),
         subject,
         voice: voice_comment(call, policy, assignee_email).filter(|_| writes_in_create(policy)),
         display_to: None,

@@ -145,6 +145,10 @@ pub struct GroupConfig {
     /// unreached (default 3).
     pub callback_attempts: Option<u32>,
 
+    /// Wrap-up codes agents choose after each answered call
+    /// (`[groups.wrap_up]`).
+    pub wrap_up: Option<super::WrapUpConfig>,
+
     /// CRM triggers (`[[groups.triggers]]`): who hears of changes to the
     /// group's CRM records.
     pub triggers: Vec<super::TriggerConfig>,
@@ -262,6 +266,7 @@ impl GroupConfig {
                     .unwrap_or(d.callbacks.within_minutes),
                 attempts: self.callback_attempts.unwrap_or(d.callbacks.attempts),
             },
+            wrap_up: self.wrap_up.as_ref().map(super::WrapUpConfig::rules),
         }
     }
 
@@ -579,6 +584,9 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         }
         if let Some(ami) = &g.asterisk {
             ami.check(&key("asterisk"), errors);
+        }
+        if let Some(w) = &g.wrap_up {
+            w.check(&key("wrap_up"), g.asterisk.is_some(), errors);
         }
         super::dialing::check(g, &key, errors);
         check_pops(g, config, &key, errors);

@@ -10,6 +10,7 @@ mod env;
 mod group;
 pub mod reference;
 pub mod triggers;
+mod wrap_up;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ pub use asterisk::AsteriskConfig;
 pub use backend::{BackendConfig, BackendKind};
 pub use group::{AgentConfig, GroupConfig};
 pub use triggers::{TriggerConfig, TriggersConfig};
+pub use wrap_up::WrapUpConfig;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]

@@ -261,3 +261,20 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         ))
     }
 }
+
+/// A signed-in agent as the directory knows them: their name and the
+/// extension their phone rings on (a dial rings it; a phone system names the
+/// agent of a call by it).
+pub fn agent_ref(state: &AppState, email: &str) -> deskbridge_core::AgentRef {
+    let known = state
+        .directory
+        .agents()
+        .iter()
+        .find(|a| a.email.eq_ignore_ascii_case(email))
+        .cloned();
+    deskbridge_core::AgentRef {
+        email: Some(email.to_string()),
+        name: known.as_ref().and_then(|a| a.name.clone()),
+        extension: known.and_then(|a| a.extension),
+    }
+}

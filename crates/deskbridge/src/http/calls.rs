@@ -364,6 +364,10 @@ pub struct CallView {
     pub ticket_id: Option<String>,
     pub to: Option<Phone>,
     pub updated_at: DateTime<Utc>,
+    /// The call's wrap-up, for an answered call of a group with wrap-up
+    /// (`[groups.wrap_up]`): the codes to offer, and what was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<super::wrap_up::WrapUpView>,
 }
 
 /// An agent as the call names them; fields the phone system did not send are left
@@ -495,6 +499,7 @@ impl CallView {
             ticket_id: call.ticket_id.clone(),
             to: call.to.clone(),
             updated_at: record.updated_at,
+            wrap_up: super::wrap_up::WrapUpView::of(call),
         }
     }
 }

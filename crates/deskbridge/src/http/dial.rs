@@ -11,7 +11,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use deskbridge_core::AgentRef;
 use deskbridge_core::decide::dial::{DialAsk, DialGroup, dial};
 use deskbridge_core::dial::{DIAL_FAILURE_ATTRIBUTE, Dial, DialLog, DialRefused};
 use serde::{Deserialize, Serialize};
@@ -97,7 +96,7 @@ async fn dial_number(
     }
     .cloned()
     .ok_or_else(|| ApiError::invalid("group", "no group of yours by that name"))?;
-    let agent = agent_ref(&state, email);
+    let agent = super::caller::agent_ref(&state, email);
     let decided = dial(
         &DialAsk {
             to: &body.to,
@@ -137,21 +136,6 @@ async fn dial_number(
 
 fn has_dialer(group: &Group) -> bool {
     group.dialer.is_some()
-}
-
-/// The agent as the directory knows them (their extension is what is rung).
-fn agent_ref(state: &AppState, email: &str) -> AgentRef {
-    let known = state
-        .directory
-        .agents()
-        .iter()
-        .find(|a| a.email.eq_ignore_ascii_case(email))
-        .cloned();
-    AgentRef {
-        email: Some(email.to_string()),
-        name: known.as_ref().and_then(|a| a.name.clone()),
-        extension: known.and_then(|a| a.extension),
-    }
 }
 
 /// Asks the group's phone system to place the dial. A dial it did not take

@@ -24,6 +24,7 @@ mod routing;
 pub mod serve;
 mod triggers;
 mod twilio;
+mod wrap_up;
 mod zendesk_app;
 
 use std::sync::Arc;

@@ -83,6 +83,7 @@ fn ticket_changes(body: &Value) -> Result<TicketChanges, ApiError> {
         ticket_type: ticket.string("type")?,
         subject: ticket.string("subject")?,
         tags: ticket.strings("tags")?,
+        additional_tags: ticket.strings("additional_tags")?,
         custom_fields: custom_fields(&ticket)?,
         external_id: ticket.string("external_id")?,
     })

@@ -62,6 +62,9 @@ pub(crate) struct TicketChanges {
     pub(crate) ticket_type: Option<String>,
     pub(crate) subject: Option<String>,
     pub(crate) tags: Option<Vec<String>>,
+    /// Tickets API, "Updating tag lists": `additional_tags` adds tags to the
+    /// ticket's own (after `tags`, when both are sent), without repeats.
+    pub(crate) additional_tags: Option<Vec<String>>,
     pub(crate) custom_fields: Option<Vec<(u64, Value)>>,
     pub(crate) external_id: Option<String>,
 }
@@ -526,7 +529,13 @@ impl Store {
             record("subject", json!(ticket.subject), json!(subject));
             ticket.subject = Some(subject);
         }
-        if let Some(tags) = changes.tags {
+        let mut tags = changes.tags.unwrap_or_else(|| ticket.tags.clone());
+        for tag in changes.additional_tags.unwrap_or_default() {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags != ticket.tags {
             record("tags", json!(ticket.tags), json!(tags));
             ticket.tags = tags;
         }

@@ -174,6 +174,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::decision::routes())
         .merge(super::callbacks::routes())
         .merge(super::dial::routes())
+        .merge(super::wrap_up::routes())
         .merge(super::lookup::routes())
         .merge(super::triggers::routes())
         .merge(super::admin::routes())

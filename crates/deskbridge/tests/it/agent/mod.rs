@@ -105,6 +105,7 @@ mod caller_log;
 mod lookup;
 mod sign_in;
 mod streams;
+mod wrap_up;
 mod zendesk;
 
 pub(crate) use streams::read_stream;
