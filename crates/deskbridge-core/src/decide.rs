@@ -358,6 +358,7 @@ pub fn directory_match<'a>(
 
 pub mod callback;
 pub mod dial;
+pub mod pause;
 pub mod pop;
 pub mod wrap_up;
 

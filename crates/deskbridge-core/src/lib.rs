@@ -22,6 +22,7 @@ pub mod dialing;
 pub mod event;
 pub mod group_for;
 pub mod interaction;
+pub mod pause;
 pub mod phone;
 pub mod policy;
 pub mod pop;

@@ -123,6 +123,16 @@ pub fn render_for_dial(source: &str, dial: &crate::dial::Dial) -> Result<String,
         .map_err(|e| format!("{e}; dial templates can use {}", DIAL_VARIABLES.join(", ")))
 }
 
+/// Renders a template over one agent only (`agent.extension`, `agent.email`,
+/// `agent.name`): their queue member's interface for a pause
+/// (`[groups.asterisk] agent_channel`). Strict, as for a dial.
+pub fn render_for_agent(source: &str, agent: &crate::agent::AgentRef) -> Result<String, String> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.render_str(source, minijinja::context! { agent => agent })
+        .map_err(|e| format!("{e}; this template can use agent.extension, agent.email, agent.name"))
+}
+
 impl Templates {
     /// Compiles every template of the policy. Each error names its key under
     /// `prefix` (e.g. `groups[0]`); all errors are reported, not just the first.

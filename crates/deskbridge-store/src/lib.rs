@@ -29,6 +29,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::agent_mode::{AgentChoice, DecisionRefused};
 use deskbridge_core::callback::Callback;
+use deskbridge_core::pause::{Pause, PauseChange};
 use deskbridge_core::{
     ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Outcome, Step, StepOutcome, WorkLane,
 };
@@ -118,6 +119,8 @@ pub enum Change {
     Work,
     /// A callback of the group opened, changed or closed.
     Callbacks { group: String },
+    /// An agent of the group paused or resumed.
+    Agent { group: String, agent: String },
     /// This instance may have missed other instances' changes: its listener
     /// lost its connection and is subscribed again. What was announced in
     /// between was not heard, so whoever follows calls reads them again (the
@@ -421,6 +424,30 @@ pub trait Callbacks: Send + Sync {
     ) -> Result<Vec<Callback>, StoreError>;
 }
 
+/// Agents' pauses (`deskbridge_core::pause`): written as the core decided
+/// them, each write announced as [`Change::Agent`].
+#[async_trait]
+pub trait Pauses: Send + Sync {
+    /// The agent's open pauses, one per group at most.
+    async fn open_pauses(&self, agent: &str) -> Result<Vec<Pause>, StoreError>;
+
+    /// Carries out a change the core decided over the open pause it saw;
+    /// false when that changed meanwhile (a start found a pause open, an end
+    /// found it ended): decide again.
+    async fn change_pause(&self, change: &PauseChange) -> Result<bool, StoreError>;
+
+    /// The agent's pauses overlapping `from`..`to`, oldest first.
+    async fn pauses_between(
+        &self,
+        agent: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Pause>, StoreError>;
+
+    /// Open wrap-up pauses whose time ran out by `now`.
+    async fn wrap_up_pauses_due(&self, now: DateTime<Utc>) -> Result<Vec<Pause>, StoreError>;
+}
+
 /// Calls of a list, and whether the list stopped short of its limit for their
 /// size.
 #[derive(Debug, Clone)]
@@ -677,6 +704,7 @@ pub trait Store:
     + Outbox
     + MirrorStore
     + Callbacks
+    + Pauses
     + 'static
 {
     /// Database reachable and migrations applied.

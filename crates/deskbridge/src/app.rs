@@ -57,6 +57,7 @@ fn build_groups(
             app_defaults: Default::default(),
             ami: None,
             dialer: None,
+            queues: None,
         })]);
     }
     config
@@ -97,10 +98,25 @@ fn build_groups(
                     voice_comments: g.zendesk_voice.is_none(),
                 },
                 dialer: dialer(g, ami.as_ref(), config.server.public_url.as_deref()),
+                queues: queues(g, ami.as_ref()),
                 ami,
             }))
         })
         .collect()
+}
+
+/// Where the group's agents pause: its Asterisk queues, through its manager
+/// connection.
+fn queues(
+    g: &crate::config::GroupConfig,
+    inbox: Option<&Arc<crate::adapters::ami::client::Inbox>>,
+) -> Option<crate::pauses::Queues> {
+    let settings = g.asterisk.as_ref()?;
+    Some(crate::pauses::Queues {
+        inbox: inbox?.clone(),
+        agent_channel: settings.agent_channel.clone(),
+        reasons: settings.pause_reasons(),
+    })
 }
 
 /// How the group places dials: Asterisk when its `agent_channel` is set,
@@ -213,7 +229,8 @@ pub struct Running {
     /// The CRM triggers' senders.
     deliveries: crate::triggers::Deliveries,
     heartbeat: tokio::task::JoinHandle<()>,
-    /// The groups' Asterisk manager clients.
+    /// The groups' Asterisk manager clients, and the task pausing agents
+    /// through them for their wrap-up.
     ami: Vec<tokio::task::JoinHandle<()>>,
     purge: tokio::task::JoinHandle<()>,
     /// Lists the Zendesk accounts' agents on a schedule.
@@ -395,7 +412,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let deliveries =
         crate::triggers::spawn(&config, store.clone(), &state.instance.id, stop_rx.clone())?;
 
-    let ami = spawn_ami_clients(&config, &state, &stop_rx);
+    let mut ami = spawn_ami_clients(&config, &state, &stop_rx);
+    ami.extend(crate::pauses::spawn_wrap_up_pauses(
+        state.clone(),
+        stop_rx.clone(),
+    ));
     let mirrors = deskbridge_zendesk_helpdesk::mirror::spawn_all(
         &state.mirrors,
         &state.instance.id,

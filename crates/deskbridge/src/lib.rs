@@ -26,6 +26,7 @@ pub mod demo;
 pub mod dialers;
 pub mod http;
 pub mod ingest;
+pub mod pauses;
 pub mod state;
 pub mod telemetry;
 pub mod token;

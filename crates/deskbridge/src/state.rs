@@ -53,6 +53,8 @@ pub struct Group {
     pub ami: Option<Arc<crate::adapters::ami::client::Inbox>>,
     /// How the group places an agent's dial (click-to-call), if it can.
     pub dialer: Option<crate::dialers::Dialer>,
+    /// Where the group's agents pause (its Asterisk queues), if anywhere.
+    pub queues: Option<crate::pauses::Queues>,
 }
 
 /// A group's backend as the admin page shows it: its key in `[backends]`
@@ -351,6 +353,7 @@ pub(crate) mod tests {
             connectors: vec![ConnectorKind::Events],
             app_defaults: Default::default(),
             ami: None,
+            queues: None,
             dialer: None,
         }
     }

@@ -234,6 +234,7 @@ fn encode(change: &Change) -> String {
         Change::Work => "work".into(),
         Change::Call { group, call_id } => format!("call\t{group}\t{call_id}"),
         Change::Callbacks { group } => format!("callbacks\t{group}"),
+        Change::Agent { group, agent } => format!("agent\t{group}\t{agent}"),
         // Local only: an instance's own listener says it; never announced.
         Change::Missed => "missed".into(),
     }
@@ -245,6 +246,10 @@ fn decode(payload: &str) -> Option<Change> {
         ("work", None, None) => Some(Change::Work),
         ("callbacks", Some(group), None) => Some(Change::Callbacks {
             group: group.into(),
+        }),
+        ("agent", Some(group), Some(agent)) => Some(Change::Agent {
+            group: group.into(),
+            agent: agent.into(),
         }),
         ("call", Some(group), Some(call_id)) => Some(Change::Call {
             group: group.into(),

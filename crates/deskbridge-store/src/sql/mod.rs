@@ -73,6 +73,7 @@ mod jobs;
 mod journal;
 mod mirror;
 mod outbox;
+mod pauses;
 mod sessions;
 
 use std::time::Duration;

@@ -35,6 +35,11 @@ pub struct AsteriskConfig {
     /// Click-to-call: how long the agent's phone rings before the dial gives up
     /// (default 30).
     pub dial_timeout_seconds: Option<u64>,
+    /// The reasons an agent may pause for in the group's queues (Asterisk
+    /// `QueuePause`), as the page offers them (default Break, Lunch, Meeting,
+    /// Training). Pausing needs `agent_channel` (it names the agent's queue
+    /// member) and the manager user's `write = agent`.
+    pub pause_reasons: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for AsteriskConfig {
@@ -72,6 +77,17 @@ impl AsteriskConfig {
             .to_string()
     }
 
+    /// The reasons the page offers for a pause.
+    pub fn pause_reasons(&self) -> Vec<String> {
+        match &self.pause_reasons {
+            Some(reasons) => reasons.iter().map(|r| r.trim().to_string()).collect(),
+            None => crate::pauses::DEFAULT_REASONS
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+        }
+    }
+
     /// The context dialed calls are sent to.
     pub fn dial_context(&self) -> &str {
         self.dial_context
@@ -94,6 +110,18 @@ impl AsteriskConfig {
                     "{key}.agent_channel: {channel:?} is not a channel; write tech/resource, e.g. agent_channel = \"PJSIP/{{{{ agent.extension }}}}\""
                 )),
                 Err(e) => errors.push(format!("{key}.agent_channel: {e}")),
+            }
+        }
+        if let Some(reasons) = &self.pause_reasons {
+            let bad = reasons.iter().find(|r| {
+                let r = r.trim();
+                r.is_empty() || r.chars().count() > deskbridge_core::pause::MAX_REASON_CHARS
+            });
+            if let Some(r) = bad {
+                errors.push(format!(
+                    "{key}.pause_reasons: {r:?} is not a reason; give 1 to {} characters",
+                    deskbridge_core::pause::MAX_REASON_CHARS
+                ));
             }
         }
         if let Some(t) = self.dial_timeout_seconds

@@ -495,7 +495,7 @@ async fn agent_calls(
     Query(q): Query<LogQuery>,
 ) -> Result<Json<super::calls::CallLog>, ApiError> {
     let groups = state.groups.clone();
-    call_log(&state, &groups, Some(&session.email), q)
-        .await
-        .map(Json)
+    let mut log = call_log(&state, &groups, Some(&session.email), q).await?;
+    log.paused_today = Some(super::pause::paused_today(&state, &session.email).await?);
+    Ok(Json(log))
 }

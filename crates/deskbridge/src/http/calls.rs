@@ -113,6 +113,10 @@ pub struct CallLog {
     pub calls: Vec<CallView>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// On the agent's own log (`/agent/calls`): their paused time per reason
+    /// today (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_today: Option<Vec<super::pause::PauseTime>>,
 }
 
 /// The most stored call data one caller-log response reads, in bytes: its
@@ -206,6 +210,7 @@ pub async fn call_log(
         return Ok(CallLog {
             calls: Vec::new(),
             truncated: false,
+            paused_today: None,
         });
     };
     let phone = q
@@ -228,6 +233,7 @@ pub async fn call_log(
     Ok(CallLog {
         calls,
         truncated: page.truncated,
+        paused_today: None,
     })
 }
 

@@ -35,6 +35,9 @@ pub enum FeedItem {
     /// A callback of the group opened, changed or closed: pages listing the
     /// group's callbacks read them again.
     Callbacks(String),
+    /// An agent of the group paused or resumed: their page reads their
+    /// queue state again.
+    Agent { group: String, agent: String },
     /// Changes were missed: how many, or `None` when they could not be
     /// counted (the store's listener reconnected).
     Missed(Option<u64>),
@@ -106,6 +109,7 @@ async fn read_changes(
             }
             Ok(Change::Work) => continue,
             Ok(Change::Callbacks { group }) => FeedItem::Callbacks(group),
+            Ok(Change::Agent { group, agent }) => FeedItem::Agent { group, agent },
             Ok(Change::Missed) => FeedItem::Missed(None),
             Err(RecvError::Lagged(n)) => FeedItem::Missed(Some(n)),
             Err(RecvError::Closed) => return,

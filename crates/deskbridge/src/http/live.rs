@@ -128,6 +128,15 @@ pub(super) async fn next_call(
                 }
             }
             Ok(FeedItem::Callbacks(_)) => continue,
+            Ok(FeedItem::Agent { group, agent }) if wanted(&group) => {
+                if let Ok(e) = Event::default()
+                    .event("queue")
+                    .json_data(serde_json::json!({ "group": group, "agent": agent }))
+                {
+                    return Next::Event(e);
+                }
+            }
+            Ok(FeedItem::Agent { .. }) => continue,
             Ok(FeedItem::Missed(n)) => return Next::Event(FeedItem::lagged(n)),
             Err(RecvError::Lagged(n)) => return Next::Event(FeedItem::lagged(Some(n))),
             Err(RecvError::Closed) => return Next::Closed,

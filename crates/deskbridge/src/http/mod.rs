@@ -20,6 +20,7 @@ pub mod lanes;
 mod live;
 mod lookup;
 pub mod openapi;
+mod pause;
 mod routing;
 pub mod serve;
 mod triggers;

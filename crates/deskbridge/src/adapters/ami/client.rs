@@ -34,6 +34,7 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 const LOGIN_ID: &str = "deskbridge-login";
 const CHALLENGE_ID: &str = "deskbridge-challenge";
 const SYNC_ID: &str = "deskbridge-sync";
+const QUEUES_ID: &str = "deskbridge-queues";
 
 #[derive(Debug, thiserror::Error)]
 enum SessionError {
@@ -220,6 +221,11 @@ async fn session(
         ("ActionID", SYNC_ID),
     ]))
     .await?;
+    // Who is paused now: the agents' pauses follow the listing's members
+    // (a pause or resume made while deskbridge was away).
+    if group.queues.is_some() {
+        conn.send(&super::queue::queue_status(QUEUES_ID)).await?;
+    }
     let mut last_heard = Instant::now();
     let mut pinged = false;
     // Actions sent on this connection, by ActionID, until their answer.
@@ -273,6 +279,10 @@ async fn session(
                     "the PBX refused CoreShowChannels, so calls that end while deskbridge is disconnected stay open; give the manager user write = reporting"
                 );
             }
+            continue;
+        }
+        if let Some(member) = super::queue::member(&frame) {
+            crate::pauses::follow_member(state, group, &member).await;
             continue;
         }
         let now = chrono::Utc::now();

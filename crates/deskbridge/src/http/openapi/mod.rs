@@ -175,6 +175,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::callbacks::routes())
         .merge(super::dial::routes())
         .merge(super::wrap_up::routes())
+        .merge(super::pause::routes())
         .merge(super::lookup::routes())
         .merge(super::triggers::routes())
         .merge(super::admin::routes())

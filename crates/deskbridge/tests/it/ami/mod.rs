@@ -116,6 +116,21 @@ impl ScriptedAmi {
 
     /// [`ScriptedAmi::accept`] by a PBX that offers the MD5 challenge or not.
     fn accept_with(&self, live: &[(&str, &str, &str)], challenge: Challenge) -> AmiConn {
+        let mut conn = self.logged_in(live, challenge);
+        conn.list_queues(&[]);
+        conn
+    }
+
+    /// [`ScriptedAmi::accept`] with these queue members listed after the
+    /// login (see [`AmiConn::list_queues`]).
+    fn accept_listing(&self, members: &[&str]) -> AmiConn {
+        let mut conn = self.logged_in(&[], Challenge::Offer);
+        conn.list_queues(members);
+        conn
+    }
+
+    /// Greets, checks the login and answers the channel listing.
+    fn logged_in(&self, live: &[(&str, &str, &str)], challenge: Challenge) -> AmiConn {
         let mut conn = self.connect();
         conn.write("Asterisk Call Manager/7.0.3\r\n");
         let login = conn.login_action(challenge);
@@ -152,6 +167,28 @@ impl ScriptedAmi {
             live.len()
         ));
         conn
+    }
+}
+
+impl AmiConn {
+    /// Answers the `QueueStatus` deskbridge sends after its login with
+    /// `members` (each a `QueueMember` event's lines after its `Event`), as
+    /// `app_queue`'s `manager_queues_status` does: a response, the events
+    /// with the action's id, then `QueueStatusComplete`.
+    fn list_queues(&mut self, members: &[&str]) {
+        let action = self.read_action();
+        assert_eq!(field(&action, "Action"), "QueueStatus", "{action:?}");
+        let id = field(&action, "ActionID");
+        self.write(&format!(
+            "Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: Queue status will follow\r\n\r\n"
+        ));
+        for member in members {
+            self.play(&format!("Event: QueueMember\n{member}\nActionID: {id}"));
+        }
+        self.write(&format!(
+            "Event: QueueStatusComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n",
+            members.len()
+        ));
     }
 }
 
@@ -989,3 +1026,4 @@ fn an_agents_call_to_a_customer_is_an_outbound_call_on_the_customers_ticket() {
 }
 
 pub(crate) mod dial;
+mod pause;
