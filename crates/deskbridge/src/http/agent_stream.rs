@@ -42,7 +42,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     tag = "agent",
     security(("agent_session" = [])),
     responses(
-        (status = 200, description = "Server-Sent Events: `hello`, then `pop` (a screen pop for this agent: the call, the caller card, the record chosen), `withdrawn` (a call that popped here was answered by a colleague: `call_id`, `taken_by` with their email and name) and `call` (one of the agent's calls changed); the agent's live calls first", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events: `hello`, then `pop` (a screen pop for this agent: the call, the caller card, the record chosen), `withdrawn` (a call that popped here was answered by a colleague: `call_id`, `taken_by` with their email and name) `call` (one of the agent's calls changed: its view, with its `wrap_up` once it is owed), `callbacks` (a callback of the agent's groups changed: `group`) and `queue` (an agent of those groups paused or resumed: `group`, `agent`); the agent's live calls first", content_type = "text/event-stream", body = String),
         (status = 401, description = "Not signed in, or the session expired (`unauthorized`)", body = doc::ApiErrorBody),
     )
 )]

@@ -47,6 +47,10 @@ tokens = ["{TOKEN}"]
 twilio_auth_token = "{TWILIO_AUTH}"
 ticket_assignment = "agent"
 
+[groups.wrap_up]
+codes = ["sale"]
+seconds = 0
+
 # A receiver on this machine, refused (allow_private_networks is off): its
 # notification becomes a dead letter at once, for the deliveries endpoints.
 [[groups.triggers]]
@@ -668,6 +672,36 @@ fn every_documented_operation_answers_as_described() {
     );
     assert_eq!(dial.status, 422, "{}", dial.text);
     assert!(dial.text.contains("agent_channel"), "{}", dial.text);
+    // Ann wraps up the call she answered.
+    let wrapped = c.json(
+        "post",
+        "/api/v1/calls/{call_id}/wrap_up",
+        "/api/v1/calls/oa-1/wrap_up",
+        As::Agent(&ann),
+        Some(json!({"code": "sale", "note": "renewal"})),
+    );
+    assert_eq!(wrapped["wrap_up"]["done"]["code"]["code"], "sale", "{wrapped}");
+    // Her queue state; a group without a phone system takes no pause (the
+    // pauses' own tests are in ami/pause.rs).
+    let queue = c.json(
+        "get",
+        "/api/v1/agent/queue",
+        "/api/v1/agent/queue",
+        As::Agent(&ann),
+        None,
+    );
+    assert_eq!(queue["groups"][0]["can_pause"], false, "{queue}");
+    for action in ["pause", "resume"] {
+        let refused = c.call(
+            "post",
+            &format!("/api/v1/agent/{action}"),
+            &format!("/api/v1/agent/{action}"),
+            As::Agent(&ann),
+            Some(Body::Json(json!({"reason": "Break"}))),
+        );
+        assert_eq!(refused.status, 422, "{}", refused.text);
+        assert!(refused.text.contains("no_queues"), "{}", refused.text);
+    }
     let stream = c.call(
         "get",
         "/api/v1/agent/stream",
