@@ -15,6 +15,9 @@ let dialing = null;
 const latest = new Map();
 // Calls whose card was withdrawn here: a colleague answered them.
 const withdrawn = new Set();
+// The call being wrapped up here (its view), and the countdown's timer.
+let wrapping = null;
+let wrapTimer = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -83,6 +86,7 @@ function signedIn(data) {
   listen();
   loadCalls();
   loadCallbacks();
+  loadQueue();
 }
 
 async function signIn(ev) {
@@ -143,11 +147,17 @@ function listen() {
     if (latest.size > 50) latest.delete(latest.keys().next().value);
     onDialed(call);
     onCall(call);
+    offerWrapUp(call);
     loadCalls();
+  });
+  // An agent of my groups paused or resumed: mine is shown again.
+  events.addEventListener("queue", (e) => {
+    const data = JSON.parse(e.data);
+    if (me && data.agent.toLowerCase() === me.email.toLowerCase()) loadQueue();
   });
   // Changes were missed (the server fell behind, or reconnected to its
   // database): read the calls again.
-  events.addEventListener("lagged", () => { loadCalls(); loadCallbacks(); });
+  events.addEventListener("lagged", () => { loadCalls(); loadCallbacks(); loadQueue(); });
   // A callback of one of the agent's groups opened, changed or closed.
   events.addEventListener("callbacks", () => loadCallbacks());
   // Newer pages of this session took the stream's place: stop here rather than
@@ -290,6 +300,7 @@ async function loadCalls() {
   const missed = $("only-missed").checked ? "&missed=true&done=false" : "";
   const r = await request("GET", "/agent/calls?limit=50" + missed);
   if (!r.ok) return;
+  $("paused-today").textContent = pausedToday(r.data.paused_today || []);
   const rows = $("calls-body");
   rows.replaceChildren();
   for (const c of r.data.calls) {
@@ -312,6 +323,12 @@ async function loadCalls() {
       const b = el("button", "Mark done"); b.type = "button";
       b.addEventListener("click", () => markDone([c.call_id]));
       done.append(b);
+    } else if (owesWrapUp(c)) {
+      const b = el("button", "Wrap up"); b.type = "button";
+      b.addEventListener("click", () => { wrapping = c; renderWrapUp(); });
+      done.append(b);
+    } else if (c.wrap_up && c.wrap_up.done && c.wrap_up.done.code) {
+      done.textContent = c.wrap_up.done.code.label;
     }
     tr.append(select, el("td", when.toLocaleString()), el("td", c.direction === "outbound" ? c.to : c.from),
       el("td", c.outcome || c.state), el("td", c.queue || ""), ticket, done);
@@ -406,6 +423,124 @@ async function callbackAction(id, action, body) {
   loadCallbacks();
 }
 
+// Whether I answered the call, it is over, and it has no wrap-up yet.
+function owesWrapUp(call) {
+  if (!call.wrap_up || call.wrap_up.done || call.state !== "ended" || !me) return false;
+  return (call.agents || []).some((a) => a.email && a.email.toLowerCase() === me.email.toLowerCase());
+}
+
+// A call of mine ended: the wrap-up is offered (the newest call wins).
+function offerWrapUp(call) {
+  if (wrapping && wrapping.call_id === call.call_id && call.wrap_up && call.wrap_up.done) {
+    wrapping = null;
+    renderWrapUp();
+    return;
+  }
+  if (!owesWrapUp(call)) return;
+  wrapping = call;
+  renderWrapUp();
+}
+
+function renderWrapUp() {
+  const panel = $("wrapup");
+  if (wrapTimer) { clearInterval(wrapTimer); wrapTimer = null; }
+  if (!wrapping) { panel.hidden = true; return; }
+  panel.hidden = false;
+  $("wrapup-error").textContent = "";
+  $("wrapup-status").textContent = "";
+  const call = wrapping;
+  const who = call.direction === "outbound" ? call.to : call.from;
+  $("wrapup-call").textContent = "Call " + (call.direction === "outbound" ? "to " : "from ") + (who || "unknown")
+    + (call.outcome ? " — " + call.outcome : "");
+  const select = $("wrapup-code");
+  select.replaceChildren();
+  if (!call.wrap_up.required) {
+    const none = el("option", "(no code)"); none.value = ""; select.append(none);
+  }
+  for (const c of call.wrap_up.codes) {
+    const o = el("option", c.label); o.value = c.code; select.append(o);
+  }
+  $("wrapup-note").value = "";
+  const left = $("wrapup-left");
+  const due = call.wrap_up.due_at ? Date.parse(call.wrap_up.due_at) : null;
+  const tick = () => {
+    if (!due) { left.textContent = ""; return; }
+    const secs = Math.max(0, Math.round((due - Date.now()) / 1000));
+    left.textContent = secs > 0 ? "The ticket waits " + secs + " s for your wrap-up"
+      : "The call is on the ticket; your wrap-up is added to it";
+  };
+  tick();
+  if (due) wrapTimer = setInterval(tick, 1000);
+}
+
+async function saveWrapUp(ev) {
+  ev.preventDefault();
+  if (!wrapping) return;
+  const code = $("wrapup-code").value;
+  const note = $("wrapup-note").value.trim();
+  const body = {};
+  if (code) body.code = code;
+  if (note) body.note = note;
+  const r = await request("POST", "/calls/" + encodeURIComponent(wrapping.call_id) + "/wrap_up", body);
+  if (!r.ok) {
+    $("wrapup-error").textContent = (r.data && r.data.message) || "The wrap-up was refused";
+    return;
+  }
+  const done = r.data.wrap_up && r.data.wrap_up.done;
+  wrapping = null;
+  renderWrapUp();
+  $("wrapup").hidden = false;
+  $("wrapup-form").hidden = true;
+  $("wrapup-status").textContent = "Wrapped up" + (done && done.code ? ": " + done.code.label : "");
+  setTimeout(() => { if (!wrapping) { $("wrapup").hidden = true; } $("wrapup-form").hidden = false; }, 3000);
+  loadCalls();
+}
+
+function minutes(secs) {
+  return secs < 60 ? secs + " s" : Math.round(secs / 60) + " min";
+}
+
+function pausedToday(list) {
+  if (!list.length) return "";
+  return "Paused today: " + list.map((p) => p.reason + " " + minutes(p.seconds)).join(", ");
+}
+
+function clock(at) {
+  return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+// Where I stand in my queues: paused (why, since when) or taking calls.
+async function loadQueue() {
+  const r = await request("GET", "/agent/queue");
+  if (!r.ok) return;
+  const group = r.data.groups.find((g) => g.can_pause);
+  $("queue").hidden = !group;
+  if (!group) return;
+  const p = group.paused;
+  const state = $("queue-state");
+  state.dataset.paused = p ? "true" : "false";
+  state.textContent = !p ? "Taking queue calls"
+    : "Paused: " + (p.reason || "no reason") + " since " + clock(p.started_at)
+      + (p.until ? " (until " + clock(p.until) + ")" : "");
+  const select = $("pause-reason");
+  const chosen = select.value;
+  select.replaceChildren();
+  for (const reason of group.reasons) {
+    const o = el("option", reason); o.value = reason; select.append(o);
+  }
+  if (chosen) select.value = chosen;
+  $("pause").disabled = !!p;
+  $("resume").disabled = !p;
+  $("paused-today").textContent = pausedToday(r.data.paused_today);
+}
+
+async function queueAction(path, body) {
+  $("queue-error").textContent = "";
+  const r = await request("POST", path, body);
+  if (!r.ok) $("queue-error").textContent = (r.data && r.data.message) || "Not done";
+  loadQueue();
+}
+
 async function markDone(ids) {
   if (!ids.length) return;
   await request("POST", "/calls/done", { call_ids: ids });
@@ -416,6 +551,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", signIn);
   $("dial-form").addEventListener("submit", (e) => { e.preventDefault(); dialNumber($("dial-to").value.trim(), null); });
   $("signout").addEventListener("click", signOut);
+  $("wrapup-form").addEventListener("submit", saveWrapUp);
+  $("pause-form").addEventListener("submit", (e) => { e.preventDefault(); queueAction("/agent/pause", { reason: $("pause-reason").value }); });
+  $("resume").addEventListener("click", () => queueAction("/agent/resume", {}));
   $("new-ticket").addEventListener("click", () => decide({ action: "new_ticket" }));
   $("attach-form").addEventListener("submit", (e) => { e.preventDefault(); decide({ action: "attach", ticket_id: $("attach-id").value.trim() }); });
   $("contact-form").addEventListener("submit", (e) => { e.preventDefault(); searchContacts(); });

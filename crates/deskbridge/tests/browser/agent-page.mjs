@@ -276,6 +276,43 @@ try {
       fail("no dialed call on the ticket: " + JSON.stringify(comments));
   });
 
+  await test("a wrap-up code chosen after the call lands on its ticket", async () => {
+    await events(ringing("br-wrap", "+14155550169", "ann@acme.com"));
+    await end("br-wrap");
+    await ann.locator("#wrapup").waitFor();
+    await ann.locator("#wrapup-call").filter({ hasText: "+14155550169" }).waitFor();
+    await ann.getByLabel("Wrap-up code").selectOption({ label: "Complaint" });
+    await ann.getByLabel("Note").fill("wants a refund");
+    await ann.getByRole("button", { name: "Save wrap-up" }).click();
+    await ann.locator("#wrapup-status").filter({ hasText: "Wrapped up: Complaint" }).waitFor();
+    const call = await waitFor("the wrap-up on the ticket", async () => {
+      const r = await api("GET", "/api/v1/calls/br-wrap");
+      return r.data.wrap_up && r.data.wrap_up.on_ticket ? r.data : null;
+    });
+    const ticket = (await api("GET", "/api/v1/crm/tickets/" + call.ticket_id)).data;
+    if (!ticket.tags.includes("wrap_up_complaint")) fail("the ticket's tags: " + ticket.tags);
+    const comments = await commentsOf(call.ticket_id);
+    if (!comments.some((c) => c.body.includes("Wrap-up: Complaint (Ann Example): wants a refund")))
+      fail("no wrap-up line on the ticket: " + JSON.stringify(comments));
+    // The log (all calls, not only the missed ones) shows the code.
+    await ann.getByLabel("Missed and not done only").uncheck();
+    await ann.locator("#calls-body tr[data-call='br-wrap']").filter({ hasText: "Complaint" }).waitFor();
+  });
+
+  await test("Ann pauses for lunch and resumes; her paused time shows in her log", async () => {
+    await ann.locator("#queue-state").filter({ hasText: "Taking queue calls" }).waitFor();
+    await ann.getByLabel("Pause reason").selectOption("Lunch");
+    await ann.getByRole("button", { name: "Pause", exact: true }).click();
+    await ann.locator("#queue-state[data-paused='true']").filter({ hasText: "Paused: Lunch" }).waitFor();
+    const paused = (await ann.evaluate(async () => (await fetch("/api/v1/agent/queue")).json()));
+    if (!paused.groups[0].paused || paused.groups[0].paused.reason !== "Lunch")
+      fail("the queue state: " + JSON.stringify(paused));
+    await new Promise((r) => setTimeout(r, 1100));
+    await ann.getByRole("button", { name: "Resume" }).click();
+    await ann.locator("#queue-state").filter({ hasText: "Taking queue calls" }).waitFor();
+    await ann.locator("#paused-today").filter({ hasText: "Paused today: Lunch" }).waitFor();
+  });
+
   await test("signed out gets nothing", async () => {
     await ann.getByRole("button", { name: "Sign out" }).click();
     await ann.getByRole("heading", { name: "Sign in" }).waitFor();

@@ -14,7 +14,7 @@ use crate::common::TestApp;
 
 const TOKEN: &str = "support-token-0123456789";
 /// The cases `agent-page.mjs` runs.
-const AGENT_PAGE_CASES: usize = 13;
+const AGENT_PAGE_CASES: usize = 15;
 const ANN_PASSWORD: &str = "ann-password-1";
 const BOB_TOKEN: &str = "bob-agent-token-0123456789";
 
@@ -73,7 +73,8 @@ fn the_agent_page_in_chromium() {
         return;
     }
     let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
-    // The group's Asterisk, on which every dial goes through (click-to-call).
+    // The group's Asterisk, on which every dial goes through (click-to-call)
+    // and every pause is taken.
     let pbx = crate::ami::ScriptedAmi::bind();
     let pbx_address = pbx.address();
     let app = TestApp::with_config(
@@ -96,11 +97,15 @@ tokens = ["{TOKEN}"]
 pop_on = "ringing"
 pop_action = "contact_by_ani"
 default_caller_id = "+14155550199"
+[groups.wrap_up]
+codes = ["sale", {{ code = "complaint", label = "Complaint" }}]
+seconds = 0
 [groups.asterisk]
 address = "{pbx_address}"
 username = "deskbridge"
 secret = "s3cret-ami"
 agent_channel = "PJSIP/{{{{ agent.extension }}}}"
+pause_reasons = ["Lunch", "Break"]
 "#
         ),
         TOKEN,

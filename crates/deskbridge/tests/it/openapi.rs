@@ -680,7 +680,10 @@ fn every_documented_operation_answers_as_described() {
         As::Agent(&ann),
         Some(json!({"code": "sale", "note": "renewal"})),
     );
-    assert_eq!(wrapped["wrap_up"]["done"]["code"]["code"], "sale", "{wrapped}");
+    assert_eq!(
+        wrapped["wrap_up"]["done"]["code"]["code"], "sale",
+        "{wrapped}"
+    );
     // Her queue state; a group without a phone system takes no pause (the
     // pauses' own tests are in ami/pause.rs).
     let queue = c.json(

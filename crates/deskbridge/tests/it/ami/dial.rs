@@ -263,12 +263,17 @@ fn a_dial_the_pbx_refuses_is_answered_with_its_message_and_ends() {
 /// A PBX on which every dial goes through: for each `Originate` it queues the
 /// call (as `main/manager.c` answers), rings the agent's channel (its
 /// `Uniqueid` the `ChannelId`), reports it answered (`OriginateResponse`,
-/// `Reason: 4`), dials the customer, who answers, and both hang up. For the
-/// browser test; it stops when deskbridge closes the connection.
+/// `Reason: 4`), dials the customer, who answers, and both hang up; and every
+/// `QueuePause` succeeds (reported as `QueueMemberPause`). For the browser
+/// test; it stops when deskbridge closes the connection.
 pub(crate) fn answering_every_dial(ami: ScriptedAmi) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut pbx = ami.accept(&[]);
         while let Some(action) = pbx.next_action() {
+            if field(&action, "Action") == "QueuePause" {
+                super::pause::pause_succeeds(&mut pbx, &action);
+                continue;
+            }
             if field(&action, "Action") != "Originate" {
                 continue;
             }

@@ -1026,4 +1026,4 @@ fn an_agents_call_to_a_customer_is_an_outbound_call_on_the_customers_ticket() {
 }
 
 pub(crate) mod dial;
-mod pause;
+pub(crate) mod pause;
