@@ -124,6 +124,11 @@ struct Args {
     flood: Option<usize>,
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// The trace's answered calls are wrapped up by their agents
+    /// (`[groups.wrap_up]` with a code each, `wrap_up.rs`), some seconds
+    /// after they end, while their comment waits for it.
+    #[arg(long)]
+    wrap_up: bool,
     /// A prefix for this run's call ids (runs against one instance must differ).
     #[arg(long, default_value = "load")]
     run: String,
@@ -133,6 +138,7 @@ mod flood;
 mod load;
 mod lookup;
 mod pop_latency;
+mod wrap_up;
 
 /// deskbridge in this process, with `config_text` as its config file and its
 /// data in `dir`, listening on a free port.
@@ -276,6 +282,13 @@ async fn main() -> anyhow::Result<()> {
     emu_cfg.search_lag = Duration::from_secs(120);
     let emu = Emulator::new(emu_cfg).start("127.0.0.1:0").await?;
     let (agents, ivr_tickets) = seed(&emu, &trace, args.known_share, args.typed_numbers);
+    if args.wrap_up {
+        emu.seed_ticket_field(zendesk_emulator::SeedTicketField::new(
+            WRAP_UP_FIELD,
+            "text",
+            "Wrap-up code",
+        ));
+    }
 
     if args.mirror {
         // Zendesk's exports leave out the last minute; the seeded account
@@ -343,7 +356,7 @@ async fn main() -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "standard trace: {} calls over {} numbers (seed {}), rpm {}, time scale {}x, pop_on {} ({}){}",
+            "standard trace: {} calls over {} numbers (seed {}), rpm {}, time scale {}x, pop_on {} ({}){}{}",
             args.calls,
             args.numbers,
             trace::SEED,
@@ -351,7 +364,12 @@ async fn main() -> anyhow::Result<()> {
             args.time_scale,
             args.pop_on,
             args.pop_action,
-            if args.mirror { ", mirror" } else { "" }
+            if args.mirror { ", mirror" } else { "" },
+            if args.wrap_up {
+                ", every answered call wrapped up"
+            } else {
+                ""
+            }
         );
         for r in &runs {
             r.print();
@@ -468,7 +486,10 @@ fn config(emu: &RunningEmulator, agents: &[u64], args: &Args) -> String {
         .iter()
         .enumerate()
         .map(|(i, id)| {
-            format!("[[agents]]\nemail = \"agent{i}@acme.com\"\nzendesk_id = \"{id}\"\n\n")
+            format!(
+                "[[agents]]\nemail = \"agent{i}@acme.com\"\nzendesk_id = \"{id}\"\ntoken = \"{}\"\n\n",
+                wrap_up::agent_token(i)
+            )
         })
         .collect();
     let wait = (60.0 / args.time_scale).ceil() as u64 + 1;
@@ -495,6 +516,7 @@ wait_for_recording_seconds = {wait}
 agent_timeout_seconds = 2
 pop_on = "{pop_on}"
 pop_action = "{pop_action}"
+{wrap_up}
 "#,
         base = emu.base_url,
         rpm = args.rpm,
@@ -502,8 +524,20 @@ pop_action = "{pop_action}"
         pop_on = args.pop_on,
         pop_action = args.pop_action,
         mirror = args.mirror,
+        wrap_up = match args.wrap_up {
+            true => format!(
+                "[groups.wrap_up]\ncodes = {:?}\nseconds = {wait_wrap}\ncustom_field = \"{WRAP_UP_FIELD}\"\n",
+                wrap_up::CODES,
+                wait_wrap = (60.0 / args.time_scale).ceil() as u64 + 1,
+            ),
+            false => String::new(),
+        },
     )
 }
+
+/// The ticket field the bench's wrap-up codes go into (seeded in the
+/// emulator: Zendesk refuses a field it does not have).
+const WRAP_UP_FIELD: u64 = 360_000_777;
 
 fn events(call: &Call, label: &str, ivr: Option<u64>) -> Vec<(f64, Value)> {
     let id = format!("{label}-{}", call.index);
@@ -560,10 +594,26 @@ async fn play(
     label: &str,
     args: &Args,
 ) -> anyhow::Result<()> {
+    // Each agent signed in once, as on their agent page.
+    let mut sessions = Vec::new();
+    if args.wrap_up {
+        for i in 0..AGENTS {
+            sessions.push(wrap_up::sign_in(http, base, i).await?);
+        }
+    }
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for call in &trace.calls {
         let offset = call.index as f64 * args.call_every_s;
+        let wrap = (args.wrap_up && call.kind == Kind::Answered).then(|| {
+            let end = offset + f64::from(call.ring_s) + f64::from(call.talk_s);
+            (
+                Duration::from_secs_f64((end + wrap_up::AFTER_END_S) / args.time_scale),
+                sessions[call.agent].clone(),
+                format!("{label}-{}", call.index),
+                call.index,
+            )
+        });
         let scaled: Vec<(Duration, Value)> =
             events(call, label, ivr_tickets.get(&call.number).copied())
                 .into_iter()
@@ -576,8 +626,14 @@ async fn play(
                 .collect();
         let http = http.clone();
         let url = format!("{base}/api/v1/events");
+        let base = base.to_string();
         tasks.spawn(async move {
+            let mut wrap = wrap;
             for (at, body) in scaled {
+                if let Some((when, session, call_id, index)) = wrap.take_if(|(w, ..)| *w <= at) {
+                    tokio::time::sleep_until((start + when).into()).await;
+                    wrap_up::post(&http, &base, &session, &call_id, index).await?;
+                }
                 tokio::time::sleep_until((start + at).into()).await;
                 // Sent again after a connection error or a 503, as a phone
                 // system does (an event's id makes the resend harmless).
@@ -598,6 +654,10 @@ async fn play(
                     "ingest answered {}",
                     resp.status()
                 );
+            }
+            if let Some((when, session, call_id, index)) = wrap {
+                tokio::time::sleep_until((start + when).into()).await;
+                wrap_up::post(&http, &base, &session, &call_id, index).await?;
             }
             anyhow::Ok(())
         });

@@ -155,4 +155,4 @@ pub fn carried(call: &Interaction, earlier_text: Option<&str>) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

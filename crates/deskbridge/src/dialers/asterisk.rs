@@ -7,7 +7,7 @@ use std::time::Duration;
 use deskbridge_core::dial::Dial;
 
 use super::NotPlaced;
-use crate::adapters::ami::client::Inbox;
+use crate::adapters::ami::client::{Inbox, succeeded};
 use crate::adapters::ami::originate;
 use crate::config::AsteriskConfig;
 
@@ -33,10 +33,7 @@ pub(super) async fn place(
         .ask(action, PBX_ANSWER)
         .await
         .map_err(|e| NotPlaced::Unavailable(e.to_string()))?;
-    if answer
-        .get("Response")
-        .is_some_and(|r| r.eq_ignore_ascii_case("Success"))
-    {
+    if succeeded(&answer) {
         return Ok(());
     }
     Err(NotPlaced::Refused(format!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use deskbridge_core::pause::PauseOrder;
 
 use super::PauseError;
-use crate::adapters::ami::client::Inbox;
+use crate::adapters::ami::client::{Inbox, succeeded};
 use crate::adapters::ami::queue;
 
 /// How long the PBX has to answer.
@@ -19,10 +19,7 @@ pub(super) async fn send(inbox: &Inbox, order: &PauseOrder) -> Result<(), PauseE
         .ask(queue::queue_pause(order, &id), PBX_ANSWER)
         .await
         .map_err(|e| PauseError::Unavailable(e.to_string()))?;
-    if answer
-        .get("Response")
-        .is_some_and(|r| r.eq_ignore_ascii_case("Success"))
-    {
+    if succeeded(&answer) {
         return Ok(());
     }
     Err(PauseError::PbxRefused(format!(

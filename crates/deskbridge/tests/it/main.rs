@@ -37,3 +37,4 @@ mod zendesk_app;
 mod zendesk_calls;
 mod zendesk_documented;
 mod zendesk_requests;
+mod zendesk_wrap_up;

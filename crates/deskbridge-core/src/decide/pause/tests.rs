@@ -1,13 +1,6 @@
-use chrono::{Duration, TimeZone, Utc};
-
 use super::*;
-use crate::event::{CallEvent, Direction, EndReason, EventKind};
-use crate::policy::{CallPlan, Policy};
+use crate::decide::wrap_up::tests::t;
 use crate::wrap_up::WrapUpRules;
-
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap() + Duration::seconds(secs)
-}
 
 fn directory() -> Vec<DirectoryAgent> {
     vec![
@@ -158,32 +151,12 @@ fn the_phone_systems_reports_start_change_and_end_pauses_once() {
 }
 
 fn answered_call(pause: bool) -> Interaction {
-    let policy = Policy {
-        wrap_up: Some(WrapUpRules {
-            seconds: 45,
-            pause,
-            ..WrapUpRules::default()
-        }),
-        ..Policy::default()
+    let rules = WrapUpRules {
+        seconds: 45,
+        pause,
+        ..WrapUpRules::default()
     };
-    let ev = |n: &str, kind, s| {
-        let mut e = CallEvent::new(format!("c-{n}"), "c", kind, t(s));
-        e.direction = Some(Direction::Inbound);
-        e
-    };
-    let r = ev("r", EventKind::Ringing, 0);
-    let mut c = Interaction::start("support", &CallPlan::of(&policy), &r).unwrap();
-    c.apply(&r);
-    let mut a = ev("a", EventKind::Answered, 5);
-    a.agent = Some(AgentRef {
-        extension: Some("101".into()),
-        ..AgentRef::default()
-    });
-    c.apply(&a);
-    let mut e = ev("e", EventKind::Ended, 60);
-    e.reason = Some(EndReason::Completed);
-    c.apply(&e);
-    c
+    crate::decide::wrap_up::tests::call(Some(rules), true)
 }
 
 #[test]

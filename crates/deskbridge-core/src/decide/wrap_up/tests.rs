@@ -8,7 +8,7 @@ use crate::phone::Phone;
 use crate::policy::{CallPlan, Policy};
 use crate::wrap_up::WrapUpCode;
 
-fn t(secs: i64) -> DateTime<Utc> {
+pub(crate) fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap() + Duration::seconds(secs)
 }
 
@@ -44,8 +44,9 @@ fn rules(required: bool) -> WrapUpRules {
 }
 
 /// An inbound call of a group with wrap-up, answered by the agent the phone
-/// system names only by extension (as Asterisk does), and over at 60 s.
-fn call(wrap_up: Option<WrapUpRules>, answered: bool) -> Interaction {
+/// system names only by extension (as Asterisk does), and over at 60 s (the
+/// pause decisions' tests use it too).
+pub(crate) fn call(wrap_up: Option<WrapUpRules>, answered: bool) -> Interaction {
     let policy = Policy {
         wrap_up,
         ..Policy::default()

@@ -500,7 +500,8 @@ async fn tls_connect(
         .map_err(|e| tls_error(e.to_string()))
 }
 
-fn succeeded(answer: &Frame) -> bool {
+/// Whether the PBX answered an action `Response: Success`.
+pub fn succeeded(answer: &Frame) -> bool {
     answer
         .get("Response")
         .is_some_and(|r| r.eq_ignore_ascii_case("Success"))

@@ -8,42 +8,12 @@
 
 use serde_json::{Value, json};
 
-use super::{AmiConn, ScriptedAmi, TOKEN, field, hangup};
-use crate::common::{AgentBrowser, TestApp};
+use super::{AmiConn, ScriptedAmi, ann, field, hangup};
+use crate::common::TestApp;
 
 const CUSTOMER: &str = "+14155550123";
-const ANN_PASSWORD: &str = "ann-dials-1";
-
 fn app_for(ami: &ScriptedAmi) -> TestApp {
-    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
-    let config = format!(
-        r#"
-[[agents]]
-email = "ann@acme.com"
-name = "Ann Example"
-extension = "101"
-password_hash = "{hash}"
-
-[[groups]]
-name = "support"
-tokens = ["{TOKEN}"]
-default_caller_id = "+14155550199"
-[[groups.caller_id_rules]]
-dest = "1415555*"
-caller_id = "+14155550111"
-[groups.asterisk]
-address = "{}"
-username = "deskbridge"
-secret = "s3cret-ami"
-agent_channel = "PJSIP/{{{{ agent.extension }}}}"
-"#,
-        ami.address()
-    );
-    TestApp::with_config(&config, TOKEN)
-}
-
-fn ann(app: &TestApp) -> AgentBrowser<'_> {
-    app.sign_in(&json!({"email": "ann@acme.com", "password": ANN_PASSWORD}))
+    super::ann_app(ami, "")
 }
 
 /// Ann dials `body` on another thread (the PBX answers her request on this

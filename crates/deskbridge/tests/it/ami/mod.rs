@@ -358,6 +358,45 @@ secret = "s3cret-ami"
     TestApp::with_config(&config, TOKEN)
 }
 
+const ANN_PASSWORD: &str = "ann-on-the-pbx-1";
+
+/// The app on the scripted PBX with Ann signing in by password: the group's
+/// caller-id rules, click-to-call (`agent_channel`) and pause reasons, and
+/// `group_keys` (before `[groups.asterisk]`).
+pub(crate) fn ann_app(ami: &ScriptedAmi, group_keys: &str) -> TestApp {
+    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
+    let config = format!(
+        r#"
+[[agents]]
+email = "ann@acme.com"
+name = "Ann Example"
+extension = "101"
+password_hash = "{hash}"
+
+[[groups]]
+name = "support"
+tokens = ["{TOKEN}"]
+default_caller_id = "+14155550199"
+{group_keys}
+[[groups.caller_id_rules]]
+dest = "1415555*"
+caller_id = "+14155550111"
+[groups.asterisk]
+address = "{}"
+username = "deskbridge"
+secret = "s3cret-ami"
+agent_channel = "PJSIP/{{{{ agent.extension }}}}"
+pause_reasons = ["Lunch", "Break"]
+"#,
+        ami.address()
+    );
+    TestApp::with_config(&config, TOKEN)
+}
+
+pub(crate) fn ann(app: &TestApp) -> crate::common::AgentBrowser<'_> {
+    app.sign_in(&serde_json::json!({"email": "ann@acme.com", "password": ANN_PASSWORD}))
+}
+
 /// The caller's trunk channel: the call's first channel (`Uniqueid` = `Linkedid`).
 fn inbound_start(l: &str) -> String {
     format!(
@@ -1026,4 +1065,4 @@ fn an_agents_call_to_a_customer_is_an_outbound_call_on_the_customers_ticket() {
 }
 
 pub(crate) mod dial;
-pub(crate) mod pause;
+mod pause;

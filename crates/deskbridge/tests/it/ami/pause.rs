@@ -10,43 +10,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{AmiConn, ScriptedAmi, TOKEN, field};
-use crate::common::{AgentBrowser, TestApp, WAIT};
-
-const ANN_PASSWORD: &str = "ann-pauses-1";
+use super::{AmiConn, ScriptedAmi, ann, field};
+use crate::common::{TestApp, WAIT};
 
 fn app_for(ami: &ScriptedAmi, group_keys: &str) -> TestApp {
-    let hash = deskbridge::agent_auth::hash_password(ANN_PASSWORD).expect("a hash");
-    let config = format!(
-        r#"
-[[agents]]
-email = "ann@acme.com"
-name = "Ann Example"
-extension = "101"
-password_hash = "{hash}"
-
-[[groups]]
-name = "support"
-tokens = ["{TOKEN}"]
-{group_keys}
-[groups.asterisk]
-address = "{}"
-username = "deskbridge"
-secret = "s3cret-ami"
-agent_channel = "PJSIP/{{{{ agent.extension }}}}"
-pause_reasons = ["Lunch", "Break"]
-"#,
-        ami.address()
-    );
-    TestApp::with_config(&config, TOKEN)
-}
-
-fn ann(app: &TestApp) -> AgentBrowser<'_> {
-    app.sign_in(&json!({"email": "ann@acme.com", "password": ANN_PASSWORD}))
+    super::ann_app(ami, group_keys)
 }
 
 /// `QueueMemberPause` for Ann's member in each of her two queues.
-pub(crate) fn member_paused(pbx: &mut AmiConn, interface: &str, paused: bool, reason: &str) {
+fn member_paused(pbx: &mut AmiConn, interface: &str, paused: bool, reason: &str) {
     for queue in ["support", "sales"] {
         pbx.play(&format!(
             "Event: QueueMemberPause
@@ -71,7 +43,7 @@ pub(crate) fn member_paused(pbx: &mut AmiConn, interface: &str, paused: bool, re
 
 /// Answers a `QueuePause` as Asterisk does when the member exists, then
 /// reports the pause.
-pub(crate) fn pause_succeeds(pbx: &mut AmiConn, action: &[(String, String)]) {
+pub(super) fn pause_succeeds(pbx: &mut AmiConn, action: &[(String, String)]) {
     let paused = field(action, "Paused") == "true";
     let message = match paused {
         true => "Interface paused successfully",
