@@ -146,14 +146,15 @@ mod tests {
     #[test]
     fn a_call_record_gives_way_to_a_text_comment_when_the_update_must_do_more() {
         assert_eq!(comment_form(true, false, false), CommentForm::CallRecord);
-        for (reassigns, solved) in [(true, false), (false, true), (true, true)] {
+        // Reassigning, tagging (a wrap-up's code), reopening a solved ticket.
+        for (changes, solved) in [(true, false), (false, true), (true, true)] {
             let CommentForm::Text {
                 instead_of_record: Some(why),
-            } = comment_form(true, reassigns, solved)
+            } = comment_form(true, changes, solved)
             else {
                 panic!("a text comment, saying why");
             };
-            assert!(why.contains("reassigned or reopened"), "{why}");
+            assert!(why.contains("reassigned, reopened, tagged"), "{why}");
         }
         assert_eq!(
             comment_form(false, true, true),
