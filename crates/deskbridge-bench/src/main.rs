@@ -186,6 +186,17 @@ struct Run {
     rate_limited: u64,
     during_retry_after: u64,
     failed_calls: usize,
+    wrap_ups: WrapUps,
+}
+
+/// What became of the run's wrap-ups (`--wrap-up`).
+#[derive(Debug, Clone, Copy, Default)]
+struct WrapUps {
+    /// Calls with a wrap-up on their ticket.
+    on_ticket: usize,
+    /// Of those, written after the call's comment, by a write of their own
+    /// (`add_wrap_up`).
+    late: usize,
 }
 
 impl Run {
@@ -208,6 +219,8 @@ impl Run {
             "rate_limited_429": self.rate_limited,
             "requests_during_retry_after": self.during_retry_after,
             "calls_failed": self.failed_calls,
+            "wrap_ups_on_ticket": self.wrap_ups.on_ticket,
+            "wrap_ups_written_late": self.wrap_ups.late,
         })
     }
 
@@ -222,6 +235,12 @@ impl Run {
             self.rate_limited,
             self.failed_calls
         );
+        if self.wrap_ups.on_ticket > 0 {
+            println!(
+                "    wrap-ups on their ticket: {}, of which written late by a write of their own: {}",
+                self.wrap_ups.on_ticket, self.wrap_ups.late
+            );
+        }
         for (endpoint, n) in &self.endpoints {
             println!(
                 "    {:<52} {:>6}  {:.3}/call",
@@ -336,7 +355,7 @@ async fn main() -> anyhow::Result<()> {
         let before = emu.stats();
         let started = Instant::now();
         play(&http, &base, &trace, &ivr_tickets, label, &args).await?;
-        let failed = drain(&http, &base, &trace, label).await?;
+        let (failed, wrap_ups) = drain(&http, &base, &trace, label).await?;
         let after = emu.stats();
         runs.push(Run {
             label,
@@ -347,6 +366,7 @@ async fn main() -> anyhow::Result<()> {
             during_retry_after: after.requests_during_retry_after
                 - before.requests_during_retry_after,
             failed_calls: failed,
+            wrap_ups,
         });
     }
     if args.json {
@@ -668,13 +688,15 @@ async fn play(
     Ok(())
 }
 
-/// Waits until no call of the run is pending; returns how many failed.
+/// Waits until no call of the run is pending; returns how many failed, and
+/// what became of their wrap-ups.
 async fn drain(
     http: &reqwest::Client,
     base: &str,
     trace: &Trace,
     label: &str,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<(usize, WrapUps)> {
+    let mut wrap_ups = WrapUps::default();
     let mut pending: Vec<String> = trace
         .calls
         .iter()
@@ -698,7 +720,15 @@ async fn drain(
                 .json()
                 .await?;
             match call["sync"].as_str() {
-                Some("done") => {}
+                Some("done") => {
+                    if call["wrap_up"]["on_ticket"] == true {
+                        wrap_ups.on_ticket += 1;
+                    }
+                    let steps = call["steps"].as_array().into_iter().flatten();
+                    if steps.into_iter().any(|s| s["step"] == "add_wrap_up") {
+                        wrap_ups.late += 1;
+                    }
+                }
                 Some("failed") => {
                     eprintln!("call {id} failed: {}", call["sync_error"]);
                     failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -711,5 +741,5 @@ async fn drain(
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    Ok(failed.load(std::sync::atomic::Ordering::Relaxed))
+    Ok((failed.load(std::sync::atomic::Ordering::Relaxed), wrap_ups))
 }

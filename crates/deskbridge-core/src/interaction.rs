@@ -578,8 +578,21 @@ impl Interaction {
     /// agent's wrap-up, whichever is still owed and later, so that one write
     /// carries them.
     fn comment_deadline(&self) -> Option<DateTime<Utc>> {
-        self.recording_deadline()
-            .max(crate::decide::wrap_up::due(self))
+        self.recording_deadline().max(self.wrap_up_deadline())
+    }
+
+    /// Until when the call's comment waits for its wrap-up: an answered call
+    /// of a group with wrap-up (`[groups.wrap_up] seconds`), ended, by an
+    /// agent, not wrapped up yet (`crate::decide::wrap_up::due`).
+    pub fn wrap_up_deadline(&self) -> Option<DateTime<Utc>> {
+        let rules = self.plan.wrap_up.as_ref()?;
+        let ended = self.ended_at?;
+        let owed = rules.seconds > 0
+            && self.wrap_up.is_none()
+            && !self.agents.is_empty()
+            && self.outcome() == Some(Outcome::Answered);
+        let secs = i64::try_from(rules.seconds).unwrap_or(i64::MAX / 2000);
+        owed.then(|| ended + chrono::Duration::seconds(secs))
     }
 
     /// An answered call that ended without its recording waits this long for it

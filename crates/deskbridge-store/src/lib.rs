@@ -23,6 +23,7 @@ mod rows;
 pub mod sqlite;
 mod time;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,6 +31,7 @@ use chrono::{DateTime, Utc};
 use deskbridge_core::agent_mode::{AgentChoice, DecisionRefused};
 use deskbridge_core::callback::Callback;
 use deskbridge_core::pause::{Pause, PauseChange};
+use deskbridge_core::trigger::{LastCall, Trigger};
 use deskbridge_core::{
     ApplyError, CallEvent, CallPlan, Interaction, JobStatus, Outcome, Step, StepOutcome, WorkLane,
 };
@@ -108,6 +110,13 @@ pub struct GroupEvent {
     pub group: String,
     pub plan: CallPlan,
     pub event: CallEvent,
+    /// The group's triggers of `entity = "callback"`: a call acting on its
+    /// number's callback writes their notifications in the ingest's own
+    /// transaction (the callback and its notifications commit together), so
+    /// they travel with the event as the plan does rather than the store
+    /// asking the application. Not stored: the call keeps its plan, not these;
+    /// a change of config applies to the next event.
+    pub callback_triggers: Arc<[Trigger]>,
 }
 
 /// Something changed that other parts, or other instances, wait for.
@@ -393,12 +402,12 @@ pub struct CallbackFilter {
 }
 
 /// A callback as stored: its version (what a claim is written over) and the
-/// ticket its last missed call was logged on.
+/// ticket and contact its last missed call was logged on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackRecord {
     pub callback: Callback,
     pub version: i64,
-    pub ticket_id: Option<String>,
+    pub last_call: LastCall,
 }
 
 /// The missed-call callbacks (`deskbridge_core::callback`). Calls act on them
@@ -411,10 +420,16 @@ pub trait Callbacks: Send + Sync {
     async fn callback(&self, id: i64) -> Result<Option<CallbackRecord>, StoreError>;
 
     /// Writes `callback` (an agent's claim, release or close, as the core
-    /// decided it) if the stored one is still at `version`; false when it
-    /// changed since (decide again on the new one).
-    async fn replace_callback(&self, version: i64, callback: &Callback)
-    -> Result<bool, StoreError>;
+    /// decided it) if the stored one is still at `version`, with the
+    /// notifications of `triggers` (the group's callback triggers) in the same
+    /// transaction; false when it changed since (decide again on the new one),
+    /// and then nothing is announced.
+    async fn replace_callback(
+        &self,
+        version: i64,
+        callback: &Callback,
+        triggers: &[Trigger],
+    ) -> Result<bool, StoreError>;
 
     /// The open callbacks and those closed since `closed_since`: what
     /// `/metrics` reports.

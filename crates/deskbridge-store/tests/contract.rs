@@ -36,6 +36,7 @@ use tokio::sync::{Barrier, broadcast};
 #[path = "contract/callbacks.rs"]
 mod callbacks;
 use callbacks::{
+    a_callbacks_writes_commit_with_their_notifications,
     a_claim_is_written_only_over_the_version_it_was_decided_on,
     missed_calls_fold_into_one_callback_per_number,
 };
@@ -63,6 +64,7 @@ fn ev(id: &str, call: &str, kind: EventKind, secs: i64) -> GroupEvent {
             conversation: None,
             wrap_up: None,
         },
+        callback_triggers: Default::default(),
     }
 }
 
@@ -2911,6 +2913,7 @@ contract!(sqlite, postgres: [
     the_mirror_keeps_users_by_phone_and_open_tickets_under_one_lease,
     missed_calls_fold_into_one_callback_per_number,
     a_claim_is_written_only_over_the_version_it_was_decided_on,
+    a_callbacks_writes_commit_with_their_notifications,
 ]);
 
 // The CRM contract, on one tenant's records.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use deskbridge_core::decide::DirectoryAgent;
+use deskbridge_core::trigger::Entity;
 use deskbridge_core::{CallPlan, Policy, Templates, WorkLane};
 use deskbridge_crm::BuiltinCrm;
 use deskbridge_store::{CrmStore, GroupTriggers, InstanceRecord, PgStore, SqliteStore, Store};
@@ -52,6 +53,7 @@ fn build_groups(
             dialing: Default::default(),
             twilio_auth_token: None,
             step_triggers: Vec::new(),
+            callback_triggers: Arc::new([]),
             backend: crate::state::BackendRef::default(),
             connectors: vec![crate::state::ConnectorKind::Events],
             app_defaults: Default::default(),
@@ -89,8 +91,21 @@ fn build_groups(
                 // A built-in CRM announces its own changes, whoever makes them.
                 step_triggers: match backend.crm {
                     Some(_) => Vec::new(),
-                    None => g.triggers.iter().map(|t| t.trigger()).collect(),
+                    None => g
+                        .triggers
+                        .iter()
+                        .map(|t| t.trigger())
+                        .filter(|t| t.entity != Entity::Callback)
+                        .collect(),
                 },
+                // Callbacks are deskbridge's own, whatever the backend: the store
+                // announces them where it writes them.
+                callback_triggers: g
+                    .triggers
+                    .iter()
+                    .map(|t| t.trigger())
+                    .filter(|t| t.entity == Entity::Callback)
+                    .collect(),
                 backend: backend_ref(config, g),
                 connectors: connectors(g),
                 app_defaults: deskbridge_core::policy::AppDefaults {

@@ -13,13 +13,15 @@ pub use committer::{Busy, CommitError, Committer};
 
 use crate::state::{AppState, Group};
 
-/// The event as the store takes it: with its group and the plan a new call of the
-/// group starts under.
+/// The event as the store takes it: with its group, the plan a new call of the
+/// group starts under, and the group's callback triggers (the store announces
+/// a callback the call opens or changes in the same transaction).
 pub fn for_group(group: &Group, event: CallEvent) -> GroupEvent {
     GroupEvent {
         group: group.name.clone(),
         plan: group.plan.clone(),
         event,
+        callback_triggers: group.callback_triggers.clone(),
     }
 }
 

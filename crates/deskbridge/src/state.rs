@@ -41,6 +41,11 @@ pub struct Group {
     /// when its backend announces nothing itself (Zendesk), none when it is a
     /// built-in CRM (whose records announce every change, a step's included).
     pub step_triggers: Vec<Trigger>,
+    /// The group's triggers of `entity = "callback"`, whatever its backend:
+    /// callbacks are deskbridge's own records, announced by the store in the
+    /// transaction that writes them (carried on each event, `ingest::for_group`,
+    /// and into an agent's claim or close).
+    pub callback_triggers: Arc<[Trigger]>,
     /// The backend the group writes to, by name and kind (the admin page).
     pub backend: BackendRef,
     /// The connectors configured for the group (the admin page).
@@ -349,6 +354,7 @@ pub(crate) mod tests {
             dialing: Dialing::default(),
             twilio_auth_token: None,
             step_triggers: Vec::new(),
+            callback_triggers: Arc::new([]),
             backend: BackendRef::default(),
             connectors: vec![ConnectorKind::Events],
             app_defaults: Default::default(),

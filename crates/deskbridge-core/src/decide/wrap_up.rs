@@ -2,7 +2,7 @@
 //! comment waits for it, what it writes on the ticket, and when the agent's
 //! queue member is paused for it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::agent::AgentRef;
 use crate::event::{CallEvent, EventKind};
@@ -97,17 +97,10 @@ pub fn event(call: &Interaction, wrap_up: WrapUp) -> CallEvent {
     e
 }
 
-/// Until when the call's comment waits for its wrap-up: an answered call of a
-/// group with wrap-up, ended, by an agent, not wrapped up yet.
+/// Until when the call's comment waits for its wrap-up, if it is owed
+/// ([`Interaction::wrap_up_deadline`], which the call's next step reads).
 pub fn due(call: &Interaction) -> Option<DateTime<Utc>> {
-    let rules = call.plan.wrap_up.as_ref()?;
-    let ended = call.ended_at?;
-    let owed = rules.seconds > 0
-        && call.wrap_up.is_none()
-        && !call.agents.is_empty()
-        && call.outcome() == Some(Outcome::Answered);
-    let secs = i64::try_from(rules.seconds).unwrap_or(i64::MAX / 2000);
-    owed.then(|| ended + Duration::seconds(secs))
+    call.wrap_up_deadline()
 }
 
 /// What a wrap-up sets on the ticket besides its comment line: the code's tag

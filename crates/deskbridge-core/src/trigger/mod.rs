@@ -1,6 +1,6 @@
 //! CRM triggers, decided: which endpoints hear of a change to a contact, ticket,
-//! comment or task, what each one receives, and what becomes of a delivery that
-//! failed. Contact-center CRMs notify third-party processes this way; receivers
+//! comment, task or callback, what each one receives, and what becomes of a
+//! delivery that failed. Contact-center CRMs notify third-party processes this way; receivers
 //! were written against two shapes, so both are kept exactly:
 //!
 //! - [`Format::Query`]: the classic contact-center GET, the ids in a query string
@@ -15,6 +15,7 @@
 //! address it resolved, and asks [`retry`] what to do with the answer.
 
 pub mod address;
+pub mod callback;
 pub mod query;
 pub mod retry;
 pub mod shown;
@@ -25,6 +26,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use address::may_reach;
+pub use callback::{CallbackShown, LastCall, callback_action, callback_change};
 pub use retry::{Attempt, RetrySchedule, Verdict};
 pub use shown::shown_url;
 pub use signature::{Secret, SecretError};
@@ -42,6 +44,11 @@ pub enum Entity {
     /// A follow-up on a case.
     Comment,
     Task,
+    /// A missed call's callback (the callback loop's record, kept whatever the
+    /// group's backend): created when a missed call opens one; edited when it
+    /// folds another missed call, counts an unanswered call out, is claimed or
+    /// released, or closes (reached, unreached, or by an agent). Never deleted.
+    Callback,
 }
 
 impl Entity {
@@ -51,12 +58,19 @@ impl Entity {
             Entity::Ticket => "ticket",
             Entity::Comment => "comment",
             Entity::Task => "task",
+            Entity::Callback => "callback",
         }
     }
 
     /// Comments are written once: they are created and deleted, never edited.
+    /// Callbacks are kept once closed (the metrics and the closed list read
+    /// them): created and edited, never deleted.
     pub fn has(self, action: Action) -> bool {
-        !(self == Entity::Comment && action == Action::Edit)
+        match self {
+            Entity::Comment => action != Action::Edit,
+            Entity::Callback => action != Action::Delete,
+            Entity::Contact | Entity::Ticket | Entity::Task => true,
+        }
     }
 }
 
@@ -114,6 +128,8 @@ pub struct Ids {
     pub followup: Option<String>,
     /// The task.
     pub task: Option<String>,
+    /// The callback (its store id).
+    pub callback: Option<String>,
 }
 
 /// A change to one CRM record, as whoever made it (the CRM API, an agent, a
@@ -161,6 +177,7 @@ impl Change {
             Entity::Ticket => self.ids.case.as_deref(),
             Entity::Comment => self.ids.followup.as_deref(),
             Entity::Task => self.ids.task.as_deref(),
+            Entity::Callback => self.ids.callback.as_deref(),
         }
     }
 }
@@ -239,6 +256,10 @@ pub enum TriggerError {
     NotHttp { url: String },
     #[error("comments are created and deleted, never edited: use action \"create\" or \"delete\"")]
     CommentEdit,
+    #[error(
+        "callbacks are kept once closed, never deleted: use action \"edit\" to hear when one closes (its \"closed\" says how), or \"create\" for new ones"
+    )]
+    CallbackDelete,
     #[error("a \"json\" trigger needs a secret (\"whsec_\" followed by base64)")]
     MissingSecret,
     #[error("a \"query\" trigger is not signed: remove its secret or use format \"json\"")]
@@ -259,7 +280,10 @@ impl Trigger {
             });
         }
         if !self.entity.has(self.action) {
-            return Err(TriggerError::CommentEdit);
+            return Err(match self.entity {
+                Entity::Callback => TriggerError::CallbackDelete,
+                _ => TriggerError::CommentEdit,
+            });
         }
         match (self.format, secrets.is_empty()) {
             (Format::Json, true) => Err(TriggerError::MissingSecret),

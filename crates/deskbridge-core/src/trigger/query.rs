@@ -2,17 +2,20 @@
 //! record's ids appended as a query string. The parameter names are the ones
 //! such receivers read:
 //!
-//! | record  | query string                                 |
-//! |---------|----------------------------------------------|
-//! | contact | `?AccountID=aaa`                             |
-//! | ticket  | `?AccountID=aaa&CaseID=ccc`                  |
-//! | comment | `?AccountID=aaa&CaseID=ccc&FollowupID=fff`   |
-//! | task    | `?AccountID=aaa&TaskID=ttt`                  |
+//! | record   | query string                               |
+//! |----------|--------------------------------------------|
+//! | contact  | `?AccountID=aaa`                           |
+//! | ticket   | `?AccountID=aaa&CaseID=ccc`                |
+//! | comment  | `?AccountID=aaa&CaseID=ccc&FollowupID=fff` |
+//! | task     | `?AccountID=aaa&TaskID=ttt`                |
+//! | callback | `?AccountID=aaa&CaseID=ccc&CallbackID=bbb` |
 //!
-//! `AccountID` is the contact (a ticket's requester). A URL that already has a
-//! query gets `&` instead of `?`; values are form-encoded (WHATWG
-//! `application/x-www-form-urlencoded`, what every query-string parser reads);
-//! an id not known (a ticket without requester) is sent empty, so the receiver
+//! `AccountID` is the contact (a ticket's requester; a callback's, once its
+//! last missed call found one); a callback's `CaseID` is the ticket its last
+//! missed call was logged on. A URL that already has a query gets `&` instead
+//! of `?`; values are form-encoded (WHATWG `application/x-www-form-urlencoded`,
+//! what every query-string parser reads); an id not known (a ticket without
+//! requester, a missed call not yet logged) is sent empty, so the receiver
 //! always finds its parameter.
 
 use super::{Entity, Ids};
@@ -29,6 +32,11 @@ pub fn url(base: &str, entity: Entity, ids: &Ids) -> String {
             ("FollowupID", id(&ids.followup)),
         ],
         Entity::Task => vec![("AccountID", id(&ids.account)), ("TaskID", id(&ids.task))],
+        Entity::Callback => vec![
+            ("AccountID", id(&ids.account)),
+            ("CaseID", id(&ids.case)),
+            ("CallbackID", id(&ids.callback)),
+        ],
     };
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)

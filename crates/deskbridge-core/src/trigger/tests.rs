@@ -13,6 +13,7 @@ fn ids(account: &str, case: &str, followup: &str, task: &str) -> Ids {
         case: some(case),
         followup: some(followup),
         task: some(task),
+        callback: None,
     }
 }
 
@@ -61,6 +62,14 @@ fn each_record_gets_the_classic_query_string() {
             Entity::Task,
             ids("aaa", "", "", "ttt"),
             "?AccountID=aaa&TaskID=ttt",
+        ),
+        (
+            Entity::Callback,
+            Ids {
+                callback: Some("bbb".into()),
+                ..ids("aaa", "ccc", "", "")
+            },
+            "?AccountID=aaa&CaseID=ccc&CallbackID=bbb",
         ),
     ];
     for (entity, ids, query) in cases {
@@ -170,6 +179,7 @@ fn json_types_name_the_entity_and_the_past_action() {
         (Entity::Contact, Action::Edit, "contact.updated"),
         (Entity::Comment, Action::Delete, "comment.deleted"),
         (Entity::Task, Action::Create, "task.created"),
+        (Entity::Callback, Action::Edit, "callback.updated"),
     ] {
         let sent = notifications(&t(entity, action), &change(entity, action, Ids::default()));
         let Request::Post { body, .. } = &sent[0].request else {
@@ -416,6 +426,31 @@ fn a_trigger_is_checked_with_a_message_that_says_what_to_change() {
         Format::Query,
     );
     assert_eq!(edit.check(&[]), Err(TriggerError::CommentEdit));
+    // Callbacks are kept: a delete would never be heard, so it is refused
+    // with what to use instead.
+    let delete = trigger(
+        Entity::Callback,
+        Action::Delete,
+        "https://a.example/",
+        Format::Query,
+    );
+    assert_eq!(delete.check(&[]), Err(TriggerError::CallbackDelete));
+    assert!(
+        TriggerError::CallbackDelete
+            .to_string()
+            .contains("use action \"edit\""),
+        "{}",
+        TriggerError::CallbackDelete
+    );
+    for action in [Action::Create, Action::Edit] {
+        let ok = trigger(
+            Entity::Callback,
+            action,
+            "https://a.example/",
+            Format::Query,
+        );
+        assert_eq!(ok.check(&[]), Ok(()), "{action:?}");
+    }
 }
 
 #[test]
@@ -426,4 +461,14 @@ fn a_record_without_its_id_is_ordered_with_its_ticket() {
     assert_eq!(known.order_key(), "comment:9");
     let contact_only = change(Entity::Task, Action::Create, ids("5", "", "", ""));
     assert_eq!(contact_only.order_key(), "contact:5");
+    // A callback is ordered by itself, not by the ticket it names.
+    let callback = change(
+        Entity::Callback,
+        Action::Edit,
+        Ids {
+            callback: Some("3".into()),
+            ..ids("5", "7", "", "")
+        },
+    );
+    assert_eq!(callback.order_key(), "callback:3");
 }

@@ -7,29 +7,55 @@
 //! ([`deskbridge_core::decide::callback::follow`]); an agent's claim or close is the
 //! core's too, written here only over the version it was decided on
 //! ([`Callbacks::replace_callback`]).
+//!
+//! A callback is an entity of the CRM triggers (`entity = "callback"`, whatever
+//! the group's backend): each write puts its notifications into the outbox in
+//! its own transaction ([`announce`]), with the group's callback triggers
+//! carried in (on each [`GroupEvent`], or as `replace_callback`'s argument),
+//! never asked of the application.
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::Interaction;
 use deskbridge_core::callback::Callback;
 use deskbridge_core::decide::callback;
+use deskbridge_core::trigger::{
+    Entity, LastCall, Trigger, callback_action, callback_change, notifications,
+};
 
 use super::{Conn, Db, SqlStore, dialect};
 use crate::locks::TxLock;
 use crate::rows::DbRow;
 use crate::time::to_text;
-use crate::{CallbackFilter, CallbackRecord, Callbacks, Change, StoreError};
+use crate::{CallbackFilter, CallbackRecord, Callbacks, Change, GroupEvent, StoreError};
 
 type Row = <Db as sqlx::Database>::Row;
 
+/// Each group's callback triggers, as the events of a commit carried them in.
+pub(super) type HeardBy<'a> = BTreeMap<&'a str, &'a [Trigger]>;
+
+/// The callback triggers of the groups of `requests`' events (every event of a
+/// group carries its group's).
+pub(super) fn heard_by<'a>(requests: &[&'a [GroupEvent]]) -> HeardBy<'a> {
+    requests
+        .iter()
+        .flat_map(|events| events.iter())
+        .map(|e| (e.group.as_str(), &*e.callback_triggers))
+        .collect()
+}
+
 /// Lets each call act on its number's open callback, once (the mark it keeps),
-/// and returns the changes to announce. The calls are locked already; numbers
-/// are locked here, after them and in sorted order, so that two transactions
-/// cannot deadlock and two calls from one number on two instances fold into
-/// one callback.
+/// announces each callback written to its group's triggers (`heard`), and
+/// returns the changes to announce on the change stream. The calls are locked
+/// already; numbers are locked here, after them and in sorted order, so that
+/// two transactions cannot deadlock and two calls from one number on two
+/// instances fold into one callback.
 pub(super) async fn follow_calls<'a>(
     tx: &mut sqlx::Transaction<'_, Db>,
     calls: impl Iterator<Item = &'a mut Interaction>,
+    heard: &HeardBy<'_>,
 ) -> Result<Vec<Change>, StoreError> {
     // Each concerned call with its group and number, asked once.
     let mut concerned: Vec<(String, String, &'a mut Interaction)> = calls
@@ -55,7 +81,9 @@ pub(super) async fn follow_calls<'a>(
         };
         let mut mark = followed.mark;
         if let Some(cb) = followed.callback {
-            let id = write(tx, cb).await?;
+            let id = write(tx, cb.clone()).await?;
+            let triggers = heard.get(group.as_str()).copied().unwrap_or_default();
+            announce(tx, triggers, &cb, id, Some(&**call)).await?;
             mark = mark.with_id(id);
             changes.push(Change::Callbacks {
                 group: group.clone(),
@@ -114,12 +142,50 @@ async fn write(conn: &mut Conn, mut cb: Callback) -> Result<i64, StoreError> {
     Ok(cb.id)
 }
 
-/// A callback as listed: with its version and the ticket its last missed call
-/// was logged on (a macro, so that each statement is one `&'static str`).
+/// Puts the notifications of writing `decided` (the core's decision, now
+/// stored as `id`) into the outbox, on the connection of the transaction that
+/// writes it, so the two commit or roll back together (invariant 9). `call` is
+/// the call acting on it, if any: it is saved after this, so when it is the
+/// callback's last call what it knows is newer than its row. The last call's
+/// records are read only when one of `triggers` hears this change.
+async fn announce(
+    conn: &mut Conn,
+    triggers: &[Trigger],
+    decided: &Callback,
+    id: i64,
+    call: Option<&Interaction>,
+) -> Result<(), StoreError> {
+    let action = callback_action(decided);
+    if !triggers
+        .iter()
+        .any(|t| t.entity == Entity::Callback && t.action == action)
+    {
+        return Ok(());
+    }
+    let mut last = record_by_id(&mut *conn, id)
+        .await?
+        .map(|r| r.last_call)
+        .unwrap_or_default();
+    if let Some(call) = call.filter(|c| c.call_id == decided.last_call_id) {
+        last = LastCall {
+            ticket_id: call.ticket_id.clone().or(last.ticket_id),
+            contact_id: call.contact_id.clone().or(last.contact_id),
+        };
+    }
+    let change = callback_change(decided, id, &last, Utc::now())?;
+    for n in notifications(triggers, &change) {
+        super::outbox::insert(&mut *conn, &decided.group, &n).await?;
+    }
+    Ok(())
+}
+
+/// A callback as listed: with its version and the ticket and contact its last
+/// missed call was logged on (a macro, so that each statement is one
+/// `&'static str`).
 macro_rules! select_callbacks {
     ($($rest:expr),+) => {
         concat!(
-            "SELECT cb.body, cb.version, c.ticket_id FROM callbacks cb
+            "SELECT cb.body, cb.version, c.ticket_id, c.contact_id FROM callbacks cb
              LEFT JOIN calls c ON c.group_name = cb.group_name AND c.call_id = cb.last_call_id ",
             $($rest),+
         )
@@ -130,8 +196,26 @@ fn record(row: &Row) -> Result<CallbackRecord, StoreError> {
     Ok(CallbackRecord {
         callback: serde_json::from_str(&row.text("body")?)?,
         version: row.int("version")?,
-        ticket_id: row.opt_text("ticket_id")?,
+        last_call: LastCall {
+            ticket_id: row.opt_text("ticket_id")?,
+            contact_id: row.opt_text("contact_id")?,
+        },
     })
+}
+
+/// Callback `id` as listed, read through `ex`: a pool, or the transaction
+/// that just wrote it.
+async fn record_by_id<'e>(
+    ex: impl sqlx::Executor<'e, Database = Db>,
+    id: i64,
+) -> Result<Option<CallbackRecord>, StoreError> {
+    sqlx::query(select_callbacks!("WHERE cb.id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?
+        .as_ref()
+        .map(record)
+        .transpose()
 }
 
 #[async_trait]
@@ -167,16 +251,15 @@ impl Callbacks for SqlStore {
     }
 
     async fn callback(&self, id: i64) -> Result<Option<CallbackRecord>, StoreError> {
-        sqlx::query(select_callbacks!("WHERE cb.id = $1"))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .as_ref()
-            .map(record)
-            .transpose()
+        record_by_id(self.reader(), id).await
     }
 
-    async fn replace_callback(&self, version: i64, cb: &Callback) -> Result<bool, StoreError> {
+    async fn replace_callback(
+        &self,
+        version: i64,
+        cb: &Callback,
+        triggers: &[Trigger],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin().await?;
         let updated = sqlx::query(
             "UPDATE callbacks SET closed_at = $3, body = $4, version = version + 1
@@ -192,6 +275,7 @@ impl Callbacks for SqlStore {
         if updated == 0 {
             return Ok(false);
         }
+        announce(&mut tx, triggers, cb, cb.id, None).await?;
         let changes = [Change::Callbacks {
             group: cb.group.clone(),
         }];

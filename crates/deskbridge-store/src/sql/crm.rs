@@ -159,6 +159,7 @@ fn comment_ids(c: &Comment, requester: Option<i64>) -> Ids {
         case: Some(c.ticket_id.to_string()),
         followup: Some(c.id.to_string()),
         task: None,
+        callback: None,
     }
 }
 
@@ -168,6 +169,7 @@ fn task_ids(t: &Task) -> Ids {
         case: t.ticket_id.map(|id| id.to_string()),
         followup: None,
         task: Some(t.id.to_string()),
+        callback: None,
     }
 }
 

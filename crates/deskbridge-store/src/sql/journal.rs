@@ -57,7 +57,13 @@ impl Journal for SqlStore {
         let mut ended_before = std::collections::BTreeSet::new();
         for (member, events) in requests.iter().enumerate() {
             let report = &mut reports[member];
-            for (index, GroupEvent { group, plan, event }) in events.iter().enumerate() {
+            for (
+                index,
+                GroupEvent {
+                    group, plan, event, ..
+                },
+            ) in events.iter().enumerate()
+            {
                 let inserted = sqlx::query(
                     "INSERT INTO events (group_name, id, call_id, received_at, body)
                      VALUES ($1, $2, $3, $4, $5)
@@ -109,9 +115,11 @@ impl Journal for SqlStore {
         }
 
         // What the calls do to their numbers' callbacks, before they are saved
-        // (each keeps its mark).
+        // (each keeps its mark), announced to the groups' callback triggers.
+        let heard = super::callbacks::heard_by(requests);
         let mut changes =
-            super::callbacks::follow_calls(&mut tx, touched.values_mut().map(|(c, _)| c)).await?;
+            super::callbacks::follow_calls(&mut tx, touched.values_mut().map(|(c, _)| c), &heard)
+                .await?;
         changes.reserve(touched.len() + 1);
         let mut steps = 0;
         for ((group, call_id), (call, first)) in &touched {

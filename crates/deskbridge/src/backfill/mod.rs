@@ -322,9 +322,8 @@ async fn commit(
         let events: Vec<_> = pending
             .iter()
             .map(|(_, e)| deskbridge_store::GroupEvent {
-                group: group.name.clone(),
                 plan: plan.clone(),
-                event: e.clone(),
+                ..crate::ingest::for_group(group, e.clone())
             })
             .collect();
         match crate::ingest::commit(state, crate::ingest::Source::Backfill, &events).await {

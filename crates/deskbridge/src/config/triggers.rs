@@ -12,7 +12,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerConfig {
+    /// The record whose changes are announced. `callback` is a missed call's
+    /// callback, on every backend: created when a missed call opens one,
+    /// edited when it folds another missed call, counts an unanswered call
+    /// out, or is claimed, released or closed (the query format sends
+    /// `AccountID`, `CaseID` and `CallbackID`; the JSON `data` is the callback
+    /// as `GET /api/v1/callbacks` shows it).
     pub entity: Entity,
+    /// What happened to the record. Comments are never edited, and callbacks
+    /// never deleted (they are kept once closed: `edit` hears the close).
     pub action: Action,
     pub url: String,
     #[serde(default)]
@@ -98,7 +106,7 @@ impl TriggerConfig {
             use deskbridge_core::trigger::TriggerError as E;
             let field = match e {
                 E::NotUrl { .. } | E::NotHttp { .. } => "url",
-                E::CommentEdit => "action",
+                E::CommentEdit | E::CallbackDelete => "action",
                 E::MissingSecret | E::UnusedSecret => "secret",
             };
             // A secret already reported as malformed is not also "missing".

@@ -5,7 +5,9 @@
 //! journal's transaction (`deskbridge_core::decide::callback::follow`); what an agent
 //! may do to one is the core's answer too (`claim`, `release`,
 //! `close_by_agent`), written over the version it was decided on and decided
-//! again when a colleague wrote first.
+//! again when a colleague wrote first. Each write is announced to the group's
+//! callback triggers in its own transaction; their `data` is this API's
+//! callback ([`CallbackShown`]) without its reader-clock fields.
 
 use std::sync::Arc;
 
@@ -13,8 +15,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use deskbridge_core::callback::{Callback, Claim, Closing, Refused};
+use deskbridge_core::callback::{Callback, Refused};
 use deskbridge_core::decide::callback;
+use deskbridge_core::trigger::CallbackShown;
 use deskbridge_store::{CallbackFilter, CallbackRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -34,53 +37,26 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(close))
 }
 
-/// A callback as the page and the app show it.
+/// A callback as the page and the app show it: what its trigger
+/// notifications carry, and what depends on the reader's clock.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallbackView {
-    pub id: i64,
-    pub group: String,
-    /// The customer's number, E.164.
-    pub phone: String,
-    pub queue: Option<String>,
-    /// Missed calls from the number since it was last reached.
-    pub missed: u32,
-    pub first_missed_at: DateTime<Utc>,
-    pub last_missed_at: DateTime<Utc>,
-    /// The ticket the last missed call was logged on (dial with it).
-    pub ticket_id: Option<String>,
-    /// Unanswered calls out so far, and how many close it as unreached.
-    pub attempts: u32,
-    pub attempts_allowed: u32,
-    /// When the group's target (`callback_within_minutes`) says it should be
-    /// closed; `overdue` once that has passed while it is open.
-    pub due_at: DateTime<Utc>,
+    // One type for the API and the notifications, so the two never drift.
+    #[serde(flatten)]
+    pub callback: CallbackShown,
+    /// Open past its `due_at`.
     pub overdue: bool,
     /// Seconds since the first missed call.
     pub age_seconds: i64,
-    /// Who is calling back, while their claim holds.
-    pub claim: Option<Claim>,
-    pub closed: Option<Closing>,
 }
 
 impl CallbackView {
     fn new(r: &CallbackRecord, now: DateTime<Utc>) -> CallbackView {
         let cb = &r.callback;
         CallbackView {
-            id: cb.id,
-            group: cb.group.clone(),
-            phone: cb.phone.clone(),
-            queue: cb.queue.clone(),
-            missed: cb.missed,
-            first_missed_at: cb.first_missed_at,
-            last_missed_at: cb.last_missed_at,
-            ticket_id: r.ticket_id.clone(),
-            attempts: cb.attempts,
-            attempts_allowed: cb.rules.attempts,
-            due_at: cb.due_at(),
+            callback: CallbackShown::new(cb, &r.last_call, now),
             overdue: cb.is_open() && now > cb.due_at(),
             age_seconds: (now - cb.first_missed_at).num_seconds().max(0),
-            claim: cb.holder(now).cloned().filter(|_| cb.is_open()),
-            closed: cb.closed.clone(),
         }
     }
 }
@@ -271,21 +247,28 @@ async fn act(
     id: i64,
     decide: impl Fn(&Callback, DateTime<Utc>) -> Result<Callback, Refused>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let reach: Vec<String> = caller.reach(state).iter().map(|g| g.name.clone()).collect();
+    let reach = caller.reach(state);
     for _ in 0..TRIES {
-        let record = state
+        let (record, group) = state
             .store
             .callback(id)
             .await?
-            .filter(|r| reach.contains(&r.callback.group))
+            .and_then(|r| {
+                let group = reach.iter().find(|g| g.name == r.callback.group)?;
+                Some((r, group))
+            })
             .ok_or_else(|| ApiError::not_found(format!("no callback {id} in your groups")))?;
         let now = Utc::now();
         let next = decide(&record.callback, now).map_err(refused)?;
-        if state.store.replace_callback(record.version, &next).await? {
+        let written = state
+            .store
+            .replace_callback(record.version, &next, &group.callback_triggers)
+            .await?;
+        if written {
             let written = CallbackRecord {
                 callback: next,
                 version: record.version + 1,
-                ticket_id: record.ticket_id,
+                last_call: record.last_call,
             };
             return Ok(Json(CallbackView::new(&written, now)));
         }

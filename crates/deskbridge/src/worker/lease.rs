@@ -181,6 +181,7 @@ mod tests {
                     group: "support".into(),
                     plan: CallPlan::default(),
                     event,
+                    callback_triggers: Default::default(),
                 }
             })
             .collect();

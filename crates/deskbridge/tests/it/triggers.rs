@@ -952,3 +952,230 @@ fn a_deletes_cascade_is_announced_record_by_record() {
     assert_eq!(ticket["requester_id"], Value::Null, "{ticket}");
     assert_eq!(seen.len(), 7, "{seen:#?}");
 }
+
+// ---- callbacks: the missed-call loop's record, an entity of every group ----
+
+const CUSTOMER: &str = "+14155550123";
+const ANN_TOKEN: &str = "ann-agent-token-0123456789";
+
+/// Group "support" (on the built-in CRM) with `triggers`, and Ann, an agent
+/// signing in with a token.
+fn start_with_ann(triggers: &str) -> TestApp {
+    let config = format!(
+        "{}\n[[agents]]\nemail = \"ann@acme.com\"\nname = \"Ann\"\ntoken = \"{ANN_TOKEN}\"\n\
+         [[groups]]\nname = \"support\"\ntokens = [\"{TOKEN}\"]\n{triggers}\n\
+         [triggers]\nallow_private_networks = true\nretry_waits_seconds = [0.3, 0.3]\ntimeout_seconds = 5\n",
+        metrics_section()
+    );
+    TestApp::with_config(&config, TOKEN)
+}
+
+/// A missed call from the customer, `started_ago` seconds ago, synced.
+fn missed(app: &TestApp, call_id: &str, started_ago: i64) -> deskbridge_testkit::CallView {
+    let script = deskbridge_testkit::CallScript::inbound(call_id, CUSTOMER)
+        .started_ago(started_ago)
+        .queue("support")
+        .ends(deskbridge_core::EndReason::NoAnswer)
+        .at(20);
+    let (status, body) = app.post_events(&script.events());
+    assert_eq!(status, 202, "{body}");
+    app.wait_synced(call_id)
+}
+
+/// The JSON bodies among `seen`, parsed.
+fn json_bodies(seen: &[Seen]) -> Vec<Value> {
+    seen.iter()
+        .filter(|s| s.method == "POST")
+        .map(|s| serde_json::from_str(&s.body).unwrap())
+        .collect()
+}
+
+/// The GET targets among `seen`.
+fn gets(seen: &[Seen]) -> Vec<&str> {
+    seen.iter()
+        .filter(|s| s.method == "GET")
+        .map(|s| s.target.as_str())
+        .collect()
+}
+
+/// A callback's life reaches its triggers, JSON and query alike: a missed call
+/// opens it (created), a second folds in (updated, missed 2), Ann claims it
+/// (updated, with the ticket and contact of the last missed call by then), and
+/// her answered call out closes it (updated, reached). The JSON `data` is the
+/// callback as the API shows it.
+#[test]
+fn a_callbacks_life_reaches_its_triggers() {
+    let receiver = Receiver::start();
+    let base = &receiver.base;
+    let json_url = format!("{base}/json");
+    let triggers = [
+        trigger("callback", "create", &json_url, true),
+        trigger("callback", "edit", &json_url, true),
+        trigger("callback", "create", &format!("{base}/created"), false),
+        trigger("callback", "edit", &format!("{base}/updated"), false),
+    ]
+    .concat();
+    let app = start_with_ann(&triggers);
+
+    missed(&app, "m1", 600);
+    let seen = receiver.wait_for(2);
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    let [created] = &json_bodies(&seen)[..] else {
+        panic!("one JSON notification: {seen:#?}")
+    };
+    assert_eq!(created["type"], "callback.created", "{created}");
+    let data = &created["data"];
+    let id = data["id"].as_i64().unwrap();
+    assert_eq!(
+        (
+            &data["phone"],
+            &data["missed"],
+            &data["group"],
+            &data["queue"]
+        ),
+        (
+            &json!(CUSTOMER),
+            &json!(1),
+            &json!("support"),
+            &json!("support")
+        ),
+        "{data}"
+    );
+    // Opened as the call ended: its ticket and contact were not made yet.
+    assert_eq!(
+        gets(&seen),
+        [format!("/created?AccountID=&CaseID=&CallbackID={id}")]
+    );
+
+    let m2 = missed(&app, "m2", 300);
+    let seen = receiver.wait_for(4);
+    assert_eq!(seen.len(), 4, "{seen:#?}");
+    let folded = &json_bodies(&seen[2..])[0];
+    assert_eq!(folded["type"], "callback.updated", "{folded}");
+    assert_eq!(
+        (&folded["data"]["id"], &folded["data"]["missed"]),
+        (&json!(id), &json!(2))
+    );
+    assert_eq!(
+        gets(&seen[2..]),
+        [format!("/updated?AccountID=&CaseID=&CallbackID={id}")]
+    );
+
+    // By now m2 was logged: the claim names its ticket and contact.
+    let (ticket, contact) = (m2.ticket(), m2.contact_id().unwrap());
+    let ann = app.sign_in(&json!({"token": ANN_TOKEN}));
+    let (status, view) = ann.send("POST", &format!("/api/v1/callbacks/{id}/claim"), None);
+    assert_eq!(status, 200, "{view}");
+    let seen = receiver.wait_for(6);
+    assert_eq!(seen.len(), 6, "{seen:#?}");
+    let claimed = &json_bodies(&seen[4..])[0];
+    assert_eq!(claimed["type"], "callback.updated");
+    assert_eq!(claimed["data"]["claim"]["agent"], "ann@acme.com");
+    // The data is the API's callback, less what depends on the reader's clock.
+    let mut shown = view.clone();
+    let shown_map = shown.as_object_mut().unwrap();
+    assert!(shown_map.remove("overdue").is_some() && shown_map.remove("age_seconds").is_some());
+    assert_eq!(claimed["data"], shown);
+    assert_eq!(
+        (
+            &claimed["data"]["ticket_id"],
+            &claimed["data"]["contact_id"]
+        ),
+        (&json!(ticket), &json!(contact))
+    );
+    assert_eq!(
+        gets(&seen[4..]),
+        [format!(
+            "/updated?AccountID={contact}&CaseID={ticket}&CallbackID={id}"
+        )]
+    );
+
+    // Ann calls back and the customer answers: closed, as reached.
+    let out = deskbridge_testkit::CallScript::outbound("back1", CUSTOMER)
+        .started_ago(30)
+        .placed_by(deskbridge_testkit::Agent::new("ann@acme.com").named("Ann"))
+        .answered_by(deskbridge_testkit::Agent::new("ann@acme.com").named("Ann"))
+        .at(5)
+        .ends_after(25);
+    let (status, body) = app.post_events(&out.events());
+    assert_eq!(status, 202, "{body}");
+    app.wait_synced("back1");
+    let seen = receiver.wait_for(8);
+    assert_eq!(seen.len(), 8, "{seen:#?}");
+    let closed = &json_bodies(&seen[6..])[0];
+    assert_eq!(closed["type"], "callback.updated");
+    let closing = &closed["data"]["closed"];
+    assert_eq!(
+        (
+            &closing["reason"]["kind"],
+            &closing["reason"]["direction"],
+            &closing["call_id"]
+        ),
+        (&json!("reached"), &json!("outbound"), &json!("back1")),
+        "{closed}"
+    );
+    assert_eq!(
+        closed["data"]["claim"],
+        Value::Null,
+        "a closed one is held by nobody"
+    );
+    assert_eq!(
+        gets(&seen[6..]),
+        [format!(
+            "/updated?AccountID={contact}&CaseID={ticket}&CallbackID={id}"
+        )]
+    );
+    // One callback's notifications to one endpoint, in the order written.
+    let types: Vec<Value> = json_bodies(&seen)
+        .iter()
+        .map(|b| b["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "callback.created",
+            "callback.updated",
+            "callback.updated",
+            "callback.updated"
+        ]
+    );
+    assert_eq!(deliveries(&app, "delivered").len(), 8);
+}
+
+/// Callbacks are deskbridge's own records: a group on Zendesk (whose other
+/// records deskbridge announces from its steps) hears of them too.
+#[test]
+fn a_callback_on_zendesk_is_announced_too() {
+    let receiver = Receiver::start();
+    let url = format!("{}/callback", receiver.base);
+    let (zd, ann) = crate::zendesk::Zd::with_ann();
+    let app = start_on_zendesk(&zd, ann, &trigger("callback", "create", &url, false));
+    missed(&app, "z1", 60);
+    let (status, list) = app.get("/api/v1/callbacks");
+    assert_eq!(status, 200, "{list}");
+    let id = list["callbacks"][0]["id"].as_i64().unwrap();
+    let seen = receiver.wait_for(1);
+    assert_eq!(
+        gets(&seen),
+        [format!("/callback?AccountID=&CaseID=&CallbackID={id}")]
+    );
+}
+
+/// A callback is never deleted: the config check says what to use instead.
+#[test]
+fn a_callback_delete_trigger_is_refused_with_what_to_use() {
+    let text = format!(
+        "[[groups]]\nname = \"support\"\ntokens = [\"{TOKEN}\"]\n{}",
+        trigger("callback", "delete", "https://crm.example.com/cb", false)
+    );
+    let errors = deskbridge::config::Config::from_toml(&text, Default::default())
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        errors,
+        [
+            "groups[0].triggers[0].action: callbacks are kept once closed, never deleted: \
+          use action \"edit\" to hear when one closes (its \"closed\" says how), or \"create\" for new ones"
+        ]
+    );
+}
