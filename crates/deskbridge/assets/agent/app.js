@@ -429,14 +429,18 @@ function owesWrapUp(call) {
   return (call.agents || []).some((a) => a.email && a.email.toLowerCase() === me.email.toLowerCase());
 }
 
-// A call of mine ended: the wrap-up is offered (the newest call wins).
+// A call of mine ended: the wrap-up is offered. A newer view of the call
+// being wrapped up keeps what the agent chose and typed (the call changes as
+// its steps run); another call's end does not take the form from an agent
+// who started filling it in (its wrap-up stays in My calls).
 function offerWrapUp(call) {
-  if (wrapping && wrapping.call_id === call.call_id && call.wrap_up && call.wrap_up.done) {
-    wrapping = null;
-    renderWrapUp();
+  if (wrapping && wrapping.call_id === call.call_id) {
+    if (call.wrap_up && call.wrap_up.done) { wrapping = null; renderWrapUp(); }
+    else wrapping = call;
     return;
   }
   if (!owesWrapUp(call)) return;
+  if (wrapping && ($("wrapup-code").value || $("wrapup-note").value)) return;
   wrapping = call;
   renderWrapUp();
 }
