@@ -273,4 +273,4 @@ pub fn summarize(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -8,13 +8,13 @@ use crate::event::{CallEvent, EndReason, EventKind};
 use crate::phone::Phone;
 use crate::policy::{CallPlan, Policy};
 
-const CUSTOMER: &str = "+14155550100";
+pub(crate) const CUSTOMER: &str = "+14155550100";
 
-fn t(mins: i64) -> DateTime<Utc> {
+pub(crate) fn t(mins: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap() + Duration::minutes(mins)
 }
 
-fn ann() -> AgentRef {
+pub(crate) fn ann() -> AgentRef {
     AgentRef {
         email: Some("ann@acme.com".into()),
         name: Some("Ann".into()),
@@ -22,8 +22,9 @@ fn ann() -> AgentRef {
     }
 }
 
-/// A call with the customer, from `at` (minutes), answered by Ann or not.
-fn call(id: &str, direction: Direction, at: i64, answered: bool) -> Interaction {
+/// A call with the customer, from `at` (minutes), answered by Ann or not
+/// (the callback triggers' tests play it too).
+pub(crate) fn call(id: &str, direction: Direction, at: i64, answered: bool) -> Interaction {
     let (from, to) = match direction {
         Direction::Inbound => (CUSTOMER, "+14155550199"),
         Direction::Outbound => ("+14155550199", CUSTOMER),

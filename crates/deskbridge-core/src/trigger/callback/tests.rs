@@ -2,59 +2,16 @@
 //! core's decisions in, the stored id out), each write checked for the change
 //! its triggers hear.
 
-use chrono::{Duration, TimeZone};
 use serde_json::json;
 
 use super::*;
 use crate::callback::CLAIM_MINUTES;
+use crate::decide::callback::tests::{CUSTOMER, call, t};
 use crate::decide::callback::{claim, close_by_agent, follow, release};
-use crate::event::{AgentRef, CallEvent, Direction, EndReason, EventKind};
-use crate::phone::Phone;
-use crate::policy::{CallPlan, Policy};
+use crate::event::Direction;
 use crate::trigger::{Format, Request, Trigger, notifications, query};
 
-const CUSTOMER: &str = "+14155550100";
 const STORED: i64 = 7;
-
-fn t(mins: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap() + Duration::minutes(mins)
-}
-
-/// A call with the customer from `at` (minutes), answered by Ann or missed.
-fn call(id: &str, direction: Direction, at: i64, answered: bool) -> crate::Interaction {
-    let (from, to) = match direction {
-        Direction::Inbound => (CUSTOMER, "+14155550199"),
-        Direction::Outbound => ("+14155550199", CUSTOMER),
-    };
-    let ev = |n: &str, kind, m| {
-        let mut e = CallEvent::new(format!("{id}-{n}"), id, kind, t(m));
-        e.direction = Some(direction);
-        e.from = Some(Phone::E164(from.into()));
-        e.to = Some(Phone::E164(to.into()));
-        e.queue = Some("support".into());
-        e
-    };
-    let ringing = ev("r", EventKind::Ringing, at);
-    let plan = CallPlan::of(&Policy::default());
-    let mut c = crate::Interaction::start("sales", &plan, &ringing).unwrap();
-    c.apply(&ringing);
-    if answered {
-        let mut a = ev("a", EventKind::Answered, at + 1);
-        a.agent = Some(AgentRef {
-            email: Some("ann@acme.com".into()),
-            name: Some("Ann".into()),
-            extension: None,
-        });
-        c.apply(&a);
-    }
-    let mut e = ev("e", EventKind::Ended, at + 2);
-    e.reason = Some(match answered {
-        true => EndReason::Completed,
-        false => EndReason::NoAnswer,
-    });
-    c.apply(&e);
-    c
-}
 
 /// What the store does with a decided callback: the change it announces, and
 /// the callback as stored (with its id).
