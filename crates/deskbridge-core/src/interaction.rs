@@ -30,6 +30,7 @@ use crate::rule::{AssigneeRule, ContactRule, TicketRule};
 
 pub mod agent_mode;
 mod pops;
+mod waits;
 use agent_mode::{AgentAction, AgentChoice};
 pub use pops::{pop_due, pop_moment};
 
@@ -566,44 +567,6 @@ impl Interaction {
             return Some(AgentWait::AmbiguousCaller);
         }
         None
-    }
-
-    /// When the agent's time to decide runs out.
-    pub fn agent_deadline(&self) -> DateTime<Utc> {
-        let secs = i64::try_from(self.plan.agent_timeout_seconds).unwrap_or(i64::MAX / 2000);
-        self.first_at + chrono::Duration::seconds(secs)
-    }
-
-    /// Until when the call comment waits: for the recording and for the
-    /// agent's wrap-up, whichever is still owed and later, so that one write
-    /// carries them.
-    fn comment_deadline(&self) -> Option<DateTime<Utc>> {
-        self.recording_deadline().max(self.wrap_up_deadline())
-    }
-
-    /// Until when the call's comment waits for its wrap-up: an answered call
-    /// of a group with wrap-up (`[groups.wrap_up] seconds`), ended, by an
-    /// agent, not wrapped up yet (`crate::decide::wrap_up::due`).
-    pub fn wrap_up_deadline(&self) -> Option<DateTime<Utc>> {
-        let rules = self.plan.wrap_up.as_ref()?;
-        let ended = self.ended_at?;
-        let owed = rules.seconds > 0
-            && self.wrap_up.is_none()
-            && !self.agents.is_empty()
-            && self.outcome() == Some(Outcome::Answered);
-        let secs = i64::try_from(rules.seconds).unwrap_or(i64::MAX / 2000);
-        owed.then(|| ended + chrono::Duration::seconds(secs))
-    }
-
-    /// An answered call that ended without its recording waits this long for it
-    /// (when the group waits for recordings), so one write carries it.
-    fn recording_deadline(&self) -> Option<DateTime<Utc>> {
-        let ended = self.ended_at?;
-        let waits = self.plan.wait_for_recording_seconds > 0
-            && self.recording_url.is_none()
-            && self.outcome() == Some(Outcome::Answered);
-        let secs = i64::try_from(self.plan.wait_for_recording_seconds).unwrap_or(i64::MAX / 2000);
-        waits.then(|| ended + chrono::Duration::seconds(secs))
     }
 
     /// The one step to run next, if the call needs one now.

@@ -184,13 +184,10 @@ pub fn wrap_up_pause<'a>(
 /// call is wrapped up now. Another pause (lunch, another call's wrap-up) is
 /// left alone.
 pub fn ended_by_wrap_up(open: &Pause, call: &Interaction) -> bool {
-    let Some(rules) = call.plan.wrap_up.as_ref() else {
-        return false;
-    };
-    let this_calls = call
-        .ended_at
-        .map(|e| e + chrono::Duration::seconds(i64::try_from(rules.seconds).unwrap_or(0)));
-    open.source == PauseSource::WrapUp && call.wrap_up.is_some() && open.until == this_calls
+    open.source == PauseSource::WrapUp
+        && call.wrap_up.is_some()
+        && open.until.is_some()
+        && open.until == call.wrap_up_ends_at()
 }
 
 /// Whether a wrap-up pause ran out of time.
