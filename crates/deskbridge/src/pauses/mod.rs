@@ -18,13 +18,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use deskbridge_core::AgentRef;
+use deskbridge_core::Interaction;
 use deskbridge_core::decide::pause::{self as decide, agent_of, ask, follow, interface};
 use deskbridge_core::pause::{Pause, PauseChange, PauseRefused, PauseSource, QueueMember};
 use deskbridge_core::wrap_up::WRAP_UP_PAUSE_REASON;
-use deskbridge_store::{Change, StoreError};
+use deskbridge_store::StoreError;
 use tokio::sync::watch;
 
 use crate::adapters::ami::client::Inbox;
+use crate::http::feed::FeedItem;
 use crate::state::{AppState, Group};
 
 /// The pause reasons offered when `[groups.asterisk] pause_reasons` is not
@@ -157,17 +159,19 @@ pub fn spawn_wrap_up_pauses(
         return None;
     }
     Some(tokio::spawn(async move {
-        let mut changes = state.store.changes();
+        // The calls as the live streams get them: each changed call is read
+        // once for the pages and this task alike.
+        let mut calls = state.feed.subscribe();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
-                change = changes.recv() => {
-                    if let Ok(Change::Call { group, call_id }) = change
-                        && let Some(g) = state.group(&group).filter(|g| pausing(g))
+                item = calls.recv() => {
+                    if let Ok(FeedItem::Call(record)) = item
+                        && let Some(g) = state.group(&record.interaction.group).filter(|g| pausing(g))
                     {
                         let g = g.clone();
-                        if let Err(e) = on_call(&state, &g, &call_id).await {
-                            tracing::warn!(group = %group, %call_id, error = %e, "cannot pause or resume for a wrap-up");
+                        if let Err(e) = on_call(&state, &g, &record.interaction).await {
+                            tracing::warn!(group = %g.name, call_id = %record.interaction.call_id, error = %e, "cannot pause or resume for a wrap-up");
                         }
                     }
                 }
@@ -188,11 +192,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 /// A call of a pausing group changed: its agent is paused for its wrap-up
 /// (it ended, answered, owing one), or resumed (the wrap-up came).
-async fn on_call(state: &AppState, group: &Group, call_id: &str) -> Result<(), PauseError> {
-    let Some(record) = state.store.call(&group.name, call_id).await? else {
-        return Ok(());
-    };
-    let call = &record.interaction;
+async fn on_call(state: &AppState, group: &Group, call: &Interaction) -> Result<(), PauseError> {
     let directory = state.directory.agents();
     let Some((agent, _)) = call
         .last_agent()
