@@ -131,6 +131,34 @@ impl Phone {
         Some((Region(region), format!("{zeros}{}", national.value())))
     }
 
+    /// The ways a person most often types `e164` into a helpdesk, for a
+    /// helpdesk whose search matches numbers only as typed (Freshdesk): as
+    /// given, without the `+`, the national digits with the trunk prefix,
+    /// and libphonenumber's national and international formats. Empty when
+    /// `e164` is no number.
+    pub fn spellings(e164: &str) -> Vec<String> {
+        let Ok(number) = phonenumber::parse(None, e164) else {
+            return Vec::new();
+        };
+        let national = phonenumber::format(&number)
+            .mode(phonenumber::Mode::National)
+            .to_string();
+        let international = phonenumber::format(&number)
+            .mode(phonenumber::Mode::International)
+            .to_string();
+        let digits: String = national.chars().filter(char::is_ascii_digit).collect();
+        let mut all = vec![
+            e164.to_string(),
+            e164.trim_start_matches('+').to_string(),
+            digits,
+            national,
+            international,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|s| !s.is_empty() && seen.insert(s.clone()));
+        all
+    }
+
     /// Reads back a value written by [`Phone::as_str`] (from the database).
     pub fn from_stored(s: &str) -> Phone {
         if s == "anonymous" {
@@ -286,6 +314,31 @@ mod tests {
 
     fn de() -> Region {
         "DE".parse().unwrap()
+    }
+
+    #[test]
+    fn a_numbers_spellings_are_the_ways_people_type_it() {
+        assert_eq!(
+            Phone::spellings("+14155550123"),
+            [
+                "+14155550123",
+                "14155550123",
+                "4155550123",
+                "(415) 555-0123",
+                "+1 415-555-0123"
+            ]
+        );
+        assert_eq!(
+            Phone::spellings("+442079460000"),
+            [
+                "+442079460000",
+                "442079460000",
+                "02079460000",
+                "020 7946 0000",
+                "+44 20 7946 0000"
+            ]
+        );
+        assert!(Phone::spellings("anonymous").is_empty());
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum LimitedRequest {
     TicketUpdate(u64),
     /// An update of a ticket whose id the client could not tell.
     UnknownTicketUpdate,
+    /// A request to an endpoint with a per-minute limit of its own
+    /// (Freshdesk: ticket creates, ticket updates, ticket and contact lists).
+    LimitedEndpoint,
     /// Anything else.
     Other,
 }
@@ -29,6 +32,8 @@ pub enum HeldBack {
     Account,
     /// This ticket's updates (queued ones wait unsent), and this request.
     Ticket(u64),
+    /// Every request to this endpoint (queued ones wait unsent), and this one.
+    Endpoint,
     /// Only this request, through its step's retry.
     Request,
 }
@@ -38,7 +43,7 @@ impl HeldBack {
     pub fn scope(self) -> &'static str {
         match self {
             HeldBack::Account => "account",
-            HeldBack::Ticket(_) | HeldBack::Request => "endpoint",
+            HeldBack::Ticket(_) | HeldBack::Endpoint | HeldBack::Request => "endpoint",
         }
     }
 }
@@ -47,14 +52,18 @@ impl HeldBack {
 /// answer said (`None` when it did not say) and what the request was.
 ///
 /// - None left: the account's limit, whatever the request.
-/// - Requests left: an endpoint's limit: the ticket's, for a ticket update.
+/// - Requests left: an endpoint's limit: the ticket's, for a ticket update;
+///   the endpoint's, for an endpoint with a limit of its own.
 /// - Not said: a ticket update is taken for the ticket's limit (Zendesk's
 ///   per-ticket 429 need not carry the account's count); anything else for the
-///   account's, the safe reading when nothing tells them apart.
+///   account's, the safe reading when nothing tells them apart (Freshdesk sends
+///   no rate-limit headers with a 429, so its client passes the count of the
+///   answer before).
 pub fn held_back(requests_left: Option<u64>, request: LimitedRequest) -> HeldBack {
     match (requests_left, request) {
         (Some(0), _) => HeldBack::Account,
-        (None, LimitedRequest::Other) => HeldBack::Account,
+        (None, LimitedRequest::Other | LimitedRequest::LimitedEndpoint) => HeldBack::Account,
+        (Some(_), LimitedRequest::LimitedEndpoint) => HeldBack::Endpoint,
         (_, LimitedRequest::TicketUpdate(ticket)) => HeldBack::Ticket(ticket),
         (_, LimitedRequest::UnknownTicketUpdate) | (Some(_), LimitedRequest::Other) => {
             HeldBack::Request
@@ -81,6 +90,9 @@ mod tests {
             (Some(1), Other, Request),
             (Some(650), TicketUpdate(7), Ticket(7)),
             (Some(650), UnknownTicketUpdate, Request),
+            (Some(0), LimitedEndpoint, Account),
+            (None, LimitedEndpoint, Account),
+            (Some(120), LimitedEndpoint, Endpoint),
         ];
         for (left, request, expected) in cases {
             assert_eq!(
@@ -96,5 +108,6 @@ mod tests {
         assert_eq!(HeldBack::Account.scope(), "account");
         assert_eq!(HeldBack::Ticket(1).scope(), "endpoint");
         assert_eq!(HeldBack::Request.scope(), "endpoint");
+        assert_eq!(HeldBack::Endpoint.scope(), "endpoint");
     }
 }

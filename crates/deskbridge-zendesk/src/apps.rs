@@ -5,9 +5,9 @@
 use reqwest::Method;
 
 use crate::ZendeskClient;
-use crate::budget::Lane;
 use crate::error::ZendeskError;
 use crate::types::{AppInstallation, AppInstallations, User, UsersPage};
+use deskbridge_budget::Lane;
 
 impl ZendeskClient {
     /// Every agent and admin of the account ("List Users", `role[]`), a page

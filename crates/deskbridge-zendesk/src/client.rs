@@ -11,12 +11,13 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::budget::{Budget, Lane, in_lookup};
 use crate::error::ZendeskError;
 use crate::limits::{
-    Counted, Counts, INCREMENTAL_EXPORTS, Limit, USER_UPDATES, UpdateLimits, ticket_update,
+    Counted, Counts, EXPORTS, INCREMENTAL_EXPORTS, Limit, TICKET_UPDATE, USER_UPDATE, USER_UPDATES,
+    UpdateLimits, ticket_update,
 };
 use crate::types::*;
+use deskbridge_budget::{Budget, Lane, endpoint_label, in_lookup};
 
 /// How to sign in: an API token for an agent's email, or an OAuth access token.
 #[derive(Clone)]
@@ -164,7 +165,7 @@ impl ZendeskClient {
         let ticket_update = method == Method::PUT && path.starts_with("/api/v2/tickets/");
         let lane = match (self.config.bulk_only, lane) {
             (true, _) => Lane::Bulk,
-            // Asked for by a lookup, not by a call (see `budget::as_lookup`).
+            // Asked for by a lookup, not by a call (see `deskbridge_budget::as_lookup`).
             (false, Lane::Interactive) if in_lookup() => Lane::Lookup,
             (false, lane) => lane,
         };
@@ -228,9 +229,9 @@ impl ZendeskClient {
                         "Zendesk ticket limit: holding back its updates"
                     );
                     // The ticket's updates wait out the answer here too, unsent.
-                    self.counts.hold(&Counted::TicketUpdate(ticket), wait);
+                    self.counts.hold(&Counted::of(TICKET_UPDATE, ticket), wait);
                 }
-                HeldBack::Request => {
+                HeldBack::Request | HeldBack::Endpoint => {
                     tracing::warn!(
                         ?wait,
                         path,
@@ -698,38 +699,23 @@ impl ZendeskClient {
     /// without room answers [`ZendeskError::RateLimited`] with how long until
     /// it has, and nothing is sent: only this request waits.
     async fn admit(&self, counts: &[(Counted, Limit)]) -> Result<(), ZendeskError> {
-        // What this process sent, or was told to wait for, is in the shared
-        // count too: no need to ask it.
-        let known = self.counts.wait(counts);
-        if !known.is_zero() {
-            return Err(ZendeskError::RateLimited(known));
-        }
-        match self.budget.admit_shared(counts).await {
-            Some(Ok(())) => {
-                self.counts.record(counts);
-                Ok(())
-            }
-            Some(Err((refusing, wait))) => {
-                if let Some((counted, _)) = counts.get(refusing) {
-                    self.counts.hold(counted, wait);
-                }
-                Err(ZendeskError::RateLimited(wait))
-            }
-            None => self.counts.admit(counts).map_err(ZendeskError::RateLimited),
-        }
+        self.budget
+            .admit(&self.counts, counts)
+            .await
+            .map_err(ZendeskError::RateLimited)
     }
 
     /// Counts one "Update User" request of `user_id` (5 a minute per user)
     /// before it is sent; see [`ZendeskClient::admit`].
     pub async fn admit_user_update(&self, user_id: u64) -> Result<(), ZendeskError> {
-        self.admit(&[(Counted::UserUpdate(user_id), self.config.user_updates)])
+        self.admit(&[(Counted::of(USER_UPDATE, user_id), self.config.user_updates)])
             .await
     }
 
     /// Counts one incremental export request (10 a minute) before it is sent;
     /// see [`ZendeskClient::admit`].
     pub async fn admit_incremental_export(&self) -> Result<(), ZendeskError> {
-        self.admit(&[(Counted::IncrementalExports, self.config.incremental_exports)])
+        self.admit(&[(Counted::account(EXPORTS), self.config.incremental_exports)])
             .await
     }
 
@@ -880,33 +866,6 @@ fn ticket_of(path: &str) -> Option<u64> {
         .ok()
 }
 
-/// `GET /api/v2/tickets/{id}.json`: the request's method and path with every
-/// segment that is not a fixed word (an id) written `{id}`, so the label of
-/// `deskbridge_upstream_requests_total` has a fixed set of values and never
-/// carries a record's id, a query or a phone number.
-pub fn endpoint_label(method: &str, path: &str) -> String {
-    let shown: Vec<String> = path
-        .split('/')
-        .map(|segment| {
-            if segment.is_empty() {
-                return String::new();
-            }
-            let (name, ext) = segment.split_once('.').unwrap_or((segment, ""));
-            // `v2`, `create_or_update`: a word starts with a letter.
-            let word = name.starts_with(|c: char| c.is_ascii_lowercase())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            match (word, ext) {
-                (true, _) => segment.to_string(),
-                (false, "") => "{id}".to_string(),
-                (false, ext) => format!("{{id}}.{ext}"),
-            }
-        })
-        .collect();
-    format!("{method} {}", shown.join("/"))
-}
-
 /// Counts one answered (or unanswered: `network`) request to Zendesk.
 fn count_request(endpoint: &str, status: &str) {
     metrics::counter!(
@@ -936,13 +895,9 @@ fn requests_left(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     header_number(headers, &["x-rate-limit-remaining", "ratelimit-remaining"])
 }
 
-/// A `Retry-After` in seconds (what Zendesk sends), at least half a second.
+/// A `Retry-After` header's wait.
 fn retry_after(header: Option<&HeaderValue>) -> Option<Duration> {
-    header
-        .and_then(|h| h.to_str().ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| Duration::from_secs_f64(s.max(0.5)))
+    deskbridge_budget::retry_after(header.and_then(|h| h.to_str().ok())?)
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ZendeskError> {
@@ -1007,33 +962,5 @@ fn refusal(status: u16, bytes: &[u8]) -> ZendeskError {
             .map(|d| d.to_string())
             .or(body.description)
             .unwrap_or_default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::endpoint_label;
-
-    #[test]
-    fn an_endpoint_label_names_the_operation_never_a_record() {
-        assert_eq!(
-            endpoint_label("PUT", "/api/v2/tickets/4711.json"),
-            "PUT /api/v2/tickets/{id}.json"
-        );
-        assert_eq!(
-            endpoint_label(
-                "POST",
-                "/api/v2/channels/voice/agents/12/tickets/34/display.json"
-            ),
-            "POST /api/v2/channels/voice/agents/{id}/tickets/{id}/display.json"
-        );
-        assert_eq!(
-            endpoint_label("GET", "/api/v2/users/search.json"),
-            "GET /api/v2/users/search.json"
-        );
-        assert_eq!(
-            endpoint_label("GET", "/api/v2/users/+14155550100"),
-            "GET /api/v2/users/{id}"
-        );
     }
 }

@@ -14,14 +14,15 @@
 //! and the caller decides whether and when to try again.
 
 mod apps;
-mod budget;
 mod client;
 mod error;
 mod limits;
 pub mod types;
 pub mod zaf;
 
-pub use budget::{Bucket, Budget, DEFAULT_LOOKUP_PERCENT, Lane, SharedBudget, as_lookup};
 pub use client::{Auth, ClientConfig, ZendeskClient};
+pub use deskbridge_budget::{
+    Bucket, Budget, DEFAULT_LOOKUP_PERCENT, Lane, SharedBudget, as_lookup,
+};
 pub use error::ZendeskError;
 pub use limits::{Counted, INCREMENTAL_EXPORTS, Limit, USER_UPDATES, UpdateLimits};

@@ -10,23 +10,11 @@
 //! anyway, while every other request, to other tickets or other endpoints, goes
 //! on.
 //!
-//! The count is this process's, unless the account's budget is shared by
-//! several instances ([`crate::SharedBudget::admit`], kept in their database):
-//! then the shared count decides, and a refusal it gives is remembered here so
-//! that [`Counts::wait`] tells it without asking again.
+//! The counting itself is the budget crate's ([`Counts`]), as for any helpdesk.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-/// So many requests (`updates`) per window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub updates: usize,
-    pub window: Duration,
-}
+pub use deskbridge_budget::{Counted, Counts, Limit};
 
 /// The two limits on ticket updates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,157 +55,16 @@ pub const INCREMENTAL_EXPORTS: Limit = Limit {
     window: Duration::from_secs(60),
 };
 
-/// What an endpoint limit counts: one ticket's updates, the account's ticket
-/// updates, one user's updates, the account's incremental exports.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Counted {
-    TicketUpdate(u64),
-    AccountTicketUpdates,
-    UserUpdate(u64),
-    IncrementalExports,
-}
-
-impl Counted {
-    /// The name of the count where instances share it (a row key).
-    pub fn key(&self) -> String {
-        match self {
-            Counted::TicketUpdate(id) => format!("ticket_update:{id}"),
-            Counted::AccountTicketUpdates => "ticket_updates".into(),
-            Counted::UserUpdate(id) => format!("user_update:{id}"),
-            Counted::IncrementalExports => "incremental_exports".into(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Sent {
-    /// When each counted request was sent, oldest first.
-    times: HashMap<Counted, VecDeque<Instant>>,
-    /// Until when a count is known to refuse (a shared count's answer, or a
-    /// 429 on the endpoint).
-    held: HashMap<Counted, Instant>,
-}
-
-/// The requests sent in the current windows, per [`Counted`].
-pub(crate) struct Counts {
-    sent: Mutex<Sent>,
-}
-
-/// How long until `times` (oldest first) leaves room for one more under `limit`.
-fn wait_for(times: &VecDeque<Instant>, limit: Limit, now: Instant) -> Duration {
-    if times.len() < limit.updates {
-        return Duration::ZERO;
-    }
-    if limit.updates == 0 {
-        return limit.window;
-    }
-    // The request that must leave the window before one more fits.
-    let blocking = times[times.len() - limit.updates];
-    limit.window.saturating_sub(now.duration_since(blocking))
-}
-
-impl Counts {
-    pub(crate) fn new() -> Counts {
-        Counts {
-            sent: Mutex::new(Sent::default()),
-        }
-    }
-
-    fn sent(&self, now: Instant, longest: Duration) -> std::sync::MutexGuard<'_, Sent> {
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget what left every window, so the maps stay small.
-        sent.times.retain(|_, times| {
-            times.retain(|at| now.duration_since(*at) < longest);
-            !times.is_empty()
-        });
-        sent.held.retain(|_, until| *until > now);
-        sent
-    }
-
-    fn wait_locked(sent: &Sent, counts: &[(Counted, Limit)], now: Instant) -> Duration {
-        counts
-            .iter()
-            .map(|(counted, limit)| {
-                let of_times = sent
-                    .times
-                    .get(counted)
-                    .map_or(Duration::ZERO, |t| wait_for(t, *limit, now));
-                let held = sent
-                    .held
-                    .get(counted)
-                    .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
-                of_times.max(held)
-            })
-            .max()
-            .unwrap_or(Duration::ZERO)
-    }
-
-    fn longest(counts: &[(Counted, Limit)]) -> Duration {
-        counts
-            .iter()
-            .map(|(_, l)| l.window)
-            .max()
-            .unwrap_or(Duration::ZERO)
-            .max(Duration::from_secs(600))
-    }
-
-    /// How long until a request counted under every one of `counts` would be
-    /// allowed (zero: now).
-    pub(crate) fn wait(&self, counts: &[(Counted, Limit)]) -> Duration {
-        let now = Instant::now();
-        let sent = self.sent(now, Self::longest(counts));
-        Self::wait_locked(&sent, counts, now)
-    }
-
-    /// Counts one request under every one of `counts` now, or says how long
-    /// until one is allowed (and counts nothing).
-    pub(crate) fn admit(&self, counts: &[(Counted, Limit)]) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut sent = self.sent(now, Self::longest(counts));
-        let wait = Self::wait_locked(&sent, counts, now);
-        if !wait.is_zero() {
-            return Err(wait);
-        }
-        for (counted, _) in counts {
-            sent.times
-                .entry(counted.clone())
-                .or_default()
-                .push_back(now);
-        }
-        Ok(())
-    }
-
-    /// Counts a request that a shared count admitted (so this process's own
-    /// view stays close, should the shared count become unreachable).
-    pub(crate) fn record(&self, counts: &[(Counted, Limit)]) {
-        let now = Instant::now();
-        let mut sent = self.sent(now, Self::longest(counts));
-        for (counted, _) in counts {
-            sent.times
-                .entry(counted.clone())
-                .or_default()
-                .push_back(now);
-        }
-    }
-
-    /// Remembers that `counted` refuses for `wait` (a shared count said so, or
-    /// Zendesk answered 429 on that endpoint).
-    pub(crate) fn hold(&self, counted: &Counted, wait: Duration) {
-        let now = Instant::now();
-        let mut sent = self.sent(now, Duration::from_secs(600));
-        let until = now + wait;
-        let held = sent.held.entry(counted.clone()).or_insert(until);
-        if *held < until {
-            *held = until;
-        }
-    }
-}
+/// The names of Zendesk's counts (shared instances key their rows by them).
+pub(crate) const TICKET_UPDATE: &str = "ticket_update";
+pub(crate) const USER_UPDATE: &str = "user_update";
+pub(crate) const EXPORTS: &str = "incremental_exports";
 
 /// The counts of one ticket update under `limits`.
 pub(crate) fn ticket_update(ticket: u64, limits: UpdateLimits) -> [(Counted, Limit); 2] {
     [
-        (Counted::TicketUpdate(ticket), limits.per_ticket),
-        (Counted::AccountTicketUpdates, limits.per_account),
+        (Counted::of(TICKET_UPDATE, ticket), limits.per_ticket),
+        (Counted::account("ticket_updates"), limits.per_account),
     ]
 }
 
@@ -314,7 +161,7 @@ mod endpoint_tests {
     #[tokio::test(start_paused = true)]
     async fn incremental_exports_are_kept_to_ten_a_minute() {
         let counts = Counts::new();
-        let export = [(Counted::IncrementalExports, INCREMENTAL_EXPORTS)];
+        let export = [(Counted::account(EXPORTS), INCREMENTAL_EXPORTS)];
         for _ in 0..10 {
             assert_eq!(counts.admit(&export), Ok(()));
         }
@@ -335,7 +182,7 @@ mod endpoint_tests {
     #[tokio::test(start_paused = true)]
     async fn a_users_updates_are_kept_to_five_a_minute_each() {
         let counts = Counts::new();
-        let user = |id| [(Counted::UserUpdate(id), USER_UPDATES)];
+        let user = |id| [(Counted::of(USER_UPDATE, id), USER_UPDATES)];
         for _ in 0..5 {
             assert_eq!(counts.admit(&user(7)), Ok(()));
         }
@@ -348,7 +195,7 @@ mod endpoint_tests {
     async fn a_hold_refuses_until_it_has_passed() {
         let counts = Counts::new();
         let one = ticket_update(1, UpdateLimits::default());
-        counts.hold(&Counted::TicketUpdate(1), Duration::from_secs(30));
+        counts.hold(&Counted::of(TICKET_UPDATE, 1), Duration::from_secs(30));
         assert_eq!(counts.wait(&one), Duration::from_secs(30));
         assert_eq!(counts.admit(&one), Err(Duration::from_secs(30)));
         assert_eq!(

@@ -12,6 +12,8 @@ use deskbridge_zendesk::{
     Auth, Bucket, Budget, ClientConfig, Counted, Limit, SharedBudget, ZendeskClient,
 };
 
+use deskbridge_freshdesk::{ClientConfig as FreshdeskConfig, FreshdeskClient};
+
 use crate::config::{BackendConfig, BackendKind, Config};
 
 /// A backend ready for use.
@@ -99,6 +101,27 @@ pub fn build(
                     },
                 }
             }
+            BackendKind::Freshdesk => {
+                let shared = store.is_shared().then(|| StoreBudget {
+                    store: store.clone(),
+                    account: freshdesk_url(b).unwrap_or_default(),
+                });
+                let mut client = freshdesk_client(b, shared)?;
+                if lane == WorkLane::Bulk {
+                    client = client.bulk_only();
+                }
+                let helpdesk =
+                    deskbridge_freshdesk_helpdesk::FreshdeskHelpdesk::new(Arc::new(client));
+                Backend {
+                    helpdesk: Arc::new(helpdesk),
+                    mirror: None,
+                    crm: None,
+                    zendesk: None,
+                    links: RecordLinks::Freshdesk {
+                        base_url: freshdesk_url(b)?,
+                    },
+                }
+            }
         };
         out.insert(name.clone(), backend);
     }
@@ -113,7 +136,7 @@ fn account(b: &BackendConfig) -> String {
         .unwrap_or_default()
 }
 
-/// A Zendesk account's budget kept in the shared database.
+/// A helpdesk account's budget kept in the shared database.
 pub struct StoreBudget {
     store: Arc<dyn Store>,
     account: String,
@@ -190,7 +213,13 @@ fn base_url(b: &BackendConfig) -> anyhow::Result<String> {
 /// the agent page is served from the same origin).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordLinks {
-    Zendesk { base_url: String },
+    Zendesk {
+        base_url: String,
+    },
+    /// Freshdesk's agent UI (`/a/contacts/{id}`, `/a/tickets/{id}`).
+    Freshdesk {
+        base_url: String,
+    },
     Builtin,
 }
 
@@ -198,6 +227,7 @@ impl RecordLinks {
     pub fn contact(&self, id: &str) -> String {
         match self {
             RecordLinks::Zendesk { base_url } => format!("{base_url}/agent/users/{id}"),
+            RecordLinks::Freshdesk { base_url } => format!("{base_url}/a/contacts/{id}"),
             RecordLinks::Builtin => format!("/api/v1/crm/contacts/{id}"),
         }
     }
@@ -205,6 +235,7 @@ impl RecordLinks {
     pub fn ticket(&self, id: &str) -> String {
         match self {
             RecordLinks::Zendesk { base_url } => format!("{base_url}/agent/tickets/{id}"),
+            RecordLinks::Freshdesk { base_url } => format!("{base_url}/a/tickets/{id}"),
             RecordLinks::Builtin => format!("/api/v1/crm/tickets/{id}"),
         }
     }
@@ -229,9 +260,35 @@ pub fn zendesk_client(
     cfg.timeout = Duration::from_secs(b.timeout_seconds);
     cfg.ticket_updates.per_account.updates = b.ticket_updates_per_minute as usize;
     let budget = match shared {
-        Some(s) => Budget::shared(b.requests_per_minute, Box::new(s)),
-        None => Budget::new(b.requests_per_minute),
+        Some(s) => Budget::shared(b.requests_per_minute(), Box::new(s)),
+        None => Budget::new(b.requests_per_minute()),
     };
     let budget = Arc::new(budget.with_lookup_percent(b.lookup_percent));
     Ok(ZendeskClient::new(cfg, budget)?)
+}
+
+/// The Freshdesk account's address.
+fn freshdesk_url(b: &BackendConfig) -> anyhow::Result<String> {
+    Ok(match (&b.base_url, &b.domain) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(domain)) => FreshdeskConfig::domain_url(domain),
+        (None, None) => anyhow::bail!("a Freshdesk backend needs domain or base_url"),
+    })
+}
+
+pub fn freshdesk_client(
+    b: &BackendConfig,
+    shared: Option<StoreBudget>,
+) -> anyhow::Result<FreshdeskClient> {
+    let Some(api_key) = &b.api_key else {
+        anyhow::bail!("a Freshdesk backend needs api_key");
+    };
+    let mut cfg = FreshdeskConfig::new(&freshdesk_url(b)?, api_key, b.freshdesk_plan().limits());
+    cfg.timeout = Duration::from_secs(b.timeout_seconds);
+    let budget = match shared {
+        Some(s) => Budget::shared(b.requests_per_minute(), Box::new(s)),
+        None => Budget::new(b.requests_per_minute()),
+    };
+    let budget = Arc::new(budget.with_lookup_percent(b.lookup_percent));
+    Ok(FreshdeskClient::new(cfg, budget)?)
 }

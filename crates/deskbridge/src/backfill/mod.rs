@@ -101,7 +101,7 @@ pub fn default_rate(config: &Config, group: Option<&str>) -> u32 {
         None => config.groups.first().and_then(|g| g.backend.clone()),
     };
     match backend.and_then(|b| config.backends.get(&b)) {
-        Some(b) if b.kind == BackendKind::Zendesk => (b.requests_per_minute / 10).max(1),
+        Some(b) if b.kind == BackendKind::Zendesk => (b.requests_per_minute() / 10).max(1),
         _ => 0,
     }
 }

@@ -22,15 +22,53 @@ use super::group::looks_like_email;
 pub enum BackendKind {
     Builtin,
     Zendesk,
+    Freshdesk,
+}
+
+/// A Freshdesk plan, for its rate limits (support article "What are the rate
+/// limits for the API calls to Freshdesk?").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FreshdeskPlan {
+    /// 200 requests a minute; 80 ticket creates, 20 contact lists.
+    Growth,
+    /// 400 a minute; 160 ticket creates, 100 contact lists.
+    Pro,
+    /// 700 a minute; 280 ticket creates, 200 contact lists.
+    Enterprise,
+}
+
+impl FreshdeskPlan {
+    pub fn limits(self) -> deskbridge_freshdesk::PlanLimits {
+        match self {
+            FreshdeskPlan::Growth => deskbridge_freshdesk::Plan::Growth,
+            FreshdeskPlan::Pro => deskbridge_freshdesk::Plan::Pro,
+            FreshdeskPlan::Enterprise => deskbridge_freshdesk::Plan::Enterprise,
+        }
+        .limits()
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackendConfig {
     pub kind: BackendKind,
-    /// `https://acme.zendesk.com` (or the emulator's address).
+    /// `https://acme.zendesk.com` or `https://acme.freshdesk.com` (or an
+    /// emulator's address).
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Freshdesk: `acme` for `https://acme.freshdesk.com`.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Freshdesk: the API key of the agent whose requests deskbridge sends
+    /// (Profile settings > View API key), e.g. `"${FRESHDESK_API_KEY}"`.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Freshdesk: the account's plan, whose limits are kept before sending:
+    /// the requests a minute (unless `requests_per_minute` is lower) and the
+    /// endpoints' own (ticket creates and updates, ticket and contact lists).
+    #[serde(default)]
+    pub plan: Option<FreshdeskPlan>,
     /// `acme` for `https://acme.zendesk.com`. With `base_url` too (a proxy,
     /// or the emulator), requests go to `base_url` and `subdomain` names the
     /// account, as the Zendesk app's sign-in tokens do.
@@ -44,10 +82,12 @@ pub struct BackendConfig {
     /// Instead of email + api_token.
     #[serde(default)]
     pub oauth_token: Option<String>,
-    /// The plan's limit: Team 200, Growth/Professional 400, Enterprise 700,
-    /// Enterprise Plus or High Volume 2500.
-    #[serde(default = "default_rpm")]
-    pub requests_per_minute: u32,
+    /// The plan's limit. Zendesk: Team 200 (the default), Growth/Professional
+    /// 400, Enterprise 700, Enterprise Plus or High Volume 2500. Freshdesk: the
+    /// `plan`'s (Growth 200 when none is named); set lower to leave a share
+    /// to other integrations.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
     /// The key of the Zendesk user field that holds an agent's extension (a
     /// text field the admin adds in Zendesk, e.g. `extension`): the agents
     /// Zendesk lists are then matched by extension too, as phone systems
@@ -91,8 +131,25 @@ fn default_mirror_poll() -> u64 {
     60
 }
 
-fn default_rpm() -> u32 {
-    200
+/// Zendesk's requests a minute when none are configured: the Team plan's.
+const ZENDESK_DEFAULT_RPM: u32 = 200;
+
+impl BackendConfig {
+    /// The requests a minute kept to: the configured number, else the plan's.
+    pub fn requests_per_minute(&self) -> u32 {
+        match self.kind {
+            BackendKind::Freshdesk => {
+                let plan = self.freshdesk_plan().limits().per_minute;
+                self.requests_per_minute.map_or(plan, |rpm| rpm.min(plan))
+            }
+            _ => self.requests_per_minute.unwrap_or(ZENDESK_DEFAULT_RPM),
+        }
+    }
+
+    /// A Freshdesk backend's plan: Growth when none is named.
+    pub fn freshdesk_plan(&self) -> FreshdeskPlan {
+        self.plan.unwrap_or(FreshdeskPlan::Growth)
+    }
 }
 
 fn default_lookup_percent() -> u8 {
@@ -121,6 +178,14 @@ impl std::fmt::Debug for BackendConfig {
 
 pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut Vec<String>) {
     for (name, b) in backends {
+        if b.requests_per_minute == Some(0) {
+            errors.push(format!(
+                "backends.{name}.requests_per_minute: must be at least 1"
+            ));
+        }
+        if b.kind == BackendKind::Freshdesk {
+            check_freshdesk(name, b, errors);
+        }
         if b.kind != BackendKind::Zendesk {
             continue;
         }
@@ -171,12 +236,6 @@ pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut V
                 b.mirror_poll_seconds
             ));
         }
-        if b.requests_per_minute == 0 {
-            errors.push(format!(
-                "{}: must be at least 1",
-                key("requests_per_minute")
-            ));
-        }
         if !(1..=100).contains(&b.lookup_percent) {
             errors.push(format!(
                 "{}: {} is out of range; give lookups 1 to 100 percent of requests_per_minute",
@@ -190,5 +249,59 @@ pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut V
                 key("ticket_updates_per_minute")
             ));
         }
+    }
+}
+
+/// A Freshdesk backend: its account and key, and no key that only Zendesk has.
+fn check_freshdesk(name: &str, b: &BackendConfig, errors: &mut Vec<String>) {
+    let key = |k: &str| format!("backends.{name}.{k}");
+    match (&b.base_url, &b.domain) {
+        (None, None) => errors.push(format!(
+            "{}: a Freshdesk backend needs domain = \"acme\" (for acme.freshdesk.com) or base_url",
+            key("domain")
+        )),
+        (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => errors
+            .push(format!(
+                "{}: {url:?} must start with https://",
+                key("base_url")
+            )),
+        (None, Some(d))
+            if d.is_empty() || !d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            errors.push(format!(
+                "{}: {d:?} is not a Freshdesk domain (just \"acme\" for acme.freshdesk.com)",
+                key("domain")
+            ))
+        }
+        _ => {}
+    }
+    match &b.api_key {
+        Some(k) if !k.trim().is_empty() => {}
+        _ => errors.push(format!(
+            "{}: a Freshdesk backend signs in with its API key (api_key = \"${{FRESHDESK_API_KEY}}\"; Profile settings > View API key)",
+            key("api_key")
+        )),
+    }
+    let zendesk_only = [
+        ("subdomain", b.subdomain.is_some()),
+        ("email", b.email.is_some()),
+        ("api_token", b.api_token.is_some()),
+        ("oauth_token", b.oauth_token.is_some()),
+        ("agent_extension_field", b.agent_extension_field.is_some()),
+        ("match_shared_numbers", b.match_shared_numbers),
+    ];
+    for (k, set) in zendesk_only {
+        if set {
+            errors.push(format!(
+                "{}: is a Zendesk key; a Freshdesk backend has domain, api_key and plan",
+                key(k)
+            ));
+        }
+    }
+    if b.mirror {
+        errors.push(format!(
+            "{}: the local mirror is not yet built for Freshdesk; remove the key (callers are found through Freshdesk's search)",
+            key("mirror")
+        ));
     }
 }

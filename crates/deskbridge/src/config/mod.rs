@@ -21,7 +21,7 @@ use figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
 
 pub use asterisk::AsteriskConfig;
-pub use backend::{BackendConfig, BackendKind};
+pub use backend::{BackendConfig, BackendKind, FreshdeskPlan};
 pub use group::{AgentConfig, GroupConfig};
 pub use triggers::{TriggerConfig, TriggersConfig};
 pub use wrap_up::WrapUpConfig;

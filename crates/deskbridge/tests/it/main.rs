@@ -17,6 +17,7 @@ mod crm_api;
 mod cti;
 mod dial_webhook;
 mod group_commit;
+mod helpdesks;
 mod hostile;
 mod isolation;
 mod kamailio;

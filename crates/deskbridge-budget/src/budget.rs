@@ -1,5 +1,5 @@
-//! The account's request budget, shared by everything that talks to one Zendesk
-//! account from this process.
+//! The account's request budget, shared by everything that talks to one
+//! helpdesk account (Zendesk, Freshdesk) from this process.
 //!
 //! A token bucket holds a tenth of the minute's allowance and refills at the rest
 //! spread over the minute, so that no 60-second window (however it is placed) sees
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::limits::{Counted, Limit};
+use crate::limits::{Counted, Counts, Limit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
@@ -54,7 +54,7 @@ pub async fn as_lookup<F: std::future::Future>(work: F) -> F::Output {
 }
 
 /// Whether the current task runs inside [`as_lookup`].
-pub(crate) fn in_lookup() -> bool {
+pub fn in_lookup() -> bool {
     LOOKUP.try_with(|_| ()).is_ok()
 }
 
@@ -78,7 +78,7 @@ struct State {
     interactive_waiting: usize,
     /// The routing lane's own bucket.
     lookup_tokens: f64,
-    /// The bucket, from the configured plan or the lower one Zendesk announced.
+    /// The bucket, from the configured plan or the lower one the helpdesk announced.
     rates: Rates,
 }
 
@@ -144,7 +144,7 @@ pub trait SharedBudget: Send + Sync {
     ) -> Option<Duration>;
     /// Pauses every instance until `retry_after` has passed.
     async fn pause(&self, retry_after: Duration);
-    /// Counts one request under every one of Zendesk's endpoint limits in
+    /// Counts one request under every one of the helpdesk's endpoint limits in
     /// `counts`, across every instance: `Some(Ok(()))` when counted,
     /// `Some(Err((i, wait)))` when `counts[i]` has no room for `wait` (nothing
     /// counted), `None` when the counts are not shared (the client keeps its
@@ -208,10 +208,11 @@ impl Budget {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Zendesk announced the account's requests per minute (`X-Rate-Limit`,
-    /// "Rate limits": "the account's current rate limit"): a plan lower than the
-    /// configured `requests_per_minute` is the one kept from now on, so the
-    /// client slows before Zendesk says no. A higher one changes nothing (the
+    /// The helpdesk announced the account's requests per minute (Zendesk's
+    /// `X-Rate-Limit`, "the account's current rate limit"; Freshdesk's
+    /// `X-RateLimit-Total`): a plan lower than the configured
+    /// `requests_per_minute` is the one kept from now on, so the client slows
+    /// before the helpdesk says no. A higher one changes nothing (the
     /// configuration may keep a share for other integrations).
     pub fn observe_plan(&self, requests_per_minute: u32) {
         let mut s = self.lock();
@@ -219,7 +220,7 @@ impl Budget {
             tracing::warn!(
                 configured = s.rates.requests_per_minute,
                 announced = requests_per_minute,
-                "Zendesk announces a lower rate limit than requests_per_minute: keeping Zendesk's"
+                "the helpdesk announces a lower rate limit than requests_per_minute: keeping the helpdesk's"
             );
             s.rates = Rates::of(requests_per_minute, s.rates.lookup_percent);
             s.tokens = s.tokens.min(s.rates.capacity);
@@ -232,13 +233,34 @@ impl Budget {
         self.lock().rates.requests_per_minute
     }
 
-    /// Counts one request under Zendesk's endpoint limits in the shared count,
-    /// when the budget is shared (see [`SharedBudget::admit`]).
-    pub(crate) async fn admit_shared(
-        &self,
-        counts: &[(Counted, Limit)],
-    ) -> Option<Result<(), (usize, Duration)>> {
-        self.shared.as_ref()?.admit(counts).await
+    /// Counts one request under every one of the endpoint limits in `counts`
+    /// before it is sent, or says how long until one is allowed (counting
+    /// nothing). `own` is this process's count; when the budget is shared the
+    /// shared count decides ([`SharedBudget::admit`]), and a refusal it gives
+    /// is remembered in `own` so that the next request asks nothing.
+    pub async fn admit(&self, own: &Counts, counts: &[(Counted, Limit)]) -> Result<(), Duration> {
+        // What this process sent, or was told to wait for, is in the shared
+        // count too: no need to ask it.
+        let known = own.wait(counts);
+        if !known.is_zero() {
+            return Err(known);
+        }
+        let Some(shared) = &self.shared else {
+            return own.admit(counts);
+        };
+        match shared.admit(counts).await {
+            Some(Ok(())) => {
+                own.record(counts);
+                Ok(())
+            }
+            Some(Err((refusing, wait))) => {
+                if let Some((counted, _)) = counts.get(refusing) {
+                    own.hold(counted, wait);
+                }
+                Err(wait)
+            }
+            None => own.admit(counts),
+        }
     }
 
     /// Waits until the budget allows one request in `lane`, and takes it.

@@ -1,0 +1,179 @@
+//! A call's note on an existing ticket: private, ending with its step's key
+//! (a retried step looks for it first), with what the note must change on the
+//! ticket (a transferred call's agent, a solved ticket reopened, a wrap-up's
+//! tag and field) in one update after it; a closed ticket's note on a
+//! follow-up ticket.
+
+use deskbridge_core::ports::*;
+use deskbridge_core::ticket_rules::{self, ClosedTicket};
+use deskbridge_freshdesk::types as fd;
+
+use crate::known::STATUS_TTL;
+use crate::text::{html, key_tag, note_reference};
+use crate::tickets::custom_fields;
+use crate::{FreshdeskHelpdesk, fid, helpdesk_error};
+
+impl FreshdeskHelpdesk {
+    /// The ticket as it is now: as the step just read it, else read again.
+    async fn ticket_now(&self, id: u64) -> Result<fd::Ticket, HelpdeskError> {
+        if let Some(t) = self.known().read_within(id, STATUS_TTL) {
+            return Ok(t);
+        }
+        let t = self
+            .client
+            .ticket(id)
+            .await
+            .map_err(helpdesk_error)?
+            .ok_or_else(|| HelpdeskError::Permanent(format!("Freshdesk has no ticket {id}")))?;
+        self.known().read_ticket(&t);
+        Ok(t)
+    }
+
+    pub(crate) async fn note_on(
+        &self,
+        ticket_id: &str,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<CommentAdded, HelpdeskError> {
+        let tid = fid(ticket_id, "ticket")?;
+        let ticket = self.ticket_now(tid).await?;
+        if ticket.status == fd::STATUS_CLOSED {
+            // Freshdesk would take the note, on a ticket no agent looks at.
+            return self.follow_up(&ticket, comment, key).await;
+        }
+        let reference = note_reference(key);
+        let mut earlier = None;
+        if !key.first_try {
+            // This step ran before and may have written before it stopped.
+            let notes = self
+                .client
+                .conversations(tid)
+                .await
+                .map_err(helpdesk_error)?;
+            earlier = notes.into_iter().find(|n| {
+                n.body_text
+                    .as_deref()
+                    .is_some_and(|b| b.contains(&reference))
+            });
+        }
+        let earlier_text = earlier.as_ref().and_then(|n| n.body_text.clone());
+        let note = match earlier {
+            Some(n) => n,
+            None => self
+                .client
+                .add_note(
+                    tid,
+                    &fd::NewNote {
+                        body: html(&format!("{}\n\n{reference}", comment.body)),
+                        private: !comment.public,
+                    },
+                )
+                .await
+                .map_err(helpdesk_error)?,
+        };
+        // What the note changes on the ticket, in one update after it (again
+        // on a retry: setting the same values twice changes nothing).
+        let reopened = ticket_rules::reopened_by_comment(
+            crate::known::status_word(ticket.status),
+            comment.reopen_solved,
+        );
+        let mut update = fd::TicketUpdate {
+            status: reopened.map(crate::tickets::status_number),
+            responder_id: self.agent_id(comment.reassign.as_deref()).await?,
+            tags: None,
+            custom_fields: custom_fields(&comment.custom_fields),
+        };
+        let new_tags: Vec<&String> = comment
+            .tags
+            .iter()
+            .filter(|t| !ticket.tags.contains(t))
+            .collect();
+        if !new_tags.is_empty() {
+            // `tags` replaces the ticket's: its tags, with the new ones.
+            let mut tags = ticket.tags.clone();
+            tags.extend(new_tags.into_iter().cloned());
+            update.tags = Some(tags);
+        }
+        if !update.is_empty() {
+            let updated = self
+                .client
+                .update_ticket(tid, &update)
+                .await
+                .map_err(helpdesk_error)?;
+            self.known().ticket(&updated);
+        }
+        Ok(CommentAdded {
+            earlier_text,
+            id: note.id.to_string(),
+            ticket_id: ticket_id.to_string(),
+            call_record: comment
+                .call_record
+                .as_ref()
+                .map(|_| CallRecordStatus::Refused {
+                    reason: "Freshdesk keeps no call records: the call is a private note".into(),
+                }),
+        })
+    }
+
+    /// A closed ticket's call on a follow-up ticket: the same requester, agent
+    /// and subject (`ticket_rules::follow_up`), made once per step as any
+    /// ticket deskbridge makes, and naming the closed one.
+    async fn follow_up(
+        &self,
+        closed: &fd::Ticket,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<CommentAdded, HelpdeskError> {
+        let follow = ticket_rules::follow_up(&ClosedTicket {
+            id: closed.id,
+            subject: closed.subject.clone(),
+            requester_id: closed.requester_id,
+            assignee_id: closed.responder_id,
+        });
+        let made = match key.first_try {
+            true => None,
+            false => self.ticket_with_key(key.as_str()).await?,
+        };
+        let created = match made {
+            Some(t) => t,
+            None => {
+                let requester = follow.requester_id.ok_or_else(|| {
+                    HelpdeskError::Permanent(format!(
+                        "closed ticket {} has no requester to follow up with",
+                        closed.id
+                    ))
+                })?;
+                let mut tags = comment.tags.clone();
+                tags.push(key_tag(key.as_str()));
+                let body = fd::NewTicket {
+                    subject: follow.subject,
+                    description: html(&format!(
+                        "Follow-up of closed ticket #{}\n\n{}",
+                        closed.id, comment.body
+                    )),
+                    requester_id: requester,
+                    status: fd::STATUS_OPEN,
+                    priority: closed.priority.unwrap_or(1),
+                    source: fd::SOURCE_PHONE,
+                    ticket_type: None,
+                    responder_id: follow.assignee_id,
+                    group_id: closed.group_id,
+                    product_id: None,
+                    tags,
+                    custom_fields: custom_fields(&comment.custom_fields),
+                };
+                self.client
+                    .create_ticket(&body)
+                    .await
+                    .map_err(helpdesk_error)?
+            }
+        };
+        self.known().ticket(&created);
+        Ok(CommentAdded {
+            id: format!("description:{}", created.id),
+            ticket_id: created.id.to_string(),
+            call_record: None,
+            earlier_text: None,
+        })
+    }
+}

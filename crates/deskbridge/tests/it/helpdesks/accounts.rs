@@ -1,0 +1,280 @@
+//! Each emulated helpdesk account read in the same words: its contacts, its
+//! tickets and their comments (Zendesk's comments; Freshdesk's description
+//! and notes), and seeded the same way.
+
+use std::time::Duration;
+
+use crate::common::TestApp;
+
+use crate::zendesk::TOKEN;
+
+/// A ticket as an agent sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    pub(crate) requester: String,
+    pub(crate) assignee: Option<String>,
+    pub(crate) subject: String,
+    /// Custom field id (as the group's config names it) → value.
+    pub(crate) fields: Vec<(String, String)>,
+}
+
+/// A comment (Zendesk) or the description and notes (Freshdesk), in order.
+#[derive(Debug, Clone)]
+pub(crate) struct Comment {
+    pub(crate) text: String,
+    pub(crate) public: bool,
+}
+
+/// A helpdesk account behind its emulator, with one agent, Ann
+/// (`ann@acme.com`).
+pub(crate) trait Account: Sized {
+    fn start() -> Self;
+    /// deskbridge on this account: group "support" (token [`TOKEN`]) with
+    /// `group_keys`.
+    fn app(&self, group_keys: &str) -> TestApp;
+    fn seed_contact(&self, name: &str, phone: &str) -> String;
+    fn seed_ticket(&self, requester: &str, subject: &str) -> String;
+    /// A text ticket field: its id as `[groups.custom_fields]` names it.
+    fn seed_text_field(&self, label: &str) -> String;
+    fn close_ticket(&self, id: &str);
+    fn ticket(&self, id: &str) -> Ticket;
+    fn comments(&self, ticket: &str) -> Vec<Comment>;
+    fn contacts_with_phone(&self, e164: &str) -> usize;
+    /// Requests deskbridge sent so far.
+    fn requests(&self) -> u64;
+}
+
+fn group(backend: &str, agents: &str, group_keys: &str) -> String {
+    format!(
+        "{backend}\n{agents}\n[[groups]]\nname = \"support\"\nbackend = \"desk\"\ntokens = [\"{TOKEN}\"]\n{group_keys}\n"
+    )
+}
+
+pub(crate) struct ZendeskAccount {
+    zd: crate::zendesk::Zd,
+    ann: u64,
+}
+
+impl Account for ZendeskAccount {
+    fn start() -> Self {
+        let (zd, ann) = crate::zendesk::Zd::with_ann();
+        ZendeskAccount { zd, ann }
+    }
+
+    fn app(&self, group_keys: &str) -> TestApp {
+        let backend = crate::zendesk::backend(&self.zd.emu.base_url)
+            .replace("[backends.zendesk]", "[backends.desk]");
+        let agents = "[[agents]]\nemail = \"ann@acme.com\"\nname = \"Ann Example\"\n";
+        TestApp::with_config(&group(&backend, agents, group_keys), TOKEN)
+    }
+
+    fn seed_contact(&self, name: &str, phone: &str) -> String {
+        self.zd
+            .emu
+            .seed_user(zendesk_emulator::SeedUser::end_user(name, phone))
+            .to_string()
+    }
+
+    fn seed_ticket(&self, requester: &str, subject: &str) -> String {
+        self.zd
+            .emu
+            .seed_ticket(zendesk_emulator::SeedTicket::new(
+                requester.parse().unwrap(),
+                subject,
+            ))
+            .to_string()
+    }
+
+    fn seed_text_field(&self, label: &str) -> String {
+        let id = 360_000_000 + label.len() as u64 * 7 + label.bytes().map(u64::from).sum::<u64>();
+        self.zd
+            .emu
+            .seed_ticket_field(zendesk_emulator::SeedTicketField::new(id, "text", label));
+        id.to_string()
+    }
+
+    fn close_ticket(&self, id: &str) {
+        let closed = reqwest::blocking::Client::new()
+            .put(format!("{}/api/v2/tickets/{id}.json", self.zd.emu.base_url))
+            .basic_auth("admin@acme.com/token", Some("emulator-token"))
+            .json(&serde_json::json!({"ticket": {"status": "closed"}}))
+            .send()
+            .unwrap();
+        assert!(closed.status().is_success());
+    }
+
+    fn ticket(&self, id: &str) -> Ticket {
+        let state = self.zd.emu.state();
+        let t = state
+            .tickets
+            .iter()
+            .find(|t| t.id.to_string() == id)
+            .unwrap_or_else(|| panic!("no ticket {id}"));
+        let assignee = t.assignee_id.map(|a| match a == self.ann {
+            true => "ann@acme.com".to_string(),
+            false => a.to_string(),
+        });
+        Ticket {
+            requester: t.requester_id.to_string(),
+            assignee,
+            subject: t.subject.clone().unwrap_or_default(),
+            fields: t
+                .custom_fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_str().unwrap_or_default().to_string()))
+                .collect(),
+        }
+    }
+
+    fn comments(&self, ticket: &str) -> Vec<Comment> {
+        self.zd
+            .emu
+            .state()
+            .comments
+            .iter()
+            .filter(|c| c.ticket_id.to_string() == ticket)
+            .map(|c| Comment {
+                text: c.body.clone(),
+                public: c.public,
+            })
+            .collect()
+    }
+
+    fn contacts_with_phone(&self, e164: &str) -> usize {
+        self.zd
+            .emu
+            .state()
+            .users
+            .iter()
+            .filter(|u| u.phone.as_deref() == Some(e164))
+            .count()
+    }
+
+    fn requests(&self) -> u64 {
+        self.zd.emu.stats().endpoints.values().sum()
+    }
+}
+
+pub(crate) struct FreshdeskAccount {
+    emu: freshdesk_emulator::RunningEmulator,
+    ann: u64,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Account for FreshdeskAccount {
+    fn start() -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut cfg = freshdesk_emulator::EmulatorConfig::new("freshdesk-key");
+        // Freshdesk's search index lags writes ("may take a few minutes").
+        cfg.search_lag = Duration::from_secs(120);
+        let emu = rt
+            .block_on(freshdesk_emulator::Emulator::new(cfg).start("127.0.0.1:0"))
+            .unwrap();
+        let ann = emu.seed_agent("ann@acme.com", "Ann Example");
+        FreshdeskAccount { emu, ann, _rt: rt }
+    }
+
+    fn app(&self, group_keys: &str) -> TestApp {
+        let backend = format!(
+            "[backends.desk]\nkind = \"freshdesk\"\nbase_url = \"{}\"\napi_key = \"freshdesk-key\"\nplan = \"enterprise\"\n",
+            self.emu.base_url
+        );
+        let agents = "[[agents]]\nemail = \"ann@acme.com\"\nname = \"Ann Example\"\n";
+        TestApp::with_config(&group(&backend, agents, group_keys), TOKEN)
+    }
+
+    fn seed_contact(&self, name: &str, phone: &str) -> String {
+        self.emu
+            .seed_contact(freshdesk_emulator::SeedContact::with_phone(name, phone))
+            .to_string()
+    }
+
+    fn seed_ticket(&self, requester: &str, subject: &str) -> String {
+        self.emu
+            .seed_ticket(freshdesk_emulator::SeedTicket::new(
+                requester.parse().unwrap(),
+                subject,
+            ))
+            .to_string()
+    }
+
+    fn seed_text_field(&self, label: &str) -> String {
+        let name = format!(
+            "cf_{}",
+            label
+                .to_ascii_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
+        self.emu
+            .seed_ticket_field(freshdesk_emulator::SeedTicketField::text(&name, label));
+        name
+    }
+
+    fn close_ticket(&self, id: &str) {
+        self.emu.close_ticket(id.parse().unwrap());
+    }
+
+    fn ticket(&self, id: &str) -> Ticket {
+        let state = self.emu.state();
+        let t = state
+            .tickets
+            .iter()
+            .find(|t| t.id.to_string() == id)
+            .unwrap_or_else(|| panic!("no ticket {id}"));
+        let agent_email = |a: u64| {
+            state
+                .agents
+                .iter()
+                .find(|g| g.id == a)
+                .map_or(a.to_string(), |g| g.email.clone())
+        };
+        let _ = self.ann;
+        Ticket {
+            requester: t.requester_id.to_string(),
+            assignee: t.responder_id.map(agent_email),
+            subject: t.subject.clone(),
+            fields: t
+                .custom_fields
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+        }
+    }
+
+    fn comments(&self, ticket: &str) -> Vec<Comment> {
+        let state = self.emu.state();
+        let Some(t) = state.tickets.iter().find(|t| t.id.to_string() == ticket) else {
+            return Vec::new();
+        };
+        // The description is the ticket's first comment, as in Zendesk; it is
+        // private to agents unless the ticket came from the customer.
+        let mut all = vec![Comment {
+            text: t.description_text.clone(),
+            public: false,
+        }];
+        all.extend(
+            state
+                .notes
+                .iter()
+                .filter(|n| n.ticket_id == t.id)
+                .map(|n| Comment {
+                    text: n.body_text.clone(),
+                    public: !n.private,
+                }),
+        );
+        all
+    }
+
+    fn contacts_with_phone(&self, e164: &str) -> usize {
+        self.emu
+            .state()
+            .contacts
+            .iter()
+            .filter(|c| c.phone.as_deref() == Some(e164) || c.mobile.as_deref() == Some(e164))
+            .count()
+    }
+
+    fn requests(&self) -> u64 {
+        self.emu.stats().total
+    }
+}

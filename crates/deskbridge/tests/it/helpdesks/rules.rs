@@ -1,0 +1,211 @@
+//! The rules a contact center relies on, whatever its helpdesk. Each test is
+//! generic over the [`Account`]; `mod.rs` runs it on every backend.
+
+use serde_json::{Value, json};
+
+use super::{Account, Comment};
+use crate::common::*;
+
+/// Posts an answered call from `from` (Ann answers) with `attrs`, and waits
+/// until its work is done.
+fn call(server: &TestApp, id: &str, from: &str, attrs: Value) -> CallView {
+    let mut events = answered_call(id, from, "ann@acme.com");
+    events[0]["attributes"] = attrs;
+    let (status, body) = server.post_events(&events);
+    assert_eq!(status, 202, "{body}");
+    let call = server.wait_synced(id);
+    assert_eq!(call["sync"], "done", "{call}");
+    call
+}
+
+fn text(v: &Value) -> String {
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
+fn texts(comments: &[Comment]) -> Vec<&str> {
+    comments.iter().map(|c| c.text.as_str()).collect()
+}
+
+pub(super) fn a_new_caller_gets_a_contact_and_a_ticket_carrying_the_call_and_a_repeat_caller_no_second_contact<
+    A: Account,
+>() {
+    let account = A::start();
+    let server = account.app("");
+    let before = account.requests();
+    let first = call(&server, "c1", "(415) 555-0100", json!({}));
+    // A lookup, Ann's id (looked up once), the contact, the ticket with the
+    // call as its first comment.
+    assert_eq!(account.requests() - before, 4);
+    assert_eq!(account.contacts_with_phone("+14155550100"), 1);
+    let ticket = account.ticket(&text(&first["ticket_id"]));
+    assert_eq!(ticket.requester, text(&first["contact_id"]));
+    assert_eq!(ticket.assignee.as_deref(), Some("ann@acme.com"));
+    assert_eq!(ticket.subject, "Inbound call +14155550100");
+    let comments = account.comments(&text(&first["ticket_id"]));
+    assert_eq!(comments.len(), 1, "{:?}", texts(&comments));
+    assert!(!comments[0].public);
+    assert!(
+        comments[0]
+            .text
+            .contains("Agent: Ann Example <ann@acme.com>"),
+        "{}",
+        comments[0].text
+    );
+
+    // The same caller, written another way, within the search index's lag:
+    // known, so only the ticket is made.
+    let before = account.requests();
+    let second = call(&server, "c2", "+1 415-555-0100", json!({}));
+    assert_eq!(account.requests() - before, 1);
+    assert_eq!(second["contact_id"], first["contact_id"]);
+    assert_ne!(second["ticket_id"], first["ticket_id"]);
+    assert_eq!(account.contacts_with_phone("+14155550100"), 1);
+}
+
+pub(super) fn a_known_caller_is_found_by_a_number_typed_by_hand<A: Account>() {
+    let account = A::start();
+    let grace = account.seed_contact("Grace Hopper", "(415) 555-0123");
+    let server = account.app("");
+    let known = call(&server, "k1", "+14155550123", json!({}));
+    assert_eq!(text(&known["contact_id"]), grace);
+    assert_eq!(known["decisions"]["contact_rule"], "phone_match");
+    assert_eq!(account.ticket(&text(&known["ticket_id"])).requester, grace);
+}
+
+pub(super) fn the_reuse_window_puts_the_call_on_the_callers_recent_ticket<A: Account>() {
+    let account = A::start();
+    let server = account.app("reuse_recent_minutes = 30");
+    let first = call(&server, "r1", "+14155550100", json!({}));
+    let second = call(&server, "r2", "+14155550100", json!({}));
+    assert_eq!(second["ticket_id"], first["ticket_id"]);
+    assert_eq!(second["decisions"]["ticket_rule"], "reuse_window");
+    let comments = account.comments(&text(&first["ticket_id"]));
+    assert_eq!(comments.len(), 2, "{:?}", texts(&comments));
+    assert!(comments.iter().all(|c| !c.public));
+}
+
+pub(super) fn an_ivr_ticket_number_is_used_only_when_it_is_the_callers<A: Account>() {
+    let account = A::start();
+    let grace = account.seed_contact("Grace Hopper", "+14155550123");
+    let other = account.seed_contact("Someone Else", "+14155550199");
+    let hers = account.seed_ticket(&grace, "Printer on fire");
+    let not_hers = account.seed_ticket(&other, "Other");
+    let server = account.app("");
+
+    let used = call(
+        &server,
+        "i1",
+        "+14155550123",
+        json!({"zendesk_ticket": hers}),
+    );
+    assert_eq!(text(&used["ticket_id"]), hers);
+    assert_eq!(used["decisions"]["ticket_rule"], "ivr_ticket");
+    assert_eq!(account.comments(&hers).len(), 2, "description + call");
+
+    let rejected = call(
+        &server,
+        "i2",
+        "+14155550123",
+        json!({"zendesk_ticket": not_hers}),
+    );
+    assert_eq!(
+        rejected["decisions"]["ticket_rule"],
+        "ivr_ticket_rejected_not_requester"
+    );
+    assert_ne!(text(&rejected["ticket_id"]), not_hers);
+    assert_eq!(account.comments(&not_hers).len(), 1, "untouched");
+}
+
+pub(super) fn call_data_fills_custom_fields_and_the_ticket_is_assigned_by_email<A: Account>() {
+    let account = A::start();
+    let utm = account.seed_text_field("UTM source");
+    let dialed = account.seed_text_field("Dialed number");
+    let server = account.app(&format!(
+        "[groups.custom_fields]\n\"{utm}\" = \"{{{{ attributes.utm_source }}}}\"\n\"{dialed}\" = \"{{{{ dialed }}}}\"\n"
+    ));
+    let first = call(
+        &server,
+        "f1",
+        "+14155550100",
+        json!({"utm_source": "newsletter"}),
+    );
+    let ticket = account.ticket(&text(&first["ticket_id"]));
+    let field = |id: &str| {
+        ticket
+            .fields
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(field(&utm).as_deref(), Some("newsletter"));
+    assert_eq!(field(&dialed).as_deref(), Some("+14155550199"));
+    assert_eq!(ticket.assignee.as_deref(), Some("ann@acme.com"));
+    assert_eq!(first["decisions"]["assignee_rule"], "agent_email");
+}
+
+pub(super) fn missed_calls_and_voicemails_say_what_happened<A: Account>() {
+    let account = A::start();
+    let server = account.app("");
+    server.post_events(&json!([
+        {"id": "m1", "call_id": "m", "type": "ringing", "direction": "inbound", "from": "+14155550100"},
+        {"id": "m2", "call_id": "m", "type": "ended", "reason": "no_answer"},
+        {"id": "v1", "call_id": "v", "type": "ringing", "direction": "inbound", "from": "+14155550101"},
+        {"id": "v2", "call_id": "v", "type": "voicemail", "recording_url": "https://pbx.example.com/vm.mp3"},
+        {"id": "v3", "call_id": "v", "type": "ended", "reason": "no_answer"},
+    ]));
+    let missed = server.wait_synced("m");
+    let voicemail = server.wait_synced("v");
+    let first = |call: &Value| account.comments(&text(&call["ticket_id"]))[0].text.clone();
+    assert!(
+        first(&missed).starts_with("Missed inbound call"),
+        "{}",
+        first(&missed)
+    );
+    assert!(
+        first(&voicemail).contains("Recording: https://pbx.example.com/vm.mp3"),
+        "{}",
+        first(&voicemail)
+    );
+    assert_eq!(voicemail["outcome"], "voicemail");
+}
+
+pub(super) fn a_call_on_a_ticket_closed_meanwhile_goes_onto_a_follow_up<A: Account>() {
+    let account = A::start();
+    let grace = account.seed_contact("Grace Hopper", "+14155550123");
+    let server = account.app("reuse_recent_minutes = 30\ncreate_ticket_at = \"answer\"");
+    // Answered: the ticket is made; the agent closes it before the call ends.
+    server.post_events(&json!([
+        {"id": "a1", "call_id": "a", "type": "ringing", "direction": "inbound", "from": "+14155550123"},
+        {"id": "a2", "call_id": "a", "type": "answered", "agent": {"email": "ann@acme.com"}},
+    ]));
+    let ticket = text(&server.wait_call("a", |c| c["ticket_id"].is_string())["ticket_id"]);
+    account.close_ticket(&ticket);
+    server
+        .post_events(&json!({"id": "a3", "call_id": "a", "type": "ended", "reason": "completed"}));
+    let call = server.wait_synced("a");
+    let followup = text(&call["ticket_id"]);
+    assert_ne!(followup, ticket);
+    assert!(
+        call["decisions"]["ticket_rules"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("followup_of_closed_ticket")),
+        "{call}"
+    );
+    assert_eq!(account.ticket(&followup).requester, grace);
+    let comments = account.comments(&followup);
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.text.contains("Inbound call answered")),
+        "{:?}",
+        texts(&comments)
+    );
+    assert_eq!(
+        account.comments(&ticket).len(),
+        1,
+        "the closed ticket is untouched"
+    );
+}
