@@ -15,7 +15,12 @@
 //!   `Connection: close`, written without reading its request, and is closed;
 //! - fill every slot: a share of them is kept for known clients (`lanes.rs`), so
 //!   a flood of anonymous connections leaves the PBX's webhooks, the agents'
-//!   pages and the health probes answered;
+//!   pages and the health probes answered. A reserved slot serves one request,
+//!   and an unknown client in one is refused as soon as its request is read,
+//!   so when a flood's burst of reconnections holds every reserved slot, one
+//!   frees within milliseconds: a connection finding no slot waits for a
+//!   reserved one, briefly (`RESERVED_WAIT`, at most `WAITING` of them at
+//!   once), before it is refused;
 //! - send a body slowly: the request body timeout is a layer in the router
 //!   (`http::router`), so it answers 408 with the JSON shape.
 //!
@@ -33,7 +38,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
@@ -66,6 +71,15 @@ const BUSY: &str = concat!(
     r#"{"error":"too_many_connections","message":"the server is at its connection limit; retry later"}"#,
 );
 
+/// How long a connection that found every slot taken waits for a reserved one
+/// before it is refused: longer than a burst of unknown clients takes to be
+/// turned away from the reserved share, shorter than a probe's patience.
+const RESERVED_WAIT: Duration = Duration::from_millis(300);
+
+/// Connections waiting for a reserved slot at once; beyond, a connection is
+/// refused at once (a flood must not park sockets without end).
+const WAITING: usize = 64;
+
 /// Serves `router` on `listener` until `stop` turns true, then lets the open
 /// connections finish their requests.
 pub async fn serve(
@@ -78,31 +92,42 @@ pub async fn serve(
     let open_slots = Arc::new(Semaphore::new(limits.max_connections - reserved));
     let reserved_slots = Arc::new(Semaphore::new(reserved));
     let graceful = GracefulShutdown::new();
+    let waiting = Arc::new(Semaphore::new(WAITING));
+    // Connections that found every slot taken and then got a reserved one.
+    let (granted_tx, mut granted) = mpsc::unbounded_channel();
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: pass, after a pause
-                    // that keeps the loop from spinning.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+        let (stream, peer, slot, lane) = tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: pass, after a
+                        // pause that keeps the loop from spinning.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                match open_slots.clone().try_acquire_owned() {
+                    Ok(slot) => (stream, peer, slot, Lane::Open),
+                    Err(_) => match reserved_slots.clone().try_acquire_owned() {
+                        Ok(slot) => (stream, peer, slot, Lane::Reserved),
+                        Err(_) => {
+                            wait_for_reserved(
+                                stream,
+                                peer,
+                                &reserved_slots,
+                                &waiting,
+                                &granted_tx,
+                            );
+                            continue;
+                        }
+                    },
                 }
-            },
+            }
+            Some((stream, peer, slot)) = granted.recv() => (stream, peer, slot, Lane::Reserved),
             // The guard `wait_for` returns is not `Send`: dropped at once.
             _ = async { stop.wait_for(|stop| *stop).await.is_ok() } => break,
-        };
-        let (slot, lane) = match open_slots.clone().try_acquire_owned() {
-            Ok(slot) => (slot, Lane::Open),
-            Err(_) => match reserved_slots.clone().try_acquire_owned() {
-                Ok(slot) => (slot, Lane::Reserved),
-                Err(_) => {
-                    metrics::counter!("deskbridge_connections_refused_total").increment(1);
-                    tokio::spawn(refuse(stream));
-                    continue;
-                }
-            },
         };
         let _ = stream.set_nodelay(true);
         // The client's address, for what is counted per address (the sign-in
@@ -135,6 +160,41 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// A connection that found every slot taken: it waits for a reserved slot for
+/// at most [`RESERVED_WAIT`], and is served if it gets one (through `granted`,
+/// to the accept loop), else refused. Beyond [`WAITING`] waiting, refused at
+/// once.
+fn wait_for_reserved(
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    reserved: &Arc<Semaphore>,
+    waiting: &Arc<Semaphore>,
+    granted: &mpsc::UnboundedSender<(TcpStream, std::net::SocketAddr, OwnedSemaphorePermit)>,
+) {
+    let Ok(waiter) = waiting.clone().try_acquire_owned() else {
+        metrics::counter!("deskbridge_connections_refused_total").increment(1);
+        tokio::spawn(refuse(stream));
+        return;
+    };
+    let reserved = reserved.clone();
+    let granted = granted.clone();
+    tokio::spawn(async move {
+        let slot = tokio::time::timeout(RESERVED_WAIT, reserved.acquire_owned()).await;
+        drop(waiter);
+        match slot {
+            // The loop serves it; if the loop has stopped, the connection
+            // is dropped with the server.
+            Ok(Ok(slot)) => {
+                let _ = granted.send((stream, peer, slot));
+            }
+            _ => {
+                metrics::counter!("deskbridge_connections_refused_total").increment(1);
+                refuse(stream).await;
+            }
+        }
+    });
 }
 
 /// Answers a connection beyond the cap and closes it, spending at most a second
