@@ -1,7 +1,8 @@
-//! `deskbridge-bench`: plays the standard trace through deskbridge into the Zendesk
-//! emulator and prints what it cost: Zendesk requests per call by endpoint, time to
-//! drain, and 429s, first with a cold cache, then again (new calls, same callers)
-//! with the cache warm.
+//! `deskbridge-bench`: plays the standard trace through deskbridge into a
+//! helpdesk's emulator (Zendesk, or Freshdesk with `--helpdesk freshdesk`) and
+//! prints what it cost: requests per call by endpoint, time to drain, and 429s,
+//! first with a cold cache, then again (new calls, same callers) with the cache
+//! warm.
 //!
 //! Time is compressed by `--time-scale` (ringing, talk and recording delays are
 //! divided by it) so the run takes seconds, not hours.
@@ -14,11 +15,20 @@ use anyhow::Context;
 use clap::Parser;
 use deskbridge_bench::trace::{self, Call, Kind, Trace};
 use serde_json::{Value, json};
-use zendesk_emulator::{Emulator, EmulatorConfig, RunningEmulator, SeedTicket, SeedUser, Stats};
+
+use account::{Account, Counts, Helpdesk};
 
 #[derive(Parser)]
-#[command(about = "Standard trace → deskbridge → Zendesk emulator: requests per call")]
+#[command(about = "Standard trace → deskbridge → a helpdesk's emulator: requests per call")]
 struct Args {
+    /// The helpdesk the trace plays into (its emulator).
+    #[arg(long, value_enum, default_value = "zendesk")]
+    helpdesk: Helpdesk,
+    /// With `--helpdesk freshdesk`: the account's plan (growth, pro,
+    /// enterprise), whose per-minute and per-endpoint limits the emulator
+    /// keeps in real minutes (run with `--time-scale 1`).
+    #[arg(long, default_value = "growth")]
+    plan: String,
     #[arg(long, default_value_t = 1000)]
     calls: usize,
     #[arg(long, default_value_t = 400)]
@@ -134,6 +144,7 @@ struct Args {
     run: String,
 }
 
+mod account;
 mod flood;
 mod load;
 mod lookup;
@@ -180,6 +191,7 @@ const AGENTS: usize = 5;
 
 struct Run {
     label: &'static str,
+    helpdesk: &'static str,
     calls: usize,
     drained: Duration,
     endpoints: BTreeMap<String, u64>,
@@ -226,10 +238,11 @@ impl Run {
 
     fn print(&self) {
         println!(
-            "{} cache: {} calls, {} Zendesk requests = {:.2} per call; drained in {:.1} s; 429s: {}; calls failed: {}",
+            "{} cache: {} calls, {} {} requests = {:.2} per call; drained in {:.1} s; 429s: {}; calls failed: {}",
             self.label,
             self.calls,
             self.total(),
+            self.helpdesk,
             self.per_call(self.total()),
             self.drained.as_secs_f64(),
             self.rate_limited,
@@ -252,7 +265,7 @@ impl Run {
     }
 }
 
-fn delta(before: &Stats, after: &Stats) -> BTreeMap<String, u64> {
+fn delta(before: &Counts, after: &Counts) -> BTreeMap<String, u64> {
     after
         .endpoints
         .iter()
@@ -296,34 +309,30 @@ async fn main() -> anyhow::Result<()> {
     }
     let trace = trace::generate(args.calls, args.numbers, AGENTS);
 
-    let mut emu_cfg = EmulatorConfig::new("admin@acme.com", "bench-token");
-    emu_cfg.requests_per_minute = Some(args.rpm);
-    emu_cfg.search_lag = Duration::from_secs(120);
-    let emu = Emulator::new(emu_cfg).start("127.0.0.1:0").await?;
-    let (agents, ivr_tickets) = seed(&emu, &trace, args.known_share, args.typed_numbers);
-    if args.wrap_up {
-        emu.seed_ticket_field(zendesk_emulator::SeedTicketField::new(
-            WRAP_UP_FIELD,
-            "text",
-            "Wrap-up code",
-        ));
-    }
-
+    let plan = account::Plan {
+        rpm: args.rpm,
+        freshdesk_plan: match args.plan.as_str() {
+            "pro" => "pro",
+            "enterprise" => "enterprise",
+            _ => "growth",
+        },
+    };
+    let emu = Account::start(args.helpdesk, &plan).await?;
+    let (agents, ivr_tickets) = emu.seed(&trace, AGENTS, args.known_share, args.typed_numbers);
+    let wrap_up_field = args.wrap_up.then(|| emu.seed_wrap_up_field());
     if args.mirror {
-        // Zendesk's exports leave out the last minute; the seeded account
-        // stands for data that has been there a while.
-        emu.set_export_lag(Duration::ZERO);
+        emu.settle_for_mirror();
     }
     let dir = tempfile::tempdir()?;
-    let running = start_deskbridge(&dir, &config(&emu, &agents, &args)).await?;
+    let running = start_deskbridge(
+        &dir,
+        &config(&emu, &plan, &agents, &args, wrap_up_field.as_deref()),
+    )
+    .await?;
     if args.mirror {
         let loading = Instant::now();
         loop {
-            let state = deskbridge_zendesk_helpdesk::mirror::mirror_state(
-                &running.state.mirrors,
-                "zendesk",
-            )
-            .await;
+            let state = deskbridge_mirror::mirror_state(&running.state.mirrors, "desk").await;
             if state.as_ref().is_some_and(|s| s.is_current()) {
                 break;
             }
@@ -334,16 +343,10 @@ async fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         if !args.json {
-            let exports = emu.stats();
             println!(
-                "mirror loaded in {:.1} s with {} export requests",
+                "mirror loaded in {:.1} s with {} requests",
                 loading.elapsed().as_secs_f64(),
-                exports
-                    .endpoints
-                    .iter()
-                    .filter(|(k, _)| k.contains("/incremental/"))
-                    .map(|(_, n)| n)
-                    .sum::<u64>()
+                emu.mirror_load_requests()
             );
         }
     }
@@ -352,19 +355,19 @@ async fn main() -> anyhow::Result<()> {
 
     let mut runs = Vec::new();
     for label in ["cold", "warm"] {
-        let before = emu.stats();
+        let before = emu.counts();
         let started = Instant::now();
         play(&http, &base, &trace, &ivr_tickets, label, &args).await?;
         let (failed, wrap_ups) = drain(&http, &base, &trace, label).await?;
-        let after = emu.stats();
+        let after = emu.counts();
         runs.push(Run {
             label,
+            helpdesk: emu.name(),
             calls: trace.calls.len(),
             drained: started.elapsed(),
             endpoints: delta(&before, &after),
             rate_limited: after.rate_limited - before.rate_limited,
-            during_retry_after: after.requests_during_retry_after
-                - before.requests_during_retry_after,
+            during_retry_after: after.during_retry_after - before.during_retry_after,
             failed_calls: failed,
             wrap_ups,
         });
@@ -376,7 +379,8 @@ async fn main() -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "standard trace: {} calls over {} numbers (seed {}), rpm {}, time scale {}x, pop_on {} ({}){}{}",
+            "standard trace on {}: {} calls over {} numbers (seed {}), rpm {}, time scale {}x, pop_on {} ({}){}{}",
+            emu.name(),
             args.calls,
             args.numbers,
             trace::SEED,
@@ -459,78 +463,36 @@ async fn ingest_bench(events: usize, batch: usize, clients: usize) -> anyhow::Re
     Ok(())
 }
 
-/// Agents, and callers who already exist in Zendesk with an open ticket each.
-fn seed(
-    emu: &RunningEmulator,
-    trace: &Trace,
-    known_share: f64,
-    typed: bool,
-) -> (Vec<u64>, BTreeMap<usize, u64>) {
-    let agents = (0..AGENTS)
-        .map(|i| emu.seed_agent(&format!("agent{i}@acme.com"), &format!("Agent {i}")))
-        .collect();
-    let known = (trace.numbers.len() as f64 * known_share).round() as usize;
-    let mut tickets = BTreeMap::new();
-    for (n, number) in trace.numbers.iter().enumerate().take(known) {
-        let stored = if typed {
-            typed_form(n, number)
-        } else {
-            number.clone()
-        };
-        let user = emu.seed_user(SeedUser::end_user(format!("Customer {n}"), stored));
-        tickets.insert(
-            n,
-            emu.seed_ticket(SeedTicket::new(user, format!("Order question {n}"))),
-        );
-    }
-    (agents, tickets)
-}
-
-/// A North American number (`+1` and ten digits) as a person might have typed it.
-fn typed_form(n: usize, e164: &str) -> String {
-    let d = e164.trim_start_matches("+1");
-    if d.len() != 10 {
-        return e164.to_string();
-    }
-    let (area, exchange, line) = (&d[..3], &d[3..6], &d[6..]);
-    match n % 4 {
-        0 => format!("({area}) {exchange}-{line}"),
-        1 => format!("{area}-{exchange}-{line}"),
-        2 => format!("+1 {area} {exchange} {line}"),
-        _ => format!("1 {area} {exchange} {line}"),
-    }
-}
-
-fn config(emu: &RunningEmulator, agents: &[u64], args: &Args) -> String {
+fn config(
+    emu: &Account,
+    plan: &account::Plan,
+    agents: &[u64],
+    args: &Args,
+    wrap_up_field: Option<&str>,
+) -> String {
     let directory: String = agents
         .iter()
         .enumerate()
         .map(|(i, id)| {
             format!(
-                "[[agents]]\nemail = \"agent{i}@acme.com\"\nzendesk_id = \"{id}\"\ntoken = \"{}\"\n\n",
+                "[[agents]]\nemail = \"agent{i}@acme.com\"\n{}token = \"{}\"\n\n",
+                emu.agent_id_key(*id),
                 wrap_up::agent_token(i)
             )
         })
         .collect();
     let wait = (60.0 / args.time_scale).ceil() as u64 + 1;
+    let updates = (f64::from(args.ticket_updates_per_minute) * args.time_scale).ceil() as u64;
     format!(
         r#"
 [jobs]
 workers = 8
 
-[backends.zendesk]
-kind = "zendesk"
-base_url = "{base}"
-email = "admin@acme.com"
-api_token = "bench-token"
-requests_per_minute = {rpm}
-ticket_updates_per_minute = {updates}
-mirror = {mirror}
-
+{backend}
 {directory}
 [[groups]]
 name = "support"
-backend = "zendesk"
+backend = "desk"
 tokens = ["{TOKEN}"]
 wait_for_recording_seconds = {wait}
 agent_timeout_seconds = 2
@@ -538,26 +500,18 @@ pop_on = "{pop_on}"
 pop_action = "{pop_action}"
 {wrap_up}
 "#,
-        base = emu.base_url,
-        rpm = args.rpm,
-        updates = (f64::from(args.ticket_updates_per_minute) * args.time_scale).ceil() as u64,
+        backend = emu.backend(plan, updates, args.mirror),
         pop_on = args.pop_on,
         pop_action = args.pop_action,
-        mirror = args.mirror,
-        wrap_up = match args.wrap_up {
-            true => format!(
-                "[groups.wrap_up]\ncodes = {:?}\nseconds = {wait_wrap}\ncustom_field = \"{WRAP_UP_FIELD}\"\n",
+        wrap_up = match wrap_up_field {
+            Some(field) => format!(
+                "[groups.wrap_up]\ncodes = {:?}\nseconds = {wait}\ncustom_field = \"{field}\"\n",
                 wrap_up::CODES,
-                wait_wrap = (60.0 / args.time_scale).ceil() as u64 + 1,
             ),
-            false => String::new(),
+            None => String::new(),
         },
     )
 }
-
-/// The ticket field the bench's wrap-up codes go into (seeded in the
-/// emulator: Zendesk refuses a field it does not have).
-const WRAP_UP_FIELD: u64 = 360_000_777;
 
 fn events(call: &Call, label: &str, ivr: Option<u64>) -> Vec<(f64, Value)> {
     let id = format!("{label}-{}", call.index);

@@ -79,6 +79,24 @@ impl FreshdeskHelpdesk {
         if let Some(hit) = fresh(self.known().by_phone.get(e164), CONTACT_TTL) {
             return Ok(hit);
         }
+        // A current mirror knows every contact with the number (E.164, as
+        // its lists' numbers were read): nobody there is a first-time caller,
+        // with no search. Contacts deskbridge made are in it from their create.
+        if let Some(mirror) = &self.mirror
+            && let Some(contacts) = mirror.users_by_phone(e164).await
+        {
+            let mut found: Vec<ContactSummary> = contacts
+                .iter()
+                .map(|c| deskbridge_mirror::caller(c, e164))
+                .collect();
+            found.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+            if !found.is_empty() {
+                self.known()
+                    .by_phone
+                    .insert(e164.to_string(), (Instant::now(), found.clone()));
+            }
+            return Ok(found);
+        }
         let Some((region, _)) = Phone::national(e164) else {
             return Ok(Vec::new());
         };
@@ -120,6 +138,16 @@ impl FreshdeskHelpdesk {
         let Ok(id) = id.parse::<u64>() else {
             return Ok(None);
         };
+        if let Some(mirror) = &self.mirror
+            && let Some(c) = mirror.user(id).await
+        {
+            return Ok(Some(ContactSummary {
+                id: c.id.to_string(),
+                name: c.name,
+                phones: c.phones,
+                created_at: c.created_at,
+            }));
+        }
         let found = self.client.contact(id).await.map_err(helpdesk_error)?;
         Ok(found.filter(|c| !c.deleted).as_ref().map(summary))
     }
@@ -205,10 +233,20 @@ impl FreshdeskHelpdesk {
                 })?,
             Err(e) => return Err(helpdesk_error(e)),
         };
+        self.mirror_contact(&contact, new.phone.as_deref()).await;
         Ok(match &new.phone {
             Some(phone) => self.remember_caller(&contact, phone),
             None => summary(&contact),
         })
+    }
+
+    async fn mirror_contact(&self, c: &fd::Contact, e164: Option<&str>) {
+        if let Some(mirror) = &self.mirror {
+            let region = e164
+                .and_then(Phone::national)
+                .map_or_else(Region::default, |(r, _)| r);
+            mirror.put_user(&crate::mirror::contact_of(c, region)).await;
+        }
     }
 
     fn remember_caller(&self, c: &fd::Contact, e164: &str) -> ContactSummary {
@@ -278,6 +316,7 @@ impl FreshdeskHelpdesk {
             .set_contact_numbers(id, &numbers)
             .await
             .map_err(helpdesk_error)?;
+        self.mirror_contact(&updated, Some(e164)).await;
         self.remember_caller(&updated, e164);
         Ok(())
     }

@@ -11,7 +11,8 @@
 //!
 //! Split by what it does: `contacts` (callers, visitors, companies), `tickets`,
 //! `notes` (the call on an existing ticket, a closed ticket's follow-up),
-//! `agents`, `known` (what is remembered), `text` (HTML and marks). Every
+//! `agents`, `known` (what is remembered), `mirror` (the account's local copy,
+//! asked first while current), `text` (HTML and marks). Every
 //! decision about a call is the core's (`deskbridge_core::ticket_rules`,
 //! `decide`, `policy`): this crate carries it out in Freshdesk's requests.
 
@@ -20,10 +21,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use deskbridge_core::ports::*;
 use deskbridge_freshdesk::{FreshdeskClient, FreshdeskError};
+use deskbridge_mirror::AccountMirror;
 
 mod agents;
 mod contacts;
 mod known;
+pub mod mirror;
 mod notes;
 mod text;
 mod tickets;
@@ -35,6 +38,9 @@ use known::Known;
 pub struct FreshdeskHelpdesk {
     client: Arc<FreshdeskClient>,
     known: Mutex<Known>,
+    /// The account's local mirror (`mirror = true`): asked first while it is
+    /// current, so a caller costs no search and a ticket no GET.
+    mirror: Option<Arc<dyn AccountMirror>>,
 }
 
 impl FreshdeskHelpdesk {
@@ -42,6 +48,20 @@ impl FreshdeskHelpdesk {
         FreshdeskHelpdesk {
             client,
             known: Mutex::new(Known::default()),
+            mirror: None,
+        }
+    }
+
+    /// Asks `mirror` first while it is current.
+    pub fn with_mirror(mut self, mirror: Arc<dyn AccountMirror>) -> FreshdeskHelpdesk {
+        self.mirror = Some(mirror);
+        self
+    }
+
+    /// A ticket deskbridge just made or changed, into the mirror at once.
+    async fn mirror_ticket(&self, t: &deskbridge_freshdesk::types::Ticket) {
+        if let Some(mirror) = &self.mirror {
+            mirror.put_ticket(&mirror::ticket_of(t)).await;
         }
     }
 

@@ -13,11 +13,42 @@ use crate::text::{html, key_tag, note_reference};
 use crate::tickets::custom_fields;
 use crate::{FreshdeskHelpdesk, fid, helpdesk_error};
 
+/// What a note needs to know of its ticket now.
+enum Now {
+    /// Closed: the note goes onto a follow-up of it.
+    Closed(fd::Ticket),
+    /// Not closed: its status (the port's word) and tags.
+    Open { status: String, tags: Vec<String> },
+}
+
+impl Now {
+    fn of(t: fd::Ticket) -> Now {
+        match t.status {
+            fd::STATUS_CLOSED => Now::Closed(t),
+            _ => Now::Open {
+                status: crate::known::status_word(t.status).to_string(),
+                tags: t.tags,
+            },
+        }
+    }
+}
+
 impl FreshdeskHelpdesk {
-    /// The ticket as it is now: as the step just read it, else read again.
-    async fn ticket_now(&self, id: u64) -> Result<fd::Ticket, HelpdeskError> {
+    /// The ticket as it is now: from a current mirror (which keeps no closed
+    /// ticket, and no tags: a note that adds tags reads the ticket), as the
+    /// step just read it, else read again.
+    async fn ticket_now(&self, id: u64, needs_tags: bool) -> Result<Now, HelpdeskError> {
+        if !needs_tags
+            && let Some(mirror) = &self.mirror
+            && let Some(t) = mirror.ticket(id).await
+        {
+            return Ok(Now::Open {
+                status: t.status,
+                tags: Vec::new(),
+            });
+        }
         if let Some(t) = self.known().read_within(id, STATUS_TTL) {
-            return Ok(t);
+            return Ok(Now::of(t));
         }
         let t = self
             .client
@@ -26,7 +57,7 @@ impl FreshdeskHelpdesk {
             .map_err(helpdesk_error)?
             .ok_or_else(|| HelpdeskError::Permanent(format!("Freshdesk has no ticket {id}")))?;
         self.known().read_ticket(&t);
-        Ok(t)
+        Ok(Now::of(t))
     }
 
     pub(crate) async fn note_on(
@@ -36,11 +67,11 @@ impl FreshdeskHelpdesk {
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError> {
         let tid = fid(ticket_id, "ticket")?;
-        let ticket = self.ticket_now(tid).await?;
-        if ticket.status == fd::STATUS_CLOSED {
+        let (status, tags) = match self.ticket_now(tid, !comment.tags.is_empty()).await? {
             // Freshdesk would take the note, on a ticket no agent looks at.
-            return self.follow_up(&ticket, comment, key).await;
-        }
+            Now::Closed(ticket) => return self.follow_up(&ticket, comment, key).await,
+            Now::Open { status, tags } => (status, tags),
+        };
         let reference = note_reference(key);
         let mut earlier = None;
         if !key.first_try {
@@ -73,26 +104,19 @@ impl FreshdeskHelpdesk {
         };
         // What the note changes on the ticket, in one update after it (again
         // on a retry: setting the same values twice changes nothing).
-        let reopened = ticket_rules::reopened_by_comment(
-            crate::known::status_word(ticket.status),
-            comment.reopen_solved,
-        );
+        let reopened = ticket_rules::reopened_by_comment(&status, comment.reopen_solved);
         let mut update = fd::TicketUpdate {
             status: reopened.map(crate::tickets::status_number),
             responder_id: self.agent_id(comment.reassign.as_deref()).await?,
             tags: None,
             custom_fields: custom_fields(&comment.custom_fields),
         };
-        let new_tags: Vec<&String> = comment
-            .tags
-            .iter()
-            .filter(|t| !ticket.tags.contains(t))
-            .collect();
+        let new_tags: Vec<&String> = comment.tags.iter().filter(|t| !tags.contains(t)).collect();
         if !new_tags.is_empty() {
             // `tags` replaces the ticket's: its tags, with the new ones.
-            let mut tags = ticket.tags.clone();
-            tags.extend(new_tags.into_iter().cloned());
-            update.tags = Some(tags);
+            let mut all = tags.clone();
+            all.extend(new_tags.into_iter().cloned());
+            update.tags = Some(all);
         }
         if !update.is_empty() {
             let updated = self
@@ -101,6 +125,7 @@ impl FreshdeskHelpdesk {
                 .await
                 .map_err(helpdesk_error)?;
             self.known().ticket(&updated);
+            self.mirror_ticket(&updated).await;
         }
         Ok(CommentAdded {
             earlier_text,
@@ -134,8 +159,18 @@ impl FreshdeskHelpdesk {
             true => None,
             false => self.ticket_with_key(key.as_str()).await?,
         };
+        let mut earlier_text = None;
         let created = match made {
-            Some(t) => t,
+            Some(t) => {
+                // The call's text as the earlier try wrote it, after the line
+                // naming the closed ticket.
+                let text = self.description_of(&t).await?;
+                earlier_text = Some(
+                    text.split_once("\n\n")
+                        .map_or(text.clone(), |(_, call)| call.to_string()),
+                );
+                t
+            }
             None => {
                 let requester = follow.requester_id.ok_or_else(|| {
                     HelpdeskError::Permanent(format!(
@@ -169,11 +204,12 @@ impl FreshdeskHelpdesk {
             }
         };
         self.known().ticket(&created);
+        self.mirror_ticket(&created).await;
         Ok(CommentAdded {
             id: format!("description:{}", created.id),
             ticket_id: created.id.to_string(),
             call_record: None,
-            earlier_text: None,
+            earlier_text,
         })
     }
 }

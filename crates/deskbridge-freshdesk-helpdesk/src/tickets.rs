@@ -70,8 +70,19 @@ impl FreshdeskHelpdesk {
         let Ok(tid) = id.parse::<u64>() else {
             return Ok(None);
         };
-        if let Some(t) = fresh(self.known().tickets.get(&tid), TICKET_TTL) {
-            return Ok(Some(self.known().summary(&t)));
+        {
+            // One lock: `known` is a plain mutex, never taken twice.
+            let known = self.known();
+            if let Some(t) = fresh(known.tickets.get(&tid), TICKET_TTL) {
+                return Ok(Some(known.summary(&t)));
+            }
+        }
+        // The mirror keeps the tickets that are not closed: an IVR's number of
+        // one of them needs no GET.
+        if let Some(mirror) = &self.mirror
+            && let Some(t) = mirror.ticket(tid).await
+        {
+            return Ok(Some(self.known().mirrored(&t)));
         }
         let found = self.client.ticket(tid).await.map_err(helpdesk_error)?;
         Ok(found.map(|t| self.known().read_ticket(&t)))
@@ -95,6 +106,12 @@ impl FreshdeskHelpdesk {
                     return Ok(tickets);
                 }
             }
+        }
+        if let Some(mirror) = &self.mirror
+            && let Some(tickets) = mirror.tickets_of(requester).await
+        {
+            let known = self.known();
+            return Ok(tickets.iter().map(|t| known.mirrored(t)).collect());
         }
         let tickets = self
             .client
@@ -153,6 +170,27 @@ impl FreshdeskHelpdesk {
         Ok(found)
     }
 
+    /// The text a ticket was made with (its first comment, as an earlier try
+    /// wrote it). Freshdesk's lists and search leave the description out, so a
+    /// ticket found there is read whole.
+    pub(crate) async fn description_of(&self, t: &fd::Ticket) -> Result<String, HelpdeskError> {
+        if let Some(text) = &t.description_text {
+            return Ok(text.clone());
+        }
+        let whole = self
+            .client
+            .ticket(t.id)
+            .await
+            .map_err(helpdesk_error)?
+            .ok_or_else(|| {
+                HelpdeskError::Transient(format!(
+                    "Freshdesk listed ticket {} but has no such ticket",
+                    t.id
+                ))
+            })?;
+        Ok(whole.description_text.unwrap_or_default())
+    }
+
     pub(crate) async fn open_ticket(
         &self,
         t: &NewTicket,
@@ -162,7 +200,7 @@ impl FreshdeskHelpdesk {
             && let Some(made) = self.ticket_with_key(key.as_str()).await?
         {
             return Ok(TicketCreated {
-                earlier_text: Some(made.description_text.clone().unwrap_or_default()),
+                earlier_text: Some(self.description_of(&made).await?),
                 id: made.id.to_string(),
                 comment_id: None,
                 displayed: None,
@@ -205,6 +243,7 @@ impl FreshdeskHelpdesk {
             .await
             .map_err(helpdesk_error)?;
         self.known().ticket(&created);
+        self.mirror_ticket(&created).await;
         Ok(TicketCreated {
             id: created.id.to_string(),
             comment_id: None,

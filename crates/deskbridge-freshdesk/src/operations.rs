@@ -13,6 +13,11 @@ use crate::types::*;
 /// How many pages a list of one caller's records may take (100 a page).
 const CALLER_PAGES: usize = 3;
 
+/// A timestamp as Freshdesk's filters take it: `2016-05-19T05:36:12Z`.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 fn body<T: serde::Serialize>(value: &T) -> Result<Value, FreshdeskError> {
     serde_json::to_value(value).map_err(|e| FreshdeskError::Decode(e.to_string()))
 }
@@ -53,23 +58,45 @@ impl FreshdeskClient {
         .await
     }
 
-    /// One page of contacts changed since `since` (`_updated_since`), for the
-    /// mirror; the next page's URL when there is one.
+    /// One page of the contacts changed since `since` (List All Contacts'
+    /// `_updated_since`, `updated_at >= since`), for the mirror; whether a
+    /// next page exists (`Link`).
     pub async fn contacts_changed_since(
         &self,
         since: DateTime<Utc>,
         page: u32,
     ) -> Result<(Vec<Contact>, bool), FreshdeskError> {
+        let query = [("_updated_since", timestamp(since))];
+        self.changed_page("/api/v2/contacts", &query, page).await
+    }
+
+    /// One page of the tickets changed since `since` (List All Tickets'
+    /// `updated_since`), oldest change first, for the mirror; whether a next
+    /// page exists.
+    pub async fn tickets_changed_page(
+        &self,
+        since: DateTime<Utc>,
+        page: u32,
+    ) -> Result<(Vec<Ticket>, bool), FreshdeskError> {
         let query = [
-            (
-                "_updated_since",
-                since.to_rfc3339_opts(SecondsFormat::Secs, true),
-            ),
-            ("per_page", "100".to_string()),
-            ("page", page.to_string()),
+            ("updated_since", timestamp(since)),
+            ("order_by", "updated_at".to_string()),
+            ("order_type", "asc".to_string()),
         ];
+        self.changed_page("/api/v2/tickets", &query, page).await
+    }
+
+    async fn changed_page<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        page: u32,
+    ) -> Result<(Vec<T>, bool), FreshdeskError> {
+        let mut query = query.to_vec();
+        query.push(("per_page", "100".to_string()));
+        query.push(("page", page.to_string()));
         let answer = self
-            .send(Lane::Bulk, Method::GET, "/api/v2/contacts", &query, None)
+            .send(Lane::Bulk, Method::GET, path, &query, None)
             .await?;
         Ok((decode(&answer.bytes)?, answer.next.is_some()))
     }

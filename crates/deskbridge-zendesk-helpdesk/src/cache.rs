@@ -63,7 +63,7 @@ impl ZendeskHelpdesk {
     pub(crate) async fn remember_new_ticket(&self, t: &zd::Ticket) {
         self.remember_ticket(t);
         if let Some(mirror) = &self.mirror {
-            mirror.put_ticket(t).await;
+            mirror.put_ticket(&crate::mirror::ticket_of(t)).await;
         }
     }
 

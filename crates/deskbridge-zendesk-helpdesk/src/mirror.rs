@@ -1,350 +1,137 @@
-//! A local mirror of a Zendesk account (`[backends.NAME] mirror = true`): its
-//! users with their phones and its tickets that are not closed, kept in the
-//! database from Zendesk's cursor-based incremental exports, so that a call is
-//! identified, and an IVR's ticket number checked, without a search or a GET.
+//! The Zendesk account's changes for its local mirror (`deskbridge_mirror`):
+//! the cursor-based incremental exports of users and tickets.
 //!
-//! - **Loading, then polling.** The first sync exports everything from
-//!   `start_time=0`; each later one goes on from the cursors stored with the
-//!   last page applied (`mirror_state`), every `mirror_poll_seconds`. So a
-//!   restart goes on where the last instance stopped, and a poll that finds
-//!   nothing new costs two requests (users, tickets).
-//! - **One instance polls.** The sync runs under a lease in the database
-//!   (`MirrorStore::mirror_lease`, renewed with every page; a page is applied
-//!   only by the lease's holder), so instances sharing a database do not all
-//!   export; the others read the mirror it writes.
+//! - The first sync exports everything from `start_time=0`; each later one
+//!   goes on from the cursors stored with the last page applied, so a poll
+//!   that finds nothing new costs two requests (users, tickets).
 //! - **The exports' own limit.** Each request is counted under Zendesk's 10
 //!   incremental exports a minute before it is sent (the client's
 //!   `admit_incremental_export`, shared by instances) and goes in the budget's
 //!   bulk lane, after every live lookup.
-//! - **Current or not.** The mirror answers only while it is current: loaded
-//!   (both exports reached the end of their stream once) and synced within
-//!   twice the poll interval. Otherwise the Zendesk backend asks Zendesk as
-//!   before. Zendesk leaves out of an export what changed within the last
-//!   minute, so the mirror's data is that much older than its `lag`.
-//! - **What deskbridge creates is mirrored at once.** A user created by a call
-//!   is put into the mirror by the create itself, so the next call from the
-//!   number finds them, long before the export (or search) does.
+//! - Zendesk leaves out of an export what changed within the last minute, so
+//!   the mirror's data is that much older than its `lag`.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use deskbridge_core::phone::{Phone, Region};
-use deskbridge_store::{MirrorBatch, MirrorRecord, MirrorTicket, MirrorUser, Store, StoreError};
+use deskbridge_mirror::{MirrorSource, Pages, SyncError, db_id};
+use deskbridge_store::{MirrorBatch, MirrorRecord, MirrorTicket, MirrorUser};
 use deskbridge_zendesk::types::{self as zd, ExportStart};
 use deskbridge_zendesk::{ZendeskClient, ZendeskError};
-use serde::Serialize;
-use tokio::sync::watch;
 
-/// What the admin page and `/metrics` show of a backend's mirror.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum MirrorState {
-    /// The first export has not reached the end of its stream yet: calls are
-    /// identified through Zendesk's search.
-    Loading,
-    /// Synced `lag_seconds` ago, within twice the poll interval: lookups are
-    /// answered from the mirror.
-    Current { lag_seconds: u64 },
-    /// Loaded, but its last sync is older than twice the poll interval (the
-    /// exports fail or are held back): lookups go to Zendesk until it catches up.
-    Behind { lag_seconds: u64 },
-}
+pub use deskbridge_mirror::{AccountMirror, Mirror, MirrorState, mirror_state, spawn_all};
 
-impl MirrorState {
-    /// The state of a mirror whose record is `record` (none yet: loading).
-    pub fn of(
-        record: Option<&MirrorRecord>,
-        poll: Duration,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> MirrorState {
-        let Some(record) = record else {
-            return MirrorState::Loading;
-        };
-        match (record.loaded_at, record.synced_at) {
-            (Some(_), Some(synced)) => {
-                let lag = (now - synced).num_seconds().max(0) as u64;
-                if lag <= 2 * poll.as_secs().max(1) {
-                    MirrorState::Current { lag_seconds: lag }
-                } else {
-                    MirrorState::Behind { lag_seconds: lag }
-                }
-            }
-            _ => MirrorState::Loading,
-        }
-    }
-
-    pub fn is_current(&self) -> bool {
-        matches!(self, MirrorState::Current { .. })
+/// A Zendesk user as the mirror keeps them: the number as libphonenumber
+/// reads it in the account's region, E.164 only.
+pub fn user_of(u: &zd::User, region: Region) -> MirrorUser {
+    MirrorUser {
+        id: db_id(u.id),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        external_id: u.external_id.clone(),
+        is_agent: u.is_agent(),
+        shared_phone: u.shared_phone_number == Some(true),
+        phones: u
+            .phone
+            .iter()
+            .filter_map(|p| Phone::parse(p, region).e164().map(str::to_string))
+            .collect(),
+        created_at: u.created_at,
     }
 }
 
-/// The mirror as the Zendesk backend asks it: each lookup answers `None` when
-/// the mirror is not current (or cannot be read), and the backend then asks
-/// Zendesk. A port, so that the backend can be tested with a mirror of its own.
-#[async_trait]
-pub trait AccountMirror: Send + Sync {
-    /// The users with this number (E.164), when the mirror is current: an
-    /// empty list means nobody has it.
-    async fn users_by_phone(&self, e164: &str) -> Option<Vec<MirrorUser>>;
-
-    /// The user, when the mirror is current and has them.
-    async fn user(&self, id: u64) -> Option<MirrorUser>;
-
-    /// The ticket, when the mirror is current and has it (closed tickets are
-    /// not kept: the backend asks Zendesk for those).
-    async fn ticket(&self, id: u64) -> Option<MirrorTicket>;
-
-    /// The requester's not-closed tickets, newest change first, when current.
-    async fn tickets_of(&self, requester_id: u64) -> Option<Vec<MirrorTicket>>;
-
-    /// A user deskbridge just created or changed, into the mirror at once.
-    async fn put_user(&self, user: &zd::User);
-
-    /// A ticket deskbridge just created or changed.
-    async fn put_ticket(&self, ticket: &zd::Ticket);
+pub fn ticket_of(t: &zd::Ticket) -> MirrorTicket {
+    MirrorTicket {
+        id: db_id(t.id),
+        requester_id: t.requester_id.map(db_id),
+        assignee_id: t.assignee_id.map(db_id),
+        status: t.status.clone(),
+        updated_at: t.updated_at,
+        external_id: t.external_id.clone(),
+    }
 }
 
-/// One Zendesk backend's mirror: its sync task and the lookups.
-pub struct Mirror {
-    backend: String,
-    store: Arc<dyn Store>,
+/// Zendesk's exports as a mirror's source.
+pub struct Exports {
     client: Arc<ZendeskClient>,
-    poll: Duration,
     region: Region,
-    /// The state as last read, for a second: every lookup asks whether the
-    /// mirror is current, and another instance may be the one syncing it.
-    seen: Mutex<Option<(Instant, Option<MirrorRecord>)>>,
 }
 
-/// How long a read of the mirror's state is trusted by lookups.
-const STATE_TTL: Duration = Duration::from_secs(1);
-
-/// Zendesk's ids fit in an `i64` (the database's integer).
-fn db_id(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
+impl Exports {
+    pub fn new(client: Arc<ZendeskClient>, region: Region) -> Exports {
+        Exports { client, region }
+    }
 }
 
-impl Mirror {
-    pub fn new(
-        backend: &str,
-        store: Arc<dyn Store>,
-        client: Arc<ZendeskClient>,
-        poll: Duration,
-        region: Region,
-    ) -> Mirror {
-        Mirror {
-            backend: backend.to_string(),
-            store,
-            client,
-            poll,
-            region,
-            seen: Mutex::new(None),
-        }
-    }
+fn zendesk(e: ZendeskError) -> SyncError {
+    SyncError::Helpdesk(format!("Zendesk: {e}"))
+}
 
-    pub fn backend(&self) -> &str {
-        &self.backend
-    }
-
-    /// The mirror's state now, read from the database (`None`: it cannot be
-    /// read).
-    pub async fn state(&self) -> Option<MirrorState> {
-        let record = self.store.mirror_state(&self.backend).await.ok()?;
-        Some(MirrorState::of(
-            record.as_ref(),
-            self.poll,
-            chrono::Utc::now(),
-        ))
-    }
-
-    async fn is_current(&self) -> bool {
-        let cached = {
-            let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.as_ref()
-                .filter(|(at, _)| at.elapsed() < STATE_TTL)
-                .map(|(_, record)| record.clone())
-        };
-        let record = match cached {
-            Some(record) => record,
-            None => match self.store.mirror_state(&self.backend).await {
-                Ok(record) => {
-                    *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some((Instant::now(), record.clone()));
-                    record
-                }
-                Err(e) => {
-                    tracing::warn!(backend = %self.backend, error = %e, "cannot read the mirror's state; asking Zendesk");
-                    return false;
-                }
-            },
-        };
-        MirrorState::of(record.as_ref(), self.poll, chrono::Utc::now()).is_current()
-    }
-
-    /// A Zendesk user as the mirror keeps them: the number as libphonenumber
-    /// reads it in the account's region, E.164 only.
-    fn user_of(&self, u: &zd::User) -> MirrorUser {
-        MirrorUser {
-            id: db_id(u.id),
-            name: u.name.clone(),
-            email: u.email.clone(),
-            external_id: u.external_id.clone(),
-            is_agent: u.is_agent(),
-            shared_phone: u.shared_phone_number == Some(true),
-            phones: u
-                .phone
-                .iter()
-                .filter_map(|p| Phone::parse(p, self.region).e164().map(str::to_string))
-                .collect(),
-            created_at: u.created_at,
-        }
-    }
-
-    fn ticket_of(t: &zd::Ticket) -> MirrorTicket {
-        MirrorTicket {
-            id: db_id(t.id),
-            requester_id: t.requester_id.map(db_id),
-            assignee_id: t.assignee_id.map(db_id),
-            status: t.status.clone(),
-            updated_at: t.updated_at,
-            external_id: t.external_id.clone(),
-        }
-    }
-
-    fn lease_until(&self) -> i64 {
-        let lease = (3 * self.poll).max(Duration::from_secs(30));
-        chrono::Utc::now().timestamp_millis() + lease.as_millis() as i64
-    }
-
-    /// Polls until `stop`: each round takes (or renews) the lease, syncs if
-    /// this instance holds it, and sets `deskbridge_mirror_lag_seconds`.
-    pub async fn run(self: Arc<Self>, owner: String, mut stop: watch::Receiver<bool>) {
-        loop {
-            let wait = match self
-                .store
-                .mirror_lease(&self.backend, &owner, self.lease_until())
-                .await
-            {
-                Ok(true) => match self.sync(&owner).await {
-                    Ok(()) => self.poll,
-                    Err(e) => {
-                        tracing::warn!(backend = %self.backend, error = %e, "mirror sync failed; trying again at the next poll");
-                        self.poll
-                    }
-                },
-                Ok(false) => self.poll,
-                Err(e) => {
-                    tracing::warn!(backend = %self.backend, error = %e, "cannot take the mirror's lease");
-                    self.poll
-                }
-            };
-            self.observe().await;
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return,
-            }
-        }
-    }
-
-    /// Sets the lag gauge from the database's state (every instance does, so
-    /// any instance's `/metrics` shows it).
-    pub async fn observe(&self) {
-        if let Some(MirrorState::Current { lag_seconds } | MirrorState::Behind { lag_seconds }) =
-            self.state().await
-        {
-            metrics::gauge!("deskbridge_mirror_lag_seconds", "backend" => self.backend.clone())
-                .set(lag_seconds as f64);
-        }
-    }
-
-    /// One round: the users export, then the tickets export, each from its
-    /// stored cursor to the end of its stream, page by page, each page applied
-    /// with its cursor in one transaction; then the mirror is synced.
-    pub async fn sync(&self, owner: &str) -> Result<(), SyncError> {
-        let record = self.store.mirror_state(&self.backend).await?;
+#[async_trait]
+impl MirrorSource for Exports {
+    /// The users export, then the tickets export, each from its stored cursor
+    /// to the end of its stream, page by page, each page applied with its
+    /// cursor in one transaction; then the mirror is synced.
+    async fn sync(
+        &self,
+        record: Option<&MirrorRecord>,
+        pages: &Pages<'_>,
+    ) -> Result<(), SyncError> {
         // No cursor stored (or an empty one: a page that came without one):
         // everything from the start.
         let start = |cursor: Option<&String>| match cursor {
             Some(cursor) if !cursor.is_empty() => ExportStart::Cursor(cursor.clone()),
             _ => ExportStart::StartTime(0),
         };
-        let mut users = start(record.as_ref().and_then(|r| r.users_cursor.as_ref()));
+        let mut users = start(record.and_then(|r| r.users_cursor.as_ref()));
         loop {
             let page = loop {
                 match self.client.export_users(&users).await {
                     Ok(page) => break page,
-                    Err(ZendeskError::RateLimited(wait)) => self.wait_out(owner, wait).await?,
-                    Err(e) => return Err(e.into()),
+                    Err(ZendeskError::RateLimited(wait)) => pages.wait_out(wait).await?,
+                    Err(e) => return Err(zendesk(e)),
                 }
             };
             let mut batch = MirrorBatch::default();
             for u in &page.items {
                 match u.active {
                     Some(false) => batch.removed_users.push(db_id(u.id)),
-                    _ => batch.users.push(self.user_of(u)),
+                    _ => batch.users.push(user_of(u, self.region)),
                 }
             }
             let next = page.next_start(&users);
             batch.users_cursor = Some((cursor_text(&next), page.end_of_stream));
-            self.apply(owner, &batch).await?;
+            pages.apply(&batch).await?;
             users = next;
             if page.end_of_stream {
                 break;
             }
         }
-        let mut tickets = start(record.as_ref().and_then(|r| r.tickets_cursor.as_ref()));
+        let mut tickets = start(record.and_then(|r| r.tickets_cursor.as_ref()));
         loop {
             let page = loop {
                 match self.client.export_tickets(&tickets).await {
                     Ok(page) => break page,
-                    Err(ZendeskError::RateLimited(wait)) => self.wait_out(owner, wait).await?,
-                    Err(e) => return Err(e.into()),
+                    Err(ZendeskError::RateLimited(wait)) => pages.wait_out(wait).await?,
+                    Err(e) => return Err(zendesk(e)),
                 }
             };
             let mut batch = MirrorBatch::default();
             for t in &page.items {
                 match t.status.as_str() {
                     "closed" | "deleted" => batch.removed_tickets.push(db_id(t.id)),
-                    _ => batch.tickets.push(Mirror::ticket_of(t)),
+                    _ => batch.tickets.push(ticket_of(t)),
                 }
             }
             let next = page.next_start(&tickets);
             batch.tickets_cursor = Some((cursor_text(&next), page.end_of_stream));
             batch.synced = page.end_of_stream;
-            self.apply(owner, &batch).await?;
+            pages.apply(&batch).await?;
             tickets = next;
             if page.end_of_stream {
                 break;
             }
-        }
-        Ok(())
-    }
-
-    /// Waits out the exports' limit (10 a minute) or a 429, renewing the
-    /// lease meanwhile.
-    async fn wait_out(&self, owner: &str, wait: Duration) -> Result<(), SyncError> {
-        tokio::time::sleep(wait.max(Duration::from_millis(100))).await;
-        match self
-            .store
-            .mirror_lease(&self.backend, owner, self.lease_until())
-            .await?
-        {
-            true => Ok(()),
-            false => Err(SyncError::LeaseLost),
-        }
-    }
-
-    async fn apply(&self, owner: &str, batch: &MirrorBatch) -> Result<(), SyncError> {
-        // Renewed with each page: an initial load of many pages outlasts one
-        // lease.
-        if !self
-            .store
-            .mirror_lease(&self.backend, owner, self.lease_until())
-            .await?
-            || !self.store.mirror_apply(&self.backend, owner, batch).await?
-        {
-            return Err(SyncError::LeaseLost);
         }
         Ok(())
     }
@@ -355,148 +142,5 @@ fn cursor_text(start: &ExportStart) -> String {
         ExportStart::Cursor(cursor) => cursor.clone(),
         // No cursor yet (Zendesk always sends one): start over next time.
         ExportStart::StartTime(_) => String::new(),
-    }
-}
-
-/// Why a sync round stopped; the next round goes on from the stored cursors.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error("Zendesk: {0}")]
-    Zendesk(#[from] ZendeskError),
-    #[error("database: {0}")]
-    Store(#[from] StoreError),
-    #[error("another instance took over the mirror's lease")]
-    LeaseLost,
-}
-
-#[async_trait]
-impl AccountMirror for Mirror {
-    async fn users_by_phone(&self, e164: &str) -> Option<Vec<MirrorUser>> {
-        if !self.is_current().await {
-            return None;
-        }
-        self.store
-            .mirror_users_by_phone(&self.backend, e164)
-            .await
-            .inspect_err(|e| tracing::warn!(error = %e, "cannot read the mirror; asking Zendesk"))
-            .ok()
-    }
-
-    async fn user(&self, id: u64) -> Option<MirrorUser> {
-        if !self.is_current().await {
-            return None;
-        }
-        self.store
-            .mirror_user(&self.backend, db_id(id))
-            .await
-            .ok()
-            .flatten()
-    }
-
-    async fn ticket(&self, id: u64) -> Option<MirrorTicket> {
-        if !self.is_current().await {
-            return None;
-        }
-        self.store
-            .mirror_ticket(&self.backend, db_id(id))
-            .await
-            .ok()
-            .flatten()
-    }
-
-    async fn tickets_of(&self, requester_id: u64) -> Option<Vec<MirrorTicket>> {
-        if !self.is_current().await {
-            return None;
-        }
-        self.store
-            .mirror_tickets_of(&self.backend, db_id(requester_id))
-            .await
-            .ok()
-    }
-
-    async fn put_user(&self, user: &zd::User) {
-        if let Err(e) = self
-            .store
-            .mirror_put_user(&self.backend, &self.user_of(user))
-            .await
-        {
-            tracing::warn!(backend = %self.backend, error = %e, "cannot put a new user into the mirror");
-        }
-    }
-
-    async fn put_ticket(&self, ticket: &zd::Ticket) {
-        if let Err(e) = self
-            .store
-            .mirror_put_ticket(&self.backend, &Mirror::ticket_of(ticket))
-            .await
-        {
-            tracing::warn!(backend = %self.backend, error = %e, "cannot put a ticket into the mirror");
-        }
-    }
-}
-
-/// The state of `backend`'s mirror, for the admin page: `None` when the
-/// backend keeps none (not a Zendesk backend, or `mirror` not set).
-pub async fn mirror_state(mirrors: &[Arc<Mirror>], backend: &str) -> Option<MirrorState> {
-    let mirror = mirrors.iter().find(|m| m.backend() == backend)?;
-    mirror.state().await
-}
-
-/// Starts every mirror's sync task; they stop when `stop` turns true.
-pub fn spawn_all(
-    mirrors: &[Arc<Mirror>],
-    owner: &str,
-    stop: &watch::Receiver<bool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    mirrors
-        .iter()
-        .map(|m| tokio::spawn(m.clone().run(owner.to_string(), stop.clone())))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{TimeZone, Utc};
-
-    fn record(
-        loaded: bool,
-        synced_secs_ago: Option<i64>,
-        now: chrono::DateTime<Utc>,
-    ) -> MirrorRecord {
-        MirrorRecord {
-            backend: "zd".into(),
-            users_cursor: None,
-            tickets_cursor: None,
-            users_done: loaded,
-            tickets_done: loaded,
-            loaded_at: loaded.then_some(now),
-            synced_at: synced_secs_ago.map(|s| now - chrono::Duration::seconds(s)),
-            lease_owner: None,
-            lease_until_ms: 0,
-        }
-    }
-
-    #[test]
-    fn a_mirror_is_current_while_synced_within_two_polls() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 29, 10, 0, 0).unwrap();
-        let poll = Duration::from_secs(60);
-        assert_eq!(MirrorState::of(None, poll, now), MirrorState::Loading);
-        assert_eq!(
-            MirrorState::of(Some(&record(false, None, now)), poll, now),
-            MirrorState::Loading
-        );
-        assert_eq!(
-            MirrorState::of(Some(&record(true, Some(30), now)), poll, now),
-            MirrorState::Current { lag_seconds: 30 }
-        );
-        assert_eq!(
-            MirrorState::of(Some(&record(true, Some(121), now)), poll, now),
-            MirrorState::Behind { lag_seconds: 121 }
-        );
-        assert_eq!(
-            serde_json::to_value(MirrorState::Current { lag_seconds: 3 }).unwrap(),
-            serde_json::json!({"state": "current", "lag_seconds": 3})
-        );
     }
 }

@@ -8,7 +8,6 @@ use std::time::Instant;
 use deskbridge_core::phone::{Phone, Region};
 use deskbridge_core::ports::*;
 use deskbridge_core::ticket_rules::{self, FoundUser};
-use deskbridge_store::MirrorUser;
 use deskbridge_zendesk::ZendeskError;
 use deskbridge_zendesk::types as zd;
 
@@ -68,21 +67,6 @@ pub(crate) fn contact_with(u: &zd::User, e164: &str, region: Region) -> ContactS
     summary
 }
 
-/// A mirrored user as the port shows a caller: their phones (E.164 already),
-/// the caller's number when the mirror had none to show.
-pub(crate) fn mirrored_contact(u: &MirrorUser, e164: &str) -> ContactSummary {
-    let mut phones = u.phones.clone();
-    if phones.is_empty() {
-        phones.push(e164.to_string());
-    }
-    ContactSummary {
-        id: u.id.to_string(),
-        name: u.name.clone(),
-        phones,
-        created_at: u.created_at,
-    }
-}
-
 impl ZendeskHelpdesk {
     pub(crate) async fn callers_with_number(
         &self,
@@ -107,7 +91,7 @@ impl ZendeskHelpdesk {
                     };
                     ticket_rules::counts_as_caller(found, self.match_shared_numbers)
                 })
-                .map(|u| mirrored_contact(u, e164))
+                .map(|u| deskbridge_mirror::caller(u, e164))
                 .collect();
             if !found.is_empty() {
                 self.cache()
@@ -264,7 +248,15 @@ impl ZendeskHelpdesk {
             .await
             .map_err(helpdesk_error)?;
         if let Some(mirror) = &self.mirror {
-            mirror.put_user(&created).await;
+            // Its number is the caller's, E.164 already: read in its own country.
+            let region = new
+                .phone
+                .as_deref()
+                .and_then(Phone::national)
+                .map_or_else(Region::default, |(region, _)| region);
+            mirror
+                .put_user(&crate::mirror::user_of(&created, region))
+                .await;
         }
         let summary = contact(&created);
         let mut cache = self.cache();

@@ -432,11 +432,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         state.clone(),
         stop_rx.clone(),
     ));
-    let mirrors = deskbridge_zendesk_helpdesk::mirror::spawn_all(
-        &state.mirrors,
-        &state.instance.id,
-        &stop_rx,
-    );
+    let mirrors = deskbridge_mirror::spawn_all(&state.mirrors, &state.instance.id, &stop_rx);
 
     let router = crate::http::router(state.clone());
     let limits = crate::http::serve::ConnectionLimits {

@@ -1,12 +1,15 @@
 //! `deskbridge check --online`: the configuration checked against the helpdesk
 //! account itself, before the first call. Each finding names the key to change.
+//! Zendesk's checks are here, Freshdesk's in `check/freshdesk.rs`.
 
 use std::fmt;
 
 use deskbridge_zendesk::ZendeskClient;
 
 use crate::backends;
-use crate::config::{BackendKind, Config};
+use crate::config::{AgentConfig, BackendKind, Config};
+
+mod freshdesk;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Severity {
@@ -46,12 +49,18 @@ const SYSTEM_FIELDS: &[&str] = &[
     "custom_status",
 ];
 
-/// Checks every Zendesk backend of the config against its account.
+/// Checks every Zendesk and Freshdesk backend of the config against its
+/// account.
 pub async fn online(config: &Config) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (name, backend) in &config.backends {
-        if backend.kind != BackendKind::Zendesk {
-            continue;
+        match backend.kind {
+            BackendKind::Zendesk => {}
+            BackendKind::Freshdesk => {
+                freshdesk::check(name, backend, config, &mut findings).await;
+                continue;
+            }
+            BackendKind::Builtin => continue,
         }
         let key = format!("backends.{name}");
         let client = match backends::zendesk_client(backend, None) {
@@ -103,9 +112,29 @@ pub async fn online(config: &Config) -> Vec<Finding> {
                 check_group(&client, i, group, &mut findings).await;
             }
         }
-        check_agents(&client, config, &mut findings).await;
+        check_agents(&client, config, name, &mut findings).await;
     }
     findings
+}
+
+/// The directory's agents who take calls of a group on backend `name`: those
+/// naming one of its groups, and those naming none (any group's calls may
+/// reach them), with their index in `[[agents]]`.
+fn agents_on<'a>(
+    config: &'a Config,
+    name: &'a str,
+) -> impl Iterator<Item = (usize, &'a AgentConfig)> + 'a {
+    let on_backend = |group: &String| {
+        config
+            .groups
+            .iter()
+            .any(|g| &g.name == group && g.backend.as_deref() == Some(name))
+    };
+    config
+        .agents
+        .iter()
+        .enumerate()
+        .filter(move |(_, a)| a.groups.is_empty() || a.groups.iter().any(on_backend))
 }
 
 fn error(key: &str, message: String) -> Finding {
@@ -257,8 +286,13 @@ async fn check_form(
     }
 }
 
-async fn check_agents(client: &ZendeskClient, config: &Config, findings: &mut Vec<Finding>) {
-    for (i, agent) in config.agents.iter().enumerate() {
+async fn check_agents(
+    client: &ZendeskClient,
+    config: &Config,
+    backend: &str,
+    findings: &mut Vec<Finding>,
+) {
+    for (i, agent) in agents_on(config, backend) {
         let found = match agent
             .zendesk_id
             .as_deref()

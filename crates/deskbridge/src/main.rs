@@ -34,11 +34,14 @@ enum Command {
         #[arg(long, env = "DESKBRIDGE_DATABASE_URL")]
         database_url: Option<String>,
     },
-    /// Try deskbridge in a minute: a Zendesk account of its own (an emulator in
-    /// the process), a few minutes of calls played into it, and the agent page
-    /// to sign in to (the URL and sign-in are printed).
+    /// Try deskbridge in a minute: a helpdesk account of its own (a Zendesk or
+    /// Freshdesk emulator in the process), a few minutes of calls played into
+    /// it, and the agent page to sign in to (the URL and sign-in are printed).
     #[cfg(feature = "demo")]
     Demo {
+        /// The helpdesk the calls go to (an emulator in the process).
+        #[arg(long, value_enum, default_value_t = deskbridge::demo::Helpdesk::Zendesk)]
+        helpdesk: deskbridge::demo::Helpdesk,
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -269,6 +272,7 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "demo")]
         Command::Demo {
+            helpdesk,
             listen,
             speed,
             data_dir,
@@ -282,6 +286,7 @@ fn main() -> ExitCode {
                 listen,
                 speed,
                 data_dir,
+                helpdesk,
             };
             match runtime.block_on(deskbridge::demo::run(options)) {
                 Ok(()) => ExitCode::SUCCESS,

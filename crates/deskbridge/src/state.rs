@@ -110,8 +110,8 @@ pub struct AppState {
     /// client, so its connections are reused.
     pub http: reqwest::Client,
     /// The Zendesk backends' local mirrors (`mirror = true`); the admin page
-    /// shows each one's `deskbridge_zendesk_helpdesk::mirror::mirror_state`.
-    pub mirrors: Vec<Arc<deskbridge_zendesk_helpdesk::mirror::Mirror>>,
+    /// shows each one's `deskbridge_mirror::mirror_state`.
+    pub mirrors: Vec<Arc<deskbridge_mirror::Mirror>>,
     /// The commit batcher every ingest goes through (`crate::ingest`).
     pub commits: crate::ingest::Committer,
     /// Changed calls, read once for every live stream (`http/feed.rs`).

@@ -28,7 +28,7 @@ pub struct Backend {
     pub links: RecordLinks,
     /// The account's local mirror (`mirror = true`), whose sync task `serve`
     /// starts.
-    pub mirror: Option<Arc<deskbridge_zendesk_helpdesk::mirror::Mirror>>,
+    pub mirror: Option<Arc<deskbridge_mirror::Mirror>>,
 }
 
 /// Builds every configured backend, plus `builtin`. Each built-in backend is its
@@ -75,12 +75,14 @@ pub fn build(
                     .filter_map(|a| Some((a.email.clone(), a.zendesk_id.as_deref()?.parse().ok()?)))
                     .collect();
                 let mirror = b.mirror.then(|| {
-                    Arc::new(deskbridge_zendesk_helpdesk::mirror::Mirror::new(
+                    Arc::new(deskbridge_mirror::Mirror::new(
                         name,
                         store.clone(),
-                        client.clone(),
+                        Arc::new(deskbridge_zendesk_helpdesk::mirror::Exports::new(
+                            client.clone(),
+                            config.region(),
+                        )),
                         Duration::from_secs(b.mirror_poll_seconds),
-                        config.region(),
                     ))
                 });
                 let mut helpdesk = deskbridge_zendesk_helpdesk::ZendeskHelpdesk::new(
@@ -110,11 +112,25 @@ pub fn build(
                 if lane == WorkLane::Bulk {
                     client = client.bulk_only();
                 }
-                let helpdesk =
-                    deskbridge_freshdesk_helpdesk::FreshdeskHelpdesk::new(Arc::new(client));
+                let client = Arc::new(client);
+                let mirror = b.mirror.then(|| {
+                    Arc::new(deskbridge_mirror::Mirror::new(
+                        name,
+                        store.clone(),
+                        Arc::new(deskbridge_freshdesk_helpdesk::mirror::Lists::new(
+                            client.clone(),
+                            config.region(),
+                        )),
+                        Duration::from_secs(b.mirror_poll_seconds),
+                    ))
+                });
+                let mut helpdesk = deskbridge_freshdesk_helpdesk::FreshdeskHelpdesk::new(client);
+                if let Some(mirror) = &mirror {
+                    helpdesk = helpdesk.with_mirror(mirror.clone());
+                }
                 Backend {
                     helpdesk: Arc::new(helpdesk),
-                    mirror: None,
+                    mirror,
                     crm: None,
                     zendesk: None,
                     links: RecordLinks::Freshdesk {

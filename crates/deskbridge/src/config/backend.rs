@@ -111,17 +111,19 @@ pub struct BackendConfig {
     pub match_shared_numbers: bool,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
-    /// Keep a local mirror of the account's users (phones, emails, external
-    /// ids) and not-closed tickets in the database, loaded and kept current
-    /// through Zendesk's incremental exports (in the budget's bulk lane, 10
-    /// export requests a minute at most). While it is current, a caller is
-    /// identified and an IVR's ticket number checked without a search or a
-    /// GET; while it loads or falls behind, the search is used as before.
-    /// Needs an admin's credentials (the exports are "Allowed For: Admins").
+    /// Keep a local mirror of the account's users or contacts (phones,
+    /// emails, external ids) and not-closed tickets in the database, loaded
+    /// and kept current in the budget's bulk lane: through Zendesk's
+    /// incremental exports (10 export requests a minute at most; needs an
+    /// admin's credentials, the exports are "Allowed For: Admins"), or
+    /// Freshdesk's contact and ticket lists by `updated_since` (within the
+    /// plan's list limits). While it is current, a caller is identified and an
+    /// IVR's ticket number checked without a search or a GET; while it loads
+    /// or falls behind, the search is used as before.
     #[serde(default)]
     pub mirror: bool,
-    /// How often the mirror asks Zendesk for changes, in seconds (each poll
-    /// costs two requests: users and tickets). The mirror counts as current
+    /// How often the mirror asks the helpdesk for changes, in seconds (each
+    /// poll costs two requests: users or contacts, and tickets). The mirror counts as current
     /// while its last sync is at most twice this old.
     #[serde(default = "default_mirror_poll")]
     pub mirror_poll_seconds: u64,
@@ -298,10 +300,11 @@ fn check_freshdesk(name: &str, b: &BackendConfig, errors: &mut Vec<String>) {
             ));
         }
     }
-    if b.mirror {
+    if b.mirror && !(10..=3600).contains(&b.mirror_poll_seconds) {
         errors.push(format!(
-            "{}: the local mirror is not yet built for Freshdesk; remove the key (callers are found through Freshdesk's search)",
-            key("mirror")
+            "{}: {} is out of range; poll every 10 to 3600 seconds (each poll lists contacts and tickets once, and Growth allows 20 of each a minute)",
+            key("mirror_poll_seconds"),
+            b.mirror_poll_seconds
         ));
     }
 }

@@ -73,8 +73,10 @@ pub struct GroupConfig {
     pub ticket_type: Option<TicketType>,
     pub ticket_status: Option<TicketStatus>,
     pub ticket_tags: Option<Vec<String>>,
+    /// Zendesk: the ticket form's id (Freshdesk has none).
     pub ticket_form: Option<String>,
-    /// Ticket field id → template over call data.
+    /// Ticket field → template over call data: a Zendesk field's id, a
+    /// Freshdesk custom field's name (`cf_...`).
     pub custom_fields: BTreeMap<String, String>,
 
     pub assign: Option<bool>,
@@ -108,7 +110,8 @@ pub struct GroupConfig {
     pub pop_on: Option<PopOn>,
     pub pop_action: Option<PopAction>,
     pub pop_new_ticket: Option<PopNewTicket>,
-    /// Ticket field id holding the caller's number (`ticket_by_ani`).
+    /// Ticket field holding the caller's number (`ticket_by_ani`): a Zendesk
+    /// field's id, a Freshdesk custom field's name (`cf_...`).
     pub pop_ticket_field: Option<String>,
     /// `{ id = "360000003", value = "{{ attributes.utm_source }}" }`: filled on a
     /// ticket the pop opens as new, only there.
@@ -163,8 +166,8 @@ pub struct ChatConfig {
     pub ticket_form: Option<String>,
     /// Tags on every chat's ticket of the site (the conversation's own follow).
     pub tags: Vec<String>,
-    /// Ticket field id → `conversation_id`, `channel`, `tags`, `visitor_email`,
-    /// `agent_email` or `attribute:NAME`.
+    /// Ticket field (Zendesk: its id; Freshdesk: `cf_...`) → `conversation_id`,
+    /// `channel`, `tags`, `visitor_email`, `agent_email` or `attribute:NAME`.
     pub fields: BTreeMap<String, String>,
     /// The heading of the agent's note on an escalated chat's ticket.
     pub note_label: Option<String>,
@@ -407,11 +410,18 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         if let Some(chat) = &g.chat {
             chat.check(&key("chat"), errors);
         }
-        let on_zendesk = g
+        let kind = g
             .backend
             .as_ref()
             .and_then(|b| config.backends.get(b))
-            .is_some_and(|b| b.kind == BackendKind::Zendesk);
+            .map(|b| b.kind);
+        let on_zendesk = kind == Some(BackendKind::Zendesk);
+        // What the group's backend writes a call as, for the Zendesk keys'
+        // messages.
+        let writes = match kind {
+            Some(BackendKind::Freshdesk) => "Freshdesk, where a call is a private note",
+            _ => "the built-in CRM, which writes text comments",
+        };
         for (j, t) in g.triggers.iter().enumerate() {
             t.check(&key(&format!("triggers[{j}]")), errors);
             // Notifications are signed with their endpoint's secrets, found by
@@ -429,14 +439,14 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         }
         if g.zendesk_voice == Some(true) && !on_zendesk {
             errors.push(format!(
-                "{}: voice comments are Zendesk's; this group's backend is the built-in CRM, which writes text comments (remove zendesk_voice, or set backend to a Zendesk backend)",
+                "{}: voice comments are Zendesk's; this group's backend is {writes} (remove zendesk_voice, or set backend to a Zendesk backend)",
                 key("zendesk_voice")
             ));
         }
         if let Some(app) = g.zendesk_app_id {
             if !on_zendesk {
                 errors.push(format!(
-                    "{}: call records are Zendesk's (Talk Partner Edition); this group's backend is the built-in CRM (remove zendesk_app_id, or set backend to a Zendesk backend)",
+                    "{}: call records are Zendesk's (Talk Partner Edition); this group's backend is {writes} (remove zendesk_app_id, or set backend to a Zendesk backend)",
                     key("zendesk_app_id")
                 ));
             } else if app == 0 {
@@ -498,6 +508,9 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                     ));
                 }
             }
+        }
+        if kind == Some(BackendKind::Freshdesk) {
+            check_on_freshdesk(g, &key, errors);
         }
         if let Some(r) = &g.default_region
             && let Err(e) = r.parse::<Region>()
@@ -592,6 +605,74 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         check_pops(g, config, &key, errors);
         for e in g.policy().validate(&format!("groups[{i}]")) {
             errors.push(e.to_string());
+        }
+    }
+}
+
+/// A group on a Freshdesk backend: its ticket fields are named `cf_...`, and
+/// Zendesk's ticket forms do not exist there.
+fn check_on_freshdesk(g: &GroupConfig, key: &dyn Fn(&str) -> String, errors: &mut Vec<String>) {
+    let mut fields: Vec<(String, &String)> = g
+        .custom_fields
+        .keys()
+        .map(|id| (key(&format!("custom_fields.{id}")), id))
+        .collect();
+    fields.extend(
+        g.pop_ticket_field
+            .iter()
+            .map(|id| (key("pop_ticket_field"), id)),
+    );
+    fields.extend(
+        g.pop_new_ticket_field
+            .iter()
+            .map(|f| (key("pop_new_ticket_field.id"), &f.id)),
+    );
+    if let Some(chat) = &g.chat {
+        fields.extend(
+            chat.fields
+                .keys()
+                .map(|id| (key(&format!("chat.fields.{id}")), id)),
+        );
+    }
+    if let Some(w) = &g.wrap_up {
+        fields.extend(
+            w.custom_field
+                .iter()
+                .map(|id| (key("wrap_up.custom_field"), id)),
+        );
+    }
+    for (path, id) in fields {
+        if id.starts_with("cf_") {
+            continue;
+        }
+        let example = match id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !id.chars().all(|c| c.is_ascii_digit())
+        {
+            true => format!("\"cf_{}\"", id.to_ascii_lowercase()),
+            false => "\"cf_utm_source\"".to_string(),
+        };
+        errors.push(format!(
+            "{path}: {id:?} is not a Freshdesk custom field; Freshdesk names them cf_... (the field's name in Admin > Ticket Fields, or GET /api/v2/ticket_fields), e.g. {example}"
+        ));
+    }
+    let forms = [
+        (
+            "ticket_form",
+            g.ticket_form.is_some(),
+            "[groups.custom_fields]",
+        ),
+        (
+            "chat.ticket_form",
+            g.chat.as_ref().is_some_and(|c| c.ticket_form.is_some()),
+            "[groups.chat.fields]",
+        ),
+    ];
+    for (name, set, section) in forms {
+        if set {
+            errors.push(format!(
+                "{}: ticket forms are Zendesk's; a Freshdesk ticket is made without one (remove {name}; the fields to fill go under {section})",
+                key(name)
+            ));
         }
     }
 }

@@ -1,14 +1,17 @@
-//! `deskbridge demo`: deskbridge with a Zendesk account of its own (the emulator,
-//! in this process), a few minutes of calls played into it over HTTP, and the
-//! agent page ready to sign in to, so a newcomer sees screen pops, tickets and the
-//! caller log within a minute without a helpdesk account or a phone system.
+//! `deskbridge demo`: deskbridge with a helpdesk account of its own (the
+//! Zendesk emulator, or with `--helpdesk freshdesk` the Freshdesk emulator, in
+//! this process), a few minutes of calls played into it over HTTP, and the
+//! agent page ready to sign in to, so a newcomer sees screen pops, tickets and
+//! the caller log within a minute without a helpdesk account or a phone system.
 //!
 //! Nothing here is special-cased in the server: the demo writes an ordinary
 //! config file, starts the server as `serve` does, and sends the native events a
 //! phone system would, with the group's token.
 
+mod freshdesk;
 mod pbx;
 mod script;
+mod zendesk;
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -16,13 +19,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rand::RngCore;
-use zendesk_emulator::{Emulator, EmulatorConfig, RunningEmulator, SeedTicket, SeedUser};
 
 use crate::config::{Config, Overrides};
 pub use script::{AGENTS, SCENES, Scene};
 
 /// The password of the demo's agents, printed at start.
 pub const PASSWORD: &str = "demo";
+
+/// The helpdesk the demo's calls go to: an emulator in the process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Helpdesk {
+    /// Zendesk, with deskbridge's Zendesk app installed in it.
+    #[default]
+    Zendesk,
+    /// Freshdesk (Growth plan).
+    Freshdesk,
+}
 
 /// `deskbridge demo`'s options.
 #[derive(Debug, Clone)]
@@ -34,31 +46,38 @@ pub struct Options {
     /// Where the demo keeps its database; a fresh temporary directory when
     /// `None`, removed at the end.
     pub data_dir: Option<PathBuf>,
+    /// The helpdesk the calls go to.
+    pub helpdesk: Helpdesk,
+}
+
+/// The demo's helpdesk account.
+pub enum Account {
+    Zendesk(zendesk_emulator::RunningEmulator),
+    Freshdesk(freshdesk_emulator::RunningEmulator),
+}
+
+/// A demo that has started: deskbridge listening on its helpdesk account,
+/// the phone system ready; the calls not yet played ([`play`]).
+pub struct Demo {
+    /// deskbridge's address, `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The group's ingest token.
+    pub token: String,
+    pub account: Account,
+    /// Zendesk: the emulated agent interface with deskbridge's app in it.
+    in_zendesk: Option<String>,
+    running: crate::app::Running,
+    data_dir: PathBuf,
+    temporary: bool,
 }
 
 /// Runs the demo until Ctrl-C (or SIGTERM), then stops the server cleanly.
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        options.speed.is_finite() && options.speed > 0.0,
-        "--speed must be a number above 0 (1 plays the calls in real time)"
-    );
-    let (data_dir, temporary) = match &options.data_dir {
-        Some(dir) => (dir.clone(), false),
-        None => (fresh_dir()?, true),
-    };
-    let emulator = zendesk().await?;
-    let token = random_token();
-    let reports = pbx::Reports::default();
-    let dial_url = pbx::start(reports.clone(), options.speed).await?;
-    let config_text = config(&emulator, &token, &dial_url)?;
-    let running = start(&data_dir, &config_text, &options.listen).await?;
-    let base = format!("http://{}", running.addr);
-    reports.to(&base, &token);
-    let in_zendesk = install_app(&emulator, &base)?;
-    print_welcome(&base, &emulator, &token, options.speed, &in_zendesk);
+    let demo = Demo::start(&options).await?;
+    demo.print_welcome(options.speed);
 
     let played = tokio::select! {
-        played = play(&base, &token, options.speed) => played,
+        played = play(&demo.base, &demo.token, options.speed) => played,
         () = crate::app::shutdown_signal() => Ok(false),
     };
     let stopped_early = match played {
@@ -76,66 +95,122 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         crate::app::shutdown_signal().await;
     }
     println!("Stopping the demo.");
-    running.stop().await?;
-    if temporary {
-        let _ = std::fs::remove_dir_all(&data_dir);
-    }
-    Ok(())
+    demo.stop().await
 }
 
-/// The emulated Zendesk account: the agents (signed in to Zendesk, so the screen
-/// pops go there too) and the known callers with an open ticket each.
-async fn zendesk() -> anyhow::Result<RunningEmulator> {
-    let emulator = Emulator::new(EmulatorConfig::new("admin@demo.example", "demo-api-token"))
-        .start("127.0.0.1:0")
-        .await
-        .context("starting the demo's Zendesk emulator")?;
-    emulator.set_talk_partner_edition(true);
-    for agent in AGENTS {
-        let id = emulator.seed_agent(agent.email, agent.name);
-        emulator.set_signed_in(id, true);
+impl Demo {
+    /// Starts the helpdesk's emulator, the demo's phone system and deskbridge
+    /// on a config written for them.
+    pub async fn start(options: &Options) -> anyhow::Result<Demo> {
+        anyhow::ensure!(
+            options.speed.is_finite() && options.speed > 0.0,
+            "--speed must be a number above 0 (1 plays the calls in real time)"
+        );
+        let (data_dir, temporary) = match &options.data_dir {
+            Some(dir) => (dir.clone(), false),
+            None => (fresh_dir()?, true),
+        };
+        let (account, backend) = match options.helpdesk {
+            Helpdesk::Zendesk => {
+                let emulator = zendesk::account().await?;
+                let backend = zendesk::backend(&emulator);
+                (Account::Zendesk(emulator), backend)
+            }
+            Helpdesk::Freshdesk => {
+                let emulator = freshdesk::account().await?;
+                let backend = freshdesk::backend(&emulator);
+                (Account::Freshdesk(emulator), backend)
+            }
+        };
+        let token = random_token();
+        let reports = pbx::Reports::default();
+        let dial_url = pbx::start(reports.clone(), options.speed).await?;
+        let config_text = config(&backend, &token, &dial_url)?;
+        let running = start(&data_dir, &config_text, &options.listen).await?;
+        let base = format!("http://{}", running.addr);
+        reports.to(&base, &token);
+        let in_zendesk = match &account {
+            Account::Zendesk(emulator) => Some(zendesk::install_app(emulator, &base)?),
+            Account::Freshdesk(_) => None,
+        };
+        Ok(Demo {
+            base,
+            token,
+            account,
+            in_zendesk,
+            running,
+            data_dir,
+            temporary,
+        })
     }
-    for caller in script::CALLERS {
-        if let Some(known) = caller.known {
-            let user = emulator
-                .seed_user(SeedUser::end_user(caller.name, caller.number).email(known.email));
-            emulator.seed_ticket(SeedTicket {
-                status: zendesk_emulator::TicketStatus::Open,
-                ..SeedTicket::new(user, known.open_ticket)
-            });
+
+    /// Stops deskbridge cleanly, and removes a temporary data directory.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await?;
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
         }
+        Ok(())
     }
-    Ok(emulator)
+
+    fn print_welcome(&self, speed: f64) {
+        let agents: Vec<String> = AGENTS
+            .iter()
+            .map(|a| {
+                let role = if a.admin { ", admin" } else { "" };
+                format!("{} ({}{role})", a.email, a.name)
+            })
+            .collect();
+        let (base, token) = (&self.base, &self.token);
+        let mut lines = vec![
+            "deskbridge demo is running.\n".to_string(),
+            format!("  Agent page:   {base}/agent"),
+            format!(
+                "  Sign in as:   {} with password {PASSWORD}",
+                AGENTS[0].email
+            ),
+        ];
+        if let Some(in_zendesk) = &self.in_zendesk {
+            lines.push(format!("  In Zendesk:   {in_zendesk}"));
+            lines.push(
+                "                (the agent's Zendesk with deskbridge's app in its top bar: Zendesk signs them in)"
+                    .into(),
+            );
+        }
+        lines.push(format!("  Agents:       {}", agents.join(", ")));
+        lines.push(format!("  Ingest token: {token}"));
+        match &self.account {
+            Account::Zendesk(emulator) => lines.push(format!(
+                "  Zendesk:      {} (an emulator in this process; admin@demo.example, token demo-api-token)",
+                emulator.base_url
+            )),
+            Account::Freshdesk(emulator) => {
+                lines.push(format!(
+                    "  Freshdesk:    {} (an emulator in this process; API key {})",
+                    emulator.base_url,
+                    freshdesk::API_KEY
+                ));
+                lines.push(format!(
+                    "                (its records: {}/emulator/state; Freshdesk opens no screen pops itself: the agent page pops)",
+                    emulator.base_url
+                ));
+            }
+        }
+        println!(
+            "{}\n\n\
+             Missed callers appear under Callbacks: claim one and press Call (the demo's phone\n\
+             system puts it through). The first call rings {} in a few seconds; the calls take {} seconds:",
+            lines.join("\n"),
+            AGENTS[0].name,
+            (script::length() / speed).ceil(),
+        );
+    }
 }
 
-/// Installs deskbridge's Zendesk app into the emulated account (the manifest
-/// `deskbridge zendesk app-package` would write for `base`): the address of
-/// the emulated agent interface with the app in it, for the first agent.
-fn install_app(emulator: &RunningEmulator, base: &str) -> anyhow::Result<String> {
-    let manifest = crate::zendesk_app::package::file("manifest.json", base)
-        .context("the app's manifest is built in")?;
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&manifest).context("the app's manifest is JSON")?;
-    let (_, installation) = emulator.install_app_with_manifest(
-        &manifest,
-        serde_json::json!({"name": "deskbridge", "deskbridge_url": base}),
-    );
-    let first = emulator
-        .state()
-        .users
-        .iter()
-        .find(|u| u.email.as_deref() == Some(AGENTS[0].email))
-        .map(|u| u.id)
-        .context("the demo's first agent is in the emulated account")?;
-    Ok(format!(
-        "{}/__emulator/agent?user={first}&installation={installation}",
-        emulator.base_url
-    ))
-}
-
-/// The demo's config file: one group on the emulated Zendesk, pops as the phone
-/// rings, the agents with the demo password.
-fn config(emulator: &RunningEmulator, token: &str, dial_url: &str) -> anyhow::Result<String> {
+/// The demo's config file: one group on the emulated helpdesk (`backend`,
+/// named as the helpdesk's kind), pops as the phone rings, the agents with
+/// the demo password.
+fn config(backend: &str, token: &str, dial_url: &str) -> anyhow::Result<String> {
     let hash = crate::agent_auth::hash_password(PASSWORD)
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
     let agents: String = AGENTS
@@ -148,17 +223,17 @@ fn config(emulator: &RunningEmulator, token: &str, dial_url: &str) -> anyhow::Re
             )
         })
         .collect();
+    let name = backend
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("[backends."))
+        .and_then(|l| l.strip_suffix(']'))
+        .context("the demo's backend names itself")?;
     Ok(format!(
-        r#"[backends.zendesk]
-kind = "zendesk"
-base_url = "{base}"
-subdomain = "{subdomain}"
-email = "admin@demo.example"
-api_token = "demo-api-token"
-
+        r#"{backend}
 {agents}[[groups]]
 name = "support"
-backend = "zendesk"
+backend = "{name}"
 tokens = ["{token}"]
 numbers = ["{line}"]
 pop_on = "ringing"
@@ -172,8 +247,6 @@ default_caller_id = "{line}"
 url = "{dial_url}"
 body = {{ call_id = "{{{{ call_id }}}}", to = "{{{{ to }}}}", agent = "{{{{ agent.email }}}}" }}
 "#,
-        base = emulator.base_url,
-        subdomain = zendesk_emulator::apps::ACCOUNT_SUBDOMAIN,
         line = script::SUPPORT_LINE,
     ))
 }
@@ -199,41 +272,8 @@ async fn start(
     })
 }
 
-fn print_welcome(
-    base: &str,
-    emulator: &RunningEmulator,
-    token: &str,
-    speed: f64,
-    in_zendesk: &str,
-) {
-    let agents: Vec<String> = AGENTS
-        .iter()
-        .map(|a| {
-            let role = if a.admin { ", admin" } else { "" };
-            format!("{} ({}{role})", a.email, a.name)
-        })
-        .collect();
-    println!(
-        "deskbridge demo is running.\n\n  \
-         Agent page:   {base}/agent\n  \
-         Sign in as:   {} with password {PASSWORD}\n  \
-         In Zendesk:   {in_zendesk}\n                \
-         (the agent's Zendesk with deskbridge's app in its top bar: Zendesk signs them in)\n  \
-         Agents:       {}\n  \
-         Ingest token: {token}\n  \
-         Zendesk:      {} (an emulator in this process; admin@demo.example, token demo-api-token)\n\n\
-         Missed callers appear under Callbacks: claim one and press Call (the demo's phone\n\
-         system puts it through). The first call rings {} in a few seconds; the calls take {} seconds:",
-        AGENTS[0].email,
-        agents.join(", "),
-        emulator.base_url,
-        AGENTS[0].name,
-        (script::length() / speed).ceil(),
-    );
-}
-
 /// Sends every scene's events at their time. `Ok(true)` once all were sent.
-async fn play(base: &str, token: &str, speed: f64) -> anyhow::Result<bool> {
+pub async fn play(base: &str, token: &str, speed: f64) -> anyhow::Result<bool> {
     let http = reqwest::Client::new();
     let url = format!("{base}/api/v1/events");
     let run = random_suffix();

@@ -260,7 +260,7 @@ pub struct MirrorView {
 }
 
 async fn mirror_views(state: &AppState) -> Result<Vec<MirrorView>, ApiError> {
-    use deskbridge_zendesk_helpdesk::mirror::MirrorState;
+    use deskbridge_mirror::MirrorState;
     let mut views = Vec::with_capacity(state.mirrors.len());
     for mirror in &state.mirrors {
         let backend = mirror.backend().to_string();

@@ -16,6 +16,9 @@ mod connect;
 mod crm_api;
 mod cti;
 mod dial_webhook;
+mod freshdesk_check;
+#[cfg(feature = "demo")]
+mod freshdesk_demo;
 mod group_commit;
 mod helpdesks;
 mod hostile;

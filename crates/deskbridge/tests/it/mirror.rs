@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use deskbridge::app::Running;
 use deskbridge::config::{Config, Overrides};
-use deskbridge_zendesk_helpdesk::mirror::{MirrorState, mirror_state};
+use deskbridge_mirror::{MirrorState, mirror_state};
 use serde_json::{Value, json};
 use zendesk_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, SeedTicket, SeedUser};
 

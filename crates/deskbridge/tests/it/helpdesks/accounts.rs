@@ -31,7 +31,16 @@ pub(crate) trait Account: Sized {
     fn start() -> Self;
     /// deskbridge on this account: group "support" (token [`TOKEN`]) with
     /// `group_keys`.
-    fn app(&self, group_keys: &str) -> TestApp;
+    fn app(&self, group_keys: &str) -> TestApp {
+        self.app_with("", group_keys)
+    }
+    /// [`Account::app`] with `backend_keys` added to `[backends.desk]`.
+    fn app_with(&self, backend_keys: &str, group_keys: &str) -> TestApp;
+    /// Searches of the account's contacts so far (its search index).
+    fn searches(&self) -> u64;
+    /// Makes what was seeded visible to a mirror's first load at once (it
+    /// stands for data that has been in the account a while).
+    fn settle_for_mirror(&self) {}
     fn seed_contact(&self, name: &str, phone: &str) -> String;
     fn seed_ticket(&self, requester: &str, subject: &str) -> String;
     /// A text ticket field: its id as `[groups.custom_fields]` names it.
@@ -61,9 +70,10 @@ impl Account for ZendeskAccount {
         ZendeskAccount { zd, ann }
     }
 
-    fn app(&self, group_keys: &str) -> TestApp {
+    fn app_with(&self, backend_keys: &str, group_keys: &str) -> TestApp {
         let backend = crate::zendesk::backend(&self.zd.emu.base_url)
-            .replace("[backends.zendesk]", "[backends.desk]");
+            .replace("[backends.zendesk]", "[backends.desk]")
+            + backend_keys;
         let agents = "[[agents]]\nemail = \"ann@acme.com\"\nname = \"Ann Example\"\n";
         TestApp::with_config(&group(&backend, agents, group_keys), TOKEN)
     }
@@ -153,6 +163,20 @@ impl Account for ZendeskAccount {
     fn requests(&self) -> u64 {
         self.zd.emu.stats().endpoints.values().sum()
     }
+
+    fn searches(&self) -> u64 {
+        let stats = self.zd.emu.stats();
+        stats
+            .endpoints
+            .get("GET /api/v2/search")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn settle_for_mirror(&self) {
+        // Zendesk's exports leave out the last minute.
+        self.zd.emu.set_export_lag(Duration::ZERO);
+    }
 }
 
 pub(crate) struct FreshdeskAccount {
@@ -174,9 +198,9 @@ impl Account for FreshdeskAccount {
         FreshdeskAccount { emu, ann, _rt: rt }
     }
 
-    fn app(&self, group_keys: &str) -> TestApp {
+    fn app_with(&self, backend_keys: &str, group_keys: &str) -> TestApp {
         let backend = format!(
-            "[backends.desk]\nkind = \"freshdesk\"\nbase_url = \"{}\"\napi_key = \"freshdesk-key\"\nplan = \"enterprise\"\n",
+            "[backends.desk]\nkind = \"freshdesk\"\nbase_url = \"{}\"\napi_key = \"freshdesk-key\"\nplan = \"enterprise\"\n{backend_keys}\n",
             self.emu.base_url
         );
         let agents = "[[agents]]\nemail = \"ann@acme.com\"\nname = \"Ann Example\"\n";
@@ -276,5 +300,14 @@ impl Account for FreshdeskAccount {
 
     fn requests(&self) -> u64 {
         self.emu.stats().total
+    }
+
+    fn searches(&self) -> u64 {
+        let stats = self.emu.stats();
+        stats
+            .endpoints
+            .get("GET /api/v2/search/contacts")
+            .copied()
+            .unwrap_or(0)
     }
 }

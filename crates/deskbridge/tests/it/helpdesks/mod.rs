@@ -30,4 +30,5 @@ on_every_helpdesk!(
     call_data_fills_custom_fields_and_the_ticket_is_assigned_by_email,
     missed_calls_and_voicemails_say_what_happened,
     a_call_on_a_ticket_closed_meanwhile_goes_onto_a_follow_up,
+    with_the_mirror_loaded_callers_are_found_and_made_without_a_search,
 );

@@ -209,3 +209,37 @@ pub(super) fn a_call_on_a_ticket_closed_meanwhile_goes_onto_a_follow_up<A: Accou
         "the closed ticket is untouched"
     );
 }
+
+pub(super) fn with_the_mirror_loaded_callers_are_found_and_made_without_a_search<A: Account>() {
+    let account = A::start();
+    let grace = account.seed_contact("Grace Hopper", "(415) 555-0123");
+    account.settle_for_mirror();
+    let server = account.app_with("mirror = true\nmirror_poll_seconds = 10\n", "");
+    let loading = std::time::Instant::now();
+    loop {
+        let state = server.block_on(deskbridge_mirror::mirror_state(
+            &server.state().mirrors,
+            "desk",
+        ));
+        if state.as_ref().is_some_and(|s| s.is_current()) {
+            break;
+        }
+        assert!(
+            loading.elapsed() < std::time::Duration::from_secs(30),
+            "the mirror did not load: {state:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let searches = account.searches();
+    let known = call(&server, "m1", "+14155550123", json!({}));
+    assert_eq!(text(&known["contact_id"]), grace);
+    assert_eq!(known["decisions"]["contact_rule"], "phone_match");
+    let new = call(&server, "m2", "+14155550777", json!({}));
+    assert_eq!(new["decisions"]["contact_rule"], "new_contact");
+    assert_eq!(account.contacts_with_phone("+14155550777"), 1);
+    // The new contact is in the mirror from its create: the next call finds
+    // it there, and the same contact takes the call.
+    let again = call(&server, "m3", "+14155550777", json!({}));
+    assert_eq!(again["contact_id"], new["contact_id"]);
+    assert_eq!(account.searches(), searches, "no search for any of them");
+}

@@ -1,16 +1,28 @@
 //! The chaos checker: compares the calls that were sent (the trace) with what the
 //! helpdesk holds, and lists every loss and duplicate.
 //!
-//! It reads only what Zendesk holds, the way an auditor with an export would,
-//! and maps each record back to its call through what deskbridge writes into it:
-//! a ticket deskbridge creates carries `external_id = "deskbridge:{group}/{call}/{step}"`
-//! (`deskbridge_zendesk_helpdesk::ticket_external_id`), a comment it adds to an existing
-//! ticket ends with `deskbridge ref: {group}/{call}/{step}` (`comment_reference`),
-//! and a caller's user has the caller's number. The rules of the chaos runs'
-//! group (a reuse window, every unanswered call a ticket) give each call exactly
-//! one of: a ticket of its own (with the call comment in its description), or a
-//! `log_call` comment on the caller's recent ticket; a recording link once, on
-//! the call's ticket.
+//! It reads only what the helpdesk holds, the way an auditor with an export
+//! would, and maps each record back to its call through what deskbridge writes
+//! into it. Each helpdesk's export is read into the same few shapes by an
+//! implementation of [`Records`] (Zendesk's and Freshdesk's below); the checks
+//! are written once, in [`check`]:
+//!
+//! - a ticket deskbridge creates carries a mark naming the step that made it:
+//!   Zendesk's `external_id = "deskbridge:{group}/{call}/{step}"`
+//!   (`deskbridge_zendesk_helpdesk::ticket_external_id`), Freshdesk's tag
+//!   `deskbridge-<16 hex>` hashed from that key (`key_tag` in
+//!   `deskbridge-freshdesk-helpdesk/src/text.rs`);
+//! - a comment (Zendesk) or note (Freshdesk) it adds to an existing ticket ends
+//!   with `deskbridge ref: {group}/{call}/{step}`;
+//! - a ticket it creates holds the call's comment as its first comment
+//!   (Zendesk) or its description (Freshdesk);
+//! - a caller's user (Zendesk) or contact (Freshdesk, `phone` or `mobile`) has
+//!   the caller's number.
+//!
+//! The rules of the chaos runs' group (a reuse window, every unanswered call a
+//! ticket) give each call exactly one of: a ticket of its own (with the call
+//! comment in its description), or a `log_call` comment on the caller's recent
+//! ticket; a recording link once, on the call's ticket.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -36,72 +48,147 @@ pub struct TraceCall {
     pub recording_url: Option<String>,
 }
 
-/// What the checker reads of a Zendesk user.
+/// What the checker reads of a caller's record: a Zendesk end user, a
+/// Freshdesk contact.
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: u64,
-    pub phone: Option<String>,
-    pub end_user: bool,
+    /// The numbers it holds (Zendesk's `phone`; Freshdesk's `phone` and `mobile`).
+    pub phones: Vec<String>,
 }
 
 /// What the checker reads of a ticket.
 #[derive(Debug, Clone)]
 pub struct Ticket {
     pub id: u64,
-    pub external_id: Option<String>,
+    /// The marks deskbridge leaves on a ticket it makes (Zendesk's
+    /// `external_id`, Freshdesk's `deskbridge-` tags): empty on a ticket it
+    /// did not make.
+    pub marks: Vec<String>,
     pub requester_id: u64,
 }
 
-/// What the checker reads of a comment.
+/// What the checker reads of a text on a ticket: a Zendesk comment (the first
+/// is the description), a Freshdesk description or note.
 #[derive(Debug, Clone)]
 pub struct Comment {
-    pub id: u64,
+    /// Unique among the account's comments: Zendesk's comment id; a Freshdesk
+    /// note's id, or `description:{ticket}` (as deskbridge names it).
+    pub id: String,
     pub ticket_id: u64,
+    /// As text (Freshdesk: `description_text`, `body_text`).
     pub body: String,
 }
 
-/// The helpdesk's records, reduced to what the checks need (so a unit test can
-/// build a broken state by hand).
-#[derive(Debug, Clone, Default)]
-pub struct Helpdesk {
-    pub users: Vec<User>,
-    pub tickets: Vec<Ticket>,
-    pub comments: Vec<Comment>,
+/// An account's records as the checker needs them.
+pub trait Records {
+    /// The callers' records: Zendesk's end users (agents and admins left out),
+    /// Freshdesk's contacts.
+    fn callers(&self) -> Vec<User>;
+    fn tickets(&self) -> Vec<Ticket>;
+    fn comments(&self) -> Vec<Comment>;
+    /// The mark on a ticket made by the step with this key
+    /// (`{group}/{call}/{step}`), as [`Records::tickets`] lists it.
+    fn ticket_mark(&self, key: &str) -> String;
 }
 
-impl From<&zendesk_emulator::StateSnapshot> for Helpdesk {
-    fn from(state: &zendesk_emulator::StateSnapshot) -> Helpdesk {
-        Helpdesk {
-            users: state
-                .users
-                .iter()
-                .map(|u| User {
-                    id: u.id,
-                    phone: u.phone.clone(),
-                    end_user: u.role == zendesk_emulator::Role::EndUser,
-                })
-                .collect(),
-            tickets: state
-                .tickets
-                .iter()
-                .map(|t| Ticket {
-                    id: t.id,
-                    external_id: t.external_id.clone(),
-                    requester_id: t.requester_id,
-                })
-                .collect(),
-            comments: state
-                .comments
-                .iter()
-                .map(|c| Comment {
-                    id: c.id,
-                    ticket_id: c.ticket_id,
-                    body: c.body.clone(),
-                })
-                .collect(),
-        }
+impl Records for zendesk_emulator::StateSnapshot {
+    fn callers(&self) -> Vec<User> {
+        self.users
+            .iter()
+            .filter(|u| u.role == zendesk_emulator::Role::EndUser)
+            .map(|u| User {
+                id: u.id,
+                phones: u.phone.iter().cloned().collect(),
+            })
+            .collect()
+    }
+
+    fn tickets(&self) -> Vec<Ticket> {
+        self.tickets
+            .iter()
+            .map(|t| Ticket {
+                id: t.id,
+                marks: t.external_id.iter().cloned().collect(),
+                requester_id: t.requester_id,
+            })
+            .collect()
+    }
+
+    fn comments(&self) -> Vec<Comment> {
+        self.comments
+            .iter()
+            .map(|c| Comment {
+                id: c.id.to_string(),
+                ticket_id: c.ticket_id,
+                body: c.body.clone(),
+            })
+            .collect()
+    }
+
+    fn ticket_mark(&self, key: &str) -> String {
+        deskbridge_zendesk_helpdesk::ticket_external_id(key)
     }
 }
+
+impl Records for freshdesk_emulator::StateSnapshot {
+    fn callers(&self) -> Vec<User> {
+        self.contacts
+            .iter()
+            .filter(|c| !c.deleted)
+            .map(|c| User {
+                id: c.id,
+                phones: c.phone.iter().chain(&c.mobile).cloned().collect(),
+            })
+            .collect()
+    }
+
+    fn tickets(&self) -> Vec<Ticket> {
+        self.tickets
+            .iter()
+            .map(|t| Ticket {
+                id: t.id,
+                marks: t
+                    .tags
+                    .iter()
+                    .filter(|tag| tag.starts_with("deskbridge-"))
+                    .cloned()
+                    .collect(),
+                requester_id: t.requester_id,
+            })
+            .collect()
+    }
+
+    fn comments(&self) -> Vec<Comment> {
+        let descriptions = self.tickets.iter().map(|t| Comment {
+            id: format!("description:{}", t.id),
+            ticket_id: t.id,
+            body: t.description_text.clone(),
+        });
+        let notes = self.notes.iter().map(|n| Comment {
+            id: n.id.to_string(),
+            ticket_id: n.ticket_id,
+            body: n.body_text.clone(),
+        });
+        descriptions.chain(notes).collect()
+    }
+
+    /// `key_tag` of `deskbridge-freshdesk-helpdesk/src/text.rs`, written again
+    /// here as an auditor reading the tag's documented form would: the first
+    /// 16 hex digits of the key's SHA-256.
+    fn ticket_mark(&self, key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(key.as_bytes());
+        format!("deskbridge-{}", &hex::encode(digest)[..16])
+    }
+}
+
+/// The steps whose key can name a ticket: the call's own (`open_ticket`, a
+/// pop's `pop/ticket`) and the comment steps that write onto a follow-up
+/// ticket when the one they were for is closed (`log_call`, `add_wrap_up`).
+/// A recording's follow-up (`add_recording/{job}`) names a job the checker
+/// cannot know; the chaos runs close no ticket, so none is made.
+const TICKET_STEPS: [&str; 4] = ["open_ticket", "pop/ticket", "log_call", "add_wrap_up"];
 
 /// The counts and every problem found. `problems` empty: nothing lost, nothing
 /// doubled.
@@ -189,41 +276,56 @@ fn call_and_step<'a>(group: &str, key: &'a str) -> Option<(&'a str, &'a str)> {
 pub fn check(
     group: &str,
     trace: &[TraceCall],
-    helpdesk: &Helpdesk,
+    records: &dyn Records,
     views: &BTreeMap<String, Value>,
 ) -> Report {
+    let users = records.callers();
+    let tickets = records.tickets();
+    let comments = records.comments();
     let mut report = Report {
         calls: trace.len(),
-        tickets: helpdesk.tickets.len(),
-        comments: helpdesk.comments.len(),
-        users: helpdesk.users.iter().filter(|u| u.end_user).count(),
+        tickets: tickets.len(),
+        comments: comments.len(),
+        users: users.len(),
         ..Report::default()
     };
     let known: BTreeSet<&str> = trace.iter().map(|c| c.id.as_str()).collect();
 
+    // The call and step each mark a call's step could leave names.
+    let keys: Vec<(String, &str)> = trace
+        .iter()
+        .flat_map(|c| {
+            TICKET_STEPS
+                .iter()
+                .map(move |step| (format!("{group}/{}/{step}", c.id), c.id.as_str()))
+        })
+        .collect();
+    let made_by: BTreeMap<String, &str> = keys
+        .iter()
+        .map(|(key, call)| (records.ticket_mark(key), *call))
+        .collect();
     // Tickets made by a call's step, by call.
     let mut own_tickets: BTreeMap<&str, Vec<&Ticket>> = BTreeMap::new();
-    for t in &helpdesk.tickets {
-        let Some(ext) = t.external_id.as_deref() else {
+    for t in &tickets {
+        if t.marks.is_empty() {
             report.problems.push(format!(
-                "ticket {} has no external_id: not made by a call",
+                "ticket {} has no deskbridge mark: not made by a call",
                 t.id
             ));
             continue;
-        };
-        match ext
-            .strip_prefix("deskbridge:")
-            .and_then(|key| call_and_step(group, key))
-        {
-            Some((call, _)) if known.contains(call) => own_tickets.entry(call).or_default().push(t),
-            _ => report
-                .problems
-                .push(format!("ticket {} ({ext}) belongs to no call sent", t.id)),
+        }
+        match t.marks.iter().find_map(|m| made_by.get(m)) {
+            Some(call) => own_tickets.entry(call).or_default().push(t),
+            None => report.problems.push(format!(
+                "ticket {} ({}) belongs to no call sent",
+                t.id,
+                t.marks.join(", ")
+            )),
         }
     }
     // Comments deskbridge added to existing tickets, by call and step.
     let mut added: BTreeMap<(&str, &str), Vec<&Comment>> = BTreeMap::new();
-    for c in &helpdesk.comments {
+    for c in &comments {
         for line in c.body.lines() {
             let Some(key) = line.trim().strip_prefix("deskbridge ref:") else {
                 continue;
@@ -239,11 +341,11 @@ pub fn check(
             }
         }
     }
-    let ticket_of: BTreeMap<u64, &Ticket> = helpdesk.tickets.iter().map(|t| (t.id, t)).collect();
+    let ticket_of: BTreeMap<u64, &Ticket> = tickets.iter().map(|t| (t.id, t)).collect();
     // The comments holding each link, read once (10,000 calls × 11,000
     // comments is too many substring searches for a debug build).
     let mut holding_url: BTreeMap<&str, Vec<&Comment>> = BTreeMap::new();
-    for c in &helpdesk.comments {
+    for c in &comments {
         for word in c.body.split_whitespace() {
             if word.starts_with("https://") {
                 let held = holding_url.entry(word).or_default();
@@ -256,12 +358,14 @@ pub fn check(
 
     // Users by number.
     let mut users_by_phone: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for u in helpdesk.users.iter().filter(|u| u.end_user) {
-        match u.phone.as_deref() {
-            Some(p) => users_by_phone.entry(p).or_default().push(u.id),
-            None => report
+    for u in &users {
+        if u.phones.is_empty() {
+            report
                 .problems
-                .push(format!("user {} has no phone: no caller's user", u.id)),
+                .push(format!("user {} has no phone: no caller's user", u.id));
+        }
+        for p in &u.phones {
+            users_by_phone.entry(p).or_default().push(u.id);
         }
     }
     let numbers: BTreeSet<&str> = trace.iter().map(|c| c.e164.as_str()).collect();
@@ -285,7 +389,7 @@ pub fn check(
 
     for call in trace {
         let id = call.id.as_str();
-        let tickets = own_tickets.get(id).cloned().unwrap_or_default();
+        let own = own_tickets.get(id).cloned().unwrap_or_default();
         let logged = added.get(&(id, "log_call")).cloned().unwrap_or_default();
         let recordings = added
             .get(&(id, "add_recording"))
@@ -298,13 +402,13 @@ pub fn check(
             if !matches!(*step, "log_call" | "add_recording") {
                 report.problems.push(format!(
                     "call {id}: comments {:?} from unexpected step {step}",
-                    comments.iter().map(|c| c.id).collect::<Vec<_>>()
+                    comments.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
                 ));
             }
         }
         report.recording_comments += recordings.len();
-        let written = tickets.len() + logged.len();
-        let ticket = match (tickets.as_slice(), logged.as_slice()) {
+        let written = own.len() + logged.len();
+        let ticket = match (own.as_slice(), logged.as_slice()) {
             ([t], []) => {
                 report.calls_with_own_ticket += 1;
                 Some(t.id)
@@ -324,10 +428,10 @@ pub fn check(
             report.doubled.push(call.id.clone());
             report.problems.push(format!(
                 "call {id}: written {written} times: tickets {:?}, comments {:?}",
-                tickets.iter().map(|t| t.id).collect::<Vec<_>>(),
+                own.iter().map(|t| t.id).collect::<Vec<_>>(),
                 logged
                     .iter()
-                    .map(|c| (c.ticket_id, c.id))
+                    .map(|c| (c.ticket_id, c.id.as_str()))
                     .collect::<Vec<_>>()
             ));
         }
@@ -338,7 +442,7 @@ pub fn check(
             report.problems.push(format!(
                 "call {id}: recording added {} times: comments {:?}",
                 recordings.len(),
-                recordings.iter().map(|c| c.id).collect::<Vec<_>>()
+                recordings.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
             ));
         }
         // The call's ticket is the caller's.
@@ -371,7 +475,7 @@ pub fn check(
                     report.problems.push(format!(
                         "call {id}: recording {url} in {} comments {:?}",
                         several.len(),
-                        several.iter().map(|c| c.id).collect::<Vec<_>>()
+                        several.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
                     ))
                 }
             }
@@ -408,6 +512,33 @@ mod tests {
     const ALICE: &str = "+14152000000";
     const BOB: &str = "+14152000037";
 
+    /// Records built by hand, marked as Zendesk marks its tickets, so a test
+    /// can break them at will.
+    #[derive(Debug, Clone, Default)]
+    struct Helpdesk {
+        users: Vec<User>,
+        tickets: Vec<Ticket>,
+        comments: Vec<Comment>,
+    }
+
+    impl Records for Helpdesk {
+        fn callers(&self) -> Vec<User> {
+            self.users.clone()
+        }
+
+        fn tickets(&self) -> Vec<Ticket> {
+            self.tickets.clone()
+        }
+
+        fn comments(&self) -> Vec<Comment> {
+            self.comments.clone()
+        }
+
+        fn ticket_mark(&self, key: &str) -> String {
+            format!("deskbridge:{key}")
+        }
+    }
+
     fn call(id: &str, e164: &str, kind: Kind) -> TraceCall {
         TraceCall {
             id: id.into(),
@@ -431,70 +562,65 @@ mod tests {
             .collect()
     }
 
-    /// Three calls written as the rules say: a ticket for Alice's first call
-    /// (with its recording), her second call as a comment on it with its
-    /// recording added later, and Bob's missed call on a ticket of its own.
-    fn good() -> (Vec<TraceCall>, Helpdesk, BTreeMap<String, Value>) {
-        let trace = vec![
+    fn comment(id: u64, ticket_id: u64, body: &str) -> Comment {
+        Comment {
+            id: id.to_string(),
+            ticket_id,
+            body: body.into(),
+        }
+    }
+
+    /// Three calls: Alice's two answered ones and Bob's missed one.
+    fn calls() -> Vec<TraceCall> {
+        vec![
             call("a1", ALICE, Kind::Answered),
             call("a2", ALICE, Kind::Answered),
             call("b1", BOB, Kind::Missed),
-        ];
+        ]
+    }
+
+    /// The three calls written as the rules say: a ticket for Alice's first
+    /// call (with its recording), her second call as a comment on it with its
+    /// recording added later, and Bob's missed call on a ticket of its own.
+    fn good() -> (Vec<TraceCall>, Helpdesk, BTreeMap<String, Value>) {
+        let ticket = |id, call: &str, requester_id| Ticket {
+            id,
+            marks: vec![format!("deskbridge:support/{call}/open_ticket")],
+            requester_id,
+        };
         let helpdesk = Helpdesk {
             users: vec![
                 User {
-                    id: 1,
-                    phone: None,
-                    end_user: false,
-                },
-                User {
                     id: 10,
-                    phone: Some(ALICE.into()),
-                    end_user: true,
+                    phones: vec![ALICE.into()],
                 },
                 User {
                     id: 11,
-                    phone: Some(BOB.into()),
-                    end_user: true,
+                    phones: vec![BOB.into()],
                 },
             ],
-            tickets: vec![
-                Ticket {
-                    id: 100,
-                    external_id: Some("deskbridge:support/a1/open_ticket".into()),
-                    requester_id: 10,
-                },
-                Ticket {
-                    id: 101,
-                    external_id: Some("deskbridge:support/b1/open_ticket".into()),
-                    requester_id: 11,
-                },
-            ],
+            tickets: vec![ticket(100, "a1", 10), ticket(101, "b1", 11)],
             comments: vec![
-                Comment {
-                    id: 1000,
-                    ticket_id: 100,
-                    body: "Inbound call\nRecording: https://pbx.example.com/rec/a1.mp3".into(),
-                },
-                Comment {
-                    id: 1001,
-                    ticket_id: 101,
-                    body: "Missed call".into(),
-                },
-                Comment {
-                    id: 1002,
-                    ticket_id: 100,
-                    body: "Inbound call\n\ndeskbridge ref: support/a2/log_call".into(),
-                },
-                Comment {
-                    id: 1003,
-                    ticket_id: 100,
-                    body: "Recording: https://pbx.example.com/rec/a2.mp3\n\ndeskbridge ref: support/a2/add_recording/7".into(),
-                },
+                comment(
+                    1000,
+                    100,
+                    "Inbound call\nRecording: https://pbx.example.com/rec/a1.mp3",
+                ),
+                comment(1001, 101, "Missed call"),
+                comment(
+                    1002,
+                    100,
+                    "Inbound call\n\ndeskbridge ref: support/a2/log_call",
+                ),
+                comment(
+                    1003,
+                    100,
+                    "Recording: https://pbx.example.com/rec/a2.mp3\n\ndeskbridge ref: support/a2/add_recording/7",
+                ),
             ],
         };
         let views = views(&[("a1", 100), ("a2", 100), ("b1", 101)]);
-        (trace, helpdesk, views)
+        (calls(), helpdesk, views)
     }
 
     #[test]
@@ -514,7 +640,7 @@ mod tests {
         let (trace, mut helpdesk, views) = good();
         // a2's call comment twice (a retried step that wrote again).
         let mut again = helpdesk.comments[2].clone();
-        again.id = 1004;
+        again.id = "1004".into();
         helpdesk.comments.push(again);
         // b1's ticket lost.
         helpdesk.tickets.retain(|t| t.id != 101);
@@ -522,8 +648,7 @@ mod tests {
         // A second user for Alice's number.
         helpdesk.users.push(User {
             id: 12,
-            phone: Some(ALICE.into()),
-            end_user: true,
+            phones: vec![ALICE.into()],
         });
         let report = check("support", &trace, &helpdesk, &views);
         assert!(!report.ok());
@@ -541,11 +666,11 @@ mod tests {
         // a1's ticket made twice (a create retried without finding the first).
         helpdesk.tickets.push(Ticket {
             id: 102,
-            external_id: Some("deskbridge:support/a1/open_ticket".into()),
+            marks: vec!["deskbridge:support/a1/open_ticket".into()],
             requester_id: 10,
         });
         // a2's late recording never written.
-        helpdesk.comments.retain(|c| c.id != 1003);
+        helpdesk.comments.retain(|c| c.id != "1003");
         views.insert("b1".into(), json!({"sync": "failed"}));
         let report = check("support", &trace, &helpdesk, &views);
         assert_eq!(report.doubled, ["a1"], "{report}");
@@ -559,5 +684,77 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("call b1: sync \"failed\""), "{text}");
+    }
+
+    /// The same three calls as Freshdesk holds them: contacts (Bob's number
+    /// in `mobile`), tickets tagged with their step's hashed key, the call's
+    /// comment as the description, the later writes as notes.
+    fn freshdesk_good() -> (
+        Vec<TraceCall>,
+        freshdesk_emulator::StateSnapshot,
+        BTreeMap<String, Value>,
+    ) {
+        use freshdesk_emulator::{Emulator, EmulatorConfig, SeedContact, SeedTicket};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let emu = rt
+            .block_on(Emulator::new(EmulatorConfig::new("key")).start("127.0.0.1:0"))
+            .unwrap();
+        let alice = emu.seed_contact(SeedContact::with_phone("Alice", ALICE));
+        let bob = emu.seed_contact(SeedContact::new("Bob").mobile(BOB));
+        let empty = emu.state();
+        let tag = |call: &str| empty.ticket_mark(&format!("support/{call}/open_ticket"));
+        let a1 = emu.seed_ticket(SeedTicket::new(alice, "Call").tag(tag("a1")));
+        let b1 = emu.seed_ticket(SeedTicket::new(bob, "Missed call").tag(tag("b1")));
+        let mut state = emu.state();
+        for t in &mut state.tickets {
+            t.description_text = match t.id == a1 {
+                true => "Inbound call\nRecording: https://pbx.example.com/rec/a1.mp3".into(),
+                false => "Missed call".into(),
+            };
+        }
+        let note = |id, body: &str| freshdesk_emulator::Note {
+            id,
+            ticket_id: a1,
+            body: body.replace('\n', "<br>"),
+            body_text: body.into(),
+            private: true,
+            incoming: false,
+            user_id: emu.owner_id(),
+            to_emails: Vec::new(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        state.notes = vec![
+            note(1, "Inbound call\n\ndeskbridge ref: support/a2/log_call"),
+            note(
+                2,
+                "Recording: https://pbx.example.com/rec/a2.mp3\n\ndeskbridge ref: support/a2/add_recording/7",
+            ),
+        ];
+        let views = views(&[("a1", a1), ("a2", a1), ("b1", b1)]);
+        (calls(), state, views)
+    }
+
+    #[test]
+    fn freshdesk_records_written_as_the_rules_say_pass_and_a_second_tagged_ticket_is_doubled() {
+        let (trace, mut state, views) = freshdesk_good();
+        let report = check("support", &trace, &state, &views);
+        assert!(report.ok(), "{report}");
+        assert_eq!(report.calls_with_own_ticket, 2);
+        assert_eq!(report.calls_as_comment, 1);
+        assert_eq!(report.recordings_found, 2);
+        assert_eq!(report.users, 2);
+
+        // a1's create retried without finding the first ticket, and a second
+        // contact for Bob's number.
+        let mut again = state.tickets[0].clone();
+        again.id = 99;
+        state.tickets.push(again);
+        let mut bob = state.contacts[1].clone();
+        bob.id = 98;
+        state.contacts.push(bob);
+        let report = check("support", &trace, &state, &views);
+        assert_eq!(report.doubled, ["a1"], "{report}");
+        assert_eq!(report.users_wrong, [BOB], "{report}");
     }
 }

@@ -1,0 +1,245 @@
+//! The Freshdesk account's changes for its local mirror (`deskbridge_mirror`):
+//! List All Contacts by `_updated_since` and List All Tickets by
+//! `updated_since` (oldest change first), page by page (`Link`), in the
+//! budget's bulk lane and counted under the plan's contact-list and
+//! ticket-list limits (Growth: 20 a minute each), so a poll that finds
+//! nothing new costs two requests.
+//!
+//! - **Cursors are times.** Each list goes on from the `updated_at` it last
+//!   reached, less [`OVERLAP`]: a record changed while the round paged
+//!   through the list (contacts come ordered by name, not by change) is read
+//!   again next round rather than missed. Reading a record twice changes
+//!   nothing.
+//! - **Page limits.** Freshdesk refuses a ticket list page beyond the 300th;
+//!   a round that reaches it goes on from the newest change it has read.
+//! - **What is not seen.** The contact list leaves out deleted contacts, so a
+//!   contact deleted in Freshdesk stays in the mirror (its calls make their
+//!   ticket on it, as before the deletion); closed tickets leave the mirror.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskbridge_core::phone::{Phone, Region};
+use deskbridge_freshdesk::types as fd;
+use deskbridge_freshdesk::{FreshdeskClient, FreshdeskError};
+use deskbridge_mirror::{MirrorSource, Pages, SyncError, db_id};
+use deskbridge_store::{MirrorBatch, MirrorRecord, MirrorTicket, MirrorUser};
+
+use crate::known::status_word;
+
+/// How far back of the newest change read a list is read again next round.
+const OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
+
+/// The last page Freshdesk lists ("You cannot access tickets beyond the
+/// 300th page"); the contact list is taken to keep the same.
+const LAST_PAGE: u32 = 300;
+
+/// A contact as the mirror keeps it: its phone and mobile as libphonenumber
+/// reads them in `region`, E.164 only.
+pub fn contact_of(c: &fd::Contact, region: Region) -> MirrorUser {
+    MirrorUser {
+        id: db_id(c.id),
+        name: c.name.clone(),
+        email: c.email.clone(),
+        external_id: c.unique_external_id.clone(),
+        is_agent: false,
+        shared_phone: false,
+        phones: c
+            .numbers()
+            .filter_map(|p| Phone::parse(p, region).e164().map(str::to_string))
+            .collect(),
+        created_at: c.created_at,
+    }
+}
+
+pub fn ticket_of(t: &fd::Ticket) -> MirrorTicket {
+    MirrorTicket {
+        id: db_id(t.id),
+        requester_id: t.requester_id.map(db_id),
+        assignee_id: t.responder_id.map(db_id),
+        status: status_word(t.status).to_string(),
+        updated_at: t.updated_at,
+        external_id: None,
+    }
+}
+
+/// Freshdesk's change lists as a mirror's source.
+pub struct Lists {
+    client: Arc<FreshdeskClient>,
+    region: Region,
+}
+
+impl Lists {
+    pub fn new(client: Arc<FreshdeskClient>, region: Region) -> Lists {
+        Lists { client, region }
+    }
+}
+
+/// A stored cursor as the time to list from (none: from the start).
+fn since(cursor: Option<&String>) -> DateTime<Utc> {
+    cursor
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+        .map_or(DateTime::UNIX_EPOCH, |t| t.with_timezone(&Utc))
+}
+
+/// Where one list stands in a round.
+struct Walk {
+    since: DateTime<Utc>,
+    page: u32,
+    newest: DateTime<Utc>,
+    started: DateTime<Utc>,
+}
+
+impl Walk {
+    fn new(cursor: Option<&String>) -> Walk {
+        let since = since(cursor);
+        Walk {
+            since,
+            page: 1,
+            newest: since,
+            started: Utc::now(),
+        }
+    }
+
+    /// The cursor the next round starts from.
+    fn cursor(&self) -> String {
+        let next = (self.newest.min(self.started) - OVERLAP).max(DateTime::UNIX_EPOCH);
+        next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    /// After a page: whether the list is at its end; else the next page (or,
+    /// at the last page Freshdesk lists, the first from the newest change).
+    fn next(&mut self, more: bool, newest: Option<DateTime<Utc>>) -> bool {
+        if let Some(newest) = newest {
+            self.newest = self.newest.max(newest);
+        }
+        if !more {
+            return true;
+        }
+        if self.page >= LAST_PAGE {
+            self.since = self.newest;
+            self.page = 1;
+        } else {
+            self.page += 1;
+        }
+        false
+    }
+}
+
+fn freshdesk(e: FreshdeskError) -> SyncError {
+    SyncError::Helpdesk(format!("Freshdesk: {e}"))
+}
+
+#[async_trait]
+impl MirrorSource for Lists {
+    /// The contacts, then the tickets, each from its stored cursor to the end
+    /// of its list, each page applied with the list's cursor (the one to go
+    /// on from, once the list is at its end); then the mirror is synced.
+    async fn sync(
+        &self,
+        record: Option<&MirrorRecord>,
+        pages: &Pages<'_>,
+    ) -> Result<(), SyncError> {
+        let mut walk = Walk::new(record.and_then(|r| r.users_cursor.as_ref()));
+        loop {
+            let (contacts, more) = match self
+                .client
+                .contacts_changed_since(walk.since, walk.page)
+                .await
+            {
+                Ok(page) => page,
+                Err(FreshdeskError::RateLimited(wait)) => {
+                    pages.wait_out(wait).await?;
+                    continue;
+                }
+                Err(e) => return Err(freshdesk(e)),
+            };
+            let mut batch = MirrorBatch::default();
+            for c in &contacts {
+                match c.deleted {
+                    true => batch.removed_users.push(db_id(c.id)),
+                    false => batch.users.push(contact_of(c, self.region)),
+                }
+            }
+            let done = walk.next(more, contacts.iter().map(|c| c.updated_at).max());
+            // Until the list's end the stored cursor stays where this round
+            // began: a round stopped halfway starts over from there.
+            let cursor = match done {
+                true => walk.cursor(),
+                false => record
+                    .and_then(|r| r.users_cursor.clone())
+                    .unwrap_or_default(),
+            };
+            batch.users_cursor = Some((cursor, done));
+            pages.apply(&batch).await?;
+            if done {
+                break;
+            }
+        }
+        let mut walk = Walk::new(record.and_then(|r| r.tickets_cursor.as_ref()));
+        loop {
+            let (tickets, more) = match self
+                .client
+                .tickets_changed_page(walk.since, walk.page)
+                .await
+            {
+                Ok(page) => page,
+                Err(FreshdeskError::RateLimited(wait)) => {
+                    pages.wait_out(wait).await?;
+                    continue;
+                }
+                Err(e) => return Err(freshdesk(e)),
+            };
+            let mut batch = MirrorBatch::default();
+            for t in &tickets {
+                match t.status {
+                    fd::STATUS_CLOSED => batch.removed_tickets.push(db_id(t.id)),
+                    _ => batch.tickets.push(ticket_of(t)),
+                }
+            }
+            let done = walk.next(more, tickets.iter().map(|t| t.updated_at).max());
+            let cursor = match done {
+                true => walk.cursor(),
+                false => record
+                    .and_then(|r| r.tickets_cursor.clone())
+                    .unwrap_or_default(),
+            };
+            batch.tickets_cursor = Some((cursor, done));
+            batch.synced = done;
+            pages.apply(&batch).await?;
+            if done {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_round_goes_on_from_its_newest_change_less_the_overlap() {
+        let mut walk = Walk::new(None);
+        assert_eq!(walk.since, DateTime::UNIX_EPOCH);
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+        assert!(!walk.next(true, Some(t)));
+        assert_eq!(walk.page, 2);
+        assert!(walk.next(false, None));
+        assert_eq!(walk.cursor(), "2026-12-01T09:58:00Z");
+        let again = Walk::new(Some(&walk.cursor()));
+        assert_eq!(again.since, t - OVERLAP);
+    }
+
+    #[test]
+    fn the_last_listed_page_starts_over_from_the_newest_change() {
+        let mut walk = Walk::new(None);
+        walk.page = LAST_PAGE;
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+        assert!(!walk.next(true, Some(t)));
+        assert_eq!((walk.page, walk.since), (1, t));
+    }
+}
