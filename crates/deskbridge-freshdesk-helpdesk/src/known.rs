@@ -70,16 +70,7 @@ impl Known {
 
     /// A mirrored ticket as the port shows it.
     pub(crate) fn mirrored(&self, t: &deskbridge_store::MirrorTicket) -> TicketSummary {
-        TicketSummary {
-            id: t.id.to_string(),
-            status: t.status.clone(),
-            requester_id: t.requester_id.map(|r| r.to_string()),
-            assignee: t
-                .assignee_id
-                .and_then(|a| u64::try_from(a).ok())
-                .and_then(|a| self.agent_emails.get(&a).cloned()),
-            updated_at: t.updated_at,
-        }
+        deskbridge_mirror::ticket(t, |a| self.agent_emails.get(&a).cloned())
     }
 
     /// Remembers a ticket just read from Freshdesk.

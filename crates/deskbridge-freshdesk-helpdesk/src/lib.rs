@@ -77,14 +77,7 @@ impl FreshdeskHelpdesk {
 /// The client's sorting of a failure, for the worker: it retries transient ones
 /// (not before Freshdesk's `Retry-After`) and records permanent ones.
 pub(crate) fn helpdesk_error(e: FreshdeskError) -> HelpdeskError {
-    match (e.is_transient(), e.retry_after()) {
-        (true, Some(after)) => HelpdeskError::RetryAfter {
-            reason: e.to_string(),
-            after,
-        },
-        (true, None) => HelpdeskError::Transient(e.to_string()),
-        (false, _) => HelpdeskError::Permanent(e.to_string()),
-    }
+    HelpdeskError::sorted(e.is_transient(), e.retry_after(), e.to_string())
 }
 
 /// A Freshdesk id from the port's string.

@@ -127,92 +127,88 @@ impl Walk {
     }
 }
 
-fn freshdesk(e: FreshdeskError) -> SyncError {
-    SyncError::Helpdesk(format!("Freshdesk: {e}"))
+/// One list, from its stored `cursor` to its end: each page fetched by
+/// `fetch(since, page)`, made a batch by `batch_of(items, (cursor, done))`
+/// and applied. Until the list's end the stored cursor stays where this round
+/// began, so a round stopped halfway starts over from there.
+async fn walk_list<T, Fetched>(
+    cursor: Option<&String>,
+    pages: &Pages<'_>,
+    fetch: impl Fn(DateTime<Utc>, u32) -> Fetched,
+    updated_at: impl Fn(&T) -> DateTime<Utc>,
+    batch_of: impl Fn(&[T], (String, bool)) -> MirrorBatch,
+) -> Result<(), SyncError>
+where
+    Fetched: std::future::Future<Output = Result<(Vec<T>, bool), FreshdeskError>>,
+{
+    let mut walk = Walk::new(cursor);
+    loop {
+        let (items, more) = match fetch(walk.since, walk.page).await {
+            Ok(page) => page,
+            Err(FreshdeskError::RateLimited(wait)) => {
+                pages.wait_out(wait).await?;
+                continue;
+            }
+            Err(e) => return Err(SyncError::Helpdesk(format!("Freshdesk: {e}"))),
+        };
+        let done = walk.next(more, items.iter().map(&updated_at).max());
+        let stored = match done {
+            true => walk.cursor(),
+            false => cursor.cloned().unwrap_or_default(),
+        };
+        pages.apply(&batch_of(&items, (stored, done))).await?;
+        if done {
+            return Ok(());
+        }
+    }
 }
 
 #[async_trait]
 impl MirrorSource for Lists {
     /// The contacts, then the tickets, each from its stored cursor to the end
-    /// of its list, each page applied with the list's cursor (the one to go
-    /// on from, once the list is at its end); then the mirror is synced.
+    /// of its list; the tickets' end marks the mirror synced.
     async fn sync(
         &self,
         record: Option<&MirrorRecord>,
         pages: &Pages<'_>,
     ) -> Result<(), SyncError> {
-        let mut walk = Walk::new(record.and_then(|r| r.users_cursor.as_ref()));
-        loop {
-            let (contacts, more) = match self
-                .client
-                .contacts_changed_since(walk.since, walk.page)
-                .await
-            {
-                Ok(page) => page,
-                Err(FreshdeskError::RateLimited(wait)) => {
-                    pages.wait_out(wait).await?;
-                    continue;
+        walk_list(
+            record.and_then(|r| r.users_cursor.as_ref()),
+            pages,
+            |since, page| self.client.contacts_changed_since(since, page),
+            |c: &fd::Contact| c.updated_at,
+            |contacts, cursor| {
+                let mut batch = MirrorBatch::default();
+                for c in contacts {
+                    match c.deleted {
+                        true => batch.removed_users.push(db_id(c.id)),
+                        false => batch.users.push(contact_of(c, self.region)),
+                    }
                 }
-                Err(e) => return Err(freshdesk(e)),
-            };
-            let mut batch = MirrorBatch::default();
-            for c in &contacts {
-                match c.deleted {
-                    true => batch.removed_users.push(db_id(c.id)),
-                    false => batch.users.push(contact_of(c, self.region)),
+                batch.users_cursor = Some(cursor);
+                batch
+            },
+        )
+        .await?;
+        walk_list(
+            record.and_then(|r| r.tickets_cursor.as_ref()),
+            pages,
+            |since, page| self.client.tickets_changed_page(since, page),
+            |t: &fd::Ticket| t.updated_at,
+            |tickets, cursor| {
+                let mut batch = MirrorBatch::default();
+                for t in tickets {
+                    match t.status {
+                        fd::STATUS_CLOSED => batch.removed_tickets.push(db_id(t.id)),
+                        _ => batch.tickets.push(ticket_of(t)),
+                    }
                 }
-            }
-            let done = walk.next(more, contacts.iter().map(|c| c.updated_at).max());
-            // Until the list's end the stored cursor stays where this round
-            // began: a round stopped halfway starts over from there.
-            let cursor = match done {
-                true => walk.cursor(),
-                false => record
-                    .and_then(|r| r.users_cursor.clone())
-                    .unwrap_or_default(),
-            };
-            batch.users_cursor = Some((cursor, done));
-            pages.apply(&batch).await?;
-            if done {
-                break;
-            }
-        }
-        let mut walk = Walk::new(record.and_then(|r| r.tickets_cursor.as_ref()));
-        loop {
-            let (tickets, more) = match self
-                .client
-                .tickets_changed_page(walk.since, walk.page)
-                .await
-            {
-                Ok(page) => page,
-                Err(FreshdeskError::RateLimited(wait)) => {
-                    pages.wait_out(wait).await?;
-                    continue;
-                }
-                Err(e) => return Err(freshdesk(e)),
-            };
-            let mut batch = MirrorBatch::default();
-            for t in &tickets {
-                match t.status {
-                    fd::STATUS_CLOSED => batch.removed_tickets.push(db_id(t.id)),
-                    _ => batch.tickets.push(ticket_of(t)),
-                }
-            }
-            let done = walk.next(more, tickets.iter().map(|t| t.updated_at).max());
-            let cursor = match done {
-                true => walk.cursor(),
-                false => record
-                    .and_then(|r| r.tickets_cursor.clone())
-                    .unwrap_or_default(),
-            };
-            batch.tickets_cursor = Some((cursor, done));
-            batch.synced = done;
-            pages.apply(&batch).await?;
-            if done {
-                break;
-            }
-        }
-        Ok(())
+                batch.synced = cursor.1;
+                batch.tickets_cursor = Some(cursor);
+                batch
+            },
+        )
+        .await
     }
 }
 

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use deskbridge_core::ports::ContactSummary;
+use deskbridge_core::ports::{ContactSummary, TicketSummary};
 use deskbridge_store::{MirrorBatch, MirrorRecord, MirrorTicket, MirrorUser, Store, StoreError};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -110,6 +110,21 @@ pub fn caller(u: &MirrorUser, e164: &str) -> ContactSummary {
         name: u.name.clone(),
         phones,
         created_at: u.created_at,
+    }
+}
+
+/// A mirrored ticket as the port shows it, its assignee named by
+/// `agent_email` (the agents the backend knows).
+pub fn ticket(t: &MirrorTicket, agent_email: impl Fn(u64) -> Option<String>) -> TicketSummary {
+    TicketSummary {
+        id: t.id.to_string(),
+        status: t.status.clone(),
+        requester_id: t.requester_id.map(|r| r.to_string()),
+        assignee: t
+            .assignee_id
+            .and_then(|a| u64::try_from(a).ok())
+            .and_then(agent_email),
+        updated_at: t.updated_at,
     }
 }
 

@@ -47,16 +47,7 @@ pub(crate) fn ticket(t: &zd::Ticket) -> TicketSummary {
 impl ZendeskHelpdesk {
     /// A mirrored ticket as the port shows it.
     pub(crate) fn mirrored_ticket(&self, t: &MirrorTicket) -> TicketSummary {
-        TicketSummary {
-            id: t.id.to_string(),
-            status: t.status.clone(),
-            requester_id: t.requester_id.map(|r| r.to_string()),
-            assignee: t
-                .assignee_id
-                .and_then(|a| u64::try_from(a).ok())
-                .and_then(|a| self.agent_email(a)),
-            updated_at: t.updated_at,
-        }
+        deskbridge_mirror::ticket(t, |a| self.agent_email(a))
     }
 
     /// Caches the ticket as `remember_ticket` does and puts it into the mirror.

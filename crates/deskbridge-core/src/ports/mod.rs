@@ -248,6 +248,16 @@ pub enum HelpdeskError {
 }
 
 impl HelpdeskError {
+    /// A helpdesk client's failure as the port reports it, sorted by the
+    /// client: a transient one with the wait the helpdesk named, if any.
+    pub fn sorted(transient: bool, retry_after: Option<Duration>, reason: String) -> HelpdeskError {
+        match (transient, retry_after) {
+            (true, Some(after)) => HelpdeskError::RetryAfter { reason, after },
+            (true, None) => HelpdeskError::Transient(reason),
+            (false, _) => HelpdeskError::Permanent(reason),
+        }
+    }
+
     /// Trying again later may succeed.
     pub fn is_transient(&self) -> bool {
         !matches!(self, HelpdeskError::Permanent(_))

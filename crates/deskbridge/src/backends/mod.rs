@@ -74,15 +74,10 @@ pub fn build(
                     .iter()
                     .filter_map(|a| Some((a.email.clone(), a.zendesk_id.as_deref()?.parse().ok()?)))
                     .collect();
-                let mirror = b.mirror.then(|| {
-                    Arc::new(deskbridge_mirror::Mirror::new(
-                        name,
-                        store.clone(),
-                        Arc::new(deskbridge_zendesk_helpdesk::mirror::Exports::new(
-                            client.clone(),
-                            config.region(),
-                        )),
-                        Duration::from_secs(b.mirror_poll_seconds),
+                let mirror = mirror_of(name, b, store, || {
+                    Arc::new(deskbridge_zendesk_helpdesk::mirror::Exports::new(
+                        client.clone(),
+                        config.region(),
                     ))
                 });
                 let mut helpdesk = deskbridge_zendesk_helpdesk::ZendeskHelpdesk::new(
@@ -113,15 +108,10 @@ pub fn build(
                     client = client.bulk_only();
                 }
                 let client = Arc::new(client);
-                let mirror = b.mirror.then(|| {
-                    Arc::new(deskbridge_mirror::Mirror::new(
-                        name,
-                        store.clone(),
-                        Arc::new(deskbridge_freshdesk_helpdesk::mirror::Lists::new(
-                            client.clone(),
-                            config.region(),
-                        )),
-                        Duration::from_secs(b.mirror_poll_seconds),
+                let mirror = mirror_of(name, b, store, || {
+                    Arc::new(deskbridge_freshdesk_helpdesk::mirror::Lists::new(
+                        client.clone(),
+                        config.region(),
                     ))
                 });
                 let mut helpdesk = deskbridge_freshdesk_helpdesk::FreshdeskHelpdesk::new(client);
@@ -142,6 +132,23 @@ pub fn build(
         out.insert(name.clone(), backend);
     }
     Ok(out)
+}
+
+/// The backend's mirror when it keeps one (`mirror = true`), fed by `source`.
+fn mirror_of(
+    name: &str,
+    b: &BackendConfig,
+    store: &Arc<dyn Store>,
+    source: impl FnOnce() -> Arc<dyn deskbridge_mirror::MirrorSource>,
+) -> Option<Arc<deskbridge_mirror::Mirror>> {
+    b.mirror.then(|| {
+        Arc::new(deskbridge_mirror::Mirror::new(
+            name,
+            store.clone(),
+            source(),
+            Duration::from_secs(b.mirror_poll_seconds),
+        ))
+    })
 }
 
 /// The budget's key: one per Zendesk account.
