@@ -21,7 +21,7 @@ pub use crate::conversation::{
     ChatFieldSource, ChatMessage, ChatPolicy, Conversation, Speaker, Visitor,
 };
 use crate::policy::{Policy, Priority, TicketStatus, TicketType};
-use crate::ports::{NewComment, NewTicket};
+use crate::ports::{NewComment, NewTicket, TicketChannel};
 
 /// The tag every archived chat's ticket carries, so a Zendesk trigger can skip
 /// the customer notification for it ("Tags contains none of ...").
@@ -199,6 +199,7 @@ pub fn new_ticket(
 ) -> NewTicket {
     let chat = &policy.chat;
     NewTicket {
+        channel: TicketChannel::Chat,
         subject: subject(c),
         requester_id,
         priority: Priority::Normal,

@@ -229,7 +229,10 @@ impl FreshdeskHelpdesk {
             requester_id: requester,
             status: status_number(t.status),
             priority: priority_number(t.priority),
-            source: fd::SOURCE_PHONE,
+            source: match t.channel {
+                TicketChannel::Call => fd::SOURCE_PHONE,
+                TicketChannel::Chat => fd::SOURCE_CHAT,
+            },
             ticket_type: type_name(t.ticket_type).map(str::to_string),
             responder_id: responder,
             group_id: None,

@@ -63,6 +63,7 @@ async fn an_agent_is_looked_up_once_however_many_ask_at_once() {
 
 fn new_ticket_for(requester: u64, body: &str) -> NewTicket {
     NewTicket {
+        channel: TicketChannel::Call,
         subject: "Inbound call +14155550100".into(),
         requester_id: Some(requester.to_string()),
         priority: deskbridge_core::policy::Priority::Normal,

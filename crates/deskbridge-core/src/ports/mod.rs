@@ -133,8 +133,19 @@ pub enum CallRecordStatus {
     NotUsed { reason: String },
 }
 
+/// What a ticket is made for: a helpdesk that records where a ticket came
+/// from (Freshdesk's `source`) says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TicketChannel {
+    #[default]
+    Call,
+    Chat,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTicket {
+    /// A call's ticket, or a chat's.
+    pub channel: TicketChannel,
     pub subject: String,
     pub requester_id: Option<String>,
     pub priority: Priority,

@@ -5,7 +5,7 @@ use crate::comment::call_comment;
 use crate::decide::{TicketChoice, TicketFacts, choose_assignee, choose_ticket, ticket_lookups};
 use crate::interaction::{Interaction, StepOutcome};
 use crate::policy::Policy;
-use crate::ports::{CallRecord, NewComment, NewTicket, VoiceComment};
+use crate::ports::{CallRecord, NewComment, NewTicket, TicketChannel, VoiceComment};
 use crate::rule::{AssigneeRule, TicketRule};
 use crate::templates::Templates;
 
@@ -148,6 +148,7 @@ pub fn new_ticket(
     let mut custom_fields = templates.custom_field_values(call)?;
     custom_fields.extend(marks.custom_fields);
     Ok(NewTicket {
+        channel: TicketChannel::Call,
         requester_id: call.contact_id.clone(),
         priority: policy.ticket_priority,
         ticket_type: policy.ticket_type,

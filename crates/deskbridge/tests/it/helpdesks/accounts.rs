@@ -14,6 +14,9 @@ pub(crate) struct Ticket {
     pub(crate) requester: String,
     pub(crate) assignee: Option<String>,
     pub(crate) subject: String,
+    /// `open`, `pending`, `solved` or `closed`.
+    pub(crate) status: String,
+    pub(crate) tags: Vec<String>,
     /// Custom field id (as the group's config names it) → value.
     pub(crate) fields: Vec<(String, String)>,
 }
@@ -42,6 +45,8 @@ pub(crate) trait Account: Sized {
     /// stands for data that has been in the account a while).
     fn settle_for_mirror(&self) {}
     fn seed_contact(&self, name: &str, phone: &str) -> String;
+    /// A contact with an email and no number (a chat's visitor).
+    fn seed_visitor(&self, name: &str, email: &str) -> String;
     fn seed_ticket(&self, requester: &str, subject: &str) -> String;
     /// A text ticket field: its id as `[groups.custom_fields]` names it.
     fn seed_text_field(&self, label: &str) -> String;
@@ -83,6 +88,13 @@ impl Account for ZendeskAccount {
             .emu
             .seed_user(zendesk_emulator::SeedUser::end_user(name, phone))
             .to_string()
+    }
+
+    fn seed_visitor(&self, name: &str, email: &str) -> String {
+        let mut user = zendesk_emulator::SeedUser::end_user(name, "");
+        user.phone = None;
+        user.email = Some(email.to_string());
+        self.zd.emu.seed_user(user).to_string()
     }
 
     fn seed_ticket(&self, requester: &str, subject: &str) -> String {
@@ -128,6 +140,8 @@ impl Account for ZendeskAccount {
             requester: t.requester_id.to_string(),
             assignee,
             subject: t.subject.clone().unwrap_or_default(),
+            status: format!("{:?}", t.status).to_lowercase(),
+            tags: t.tags.clone(),
             fields: t
                 .custom_fields
                 .iter()
@@ -213,6 +227,12 @@ impl Account for FreshdeskAccount {
             .to_string()
     }
 
+    fn seed_visitor(&self, name: &str, email: &str) -> String {
+        self.emu
+            .seed_contact(freshdesk_emulator::SeedContact::new(name).email(email))
+            .to_string()
+    }
+
     fn seed_ticket(&self, requester: &str, subject: &str) -> String {
         self.emu
             .seed_ticket(freshdesk_emulator::SeedTicket::new(
@@ -257,6 +277,15 @@ impl Account for FreshdeskAccount {
             requester: t.requester_id.to_string(),
             assignee: t.responder_id.map(agent_email),
             subject: t.subject.clone(),
+            // "Status" table: 2 open, 3 pending, 4 resolved, 5 closed.
+            status: match t.status {
+                2 => "open",
+                4 => "solved",
+                5 => "closed",
+                _ => "pending",
+            }
+            .to_string(),
+            tags: t.tags.clone(),
             fields: t
                 .custom_fields
                 .iter()

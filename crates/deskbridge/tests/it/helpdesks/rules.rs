@@ -243,3 +243,75 @@ pub(super) fn with_the_mirror_loaded_callers_are_found_and_made_without_a_search
     assert_eq!(again["contact_id"], new["contact_id"]);
     assert_eq!(account.searches(), searches, "no search for any of them");
 }
+
+fn chat(id: &str, escalate: bool) -> Value {
+    json!({
+        "id": id,
+        "channel": "chat",
+        "visitor": {"name": "Vera Visitor", "email": "Vera@Example.com"},
+        "agent": {"email": "ann@acme.com", "name": "Ann"},
+        "started_at": "2026-11-29T10:00:00Z",
+        "ended_at": "2026-11-29T10:07:00Z",
+        "transcript": [
+            {"from": "visitor", "text": "My order is late.", "at": "2026-11-29T10:01:00Z"},
+            {"from": "agent", "text": "Let me check.", "at": "2026-11-29T10:02:00Z"}
+        ],
+        "tags": ["late order"],
+        "note": "Call her back tomorrow",
+        "escalate": escalate,
+    })
+}
+
+pub(super) fn a_chat_is_archived_solved_or_escalated_open_with_its_note<A: Account>() {
+    let account = A::start();
+    let vera = account.seed_visitor("Vera Visitor", "vera@example.com");
+    let server =
+        account.app("[groups.chat]\ntags = [\"Chat\"]\nnote_label = \"Note from Ann's team\"\n");
+    let sent = |id: &str, escalate: bool| {
+        let (status, receipt) =
+            server.send("POST", "/api/v1/conversations", Some(&chat(id, escalate)));
+        assert_eq!(status, 202, "{receipt}");
+        server.wait_synced(&format!("chat:{id}"));
+        let (_, view) = server.get(&format!("/api/v1/conversations/{id}"));
+        assert_eq!(view["sync"], "done", "{view}");
+        view
+    };
+
+    let archived = sent("zc-1", false);
+    assert_eq!(text(&archived["contact_id"]), vera, "found by her email");
+    let ticket = account.ticket(&text(&archived["ticket_id"]));
+    assert_eq!(ticket.status, "solved");
+    assert_eq!(ticket.requester, vera);
+    assert_eq!(ticket.assignee.as_deref(), Some("ann@acme.com"));
+    for tag in ["chat", "late_order", "deskbridge_chat_archive"] {
+        assert!(
+            ticket.tags.iter().any(|t| t == tag),
+            "{tag} in {:?}",
+            ticket.tags
+        );
+    }
+    let comments = account.comments(&text(&archived["ticket_id"]));
+    assert_eq!(comments.len(), 1, "{:?}", texts(&comments));
+    assert!(!comments[0].public);
+    assert!(
+        comments[0]
+            .text
+            .contains("Vera Visitor (visitor): My order is late."),
+        "{}",
+        comments[0].text
+    );
+
+    let escalated = sent("zc-2", true);
+    let ticket = account.ticket(&text(&escalated["ticket_id"]));
+    assert_eq!(ticket.status, "open");
+    let comments = account.comments(&text(&escalated["ticket_id"]));
+    assert_eq!(comments.len(), 2, "{:?}", texts(&comments));
+    assert!(
+        comments[1]
+            .text
+            .starts_with("Note from Ann's team:\nCall her back tomorrow"),
+        "{}",
+        comments[1].text
+    );
+    assert!(!comments[1].public);
+}
