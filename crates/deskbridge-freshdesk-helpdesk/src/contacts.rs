@@ -212,6 +212,19 @@ impl FreshdeskHelpdesk {
                      identifier): contacts are made without it, and a retry lists the number first"
                 );
                 self.known().no_external_ids = true;
+                // Learnt only now (a new process, or one where another made
+                // the contact a moment ago): the number's contacts are listed
+                // first, from Freshdesk's database, before one is made.
+                if let Some(phone) = &new.phone {
+                    let listed = self
+                        .client
+                        .contacts_where("phone", phone)
+                        .await
+                        .map_err(helpdesk_error)?;
+                    if let Some(c) = listed.iter().filter(|c| !c.deleted).min_by_key(|c| c.id) {
+                        return Ok(self.remember_caller(c, phone));
+                    }
+                }
                 body.unique_external_id = None;
                 self.client.create_contact(&body).await
             }

@@ -41,6 +41,9 @@ pub struct FreshdeskHelpdesk {
     /// The account's local mirror (`mirror = true`): asked first while it is
     /// current, so a caller costs no search and a ticket no GET.
     mirror: Option<Arc<dyn AccountMirror>>,
+    /// A private call may be a new ticket's description (`call_in_description`):
+    /// one request instead of two, the requester able to read it.
+    call_in_description: bool,
 }
 
 impl FreshdeskHelpdesk {
@@ -49,7 +52,15 @@ impl FreshdeskHelpdesk {
             client,
             known: Mutex::new(Known::default()),
             mirror: None,
+            call_in_description: false,
         }
+    }
+
+    /// Puts a private call into a new ticket's description (one request),
+    /// where its requester can read it.
+    pub fn with_call_in_description(mut self, allowed: bool) -> FreshdeskHelpdesk {
+        self.call_in_description = allowed;
+        self
     }
 
     /// Asks `mirror` first while it is current.

@@ -11,7 +11,9 @@
 //!   again next round rather than missed. Reading a record twice changes
 //!   nothing.
 //! - **Page limits.** Freshdesk refuses a ticket list page beyond the 300th;
-//!   a round that reaches it goes on from the newest change it has read.
+//!   a round that reaches it goes on from the newest change it has read
+//!   (tickets come oldest change first, so nothing is skipped). Contacts come
+//!   ordered by name, so their list is read to its end, never cut short.
 //! - **What is not seen.** The contact list leaves out deleted contacts, so a
 //!   contact deleted in Freshdesk stays in the mirror (its calls make their
 //!   ticket on it, as before the deletion); closed tickets leave the mirror.
@@ -31,9 +33,9 @@ use crate::known::status_word;
 /// How far back of the newest change read a list is read again next round.
 const OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
 
-/// The last page Freshdesk lists ("You cannot access tickets beyond the
-/// 300th page"); the contact list is taken to keep the same.
-const LAST_PAGE: u32 = 300;
+/// The last page of tickets Freshdesk lists ("You cannot access tickets
+/// beyond the 300th page").
+const LAST_TICKETS_PAGE: u32 = 300;
 
 /// A contact as the mirror keeps it: its phone and mobile as libphonenumber
 /// reads them in `region`, E.164 only.
@@ -89,16 +91,20 @@ struct Walk {
     page: u32,
     newest: DateTime<Utc>,
     started: DateTime<Utc>,
+    /// Past this page the list starts over from its newest change (a list
+    /// ordered by change only); `None`: read to the end.
+    last_page: Option<u32>,
 }
 
 impl Walk {
-    fn new(cursor: Option<&String>) -> Walk {
+    fn new(cursor: Option<&String>, last_page: Option<u32>) -> Walk {
         let since = since(cursor);
         Walk {
             since,
             page: 1,
             newest: since,
             started: Utc::now(),
+            last_page,
         }
     }
 
@@ -117,11 +123,12 @@ impl Walk {
         if !more {
             return true;
         }
-        if self.page >= LAST_PAGE {
-            self.since = self.newest;
-            self.page = 1;
-        } else {
-            self.page += 1;
+        match self.last_page {
+            Some(last) if self.page >= last => {
+                self.since = self.newest;
+                self.page = 1;
+            }
+            _ => self.page += 1,
         }
         false
     }
@@ -133,6 +140,7 @@ impl Walk {
 /// began, so a round stopped halfway starts over from there.
 async fn walk_list<T, Fetched>(
     cursor: Option<&String>,
+    last_page: Option<u32>,
     pages: &Pages<'_>,
     fetch: impl Fn(DateTime<Utc>, u32) -> Fetched,
     updated_at: impl Fn(&T) -> DateTime<Utc>,
@@ -141,7 +149,7 @@ async fn walk_list<T, Fetched>(
 where
     Fetched: std::future::Future<Output = Result<(Vec<T>, bool), FreshdeskError>>,
 {
-    let mut walk = Walk::new(cursor);
+    let mut walk = Walk::new(cursor, last_page);
     loop {
         let (items, more) = match fetch(walk.since, walk.page).await {
             Ok(page) => page,
@@ -174,6 +182,7 @@ impl MirrorSource for Lists {
     ) -> Result<(), SyncError> {
         walk_list(
             record.and_then(|r| r.users_cursor.as_ref()),
+            None,
             pages,
             |since, page| self.client.contacts_changed_since(since, page),
             |c: &fd::Contact| c.updated_at,
@@ -192,6 +201,7 @@ impl MirrorSource for Lists {
         .await?;
         walk_list(
             record.and_then(|r| r.tickets_cursor.as_ref()),
+            Some(LAST_TICKETS_PAGE),
             pages,
             |since, page| self.client.tickets_changed_page(since, page),
             |t: &fd::Ticket| t.updated_at,
@@ -219,23 +229,28 @@ mod tests {
 
     #[test]
     fn a_round_goes_on_from_its_newest_change_less_the_overlap() {
-        let mut walk = Walk::new(None);
+        let mut walk = Walk::new(None, None);
         assert_eq!(walk.since, DateTime::UNIX_EPOCH);
         let t = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
         assert!(!walk.next(true, Some(t)));
         assert_eq!(walk.page, 2);
         assert!(walk.next(false, None));
         assert_eq!(walk.cursor(), "2026-12-01T09:58:00Z");
-        let again = Walk::new(Some(&walk.cursor()));
+        let again = Walk::new(Some(&walk.cursor()), None);
         assert_eq!(again.since, t - OVERLAP);
     }
 
     #[test]
-    fn the_last_listed_page_starts_over_from_the_newest_change() {
-        let mut walk = Walk::new(None);
-        walk.page = LAST_PAGE;
+    fn the_last_listed_page_of_tickets_starts_over_from_the_newest_change() {
+        let mut walk = Walk::new(None, Some(LAST_TICKETS_PAGE));
+        walk.page = LAST_TICKETS_PAGE;
         let t = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
         assert!(!walk.next(true, Some(t)));
         assert_eq!((walk.page, walk.since), (1, t));
+        // Contacts (ordered by name) are read on, whatever the page.
+        let mut contacts = Walk::new(None, None);
+        contacts.page = 400;
+        assert!(!contacts.next(true, Some(t)));
+        assert_eq!((contacts.page, contacts.since), (401, DateTime::UNIX_EPOCH));
     }
 }

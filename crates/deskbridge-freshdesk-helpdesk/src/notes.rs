@@ -34,6 +34,46 @@ impl Now {
 }
 
 impl FreshdeskHelpdesk {
+    /// The note a step's earlier try wrote on the ticket, found by its
+    /// reference line among the ticket's conversations.
+    pub(crate) async fn earlier_note(
+        &self,
+        tid: u64,
+        key: &IdempotencyKey,
+    ) -> Result<Option<fd::Note>, HelpdeskError> {
+        let reference = note_reference(key);
+        let notes = self
+            .client
+            .conversations(tid)
+            .await
+            .map_err(helpdesk_error)?;
+        Ok(notes.into_iter().find(|n| {
+            n.body_text
+                .as_deref()
+                .is_some_and(|b| b.contains(&reference))
+        }))
+    }
+
+    /// The comment as a note, ending with its step's reference line.
+    pub(crate) async fn write_note(
+        &self,
+        tid: u64,
+        comment: &NewComment,
+        key: &IdempotencyKey,
+    ) -> Result<fd::Note, HelpdeskError> {
+        let body = format!("{}\n\n{}", comment.body, note_reference(key));
+        self.client
+            .add_note(
+                tid,
+                &fd::NewNote {
+                    body: html(&body),
+                    private: !comment.public,
+                },
+            )
+            .await
+            .map_err(helpdesk_error)
+    }
+
     /// The ticket as it is now: from a current mirror (which keeps no closed
     /// ticket, and no tags: a note that adds tags reads the ticket), as the
     /// step just read it, else read again.
@@ -67,40 +107,26 @@ impl FreshdeskHelpdesk {
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError> {
         let tid = fid(ticket_id, "ticket")?;
+        // On a retry its note counts wherever the ticket has gone since
+        // (closed meanwhile, it is not written again onto a follow-up).
+        let earlier = match key.first_try {
+            true => None,
+            false => self.earlier_note(tid, key).await?,
+        };
         let (status, tags) = match self.ticket_now(tid, !comment.tags.is_empty()).await? {
             // Freshdesk would take the note, on a ticket no agent looks at.
-            Now::Closed(ticket) => return self.follow_up(&ticket, comment, key).await,
+            Now::Closed(ticket) if earlier.is_none() => {
+                return self.follow_up(&ticket, comment, key).await;
+            }
+            Now::Closed(ticket) => ("closed".to_string(), ticket.tags),
             Now::Open { status, tags } => (status, tags),
         };
-        let reference = note_reference(key);
-        let mut earlier = None;
-        if !key.first_try {
-            // This step ran before and may have written before it stopped.
-            let notes = self
-                .client
-                .conversations(tid)
-                .await
-                .map_err(helpdesk_error)?;
-            earlier = notes.into_iter().find(|n| {
-                n.body_text
-                    .as_deref()
-                    .is_some_and(|b| b.contains(&reference))
-            });
-        }
-        let earlier_text = earlier.as_ref().and_then(|n| n.body_text.clone());
-        let note = match earlier {
-            Some(n) => n,
-            None => self
-                .client
-                .add_note(
-                    tid,
-                    &fd::NewNote {
-                        body: html(&format!("{}\n\n{reference}", comment.body)),
-                        private: !comment.public,
-                    },
-                )
-                .await
-                .map_err(helpdesk_error)?,
+        let (note, earlier_text) = match earlier {
+            Some(n) => {
+                let text = n.body_text.clone();
+                (n, text)
+            }
+            None => (self.write_note(tid, comment, key).await?, None),
         };
         // What the note changes on the ticket, in one update after it (again
         // on a retry: setting the same values twice changes nothing).
@@ -155,6 +181,10 @@ impl FreshdeskHelpdesk {
             requester_id: closed.requester_id,
             assignee_id: closed.responder_id,
         });
+        // The call in the description only where it may be read by the
+        // requester (see `FreshdeskHelpdesk::in_description`).
+        let in_description = comment.public || self.call_in_description;
+        let heading = format!("Follow-up of closed ticket #{}", closed.id);
         let made = match key.first_try {
             true => None,
             false => self.ticket_with_key(key.as_str()).await?,
@@ -162,13 +192,15 @@ impl FreshdeskHelpdesk {
         let mut earlier_text = None;
         let created = match made {
             Some(t) => {
-                // The call's text as the earlier try wrote it, after the line
-                // naming the closed ticket.
-                let text = self.description_of(&t).await?;
-                earlier_text = Some(
-                    text.split_once("\n\n")
-                        .map_or(text.clone(), |(_, call)| call.to_string()),
-                );
+                if in_description {
+                    // The call's text as the earlier try wrote it, after the
+                    // line naming the closed ticket.
+                    let text = self.description_of(&t).await?;
+                    earlier_text = Some(
+                        text.split_once("\n\n")
+                            .map_or(text.clone(), |(_, call)| call.to_string()),
+                    );
+                }
                 t
             }
             None => {
@@ -180,12 +212,13 @@ impl FreshdeskHelpdesk {
                 })?;
                 let mut tags = comment.tags.clone();
                 tags.push(key_tag(key.as_str()));
+                let description = match in_description {
+                    true => format!("{heading}\n\n{}", comment.body),
+                    false => heading.clone(),
+                };
                 let body = fd::NewTicket {
                     subject: follow.subject,
-                    description: html(&format!(
-                        "Follow-up of closed ticket #{}\n\n{}",
-                        closed.id, comment.body
-                    )),
+                    description: html(&description),
                     requester_id: requester,
                     status: fd::STATUS_OPEN,
                     priority: closed.priority.unwrap_or(1),
@@ -197,14 +230,35 @@ impl FreshdeskHelpdesk {
                     tags,
                     custom_fields: custom_fields(&comment.custom_fields),
                 };
-                self.client
+                let created = self
+                    .client
                     .create_ticket(&body)
                     .await
-                    .map_err(helpdesk_error)?
+                    .map_err(helpdesk_error)?;
+                self.known().ticket(&created);
+                self.mirror_ticket(&created).await;
+                created
             }
         };
-        self.known().ticket(&created);
-        self.mirror_ticket(&created).await;
+        if !in_description {
+            let earlier = match key.first_try {
+                true => None,
+                false => self.earlier_note(created.id, key).await?,
+            };
+            let note = match earlier {
+                Some(n) => {
+                    earlier_text = n.body_text.clone();
+                    n
+                }
+                None => self.write_note(created.id, comment, key).await?,
+            };
+            return Ok(CommentAdded {
+                id: note.id.to_string(),
+                ticket_id: created.id.to_string(),
+                call_record: None,
+                earlier_text,
+            });
+        }
         Ok(CommentAdded {
             id: format!("description:{}", created.id),
             ticket_id: created.id.to_string(),

@@ -191,21 +191,68 @@ impl FreshdeskHelpdesk {
         Ok(whole.description_text.unwrap_or_default())
     }
 
+    /// The comment the ticket's description carries: a public one, or any
+    /// when the backend allows it (`call_in_description`). Freshdesk shows a
+    /// ticket's description to its requester (the portal, the new-ticket
+    /// email), so a private call goes into a private note after the create.
+    fn in_description<'a>(&self, t: &'a NewTicket) -> Option<&'a NewComment> {
+        t.comment
+            .as_ref()
+            .filter(|c| c.public || self.call_in_description)
+    }
+
     pub(crate) async fn open_ticket(
         &self,
         t: &NewTicket,
         key: &IdempotencyKey,
     ) -> Result<TicketCreated, HelpdeskError> {
-        if !key.first_try
-            && let Some(made) = self.ticket_with_key(key.as_str()).await?
-        {
-            return Ok(TicketCreated {
-                earlier_text: Some(self.description_of(&made).await?),
-                id: made.id.to_string(),
-                comment_id: None,
-                displayed: None,
-            });
-        }
+        let in_description = self.in_description(t);
+        let made = match key.first_try {
+            true => None,
+            false => self.ticket_with_key(key.as_str()).await?,
+        };
+        let (created, earlier_text) = match made {
+            Some(made) => {
+                let earlier = match in_description {
+                    Some(_) => Some(self.description_of(&made).await?),
+                    None => None,
+                };
+                (made, earlier)
+            }
+            None => (self.create_ticket_for(t, key, in_description).await?, None),
+        };
+        // The private call, once, in its own note (found again on a retry).
+        let (comment_id, earlier_text) = match (&t.comment, in_description) {
+            (Some(comment), None) => {
+                let earlier = match key.first_try {
+                    true => None,
+                    false => self.earlier_note(created.id, key).await?,
+                };
+                match earlier {
+                    Some(n) => (Some(n.id.to_string()), n.body_text),
+                    None => {
+                        let note = self.write_note(created.id, comment, key).await?;
+                        (Some(note.id.to_string()), None)
+                    }
+                }
+            }
+            _ => (None, earlier_text),
+        };
+        Ok(TicketCreated {
+            id: created.id.to_string(),
+            comment_id,
+            displayed: None,
+            earlier_text,
+        })
+    }
+
+    /// `POST /api/v2/tickets`, marked with the step's key.
+    async fn create_ticket_for(
+        &self,
+        t: &NewTicket,
+        key: &IdempotencyKey,
+        in_description: Option<&NewComment>,
+    ) -> Result<fd::Ticket, HelpdeskError> {
         let requester = t
             .requester_id
             .as_deref()
@@ -216,10 +263,9 @@ impl FreshdeskHelpdesk {
         let responder = self.agent_id(t.assignee.as_deref()).await?;
         let mut tags = t.tags.clone();
         tags.push(key_tag(key.as_str()));
-        // The call is the ticket's description when it is known now: one
-        // request. Freshdesk wants a description, so a ticket made while the
-        // call goes on says what it is for.
-        let description = match &t.comment {
+        // Freshdesk wants a description: the call when it may be shown there,
+        // else what the ticket is for.
+        let description = match in_description {
             Some(c) => html(&c.body),
             None => html(&t.subject),
         };
@@ -247,12 +293,7 @@ impl FreshdeskHelpdesk {
             .map_err(helpdesk_error)?;
         self.known().ticket(&created);
         self.mirror_ticket(&created).await;
-        Ok(TicketCreated {
-            id: created.id.to_string(),
-            comment_id: None,
-            displayed: None,
-            earlier_text: None,
-        })
+        Ok(created)
     }
 
     pub(crate) async fn tickets_by_field(

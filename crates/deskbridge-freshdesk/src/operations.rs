@@ -13,6 +13,10 @@ use crate::types::*;
 /// How many pages a list of one caller's records may take (100 a page).
 const CALLER_PAGES: usize = 3;
 
+/// How many pages of one ticket's conversations a retried note reads to find
+/// its own (100 a page): every note a ticket could reasonably have.
+const CONVERSATION_PAGES: usize = 50;
+
 /// A timestamp as Freshdesk's filters take it: `2016-05-19T05:36:12Z`.
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -179,9 +183,10 @@ impl FreshdeskClient {
         .await
     }
 
-    /// Tickets changed since `since` (`updated_since`), oldest change first,
-    /// every page up to `max_pages`: the mirror's and a retried create's list,
-    /// from Freshdesk's database.
+    /// Tickets changed since `since` (`updated_since`), newest change first,
+    /// every page up to `max_pages`: a retried create's list, from Freshdesk's
+    /// database (the ticket it looks for was made a moment ago: on the first
+    /// page, however busy the account).
     pub async fn tickets_changed_since(
         &self,
         lane: Lane,
@@ -197,7 +202,7 @@ impl FreshdeskClient {
                     since.to_rfc3339_opts(SecondsFormat::Secs, true),
                 ),
                 ("order_by", "updated_at".into()),
-                ("order_type", "asc".into()),
+                ("order_type", "desc".into()),
             ],
             max_pages,
         )
@@ -253,7 +258,7 @@ impl FreshdeskClient {
             Lane::Interactive,
             &format!("/api/v2/tickets/{ticket}/conversations"),
             &[],
-            CALLER_PAGES,
+            CONVERSATION_PAGES,
         )
         .await
     }

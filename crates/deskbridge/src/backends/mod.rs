@@ -114,7 +114,8 @@ pub fn build(
                         config.region(),
                     ))
                 });
-                let mut helpdesk = deskbridge_freshdesk_helpdesk::FreshdeskHelpdesk::new(client);
+                let mut helpdesk = deskbridge_freshdesk_helpdesk::FreshdeskHelpdesk::new(client)
+                    .with_call_in_description(b.call_in_description);
                 if let Some(mirror) = &mirror {
                     helpdesk = helpdesk.with_mirror(mirror.clone());
                 }

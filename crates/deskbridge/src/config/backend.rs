@@ -69,6 +69,14 @@ pub struct BackendConfig {
     /// endpoints' own (ticket creates and updates, ticket and contact lists).
     #[serde(default)]
     pub plan: Option<FreshdeskPlan>,
+    /// Freshdesk: put a call's private comment into a new ticket's
+    /// description, in the one request that makes the ticket. Freshdesk shows
+    /// a ticket's description to its requester (the customer portal, the
+    /// new-ticket email), so by default the description only names the call
+    /// and its details go into a private note (one request more per new
+    /// ticket).
+    #[serde(default)]
+    pub call_in_description: bool,
     /// `acme` for `https://acme.zendesk.com`. With `base_url` too (a proxy,
     /// or the emulator), requests go to `base_url` and `subdomain` names the
     /// account, as the Zendesk app's sign-in tokens do.
@@ -192,6 +200,20 @@ pub fn check_backends(backends: &BTreeMap<String, BackendConfig>, errors: &mut V
             continue;
         }
         let key = |k: &str| format!("backends.{name}.{k}");
+        let freshdesk_only = [
+            ("domain", b.domain.is_some()),
+            ("api_key", b.api_key.is_some()),
+            ("plan", b.plan.is_some()),
+            ("call_in_description", b.call_in_description),
+        ];
+        for (k, set) in freshdesk_only {
+            if set {
+                errors.push(format!(
+                    "{}: is a Freshdesk key; a Zendesk backend has subdomain (or base_url), email and api_token (or oauth_token)",
+                    key(k)
+                ));
+            }
+        }
         match (&b.base_url, &b.subdomain) {
             (None, None) => errors.push(format!(
                 "{}: a Zendesk backend needs base_url = \"https://acme.zendesk.com\" or subdomain = \"acme\"",

@@ -16,6 +16,7 @@ mod connect;
 mod crm_api;
 mod cti;
 mod dial_webhook;
+mod freshdesk;
 mod freshdesk_check;
 #[cfg(feature = "demo")]
 mod freshdesk_demo;

@@ -56,6 +56,10 @@ pub(crate) trait Account: Sized {
     fn contacts_with_phone(&self, e164: &str) -> usize;
     /// Requests deskbridge sent so far.
     fn requests(&self) -> u64;
+    /// The requests a new ticket carrying a call's private comment costs:
+    /// Zendesk takes a private first comment with the ticket; Freshdesk shows a
+    /// ticket's description to its requester, so the call is a note after it.
+    fn writes_per_new_ticket(&self) -> u64;
 }
 
 fn group(backend: &str, agents: &str, group_keys: &str) -> String {
@@ -176,6 +180,10 @@ impl Account for ZendeskAccount {
 
     fn requests(&self) -> u64 {
         self.zd.emu.stats().endpoints.values().sum()
+    }
+
+    fn writes_per_new_ticket(&self) -> u64 {
+        1
     }
 
     fn searches(&self) -> u64 {
@@ -299,12 +307,18 @@ impl Account for FreshdeskAccount {
         let Some(t) = state.tickets.iter().find(|t| t.id.to_string() == ticket) else {
             return Vec::new();
         };
-        // The description is the ticket's first comment, as in Zendesk; it is
-        // private to agents unless the ticket came from the customer.
-        let mut all = vec![Comment {
-            text: t.description_text.clone(),
-            public: false,
-        }];
+        // The description is the ticket's first comment, as in Zendesk, and
+        // its requester can read it (the portal, the new-ticket email). One
+        // that only repeats the subject on a ticket deskbridge made (its key
+        // tag) says what the ticket is for; the call is in a note.
+        let made_by_deskbridge = t.tags.iter().any(|t| t.starts_with("deskbridge-"));
+        let mut all = Vec::new();
+        if !(made_by_deskbridge && t.description_text == t.subject) {
+            all.push(Comment {
+                text: t.description_text.clone(),
+                public: true,
+            });
+        }
         all.extend(
             state
                 .notes
@@ -329,6 +343,10 @@ impl Account for FreshdeskAccount {
 
     fn requests(&self) -> u64 {
         self.emu.stats().total
+    }
+
+    fn writes_per_new_ticket(&self) -> u64 {
+        2
     }
 
     fn searches(&self) -> u64 {

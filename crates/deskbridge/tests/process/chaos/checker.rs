@@ -399,12 +399,31 @@ pub fn check(
             if *c != id {
                 break;
             }
-            if !matches!(*step, "log_call" | "add_recording") {
+            // A ticket's create may write the call as a note right after it
+            // (Freshdesk keeps a private call out of the description).
+            let opened = *step == "open_ticket" && own.len() == 1;
+            if !(matches!(*step, "log_call" | "add_recording") || opened) {
                 report.problems.push(format!(
                     "call {id}: comments {:?} from unexpected step {step}",
                     comments.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
                 ));
             }
+        }
+        let opened = added.get(&(id, "open_ticket")).cloned().unwrap_or_default();
+        if opened.len() > 1
+            || opened
+                .iter()
+                .any(|c| own.first().is_some_and(|t| t.id != c.ticket_id))
+        {
+            report.doubled.push(call.id.clone());
+            report.problems.push(format!(
+                "call {id}: its ticket's note written {} times: {:?}",
+                opened.len(),
+                opened
+                    .iter()
+                    .map(|c| (c.ticket_id, c.id.as_str()))
+                    .collect::<Vec<_>>()
+            ));
         }
         report.recording_comments += recordings.len();
         let written = own.len() + logged.len();

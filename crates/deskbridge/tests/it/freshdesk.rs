@@ -1,0 +1,57 @@
+//! What only the Freshdesk backend does (the rules every helpdesk keeps are
+//! in `helpdesks/`).
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::helpdesks::{Account, FreshdeskAccount};
+
+/// A private call goes into a private note after the ticket's create, since
+/// Freshdesk shows a ticket's description to its requester; with
+/// `call_in_description` the group accepts that, and the call is the
+/// description of the one request that makes the ticket.
+#[test]
+fn a_private_call_is_a_note_unless_the_backend_allows_it_in_the_description() {
+    let account = FreshdeskAccount::start();
+    let server = account.app("");
+    let events = answered_call("n1", "+14155550100", "ann@acme.com");
+    server.post_events(&events);
+    let noted = server.wait_synced("n1");
+    let ticket = noted["ticket_id"].as_str().expect("a ticket").to_string();
+    let comments = account.comments(&ticket);
+    assert_eq!(
+        comments.len(),
+        1,
+        "only the note: the description names the ticket"
+    );
+    assert!(!comments[0].public);
+    assert!(
+        comments[0].text.contains("Inbound call answered"),
+        "{}",
+        comments[0].text
+    );
+    drop(server);
+
+    let server = account.app_with("call_in_description = true\n", "");
+    let before = account.requests();
+    server.post_events(&answered_call("d1", "+14155550101", "ann@acme.com"));
+    let described = server.wait_synced("d1");
+    // The search, Ann's id (a new process), the contact, the ticket: no note.
+    assert_eq!(account.requests() - before, 4);
+    let ticket = described["ticket_id"]
+        .as_str()
+        .expect("a ticket")
+        .to_string();
+    let comments = account.comments(&ticket);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].public,
+        "the description: its requester can read it"
+    );
+    assert!(
+        comments[0].text.contains("Inbound call answered"),
+        "{}",
+        comments[0].text
+    );
+    assert_eq!(described["decisions"]["contact_rule"], json!("new_contact"));
+}
