@@ -29,6 +29,9 @@ pub struct Plan {
     pub rpm: u32,
     /// Freshdesk's plan: its per-minute and per-endpoint limits.
     pub freshdesk_plan: &'static str,
+    /// Freshdesk: a call's private comment as a new ticket's description
+    /// (`call_in_description`), instead of a note after the create.
+    pub call_in_description: bool,
 }
 
 pub enum Account {
@@ -191,8 +194,8 @@ impl Account {
             ),
             Account::Freshdesk(emu) => format!(
                 "[backends.desk]\nkind = \"freshdesk\"\nbase_url = \"{}\"\napi_key = \"bench-key\"\n\
-                 plan = \"{}\"\nmirror = {mirror}\n",
-                emu.base_url, plan.freshdesk_plan
+                 plan = \"{}\"\nmirror = {mirror}\ncall_in_description = {}\n",
+                emu.base_url, plan.freshdesk_plan, plan.call_in_description
             ),
         }
     }

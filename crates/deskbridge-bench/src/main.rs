@@ -29,6 +29,10 @@ struct Args {
     /// keeps in real minutes (run with `--time-scale 1`).
     #[arg(long, default_value = "growth")]
     plan: String,
+    /// With `--helpdesk freshdesk`: the backend's `call_in_description` (a
+    /// call's private comment as a new ticket's description, one request).
+    #[arg(long)]
+    call_in_description: bool,
     #[arg(long, default_value_t = 1000)]
     calls: usize,
     #[arg(long, default_value_t = 400)]
@@ -316,6 +320,7 @@ async fn main() -> anyhow::Result<()> {
             "enterprise" => "enterprise",
             _ => "growth",
         },
+        call_in_description: args.call_in_description,
     };
     let emu = Account::start(args.helpdesk, &plan).await?;
     let (agents, ivr_tickets) = emu.seed(&trace, AGENTS, args.known_share, args.typed_numbers);

@@ -84,8 +84,10 @@ pub(crate) async fn index(
             "mobile",
             "company_id",
             "unique_external_id",
+            // The contact list's filter has a leading underscore (python-freshdesk
+            // documents `_updated_since=2018-01-19T02:00:00Z`); `updated_since`
+            // is the ticket list's, and refused here as any unknown key.
             "_updated_since",
-            "updated_since",
             "state",
             "page",
             "per_page",
@@ -94,8 +96,7 @@ pub(crate) async fn index(
     );
     let page = req.page(&mut errors);
     let company_id = req.id("company_id", &mut errors);
-    let since = time_param(&req, "_updated_since", &mut errors)
-        .or_else(|| time_param(&req, "updated_since", &mut errors));
+    let since = time_param(&req, "_updated_since", &mut errors);
     let state = req.get("state");
     if let Some(state) = state
         && !["verified", "unverified", "deleted", "blocked"].contains(&state)
