@@ -11,6 +11,13 @@
 //! ([`crate::trigger::retry::RetrySchedule`]). The workers carry the verdict
 //! out (they put the step or notification back with its wait, or record it as
 //! failed); they decide nothing themselves.
+//!
+//! A request a helpdesk client held back unsent ([`HelpdeskError::HeldBack`])
+//! was not an attempt: it waits exactly until its limit has room and spends
+//! nothing of the schedule ([`Retry::Held`]). Counting it would turn a plan's
+//! busy minute (Freshdesk Growth creates 80 tickets a minute; a busy queue
+//! may ring more) into exponential waits and, at `max_attempts`, a call given
+//! up without a single request having failed.
 
 use std::time::Duration;
 
@@ -28,6 +35,19 @@ pub struct Failure {
     pub retryable: bool,
     /// The earliest time to try again that the other side named, if any.
     pub retry_after: Option<Duration>,
+    /// Nothing was sent: a limit counted before sending held it back.
+    pub held_back: bool,
+}
+
+impl Failure {
+    /// A failed attempt, retryable or not, with the wait asked for.
+    pub fn tried(retryable: bool, retry_after: Option<Duration>) -> Failure {
+        Failure {
+            retryable,
+            retry_after,
+            held_back: false,
+        }
+    }
 }
 
 impl From<&HelpdeskError> for Failure {
@@ -35,6 +55,7 @@ impl From<&HelpdeskError> for Failure {
         Failure {
             retryable: e.is_transient(),
             retry_after: e.retry_after(),
+            held_back: matches!(e, HelpdeskError::HeldBack { .. }),
         }
     }
 }
@@ -44,6 +65,8 @@ impl From<&HelpdeskError> for Failure {
 pub enum Retry {
     /// Try again after this wait.
     In(Duration),
+    /// Nothing was tried: try again after this wait, the attempt not spent.
+    Held(Duration),
     /// Do not try again: retrying cannot help, or the attempts are used up.
     GiveUp,
 }
@@ -51,18 +74,20 @@ pub enum Retry {
 /// The verdict on a failure, given the schedule's wait before the next attempt
 /// (`None` when the schedule has no attempt left).
 pub fn judge(failure: Failure, wait: Option<Duration>) -> Retry {
-    if !failure.retryable {
-        return Retry::GiveUp;
+    let asked = failure.retry_after.map(|r| r.min(MAX_RETRY_AFTER));
+    match (failure.retryable, failure.held_back, wait) {
+        (false, _, _) => Retry::GiveUp,
+        // Until the limit has room, and not a busy loop if it named none.
+        (true, true, _) => Retry::Held(asked.unwrap_or(HELD_AT_LEAST).max(HELD_AT_LEAST)),
+        (true, false, None) => Retry::GiveUp,
+        (true, false, Some(wait)) => Retry::In(wait.max(asked.unwrap_or_default())),
     }
-    let Some(wait) = wait else {
-        return Retry::GiveUp;
-    };
-    let asked = failure
-        .retry_after
-        .map(|r| r.min(MAX_RETRY_AFTER))
-        .unwrap_or_default();
-    Retry::In(wait.max(asked))
 }
+
+/// The shortest wait of a held-back step: a limit that says "room now" (its
+/// window turned while the step was on its way back) is asked again a moment
+/// later, not in a loop.
+pub const HELD_AT_LEAST: Duration = Duration::from_millis(100);
 
 /// A call's steps: exponential backoff with jitter, `max_attempts` in all
 /// (`[jobs]` in the config).
@@ -109,8 +134,44 @@ mod tests {
     fn ms(d: Retry) -> u128 {
         match d {
             Retry::In(d) => d.as_millis(),
+            Retry::Held(_) => panic!("held back"),
             Retry::GiveUp => panic!("gave up"),
         }
+    }
+
+    #[test]
+    fn a_step_held_back_unsent_waits_for_its_limit_and_spends_no_attempt() {
+        let held = |millis| HelpdeskError::HeldBack {
+            reason: "Freshdesk POST /api/v2/tickets: 80 a minute".into(),
+            after: Duration::from_millis(millis),
+        };
+        // Exactly the limit's wait, not the backoff's (which would be 4 s).
+        assert_eq!(
+            BACKOFF.judge(3, &held(40_000), 1.0),
+            Retry::Held(Duration::from_secs(40))
+        );
+        assert_eq!(
+            BACKOFF.judge(1, &held(250), 1.25),
+            Retry::Held(Duration::from_millis(250))
+        );
+        // Its attempts are not used up by holds: even at the last one it waits.
+        assert_eq!(
+            BACKOFF.judge(5, &held(1000), 1.0),
+            Retry::Held(Duration::from_secs(1))
+        );
+        // "Room now" is asked again a moment later, and a hold is capped.
+        assert_eq!(BACKOFF.judge(1, &held(0), 1.0), Retry::Held(HELD_AT_LEAST));
+        assert_eq!(
+            BACKOFF.judge(1, &held(9 * 3600 * 1000), 1.0),
+            Retry::Held(MAX_RETRY_AFTER)
+        );
+        // A 429 answered is an attempt: it waits as long as asked, and counts.
+        let answered = HelpdeskError::RetryAfter {
+            reason: "Freshdesk rate limit".into(),
+            after: Duration::from_secs(40),
+        };
+        assert_eq!(ms(BACKOFF.judge(1, &answered, 1.0)), 40_000);
+        assert_eq!(BACKOFF.judge(5, &answered, 1.0), Retry::GiveUp);
     }
 
     #[test]
@@ -162,16 +223,10 @@ mod tests {
     #[test]
     fn the_one_judgement_reads_a_failure_and_a_schedules_wait() {
         let wait = Some(Duration::from_secs(5));
-        let retryable = Failure {
-            retryable: true,
-            retry_after: None,
-        };
+        let retryable = Failure::tried(true, None);
         assert_eq!(judge(retryable, wait), Retry::In(Duration::from_secs(5)));
         assert_eq!(judge(retryable, None), Retry::GiveUp);
-        let refused = Failure {
-            retryable: false,
-            retry_after: Some(Duration::from_secs(1)),
-        };
+        let refused = Failure::tried(false, Some(Duration::from_secs(1)));
         assert_eq!(judge(refused, wait), Retry::GiveUp);
     }
 }

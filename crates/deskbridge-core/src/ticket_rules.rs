@@ -74,30 +74,44 @@ pub fn comment_form(
 }
 
 /// A closed ticket, as much of it as its follow-up takes (`Id`: the helpdesk's
-/// id type).
+/// id type; `Priority`: its priority's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClosedTicket<Id> {
+pub struct ClosedTicket<Id, Priority> {
     pub id: Id,
     pub subject: Option<String>,
     pub requester_id: Option<Id>,
     pub assignee_id: Option<Id>,
+    pub group_id: Option<Id>,
+    pub priority: Option<Priority>,
 }
 
 /// The ticket that carries a comment a closed ticket can no longer take.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FollowUp<Id> {
+pub struct FollowUp<Id, Priority> {
     /// The closed ticket's subject (so the agent sees it is the same case).
     pub subject: String,
-    /// The same customer and the same agent.
+    /// The same customer, agent, group and priority: the case goes on where
+    /// it was, not back to triage.
     pub requester_id: Option<Id>,
     pub assignee_id: Option<Id>,
+    pub group_id: Option<Id>,
+    pub priority: Option<Priority>,
     /// The closed ticket it follows (Zendesk links the two).
     pub follows: Id,
+    /// The line that names the closed ticket, for a helpdesk that cannot link
+    /// the two (Freshdesk has no follow-up link): the follow-up's description
+    /// opens with it.
+    pub names_closed: String,
 }
 
-/// The follow-up of a closed ticket: same subject, customer and agent, linked to
-/// the closed one. The comment's text and visibility are the comment's own.
-pub fn follow_up<Id: Clone>(closed: &ClosedTicket<Id>) -> FollowUp<Id> {
+/// The follow-up of a closed ticket: same subject, customer, agent, group and
+/// priority, linked to (or naming) the closed one. The comment's text and
+/// visibility are the comment's own.
+pub fn follow_up<Id, Priority>(closed: &ClosedTicket<Id, Priority>) -> FollowUp<Id, Priority>
+where
+    Id: Clone + std::fmt::Display,
+    Priority: Clone,
+{
     FollowUp {
         subject: closed
             .subject
@@ -106,7 +120,10 @@ pub fn follow_up<Id: Clone>(closed: &ClosedTicket<Id>) -> FollowUp<Id> {
             .unwrap_or_else(|| "Follow-up".into()),
         requester_id: closed.requester_id.clone(),
         assignee_id: closed.assignee_id.clone(),
+        group_id: closed.group_id.clone(),
+        priority: closed.priority.clone(),
         follows: closed.id.clone(),
+        names_closed: format!("Follow-up of closed ticket #{}", closed.id),
     }
 }
 
@@ -165,12 +182,14 @@ mod tests {
     }
 
     #[test]
-    fn a_follow_up_keeps_the_case_customer_and_agent_of_the_closed_ticket() {
+    fn a_follow_up_keeps_the_case_customer_agent_group_and_priority_of_the_closed_ticket() {
         let closed = ClosedTicket {
             id: 41_u64,
             subject: Some("Router keeps rebooting".into()),
             requester_id: Some(7),
             assignee_id: Some(3),
+            group_id: Some(12),
+            priority: Some("high"),
         };
         assert_eq!(
             follow_up(&closed),
@@ -178,7 +197,10 @@ mod tests {
                 subject: "Router keeps rebooting".into(),
                 requester_id: Some(7),
                 assignee_id: Some(3),
+                group_id: Some(12),
+                priority: Some("high"),
                 follows: 41,
+                names_closed: "Follow-up of closed ticket #41".into(),
             }
         );
         let untitled = ClosedTicket {

@@ -277,15 +277,29 @@ impl FreshdeskHelpdesk {
         s
     }
 
-    /// A company's id: made, or the one Freshdesk names as having the name
-    /// (company names are unique: 409 `duplicate_value`).
+    /// A company's id: made, or, when the name is taken (company names are
+    /// unique: 409 `duplicate_value`), the company that has it. Which one
+    /// that is, is read by name ("Search Companies"), since the 409's
+    /// `additional_info` is documented for contacts, not for companies; its
+    /// id is the fallback when the search finds no exact name.
     pub(crate) async fn company_named(&self, name: &str) -> Result<String, HelpdeskError> {
-        match self.client.create_company(name).await {
-            Ok(c) => Ok(c.id.to_string()),
-            Err(FreshdeskError::Duplicate {
-                existing: Some(id), ..
-            }) => Ok(id.to_string()),
-            Err(e) => Err(helpdesk_error(e)),
+        let named = match self.client.create_company(name).await {
+            Ok(c) => return Ok(c.id.to_string()),
+            Err(FreshdeskError::Duplicate { existing, .. }) => existing,
+            Err(e) => return Err(helpdesk_error(e)),
+        };
+        let found = self
+            .client
+            .companies_named(name)
+            .await
+            .map_err(helpdesk_error)?;
+        let same = |c: &&fd::Company| c.name.trim().eq_ignore_ascii_case(name.trim());
+        match (found.iter().find(same), named) {
+            (Some(c), _) => Ok(c.id.to_string()),
+            (None, Some(id)) => Ok(id.to_string()),
+            (None, None) => Err(HelpdeskError::Transient(format!(
+                "Freshdesk says the company {name:?} exists but does not find it by name yet"
+            ))),
         }
     }
 

@@ -86,9 +86,13 @@ impl FreshdeskHelpdesk {
 }
 
 /// The client's sorting of a failure, for the worker: it retries transient ones
-/// (not before Freshdesk's `Retry-After`) and records permanent ones.
+/// (not before Freshdesk's `Retry-After`), waits out held-back ones
+/// without spending an attempt, and records permanent ones.
 pub(crate) fn helpdesk_error(e: FreshdeskError) -> HelpdeskError {
-    HelpdeskError::sorted(e.is_transient(), e.retry_after(), e.to_string())
+    match e {
+        FreshdeskError::HeldBack(after) => HelpdeskError::held_back(after, e.to_string()),
+        e => HelpdeskError::sorted(e.is_transient(), e.retry_after(), e.to_string()),
+    }
 }
 
 /// A Freshdesk id from the port's string.

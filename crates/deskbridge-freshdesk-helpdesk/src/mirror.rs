@@ -153,7 +153,7 @@ where
     loop {
         let (items, more) = match fetch(walk.since, walk.page).await {
             Ok(page) => page,
-            Err(FreshdeskError::RateLimited(wait)) => {
+            Err(FreshdeskError::RateLimited(wait) | FreshdeskError::HeldBack(wait)) => {
                 pages.wait_out(wait).await?;
                 continue;
             }

@@ -180,11 +180,13 @@ impl FreshdeskHelpdesk {
             subject: closed.subject.clone(),
             requester_id: closed.requester_id,
             assignee_id: closed.responder_id,
+            group_id: closed.group_id,
+            priority: closed.priority,
         });
         // The call in the description only where it may be read by the
         // requester (see `FreshdeskHelpdesk::in_description`).
         let in_description = comment.public || self.call_in_description;
-        let heading = format!("Follow-up of closed ticket #{}", closed.id);
+        let heading = &follow.names_closed;
         let made = match key.first_try {
             true => None,
             false => self.ticket_with_key(key.as_str()).await?,
@@ -221,11 +223,12 @@ impl FreshdeskHelpdesk {
                     description: html(&description),
                     requester_id: requester,
                     status: fd::STATUS_OPEN,
-                    priority: closed.priority.unwrap_or(1),
+                    // Freshdesk needs one; 1 (Low) is its own default.
+                    priority: follow.priority.unwrap_or(fd::PRIORITY_LOW),
                     source: fd::SOURCE_PHONE,
                     ticket_type: None,
                     responder_id: follow.assignee_id,
-                    group_id: closed.group_id,
+                    group_id: follow.group_id,
                     product_id: None,
                     tags,
                     custom_fields: custom_fields(&comment.custom_fields),

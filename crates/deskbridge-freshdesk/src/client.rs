@@ -137,7 +137,7 @@ impl FreshdeskClient {
             self.budget
                 .admit(&self.counts, &counts)
                 .await
-                .map_err(FreshdeskError::RateLimited)?;
+                .map_err(FreshdeskError::HeldBack)?;
         }
         let lane = match (self.config.bulk_only, lane) {
             (true, _) => Lane::Bulk,

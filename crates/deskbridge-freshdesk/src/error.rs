@@ -51,6 +51,10 @@ pub enum FreshdeskError {
     /// 429, after the client held back what it applies to.
     #[error("Freshdesk rate limit: retry after {0:?}")]
     RateLimited(Duration),
+    /// Not sent: the plan's limit for this endpoint (counted before sending,
+    /// or held after its 429) has no room for this long.
+    #[error("held back by a Freshdesk limit for {0:?}")]
+    HeldBack(Duration),
     /// 5xx.
     #[error("Freshdesk server error {status}")]
     Server {
@@ -85,6 +89,7 @@ impl FreshdeskError {
         matches!(
             self,
             FreshdeskError::RateLimited(_)
+                | FreshdeskError::HeldBack(_)
                 | FreshdeskError::Server { .. }
                 | FreshdeskError::Network(_)
         )
@@ -93,7 +98,7 @@ impl FreshdeskError {
     /// How long Freshdesk asked to wait before trying again, when it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            FreshdeskError::RateLimited(wait) => Some(*wait),
+            FreshdeskError::RateLimited(wait) | FreshdeskError::HeldBack(wait) => Some(*wait),
             FreshdeskError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }

@@ -155,6 +155,24 @@ impl FreshdeskClient {
         .await
     }
 
+    /// `GET /api/v2/companies/autocomplete?name=` ("Search Companies"):
+    /// companies whose name starts with `name`, id and name only.
+    pub async fn companies_named(&self, name: &str) -> Result<Vec<Company>, FreshdeskError> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            #[serde(default)]
+            companies: Vec<Company>,
+        }
+        let found: Found = self
+            .get(
+                Lane::Interactive,
+                "/api/v2/companies/autocomplete",
+                &[("name", name.to_string())],
+            )
+            .await?;
+        Ok(found.companies)
+    }
+
     /// `POST /api/v2/companies`.
     pub async fn create_company(&self, name: &str) -> Result<Company, FreshdeskError> {
         self.write(Method::POST, "/api/v2/companies", &json!({ "name": name }))

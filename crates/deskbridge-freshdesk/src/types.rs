@@ -14,6 +14,10 @@ pub const STATUS_PENDING: u8 = 3;
 pub const STATUS_RESOLVED: u8 = 4;
 pub const STATUS_CLOSED: u8 = 5;
 
+/// Ticket `priority` 1, Low: Freshdesk's default ("Priority" table of the
+/// Tickets API: 1 low, 2 medium, 3 high, 4 urgent).
+pub const PRIORITY_LOW: u8 = 1;
+
 /// Ticket `source` 3: a phone call ("Source" table of the Tickets API).
 pub const SOURCE_PHONE: u8 = 3;
 /// Ticket `source` 7: a chat.

@@ -533,6 +533,16 @@ pub trait JobQueue: Send + Sync {
         delay: Duration,
     ) -> Result<bool, StoreError>;
 
+    /// Puts the step back to run after `delay` without spending its attempt:
+    /// its request was held back unsent (`Retry::Held`), so the next claim
+    /// has the same attempt number this one had.
+    async fn hold_step(
+        &self,
+        step: &ClaimedStep,
+        error: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError>;
+
     /// Marks the step failed for good; the call's sync becomes `failed`.
     async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError>;
 

@@ -679,6 +679,45 @@ async fn release_gives_the_step_back_without_an_attempt(store: &dyn Store) {
     assert_eq!((again.job_id, again.attempt), (a.job_id, 1));
 }
 
+/// A step held back unsent waits its delay and keeps its attempt number; a
+/// failed attempt after it counts as the second; the call shows why it waits.
+async fn a_held_step_waits_without_spending_an_attempt(store: &dyn Store) {
+    store.ingest(&answered_call("h1")).await.unwrap();
+    let first = store.claim_step("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(first.attempt, 1);
+    let reason = "held back 1s: Freshdesk POST /api/v2/tickets, 80 a minute";
+    assert!(
+        store
+            .hold_step(&first, reason, Duration::from_millis(300))
+            .await
+            .unwrap()
+    );
+    // Not due yet: the hold is a wait, not a retry now.
+    assert!(store.claim_step("w", LEASE).await.unwrap().is_none());
+    let waiting = store.call("g", "h1").await.unwrap().unwrap();
+    assert_eq!(waiting.sync, SyncStatus::Pending);
+    assert_eq!(waiting.steps[0].last_error.as_deref(), Some(reason));
+    assert_eq!(waiting.steps[0].attempts, 0, "nothing was tried");
+    // The stale claim cannot record over the queued step.
+    assert!(
+        !store
+            .retry_step(&first, "late", Duration::ZERO)
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let again = store.claim_step("w", LEASE).await.unwrap().unwrap();
+    assert_eq!((again.job_id, again.attempt), (first.job_id, 1));
+    assert!(
+        store
+            .retry_step(&again, "timeout", Duration::ZERO)
+            .await
+            .unwrap()
+    );
+    let third = store.claim_step("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(third.attempt, 2, "the failed attempt counted");
+}
+
 /// A list stops at its byte budget (the first call is always read), and says so;
 /// a call whose record would outgrow `MAX_CALL_BYTES` is refused, storing nothing.
 async fn lists_stop_at_their_byte_budget_and_calls_at_theirs(store: &dyn Store) {
@@ -2897,6 +2936,7 @@ contract!(sqlite, postgres: [
     retries_wait_and_failures_stop_only_their_call,
     a_failed_call_is_retried_once_and_others_are_not,
     release_gives_the_step_back_without_an_attempt,
+    a_held_step_waits_without_spending_an_attempt,
     the_caller_log_is_newest_first_and_scoped_to_groups,
     chats_are_kept_beside_calls_but_not_in_the_caller_log,
     lists_stop_at_their_byte_budget_and_calls_at_theirs,

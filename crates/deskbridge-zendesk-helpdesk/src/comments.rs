@@ -115,12 +115,13 @@ impl ZendeskHelpdesk {
             }
             Some(turn) => match turn {
                 Turn::Later(after) => {
-                    return Err(HelpdeskError::RetryAfter {
-                        reason: format!(
+                    // Not sent: the step waits without spending an attempt.
+                    return Err(HelpdeskError::held_back(
+                        after,
+                        format!(
                             "ticket {tid} is at Zendesk's update limit; the comment waits for it"
                         ),
-                        after,
-                    });
+                    ));
                 }
                 Turn::Joined(heard) => heard.await.unwrap_or_else(|_| {
                     Err(ZendeskError::Network(
@@ -190,6 +191,8 @@ impl ZendeskHelpdesk {
             subject: closed.subject.clone(),
             requester_id: closed.requester_id,
             assignee_id: closed.assignee_id,
+            group_id: closed.group_id,
+            priority: closed.priority.clone(),
         });
         let followup = zd::NewTicket {
             subject: follow.subject,
@@ -199,6 +202,10 @@ impl ZendeskHelpdesk {
             }),
             requester_id: follow.requester_id,
             assignee_id: follow.assignee_id,
+            group_id: follow.group_id,
+            priority: follow.priority,
+            // Zendesk links the two and shows the link, so `names_closed`
+            // is not written.
             via_followup_source_id: Some(follow.follows),
             ..zd::NewTicket::default()
         };
@@ -269,7 +276,7 @@ impl ZendeskHelpdesk {
         let mut updated = match result {
             Ok(updated) => updated,
             Err(e) => {
-                if let ZendeskError::RateLimited(wait) = &e {
+                if let ZendeskError::RateLimited(wait) | ZendeskError::HeldBack(wait) = &e {
                     self.batches.held(tid, *wait);
                 }
                 return Err(e);

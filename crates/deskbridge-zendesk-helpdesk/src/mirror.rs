@@ -89,7 +89,9 @@ impl MirrorSource for Exports {
             let page = loop {
                 match self.client.export_users(&users).await {
                     Ok(page) => break page,
-                    Err(ZendeskError::RateLimited(wait)) => pages.wait_out(wait).await?,
+                    Err(ZendeskError::RateLimited(wait) | ZendeskError::HeldBack(wait)) => {
+                        pages.wait_out(wait).await?
+                    }
                     Err(e) => return Err(zendesk(e)),
                 }
             };
@@ -113,7 +115,9 @@ impl MirrorSource for Exports {
             let page = loop {
                 match self.client.export_tickets(&tickets).await {
                     Ok(page) => break page,
-                    Err(ZendeskError::RateLimited(wait)) => pages.wait_out(wait).await?,
+                    Err(ZendeskError::RateLimited(wait) | ZendeskError::HeldBack(wait)) => {
+                        pages.wait_out(wait).await?
+                    }
                     Err(e) => return Err(zendesk(e)),
                 }
             };

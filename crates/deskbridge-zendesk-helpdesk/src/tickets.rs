@@ -54,6 +54,7 @@ impl ZendeskHelpdesk {
                 .map(|r| zid(r, "requester"))
                 .transpose()?,
             assignee_id,
+            group_id: None,
             priority: Some(t.priority.as_str().into()),
             ticket_type: Some(t.ticket_type.as_str().into()),
             status: Some(t.status.as_str().into()),

@@ -696,13 +696,13 @@ impl ZendeskClient {
 
     /// Counts one request under `counts` before it is sent: in the count the
     /// instances share when there is one, else in this process's. A count
-    /// without room answers [`ZendeskError::RateLimited`] with how long until
+    /// without room answers [`ZendeskError::HeldBack`] with how long until
     /// it has, and nothing is sent: only this request waits.
     async fn admit(&self, counts: &[(Counted, Limit)]) -> Result<(), ZendeskError> {
         self.budget
             .admit(&self.counts, counts)
             .await
-            .map_err(ZendeskError::RateLimited)
+            .map_err(ZendeskError::HeldBack)
     }
 
     /// Counts one "Update User" request of `user_id` (5 a minute per user)

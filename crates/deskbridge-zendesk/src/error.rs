@@ -48,6 +48,11 @@ pub enum ZendeskError {
     /// before it has passed.
     #[error("Zendesk rate limit: retry after {0:?}")]
     RateLimited(Duration),
+    /// Not sent: a limit the client counts before sending (a user's updates
+    /// a minute, the exports, a ticket held after its 429) has no room for
+    /// this long. Only this request waits.
+    #[error("held back by a Zendesk limit for {0:?}")]
+    HeldBack(Duration),
     /// 5xx, with the `Retry-After` Zendesk sent, if any (a 503 during maintenance).
     #[error("Zendesk server error {status}")]
     Server {
@@ -67,6 +72,7 @@ impl ZendeskError {
         matches!(
             self,
             ZendeskError::RateLimited(_)
+                | ZendeskError::HeldBack(_)
                 | ZendeskError::Server { .. }
                 | ZendeskError::Network(_)
                 | ZendeskError::Conflict { .. }
@@ -76,7 +82,7 @@ impl ZendeskError {
     /// How long Zendesk asked us to wait before trying again, when it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ZendeskError::RateLimited(wait) => Some(*wait),
+            ZendeskError::RateLimited(wait) | ZendeskError::HeldBack(wait) => Some(*wait),
             ZendeskError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }

@@ -162,6 +162,8 @@ pub struct Ticket {
     #[serde(default)]
     pub organization_id: Option<u64>,
     #[serde(default)]
+    pub group_id: Option<u64>,
+    #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
     pub custom_fields: Vec<CustomFieldValue>,
@@ -345,6 +347,8 @@ pub struct NewTicket {
     pub requester_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", rename = "type")]

@@ -293,7 +293,7 @@ async fn a_tickets_429_holds_back_its_next_update_unsent() {
         .add_comment(7, &comment, &CommentChanges::default())
         .await
         .unwrap_err();
-    assert!(matches!(again, ZendeskError::RateLimited(_)), "{again:?}");
+    assert!(matches!(again, ZendeskError::HeldBack(_)), "{again:?}");
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
         arrivals.lock().unwrap().len(),
@@ -313,8 +313,7 @@ async fn incremental_exports_are_kept_to_their_limit() {
     for _ in 0..10 {
         client.admit_incremental_export().await.unwrap();
     }
-    let ZendeskError::RateLimited(wait) = client.admit_incremental_export().await.unwrap_err()
-    else {
+    let ZendeskError::HeldBack(wait) = client.admit_incremental_export().await.unwrap_err() else {
         panic!("the 11th export was admitted");
     };
     assert!(wait > Duration::from_secs(59), "{wait:?}");

@@ -253,6 +253,12 @@ pub enum HelpdeskError {
     /// 503 with `Retry-After`).
     #[error("temporary helpdesk error (retry after {after:?}): {reason}")]
     RetryAfter { reason: String, after: Duration },
+    /// Not sent: a limit counted before sending (a plan's per-endpoint limit,
+    /// or a hold the helpdesk's 429 put on an endpoint or a ticket) has no
+    /// room for `after`. Nothing was tried, so the step's attempt is not spent:
+    /// a busy minute delays a call, it does not use up its retries.
+    #[error("held back for {after:?}: {reason}")]
+    HeldBack { reason: String, after: Duration },
     /// Retrying cannot help (validation, a missing record, bad credentials).
     #[error("{0}")]
     Permanent(String),
@@ -269,16 +275,36 @@ impl HelpdeskError {
         }
     }
 
+    /// A request a helpdesk client held back unsent, `after` being how long
+    /// until its limit has room.
+    pub fn held_back(after: Duration, reason: String) -> HelpdeskError {
+        HelpdeskError::HeldBack { reason, after }
+    }
+
     /// Trying again later may succeed.
     pub fn is_transient(&self) -> bool {
         !matches!(self, HelpdeskError::Permanent(_))
     }
 
-    /// The earliest time to try again that the helpdesk named, if it named one.
+    /// The earliest time to try again that the helpdesk named (or, held
+    /// back, that its limit has room), if known.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            HelpdeskError::RetryAfter { after, .. } => Some(*after),
+            HelpdeskError::RetryAfter { after, .. } | HelpdeskError::HeldBack { after, .. } => {
+                Some(*after)
+            }
             _ => None,
+        }
+    }
+
+    /// What the step's record says of the failure.
+    pub fn reason(self) -> String {
+        match self {
+            HelpdeskError::Transient(r) | HelpdeskError::Permanent(r) => r,
+            HelpdeskError::RetryAfter { reason, .. } => reason,
+            HelpdeskError::HeldBack { reason, after } => {
+                format!("held back {}s: {reason}", after.as_secs().max(1))
+            }
         }
     }
 }

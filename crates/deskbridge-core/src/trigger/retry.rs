@@ -77,26 +77,18 @@ impl RetrySchedule {
             }
             // An address refused stays refused until the admin allows private
             // networks or fixes the URL; both end in a replay.
-            Attempt::AddressRefused => Failure {
-                retryable: false,
-                retry_after: None,
-            },
+            Attempt::AddressRefused => Failure::tried(false, None),
             // Only "slow down" (429) and "come back later" (503) ask for a wait.
             Attempt::Answered {
                 status: 429 | 503,
                 retry_after,
-            } => Failure {
-                retryable: true,
-                retry_after: *retry_after,
-            },
-            Attempt::Answered { .. } | Attempt::NoAnswer => Failure {
-                retryable: true,
-                retry_after: None,
-            },
+            } => Failure::tried(true, *retry_after),
+            Attempt::Answered { .. } | Attempt::NoAnswer => Failure::tried(true, None),
         };
         let wait = self.waits.get(attempts.saturating_sub(1) as usize).copied();
         match retry::judge(failure, wait) {
-            Retry::In(wait) => Verdict::RetryIn(wait),
+            // A notification is always sent, so never held; were it, it waits.
+            Retry::In(wait) | Retry::Held(wait) => Verdict::RetryIn(wait),
             Retry::GiveUp => Verdict::DeadLetter,
         }
     }

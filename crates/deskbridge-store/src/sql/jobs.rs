@@ -109,20 +109,17 @@ impl JobQueue for SqlStore {
         error: &str,
         delay: Duration,
     ) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', run_after = $1, last_error = $2, lease_owner = NULL,
-                    lease_until = NULL
-             WHERE id = $3 AND status = 'running' AND lease_owner = $4 AND attempts = $5",
-        )
-        .bind(now_ms() + delay.as_millis() as i64)
-        .bind(error)
-        .bind(step.job_id)
-        .bind(&step.owner)
-        .bind(step.attempt)
-        .execute(self.writer())
-        .await?
-        .rows_affected();
-        Ok(updated > 0)
+        self.requeue(step, Some(error), delay, Attempt::Spent).await
+    }
+
+    async fn hold_step(
+        &self,
+        step: &ClaimedStep,
+        error: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError> {
+        self.requeue(step, Some(error), delay, Attempt::NotSpent)
+            .await
     }
 
     async fn fail_step(&self, step: &ClaimedStep, error: &str) -> Result<bool, StoreError> {
@@ -169,17 +166,9 @@ impl JobQueue for SqlStore {
     }
 
     async fn release_step(&self, step: &ClaimedStep) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,
-                    lease_until = NULL
-             WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3",
-        )
-        .bind(step.job_id)
-        .bind(&step.owner)
-        .bind(step.attempt)
-        .execute(self.writer())
-        .await?;
-        Ok(())
+        self.requeue(step, None, Duration::ZERO, Attempt::NotSpent)
+            .await
+            .map(|_| ())
     }
 
     async fn next_due(&self, lane: WorkLane) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -330,7 +319,50 @@ impl JobQueue for SqlStore {
     }
 }
 
+/// Whether a step put back has spent the attempt its claim counted.
+#[derive(Clone, Copy)]
+enum Attempt {
+    Spent,
+    /// Held back unsent: the claim's count is taken back.
+    NotSpent,
+}
+
 impl SqlStore {
+    /// Puts a running step of ours back in the queue, due after `delay`,
+    /// with `error` as its last (a release keeps the one before).
+    ///
+    /// Taking the attempt back makes the next claim's number the same as
+    /// this one's; the fence (owner and attempt) still holds, because this
+    /// claim's worker has stopped using it (its lease keeper ended with the
+    /// step) and any other worker claims under another owner.
+    async fn requeue(
+        &self,
+        step: &ClaimedStep,
+        error: Option<&str>,
+        delay: Duration,
+        attempt: Attempt,
+    ) -> Result<bool, StoreError> {
+        let taken_back: i64 = match attempt {
+            Attempt::Spent => 0,
+            Attempt::NotSpent => 1,
+        };
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'queued', run_after = $1, last_error = COALESCE($2, last_error),
+                    lease_owner = NULL, lease_until = NULL, attempts = attempts - $6
+             WHERE id = $3 AND status = 'running' AND lease_owner = $4 AND attempts = $5",
+        )
+        .bind(now_ms() + delay.as_millis() as i64)
+        .bind(error)
+        .bind(step.job_id)
+        .bind(&step.owner)
+        .bind(step.attempt)
+        .bind(taken_back)
+        .execute(self.writer())
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
     /// Leases the oldest runnable step of the lane (of one kind, with `only`).
     async fn claim(
         &self,

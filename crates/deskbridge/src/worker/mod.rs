@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use deskbridge_core::ports::HelpdeskError;
 use deskbridge_core::retry::{self, Backoff, Retry};
 use deskbridge_core::trigger::{self, Notification};
 use deskbridge_core::{Step, StepOutcome, WorkLane};
@@ -364,14 +363,19 @@ async fn run_and_record(
             let jitter = rand::rng().random_range(retry::JITTER);
             match retry.backoff.judge(attempt, &e, jitter) {
                 Retry::In(delay) => {
-                    let reason = reason(e);
+                    let reason = e.reason();
                     tracing::warn!(%reason, ?delay, "step failed; will retry");
                     (state.store.retry_step(&step, &reason, delay).await, "retry")
                 }
+                Retry::Held(delay) => {
+                    let reason = e.reason();
+                    tracing::info!(%reason, ?delay, "step held back; waits for its limit");
+                    (state.store.hold_step(&step, &reason, delay).await, "held")
+                }
                 Retry::GiveUp => {
                     let reason = match e.is_transient() {
-                        true => format!("gave up after {} attempts: {}", step.attempt, reason(e)),
-                        false => reason(e),
+                        true => format!("gave up after {} attempts: {}", step.attempt, e.reason()),
+                        false => e.reason(),
                     };
                     tracing::error!(%reason, "step failed for good");
                     (state.store.fail_step(&step, &reason).await, "failed")
@@ -413,14 +417,6 @@ fn announced(group: &Group, step: &ClaimedStep, outcome: &StepOutcome) -> Vec<No
         .iter()
         .flat_map(|change| trigger::notifications(&group.step_triggers, change))
         .collect()
-}
-
-/// What the call's `steps` and `sync_error` show of a failure.
-fn reason(e: HelpdeskError) -> String {
-    match e {
-        HelpdeskError::Transient(r) | HelpdeskError::Permanent(r) => r,
-        HelpdeskError::RetryAfter { reason, .. } => reason,
-    }
 }
 
 /// Test hook for failover: with `DESKBRIDGE_FAULT_STEP_DELAY_MS=<ms>`, every step

@@ -150,6 +150,27 @@ impl Server {
         self.send("POST", "/api/v1/events", Some(body))
     }
 
+    /// Sends events to a process set to abort after a helpdesk step. The
+    /// events are committed before the worker can take them, but the worker
+    /// may reach its fault and abort before the 202 is written: then the
+    /// connection closes with no answer. Either is the process doing what it
+    /// was told; anything else (a refusal, no connection at all) fails.
+    pub fn post_events_to_dying(&self, body: &Value) {
+        let resp = self
+            .client()
+            .post(self.url("/api/v1/events"))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send();
+        match resp {
+            Ok(resp) => assert_eq!(resp.status().as_u16(), 202, "{:?}", resp.text()),
+            Err(e) => assert!(
+                e.is_request() && !e.is_connect(),
+                "the events were not sent: {e:?}"
+            ),
+        }
+    }
+
     pub fn get(&self, path: &str) -> (u16, Value) {
         self.send("GET", path, None)
     }

@@ -66,6 +66,31 @@ pub(crate) async fn create_company(
     Ok(created(&location, render::company(company)))
 }
 
+/// `GET /api/v2/companies/autocomplete?name=`: companies whose name starts
+/// with the keyword, id and name only, wrapped in `companies` ("Search
+/// Companies", Freshdesk API v2 reference, developers.freshdesk.com/api/
+/// #search_companies).
+pub(crate) async fn company_autocomplete(
+    State(shared): State<Arc<Shared>>,
+    req: Req,
+) -> Result<Response, ApiError> {
+    let mut errors = Errors::default();
+    req.allow(&["name"], &mut errors);
+    let name = req.get("name").map(str::to_lowercase).unwrap_or_default();
+    if name.is_empty() {
+        errors.missing("name", msg::MISSING);
+    }
+    errors.finish()?;
+    let store = shared.store();
+    let found: Vec<Value> = store
+        .companies
+        .values()
+        .filter(|c| c.name.to_lowercase().starts_with(&name))
+        .map(|c| json!({"id": c.id, "name": c.name}))
+        .collect();
+    Ok(ok(json!({ "companies": found })))
+}
+
 /// `GET /api/v2/companies/{id}`.
 pub(crate) async fn company(
     State(shared): State<Arc<Shared>>,

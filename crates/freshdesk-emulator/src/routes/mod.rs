@@ -36,6 +36,10 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
             "/api/v2/companies",
             get(catalog::companies).post(catalog::create_company),
         )
+        .route(
+            "/api/v2/companies/autocomplete",
+            get(catalog::company_autocomplete),
+        )
         .route("/api/v2/companies/{id}", get(catalog::company))
         .route("/api/v2/agents", get(catalog::agents))
         .route("/api/v2/agents/me", get(catalog::me))

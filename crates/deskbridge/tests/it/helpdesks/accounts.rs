@@ -16,6 +16,8 @@ pub(crate) struct Ticket {
     pub(crate) subject: String,
     /// `open`, `pending`, `solved` or `closed`.
     pub(crate) status: String,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub(crate) priority: String,
     pub(crate) tags: Vec<String>,
     /// Custom field id (as the group's config names it) → value.
     pub(crate) fields: Vec<(String, String)>,
@@ -54,6 +56,12 @@ pub(crate) trait Account: Sized {
     fn ticket(&self, id: &str) -> Ticket;
     fn comments(&self, ticket: &str) -> Vec<Comment>;
     fn contacts_with_phone(&self, e164: &str) -> usize;
+    /// A company (Zendesk: organization) already in the account.
+    fn seed_company(&self, name: &str) -> String;
+    /// The company of a contact, if any.
+    fn company_of(&self, contact: &str) -> Option<String>;
+    /// Every company's name.
+    fn companies(&self) -> Vec<String>;
     /// Requests deskbridge sent so far.
     fn requests(&self) -> u64;
     /// The requests a new ticket carrying a call's private comment costs:
@@ -145,6 +153,7 @@ impl Account for ZendeskAccount {
             assignee,
             subject: t.subject.clone().unwrap_or_default(),
             status: format!("{:?}", t.status).to_lowercase(),
+            priority: t.priority.map_or("normal", |p| p.as_str()).to_string(),
             tags: t.tags.clone(),
             fields: t
                 .custom_fields
@@ -176,6 +185,33 @@ impl Account for ZendeskAccount {
             .iter()
             .filter(|u| u.phone.as_deref() == Some(e164))
             .count()
+    }
+
+    fn seed_company(&self, name: &str) -> String {
+        // The emulator seeds none: made as an admin would, through the API.
+        let made: serde_json::Value = reqwest::blocking::Client::new()
+            .post(format!(
+                "{}/api/v2/organizations.json",
+                self.zd.emu.base_url
+            ))
+            .basic_auth("admin@acme.com/token", Some("emulator-token"))
+            .json(&serde_json::json!({"organization": {"name": name}}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        made["organization"]["id"].to_string()
+    }
+
+    fn company_of(&self, contact: &str) -> Option<String> {
+        let state = self.zd.emu.state();
+        let user = state.users.iter().find(|u| u.id.to_string() == contact)?;
+        user.organization_id.map(|o| o.to_string())
+    }
+
+    fn companies(&self) -> Vec<String> {
+        let state = self.zd.emu.state();
+        state.organizations.iter().map(|o| o.name.clone()).collect()
     }
 
     fn requests(&self) -> u64 {
@@ -293,6 +329,14 @@ impl Account for FreshdeskAccount {
                 _ => "pending",
             }
             .to_string(),
+            // "Priority" table: 1 low, 2 medium, 3 high, 4 urgent.
+            priority: match t.priority {
+                1 => "low",
+                3 => "high",
+                4 => "urgent",
+                _ => "normal",
+            }
+            .to_string(),
             tags: t.tags.clone(),
             fields: t
                 .custom_fields
@@ -339,6 +383,24 @@ impl Account for FreshdeskAccount {
             .iter()
             .filter(|c| c.phone.as_deref() == Some(e164) || c.mobile.as_deref() == Some(e164))
             .count()
+    }
+
+    fn seed_company(&self, name: &str) -> String {
+        self.emu.seed_company(name).to_string()
+    }
+
+    fn company_of(&self, contact: &str) -> Option<String> {
+        let state = self.emu.state();
+        let c = state
+            .contacts
+            .iter()
+            .find(|c| c.id.to_string() == contact)?;
+        c.company_id.map(|c| c.to_string())
+    }
+
+    fn companies(&self) -> Vec<String> {
+        let state = self.emu.state();
+        state.companies.iter().map(|c| c.name.clone()).collect()
     }
 
     fn requests(&self) -> u64 {

@@ -32,4 +32,5 @@ on_every_helpdesk!(
     a_call_on_a_ticket_closed_meanwhile_goes_onto_a_follow_up,
     with_the_mirror_loaded_callers_are_found_and_made_without_a_search,
     a_chat_is_archived_solved_or_escalated_open_with_its_note,
+    a_callers_company_is_found_by_name_or_made_once,
 );

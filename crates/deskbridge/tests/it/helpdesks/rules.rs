@@ -177,7 +177,9 @@ pub(super) fn missed_calls_and_voicemails_say_what_happened<A: Account>() {
 pub(super) fn a_call_on_a_ticket_closed_meanwhile_goes_onto_a_follow_up<A: Account>() {
     let account = A::start();
     let grace = account.seed_contact("Grace Hopper", "+14155550123");
-    let server = account.app("reuse_recent_minutes = 30\ncreate_ticket_at = \"answer\"");
+    let server = account.app(
+        "reuse_recent_minutes = 30\ncreate_ticket_at = \"answer\"\nticket_priority = \"high\"",
+    );
     // Answered: the ticket is made; the agent closes it before the call ends.
     server.post_events(&json!([
         {"id": "a1", "call_id": "a", "type": "ringing", "direction": "inbound", "from": "+14155550123"},
@@ -197,7 +199,16 @@ pub(super) fn a_call_on_a_ticket_closed_meanwhile_goes_onto_a_follow_up<A: Accou
             .contains(&json!("followup_of_closed_ticket")),
         "{call}"
     );
-    assert_eq!(account.ticket(&followup).requester, grace);
+    // The case goes on where it was: same caller, agent and priority.
+    let (closed, follow) = (account.ticket(&ticket), account.ticket(&followup));
+    assert_eq!(follow.requester, grace);
+    assert_eq!(closed.priority, "high");
+    assert_eq!(
+        (follow.assignee.as_deref(), follow.priority.as_str()),
+        (closed.assignee.as_deref(), "high"),
+        "{follow:?}"
+    );
+    assert_eq!(follow.subject, closed.subject);
     let comments = account.comments(&followup);
     assert!(
         comments
@@ -317,4 +328,38 @@ pub(super) fn a_chat_is_archived_solved_or_escalated_open_with_its_note<A: Accou
         comments[1].text
     );
     assert!(!comments[1].public);
+}
+
+/// A new caller's company, from call data: the one the account has by that
+/// name, else made once; a caller without one gets none.
+pub(super) fn a_callers_company_is_found_by_name_or_made_once<A: Account>() {
+    let account = A::start();
+    let acme = account.seed_company("Acme Corp");
+    let server = account.app(
+        "create = [\"contact\", \"organization\", \"ticket\", \"comment\"]\n\
+         organization_name = \"{{ attributes.company }}\"",
+    );
+    let first = call(
+        &server,
+        "c1",
+        "+14155550171",
+        json!({"company": "Acme Corp"}),
+    );
+    let contact = text(&first["contact_id"]);
+    assert_eq!(account.company_of(&contact), Some(acme.clone()), "{first}");
+    let second = call(&server, "c2", "+14155550172", json!({"company": "Globex"}));
+    let globex = account
+        .company_of(&text(&second["contact_id"]))
+        .expect("Globex was made");
+    assert_ne!(globex, acme);
+    let third = call(&server, "c3", "+14155550173", json!({"company": "Globex"}));
+    assert_eq!(
+        account.company_of(&text(&third["contact_id"])),
+        Some(globex)
+    );
+    let none = call(&server, "c4", "+14155550174", json!({}));
+    assert_eq!(account.company_of(&text(&none["contact_id"])), None);
+    let mut names = account.companies();
+    names.sort();
+    assert_eq!(names, ["Acme Corp", "Globex"]);
 }
