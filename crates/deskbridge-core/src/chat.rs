@@ -207,6 +207,8 @@ pub fn new_ticket(
         status: ticket_status(c),
         tags: ticket_tags(c, chat),
         ticket_form: chat.ticket_form.clone(),
+        group: None,
+        product: None,
         custom_fields: custom_fields(c, chat),
         assignee,
         comment: Some(NewComment::private(

@@ -1,5 +1,5 @@
-//! A group's templates (contact name, organization name, ticket subject, custom
-//! fields), compiled once when the group is built and rendered over a call.
+//! A group's templates (contact name, organization name, ticket subject, group
+//! and product, custom fields), compiled once when the group is built and rendered over a call.
 //!
 //! Compiling is where a template's mistakes show (syntax, a misspelt variable), so
 //! [`Templates::compile`] is also what `deskbridge check` runs: a group that starts
@@ -81,6 +81,8 @@ impl<'a> CallContext<'a> {
 const CONTACT_NAME: &str = "contact_name";
 const ORGANIZATION_NAME: &str = "organization_name";
 const TICKET_SUBJECT: &str = "ticket_subject";
+const TICKET_GROUP: &str = "ticket_group";
+const TICKET_PRODUCT: &str = "ticket_product";
 
 fn custom_field_key(id: &str) -> String {
     format!("custom_fields.{id}")
@@ -148,6 +150,8 @@ impl Templates {
                 policy.organization_name.clone(),
             ),
             (TICKET_SUBJECT.to_string(), policy.ticket_subject.clone()),
+            (TICKET_GROUP.to_string(), policy.ticket_group.clone()),
+            (TICKET_PRODUCT.to_string(), policy.ticket_product.clone()),
         ];
         let custom_fields: Vec<(String, String)> = policy
             .custom_fields
@@ -215,12 +219,31 @@ impl Templates {
 
     /// The organization created with a new contact; an empty result means none.
     pub fn organization_name(&self, call: &Interaction) -> Result<Option<String>, TemplateError> {
-        let name = self.render(ORGANIZATION_NAME, &CallContext::of(call))?;
-        Ok(Some(name.trim().to_string()).filter(|n| !n.is_empty()))
+        self.render_optional(ORGANIZATION_NAME, call)
     }
 
     pub fn ticket_subject(&self, call: &Interaction) -> Result<String, TemplateError> {
         self.render(TICKET_SUBJECT, &CallContext::of(call))
+    }
+
+    /// The helpdesk group of the call's new ticket; an empty result means
+    /// none (the helpdesk routes it).
+    pub fn ticket_group(&self, call: &Interaction) -> Result<Option<String>, TemplateError> {
+        self.render_optional(TICKET_GROUP, call)
+    }
+
+    /// The product of the call's new ticket (Freshdesk); empty: none.
+    pub fn ticket_product(&self, call: &Interaction) -> Result<Option<String>, TemplateError> {
+        self.render_optional(TICKET_PRODUCT, call)
+    }
+
+    fn render_optional(
+        &self,
+        key: &str,
+        call: &Interaction,
+    ) -> Result<Option<String>, TemplateError> {
+        let value = self.render(key, &CallContext::of(call))?;
+        Ok(Some(value.trim().to_string()).filter(|v| !v.is_empty()))
     }
 
     /// Custom field values; fields whose template renders empty are left out.

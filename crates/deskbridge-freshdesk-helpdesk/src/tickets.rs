@@ -281,8 +281,16 @@ impl FreshdeskHelpdesk {
             },
             ticket_type: type_name(t.ticket_type).map(str::to_string),
             responder_id: responder,
-            group_id: None,
-            product_id: None,
+            group_id: t
+                .group
+                .as_deref()
+                .map(|g| fid(g, "ticket_group"))
+                .transpose()?,
+            product_id: t
+                .product
+                .as_deref()
+                .map(|p| fid(p, "ticket_product"))
+                .transpose()?,
             tags,
             custom_fields: custom_fields(&t.custom_fields),
         };

@@ -71,6 +71,8 @@ fn new_ticket_for(requester: u64, body: &str) -> NewTicket {
         status: deskbridge_core::policy::TicketStatus::New,
         tags: Vec::new(),
         ticket_form: None,
+        group: None,
+        product: None,
         custom_fields: Vec::new(),
         assignee: None,
         comment: Some(NewComment::private(body.into())),

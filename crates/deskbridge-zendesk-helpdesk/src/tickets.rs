@@ -54,7 +54,11 @@ impl ZendeskHelpdesk {
                 .map(|r| zid(r, "requester"))
                 .transpose()?,
             assignee_id,
-            group_id: None,
+            group_id: t
+                .group
+                .as_deref()
+                .map(|g| zid(g, "ticket_group"))
+                .transpose()?,
             priority: Some(t.priority.as_str().into()),
             ticket_type: Some(t.ticket_type.as_str().into()),
             status: Some(t.status.as_str().into()),

@@ -218,6 +218,12 @@ pub struct Policy {
     pub ticket_status: TicketStatus,
     pub ticket_tags: Vec<String>,
     pub ticket_form: Option<String>,
+    /// The helpdesk group a new ticket goes to: a template over call data
+    /// rendering the group's id (e.g. from the queue); empty: none, the
+    /// helpdesk's own routing decides.
+    pub ticket_group: String,
+    /// Freshdesk's product of a new ticket, a template as `ticket_group`.
+    pub ticket_product: String,
     /// Ticket field id → template over call data.
     pub custom_fields: BTreeMap<String, String>,
     /// Assign tickets to the answering agent.
@@ -289,6 +295,8 @@ impl Default for Policy {
             ticket_status: TicketStatus::New,
             ticket_tags: Vec::new(),
             ticket_form: None,
+            ticket_group: String::new(),
+            ticket_product: String::new(),
             custom_fields: BTreeMap::new(),
             assign: true,
             default_assignee: None,

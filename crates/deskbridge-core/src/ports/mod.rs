@@ -153,6 +153,10 @@ pub struct NewTicket {
     pub status: TicketStatus,
     pub tags: Vec<String>,
     pub ticket_form: Option<String>,
+    /// The helpdesk group's id (`ticket_group`), when the group names one.
+    pub group: Option<String>,
+    /// The helpdesk product's id (`ticket_product`, Freshdesk).
+    pub product: Option<String>,
     /// Ticket field id → value.
     pub custom_fields: Vec<(String, String)>,
     /// An agent's email; the helpdesk maps it to its own agent id.

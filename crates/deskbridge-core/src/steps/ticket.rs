@@ -155,6 +155,8 @@ pub fn new_ticket(
         status: policy.ticket_status,
         tags,
         ticket_form: policy.ticket_form.clone(),
+        group: templates.ticket_group(call)?,
+        product: templates.ticket_product(call)?,
         custom_fields,
         assignee,
         comment: Some(NewComment::private(body)),

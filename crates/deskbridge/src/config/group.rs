@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{BackendKind, Config};
 
+mod on_helpdesk;
+
 /// One agent of the directory.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -75,6 +77,12 @@ pub struct GroupConfig {
     pub ticket_tags: Option<Vec<String>>,
     /// Zendesk: the ticket form's id (Freshdesk has none).
     pub ticket_form: Option<String>,
+    /// The helpdesk group a new ticket goes to: its id, or a template over
+    /// call data that renders one (e.g. by queue). Left out, the helpdesk
+    /// routes the ticket.
+    pub ticket_group: Option<String>,
+    /// Freshdesk: the product a new ticket is for, as `ticket_group`.
+    pub ticket_product: Option<String>,
     /// Ticket field → template over call data: a Zendesk field's id, a
     /// Freshdesk custom field's name (`cf_...`).
     pub custom_fields: BTreeMap<String, String>,
@@ -243,6 +251,8 @@ impl GroupConfig {
             ticket_status: self.ticket_status.unwrap_or(d.ticket_status),
             ticket_tags: self.ticket_tags.clone().unwrap_or(d.ticket_tags),
             ticket_form: self.ticket_form.clone().or(d.ticket_form),
+            ticket_group: self.ticket_group.clone().unwrap_or(d.ticket_group),
+            ticket_product: self.ticket_product.clone().unwrap_or(d.ticket_product),
             custom_fields: self.custom_fields.clone(),
             assign: self.assign.unwrap_or(d.assign),
             default_assignee: self.default_assignee.clone().or(d.default_assignee),
@@ -415,13 +425,6 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
             .as_ref()
             .and_then(|b| config.backends.get(b))
             .map(|b| b.kind);
-        let on_zendesk = kind == Some(BackendKind::Zendesk);
-        // What the group's backend writes a call as, for the Zendesk keys'
-        // messages.
-        let writes = match kind {
-            Some(BackendKind::Freshdesk) => "Freshdesk, where a call is a private note",
-            _ => "the built-in CRM, which writes text comments",
-        };
         for (j, t) in g.triggers.iter().enumerate() {
             t.check(&key(&format!("triggers[{j}]")), errors);
             // Notifications are signed with their endpoint's secrets, found by
@@ -437,81 +440,7 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 ));
             }
         }
-        if g.zendesk_voice == Some(true) && !on_zendesk {
-            errors.push(format!(
-                "{}: voice comments are Zendesk's; this group's backend is {writes} (remove zendesk_voice, or set backend to a Zendesk backend)",
-                key("zendesk_voice")
-            ));
-        }
-        if let Some(app) = g.zendesk_app_id {
-            if !on_zendesk {
-                errors.push(format!(
-                    "{}: call records are Zendesk's (Talk Partner Edition); this group's backend is {writes} (remove zendesk_app_id, or set backend to a Zendesk backend)",
-                    key("zendesk_app_id")
-                ));
-            } else if app == 0 {
-                errors.push(format!(
-                    "{}: 0 is no app id; use your Talk Partner Edition app's id (Admin Center > Apps and integrations > Zendesk Support apps), or leave the key out",
-                    key("zendesk_app_id")
-                ));
-            }
-        }
-        if on_zendesk {
-            for id in g.custom_fields.keys() {
-                if id.parse::<u64>().is_err() {
-                    errors.push(format!(
-                        "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
-                        key(&format!("custom_fields.{id}"))
-                    ));
-                }
-            }
-            let pop_fields = [
-                ("pop_ticket_field", g.pop_ticket_field.as_ref()),
-                (
-                    "pop_new_ticket_field.id",
-                    g.pop_new_ticket_field.as_ref().map(|f| &f.id),
-                ),
-            ];
-            for (name, id) in pop_fields {
-                if let Some(id) = id
-                    && id.parse::<u64>().is_err()
-                {
-                    errors.push(format!(
-                        "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
-                        key(name)
-                    ));
-                }
-            }
-            if let Some(form) = &g.ticket_form
-                && form.parse::<u64>().is_err()
-            {
-                errors.push(format!(
-                    "{}: {form:?} is not a Zendesk ticket form id (digits)",
-                    key("ticket_form")
-                ));
-            }
-            if let Some(chat) = &g.chat {
-                for id in chat.fields.keys() {
-                    if id.parse::<u64>().is_err() {
-                        errors.push(format!(
-                            "{}: {id:?} is not a Zendesk ticket field id (digits, from Admin Center > Objects and rules > Tickets > Fields)",
-                            key(&format!("chat.fields.{id}"))
-                        ));
-                    }
-                }
-                if let Some(form) = &chat.ticket_form
-                    && form.parse::<u64>().is_err()
-                {
-                    errors.push(format!(
-                        "{}: {form:?} is not a Zendesk ticket form id (digits)",
-                        key("chat.ticket_form")
-                    ));
-                }
-            }
-        }
-        if kind == Some(BackendKind::Freshdesk) {
-            check_on_freshdesk(g, &key, errors);
-        }
+        on_helpdesk::check(g, kind, &key, errors);
         if let Some(r) = &g.default_region
             && let Err(e) = r.parse::<Region>()
         {
@@ -605,74 +534,6 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
         check_pops(g, config, &key, errors);
         for e in g.policy().validate(&format!("groups[{i}]")) {
             errors.push(e.to_string());
-        }
-    }
-}
-
-/// A group on a Freshdesk backend: its ticket fields are named `cf_...`, and
-/// Zendesk's ticket forms do not exist there.
-fn check_on_freshdesk(g: &GroupConfig, key: &dyn Fn(&str) -> String, errors: &mut Vec<String>) {
-    let mut fields: Vec<(String, &String)> = g
-        .custom_fields
-        .keys()
-        .map(|id| (key(&format!("custom_fields.{id}")), id))
-        .collect();
-    fields.extend(
-        g.pop_ticket_field
-            .iter()
-            .map(|id| (key("pop_ticket_field"), id)),
-    );
-    fields.extend(
-        g.pop_new_ticket_field
-            .iter()
-            .map(|f| (key("pop_new_ticket_field.id"), &f.id)),
-    );
-    if let Some(chat) = &g.chat {
-        fields.extend(
-            chat.fields
-                .keys()
-                .map(|id| (key(&format!("chat.fields.{id}")), id)),
-        );
-    }
-    if let Some(w) = &g.wrap_up {
-        fields.extend(
-            w.custom_field
-                .iter()
-                .map(|id| (key("wrap_up.custom_field"), id)),
-        );
-    }
-    for (path, id) in fields {
-        if id.starts_with("cf_") {
-            continue;
-        }
-        let example = match id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !id.chars().all(|c| c.is_ascii_digit())
-        {
-            true => format!("\"cf_{}\"", id.to_ascii_lowercase()),
-            false => "\"cf_utm_source\"".to_string(),
-        };
-        errors.push(format!(
-            "{path}: {id:?} is not a Freshdesk custom field; Freshdesk names them cf_... (the field's name in Admin > Ticket Fields, or GET /api/v2/ticket_fields), e.g. {example}"
-        ));
-    }
-    let forms = [
-        (
-            "ticket_form",
-            g.ticket_form.is_some(),
-            "[groups.custom_fields]",
-        ),
-        (
-            "chat.ticket_form",
-            g.chat.as_ref().is_some_and(|c| c.ticket_form.is_some()),
-            "[groups.chat.fields]",
-        ),
-    ];
-    for (name, set, section) in forms {
-        if set {
-            errors.push(format!(
-                "{}: ticket forms are Zendesk's; a Freshdesk ticket is made without one (remove {name}; the fields to fill go under {section})",
-                key(name)
-            ));
         }
     }
 }

@@ -121,7 +121,8 @@ pub struct JobsConfig {
     pub workers: usize,
     /// How long a worker holds a step before another may take it over.
     pub lease_seconds: u64,
-    /// Attempts before a step that keeps failing is marked failed.
+    /// Attempts before a step that keeps failing is marked failed. A request
+    /// held back unsent by a helpdesk rate limit is no attempt: it waits for room.
     pub max_attempts: u32,
     /// First retry delay; doubles with each attempt, with jitter.
     pub retry_base_ms: u64,

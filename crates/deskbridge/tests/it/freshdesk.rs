@@ -55,3 +55,29 @@ fn a_private_call_is_a_note_unless_the_backend_allows_it_in_the_description() {
     );
     assert_eq!(described["decisions"]["contact_rule"], json!("new_contact"));
 }
+
+/// `ticket_product` on a Freshdesk group: the new ticket is for that product
+/// (and in the group `ticket_group` names), with the call's private note.
+#[test]
+fn a_group_names_the_product_and_group_of_its_tickets() {
+    let account = FreshdeskAccount::start();
+    let phones = account.seed_product("Phones");
+    let sales = account.seed_group("Sales");
+    let server = account.app(&format!(
+        "ticket_product = \"{phones}\"\nticket_group = \"{sales}\""
+    ));
+    server.post_events(&answered_call("p1", "+14155550190", "ann@acme.com"));
+    let call = server.wait_synced("p1");
+    assert_eq!(call["sync"], "done", "{call}");
+    let ticket = account.ticket(call["ticket_id"].as_str().expect("a ticket"));
+    assert_eq!(
+        (ticket.product.as_deref(), ticket.group.as_deref()),
+        (Some(phones.as_str()), Some(sales.as_str()))
+    );
+    assert!(
+        account
+            .comments(call["ticket_id"].as_str().unwrap())
+            .iter()
+            .any(|c| c.text.contains("Inbound call answered") && !c.public)
+    );
+}

@@ -257,3 +257,47 @@ ticket_form = "7"
         "{errors:#?}"
     );
 }
+
+/// `ticket_group` and `ticket_product` take the helpdesk's ids: a name is
+/// refused with where to find the number, a template is taken as it is (it
+/// renders an id per call); Zendesk has no products, the built-in CRM neither
+/// groups nor products.
+#[test]
+fn a_tickets_group_and_product_are_ids_of_a_helpdesk_that_has_them() {
+    let on_freshdesk = |keys: &str| {
+        let text = config_text("https://acme.freshdesk.com", KEY, &[], keys);
+        Config::from_toml(&text, Overrides::default()).map_err(|e| e.0)
+    };
+    let taken = on_freshdesk(
+        "ticket_group = \"{% if queue == 'billing' %}12{% endif %}\"\nticket_product = \"7\"\n",
+    )
+    .expect("an id and a template");
+    let policy = taken.groups[0].policy();
+    assert_eq!(policy.ticket_product, "7");
+    assert!(policy.ticket_group.contains("queue == 'billing'"));
+    let errors = on_freshdesk("ticket_group = \"Billing\"\n").expect_err("a name");
+    assert_eq!(
+        errors,
+        [
+            r#"groups[0].ticket_group: "Billing" is not a Freshdesk group id; give the group's number (from Admin > Groups), or a template over call data that renders one"#
+        ]
+    );
+
+    let zendesk = "[backends.zd]\nkind = \"zendesk\"\nsubdomain = \"acme\"\nemail = \"admin@acme.com\"\napi_token = \"zendesk-token-0123456789\"\n\n\
+        [[groups]]\nname = \"support\"\nbackend = \"zd\"\ntokens = [\"support-token-0123456789\"]\nticket_group = \"360000012\"\nticket_product = \"7\"\n";
+    let errors = Config::from_toml(zendesk, Overrides::default())
+        .expect_err("a product on Zendesk")
+        .0;
+    assert_eq!(
+        errors,
+        ["groups[0].ticket_product: Zendesk has no ticket products; remove ticket_product"]
+    );
+    let builtin = "[[groups]]\nname = \"support\"\ntokens = [\"support-token-0123456789\"]\nticket_group = \"12\"\n";
+    let errors = Config::from_toml(builtin, Overrides::default())
+        .expect_err("a group on the built-in CRM")
+        .0;
+    assert_eq!(
+        errors,
+        ["groups[0].ticket_group: the built-in CRM has no ticket groups; remove ticket_group"]
+    );
+}

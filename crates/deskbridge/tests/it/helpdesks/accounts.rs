@@ -18,6 +18,10 @@ pub(crate) struct Ticket {
     pub(crate) status: String,
     /// `low`, `normal`, `high` or `urgent`.
     pub(crate) priority: String,
+    /// The helpdesk group's id.
+    pub(crate) group: Option<String>,
+    /// The product's id (Freshdesk).
+    pub(crate) product: Option<String>,
     pub(crate) tags: Vec<String>,
     /// Custom field id (as the group's config names it) → value.
     pub(crate) fields: Vec<(String, String)>,
@@ -56,6 +60,8 @@ pub(crate) trait Account: Sized {
     fn ticket(&self, id: &str) -> Ticket;
     fn comments(&self, ticket: &str) -> Vec<Comment>;
     fn contacts_with_phone(&self, e164: &str) -> usize;
+    /// A group of agents, for `ticket_group`: its id.
+    fn seed_group(&self, name: &str) -> String;
     /// A company (Zendesk: organization) already in the account.
     fn seed_company(&self, name: &str) -> String;
     /// The company of a contact, if any.
@@ -154,6 +160,8 @@ impl Account for ZendeskAccount {
             subject: t.subject.clone().unwrap_or_default(),
             status: format!("{:?}", t.status).to_lowercase(),
             priority: t.priority.map_or("normal", |p| p.as_str()).to_string(),
+            group: t.group_id.map(|g| g.to_string()),
+            product: None,
             tags: t.tags.clone(),
             fields: t
                 .custom_fields
@@ -185,6 +193,12 @@ impl Account for ZendeskAccount {
             .iter()
             .filter(|u| u.phone.as_deref() == Some(e164))
             .count()
+    }
+
+    fn seed_group(&self, name: &str) -> String {
+        // The emulator keeps no groups and takes any `group_id` (Zendesk
+        // refuses an unknown one): an id in Zendesk's form, from the name.
+        (360_000_000 + name.bytes().map(u64::from).sum::<u64>()).to_string()
     }
 
     fn seed_company(&self, name: &str) -> String {
@@ -241,6 +255,13 @@ pub(crate) struct FreshdeskAccount {
     emu: freshdesk_emulator::RunningEmulator,
     ann: u64,
     _rt: tokio::runtime::Runtime,
+}
+
+impl FreshdeskAccount {
+    /// A product (Admin > Multiple Products), for `ticket_product`: its id.
+    pub(crate) fn seed_product(&self, name: &str) -> String {
+        self.emu.seed_product(name).to_string()
+    }
 }
 
 impl Account for FreshdeskAccount {
@@ -337,6 +358,8 @@ impl Account for FreshdeskAccount {
                 _ => "normal",
             }
             .to_string(),
+            group: t.group_id.map(|g| g.to_string()),
+            product: t.product_id.map(|p| p.to_string()),
             tags: t.tags.clone(),
             fields: t
                 .custom_fields
@@ -383,6 +406,10 @@ impl Account for FreshdeskAccount {
             .iter()
             .filter(|c| c.phone.as_deref() == Some(e164) || c.mobile.as_deref() == Some(e164))
             .count()
+    }
+
+    fn seed_group(&self, name: &str) -> String {
+        self.emu.seed_group(name).to_string()
     }
 
     fn seed_company(&self, name: &str) -> String {

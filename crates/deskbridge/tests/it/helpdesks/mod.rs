@@ -33,4 +33,5 @@ on_every_helpdesk!(
     with_the_mirror_loaded_callers_are_found_and_made_without_a_search,
     a_chat_is_archived_solved_or_escalated_open_with_its_note,
     a_callers_company_is_found_by_name_or_made_once,
+    call_data_sends_the_ticket_to_a_group,
 );

@@ -363,3 +363,19 @@ pub(super) fn a_callers_company_is_found_by_name_or_made_once<A: Account>() {
     names.sort();
     assert_eq!(names, ["Acme Corp", "Globex"]);
 }
+
+/// `ticket_group` from call data: the IVR's menu choice sends billing calls'
+/// tickets to the Billing group; a call that picks nothing is left to the
+/// helpdesk's own routing.
+pub(super) fn call_data_sends_the_ticket_to_a_group<A: Account>() {
+    let account = A::start();
+    let billing = account.seed_group("Billing");
+    let server = account.app(&format!(
+        "ticket_group = \"{{% if attributes.menu == '2' %}}{billing}{{% endif %}}\""
+    ));
+    let routed = call(&server, "g1", "+14155550181", json!({"menu": "2"}));
+    let ticket = account.ticket(&text(&routed["ticket_id"]));
+    assert_eq!(ticket.group, Some(billing), "{ticket:?}");
+    let unrouted = call(&server, "g2", "+14155550182", json!({"menu": "1"}));
+    assert_eq!(account.ticket(&text(&unrouted["ticket_id"])).group, None);
+}
