@@ -6,6 +6,7 @@
 //! it asks here and carries out the answer. So two backends cannot drift apart,
 //! and a new backend adds I/O, never a rule.
 
+use crate::ports::NewComment;
 use crate::ticket::TicketStatus;
 
 /// The status a call's comment leaves its ticket in, when it changes it: a
@@ -85,17 +86,52 @@ pub struct ClosedTicket<Id, Priority> {
     pub priority: Option<Priority>,
 }
 
+/// Where a call's comment goes, given its ticket's status now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentTarget {
+    /// On the ticket.
+    Ticket,
+    /// On a follow-up of the closed ticket ([`follow_up`]).
+    FollowUp,
+}
+
+/// A closed ticket takes no more of a case: no agent looks at it again, so
+/// the call goes onto its follow-up. Zendesk says so itself (it refuses the
+/// comment); a helpdesk that would take the comment (Freshdesk) reads the
+/// status and asks here. A comment an earlier try of the step already wrote
+/// stays where it is, even if the ticket was closed since: writing it again
+/// on a follow-up would double the call.
+pub fn comment_target(status: &str, written_before: bool) -> CommentTarget {
+    match (status.eq_ignore_ascii_case("closed"), written_before) {
+        (true, false) => CommentTarget::FollowUp,
+        _ => CommentTarget::Ticket,
+    }
+}
+
+/// Who a follow-up is assigned to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUpAgent<Id> {
+    /// The closed ticket's agent (none if it had none).
+    OfClosed(Option<Id>),
+    /// The agent the comment reassigns to (an email: the call was transferred).
+    Reassigned(String),
+}
+
 /// The ticket that carries a comment a closed ticket can no longer take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUp<Id, Priority> {
     /// The closed ticket's subject (so the agent sees it is the same case).
     pub subject: String,
-    /// The same customer, agent, group and priority: the case goes on where
-    /// it was, not back to triage.
+    /// The same customer, group and priority: the case goes on where it was,
+    /// not back to triage.
     pub requester_id: Option<Id>,
-    pub assignee_id: Option<Id>,
     pub group_id: Option<Id>,
     pub priority: Option<Priority>,
+    pub agent: FollowUpAgent<Id>,
+    /// What the comment would have set on the closed ticket (a wrap-up's tag
+    /// and field): set on the follow-up instead, so it is not lost.
+    pub tags: Vec<String>,
+    pub custom_fields: Vec<(String, String)>,
     /// The closed ticket it follows (Zendesk links the two).
     pub follows: Id,
     /// The line that names the closed ticket, for a helpdesk that cannot link
@@ -104,10 +140,14 @@ pub struct FollowUp<Id, Priority> {
     pub names_closed: String,
 }
 
-/// The follow-up of a closed ticket: same subject, customer, agent, group and
-/// priority, linked to (or naming) the closed one. The comment's text and
-/// visibility are the comment's own.
-pub fn follow_up<Id, Priority>(closed: &ClosedTicket<Id, Priority>) -> FollowUp<Id, Priority>
+/// The follow-up of a closed ticket for `comment`: same subject, customer,
+/// group and priority, linked to (or naming) the closed one; the closed
+/// ticket's agent unless the comment reassigns; the comment's tags and
+/// fields. The comment's text and visibility are its own.
+pub fn follow_up<Id, Priority>(
+    closed: &ClosedTicket<Id, Priority>,
+    comment: &NewComment,
+) -> FollowUp<Id, Priority>
 where
     Id: Clone + std::fmt::Display,
     Priority: Clone,
@@ -119,9 +159,14 @@ where
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| "Follow-up".into()),
         requester_id: closed.requester_id.clone(),
-        assignee_id: closed.assignee_id.clone(),
         group_id: closed.group_id.clone(),
         priority: closed.priority.clone(),
+        agent: match &comment.reassign {
+            Some(email) => FollowUpAgent::Reassigned(email.clone()),
+            None => FollowUpAgent::OfClosed(closed.assignee_id.clone()),
+        },
+        tags: comment.tags.clone(),
+        custom_fields: comment.custom_fields.clone(),
         follows: closed.id.clone(),
         names_closed: format!("Follow-up of closed ticket #{}", closed.id),
     }
@@ -191,22 +236,48 @@ mod tests {
             group_id: Some(12),
             priority: Some("high"),
         };
+        let mut wrapped_up = NewComment::private("Inbound call answered".into());
+        wrapped_up.tags = vec!["wrap-sale".into()];
+        wrapped_up.custom_fields = vec![("cf_outcome".into(), "sale".into())];
         assert_eq!(
-            follow_up(&closed),
+            follow_up(&closed, &wrapped_up),
             FollowUp {
                 subject: "Router keeps rebooting".into(),
                 requester_id: Some(7),
-                assignee_id: Some(3),
                 group_id: Some(12),
                 priority: Some("high"),
+                agent: FollowUpAgent::OfClosed(Some(3)),
+                tags: vec!["wrap-sale".into()],
+                custom_fields: vec![("cf_outcome".into(), "sale".into())],
                 follows: 41,
                 names_closed: "Follow-up of closed ticket #41".into(),
             }
+        );
+        // A transferred call's comment names its agent: the follow-up is theirs.
+        let mut transferred = NewComment::private("Inbound call answered".into());
+        transferred.reassign = Some("bob@acme.com".into());
+        assert_eq!(
+            follow_up(&closed, &transferred).agent,
+            FollowUpAgent::Reassigned("bob@acme.com".into())
         );
         let untitled = ClosedTicket {
             subject: Some("  ".into()),
             ..closed
         };
-        assert_eq!(follow_up(&untitled).subject, "Follow-up");
+        assert_eq!(follow_up(&untitled, &transferred).subject, "Follow-up");
+    }
+
+    #[test]
+    fn only_a_closed_ticket_sends_a_comment_to_a_follow_up_and_never_one_already_written() {
+        assert_eq!(comment_target("closed", false), CommentTarget::FollowUp);
+        assert_eq!(comment_target("Closed", false), CommentTarget::FollowUp);
+        assert_eq!(comment_target("closed", true), CommentTarget::Ticket);
+        for status in ["new", "open", "pending", "hold", "solved"] {
+            assert_eq!(
+                comment_target(status, false),
+                CommentTarget::Ticket,
+                "{status}"
+            );
+        }
     }
 }

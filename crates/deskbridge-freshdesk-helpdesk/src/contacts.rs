@@ -14,6 +14,18 @@ use crate::known::{CONTACT_TTL, fresh};
 use crate::text::phone_external_id;
 use crate::{FreshdeskHelpdesk, fid, helpdesk_error};
 
+/// The contact an earlier try of this step (or another instance, a moment
+/// ago) made for the caller: the number's, under the name deskbridge gives
+/// it, the first made. A contact someone else made with the number is not
+/// taken: the core weighed the number's contacts and asked for a new one
+/// (`ambiguous_caller = "new_contact"`).
+fn made_earlier<'a>(listed: &'a [fd::Contact], new: &NewContact) -> Option<&'a fd::Contact> {
+    listed
+        .iter()
+        .filter(|c| !c.deleted && c.name == new.name)
+        .min_by_key(|c| c.id)
+}
+
 /// A contact as the port shows it: its numbers as typed.
 pub(crate) fn summary(c: &fd::Contact) -> ContactSummary {
     ContactSummary {
@@ -191,7 +203,7 @@ impl FreshdeskHelpdesk {
                 .contacts_where("phone", phone)
                 .await
                 .map_err(helpdesk_error)?;
-            if let Some(c) = listed.iter().filter(|c| !c.deleted).min_by_key(|c| c.id) {
+            if let Some(c) = made_earlier(&listed, new) {
                 return Ok(self.remember_caller(c, phone));
             }
         }
@@ -221,7 +233,7 @@ impl FreshdeskHelpdesk {
                         .contacts_where("phone", phone)
                         .await
                         .map_err(helpdesk_error)?;
-                    if let Some(c) = listed.iter().filter(|c| !c.deleted).min_by_key(|c| c.id) {
+                    if let Some(c) = made_earlier(&listed, new) {
                         return Ok(self.remember_caller(c, phone));
                     }
                 }

@@ -5,7 +5,7 @@
 //! follow-up ticket.
 
 use deskbridge_core::ports::*;
-use deskbridge_core::ticket_rules::{self, ClosedTicket};
+use deskbridge_core::ticket_rules::{self, ClosedTicket, CommentTarget, FollowUpAgent};
 use deskbridge_freshdesk::types as fd;
 
 use crate::known::STATUS_TTL;
@@ -114,11 +114,14 @@ impl FreshdeskHelpdesk {
             false => self.earlier_note(tid, key).await?,
         };
         let (status, tags) = match self.ticket_now(tid, !comment.tags.is_empty()).await? {
-            // Freshdesk would take the note, on a ticket no agent looks at.
-            Now::Closed(ticket) if earlier.is_none() => {
-                return self.follow_up(&ticket, comment, key).await;
+            // Freshdesk would take the note, even on a closed ticket: the
+            // core says where it goes.
+            Now::Closed(ticket) => {
+                match ticket_rules::comment_target("closed", earlier.is_some()) {
+                    CommentTarget::FollowUp => return self.follow_up(&ticket, comment, key).await,
+                    CommentTarget::Ticket => ("closed".to_string(), ticket.tags),
+                }
             }
-            Now::Closed(ticket) => ("closed".to_string(), ticket.tags),
             Now::Open { status, tags } => (status, tags),
         };
         let (note, earlier_text) = match earlier {
@@ -175,14 +178,17 @@ impl FreshdeskHelpdesk {
         comment: &NewComment,
         key: &IdempotencyKey,
     ) -> Result<CommentAdded, HelpdeskError> {
-        let follow = ticket_rules::follow_up(&ClosedTicket {
-            id: closed.id,
-            subject: closed.subject.clone(),
-            requester_id: closed.requester_id,
-            assignee_id: closed.responder_id,
-            group_id: closed.group_id,
-            priority: closed.priority,
-        });
+        let follow = ticket_rules::follow_up(
+            &ClosedTicket {
+                id: closed.id,
+                subject: closed.subject.clone(),
+                requester_id: closed.requester_id,
+                assignee_id: closed.responder_id,
+                group_id: closed.group_id,
+                priority: closed.priority,
+            },
+            comment,
+        );
         // The call in the description only where it may be read by the
         // requester (see `FreshdeskHelpdesk::in_description`).
         let in_description = comment.public || self.call_in_description;
@@ -212,8 +218,12 @@ impl FreshdeskHelpdesk {
                         closed.id
                     ))
                 })?;
-                let mut tags = comment.tags.clone();
+                let mut tags = follow.tags.clone();
                 tags.push(key_tag(key.as_str()));
+                let responder_id = match &follow.agent {
+                    FollowUpAgent::OfClosed(agent) => *agent,
+                    FollowUpAgent::Reassigned(email) => self.agent_id(Some(email)).await?,
+                };
                 let description = match in_description {
                     true => format!("{heading}\n\n{}", comment.body),
                     false => heading.clone(),
@@ -227,11 +237,11 @@ impl FreshdeskHelpdesk {
                     priority: follow.priority.unwrap_or(fd::PRIORITY_LOW),
                     source: fd::SOURCE_PHONE,
                     ticket_type: None,
-                    responder_id: follow.assignee_id,
+                    responder_id,
                     group_id: follow.group_id,
                     product_id: None,
                     tags,
-                    custom_fields: custom_fields(&comment.custom_fields),
+                    custom_fields: custom_fields(&follow.custom_fields),
                 };
                 let created = self
                     .client

@@ -5,7 +5,7 @@
 //! key, so each ends with its step's key, which a retried step looks for first.
 
 use deskbridge_core::ports::*;
-use deskbridge_core::ticket_rules::{self, ClosedTicket, CommentForm};
+use deskbridge_core::ticket_rules::{self, ClosedTicket, CommentForm, FollowUpAgent};
 use deskbridge_zendesk::ZendeskError;
 use deskbridge_zendesk::types as zd;
 
@@ -186,14 +186,21 @@ impl ZendeskHelpdesk {
             .ok_or_else(|| {
                 HelpdeskError::Permanent(format!("ticket {closed_id} no longer exists"))
             })?;
-        let follow = ticket_rules::follow_up(&ClosedTicket {
-            id: closed_id,
-            subject: closed.subject.clone(),
-            requester_id: closed.requester_id,
-            assignee_id: closed.assignee_id,
-            group_id: closed.group_id,
-            priority: closed.priority.clone(),
-        });
+        let follow = ticket_rules::follow_up(
+            &ClosedTicket {
+                id: closed_id,
+                subject: closed.subject.clone(),
+                requester_id: closed.requester_id,
+                assignee_id: closed.assignee_id,
+                group_id: closed.group_id,
+                priority: closed.priority.clone(),
+            },
+            comment,
+        );
+        let assignee_id = match &follow.agent {
+            FollowUpAgent::OfClosed(agent) => *agent,
+            FollowUpAgent::Reassigned(email) => self.agent_id(email).await?,
+        };
         let followup = zd::NewTicket {
             subject: follow.subject,
             comment: Some(zd::NewComment {
@@ -201,9 +208,11 @@ impl ZendeskHelpdesk {
                 public: comment.public,
             }),
             requester_id: follow.requester_id,
-            assignee_id: follow.assignee_id,
+            assignee_id,
             group_id: follow.group_id,
             priority: follow.priority,
+            tags: follow.tags,
+            custom_fields: crate::tickets::custom_field_values(&follow.custom_fields)?,
             // Zendesk links the two and shows the link, so `names_closed`
             // is not written.
             via_followup_source_id: Some(follow.follows),

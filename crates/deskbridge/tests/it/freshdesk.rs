@@ -81,3 +81,46 @@ fn a_group_names_the_product_and_group_of_its_tickets() {
             .any(|c| c.text.contains("Inbound call answered") && !c.public)
     );
 }
+
+/// An account without Freshdesk's unique contact identifier: a create whose
+/// answer was lost is retried by listing the number's contacts, and finds the
+/// one it made (by the name deskbridge gave it). The other contacts with the
+/// number are not taken for it: the core weighed them and asked for a new
+/// contact (`ambiguous_caller = "new_contact"`).
+#[test]
+fn without_unique_external_ids_a_lost_create_finds_its_own_contact_and_no_other() {
+    let account = FreshdeskAccount::start_with(|cfg| cfg.unique_external_id = false);
+    let server = account.app("ambiguous_caller = \"new_contact\"");
+    // The first call teaches the backend that the account refuses the field.
+    server.post_events(&answered_call("u1", "+14155550191", "ann@acme.com"));
+    assert_eq!(server.wait_synced("u1")["sync"], "done");
+    assert_eq!(account.contacts_of("+14155550191").len(), 1);
+
+    // A shared line: two people's contacts hold the number.
+    let grace = account.seed_contact("Grace Hopper", "+14155550192");
+    let alan = account.seed_contact("Alan Turing", "+14155550192");
+    account.fail_next_after_write(1, 500);
+    server.post_events(&answered_call("u2", "+14155550192", "ann@acme.com"));
+    let call = server.wait_synced("u2");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_eq!(
+        call["decisions"]["contact_rule"],
+        json!("phone_ambiguous_new_contact"),
+        "{call}"
+    );
+    assert_eq!(
+        call["steps"][0]["attempts"], 2,
+        "the create was retried: {call}"
+    );
+    let contacts = account.contacts_of("+14155550192");
+    assert_eq!(
+        contacts.len(),
+        3,
+        "Grace, Alan and the one made: {contacts:?}"
+    );
+    let made = contacts
+        .iter()
+        .find(|(id, _)| *id != grace && *id != alan)
+        .unwrap();
+    assert_eq!(call["contact_id"], json!(made.0), "{contacts:?}");
+}

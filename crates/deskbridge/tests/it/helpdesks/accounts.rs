@@ -258,6 +258,36 @@ pub(crate) struct FreshdeskAccount {
 }
 
 impl FreshdeskAccount {
+    /// The account, its emulator set up by `setup` after the defaults.
+    pub(crate) fn start_with(setup: impl FnOnce(&mut freshdesk_emulator::EmulatorConfig)) -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut cfg = freshdesk_emulator::EmulatorConfig::new("freshdesk-key");
+        // Freshdesk's search index lags writes ("may take a few minutes").
+        cfg.search_lag = Duration::from_secs(120);
+        setup(&mut cfg);
+        let emu = rt
+            .block_on(freshdesk_emulator::Emulator::new(cfg).start("127.0.0.1:0"))
+            .unwrap();
+        let ann = emu.seed_agent("ann@acme.com", "Ann Example");
+        FreshdeskAccount { emu, ann, _rt: rt }
+    }
+
+    /// The next `n` writes are made, then answered `status` (a lost answer).
+    pub(crate) fn fail_next_after_write(&self, n: usize, status: u16) {
+        self.emu.fail_next_after_write(n, status);
+    }
+
+    /// The contacts holding `e164` in `phone` or `mobile`: id and name.
+    pub(crate) fn contacts_of(&self, e164: &str) -> Vec<(String, String)> {
+        self.emu
+            .state()
+            .contacts
+            .iter()
+            .filter(|c| c.phone.as_deref() == Some(e164) || c.mobile.as_deref() == Some(e164))
+            .map(|c| (c.id.to_string(), c.name.clone()))
+            .collect()
+    }
+
     /// A product (Admin > Multiple Products), for `ticket_product`: its id.
     pub(crate) fn seed_product(&self, name: &str) -> String {
         self.emu.seed_product(name).to_string()
@@ -266,15 +296,7 @@ impl FreshdeskAccount {
 
 impl Account for FreshdeskAccount {
     fn start() -> Self {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let mut cfg = freshdesk_emulator::EmulatorConfig::new("freshdesk-key");
-        // Freshdesk's search index lags writes ("may take a few minutes").
-        cfg.search_lag = Duration::from_secs(120);
-        let emu = rt
-            .block_on(freshdesk_emulator::Emulator::new(cfg).start("127.0.0.1:0"))
-            .unwrap();
-        let ann = emu.seed_agent("ann@acme.com", "Ann Example");
-        FreshdeskAccount { emu, ann, _rt: rt }
+        FreshdeskAccount::start_with(|_| {})
     }
 
     fn app_with(&self, backend_keys: &str, group_keys: &str) -> TestApp {
