@@ -97,7 +97,22 @@ struct Tally {
     errors: std::collections::BTreeMap<String, u64>,
 }
 
-pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
+/// What a load run measured, for `--smoke` to judge.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadFigures {
+    /// Events acknowledged a second while the clients sent.
+    pub events_per_s: f64,
+    /// The slowest 1% of acknowledgements, in ms.
+    pub ack_p99_ms: f64,
+    /// Event sent → pop recorded, p99 in ms (with `pop_on`).
+    pub pop_p99_ms: Option<f64>,
+    /// Calls synced (done or failed) a second, from the first event sent to
+    /// the last call synced.
+    pub calls_synced_per_s: f64,
+    pub calls_failed: usize,
+}
+
+pub async fn run(args: LoadArgs) -> anyhow::Result<LoadFigures> {
     let trace = trace::generate(args.calls, args.numbers, crate::AGENTS);
     let started = start(&args).await?;
     let http = reqwest::Client::builder()
@@ -321,7 +336,14 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             requests as f64 / args.calls as f64
         );
     }
-    stop(started).await
+    stop(started).await?;
+    Ok(LoadFigures {
+        events_per_s: total_events as f64 / sent_in.as_secs_f64(),
+        ack_p99_ms: pct(&tally.acks, 0.99) as f64 / 1000.0,
+        pop_p99_ms: (args.pop_on != "off" && !pop_ms.is_empty()).then(|| pct(&pop_ms, 0.99) as f64),
+        calls_synced_per_s: (synced.done + synced.failed) as f64 / synced_in.as_secs_f64(),
+        calls_failed: synced.failed,
+    })
 }
 
 /// The trace's agents in the directory: a pop goes to the agent of the call.

@@ -50,7 +50,14 @@ async fn time_one_by_one(
     Ok(took)
 }
 
-pub async fn run(lookups: usize, clients: usize) -> anyhow::Result<()> {
+/// One client's p99s, for `--smoke` to judge.
+#[derive(Debug, Clone, Copy)]
+pub struct LookupFigures {
+    pub lookup_p99: Duration,
+    pub route_p99: Duration,
+}
+
+pub async fn run(lookups: usize, clients: usize) -> anyhow::Result<LookupFigures> {
     let dir = tempfile::tempdir()?;
     let (running, token) = super::start_default(&dir).await?;
     let crm = running.state.groups[0]
@@ -72,10 +79,10 @@ pub async fn run(lookups: usize, clients: usize) -> anyhow::Result<()> {
     // Warm up the connection and the database's pages.
     time_one_by_one(&http, &base, &token, "/api/v1/lookup?phone=", 200).await?;
 
-    let (p50, p99) =
+    let (p50, lookup_p99) =
         percentiles(time_one_by_one(&http, &base, &token, "/api/v1/lookup?phone=", lookups).await?);
     println!(
-        "lookups, one client, {CONTACTS} contacts: {lookups} in turn, p50 {p50:?}, p99 {p99:?}"
+        "lookups, one client, {CONTACTS} contacts: {lookups} in turn, p50 {p50:?}, p99 {lookup_p99:?}"
     );
     let (p50, p99) = percentiles(
         time_one_by_one(
@@ -87,6 +94,7 @@ pub async fn run(lookups: usize, clients: usize) -> anyhow::Result<()> {
         )
         .await?,
     );
+    let route_p99 = p99;
     println!("routing answers, one client: {lookups} in turn, p50 {p50:?}, p99 {p99:?}");
 
     let total = lookups * 5;
@@ -122,5 +130,8 @@ pub async fn run(lookups: usize, clients: usize) -> anyhow::Result<()> {
         total as f64 / took.as_secs_f64()
     );
     running.stop().await?;
-    Ok(())
+    Ok(LookupFigures {
+        lookup_p99,
+        route_p99,
+    })
 }

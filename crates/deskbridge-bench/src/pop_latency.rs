@@ -19,7 +19,13 @@ const TOKEN: &str = "bench-pop-token-0123456789";
 /// measure the plan, not the pop.
 const RPM: u32 = 1_000_000;
 
-pub async fn run(calls: usize, action: &str) -> anyhow::Result<()> {
+/// The pops' p99 over every call rung, for `--smoke` to judge.
+#[derive(Debug, Clone, Copy)]
+pub struct PopFigures {
+    pub p99_ms: f64,
+}
+
+pub async fn run(calls: usize, action: &str) -> anyhow::Result<PopFigures> {
     let mut emu_cfg = EmulatorConfig::new("admin@acme.com", "bench-token");
     emu_cfg.search_lag = Duration::from_secs(120);
     let emu = Emulator::new(emu_cfg).start("127.0.0.1:0").await?;
@@ -114,10 +120,14 @@ pop_action = "{action}"
         stats.pop_count()
     );
     running.stop().await?;
-    Ok(())
+    let mut all: Vec<Duration> = cached.into_iter().chain(uncached).collect();
+    Ok(PopFigures {
+        p99_ms: report("every call", &mut all),
+    })
 }
 
-fn report(label: &str, samples: &mut [Duration]) {
+/// Prints the samples' p50, p99 and max; the p99 in ms.
+fn report(label: &str, samples: &mut [Duration]) -> f64 {
     samples.sort();
     let at = |q: f64| {
         let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
@@ -130,4 +140,5 @@ fn report(label: &str, samples: &mut [Duration]) {
         at(0.99),
         at(1.0)
     );
+    at(0.99)
 }
