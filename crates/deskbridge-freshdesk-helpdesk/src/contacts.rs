@@ -373,7 +373,7 @@ impl FreshdeskHelpdesk {
             found.truncate(limit);
             return Ok(found);
         }
-        if let Some(e164) = Phone::parse(query, Region::default()).e164()
+        if let Some(e164) = Phone::parse(query, self.region).e164()
             && query.chars().filter(char::is_ascii_digit).count() >= 6
         {
             let mut found = self.callers_with_number(e164).await?;

@@ -44,6 +44,9 @@ pub struct FreshdeskHelpdesk {
     /// A private call may be a new ticket's description (`call_in_description`):
     /// one request instead of two, the requester able to read it.
     call_in_description: bool,
+    /// Reads a number an agent types without its country code (the agent
+    /// page's search): the server's `default_region`.
+    region: deskbridge_core::Region,
 }
 
 impl FreshdeskHelpdesk {
@@ -53,7 +56,14 @@ impl FreshdeskHelpdesk {
             known: Mutex::new(Known::default()),
             mirror: None,
             call_in_description: false,
+            region: deskbridge_core::Region::default(),
         }
+    }
+
+    /// Reads numbers typed without a country code as `region`'s.
+    pub fn with_region(mut self, region: deskbridge_core::Region) -> FreshdeskHelpdesk {
+        self.region = region;
+        self
     }
 
     /// Puts a private call into a new ticket's description (one request),

@@ -115,7 +115,8 @@ pub fn build(
                     ))
                 });
                 let mut helpdesk = deskbridge_freshdesk_helpdesk::FreshdeskHelpdesk::new(client)
-                    .with_call_in_description(b.call_in_description);
+                    .with_call_in_description(b.call_in_description)
+                    .with_region(config.region());
                 if let Some(mirror) = &mirror {
                     helpdesk = helpdesk.with_mirror(mirror.clone());
                 }

@@ -124,3 +124,21 @@ fn without_unique_external_ids_a_lost_create_finds_its_own_contact_and_no_other(
         .unwrap();
     assert_eq!(call["contact_id"], json!(made.0), "{contacts:?}");
 }
+
+/// The agent page's contact search reads a number typed without its country
+/// code in the server's `[phone] default_region`, as the built-in CRM does.
+#[test]
+fn a_number_typed_in_the_contact_search_is_read_in_the_servers_region() {
+    let account = FreshdeskAccount::start();
+    let ada = account.seed_contact("Ada Lovelace", "+442079460018");
+    let server = account.app("[phone]\ndefault_region = \"GB\"\n");
+    let (status, body) = server.get("/api/v1/contacts?q=020%207946%200018");
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(ids, [ada.as_str()], "{body}");
+}
