@@ -3,7 +3,7 @@
 //! `updated_since` (oldest change first), page by page (`Link`), in the
 //! budget's bulk lane and counted under the plan's contact-list and
 //! ticket-list limits (Growth: 20 a minute each), so a poll that finds
-//! nothing new costs two requests.
+//! nothing new costs three requests (contacts, deleted contacts, tickets).
 //!
 //! - **Cursors are times.** Each list goes on from the `updated_at` it last
 //!   reached, less [`OVERLAP`]: a record changed while the round paged
@@ -14,9 +14,11 @@
 //!   a round that reaches it goes on from the newest change it has read
 //!   (tickets come oldest change first, so nothing is skipped). Contacts come
 //!   ordered by name, so their list is read to its end, never cut short.
-//! - **What is not seen.** The contact list leaves out deleted contacts, so a
-//!   contact deleted in Freshdesk stays in the mirror (its calls make their
-//!   ticket on it, as before the deletion); closed tickets leave the mirror.
+//! - **Deleted contacts.** The contact list leaves them out, so each round
+//!   after the first load also lists the contacts deleted since the cursor
+//!   (`state=deleted`, one more contact-list request) and takes them out of
+//!   the mirror: a call from their number is looked up again in Freshdesk,
+//!   not given a contact that is gone. Closed tickets leave the mirror.
 
 use std::sync::Arc;
 
@@ -180,8 +182,26 @@ impl MirrorSource for Lists {
         record: Option<&MirrorRecord>,
         pages: &Pages<'_>,
     ) -> Result<(), SyncError> {
+        let users_cursor = record.and_then(|r| r.users_cursor.as_ref());
+        // Deletions first, from the cursor the contacts start from: the
+        // contacts' walk stores the next cursor only at its end, so a round
+        // cut short lists both again.
+        if users_cursor.is_some() {
+            walk_list(
+                users_cursor,
+                None,
+                pages,
+                |since, page| self.client.deleted_contacts_since(since, page),
+                |c: &fd::Contact| c.updated_at,
+                |contacts, _| MirrorBatch {
+                    removed_users: contacts.iter().map(|c| db_id(c.id)).collect(),
+                    ..MirrorBatch::default()
+                },
+            )
+            .await?;
+        }
         walk_list(
-            record.and_then(|r| r.users_cursor.as_ref()),
+            users_cursor,
             None,
             pages,
             |since, page| self.client.contacts_changed_since(since, page),

@@ -74,6 +74,20 @@ impl FreshdeskClient {
         self.changed_page("/api/v2/contacts", &query, page).await
     }
 
+    /// One page of the contacts deleted (moved to the trash) since `since`:
+    /// the contact list leaves them out unless asked for `state=deleted`.
+    pub async fn deleted_contacts_since(
+        &self,
+        since: DateTime<Utc>,
+        page: u32,
+    ) -> Result<(Vec<Contact>, bool), FreshdeskError> {
+        let query = [
+            ("_updated_since", timestamp(since)),
+            ("state", "deleted".to_string()),
+        ];
+        self.changed_page("/api/v2/contacts", &query, page).await
+    }
+
     /// One page of the tickets changed since `since` (List All Tickets'
     /// `updated_since`), oldest change first, for the mirror; whether a next
     /// page exists.

@@ -142,3 +142,42 @@ fn a_number_typed_in_the_contact_search_is_read_in_the_servers_region() {
         .collect();
     assert_eq!(ids, [ada.as_str()], "{body}");
 }
+
+/// A contact deleted in Freshdesk leaves the mirror at its next poll (the
+/// deleted contacts' list), so a call from its number is not given a contact
+/// that is gone: it is looked up in Freshdesk again, and a new one is made.
+#[test]
+fn a_contact_deleted_in_freshdesk_leaves_the_mirror() {
+    use std::time::{Duration, Instant};
+    let account = FreshdeskAccount::start();
+    let grace = account.seed_contact("Grace Hopper", "(415) 555-0123");
+    account.settle_for_mirror();
+    let server = account.app_with("mirror = true\nmirror_poll_seconds = 10\n", "");
+    let lag = || match server.block_on(deskbridge_mirror::mirror_state(
+        &server.state().mirrors,
+        "desk",
+    )) {
+        Some(deskbridge_mirror::MirrorState::Current { lag_seconds }) => Some(lag_seconds),
+        _ => None,
+    };
+    let waiting = Instant::now();
+    while lag().is_none() {
+        assert!(waiting.elapsed() < Duration::from_secs(30), "not loaded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    account.delete_contact(&grace);
+    let deleted = Instant::now();
+    // Until a poll has run since the deletion.
+    loop {
+        if lag().is_some_and(|l| l + 1 < deleted.elapsed().as_secs()) {
+            break;
+        }
+        assert!(deleted.elapsed() < Duration::from_secs(40), "no poll ran");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.post_events(&answered_call("d1", "+14155550123", "ann@acme.com"));
+    let call = server.wait_synced("d1");
+    assert_eq!(call["sync"], "done", "{call}");
+    assert_ne!(call["contact_id"], json!(grace), "{call}");
+    assert_eq!(call["decisions"]["contact_rule"], "new_contact", "{call}");
+}

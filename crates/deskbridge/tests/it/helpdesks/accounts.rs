@@ -272,6 +272,11 @@ impl FreshdeskAccount {
         FreshdeskAccount { emu, ann, _rt: rt }
     }
 
+    /// Moves a contact to Freshdesk's trash, as an agent deleting it.
+    pub(crate) fn delete_contact(&self, id: &str) {
+        self.emu.delete_contact(id.parse().unwrap());
+    }
+
     /// The next `n` writes are made, then answered `status` (a lost answer).
     pub(crate) fn fail_next_after_write(&self, n: usize, status: u16) {
         self.emu.fail_next_after_write(n, status);
