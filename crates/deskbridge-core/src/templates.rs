@@ -1,5 +1,6 @@
-//! A group's templates (contact name, organization name, ticket subject, group
-//! and product, custom fields), compiled once when the group is built and rendered over a call.
+//! A group's templates (contact name, organization name, ticket subject,
+//! group and product, custom fields), compiled once when the group is built
+//! and rendered over a call.
 //!
 //! Compiling is where a template's mistakes show (syntax, a misspelt variable), so
 //! [`Templates::compile`] is also what `deskbridge check` runs: a group that starts
