@@ -7,9 +7,11 @@
 mod answer;
 mod budget;
 mod limits;
+mod writes;
 
 pub use answer::{endpoint_label, retry_after};
 pub use budget::{
     Bucket, Budget, DEFAULT_LOOKUP_PERCENT, Lane, SharedBudget, as_lookup, in_lookup,
 };
 pub use limits::{Counted, Counts, Limit};
+pub use writes::{noting_writes, writing};

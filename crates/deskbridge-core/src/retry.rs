@@ -50,6 +50,16 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The failure of a step's run that `wrote` before it failed: a request
+    /// held back after a write is an attempt (the re-run must look for what
+    /// was written, as any retry does), not a hold.
+    pub fn after_writes(mut self, wrote: bool) -> Failure {
+        self.held_back &= !wrote;
+        self
+    }
+}
+
 impl From<&HelpdeskError> for Failure {
     fn from(e: &HelpdeskError) -> Self {
         Failure {
@@ -115,9 +125,11 @@ impl Backoff {
         Some(raw.mul_f64(jitter.clamp(*JITTER.start(), *JITTER.end())))
     }
 
-    /// The verdict on step attempt `attempt` that failed with `error`.
-    pub fn judge(&self, attempt: u32, error: &HelpdeskError, jitter: f64) -> Retry {
-        judge(Failure::from(error), self.wait(attempt, jitter))
+    /// The verdict on step attempt `attempt` that failed with `error`, having
+    /// sent a write first or not (`wrote`).
+    pub fn judge(&self, attempt: u32, error: &HelpdeskError, wrote: bool, jitter: f64) -> Retry {
+        let failure = Failure::from(error).after_writes(wrote);
+        judge(failure, self.wait(attempt, jitter))
     }
 }
 
@@ -147,58 +159,69 @@ mod tests {
         };
         // Exactly the limit's wait, not the backoff's (which would be 4 s).
         assert_eq!(
-            BACKOFF.judge(3, &held(40_000), 1.0),
+            BACKOFF.judge(3, &held(40_000), false, 1.0),
             Retry::Held(Duration::from_secs(40))
         );
         assert_eq!(
-            BACKOFF.judge(1, &held(250), 1.25),
+            BACKOFF.judge(1, &held(250), false, 1.25),
             Retry::Held(Duration::from_millis(250))
         );
         // Its attempts are not used up by holds: even at the last one it waits.
         assert_eq!(
-            BACKOFF.judge(5, &held(1000), 1.0),
+            BACKOFF.judge(5, &held(1000), false, 1.0),
             Retry::Held(Duration::from_secs(1))
         );
         // "Room now" is asked again a moment later, and a hold is capped.
-        assert_eq!(BACKOFF.judge(1, &held(0), 1.0), Retry::Held(HELD_AT_LEAST));
         assert_eq!(
-            BACKOFF.judge(1, &held(9 * 3600 * 1000), 1.0),
+            BACKOFF.judge(1, &held(0), false, 1.0),
+            Retry::Held(HELD_AT_LEAST)
+        );
+        assert_eq!(
+            BACKOFF.judge(1, &held(9 * 3600 * 1000), false, 1.0),
             Retry::Held(MAX_RETRY_AFTER)
         );
+        // Held back after a write in the same run: an attempt, so the re-run
+        // looks for what was written instead of writing it again.
+        assert_eq!(ms(BACKOFF.judge(1, &held(40_000), true, 1.0)), 40_000);
+        assert_eq!(BACKOFF.judge(5, &held(1000), true, 1.0), Retry::GiveUp);
         // A 429 answered is an attempt: it waits as long as asked, and counts.
         let answered = HelpdeskError::RetryAfter {
             reason: "Freshdesk rate limit".into(),
             after: Duration::from_secs(40),
         };
-        assert_eq!(ms(BACKOFF.judge(1, &answered, 1.0)), 40_000);
-        assert_eq!(BACKOFF.judge(5, &answered, 1.0), Retry::GiveUp);
+        assert_eq!(ms(BACKOFF.judge(1, &answered, false, 1.0)), 40_000);
+        assert_eq!(BACKOFF.judge(5, &answered, false, 1.0), Retry::GiveUp);
     }
 
     #[test]
     fn a_steps_wait_doubles_and_caps_within_its_jitter() {
         let plain = HelpdeskError::Transient("timeout".into());
-        assert_eq!(ms(BACKOFF.judge(1, &plain, 1.0)), 1000);
-        assert_eq!(ms(BACKOFF.judge(2, &plain, 1.0)), 2000);
-        assert_eq!(ms(BACKOFF.judge(3, &plain, 1.0)), 4000);
-        assert_eq!(ms(BACKOFF.judge(4, &plain, 1.0)), 8000);
-        assert_eq!(ms(BACKOFF.judge(1, &plain, 0.75)), 750);
-        assert_eq!(ms(BACKOFF.judge(1, &plain, 1.25)), 1250);
+        assert_eq!(ms(BACKOFF.judge(1, &plain, false, 1.0)), 1000);
+        assert_eq!(ms(BACKOFF.judge(2, &plain, false, 1.0)), 2000);
+        assert_eq!(ms(BACKOFF.judge(3, &plain, false, 1.0)), 4000);
+        assert_eq!(ms(BACKOFF.judge(4, &plain, false, 1.0)), 8000);
+        assert_eq!(ms(BACKOFF.judge(1, &plain, false, 0.75)), 750);
+        assert_eq!(ms(BACKOFF.judge(1, &plain, false, 1.25)), 1250);
         // A jitter out of range is held to it.
-        assert_eq!(ms(BACKOFF.judge(1, &plain, 9.0)), 1250);
+        assert_eq!(ms(BACKOFF.judge(1, &plain, false, 9.0)), 1250);
         let long = Backoff {
             max_attempts: 30,
             ..BACKOFF
         };
-        assert_eq!(ms(long.judge(20, &plain, 1.0)), 10_000, "capped at max");
+        assert_eq!(
+            ms(long.judge(20, &plain, false, 1.0)),
+            10_000,
+            "capped at max"
+        );
     }
 
     #[test]
     fn a_step_gives_up_when_its_attempts_are_used_or_retrying_cannot_help() {
         let plain = HelpdeskError::Transient("timeout".into());
-        assert_eq!(BACKOFF.judge(5, &plain, 1.0), Retry::GiveUp);
-        assert_eq!(BACKOFF.judge(6, &plain, 1.0), Retry::GiveUp);
+        assert_eq!(BACKOFF.judge(5, &plain, false, 1.0), Retry::GiveUp);
+        assert_eq!(BACKOFF.judge(6, &plain, false, 1.0), Retry::GiveUp);
         let invalid = HelpdeskError::Permanent("requester: is invalid".into());
-        assert_eq!(BACKOFF.judge(1, &invalid, 1.0), Retry::GiveUp);
+        assert_eq!(BACKOFF.judge(1, &invalid, false, 1.0), Retry::GiveUp);
     }
 
     #[test]
@@ -208,16 +231,16 @@ mod tests {
             after: Duration::from_secs(secs),
         };
         // Longer than the backoff, and than its cap: Retry-After wins.
-        assert_eq!(ms(BACKOFF.judge(1, &limited(30), 1.0)), 30_000);
+        assert_eq!(ms(BACKOFF.judge(1, &limited(30), false, 1.0)), 30_000);
         // Shorter than the backoff: the backoff wins.
-        assert_eq!(ms(BACKOFF.judge(3, &limited(1), 1.0)), 4000);
+        assert_eq!(ms(BACKOFF.judge(3, &limited(1), false, 1.0)), 4000);
         // Past the cap: the cap.
         assert_eq!(
-            BACKOFF.judge(1, &limited(7 * 3600), 1.0),
+            BACKOFF.judge(1, &limited(7 * 3600), false, 1.0),
             Retry::In(MAX_RETRY_AFTER)
         );
         // The attempts still run out.
-        assert_eq!(BACKOFF.judge(5, &limited(30), 1.0), Retry::GiveUp);
+        assert_eq!(BACKOFF.judge(5, &limited(30), false, 1.0), Retry::GiveUp);
     }
 
     #[test]

@@ -146,6 +146,7 @@ impl FreshdeskClient {
         };
         self.budget.acquire(lane).await;
         let endpoint = endpoint_label(method.as_str(), path);
+        let write = method != Method::GET;
         let url = format!("{}{path}", self.config.base_url);
         let mut req = self
             .http
@@ -156,6 +157,9 @@ impl FreshdeskClient {
             req = req.json(b);
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
+        if write {
+            deskbridge_budget::writing();
+        }
         let resp = match req.send().await {
             Ok(resp) => resp,
             Err(e) => {

@@ -183,6 +183,9 @@ impl ZendeskClient {
             req = req.header("Idempotency-Key", key);
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
+        if method_name != "GET" {
+            deskbridge_budget::writing();
+        }
         let endpoint = endpoint_label(&method_name, path);
         let resp = match req.send().await {
             Ok(resp) => resp,

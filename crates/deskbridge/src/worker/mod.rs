@@ -321,7 +321,9 @@ async fn run_and_record(
     let result = lease
         .keep_while(async {
             fault_delay().await;
-            steps::run(
+            // Whether the run wrote anything decides if a hold spends its
+            // attempt (`deskbridge_budget::noting_writes`).
+            deskbridge_budget::noting_writes(steps::run(
                 state,
                 &group,
                 step.step,
@@ -329,11 +331,11 @@ async fn run_and_record(
                 step.job_id,
                 step.attempt,
                 &lease,
-            )
+            ))
             .await
         })
         .await;
-    let Some(result) = result else {
+    let Some((result, wrote)) = result else {
         // The worker that holds the lease now runs the step; nothing to record.
         metrics::counter!("deskbridge_steps_total", "group" => group.name.clone(), "step" => step.step.as_str(), "result" => "lease_lost")
             .increment(1);
@@ -361,7 +363,7 @@ async fn run_and_record(
         Err(e) => {
             let attempt = u32::try_from(step.attempt).unwrap_or(u32::MAX);
             let jitter = rand::rng().random_range(retry::JITTER);
-            match retry.backoff.judge(attempt, &e, jitter) {
+            match retry.backoff.judge(attempt, &e, wrote, jitter) {
                 Retry::In(delay) => {
                     let reason = e.reason();
                     tracing::warn!(%reason, ?delay, "step failed; will retry");
