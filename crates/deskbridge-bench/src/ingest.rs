@@ -39,17 +39,7 @@ pub async fn run(events: usize, batch: usize, clients: usize) -> anyhow::Result<
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
         tasks.spawn(async move {
             for body in chunk {
-                let resp = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .send()
-                    .await?;
-                anyhow::ensure!(
-                    resp.status().as_u16() == 202,
-                    "ingest answered {}",
-                    resp.status()
-                );
+                crate::post_accepted(&http, &url, &token, &body).await?;
             }
             anyhow::Ok(())
         });

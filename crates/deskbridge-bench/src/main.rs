@@ -209,6 +209,23 @@ async fn start_default(
     Ok((running, token.trim().to_string()))
 }
 
+/// Posts events to deskbridge's `url` with the group's `token`; anything but
+/// a 202 (every event durably accepted) is an error.
+async fn post_accepted(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let resp = http.post(url).bearer_auth(token).json(body).send().await?;
+    anyhow::ensure!(
+        resp.status().as_u16() == 202,
+        "ingest answered {}",
+        resp.status()
+    );
+    Ok(())
+}
+
 const TOKEN: &str = "bench-ingest-token-0123456789";
 const AGENTS: usize = 5;
 

@@ -76,17 +76,7 @@ pop_action = "{action}"
             "agent": {"email": "ann@acme.com"}});
         let mut changes = store.changes();
         let started = Instant::now();
-        let resp = http
-            .post(&url)
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await?;
-        anyhow::ensure!(
-            resp.status().as_u16() == 202,
-            "ingest answered {}",
-            resp.status()
-        );
+        crate::post_accepted(&http, &url, TOKEN, &body).await?;
         loop {
             let change = tokio::time::timeout(Duration::from_secs(30), changes.recv()).await??;
             if matches!(&change, Change::Call { call_id: c, .. } if *c == call_id) {
