@@ -23,6 +23,8 @@ use deskbridge_bench::trace;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::sync_watch::{Seen, SyncWatch};
+
 /// What to send and where.
 pub struct LoadArgs {
     pub calls: usize,
@@ -129,6 +131,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadFigures> {
         })
         .collect();
     let total_events: usize = calls.iter().map(|(_, e)| e.len()).sum();
+    let watch = SyncWatch::open(&http, &started.urls[0], &started.token).await?;
     let next_call = Arc::new(AtomicUsize::new(0));
     let calls = Arc::new(calls);
     let tally = Arc::new(Mutex::new(Tally::default()));
@@ -245,7 +248,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadFigures> {
     let mut tally = Arc::try_unwrap(tally)
         .map_err(|_| anyhow::anyhow!("a client still holds the tally"))?
         .into_inner();
-    let synced = wait_synced(&http, &started, &tally.last_ack).await?;
+    let synced = wait_synced(&http, &started, &watch, &tally.last_ack).await?;
     let synced_in = begin.elapsed();
 
     tally.acks.sort_unstable();
@@ -394,10 +397,13 @@ struct Synced {
     popped_at: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>,
 }
 
-/// Polls every call until it is `done` or `failed`, 32 at a time.
+/// Waits until every call is `done` or `failed`, as the change stream
+/// announces it (`sync_watch.rs`); after the stream missed changes, the calls
+/// still pending are asked once each.
 async fn wait_synced(
     http: &reqwest::Client,
     started: &Started,
+    watch: &SyncWatch,
     last_ack: &[(String, Instant)],
 ) -> anyhow::Result<Synced> {
     let mut pending: Vec<(String, Instant)> = last_ack.to_vec();
@@ -408,44 +414,66 @@ async fn wait_synced(
         popped_at: Default::default(),
     };
     let deadline = Instant::now() + Duration::from_secs(1800);
-    let base = started.urls[0].clone();
+    // Once at first: calls synced before the stream opened are not announced again.
+    let mut ask = true;
     while !pending.is_empty() {
         anyhow::ensure!(
             Instant::now() < deadline,
             "{} calls still pending after 30 minutes",
             pending.len()
         );
+        if ask {
+            poll_pending(http, started, watch, &pending).await;
+        }
         let mut still = Vec::new();
-        for chunk in pending.chunks(32) {
-            let answers = futures_util::future::join_all(chunk.iter().map(|(id, _)| {
-                let req = http
-                    .get(format!("{base}/api/v1/calls/{id}"))
-                    .bearer_auth(&started.token);
-                async move { req.send().await?.json::<Value>().await }
-            }))
-            .await;
-            for ((id, acked), answer) in chunk.iter().zip(answers) {
-                let call = answer.ok();
-                match call.as_ref().and_then(|c| c["sync"].as_str()) {
-                    Some("done") => {
-                        synced.done += 1;
-                        let popped = call.as_ref().and_then(|c| c["pops"][0]["at"].as_str());
-                        if let Some(at) = popped.and_then(|at| at.parse().ok()) {
-                            synced.popped_at.insert(id.clone(), at);
-                        }
-                        synced.latencies_ms.push(acked.elapsed().as_millis() as u64);
+        for (id, acked) in pending {
+            match watch.seen(&id) {
+                Some(seen) => {
+                    if seen.failed {
+                        synced.failed += 1;
+                        continue;
                     }
-                    Some("failed") => synced.failed += 1,
-                    _ => still.push((id.clone(), *acked)),
+                    synced.done += 1;
+                    if let Some(at) = seen.popped_at {
+                        synced.popped_at.insert(id, at);
+                    }
+                    let after = seen.at.saturating_duration_since(acked);
+                    synced.latencies_ms.push(after.as_millis() as u64);
                 }
+                None => still.push((id, acked)),
             }
         }
         pending = still;
         if !pending.is_empty() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            ask = watch.take_unsure();
         }
     }
     Ok(synced)
+}
+
+/// Asks for each pending call once, 32 at a time, and notes those synced.
+async fn poll_pending(
+    http: &reqwest::Client,
+    started: &Started,
+    watch: &SyncWatch,
+    pending: &[(String, Instant)],
+) {
+    let base = started.urls[0].clone();
+    for chunk in pending.chunks(32) {
+        let answers = futures_util::future::join_all(chunk.iter().map(|(id, _)| {
+            let req = http
+                .get(format!("{base}/api/v1/calls/{id}"))
+                .bearer_auth(&started.token);
+            async move { req.send().await?.json::<Value>().await }
+        }))
+        .await;
+        for ((id, _), answer) in chunk.iter().zip(answers) {
+            if let Some(seen) = answer.ok().and_then(|c| Seen::of(&c, Instant::now())) {
+                watch.note(id, seen);
+            }
+        }
+    }
 }
 
 async fn start(args: &LoadArgs) -> anyhow::Result<Started> {

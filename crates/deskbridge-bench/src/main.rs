@@ -172,6 +172,7 @@ mod lookup;
 mod pop_latency;
 mod replay;
 mod smoke;
+mod sync_watch;
 mod wrap_up;
 
 /// deskbridge in this process, with `config_text` as its config file and its

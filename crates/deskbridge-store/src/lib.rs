@@ -23,6 +23,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 mod time;
+mod turns;
 
 use std::sync::Arc;
 use std::time::Duration;

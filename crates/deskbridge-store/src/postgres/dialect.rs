@@ -64,6 +64,27 @@ pub(super) async fn lock(tx: &mut Transaction<'_, Db>, what: TxLock<'_>) -> Resu
     lock_key(tx, &what.to_string()).await
 }
 
+/// Takes every one of `what` for every instance until the transaction ends, in
+/// the order given (callers sort it, so two transactions cannot deadlock), in
+/// one round trip: `unnest` yields the array in order, and each row's lock is
+/// taken as the row is produced.
+pub(super) async fn lock_all(
+    tx: &mut Transaction<'_, Db>,
+    what: &[TxLock<'_>],
+) -> Result<(), StoreError> {
+    if what.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = what.iter().map(ToString::to_string).collect();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
+    )
+    .bind(keys)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Announces the changes to every instance (this one included, through its
 /// listener) and commits: PostgreSQL delivers a `NOTIFY` only when its transaction
 /// commits, and not at all if it rolls back.
@@ -72,11 +93,15 @@ pub(super) async fn commit(
     mut tx: Transaction<'_, Db>,
     changes: &[Change],
 ) -> Result<(), StoreError> {
-    for change in changes {
-        sqlx::query("SELECT pg_notify('deskbridge_' || current_schema(), $1)")
-            .bind(encode(change))
-            .execute(&mut *tx)
-            .await?;
+    // One round trip for all, in order.
+    if !changes.is_empty() {
+        let payloads: Vec<String> = changes.iter().map(encode).collect();
+        sqlx::query(
+            "SELECT pg_notify('deskbridge_' || current_schema(), c) FROM unnest($1::text[]) AS c",
+        )
+        .bind(payloads)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -23,12 +23,14 @@ pub use sql::crm::Records as PgCrm;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Transaction;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::time::now_ms;
+use crate::turns::Turn;
 use crate::{Change, SharedBudget, StoreError};
 
 /// The driver the shared SQL is compiled for here.
@@ -148,6 +150,11 @@ impl PgStore {
     /// Instances write concurrently: one pool for writes and reads.
     fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// A write transaction; the turn does not matter here (`turns.rs`).
+    async fn begin_write(&self, _turn: Turn) -> Result<Transaction<'static, Db>, StoreError> {
+        Ok(self.pool.begin().await?)
     }
 
     fn reader(&self) -> &PgPool {

@@ -2,58 +2,170 @@
 //! shares (ingest, a step's outcome, an agent's decision, a retry). Both the
 //! journal and the job queue use them; neither imports the other.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::Utc;
-use deskbridge_core::Interaction;
-use deskbridge_core::queue::{Enqueue, enqueue};
+use deskbridge_core::queue::{ActiveJob, Enqueue, enqueue};
+use deskbridge_core::{Interaction, Step};
+use sqlx::QueryBuilder;
+
+use super::Db;
 
 use super::Conn;
 use crate::StoreError;
-use crate::rows;
+use crate::rows::{self, DbRow};
 use crate::time::{now_ms, to_text};
 
-/// Writes the call (a new one, or over the stored one): its body and the columns
-/// derived from it (what lists filter by). Every write of a call goes through
-/// here, so the columns never disagree with the body.
+/// How many calls one statement names: well within SQLite's 32,766 bound
+/// parameters at 13 a call.
+const CALLS_PER_STATEMENT: usize = 500;
+
+/// Writes the calls (new ones, or over the stored ones): their bodies and the
+/// columns derived from them (what lists filter by), in one statement per 500
+/// calls. Every write of a call goes through here, so the columns never disagree
+/// with the body; a group commit writes all its calls at once instead of one
+/// statement each (on PostgreSQL each is a round trip, on SQLite a hand-over to
+/// the connection's thread).
+pub(super) async fn save_calls(
+    conn: &mut Conn,
+    calls: &[&Interaction],
+    now_text: &str,
+) -> Result<(), StoreError> {
+    for chunk in calls.chunks(CALLS_PER_STATEMENT) {
+        let rows = chunk
+            .iter()
+            .map(|call| CallRow::of(call))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO calls (customer_phone, state, first_at, updated_at, body, queue, agents,
+                                missed, group_name, call_id, kind, ticket_id, contact_id) ",
+        );
+        insert.push_values(rows, |mut row, call| {
+            row.push_bind(call.customer_phone)
+                .push_bind(call.state)
+                .push_bind(call.first_at)
+                .push_bind(now_text.to_string())
+                .push_bind(call.body)
+                .push_bind(call.queue)
+                .push_bind(call.agents)
+                .push_bind(call.missed)
+                .push_bind(call.group)
+                .push_bind(call.call_id)
+                .push_bind(call.kind)
+                .push_bind(call.ticket_id)
+                .push_bind(call.contact_id);
+        });
+        insert.push(
+            " ON CONFLICT (group_name, call_id) DO UPDATE SET
+                 customer_phone = excluded.customer_phone, state = excluded.state,
+                 first_at = excluded.first_at, updated_at = excluded.updated_at,
+                 body = excluded.body, queue = excluded.queue, agents = excluded.agents,
+                 missed = excluded.missed, kind = excluded.kind,
+                 ticket_id = excluded.ticket_id, contact_id = excluded.contact_id",
+        );
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Writes one call ([`save_calls`]).
 pub(super) async fn save_call(
     conn: &mut Conn,
     call: &Interaction,
     now_text: &str,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(call)?;
-    if body.len() > crate::MAX_CALL_BYTES {
-        return Err(StoreError::CallTooLarge {
-            call_id: call.call_id.chars().take(64).collect(),
-            bytes: body.len(),
-            max: crate::MAX_CALL_BYTES,
-        });
+    save_calls(conn, &[call], now_text).await
+}
+
+/// A call's row as written: the body and what is derived from it.
+struct CallRow {
+    customer_phone: Option<String>,
+    state: &'static str,
+    first_at: String,
+    body: String,
+    queue: Option<String>,
+    agents: String,
+    missed: bool,
+    group: String,
+    call_id: String,
+    kind: &'static str,
+    ticket_id: Option<String>,
+    contact_id: Option<String>,
+}
+
+impl CallRow {
+    fn of(call: &Interaction) -> Result<CallRow, StoreError> {
+        let body = serde_json::to_string(call)?;
+        if body.len() > crate::MAX_CALL_BYTES {
+            return Err(StoreError::CallTooLarge {
+                call_id: call.call_id.chars().take(64).collect(),
+                bytes: body.len(),
+                max: crate::MAX_CALL_BYTES,
+            });
+        }
+        Ok(CallRow {
+            customer_phone: call.customer_phone().map(|p| p.as_str().to_string()),
+            state: call.state().as_str(),
+            first_at: to_text(call.first_at),
+            body,
+            queue: call.queue.clone(),
+            agents: serde_json::to_string(&call.agent_emails())?,
+            missed: call.is_missed(),
+            group: call.group.clone(),
+            call_id: call.call_id.clone(),
+            kind: if call.is_chat() { "chat" } else { "call" },
+            ticket_id: call.ticket_id.clone(),
+            contact_id: call.contact_id.clone(),
+        })
     }
-    sqlx::query(
-        "INSERT INTO calls (customer_phone, state, first_at, updated_at, body, queue, agents,
-                            missed, group_name, call_id, kind, ticket_id, contact_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         ON CONFLICT (group_name, call_id) DO UPDATE SET
-             customer_phone = excluded.customer_phone, state = excluded.state,
-             first_at = excluded.first_at, updated_at = excluded.updated_at,
-             body = excluded.body, queue = excluded.queue, agents = excluded.agents,
-             missed = excluded.missed, kind = excluded.kind,
-             ticket_id = excluded.ticket_id, contact_id = excluded.contact_id",
-    )
-    .bind(call.customer_phone().map(|p| p.as_str().to_string()))
-    .bind(call.state().as_str())
-    .bind(to_text(call.first_at))
-    .bind(now_text)
-    .bind(body)
-    .bind(call.queue.as_deref())
-    .bind(serde_json::to_string(&call.agent_emails())?)
-    .bind(call.is_missed())
-    .bind(&call.group)
-    .bind(&call.call_id)
-    .bind(if call.is_chat() { "chat" } else { "call" })
-    .bind(call.ticket_id.as_deref())
-    .bind(call.contact_id.as_deref())
-    .execute(conn)
-    .await?;
-    Ok(())
+}
+
+/// The calls' ids by group, each group's in one list: `call_id IN (...)` under
+/// one `group_name` uses the primary key on both databases, where a row value
+/// `(group_name, call_id) IN (...)` makes SQLite scan the table.
+fn by_group<'a>(keys: &[(&'a str, &'a str)]) -> BTreeMap<&'a str, Vec<&'a str>> {
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (group, call_id) in keys {
+        groups.entry(group).or_default().push(call_id);
+    }
+    groups
+}
+
+/// `SELECT {columns} FROM {table} WHERE group_name = ? AND call_id IN (...)`, for
+/// one group's calls, ready for more conditions.
+fn of_calls(select: &str, group: &str, call_ids: &[&str]) -> QueryBuilder<Db> {
+    let mut query = QueryBuilder::<Db>::new(select);
+    query.push(" WHERE group_name = ");
+    query.push_bind(group);
+    query.push(" AND call_id IN (");
+    let mut ids = query.separated(", ");
+    for id in call_ids {
+        ids.push_bind(*id);
+    }
+    ids.push_unseparated(")");
+    query
+}
+
+/// The calls as stored, of those that are, keyed by (group, call id); one
+/// statement per group and per 500 calls.
+pub(super) async fn load_calls(
+    conn: &mut Conn,
+    keys: &[(&str, &str)],
+) -> Result<HashMap<(String, String), Interaction>, StoreError> {
+    let mut calls = HashMap::with_capacity(keys.len());
+    for (group, ids) in by_group(keys) {
+        for chunk in ids.chunks(CALLS_PER_STATEMENT) {
+            let rows = of_calls("SELECT call_id, body FROM calls", group, chunk)
+                .build()
+                .fetch_all(&mut *conn)
+                .await?;
+            for row in rows {
+                let call: Interaction = row.json("body")?;
+                calls.insert((group.to_string(), row.text("call_id")?), call);
+            }
+        }
+    }
+    Ok(calls)
 }
 
 /// The call as stored, if there is one.
@@ -71,6 +183,103 @@ pub(super) async fn load_call(
     Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
+/// Queues the calls' next steps ([`queue_next`]), reading their active jobs
+/// with one statement per group and inserting the new ones with one. Returns,
+/// per call, whether a step became runnable.
+pub(super) async fn queue_next_all(
+    conn: &mut Conn,
+    calls: &[&Interaction],
+) -> Result<Vec<bool>, StoreError> {
+    let mut runnable = vec![false; calls.len()];
+    let wanted: Vec<(usize, Step, i64)> = calls
+        .iter()
+        .enumerate()
+        .filter_map(|(i, call)| {
+            let next = call.next_step()?;
+            let run_after = next
+                .not_before
+                .map_or_else(now_ms, |t| t.timestamp_millis());
+            Some((i, next.step, run_after))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(runnable);
+    }
+    let keys: Vec<(&str, &str)> = wanted
+        .iter()
+        .map(|(i, ..)| (calls[*i].group.as_str(), calls[*i].call_id.as_str()))
+        .collect();
+    let mut active: HashMap<(String, String), ActiveJob> = HashMap::new();
+    for (group, ids) in by_group(&keys) {
+        for chunk in ids.chunks(CALLS_PER_STATEMENT) {
+            let mut query = of_calls(
+                "SELECT call_id, id, step, status, run_after FROM jobs",
+                group,
+                chunk,
+            );
+            query.push(" AND status IN ('queued', 'running', 'failed')");
+            for row in query.build().fetch_all(&mut *conn).await? {
+                active
+                    .entry((group.to_string(), row.text("call_id")?))
+                    .or_insert(rows::active_job(&row)?);
+            }
+        }
+    }
+    let mut inserts = Vec::new();
+    for (i, step, run_after) in wanted {
+        let call = calls[i];
+        let key = (call.group.clone(), call.call_id.clone());
+        runnable[i] = match enqueue(step, run_after, active.get(&key)) {
+            Enqueue::Nothing => false,
+            Enqueue::Preempt { id } => {
+                // Only while it still waits: a worker may have claimed it since it
+                // was read (then its completion derives the next step again).
+                sqlx::query(
+                    "UPDATE jobs SET step = $1, run_after = $2, attempts = 0, last_error = NULL
+                     WHERE id = $3 AND status = 'queued'",
+                )
+                .bind(step.as_str())
+                .bind(run_after)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                    > 0
+            }
+            Enqueue::MoveForward { id } => {
+                sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2 AND status = 'queued'")
+                    .bind(run_after)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected()
+                    > 0
+            }
+            Enqueue::Insert => {
+                inserts.push((call, step, run_after));
+                true
+            }
+        };
+    }
+    let created_at = to_text(Utc::now());
+    for chunk in inserts.chunks(CALLS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at, priority) ",
+        );
+        insert.push_values(chunk, |mut row, (call, step, run_after)| {
+            row.push_bind(call.group.as_str())
+                .push_bind(call.call_id.as_str())
+                .push_bind(step.as_str())
+                .push_bind("queued")
+                .push_bind(*run_after)
+                .push_bind(created_at.as_str())
+                .push_bind(call.plan.lane.priority());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(runnable)
+}
+
 /// Queues the call's next step, unless one is already queued or running or a step
 /// of the call failed for good (its sync stays `failed`). A queued step waiting for
 /// something that has now arrived (a recording) is moved forward. Returns whether a
@@ -79,63 +288,9 @@ pub(super) async fn load_call(
 /// The core decides what to queue ([`Interaction::next_step`], then the rule
 /// [`enqueue`]); this carries it out.
 pub(super) async fn queue_next(conn: &mut Conn, call: &Interaction) -> Result<bool, StoreError> {
-    let Some(next) = call.next_step() else {
-        return Ok(false);
-    };
-    let run_after = next
-        .not_before
-        .map_or_else(now_ms, |t| t.timestamp_millis());
-    let active = sqlx::query(
-        "SELECT id, step, status, run_after FROM jobs WHERE group_name = $1 AND call_id = $2
-           AND status IN ('queued', 'running', 'failed') LIMIT 1",
-    )
-    .bind(&call.group)
-    .bind(&call.call_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let active = active.as_ref().map(rows::active_job).transpose()?;
-    match enqueue(next.step, run_after, active.as_ref()) {
-        Enqueue::Nothing => Ok(false),
-        Enqueue::Preempt { id } => {
-            // Only while it still waits: a worker may have claimed it since it
-            // was read (then its completion derives the next step again).
-            let updated = sqlx::query(
-                "UPDATE jobs SET step = $1, run_after = $2, attempts = 0, last_error = NULL
-                 WHERE id = $3 AND status = 'queued'",
-            )
-            .bind(next.step.as_str())
-            .bind(run_after)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            Ok(updated > 0)
-        }
-        Enqueue::MoveForward { id } => {
-            let updated =
-                sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2 AND status = 'queued'")
-                    .bind(run_after)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-            Ok(updated > 0)
-        }
-        Enqueue::Insert => {
-            sqlx::query(
-                "INSERT INTO jobs (group_name, call_id, step, status, run_after, created_at,
-                                   priority)
-                 VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
-            )
-            .bind(&call.group)
-            .bind(&call.call_id)
-            .bind(next.step.as_str())
-            .bind(run_after)
-            .bind(to_text(Utc::now()))
-            .bind(call.plan.lane.priority())
-            .execute(&mut *conn)
-            .await?;
-            Ok(true)
-        }
-    }
+    Ok(queue_next_all(conn, &[call])
+        .await?
+        .first()
+        .copied()
+        .unwrap_or(false))
 }

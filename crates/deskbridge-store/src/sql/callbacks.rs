@@ -29,6 +29,7 @@ use super::{Conn, Db, SqlStore, dialect};
 use crate::locks::TxLock;
 use crate::rows::DbRow;
 use crate::time::to_text;
+use crate::turns::Turn;
 use crate::{CallbackFilter, CallbackRecord, Callbacks, Change, GroupEvent, StoreError};
 
 type Row = <Db as sqlx::Database>::Row;
@@ -70,9 +71,11 @@ pub(super) async fn follow_calls<'a>(
         .collect();
     numbers.sort_unstable();
     numbers.dedup();
-    for (group, phone) in numbers {
-        dialect::lock(tx, TxLock::Callback { group, phone }).await?;
-    }
+    let locks: Vec<TxLock> = numbers
+        .into_iter()
+        .map(|(group, phone)| TxLock::Callback { group, phone })
+        .collect();
+    dialect::lock_all(tx, &locks).await?;
     let mut changes = Vec::new();
     for (group, phone, call) in concerned.iter_mut() {
         let open = open_callback(tx, group, phone).await?;
@@ -260,7 +263,7 @@ impl Callbacks for SqlStore {
         cb: &Callback,
         triggers: &[Trigger],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let updated = sqlx::query(
             "UPDATE callbacks SET closed_at = $3, body = $4, version = version + 1
              WHERE id = $1 AND version = $2",

@@ -28,6 +28,7 @@ use crate::crm::*;
 use crate::outbox::GroupTriggers;
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
+use crate::turns::Turn;
 
 /// The ticket a create with this idempotency key made.
 const TICKET_BY_KEY: &str = "SELECT * FROM tickets WHERE idempotency_key = $1 AND tenant = $2";
@@ -347,6 +348,10 @@ impl Records {
         self.store.writer()
     }
 
+    async fn begin_write(&self, turn: Turn) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+        self.store.begin_write(turn).await
+    }
+
     fn reader(&self) -> &sqlx::Pool<Db> {
         self.store.reader()
     }
@@ -444,7 +449,7 @@ impl CrmStore for Records {
     }
 
     async fn adopt(&self, from: &str) -> Result<u64, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let mut moved = 0;
         for sql in [
             "UPDATE organizations SET tenant = $1 WHERE tenant = $2",
@@ -471,7 +476,7 @@ impl CrmStore for Records {
         f: &ContactFields,
         key: Option<&str>,
     ) -> Result<Created<Contact>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let id = self.insert_contact_row(&mut tx, f, key).await?;
         let Some(id) = id else {
             let sql = concat!(
@@ -488,7 +493,7 @@ impl CrmStore for Records {
     }
 
     async fn import_contacts(&self, contacts: &[ContactFields]) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let mut ids = Vec::with_capacity(contacts.len());
         for f in contacts {
             let id = self
@@ -520,7 +525,7 @@ impl CrmStore for Records {
         id: i64,
         f: &ContactFields,
     ) -> Result<Option<Contact>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         // With PostgreSQL, the row lock taken here serializes concurrent updates of
         // the contact's phones.
         let updated = sqlx::query(
@@ -552,7 +557,7 @@ impl CrmStore for Records {
     }
 
     async fn delete_contact(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         // The record as it was, for the notification.
         let Some(before) = contact_in(&mut tx, id, &self.tenant).await? else {
             tx.rollback().await?;
@@ -641,7 +646,7 @@ impl CrmStore for Records {
         f: &OrganizationFields,
         key: Option<&str>,
     ) -> Result<Created<Organization>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let now = to_text(Utc::now());
         let row = sqlx::query(
             "INSERT INTO organizations (name, custom_fields, idempotency_key, created_at, updated_at,
@@ -722,7 +727,7 @@ impl CrmStore for Records {
         first_comment: Option<&CommentFields>,
         key: Option<&str>,
     ) -> Result<Created<(Ticket, Option<Comment>)>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let now = to_text(Utc::now());
         let row = sqlx::query(
             "INSERT INTO tickets (subject, status, priority, type, requester_id, assignee, tags,
@@ -823,7 +828,7 @@ impl CrmStore for Records {
     }
 
     async fn update_ticket(&self, id: i64, f: &TicketFields) -> Result<Option<Ticket>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let row = sqlx::query(
             "UPDATE tickets SET subject = $1, status = $2, priority = $3, type = $4,
                     requester_id = $5, assignee = $6, tags = $7, custom_fields = $8,
@@ -861,7 +866,7 @@ impl CrmStore for Records {
     }
 
     async fn delete_ticket(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         self.forget_ticket(&mut tx, id).await?;
         let row = sqlx::query("DELETE FROM tickets WHERE id = $1 AND tenant = $2 RETURNING *")
             .bind(id)
@@ -956,7 +961,7 @@ impl CrmStore for Records {
                 new: false,
             }));
         }
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let now = to_text(Utc::now());
         // With PostgreSQL, locks the ticket row until commit, so that it cannot be
         // deleted under the new comment and concurrent comments on it touch it in
@@ -1039,7 +1044,7 @@ impl CrmStore for Records {
     }
 
     async fn delete_comment(&self, ticket_id: i64, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let row = sqlx::query(
             "DELETE FROM comments WHERE ticket_id = $1 AND id = $2 AND tenant = $3 RETURNING *",
         )
@@ -1071,7 +1076,7 @@ impl CrmStore for Records {
 
     async fn insert_task(&self, f: &TaskFields) -> Result<Task, StoreError> {
         let now = to_text(Utc::now());
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let row = sqlx::query(
             "INSERT INTO tasks (subject, status, due_at, contact_id, ticket_id, assignee,
                                 created_at, updated_at, tenant)
@@ -1112,7 +1117,7 @@ impl CrmStore for Records {
     }
 
     async fn update_task(&self, id: i64, f: &TaskFields) -> Result<Option<Task>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let row = sqlx::query(
             "UPDATE tasks SET subject = $1, status = $2, due_at = $3, contact_id = $4,
                     ticket_id = $5, assignee = $6, updated_at = $7
@@ -1141,7 +1146,7 @@ impl CrmStore for Records {
     }
 
     async fn delete_task(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let row = sqlx::query("DELETE FROM tasks WHERE id = $1 AND tenant = $2 RETURNING *")
             .bind(id)
             .bind(&*self.tenant)

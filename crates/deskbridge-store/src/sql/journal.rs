@@ -1,23 +1,25 @@
 //! The journal and the calls: ingest in one transaction, and the calls API reads.
 
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::Utc;
 use deskbridge_core::Interaction;
 
-use super::call_row::{load_call, queue_next, save_call};
+use super::call_row::{load_call, load_calls, queue_next, queue_next_all, save_call, save_calls};
 use super::{Conn, Db, SqlStore, dialect};
 use crate::locks::TxLock;
 use crate::rows::{self, DbRow};
 use crate::time::to_text;
+use crate::turns::Turn;
 use crate::{
     CallFilter, CallRecord, Change, Decided, GroupEvent, IngestReport, Journal, StoreError,
 };
 use chrono::DateTime;
 use deskbridge_core::agent_mode::AgentChoice;
 use deskbridge_core::queue::{JobState, sync_of};
+use sqlx::QueryBuilder;
 
 type Row = <Db as sqlx::Database>::Row;
 
@@ -33,11 +35,8 @@ impl Journal for SqlStore {
         &self,
         requests: &[&[GroupEvent]],
     ) -> Result<Vec<IngestReport>, StoreError> {
-        // Calls touched by these requests, loaded once and written once, in key
-        // order; with the first request that touched each (its report counts the
-        // step queued).
-        let mut touched: BTreeMap<(String, String), (Interaction, usize)> = BTreeMap::new();
-        let mut tx = self.writer().begin().await?;
+        // Its senders wait for their 202: ahead of the steps' writes.
+        let mut tx = self.begin_write(Turn::Acknowledgement).await?;
         // Lock every call of every request, in one (sorted) order, before reading
         // any, so that two transactions cannot deadlock.
         let mut keys: Vec<(&str, &str)> = requests
@@ -47,10 +46,22 @@ impl Journal for SqlStore {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        for (group, call_id) in keys {
-            dialect::lock(&mut tx, TxLock::Call { group, call_id }).await?;
-        }
+        let locks: Vec<TxLock> = keys
+            .iter()
+            .map(|&(group, call_id)| TxLock::Call { group, call_id })
+            .collect();
+        dialect::lock_all(&mut tx, &locks).await?;
         let now_text = to_text(Utc::now());
+        // Which events are new: one statement for all, in order, so that of two
+        // copies of one event the first is the one stored.
+        let mut new_events = insert_events(&mut tx, requests, &now_text).await?;
+        // The calls as stored, read at once; a call not stored yet starts with
+        // its first event.
+        let mut stored = load_calls(&mut tx, &keys).await?;
+        // Calls touched by these requests, loaded once and written once, in key
+        // order; with the first request that touched each (its report counts the
+        // step queued).
+        let mut touched: BTreeMap<(String, String), (Interaction, usize)> = BTreeMap::new();
         let mut reports = vec![IngestReport::default(); requests.len()];
         let mut calls_of: Vec<Vec<(String, String)>> = vec![Vec::new(); requests.len()];
         // Calls that had ended before these requests: their end is not news.
@@ -64,20 +75,7 @@ impl Journal for SqlStore {
                 },
             ) in events.iter().enumerate()
             {
-                let inserted = sqlx::query(
-                    "INSERT INTO events (group_name, id, call_id, received_at, body)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (group_name, id) DO NOTHING",
-                )
-                .bind(group)
-                .bind(&event.id)
-                .bind(&event.call_id)
-                .bind(&now_text)
-                .bind(serde_json::to_string(event)?)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 0 {
+                if !new_events.remove(&(group.clone(), event.id.clone())) {
                     report.duplicates += 1;
                     continue;
                 }
@@ -89,13 +87,13 @@ impl Journal for SqlStore {
                 let (call, _) = match touched.entry(key) {
                     Entry::Occupied(known) => known.into_mut(),
                     Entry::Vacant(slot) => {
-                        let loaded = match load_call(&mut tx, group, &event.call_id).await? {
+                        let loaded = match stored.remove(slot.key()) {
                             Some(call) => call,
                             None => Interaction::start(group, plan, event)
                                 .map_err(|source| StoreError::Apply { index, source })?,
                         };
                         if loaded.ended_at.is_some() {
-                            ended_before.insert((group.clone(), event.call_id.clone()));
+                            ended_before.insert(slot.key().clone());
                         }
                         slot.insert((loaded, member))
                     }
@@ -121,10 +119,12 @@ impl Journal for SqlStore {
             super::callbacks::follow_calls(&mut tx, touched.values_mut().map(|(c, _)| c), &heard)
                 .await?;
         changes.reserve(touched.len() + 1);
+        let calls: Vec<&Interaction> = touched.values().map(|(call, _)| call).collect();
+        save_calls(&mut tx, &calls, &now_text).await?;
+        let runnable = queue_next_all(&mut tx, &calls).await?;
         let mut steps = 0;
-        for ((group, call_id), (call, first)) in &touched {
-            save_call(&mut tx, call, &now_text).await?;
-            if queue_next(&mut tx, call).await? {
+        for (((group, call_id), (_, first)), queued) in touched.iter().zip(runnable) {
+            if queued {
                 reports[*first].steps += 1;
                 steps += 1;
             }
@@ -245,7 +245,7 @@ impl Journal for SqlStore {
         // read: the core judges the call as it is now.
         keys.sort_unstable();
         keys.dedup();
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let at = to_text(at);
         let mut marked = Vec::new();
         let mut changes = Vec::new();
@@ -279,7 +279,7 @@ impl Journal for SqlStore {
 
     async fn purge_calls(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let before = to_text(before);
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let deleted = sqlx::query(
             "DELETE FROM calls WHERE first_at < $1
                AND NOT EXISTS (SELECT 1 FROM jobs j
@@ -317,7 +317,7 @@ impl Journal for SqlStore {
         call_id: &str,
         choice: AgentChoice,
     ) -> Result<Decided, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         dialect::lock(&mut tx, TxLock::Call { group, call_id }).await?;
         let Some(mut call) = load_call(&mut tx, group, call_id).await? else {
             tx.rollback().await?;
@@ -377,4 +377,38 @@ async fn record(conn: &mut Conn, row: &Row) -> Result<CallRecord, StoreError> {
         updated_at,
         steps,
     })
+}
+
+/// Events in one statement per 200 (five bound parameters each); returns the
+/// (group, id) of those that were new. A repeated id is not inserted again
+/// (`ON CONFLICT DO NOTHING`), within the statement too: the first copy is.
+async fn insert_events(
+    conn: &mut Conn,
+    requests: &[&[GroupEvent]],
+    now_text: &str,
+) -> Result<HashSet<(String, String)>, StoreError> {
+    const EVENTS_PER_STATEMENT: usize = 200;
+    let events: Vec<(&GroupEvent, String)> = requests
+        .iter()
+        .flat_map(|events| events.iter())
+        .map(|e| Ok((e, serde_json::to_string(&e.event)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let mut new = HashSet::with_capacity(events.len());
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO events (group_name, id, call_id, received_at, body) ",
+        );
+        insert.push_values(chunk, |mut row, (e, body)| {
+            row.push_bind(e.group.as_str())
+                .push_bind(e.event.id.as_str())
+                .push_bind(e.event.call_id.as_str())
+                .push_bind(now_text)
+                .push_bind(body.as_str());
+        });
+        insert.push(" ON CONFLICT (group_name, id) DO NOTHING RETURNING group_name, id");
+        for row in insert.build().fetch_all(&mut *conn).await? {
+            new.insert((row.text("group_name")?, row.text("id")?));
+        }
+    }
+    Ok(new)
 }

@@ -7,6 +7,7 @@ use crate::StoreError;
 use crate::mirror::{MirrorBatch, MirrorRecord, MirrorStore, MirrorTicket, MirrorUser};
 use crate::rows::DbRow;
 use crate::time::{from_ms, now_ms, to_text};
+use crate::turns::Turn;
 
 async fn put_user(conn: &mut Conn, backend: &str, u: &MirrorUser) -> Result<(), StoreError> {
     sqlx::query(
@@ -200,7 +201,7 @@ impl MirrorStore for SqlStore {
         owner: &str,
         batch: &MirrorBatch,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let holder: Option<Option<String>> =
             sqlx::query_scalar("SELECT lease_owner FROM mirror_state WHERE backend = $1")
                 .bind(backend)
@@ -256,7 +257,7 @@ impl MirrorStore for SqlStore {
     }
 
     async fn mirror_put_user(&self, backend: &str, user: &MirrorUser) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         put_user(&mut tx, backend, user).await?;
         tx.commit().await?;
         Ok(())

@@ -16,6 +16,7 @@ use crate::StoreError;
 use crate::outbox::{AttemptOutcome, Delivery, DeliveryStatus, EndpointBacklog, Outbox, excerpt};
 use crate::rows::DbRow;
 use crate::time::{from_ms, now_ms, to_text};
+use crate::turns::Turn;
 
 /// A new message id: `msg_` and 128 random bits (the `webhook-id`).
 fn message_id() -> String {
@@ -102,7 +103,7 @@ impl Outbox for SqlStore {
         lease: Duration,
     ) -> Result<Option<Delivery>, StoreError> {
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let row = sqlx::query(concat!(
             "UPDATE trigger_outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
              WHERE id = (

@@ -9,6 +9,7 @@ use deskbridge_core::pause::{Pause, PauseChange, PauseSource};
 use super::{Db, SqlStore, dialect};
 use crate::rows::DbRow;
 use crate::time::to_text;
+use crate::turns::Turn;
 use crate::{Change, Pauses, StoreError};
 
 type Row = <Db as sqlx::Database>::Row;
@@ -88,7 +89,7 @@ impl Pauses for SqlStore {
     }
 
     async fn change_pause(&self, change: &PauseChange) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
         let (done, who) = match change {
             PauseChange::Nothing => return Ok(true),
             PauseChange::Start(p) => (

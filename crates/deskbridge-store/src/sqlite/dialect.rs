@@ -60,6 +60,15 @@ pub(super) async fn lock(
     Ok(())
 }
 
+/// Takes every one of `what` (in the order given, which callers sort): nothing
+/// to do here either.
+pub(super) async fn lock_all(
+    _tx: &mut Transaction<'_, Db>,
+    _what: &[TxLock<'_>],
+) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// Commits, then tells this process's listeners (there are no others): a change is
 /// announced only once it is durable.
 pub(super) async fn commit(

@@ -29,15 +29,18 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Transaction;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tokio::sync::broadcast;
 
 use crate::locks::LocalLocks;
+use crate::turns::{Turn, Turnstile};
 use crate::{Change, SharedBudget, StoreError};
 
 /// The driver the shared SQL is compiled for here.
@@ -56,6 +59,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     changes: broadcast::Sender<Change>,
     phones: LocalLocks,
+    turns: Arc<Turnstile>,
 }
 
 impl SqliteStore {
@@ -95,6 +99,7 @@ impl SqliteStore {
             reader,
             changes: broadcast::channel(1024).0,
             phones: LocalLocks::default(),
+            turns: Arc::default(),
         })
     }
 
@@ -106,6 +111,15 @@ impl SqliteStore {
     /// The pool of the one writer connection.
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// A write transaction on the one writer connection, its place in the queue
+    /// given by what it is for (`turns.rs`).
+    async fn begin_write(&self, turn: Turn) -> Result<Transaction<'static, Db>, StoreError> {
+        let passed = self.turns.pass(turn).await;
+        let tx = self.writer.begin().await?;
+        drop(passed);
+        Ok(tx)
     }
 
     /// Read-only connections; in WAL mode they never wait for the writer.

@@ -16,6 +16,7 @@
 
 mod lease;
 mod steps;
+mod wake;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
+use wake::{Bell, Wakeup};
 
 use crate::config::JobsConfig;
 use crate::state::{AppState, Group};
@@ -77,13 +79,14 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> Workers {
     let mut tasks = JoinSet::new();
+    let wakeup = Wakeup::listen(state.store.changes(), stop.clone());
     for n in 0..count {
         // `{instance}/w{n}`: the instances API counts an instance's steps by it.
         let owner = format!("{}/w{n}", state.instance.id);
         tasks.spawn(work_loop(
             state.clone(),
             owner,
-            Lane::All,
+            Lane::All(wakeup.clone()),
             retry,
             stop.clone(),
         ));
@@ -181,8 +184,8 @@ const POP_WORKERS: usize = 2;
 /// Which steps a worker claims.
 #[derive(Clone)]
 enum Lane {
-    /// Every step of live calls.
-    All,
+    /// Every step of live calls; woken one worker at a time.
+    All(Arc<Wakeup>),
     /// Screen pops of live calls.
     Pops,
     /// Steps of imported calls, at the import's pace.
@@ -197,10 +200,13 @@ async fn work_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     // Woken when a step becomes runnable, here or in another instance.
-    let mut changes = state.store.changes();
+    let mut bell = match &lane {
+        Lane::All(wakeup) => Bell::Shared(wakeup.clone()),
+        Lane::Pops | Lane::Bulk(_) => Bell::Own(state.store.changes()),
+    };
     while !*stop.borrow() {
         let claimed = match &lane {
-            Lane::All => timed(state.store.claim_step(&owner, retry.lease)).await,
+            Lane::All(_) => timed(state.store.claim_step(&owner, retry.lease)).await,
             Lane::Pops => timed(state.store.claim_pop(&owner, retry.lease)).await,
             // The pace may hold a claim back for long (a low rate): a stop
             // must not wait for it. A claim dropped after it was taken is a
@@ -219,21 +225,14 @@ async fn work_loop(
             }
         };
         match claimed {
-            Some(step) => run_one(&state, retry, step).await,
+            Some(step) => {
+                bell.found_work();
+                run_one(&state, retry, step).await
+            }
             None => {
                 let idle = idle_time(&state, &lane).await;
-                let woken = async {
-                    loop {
-                        match changes.recv().await {
-                            Ok(deskbridge_store::Change::Work) => return,
-                            Ok(_) => continue,
-                            // Missed some: look for work anyway.
-                            Err(_) => return,
-                        }
-                    }
-                };
                 tokio::select! {
-                    _ = woken => {},
+                    _ = bell.wait() => {},
                     _ = tokio::time::sleep(idle) => {},
                     _ = stop.changed() => {},
                 }
@@ -245,7 +244,7 @@ async fn work_loop(
 impl Lane {
     fn work_lane(&self) -> WorkLane {
         match self {
-            Lane::All | Lane::Pops => WorkLane::Live,
+            Lane::All(_) | Lane::Pops => WorkLane::Live,
             Lane::Bulk(_) => WorkLane::Bulk,
         }
     }
