@@ -30,6 +30,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -60,6 +61,8 @@ pub struct SqliteStore {
     changes: broadcast::Sender<Change>,
     phones: LocalLocks,
     turns: Arc<Turnstile>,
+    /// Whether the writer connection was last set to `synchronous = NORMAL`.
+    synced_normal: Arc<AtomicBool>,
 }
 
 impl SqliteStore {
@@ -100,6 +103,7 @@ impl SqliteStore {
             changes: broadcast::channel(1024).0,
             phones: LocalLocks::default(),
             turns: Arc::default(),
+            synced_normal: Arc::default(),
         })
     }
 
@@ -114,12 +118,40 @@ impl SqliteStore {
     }
 
     /// A write transaction on the one writer connection, its place in the queue
-    /// given by what it is for (`turns.rs`).
+    /// and its durability given by what it is for (`turns.rs`).
+    ///
+    /// An acknowledgement's commit waits for the disk (`synchronous = FULL`): its
+    /// 202 promises the events survive a power cut. Every other write commits
+    /// without waiting (`NORMAL`; in WAL mode the database stays consistent, and
+    /// the commit survives the process being killed): a power cut may undo the
+    /// last of them, never an acknowledged event (the WAL is written in order,
+    /// so the next acknowledgement's sync makes everything before it durable
+    /// too), and a step whose record is undone runs again and finds what it
+    /// wrote by its idempotency key, as after a crash between the helpdesk's
+    /// answer and the record. A step's transactions were most of the writer's
+    /// syncs: each call's claim, records and outcome.
     async fn begin_write(&self, turn: Turn) -> Result<Transaction<'static, Db>, StoreError> {
         let passed = self.turns.pass(turn).await;
-        let tx = self.writer.begin().await?;
+        let mut conn = self.writer.acquire().await?;
         drop(passed);
-        Ok(tx)
+        // An acknowledgement sets FULL every time, whatever this process
+        // believes the connection is set to (one statement per group commit):
+        // its sync never depends on that belief. An ordinary write sets NORMAL
+        // only when the last setting was FULL; a wrong belief there (a setting
+        // interrupted, a connection the pool opened anew, which starts FULL)
+        // only costs it its speed.
+        if turn == Turn::Acknowledgement {
+            self.synced_normal.store(false, Ordering::Relaxed);
+            sqlx::query("PRAGMA synchronous = FULL")
+                .execute(&mut *conn)
+                .await?;
+        } else if !self.synced_normal.load(Ordering::Relaxed) {
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *conn)
+                .await?;
+            self.synced_normal.store(true, Ordering::Relaxed);
+        }
+        Ok(Transaction::begin(conn, None).await?)
     }
 
     /// Read-only connections; in WAL mode they never wait for the writer.
