@@ -2,7 +2,8 @@
 //! trace: `--calls`, `--numbers`) to deskbridge over HTTP, one event per request
 //! (`--batch 1`) or in batches, at `--rate` events a second or as fast as
 //! `--concurrency` clients go, to one or several instances (`--url`, repeated), and
-//! waits until every call is `sync: done`. Prints throughput, ack latency, the
+//! waits until every call is `sync: done` (as `/api/v1/calls/stream` announces it,
+//! `sync_watch.rs`). Prints throughput, ack latency, the
 //! time from a call's last ack to its sync, errors, and (with `--emulator`) the
 //! helpdesk requests per call. With `--pop-on answered` (or `ringing`) each
 //! answered call pops for its agent, and the time from sending the event that
@@ -308,7 +309,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<LoadFigures> {
         );
     }
     println!(
-        "  synced: all {} calls `sync: done` (or failed) {:.2} s after the start; last ack → synced p50 {} ms, p99 {} ms (polled)",
+        "  synced: all {} calls `sync: done` (or failed) {:.2} s after the start; last ack → synced p50 {} ms, p99 {} ms (as announced on /calls/stream)",
         synced.done + synced.failed,
         synced_in.as_secs_f64(),
         pct(&sync_ms, 0.50),

@@ -127,6 +127,9 @@ pub enum Change {
     Call { group: String, call_id: String },
     /// A step became runnable.
     Work,
+    /// A screen pop became runnable (announced with `Work`): the pop workers
+    /// wake for these only, not for every step.
+    Pop,
     /// A callback of the group opened, changed or closed.
     Callbacks { group: String },
     /// An agent of the group paused or resumed.

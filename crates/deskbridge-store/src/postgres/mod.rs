@@ -239,6 +239,7 @@ async fn listen(
 fn encode(change: &Change) -> String {
     match change {
         Change::Work => "work".into(),
+        Change::Pop => "pop".into(),
         Change::Call { group, call_id } => format!("call\t{group}\t{call_id}"),
         Change::Callbacks { group } => format!("callbacks\t{group}"),
         Change::Agent { group, agent } => format!("agent\t{group}\t{agent}"),
@@ -251,6 +252,7 @@ fn decode(payload: &str) -> Option<Change> {
     let mut parts = payload.splitn(3, '\t');
     match (parts.next()?, parts.next(), parts.next()) {
         ("work", None, None) => Some(Change::Work),
+        ("pop", None, None) => Some(Change::Pop),
         ("callbacks", Some(group), None) => Some(Change::Callbacks {
             group: group.into(),
         }),

@@ -12,9 +12,9 @@ use sqlx::QueryBuilder;
 use super::Db;
 
 use super::Conn;
-use crate::StoreError;
 use crate::rows::{self, DbRow};
 use crate::time::{now_ms, to_text};
+use crate::{Change, StoreError};
 
 /// How many calls one statement names: well within SQLite's 32,766 bound
 /// parameters at 13 a call.
@@ -185,12 +185,12 @@ pub(super) async fn load_call(
 
 /// Queues the calls' next steps ([`queue_next`]), reading their active jobs
 /// with one statement per group and inserting the new ones with one. Returns,
-/// per call, whether a step became runnable.
+/// per call, the step that became runnable, if one did.
 pub(super) async fn queue_next_all(
     conn: &mut Conn,
     calls: &[&Interaction],
-) -> Result<Vec<bool>, StoreError> {
-    let mut runnable = vec![false; calls.len()];
+) -> Result<Vec<Option<Step>>, StoreError> {
+    let mut runnable = vec![None; calls.len()];
     let wanted: Vec<(usize, Step, i64)> = calls
         .iter()
         .enumerate()
@@ -229,7 +229,7 @@ pub(super) async fn queue_next_all(
     for (i, step, run_after) in wanted {
         let call = calls[i];
         let key = (call.group.clone(), call.call_id.clone());
-        runnable[i] = match enqueue(step, run_after, active.get(&key)) {
+        let queued = match enqueue(step, run_after, active.get(&key)) {
             Enqueue::Nothing => false,
             Enqueue::Preempt { id } => {
                 // Only while it still waits: a worker may have claimed it since it
@@ -260,6 +260,7 @@ pub(super) async fn queue_next_all(
                 true
             }
         };
+        runnable[i] = queued.then_some(step);
     }
     let created_at = to_text(Utc::now());
     for chunk in inserts.chunks(CALLS_PER_STATEMENT) {
@@ -282,15 +283,36 @@ pub(super) async fn queue_next_all(
 
 /// Queues the call's next step, unless one is already queued or running or a step
 /// of the call failed for good (its sync stays `failed`). A queued step waiting for
-/// something that has now arrived (a recording) is moved forward. Returns whether a
-/// step became runnable. The caller holds the call's lock (`dialect::lock`, `TxLock::Call`).
+/// something that has now arrived (a recording) is moved forward. Returns the
+/// step that became runnable, if one did. The caller holds the call's lock
+/// (`dialect::lock`, `TxLock::Call`).
 ///
 /// The core decides what to queue ([`Interaction::next_step`], then the rule
 /// [`enqueue`]); this carries it out.
-pub(super) async fn queue_next(conn: &mut Conn, call: &Interaction) -> Result<bool, StoreError> {
+pub(super) async fn queue_next(
+    conn: &mut Conn,
+    call: &Interaction,
+) -> Result<Option<Step>, StoreError> {
     Ok(queue_next_all(conn, &[call])
         .await?
-        .first()
-        .copied()
-        .unwrap_or(false))
+        .into_iter()
+        .flatten()
+        .next())
+}
+
+/// What to announce of the steps that became runnable: [`Change::Work`] for
+/// any, and [`Change::Pop`] too for a screen pop (the pop workers wake only for
+/// those).
+pub(super) fn runnable_changes(queued: impl IntoIterator<Item = Step>) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for step in queued {
+        if changes.is_empty() {
+            changes.push(Change::Work);
+        }
+        if step == Step::Pop {
+            changes.push(Change::Pop);
+            break;
+        }
+    }
+    changes
 }

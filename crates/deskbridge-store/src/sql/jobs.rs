@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use deskbridge_core::trigger::Notification;
 use deskbridge_core::{Step, StepOutcome, WorkLane};
 
-use super::call_row::{load_call, queue_next, save_call};
+use super::call_row::{load_call, queue_next, runnable_changes, save_call};
 use super::{SqlStore, dialect};
 use crate::locks::TxLock;
 use crate::rows::DbRow;
@@ -108,9 +108,7 @@ impl JobQueue for SqlStore {
             group: step.group.clone(),
             call_id: step.call_id.clone(),
         }];
-        if queue_next(&mut tx, &call).await? {
-            changes.push(Change::Work);
-        }
+        changes.extend(runnable_changes(queue_next(&mut tx, &call).await?));
         dialect::commit(self, tx, &changes).await?;
         Ok(true)
     }

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::Utc;
 use deskbridge_core::Interaction;
 
-use super::call_row::{load_call, load_calls, queue_next, queue_next_all, save_call, save_calls};
+use super::call_row::{
+    load_call, load_calls, queue_next, queue_next_all, runnable_changes, save_call, save_calls,
+};
 use super::{Conn, Db, SqlStore, dialect};
 use crate::locks::TxLock;
 use crate::rows::{self, DbRow};
@@ -122,20 +124,16 @@ impl Journal for SqlStore {
         let calls: Vec<&Interaction> = touched.values().map(|(call, _)| call).collect();
         save_calls(&mut tx, &calls, &now_text).await?;
         let runnable = queue_next_all(&mut tx, &calls).await?;
-        let mut steps = 0;
-        for (((group, call_id), (_, first)), queued) in touched.iter().zip(runnable) {
-            if queued {
+        for (((group, call_id), (_, first)), queued) in touched.iter().zip(&runnable) {
+            if queued.is_some() {
                 reports[*first].steps += 1;
-                steps += 1;
             }
             changes.push(Change::Call {
                 group: group.clone(),
                 call_id: call_id.clone(),
             });
         }
-        if steps > 0 {
-            changes.push(Change::Work);
-        }
+        changes.extend(runnable_changes(runnable.into_iter().flatten()));
         dialect::commit(self, tx, &changes).await?;
         for (report, mut calls) in reports.iter_mut().zip(calls_of) {
             calls.sort_unstable();
@@ -332,9 +330,7 @@ impl Journal for SqlStore {
             group: group.to_string(),
             call_id: call_id.to_string(),
         }];
-        if queue_next(&mut tx, &call).await? {
-            changes.push(Change::Work);
-        }
+        changes.extend(runnable_changes(queue_next(&mut tx, &call).await?));
         dialect::commit(self, tx, &changes).await?;
         match self.call(group, call_id).await? {
             Some(record) => Ok(Decided::Recorded(Box::new(record))),

@@ -107,7 +107,7 @@ async fn read_changes(
                     }
                 }
             }
-            Ok(Change::Work) => continue,
+            Ok(Change::Work | Change::Pop) => continue,
             Ok(Change::Callbacks { group }) => FeedItem::Callbacks(group),
             Ok(Change::Agent { group, agent }) => FeedItem::Agent { group, agent },
             Ok(Change::Missed) => FeedItem::Missed(None),

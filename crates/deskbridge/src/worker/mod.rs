@@ -202,7 +202,8 @@ async fn work_loop(
     // Woken when a step becomes runnable, here or in another instance.
     let mut bell = match &lane {
         Lane::All(wakeup) => Bell::Shared(wakeup.clone()),
-        Lane::Pops | Lane::Bulk(_) => Bell::Own(state.store.changes()),
+        Lane::Pops => Bell::Pops(state.store.changes()),
+        Lane::Bulk(_) => Bell::Own(state.store.changes()),
     };
     while !*stop.borrow() {
         let claimed = match &lane {

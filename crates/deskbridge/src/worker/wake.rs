@@ -7,8 +7,10 @@
 //! writer as the commits. Now a change wakes one worker; a worker that claimed a
 //! step wakes the next, since there may be more (so a burst of steps still
 //! reaches every worker, one claim apart); a worker that found nothing wakes
-//! nobody. The pop workers still hear every change: a pop must not wait for
-//! the chain to reach it.
+//! nobody. The pop workers hear every change that queues a pop (`Change::Pop`),
+//! and only those: a pop must not wait for the chain to reach it, and the pop
+//! workers looking for a pop at every step queued were most of the claims'
+//! reads on PostgreSQL (BENCHMARKS.md, "Durable ingest").
 
 use std::sync::Arc;
 
@@ -33,7 +35,8 @@ impl Wakeup {
             loop {
                 tokio::select! {
                     change = changes.recv() => match change {
-                        Ok(Change::Work) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        Ok(Change::Work | Change::Missed)
+                        | Err(broadcast::error::RecvError::Lagged(_)) => {
                             bell.ring()
                         }
                         Ok(_) => {}
@@ -56,8 +59,10 @@ impl Wakeup {
 pub(super) enum Bell {
     /// The live workers' shared bell.
     Shared(Arc<Wakeup>),
-    /// Every change that queues work (the pop and bulk workers).
+    /// Every change that queues work (the bulk workers).
     Own(broadcast::Receiver<Change>),
+    /// Every change that queues a screen pop (the pop workers).
+    Pops(broadcast::Receiver<Change>),
 }
 
 impl Bell {
@@ -70,6 +75,13 @@ impl Bell {
                     Ok(Change::Work) => return,
                     Ok(_) => continue,
                     // Missed some: look for work anyway.
+                    Err(_) => return,
+                }
+            },
+            Bell::Pops(changes) => loop {
+                match changes.recv().await {
+                    Ok(Change::Pop | Change::Missed) => return,
+                    Ok(_) => continue,
                     Err(_) => return,
                 }
             },
