@@ -6,67 +6,140 @@
 //! the built-in CRM's records), and under load that wait was longer than the
 //! commit itself (BENCHMARKS.md, "Durable ingest": 8.8 ms of waiting for 6.4 ms
 //! of work per commit). So a transaction passes a [`Turnstile`] before it asks
-//! the pool for the connection, and an acknowledgement waiting there goes
-//! before every ordinary write waiting there. Only the one that passed waits in
-//! the pool, so an acknowledgement waits for at most the transaction running and
+//! the pool for the connection, and an acknowledgement or a screen pop waiting
+//! there goes before every ordinary write waiting there. Only the one that passed waits in
+//! the pool, so an acknowledgement (or a pop) waits for at most the transaction running and
 //! the one about to run; ordinary writes still get every other turn when
 //! commits come back to back, so steps are slowed, never starved.
 //!
 //! PostgreSQL has no such queue (its pool has many connections, and a commit
 //! waits for its calls' locks only), and ignores the turn.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::Arc;
 
-use tokio::sync::{Mutex, MutexGuard, Notify};
+use deskbridge_core::Step;
+use tokio::sync::oneshot;
 
 /// What a write transaction is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Turn {
     /// Events whose senders wait for their acknowledgement.
     Acknowledgement,
+    /// A screen pop's claim or outcome: an agent's phone is ringing, and a pop
+    /// never waits behind bulk work (DESIGN.md, invariant 4).
+    Pop,
     /// Everything else: steps, records, housekeeping.
     Ordinary,
 }
 
-/// The gate in front of the writer's pool.
+impl Turn {
+    /// The turn of a step's outcome.
+    pub(crate) fn of_step(step: Step) -> Turn {
+        if step == Step::Pop {
+            Turn::Pop
+        } else {
+            Turn::Ordinary
+        }
+    }
+
+    /// The turn of a claim of `only` that kind of step (any, with `None`).
+    pub(crate) fn of_claim(only: Option<Step>) -> Turn {
+        only.map_or(Turn::Ordinary, Turn::of_step)
+    }
+}
+
+/// The gate in front of the writer's pool: one holder at a time, and the next
+/// is the longest-waiting acknowledgement or pop, else the longest-waiting
+/// ordinary write.
 #[derive(Default)]
 pub(crate) struct Turnstile {
-    gate: Mutex<()>,
-    /// Acknowledgements waiting at the gate.
-    urgent: AtomicUsize,
-    /// Rung when no acknowledgement waits any more.
-    clear: Notify,
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: std::sync::Mutex<Queues>,
+}
+
+#[derive(Default)]
+struct Queues {
+    /// Someone holds the gate.
+    held: bool,
+    urgent: VecDeque<oneshot::Sender<Passed>>,
+    ordinary: VecDeque<oneshot::Sender<Passed>>,
+}
+
+/// The gate, held until dropped; then it goes to the next in line.
+pub(crate) struct Passed {
+    /// `None` once handed on (or for a gate that was never held).
+    inner: Option<Arc<Inner>>,
+}
+
+impl Drop for Passed {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            inner.hand_on();
+        }
+    }
+}
+
+impl Inner {
+    fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
+        // The queues stay whole whatever panicked while holding them: every
+        // change to them is one push or pop.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Gives the gate to the next waiter still waiting, or leaves it open.
+    fn hand_on(self: Arc<Self>) {
+        let mut queues = self.queues();
+        loop {
+            let next = queues
+                .urgent
+                .pop_front()
+                .or_else(|| queues.ordinary.pop_front());
+            let Some(next) = next else {
+                queues.held = false;
+                return;
+            };
+            let passed = Passed {
+                inner: Some(self.clone()),
+            };
+            match next.send(passed) {
+                Ok(()) => return,
+                // That waiter gave up (its future was dropped): the gate is
+                // still this one's to give, so it is not handed on from here.
+                Err(mut unsent) => drop(unsent.inner.take()),
+            }
+        }
+    }
 }
 
 impl Turnstile {
-    /// Waits for this turn at the gate. Hold the guard until the pool has given
-    /// the connection, then drop it.
-    pub(crate) async fn pass(&self, turn: Turn) -> MutexGuard<'_, ()> {
-        if turn == Turn::Acknowledgement {
-            self.urgent.fetch_add(1, Ordering::SeqCst);
-            let passed = self.gate.lock().await;
-            if self.urgent.fetch_sub(1, Ordering::SeqCst) == 1 {
-                self.clear.notify_waiters();
+    /// Waits for this turn at the gate. Hold what it returns until the pool has
+    /// given the connection, then drop it.
+    pub(crate) async fn pass(&self, turn: Turn) -> Passed {
+        let waiting = {
+            let mut queues = self.inner.queues();
+            if !queues.held {
+                queues.held = true;
+                return Passed {
+                    inner: Some(self.inner.clone()),
+                };
             }
-            return passed;
-        }
-        loop {
-            let clear = self.clear.notified();
-            tokio::pin!(clear);
-            // Registered before looking, so a ring between the look and the
-            // wait is not missed.
-            clear.as_mut().enable();
-            if self.urgent.load(Ordering::SeqCst) > 0 {
-                clear.await;
-                continue;
+            let (sender, waiting) = oneshot::channel();
+            match turn {
+                Turn::Acknowledgement | Turn::Pop => queues.urgent.push_back(sender),
+                Turn::Ordinary => queues.ordinary.push_back(sender),
             }
-            let passed = self.gate.lock().await;
-            if self.urgent.load(Ordering::SeqCst) == 0 {
-                return passed;
-            }
-            // An acknowledgement arrived while this waited: it goes first.
-            drop(passed);
-        }
+            waiting
+        };
+        // A waiter's sender is dropped unsent only with the turnstile itself,
+        // which this borrow keeps alive; were it so, there is no gate to wait for.
+        waiting.await.unwrap_or(Passed { inner: None })
     }
 }
 
@@ -78,7 +151,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn an_acknowledgement_goes_before_ordinary_writes_that_waited_longer() {
+    async fn acknowledgements_and_pops_go_before_ordinary_writes_that_waited_longer() {
         let turns = Arc::new(Turnstile::default());
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
         // The writer is busy: someone holds the gate.
@@ -88,6 +161,8 @@ mod tests {
             ("step 1", Turn::Ordinary),
             ("step 2", Turn::Ordinary),
             ("events", Turn::Acknowledgement),
+            ("pop", Turn::of_step(Step::Pop)),
+            ("step 3", Turn::of_claim(None)),
         ] {
             let (turns, order) = (turns.clone(), order.clone());
             waiting.push(tokio::spawn(async move {
@@ -102,7 +177,40 @@ mod tests {
             w.await.unwrap();
         }
         let order = order.lock().unwrap().clone();
-        assert_eq!(order[0], "events", "went in this order: {order:?}");
-        assert_eq!(order.len(), 3, "every write got its turn");
+        assert_eq!(
+            order,
+            ["events", "pop", "step 1", "step 2", "step 3"],
+            "the urgent ones first, each kind in its order of arrival"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_does_not_keep_the_gate() {
+        let turns = Arc::new(Turnstile::default());
+        let busy = turns.pass(Turn::Ordinary).await;
+        let gone = {
+            let turns = turns.clone();
+            tokio::spawn(async move {
+                let _passed = turns.pass(Turn::Acknowledgement).await;
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        gone.abort();
+        let next = {
+            let turns = turns.clone();
+            tokio::spawn(async move {
+                let _passed = turns.pass(Turn::Ordinary).await;
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(busy);
+        tokio::time::timeout(Duration::from_secs(5), next)
+            .await
+            .expect("the next waiter passed")
+            .unwrap();
+        // And the gate is open again.
+        tokio::time::timeout(Duration::from_secs(5), turns.pass(Turn::Ordinary))
+            .await
+            .expect("the gate was left open");
     }
 }

@@ -69,7 +69,7 @@ impl JobQueue for SqlStore {
         outcome: &StepOutcome,
         notifications: &[Notification],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write(Turn::Ordinary).await?;
+        let mut tx = self.begin_write(Turn::of_step(step.step)).await?;
         dialect::lock(
             &mut tx,
             TxLock::Call {
@@ -391,21 +391,21 @@ impl SqlStore {
         lane: WorkLane,
     ) -> Result<Option<ClaimedStep>, StoreError> {
         let now = now_ms();
-        let only = only.map_or("", |s| s.as_str());
+        let kind = only.map_or("", |s| s.as_str());
         let runnable: Option<i64> = sqlx::query_scalar(concat!(
             "SELECT id FROM jobs WHERE ",
             runnable!(),
             " LIMIT 1"
         ))
         .bind(now)
-        .bind(only)
+        .bind(kind)
         .bind(lane.priority())
         .fetch_optional(self.reader())
         .await?;
         if runnable.is_none() {
             return Ok(None);
         }
-        let mut tx = self.begin_write(Turn::Ordinary).await?;
+        let mut tx = self.begin_write(Turn::of_claim(only)).await?;
         let row = sqlx::query(concat!(
             "UPDATE jobs SET status = 'running', lease_owner = $4, lease_until = $5,
                              attempts = attempts + 1
@@ -420,7 +420,7 @@ impl SqlStore {
              RETURNING id, group_name, call_id, step, attempts"
         ))
         .bind(now)
-        .bind(only)
+        .bind(kind)
         .bind(lane.priority())
         .bind(owner)
         .bind(now + lease.as_millis() as i64)
