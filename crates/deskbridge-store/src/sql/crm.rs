@@ -587,9 +587,18 @@ impl CrmStore for Records {
     async fn contacts(&self, phone: Option<&str>, page: Page) -> Result<Vec<Contact>, StoreError> {
         let rows = match phone {
             Some(phone) => {
+                // From the number's index to each contact by its id. Written as
+                // `c.id IN (SELECT ... WHERE phone = $1)`, SQLite may (without
+                // `ANALYZE` statistics, it did) walk every contact of the tenant
+                // in id order for the `ORDER BY` and test each against the list:
+                // 150-200 ms a lookup at 1,000,000 contacts instead of 0.04 ms.
+                // `CROSS JOIN` makes SQLite start from the number; PostgreSQL
+                // plans it as any inner join.
                 sqlx::query(concat!(
-                    select_contacts!(),
-                    " WHERE c.id IN (SELECT contact_id FROM contact_phones WHERE phone = $1)
+                    "SELECT c.*, ",
+                    contact_phones!(),
+                    " AS phones FROM contact_phones m CROSS JOIN contacts c
+                      WHERE m.phone = $1 AND c.id = m.contact_id
                         AND c.tenant = $4 AND c.id > $2 ORDER BY c.id LIMIT $3"
                 ))
                 .bind(phone)
