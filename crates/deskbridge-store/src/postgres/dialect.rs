@@ -50,32 +50,14 @@ pub(super) const SHARED: bool = true;
 /// How a call and its steps are read as one snapshot.
 pub(super) const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
-/// Serializes work on one key across instances until the transaction ends.
-async fn lock_key(tx: &mut Transaction<'_, Db>, key: &str) -> Result<(), StoreError> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Takes `what` for every instance until the transaction ends ([`TxLock`]).
-pub(super) async fn lock(tx: &mut Transaction<'_, Db>, what: TxLock<'_>) -> Result<(), StoreError> {
-    lock_key(tx, &what.to_string()).await
-}
-
-/// Takes every one of `what` for every instance until the transaction ends, in
-/// the order given (callers sort it, so two transactions cannot deadlock), in
-/// one round trip: `unnest` yields the array in order, and each row's lock is
-/// taken as the row is produced.
-pub(super) async fn lock_all(
-    tx: &mut Transaction<'_, Db>,
-    what: &[TxLock<'_>],
-) -> Result<(), StoreError> {
-    if what.is_empty() {
+/// Serializes work on each key across instances until the transaction ends,
+/// taking them in the order given (callers sort them, so two transactions
+/// cannot deadlock) in one round trip: `unnest` yields the array in order, and
+/// each row's lock is taken as the row is produced.
+async fn lock_keys(tx: &mut Transaction<'_, Db>, keys: Vec<String>) -> Result<(), StoreError> {
+    if keys.is_empty() {
         return Ok(());
     }
-    let keys: Vec<String> = what.iter().map(ToString::to_string).collect();
     sqlx::query(
         "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
     )
@@ -83,6 +65,19 @@ pub(super) async fn lock_all(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Takes `what` for every instance until the transaction ends ([`TxLock`]).
+pub(super) async fn lock(tx: &mut Transaction<'_, Db>, what: TxLock<'_>) -> Result<(), StoreError> {
+    lock_keys(tx, vec![what.to_string()]).await
+}
+
+/// Takes every one of `what`, in the order given ([`lock_keys`]).
+pub(super) async fn lock_all(
+    tx: &mut Transaction<'_, Db>,
+    what: &[TxLock<'_>],
+) -> Result<(), StoreError> {
+    lock_keys(tx, what.iter().map(ToString::to_string).collect()).await
 }
 
 /// Announces the changes to every instance (this one included, through its
@@ -111,6 +106,6 @@ pub(super) async fn commit(
 /// dropping the guard rolls the transaction back, which releases the lock.
 pub(super) async fn lock_phone(store: &PgStore, e164: &str) -> Result<PhoneGuard, StoreError> {
     let mut tx = store.pool.begin().await?;
-    lock_key(&mut tx, &format!("phone:{e164}")).await?;
+    lock_keys(&mut tx, vec![format!("phone:{e164}")]).await?;
     Ok(PhoneGuard::new(tx))
 }

@@ -397,6 +397,7 @@ mod tests {
     fn notifications_round_trip() {
         for c in [
             Change::Work,
+            Change::Pop,
             Change::Call {
                 group: "support".into(),
                 call_id: "a\tb".into(),

@@ -9,9 +9,7 @@ use deskbridge_core::queue::{ActiveJob, Enqueue, enqueue};
 use deskbridge_core::{Interaction, Step};
 use sqlx::QueryBuilder;
 
-use super::Db;
-
-use super::Conn;
+use super::{Conn, Db};
 use crate::rows::{self, DbRow};
 use crate::time::{now_ms, to_text};
 use crate::{Change, StoreError};
@@ -120,67 +118,57 @@ impl CallRow {
     }
 }
 
-/// The calls' ids by group, each group's in one list: `call_id IN (...)` under
-/// one `group_name` uses the primary key on both databases, where a row value
-/// `(group_name, call_id) IN (...)` makes SQLite scan the table.
-fn by_group<'a>(keys: &[(&'a str, &'a str)]) -> BTreeMap<&'a str, Vec<&'a str>> {
+/// `{select} WHERE group_name = ? AND call_id IN (...)` for the calls `keys`
+/// name: one query per group and per 500 calls, each with its group, ready for
+/// more conditions. `call_id IN (...)` under one `group_name` uses the primary
+/// key on both databases, where a row value `(group_name, call_id) IN (...)`
+/// makes SQLite scan the table.
+fn of_calls<'a>(select: &str, keys: &[(&'a str, &'a str)]) -> Vec<(&'a str, QueryBuilder<Db>)> {
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (group, call_id) in keys {
         groups.entry(group).or_default().push(call_id);
     }
-    groups
-}
-
-/// `SELECT {columns} FROM {table} WHERE group_name = ? AND call_id IN (...)`, for
-/// one group's calls, ready for more conditions.
-fn of_calls(select: &str, group: &str, call_ids: &[&str]) -> QueryBuilder<Db> {
-    let mut query = QueryBuilder::<Db>::new(select);
-    query.push(" WHERE group_name = ");
-    query.push_bind(group);
-    query.push(" AND call_id IN (");
-    let mut ids = query.separated(", ");
-    for id in call_ids {
-        ids.push_bind(*id);
+    let mut queries = Vec::new();
+    for (group, ids) in groups {
+        for chunk in ids.chunks(CALLS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Db>::new(select);
+            query.push(" WHERE group_name = ");
+            query.push_bind(group);
+            query.push(" AND call_id IN (");
+            let mut listed = query.separated(", ");
+            for id in chunk {
+                listed.push_bind(*id);
+            }
+            listed.push_unseparated(")");
+            queries.push((group, query));
+        }
     }
-    ids.push_unseparated(")");
-    query
+    queries
 }
 
-/// The calls as stored, of those that are, keyed by (group, call id); one
-/// statement per group and per 500 calls.
+/// The calls as stored, of those that are, keyed by (group, call id).
 pub(super) async fn load_calls(
     conn: &mut Conn,
     keys: &[(&str, &str)],
 ) -> Result<HashMap<(String, String), Interaction>, StoreError> {
     let mut calls = HashMap::with_capacity(keys.len());
-    for (group, ids) in by_group(keys) {
-        for chunk in ids.chunks(CALLS_PER_STATEMENT) {
-            let rows = of_calls("SELECT call_id, body FROM calls", group, chunk)
-                .build()
-                .fetch_all(&mut *conn)
-                .await?;
-            for row in rows {
-                let call: Interaction = row.json("body")?;
-                calls.insert((group.to_string(), row.text("call_id")?), call);
-            }
+    for (group, mut query) in of_calls("SELECT call_id, body FROM calls", keys) {
+        for row in query.build().fetch_all(&mut *conn).await? {
+            let call: Interaction = row.json("body")?;
+            calls.insert((group.to_string(), row.text("call_id")?), call);
         }
     }
     Ok(calls)
 }
 
-/// The call as stored, if there is one.
+/// The call as stored, if there is one ([`load_calls`]).
 pub(super) async fn load_call(
     conn: &mut Conn,
     group: &str,
     call_id: &str,
 ) -> Result<Option<Interaction>, StoreError> {
-    let body: Option<String> =
-        sqlx::query_scalar("SELECT body FROM calls WHERE group_name = $1 AND call_id = $2")
-            .bind(group)
-            .bind(call_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    let mut calls = load_calls(conn, &[(group, call_id)]).await?;
+    Ok(calls.remove(&(group.to_string(), call_id.to_string())))
 }
 
 /// Queues the calls' next steps ([`queue_next`]), reading their active jobs
@@ -210,57 +198,50 @@ pub(super) async fn queue_next_all(
         .map(|(i, ..)| (calls[*i].group.as_str(), calls[*i].call_id.as_str()))
         .collect();
     let mut active: HashMap<(String, String), ActiveJob> = HashMap::new();
-    for (group, ids) in by_group(&keys) {
-        for chunk in ids.chunks(CALLS_PER_STATEMENT) {
-            let mut query = of_calls(
-                "SELECT call_id, id, step, status, run_after FROM jobs",
-                group,
-                chunk,
-            );
-            query.push(" AND status IN ('queued', 'running', 'failed')");
-            for row in query.build().fetch_all(&mut *conn).await? {
-                active
-                    .entry((group.to_string(), row.text("call_id")?))
-                    .or_insert(rows::active_job(&row)?);
-            }
+    let select = "SELECT call_id, id, step, status, run_after FROM jobs";
+    for (group, mut query) in of_calls(select, &keys) {
+        query.push(" AND status IN ('queued', 'running', 'failed')");
+        for row in query.build().fetch_all(&mut *conn).await? {
+            active
+                .entry((group.to_string(), row.text("call_id")?))
+                .or_insert(rows::active_job(&row)?);
         }
     }
     let mut inserts = Vec::new();
     for (i, step, run_after) in wanted {
         let call = calls[i];
         let key = (call.group.clone(), call.call_id.clone());
-        let queued = match enqueue(step, run_after, active.get(&key)) {
-            Enqueue::Nothing => false,
-            Enqueue::Preempt { id } => {
-                // Only while it still waits: a worker may have claimed it since it
-                // was read (then its completion derives the next step again).
-                sqlx::query(
-                    "UPDATE jobs SET step = $1, run_after = $2, attempts = 0, last_error = NULL
-                     WHERE id = $3 AND status = 'queued'",
-                )
-                .bind(step.as_str())
-                .bind(run_after)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-                    > 0
-            }
-            Enqueue::MoveForward { id } => {
-                sqlx::query("UPDATE jobs SET run_after = $1 WHERE id = $2 AND status = 'queued'")
-                    .bind(run_after)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected()
-                    > 0
-            }
+        let (id, update) = match enqueue(step, run_after, active.get(&key)) {
+            Enqueue::Nothing => continue,
             Enqueue::Insert => {
                 inserts.push((call, step, run_after));
-                true
+                runnable[i] = Some(step);
+                continue;
             }
+            // The pop takes the waiting step's place, with attempts of its own.
+            Enqueue::Preempt { id } => (
+                id,
+                "UPDATE jobs SET step = $1, run_after = $2, attempts = 0, last_error = NULL
+                 WHERE id = $3 AND status = 'queued'",
+            ),
+            // The same step, due sooner.
+            Enqueue::MoveForward { id } => (
+                id,
+                "UPDATE jobs SET step = $1, run_after = $2 WHERE id = $3 AND status = 'queued'",
+            ),
         };
-        runnable[i] = queued.then_some(step);
+        // Only while it still waits: a worker may have claimed it since it was
+        // read (then its completion derives the next step again).
+        let updated = sqlx::query(update)
+            .bind(step.as_str())
+            .bind(run_after)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if updated > 0 {
+            runnable[i] = Some(step);
+        }
     }
     let created_at = to_text(Utc::now());
     for chunk in inserts.chunks(CALLS_PER_STATEMENT) {
@@ -304,15 +285,17 @@ pub(super) async fn queue_next(
 /// any, and [`Change::Pop`] too for a screen pop (the pop workers wake only for
 /// those).
 pub(super) fn runnable_changes(queued: impl IntoIterator<Item = Step>) -> Vec<Change> {
-    let mut changes = Vec::new();
+    let (mut any, mut pop) = (false, false);
     for step in queued {
-        if changes.is_empty() {
-            changes.push(Change::Work);
-        }
-        if step == Step::Pop {
-            changes.push(Change::Pop);
-            break;
-        }
+        any = true;
+        pop |= step == Step::Pop;
+    }
+    let mut changes = Vec::new();
+    if any {
+        changes.push(Change::Work);
+    }
+    if pop {
+        changes.push(Change::Pop);
     }
     changes
 }

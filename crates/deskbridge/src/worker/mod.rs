@@ -31,7 +31,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
-use wake::{Bell, Wakeup};
+use wake::{Bell, Hears, Wakeup};
 
 use crate::config::JobsConfig;
 use crate::state::{AppState, Group};
@@ -202,8 +202,8 @@ async fn work_loop(
     // Woken when a step becomes runnable, here or in another instance.
     let mut bell = match &lane {
         Lane::All(wakeup) => Bell::Shared(wakeup.clone()),
-        Lane::Pops => Bell::Pops(state.store.changes()),
-        Lane::Bulk(_) => Bell::Own(state.store.changes()),
+        Lane::Pops => Bell::Own(state.store.changes(), Hears::Pops),
+        Lane::Bulk(_) => Bell::Own(state.store.changes(), Hears::Steps),
     };
     while !*stop.borrow() {
         let claimed = match &lane {

@@ -35,11 +35,8 @@ impl Wakeup {
             loop {
                 tokio::select! {
                     change = changes.recv() => match change {
-                        Ok(Change::Work | Change::Missed)
-                        | Err(broadcast::error::RecvError::Lagged(_)) => {
-                            bell.ring()
-                        }
-                        Ok(_) => {}
+                        Ok(change) if !Hears::Steps.woken_by(&change) => {}
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => bell.ring(),
                         Err(broadcast::error::RecvError::Closed) => return,
                     },
                     _ = stop.changed() => return,
@@ -55,14 +52,32 @@ impl Wakeup {
     }
 }
 
+/// Which changes may mean work for a worker.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Hears {
+    /// A step became runnable (any kind).
+    Steps,
+    /// A screen pop became runnable.
+    Pops,
+}
+
+impl Hears {
+    /// Whether `change` may mean work: one of these became runnable, or this
+    /// instance missed changes (a lost listener) and looks anyway.
+    fn woken_by(self, change: &Change) -> bool {
+        matches!(
+            (self, change),
+            (_, Change::Missed) | (Hears::Steps, Change::Work) | (Hears::Pops, Change::Pop)
+        )
+    }
+}
+
 /// What wakes one idle worker.
 pub(super) enum Bell {
     /// The live workers' shared bell.
     Shared(Arc<Wakeup>),
-    /// Every change that queues work (the bulk workers).
-    Own(broadcast::Receiver<Change>),
-    /// Every change that queues a screen pop (the pop workers).
-    Pops(broadcast::Receiver<Change>),
+    /// Every change that may mean work of that kind (the pop and bulk workers).
+    Own(broadcast::Receiver<Change>, Hears),
 }
 
 impl Bell {
@@ -70,19 +85,11 @@ impl Bell {
     pub(super) async fn wait(&mut self) {
         match self {
             Bell::Shared(wakeup) => wakeup.bell.notified().await,
-            Bell::Own(changes) => loop {
+            Bell::Own(changes, hears) => loop {
                 match changes.recv().await {
-                    Ok(Change::Work) => return,
-                    Ok(_) => continue,
+                    Ok(change) if !hears.woken_by(&change) => continue,
                     // Missed some: look for work anyway.
-                    Err(_) => return,
-                }
-            },
-            Bell::Pops(changes) => loop {
-                match changes.recv().await {
-                    Ok(Change::Pop | Change::Missed) => return,
-                    Ok(_) => continue,
-                    Err(_) => return,
+                    Ok(_) | Err(_) => return,
                 }
             },
         }
@@ -93,6 +100,39 @@ impl Bell {
     pub(super) fn found_work(&self) {
         if let Bell::Shared(wakeup) = self {
             wakeup.ring();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pop_workers_wake_for_pops_and_the_others_for_any_step() {
+        let call = Change::Call {
+            group: "support".into(),
+            call_id: "c1".into(),
+        };
+        assert!(Hears::Pops.woken_by(&Change::Pop));
+        assert!(
+            !Hears::Pops.woken_by(&Change::Work),
+            "a comment is not a pop"
+        );
+        assert!(Hears::Steps.woken_by(&Change::Work));
+        assert!(
+            !Hears::Steps.woken_by(&Change::Pop),
+            "a pop is announced with Work; Work alone wakes them"
+        );
+        for hears in [Hears::Steps, Hears::Pops] {
+            assert!(
+                hears.woken_by(&Change::Missed),
+                "{hears:?} looks after a lost listener"
+            );
+            assert!(
+                !hears.woken_by(&call),
+                "{hears:?} sleeps through a call's change"
+            );
         }
     }
 }
