@@ -99,6 +99,18 @@ pub fn judge(failure: Failure, wait: Option<Duration>) -> Retry {
 /// later, not in a loop.
 pub const HELD_AT_LEAST: Duration = Duration::from_millis(100);
 
+/// The attempt a step's run is judged as: its claims (`claims`, 1 for the
+/// first) less its earlier runs cut off before they could succeed or fail
+/// (`cut_off`: the worker stopped, and another took the step over when the
+/// lease ran out). A run cut off learnt nothing of the helpdesk, so it spends
+/// none of the schedule. Counting it, a call whose step was running through a
+/// few restarts gave up after fewer failures than `max_attempts` (the
+/// 10,000-call chaos runs of stop 39 each lost a call so: twelve claims, a
+/// third of them takeovers).
+pub fn counted_attempt(claims: u32, cut_off: u32) -> u32 {
+    claims.saturating_sub(cut_off).max(1)
+}
+
 /// A call's steps: exponential backoff with jitter, `max_attempts` in all
 /// (`[jobs]` in the config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +135,14 @@ impl Backoff {
         let exp = attempt.clamp(1, 20) - 1;
         let raw = self.base.saturating_mul(1u32 << exp.min(16)).min(self.max);
         Some(raw.mul_f64(jitter.clamp(*JITTER.start(), *JITTER.end())))
+    }
+
+    /// Whether a step whose runs were cut off `cut_off` times runs again. Cut-off
+    /// runs spend no attempt ([`counted_attempt`]), but a step whose run stops
+    /// its instance every time (a crash it causes) must still end: it may be cut
+    /// off `max_attempts` times, a bound of its own.
+    pub fn runs_again_after(&self, cut_off: u32) -> bool {
+        cut_off < self.max_attempts
     }
 
     /// The verdict on step attempt `attempt` that failed with `error`, having
@@ -191,6 +211,28 @@ mod tests {
         };
         assert_eq!(ms(BACKOFF.judge(1, &answered, false, 1.0)), 40_000);
         assert_eq!(BACKOFF.judge(5, &answered, false, 1.0), Retry::GiveUp);
+    }
+
+    #[test]
+    fn a_run_cut_off_by_a_stopped_worker_spends_no_attempt_but_has_a_bound() {
+        let plain = HelpdeskError::Transient("timeout".into());
+        // Claimed five times, four of them after a worker stopped: the run
+        // failing now is the step's first failure, and waits as one.
+        assert_eq!(counted_attempt(5, 4), 1);
+        assert_eq!(
+            ms(BACKOFF.judge(counted_attempt(5, 4), &plain, false, 1.0)),
+            1000
+        );
+        // Without the takeovers it would have been the last attempt.
+        assert_eq!(BACKOFF.judge(5, &plain, false, 1.0), Retry::GiveUp);
+        // Failures still count: two failed, two cut off, the fifth claim fails.
+        assert_eq!(counted_attempt(5, 2), 3);
+        // The first claim is attempt 1 whatever the count says.
+        assert_eq!(counted_attempt(1, 0), 1);
+        assert_eq!(counted_attempt(0, 0), 1);
+        // A step cut off as often as it may be attempted runs no more.
+        assert!(BACKOFF.runs_again_after(4));
+        assert!(!BACKOFF.runs_again_after(5));
     }
 
     #[test]

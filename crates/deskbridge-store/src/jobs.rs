@@ -18,8 +18,14 @@ pub struct ClaimedStep {
     pub group: String,
     pub call_id: String,
     pub step: Step,
-    /// 1 on the first run.
+    /// 1 on the first run: every claim counts, so that it fences the run's
+    /// outcome (with `owner`) and a re-run knows it is one.
     pub attempt: i64,
+    /// How many of the earlier runs were cut off rather than failed: their
+    /// worker stopped and this or an earlier claim took the step over once the
+    /// lease ran out. `attempt - takeovers` is the attempt the retry schedule
+    /// judges ([`deskbridge_core::retry::counted_attempt`]).
+    pub takeovers: i64,
     pub owner: String,
     /// The call as it is now, outcomes of earlier steps included.
     pub interaction: Interaction,

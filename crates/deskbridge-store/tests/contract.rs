@@ -516,6 +516,8 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: 
     let taken = store.claim_step("alive", LEASE).await.unwrap().unwrap();
     assert_eq!(taken.job_id, stale.job_id);
     assert_eq!(taken.attempt, 2);
+    assert_eq!(stale.takeovers, 0);
+    assert_eq!(taken.takeovers, 1, "the first run was cut off, not failed");
     let outcome = StepOutcome::default();
     assert!(!store.complete_step(&stale, &outcome).await.unwrap());
     assert!(
@@ -524,7 +526,17 @@ async fn an_expired_lease_is_taken_over_and_the_old_worker_cannot_record(store: 
             .await
             .unwrap()
     );
-    assert!(store.complete_step(&taken, &outcome).await.unwrap());
+    // The run that took over fails: the claim after it counts the failure,
+    // not a takeover, and carries the one before.
+    assert!(
+        store
+            .retry_step(&taken, "timeout", Duration::ZERO)
+            .await
+            .unwrap()
+    );
+    let again = store.claim_step("alive", LEASE).await.unwrap().unwrap();
+    assert_eq!((again.attempt, again.takeovers), (3, 1));
+    assert!(store.complete_step(&again, &outcome).await.unwrap());
 }
 
 /// A step's notifications exist if and only if its outcome is recorded: a

@@ -209,7 +209,9 @@ pub struct TicketCreated {
 pub struct IdempotencyKey {
     pub key: String,
     /// False when the step ran before (it may have written before it crashed): a
-    /// helpdesk without idempotent updates checks before writing again.
+    /// helpdesk without idempotent updates checks before writing again. True
+    /// again once the step has asked and heard that nothing was written
+    /// ([`IdempotencyKey::nothing_made_before`]).
     pub first_try: bool,
 }
 
@@ -223,6 +225,15 @@ impl IdempotencyKey {
 
     pub fn retried(mut self, retried: bool) -> IdempotencyKey {
         self.first_try = !retried;
+        self
+    }
+
+    /// The key of a write the helpdesk said, a moment ago in this run, no
+    /// earlier try made: it is written as on a first try, without asking again.
+    /// Each lookup is a request that may fail; asking twice per retry made a
+    /// retried create twice as likely to fail as the lookup alone.
+    pub fn nothing_made_before(mut self) -> IdempotencyKey {
+        self.first_try = true;
         self
     }
 

@@ -67,6 +67,12 @@ pub(super) fn run(cx: &Cx) -> Result<Progress, StepError> {
             let (assignee, assignee_rule) = choose_assignee(call, policy, cx.rules.directory);
             let Some(created) = &a.created_ticket else {
                 let ticket = new_ticket(call, policy, cx.rules.templates, assignee)?;
+                // Asked just now and told no earlier try made it: the create
+                // need not look for it again.
+                let key = match a.made_ticket {
+                    Some(None) => key.nothing_made_before(),
+                    _ => key,
+                };
                 return need(Request::CreateTicket {
                     ticket: Box::new(ticket),
                     key,

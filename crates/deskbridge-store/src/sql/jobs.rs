@@ -242,7 +242,7 @@ impl JobQueue for SqlStore {
         // The oldest failed step (there is at most one), and only while no step
         // of the call is queued or running (the one-active-step index holds).
         let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = $1, lease_owner = NULL,
+            "UPDATE jobs SET status = 'queued', attempts = 0, takeovers = 0, run_after = $1, lease_owner = NULL,
                     lease_until = NULL, finished_at = NULL
              WHERE id = (SELECT min(f.id) FROM jobs f
                          WHERE f.group_name = $2 AND f.call_id = $3 AND f.status = 'failed')
@@ -408,7 +408,8 @@ impl SqlStore {
         let mut tx = self.begin_write(Turn::of_claim(only)).await?;
         let row = sqlx::query(concat!(
             "UPDATE jobs SET status = 'running', lease_owner = $4, lease_until = $5,
-                             attempts = attempts + 1
+                             attempts = attempts + 1,
+                             takeovers = takeovers + CASE status WHEN 'running' THEN 1 ELSE 0 END
              WHERE id = (
                  SELECT id FROM jobs WHERE ",
             runnable!(),
@@ -417,7 +418,7 @@ impl SqlStore {
                  LIMIT 1",
             skip_locked!(),
             ")
-             RETURNING id, group_name, call_id, step, attempts"
+             RETURNING id, group_name, call_id, step, attempts, takeovers"
         ))
         .bind(now)
         .bind(kind)
@@ -446,6 +447,7 @@ impl SqlStore {
             call_id,
             step,
             attempt: row.int("attempts")?,
+            takeovers: row.int("takeovers")?,
             owner: owner.to_string(),
             interaction,
         }))

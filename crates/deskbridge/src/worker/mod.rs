@@ -316,6 +316,20 @@ async fn run_and_record(
         }
         return;
     };
+    let cut_off = u32::try_from(step.takeovers).unwrap_or(u32::MAX);
+    if !retry.backoff.runs_again_after(cut_off) {
+        let reason = format!(
+            "its run was cut off {cut_off} times (the instance running it stopped each time); \
+             if the instance's log shows it stopping during this step, the step is the cause: \
+             fix that, then run `deskbridge calls retry --id {}`",
+            step.call_id
+        );
+        tracing::error!(%reason, "step failed for good");
+        if let Err(e) = state.store.fail_step(&step, &reason).await {
+            tracing::error!(error = %e, "cannot record the failure");
+        }
+        return;
+    }
     let started = std::time::Instant::now();
     let lease = StepLease::claimed(state.store.as_ref(), &step, retry.lease, claimed_from);
     let result = lease
@@ -361,7 +375,8 @@ async fn run_and_record(
             )
         }
         Err(e) => {
-            let attempt = u32::try_from(step.attempt).unwrap_or(u32::MAX);
+            let claims = u32::try_from(step.attempt).unwrap_or(u32::MAX);
+            let attempt = retry::counted_attempt(claims, cut_off);
             let jitter = rand::rng().random_range(retry::JITTER);
             match retry.backoff.judge(attempt, &e, wrote, jitter) {
                 Retry::In(delay) => {
@@ -376,7 +391,7 @@ async fn run_and_record(
                 }
                 Retry::GiveUp => {
                     let reason = match e.is_transient() {
-                        true => format!("gave up after {} attempts: {}", step.attempt, e.reason()),
+                        true => format!("gave up after {attempt} attempts: {}", e.reason()),
                         false => e.reason(),
                     };
                     tracing::error!(%reason, "step failed for good");

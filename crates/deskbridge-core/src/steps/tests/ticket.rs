@@ -207,6 +207,50 @@ fn a_retry_whose_first_try_made_no_ticket_chooses_the_recent_ticket() {
     assert!(!outcome.call_logged, "the call comment is still to write");
 }
 
+/// A retry told that its first try made no ticket creates one as a first try
+/// would: the helpdesk is not asked a second time in the same run (chaos run,
+/// stop 39: two lookups per retry made a call give up).
+#[test]
+fn a_retry_told_nothing_was_made_creates_without_asking_again() {
+    let policy = Policy::default();
+    let mut call = ended_call(&policy, &[]);
+    call.contact_id = Some("7".into());
+    call.done.identify = true;
+    let (asked, outcome) = drive(
+        Step::OpenTicket,
+        &call,
+        &policy,
+        3,
+        |request| match request {
+            Request::TicketMadeBy(_) => Reply::TicketMadeBy(None),
+            Request::CreateTicket { .. } => Reply::TicketCreated(TicketCreated {
+                earlier_text: None,
+                id: "72".into(),
+                comment_id: Some("900".into()),
+                displayed: None,
+            }),
+            other => panic!("nothing else to ask: {other:?}"),
+        },
+    );
+    let [
+        Request::TicketMadeBy(asked_key),
+        Request::CreateTicket { key, .. },
+    ] = asked.as_slice()
+    else {
+        panic!("{asked:?}")
+    };
+    assert!(!asked_key.first_try, "the lookup is a retry's");
+    assert!(key.first_try, "the create need not look again");
+    assert_eq!(
+        key.as_str(),
+        asked_key.as_str(),
+        "the same key all the same"
+    );
+    assert_eq!(outcome.ticket_id.as_deref(), Some("72"));
+    assert_eq!(outcome.comment_id.as_deref(), Some("900"));
+    assert!(outcome.call_logged);
+}
+
 #[test]
 fn a_template_that_fails_to_render_fails_the_step() {
     let policy = Policy {
