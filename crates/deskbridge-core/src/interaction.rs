@@ -30,9 +30,11 @@ use crate::rule::{AssigneeRule, ContactRule, TicketRule};
 
 pub mod agent_mode;
 mod pops;
+mod queues;
 mod waits;
 use agent_mode::{AgentAction, AgentChoice};
 pub use pops::{pop_due, pop_moment};
+pub use queues::{MAX_QUEUE_MENTIONS, QueueLeft, QueueMention, QueueVisit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -219,7 +221,13 @@ pub struct Interaction {
     /// in the order they rang: who a pop on ringing goes to.
     #[serde(default)]
     pub rang: Vec<AgentRef>,
+    /// The first queue an event named (as received).
     pub queue: Option<String>,
+    /// Every queue the call's events named, with when, sorted by time: the
+    /// facts the call's queue history is read from
+    /// ([`Interaction::queue_visits`]), whatever order the events came in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue_mentions: Vec<QueueMention>,
     pub attributes: BTreeMap<String, String>,
     pub end_reason: Option<EndReason>,
     pub duration_s: Option<u64>,
@@ -303,6 +311,7 @@ impl Interaction {
             agents: Vec::new(),
             rang: Vec::new(),
             queue: None,
+            queue_mentions: Vec::new(),
             attributes: BTreeMap::new(),
             end_reason: None,
             duration_s: None,
@@ -336,6 +345,9 @@ impl Interaction {
         fill(&mut self.from, &e.from);
         fill(&mut self.to, &e.to);
         fill(&mut self.queue, &e.queue);
+        if let Some(queue) = &e.queue {
+            queues::note_queue(&mut self.queue_mentions, queue, e.at);
+        }
         fill(&mut self.transcript, &e.transcript);
         earliest(&mut self.first_at, e.at);
         for (k, v) in &e.attributes {
