@@ -33,6 +33,7 @@ pub mod retry;
 pub mod route;
 pub mod rule;
 pub mod sign_in;
+pub mod stats;
 pub mod steps;
 pub mod templates;
 pub mod ticket;
