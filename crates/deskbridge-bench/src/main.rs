@@ -233,6 +233,10 @@ const AGENTS: usize = 5;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The servers it starts in this process log as deskbridge does: errors
+    // only unless `RUST_LOG` asks for more (a profile reads their debug
+    // lines, `README.md`, "Profiles").
+    deskbridge::telemetry::init_at("error");
     if args.smoke {
         return smoke::run(args.database_url).await;
     }

@@ -630,8 +630,13 @@ impl Interaction {
             });
         }
         let ended = self.ended_at.is_some();
+        // An agent who chose during the call works the ticket during it. A call
+        // whose agent did not choose fell back to the group's rules, its
+        // timing included: opened at the end, the ticket carries the call's
+        // comment in the same write (the standard trace's agent-mode calls
+        // cost a second write each when the fallback opened it mid-call).
         let early = self.plan.create_ticket_at == TicketTiming::Answer
-            || self.ticket_assignment() == TicketAssignment::Agent;
+            || (self.ticket_assignment() == TicketAssignment::Agent && self.agent_choice.is_some());
         if !self.done.ticket && !log_only && (ended || early) {
             return Some(NextStep {
                 step: Step::OpenTicket,

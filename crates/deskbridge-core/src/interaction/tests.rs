@@ -258,6 +258,10 @@ fn agent_mode_waits_until_the_deadline_then_falls_back() {
             ..StepOutcome::default()
         },
     );
+    // Fallen back to the group's rules, timing included: the ticket is
+    // opened when the call ends, with its comment in the same write.
+    assert_eq!(call.next_step(), None, "nothing while the call goes on");
+    call.apply(&ended("3", 30, EndReason::Completed));
     assert_eq!(call.next_step().map(|n| n.step), Some(Step::OpenTicket));
 
     // With a log-only fallback no ticket is made.

@@ -363,7 +363,7 @@ async fn run_and_record(
             fault_point(name);
             tracing::info!(?outcome, "step done");
             if step.step == Step::Pop {
-                pop_latency(&step.interaction);
+                pop_latency(&step.interaction, claimed_from, started);
             }
             let notifications = announced(&group, &step, &outcome);
             (
@@ -415,13 +415,31 @@ async fn run_and_record(
 /// made the pop due (the answer, else the ringing: the latest known when the
 /// step was claimed) to the pop shown. Measured against the PBX's clock, so a
 /// skewed clock shows here first; never negative.
-fn pop_latency(call: &deskbridge_core::Interaction) {
+///
+/// At `debug` (`RUST_LOG=deskbridge::worker=debug`) each pop also logs where its
+/// time went: until its claim began (the event's commit, the wake-up), the
+/// claim, and the step's run; `crates/deskbridge-bench/README.md`
+/// ("Profiles") sums these lines.
+fn pop_latency(
+    call: &deskbridge_core::Interaction,
+    claimed_from: tokio::time::Instant,
+    ran_from: std::time::Instant,
+) {
     let Some(moment) = call.answered_at.or(call.ringing_at) else {
         return;
     };
-    let seconds = (Utc::now() - moment).num_milliseconds().max(0) as f64 / 1000.0;
+    let total_ms = (Utc::now() - moment).num_milliseconds().max(0);
     metrics::histogram!("deskbridge_pop_latency_seconds", "group" => call.group.clone())
-        .record(seconds);
+        .record(total_ms as f64 / 1000.0);
+    let run_ms = ran_from.elapsed().as_secs_f64() * 1000.0;
+    let claim_ms = claimed_from.elapsed().as_secs_f64() * 1000.0 - run_ms;
+    tracing::debug!(
+        total_ms,
+        before_claim_ms = total_ms as f64 - claim_ms - run_ms,
+        claim_ms,
+        run_ms,
+        "pop timing"
+    );
 }
 
 /// The CRM triggers' notifications of what the step changed in the group's

@@ -4,7 +4,8 @@
 //! start time, its memory idle and after the lookups, and the latency of
 //! `GET /api/v1/lookup` and `GET /api/v1/route` over HTTP for numbers spread over
 //! all the contacts. Ignored by default (seeding takes minutes); run with
-//! `cargo test -p deskbridge --test process -- --ignored --nocapture lookup_and_routing_at_scale`.
+//! `cargo test -p deskbridge --test process -- --ignored --nocapture lookup_and_routing_at_scale`
+//! (`SCALE_DATA=<dir>` keeps the seeded data there for the next run).
 
 use std::time::{Duration, Instant};
 
@@ -93,9 +94,17 @@ fn lookup_and_routing_at_scale() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    // `SCALE_DATA=<dir>`: seed there once and keep it; a later run on the
+    // same directory skips the minutes of seeding (to compare builds or
+    // settings, or to profile the server, on the same data).
     let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().join("data");
-    seed(&data, contacts);
+    let data = std::env::var_os("SCALE_DATA")
+        .map_or_else(|| dir.path().join("data"), std::path::PathBuf::from);
+    if data.join("deskbridge.db").exists() {
+        eprintln!("reusing the contacts seeded in {}", data.display());
+    } else {
+        seed(&data, contacts);
+    }
     let db_mb = std::fs::metadata(data.join("deskbridge.db")).map_or(0, |m| m.len() >> 20);
 
     let started = Instant::now();
