@@ -9,6 +9,7 @@
 //! the policy so admins migrating from other connectors keep theirs.
 
 mod plan;
+mod thresholds;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ use crate::pop::{PopAction, PopNewTicket, PopOn};
 pub use crate::ticket::{Priority, TicketStatus, TicketType};
 
 pub use plan::{CallPlan, WorkLane};
+pub use thresholds::Thresholds;
 
 /// What happens to calls nobody answered (missed, busy, abandoned) and voicemails.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -265,6 +267,9 @@ pub struct Policy {
     pub callbacks: crate::callback::CallbackRules,
     /// `[groups.wrap_up]`, when the group asks agents to wrap calls up.
     pub wrap_up: Option<crate::wrap_up::WrapUpRules>,
+    /// What the group's figures count as answered in time and as a short
+    /// abandon (`service_level_seconds`, `short_abandon_seconds`).
+    pub thresholds: Thresholds,
 }
 
 /// A ticket field id and the template over call data that fills it.
@@ -316,6 +321,7 @@ impl Default for Policy {
             chat: crate::conversation::ChatPolicy::default(),
             callbacks: crate::callback::CallbackRules::default(),
             wrap_up: None,
+            thresholds: Thresholds::default(),
         }
     }
 }

@@ -83,6 +83,10 @@ pub struct CallPlan {
     /// from, and how long an answered call's comment waits for one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wrap_up: Option<crate::wrap_up::WrapUpRules>,
+    /// The group's thresholds for its figures: the store counts the call when
+    /// it saves it, by these, without asking the application (a call stored
+    /// before plans had them reads the defaults).
+    pub thresholds: super::Thresholds,
 }
 
 impl CallPlan {
@@ -105,6 +109,7 @@ impl CallPlan {
             record_in_helpdesk: true,
             log_on_ticket: None,
             wrap_up: policy.wrap_up.clone(),
+            thresholds: policy.thresholds,
         }
     }
 }

@@ -12,31 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::agent::AgentRef;
 use crate::event::{Direction, Outcome};
 use crate::interaction::{Interaction, QueueLeft};
-
-/// A group's thresholds for its figures (`service_level_seconds`,
-/// `short_abandon_seconds`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Thresholds {
-    /// A call answered after waiting at most this long was answered in time.
-    pub service_level_seconds: u64,
-    /// A caller who hung up after waiting less than this is a short abandon:
-    /// most likely a wrong number or a wrong IVR choice, not a caller the
-    /// contact center failed. 0: every hang-up while waiting is an abandon.
-    pub short_abandon_seconds: u64,
-}
-
-impl Default for Thresholds {
-    /// 20 seconds: the common "80/20" target's threshold. No short abandons
-    /// unless the group sets them, as Talkdesk and RingCentral leave them off
-    /// until an admin turns them on.
-    fn default() -> Self {
-        Thresholds {
-            service_level_seconds: 20,
-            short_abandon_seconds: 0,
-        }
-    }
-}
+use crate::policy::Thresholds;
 
 /// How a call's stay in one queue counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -63,8 +63,10 @@ mod measures;
 mod report;
 mod totals;
 
+/// The thresholds are the group's policy, carried on each call's plan.
+pub use crate::policy::Thresholds;
 pub use intervals::{Interval, MAX_INTERVALS, Period, StatsError};
-pub use measures::{Ending, QueueOffer, Thresholds, agent_key, is_offered, offers};
+pub use measures::{Ending, QueueOffer, agent_key, is_offered, offers};
 pub use report::{CSV_HEADER, IntervalFigures, StatsReport};
 pub use totals::{Totals, TotalsKey, contributions, revise};
 

@@ -18,8 +18,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::intervals::Interval;
-use super::measures::{Ending, QueueOffer, Thresholds, offers};
+use super::measures::{Ending, QueueOffer, offers};
 use crate::interaction::Interaction;
+use crate::policy::Thresholds;
 
 /// Counts and sums of offers; see [`crate::stats`] for each definition.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
