@@ -2,9 +2,11 @@
 //!
 //! [`Store`] is the journal and the calls ([`Journal`]), the durable job queue
 //! ([`JobQueue`]), what instances sharing the database coordinate through
-//! ([`Coordination`]) and shared upstream budgets ([`SharedBudget`]); [`CrmStore`]
-//! holds the built-in CRM's records. All live in the same database so that the
-//! embedded default needs nothing but a data directory.
+//! ([`Coordination`]) and shared upstream budgets ([`SharedBudget`]), among
+//! others, such as the contact center's figures, kept per hour as calls are
+//! saved ([`Figures`]); [`CrmStore`] holds the built-in CRM's records. All live
+//! in the same database so that the embedded default needs nothing but a data
+//! directory.
 //!
 //! Two databases implement these traits, [`sqlite`] (the embedded default, one
 //! instance) and [`postgres`] (several instances), with one body of SQL: the
@@ -14,6 +16,7 @@
 //! (`tests/contract.rs`) runs on both.
 
 pub mod crm;
+pub mod figures;
 pub mod group_commit;
 mod jobs;
 mod locks;
@@ -40,6 +43,7 @@ use serde::Serialize;
 
 pub use crm::CrmStore;
 pub use deskbridge_core::SyncStatus;
+pub use figures::{Figures, FiguresFilter};
 pub use jobs::{ClaimedStep, FailedCall, JobQueue, RetriedCall, WaitingSteps};
 pub use locks::PhoneGuard;
 pub use mirror::{MirrorBatch, MirrorRecord, MirrorStore, MirrorTicket, MirrorUser};
@@ -548,6 +552,7 @@ pub trait Store:
     + MirrorStore
     + Callbacks
     + Pauses
+    + Figures
     + 'static
 {
     /// Database reachable and migrations applied.

@@ -33,6 +33,16 @@ use deskbridge_store::{
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
 
+#[path = "contract/figures.rs"]
+mod figures;
+use figures::{
+    a_calls_figures_count_in_its_hour_once_it_ends,
+    a_late_event_that_changes_a_calls_outcome_revises_its_figures,
+    figures_are_read_per_group_queue_and_agent,
+};
+#[path = "contract/figures_day.rs"]
+mod figures_day;
+use figures_day::a_generated_day_of_calls_sums_to_a_brute_force_recount;
 #[path = "contract/callbacks.rs"]
 mod callbacks;
 use callbacks::{
@@ -2966,6 +2976,10 @@ contract!(sqlite, postgres: [
     missed_calls_fold_into_one_callback_per_number,
     a_claim_is_written_only_over_the_version_it_was_decided_on,
     a_callbacks_writes_commit_with_their_notifications,
+    a_calls_figures_count_in_its_hour_once_it_ends,
+    a_late_event_that_changes_a_calls_outcome_revises_its_figures,
+    figures_are_read_per_group_queue_and_agent,
+    a_generated_day_of_calls_sums_to_a_brute_force_recount,
 ]);
 
 // The CRM contract, on one tenant's records.

@@ -9,6 +9,7 @@ use deskbridge_core::queue::{ActiveJob, Enqueue, enqueue};
 use deskbridge_core::{Interaction, Step};
 use sqlx::QueryBuilder;
 
+use super::figures::{Counted, revise_figures};
 use super::{Conn, Db};
 use crate::rows::{self, DbRow};
 use crate::time::{now_ms, to_text};
@@ -20,19 +21,21 @@ const CALLS_PER_STATEMENT: usize = 500;
 
 /// Writes the calls (new ones, or over the stored ones): their bodies and the
 /// columns derived from them (what lists filter by), in one statement per 500
-/// calls. Every write of a call goes through here, so the columns never disagree
-/// with the body; a group commit writes all its calls at once instead of one
+/// calls, and adds what their figures changed by, each against what it
+/// [`Counted`] for as read ([`revise_figures`]). Every write of a call goes
+/// through here, so neither the columns nor the figures ever disagree with
+/// the body; a group commit writes all its calls at once instead of one
 /// statement each (on PostgreSQL each is a round trip, on SQLite a hand-over to
 /// the connection's thread).
 pub(super) async fn save_calls(
     conn: &mut Conn,
-    calls: &[&Interaction],
+    calls: &[(&Interaction, &Counted)],
     now_text: &str,
 ) -> Result<(), StoreError> {
     for chunk in calls.chunks(CALLS_PER_STATEMENT) {
         let rows = chunk
             .iter()
-            .map(|call| CallRow::of(call))
+            .map(|(call, _)| CallRow::of(call))
             .collect::<Result<Vec<_>, _>>()?;
         let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO calls (customer_phone, state, first_at, updated_at, body, queue, agents,
@@ -63,16 +66,17 @@ pub(super) async fn save_calls(
         );
         insert.build().execute(&mut *conn).await?;
     }
-    Ok(())
+    revise_figures(conn, calls).await
 }
 
-/// Writes one call ([`save_calls`]).
+/// Writes one call ([`save_calls`]), which counted for `before` as read.
 pub(super) async fn save_call(
     conn: &mut Conn,
     call: &Interaction,
+    before: &Counted,
     now_text: &str,
 ) -> Result<(), StoreError> {
-    save_calls(conn, &[call], now_text).await
+    save_calls(conn, &[(call, before)], now_text).await
 }
 
 /// A call's row as written: the body and what is derived from it.

@@ -15,6 +15,7 @@ use deskbridge_core::trigger::Notification;
 use deskbridge_core::{Step, StepOutcome, WorkLane};
 
 use super::call_row::{load_call, queue_next, runnable_changes, save_call};
+use super::figures::Counted;
 use super::{SqlStore, dialect};
 use crate::locks::TxLock;
 use crate::rows::DbRow;
@@ -99,8 +100,9 @@ impl JobQueue for SqlStore {
         let mut call = load_call(&mut tx, &step.group, &step.call_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("job {} has no call", step.job_id)))?;
+        let counted = Counted::of(&call);
         call.record(step.step, outcome);
-        save_call(&mut tx, &call, &now).await?;
+        save_call(&mut tx, &call, &counted, &now).await?;
         for n in notifications {
             super::outbox::insert(&mut tx, &step.group, n).await?;
         }

@@ -10,6 +10,7 @@ use deskbridge_core::Interaction;
 use super::call_row::{
     load_call, load_calls, queue_next, queue_next_all, runnable_changes, save_call, save_calls,
 };
+use super::figures::Counted;
 use super::{Conn, Db, SqlStore, dialect};
 use crate::locks::TxLock;
 use crate::rows::{self, DbRow};
@@ -62,8 +63,9 @@ impl Journal for SqlStore {
         let mut stored = load_calls(&mut tx, &keys).await?;
         // Calls touched by these requests, loaded once and written once, in key
         // order; with the first request that touched each (its report counts the
-        // step queued).
-        let mut touched: BTreeMap<(String, String), (Interaction, usize)> = BTreeMap::new();
+        // step queued) and what it counted for in the figures as loaded.
+        let mut touched: BTreeMap<(String, String), (Interaction, usize, Counted)> =
+            BTreeMap::new();
         let mut reports = vec![IngestReport::default(); requests.len()];
         let mut calls_of: Vec<Vec<(String, String)>> = vec![Vec::new(); requests.len()];
         // Calls that had ended before these requests: their end is not news.
@@ -86,18 +88,24 @@ impl Journal for SqlStore {
                 if !calls_of[member].contains(&key) {
                     calls_of[member].push(key.clone());
                 }
-                let (call, _) = match touched.entry(key) {
+                let (call, ..) = match touched.entry(key) {
                     Entry::Occupied(known) => known.into_mut(),
                     Entry::Vacant(slot) => {
-                        let loaded = match stored.remove(slot.key()) {
-                            Some(call) => call,
-                            None => Interaction::start(group, plan, event)
-                                .map_err(|source| StoreError::Apply { index, source })?,
+                        let (loaded, counted) = match stored.remove(slot.key()) {
+                            Some(call) => {
+                                let counted = Counted::of(&call);
+                                (call, counted)
+                            }
+                            None => (
+                                Interaction::start(group, plan, event)
+                                    .map_err(|source| StoreError::Apply { index, source })?,
+                                Counted::nothing(),
+                            ),
                         };
                         if loaded.ended_at.is_some() {
                             ended_before.insert(slot.key().clone());
                         }
-                        slot.insert((loaded, member))
+                        slot.insert((loaded, member, counted))
                     }
                 };
                 call.apply(event);
@@ -105,7 +113,7 @@ impl Journal for SqlStore {
         }
         // A call's end is counted once, in the report of the first request that
         // touched the call in this commit.
-        for ((group, call_id), (call, first)) in &touched {
+        for ((group, call_id), (call, first, _)) in &touched {
             if ended_before.contains(&(group.clone(), call_id.clone())) {
                 continue;
             }
@@ -118,13 +126,17 @@ impl Journal for SqlStore {
         // (each keeps its mark), announced to the groups' callback triggers.
         let heard = super::callbacks::heard_by(requests);
         let mut changes =
-            super::callbacks::follow_calls(&mut tx, touched.values_mut().map(|(c, _)| c), &heard)
+            super::callbacks::follow_calls(&mut tx, touched.values_mut().map(|(c, ..)| c), &heard)
                 .await?;
         changes.reserve(touched.len() + 1);
-        let calls: Vec<&Interaction> = touched.values().map(|(call, _)| call).collect();
-        save_calls(&mut tx, &calls, &now_text).await?;
+        let saved: Vec<(&Interaction, &Counted)> = touched
+            .values()
+            .map(|(call, _, counted)| (call, counted))
+            .collect();
+        save_calls(&mut tx, &saved, &now_text).await?;
+        let calls: Vec<&Interaction> = saved.iter().map(|(call, _)| *call).collect();
         let runnable = queue_next_all(&mut tx, &calls).await?;
-        for (((group, call_id), (_, first)), queued) in touched.iter().zip(&runnable) {
+        for (((group, call_id), (_, first, _)), queued) in touched.iter().zip(&runnable) {
             if queued.is_some() {
                 reports[*first].steps += 1;
             }
@@ -321,11 +333,12 @@ impl Journal for SqlStore {
             tx.rollback().await?;
             return Ok(Decided::NoSuchCall);
         };
+        let counted = Counted::of(&call);
         if let Err(refused) = call.decide(choice) {
             tx.rollback().await?;
             return Ok(Decided::Refused(refused));
         }
-        save_call(&mut tx, &call, &to_text(Utc::now())).await?;
+        save_call(&mut tx, &call, &counted, &to_text(Utc::now())).await?;
         let mut changes = vec![Change::Call {
             group: group.to_string(),
             call_id: call_id.to_string(),

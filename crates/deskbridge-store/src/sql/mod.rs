@@ -69,6 +69,7 @@
 mod call_row;
 mod callbacks;
 pub(crate) mod crm;
+mod figures;
 mod jobs;
 mod journal;
 mod mirror;

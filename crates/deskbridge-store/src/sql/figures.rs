@@ -1,0 +1,160 @@
+//! The figures' SQL: hour rows added to as calls are saved, and summed for a
+//! period. Nothing here decides what a call counts for: the core's
+//! `contributions` (by the thresholds on the call's plan) and `revise` say
+//! what to add; this adds it.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskbridge_core::Interaction;
+use deskbridge_core::stats::{Totals, TotalsKey, contributions, revise};
+use sqlx::QueryBuilder;
+
+use super::{Conn, Db, SqlStore};
+use crate::StoreError;
+use crate::figures::{Figures, FiguresFilter};
+use crate::rows::DbRow;
+use crate::time::to_text;
+
+type Row = <Db as sqlx::Database>::Row;
+
+/// What a call counted for in the figures as it was read, before this
+/// transaction changed it: saving it adds only the difference, so a call
+/// counted once and changed by a late event is never counted twice.
+#[derive(Debug, Default)]
+pub(super) struct Counted(Vec<(TotalsKey, Totals)>);
+
+impl Counted {
+    /// A call not stored before counted for nothing.
+    pub(super) fn nothing() -> Counted {
+        Counted::default()
+    }
+
+    /// What the stored call counts for.
+    pub(super) fn of(call: &Interaction) -> Counted {
+        Counted(counts(call))
+    }
+}
+
+/// What a call counts for, by its own group's thresholds (on its plan: the
+/// store never asks the application for them).
+fn counts(call: &Interaction) -> Vec<(TotalsKey, Totals)> {
+    contributions(call, &call.plan.thresholds)
+}
+
+/// How many rows one statement adds to: 13 bound parameters each, well
+/// within SQLite's 32,766.
+const ROWS_PER_STATEMENT: usize = 500;
+
+const INSERT: &str = "INSERT INTO hourly_figures (hour, group_name, queue, agent, offered,
+    answered, answered_within, abandoned, short_abandoned, missed, transferred, wait_ms,
+    talk_ms) ";
+
+const ADD: &str = " ON CONFLICT (hour, group_name, queue, agent) DO UPDATE SET
+    offered = hourly_figures.offered + excluded.offered,
+    answered = hourly_figures.answered + excluded.answered,
+    answered_within = hourly_figures.answered_within + excluded.answered_within,
+    abandoned = hourly_figures.abandoned + excluded.abandoned,
+    short_abandoned = hourly_figures.short_abandoned + excluded.short_abandoned,
+    missed = hourly_figures.missed + excluded.missed,
+    transferred = hourly_figures.transferred + excluded.transferred,
+    wait_ms = hourly_figures.wait_ms + excluded.wait_ms,
+    talk_ms = hourly_figures.talk_ms + excluded.talk_ms";
+
+/// Adds to the hour rows what the saved calls' figures changed by (each
+/// call as saved against what it counted for as read), in the caller's
+/// transaction: one statement for a whole group commit, none when no call's
+/// figures changed (a call still ringing, a late recording).
+///
+/// The changes are summed per row first: PostgreSQL refuses a statement
+/// that updates one row twice, and in key order, so that two instances'
+/// transactions take the rows' locks in the same order and cannot deadlock.
+pub(super) async fn revise_figures(
+    conn: &mut Conn,
+    saved: &[(&Interaction, &Counted)],
+) -> Result<(), StoreError> {
+    let mut changes: BTreeMap<TotalsKey, Totals> = BTreeMap::new();
+    for (call, before) in saved {
+        for (key, change) in revise(&before.0, &counts(call)) {
+            *changes.entry(key).or_default() += change;
+        }
+    }
+    let changes: Vec<(TotalsKey, Totals)> =
+        changes.into_iter().filter(|(_, t)| !t.is_zero()).collect();
+    for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Db>::new(INSERT);
+        insert.push_values(chunk, |mut row, (key, t)| {
+            row.push_bind(to_text(key.hour))
+                .push_bind(key.group.as_str())
+                .push_bind(key.queue.as_deref().unwrap_or(""))
+                .push_bind(key.agent.as_deref().unwrap_or(""))
+                .push_bind(t.offered)
+                .push_bind(t.answered)
+                .push_bind(t.answered_within)
+                .push_bind(t.abandoned)
+                .push_bind(t.short_abandoned)
+                .push_bind(t.missed)
+                .push_bind(t.transferred)
+                .push_bind(t.wait_ms)
+                .push_bind(t.talk_ms);
+        });
+        insert.push(ADD);
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Figures for SqlStore {
+    async fn hourly_figures(
+        &self,
+        filter: &FiguresFilter,
+    ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
+        if filter.groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        // PostgreSQL sums BIGINTs into NUMERIC: cast back.
+        let rows = sqlx::query(concat!(
+            "SELECT hour,
+                CAST(sum(offered) AS BIGINT) AS offered,
+                CAST(sum(answered) AS BIGINT) AS answered,
+                CAST(sum(answered_within) AS BIGINT) AS answered_within,
+                CAST(sum(abandoned) AS BIGINT) AS abandoned,
+                CAST(sum(short_abandoned) AS BIGINT) AS short_abandoned,
+                CAST(sum(missed) AS BIGINT) AS missed,
+                CAST(sum(transferred) AS BIGINT) AS transferred,
+                CAST(sum(wait_ms) AS BIGINT) AS wait_ms,
+                CAST(sum(talk_ms) AS BIGINT) AS talk_ms
+             FROM hourly_figures
+             WHERE hour >= $1 AND hour < $2 AND group_name ",
+            in_json_array!("$3"),
+            " AND ($4 IS NULL OR queue = $4) AND ($5 IS NULL OR agent = $5)
+             GROUP BY hour ORDER BY hour"
+        ))
+        .bind(to_text(filter.from))
+        .bind(to_text(filter.to))
+        .bind(serde_json::to_string(&filter.groups)?)
+        .bind(filter.queue.as_deref())
+        .bind(filter.agent.as_deref())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.time("hour")?, totals(row)?)))
+            .collect()
+    }
+}
+
+fn totals(row: &Row) -> Result<Totals, StoreError> {
+    Ok(Totals {
+        offered: row.int("offered")?,
+        answered: row.int("answered")?,
+        answered_within: row.int("answered_within")?,
+        abandoned: row.int("abandoned")?,
+        short_abandoned: row.int("short_abandoned")?,
+        missed: row.int("missed")?,
+        transferred: row.int("transferred")?,
+        wait_ms: row.int("wait_ms")?,
+        talk_ms: row.int("talk_ms")?,
+    })
+}
