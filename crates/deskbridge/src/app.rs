@@ -584,6 +584,7 @@ fn agent_page(config: &Config) -> crate::state::AgentPage {
                 password_hash: a.password_hash.clone(),
                 token: a.token.clone().filter(|t| !t.trim().is_empty()),
                 admin: a.admin,
+                supervisor: a.supervisor,
                 groups: a.groups.clone(),
             })
             .collect(),

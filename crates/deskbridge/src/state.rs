@@ -186,6 +186,8 @@ pub struct AgentLogin {
     pub password_hash: Option<String>,
     pub token: Option<String>,
     pub admin: bool,
+    /// `supervisor = true`: reads the figures of the agent's groups.
+    pub supervisor: bool,
     /// The groups the agent works in, as configured (empty: the only group,
     /// when there is one; `Caller::reach`).
     pub groups: Vec<String>,
@@ -212,6 +214,7 @@ impl AgentPage {
             password_hash: None,
             token: None,
             admin: false,
+            supervisor: false,
             groups: zendesk.groups,
         })
     }
@@ -228,6 +231,12 @@ impl AgentPage {
     /// Whether the agent is an admin (`admin = true` in the directory).
     pub fn is_admin(&self, email: &str) -> bool {
         self.configured(email).is_some_and(|a| a.admin)
+    }
+
+    /// Whether the agent is a supervisor (`supervisor = true` in the
+    /// directory).
+    pub fn is_supervisor(&self, email: &str) -> bool {
+        self.configured(email).is_some_and(|a| a.supervisor)
     }
 }
 

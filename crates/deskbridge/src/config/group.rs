@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BackendKind, Config};
 
+mod figures;
 mod on_helpdesk;
 
 /// One agent of the directory.
@@ -35,6 +36,10 @@ pub struct AgentConfig {
     pub token: Option<String>,
     /// May open the admin page.
     pub admin: bool,
+    /// May read the contact center's figures of the agent's groups (the
+    /// wallboard, `GET /api/v1/stats`) without being an admin (an admin reads
+    /// every group's).
+    pub supervisor: bool,
     /// The connector groups the agent works in: whose callers their lookups,
     /// routing answers and contact searches reach. Left out, an agent reaches
     /// the only group when there is one, and none when there are several (an
@@ -155,6 +160,16 @@ pub struct GroupConfig {
     /// Unanswered calls out to the number before its callback closes as
     /// unreached (default 3).
     pub callback_attempts: Option<u32>,
+
+    /// The group's figures count a call answered after waiting at most this
+    /// many seconds as answered in time, for its service level (default 20,
+    /// 1 to 3600).
+    pub service_level_seconds: Option<u64>,
+    /// The group's figures count a caller who hung up while waiting sooner
+    /// than this many seconds as a short abandon (a wrong number, a wrong
+    /// menu choice), not held against the service level (default 0: none;
+    /// up to 600).
+    pub short_abandon_seconds: Option<u64>,
 
     /// Wrap-up codes agents choose after each answered call
     /// (`[groups.wrap_up]`).
@@ -280,6 +295,7 @@ impl GroupConfig {
                 attempts: self.callback_attempts.unwrap_or(d.callbacks.attempts),
             },
             wrap_up: self.wrap_up.as_ref().map(super::WrapUpConfig::rules),
+            thresholds: figures::thresholds(self),
         }
     }
 
@@ -511,6 +527,7 @@ pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
                 key("callback_attempts")
             ));
         }
+        figures::check(g, &key, errors);
         if let Some(hook) = &g.dial_webhook {
             hook.check(&key("dial_webhook"), errors);
         }

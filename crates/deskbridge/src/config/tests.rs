@@ -578,3 +578,53 @@ body = { callee = "{{ number }}" }
         "{channel}"
     );
 }
+
+#[test]
+fn a_groups_figure_thresholds_reach_its_calls_plan_and_out_of_range_ones_are_refused() {
+    let config = load_text(
+        r#"
+[[groups]]
+name = "support"
+tokens = ["0123456789abcdefgh"]
+service_level_seconds = 30
+short_abandon_seconds = 5
+
+[[groups]]
+name = "sales"
+tokens = ["0123456789abcdefgi"]
+"#,
+    )
+    .expect("valid");
+    let plan = |i: usize| deskbridge_core::CallPlan::of(&config.groups[i].policy()).thresholds;
+    assert_eq!(
+        (plan(0).service_level_seconds, plan(0).short_abandon_seconds),
+        (30, 5)
+    );
+    assert_eq!(plan(1), deskbridge_core::policy::Thresholds::default());
+
+    let errors = load_text(
+        r#"
+[[groups]]
+name = "support"
+tokens = ["0123456789abcdefgh"]
+service_level_seconds = 0
+short_abandon_seconds = 601
+"#,
+    )
+    .expect_err("refused")
+    .0;
+    for (key, says) in [
+        ("groups[0].service_level_seconds", "give 1 to 3600 seconds"),
+        (
+            "groups[0].short_abandon_seconds",
+            "give 0 (no short abandons) to 600",
+        ),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with(key) && e.contains(says)),
+            "no error for {key}: {errors:#?}"
+        );
+    }
+}
