@@ -83,6 +83,19 @@ impl Caller {
         }
     }
 
+    /// The groups whose contact-center figures the caller may read (the
+    /// wallboard, `GET /api/v1/stats`): a group token's; every group for an
+    /// admin; a supervisor's own groups ([`Caller::reach`]). `None` for
+    /// another agent: a colleague's figures are not theirs to read.
+    pub fn figure_groups(&self, state: &AppState) -> Option<Vec<Arc<Group>>> {
+        match self {
+            Caller::Group(auth) => Some(auth.0.clone()),
+            Caller::Agent(a) if a.admin => Some(state.groups.clone()),
+            Caller::Agent(a) if state.agent_page.is_supervisor(&a.email) => Some(self.reach(state)),
+            Caller::Agent(_) => None,
+        }
+    }
+
     /// The agent whose calls only are visible, for a signed-in agent.
     pub fn agent(&self) -> Option<&str> {
         match self {

@@ -23,6 +23,7 @@ pub mod openapi;
 mod pause;
 mod routing;
 pub mod serve;
+mod stats;
 mod triggers;
 mod twilio;
 mod wrap_up;

@@ -33,6 +33,7 @@ mod openapi;
 mod pops;
 mod route;
 mod rules;
+mod stats;
 mod streams;
 mod triggers;
 mod twilio;

@@ -659,6 +659,19 @@ fn every_documented_operation_answers_as_described() {
         Some(json!({"reason": "wrote in"})),
     );
     assert_eq!(closed["closed"]["reason"]["kind"], "by_agent", "{closed}");
+    // Today's figures, by the day (their own tests are in stats.rs).
+    let figures = c.json(
+        "get",
+        "/api/v1/stats",
+        "/api/v1/stats?interval=day",
+        As::Group,
+        None,
+    );
+    assert_eq!(
+        figures["intervals"].as_array().map(Vec::len),
+        Some(1),
+        "{figures}"
+    );
     // Click-to-call in a group without a dialer: refused, saying what to set
     // (the dialers' own tests are in ami/dial.rs).
     let dial = c.call(

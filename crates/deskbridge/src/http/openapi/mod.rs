@@ -173,6 +173,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::agent_stream::routes())
         .merge(super::decision::routes())
         .merge(super::callbacks::routes())
+        .merge(super::stats::routes())
         .merge(super::dial::routes())
         .merge(super::wrap_up::routes())
         .merge(super::pause::routes())
