@@ -277,9 +277,13 @@ pub(super) async fn a_generated_day_of_calls_sums_to_a_brute_force_recount(store
     let day = store.hourly_figures(&everything).await.unwrap();
     let read = started.elapsed();
     let offered: i64 = day.iter().map(|(_, t)| t.offered).sum();
+    let database = match store.is_shared() {
+        true => "PostgreSQL",
+        false => "SQLite",
+    };
     println!(
-        "figures of a day of {size} calls ({offered} offers, {} hours): read in {read:?} \
-         (the calls ingested in {ingested:?})",
+        "{database}: the figures of a day of {size} calls ({offered} offers, {} hours) \
+         read in {read:?} (the calls ingested in {ingested:?})",
         day.len()
     );
 
