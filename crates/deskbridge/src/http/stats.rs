@@ -108,7 +108,13 @@ async fn stats(
         groups,
         from: period.from(),
         to: period.to(),
-        queue: q.queue.filter(|s| !s.trim().is_empty()),
+        // Queue names are kept trimmed, as the phone systems' events name them.
+        queue: q
+            .queue
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         agent: q.agent.as_deref().and_then(figures_agent),
     };
     let hours = state.store.hourly_figures(&filter).await?;
