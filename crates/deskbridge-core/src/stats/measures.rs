@@ -1,8 +1,8 @@
 //! What one ended call counts for, in each queue it waited in: every measure
 //! of the contact center's figures is defined here, once.
 //!
-//! The wallboard, `GET /api/v1/stats` and `/metrics` all count from
-//! [`offers`], so they cannot disagree about what "offered" or "answered in
+//! `GET /api/v1/stats` counts from [`offers`], and so must anything else
+//! that shows these figures (a wallboard, `/metrics`), so they cannot disagree about what "offered" or "answered in
 //! time" means. The definitions, and where they come from, are in the
 //! module's documentation ([`crate::stats`]) and in `docs/operations.md`.
 

@@ -1,7 +1,7 @@
 //! The contact center's figures: what each measure means, defined once.
 //!
-//! A supervisor reads the same figures on the wallboard, from
-//! `GET /api/v1/stats` and in `/metrics`; if each counted "offered" or
+//! A supervisor reads the figures from `GET /api/v1/stats` (and is to read
+//! the same on a wallboard and in `/metrics`); if each counted "offered" or
 //! "answered in time" its own way they would disagree, and nobody would
 //! trust any. So the definitions live here, as functions of an ended call
 //! ([`offers`]), and everything else sums what they return

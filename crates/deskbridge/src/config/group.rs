@@ -36,9 +36,9 @@ pub struct AgentConfig {
     pub token: Option<String>,
     /// May open the admin page.
     pub admin: bool,
-    /// May read the contact center's figures of the agent's groups (the
-    /// wallboard, `GET /api/v1/stats`) without being an admin (an admin reads
-    /// every group's).
+    /// May read the contact center's figures of the agent's groups
+    /// (`GET /api/v1/stats`) without being an admin (an admin reads every
+    /// group's).
     pub supervisor: bool,
     /// The connector groups the agent works in: whose callers their lookups,
     /// routing answers and contact searches reach. Left out, an agent reaches

@@ -83,8 +83,8 @@ impl Caller {
         }
     }
 
-    /// The groups whose contact-center figures the caller may read (the
-    /// wallboard, `GET /api/v1/stats`): a group token's; every group for an
+    /// The groups whose contact-center figures the caller may read
+    /// (`GET /api/v1/stats`): a group token's; every group for an
     /// admin; a supervisor's own groups ([`Caller::reach`]). `None` for
     /// another agent: a colleague's figures are not theirs to read.
     pub fn figure_groups(&self, state: &AppState) -> Option<Vec<Arc<Group>>> {

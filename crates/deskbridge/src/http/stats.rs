@@ -69,7 +69,7 @@ pub struct StatsQuery {
             (StatsReport = "application/json"),
             (String = "text/csv"),
         )),
-        (status = 400, description = "A time that is not RFC 3339, a group you do not read (`invalid`, with `field`), an unknown interval (`unknown_interval`), `to` not after `from` (`empty_period`), or over 10,000 intervals (`too_many_intervals`)", body = doc::ApiErrorBody),
+        (status = 422, description = "A time that is not RFC 3339, a group you do not read (`invalid`, with `field`), an unknown interval (`unknown_interval`), `to` not after `from` (`empty_period`), or over 10,000 intervals (`too_many_intervals`)", body = doc::ApiErrorBody),
         (status = 401, description = "No credentials, or not valid (`unauthorized`)", body = doc::ApiErrorBody),
         (status = 403, description = "A signed-in agent who is neither a supervisor nor an admin (`not_supervisor`)", body = doc::ApiErrorBody),
     )
@@ -206,11 +206,12 @@ fn wants_csv(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media == "text/csv")
 }
 
-/// A 400 naming the query parameter to change.
+/// A 422 naming the query parameter to change, as the rest of the API answers
+/// a parameter it cannot take.
 fn bad(field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError {
         field: Some(field.to_string()),
-        ..ApiError::new(StatusCode::BAD_REQUEST, code, message)
+        ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 }
 
@@ -302,7 +303,7 @@ mod tests {
             ),
         ] {
             let e = period(&q, now).unwrap_err();
-            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{q:?}");
+            assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY, "{q:?}");
             assert_eq!(
                 (e.field.as_deref(), e.code),
                 (Some(field), code),

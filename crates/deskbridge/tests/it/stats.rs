@@ -203,7 +203,7 @@ fn supervisors_and_group_tokens_read_the_figures_and_other_agents_do_not() {
         ("group=sales-team", "group", "invalid"),
     ] {
         let (status, body) = app.get(&format!("/api/v1/stats?{query}"));
-        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(status, 422, "{query}: {body}");
         assert_eq!(
             (&body["field"], &body["error"]),
             (&json!(field), &json!(code)),
