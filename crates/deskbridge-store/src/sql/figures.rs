@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::Interaction;
 use deskbridge_core::stats::{Totals, TotalsKey, contributions, revise};
-use sqlx::QueryBuilder;
 
 use super::{Conn, Db, SqlStore};
 use crate::StoreError;
@@ -43,15 +42,18 @@ fn counts(call: &Interaction) -> Vec<(TotalsKey, Totals)> {
     contributions(call, &call.plan.thresholds)
 }
 
-/// How many rows one statement adds to: 13 bound parameters each, well
-/// within SQLite's 32,766.
-const ROWS_PER_STATEMENT: usize = 500;
-
-const INSERT: &str = "INSERT INTO hourly_figures (hour, group_name, queue, agent, offered,
+/// Adds one row's change; the same text every time.
+///
+/// One statement per row, not one multi-row statement per commit: a
+/// statement's text is its prepared-statement cache key, and a text per row
+/// count would be prepared anew on most commits and push the group commit's
+/// own statements out of the connection's cache (a multi-row form measured
+/// 15% fewer events a second on SQLite, stop 40). A commit changes few rows
+/// (its calls' hours, queues and agents), each a cached statement.
+const ADD_ROW: &str = "INSERT INTO hourly_figures (hour, group_name, queue, agent, offered,
     answered, answered_within, abandoned, short_abandoned, missed, transferred, wait_ms,
-    talk_ms) ";
-
-const ADD: &str = " ON CONFLICT (hour, group_name, queue, agent) DO UPDATE SET
+    talk_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    ON CONFLICT (hour, group_name, queue, agent) DO UPDATE SET
     offered = hourly_figures.offered + excluded.offered,
     answered = hourly_figures.answered + excluded.answered,
     answered_within = hourly_figures.answered_within + excluded.answered_within,
@@ -64,8 +66,8 @@ const ADD: &str = " ON CONFLICT (hour, group_name, queue, agent) DO UPDATE SET
 
 /// Adds to the hour rows what the saved calls' figures changed by (each
 /// call as saved against what it counted for as read), in the caller's
-/// transaction: one statement for a whole group commit, none when no call's
-/// figures changed (a call still ringing, a late recording).
+/// transaction: one statement per row changed ([`ADD_ROW`]), none when no
+/// call's figures changed (a call still ringing, a late recording).
 ///
 /// The changes are summed per row first: PostgreSQL refuses a statement
 /// that updates one row twice, and in key order, so that two instances'
@@ -82,25 +84,23 @@ pub(super) async fn revise_figures(
     }
     let changes: Vec<(TotalsKey, Totals)> =
         changes.into_iter().filter(|(_, t)| !t.is_zero()).collect();
-    for chunk in changes.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = QueryBuilder::<Db>::new(INSERT);
-        insert.push_values(chunk, |mut row, (key, t)| {
-            row.push_bind(to_text(key.hour))
-                .push_bind(key.group.as_str())
-                .push_bind(key.queue.as_deref().unwrap_or(""))
-                .push_bind(key.agent.as_deref().unwrap_or(""))
-                .push_bind(t.offered)
-                .push_bind(t.answered)
-                .push_bind(t.answered_within)
-                .push_bind(t.abandoned)
-                .push_bind(t.short_abandoned)
-                .push_bind(t.missed)
-                .push_bind(t.transferred)
-                .push_bind(t.wait_ms)
-                .push_bind(t.talk_ms);
-        });
-        insert.push(ADD);
-        insert.build().execute(&mut *conn).await?;
+    for (key, t) in &changes {
+        sqlx::query(ADD_ROW)
+            .bind(to_text(key.hour))
+            .bind(key.group.as_str())
+            .bind(key.queue.as_deref().unwrap_or(""))
+            .bind(key.agent.as_deref().unwrap_or(""))
+            .bind(t.offered)
+            .bind(t.answered)
+            .bind(t.answered_within)
+            .bind(t.abandoned)
+            .bind(t.short_abandoned)
+            .bind(t.missed)
+            .bind(t.transferred)
+            .bind(t.wait_ms)
+            .bind(t.talk_ms)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
