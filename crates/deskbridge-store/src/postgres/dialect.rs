@@ -28,6 +28,18 @@ macro_rules! in_json_array {
     };
 }
 
+/// The rows of a JSON array parameter `$1` of 13-element arrays, as the
+/// columns of the figures' hour rows (`sql/figures.rs`): one statement text
+/// whatever the number of rows, and one round trip.
+macro_rules! figure_rows {
+    () => {
+        "SELECT e->>0, e->>1, e->>2, e->>3, (e->>4)::bigint, (e->>5)::bigint,
+                (e->>6)::bigint, (e->>7)::bigint, (e->>8)::bigint, (e->>9)::bigint,
+                (e->>10)::bigint, (e->>11)::bigint, (e->>12)::bigint
+         FROM json_array_elements($1::json) AS e"
+    };
+}
+
 /// The phones of contact `c`, in position order, as a JSON array (`[]` for none).
 macro_rules! contact_phones {
     () => {

@@ -45,7 +45,8 @@
 //!     key parameter), `in_json_array!("$N")` (membership in a JSON array parameter,
 //!     with `json_each` or `json_array_elements_text`), `contact_phones!()` (a
 //!     contact's phones as a JSON array in order, with `json_group_array` or
-//!     `json_agg`).
+//!     `json_agg`), `figure_rows!()` (the figures' hour rows from one JSON
+//!     parameter, with `json_each` or `json_array_elements`).
 //!
 //! Why this shape: code generic over `sqlx::Database` needs a long list of
 //! higher-ranked bounds on every function (`for<'c> &'c mut DB::Connection:
