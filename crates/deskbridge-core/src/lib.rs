@@ -39,6 +39,7 @@ pub mod templates;
 pub mod ticket;
 pub mod ticket_rules;
 pub mod trigger;
+pub mod wallboard;
 pub mod wrap_up;
 
 pub use event::{AgentRef, CallEvent, Direction, EndReason, EventKind};

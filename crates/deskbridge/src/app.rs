@@ -42,6 +42,7 @@ fn build_groups(
         return Ok(vec![Arc::new(Group {
             name: "default".into(),
             tokens: default_token.into_iter().collect(),
+            wallboard_token: None,
             numbers: Vec::new(),
             templates: compile(&policy, "")?,
             plan: CallPlan::of(&policy),
@@ -78,6 +79,12 @@ fn build_groups(
             Ok(Arc::new(Group {
                 name: g.name.clone(),
                 tokens: g.tokens.clone(),
+                wallboard_token: g
+                    .wallboard_token
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
                 numbers: g.numbers_e164(region),
                 templates: compile(&policy, &format!("groups[{i}]"))?,
                 plan: CallPlan::of(&policy),
@@ -350,6 +357,7 @@ pub async fn open(
         ),
         feed: crate::http::feed::CallFeed::start(store.clone()),
         stream_caps: Default::default(),
+        wallboards: Default::default(),
         groups,
         directory: crate::state::Directory::new(
             config

@@ -31,5 +31,6 @@ pub mod state;
 pub mod telemetry;
 pub mod token;
 pub mod triggers;
+pub mod wallboard;
 pub mod worker;
 pub mod zendesk_app;

@@ -19,6 +19,8 @@ use crate::backends::RecordLinks;
 pub struct Group {
     pub name: String,
     pub tokens: Vec<String>,
+    /// Reads the group's wallboard, and nothing else (`wallboard_token`).
+    pub wallboard_token: Option<String>,
     /// The group's own numbers, E.164.
     pub numbers: Vec<String>,
     pub policy: Policy,
@@ -118,6 +120,9 @@ pub struct AppState {
     pub feed: crate::http::feed::CallFeed,
     /// The live streams each session and token holds.
     pub stream_caps: Arc<crate::http::feed::StreamCaps>,
+    /// The wallboards' snapshots, made at most once a second per group and
+    /// shared by every screen showing it.
+    pub wallboards: crate::wallboard::Wallboards,
     pub groups: Vec<Arc<Group>>,
     /// The agents directory: `[[agents]]`, and the agents Zendesk vouches for.
     pub directory: Directory,
@@ -348,6 +353,7 @@ pub(crate) mod tests {
         Group {
             name: name.into(),
             tokens: vec![token.into()],
+            wallboard_token: None,
             numbers: Vec::new(),
             policy: Policy::default(),
             templates: Templates::compile(&Policy::default(), "").expect("the defaults compile"),

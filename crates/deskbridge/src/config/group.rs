@@ -170,6 +170,11 @@ pub struct GroupConfig {
     /// menu choice), not held against the service level (default 0: none;
     /// up to 600).
     pub short_abandon_seconds: Option<u64>,
+    /// A read-only token for the group's live wallboard on a TV screen
+    /// (`/wallboard#token=...`): it reads the wallboard and nothing else, so
+    /// a screen on the office wall holds no key to the calls or the events.
+    /// At least 16 characters, and no other token's.
+    pub wallboard_token: Option<String>,
 
     /// Wrap-up codes agents choose after each answered call
     /// (`[groups.wrap_up]`).
@@ -387,6 +392,7 @@ pub fn check_agents(agents: &[AgentConfig], group_names: &[&str], errors: &mut V
 }
 
 pub fn check_groups(config: &Config, errors: &mut Vec<String>) {
+    figures::check_wallboard_tokens(config, errors);
     let region = config.region();
     let mut names = BTreeSet::new();
     for (i, g) in config.groups.iter().enumerate() {

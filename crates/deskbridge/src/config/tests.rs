@@ -628,3 +628,43 @@ short_abandon_seconds = 601
         );
     }
 }
+
+#[test]
+fn a_wallboard_token_is_long_and_no_other_tokens() {
+    let errors = load_text(
+        r#"
+[[agents]]
+email = "ann@acme.com"
+token = "ann-agent-token-0123456789"
+
+[[groups]]
+name = "support"
+tokens = ["0123456789abcdefgh"]
+wallboard_token = "short"
+
+[[groups]]
+name = "sales"
+tokens = ["sales-token-0123456789"]
+wallboard_token = "0123456789abcdefgh"
+
+[[groups]]
+name = "billing"
+tokens = ["billing-token-0123456789"]
+wallboard_token = "ann-agent-token-0123456789"
+"#,
+    )
+    .expect_err("refused")
+    .0;
+    for (key, says) in [
+        ("groups[0].wallboard_token", "at least 16 characters"),
+        ("groups[1].wallboard_token", "another token"),
+        ("groups[2].wallboard_token", "another token"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with(key) && e.contains(says)),
+            "no error for {key}: {errors:#?}"
+        );
+    }
+}

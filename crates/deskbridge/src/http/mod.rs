@@ -26,6 +26,7 @@ pub mod serve;
 mod stats;
 mod triggers;
 mod twilio;
+mod wallboard;
 mod wrap_up;
 mod zendesk_app;
 

@@ -38,6 +38,7 @@ mod streams;
 mod triggers;
 mod twilio;
 mod twilio_dial;
+mod wallboard;
 mod zendesk;
 mod zendesk_app;
 mod zendesk_calls;

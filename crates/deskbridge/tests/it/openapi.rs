@@ -328,6 +328,9 @@ fn every_documented_operation_answers_as_described() {
         "/zendesk/app.js",
         "/zendesk/sidebar.js",
         "/zendesk/zaf_sdk.min.js",
+        "/wallboard",
+        "/wallboard/app.js",
+        "/wallboard/app.css",
     ] {
         let answer = c.call("get", path, path, As::Nobody, None);
         assert!(
@@ -672,6 +675,23 @@ fn every_documented_operation_answers_as_described() {
         Some(1),
         "{figures}"
     );
+    // The wallboard (its own tests are in wallboard.rs).
+    let board = c.json(
+        "get",
+        "/api/v1/wallboard",
+        "/api/v1/wallboard",
+        As::Group,
+        None,
+    );
+    assert_eq!(board["group"], "support", "{board}");
+    let stream = c.call(
+        "get",
+        "/api/v1/wallboard/stream",
+        "/api/v1/wallboard/stream",
+        As::Group,
+        None,
+    );
+    assert_eq!(stream.status, 200);
     // Click-to-call in a group without a dialer: refused, saying what to set
     // (the dialers' own tests are in ami/dial.rs).
     let dial = c.call(

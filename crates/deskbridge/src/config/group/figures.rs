@@ -1,6 +1,7 @@
 //! A group's thresholds for its contact-center figures
 //! (`service_level_seconds`, `short_abandon_seconds`): read into the core's
-//! [`Thresholds`], which every call of the group carries on its plan.
+//! [`Thresholds`], which every call of the group carries on its plan; and
+//! the wallboard's read-only token.
 
 use deskbridge_core::policy::Thresholds;
 
@@ -39,5 +40,35 @@ pub(super) fn check(g: &GroupConfig, key: &dyn Fn(&str) -> String, errors: &mut 
             "{}: {s} is out of range; give 0 (no short abandons) to {MAX_SHORT_ABANDON_SECONDS} seconds",
             key("short_abandon_seconds")
         ));
+    }
+}
+
+/// Wallboard tokens: long enough not to be guessed, and none another
+/// token's (a group's, an agent's, another wallboard's), so the token a TV
+/// screen shows never also sends events or signs an agent in.
+pub(super) fn check_wallboard_tokens(config: &super::Config, errors: &mut Vec<String>) {
+    let mut others: Vec<&str> = config
+        .groups
+        .iter()
+        .flat_map(|g| g.tokens.iter())
+        .chain(config.agents.iter().filter_map(|a| a.token.as_ref()))
+        .map(|t| t.trim())
+        .collect();
+    for (i, g) in config.groups.iter().enumerate() {
+        let Some(token) = g.wallboard_token.as_deref().map(str::trim) else {
+            continue;
+        };
+        let key = format!("groups[{i}].wallboard_token");
+        if token.len() < 16 {
+            errors.push(format!(
+                "{key}: at least 16 characters, so it cannot be guessed (e.g. `openssl rand -hex 24`)"
+            ));
+        } else if others.contains(&token) {
+            errors.push(format!(
+                "{key}: another token (a group's, an agent's or another wallboard's) is the same; \
+                 give the wallboard its own, as it may read nothing else (e.g. `openssl rand -hex 24`)"
+            ));
+        }
+        others.push(token);
     }
 }

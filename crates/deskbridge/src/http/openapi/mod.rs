@@ -30,6 +30,8 @@ use crate::state::AppState;
 pub const GROUP_TOKEN: &str = "group_token";
 /// The name of `/metrics`' bearer token's security scheme (`[metrics] token`).
 pub const METRICS_TOKEN: &str = "metrics_token";
+/// The name of a group's read-only wallboard token's security scheme.
+pub const WALLBOARD_TOKEN: &str = "wallboard_token";
 /// The name of the agent session cookie's security scheme.
 pub const AGENT_SESSION: &str = "agent_session";
 
@@ -74,6 +76,18 @@ impl utoipa::Modify for Common {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "`[metrics] token`, when set: `Authorization: Bearer <token>` (else /metrics is open)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            WALLBOARD_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A group's `wallboard_token`: `Authorization: Bearer <token>` or \
+                         `?token=`; reads the group's wallboard and nothing else",
                     ))
                     .build(),
             ),
@@ -174,6 +188,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::decision::routes())
         .merge(super::callbacks::routes())
         .merge(super::stats::routes())
+        .merge(super::wallboard::routes())
         .merge(super::dial::routes())
         .merge(super::wrap_up::routes())
         .merge(super::pause::routes())
@@ -186,6 +201,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(super::health::routes())
         .merge(super::agent::page_routes())
         .merge(super::admin::page_routes())
+        .merge(super::wallboard::page_routes())
         .merge(super::zendesk_app::routes())
 }
 
