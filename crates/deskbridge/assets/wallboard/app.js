@@ -126,12 +126,16 @@ function live(text) { document.getElementById("live").textContent = text; }
 
 function listen() {
   const events = new EventSource("/api/v1/wallboard/stream" + query());
+  // Read on every (re)connection: changes while disconnected were not heard.
   events.onopen = () => { live("Live"); read(); };
   events.addEventListener("changed", later);
   events.addEventListener("closed", () => { events.close(); live("Opened elsewhere; reload to show here"); });
-  events.onerror = () => live("Reconnecting…");
+  events.onerror = () => {
+    live("Reconnecting…");
+    // Refused (no sign-in, a wrong token): the snapshot's answer says why.
+    if (!board) read();
+  };
 }
 
-read();
 listen();
 setInterval(render, 1000);

@@ -49,7 +49,7 @@ pub(crate) fn run_script(script: &str, env: &[(&str, String)], cases: usize) -> 
 }
 
 /// Why the browser test cannot run here, if it cannot.
-fn missing() -> Option<String> {
+pub(crate) fn missing() -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {
         return Some(format!("{chromium} is missing (apt-get install chromium)"));

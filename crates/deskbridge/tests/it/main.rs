@@ -10,6 +10,7 @@ mod agent;
 mod ami;
 mod backfill;
 mod browser;
+mod browser_wallboard;
 mod calls;
 mod chats;
 mod connect;
