@@ -36,6 +36,10 @@ pub struct AgentPresence {
     pub since: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When a wrap-up ends by itself (its time runs out): the page reads
+    /// the floor again then, as nothing else will say so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// An agent as the directory knows them: a phone system names the agent of
@@ -74,6 +78,7 @@ pub fn agent_presence(
         state,
         since,
         reason: None,
+        until: None,
     };
     let answered: Vec<&&Interaction> = calls
         .iter()
@@ -97,20 +102,32 @@ pub fn agent_presence(
     let last = answered.iter().max_by_key(|c| c.ended_at);
     let open = pause.filter(|p| p.ended_at.is_none());
     if let Some(p) = open.filter(|p| p.source == PauseSource::WrapUp) {
-        return at(AgentState::WrapUp, Some(p.started_at));
+        return AgentPresence {
+            until: p.until,
+            ..at(AgentState::WrapUp, Some(p.started_at))
+        };
     }
+    // A wrap-up time of 0 asks for no wrap-up window: the call's comment
+    // does not wait, nor does the agent.
     if let Some(call) = last
         && let (Some(ended), Some(rules)) = (call.ended_at, call.plan.wrap_up.as_ref())
         && call.wrap_up.is_none()
-        && (rules.seconds == 0 || now < ended + chrono::TimeDelta::seconds(rules.seconds as i64))
+        && let Some(until) = i64::try_from(rules.seconds)
+            .ok()
+            .filter(|s| *s > 0)
+            .and_then(chrono::TimeDelta::try_seconds)
+            .and_then(|s| ended.checked_add_signed(s))
+        && now < until
     {
-        return at(AgentState::WrapUp, Some(ended));
+        return AgentPresence {
+            until: Some(until),
+            ..at(AgentState::WrapUp, Some(ended))
+        };
     }
     if let Some(p) = open {
         return AgentPresence {
-            state: AgentState::Paused,
-            since: Some(p.started_at),
             reason: p.reason.clone(),
+            ..at(AgentState::Paused, Some(p.started_at))
         };
     }
     let free_since = last.and_then(|c| {

@@ -95,6 +95,12 @@ fn an_agent_goes_ringing_then_on_a_call_then_wrap_up_then_available() {
         state_of(std::slice::from_ref(&ended), None, 80),
         (AgentState::WrapUp, Some(75))
     );
+    let calls = [&ended];
+    assert_eq!(
+        agent_presence(ANN, &calls, None, t(80)).until,
+        Some(t(135)),
+        "the page reads again when the wrap-up time runs out"
+    );
     // The wrap-up time (60 s) ran out: available since the call ended.
     assert_eq!(
         state_of(std::slice::from_ref(&ended), None, 200),
@@ -118,7 +124,17 @@ fn an_agent_goes_ringing_then_on_a_call_then_wrap_up_then_available() {
 fn a_group_without_wrap_up_frees_the_agent_when_the_call_ends() {
     let ended = call("c1", &[(Answered, 15, None), (Ended, 75, None)], false);
     assert_eq!(
-        state_of(&[ended], None, 80),
+        state_of(std::slice::from_ref(&ended), None, 80),
+        (AgentState::Available, Some(75))
+    );
+    // A wrap-up time of 0 asks for no wrap-up window either.
+    let mut no_time = ended;
+    no_time.plan.wrap_up = Some(WrapUpRules {
+        seconds: 0,
+        ..WrapUpRules::default()
+    });
+    assert_eq!(
+        state_of(&[no_time], None, 80),
         (AgentState::Available, Some(75))
     );
     assert_eq!(state_of(&[], None, 80), (AgentState::Available, None));

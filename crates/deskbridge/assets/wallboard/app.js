@@ -101,6 +101,7 @@ async function read() {
     if (!res.ok) { problem(data.message || ("error " + res.status)); return; }
     board = data;
     skewMs = Date.now() - Date.parse(board.at);
+    wakeAtWrapUpsEnd();
     document.getElementById("problem").hidden = true;
     render();
   } catch (e) {
@@ -109,6 +110,15 @@ async function read() {
   } finally {
     reading = false;
   }
+}
+
+/// A wrap-up that runs out is no change anyone announces: read again then.
+let wake = null;
+function wakeAtWrapUpsEnd() {
+  if (wake) clearTimeout(wake);
+  const ends = board.agents.filter((a) => a.until).map((a) => Date.parse(a.until) + skewMs);
+  if (!ends.length) return;
+  wake = setTimeout(() => { wake = null; later(); }, Math.max(0, Math.min(...ends) - Date.now()));
 }
 
 function later() {

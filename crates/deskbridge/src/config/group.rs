@@ -37,8 +37,8 @@ pub struct AgentConfig {
     /// May open the admin page.
     pub admin: bool,
     /// May read the contact center's figures of the agent's groups
-    /// (`GET /api/v1/stats`) without being an admin (an admin reads every
-    /// group's).
+    /// (`GET /api/v1/stats`, the wallboard at `/wallboard`) without being an
+    /// admin (an admin reads every group's).
     pub supervisor: bool,
     /// The connector groups the agent works in: whose callers their lookups,
     /// routing answers and contact searches reach. Left out, an agent reaches
