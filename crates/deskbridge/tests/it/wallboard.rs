@@ -5,7 +5,7 @@
 use deskbridge_testkit::{Agent, CallScript};
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
+use crate::common::{TestApp, metrics_section};
 
 const TOKEN: &str = "wallboard-group-token-0123456789";
 const WALLBOARD: &str = "wallboard-tv-token-0123456789";
@@ -33,7 +33,7 @@ wallboard_token = "{WALLBOARD}"
 service_level_seconds = 20
 "#
     );
-    TestApp::with_config(&config, TOKEN)
+    TestApp::with_config(&format!("{}\n{config}", metrics_section()), TOKEN)
 }
 
 fn send(app: &TestApp, events: &Value) {
@@ -161,4 +161,41 @@ fn supervisors_and_group_tokens_read_the_wallboard_and_other_agents_do_not() {
     assert_eq!(status, 401);
     let (status, _) = app.send_anonymous("GET", "/wallboard", None);
     assert_eq!(status, 200, "the page itself holds no data");
+}
+
+/// Snapshots the server made, as `/metrics` counts them.
+fn snapshots_made(app: &TestApp) -> u64 {
+    app.scrape()
+        .lines()
+        .find_map(|l| l.strip_prefix("deskbridge_wallboard_snapshots_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn screens_asking_at_once_share_one_snapshot() {
+    let app = app();
+    let bob = Agent::new("bob@acme.com");
+    let call = CallScript::inbound("w3", "+14155550123")
+        .started_ago(10)
+        .queue("sales")
+        .answered_by(bob);
+    send(&app, &call.events());
+    let started = std::time::Instant::now();
+    let before = snapshots_made(&app);
+    // Twenty screens hear the change and ask at once.
+    std::thread::scope(|s| {
+        for _ in 0..20 {
+            s.spawn(|| {
+                let (status, body) = app.as_token(WALLBOARD).get("/api/v1/wallboard");
+                assert_eq!(status, 200, "{body}");
+            });
+        }
+    });
+    let made = snapshots_made(&app) - before;
+    let seconds = started.elapsed().as_secs();
+    assert!(
+        made >= 1 && made <= seconds + 1,
+        "{made} snapshots made for 20 screens in {seconds} s"
+    );
 }
