@@ -107,6 +107,26 @@ try {
     await tv.locator("#answered").filter({ hasText: "2" }).waitFor();
   });
 
+  await test("without a token or a supervisor's sign-in, the page says how to open it", async () => {
+    const stranger = await (await browser.newContext()).newPage();
+    await stranger.goto(base + "/wallboard");
+    await stranger.getByRole("alert").filter({ hasText: "wallboard_token" }).waitFor();
+    if (await stranger.locator("tr[data-agent]").count() !== 0) fail("agents shown to a stranger");
+    await stranger.close();
+  });
+
+  await test("a supervisor signed in on the agent page sees the same board", async () => {
+    const lead = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await lead.goto(base + "/agent");
+    await lead.getByLabel("Agent token").fill(process.env.LEAD_TOKEN);
+    await lead.getByRole("button", { name: "Sign in" }).click();
+    await lead.locator("#who").waitFor();
+    await lead.goto(base + "/wallboard");
+    await lead.locator("#sl").filter({ hasText: "33%" }).waitFor();
+    await lead.locator('tr[data-agent="ann@acme.com"][data-state="available"]').waitFor();
+    await lead.close();
+  });
+
   await test("the wallboard token reads nothing else", async () => {
     const other = await tv.evaluate(async (t) => (await fetch("/api/v1/calls",
       { headers: { "Authorization": "Bearer " + t } })).status, wallboardToken);

@@ -11,8 +11,9 @@ use crate::common::TestApp;
 const TOKEN: &str = "support-token-0123456789";
 const WALLBOARD: &str = "support-wallboard-0123456789";
 const ANN_TOKEN: &str = "ann-agent-token-0123456789";
+const LEAD_TOKEN: &str = "lead-agent-token-0123456789";
 /// The cases `wallboard.mjs` runs.
-const CASES: usize = 7;
+const CASES: usize = 9;
 
 #[test]
 fn the_wallboard_in_chromium() {
@@ -28,6 +29,12 @@ email = "ann@acme.com"
 name = "Ann Example"
 extension = "101"
 token = "{ANN_TOKEN}"
+
+[[agents]]
+email = "lead@acme.com"
+name = "Lee Lead"
+token = "{LEAD_TOKEN}"
+supervisor = true
 
 [[agents]]
 email = "bob@acme.com"
@@ -51,6 +58,7 @@ seconds = 300
         ("DESKBRIDGE_TOKEN", TOKEN.to_string()),
         ("WALLBOARD_TOKEN", WALLBOARD.to_string()),
         ("ANN_TOKEN", ANN_TOKEN.to_string()),
+        ("LEAD_TOKEN", LEAD_TOKEN.to_string()),
     ];
     if let Ok(path) = std::env::var("SCREENSHOT") {
         env.push(("SCREENSHOT", path));
