@@ -110,17 +110,8 @@ async fn page_slash(state: State<Arc<AppState>>) -> Response {
         (status = 200, description = "The page's script", content_type = "text/javascript", body = String),
     )
 )]
-async fn script() -> impl IntoResponse {
-    (
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/javascript; charset=utf-8",
-            ),
-            (axum::http::header::CACHE_CONTROL, "no-cache"),
-        ],
-        PAGE_JS,
-    )
+async fn script() -> Response {
+    super::agent::asset(super::agent::JS, PAGE_JS)
 }
 
 #[utoipa::path(
@@ -132,14 +123,8 @@ async fn script() -> impl IntoResponse {
         (status = 200, description = "The page's style", content_type = "text/css", body = String),
     )
 )]
-async fn style() -> impl IntoResponse {
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (axum::http::header::CACHE_CONTROL, "no-cache"),
-        ],
-        PAGE_CSS,
-    )
+async fn style() -> Response {
+    super::agent::asset(super::agent::CSS, PAGE_CSS)
 }
 
 /// Everything the admin page shows, read at once.

@@ -64,6 +64,23 @@ const PAGE_CSS: &str = include_str!("../../assets/agent/app.css");
 async fn page(State(state): State<Arc<AppState>>) -> Response {
     page_response(&state, PAGE_HTML)
 }
+/// The content types of the pages' embedded files.
+pub(super) const JS: &str = "text/javascript; charset=utf-8";
+pub(super) const CSS: &str = "text/css; charset=utf-8";
+
+/// A script or style embedded in the binary, for any of the pages (agent,
+/// admin, wallboard, Zendesk app): fetched again on every load (`no-cache`),
+/// so a page never runs an older build's script against a newer server.
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
 
 /// A page of this server (the agent page, the admin page) with the strict CSP
 /// and its headers.
@@ -117,14 +134,8 @@ async fn page_slash(state: State<Arc<AppState>>) -> Response {
         (status = 200, description = "The page's script", content_type = "text/javascript", body = String),
     )
 )]
-async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        PAGE_JS,
-    )
+async fn script() -> Response {
+    asset(JS, PAGE_JS)
 }
 
 #[utoipa::path(
@@ -135,14 +146,8 @@ async fn script() -> impl IntoResponse {
         (status = 200, description = "The page's style", content_type = "text/css", body = String),
     )
 )]
-async fn style() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        PAGE_CSS,
-    )
+async fn style() -> Response {
+    asset(CSS, PAGE_CSS)
 }
 
 #[derive(Deserialize)]

@@ -224,14 +224,8 @@ async fn page(State(state): State<Arc<AppState>>) -> Response {
     tag = "wallboard page",
     responses((status = 200, description = "The page's script", content_type = "text/javascript", body = String))
 )]
-async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        PAGE_JS,
-    )
+async fn script() -> Response {
+    super::agent::asset(super::agent::JS, PAGE_JS)
 }
 
 #[utoipa::path(
@@ -241,12 +235,6 @@ async fn script() -> impl IntoResponse {
     tag = "wallboard page",
     responses((status = 200, description = "The page's style", content_type = "text/css", body = String))
 )]
-async fn style() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        PAGE_CSS,
-    )
+async fn style() -> Response {
+    super::agent::asset(super::agent::CSS, PAGE_CSS)
 }

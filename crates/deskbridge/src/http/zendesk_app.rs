@@ -225,7 +225,7 @@ async fn page(State(state): State<Arc<AppState>>, Path(location): Path<String>) 
     responses((status = 200, description = "Zendesk's Apps framework SDK", content_type = "text/javascript", body = String))
 )]
 async fn sdk() -> impl IntoResponse {
-    script_response(SDK_JS)
+    super::agent::asset(super::agent::JS, SDK_JS)
 }
 
 #[utoipa::path(
@@ -236,7 +236,7 @@ async fn sdk() -> impl IntoResponse {
     responses((status = 200, description = "The pages' script inside Zendesk", content_type = "text/javascript", body = String))
 )]
 async fn script() -> impl IntoResponse {
-    script_response(APP_JS)
+    super::agent::asset(super::agent::JS, APP_JS)
 }
 
 #[utoipa::path(
@@ -247,15 +247,5 @@ async fn script() -> impl IntoResponse {
     responses((status = 200, description = "The sidebars' script inside Zendesk", content_type = "text/javascript", body = String))
 )]
 async fn sidebar_script() -> impl IntoResponse {
-    script_response(SIDEBAR_JS)
-}
-
-fn script_response(js: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        js,
-    )
+    super::agent::asset(super::agent::JS, SIDEBAR_JS)
 }
