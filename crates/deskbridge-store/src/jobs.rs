@@ -31,6 +31,15 @@ pub struct ClaimedStep {
     pub interaction: Interaction,
 }
 
+/// A step's outcome to record ([`JobQueue::complete_steps`]), with the CRM
+/// triggers' notifications of what it changed.
+#[derive(Debug, Clone, Copy)]
+pub struct StepDone<'a> {
+    pub step: &'a ClaimedStep,
+    pub outcome: &'a StepOutcome,
+    pub notifications: &'a [deskbridge_core::trigger::Notification],
+}
+
 /// The durable job queue: each call's steps, one at a time, leased to workers.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
@@ -52,15 +61,28 @@ pub trait JobQueue: Send + Sync {
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError>;
 
-    /// Leases the next runnable screen pop (`Step::Pop`), like
+    /// Leases up to `most` runnable screen pops (`Step::Pop`) at once, like
     /// [`JobQueue::claim_step`] but for pops only: the fast lane. A worker that
     /// claims only pops is never busy with bulk work (comments) when a phone
-    /// rings.
+    /// rings. Phones ring in bursts (a queue rings its agents together, a
+    /// campaign's calls start together), and each claim is a turn on the
+    /// writer: one claim for the burst, rather than one per pop, is what keeps
+    /// the last pop of a burst from waiting for all the others' turns.
+    async fn claim_pops(
+        &self,
+        owner: &str,
+        lease: Duration,
+        most: usize,
+    ) -> Result<Vec<ClaimedStep>, StoreError>;
+
+    /// The next runnable screen pop alone ([`JobQueue::claim_pops`]).
     async fn claim_pop(
         &self,
         owner: &str,
         lease: Duration,
-    ) -> Result<Option<ClaimedStep>, StoreError>;
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        Ok(self.claim_pops(owner, lease, 1).await?.pop())
+    }
 
     /// Records the step's outcome on the job and the call, and queues the call's next
     /// step. Returns false if the lease was lost (another worker took the step over),
@@ -83,7 +105,20 @@ pub trait JobQueue: Send + Sync {
         step: &ClaimedStep,
         outcome: &StepOutcome,
         notifications: &[deskbridge_core::trigger::Notification],
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let done = [StepDone {
+            step,
+            outcome,
+            notifications,
+        }];
+        Ok(self.complete_steps(&done).await?.first() == Some(&true))
+    }
+
+    /// Records several steps' outcomes ([`JobQueue::complete_step_announcing`])
+    /// in one transaction: a burst of pops claimed together is recorded
+    /// together. Returns, per step in order, whether it was recorded (false:
+    /// its lease was lost, and nothing changed for it).
+    async fn complete_steps(&self, done: &[StepDone<'_>]) -> Result<Vec<bool>, StoreError>;
 
     /// Puts the step back in the queue to run again after `delay`.
     async fn retry_step(

@@ -44,7 +44,7 @@ use serde::Serialize;
 pub use crm::CrmStore;
 pub use deskbridge_core::SyncStatus;
 pub use figures::{Figures, FiguresFilter};
-pub use jobs::{ClaimedStep, FailedCall, JobQueue, RetriedCall, WaitingSteps};
+pub use jobs::{ClaimedStep, FailedCall, JobQueue, RetriedCall, StepDone, WaitingSteps};
 pub use locks::PhoneGuard;
 pub use mirror::{MirrorBatch, MirrorRecord, MirrorStore, MirrorTicket, MirrorUser};
 pub use outbox::{Delivery, DeliveryStatus, GroupTriggers, Outbox};

@@ -36,7 +36,14 @@ pub(crate) enum Turn {
 impl Turn {
     /// The turn of a step's outcome.
     pub(crate) fn of_step(step: Step) -> Turn {
-        if step == Step::Pop {
+        Turn::of_steps(std::iter::once(step))
+    }
+
+    /// The turn of several steps' outcomes written together: a pop's only
+    /// when all of them are pops (a batch never jumps ahead for a step that
+    /// is not).
+    pub(crate) fn of_steps(mut steps: impl Iterator<Item = Step>) -> Turn {
+        if steps.all(|s| s == Step::Pop) {
             Turn::Pop
         } else {
             Turn::Ordinary

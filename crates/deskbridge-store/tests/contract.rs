@@ -27,8 +27,8 @@ use deskbridge_store::crm::{
 use deskbridge_store::outbox::AttemptOutcome;
 use deskbridge_store::{
     Change, Coordination, DeliveryStatus, GroupEvent, GroupTriggers, JobQueue, Journal,
-    MirrorBatch, MirrorTicket, MirrorUser, PgStore, SendCount, SharedBudget, SqliteStore, Store,
-    StoreError, SyncStatus,
+    MirrorBatch, MirrorTicket, MirrorUser, PgStore, SendCount, SharedBudget, SqliteStore, StepDone,
+    Store, StoreError, SyncStatus,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::{Barrier, broadcast};
@@ -1751,6 +1751,102 @@ async fn imported_calls_wait_in_the_bulk_lane(store: &dyn Store) {
     assert_eq!(store.active_steps(WorkLane::Bulk).await.unwrap(), 0);
 }
 
+/// A burst of ringing phones is claimed in one claim and recorded in one
+/// transaction: each pop once, each recorded on its own call, and a pop whose
+/// lease was lost meanwhile is left to the worker that took it over.
+async fn pops_are_claimed_and_recorded_in_bursts(store: &dyn Store) {
+    let plan = CallPlan {
+        pop_on: deskbridge_core::pop::PopOn::Ringing,
+        ..CallPlan::default()
+    };
+    let ringing: Vec<GroupEvent> = (0..5)
+        .map(|n| {
+            let mut ring = ev(&format!("b{n}-1"), &format!("b{n}"), EventKind::Ringing, n);
+            ring.plan = plan.clone();
+            ring.event.agent = Some(deskbridge_core::AgentRef {
+                email: Some(format!("agent{n}@acme.com")),
+                ..Default::default()
+            });
+            ring
+        })
+        .collect();
+    store.ingest(&ringing).await.unwrap();
+    // Three at once, then the other two with a short lease.
+    let first = store.claim_pops("p1", LEASE, 3).await.unwrap();
+    assert_eq!(first.len(), 3);
+    let rest = store
+        .claim_pops("p0", Duration::from_millis(50), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    let mut calls: Vec<&str> = first
+        .iter()
+        .chain(&rest)
+        .map(|s| s.call_id.as_str())
+        .collect();
+    calls.sort_unstable();
+    assert_eq!(
+        calls,
+        ["b0", "b1", "b2", "b3", "b4"],
+        "each pop claimed once"
+    );
+    assert!(first.iter().chain(&rest).all(|s| s.step == Step::Pop));
+
+    // The short lease runs out and p1 takes one of those pops over.
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let taken = store.claim_pops("p1", LEASE, 1).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    let lost = taken[0].call_id.clone();
+    let outcomes: Vec<StepOutcome> = first
+        .iter()
+        .chain(&rest)
+        .map(|s| StepOutcome {
+            pop_for: s.interaction.rang.first().cloned(),
+            ..StepOutcome::default()
+        })
+        .collect();
+    let done: Vec<StepDone> = first
+        .iter()
+        .chain(&rest)
+        .zip(&outcomes)
+        .map(|(step, outcome)| StepDone {
+            step,
+            outcome,
+            notifications: &[],
+        })
+        .collect();
+    let recorded = store.complete_steps(&done).await.unwrap();
+    let expected: Vec<bool> = first
+        .iter()
+        .chain(&rest)
+        .map(|s| s.call_id != lost)
+        .collect();
+    assert_eq!(recorded, expected, "only the lost lease is refused");
+    for n in 0..5 {
+        let call_id = format!("b{n}");
+        let call = store.call("g", &call_id).await.unwrap().unwrap();
+        let popped: Vec<Option<String>> = call
+            .interaction
+            .popped
+            .iter()
+            .map(|a| a.email.clone())
+            .collect();
+        if call_id == lost {
+            assert!(popped.is_empty(), "{call_id}: its take-over records it");
+        } else {
+            assert_eq!(popped, [Some(format!("agent{n}@acme.com"))], "{call_id}");
+        }
+    }
+    // The take-over records its own, and nothing is left to pop.
+    let outcome = StepOutcome {
+        pop_for: taken[0].interaction.rang.first().cloned(),
+        ..StepOutcome::default()
+    };
+    assert!(store.complete_step(&taken[0], &outcome).await.unwrap());
+    assert!(store.claim_pops("p0", LEASE, 10).await.unwrap().is_empty());
+    assert!(store.complete_steps(&[]).await.unwrap().is_empty());
+}
+
 /// A screen pop claimed by the fast lane, ahead of older work; a pop due while
 /// the call's step waits (an agent's deadline) takes that step's place.
 async fn pops_have_a_lane_of_their_own(store: &dyn Store) {
@@ -2970,6 +3066,7 @@ contract!(sqlite, postgres: [
     sessions_expire_and_sign_out,
     a_decision_moves_the_waiting_step_forward,
     pops_have_a_lane_of_their_own,
+    pops_are_claimed_and_recorded_in_bursts,
     imported_calls_wait_in_the_bulk_lane,
     endpoint_counts_are_kept_in_the_store_when_it_is_shared,
     the_mirror_keeps_users_by_phone_and_open_tickets_under_one_lease,

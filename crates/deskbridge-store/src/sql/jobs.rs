@@ -11,10 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deskbridge_core::trigger::Notification;
-use deskbridge_core::{Step, StepOutcome, WorkLane};
+use deskbridge_core::{Interaction, Step, WorkLane};
 
-use super::call_row::{load_call, queue_next, runnable_changes, save_call};
+use super::call_row::{load_call, load_calls, queue_next_all, runnable_changes, save_calls};
 use super::figures::Counted;
 use super::{SqlStore, dialect};
 use crate::locks::TxLock;
@@ -22,18 +21,58 @@ use crate::rows::DbRow;
 use crate::time::{from_ms, now_ms, to_text};
 use crate::turns::Turn;
 use crate::{
-    Change, ClaimedStep, FailedCall, FailedStep, JobQueue, Journal, RetriedCall, StoreError,
-    WaitingSteps,
+    Change, ClaimedStep, FailedCall, FailedStep, JobQueue, Journal, RetriedCall, StepDone,
+    StoreError, WaitingSteps,
 };
 
-/// A runnable step of the lane, with `$1` now (unix ms), `$2` the one step kind
-/// wanted (`''` for any) and `$3` the lane's priority: the claim and the check
-/// before it ask the same thing.
-macro_rules! runnable {
-    () => {
-        "((status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1))
-                   AND ($2 = '' OR step = $2)
-                   AND priority = $3"
+/// The ids of the lane's runnable steps, oldest due first, at most `$4`: with
+/// `$1` now (unix ms), `$3` the lane's priority, and `$kind` either
+/// `"AND $2 = ''"` (any kind of step) or `"AND step = $2"` (one kind).
+///
+/// A step is runnable when queued and due, or running on a lease that ran out
+/// (its worker died). Asked as one `OR`, neither database can walk an index in
+/// due order: SQLite scanned the whole table (done steps included, kept until
+/// the calls' retention purges them, so a claim grew slower with every call)
+/// and PostgreSQL sorted every runnable step. Asked as the two halves, each
+/// walks `jobs_due` (or `jobs_due_by_step`) in order and stops after `$4`, and
+/// only those few are sorted.
+macro_rules! runnable_ids {
+    ($kind:literal) => {
+        concat!(
+            "SELECT id FROM (SELECT id FROM jobs
+                 WHERE status = 'queued' AND priority = $3 AND run_after <= $1 ",
+            $kind,
+            " ORDER BY run_after, id LIMIT $4) AS due
+             UNION ALL
+             SELECT id FROM (SELECT id FROM jobs
+                 WHERE status = 'running' AND priority = $3 AND lease_until < $1 ",
+            $kind,
+            " ORDER BY run_after, id LIMIT $4) AS lapsed"
+        )
+    };
+}
+
+/// The claim: leases the oldest of the runnable steps ([`runnable_ids!`]) to
+/// `$5` until `$6`. The condition is asked again of each row, under its lock on
+/// PostgreSQL, so that a step another instance claimed meanwhile is skipped.
+macro_rules! claim {
+    ($kind:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = $5, lease_until = $6,
+                             attempts = attempts + 1,
+                             takeovers = takeovers + CASE status WHEN 'running' THEN 1 ELSE 0 END
+             WHERE id IN (
+                 SELECT id FROM jobs
+                 WHERE id IN (",
+            runnable_ids!($kind),
+            ") AND ((status = 'queued' AND run_after <= $1)
+                      OR (status = 'running' AND lease_until < $1))
+                 ORDER BY run_after, id
+                 LIMIT $4",
+            skip_locked!(),
+            ")
+             RETURNING id, group_name, call_id, step, attempts, takeovers"
+        )
     };
 }
 
@@ -44,7 +83,10 @@ impl JobQueue for SqlStore {
         owner: &str,
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError> {
-        self.claim(owner, lease, None, WorkLane::Live).await
+        Ok(self
+            .claim(owner, lease, None, WorkLane::Live, 1)
+            .await?
+            .pop())
     }
 
     async fn claim_bulk(
@@ -52,67 +94,106 @@ impl JobQueue for SqlStore {
         owner: &str,
         lease: Duration,
     ) -> Result<Option<ClaimedStep>, StoreError> {
-        self.claim(owner, lease, None, WorkLane::Bulk).await
+        Ok(self
+            .claim(owner, lease, None, WorkLane::Bulk, 1)
+            .await?
+            .pop())
     }
 
-    async fn claim_pop(
+    async fn claim_pops(
         &self,
         owner: &str,
         lease: Duration,
-    ) -> Result<Option<ClaimedStep>, StoreError> {
-        self.claim(owner, lease, Some(Step::Pop), WorkLane::Live)
+        most: usize,
+    ) -> Result<Vec<ClaimedStep>, StoreError> {
+        self.claim(owner, lease, Some(Step::Pop), WorkLane::Live, most)
             .await
     }
 
-    async fn complete_step_announcing(
-        &self,
-        step: &ClaimedStep,
-        outcome: &StepOutcome,
-        notifications: &[Notification],
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write(Turn::of_step(step.step)).await?;
-        dialect::lock(
-            &mut tx,
-            TxLock::Call {
-                group: &step.group,
-                call_id: &step.call_id,
-            },
-        )
-        .await?;
+    async fn complete_steps(&self, done: &[StepDone<'_>]) -> Result<Vec<bool>, StoreError> {
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self
+            .begin_write(Turn::of_steps(done.iter().map(|d| d.step.step)))
+            .await?;
+        // Every call's lock first, in one sorted order (as ingest takes them),
+        // so that two transactions cannot deadlock.
+        let mut keys: Vec<(&str, &str)> = done
+            .iter()
+            .map(|d| (d.step.group.as_str(), d.step.call_id.as_str()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let locks: Vec<TxLock> = keys
+            .iter()
+            .map(|&(group, call_id)| TxLock::Call { group, call_id })
+            .collect();
+        dialect::lock_all(&mut tx, &locks).await?;
         let now = to_text(Utc::now());
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'done', outcome = $1, last_error = NULL, lease_owner = NULL,
-                    lease_until = NULL, finished_at = $2
-             WHERE id = $3 AND status = 'running' AND lease_owner = $4 AND attempts = $5",
-        )
-        .bind(serde_json::to_string(outcome)?)
-        .bind(&now)
-        .bind(step.job_id)
-        .bind(&step.owner)
-        .bind(step.attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let mut call = load_call(&mut tx, &step.group, &step.call_id)
+        // Each job is fenced by its own lease (owner and attempt): a step whose
+        // lease was lost is left to the worker that took it over.
+        let mut recorded = Vec::with_capacity(done.len());
+        for d in done {
+            let updated = sqlx::query(
+                "UPDATE jobs SET status = 'done', outcome = $1, last_error = NULL, lease_owner = NULL,
+                        lease_until = NULL, finished_at = $2
+                 WHERE id = $3 AND status = 'running' AND lease_owner = $4 AND attempts = $5",
+            )
+            .bind(serde_json::to_string(d.outcome)?)
+            .bind(&now)
+            .bind(d.step.job_id)
+            .bind(&d.step.owner)
+            .bind(d.step.attempt)
+            .execute(&mut *tx)
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("job {} has no call", step.job_id)))?;
-        let counted = Counted::of(&call);
-        call.record(step.step, outcome);
-        save_call(&mut tx, &call, &counted, &now).await?;
-        for n in notifications {
-            super::outbox::insert(&mut tx, &step.group, n).await?;
+            .rows_affected();
+            recorded.push(updated > 0);
         }
-        let mut changes = vec![Change::Call {
-            group: step.group.clone(),
-            call_id: step.call_id.clone(),
-        }];
-        changes.extend(runnable_changes(queue_next(&mut tx, &call).await?));
+        if !recorded.contains(&true) {
+            tx.rollback().await?;
+            return Ok(recorded);
+        }
+        let kept: Vec<&StepDone> = done
+            .iter()
+            .zip(&recorded)
+            .filter_map(|(d, &ok)| ok.then_some(d))
+            .collect();
+        let kept_keys: Vec<(&str, &str)> = kept
+            .iter()
+            .map(|d| (d.step.group.as_str(), d.step.call_id.as_str()))
+            .collect();
+        let mut stored = load_calls(&mut tx, &kept_keys).await?;
+        let mut calls = Vec::with_capacity(kept.len());
+        for d in &kept {
+            let key = (d.step.group.clone(), d.step.call_id.clone());
+            let mut call = stored
+                .remove(&key)
+                .ok_or_else(|| StoreError::Corrupt(format!("job {} has no call", d.step.job_id)))?;
+            let counted = Counted::of(&call);
+            call.record(d.step.step, d.outcome);
+            calls.push((call, counted));
+        }
+        let rows: Vec<(&Interaction, &Counted)> = calls.iter().map(|(c, n)| (c, n)).collect();
+        save_calls(&mut tx, &rows, &now).await?;
+        for d in &kept {
+            for n in d.notifications {
+                super::outbox::insert(&mut tx, &d.step.group, n).await?;
+            }
+        }
+        let mut changes: Vec<Change> = kept
+            .iter()
+            .map(|d| Change::Call {
+                group: d.step.group.clone(),
+                call_id: d.step.call_id.clone(),
+            })
+            .collect();
+        let saved: Vec<&Interaction> = calls.iter().map(|(c, _)| c).collect();
+        changes.extend(runnable_changes(
+            queue_next_all(&mut tx, &saved).await?.into_iter().flatten(),
+        ));
         dialect::commit(self, tx, &changes).await?;
-        Ok(true)
+        Ok(recorded)
     }
 
     async fn retry_step(
@@ -391,67 +472,73 @@ impl SqlStore {
         lease: Duration,
         only: Option<Step>,
         lane: WorkLane,
-    ) -> Result<Option<ClaimedStep>, StoreError> {
+        most: usize,
+    ) -> Result<Vec<ClaimedStep>, StoreError> {
         let now = now_ms();
         let kind = only.map_or("", |s| s.as_str());
-        let runnable: Option<i64> = sqlx::query_scalar(concat!(
-            "SELECT id FROM jobs WHERE ",
-            runnable!(),
-            " LIMIT 1"
-        ))
-        .bind(now)
-        .bind(kind)
-        .bind(lane.priority())
-        .fetch_optional(self.reader())
-        .await?;
+        let (check, claim) = match only {
+            None => (runnable_ids!("AND $2 = ''"), claim!("AND $2 = ''")),
+            Some(_) => (runnable_ids!("AND step = $2"), claim!("AND step = $2")),
+        };
+        let runnable: Option<i64> = sqlx::query_scalar(check)
+            .bind(now)
+            .bind(kind)
+            .bind(lane.priority())
+            .bind(1_i64)
+            .fetch_optional(self.reader())
+            .await?;
         if runnable.is_none() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let mut tx = self.begin_write(Turn::of_claim(only)).await?;
-        let row = sqlx::query(concat!(
-            "UPDATE jobs SET status = 'running', lease_owner = $4, lease_until = $5,
-                             attempts = attempts + 1,
-                             takeovers = takeovers + CASE status WHEN 'running' THEN 1 ELSE 0 END
-             WHERE id = (
-                 SELECT id FROM jobs WHERE ",
-            runnable!(),
-            "
-                 ORDER BY run_after, id
-                 LIMIT 1",
-            skip_locked!(),
-            ")
-             RETURNING id, group_name, call_id, step, attempts, takeovers"
-        ))
-        .bind(now)
-        .bind(kind)
-        .bind(lane.priority())
-        .bind(owner)
-        .bind(now + lease.as_millis() as i64)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
+        let rows = sqlx::query(claim)
+            .bind(now)
+            .bind(kind)
+            .bind(lane.priority())
+            .bind(i64::try_from(most.max(1)).unwrap_or(i64::MAX))
+            .bind(owner)
+            .bind(now + lease.as_millis() as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
             tx.commit().await?;
-            return Ok(None);
-        };
-        let job_id = row.int("id")?;
-        let group = row.text("group_name")?;
-        let call_id = row.text("call_id")?;
-        let step_name = row.text("step")?;
-        let interaction = load_call(&mut tx, &group, &call_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("job {job_id} has no call")))?;
+            return Ok(Vec::new());
+        }
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            claimed.push((
+                row.int("id")?,
+                row.text("group_name")?,
+                row.text("call_id")?,
+                row.text("step")?,
+                row.int("attempts")?,
+                row.int("takeovers")?,
+            ));
+        }
+        let keys: Vec<(&str, &str)> = claimed
+            .iter()
+            .map(|(_, group, call_id, ..)| (group.as_str(), call_id.as_str()))
+            .collect();
+        let mut calls = load_calls(&mut tx, &keys).await?;
         tx.commit().await?;
-        let step = Step::parse(&step_name)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown step {step_name:?}")))?;
-        Ok(Some(ClaimedStep {
-            job_id,
-            group,
-            call_id,
-            step,
-            attempt: row.int("attempts")?,
-            takeovers: row.int("takeovers")?,
-            owner: owner.to_string(),
-            interaction,
-        }))
+        let mut steps = Vec::with_capacity(claimed.len());
+        for (job_id, group, call_id, step_name, attempt, takeovers) in claimed {
+            let interaction = calls
+                .remove(&(group.clone(), call_id.clone()))
+                .ok_or_else(|| StoreError::Corrupt(format!("job {job_id} has no call")))?;
+            let step = Step::parse(&step_name)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown step {step_name:?}")))?;
+            steps.push(ClaimedStep {
+                job_id,
+                group,
+                call_id,
+                step,
+                attempt,
+                takeovers,
+                owner: owner.to_string(),
+                interaction,
+            });
+        }
+        Ok(steps)
     }
 }

@@ -15,26 +15,22 @@
 //! survives a restart) and re-reads the call, so it is the one to keep.
 
 mod lease;
+mod run;
 mod steps;
 mod wake;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use deskbridge_core::retry::{self, Backoff, Retry};
-use deskbridge_core::trigger::{self, Notification};
-use deskbridge_core::{Step, StepOutcome, WorkLane};
+use deskbridge_core::WorkLane;
+use deskbridge_core::retry::Backoff;
 use deskbridge_store::{ClaimedStep, StoreError};
-use lease::StepLease;
-use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tracing::Instrument;
 use wake::{Bell, Hears, Wakeup};
 
 use crate::config::JobsConfig;
-use crate::state::{AppState, Group};
+use crate::state::AppState;
 
 /// How the workers hold and retry steps: the lease a claim takes, and the
 /// backoff the core judges a failure by ([`deskbridge_core::retry`]).
@@ -156,14 +152,14 @@ impl Pace {
         state: &AppState,
         owner: &str,
         lease: Duration,
-    ) -> Result<Option<Claimed>, StoreError> {
+    ) -> Result<Vec<Claimed>, StoreError> {
         let Some(interval) = self.interval else {
             return timed(state.store.claim_bulk(owner, lease)).await;
         };
         let mut next = self.next.lock().await;
         tokio::time::sleep_until(*next).await;
         let claimed = timed(state.store.claim_bulk(owner, lease)).await?;
-        if claimed.as_ref().is_some_and(|(step, _)| starts_call(step)) {
+        if claimed.iter().any(|(step, _)| starts_call(step)) {
             *next = tokio::time::Instant::now() + interval;
         }
         Ok(claimed)
@@ -177,9 +173,18 @@ fn starts_call(step: &ClaimedStep) -> bool {
 }
 
 /// Workers of the fast lane, per instance. A pop makes at most a few quick
-/// requests (interactive lane of the Zendesk budget), so two keep up with
-/// many agents' phones ringing at once.
+/// requests (interactive lane of the Zendesk budget), and a worker runs the
+/// pops of its claim side by side, so two keep up with many agents' phones
+/// ringing at once.
 const POP_WORKERS: usize = 2;
+
+/// The most pops one claim takes. Phones ring in bursts (a queue rings its
+/// agents together); a burst claimed at once is shown at once and recorded in
+/// one transaction, where one claim per pop made the last of a burst of 56
+/// wait about 90 ms for the others' turns on the writer (BENCHMARKS.md,
+/// "Pops: where they wait"). A claim's pops are recorded when its slowest is
+/// done, so the other pop worker claims the pops that ring meanwhile.
+const POP_BURST: usize = 64;
 
 /// Which steps a worker claims.
 #[derive(Clone)]
@@ -208,7 +213,7 @@ async fn work_loop(
     while !*stop.borrow() {
         let claimed = match &lane {
             Lane::All(_) => timed(state.store.claim_step(&owner, retry.lease)).await,
-            Lane::Pops => timed(state.store.claim_pop(&owner, retry.lease)).await,
+            Lane::Pops => timed(state.store.claim_pops(&owner, retry.lease, POP_BURST)).await,
             // The pace may hold a claim back for long (a low rate): a stop
             // must not wait for it. A claim dropped after it was taken is a
             // lease that runs out, and the step runs again.
@@ -225,19 +230,16 @@ async fn work_loop(
                 continue;
             }
         };
-        match claimed {
-            Some(step) => {
-                bell.found_work();
-                run_one(&state, retry, step).await
+        if claimed.is_empty() {
+            let idle = idle_time(&state, &lane).await;
+            tokio::select! {
+                _ = bell.wait() => {},
+                _ = tokio::time::sleep(idle) => {},
+                _ = stop.changed() => {},
             }
-            None => {
-                let idle = idle_time(&state, &lane).await;
-                tokio::select! {
-                    _ = bell.wait() => {},
-                    _ = tokio::time::sleep(idle) => {},
-                    _ = stop.changed() => {},
-                }
-            }
+        } else {
+            bell.found_work();
+            run::run_claimed(&state, retry, claimed).await
         }
     }
 }
@@ -283,199 +285,14 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) {
     }
 }
 
-async fn run_one(state: &AppState, retry: RetryPolicy, (step, claimed_from): Claimed) {
-    let span = tracing::info_span!("step", group = %step.group, call_id = %step.call_id, step = step.step.as_str(), attempt = step.attempt);
-    run_and_record(state, retry, step, claimed_from)
-        .instrument(span)
-        .await
-}
-
 /// A claimed step and the moment its claim started: the lease runs from no
 /// earlier than that.
 type Claimed = (ClaimedStep, tokio::time::Instant);
 
 /// Takes the claim's start time; the claim itself runs only when awaited here.
-async fn timed(
-    claim: impl std::future::Future<Output = Result<Option<ClaimedStep>, StoreError>>,
-) -> Result<Option<Claimed>, StoreError> {
+async fn timed<C: IntoIterator<Item = ClaimedStep>>(
+    claim: impl std::future::Future<Output = Result<C, StoreError>>,
+) -> Result<Vec<Claimed>, StoreError> {
     let from = tokio::time::Instant::now();
-    Ok(claim.await?.map(|step| (step, from)))
-}
-
-async fn run_and_record(
-    state: &AppState,
-    retry: RetryPolicy,
-    step: ClaimedStep,
-    claimed_from: tokio::time::Instant,
-) {
-    let Some(group) = state.group(&step.group).cloned() else {
-        let reason = format!("connector group {:?} is no longer configured", step.group);
-        tracing::error!(%reason, "step failed for good");
-        if let Err(e) = state.store.fail_step(&step, &reason).await {
-            tracing::error!(error = %e, "cannot record the failure");
-        }
-        return;
-    };
-    let cut_off = u32::try_from(step.takeovers).unwrap_or(u32::MAX);
-    if !retry.backoff.runs_again_after(cut_off) {
-        let reason = format!(
-            "its run was cut off {cut_off} times (the instance running it stopped each time); \
-             if the instance's log shows it stopping during this step, the step is the cause: \
-             fix that, then run `deskbridge calls retry --id {}`",
-            step.call_id
-        );
-        tracing::error!(%reason, "step failed for good");
-        if let Err(e) = state.store.fail_step(&step, &reason).await {
-            tracing::error!(error = %e, "cannot record the failure");
-        }
-        return;
-    }
-    let started = std::time::Instant::now();
-    let lease = StepLease::claimed(state.store.as_ref(), &step, retry.lease, claimed_from);
-    let result = lease
-        .keep_while(async {
-            fault_delay().await;
-            // Whether the run wrote anything decides if a hold spends its
-            // attempt (`deskbridge_budget::noting_writes`).
-            deskbridge_budget::noting_writes(steps::run(
-                state,
-                &group,
-                step.step,
-                &step.interaction,
-                step.job_id,
-                step.attempt,
-                &lease,
-            ))
-            .await
-        })
-        .await;
-    let Some((result, wrote)) = result else {
-        // The worker that holds the lease now runs the step; nothing to record.
-        metrics::counter!("deskbridge_steps_total", "group" => group.name.clone(), "step" => step.step.as_str(), "result" => "lease_lost")
-            .increment(1);
-        return;
-    };
-    let name = step.step.as_str();
-    metrics::histogram!("deskbridge_step_seconds", "step" => name)
-        .record(started.elapsed().as_secs_f64());
-    let (recorded, result_label) = match result {
-        Ok(outcome) => {
-            fault_point(name);
-            tracing::info!(?outcome, "step done");
-            if step.step == Step::Pop {
-                pop_latency(&step.interaction, claimed_from, started);
-            }
-            let notifications = announced(&group, &step, &outcome);
-            (
-                state
-                    .store
-                    .complete_step_announcing(&step, &outcome, &notifications)
-                    .await,
-                "done",
-            )
-        }
-        Err(e) => {
-            let claims = u32::try_from(step.attempt).unwrap_or(u32::MAX);
-            let attempt = retry::counted_attempt(claims, cut_off);
-            let jitter = rand::rng().random_range(retry::JITTER);
-            match retry.backoff.judge(attempt, &e, wrote, jitter) {
-                Retry::In(delay) => {
-                    let reason = e.reason();
-                    tracing::warn!(%reason, ?delay, "step failed; will retry");
-                    (state.store.retry_step(&step, &reason, delay).await, "retry")
-                }
-                Retry::Held(delay) => {
-                    let reason = e.reason();
-                    tracing::info!(%reason, ?delay, "step held back; waits for its limit");
-                    (state.store.hold_step(&step, &reason, delay).await, "held")
-                }
-                Retry::GiveUp => {
-                    let reason = match e.is_transient() {
-                        true => format!("gave up after {attempt} attempts: {}", e.reason()),
-                        false => e.reason(),
-                    };
-                    tracing::error!(%reason, "step failed for good");
-                    (state.store.fail_step(&step, &reason).await, "failed")
-                }
-            }
-        }
-    };
-    metrics::counter!("deskbridge_steps_total", "group" => group.name.clone(), "step" => name, "result" => result_label)
-        .increment(1);
-    match recorded {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("lease lost while running; another worker owns the step now"),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot record the step's outcome; it will run again")
-        }
-    }
-}
-
-/// `deskbridge_pop_latency_seconds`: from the phone system's moment that
-/// made the pop due (the answer, else the ringing: the latest known when the
-/// step was claimed) to the pop shown. Measured against the PBX's clock, so a
-/// skewed clock shows here first; never negative.
-///
-/// At `debug` (`RUST_LOG=deskbridge::worker=debug`) each pop also logs where its
-/// time went: until its claim began (the event's commit, the wake-up), the
-/// claim, and the step's run; `crates/deskbridge-bench/README.md`
-/// ("Profiles") sums these lines.
-fn pop_latency(
-    call: &deskbridge_core::Interaction,
-    claimed_from: tokio::time::Instant,
-    ran_from: std::time::Instant,
-) {
-    let Some(moment) = call.answered_at.or(call.ringing_at) else {
-        return;
-    };
-    let total_ms = (Utc::now() - moment).num_milliseconds().max(0);
-    metrics::histogram!("deskbridge_pop_latency_seconds", "group" => call.group.clone())
-        .record(total_ms as f64 / 1000.0);
-    let run_ms = ran_from.elapsed().as_secs_f64() * 1000.0;
-    let claim_ms = claimed_from.elapsed().as_secs_f64() * 1000.0 - run_ms;
-    tracing::debug!(
-        total_ms,
-        before_claim_ms = total_ms as f64 - claim_ms - run_ms,
-        claim_ms,
-        run_ms,
-        "pop timing"
-    );
-}
-
-/// The CRM triggers' notifications of what the step changed in the group's
-/// helpdesk (the core decides both), written with its outcome.
-fn announced(group: &Group, step: &ClaimedStep, outcome: &StepOutcome) -> Vec<Notification> {
-    if group.step_triggers.is_empty() {
-        return Vec::new();
-    }
-    trigger::step_changes(&step.interaction, outcome, Utc::now())
-        .iter()
-        .flat_map(|change| trigger::notifications(&group.step_triggers, change))
-        .collect()
-}
-
-/// Test hook for failover: with `DESKBRIDGE_FAULT_STEP_DELAY_MS=<ms>`, every step
-/// starts that much later, so a test can kill an instance while it holds leases.
-/// Never set it in production.
-async fn fault_delay() {
-    static DELAY: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
-    let delay = DELAY.get_or_init(|| {
-        std::env::var("DESKBRIDGE_FAULT_STEP_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(Duration::from_millis)
-    });
-    if let Some(d) = delay {
-        tokio::time::sleep(*d).await;
-    }
-}
-
-/// Test hook for crash recovery: with `DESKBRIDGE_FAULT_ABORT_AFTER_STEP=<step>`, the
-/// process dies right after that step's helpdesk work and before its outcome is
-/// recorded, the worst moment for duplicates. Never set it in production.
-fn fault_point(step: &str) {
-    if std::env::var("DESKBRIDGE_FAULT_ABORT_AFTER_STEP").is_ok_and(|s| s == step) {
-        eprintln!("fault injection: aborting after {step}");
-        std::process::abort();
-    }
+    Ok(claim.await?.into_iter().map(|step| (step, from)).collect())
 }

@@ -154,6 +154,36 @@ fn ticket_by_ani_pops_the_callers_most_recent_ticket_as_the_phone_rings() {
     assert_eq!(pop["ticket_id"], older.as_str());
 }
 
+/// Phones ring in bursts: twelve callers ringing Ann and Bob in one request
+/// are popped together (one claim, one recorded outcome for the burst), and
+/// each agent sees their own caller's ticket, never a neighbour's.
+#[test]
+fn a_burst_of_ringing_phones_pops_each_caller_with_their_own_ticket() {
+    let app = crm_app(r#"pop_on = "ringing""#);
+    let callers: Vec<(String, String)> = (0..12)
+        .map(|n| {
+            let phone = format!("+141555502{n:02}");
+            let grace = contact(&app, &phone);
+            let subject = format!("Caller {n}");
+            (phone, ticket(&app, &grace, &subject, json!({})))
+        })
+        .collect();
+    let agents = [ann(), json!({"email": "bob@acme.com"})];
+    let burst: Vec<Value> = callers
+        .iter()
+        .enumerate()
+        .map(|(n, (phone, _))| ringing(&format!("b{n}"), phone, agents[n % 2].clone(), json!({})))
+        .collect();
+    send(&app, Value::Array(burst));
+    for (n, (_, ticket_id)) in callers.iter().enumerate() {
+        let call = pops(&app, &format!("b{n}"), 1);
+        let pops = call["pops"].as_array().unwrap();
+        assert_eq!(pops.len(), 1, "one pop per call: {call}");
+        assert_eq!(pops[0]["ticket_id"], ticket_id.as_str(), "{call}");
+        assert_eq!(pops[0]["agent"], agents[n % 2]["email"], "{call}");
+    }
+}
+
 #[test]
 fn ticket_by_ani_through_a_custom_field_that_holds_the_number() {
     let app = crm_app(
