@@ -21,7 +21,7 @@ use deskbridge_core::{
     StepOutcome, WorkLane,
 };
 use deskbridge_store::crm::{
-    CommentFields, ContactFields, CrmStore, Fields, OrganizationFields, Page, TaskFields,
+    CardRows, CommentFields, ContactFields, CrmStore, Fields, OrganizationFields, Page, TaskFields,
     TicketFields,
 };
 use deskbridge_store::outbox::AttemptOutcome;
@@ -2759,6 +2759,128 @@ async fn crm_records_are_scoped_to_their_tenant<D: Tenants>(db: &D) {
     assert_eq!(ids(b.contacts(Some(P1), all).await.unwrap()), [bob.id]);
 }
 
+/// A caller card's rows: the contact's organization by name, its tickets that
+/// are not closed newest first up to the limit, and nothing of another
+/// tenant's, even where a row of one points at a row of the other.
+async fn a_callers_card_has_its_organization_and_open_tickets<D: Tenants>(db: &D) {
+    let (a, b) = (db.crm("crm_a"), db.crm("crm_b"));
+    let organization = |name: &str| OrganizationFields {
+        name: name.into(),
+        custom_fields: Fields::new(),
+    };
+    let acme = a
+        .insert_organization(&organization("Acme"), None)
+        .await
+        .unwrap()
+        .record;
+    let ada = a
+        .insert_contact(
+            &ContactFields {
+                organization_id: Some(acme.id),
+                ..contact("Ada", &[P1])
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .record
+        .id;
+    let bob = a
+        .insert_contact(&contact("Bob", &[P2]), None)
+        .await
+        .unwrap()
+        .record
+        .id;
+    let mut made = Vec::new();
+    for (subject, status) in [
+        ("one", "open"),
+        ("two", "pending"),
+        ("three", "closed"),
+        ("four", "new"),
+        ("five", "solved"),
+    ] {
+        let (t, _) = a
+            .insert_ticket(&ticket(subject, status, Some(ada)), None, None)
+            .await
+            .unwrap()
+            .record;
+        made.push(t.id);
+        next_millisecond().await;
+    }
+    let subjects = |card: &CardRows| {
+        card.tickets
+            .iter()
+            .map(|t| t.subject.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let card = a.card_of(ada, 10).await.unwrap();
+    assert_eq!(card.organization.as_deref(), Some("Acme"));
+    assert_eq!(subjects(&card), ["five", "four", "two", "one"]);
+    // The tickets as the store keeps them, as `open_tickets_of` reads them.
+    assert_eq!(card.tickets, a.open_tickets_of(ada, 10).await.unwrap());
+    assert_eq!(card.tickets[0].status, "solved");
+    assert_eq!(
+        card.tickets[0].assignee.as_deref(),
+        Some("agent@example.com")
+    );
+
+    // The limit takes the newest; the organization comes even with no ticket.
+    let card = a.card_of(ada, 2).await.unwrap();
+    assert_eq!(subjects(&card), ["five", "four"]);
+    assert_eq!(card.organization.as_deref(), Some("Acme"));
+    let card = a.card_of(ada, 0).await.unwrap();
+    assert!(card.tickets.is_empty());
+    assert_eq!(card.organization.as_deref(), Some("Acme"));
+
+    // A comment makes its ticket the most recent.
+    a.insert_comment(made[0], &comment("Called again"), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let card = a.card_of(ada, 3).await.unwrap();
+    assert_eq!(subjects(&card), ["one", "five", "four"]);
+
+    // A contact without an organization, whose only ticket is closed.
+    a.insert_ticket(&ticket("done", "closed", Some(bob)), None, None)
+        .await
+        .unwrap();
+    assert_eq!(a.card_of(bob, 10).await.unwrap(), CardRows::default());
+    // A contact that does not exist.
+    assert_eq!(a.card_of(999_999, 10).await.unwrap(), CardRows::default());
+
+    // Another tenant's rows: a ticket of B's naming A's contact is not on
+    // A's card, an organization of B's named by A's contact is not shown, and
+    // B sees no card of A's contact.
+    let (theirs, _) = b
+        .insert_ticket(&ticket("B's", "open", Some(ada)), None, None)
+        .await
+        .unwrap()
+        .record;
+    assert_eq!(theirs.requester_id, Some(ada));
+    let b_corp = b
+        .insert_organization(&organization("B Corp"), None)
+        .await
+        .unwrap()
+        .record;
+    let carol = a
+        .insert_contact(
+            &ContactFields {
+                organization_id: Some(b_corp.id),
+                ..contact("Carol", &[P3])
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .record
+        .id;
+    let card = a.card_of(ada, 10).await.unwrap();
+    assert_eq!(subjects(&card), ["one", "five", "four", "two"]);
+    assert_eq!(a.card_of(carol, 10).await.unwrap(), CardRows::default());
+    assert_eq!(b.card_of(ada, 10).await.unwrap(), CardRows::default());
+}
+
 fn ticket_of(requester: i64) -> TicketFields {
     TicketFields {
         subject: "Call".into(),
@@ -3059,6 +3181,7 @@ contract!(sqlite, postgres: [
     chats_are_kept_beside_calls_but_not_in_the_caller_log,
     lists_stop_at_their_byte_budget_and_calls_at_theirs,
     crm_records_are_scoped_to_their_tenant,
+    a_callers_card_has_its_organization_and_open_tickets,
     changes_write_their_notifications_and_they_go_in_order,
     deletes_and_tasks_are_announced,
     a_deletes_cascade_is_announced,

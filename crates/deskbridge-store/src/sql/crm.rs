@@ -47,6 +47,16 @@ macro_rules! select_contacts {
     };
 }
 
+/// Contact `$1`'s tickets that are not closed, most recently updated first, at
+/// most `$2`, of tenant `$3`: `open_tickets_of`, and the caller card's tickets
+/// (`card_of`), one text for both.
+macro_rules! open_tickets_of {
+    () => {
+        "SELECT * FROM tickets WHERE requester_id = $1 AND status <> 'closed' AND tenant = $3
+         ORDER BY updated_at DESC, id DESC LIMIT $2"
+    };
+}
+
 fn contact(row: &impl DbRow) -> Result<Contact, StoreError> {
     rows::contact(row, row.json("phones")?)
 }
@@ -900,18 +910,46 @@ impl CrmStore for Records {
     }
 
     async fn open_tickets_of(&self, requester: i64, limit: u32) -> Result<Vec<Ticket>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM tickets WHERE requester_id = $1 AND status <> 'closed' AND tenant = $3
-             ORDER BY updated_at DESC, id DESC LIMIT $2",
-        )
-        .bind(requester)
+        sqlx::query(open_tickets_of!())
+            .bind(requester)
+            .bind(i64::from(limit))
+            .bind(&*self.tenant)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(rows::ticket)
+            .collect()
+    }
+
+    async fn card_of(&self, contact_id: i64, limit: u32) -> Result<CardRows, StoreError> {
+        // One row per ticket, each with the organization's name, or one row
+        // with the ticket's columns NULL when the contact has none (the name
+        // still comes); no row for a contact that is not the tenant's. The
+        // limit is the inner query's, so that it counts tickets only (a limit
+        // of 0 still gives the name); the order is given again outside, as a
+        // join keeps none.
+        let found = sqlx::query(concat!(
+            "SELECT o.name AS organization_name, t.* FROM contacts c
+               LEFT JOIN organizations o ON o.id = c.organization_id AND o.tenant = $3
+               LEFT JOIN (",
+            open_tickets_of!(),
+            ") t ON t.requester_id = c.id
+             WHERE c.id = $1 AND c.tenant = $3
+             ORDER BY t.updated_at DESC, t.id DESC"
+        ))
+        .bind(contact_id)
         .bind(i64::from(limit))
         .bind(&*self.tenant)
         .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(rows::ticket)
-        .collect()
+        .await?;
+        let mut card = CardRows::default();
+        for row in &found {
+            card.organization = row.opt_text("organization_name")?;
+            if row.opt_int("id")?.is_some() {
+                card.tickets.push(rows::ticket(row)?);
+            }
+        }
+        Ok(card)
     }
 
     async fn open_tickets_with_field(
