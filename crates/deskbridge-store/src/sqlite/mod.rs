@@ -87,8 +87,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // No ping before each use: a connection to a file cannot go stale as a
+        // network connection can, and the ping is a hand-over to the
+        // connection's thread and back, as costly as a statement (a caller
+        // card's two statements were four hand-overs with it).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             // The writer never checkpoints (`checkpoints` does, beside it).
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
@@ -104,6 +109,7 @@ impl SqliteStore {
         tokio::spawn(checkpoints(checkpointer, stopped));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqliteStore {

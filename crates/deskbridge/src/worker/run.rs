@@ -93,7 +93,6 @@ async fn run_step(
             .await
         })
         .await;
-    drop(lease);
     let Some((result, wrote)) = result else {
         // The worker that holds the lease now runs the step; nothing to record.
         counted(&group.name, step.step, "lease_lost");
