@@ -26,8 +26,9 @@ use crate::{
 };
 
 /// The ids of the lane's runnable steps, oldest due first, at most `$4`: with
-/// `$1` now (unix ms), `$3` the lane's priority, and `$kind` either
-/// `"AND $2 = ''"` (any kind of step) or `"AND step = $2"` (one kind).
+/// `$1` now (unix ms), `$3` the lane's priority, `$kind` either
+/// `"AND $2 = ''"` (any kind of step) or `"AND step = $2"` (one kind), and
+/// `$lock` the claim's `skip_locked!()` (nothing for the reader's check).
 ///
 /// A step is runnable when queued and due, or running on a lease that ran out
 /// (its worker died). Asked as one `OR`, neither database can walk an index in
@@ -35,26 +36,33 @@ use crate::{
 /// the calls' retention purges them, so a claim grew slower with every call)
 /// and PostgreSQL sorted every runnable step. Asked as the two halves, each
 /// walks `jobs_due` (or `jobs_due_by_step`) in order and stops after `$4`, and
-/// only those few are sorted.
+/// only those few are sorted. On PostgreSQL each half locks what it takes and
+/// passes over what another claim holds (`FOR UPDATE SKIP LOCKED`, which also
+/// asks the condition again of a row changed meanwhile): were the candidates
+/// chosen unlocked, every worker would pick the same oldest step and all but
+/// one come away empty.
 macro_rules! runnable_ids {
-    ($kind:literal) => {
+    ($kind:literal, $($lock:tt)*) => {
         concat!(
             "SELECT id FROM (SELECT id FROM jobs
                  WHERE status = 'queued' AND priority = $3 AND run_after <= $1 ",
             $kind,
-            " ORDER BY run_after, id LIMIT $4) AS due
+            " ORDER BY run_after, id LIMIT $4",
+            $($lock)*,
+            ") AS due
              UNION ALL
              SELECT id FROM (SELECT id FROM jobs
                  WHERE status = 'running' AND priority = $3 AND lease_until < $1 ",
             $kind,
-            " ORDER BY run_after, id LIMIT $4) AS lapsed"
+            " ORDER BY run_after, id LIMIT $4",
+            $($lock)*,
+            ") AS lapsed"
         )
     };
 }
 
 /// The claim: leases the oldest of the runnable steps ([`runnable_ids!`]) to
-/// `$5` until `$6`. The condition is asked again of each row, under its lock on
-/// PostgreSQL, so that a step another instance claimed meanwhile is skipped.
+/// `$5` until `$6`.
 macro_rules! claim {
     ($kind:literal) => {
         concat!(
@@ -64,13 +72,10 @@ macro_rules! claim {
              WHERE id IN (
                  SELECT id FROM jobs
                  WHERE id IN (",
-            runnable_ids!($kind),
-            ") AND ((status = 'queued' AND run_after <= $1)
-                      OR (status = 'running' AND lease_until < $1))
-                 ORDER BY run_after, id
-                 LIMIT $4",
-            skip_locked!(),
+            runnable_ids!($kind, skip_locked!()),
             ")
+                 ORDER BY run_after, id
+                 LIMIT $4)
              RETURNING id, group_name, call_id, step, attempts, takeovers"
         )
     };
@@ -477,8 +482,8 @@ impl SqlStore {
         let now = now_ms();
         let kind = only.map_or("", |s| s.as_str());
         let (check, claim) = match only {
-            None => (runnable_ids!("AND $2 = ''"), claim!("AND $2 = ''")),
-            Some(_) => (runnable_ids!("AND step = $2"), claim!("AND step = $2")),
+            None => (runnable_ids!("AND $2 = ''", ""), claim!("AND $2 = ''")),
+            Some(_) => (runnable_ids!("AND step = $2", ""), claim!("AND step = $2")),
         };
         let runnable: Option<i64> = sqlx::query_scalar(check)
             .bind(now)
