@@ -11,6 +11,7 @@ use sqlx::QueryBuilder;
 
 use super::figures::{Counted, revise_figures};
 use super::{Conn, Db};
+use crate::locks::TxLock;
 use crate::rows::{self, DbRow};
 use crate::time::{now_ms, to_text};
 use crate::{Change, StoreError};
@@ -163,6 +164,24 @@ pub(super) async fn load_calls(
         }
     }
     Ok(calls)
+}
+
+/// Locks the calls (`TxLock::Call`), each once and all in one sorted order,
+/// before any is read, so that two transactions cannot deadlock; returns
+/// their keys in that order.
+pub(super) async fn lock_calls<'k>(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    calls: impl IntoIterator<Item = (&'k str, &'k str)>,
+) -> Result<Vec<(&'k str, &'k str)>, StoreError> {
+    let mut keys: Vec<(&str, &str)> = calls.into_iter().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let locks: Vec<TxLock> = keys
+        .iter()
+        .map(|&(group, call_id)| TxLock::Call { group, call_id })
+        .collect();
+    super::dialect::lock_all(tx, &locks).await?;
+    Ok(keys)
 }
 
 /// The call as stored, if there is one ([`load_calls`]).

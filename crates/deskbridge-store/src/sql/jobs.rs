@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deskbridge_core::{Interaction, Step, WorkLane};
 
-use super::call_row::{load_call, load_calls, queue_next_all, runnable_changes, save_calls};
+use super::call_row::{
+    load_call, load_calls, lock_calls, queue_next_all, runnable_changes, save_calls,
+};
 use super::figures::Counted;
 use super::{SqlStore, dialect};
 use crate::locks::TxLock;
@@ -122,19 +124,12 @@ impl JobQueue for SqlStore {
         let mut tx = self
             .begin_write(Turn::of_steps(done.iter().map(|d| d.step.step)))
             .await?;
-        // Every call's lock first, in one sorted order (as ingest takes them),
-        // so that two transactions cannot deadlock.
-        let mut keys: Vec<(&str, &str)> = done
-            .iter()
-            .map(|d| (d.step.group.as_str(), d.step.call_id.as_str()))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let locks: Vec<TxLock> = keys
-            .iter()
-            .map(|&(group, call_id)| TxLock::Call { group, call_id })
-            .collect();
-        dialect::lock_all(&mut tx, &locks).await?;
+        lock_calls(
+            &mut tx,
+            done.iter()
+                .map(|d| (d.step.group.as_str(), d.step.call_id.as_str())),
+        )
+        .await?;
         let now = to_text(Utc::now());
         // Each job is fenced by its own lease (owner and attempt): a step whose
         // lease was lost is left to the worker that took it over.

@@ -8,7 +8,8 @@ use chrono::Utc;
 use deskbridge_core::Interaction;
 
 use super::call_row::{
-    load_call, load_calls, queue_next, queue_next_all, runnable_changes, save_call, save_calls,
+    load_call, load_calls, lock_calls, queue_next, queue_next_all, runnable_changes, save_call,
+    save_calls,
 };
 use super::figures::Counted;
 use super::{Conn, Db, SqlStore, dialect};
@@ -40,20 +41,15 @@ impl Journal for SqlStore {
     ) -> Result<Vec<IngestReport>, StoreError> {
         // Its senders wait for their 202: ahead of the steps' writes.
         let mut tx = self.begin_write(Turn::Acknowledgement).await?;
-        // Lock every call of every request, in one (sorted) order, before reading
-        // any, so that two transactions cannot deadlock.
-        let mut keys: Vec<(&str, &str)> = requests
-            .iter()
-            .flat_map(|events| events.iter())
-            .map(|e| (e.group.as_str(), e.event.call_id.as_str()))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let locks: Vec<TxLock> = keys
-            .iter()
-            .map(|&(group, call_id)| TxLock::Call { group, call_id })
-            .collect();
-        dialect::lock_all(&mut tx, &locks).await?;
+        // Every call of every request.
+        let keys = lock_calls(
+            &mut tx,
+            requests
+                .iter()
+                .flat_map(|events| events.iter())
+                .map(|e| (e.group.as_str(), e.event.call_id.as_str())),
+        )
+        .await?;
         let now_text = to_text(Utc::now());
         // Which events are new: one statement for all, in order, so that of two
         // copies of one event the first is the one stored.
