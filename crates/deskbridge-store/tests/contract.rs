@@ -3376,6 +3376,58 @@ async fn a_change_on_one_instance_reaches_the_other() {
     drop(schema);
 }
 
+/// Two instances committing ended calls of one hour and group side by side:
+/// the figures count every call once, summed over the stripes the commits
+/// wrote to (migration 0017), and a stripe added by hand is summed too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_from_commits_side_by_side_count_every_call() {
+    let (a, b, schema) = two_instances().await;
+    const CALLS: usize = 24;
+    let mut commits = Vec::new();
+    for (name, store) in [("a", &a), ("b", &b)] {
+        for i in 0..CALLS {
+            let store = store.clone();
+            let call = format!("{name}{i}");
+            commits.push(tokio::spawn(async move {
+                let mut events = answered_call(&call);
+                events.push(ev(&format!("{call}-3"), &call, EventKind::Ended, 65));
+                store.ingest(&events).await.unwrap();
+            }));
+        }
+    }
+    for commit in commits {
+        bounded("a commit", commit).await.unwrap();
+    }
+    let offered = (2 * CALLS) as i64;
+    let counted = figures::day_totals(&b, "g").await;
+    assert_eq!((counted.offered, counted.answered), (offered, offered));
+    assert_eq!(counted.talk_ms, offered * 60_000);
+    // However the commits fell on stripes, a key never has more than 16 rows,
+    // and a read sums them all: a row added by hand in another stripe counts.
+    let mut conn = admin_connection(&schema.url()).await;
+    let most: i64 = sqlx::query_scalar(
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM hourly_figures
+         GROUP BY hour, group_name, queue, agent) AS keys",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!((1..=16).contains(&most), "{most} rows for one key");
+    // Stripe 16: one no connection writes to (they write 0 to 15).
+    sqlx::query(
+        "INSERT INTO hourly_figures (hour, group_name, queue, agent, stripe, offered)
+         SELECT hour, group_name, queue, agent, 16, 1 FROM hourly_figures LIMIT 1",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(figures::day_totals(&a, "g").await.offered, offered + 1);
+    let _ = conn.close().await;
+    a.close().await;
+    b.close().await;
+    drop(schema);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_lock_holds_across_instances() {
     let (a, b, schema) = two_instances().await;

@@ -39,6 +39,11 @@ async fn summed(store: &dyn Store, filter: &FiguresFilter) -> Totals {
         .sum()
 }
 
+/// The whole test day's totals of one group.
+pub(super) async fn day_totals(store: &dyn Store, group: &str) -> Totals {
+    summed(store, &day(&[group])).await
+}
+
 fn agent(email: &str) -> AgentRef {
     AgentRef {
         email: Some(email.into()),
