@@ -33,11 +33,12 @@ macro_rules! in_json_array {
 /// of this connection: one statement text whatever the number of rows, and
 /// one round trip.
 ///
-/// The stripe is the server process's id modulo 16 (migration 0017): the
-/// concurrent group commits, each on a connection of its own, add to rows of
-/// their own instead of queueing on one row's lock until the commit ahead
-/// ends. A pool's connections are opened one after another, so their ids
-/// mostly differ modulo 16; two that meet on a stripe only wait, as before.
+/// The stripe is the id of the connection's server process
+/// (`pg_backend_pid()`) modulo 16 (migration 0017): the concurrent group
+/// commits, each on a connection of its own, add to rows of their own
+/// instead of queueing on one row's lock until the commit ahead ends. A
+/// pool's connections are opened one after another, so their ids mostly
+/// differ modulo 16; two that meet on a stripe only wait, as before.
 macro_rules! figure_rows {
     () => {
         "SELECT e->>0, e->>1, e->>2, e->>3, (pg_backend_pid() % 16)::smallint,
