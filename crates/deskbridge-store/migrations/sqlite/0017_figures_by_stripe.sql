@@ -1,14 +1,13 @@
--- The figures' hour rows, striped as on PostgreSQL (see its 0017): the key
--- gains `stripe`, and a read sums a key's stripes. SQLite has one writer,
--- so it adds to stripe 0 only; the column keeps one schema and one
--- statement text for both databases. SQLite cannot change a primary key in
--- place: the table is made anew and its rows copied.
-CREATE TABLE hourly_figures_striped (
+-- The figures' hour rows in stripes, as on PostgreSQL (see its 0017): a read
+-- sums a key's stripes and the rows `hourly_figures` kept before. SQLite has
+-- one writer, so it adds to stripe 0 only; the table keeps one schema and
+-- one statement text for both databases.
+CREATE TABLE hourly_figure_stripes (
     hour             TEXT NOT NULL,
     group_name       TEXT NOT NULL,
     queue            TEXT NOT NULL,
     agent            TEXT NOT NULL,
-    stripe           INTEGER NOT NULL DEFAULT 0,
+    stripe           INTEGER NOT NULL,
     offered          INTEGER NOT NULL DEFAULT 0,
     answered         INTEGER NOT NULL DEFAULT 0,
     answered_within  INTEGER NOT NULL DEFAULT 0,
@@ -20,10 +19,3 @@ CREATE TABLE hourly_figures_striped (
     talk_ms          INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (hour, group_name, queue, agent, stripe)
 ) WITHOUT ROWID;
-INSERT INTO hourly_figures_striped (hour, group_name, queue, agent, offered, answered,
-    answered_within, abandoned, short_abandoned, missed, transferred, wait_ms, talk_ms)
-SELECT hour, group_name, queue, agent, offered, answered, answered_within, abandoned,
-    short_abandoned, missed, transferred, wait_ms, talk_ms
-FROM hourly_figures;
-DROP TABLE hourly_figures;
-ALTER TABLE hourly_figures_striped RENAME TO hourly_figures;

@@ -1,5 +1,5 @@
 //! The figures' SQL: hour rows (in stripes, [`ADD_ROWS`]) added to as calls
-//! are saved, and summed for a period. Nothing here decides what a call
+//! are saved, and summed for a period (`hour_rows!`). Nothing here decides what a call
 //! counts for: the core's `contributions` (by the thresholds on the call's
 //! plan) and `revise` say what to add; this adds it.
 
@@ -56,22 +56,47 @@ fn counts(call: &Interaction) -> Vec<(TotalsKey, Totals)> {
 /// 0017): on PostgreSQL, group commits running side by side add to rows of
 /// their own, where one row per key made each wait for the lock of the
 /// commit ahead (11-13 ms a commit under load, stop 41). A read sums a key's
-/// stripes.
+/// stripes (`hour_rows!`).
 const ADD_ROWS: &str = concat!(
-    "INSERT INTO hourly_figures (hour, group_name, queue, agent, stripe, offered, answered,
-         answered_within, abandoned, short_abandoned, missed, transferred, wait_ms, talk_ms) ",
+    "INSERT INTO hourly_figure_stripes (hour, group_name, queue, agent, stripe, offered,
+         answered, answered_within, abandoned, short_abandoned, missed, transferred, wait_ms,
+         talk_ms) ",
     figure_rows!(),
     " ON CONFLICT (hour, group_name, queue, agent, stripe) DO UPDATE SET
-    offered = hourly_figures.offered + excluded.offered,
-    answered = hourly_figures.answered + excluded.answered,
-    answered_within = hourly_figures.answered_within + excluded.answered_within,
-    abandoned = hourly_figures.abandoned + excluded.abandoned,
-    short_abandoned = hourly_figures.short_abandoned + excluded.short_abandoned,
-    missed = hourly_figures.missed + excluded.missed,
-    transferred = hourly_figures.transferred + excluded.transferred,
-    wait_ms = hourly_figures.wait_ms + excluded.wait_ms,
-    talk_ms = hourly_figures.talk_ms + excluded.talk_ms"
+    offered = hourly_figure_stripes.offered + excluded.offered,
+    answered = hourly_figure_stripes.answered + excluded.answered,
+    answered_within = hourly_figure_stripes.answered_within + excluded.answered_within,
+    abandoned = hourly_figure_stripes.abandoned + excluded.abandoned,
+    short_abandoned = hourly_figure_stripes.short_abandoned + excluded.short_abandoned,
+    missed = hourly_figure_stripes.missed + excluded.missed,
+    transferred = hourly_figure_stripes.transferred + excluded.transferred,
+    wait_ms = hourly_figure_stripes.wait_ms + excluded.wait_ms,
+    talk_ms = hourly_figure_stripes.talk_ms + excluded.talk_ms"
 );
+
+/// The columns a read sums, in both tables of hour rows.
+macro_rules! figure_columns {
+    () => {
+        "hour, group_name, queue, agent, offered, answered, answered_within, abandoned,
+         short_abandoned, missed, transferred, wait_ms, talk_ms"
+    };
+}
+
+/// Every hour row, for a read to sum: the stripes this release adds to, and
+/// the rows of `hourly_figures`, which the release before kept one per key and
+/// which its instances still add to during a rolling upgrade (migration 0017).
+/// A later release moves those into the stripes and reads one table.
+macro_rules! hour_rows {
+    () => {
+        concat!(
+            "(SELECT ",
+            figure_columns!(),
+            " FROM hourly_figure_stripes UNION ALL SELECT ",
+            figure_columns!(),
+            " FROM hourly_figures) AS f"
+        )
+    };
+}
 
 /// Adds to the hour rows what the saved calls' figures changed by (each
 /// call as saved against what it counted for as read), in the caller's
@@ -144,8 +169,9 @@ impl Figures for SqlStore {
                 CAST(sum(transferred) AS BIGINT) AS transferred,
                 CAST(sum(wait_ms) AS BIGINT) AS wait_ms,
                 CAST(sum(talk_ms) AS BIGINT) AS talk_ms
-             FROM hourly_figures
-             WHERE hour >= $1 AND hour < $2 AND group_name ",
+             FROM ",
+            hour_rows!(),
+            " WHERE hour >= $1 AND hour < $2 AND group_name ",
             in_json_array!("$3"),
             " AND ($4 IS NULL OR queue = $4) AND ($5 IS NULL OR agent = $5)
              GROUP BY hour ORDER BY hour"
