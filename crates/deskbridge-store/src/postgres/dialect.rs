@@ -36,9 +36,9 @@ macro_rules! in_json_array {
 /// The stripe is the id of the connection's server process
 /// (`pg_backend_pid()`) modulo 16 (migration 0017): the concurrent group
 /// commits, each on a connection of its own, add to rows of their own
-/// instead of queueing on one row's lock until the commit ahead ends. A
-/// pool's connections are opened one after another, so their ids mostly
-/// differ modulo 16; two that meet on a stripe only wait, as before.
+/// instead of queueing on one row's lock until the commit ahead ends. The
+/// ids spread the connections over the stripes; two that meet on one only
+/// wait for each other, as every commit did before.
 macro_rules! figure_rows {
     () => {
         "SELECT e->>0, e->>1, e->>2, e->>3, (pg_backend_pid() % 16)::smallint,

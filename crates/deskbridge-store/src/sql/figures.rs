@@ -1,7 +1,7 @@
 //! The figures' SQL: hour rows (in stripes, [`ADD_ROWS`]) added to as calls
-//! are saved, and summed for a period (`hour_rows!`). Nothing here decides what a call
-//! counts for: the core's `contributions` (by the thresholds on the call's
-//! plan) and `revise` say what to add; this adds it.
+//! are saved, and summed for a period (`hour_rows!`). Nothing here decides
+//! what a call counts for: the core's `contributions` (by the thresholds on
+//! the call's plan) and `revise` say what to add; this adds it.
 
 use std::collections::BTreeMap;
 
