@@ -29,9 +29,9 @@ macro_rules! in_json_array {
 }
 
 /// The rows of a JSON array parameter `$1` of 13-element arrays, as the
-/// columns of the figures' hour rows (`sql/figures.rs`), each in the stripe
-/// of this connection: one statement text whatever the number of rows, and
-/// one round trip.
+/// columns of the figures' hour rows (`sql/figures.rs`), the last column the
+/// stripe of this connection: one statement text whatever the number of
+/// rows, and one round trip.
 ///
 /// The stripe is the id of the connection's server process
 /// (`pg_backend_pid()`) modulo 16 (migration 0017): the concurrent group
@@ -41,10 +41,10 @@ macro_rules! in_json_array {
 /// wait for each other, as every commit did before.
 macro_rules! figure_rows {
     () => {
-        "SELECT e->>0, e->>1, e->>2, e->>3, (pg_backend_pid() % 16)::smallint,
-                (e->>4)::bigint, (e->>5)::bigint,
+        "SELECT e->>0, e->>1, e->>2, e->>3, (e->>4)::bigint, (e->>5)::bigint,
                 (e->>6)::bigint, (e->>7)::bigint, (e->>8)::bigint, (e->>9)::bigint,
-                (e->>10)::bigint, (e->>11)::bigint, (e->>12)::bigint
+                (e->>10)::bigint, (e->>11)::bigint, (e->>12)::bigint,
+                (pg_backend_pid() % 16)::smallint
          FROM json_array_elements($1::json) AS e"
     };
 }

@@ -42,6 +42,16 @@ fn counts(call: &Interaction) -> Vec<(TotalsKey, Totals)> {
     contributions(call, &call.plan.thresholds)
 }
 
+/// An hour row's columns, as both tables of hour rows have them: what a read
+/// sums, and (with the stripe) what [`ADD_ROWS`] writes, in `figure_rows!`'s
+/// order.
+macro_rules! figure_columns {
+    () => {
+        "hour, group_name, queue, agent, offered, answered, answered_within, abandoned,
+         short_abandoned, missed, transferred, wait_ms, talk_ms"
+    };
+}
+
 /// Adds the rows' changes, given as one JSON array (`figure_rows!`): one
 /// statement, with the same text whatever the number of rows.
 ///
@@ -58,9 +68,9 @@ fn counts(call: &Interaction) -> Vec<(TotalsKey, Totals)> {
 /// commit ahead (11-13 ms a commit under load, stop 41). A read sums a key's
 /// stripes (`hour_rows!`).
 const ADD_ROWS: &str = concat!(
-    "INSERT INTO hourly_figure_stripes (hour, group_name, queue, agent, stripe, offered,
-         answered, answered_within, abandoned, short_abandoned, missed, transferred, wait_ms,
-         talk_ms) ",
+    "INSERT INTO hourly_figure_stripes (",
+    figure_columns!(),
+    ", stripe) ",
     figure_rows!(),
     " ON CONFLICT (hour, group_name, queue, agent, stripe) DO UPDATE SET
     offered = hourly_figure_stripes.offered + excluded.offered,
@@ -73,14 +83,6 @@ const ADD_ROWS: &str = concat!(
     wait_ms = hourly_figure_stripes.wait_ms + excluded.wait_ms,
     talk_ms = hourly_figure_stripes.talk_ms + excluded.talk_ms"
 );
-
-/// The columns a read sums, in both tables of hour rows.
-macro_rules! figure_columns {
-    () => {
-        "hour, group_name, queue, agent, offered, answered, answered_within, abandoned,
-         short_abandoned, missed, transferred, wait_ms, talk_ms"
-    };
-}
 
 /// Every hour row, for a read to sum: the stripes this release adds to, and
 /// the rows of `hourly_figures`, which the release before kept one per key and

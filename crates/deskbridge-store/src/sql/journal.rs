@@ -243,21 +243,20 @@ impl Journal for SqlStore {
         agent: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
-        let mut keys: Vec<(&str, &str)> = groups
+        let mut tx = self.begin_write(Turn::Ordinary).await?;
+        // Locked as every writer locks calls (no deadlock), then read: the core
+        // judges the call as it is now.
+        let asked: Vec<(&str, &str)> = groups
             .iter()
             .flat_map(|g| call_ids.iter().map(move |c| (g.as_str(), c.as_str())))
             .collect();
-        // Locked in the one sorted order every writer uses (no deadlock), then
-        // read: the core judges the call as it is now.
-        keys.sort_unstable();
-        keys.dedup();
-        let mut tx = self.begin_write(Turn::Ordinary).await?;
+        let keys = lock_calls(&mut tx, asked).await?;
+        let mut stored = load_calls(&mut tx, &keys).await?;
         let at = to_text(at);
         let mut marked = Vec::new();
         let mut changes = Vec::new();
         for (group, call_id) in keys {
-            dialect::lock(&mut tx, TxLock::Call { group, call_id }).await?;
-            let Some(call) = load_call(&mut tx, group, call_id).await? else {
+            let Some(call) = stored.remove(&(group.to_string(), call_id.to_string())) else {
                 continue;
             };
             if deskbridge_core::caller_log::may_mark_done(&call, agent).is_err() {

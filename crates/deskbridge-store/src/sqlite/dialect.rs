@@ -37,15 +37,15 @@ macro_rules! json_field {
 }
 
 /// The rows of a JSON array parameter `$1` of 13-element arrays, as the
-/// columns of the figures' hour rows (`sql/figures.rs`), all in stripe 0
-/// (one writer: no commits run side by side to spread over stripes): one
-/// statement text whatever the number of rows. `WHERE true` lets SQLite read
+/// columns of the figures' hour rows (`sql/figures.rs`), the last column the
+/// stripe, always 0 (one writer: no commits run side by side to spread over
+/// stripes): one statement text whatever the number of rows. `WHERE true` lets SQLite read
 /// the `ON CONFLICT` that follows as the upsert's, not the join's.
 macro_rules! figure_rows {
     () => {
-        "SELECT value->>0, value->>1, value->>2, value->>3, 0, value->>4, value->>5,
+        "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5,
                 value->>6, value->>7, value->>8, value->>9, value->>10, value->>11,
-                value->>12
+                value->>12, 0
          FROM json_each($1) WHERE true"
     };
 }
